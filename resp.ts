@@ -1,0 +1,488 @@
+// resp.ts — the RESP2/RESP3 codec: an incremental command parser (multibulk and inline, as Redis 7.0's
+// networking.c reads them), reply encoders, and a reply parser for clients and tests. Pure: no sockets, no timers.
+
+/** Redis's PROTO_INLINE_MAX_SIZE: the longest inline line or count line it will wait for. */
+export const INLINE_MAX = 64 * 1024;
+/** Redis's default proto-max-bulk-len. */
+export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
+/** Bulks at least this big get their own buffer, so a slow upload is not re-copied per chunk (Redis's PROTO_MBULK_BIG_ARG). */
+const BIG_ARG = 32 * 1024;
+
+const CR = 13;
+const LF = 10;
+const NUL = 0;
+
+export type ParseLimits = {
+  /** The connection has not authenticated yet and a password is set: Redis caps counts at 10 and bulks at 16384. */
+  authRequired: boolean;
+  /** proto-max-bulk-len. */
+  maxBulk: number;
+};
+
+export type ParseResult =
+  | { kind: "command"; argv: Uint8Array[] }
+  | { kind: "error"; message: string }
+  | null;
+
+/**
+ * Redis's string2ll: a strict decimal, no '+', no leading zeros, at most 20 characters.
+ * Returns null when the bytes are not such a number.
+ */
+export function strictInt(b: Uint8Array, start = 0, end = b.length): number | null {
+  const len = end - start;
+  if (len === 0 || len >= 21) return null;
+  if (len === 1 && b[start] === 48) return 0;
+  let p = start;
+  let negative = false;
+  if (b[p] === 45) {
+    negative = true;
+    p++;
+    if (p === end) return null;
+  }
+  const first = b[p]!;
+  if (first < 49 || first > 57) return null;
+  let v = BigInt(0);
+  let small = first - 48;
+  p++;
+  // Plain numbers stay in a double; only long ones (overflow checks) need BigInt.
+  if (end - start <= 15) {
+    for (; p < end; p++) {
+      const c = b[p]!;
+      if (c < 48 || c > 57) return null;
+      small = small * 10 + (c - 48);
+    }
+    return negative ? -small : small;
+  }
+  v = BigInt(small);
+  for (; p < end; p++) {
+    const c = b[p]!;
+    if (c < 48 || c > 57) return null;
+    v = v * 10n + BigInt(c - 48);
+  }
+  if (negative ? v > 9223372036854775808n : v > 9223372036854775807n) return null;
+  return Number(negative ? -v : v);
+}
+
+/** Bytes as a binary-safe JS string: one char per byte, so Map keys and replies round-trip exactly. */
+export function latin1(b: Uint8Array): string {
+  if (b.length < 64) {
+    let s = "";
+    for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+    return s;
+  }
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1");
+}
+
+/** The part of bytes that C's "%s" prints: up to the first NUL. */
+export function cString(b: Uint8Array): string {
+  const nul = b.indexOf(NUL);
+  return latin1(nul === -1 ? b : b.subarray(0, nul));
+}
+
+function indexOfStopAtNul(buf: Uint8Array, byte: number, from: number): number {
+  // Redis uses strchr on a NUL-terminated buffer: a NUL hides everything after it.
+  for (let i = from; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === byte) return i;
+    if (c === NUL) return -1;
+  }
+  return -1;
+}
+
+/**
+ * Redis's sdssplitargs: splits an inline command line into arguments, honouring "double" quotes
+ * with \n \r \t \b \a \\ \" and \xHH escapes, and 'single' quotes with \'. Returns null on unbalanced quotes.
+ */
+export function splitArgs(line: Uint8Array): Uint8Array[] | null {
+  const out: Uint8Array[] = [];
+  let p = 0;
+  const n = line.length;
+  const at = (i: number): number => (i < n ? line[i]! : NUL);
+  const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+  const isHex = (c: number) => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+  const hexVal = (c: number) => (c <= 57 ? c - 48 : (c | 32) - 87);
+  for (;;) {
+    while (at(p) !== NUL && isSpace(at(p))) p++;
+    if (at(p) === NUL) return out;
+    let inq = false;
+    let insq = false;
+    let done = false;
+    const cur: number[] = [];
+    while (!done) {
+      const c = at(p);
+      if (inq) {
+        if (c === 92 && at(p + 1) === 120 && isHex(at(p + 2)) && isHex(at(p + 3))) {
+          cur.push(hexVal(at(p + 2)) * 16 + hexVal(at(p + 3)));
+          p += 3;
+        } else if (c === 92 && at(p + 1) !== NUL) {
+          p++;
+          const e = at(p);
+          cur.push(e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e);
+        } else if (c === 34) {
+          if (at(p + 1) !== NUL && !isSpace(at(p + 1))) return null;
+          done = true;
+        } else if (c === NUL) {
+          return null;
+        } else {
+          cur.push(c);
+        }
+      } else if (insq) {
+        if (c === 92 && at(p + 1) === 39) {
+          p++;
+          cur.push(39);
+        } else if (c === 39) {
+          if (at(p + 1) !== NUL && !isSpace(at(p + 1))) return null;
+          done = true;
+        } else if (c === NUL) {
+          return null;
+        } else {
+          cur.push(c);
+        }
+      } else if (c === 32 || c === 10 || c === 13 || c === 9 || c === NUL) {
+        done = true;
+      } else if (c === 34) {
+        inq = true;
+      } else if (c === 39) {
+        insq = true;
+      } else {
+        cur.push(c);
+      }
+      if (at(p) !== NUL) p++;
+    }
+    out.push(Uint8Array.from(cur));
+  }
+}
+
+/**
+ * The incremental request parser. Feed it socket chunks with push(); pull commands with next().
+ * Arguments are views into the received bytes, valid until the next push().
+ */
+export class RequestParser {
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private reqType: 0 | "inline" | "multibulk" = 0;
+  private multibulkLen = 0;
+  private bulkLen = -1;
+  private argv: Uint8Array[] = [];
+  /** A big bulk being filled in place, with how much of it (CRLF included) has arrived. */
+  private big: Uint8Array | null = null;
+  private bigFill = 0;
+
+  /** Bytes received but not yet turned into a command: Redis's query buffer length. */
+  get buffered(): number {
+    return this.buf.length - this.pos + this.bigFill;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.big) {
+      // Fill the big argument's own buffer; anything after it becomes the normal buffer.
+      const need = this.big.length - this.bigFill;
+      const take = Math.min(need, chunk.length);
+      this.big.set(chunk.subarray(0, take), this.bigFill);
+      this.bigFill += take;
+      const rest = chunk.subarray(take);
+      if (rest.length) this.append(rest);
+      return;
+    }
+    this.append(chunk);
+  }
+
+  private append(chunk: Uint8Array): void {
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk; // no leftover: keep the chunk itself, no copy
+    } else {
+      const left = this.buf.length - this.pos;
+      const merged = new Uint8Array(left + chunk.length); // copy only the unparsed tail
+      merged.set(this.buf.subarray(this.pos), 0);
+      merged.set(chunk, left);
+      this.buf = merged;
+    }
+    this.pos = 0;
+  }
+
+  next(limits: ParseLimits): ParseResult {
+    for (;;) {
+      if (this.big === null && this.pos >= this.buf.length) return null;
+      if (!this.reqType) this.reqType = this.buf[this.pos] === 42 ? "multibulk" : "inline";
+      const r = this.reqType === "inline" ? this.inline() : this.multibulk(limits);
+      if (r === null) return null;
+      if (r.kind === "error") return r;
+      this.reqType = 0;
+      if (r.argv.length === 0) continue; // empty line or *0: Redis resets and reads on
+      return r;
+    }
+  }
+
+  private inline(): ParseResult {
+    const nl = indexOfStopAtNul(this.buf, LF, this.pos);
+    if (nl === -1) {
+      if (this.buf.length - this.pos > INLINE_MAX) return { kind: "error", message: "Protocol error: too big inline request" };
+      return null;
+    }
+    let end = nl;
+    if (end !== this.pos && this.buf[end - 1] === CR) end--;
+    const argv = splitArgs(this.buf.subarray(this.pos, end));
+    if (argv === null) return { kind: "error", message: "Protocol error: unbalanced quotes in request" };
+    this.pos = nl + 1;
+    return { kind: "command", argv };
+  }
+
+  private multibulk(limits: ParseLimits): ParseResult {
+    const buf = this.buf;
+    if (this.multibulkLen === 0) {
+      const cr = indexOfStopAtNul(buf, CR, this.pos);
+      if (cr === -1) {
+        if (buf.length - this.pos > INLINE_MAX) return { kind: "error", message: "Protocol error: too big mbulk count string" };
+        return null;
+      }
+      if (cr - this.pos > buf.length - this.pos - 2) return null; // the byte after \r has not arrived
+      const ll = strictInt(buf, this.pos + 1, cr);
+      if (ll === null || ll > 2147483647) return { kind: "error", message: "Protocol error: invalid multibulk length" };
+      if (ll > 10 && limits.authRequired) return { kind: "error", message: "Protocol error: unauthenticated multibulk length" };
+      this.pos = cr + 2;
+      if (ll <= 0) return { kind: "command", argv: [] };
+      this.multibulkLen = ll;
+      this.argv = [];
+    }
+    while (this.multibulkLen) {
+      if (this.big) {
+        if (this.bigFill < this.big.length) return null;
+        this.argv.push(this.big.subarray(0, this.big.length - 2));
+        this.big = null;
+        this.bigFill = 0;
+        this.bulkLen = -1;
+        this.multibulkLen--;
+        continue;
+      }
+      if (this.bulkLen === -1) {
+        const cr = indexOfStopAtNul(this.buf, CR, this.pos);
+        if (cr === -1) {
+          if (this.buf.length - this.pos > INLINE_MAX) return { kind: "error", message: "Protocol error: too big bulk count string" };
+          return null;
+        }
+        if (cr - this.pos > this.buf.length - this.pos - 2) return null;
+        if (this.buf[this.pos] !== 36) {
+          const got = this.buf[this.pos]!;
+          // addReplyErrorFormat turns \r and \n into spaces.
+          const ch = got === CR || got === LF ? " " : String.fromCharCode(got);
+          return { kind: "error", message: `Protocol error: expected '$', got '${ch}'` };
+        }
+        const ll = strictInt(this.buf, this.pos + 1, cr);
+        if (ll === null || ll < 0 || ll > limits.maxBulk) return { kind: "error", message: "Protocol error: invalid bulk length" };
+        if (ll > 16384 && limits.authRequired) return { kind: "error", message: "Protocol error: unauthenticated bulk length" };
+        this.pos = cr + 2;
+        this.bulkLen = ll;
+        if (ll >= BIG_ARG && this.buf.length - this.pos < ll + 2) {
+          // Give a big argument its own buffer so each later chunk is copied once, not re-merged.
+          this.big = new Uint8Array(ll + 2);
+          const have = this.buf.subarray(this.pos);
+          this.big.set(have, 0);
+          this.bigFill = have.length;
+          this.buf = new Uint8Array(0);
+          this.pos = 0;
+          continue;
+        }
+      }
+      if (this.buf.length - this.pos < this.bulkLen + 2) return null;
+      this.argv.push(this.buf.subarray(this.pos, this.pos + this.bulkLen)); // a view, not a copy
+      this.pos += this.bulkLen + 2;
+      this.bulkLen = -1;
+      this.multibulkLen--;
+    }
+    const argv = this.argv;
+    this.argv = [];
+    return { kind: "command", argv };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reply encoding. Replies are built as binary-safe latin1 strings (one char per byte) and turned
+// into bytes once per socket write; the hot path (message frames) builds bytes directly.
+
+export type Proto = 2 | 3;
+
+export const enc = {
+  simple: (s: string) => `+${s}\r\n`,
+  /** An error line; a message that starts with '-' carries its own code, as in addReplyErrorLength. */
+  error: (msg: string) => (msg.startsWith("-") ? `${msg}\r\n` : `-ERR ${msg}\r\n`),
+  int: (n: number) => `:${n}\r\n`,
+  bulk: (s: string) => `$${s.length}\r\n${s}\r\n`,
+  bulkBytes: (b: Uint8Array) => `$${b.length}\r\n${latin1(b)}\r\n`,
+  null: (proto: Proto) => (proto === 3 ? "_\r\n" : "$-1\r\n"),
+  array: (n: number) => `*${n}\r\n`,
+  map: (n: number, proto: Proto) => (proto === 3 ? `%${n}\r\n` : `*${n * 2}\r\n`),
+  push: (n: number, proto: Proto) => (proto === 3 ? `>${n}\r\n` : `*${n}\r\n`),
+  /** A verbatim string in RESP3, a bulk string in RESP2 (addReplyVerbatim). */
+  verbatim: (s: string, proto: Proto) => (proto === 3 ? `=${s.length + 4}\r\ntxt:${s}\r\n` : `$${s.length}\r\n${s}\r\n`),
+};
+
+function writeAscii(dst: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) dst[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+/**
+ * Encodes one pub/sub delivery ("message"/"smessage" channel payload, or "pmessage" pattern channel payload)
+ * into a single buffer. The server encodes it once per PUBLISH and hands the same bytes to every subscriber.
+ * The first byte is '*'; for RESP3 subscribers the caller uses a copy whose first byte is '>'.
+ */
+export function encodeDelivery(kind: "message" | "smessage" | "pmessage", parts: Uint8Array[]): Uint8Array {
+  const head = `*${parts.length + 1}\r\n$${kind.length}\r\n${kind}\r\n`;
+  let size = head.length;
+  const lens: string[] = [];
+  for (const p of parts) {
+    const l = `$${p.length}\r\n`;
+    lens.push(l);
+    size += l.length + p.length + 2;
+  }
+  const out = new Uint8Array(size);
+  let at = writeAscii(out, 0, head);
+  for (let i = 0; i < parts.length; i++) {
+    at = writeAscii(out, at, lens[i]!);
+    out.set(parts[i]!, at);
+    at += parts[i]!.length;
+    out[at++] = CR;
+    out[at++] = LF;
+  }
+  return out;
+}
+
+/** The RESP3 push form of a frame from encodeDelivery: identical but for the type byte. */
+export function asPush(frame: Uint8Array): Uint8Array {
+  const copy = frame.slice();
+  copy[0] = 62; // '>'
+  return copy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding commands (for clients) and parsing replies (for clients and tests).
+
+export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
+  const parts: Uint8Array[] = args.map((a) => (typeof a === "string" ? Buffer.from(a) : a));
+  let size = `*${parts.length}\r\n`.length;
+  for (const p of parts) size += `$${p.length}\r\n`.length + p.length + 2;
+  const out = new Uint8Array(size);
+  let at = writeAscii(out, 0, `*${parts.length}\r\n`);
+  for (const p of parts) {
+    at = writeAscii(out, at, `$${p.length}\r\n`);
+    out.set(p, at);
+    at += p.length;
+    out[at++] = CR;
+    out[at++] = LF;
+  }
+  return out;
+}
+
+export type Reply =
+  | { type: "simple"; value: string }
+  | { type: "error"; value: string }
+  | { type: "int"; value: number }
+  | { type: "bulk"; value: Uint8Array | null }
+  | { type: "array"; value: Reply[] | null }
+  | { type: "push"; value: Reply[] }
+  | { type: "map"; value: Reply[] }
+  | { type: "null" }
+  | { type: "other"; prefix: string; value: string };
+
+/** An incremental reply parser covering RESP2 and the RESP3 types Redis 7 sends. */
+export class ReplyParser {
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+
+  push(chunk: Uint8Array): void {
+    if (this.pos >= this.buf.length) this.buf = chunk;
+    else {
+      const left = this.buf.length - this.pos;
+      const merged = new Uint8Array(left + chunk.length);
+      merged.set(this.buf.subarray(this.pos), 0);
+      merged.set(chunk, left);
+      this.buf = merged;
+    }
+    this.pos = 0;
+  }
+
+  /** The next complete reply, or null when more bytes are needed. Throws on bytes that are not RESP. */
+  next(): Reply | null {
+    const r = this.parse(this.pos);
+    if (r === null) return null;
+    this.pos = r.end;
+    return r.reply;
+  }
+
+  private line(at: number): { text: string; end: number } | null {
+    const cr = this.buf.indexOf(CR, at);
+    if (cr === -1 || cr + 1 >= this.buf.length) return null;
+    return { text: latin1(this.buf.subarray(at, cr)), end: cr + 2 };
+  }
+
+  private parse(at: number): { reply: Reply; end: number } | null {
+    if (at >= this.buf.length) return null;
+    const prefix = String.fromCharCode(this.buf[at]!);
+    const l = this.line(at + 1);
+    if (l === null) return null;
+    switch (prefix) {
+      case "+":
+        return { reply: { type: "simple", value: l.text }, end: l.end };
+      case "-":
+        return { reply: { type: "error", value: l.text }, end: l.end };
+      case ":":
+        return { reply: { type: "int", value: Number(l.text) }, end: l.end };
+      case "_":
+        return { reply: { type: "null" }, end: l.end };
+      case "$":
+      case "=":
+      case "!": {
+        const n = Number(l.text);
+        if (n < 0) return { reply: { type: "bulk", value: null }, end: l.end };
+        if (this.buf.length < l.end + n + 2) return null;
+        return { reply: { type: "bulk", value: this.buf.slice(l.end, l.end + n) }, end: l.end + n + 2 };
+      }
+      case "*":
+      case ">":
+      case "%":
+      case "~": {
+        let n = Number(l.text);
+        if (n < 0) return { reply: { type: "array", value: null }, end: l.end };
+        if (prefix === "%") n *= 2;
+        const items: Reply[] = [];
+        let end = l.end;
+        for (let i = 0; i < n; i++) {
+          const r = this.parse(end);
+          if (r === null) return null;
+          items.push(r.reply);
+          end = r.end;
+        }
+        const type = prefix === ">" ? "push" : prefix === "%" ? "map" : "array";
+        return { reply: { type, value: items } as Reply, end };
+      }
+      case ",":
+      case "#":
+      case "(":
+        return { reply: { type: "other", prefix, value: l.text }, end: l.end };
+      default:
+        throw new Error(`not a RESP reply: unexpected byte ${JSON.stringify(prefix)}`);
+    }
+  }
+}
+
+/** A reply as plain JS data, for tests and clients: bulk strings become UTF-8 strings. */
+export function replyToJS(r: Reply): unknown {
+  switch (r.type) {
+    case "simple":
+    case "other":
+      return r.value;
+    case "error":
+      return new Error(r.value);
+    case "int":
+      return r.value;
+    case "bulk":
+      return r.value === null ? null : Buffer.from(r.value).toString();
+    case "null":
+      return null;
+    case "array":
+      return r.value === null ? null : r.value.map(replyToJS);
+    case "push":
+    case "map":
+      return r.value.map(replyToJS);
+  }
+}

@@ -1,0 +1,227 @@
+// test/helpers.ts — test plumbing: start real servers (ours and redis-server) on free ports as child processes,
+// and talk raw RESP to them over real sockets.
+import { spawn, type Subprocess } from "bun";
+import { ReplyParser, encodeCommand, replyToJS, type Reply } from "../resp";
+
+export const ROOT = new URL("..", import.meta.url).pathname;
+export const BUN = process.execPath;
+
+export type Running = { port: number; proc: Subprocess; stop: () => Promise<void>; output: () => string };
+
+export async function freePort(): Promise<number> {
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
+
+/** Waits until `port` accepts connections. */
+export async function waitForPort(port: number, ms = 10000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      s.end();
+      return;
+    } catch {
+      if (Date.now() > until) throw new Error(`nothing listening on port ${port} after ${ms} ms`);
+      await Bun.sleep(25);
+    }
+  }
+}
+
+function collect(proc: Subprocess): () => string {
+  let text = "";
+  for (const stream of [proc.stdout, proc.stderr]) {
+    if (stream && typeof stream !== "number") {
+      (async () => {
+        const dec = new TextDecoder();
+        const reader = (stream as ReadableStream<Uint8Array>).getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += dec.decode(value);
+        }
+      })().catch(() => {});
+    }
+  }
+  return () => text;
+}
+
+async function stopProc(proc: Subprocess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill("SIGTERM");
+  const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+  await proc.exited;
+  clearTimeout(t);
+}
+
+/** Starts Notistream's pub/sub server on a free port. */
+export async function startPubSub(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
+  const port = await freePort();
+  const proc = spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...env },
+  });
+  const output = collect(proc);
+  await waitForPort(port);
+  return { port, proc, output, stop: () => stopProc(proc) };
+}
+
+export const haveRedis = Bun.which("redis-server") !== null;
+
+/** Starts a throwaway redis-server (no persistence) on a free port. */
+export async function startRedis(extra: string[] = []): Promise<Running> {
+  const port = await freePort();
+  const proc = spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = collect(proc);
+  await waitForPort(port);
+  return { port, proc, output, stop: () => stopProc(proc) };
+}
+
+/** A raw TCP connection that records every byte the server sends and whether it closed. */
+export class Raw {
+  received: Uint8Array[] = [];
+  closed = false;
+  private sock!: Awaited<ReturnType<typeof Bun.connect>>;
+  private waiters: (() => void)[] = [];
+
+  static async open(port: number): Promise<Raw> {
+    const r = new Raw();
+    r.sock = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        data: (_s, chunk) => {
+          r.received.push(new Uint8Array(chunk));
+          r.wake();
+        },
+        close: () => {
+          r.closed = true;
+          r.wake();
+        },
+        error: () => {
+          r.closed = true;
+          r.wake();
+        },
+      },
+    });
+    return r;
+  }
+
+  private wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  get length(): number {
+    return this.received.reduce((n, c) => n + c.length, 0);
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.received);
+  }
+
+  take(): Buffer {
+    const b = this.bytes();
+    this.received = [];
+    return b;
+  }
+
+  send(data: string | Uint8Array): void {
+    const b = typeof data === "string" ? Buffer.from(data, "latin1") : data;
+    let off = 0;
+    // Loop in case the kernel takes only part of a large write.
+    const pump = () => {
+      while (off < b.length) {
+        const n = this.sock.write(b.subarray(off));
+        if (n <= 0) {
+          setTimeout(pump, 1);
+          return;
+        }
+        off += n;
+      }
+    };
+    pump();
+  }
+
+  command(...args: (string | Uint8Array)[]): void {
+    this.send(encodeCommand(args));
+  }
+
+  /** Waits until at least `n` bytes arrived (or the socket closed, or `ms` passed). */
+  async waitBytes(n: number, ms = 2000): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.length < n && !this.closed && Date.now() < until) {
+      await new Promise<void>((res) => {
+        this.waiters.push(res);
+        setTimeout(res, Math.max(1, until - Date.now()));
+      });
+    }
+  }
+
+  /** Waits until nothing new arrives for `quietMs`. */
+  async settle(quietMs = 40, maxMs = 3000): Promise<void> {
+    const until = Date.now() + maxMs;
+    let last = this.length;
+    for (;;) {
+      await Bun.sleep(quietMs);
+      const now = this.length;
+      if ((now === last && now > 0) || this.closed || Date.now() > until) return;
+      if (now === last && Date.now() + quietMs > until) return;
+      last = now;
+      if (now === 0) continue;
+    }
+  }
+
+  /** Reads replies one at a time, parsed. */
+  private parser = new ReplyParser();
+  private consumed = 0;
+  async reply(ms = 3000): Promise<Reply> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const all = this.bytes();
+      if (all.length > this.consumed) {
+        this.parser.push(all.subarray(this.consumed));
+        this.consumed = all.length;
+      }
+      const r = this.parser.next();
+      if (r) return r;
+      if (this.closed) throw new Error("connection closed while waiting for a reply");
+      if (Date.now() > until) throw new Error(`no reply within ${ms} ms`);
+      await new Promise<void>((res) => {
+        this.waiters.push(res);
+        setTimeout(res, 50);
+      });
+    }
+  }
+
+  async call(...args: string[]): Promise<unknown> {
+    this.command(...args);
+    return replyToJS(await this.reply());
+  }
+
+  close(): void {
+    try {
+      this.sock.end();
+    } catch {}
+  }
+}
+
+/** Runs a command-line tool to completion and returns its output. */
+export async function run(cmd: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}) {
+  const proc = spawn(cmd, {
+    cwd: opts.cwd,
+    stdin: opts.input !== undefined ? new Blob([opts.input]) : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...(opts.env ?? {}) },
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 20000);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { stdout, stderr, code };
+}

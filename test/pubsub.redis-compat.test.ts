@@ -1,0 +1,332 @@
+// test/pubsub.redis-compat.test.ts — end to end: the same bytes go to a real redis-server 7.0 and to our server,
+// and every reply byte (and whether the connection closed) must be the same.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Raw, haveRedis, startPubSub, startRedis, type Running } from "./helpers";
+import { encodeCommand } from "../resp";
+
+type Step = { conn?: number; send: string | Uint8Array; ids?: boolean };
+type Case = { name: string; steps: Step[] };
+
+const cmd = (...args: string[]) => encodeCommand(args);
+const s = (conn: number, ...args: string[]): Step => ({ conn, send: cmd(...args) });
+
+const CASES: Case[] = [
+  { name: "PING and ECHO", steps: [{ send: cmd("PING") }, { send: cmd("PING", "hi") }, { send: cmd("PING", "a", "b") }, { send: cmd("ECHO") }, { send: cmd("ECHO", "x", "y") }, { send: cmd("echo", "bin\x00\r\nary") }] },
+  { name: "unknown commands", steps: [{ send: cmd("FOO") }, { send: cmd("foo", "a", "b") }, { send: cmd("GETX", "x".repeat(200), "y") }, { send: cmd("bad\r\ncmd", "a\nb") }, { send: cmd("nul", "ab\x00cd", "e") }, { send: cmd("z", ...Array.from({ length: 40 }, (_, i) => `arg${i}`)) }] },
+  { name: "inline commands", steps: [{ send: "PING\r\n" }, { send: "ping hello\n" }, { send: "   \r\n" }, { send: 'ECHO "a\\x41b\\n"\r\n' }, { send: "ECHO 'it\\'s'\r\n" }, { send: "echo  two   spaces\r\n" }, { send: "\r\n\r\nPING\r\n" }] },
+  { name: "inline unbalanced quotes closes", steps: [{ send: 'ECHO "abc\r\nPING\r\n' }] },
+  { name: "inline quote followed by text", steps: [{ send: 'ECHO "abc"def\r\n' }] },
+  { name: "empty multibulk is ignored", steps: [{ send: "*0\r\n*-1\r\nPING\r\n" }] },
+  { name: "bad multibulk length", steps: [{ send: "*abc\r\n" }] },
+  { name: "multibulk length with plus", steps: [{ send: "*+1\r\n$4\r\nPING\r\n" }] },
+  { name: "multibulk length too large", steps: [{ send: "*3000000000\r\n" }] },
+  { name: "expected $", steps: [{ send: "*1\r\n+foo\r\n" }] },
+  { name: "expected $ got newline", steps: [{ send: "*2\r\n$4\r\nECHO\r\n\n\r\n" }] },
+  { name: "negative bulk length", steps: [{ send: "*1\r\n$-1\r\n" }] },
+  { name: "bad bulk length", steps: [{ send: "*1\r\n$1x\r\n" }] },
+  { name: "bulk length over proto-max-bulk-len", steps: [{ send: "*1\r\n$536870913\r\n" }] },
+  { name: "pipelined commands before a protocol error still get replies", steps: [{ send: "PING\r\n*1\r\n$4\r\nPING\r\n*x\r\nPING\r\n" }] },
+  { name: "too big inline request", steps: [{ send: "A".repeat(70000) }] },
+  { name: "too big mbulk count string", steps: [{ send: "*" + "1".repeat(70000) }] },
+  { name: "too big bulk count string", steps: [{ send: "*1\r\n$" + "1".repeat(70000) }] },
+  { name: "pipelined and split commands", steps: [{ send: "*2\r\n$4\r\nECHO\r\n$3\r\nab" }, { send: "c\r\n*1\r\n$4\r\nPI" }, { send: "NG\r\n" }] },
+  {
+    name: "SUBSCRIBE, PUBLISH and RESP2 subscribed mode",
+    steps: [
+      s(0, "SUBSCRIBE", "a", "b", "a"),
+      s(1, "PUBLISH", "a", "hello"),
+      s(1, "PUBLISH", "nobody", "x"),
+      s(0, "PING"),
+      s(0, "PING", "x"),
+      s(0, "ECHO", "x"),
+      s(0, "PUBLISH", "a", "x"),
+      s(0, "CLIENT", "ID"),
+      s(0, "UNSUBSCRIBE", "a", "zz"),
+      s(1, "PUBLISH", "b", "bin\x00\r\n"),
+      s(0, "UNSUBSCRIBE"),
+      s(0, "UNSUBSCRIBE"),
+      s(0, "PING"),
+    ],
+  },
+  {
+    name: "PSUBSCRIBE and pattern messages",
+    steps: [
+      s(0, "PSUBSCRIBE", "foo.*", "bar.?", "foo.*"),
+      s(1, "PUBLISH", "foo.1", "m1"),
+      s(1, "PUBLISH", "bar.x", "m2"),
+      s(1, "PUBLISH", "bar.xx", "m3"),
+      s(0, "SUBSCRIBE", "foo.1"),
+      s(1, "PUBLISH", "foo.1", "both"),
+      s(1, "PUBSUB", "NUMPAT"),
+      s(0, "PUNSUBSCRIBE", "foo.*", "nope"),
+      s(0, "PUNSUBSCRIBE"),
+      s(0, "PUNSUBSCRIBE"),
+      s(0, "UNSUBSCRIBE"),
+    ],
+  },
+  {
+    name: "pattern syntax",
+    steps: [
+      s(0, "PSUBSCRIBE", "h[ae]llo", "x[^a]y", "r[a-c]", "esc\\*", "star*", "cls[\\]]", "rev[z-a]", "open["),
+      s(1, "PUBLISH", "hello", "1"),
+      s(1, "PUBLISH", "hallo", "2"),
+      s(1, "PUBLISH", "hxllo", "3"),
+      s(1, "PUBLISH", "xby", "4"),
+      s(1, "PUBLISH", "xay", "5"),
+      s(1, "PUBLISH", "rb", "6"),
+      s(1, "PUBLISH", "esc*", "7"),
+      s(1, "PUBLISH", "escX", "8"),
+      s(1, "PUBLISH", "star", "9"),
+      s(1, "PUBLISH", "starry", "10"),
+      s(1, "PUBLISH", "cls]", "11"),
+      s(1, "PUBLISH", "revm", "12"),
+      s(1, "PUBLISH", "open", "13"),
+    ],
+  },
+  {
+    name: "shard channels",
+    steps: [
+      s(0, "SSUBSCRIBE", "s1", "s2"),
+      s(0, "SUBSCRIBE", "c1"),
+      s(1, "SPUBLISH", "s1", "hi"),
+      s(1, "PUBLISH", "s1", "not shard"),
+      s(1, "PUBSUB", "SHARDCHANNELS", "s1"),
+      s(1, "PUBSUB", "SHARDNUMSUB", "s1", "s3"),
+      s(0, "SUNSUBSCRIBE", "s1"),
+      s(0, "SUNSUBSCRIBE"),
+      s(0, "SUNSUBSCRIBE"),
+      s(0, "PING"),
+      s(0, "UNSUBSCRIBE"),
+      s(0, "PING"),
+    ],
+  },
+  {
+    name: "PUBSUB introspection",
+    steps: [
+      s(0, "SUBSCRIBE", "only"),
+      s(1, "PUBSUB", "CHANNELS"),
+      s(1, "PUBSUB", "CHANNELS", "o*"),
+      s(1, "PUBSUB", "CHANNELS", "x*"),
+      s(1, "PUBSUB", "NUMSUB", "only", "other"),
+      s(1, "PUBSUB", "NUMSUB"),
+      s(1, "PUBSUB", "NUMPAT"),
+      s(1, "PUBSUB", "NUMPAT", "x"),
+      s(1, "PUBSUB", "CHANNELS", "a", "b"),
+      s(1, "PUBSUB", "SHARDCHANNELS"),
+      s(1, "PUBSUB", "HELP"),
+      s(1, "pubsub", "help"),
+      s(1, "PUBSUB", "HELP", "x"),
+      s(1, "PUBSUB", "FOO"),
+      s(1, "PUBSUB"),
+    ],
+  },
+  {
+    name: "RESP3 pushes and nulls",
+    steps: [
+      { conn: 0, send: cmd("HELLO", "3"), ids: true },
+      s(0, "SUBSCRIBE", "r3"),
+      s(0, "PING"),
+      s(0, "PING", "x"),
+      s(0, "ECHO", "allowed in resp3"),
+      s(0, "CLIENT", "GETNAME"),
+      s(1, "PUBLISH", "r3", "pushed"),
+      s(0, "PSUBSCRIBE", "r*"),
+      s(1, "PUBLISH", "r3", "twice"),
+      s(0, "UNSUBSCRIBE"),
+      s(0, "UNSUBSCRIBE"),
+      s(0, "PUNSUBSCRIBE"),
+      s(0, "PUNSUBSCRIBE"),
+      s(0, "PUBSUB", "NUMSUB", "r3"),
+      { conn: 0, send: cmd("HELLO", "2"), ids: true },
+      s(0, "CLIENT", "GETNAME"),
+    ],
+  },
+  {
+    name: "HELLO",
+    steps: [
+      s(0, "HELLO", "4"),
+      s(0, "HELLO", "1"),
+      s(0, "HELLO", "abc"),
+      s(0, "HELLO", "3", "FOO"),
+      s(0, "HELLO", "3", "AUTH", "default"),
+      s(0, "HELLO", "2", "SETNAME", "a b"),
+      { conn: 0, send: cmd("HELLO", "2", "SETNAME", "myname"), ids: true },
+      s(0, "CLIENT", "GETNAME"),
+      { conn: 0, send: cmd("HELLO", "3", "AUTH", "default", "anything"), ids: true },
+      s(0, "HELLO", "2", "AUTH", "bob", "x"),
+      { conn: 0, send: cmd("HELLO"), ids: true },
+    ],
+  },
+  {
+    name: "AUTH without a password",
+    steps: [s(0, "AUTH", "x"), s(0, "AUTH", "a", "b", "c"), s(0, "AUTH", "default", "whatever"), s(0, "AUTH", "bob", "x"), s(0, "AUTH")],
+  },
+  {
+    name: "CLIENT subcommands",
+    steps: [
+      { conn: 0, send: cmd("CLIENT", "ID"), ids: true },
+      s(0, "CLIENT", "GETNAME"),
+      s(0, "CLIENT", "SETNAME", "worker-1"),
+      s(0, "CLIENT", "GETNAME"),
+      s(0, "CLIENT", "SETNAME", "a b"),
+      s(0, "CLIENT", "SETNAME", "nl\n"),
+      s(0, "CLIENT", "SETNAME", ""),
+      s(0, "CLIENT", "GETNAME"),
+      s(0, "CLIENT", "SETNAME"),
+      s(0, "CLIENT", "FOO"),
+      s(0, "CLIENT"),
+      s(0, "CLIENT", "HELP"),
+      s(0, "CLIENT", "REPLY", "maybe"),
+      s(0, "CLIENT", "KILL", "1.2.3.4:5"),
+      s(0, "CLIENT", "KILL", "ID", "abc"),
+      s(0, "CLIENT", "KILL", "ID", "0"),
+      s(0, "CLIENT", "KILL", "ID", "999999"),
+      s(0, "CLIENT", "KILL", "TYPE", "foo"),
+      s(0, "CLIENT", "KILL", "TYPE"),
+      s(0, "CLIENT", "KILL", "USER", "bob"),
+      s(0, "CLIENT", "KILL", "SKIPME", "maybe"),
+      s(0, "CLIENT", "KILL", "BOGUS", "x"),
+      s(0, "CLIENT", "KILL", "TYPE", "pubsub"),
+      s(0, "CLIENT", "LIST", "TYPE", "foo"),
+      s(0, "CLIENT", "LIST", "x"),
+      s(0, "CLIENT", "LIST", "ID", "abc"),
+      s(0, "CLIENT", "LIST", "ID", "999999"),
+      s(0, "CLIENT", "ID", "x"),
+    ],
+  },
+  {
+    name: "CLIENT REPLY",
+    steps: [
+      s(0, "CLIENT", "REPLY", "OFF"),
+      s(0, "PING"),
+      s(0, "NOSUCH"),
+      s(0, "SUBSCRIBE", "quiet"),
+      s(1, "PUBLISH", "quiet", "still delivered"),
+      s(0, "UNSUBSCRIBE"),
+      s(0, "CLIENT", "REPLY", "ON"),
+      s(0, "CLIENT", "REPLY", "SKIP"),
+      s(0, "PING", "skipped"),
+      s(0, "PING", "shown"),
+      { conn: 0, send: cmd("CLIENT", "REPLY", "SKIP") },
+      { conn: 0, send: "PING\r\nPING b\r\n" },
+    ],
+  },
+  { name: "CLIENT KILL by address closes that client", steps: [s(0, "SUBSCRIBE", "k"), s(1, "CLIENT", "KILL", "TYPE", "pubsub"), s(1, "PUBSUB", "NUMSUB", "k")] },
+  { name: "CLIENT KILL SKIPME no kills the caller", steps: [s(0, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"), s(0, "PING")] },
+  { name: "SELECT", steps: [s(0, "SELECT", "0"), s(0, "SELECT", "x"), s(0, "SELECT", "01"), s(0, "SELECT", "99999999999"), s(0, "SELECT")] },
+  { name: "QUIT closes after +OK", steps: [{ send: "PING\r\nQUIT\r\nPING\r\n" }] },
+  { name: "QUIT in subscribed mode", steps: [s(0, "SUBSCRIBE", "q"), s(0, "QUIT", "extra", "args")] },
+  {
+    name: "RESET",
+    steps: [
+      s(0, "HELLO", "3", "SETNAME", "n1"),
+      s(0, "SUBSCRIBE", "x"),
+      s(0, "PSUBSCRIBE", "y*"),
+      s(0, "RESET"),
+      s(0, "CLIENT", "GETNAME"),
+      s(1, "PUBSUB", "NUMSUB", "x"),
+      s(1, "PUBSUB", "NUMPAT"),
+      s(0, "PING"),
+      s(0, "RESET", "x"),
+    ].map((st, i) => (i === 0 ? { ...st, ids: true } : st)),
+  },
+  {
+    name: "FLUSHALL and FUNCTION FLUSH",
+    steps: [
+      s(0, "FLUSHALL"),
+      s(0, "FLUSHALL", "ASYNC"),
+      s(0, "flushall", "sync"),
+      s(0, "FLUSHALL", "x"),
+      s(0, "FLUSHALL", "a", "b"),
+      s(0, "FUNCTION", "FLUSH"),
+      s(0, "FUNCTION", "FLUSH", "ASYNC"),
+      s(0, "FUNCTION", "FLUSH", "x"),
+      s(0, "FUNCTION", "FLUSH", "a", "b"),
+      s(0, "FUNCTION"),
+      s(0, "FUNCTION", "NOPE"),
+    ],
+  },
+  {
+    name: "commands not allowed while subscribed (RESP2)",
+    steps: [s(0, "SUBSCRIBE", "z"), s(0, "HELLO"), s(0, "AUTH", "x"), s(0, "PUBSUB", "NUMPAT"), s(0, "CLIENT", "SETNAME", "x"), s(0, "SELECT", "0"), s(0, "FLUSHALL"), s(0, "INFO"), s(0, "NOSUCH"), s(0, "PING", "a", "b")],
+  },
+];
+
+const PASSWORD_CASES: Case[] = [
+  {
+    name: "NOAUTH before AUTH",
+    steps: [s(0, "PING"), s(0, "SUBSCRIBE", "x"), s(0, "PUBLISH", "x", "y"), s(0, "NOSUCH"), s(0, "PING", "a", "b", "c"), s(0, "CLIENT", "ID"), s(0, "AUTH", "wrong"), s(0, "AUTH", "default", "wrong"), s(0, "AUTH", "nobody", "s3cret"), s(0, "HELLO", "3"), s(0, "HELLO", "3", "AUTH", "default", "wrong"), s(0, "HELLO", "3", "SETNAME", "early"), s(0, "AUTH", "s3cret"), s(0, "PING"), s(0, "CLIENT", "GETNAME")],
+  },
+  { name: "HELLO AUTH", steps: [{ conn: 0, send: cmd("HELLO", "3", "AUTH", "default", "s3cret", "SETNAME", "me"), ids: true }, s(0, "CLIENT", "GETNAME"), s(0, "RESET"), s(0, "PING")] },
+  { name: "unauthenticated multibulk length", steps: [{ send: "*11\r\n" }] },
+  { name: "unauthenticated bulk length", steps: [{ send: "*1\r\n$16385\r\n" }] },
+  { name: "authenticated clients may send big requests", steps: [s(0, "AUTH", "s3cret"), { conn: 0, send: cmd("ECHO", "x".repeat(20000)) }, { conn: 0, send: cmd("PING", ..."abcdefghijkl".split("")) }] },
+  { name: "QUIT works before AUTH", steps: [s(0, "QUIT")] },
+];
+
+type Transcript = { step: number; conn: number; bytes: string; closed: boolean }[];
+
+function normalizeIds(bytes: string): string {
+  return bytes.replace(/\$2\r\nid\r\n:\d+\r\n/g, "$2\r\nid\r\n:<id>\r\n").replace(/^:\d+\r\n$/, ":<id>\r\n");
+}
+
+async function play(port: number, c: Case, expected?: Transcript): Promise<Transcript> {
+  const nconns = Math.max(...c.steps.map((st) => st.conn ?? 0)) + 1;
+  const conns: Raw[] = [];
+  for (let i = 0; i < nconns; i++) conns.push(await Raw.open(port));
+  const out: Transcript = [];
+  for (let i = 0; i < c.steps.length; i++) {
+    const st = c.steps[i]!;
+    conns[st.conn ?? 0]!.send(st.send);
+    if (expected) {
+      // Wait for as many bytes as Redis sent for this step, then a little longer to catch extras.
+      for (let k = 0; k < nconns; k++) {
+        const want = expected.find((e) => e.step === i && e.conn === k);
+        if (want && (want.bytes.length || want.closed)) await conns[k]!.waitBytes(want.bytes.length, 3000);
+      }
+      await Bun.sleep(15);
+    } else {
+      await Bun.sleep(30);
+    }
+    for (let k = 0; k < nconns; k++) {
+      const raw = conns[k]!.take().toString("latin1");
+      out.push({ step: i, conn: k, bytes: st.ids && k === (st.conn ?? 0) ? normalizeIds(raw) : raw, closed: conns[k]!.closed });
+    }
+  }
+  for (const r of conns) r.close();
+  return out;
+}
+
+function show(t: Transcript): string {
+  return t.map((e) => `#${e.step} c${e.conn}${e.closed ? " (closed)" : ""}: ${JSON.stringify(e.bytes)}`).join("\n");
+}
+
+describe.skipIf(!haveRedis)("byte-for-byte against redis-server", () => {
+  let redis: Running, ours: Running, redisPw: Running, oursPw: Running;
+  beforeAll(async () => {
+    [redis, ours, redisPw, oursPw] = await Promise.all([
+      startRedis(),
+      startPubSub(),
+      startRedis(["--requirepass", "s3cret"]),
+      startPubSub(["--password", "s3cret"]),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([redis?.stop(), ours?.stop(), redisPw?.stop(), oursPw?.stop()]);
+  });
+
+  for (const c of CASES) {
+    test(c.name, async () => {
+      const want = await play(redis.port, c);
+      const got = await play(ours.port, c, want);
+      expect(show(got)).toBe(show(want));
+    }, 30000);
+  }
+  for (const c of PASSWORD_CASES) {
+    test(`with a password: ${c.name}`, async () => {
+      const want = await play(redisPw.port, c);
+      const got = await play(oursPw.port, c, want);
+      expect(show(got)).toBe(show(want));
+    }, 30000);
+  }
+});
