@@ -230,6 +230,13 @@ export class PubSubServer {
           }
           if (!c.unsent) server.writeQueued(c);
         },
+        end(socket) {
+          // The peer half-closed: send what it already asked for, then close like Redis does on EOF.
+          const c = socket.data;
+          if (!c.closed && !c.unsent) server.writeQueued(c);
+          server.freeClient(c);
+          socket.end();
+        },
         close(socket) {
           server.freeClient(socket.data);
         },
@@ -340,7 +347,7 @@ export class PubSubServer {
     }
   }
 
-  private writeQueued(c: Client): void {
+  writeQueued(c: Client): void {
     const out = c.takeOutput();
     if (out) this.writeOut(c, out);
     if (c.closeAfterReply && !c.unsent && !c.hasOutput() && !c.closed) {
@@ -1121,6 +1128,12 @@ const FLAGS: FlagSpec[] = [
   { name: "password", env: "NOTISTREAM_PASSWORD", help: "require AUTH / HELLO AUTH with this password" },
   { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients", default: String(DEFAULTS.maxClients) },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
+  {
+    name: "pubsub-output-limit",
+    env: "NOTISTREAM_PUBSUB_OUTPUT_LIMIT",
+    help: "disconnect a subscriber whose unread output passes <hard> bytes, or stays over <soft> bytes for <seconds>",
+    default: `${DEFAULTS.outputHard} ${DEFAULTS.outputSoft} ${DEFAULTS.outputSoftSeconds}`,
+  },
 ];
 
 export function main(argv: string[]): void {
@@ -1134,7 +1147,13 @@ export function main(argv: string[]): void {
       process.exit(2);
     }
   }
-  const server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk });
+  const limit = (flags["pubsub-output-limit"] ?? "").trim().split(/\s+/).map(Number);
+  if (limit.length !== 3 || limit.some((n) => !Number.isInteger(n) || n < 0)) {
+    console.error(`pubsub: --pubsub-output-limit takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(flags["pubsub-output-limit"])}`);
+    process.exit(2);
+  }
+  const [outputHard, outputSoft, outputSoftSeconds] = limit as [number, number, number];
+  const server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds });
   try {
     server.start();
   } catch (err) {

@@ -177,17 +177,14 @@ export class Raw {
     }
   }
 
-  /** Reads replies one at a time, parsed. */
+  /** Reads replies one at a time, parsed; feeds the parser only chunks it has not seen. */
   private parser = new ReplyParser();
-  private consumed = 0;
+  private fed = 0;
   async reply(ms = 3000): Promise<Reply> {
     const until = Date.now() + ms;
     for (;;) {
-      const all = this.bytes();
-      if (all.length > this.consumed) {
-        this.parser.push(all.subarray(this.consumed));
-        this.consumed = all.length;
-      }
+      if (this.fed > this.received.length) this.fed = 0; // take() emptied the list
+      while (this.fed < this.received.length) this.parser.push(this.received[this.fed++]!);
       const r = this.parser.next();
       if (r) return r;
       if (this.closed) throw new Error("connection closed while waiting for a reply");
