@@ -30,7 +30,8 @@ export async function waitForPort(port: number, ms = 10000): Promise<void> {
   }
 }
 
-function collect(proc: Subprocess): () => string {
+/** Collects a child's stdout and stderr as they arrive; call the result to read what came so far. */
+export function collect(proc: Subprocess): () => string {
   let text = "";
   for (const stream of [proc.stdout, proc.stderr]) {
     if (stream && typeof stream !== "number") {
@@ -221,4 +222,45 @@ export async function run(cmd: string[], opts: { input?: string; env?: Record<st
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
   return { stdout, stderr, code };
+}
+
+export const haveTmux = Bun.which("tmux") !== null;
+
+/** A program running in a real terminal (a detached tmux session), driven with send-keys and read with capture-pane. */
+export class Terminal {
+  private constructor(readonly session: string) {}
+
+  static async start(command: string, env: Record<string, string> = {}): Promise<Terminal> {
+    const session = `nt-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    const r = await run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", ...envArgs, command]);
+    if (r.code !== 0) throw new Error(`tmux failed: ${r.stderr}`);
+    return new Terminal(session);
+  }
+
+  async keys(...keys: string[]): Promise<void> {
+    await run(["tmux", "send-keys", "-t", this.session, ...keys]);
+  }
+
+  async type(text: string): Promise<void> {
+    await run(["tmux", "send-keys", "-t", this.session, "-l", text]);
+  }
+
+  async screen(): Promise<string> {
+    return (await run(["tmux", "capture-pane", "-p", "-J", "-S", "-200", "-t", this.session])).stdout;
+  }
+
+  async waitFor(text: string | RegExp, ms = 10000): Promise<string> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const s = await this.screen();
+      if (typeof text === "string" ? s.includes(text) : text.test(s)) return s;
+      if (Date.now() > until) throw new Error(`terminal never showed ${String(text)}; screen:\n${s}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  async kill(): Promise<void> {
+    await run(["tmux", "kill-session", "-t", this.session]);
+  }
 }
