@@ -26,6 +26,13 @@ case "${1:-both}" in
   *) echo "startserver.sh: unknown server '$1'" >&2; usage >&2; exit 2 ;;
 esac
 
+# Started together, the web server publishes to the pub/sub server started here unless told otherwise.
+if [ -z "${NOTISTREAM_REDIS_URL:-}" ]; then
+  auth=""
+  if [ -n "${NOTISTREAM_PASSWORD:-}" ]; then auth=":$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$NOTISTREAM_PASSWORD")@"; fi
+  export NOTISTREAM_REDIS_URL="redis://${auth}127.0.0.1:${NOTISTREAM_PUBSUB_PORT:-6379}"
+fi
+
 pids=()
 cleanup() {
   trap - INT TERM EXIT

@@ -264,3 +264,64 @@ export class Terminal {
     await run(["tmux", "kill-session", "-t", this.session]);
   }
 }
+
+/** Starts Notistream's web server on a free port, publishing to `redisUrl`. */
+export async function startWebServer(redisUrl: string, args: string[] = [], env: Record<string, string> = {}): Promise<Running & { url: string }> {
+  const port = await freePort();
+  const proc = spawn([BUN, `${ROOT}/web.ts`, "--host", "127.0.0.1", "--port", String(port), "--redis", redisUrl, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...env },
+  });
+  const output = collect(proc);
+  await waitForPort(port);
+  return { port, proc, output, url: `http://127.0.0.1:${port}`, stop: () => stopProc(proc) };
+}
+
+/** A subscriber over a raw connection that keeps every message payload it receives, in order. */
+export class Subscriber {
+  messages: { channel: string; payload: string; pattern?: string }[] = [];
+  private constructor(readonly raw: Raw) {}
+
+  static async open(port: number, channels: string[], password?: string): Promise<Subscriber> {
+    const raw = await Raw.open(port);
+    if (password !== undefined) {
+      raw.command("AUTH", password);
+      const r = await raw.reply();
+      if (r.type !== "simple") throw new Error("AUTH failed");
+    }
+    raw.command("SUBSCRIBE", ...channels);
+    for (let i = 0; i < channels.length; i++) await raw.reply();
+    const s = new Subscriber(raw);
+    void s.pump();
+    return s;
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      let r;
+      try {
+        r = await this.raw.reply(3_600_000);
+      } catch {
+        return;
+      }
+      if ((r.type === "array" || r.type === "push") && r.value) {
+        const parts = r.value.map((x) => (x.type === "bulk" && x.value ? Buffer.from(x.value).toString() : ""));
+        if (parts[0] === "message") this.messages.push({ channel: parts[1]!, payload: parts[2]! });
+        if (parts[0] === "pmessage") this.messages.push({ pattern: parts[1]!, channel: parts[2]!, payload: parts[3]! });
+      }
+    }
+  }
+
+  async waitFor(n: number, ms = 5000): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.messages.length < n) {
+      if (Date.now() > until) throw new Error(`expected ${n} messages, got ${this.messages.length}`);
+      await Bun.sleep(10);
+    }
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

@@ -1,0 +1,128 @@
+// message.ts — the message envelope: its zod schema, turning raw publish fields into a notification,
+// building the envelope, and reading a payload back (JSON envelope or plain text). Pure: no I/O.
+import { z } from "zod";
+
+export const DEFAULT_MAX_MESSAGE = 64 * 1024;
+
+export const EnvelopeSchema = z.object({
+  id: z.string(),
+  time: z.number(),
+  channel: z.string(),
+  message: z.string(),
+  title: z.string().optional(),
+  priority: z.number().int().min(1).max(5).optional(),
+  tags: z.array(z.string()).optional(),
+  url: z.string().optional(),
+  source: z.string().optional(),
+});
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** What a publisher asks for, before it has an id and a time. */
+export type Notification = Omit<Envelope, "id" | "time">;
+
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const text = (v: unknown): string | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return undefined;
+};
+
+/**
+ * Turns raw fields (from a form, a JSON object or a query string) into a notification, or throws an
+ * InputError that says exactly what is wrong.
+ */
+export function notificationFromFields(fields: Record<string, unknown>, opts: { maxMessage?: number; source?: string } = {}): Notification {
+  const maxMessage = opts.maxMessage ?? DEFAULT_MAX_MESSAGE;
+  const field = (name: string): string | undefined => {
+    const v = fields[name];
+    const t = text(v);
+    if (v !== undefined && v !== null && t === undefined) throw new InputError(`"${name}" must be a string`);
+    return t;
+  };
+  const channel = field("channel");
+  if (channel === undefined) throw new InputError('missing "channel": say which channel to publish to, e.g. channel=alerts');
+  if (channel.trim() === "") throw new InputError('"channel" is empty: give the channel a name');
+  if (channel.length > 1024) throw new InputError('"channel" is longer than 1024 characters');
+  const message = field("message");
+  if (message === undefined) throw new InputError('missing "message": say what the notification should read, e.g. message=hello');
+  if (message === "") throw new InputError('"message" is empty: a notification needs some text');
+  if (Buffer.byteLength(message) > maxMessage)
+    throw new InputError(`"message" is ${Buffer.byteLength(message)} bytes; the limit is ${maxMessage} bytes`, 413);
+  const n: Notification = { channel, message };
+  const title = field("title");
+  if (title !== undefined && title !== "") {
+    if (title.length > 1024) throw new InputError('"title" is longer than 1024 characters');
+    n.title = title;
+  }
+  const priority = field("priority");
+  if (priority !== undefined && priority !== "") {
+    const p = Number(priority);
+    if (!Number.isInteger(p) || p < 1 || p > 5) throw new InputError(`"priority" must be a whole number from 1 to 5, got ${JSON.stringify(priority)}`);
+    n.priority = p;
+  }
+  const rawTags = fields.tags;
+  if (rawTags !== undefined && rawTags !== null && rawTags !== "") {
+    let tags: string[];
+    if (Array.isArray(rawTags)) {
+      if (!rawTags.every((t) => typeof t === "string")) throw new InputError('"tags" must be a list of strings');
+      tags = rawTags as string[];
+    } else if (typeof rawTags === "string") tags = rawTags.split(",");
+    else throw new InputError('"tags" must be a comma-separated list or an array of strings');
+    tags = tags.map((t) => t.trim()).filter(Boolean);
+    if (tags.length) n.tags = tags;
+  }
+  const url = field("url");
+  if (url !== undefined && url !== "") {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new InputError(`"url" is not a valid URL: ${JSON.stringify(url.slice(0, 200))}`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new InputError('"url" must start with http:// or https://');
+    n.url = url;
+  }
+  if (opts.source) n.source = opts.source;
+  return n;
+}
+
+export function buildEnvelope(n: Notification, id: string, timeMs: number): Envelope {
+  const env: Envelope = { id, time: Math.floor(timeMs / 1000), channel: n.channel, message: n.message };
+  if (n.title !== undefined) env.title = n.title;
+  if (n.priority !== undefined) env.priority = n.priority;
+  if (n.tags !== undefined) env.tags = n.tags;
+  if (n.url !== undefined) env.url = n.url;
+  if (n.source !== undefined) env.source = n.source;
+  return env;
+}
+
+/**
+ * Reads a published payload. A JSON envelope comes back as it is; anything else (for example a plain
+ * `redis-cli PUBLISH ch hello`) becomes a message whose text is the whole payload.
+ */
+export function parsePayload(channel: string, payload: string): Envelope & { plain?: true } {
+  if (payload.startsWith("{")) {
+    try {
+      const parsed = EnvelopeSchema.safeParse(JSON.parse(payload));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // not JSON: shown as plain text below
+    }
+  }
+  return { id: "", time: Math.floor(Date.now() / 1000), channel, message: payload, plain: true };
+}
+
+/** The one line a client prints for a message: `[channel] title: message`. */
+export function formatLine(e: Envelope): string {
+  const body = e.message.replace(/\s*\n\s*/g, " ");
+  return e.title ? `[${e.channel}] ${e.title}: ${body}` : `[${e.channel}] ${body}`;
+}

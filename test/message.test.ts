@@ -1,0 +1,71 @@
+// test/message.test.ts — the envelope on its own: field validation with readable errors, building, and
+// reading payloads back (JSON envelopes and plain text).
+import { describe, expect, test } from "bun:test";
+import { InputError, buildEnvelope, formatLine, notificationFromFields, parsePayload } from "../message";
+
+const bad = (fields: Record<string, unknown>, pattern: RegExp, status = 400, maxMessage?: number) => {
+  try {
+    notificationFromFields(fields, { maxMessage });
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toMatch(pattern);
+    expect((err as InputError).status).toBe(status);
+    return;
+  }
+  throw new Error(`accepted ${JSON.stringify(fields)}`);
+};
+
+describe("notificationFromFields", () => {
+  test("the seed's fields", () => {
+    expect(notificationFromFields({ message: "hello", channel: "channel1" })).toEqual({ channel: "channel1", message: "hello" });
+  });
+
+  test("optional fields: title, priority, tags (comma list or array), url", () => {
+    expect(notificationFromFields({ channel: "c", message: "m", title: "T", priority: "5", tags: "a, b,,c", url: "https://x.test/p" }, { source: "form" })).toEqual({
+      channel: "c",
+      message: "m",
+      title: "T",
+      priority: 5,
+      tags: ["a", "b", "c"],
+      url: "https://x.test/p",
+      source: "form",
+    });
+    expect(notificationFromFields({ channel: "c", message: "m", tags: ["x", "y"], priority: 1 }).tags).toEqual(["x", "y"]);
+  });
+
+  test("bad input says what is wrong", () => {
+    bad({ message: "m" }, /missing "channel"/);
+    bad({ channel: "  ", message: "m" }, /"channel" is empty/);
+    bad({ channel: "c" }, /missing "message"/);
+    bad({ channel: "c", message: "" }, /"message" is empty/);
+    bad({ channel: "c", message: "m", priority: "6" }, /"priority" must be a whole number from 1 to 5/);
+    bad({ channel: "c", message: "m", priority: "2.5" }, /"priority"/);
+    bad({ channel: "c", message: "m", tags: [1] }, /"tags" must be a list of strings/);
+    bad({ channel: "c", message: "m", url: "javascript:alert(1)" }, /"url" must start with http/);
+    bad({ channel: "c", message: "m", url: "not a url" }, /"url" is not a valid URL/);
+    bad({ channel: { x: 1 }, message: "m" }, /"channel" must be a string/);
+    bad({ channel: "c", message: "x".repeat(11) }, /"message" is 11 bytes; the limit is 10 bytes/, 413, 10);
+  });
+});
+
+describe("envelopes", () => {
+  test("build and read back", () => {
+    const env = buildEnvelope({ channel: "c", message: "m", title: "t", priority: 3 }, "1-0", 1_700_000_000_500);
+    expect(env).toEqual({ id: "1-0", time: 1_700_000_000, channel: "c", message: "m", title: "t", priority: 3 });
+    expect(parsePayload("c", JSON.stringify(env))).toEqual(env);
+  });
+
+  test("a plain payload is the message", () => {
+    const p = parsePayload("ch", "hello there");
+    expect(p.message).toBe("hello there");
+    expect(p.channel).toBe("ch");
+    expect(p.plain).toBe(true);
+    expect(parsePayload("ch", "{not json").message).toBe("{not json");
+    expect(parsePayload("ch", '{"some":"json"}').message).toBe('{"some":"json"}');
+  });
+
+  test("the printed line", () => {
+    expect(formatLine({ id: "", time: 0, channel: "c", message: "m", title: "T" })).toBe("[c] T: m");
+    expect(formatLine({ id: "", time: 0, channel: "c", message: "a\nb" })).toBe("[c] a b");
+  });
+});

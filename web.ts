@@ -1,0 +1,306 @@
+#!/usr/bin/env bun
+// web.ts — the webhook server on Bun.serve: form, JSON and GitHub webhooks in, envelopes PUBLISHed over RESP
+// (Bun's RedisClient) to our pub/sub server or to any Redis. Thin: parsing rules live in message.ts and github.ts.
+import { RedisClient } from "bun";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { DEFAULT_MAX_MESSAGE, InputError, buildEnvelope, notificationFromFields, type Notification } from "./message";
+import { githubNotification, verifySignature } from "./github";
+import { parseFlags, type FlagSpec } from "./flags";
+
+export const DEFAULT_MAX_BODY = 1024 * 1024;
+/** GitHub caps webhook payloads at 25 MB. */
+export const GITHUB_MAX_BODY = 25 * 1024 * 1024;
+const PUBLISH_TIMEOUT_MS = 5000;
+
+export type WebOptions = {
+  host: string;
+  port: number;
+  redisUrl: string;
+  token?: string;
+  githubSecret?: string;
+  maxMessage: number;
+  maxBody: number;
+  quiet?: boolean;
+};
+
+/** The pub/sub server could not take the message: the caller answers 503. */
+class Unavailable extends Error {}
+
+/** A redis URL safe to print: the password is replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/** One RESP connection for publishing, made again from scratch whenever it breaks. */
+class Publisher {
+  private client: RedisClient | null = null;
+  private lastId = { ms: 0, seq: 0 };
+  constructor(private readonly url: string) {}
+
+  private connection(): RedisClient {
+    if (!this.client) {
+      // No offline queue and no silent retries: a publish either reaches the server now or the caller gets 503.
+      const c = new RedisClient(this.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000 });
+      c.onclose = () => {
+        if (this.client === c) this.client = null;
+      };
+      this.client = c;
+    }
+    return this.client;
+  }
+
+  private async withTimeout<T>(p: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([p, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async send(command: string, args: string[]): Promise<unknown> {
+    const c = this.connection();
+    try {
+      if (!c.connected) await this.withTimeout(c.connect());
+      return await this.withTimeout(c.send(command, args));
+    } catch (err) {
+      // Drop the connection so the next request starts clean: the server may be back by then.
+      this.client = null;
+      c.close();
+      const why = err instanceof Error ? err.message : String(err);
+      throw new Unavailable(`cannot publish: the pub/sub server at ${redactUrl(this.url)} is unavailable (${why})`);
+    }
+  }
+
+  /** A stream-style id, `<ms>-<seq>`, increasing even within one millisecond. */
+  nextId(now: number): string {
+    if (now > this.lastId.ms) this.lastId = { ms: now, seq: 0 };
+    else this.lastId.seq++;
+    return `${this.lastId.ms}-${this.lastId.seq}`;
+  }
+
+  async publish(n: Notification): Promise<{ id: string; channel: string; receivers: number }> {
+    const now = Date.now();
+    const id = this.nextId(now);
+    const envelope = buildEnvelope(n, id, now);
+    const receivers = await this.send("PUBLISH", [n.channel, JSON.stringify(envelope)]);
+    return { id, channel: n.channel, receivers: Number(receivers) };
+  }
+
+  close(): void {
+    this.client?.close();
+  }
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+const error = (status: number, message: string, headers: Record<string, string> = {}) => json(status, { error: message }, headers);
+
+/** Reads the body, refusing (413) as soon as it passes `limit`, whether or not Content-Length was sent. */
+async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new InputError(`the request body is ${declared} bytes; the limit is ${limit} bytes`, 413);
+  if (!req.body) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > limit) throw new InputError(`the request body is over the limit of ${limit} bytes`, 413);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+const mediaType = (req: Request) => (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+
+/** The body's fields: form, multipart or JSON object. An empty body has none. */
+async function bodyFields(req: Request, raw: Uint8Array): Promise<Record<string, unknown>> {
+  if (raw.length === 0) return {};
+  const type = mediaType(req);
+  const textBody = () => new TextDecoder().decode(raw);
+  if (type === "application/x-www-form-urlencoded") return Object.fromEntries(new URLSearchParams(textBody()));
+  if (type === "application/json" || type.endsWith("+json")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(textBody());
+    } catch (err) {
+      throw new InputError(`the body is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError("the JSON body must be an object, like {\"channel\": \"alerts\", \"message\": \"hello\"}");
+    return parsed as Record<string, unknown>;
+  }
+  if (type === "multipart/form-data") {
+    const form = await new Response(Buffer.from(raw), { headers: { "content-type": req.headers.get("content-type")! } }).formData();
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of form) if (typeof v === "string") out[k] = v;
+    return out;
+  }
+  throw new InputError(
+    `unsupported content type ${JSON.stringify(type || "(none)")}: send application/x-www-form-urlencoded, multipart/form-data or application/json`,
+    415,
+  );
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  // Hash first: equal lengths for timingSafeEqual, and no early exit on length.
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function startWeb(opts: WebOptions) {
+  const publisher = new Publisher(opts.redisUrl);
+  const log = (line: string) => {
+    if (!opts.quiet) console.log(line);
+  };
+
+  async function publishRoot(req: Request, url: URL): Promise<Response> {
+    const raw = await readBody(req, opts.maxBody);
+    const fields: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...(await bodyFields(req, raw)) };
+    if (opts.token !== undefined) {
+      const auth = req.headers.get("authorization") ?? "";
+      const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
+      const given = bearer ?? (typeof fields.token === "string" ? fields.token : undefined);
+      if (given === undefined) return error(401, "a token is required: send Authorization: Bearer <token> or a token field", { "www-authenticate": "Bearer" });
+      if (!sameSecret(given, opts.token)) return error(401, "the token is wrong", { "www-authenticate": "Bearer" });
+    }
+    delete fields.token;
+    const n = notificationFromFields(fields, { maxMessage: opts.maxMessage, source: "form" });
+    const result = await publisher.publish(n);
+    log(`web: published to ${JSON.stringify(result.channel)} (${result.receivers} receivers)`);
+    return json(200, result);
+  }
+
+  async function publishGithub(req: Request): Promise<Response> {
+    const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
+    const event = req.headers.get("x-github-event");
+    const delivery = req.headers.get("x-github-delivery");
+    if (opts.githubSecret !== undefined && !verifySignature(opts.githubSecret, raw, req.headers.get("x-hub-signature-256")))
+      return error(401, "the X-Hub-Signature-256 header is missing or does not match: check the webhook secret on GitHub and NOTISTREAM_GITHUB_SECRET");
+    const type = mediaType(req);
+    let payload: unknown;
+    if (type === "application/x-www-form-urlencoded") {
+      const p = new URLSearchParams(new TextDecoder().decode(raw)).get("payload");
+      if (p === null) throw new InputError('a form delivery needs a "payload" field holding the JSON');
+      try {
+        payload = JSON.parse(p);
+      } catch (err) {
+        throw new InputError(`the "payload" field is not valid JSON: ${(err as Error).message}`);
+      }
+    } else if (type === "application/json" || type === "") {
+      try {
+        payload = JSON.parse(new TextDecoder().decode(raw));
+      } catch (err) {
+        throw new InputError(`the body is not valid JSON: ${(err as Error).message}`);
+      }
+    } else throw new InputError(`unsupported content type ${JSON.stringify(type)}: GitHub sends application/json or application/x-www-form-urlencoded`, 415);
+    if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new InputError("the GitHub payload must be a JSON object");
+    const outcome = githubNotification(event, payload as Record<string, unknown>);
+    if (outcome.kind === "ping") return json(200, { ok: true, event: "ping", zen: outcome.zen, channel: outcome.channel, delivery });
+    if (outcome.kind === "ignored") return json(202, { ignored: true, event, delivery, reason: outcome.reason });
+    if (Buffer.byteLength(outcome.notification.message) > opts.maxMessage)
+      outcome.notification.message = outcome.notification.message.slice(0, Math.floor(opts.maxMessage / 4));
+    const result = await publisher.publish(outcome.notification);
+    log(`web: github ${event ?? "push (legacy hook)"} → ${JSON.stringify(result.channel)} (${result.receivers} receivers)`);
+    return json(200, { ...result, event: event ?? "push", delivery });
+  }
+
+  const server = Bun.serve({
+    hostname: opts.host,
+    port: opts.port,
+    // Bun's own cap sits above ours so that our readBody answers with a JSON 413 first.
+    maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY) + 1024 * 1024,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const routes: Record<string, { methods: string[]; handle: () => Promise<Response> }> = {
+        "/": { methods: ["POST"], handle: () => publishRoot(req, url) },
+        "/github": { methods: ["POST"], handle: () => publishGithub(req) },
+        "/health": { methods: ["GET", "HEAD"], handle: async () => json(200, { ok: true }) },
+      };
+      const route = routes[url.pathname];
+      if (!route) return error(404, `no such endpoint ${url.pathname}: POST / publishes, POST /github takes GitHub webhooks`);
+      if (!route.methods.includes(req.method))
+        return error(405, `${req.method} is not allowed on ${url.pathname}; use ${route.methods.join(" or ")}`, { allow: route.methods.join(", ") });
+      try {
+        return await route.handle();
+      } catch (err) {
+        if (err instanceof InputError) return error(err.status, err.message);
+        if (err instanceof Unavailable) {
+          log(`web: ${err.message}`);
+          return error(503, err.message, { "retry-after": "5" });
+        }
+        console.error("web: unexpected error", err);
+        return error(500, "internal error; the server log has the details");
+      }
+    },
+    error(err) {
+      console.error("web: unexpected error", err);
+      return error(500, "internal error; the server log has the details");
+    },
+  });
+  return {
+    server,
+    port: server.port,
+    stop: () => {
+      publisher.close();
+      server.stop(true);
+    },
+  };
+}
+
+const FLAGS: FlagSpec[] = [
+  { name: "host", env: "NOTISTREAM_WEB_HOST", help: "listen address", default: "0.0.0.0" },
+  { name: "port", env: "NOTISTREAM_WEB_PORT", help: "listen port (0 picks a free one)", default: "8080" },
+  { name: "redis", env: "NOTISTREAM_REDIS_URL", help: "where to publish: redis://[:password@]host:port or rediss://", default: "redis://127.0.0.1:6379" },
+  { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
+  { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
+  { name: "max-message", env: "NOTISTREAM_MAX_MESSAGE", help: "largest message, in bytes", default: String(DEFAULT_MAX_MESSAGE) },
+  { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
+];
+
+export function main(argv: string[]): void {
+  const f = parseFlags("bun web.ts", "The Notistream web server: webhooks in, notifications published over RESP.", FLAGS, argv);
+  const num = (name: string, min: number, max: number): number => {
+    const v = Number(f[name]);
+    if (!Number.isInteger(v) || v < min || v > max) {
+      console.error(`web: --${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(f[name])}`);
+      process.exit(2);
+    }
+    return v;
+  };
+  const port = num("port", 0, 65535);
+  const maxMessage = num("max-message", 1, 512 * 1024 * 1024);
+  const maxBody = num("max-body", 1, 1024 * 1024 * 1024);
+  const redisUrl = f.redis!;
+  if (!/^rediss?:\/\//.test(redisUrl)) {
+    console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
+    process.exit(2);
+  }
+  let web: ReturnType<typeof startWeb>;
+  try {
+    web = startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === "EADDRINUSE" ? "the port is already in use; stop the other server or pick another --port" : String(err);
+    console.error(`web: cannot listen on ${f.host}:${port}: ${why}`);
+    process.exit(1);
+  }
+  console.log(`web: listening on http://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
+  const stop = () => {
+    web.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (import.meta.main) main(process.argv.slice(2));
