@@ -1,0 +1,436 @@
+#!/usr/bin/env bun
+// client.ts — the `notistream` command: first-run setup (@clack/prompts), the config file (zod), a RESP
+// subscription that survives sleep and Wi-Fi (backoff, keepalive), and a desktop notification per message.
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { homedir } from "node:os";
+import { z } from "zod";
+import { ReplyParser, encodeCommand, type Reply } from "./resp";
+import { formatLine, parsePayload, type Envelope } from "./message";
+
+export const ConfigSchema = z
+  .object({
+    host: z.string().min(1, "host must not be empty"),
+    port: z.number().int().min(1).max(65535),
+    channels: z.array(z.string().min(1, "a channel name must not be empty")).min(1, "at least one channel is required"),
+    password: z.string().optional(),
+    tls: z.boolean().optional(),
+  })
+  .strict();
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function defaultConfigPath(env: Record<string, string | undefined> = process.env): string {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
+  return join(base, "notistream", "config.json");
+}
+
+/** Reads and validates the config; null when the file does not exist. Errors name the file and the field. */
+export function loadConfig(path: string): Config | null {
+  if (!existsSync(path)) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON (${(err as Error).message}); fix it or run \`notistream setup\``);
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length ? issue.path.join(".") : "(top level)";
+    throw new ConfigError(`config file ${path}: field "${field}": ${issue.message}; fix it or run \`notistream setup\``);
+  }
+  return parsed.data;
+}
+
+/** Writes the config with mode 0600: it may hold a password. */
+export function saveConfig(path: string, config: Config): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, JSON.stringify(ConfigSchema.parse(config), null, 2) + "\n", { mode: 0o600 });
+  chmodSync(path, 0o600); // writeFileSync keeps an existing file's mode; make sure
+}
+
+export const parseChannels = (s: string): string[] =>
+  s
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
+
+/** Glob characters make a channel a pattern, subscribed with PSUBSCRIBE. */
+export const isPattern = (channel: string): boolean => /[*?[]/.test(channel);
+
+/** Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2^attempt)], at least 100 ms. */
+export function backoffDelay(attempt: number, random = Math.random, baseMs = 500, capMs = 30_000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.max(100, Math.floor(random() * ceiling));
+}
+
+export type Timing = { pingIntervalMs: number; pingTimeoutMs: number; stableMs: number; connectTimeoutMs: number };
+export const DEFAULT_TIMING: Timing = { pingIntervalMs: 30_000, pingTimeoutMs: 10_000, stableMs: 30_000, connectTimeoutMs: 10_000 };
+
+type Handlers = {
+  message: (env: Envelope) => void;
+  status: (line: string) => void;
+};
+
+const bulkText = (r: Reply | undefined): string => (r && r.type === "bulk" && r.value ? Buffer.from(r.value).toString("utf8") : "");
+
+/** Holds one subscription open for as long as the process runs, reconnecting when it breaks. */
+export class Subscription {
+  private stopping = false;
+  private socket: Awaited<ReturnType<typeof Bun.connect>> | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly on: Handlers,
+    private readonly timing: Timing = DEFAULT_TIMING,
+  ) {}
+
+  async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      const { reason, connectedFor } = await this.session();
+      if (this.stopping) break;
+      // A connection that lasted a while was healthy: start the backoff again from the bottom.
+      if (connectedFor >= this.timing.stableMs) attempt = 0;
+      const delay = backoffDelay(attempt++);
+      this.on.status(`disconnected: ${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, delay);
+        this.wake = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+    }
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.socket?.end();
+    this.wake?.();
+  }
+
+  private session(): Promise<{ reason: string; connectedFor: number }> {
+    const { host, port, password, channels } = this.config;
+    const plain = channels.filter((c) => !isPattern(c));
+    const patterns = channels.filter(isPattern);
+    const parser = new ReplyParser();
+    let confirmed = 0;
+    let subscribedAt = 0;
+    let pingTimer: ReturnType<typeof setInterval> | undefined;
+    let pongDeadline: ReturnType<typeof setTimeout> | undefined;
+    let finished = false;
+
+    return new Promise((resolve) => {
+      const finish = (reason: string) => {
+        if (finished) return;
+        finished = true;
+        clearInterval(pingTimer);
+        clearTimeout(pongDeadline);
+        clearTimeout(connectTimer);
+        this.socket?.terminate();
+        this.socket = null;
+        resolve({ reason, connectedFor: subscribedAt ? Date.now() - subscribedAt : 0 });
+      };
+      const connectTimer = setTimeout(() => finish(`no connection to ${host}:${port} within ${this.timing.connectTimeoutMs / 1000} s`), this.timing.connectTimeoutMs);
+      const onReply = (r: Reply) => {
+        if (r.type === "error") return finish(`the server said: ${r.value}`);
+        if ((r.type === "array" || r.type === "push") && r.value) {
+          const kind = bulkText(r.value[0]);
+          if (kind === "message") return this.on.message(parsePayload(bulkText(r.value[1]), bulkText(r.value[2])));
+          if (kind === "pmessage") return this.on.message(parsePayload(bulkText(r.value[2]), bulkText(r.value[3])));
+          if (kind === "subscribe" || kind === "psubscribe") {
+            if (++confirmed === channels.length) {
+              subscribedAt = Date.now();
+              this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
+            }
+            return;
+          }
+          if (kind === "pong") return clearTimeout(pongDeadline);
+        }
+        if (r.type === "simple" && r.value === "PONG") return clearTimeout(pongDeadline);
+      };
+      Bun.connect({
+        hostname: host,
+        port,
+        tls: this.config.tls ? true : undefined,
+        socket: {
+          open: (socket) => {
+            if (this.stopping) {
+              socket.end();
+              return;
+            }
+            clearTimeout(connectTimer);
+            this.socket = socket;
+            const out: Uint8Array[] = [];
+            if (password !== undefined) out.push(encodeCommand(["AUTH", password]));
+            if (plain.length) out.push(encodeCommand(["SUBSCRIBE", ...plain]));
+            if (patterns.length) out.push(encodeCommand(["PSUBSCRIBE", ...patterns]));
+            socket.write(Buffer.concat(out));
+            // Keepalive: a sleeping laptop or a dropped NAT mapping shows up as a PING with no answer.
+            pingTimer = setInterval(() => {
+              socket.write(encodeCommand(["PING"]));
+              clearTimeout(pongDeadline);
+              pongDeadline = setTimeout(() => finish(`no reply to PING within ${this.timing.pingTimeoutMs / 1000} s`), this.timing.pingTimeoutMs);
+            }, this.timing.pingIntervalMs);
+          },
+          data: (_socket, chunk) => {
+            parser.push(chunk);
+            try {
+              for (let r = parser.next(); r; r = parser.next()) {
+                if (r.type === "simple" && r.value === "OK" && confirmed === 0) continue; // AUTH
+                onReply(r);
+                if (finished) return;
+              }
+            } catch (err) {
+              finish(`the server sent something that is not RESP (${(err as Error).message})`);
+            }
+          },
+          close: () => finish(`${host}:${port} closed the connection`),
+          error: (_socket, err) => finish(`${err.message}`),
+          connectError: (_socket, err) => finish(`cannot connect to ${host}:${port} (${err.message})`),
+        },
+      }).catch((err: Error) => finish(`cannot connect to ${host}:${port} (${err.message})`));
+    });
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The command line.
+
+const HELP = `notistream — desktop notifications from a Notistream (or Redis) pub/sub server
+
+Usage:
+  notistream [options]          subscribe and show notifications (runs setup first if there is no config)
+  notistream setup              ask for the settings again, pre-filled with the current ones
+
+Options:
+  --config <file>      config file (env NOTISTREAM_CONFIG; default $XDG_CONFIG_HOME/notistream/config.json)
+  --host <host>        pub/sub server host, for this run only
+  --port <port>        pub/sub server port, for this run only
+  --channels <a,b>     comma-separated channels (globs like octo/* use PSUBSCRIBE), for this run only
+  --password <pw>      server password, for this run only
+  --tls                connect with TLS (rediss), for this run only
+  --print              print messages only, no desktop notification (headless use, tests)
+  --json               print each message as one JSON line
+  --help               show this help
+
+Each message prints one line on stdout: [channel] title: message. Status goes to stderr.
+`;
+
+type Args = {
+  setup: boolean;
+  config?: string;
+  host?: string;
+  port?: string;
+  channels?: string;
+  password?: string;
+  tls: boolean;
+  print: boolean;
+  json: boolean;
+};
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { setup: false, tls: false, print: false, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) fail(`${flag} needs a value`, 2);
+      return v!;
+    };
+    switch (flag) {
+      case "setup":
+        a.setup = true;
+        break;
+      case "--help":
+      case "-h":
+        process.stdout.write(HELP);
+        process.exit(0);
+      case "--config":
+        a.config = value();
+        break;
+      case "--host":
+        a.host = value();
+        break;
+      case "--port":
+        a.port = value();
+        break;
+      case "--channels":
+        a.channels = value();
+        break;
+      case "--password":
+        a.password = value();
+        break;
+      case "--tls":
+        a.tls = true;
+        break;
+      case "--print":
+        a.print = true;
+        break;
+      case "--json":
+        a.json = true;
+        break;
+      default:
+        fail(`unknown argument ${JSON.stringify(arg)}; see notistream --help`, 2);
+    }
+  }
+  return a;
+}
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`notistream: ${message}\n`);
+  process.exit(code);
+}
+
+async function setup(path: string, current: Config | null): Promise<Config> {
+  const p = await import("@clack/prompts");
+  const cancelled = () => {
+    p.cancel("Setup cancelled; nothing was saved.");
+    process.exit(1);
+  };
+  p.intro("notistream setup");
+  const host = await p.text({
+    message: "Pub/sub server host",
+    placeholder: "localhost",
+    defaultValue: current?.host ?? "localhost",
+    initialValue: current?.host,
+  });
+  if (p.isCancel(host)) cancelled();
+  const port = await p.text({
+    message: "Port",
+    placeholder: "6379",
+    defaultValue: String(current?.port ?? 6379),
+    initialValue: current ? String(current.port) : undefined,
+    validate: (v) => {
+      if (v === undefined || v === "") return undefined; // the default
+      const n = Number(v);
+      return Number.isInteger(n) && n >= 1 && n <= 65535 ? undefined : "The port must be a whole number from 1 to 65535";
+    },
+  });
+  if (p.isCancel(port)) cancelled();
+  const channels = await p.text({
+    message: "Channels (comma-separated; globs like octo/* work)",
+    placeholder: "alerts, octo/hello",
+    initialValue: current?.channels.join(", "),
+    validate: (v) => (parseChannels(v ?? "").length ? undefined : "At least one channel is required"),
+  });
+  if (p.isCancel(channels)) cancelled();
+  const password = await p.password({ message: "Password (leave empty for none)", mask: "*" });
+  if (p.isCancel(password)) cancelled();
+  const tls = await p.confirm({ message: "Use TLS?", initialValue: current?.tls ?? false });
+  if (p.isCancel(tls)) cancelled();
+  const config: Config = {
+    host: String(host).trim() || "localhost",
+    port: Number(port) || 6379,
+    channels: parseChannels(String(channels)),
+  };
+  const pw = String(password ?? "");
+  if (pw) config.password = pw;
+  if (tls === true) config.tls = true;
+  saveConfig(path, config);
+  p.outro(`Saved ${path}. Listening now.`);
+  return config;
+}
+
+type Notifier = (env: Envelope) => void;
+
+function desktopNotifier(): Notifier {
+  let warned = false;
+  let notifier: typeof import("node-notifier") | null = null;
+  return (env) => {
+    void (async () => {
+      notifier ??= (await import("node-notifier")).default;
+      const options: Record<string, unknown> = { title: env.title || env.channel, message: env.message, wait: false };
+      if (env.url) options.open = env.url; // followed on click by the notifiers that support it (macOS, Windows)
+      notifier.notify(options, (err) => {
+        if (err && !warned) {
+          warned = true;
+          process.stderr.write(`notistream: cannot show desktop notifications (${err.message}); messages still print here. Use --print to silence this.\n`);
+        }
+      });
+    })();
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const path = args.config ?? process.env.NOTISTREAM_CONFIG ?? defaultConfigPath();
+  let config: Config | null;
+  try {
+    config = loadConfig(path);
+  } catch (err) {
+    if (err instanceof ConfigError && !args.setup) fail(err.message);
+    config = null;
+  }
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  if (args.setup) {
+    if (!interactive) fail(`setup needs a terminal; write ${path} by hand instead (see notistream --help)`, 2);
+    config = await setup(path, config);
+  } else if (!config && args.channels === undefined) {
+    if (!interactive)
+      fail(
+        `no config at ${path} and no terminal to ask in. Either pass the settings as flags, e.g.\n` +
+          `  notistream --host localhost --port 6379 --channels alerts\n` +
+          `or write a config file (or point NOTISTREAM_CONFIG at one) like\n` +
+          `  {"host": "localhost", "port": 6379, "channels": ["alerts"]}`,
+        2,
+      );
+    config = await setup(path, null);
+  }
+  // Flags override the config for this run only.
+  const merged = {
+    host: args.host ?? config?.host ?? "localhost",
+    port: args.port !== undefined ? Number(args.port) : (config?.port ?? 6379),
+    channels: args.channels !== undefined ? parseChannels(args.channels) : (config?.channels ?? []),
+    password: args.password ?? config?.password,
+    tls: args.tls || config?.tls || undefined,
+  };
+  const checked = ConfigSchema.safeParse(JSON.parse(JSON.stringify(merged)));
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    fail(`--${issue.path.join(".") || "settings"}: ${issue.message}`, 2);
+  }
+  const run = checked.data;
+  const notify = args.print || args.json ? null : desktopNotifier();
+  const sub = new Subscription(
+    run,
+    {
+      message: (env) => {
+        process.stdout.write((args.json ? JSON.stringify(env) : formatLine(env)) + "\n");
+        notify?.(env);
+      },
+      status: (line) => process.stderr.write(`notistream: ${line}\n`),
+    },
+    timingFromEnv(),
+  );
+  const stop = () => {
+    process.stderr.write("notistream: stopping\n");
+    sub.stop();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.stderr.write(`notistream: connecting to ${run.host}:${run.port}${run.tls ? " (TLS)" : ""}\n`);
+  await sub.run();
+  process.exit(0);
+}
+
+/** Test and tuning knobs, in milliseconds: NOTISTREAM_PING_INTERVAL_MS, NOTISTREAM_PING_TIMEOUT_MS. */
+function timingFromEnv(): Timing {
+  const ms = (name: string, fallback: number) => {
+    const v = Number(process.env[name]);
+    return Number.isFinite(v) && v > 0 ? v : fallback;
+  };
+  return {
+    pingIntervalMs: ms("NOTISTREAM_PING_INTERVAL_MS", DEFAULT_TIMING.pingIntervalMs),
+    pingTimeoutMs: ms("NOTISTREAM_PING_TIMEOUT_MS", DEFAULT_TIMING.pingTimeoutMs),
+    stableMs: ms("NOTISTREAM_STABLE_MS", DEFAULT_TIMING.stableMs),
+    connectTimeoutMs: ms("NOTISTREAM_CONNECT_TIMEOUT_MS", DEFAULT_TIMING.connectTimeoutMs),
+  };
+}
+
+if (import.meta.main) await main(process.argv.slice(2));
