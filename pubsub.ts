@@ -15,7 +15,7 @@ import {
   type Proto,
 } from "./resp";
 import { globMatch } from "./glob";
-import { parseFlags, type FlagSpec } from "./flags";
+import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
 export const REDIS_VERSION = "7.0.15";
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -1138,15 +1138,9 @@ const FLAGS: FlagSpec[] = [
 
 export function main(argv: string[]): void {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
-  const port = Number(flags.port);
-  const maxClients = Number(flags.maxclients);
-  const maxBulk = Number(flags["proto-max-bulk-len"]);
-  for (const [name, v, min, max] of [["port", port, 0, 65535], ["maxclients", maxClients, 1, 1e7], ["proto-max-bulk-len", maxBulk, 1, 2 ** 53]] as const) {
-    if (!Number.isInteger(v) || v < min || v > max) {
-      console.error(`pubsub: --${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(String(flags[name]))}`);
-      process.exit(2);
-    }
-  }
+  const port = intFlag("pubsub", flags, "port", 0, 65535);
+  const maxClients = intFlag("pubsub", flags, "maxclients", 1, 10_000_000);
+  const maxBulk = intFlag("pubsub", flags, "proto-max-bulk-len", 1, 2 ** 53);
   const limit = (flags["pubsub-output-limit"] ?? "").trim().split(/\s+/).map(Number);
   if (limit.length !== 3 || limit.some((n) => !Number.isInteger(n) || n < 0)) {
     console.error(`pubsub: --pubsub-output-limit takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(flags["pubsub-output-limit"])}`);
@@ -1154,23 +1148,11 @@ export function main(argv: string[]): void {
   }
   const [outputHard, outputSoft, outputSoftSeconds] = limit as [number, number, number];
   const server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds });
-  try {
-    server.start();
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const why = code === "EADDRINUSE" ? "the port is already in use; stop the other server or pick another --port" : String(err);
-    console.error(`pubsub: cannot listen on ${flags.host}:${port}: ${why}`);
-    process.exit(1);
-  }
+  listenOrExit("pubsub", flags.host!, port, () => server.start());
   if (flags.password === undefined)
     console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
   console.log(`pubsub: listening on redis://${flags.host}:${server.port} (Redis ${REDIS_VERSION} protocol, pid ${process.pid})`);
-  const stop = () => {
-    server.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  exitOnSignals(() => server.stop());
 }
 
 if (import.meta.main) main(process.argv.slice(2));

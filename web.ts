@@ -5,7 +5,7 @@ import { RedisClient } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { DEFAULT_MAX_MESSAGE, InputError, buildEnvelope, notificationFromFields, type Notification } from "./message";
 import { githubNotification, verifySignature } from "./github";
-import { parseFlags, type FlagSpec } from "./flags";
+import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 /** GitHub caps webhook payloads at 25 MB. */
@@ -269,38 +269,19 @@ const FLAGS: FlagSpec[] = [
 
 export function main(argv: string[]): void {
   const f = parseFlags("bun web.ts", "The Notistream web server: webhooks in, notifications published over RESP.", FLAGS, argv);
-  const num = (name: string, min: number, max: number): number => {
-    const v = Number(f[name]);
-    if (!Number.isInteger(v) || v < min || v > max) {
-      console.error(`web: --${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(f[name])}`);
-      process.exit(2);
-    }
-    return v;
-  };
-  const port = num("port", 0, 65535);
-  const maxMessage = num("max-message", 1, 512 * 1024 * 1024);
-  const maxBody = num("max-body", 1, 1024 * 1024 * 1024);
+  const port = intFlag("web", f, "port", 0, 65535);
+  const maxMessage = intFlag("web", f, "max-message", 1, 512 * 1024 * 1024);
+  const maxBody = intFlag("web", f, "max-body", 1, 1024 * 1024 * 1024);
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
-  let web: ReturnType<typeof startWeb>;
-  try {
-    web = startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const why = code === "EADDRINUSE" ? "the port is already in use; stop the other server or pick another --port" : String(err);
-    console.error(`web: cannot listen on ${f.host}:${port}: ${why}`);
-    process.exit(1);
-  }
+  const web = listenOrExit("web", f.host!, port, () =>
+    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody }),
+  );
   console.log(`web: listening on http://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
-  const stop = () => {
-    web.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  exitOnSignals(() => web.stop());
 }
 
 if (import.meta.main) main(process.argv.slice(2));

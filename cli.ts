@@ -1,5 +1,5 @@
-// flags.ts — command-line flags for the servers: `--name value`, `--name=value`, environment fallbacks, --help.
-// Pure apart from printing --help and usage errors, then exiting.
+// cli.ts — the servers' command line: `--name value` flags with environment fallbacks and --help, whole-number
+// checks, and the shared conventions for a port that cannot be bound and for stopping on Ctrl-C or SIGTERM.
 
 export type FlagSpec = { name: string; env?: string; help: string; default?: string; boolean?: boolean };
 
@@ -57,4 +57,36 @@ export function parseFlags(
   }
   if (positional.length) out._ = positional.join(" ");
   return out;
+}
+
+/** A whole-number flag within [min, max], or a usage error (exit 2) that names the flag. */
+export function intFlag(prog: string, flags: Record<string, string | undefined>, name: string, min: number, max: number): number {
+  const v = Number(flags[name]);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    process.stderr.write(`${prog}: --${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(flags[name])}\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+/** Runs `start`; when it cannot listen, says why (a taken port above all) and exits 1. */
+export function listenOrExit<T>(prog: string, host: string, port: number, start: () => T): T {
+  try {
+    return start();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === "EADDRINUSE" ? "the port is already in use; stop the other server or pick another --port" : String(err);
+    process.stderr.write(`${prog}: cannot listen on ${host}:${port}: ${why}\n`);
+    process.exit(1);
+  }
+}
+
+/** Ctrl-C and SIGTERM run `stop`, then the process exits 0. */
+export function exitOnSignals(stop: () => void | Promise<void>): void {
+  const handler = async () => {
+    await stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
 }
