@@ -1,12 +1,12 @@
 #!/usr/bin/env bun
 // client.ts — the `notistream` command: first-run setup (@clack/prompts), the config file (zod), a RESP
 // subscription that survives sleep and Wi-Fi (backoff, keepalive), and a desktop notification per message.
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { homedir } from "node:os";
 import { z } from "zod";
 import { ReplyParser, encodeCommand, type Reply } from "./resp";
-import { formatLine, parsePayload, type Envelope } from "./message";
+import { compareIds, envelopeFromEntry, formatLine, historyKey, parsePayload, type Envelope } from "./message";
 
 export const ConfigSchema = z
   .object({
@@ -15,6 +15,8 @@ export const ConfigSchema = z
     channels: z.array(z.string().min(1, "a channel name must not be empty")).min(1, "at least one channel is required"),
     password: z.string().optional(),
     tls: z.boolean().optional(),
+    /** After an absence, show at most this many missed messages per channel. */
+    replayLimit: z.number().int().min(0).optional(),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;
@@ -76,6 +78,47 @@ type Handlers = {
 
 const bulkText = (r: Reply | undefined): string => (r && r.type === "bulk" && r.value ? Buffer.from(r.value).toString("utf8") : "");
 
+export function defaultStatePath(env: Record<string, string | undefined> = process.env): string {
+  const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
+  return join(base, "notistream", "state.json");
+}
+
+const StateSchema = z.object({ servers: z.record(z.string(), z.record(z.string(), z.string())) });
+
+/** The last stream ID shown per server and channel, so a restarted client picks up where it stopped. */
+export class ClientState {
+  private data: z.infer<typeof StateSchema> = { servers: {} };
+  private dirty = false;
+  constructor(
+    readonly path: string | null,
+    private readonly server: string,
+  ) {
+    if (path && existsSync(path)) {
+      try {
+        const parsed = StateSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
+        if (parsed.success) this.data = parsed.data;
+      } catch {
+        // A damaged state file only costs a replay: start fresh.
+      }
+    }
+  }
+  get(channel: string): string | undefined {
+    return this.data.servers[this.server]?.[channel];
+  }
+  set(channel: string, id: string): void {
+    (this.data.servers[this.server] ??= {})[channel] = id;
+    this.dirty = true;
+  }
+  save(): void {
+    if (!this.path || !this.dirty) return;
+    this.dirty = false;
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.data) + "\n", { mode: 0o600 });
+    renameSync(tmp, this.path); // atomic: a crash never leaves half a file
+  }
+}
+
 /** Holds one subscription open for as long as the process runs, reconnecting when it breaks. */
 export class Subscription {
   private stopping = false;
@@ -86,6 +129,8 @@ export class Subscription {
     private readonly config: Config,
     private readonly on: Handlers,
     private readonly timing: Timing = DEFAULT_TIMING,
+    private readonly state: ClientState = new ClientState(null, ""),
+    private readonly replayLimit = 50,
   ) {}
 
   async run(): Promise<void> {
@@ -105,6 +150,7 @@ export class Subscription {
         };
       });
     }
+    this.state.save();
   }
 
   stop(): void {
@@ -113,6 +159,21 @@ export class Subscription {
     this.wake?.();
   }
 
+  /** Shows a message unless it was shown already (its ID is not above the last one for its channel). */
+  private deliver(env: Envelope): boolean {
+    if (env.id) {
+      const last = this.state.get(env.channel);
+      if (last !== undefined && compareIds(env.id, last) <= 0) return false;
+      this.state.set(env.channel, env.id);
+    }
+    this.on.message(env);
+    return true;
+  }
+
+  /**
+   * One connection: HELLO 3 (so history reads are allowed while subscribed), SUBSCRIBE, then catch up from
+   * history while live messages wait in a buffer, then deliver the buffer and go live.
+   */
   private session(): Promise<{ reason: string; connectedFor: number }> {
     const { host, port, password, channels } = this.config;
     const plain = channels.filter((c) => !isPattern(c));
@@ -123,6 +184,8 @@ export class Subscription {
     let pingTimer: ReturnType<typeof setInterval> | undefined;
     let pongDeadline: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
+    let buffer: Envelope[] | null = []; // live messages held back until catch-up is done
+    const pending: ((r: Reply) => void)[] = []; // handlers for replies, in the order the commands went out
 
     return new Promise((resolve) => {
       const finish = (reason: string) => {
@@ -133,26 +196,73 @@ export class Subscription {
         clearTimeout(connectTimer);
         this.socket?.terminate();
         this.socket = null;
+        this.state.save();
         resolve({ reason, connectedFor: subscribedAt ? Date.now() - subscribedAt : 0 });
       };
       const connectTimer = setTimeout(() => finish(`no connection to ${host}:${port} within ${this.timing.connectTimeoutMs / 1000} s`), this.timing.connectTimeoutMs);
-      const onReply = (r: Reply) => {
-        if (r.type === "error") return finish(`the server said: ${r.value}`);
-        if ((r.type === "array" || r.type === "push") && r.value) {
-          const kind = bulkText(r.value[0]);
-          if (kind === "message") return this.on.message(parsePayload(bulkText(r.value[1]), bulkText(r.value[2])));
-          if (kind === "pmessage") return this.on.message(parsePayload(bulkText(r.value[2]), bulkText(r.value[3])));
-          if (kind === "subscribe" || kind === "psubscribe") {
-            if (++confirmed === channels.length) {
-              subscribedAt = Date.now();
-              this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
-            }
-            return;
-          }
-          if (kind === "pong") return clearTimeout(pongDeadline);
-        }
-        if (r.type === "simple" && r.value === "PONG") return clearTimeout(pongDeadline);
+      const send = (args: string[], onReply: (r: Reply) => void) => {
+        pending.push(onReply);
+        this.socket?.write(encodeCommand(args));
       };
+
+      const catchUp = () => {
+        subscribedAt = Date.now();
+        this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
+        let waiting = plain.length;
+        const done = () => {
+          if (--waiting > 0) return;
+          const held = buffer ?? [];
+          buffer = null;
+          held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
+          for (const env of held) this.deliver(env);
+          this.state.save();
+        };
+        if (waiting === 0) {
+          waiting = 1;
+          done();
+        }
+        for (const ch of plain) {
+          const last = this.state.get(ch);
+          const key = historyKey(ch);
+          if (last === undefined) {
+            // First time on this channel: nothing old is replayed; remember where history stands now.
+            send(["XREVRANGE", key, "+", "-", "COUNT", "1"], (r) => {
+              const top = r.type === "array" && r.value?.[0]?.type === "array" ? bulkText(r.value[0].value?.[0]) : "";
+              if (this.state.get(ch) === undefined) this.state.set(ch, top || "0-0");
+              done();
+            });
+            continue;
+          }
+          send(["XRANGE", key, `(${last}`, "+"], (r) => {
+            if (r.type === "error") this.on.status(`history for ${ch} is unavailable (${r.value}); showing live messages only`);
+            const entries = r.type === "array" && r.value ? r.value : [];
+            const missed = entries.map((e) => {
+              const parts = e.type === "array" && e.value ? e.value : [];
+              const fields = parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [];
+              return envelopeFromEntry(bulkText(parts[0]), fields, ch);
+            });
+            const skip = Math.max(0, missed.length - this.replayLimit);
+            if (skip > 0) {
+              this.on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${this.replayLimit}`);
+              this.state.set(ch, missed[skip - 1]!.id);
+            }
+            for (const env of missed.slice(skip)) this.deliver(env);
+            done();
+          });
+        }
+      };
+
+      const onPush = (items: Reply[]) => {
+        const kind = bulkText(items[0]);
+        if (kind === "message" || kind === "pmessage") {
+          const env = kind === "message" ? parsePayload(bulkText(items[1]), bulkText(items[2])) : parsePayload(bulkText(items[2]), bulkText(items[3]));
+          if (buffer) buffer.push(env);
+          else this.deliver(env);
+          return;
+        }
+        if ((kind === "subscribe" || kind === "psubscribe") && ++confirmed === channels.length) catchUp();
+      };
+
       Bun.connect({
         hostname: host,
         port,
@@ -165,14 +275,15 @@ export class Subscription {
             }
             clearTimeout(connectTimer);
             this.socket = socket;
-            const out: Uint8Array[] = [];
-            if (password !== undefined) out.push(encodeCommand(["AUTH", password]));
-            if (plain.length) out.push(encodeCommand(["SUBSCRIBE", ...plain]));
-            if (patterns.length) out.push(encodeCommand(["PSUBSCRIBE", ...patterns]));
-            socket.write(Buffer.concat(out));
+            const hello = ["HELLO", "3", ...(password !== undefined ? ["AUTH", "default", password] : [])];
+            send(hello, (r) => {
+              if (r.type === "error") finish(`the server said: ${r.value}`);
+            });
+            if (plain.length) socket.write(encodeCommand(["SUBSCRIBE", ...plain]));
+            if (patterns.length) socket.write(encodeCommand(["PSUBSCRIBE", ...patterns]));
             // Keepalive: a sleeping laptop or a dropped NAT mapping shows up as a PING with no answer.
             pingTimer = setInterval(() => {
-              socket.write(encodeCommand(["PING"]));
+              send(["PING"], () => clearTimeout(pongDeadline));
               clearTimeout(pongDeadline);
               pongDeadline = setTimeout(() => finish(`no reply to PING within ${this.timing.pingTimeoutMs / 1000} s`), this.timing.pingTimeoutMs);
             }, this.timing.pingIntervalMs);
@@ -181,10 +292,12 @@ export class Subscription {
             parser.push(chunk);
             try {
               for (let r = parser.next(); r; r = parser.next()) {
-                if (r.type === "simple" && r.value === "OK" && confirmed === 0) continue; // AUTH
-                onReply(r);
+                if (r.type === "push") onPush(r.value);
+                else if (r.type === "error" && pending.length === 0) finish(`the server said: ${r.value}`);
+                else pending.shift()?.(r);
                 if (finished) return;
               }
+              this.state.save();
             } catch (err) {
               finish(`the server sent something that is not RESP (${(err as Error).message})`);
             }
@@ -214,6 +327,9 @@ Options:
   --channels <a,b>     comma-separated channels (globs like octo/* use PSUBSCRIBE), for this run only
   --password <pw>      server password, for this run only
   --tls                connect with TLS (rediss), for this run only
+  --replay-limit <n>   after an absence, show at most n missed messages per channel (default 50)
+  --state <file>       where the last message seen per channel is kept
+                       (env NOTISTREAM_STATE; default $XDG_STATE_HOME/notistream/state.json)
   --print              print messages only, no desktop notification (headless use, tests)
   --json               print each message as one JSON line
   --help               show this help
@@ -231,6 +347,8 @@ type Args = {
   tls: boolean;
   print: boolean;
   json: boolean;
+  state?: string;
+  replayLimit?: string;
 };
 
 function parseArgs(argv: string[]): Args {
@@ -268,6 +386,12 @@ function parseArgs(argv: string[]): Args {
         break;
       case "--tls":
         a.tls = true;
+        break;
+      case "--state":
+        a.state = value();
+        break;
+      case "--replay-limit":
+        a.replayLimit = value();
         break;
       case "--print":
         a.print = true;
@@ -389,6 +513,7 @@ export async function main(argv: string[]): Promise<void> {
     channels: args.channels !== undefined ? parseChannels(args.channels) : (config?.channels ?? []),
     password: args.password ?? config?.password,
     tls: args.tls || config?.tls || undefined,
+    replayLimit: args.replayLimit !== undefined ? Number(args.replayLimit) : config?.replayLimit,
   };
   const checked = ConfigSchema.safeParse(JSON.parse(JSON.stringify(merged)));
   if (!checked.success) {
@@ -397,6 +522,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const run = checked.data;
   const notify = args.print || args.json ? null : desktopNotifier();
+  const state = new ClientState(args.state ?? process.env.NOTISTREAM_STATE ?? defaultStatePath(), `${run.host}:${run.port}`);
   const sub = new Subscription(
     run,
     {
@@ -407,6 +533,8 @@ export async function main(argv: string[]): Promise<void> {
       status: (line) => process.stderr.write(`notistream: ${line}\n`),
     },
     timingFromEnv(),
+    state,
+    run.replayLimit ?? 50,
   );
   const stop = () => {
     process.stderr.write("notistream: stopping\n");

@@ -126,3 +126,51 @@ export function formatLine(e: Envelope): string {
   const body = e.message.replace(/\s*\n\s*/g, " ");
   return e.title ? `[${e.channel}] ${e.title}: ${body}` : `[${e.channel}] ${body}`;
 }
+
+/** The stream key that holds a channel's history. */
+export const historyKey = (channel: string): string => `notistream:${channel}`;
+
+/** The envelope as stream fields for XADD (the id is the entry's own). */
+export function envelopeFields(n: Notification, timeMs: number): string[] {
+  const f = ["time", String(Math.floor(timeMs / 1000)), "channel", n.channel, "message", n.message];
+  if (n.title !== undefined) f.push("title", n.title);
+  if (n.priority !== undefined) f.push("priority", String(n.priority));
+  if (n.tags !== undefined) f.push("tags", JSON.stringify(n.tags));
+  if (n.url !== undefined) f.push("url", n.url);
+  if (n.source !== undefined) f.push("source", n.source);
+  return f;
+}
+
+/** Reads a history entry back into an envelope; fields it does not know are ignored. */
+export function envelopeFromEntry(id: string, fields: string[], fallbackChannel: string): Envelope {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) m.set(fields[i]!, fields[i + 1]!);
+  const ms = Number(id.split("-")[0]);
+  const env: Envelope = {
+    id,
+    time: Number(m.get("time") ?? Math.floor(ms / 1000)),
+    channel: m.get("channel") ?? fallbackChannel,
+    message: m.get("message") ?? "",
+  };
+  if (m.has("title")) env.title = m.get("title")!;
+  const p = Number(m.get("priority"));
+  if (Number.isInteger(p) && p >= 1 && p <= 5) env.priority = p;
+  if (m.has("tags")) {
+    try {
+      const t = JSON.parse(m.get("tags")!);
+      if (Array.isArray(t) && t.every((x) => typeof x === "string")) env.tags = t;
+    } catch {
+      // unreadable tags are dropped, the message still shows
+    }
+  }
+  if (m.has("url")) env.url = m.get("url")!;
+  if (m.has("source")) env.source = m.get("source")!;
+  return env;
+}
+
+/** Stream IDs compare as two unsigned numbers, not as text. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map((x) => BigInt(x || "0"));
+  const [bm, bs] = b.split("-").map((x) => BigInt(x || "0"));
+  return am! < bm! ? -1 : am! > bm! ? 1 : as! < bs! ? -1 : as! > bs! ? 1 : 0;
+}

@@ -15,6 +15,8 @@ import {
   type Proto,
 } from "./resp";
 import { globMatch } from "./glob";
+import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
+import { KEYSPACE_COMMANDS, xreadHeader, xreadPart, type KeyClient, type KeyHost } from "./keyspace";
 import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
 export const REDIS_VERSION = "7.0.15";
@@ -30,6 +32,11 @@ export type PubSubOptions = {
   outputHard: number;
   outputSoft: number;
   outputSoftSeconds: number;
+  /** The history database file (":memory:" keeps nothing). */
+  dataPath: string;
+  fsync: FsyncPolicy;
+  /** Entries older than this are dropped from every stream; 0 keeps them forever. */
+  historyMaxAgeMs: number;
   quiet?: boolean;
 };
 
@@ -41,6 +48,9 @@ export const DEFAULTS: PubSubOptions = {
   outputHard: 32 * 1024 * 1024,
   outputSoft: 8 * 1024 * 1024,
   outputSoftSeconds: 60,
+  dataPath: "./notistream.db",
+  fsync: "everysec",
+  historyMaxAgeMs: 7 * 24 * 3600 * 1000,
 };
 
 type Sock = Socket<Client>;
@@ -76,6 +86,8 @@ class Client {
   unsent: Uint8Array | null = null;
   softLimitSince = 0;
   dirty = false;
+  /** Set while XREAD BLOCK waits; input is not read meanwhile, as in Redis. */
+  blocked: { keys: string[]; after: StreamId[]; count: number; timer: ReturnType<typeof setTimeout> | null } | null = null;
   readonly addr: string;
   readonly laddr: string;
 
@@ -165,7 +177,7 @@ function help(cmd: string, lines: string[]): string {
   return enc.array(all.length) + all.map((l) => enc.simple(l)).join("");
 }
 
-export class PubSubServer {
+export class PubSubServer implements KeyHost {
   readonly opts: PubSubOptions;
   readonly clients = new Map<number, Client>();
   readonly channels = new Map<string, Set<Client>>();
@@ -178,11 +190,15 @@ export class PubSubServer {
   private readonly startedAt = Date.now();
   stats = { connections: 0, commands: 0, published: 0, delivered: 0, rejectedConnections: 0, outputLimitDisconnects: 0 };
   private softTimer: ReturnType<typeof setInterval> | null = null;
+  private ageTimer: ReturnType<typeof setInterval> | null = null;
   private readonly passwordHash: Buffer | null;
+  readonly history: History;
+  private readonly blockedOn = new Map<string, Set<Client>>();
 
   constructor(opts: Partial<PubSubOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
     this.passwordHash = this.opts.password !== undefined ? sha256(Buffer.from(this.opts.password)) : null;
+    this.history = new History(this.opts.dataPath, this.opts.fsync);
   }
 
   get authRequiredByDefault(): boolean {
@@ -248,12 +264,66 @@ export class PubSubServer {
     // The soft output limit is about time, so it is checked on a clock too, not only when a frame is queued.
     this.softTimer = setInterval(() => this.checkSoftLimits(), 1000);
     this.softTimer.unref?.();
+    if (this.opts.historyMaxAgeMs > 0) {
+      this.history.expire(this.opts.historyMaxAgeMs);
+      this.ageTimer = setInterval(() => this.history.expire(this.opts.historyMaxAgeMs), 60_000);
+      this.ageTimer.unref?.();
+    }
   }
 
   stop(): void {
     if (this.softTimer) clearInterval(this.softTimer);
-    for (const c of this.clients.values()) c.socket.end();
+    if (this.ageTimer) clearInterval(this.ageTimer);
     this.listener?.stop(true);
+    this.flushOutput();
+    for (const c of this.clients.values()) c.socket.end();
+    this.history.close();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Blocking XREAD
+
+  block(kc: KeyClient, keys: string[], after: StreamId[], count: number, timeoutMs: number): void {
+    const c = kc as Client;
+    const timer = timeoutMs > 0 ? setTimeout(() => this.unblock(c, c.resp === 3 ? "_\r\n" : "*-1\r\n"), timeoutMs) : null;
+    c.blocked = { keys, after, count, timer };
+    for (const k of keys) {
+      let set = this.blockedOn.get(k);
+      if (!set) this.blockedOn.set(k, (set = new Set()));
+      set.add(c);
+    }
+  }
+
+  private unblock(c: Client, reply: string | null): void {
+    const b = c.blocked;
+    if (!b) return;
+    if (b.timer) clearTimeout(b.timer);
+    for (const k of b.keys) {
+      const set = this.blockedOn.get(k);
+      set?.delete(c);
+      if (set?.size === 0) this.blockedOn.delete(k);
+    }
+    c.blocked = null;
+    if (c.closed) return;
+    if (reply !== null) c.reply(reply);
+    this.markDirty(c);
+    this.processInput(c); // commands that arrived while it waited
+  }
+
+  /** Serves clients blocked on `key` with what is new there, one key per reply as Redis does. */
+  signal(key: string): void {
+    const waiting = this.blockedOn.get(key);
+    if (!waiting) return;
+    const s = this.history.get(key);
+    if (!s) return;
+    for (const c of [...waiting]) {
+      const b = c.blocked!;
+      const i = b.keys.indexOf(key);
+      const start = incrId(b.after[i]!);
+      const last = s.lastLiveId();
+      if (!start || !last || cmpId(last, b.after[i]!) <= 0) continue;
+      this.unblock(c, xreadHeader(c.resp, 1) + xreadPart(c.resp, key, s.range(start, MAX_ID, b.count)));
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -261,7 +331,7 @@ export class PubSubServer {
 
   private processInput(c: Client): void {
     for (;;) {
-      if (c.closeAfterReply || c.closed) return;
+      if (c.closeAfterReply || c.closed || c.blocked) return;
       const r = c.parser.next({ authRequired: !c.authenticated, maxBulk: this.opts.maxBulk });
       if (r === null) return;
       if (r.kind === "error") {
@@ -335,6 +405,8 @@ export class PubSubServer {
 
   private flushOutput(): void {
     this.flushScheduled = false;
+    // Group commit: this turn's history writes reach the disk before any reply that acknowledges them.
+    this.history.commit();
     const list = this.dirty.splice(0);
     for (const c of list) {
       c.dirty = false;
@@ -395,6 +467,7 @@ export class PubSubServer {
     }
     c.closed = true;
     this.clients.delete(c.id);
+    if (c.blocked) this.unblock(c, null);
     this.unsubscribeAll(c, false);
     this.punsubscribeAll(c, false);
     this.sunsubscribeAll(c, false);
@@ -569,10 +642,10 @@ export class PubSubServer {
         `connected_clients:${this.clients.size}`,
         `maxclients:${this.opts.maxClients}`,
         `pubsub_clients:${[...this.clients.values()].filter((c) => c.pubsubFlag).length}`,
-        `blocked_clients:0`,
+        `blocked_clients:${[...this.clients.values()].filter((c) => c.blocked).length}`,
       ],
       memory: [`used_memory:${mem.heapUsed}`, `used_memory_rss:${mem.rss}`, `maxmemory:0`],
-      persistence: [`loading:0`, `async_loading:0`, `aof_enabled:0`],
+      persistence: [`loading:0`, `async_loading:0`, `aof_enabled:0`, `notistream_history_file:${this.opts.dataPath}`, `notistream_history_fsync:${this.opts.fsync}`],
       stats: [
         `total_connections_received:${this.stats.connections}`,
         `total_commands_processed:${this.stats.commands}`,
@@ -585,7 +658,7 @@ export class PubSubServer {
         `client_output_buffer_limit_disconnections:${this.stats.outputLimitDisconnects}`,
       ],
       replication: [`role:master`, `connected_slaves:0`],
-      keyspace: [],
+      keyspace: this.history.streams.size ? [`db0:keys=${this.history.streams.size},expires=0,avg_ttl=0`] : [],
     };
     const wanted = section === null || section === "default" || section === "all" || section === "everything" ? Object.keys(sections) : [section];
     const parts: string[] = [];
@@ -598,7 +671,7 @@ export class PubSubServer {
   }
 
   flushData(): void {
-    // No keyspace yet: nothing to delete. History (issue 5) will clear its streams here.
+    this.history.flushAll();
   }
 
   killClient(c: Client): void {
@@ -1119,6 +1192,8 @@ container(
 COMMANDS.get("command")!.arity = -1;
 COMMANDS.get("command")!.handler = (s, c) => c.reply(enc.array(COMMANDS.size) + [...COMMANDS.values()].map(commandInfo).join(""));
 
+for (const k of KEYSPACE_COMMANDS) def(k.name, k.arity, (s, c, argv) => k.handler(s, c, argv), { flags: k.flags });
+
 // ----------------------------------------------------------------------------------------------
 // The command line.
 
@@ -1128,6 +1203,9 @@ const FLAGS: FlagSpec[] = [
   { name: "password", env: "NOTISTREAM_PASSWORD", help: "require AUTH / HELLO AUTH with this password" },
   { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients", default: String(DEFAULTS.maxClients) },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
+  { name: "data", env: "NOTISTREAM_DATA", help: "history database file", default: DEFAULTS.dataPath },
+  { name: "appendfsync", env: "NOTISTREAM_APPENDFSYNC", help: "when history reaches the disk: everysec (fsync once a second) or always (every write)", default: DEFAULTS.fsync },
+  { name: "history-max-age", env: "NOTISTREAM_HISTORY_MAX_AGE", help: "drop history older than this many seconds (0: never)", default: String(DEFAULTS.historyMaxAgeMs / 1000) },
   {
     name: "pubsub-output-limit",
     env: "NOTISTREAM_PUBSUB_OUTPUT_LIMIT",
@@ -1147,10 +1225,24 @@ export function main(argv: string[]): void {
     process.exit(2);
   }
   const [outputHard, outputSoft, outputSoftSeconds] = limit as [number, number, number];
-  const server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds });
+  const fsync = flags.appendfsync;
+  if (fsync !== "everysec" && fsync !== "always") {
+    console.error(`pubsub: --appendfsync must be everysec or always, got ${JSON.stringify(fsync)}`);
+    process.exit(2);
+  }
+  const historyMaxAgeMs = intFlag("pubsub", flags, "history-max-age", 0, 100 * 365 * 86400) * 1000;
+  let server: PubSubServer;
+  try {
+    server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs });
+  } catch (err) {
+    console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
+    process.exit(1);
+  }
   listenOrExit("pubsub", flags.host!, port, () => server.start());
   if (flags.password === undefined)
     console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
+  const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);
+  console.log(`pubsub: history in ${flags.data} (${server.history.streams.size} streams, ${kept} entries, appendfsync ${fsync})`);
   console.log(`pubsub: listening on redis://${flags.host}:${server.port} (Redis ${REDIS_VERSION} protocol, pid ${process.pid})`);
   exitOnSignals(() => server.stop());
 }

@@ -3,7 +3,7 @@
 // (Bun's RedisClient) to our pub/sub server or to any Redis. Thin: parsing rules live in message.ts and github.ts.
 import { RedisClient } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { DEFAULT_MAX_MESSAGE, InputError, buildEnvelope, notificationFromFields, type Notification } from "./message";
+import { DEFAULT_MAX_MESSAGE, InputError, buildEnvelope, envelopeFields, historyKey, notificationFromFields, type Notification } from "./message";
 import { githubNotification, verifySignature } from "./github";
 import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
@@ -20,6 +20,8 @@ export type WebOptions = {
   githubSecret?: string;
   maxMessage: number;
   maxBody: number;
+  /** How many messages each channel's history keeps (XADD MAXLEN ~). */
+  historyMax: number;
   quiet?: boolean;
 };
 
@@ -40,8 +42,10 @@ export function redactUrl(url: string): string {
 /** One RESP connection for publishing, made again from scratch whenever it breaks. */
 class Publisher {
   private client: RedisClient | null = null;
-  private lastId = { ms: 0, seq: 0 };
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly historyMax: number,
+  ) {}
 
   private connection(): RedisClient {
     if (!this.client) {
@@ -81,17 +85,11 @@ class Publisher {
     }
   }
 
-  /** A stream-style id, `<ms>-<seq>`, increasing even within one millisecond. */
-  nextId(now: number): string {
-    if (now > this.lastId.ms) this.lastId = { ms: now, seq: 0 };
-    else this.lastId.seq++;
-    return `${this.lastId.ms}-${this.lastId.seq}`;
-  }
-
+  /** XADD to the channel's history first: its ID becomes the envelope's id. Then PUBLISH the envelope. */
   async publish(n: Notification): Promise<{ id: string; channel: string; receivers: number }> {
     const now = Date.now();
-    const id = this.nextId(now);
-    const envelope = buildEnvelope(n, id, now);
+    const id = String(await this.send("XADD", [historyKey(n.channel), "MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)]));
+    const envelope = buildEnvelope(n, id, Number(id.split("-")[0]) || now);
     const receivers = await this.send("PUBLISH", [n.channel, JSON.stringify(envelope)]);
     return { id, channel: n.channel, receivers: Number(receivers) };
   }
@@ -158,7 +156,7 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 export function startWeb(opts: WebOptions) {
-  const publisher = new Publisher(opts.redisUrl);
+  const publisher = new Publisher(opts.redisUrl, opts.historyMax);
   const log = (line: string) => {
     if (!opts.quiet) console.log(line);
   };
@@ -264,6 +262,7 @@ const FLAGS: FlagSpec[] = [
   { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
   { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
   { name: "max-message", env: "NOTISTREAM_MAX_MESSAGE", help: "largest message, in bytes", default: String(DEFAULT_MAX_MESSAGE) },
+  { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
 ];
 
@@ -272,13 +271,14 @@ export function main(argv: string[]): void {
   const port = intFlag("web", f, "port", 0, 65535);
   const maxMessage = intFlag("web", f, "max-message", 1, 512 * 1024 * 1024);
   const maxBody = intFlag("web", f, "max-body", 1, 1024 * 1024 * 1024);
+  const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
   const web = listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody }),
+    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax }),
   );
   console.log(`web: listening on http://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   exitOnSignals(() => web.stop());

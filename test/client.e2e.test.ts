@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, Raw, Terminal, collect, freePort, haveRedis, haveTmux, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Raw, Terminal, collect, freePort, tempPath, haveRedis, haveTmux, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "notistream-e2e-"));
 const CLIENT = `${ROOT}/client.ts`;
@@ -14,7 +14,8 @@ const CLIENT = `${ROOT}/client.ts`;
 type Client = { proc: Subprocess; out: () => string };
 const started: Client[] = [];
 function startClient(args: string[], env: Record<string, string> = {}): Client {
-  const proc = spawn([BUN, CLIENT, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } });
+  // Each client keeps its own state file unless the test names one.
+  const proc = spawn([BUN, CLIENT, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, NOTISTREAM_STATE: tempPath("state.json"), ...env } });
   const c = { proc, out: collect(proc) };
   started.push(c);
   return c;
@@ -63,7 +64,7 @@ describe("setup", () => {
     const srv = await startPubSub();
     const home = tmp();
     const cfg = join(home, "config.json");
-    const term = await Terminal.start(`${BUN} ${CLIENT} --print --config ${cfg}`);
+    const term = await Terminal.start(`${BUN} ${CLIENT} --print --config ${cfg} --state ${join(home, "state.json")}`);
     try {
       await term.waitFor("Pub/sub server host");
       await term.type("127.0.0.1");
@@ -100,7 +101,7 @@ describe("setup", () => {
   test.skipIf(!haveTmux)("notistream setup asks again, pre-filled with the current values", async () => {
     const cfg = join(tmp(), "config.json");
     writeFileSync(cfg, JSON.stringify({ host: "example.test", port: 6390, channels: ["one", "two"] }));
-    const term = await Terminal.start(`${BUN} ${CLIENT} setup --print --config ${cfg}`);
+    const term = await Terminal.start(`${BUN} ${CLIENT} setup --print --config ${cfg} --state ${tempPath("state.json")}`);
     try {
       await term.waitFor("example.test");
       await term.keys("Enter");
@@ -130,7 +131,7 @@ describe("setup", () => {
   test("a broken config names the file and the field", async () => {
     const cfg = join(tmp(), "config.json");
     writeFileSync(cfg, JSON.stringify({ host: "h", port: 0, channels: ["a"] }));
-    const r = await run([BUN, CLIENT, "--print"], { env: { NOTISTREAM_CONFIG: cfg } });
+    const r = await run([BUN, CLIENT, "--print"], { env: { NOTISTREAM_CONFIG: cfg, NOTISTREAM_STATE: tempPath("state.json") } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(cfg);
     expect(r.stderr).toContain('field "port"');
@@ -190,7 +191,8 @@ describe("receiving", () => {
 describe("a connection that survives", () => {
   test("the server is killed and started again: the client carries on without a restart", async () => {
     const port = await freePort();
-    const startServer = () => spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port)], { stdout: "ignore", stderr: "ignore" });
+    const dataFile = tempPath("restart.db");
+    const startServer = () => spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", dataFile], { stdout: "ignore", stderr: "ignore" });
     let server = startServer();
     await waitForPort(port);
     const c = startClient(["--print", "--host", "127.0.0.1", "--port", String(port), "--channels", "r"]);
@@ -208,7 +210,7 @@ describe("a connection that survives", () => {
   }, 60000);
 
   test("a server that accepts but stops answering is detected by the keepalive PING", async () => {
-    // A fake server: confirms the SUBSCRIBE, then never answers again (like a dropped NAT mapping).
+    // A fake server: answers HELLO and confirms the SUBSCRIBE, then never answers again (like a dropped NAT mapping).
     let connections = 0;
     const fake = Bun.listen({
       hostname: "127.0.0.1",
@@ -218,7 +220,10 @@ describe("a connection that survives", () => {
           connections++;
         },
         data(s, chunk) {
-          if (Buffer.from(chunk).toString().includes("SUBSCRIBE")) s.write("*3\r\n$9\r\nsubscribe\r\n$1\r\ns\r\n:1\r\n");
+          const text = Buffer.from(chunk).toString();
+          if (text.includes("HELLO")) s.write("%1\r\n$5\r\nproto\r\n:3\r\n");
+          if (text.includes("SUBSCRIBE")) s.write(">3\r\n$9\r\nsubscribe\r\n$1\r\ns\r\n:1\r\n");
+          if (text.includes("XREVRANGE")) s.write("*0\r\n");
         },
       },
     });

@@ -1,9 +1,17 @@
 // test/helpers.ts — test plumbing: start real servers (ours and redis-server) on free ports as child processes,
 // and talk raw RESP to them over real sockets.
 import { spawn, type Subprocess } from "bun";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ReplyParser, encodeCommand, replyToJS, type Reply } from "../resp";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
+
+/** A fresh path in a new temporary directory. */
+export function tempPath(name: string): string {
+  return join(mkdtempSync(join(tmpdir(), "notistream-")), name);
+}
 export const BUN = process.execPath;
 
 export type Running = { port: number; proc: Subprocess; stop: () => Promise<void>; output: () => string };
@@ -60,7 +68,9 @@ async function stopProc(proc: Subprocess): Promise<void> {
 /** Starts Notistream's pub/sub server on a free port. */
 export async function startPubSub(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
   const port = await freePort();
-  const proc = spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), ...args], {
+  // Each server gets its own history file unless the test names one.
+  const data = args.includes("--data") ? [] : ["--data", tempPath("pubsub.db")];
+  const proc = spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), ...data, ...args], {
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, ...env },

@@ -2,7 +2,7 @@
 // and every reply byte (and whether the connection closed) must be the same.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Raw, haveRedis, startPubSub, startRedis, type Running } from "./helpers";
-import { encodeCommand } from "../resp";
+import { encodeCommand, latin1 } from "../resp";
 
 type Step = { conn?: number; send: string | Uint8Array; ids?: boolean };
 type Case = { name: string; steps: Step[] };
@@ -252,6 +252,163 @@ const CASES: Case[] = [
   },
 ];
 
+// Streams and keys, with explicit IDs so both servers give the same answers.
+const STREAM_CASES: Case[] = [
+  {
+    name: "XADD IDs and errors",
+    steps: [
+      s(0, "XADD", "s1", "1-1", "f", "v"),
+      s(0, "XADD", "s1", "1-1", "f", "v"),
+      s(0, "XADD", "s1", "1-*", "f", "v2"),
+      s(0, "XADD", "s1", "5", "a", "1", "b", "2"),
+      s(0, "XADD", "s1", "0-0", "f", "v"),
+      s(0, "XADD", "s1", "abc", "f", "v"),
+      s(0, "XADD", "s1", "1-x", "f", "v"),
+      s(0, "XADD", "s1", "-", "f", "v"),
+      s(0, "XADD", "s1", "+", "f", "v"),
+      s(0, "XADD", "s1", "9-1", "f"),
+      s(0, "XADD", "s1", "9-1"),
+      s(0, "XADD", "s1", "18446744073709551615-18446744073709551615", "f", "v"),
+      s(0, "XADD", "s1", "*", "f", "v"),
+      s(0, "XADD", "s2", "NOMKSTREAM", "*", "f", "v"),
+      s(0, "EXISTS", "s2"),
+      s(0, "XADD", "s3", "007-01", "f", "v"),
+      s(0, "XADD", "s3", "MAXLEN", "x", "*", "f", "v"),
+      s(0, "XADD", "s3", "MAXLEN", "-1", "*", "f", "v"),
+      s(0, "XADD", "s3", "MAXLEN", "1", "MINID", "1", "*", "f", "v"),
+      s(0, "XADD", "s3", "LIMIT", "10", "*", "f", "v"),
+      s(0, "XADD", "s3", "MAXLEN", "1", "LIMIT", "10", "*", "f", "v"),
+      s(0, "XADD", "s3", "MAXLEN", "=", "1", "LIMIT", "-1", "*", "f", "v"),
+      s(0, "XADD", "s3", "MINID", "-", "*", "f", "v"),
+      s(0, "XLEN", "s1"),
+      s(0, "XLEN", "nope"),
+      s(0, "TYPE", "s1"),
+      s(0, "TYPE", "nope"),
+    ],
+  },
+  {
+    name: "XRANGE and XREVRANGE",
+    steps: [
+      ...Array.from({ length: 12 }, (_, i) => s(0, "XADD", "r", `${i + 1}-${i % 3}`, "n", String(i), "bin", "a\x00b")),
+      s(0, "XRANGE", "r", "-", "+"),
+      s(0, "XRANGE", "r", "-", "+", "COUNT", "3"),
+      s(0, "XRANGE", "r", "-", "+", "COUNT", "0"),
+      s(0, "XRANGE", "r", "-", "+", "COUNT", "-5"),
+      s(0, "XRANGE", "r", "(3-2", "6"),
+      s(0, "XRANGE", "r", "3", "(6-2"),
+      s(0, "XRANGE", "r", "4", "4"),
+      s(0, "XRANGE", "r", "(18446744073709551615-18446744073709551615", "+"),
+      s(0, "XRANGE", "r", "-", "(0-0"),
+      s(0, "XRANGE", "r", "(-", "+"),
+      s(0, "XRANGE", "r", "x", "+"),
+      s(0, "XRANGE", "r", "-", "+", "COUNT"),
+      s(0, "XRANGE", "r", "-", "+", "COUNT", "x"),
+      s(0, "XRANGE", "r", "-", "+", "FOO", "1"),
+      s(0, "XRANGE", "nope", "-", "+"),
+      s(0, "XRANGE", "nope", "-", "+", "COUNT", "0"),
+      s(0, "XREVRANGE", "r", "+", "-", "COUNT", "4"),
+      s(0, "XREVRANGE", "r", "(9", "(2"),
+      s(0, "XREVRANGE", "r", "-", "+"),
+      s(0, "XRANGE", "r"),
+    ],
+  },
+  {
+    name: "XDEL, XTRIM, DEL and EXISTS",
+    steps: [
+      ...Array.from({ length: 250 }, (_, i) => ({ conn: 0, send: cmd("XADD", "t", `${i + 1}-0`, "k", "v") })),
+      s(0, "XDEL", "t", "1-0", "2-0", "999-0", "1-0"),
+      s(0, "XDEL", "t", "bad"),
+      s(0, "XDEL", "nope", "1-0"),
+      s(0, "XLEN", "t"),
+      s(0, "XTRIM", "t", "MAXLEN", "~", "200"),
+      s(0, "XLEN", "t"),
+      s(0, "XTRIM", "t", "MAXLEN", "~", "10", "LIMIT", "100"),
+      s(0, "XLEN", "t"),
+      s(0, "XTRIM", "t", "MAXLEN", "=", "120"),
+      s(0, "XRANGE", "t", "-", "+", "COUNT", "1"),
+      s(0, "XTRIM", "t", "MINID", "200"),
+      s(0, "XRANGE", "t", "-", "+", "COUNT", "1"),
+      s(0, "XTRIM", "t", "MINID", "~", "240"),
+      s(0, "XLEN", "t"),
+      s(0, "XTRIM", "t", "MAXLEN", "0"),
+      s(0, "XLEN", "t"),
+      s(0, "XTRIM", "t", "FOO", "1"),
+      s(0, "XTRIM", "t", "LIMIT", "5"),
+      s(0, "XTRIM", "t", "MAXLEN", "1", "LIMIT", "5"),
+      s(0, "XTRIM", "nope", "MAXLEN", "1"),
+      s(0, "XADD", "t", "1-0", "k", "v"),
+      s(0, "EXISTS", "t", "t", "nope"),
+      s(0, "DEL", "t", "nope", "t"),
+      s(0, "EXISTS", "t"),
+      s(0, "XADD", "t", "1-0", "k", "v"),
+    ],
+  },
+  {
+    name: "approximate trimming on XADD",
+    steps: [
+      ...Array.from({ length: 350 }, (_, i) => ({ conn: 0, send: cmd("XADD", "a", "MAXLEN", "~", "120", `${i + 1}-0`, "f", "v") })),
+      s(0, "XLEN", "a"),
+      s(0, "XRANGE", "a", "-", "+", "COUNT", "1"),
+      s(0, "XADD", "a", "MAXLEN", "5", "1000-0", "f", "v"),
+      s(0, "XLEN", "a"),
+    ],
+  },
+  {
+    name: "XREAD",
+    steps: [
+      s(0, "XADD", "x1", "1-0", "a", "1"),
+      s(0, "XADD", "x1", "2-0", "a", "2"),
+      s(0, "XADD", "x2", "3-0", "b", "3"),
+      s(0, "XREAD", "STREAMS", "x1", "x2", "0", "0"),
+      s(0, "XREAD", "COUNT", "1", "STREAMS", "x1", "x2", "1-0", "0"),
+      s(0, "XREAD", "STREAMS", "x1", "2-0"),
+      s(0, "XREAD", "STREAMS", "x1", "$"),
+      s(0, "XREAD", "STREAMS", "nope", "0"),
+      s(0, "XREAD", "STREAMS", "x1"),
+      s(0, "XREAD", "STREAMS", "x1", "x2", "0"),
+      s(0, "XREAD", "STREAMS", "x1", ">"),
+      s(0, "XREAD", "STREAMS", "x1", "bad"),
+      s(0, "XREAD", "COUNT", "x", "STREAMS", "x1", "0"),
+      s(0, "XREAD", "BLOCK", "-1", "STREAMS", "x1", "0"),
+      s(0, "XREAD", "BLOCK", "x", "STREAMS", "x1", "0"),
+      s(0, "XREAD", "FOO", "STREAMS", "x1", "0"),
+      s(0, "XREAD", "COUNT", "1", "x1"),
+      s(0, "XREAD", "BLOCK", "50", "STREAMS", "x1", "$"),
+      { conn: 0, send: cmd("XREAD", "BLOCK", "0", "STREAMS", "x1", "x2", "$", "$") },
+      s(1, "XADD", "x2", "4-0", "woke", "up"),
+      s(0, "PING"),
+      { conn: 0, send: cmd("XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "newkey", "$") },
+      { conn: 0, send: cmd("PING", "queued while blocked") },
+      s(1, "XADD", "newkey", "7-0", "first", "1"),
+      s(0, "HELLO", "3"),
+      s(0, "XREAD", "STREAMS", "x1", "x2", "0", "3"),
+      s(0, "XREAD", "STREAMS", "nope", "0"),
+      s(0, "XRANGE", "x1", "-", "+", "COUNT", "0"),
+      s(0, "XREAD", "BLOCK", "50", "STREAMS", "x1", "$"),
+    ].map((st) => (st.send instanceof Uint8Array && latin1(st.send).includes("HELLO") ? { ...st, ids: true } : st)),
+  },
+  {
+    name: "KEYS, SCAN and FLUSHALL",
+    steps: [
+      s(0, "XADD", "notistream:c1", "1-0", "m", "x"),
+      s(0, "KEYS", "*"),
+      s(0, "KEYS", "notistream:*"),
+      s(0, "KEYS", "other*"),
+      s(0, "SCAN", "0"),
+      s(0, "SCAN", "0", "MATCH", "notistream:*", "COUNT", "100"),
+      s(0, "SCAN", "0", "TYPE", "stream"),
+      s(0, "SCAN", "0", "TYPE", "string"),
+      s(0, "SCAN", "x"),
+      s(0, "SCAN", "0", "COUNT", "0"),
+      s(0, "SCAN", "0", "COUNT", "x"),
+      s(0, "SCAN", "0", "FOO"),
+      s(0, "FLUSHALL"),
+      s(0, "KEYS", "*"),
+      s(0, "XLEN", "notistream:c1"),
+    ],
+  },
+];
+
 const PASSWORD_CASES: Case[] = [
   {
     name: "NOAUTH before AUTH",
@@ -265,6 +422,12 @@ const PASSWORD_CASES: Case[] = [
 ];
 
 type Transcript = { step: number; conn: number; bytes: string; closed: boolean }[];
+
+async function flush(port: number): Promise<void> {
+  const r = await Raw.open(port);
+  await r.call("FLUSHALL");
+  r.close();
+}
 
 function normalizeIds(bytes: string): string {
   return bytes.replace(/\$2\r\nid\r\n:\d+\r\n/g, "$2\r\nid\r\n:<id>\r\n").replace(/^:\d+\r\n$/, ":<id>\r\n");
@@ -306,9 +469,10 @@ describe.skipIf(!haveRedis)("byte-for-byte against redis-server", () => {
   beforeAll(async () => {
     [redis, ours, redisPw, oursPw] = await Promise.all([
       startRedis(),
-      startPubSub(),
+      // No age limit: the stream cases use tiny explicit IDs (from 1970), which the 7-day limit would expire.
+      startPubSub(["--history-max-age", "0"]),
       startRedis(["--requirepass", "s3cret"]),
-      startPubSub(["--password", "s3cret"]),
+      startPubSub(["--password", "s3cret", "--history-max-age", "0"]),
     ]);
   });
   afterAll(async () => {
@@ -321,6 +485,14 @@ describe.skipIf(!haveRedis)("byte-for-byte against redis-server", () => {
       const got = await play(ours.port, c, want);
       expect(show(got)).toBe(show(want));
     }, 30000);
+  }
+  for (const c of STREAM_CASES) {
+    test(`streams: ${c.name}`, async () => {
+      await Promise.all([flush(redis.port), flush(ours.port)]);
+      const want = await play(redis.port, c);
+      const got = await play(ours.port, c, want);
+      expect(show(got)).toBe(show(want));
+    }, 60000);
   }
   for (const c of PASSWORD_CASES) {
     test(`with a password: ${c.name}`, async () => {

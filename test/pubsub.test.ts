@@ -2,7 +2,7 @@
 // INFO and CLIENT LIST figures, big and binary payloads, and the command line.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
-import { BUN, ROOT, Raw, freePort, run, startPubSub, type Running } from "./helpers";
+import { BUN, ROOT, Raw, freePort, run, startPubSub, tempPath, type Running } from "./helpers";
 import { encodeCommand } from "../resp";
 
 describe("pub/sub server", () => {
@@ -222,7 +222,7 @@ describe("command line", () => {
   test("./startserver.sh pubsub starts the server from the environment and stops on SIGTERM", async () => {
     const port = await freePort();
     const proc = Bun.spawn([`${ROOT}/startserver.sh`, "pubsub"], {
-      env: { ...process.env, NOTISTREAM_PUBSUB_PORT: String(port), NOTISTREAM_PUBSUB_HOST: "127.0.0.1" },
+      env: { ...process.env, NOTISTREAM_PUBSUB_PORT: String(port), NOTISTREAM_PUBSUB_HOST: "127.0.0.1", NOTISTREAM_DATA: tempPath("s.db") },
       stdout: "pipe",
       stderr: "pipe",
     });

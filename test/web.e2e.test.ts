@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import examples from "@octokit/webhooks-examples";
-import { BUN, ROOT, Subscriber, freePort, haveRedis, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Subscriber, freePort, tempPath, haveRedis, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const post = (url: string, body: BodyInit | null, headers: Record<string, string> = {}) => fetch(url, { method: "POST", body, headers });
@@ -108,13 +108,14 @@ describe("token, outages and recovery", () => {
 
   test("with the pub/sub server down the reply is 503, never 200; it recovers by itself", async () => {
     const port = await freePort();
+    const dataFile = tempPath("outage.db");
     const web = await startWebServer(`redis://127.0.0.1:${port}`);
     const body = form({ channel: "o", message: "m" });
     const h = { "content-type": "application/x-www-form-urlencoded" };
     const r = await post(`${web.url}/`, body, h);
     expect(r.status).toBe(503);
     expect((await r.json()).error).toMatch(/pub\/sub server at redis:\/\/127\.0\.0\.1:\d+ is unavailable/);
-    const pubsub = Bun.spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port)], { stdout: "ignore", stderr: "ignore" });
+    const pubsub = Bun.spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", dataFile], { stdout: "ignore", stderr: "ignore" });
     await waitForPort(port);
     const sub = await Subscriber.open(port, ["o"]);
     expect((await post(`${web.url}/`, body, h)).status).toBe(200);
@@ -122,7 +123,7 @@ describe("token, outages and recovery", () => {
     pubsub.kill("SIGKILL");
     await pubsub.exited;
     expect((await post(`${web.url}/`, body, h)).status).toBe(503);
-    const again = Bun.spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port)], { stdout: "ignore", stderr: "ignore" });
+    const again = Bun.spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", dataFile], { stdout: "ignore", stderr: "ignore" });
     await waitForPort(port);
     const sub2 = await Subscriber.open(port, ["o"]);
     expect((await post(`${web.url}/`, body, h)).status).toBe(200);
@@ -242,7 +243,7 @@ describe("./startserver.sh", () => {
   test("with no argument starts both servers, wired together, and Ctrl-C stops both", async () => {
     const [pport, wport] = [await freePort(), await freePort()];
     const proc = Bun.spawn([`${ROOT}/startserver.sh`], {
-      env: { ...process.env, NOTISTREAM_PUBSUB_PORT: String(pport), NOTISTREAM_WEB_PORT: String(wport), NOTISTREAM_PUBSUB_HOST: "127.0.0.1", NOTISTREAM_WEB_HOST: "127.0.0.1" },
+      env: { ...process.env, NOTISTREAM_PUBSUB_PORT: String(pport), NOTISTREAM_WEB_PORT: String(wport), NOTISTREAM_PUBSUB_HOST: "127.0.0.1", NOTISTREAM_WEB_HOST: "127.0.0.1", NOTISTREAM_DATA: tempPath("s.db") },
       stdout: "pipe",
       stderr: "pipe",
     });

@@ -1,0 +1,364 @@
+// history.ts — message history as Redis streams: stream IDs, append, range reads, deletes and trimming, kept in
+// memory for reads and in bun:sqlite (WAL mode) for durability, with group commit and an appendfsync-like policy.
+import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+export type StreamId = { ms: bigint; seq: bigint };
+export type Entry = { id: StreamId; fields: Uint8Array[] };
+
+const U64_MAX = 18446744073709551615n;
+export const MIN_ID: StreamId = { ms: 0n, seq: 0n };
+export const MAX_ID: StreamId = { ms: U64_MAX, seq: U64_MAX };
+/** Redis's stream-node-max-entries: approximate trimming removes whole nodes of this many entries. */
+export const NODE_MAX_ENTRIES = 100;
+
+export const cmpId = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
+export const idString = (id: StreamId): string => `${id.ms}-${id.seq}`;
+
+/** The next ID after `id`, or null when it is the largest possible (streamIncrID). */
+export function incrId(id: StreamId): StreamId | null {
+  if (id.seq === U64_MAX) return id.ms === U64_MAX ? null : { ms: id.ms + 1n, seq: 0n };
+  return { ms: id.ms, seq: id.seq + 1n };
+}
+/** The ID before `id`, or null when it is 0-0 (streamDecrID). */
+export function decrId(id: StreamId): StreamId | null {
+  if (id.seq === 0n) return id.ms === 0n ? null : { ms: id.ms - 1n, seq: U64_MAX };
+  return { ms: id.ms, seq: id.seq - 1n };
+}
+
+/** Redis's string2ull: a strict decimal first, then strtoull's looser rules (spaces, a sign, leading zeros). */
+export function parseU64(s: string): bigint | null {
+  if (/^(0|-?[1-9][0-9]{0,19})$/.test(s) && s.length < 21) {
+    const v = BigInt(s);
+    if (v >= -(2n ** 63n) && v < 2n ** 63n) return v < 0n ? null : v;
+  }
+  const m = /^[\t\n\v\f\r ]*([+-]?)([0-9]+)$/.exec(s);
+  if (!m) return null;
+  let v = BigInt(m[2]!);
+  if (v > U64_MAX) return null;
+  if (m[1] === "-" && v !== 0n) v = (1n << 64n) - v;
+  return v;
+}
+
+/** One radix-tree node's worth of entries, so approximate trimming removes what Redis would. */
+type Node = { entries: Entry[]; deleted: number };
+
+export class Stream {
+  nodes: Node[] = [];
+  length = 0;
+  lastId: StreamId = MIN_ID;
+  entriesAdded = 0n;
+
+  /** Appends in ID order; the caller has checked the ID is above lastId. */
+  append(entry: Entry): void {
+    let tail = this.nodes.at(-1);
+    if (!tail || tail.entries.length + tail.deleted >= NODE_MAX_ENTRIES) this.nodes.push((tail = { entries: [], deleted: 0 }));
+    tail.entries.push(entry);
+    this.length++;
+    this.entriesAdded++;
+    this.lastId = entry.id;
+  }
+
+  /** The ID XADD * would give now: the clock, or just above lastId when the clock is behind it. */
+  nextId(nowMs: bigint): StreamId | null {
+    if (nowMs > this.lastId.ms) return { ms: nowMs, seq: 0n };
+    return incrId(this.lastId);
+  }
+
+  firstId(): StreamId | null {
+    return this.nodes[0]?.entries[0]?.id ?? null;
+  }
+  lastLiveId(): StreamId | null {
+    const n = this.nodes.at(-1);
+    return n?.entries.at(-1)?.id ?? null;
+  }
+
+  /** Entries with start <= id <= end, in order (or reversed), at most `count` (0: all). */
+  range(start: StreamId, end: StreamId, count = 0, rev = false): Entry[] {
+    const out: Entry[] = [];
+    if (cmpId(start, end) > 0) return out;
+    if (!rev) {
+      for (let i = this.firstNodeAtOrAfter(start); i < this.nodes.length; i++) {
+        for (const e of this.nodes[i]!.entries) {
+          if (cmpId(e.id, start) < 0) continue;
+          if (cmpId(e.id, end) > 0) return out;
+          out.push(e);
+          if (count && out.length >= count) return out;
+        }
+      }
+    } else {
+      for (let i = this.nodes.length - 1; i >= 0; i--) {
+        const es = this.nodes[i]!.entries;
+        if (es.length && cmpId(es[0]!.id, end) > 0) continue;
+        for (let j = es.length - 1; j >= 0; j--) {
+          const e = es[j]!;
+          if (cmpId(e.id, end) > 0) continue;
+          if (cmpId(e.id, start) < 0) return out;
+          out.push(e);
+          if (count && out.length >= count) return out;
+        }
+      }
+    }
+    return out;
+  }
+
+  private firstNodeAtOrAfter(id: StreamId): number {
+    // Binary search on each node's last entry: the first node that can hold ids >= `id`.
+    let lo = 0;
+    let hi = this.nodes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const last = this.nodes[mid]!.entries.at(-1);
+      if (last && cmpId(last.id, id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Deletes one entry; true when it existed. A node left empty goes away, as in Redis. */
+  delete(id: StreamId): boolean {
+    for (let i = this.firstNodeAtOrAfter(id); i < this.nodes.length; i++) {
+      const node = this.nodes[i]!;
+      const j = node.entries.findIndex((e) => cmpId(e.id, id) === 0);
+      if (j === -1) {
+        if (node.entries.length && cmpId(node.entries[0]!.id, id) > 0) return false;
+        continue;
+      }
+      node.entries.splice(j, 1);
+      node.deleted++;
+      this.length--;
+      if (node.entries.length === 0) this.nodes.splice(i, 1);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Redis's streamTrim. MAXLEN keeps at most `maxlen` entries; MINID drops entries below `minid`.
+   * Approximate trimming removes only whole nodes and stops at `limit` entries (0: no limit).
+   * Returns the removed entries.
+   */
+  trim(opts: { maxlen?: number; minid?: StreamId; approx: boolean; limit: number }): Entry[] {
+    const removed: Entry[] = [];
+    while (this.nodes.length) {
+      if (opts.maxlen !== undefined && this.length <= opts.maxlen) break;
+      const node = this.nodes[0]!;
+      const live = node.entries.length;
+      if (opts.limit && removed.length + live > opts.limit) break;
+      const removeNode = opts.maxlen !== undefined ? this.length - live >= opts.maxlen : cmpId(node.entries.at(-1)!.id, opts.minid!) < 0;
+      if (removeNode) {
+        removed.push(...node.entries);
+        this.nodes.shift();
+        this.length -= live;
+        continue;
+      }
+      if (opts.approx) break;
+      while (node.entries.length) {
+        if (opts.maxlen !== undefined ? this.length <= opts.maxlen : cmpId(node.entries[0]!.id, opts.minid!) >= 0) break;
+        removed.push(node.entries.shift()!);
+        node.deleted++;
+        this.length--;
+      }
+      break;
+    }
+    return removed;
+  }
+}
+
+export type FsyncPolicy = "always" | "everysec";
+
+function encodeFields(fields: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const f of fields) size += 4 + f.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const f of fields) {
+    view.setUint32(at, f.length);
+    out.set(f, at + 4);
+    at += 4 + f.length;
+  }
+  return out;
+}
+
+function decodeFields(b: Uint8Array): Uint8Array[] {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < b.length; ) {
+    const n = view.getUint32(at);
+    out.push(b.slice(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
+}
+
+/**
+ * All streams, in memory for reads, written through to SQLite. Writes made during one event-loop turn share one
+ * transaction (group commit); the server commits before it sends any reply, so an acknowledged write is on disk.
+ */
+export class History {
+  readonly streams = new Map<string, Stream>();
+  private readonly db: Database;
+  private inTx = false;
+  private dirtySinceSync = false;
+  private syncTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly st: {
+    insert: Statement;
+    remove: Statement;
+    upsertStream: Statement;
+    dropStream: Statement;
+    dropEntries: Statement;
+  };
+  /** Keys whose stream row (last id, entries added) must be saved at commit. */
+  private readonly touched = new Set<string>();
+
+  constructor(
+    readonly path: string,
+    readonly fsync: FsyncPolicy = "everysec",
+  ) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { create: true, strict: false });
+    this.db.exec("PRAGMA journal_mode = WAL");
+    // always: fsync the WAL at every commit. everysec: let commits reach the OS at once, fsync once a second.
+    this.db.exec(`PRAGMA synchronous = ${fsync === "always" ? "FULL" : "NORMAL"}`);
+    this.db.exec("PRAGMA wal_autocheckpoint = 10000");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS streams (key BLOB PRIMARY KEY, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL) WITHOUT ROWID`);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS entries (key BLOB NOT NULL, ms TEXT NOT NULL, seq TEXT NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (key, ms, seq)) WITHOUT ROWID`);
+    this.st = {
+      insert: this.db.prepare("INSERT OR REPLACE INTO entries (key, ms, seq, fields) VALUES (?, ?, ?, ?)"),
+      remove: this.db.prepare("DELETE FROM entries WHERE key = ? AND ms = ? AND seq = ?"),
+      upsertStream: this.db.prepare("INSERT OR REPLACE INTO streams (key, last_ms, last_seq, added) VALUES (?, ?, ?, ?)"),
+      dropStream: this.db.prepare("DELETE FROM streams WHERE key = ?"),
+      dropEntries: this.db.prepare("DELETE FROM entries WHERE key = ?"),
+    };
+    this.load();
+    if (fsync === "everysec") {
+      this.syncTimer = setInterval(() => this.sync(), 1000);
+      this.syncTimer.unref?.();
+    }
+  }
+
+  private load(): void {
+    const rows = this.db.query("SELECT key, last_ms, last_seq, added FROM streams").all() as { key: Uint8Array; last_ms: string; last_seq: string; added: string }[];
+    for (const r of rows) {
+      const s = new Stream();
+      s.lastId = { ms: BigInt(r.last_ms), seq: BigInt(r.last_seq) };
+      this.streams.set(Buffer.from(r.key).toString("latin1"), s);
+    }
+    const entries = this.db.query("SELECT key, ms, seq, fields FROM entries").all() as { key: Uint8Array; ms: string; seq: string; fields: Uint8Array }[];
+    const byKey = new Map<string, Entry[]>();
+    for (const e of entries) {
+      const k = Buffer.from(e.key).toString("latin1");
+      let list = byKey.get(k);
+      if (!list) byKey.set(k, (list = []));
+      list.push({ id: { ms: BigInt(e.ms), seq: BigInt(e.seq) }, fields: decodeFields(e.fields) });
+    }
+    for (const [k, list] of byKey) {
+      list.sort((a, b) => cmpId(a.id, b.id));
+      let s = this.streams.get(k);
+      if (!s) this.streams.set(k, (s = new Stream()));
+      const last = s.lastId;
+      const added = rows.find((r) => Buffer.from(r.key).toString("latin1") === k)?.added;
+      for (const e of list) s.append(e);
+      // The saved last ID wins: it stays above deleted and trimmed entries, so IDs never go backwards.
+      if (cmpId(last, s.lastId) > 0) s.lastId = last;
+      if (added !== undefined) s.entriesAdded = BigInt(added);
+    }
+  }
+
+  private begin(): void {
+    if (!this.inTx) {
+      this.db.exec("BEGIN");
+      this.inTx = true;
+    }
+  }
+
+  /** Ends this turn's transaction. The server calls it before writing replies to sockets. */
+  commit(): void {
+    if (!this.inTx) return;
+    for (const key of this.touched) {
+      const s = this.streams.get(key);
+      const kb = Buffer.from(key, "latin1");
+      if (s) this.st.upsertStream.run(kb, String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded));
+    }
+    this.touched.clear();
+    this.db.exec("COMMIT");
+    this.inTx = false;
+    this.dirtySinceSync = true;
+  }
+
+  /** The once-a-second fsync of the everysec policy: a checkpoint syncs the WAL, then the database. */
+  sync(): void {
+    if (!this.dirtySinceSync || this.inTx) return;
+    this.dirtySinceSync = false;
+    this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+  }
+
+  get(key: string): Stream | undefined {
+    return this.streams.get(key);
+  }
+
+  create(key: string): Stream {
+    const s = new Stream();
+    this.streams.set(key, s);
+    this.begin();
+    this.touched.add(key);
+    return s;
+  }
+
+  add(key: string, s: Stream, entry: Entry): void {
+    s.append(entry);
+    this.begin();
+    this.st.insert.run(Buffer.from(key, "latin1"), String(entry.id.ms), String(entry.id.seq), encodeFields(entry.fields));
+    this.touched.add(key);
+  }
+
+  removed(key: string, entries: Entry[]): void {
+    if (!entries.length) return;
+    this.begin();
+    const kb = Buffer.from(key, "latin1");
+    for (const e of entries) this.st.remove.run(kb, String(e.id.ms), String(e.id.seq));
+    this.touched.add(key);
+  }
+
+  deleteKey(key: string): boolean {
+    if (!this.streams.delete(key)) return false;
+    this.begin();
+    const kb = Buffer.from(key, "latin1");
+    this.st.dropEntries.run(kb);
+    this.st.dropStream.run(kb);
+    this.touched.delete(key);
+    return true;
+  }
+
+  flushAll(): void {
+    this.begin();
+    this.streams.clear();
+    this.touched.clear();
+    this.db.exec("DELETE FROM entries");
+    this.db.exec("DELETE FROM streams");
+  }
+
+  /** Drops entries older than `maxAgeMs` from every stream (exact MINID trimming); returns how many. */
+  expire(maxAgeMs: number, nowMs = Date.now()): number {
+    const minid: StreamId = { ms: BigInt(Math.max(0, Math.floor(nowMs - maxAgeMs))), seq: 0n };
+    let n = 0;
+    for (const [key, s] of this.streams) {
+      const first = s.firstId();
+      if (!first || cmpId(first, minid) >= 0) continue;
+      const gone = s.trim({ minid, approx: false, limit: 0 });
+      this.removed(key, gone);
+      n += gone.length;
+    }
+    this.commit();
+    return n;
+  }
+
+  close(): void {
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.commit();
+    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    this.db.close();
+  }
+}

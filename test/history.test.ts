@@ -1,0 +1,124 @@
+// test/history.test.ts — history.ts on its own: stream IDs, append and range reads, deletes, exact and
+// approximate trimming, the age limit, and a database that survives being reopened with IDs that never go back.
+import { describe, expect, test } from "bun:test";
+import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../history";
+import { tempPath } from "./helpers";
+
+const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
+const f = (s: string) => [Buffer.from("k"), Buffer.from(s)];
+const filled = (n: number) => {
+  const s = new Stream();
+  for (let i = 1; i <= n; i++) s.append({ id: id(i), fields: f(String(i)) });
+  return s;
+};
+const ids = (entries: { id: StreamId }[]) => entries.map((e) => idString(e.id));
+
+describe("stream IDs", () => {
+  test("compare, increment and decrement across the 64-bit edges", () => {
+    expect(cmpId(id(1, 2), id(1, 3))).toBe(-1);
+    expect(cmpId(id(2), id(1, 99))).toBe(1);
+    expect(idString(incrId({ ms: 5n, seq: 18446744073709551615n })!)).toBe("6-0");
+    expect(incrId({ ms: 18446744073709551615n, seq: 18446744073709551615n })).toBeNull();
+    expect(idString(decrId(id(6))!)).toBe("5-18446744073709551615");
+    expect(decrId(id(0))).toBeNull();
+  });
+  test("parseU64 follows Redis's string2ull", () => {
+    expect(parseU64("42")).toBe(42n);
+    expect(parseU64("007")).toBe(7n);
+    expect(parseU64("+3")).toBe(3n);
+    expect(parseU64("-1")).toBeNull();
+    expect(parseU64("-01")).toBe(18446744073709551615n);
+    expect(parseU64("18446744073709551616")).toBeNull();
+    expect(parseU64("1x")).toBeNull();
+    expect(parseU64("")).toBeNull();
+  });
+  test("XADD * keeps increasing when the clock goes backwards", () => {
+    const s = filled(0);
+    s.append({ id: s.nextId(1000n)!, fields: f("a") });
+    expect(idString(s.nextId(500n)!)).toBe("1000-1"); // clock behind: sequence goes up instead
+    expect(idString(s.nextId(2000n)!)).toBe("2000-0");
+  });
+});
+
+describe("Stream", () => {
+  test("range reads, forwards and backwards, with counts", () => {
+    const s = filled(250);
+    expect(ids(s.range(id(99), id(102)))).toEqual(["99-0", "100-0", "101-0", "102-0"]);
+    expect(ids(s.range(id(0), id(1000), 2))).toEqual(["1-0", "2-0"]);
+    expect(ids(s.range(id(0), id(1000), 2, true))).toEqual(["250-0", "249-0"]);
+    expect(ids(s.range(id(200), id(199)))).toEqual([]);
+    expect(s.length).toBe(250);
+    expect(s.nodes.length).toBe(3);
+  });
+  test("delete marks entries; an emptied node goes away", () => {
+    const s = filled(150);
+    expect(s.delete(id(1))).toBe(true);
+    expect(s.delete(id(1))).toBe(false);
+    expect(s.length).toBe(149);
+    for (let i = 2; i <= NODE_MAX_ENTRIES; i++) s.delete(id(i));
+    expect(s.nodes.length).toBe(1);
+    expect(idString(s.firstId()!)).toBe("101-0");
+  });
+  test("exact and approximate MAXLEN, and MINID", () => {
+    const exact = filled(250);
+    expect(exact.trim({ maxlen: 120, approx: false, limit: 0 }).length).toBe(130);
+    expect(exact.length).toBe(120);
+    const approx = filled(250);
+    expect(approx.trim({ maxlen: 120, approx: true, limit: 10000 }).length).toBe(100); // whole nodes only
+    expect(approx.length).toBe(150);
+    const minid = filled(250);
+    expect(minid.trim({ minid: id(201), approx: false, limit: 0 }).length).toBe(200);
+    expect(idString(minid.firstId()!)).toBe("201-0");
+  });
+});
+
+describe("History", () => {
+  test("survives a reopen: entries, binary fields, and the last ID after trimming", () => {
+    const path = tempPath("h.db");
+    const h = new History(path, "always");
+    const s = h.create("notistream:a");
+    for (let i = 1; i <= 5; i++) h.add("notistream:a", s, { id: id(i), fields: [Buffer.from("bin"), Buffer.from([0, 255, i])] });
+    h.removed("notistream:a", s.trim({ maxlen: 0, approx: false, limit: 0 }));
+    h.add("notistream:a", s, { id: id(9), fields: f("last") });
+    h.commit();
+    h.close();
+    const again = new History(path);
+    const s2 = again.get("notistream:a")!;
+    expect(s2.length).toBe(1);
+    expect(idString(s2.lastId)).toBe("9-0");
+    again.removed("notistream:a", s2.trim({ maxlen: 0, approx: false, limit: 0 }));
+    again.commit();
+    again.close();
+    const third = new History(path);
+    const s3 = third.get("notistream:a")!;
+    expect(s3.length).toBe(0);
+    expect(idString(s3.lastId)).toBe("9-0"); // kept, so the next ID is still above every ID ever given
+    expect(idString(s3.nextId(1n)!)).toBe("9-1");
+    third.close();
+  });
+  test("binary fields round-trip", () => {
+    const path = tempPath("b.db");
+    const h = new History(path);
+    const s = h.create("k\x00\xff");
+    h.add("k\x00\xff", s, { id: id(1), fields: [Buffer.from([0, 1, 2]), Buffer.alloc(0)] });
+    h.close();
+    const again = new History(path);
+    const e = again.get("k\x00\xff")!.range(id(0), id(9))[0]!;
+    expect([...e.fields[0]!]).toEqual([0, 1, 2]);
+    expect(e.fields[1]!.length).toBe(0);
+    again.close();
+  });
+  test("the age limit drops old entries from every stream", () => {
+    const h = new History(":memory:");
+    const now = 10_000_000;
+    for (const key of ["a", "b"]) {
+      const s = h.create(key);
+      h.add(key, s, { id: id(now - 5000), fields: f("old") });
+      h.add(key, s, { id: id(now - 10), fields: f("new") });
+    }
+    expect(h.expire(1000, now)).toBe(2);
+    expect(h.get("a")!.length).toBe(1);
+    expect(idString(h.get("b")!.firstId()!)).toBe(`${now - 10}-0`);
+    h.close();
+  });
+});
