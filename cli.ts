@@ -70,9 +70,9 @@ export function intFlag(prog: string, flags: Record<string, string | undefined>,
 }
 
 /** Runs `start`; when it cannot listen, says why (a taken port above all) and exits 1. */
-export function listenOrExit<T>(prog: string, host: string, port: number, start: () => T): T {
+export async function listenOrExit<T>(prog: string, host: string, port: number, start: () => T | Promise<T>): Promise<T> {
   try {
-    return start();
+    return await start();
   } catch (err) {
     const code = (err as { code?: string }).code;
     const why = code === "EADDRINUSE" ? "the port is already in use; stop the other server or pick another --port" : String(err);

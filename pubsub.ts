@@ -1214,7 +1214,7 @@ const FLAGS: FlagSpec[] = [
   },
 ];
 
-export function main(argv: string[]): void {
+export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
   const port = intFlag("pubsub", flags, "port", 0, 65535);
   const maxClients = intFlag("pubsub", flags, "maxclients", 1, 10_000_000);
@@ -1238,7 +1238,7 @@ export function main(argv: string[]): void {
     console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
     process.exit(1);
   }
-  listenOrExit("pubsub", flags.host!, port, () => server.start());
+  await listenOrExit("pubsub", flags.host!, port, () => server.start());
   if (flags.password === undefined)
     console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
   const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);
@@ -1247,4 +1247,4 @@ export function main(argv: string[]): void {
   exitOnSignals(() => server.stop());
 }
 
-if (import.meta.main) main(process.argv.slice(2));
+if (import.meta.main) await main(process.argv.slice(2));

@@ -5,6 +5,8 @@ import { RedisClient } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { DEFAULT_MAX_MESSAGE, InputError, buildEnvelope, envelopeFields, historyKey, notificationFromFields, type Notification } from "./message";
 import { githubNotification, verifySignature } from "./github";
+import { Hub } from "./hub";
+import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -99,6 +101,26 @@ class Publisher {
   }
 }
 
+type Asset = { body: ArrayBuffer | string; type: string };
+
+/** Builds the browser app (app/) once at start: TypeScript bundled by Bun.build, static files read as they are. */
+async function buildApp(): Promise<Map<string, Asset>> {
+  const dir = `${import.meta.dir}/app`;
+  const assets = new Map<string, Asset>();
+  const built = await Bun.build({ entrypoints: [`${dir}/app.ts`, `${dir}/sw.ts`], target: "browser", minify: true, naming: "[name].[ext]" });
+  if (!built.success) throw new Error(`cannot build the web app: ${built.logs.map(String).join("; ")}`);
+  for (const out of built.outputs) assets.set(`/${out.path.split("/").pop()}`, { body: await out.text(), type: "text/javascript; charset=utf-8" });
+  const files: [string, string, string][] = [
+    ["/", "index.html", "text/html; charset=utf-8"],
+    ["/app.css", "app.css", "text/css; charset=utf-8"],
+    ["/manifest.webmanifest", "manifest.webmanifest", "application/manifest+json"],
+    ["/icon-192.png", "icon-192.png", "image/png"],
+    ["/icon-512.png", "icon-512.png", "image/png"],
+  ];
+  for (const [path, file, type] of files) assets.set(path, { body: await Bun.file(`${dir}/${file}`).arrayBuffer(), type });
+  return assets;
+}
+
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 const error = (status: number, message: string, headers: Record<string, string> = {}) => json(status, { error: message }, headers);
@@ -155,8 +177,11 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-export function startWeb(opts: WebOptions) {
+export async function startWeb(opts: WebOptions) {
   const publisher = new Publisher(opts.redisUrl, opts.historyMax);
+  const hub = new Hub(opts.redisUrl);
+  const assets = await buildApp();
+  const run = (name: string, args: string[]) => publisher.send(name, args);
   const log = (line: string) => {
     if (!opts.quiet) console.log(line);
   };
@@ -219,17 +244,33 @@ export function startWeb(opts: WebOptions) {
     maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY) + 1024 * 1024,
     async fetch(req) {
       const url = new URL(req.url);
-      const routes: Record<string, { methods: string[]; handle: () => Promise<Response> }> = {
-        "/": { methods: ["POST"], handle: () => publishRoot(req, url) },
-        "/github": { methods: ["POST"], handle: () => publishGithub(req) },
-        "/health": { methods: ["GET", "HEAD"], handle: async () => json(200, { ok: true }) },
+      const asset = (path: string) => async () => {
+        const a = assets.get(path)!;
+        // The page and the service worker must always be fresh; the rest may be cached briefly.
+        const cache = path === "/" || path === "/sw.js" ? "no-cache" : "public, max-age=300";
+        return new Response(a.body, { headers: { "content-type": a.type, "cache-control": cache } });
       };
+      const routes: Record<string, Record<string, () => Promise<Response>>> = {
+        "/": { GET: asset("/"), HEAD: asset("/"), POST: () => publishRoot(req, url) },
+        "/github": { POST: () => publishGithub(req) },
+        "/health": { GET: async () => json(200, { ok: true, hub: { connected: hub.connected, channels: hub.channelCount } }) },
+        "/events": {
+          GET: async () => {
+            const channels = channelsFrom(url);
+            const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
+            server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
+            return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`));
+          },
+        },
+        "/messages": { GET: async () => json(200, await recentMessages(url, run)) },
+      };
+      for (const path of ["/app.js", "/sw.js", "/app.css", "/manifest.webmanifest", "/icon-192.png", "/icon-512.png"]) routes[path] = { GET: asset(path) };
       const route = routes[url.pathname];
-      if (!route) return error(404, `no such endpoint ${url.pathname}: POST / publishes, POST /github takes GitHub webhooks`);
-      if (!route.methods.includes(req.method))
-        return error(405, `${req.method} is not allowed on ${url.pathname}; use ${route.methods.join(" or ")}`, { allow: route.methods.join(", ") });
+      if (!route) return error(404, `no such endpoint ${url.pathname}: POST / publishes, POST /github takes GitHub webhooks, GET /events streams`);
+      const handle = route[req.method];
+      if (!handle) return error(405, `${req.method} is not allowed on ${url.pathname}; use ${Object.keys(route).join(" or ")}`, { allow: Object.keys(route).join(", ") });
       try {
-        return await route.handle();
+        return await handle();
       } catch (err) {
         if (err instanceof InputError) return error(err.status, err.message);
         if (err instanceof Unavailable) {
@@ -249,6 +290,7 @@ export function startWeb(opts: WebOptions) {
     server,
     port: server.port,
     stop: () => {
+      hub.close();
       publisher.close();
       server.stop(true);
     },
@@ -266,7 +308,7 @@ const FLAGS: FlagSpec[] = [
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
 ];
 
-export function main(argv: string[]): void {
+export async function main(argv: string[]): Promise<void> {
   const f = parseFlags("bun web.ts", "The Notistream web server: webhooks in, notifications published over RESP.", FLAGS, argv);
   const port = intFlag("web", f, "port", 0, 65535);
   const maxMessage = intFlag("web", f, "max-message", 1, 512 * 1024 * 1024);
@@ -277,11 +319,11 @@ export function main(argv: string[]): void {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
-  const web = listenOrExit("web", f.host!, port, () =>
+  const web = await listenOrExit("web", f.host!, port, () =>
     startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax }),
   );
   console.log(`web: listening on http://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   exitOnSignals(() => web.stop());
 }
 
-if (import.meta.main) main(process.argv.slice(2));
+if (import.meta.main) await main(process.argv.slice(2));

@@ -76,8 +76,10 @@ describe("POST / against our pub/sub server", () => {
       expect(r.headers.get("content-type")).toContain("application/json");
       expect((await r.json()).error).toMatch(pattern);
     }
-    const r405 = await fetch(`${web.url}/`, { method: "GET" });
-    expect(r405.headers.get("allow")).toBe("POST");
+    const r405 = await fetch(`${web.url}/`, { method: "DELETE" });
+    expect(r405.status).toBe(405);
+    expect(r405.headers.get("allow")).toBe("GET, HEAD, POST");
+    expect((await fetch(`${web.url}/github`, { method: "GET" })).headers.get("allow")).toBe("POST");
     // Nothing was published: the next message the subscriber sees is this one.
     await post(`${web.url}/`, form({ channel: "channel1", message: "after the bad ones" }), { "content-type": "application/x-www-form-urlencoded" });
     await sub.waitFor(before + 1);

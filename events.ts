@@ -1,0 +1,127 @@
+// events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with history catch-up from Last-Event-ID
+// or ?since=) and GET /messages (recent history as JSON). Live messages come from the shared hub.ts subscription.
+import type { Hub } from "./hub";
+import { InputError, compareIds, envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
+
+/** Runs one command on the web server's command connection (XRANGE, XREVRANGE). */
+export type Command = (name: string, args: string[]) => Promise<unknown>;
+
+export const KEEPALIVE_MS = 25_000;
+const ID = /^\d{1,20}-\d{1,20}$/;
+
+/** Channels from ?channel=a&channel=b or ?channels=a,b; at least one. */
+export function channelsFrom(url: URL): string[] {
+  const list = [...url.searchParams.getAll("channel"), ...url.searchParams.getAll("channels").flatMap((c) => c.split(","))]
+    .map((c) => c.trim())
+    .filter(Boolean);
+  if (!list.length) throw new InputError('missing "channel": add ?channel=<name> (repeat it, or use ?channels=a,b, for several)');
+  for (const c of list) if (c.length > 1024) throw new InputError('a "channel" is longer than 1024 characters');
+  return [...new Set(list)];
+}
+
+export function checkId(id: string | null, what: string): string | undefined {
+  if (id === null || id === "") return undefined;
+  if (!ID.test(id)) throw new InputError(`${what} must be a stream ID like 1700000000000-0, got ${JSON.stringify(id.slice(0, 100))}`);
+  return id;
+}
+
+/** Turns an XRANGE/XREVRANGE reply (as Bun's RedisClient gives it) into envelopes. */
+function entries(reply: unknown, channel: string): Envelope[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.map((e) => {
+    const [id, fields] = e as [string, string[]];
+    return envelopeFromEntry(String(id), (fields ?? []).map(String), channel);
+  });
+}
+
+/** GET /messages: up to `limit` messages after `since` (or the latest ones), oldest first. */
+export async function recentMessages(url: URL, run: Command): Promise<Envelope[]> {
+  const channels = channelsFrom(url);
+  const since = checkId(url.searchParams.get("since"), "since");
+  const limitArg = url.searchParams.get("limit") ?? "50";
+  const limit = Number(limitArg);
+  if (!/^\d+$/.test(limitArg) || limit < 1 || limit > 1000) throw new InputError(`limit must be a whole number from 1 to 1000, got ${JSON.stringify(limitArg.slice(0, 50))}`);
+  const all: Envelope[] = [];
+  for (const ch of channels) {
+    if (since) all.push(...entries(await run("XRANGE", [historyKey(ch), `(${since}`, "+", "COUNT", String(limit)]), ch));
+    else all.push(...entries(await run("XREVRANGE", [historyKey(ch), "+", "-", "COUNT", String(limit)]), ch).reverse());
+  }
+  all.sort((a, b) => compareIds(a.id, b.id));
+  return since ? all.slice(0, limit) : all.slice(-limit);
+}
+
+const encoder = new TextEncoder();
+const frame = (env: Envelope): Uint8Array => encoder.encode(`${env.id ? `id: ${env.id}\n` : ""}data: ${JSON.stringify(env)}\n\n`);
+
+/**
+ * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
+ * `since` from history, then sends the buffer, skipping anything already sent: each message once, in ID order.
+ */
+export function eventStream(hub: Hub, run: Command, channels: string[], since: string | undefined, onError: (err: unknown) => void): Response {
+  const last = new Map<string, string>();
+  if (since) for (const ch of channels) last.set(ch, since);
+  const buffers = new Map<string, Envelope[]>(channels.map((ch) => [ch, []]));
+  const unwatch: (() => void)[] = [];
+  let keepalive: ReturnType<typeof setInterval> | undefined;
+  let closed = false;
+
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const send = (env: Envelope) => {
+        if (closed) return;
+        if (env.id) {
+          const prev = last.get(env.channel);
+          if (prev !== undefined && compareIds(env.id, prev) <= 0) return; // already sent
+          last.set(env.channel, env.id);
+        }
+        controller.enqueue(frame(env));
+      };
+      controller.enqueue(encoder.encode(`retry: 3000\n: subscribed to ${channels.join(", ")}\n\n`));
+      for (const ch of channels) {
+        unwatch.push(
+          hub.watch(ch, {
+            message: (channel, payload) => {
+              const env = parsePayload(channel, payload);
+              const buf = buffers.get(channel);
+              if (buf) buf.push(env);
+              else send(env);
+            },
+            resubscribed: () => {
+              // Hold live messages while history fills the gap, so nothing is lost or doubled.
+              if (!buffers.has(ch)) buffers.set(ch, []);
+              const from = last.get(ch);
+              const replay = from ? run("XRANGE", [historyKey(ch), `(${from}`, "+"]) : Promise.resolve([]);
+              replay
+                .then((reply) => {
+                  for (const env of entries(reply, ch)) send(env);
+                })
+                .catch(onError)
+                .finally(() => {
+                  const held = buffers.get(ch) ?? [];
+                  buffers.delete(ch);
+                  for (const env of held) send(env);
+                });
+            },
+          }),
+        );
+      }
+      // A comment line every 25 s keeps proxies and NAT mappings from closing an idle stream.
+      keepalive = setInterval(() => {
+        if (!closed) controller.enqueue(encoder.encode(": keepalive\n\n"));
+      }, KEEPALIVE_MS);
+    },
+    cancel() {
+      closed = true;
+      clearInterval(keepalive);
+      for (const u of unwatch) u();
+    },
+  });
+  return new Response(stream, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
+  });
+}

@@ -1,0 +1,141 @@
+// test/app.browser.test.ts — end to end in a real browser: Debian's Chromium driven by playwright-core at a phone
+// viewport. The app subscribes from ?channels=, shows a POSTed message within 2 s and raises a notification through
+// the service worker, shows it again from history after a reload, and passes Chromium's installability checks.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { ROOT, startPubSub, startWebServer, type Running } from "./helpers";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`Chromium is missing at ${CHROMIUM}: .ci/run should have installed it`);
+const SHOTS = `${ROOT}/.tmp/screenshots`;
+// Flags from this machine's notes: no sandbox as root, and no background traffic to hosts it cannot reach.
+const CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+let pubsub: Running;
+let web: Running & { url: string };
+let browser: Browser;
+beforeAll(async () => {
+  if (!haveChromium) return;
+  pubsub = await startPubSub();
+  web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROME_ARGS,
+  });
+  mkdirSync(SHOTS, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await pubsub?.stop();
+});
+
+const post = (fields: Record<string, string>) => fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams(fields) });
+
+describe.skipIf(!haveChromium)("the web app on a phone", () => {
+  test("subscribe, enable notifications, receive, reload from history, installable", async () => {
+    // A persistent profile, not an incognito context: Chromium refuses to call anything installable in incognito.
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "notistream-chrome-")), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROME_ARGS,
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
+    await context.grantPermissions(["notifications"], { origin: web.url });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${web.url}/?channels=phone-test`);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await page.getByRole("button", { name: "Enable notifications" }).click();
+    await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
+
+    const started = Date.now();
+    expect((await post({ channel: "phone-test", title: "Deploy finished", message: "v2.4.1 is live on production", url: "https://example.com/deploys/241", priority: "4", tags: "prod,deploy" })).status).toBe(200);
+    await page.getByText("v2.4.1 is live on production").waitFor({ timeout: 2000 });
+    console.log(`message on screen ${Date.now() - started} ms after the POST`);
+    await expect(page.getByRole("link", { name: "Open link →" }).getAttribute("href")).resolves.toBe("https://example.com/deploys/241");
+
+    const shown = await page.waitForFunction(
+      async () => {
+        const reg = await navigator.serviceWorker.ready;
+        const list = await reg.getNotifications();
+        return list.map((n) => ({ title: n.title, body: n.body }));
+      },
+      null,
+      { timeout: 5000, polling: 100 },
+    );
+    expect(await shown.jsonValue()).toContainEqual({ title: "Deploy finished", body: "v2.4.1 is live on production" });
+
+    // A few more, so the screenshot shows what the list looks like in use.
+    await post({ channel: "phone-test", title: "octo/hello: ann pushed 3 commits to main", message: "abc1234 Fix login (+2 more)", url: "https://github.com/octo/hello" });
+    await post({ channel: "phone-test", message: "Backups completed in 4 min", tags: "ops" });
+    await page.getByText("Backups completed in 4 min").waitFor({ timeout: 2000 });
+    await Bun.sleep(500); // let the arrival animation finish
+    await page.screenshot({ path: `${SHOTS}/app-phone.png` });
+
+    // Forget what the page kept, then reload: the message must come back from the server's history.
+    await page.evaluate(() => localStorage.removeItem("notistream.messages"));
+    await page.reload();
+    await page.getByText("v2.4.1 is live on production").waitFor({ timeout: 5000 });
+
+    const reg = await page.evaluate(async () => {
+      const r = await navigator.serviceWorker.getRegistration();
+      return r ? { scope: r.scope, active: Boolean(r.active) } : null;
+    });
+    expect(reg).toEqual({ scope: `${web.url}/`, active: true });
+    const manifest = await (await fetch(`${web.url}/manifest.webmanifest`)).json();
+    expect(manifest).toMatchObject({ name: "Notistream", display: "standalone", start_url: "/" });
+    expect(manifest.icons.map((i: { sizes: string }) => i.sizes)).toEqual(expect.arrayContaining(["192x192", "512x512"]));
+    const cdp = await context.newCDPSession(page);
+    const installability = (await cdp.send("Page.getInstallabilityErrors")) as { installabilityErrors: { errorId: string }[] };
+    expect(installability.installabilityErrors).toEqual([]);
+    const appManifest = (await cdp.send("Page.getAppManifest")) as { errors: { message: string }[] };
+    expect(appManifest.errors).toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60000);
+
+  test("opens offline from the service worker's cache, with the last messages", async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, colorScheme: "dark" });
+    const page = await context.newPage();
+    await page.goto(`${web.url}/?channels=offline-test`);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
+    await post({ channel: "offline-test", title: "Cached", message: "still here when offline" });
+    await page.getByText("still here when offline").waitFor({ timeout: 2000 });
+    await page.reload(); // the service worker now controls the page
+    await page.getByText("still here when offline").waitFor({ timeout: 5000 });
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByText("still here when offline").waitFor({ timeout: 5000 });
+    await page.screenshot({ path: `${SHOTS}/app-offline-dark.png` });
+    expect(await page.locator("#status").textContent()).toMatch(/Offline|Reconnecting|Connecting/);
+    await context.close();
+  }, 60000);
+
+  test("keyboard: add and remove a channel without a mouse", async () => {
+    const context = await browser.newContext({ viewport: { width: 430, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${web.url}/`);
+    await page.getByLabel("Add a channel").focus();
+    await page.keyboard.type("keys-test");
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Remove keys-test" }).waitFor();
+    await page.getByRole("button", { name: "Mute keys-test" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Unmute keys-test" }).waitFor();
+    await page.getByRole("button", { name: "Remove keys-test" }).focus();
+    await page.keyboard.press("Enter");
+    expect(await page.getByRole("button", { name: "Remove keys-test" }).count()).toBe(0);
+    await context.close();
+  }, 30000);
+});

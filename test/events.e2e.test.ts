@@ -1,0 +1,171 @@
+// test/events.e2e.test.ts — end to end: HTTP subscriptions. SSE catch-up from Last-Event-ID is complete and in
+// order, 1,000 SSE clients on one channel share one RESP subscription and all get the message, /messages pages
+// through history, bad requests get clear 4xx errors, and a browser that leaves is cleaned up.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Raw, startPubSub, startWebServer, type Running } from "./helpers";
+
+let pubsub: Running;
+let web: Running & { url: string };
+beforeAll(async () => {
+  pubsub = await startPubSub(["--maxclients", "5000"]);
+  web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
+});
+afterAll(async () => {
+  await web?.stop();
+  await pubsub?.stop();
+});
+
+const post = async (channel: string, message: string): Promise<string> => {
+  const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel, message }) });
+  expect(r.status).toBe(200);
+  return (await r.json()).id;
+};
+
+/** An SSE reader over fetch: collects (id, data) events as they arrive. */
+class Sse {
+  events: { id?: string; data: string }[] = [];
+  opened = false;
+  private abort = new AbortController();
+  static async open(path: string, headers: Record<string, string> = {}): Promise<Sse> {
+    const s = new Sse();
+    const r = await fetch(`${web.url}${path}`, { headers, signal: s.abort.signal });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toContain("text/event-stream");
+    void s.pump(r.body!);
+    return s;
+  }
+  private async pump(body: ReadableStream<Uint8Array>) {
+    const dec = new TextDecoder();
+    let buf = "";
+    try {
+      for await (const chunk of body) {
+        buf += dec.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buf.indexOf("\n\n")) !== -1) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          this.opened = true;
+          let id: string | undefined;
+          const data: string[] = [];
+          for (const line of block.split("\n")) {
+            if (line.startsWith("id: ")) id = line.slice(4);
+            else if (line.startsWith("data: ")) data.push(line.slice(6));
+          }
+          if (data.length) this.events.push({ id, data: data.join("\n") });
+        }
+      }
+    } catch {
+      // aborted
+    }
+  }
+  async waitFor(n: number, ms = 10000) {
+    const until = Date.now() + ms;
+    while (this.events.length < n) {
+      if (Date.now() > until) throw new Error(`expected ${n} events, got ${this.events.length}`);
+      await Bun.sleep(10);
+    }
+  }
+  close() {
+    this.abort.abort();
+  }
+}
+
+async function numsub(channel: string): Promise<number> {
+  const r = await Raw.open(pubsub.port);
+  const n = ((await r.call("PUBSUB", "NUMSUB", channel)) as unknown[])[1] as number;
+  r.close();
+  return n;
+}
+
+describe("GET /events", () => {
+  test("Last-Event-ID replays exactly what came after it, in order, then goes live", async () => {
+    const ids: string[] = [];
+    for (let i = 1; i <= 20; i++) ids.push(await post("replay", `r${i}`));
+    const s = await Sse.open("/events?channel=replay", { "last-event-id": ids[4]! });
+    await s.waitFor(15);
+    expect(s.events.map((e) => e.id)).toEqual(ids.slice(5));
+    expect(s.events.map((e) => JSON.parse(e.data).message)).toEqual(Array.from({ length: 15 }, (_, i) => `r${i + 6}`));
+    const live = await post("replay", "live one");
+    await s.waitFor(16);
+    expect(s.events[15]!.id).toBe(live);
+    await Bun.sleep(100);
+    expect(s.events.length).toBe(16); // no duplicates
+    s.close();
+    // ?since= does the same for clients that cannot set headers.
+    const s2 = await Sse.open(`/events?channel=replay&since=${ids[18]}`);
+    await s2.waitFor(2);
+    expect(s2.events.map((e) => JSON.parse(e.data).message)).toEqual(["r20", "live one"]);
+    s2.close();
+  });
+
+  test("1,000 concurrent SSE clients on one channel share one RESP subscription and all receive a message", async () => {
+    // Raw sockets, not fetch: fetch caps connections per host, and a browser is one connection each anyway.
+    const N = 1000;
+    const text: string[] = new Array(N).fill("");
+    const sockets: { end(): void }[] = [];
+    const port = new URL(web.url).port;
+    for (let i = 0; i < N; i++) {
+      const idx = i;
+      sockets.push(
+        await Bun.connect({
+          hostname: "127.0.0.1",
+          port: Number(port),
+          socket: {
+            open(sock) {
+              sock.write(`GET /events?channel=crowd HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+            },
+            data(_sock, chunk) {
+              text[idx] += Buffer.from(chunk).toString();
+            },
+          },
+        }),
+      );
+    }
+    const until = Date.now() + 20000;
+    while (text.some((t) => !t.includes("subscribed to crowd")) && Date.now() < until) await Bun.sleep(20);
+    expect(text.filter((t) => t.includes("subscribed to crowd")).length).toBe(N);
+    expect(await numsub("crowd")).toBe(1);
+    const health = await (await fetch(`${web.url}/health`)).json();
+    expect(health.hub.connected).toBe(true);
+    await Bun.sleep(200); // the shared SUBSCRIBE is confirmed
+    await post("crowd", "to everyone");
+    const deadline = Date.now() + 20000;
+    while (text.some((t) => !t.includes("to everyone")) && Date.now() < deadline) await Bun.sleep(20);
+    const got = text.filter((t) => t.includes("to everyone")).length;
+    console.log(`SSE fan-out: ${got} of ${N} clients received the message over 1 shared RESP subscription`);
+    expect(got).toBe(N);
+    for (const sock of sockets) sock.end();
+    // Once the browsers are gone, the shared subscription is dropped too.
+    const gone = Date.now() + 10000;
+    while ((await numsub("crowd")) !== 0 && Date.now() < gone) await Bun.sleep(50);
+    expect(await numsub("crowd")).toBe(0);
+  }, 60000);
+
+  test("bad requests get clear 4xx JSON errors", async () => {
+    const cases: [string, RegExp][] = [
+      ["/events", /missing "channel"/],
+      ["/events?channel=a&since=yesterday", /must be a stream ID/],
+      ["/messages", /missing "channel"/],
+      ["/messages?channel=a&since=1-x", /must be a stream ID/],
+      ["/messages?channel=a&limit=0", /limit must be a whole number from 1 to 1000/],
+      ["/messages?channel=a&limit=5000", /limit must be a whole number from 1 to 1000/],
+    ];
+    for (const [path, pattern] of cases) {
+      const r = await fetch(`${web.url}${path}`);
+      expect(r.status).toBe(400);
+      expect((await r.json()).error).toMatch(pattern);
+    }
+  });
+});
+
+describe("GET /messages", () => {
+  test("recent messages as JSON, oldest first, paged with since and limit", async () => {
+    const ids: string[] = [];
+    for (let i = 1; i <= 8; i++) ids.push(await post("poll", `p${i}`));
+    const latest = await (await fetch(`${web.url}/messages?channel=poll&limit=3`)).json();
+    expect(latest.map((m: { message: string }) => m.message)).toEqual(["p6", "p7", "p8"]);
+    const page = await (await fetch(`${web.url}/messages?channel=poll&since=${ids[1]}&limit=2`)).json();
+    expect(page.map((m: { id: string }) => m.id)).toEqual([ids[2], ids[3]]);
+    expect(page[0]).toMatchObject({ channel: "poll", message: "p3", source: "form" });
+  });
+});
