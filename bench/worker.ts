@@ -1,82 +1,132 @@
-// bench/worker.ts — load generator processes for the benchmarks, kept apart from the servers.
-// `sub <port> <channel> <conns> <expectedFrames> <frameBytes>` or `pub <port> <channel> <messages> <payloadBytes> <window>`.
+// bench/worker.ts — load generator processes for the benchmarks, kept apart from the servers they measure.
+// Takes one JSON spec as its argument; reports on stdout, one line per event ("ready", "done …", JSON results).
 import { encodeCommand } from "../resp";
 
-const [role, portArg, channel, a, b, c] = process.argv.slice(2);
-const port = Number(portArg);
-const say = (line: string) => process.stdout.write(line + "\n");
+type Spec =
+  | { role: "sub"; port: number; channels: string[]; perConn: number; expect: number; frameBytes: number; latency?: boolean; patterns?: string[] }
+  | { role: "pub"; port: number; channels: string[]; messages: number; payload: number; window: number }
+  | { role: "rate"; port: number; channel: string; rate: number; seconds: number; payload: number };
 
-if (role === "sub") {
-  const conns = Number(a);
-  const expected = Number(b); // frames each connection should receive
-  const frameBytes = Number(c);
-  const confirm = `*3\r\n$9\r\nsubscribe\r\n$${channel!.length}\r\n${channel}\r\n:1\r\n`.length;
+const spec = JSON.parse(process.argv[2]!) as Spec;
+const say = (line: string) => process.stdout.write(line + "\n");
+const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+if (spec.role === "sub") {
+  // Each connection subscribes to one channel (round-robin over the list) and counts whole frames by size:
+  // every frame on a channel has the same length, so bytes tell how many arrived without parsing.
+  const conns = spec.channels.length * spec.perConn;
   let ready = 0;
   let done = 0;
-  const perConn = new Array<number>(conns).fill(0);
+  const lat: number[] = [];
   for (let i = 0; i < conns; i++) {
-    const idx = i;
+    const channel = spec.channels[i % spec.channels.length]!;
+    // With patterns, connection i PSUBSCRIBEs patterns[i] and receives pmessages for channels[i].
+    const pattern = spec.patterns?.[i % spec.patterns.length];
+    const confirm = pattern
+      ? `*3\r\n$10\r\npsubscribe\r\n$${pattern.length}\r\n${pattern}\r\n:1\r\n`.length
+      : `*3\r\n$9\r\nsubscribe\r\n$${channel.length}\r\n${channel}\r\n:1\r\n`.length;
+    const header = pattern
+      ? `*4\r\n$8\r\npmessage\r\n$${pattern.length}\r\n${pattern}\r\n$${channel.length}\r\n${channel}\r\n$${spec.frameBytes}\r\n`.length
+      : `*3\r\n$7\r\nmessage\r\n$${channel.length}\r\n${channel}\r\n$${spec.frameBytes}\r\n`.length;
+    const frame = header + spec.frameBytes + 2;
+    let got = 0;
+    let pending: Buffer | null = null;
     await Bun.connect({
       hostname: "127.0.0.1",
-      port,
+      port: spec.port,
       socket: {
         open(s) {
-          s.write(encodeCommand(["SUBSCRIBE", channel!]));
+          s.write(encodeCommand(pattern ? ["PSUBSCRIBE", pattern] : ["SUBSCRIBE", channel]));
         },
         data(_s, chunk) {
-          const before = perConn[idx]!;
-          perConn[idx] = before + chunk.length;
-          if (before < confirm && perConn[idx]! >= confirm && ++ready === conns) say("ready");
-          if (before < confirm + expected * frameBytes && perConn[idx]! >= confirm + expected * frameBytes && ++done === conns)
-            say(`done ${performance.timeOrigin + performance.now()}`);
+          const before = got;
+          got += chunk.length;
+          if (before < confirm && got >= confirm && ++ready === conns) say("ready");
+          if (spec.latency) {
+            // The payload starts with the publish time in microseconds: read it from each whole frame.
+            let buf: Buffer = pending ? Buffer.concat([pending, chunk]) : Buffer.from(chunk);
+            let at = before < confirm ? confirm - before : 0;
+            const now = nowUs();
+            while (buf.length - at >= frame) {
+              lat.push(now - Number(buf.toString("latin1", at + header, at + header + 16)));
+              at += frame;
+            }
+            pending = at < buf.length ? buf.subarray(at) : null;
+          }
+          if (got - confirm >= spec.expect * frame && before - confirm < spec.expect * frame) {
+            if (++done === conns) {
+              if (spec.latency) say(`latency ${JSON.stringify(lat)}`);
+              say(`done ${performance.timeOrigin + performance.now()}`);
+            }
+          }
         },
       },
     });
   }
   await new Promise(() => {}); // the parent kills us
-} else if (role === "pub") {
-  const total = Number(a);
-  const payload = Buffer.alloc(Number(b), "x");
-  const window = Number(c);
-  const frame = encodeCommand(["PUBLISH", channel!, payload]);
+} else if (spec.role === "pub") {
+  // Keeps `window` PUBLISHes in flight, spread round-robin over the channels.
+  const payload = Buffer.alloc(spec.payload, "x");
+  const frames = spec.channels.map((ch) => encodeCommand(["PUBLISH", ch, payload]));
   let sent = 0;
   let acked = 0;
-  let pendingBytes = 0;
-  let started = 0;
   await new Promise<void>((resolve) => {
+    const pump = (s: { write(b: Uint8Array): number }) => {
+      const batch: Uint8Array[] = [];
+      while (sent < spec.messages && sent - acked < spec.window) batch.push(frames[sent++ % frames.length]!);
+      if (batch.length) s.write(Buffer.concat(batch));
+    };
     Bun.connect({
       hostname: "127.0.0.1",
-      port,
+      port: spec.port,
       socket: {
         open(s) {
-          started = performance.timeOrigin + performance.now();
-          say(`start ${started}`);
+          say(`start ${performance.timeOrigin + performance.now()}`);
           pump(s);
         },
         data(s, chunk) {
-          // Every PUBLISH reply is one ":N\r\n" line, so counting LFs counts replies.
-          for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) acked++;
-          if (acked >= total) resolve();
+          for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) acked++; // one ":N\r\n" line per PUBLISH
+          if (acked >= spec.messages) resolve();
           else pump(s);
         },
-        drain(s) {
-          pump(s);
-        },
+        drain: pump,
       },
     });
-    function pump(s: { write(b: Uint8Array): number }) {
-      const batch: Uint8Array[] = [];
-      while (sent < total && sent - acked < window) {
-        batch.push(frame);
-        sent++;
-      }
-      if (batch.length) {
-        const buf = Buffer.concat(batch);
-        const n = s.write(buf);
-        pendingBytes += buf.length - Math.max(n, 0); // rare on loopback; reported so a short write is visible
-      }
-    }
   });
-  say(`published ${total} ${performance.timeOrigin + performance.now()} short=${pendingBytes}`);
+  say(`published ${spec.messages} ${performance.timeOrigin + performance.now()}`);
+  process.exit(0);
+} else {
+  // A fixed rate: a small batch every millisecond, each payload stamped with its publish time.
+  const perTick = spec.rate / 1000;
+  const total = spec.rate * spec.seconds;
+  let sent = 0;
+  let due = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port: spec.port,
+      socket: {
+        open(s) {
+          const tick = setInterval(() => {
+            due = Math.min(total, Math.floor((performance.now() - start) * perTick));
+            const batch: Uint8Array[] = [];
+            while (sent < due) {
+              const body = String(nowUs()).padStart(16, "0").padEnd(spec.payload, "x");
+              batch.push(encodeCommand(["PUBLISH", spec.channel, body]));
+              sent++;
+            }
+            if (batch.length) s.write(Buffer.concat(batch));
+            if (sent >= total) {
+              clearInterval(tick);
+              setTimeout(resolve, 500);
+            }
+          }, 1);
+        },
+        data() {},
+      },
+    });
+  });
+  say(`sent ${sent}`);
   process.exit(0);
 }

@@ -1,0 +1,324 @@
+#!/usr/bin/env bun
+// bench/run.ts — the benchmark suite: Notistream against a real redis-server on the same machine, each workload
+// run against both in alternation (A B A B), load generators in their own processes; a markdown table and JSON.
+// Usage: bun bench/run.ts [--smoke] [--only name,name] [--rounds N]
+import { spawn, type Subprocess } from "bun";
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { encodeCommand } from "../resp";
+import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
+
+const args = process.argv.slice(2);
+const SMOKE = args.includes("--smoke");
+const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
+const ROUNDS = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : SMOKE ? 1 : 3;
+const WORKERS = SMOKE ? 2 : 4;
+const here = import.meta.dir;
+
+/** Sizes for a full run, and tiny ones for the smoke run the tests use. */
+const S = SMOKE
+  ? { publishN: 2000, fanout: [10, 50], deliveries: 20_000, latencyRate: 500, latencySubs: 10, latencySeconds: 1, idle: 200, channels: 200, patterns: 10, ingestSeconds: 1, xaddN: 2000, webhookLatencyN: 50 }
+  : { publishN: 200_000, fanout: [100, 1000, 10000], deliveries: 2_000_000, latencyRate: 10_000, latencySubs: 100, latencySeconds: 5, idle: 10_000, channels: 10_000, patterns: 100, ingestSeconds: 10, xaddN: 100_000, webhookLatencyN: 2000 };
+
+type Row = { workload: string; unit: string; better: "higher" | "lower"; target: string; redis: number[]; notistream: number[]; baseline?: { name: string; values: number[] } };
+const rows: Row[] = [];
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
+const wanted = (name: string) => !ONLY || ONLY.some((o) => name.startsWith(o));
+const log = (s: string) => process.stderr.write(`  ${s}\n`);
+
+function lines(proc: Subprocess<"ignore", "pipe", "inherit">): AsyncGenerator<string> {
+  return (async function* () {
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += new TextDecoder().decode(chunk);
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        yield buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+      }
+    }
+  })();
+}
+
+function worker(spec: object) {
+  const proc = spawn([BUN, `${here}/worker.ts`, JSON.stringify(spec)], { stdout: "pipe", stderr: "inherit" });
+  return { proc, out: lines(proc) };
+}
+
+async function expectLine(out: AsyncGenerator<string>, prefix: string): Promise<string> {
+  for (;;) {
+    const { value, done } = await out.next();
+    if (done) throw new Error(`a load worker ended before saying "${prefix}"`);
+    if (value.startsWith(prefix)) return value;
+  }
+}
+
+function split<T>(items: T[], parts: number): T[][] {
+  const out: T[][] = Array.from({ length: parts }, () => []);
+  items.forEach((x, i) => out[i % parts]!.push(x));
+  return out.filter((p) => p.length);
+}
+
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+async function redisBenchmark(port: number, cmd: string[], n: number, pipeline: number): Promise<number> {
+  const out = await Bun.$`redis-benchmark -p ${port} -c 50 -n ${n} -P ${pipeline} -q ${cmd}`.quiet().text();
+  const m = /([\d.]+) requests per second/.exec(out.replace(/\r/g, "\n"));
+  if (!m) throw new Error(`redis-benchmark said: ${out}`);
+  return Number(m[1]);
+}
+
+/** Subscribers spread over worker processes, then one publisher; deliveries per second. */
+async function deliveries(port: number, channels: string[], perConn: number, messages: number, patterns?: string[]): Promise<number> {
+  const payload = 100;
+  const subs = split(
+    channels.map((c, i) => [c, patterns?.[i]] as const),
+    WORKERS,
+  ).map((part) => worker({ role: "sub", port, channels: part.map((p) => p[0]), patterns: patterns ? part.map((p) => p[1]) : undefined, perConn, expect: Math.round(messages / channels.length), frameBytes: payload }));
+  for (const s of subs) await expectLine(s.out, "ready");
+  const pub = worker({ role: "pub", port, channels, messages, payload, window: 200 });
+  const start = Number((await expectLine(pub.out, "start")).split(" ")[1]);
+  let end = 0;
+  for (const s of subs) end = Math.max(end, Number((await expectLine(s.out, "done")).split(" ")[1]));
+  await pub.proc.exited;
+  for (const s of subs) s.proc.kill();
+  return (messages * perConn) / ((end - start) / 1000);
+}
+
+type Server = { name: "redis" | "notistream"; run: Running };
+
+async function both(workload: string, unit: string, better: Row["better"], target: string, measure: (s: Server) => Promise<number>, servers: Server[]): Promise<Row> {
+  const row: Row = { workload, unit, better, target, redis: [], notistream: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const s of servers) {
+      const v = await measure(s);
+      row[s.name].push(v);
+      log(`${workload}, round ${r + 1}, ${s.name}: ${v.toFixed(v < 100 ? 3 : 0)} ${unit}`);
+    }
+  }
+  rows.push(row);
+  return row;
+}
+
+// ----------------------------------------------------------------------------------------------
+
+const redis = await startRedis();
+const ours = await startPubSub(["--maxclients", "30000", "--history-max-age", "0"]);
+const servers: Server[] = [
+  { name: "redis", run: redis },
+  { name: "notistream", run: ours },
+];
+const version = /v=(\S+)/.exec(await Bun.$`redis-server --version`.text())?.[1] ?? "?";
+const started = Date.now();
+process.stderr.write(`bench: ${SMOKE ? "smoke" : "full"} run, ${ROUNDS} round(s), redis-server ${version}, ${cpus().length} cores\n`);
+
+try {
+  for (const p of [1, 16]) {
+    if (wanted("publish")) await both(`PUBLISH throughput, no subscribers, -c 50 -P ${p}`, "req/s", "higher", "≥ 1.0× Redis", (s) => redisBenchmark(s.run.port, ["PUBLISH", "bench-ch", "hello"], S.publishN * (p === 16 ? 4 : 1), p), servers);
+  }
+
+  for (const n of S.fanout) {
+    if (!wanted("fanout")) break;
+    const messages = Math.max(50, Math.floor(S.deliveries / n));
+    await both(`Fan-out, 1 publisher → ${n} subscribers, 100-byte payloads`, "deliveries/s", "higher", "≥ 1.0× Redis", (s) => fanout(s.run.port, n, messages), servers);
+  }
+
+  if (wanted("latency")) {
+    const lat: Record<string, { p50: number[]; p99: number[]; p999: number[] }> = { redis: { p50: [], p99: [], p999: [] }, notistream: { p50: [], p99: [], p999: [] } };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const s of servers) {
+        const ch = `lat-${Math.random().toString(36).slice(2, 7)}`;
+        const perWorker = split(Array.from({ length: S.latencySubs }, () => ch), WORKERS);
+        const subs = perWorker.map((part) => worker({ role: "sub", port: s.run.port, channels: part, perConn: 1, expect: S.latencyRate * S.latencySeconds, frameBytes: 100, latency: true }));
+        for (const w of subs) await expectLine(w.out, "ready");
+        const pub = worker({ role: "rate", port: s.run.port, channel: ch, rate: S.latencyRate, seconds: S.latencySeconds, payload: 100 });
+        const all: number[] = [];
+        for (const w of subs) all.push(...(JSON.parse((await expectLine(w.out, "latency")).slice(8)) as number[]));
+        await pub.proc.exited;
+        for (const w of subs) w.proc.kill();
+        all.sort((a, b) => a - b);
+        const pct = (q: number) => all[Math.min(all.length - 1, Math.floor(q * all.length))]! / 1000;
+        lat[s.name]!.p50.push(pct(0.5));
+        lat[s.name]!.p99.push(pct(0.99));
+        lat[s.name]!.p999.push(pct(0.999));
+        log(`latency round ${r + 1}, ${s.name}: p50 ${pct(0.5).toFixed(3)} ms, p99 ${pct(0.99).toFixed(3)} ms, p99.9 ${pct(0.999).toFixed(3)} ms (${all.length} samples)`);
+      }
+    }
+    for (const [q, label] of [["p50", "p50"], ["p99", "p99"], ["p999", "p99.9"]] as const)
+      rows.push({
+        workload: `Latency ${label}, ${S.latencyRate} msg/s to ${S.latencySubs} subscribers`,
+        unit: "ms",
+        better: "lower",
+        target: q === "p99" ? "≤ Redis's p99" : "(reported)",
+        redis: lat.redis![q],
+        notistream: lat.notistream![q],
+      });
+  }
+
+  if (wanted("idle")) {
+    await both(`Memory per idle subscribed connection (${S.idle} connections)`, "bytes", "lower", "≤ Redis's", async (s) => {
+      const before = rss(s.run.proc.pid);
+      const subs = split(Array.from({ length: S.idle }, (_, i) => `idle-${i % 100}`), 2).map((part) => worker({ role: "sub", port: s.run.port, channels: part, perConn: 1, expect: 1e9, frameBytes: 100 }));
+      for (const w of subs) await expectLine(w.out, "ready");
+      await Bun.sleep(SMOKE ? 200 : 2000); // let allocators settle before reading RSS
+      const after = rss(s.run.proc.pid);
+      for (const w of subs) w.proc.kill();
+      await Promise.all(subs.map((w) => w.proc.exited));
+      await Bun.sleep(SMOKE ? 200 : 1000);
+      return (after - before) / S.idle;
+    }, servers);
+  }
+
+  if (wanted("channels")) {
+    const chans = Array.from({ length: S.channels }, (_, i) => `many-${i}`);
+    await both(`Many channels: ${S.channels} channels × 1 subscriber, publishes spread across them`, "deliveries/s", "higher", "≥ 1.0× Redis", (s) => deliveries(s.run.port, chans, 1, S.channels * (SMOKE ? 10 : 20)), servers);
+    const pats = Array.from({ length: S.patterns }, (_, i) => `pat${i}.*`);
+    const patChans = Array.from({ length: S.patterns }, (_, i) => `pat${i}.x`);
+    await both(`Patterns: ${S.patterns} PSUBSCRIBE patterns, publishes spread across matching channels`, "deliveries/s", "higher", "≥ 1.0× Redis", (s) => deliveries(s.run.port, patChans, 1, S.patterns * (SMOKE ? 100 : 2000), pats), servers);
+  }
+
+  if (wanted("webhook")) await webhook();
+
+  if (wanted("xadd")) {
+    const dir = tempPath("aof");
+    mkdirSync(dir, { recursive: true });
+    const aof = await startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
+    const always = await startPubSub(["--appendfsync", "always", "--history-max-age", "0"]);
+    try {
+      const xs: Server[] = [
+        { name: "redis", run: aof },
+        { name: "notistream", run: ours },
+      ];
+      const cmd = ["XADD", "bench:xadd", "MAXLEN", "~", "1000", "*", "message", "x".repeat(100)];
+      for (const p of [1, 16]) await both(`XADD -P ${p}, Redis AOF everysec vs Notistream everysec`, "req/s", "higher", "≥ 1.0× Redis AOF everysec", (s) => redisBenchmark(s.run.port, cmd, S.xaddN, p), xs);
+      const cost = { workload: "XADD -P 1, Notistream appendfsync always (fsync cost)", unit: "req/s", better: "higher" as const, target: "(reported)", redis: [] as number[], notistream: [] as number[] };
+      for (let r = 0; r < ROUNDS; r++) cost.notistream.push(await redisBenchmark(always.port, cmd, S.xaddN, 1));
+      cost.redis = rows.find((x) => x.workload.startsWith("XADD -P 1"))!.redis;
+      rows.push(cost);
+    } finally {
+      await aof.stop();
+      await always.stop();
+    }
+  }
+} finally {
+  await redis.stop();
+  await ours.stop();
+}
+
+async function fanout(port: number, n: number, messages: number): Promise<number> {
+  // One channel, n connections spread over the worker processes.
+  const ch = `fan-${n}-${Math.random().toString(36).slice(2, 7)}`;
+  const per = Math.ceil(n / WORKERS);
+  const subs: ReturnType<typeof worker>[] = [];
+  for (let left = n; left > 0; left -= per) subs.push(worker({ role: "sub", port, channels: [ch], perConn: Math.min(per, left), expect: messages, frameBytes: 100 }));
+  for (const s of subs) await expectLine(s.out, "ready");
+  const pub = worker({ role: "pub", port, channels: [ch], messages, payload: 100, window: 200 });
+  const start = Number((await expectLine(pub.out, "start")).split(" ")[1]);
+  let end = 0;
+  for (const s of subs) end = Math.max(end, Number((await expectLine(s.out, "done")).split(" ")[1]));
+  await pub.proc.exited;
+  for (const s of subs) s.proc.kill();
+  return (messages * n) / ((end - start) / 1000);
+}
+
+/** POST / throughput through the web server, against a bare Bun.serve and raw PUBLISH; and webhook→subscriber latency. */
+async function webhook(): Promise<void> {
+  const web = await startWebServer(`redis://127.0.0.1:${ours.port}`, [], {});
+  const barePort = await freePort();
+  const bare = spawn([BUN, `${here}/bare.ts`, String(barePort)], { stdout: "ignore", stderr: "inherit" });
+  await waitForPort(barePort);
+  const haveWrk = Bun.which("wrk") !== null;
+  const load = async (url: string): Promise<number> => {
+    if (haveWrk) {
+      const out = await Bun.$`wrk -t2 -c50 -d${S.ingestSeconds}s -s ${here}/post.lua ${url}`.quiet().text();
+      const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+      if (!m) throw new Error(`wrk said: ${out}`);
+      return Number(m[1]);
+    }
+    // Without wrk: 50 concurrent keep-alive loops of fetch for the same time.
+    let done = 0;
+    const until = Date.now() + S.ingestSeconds * 1000;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (Date.now() < until) {
+          await fetch(url, { method: "POST", body: "message=hello&channel=ingest", headers: { "content-type": "application/x-www-form-urlencoded" } }).then((r) => r.arrayBuffer());
+          done++;
+        }
+      }),
+    );
+    return done / S.ingestSeconds;
+  };
+  try {
+    const row: Row = { workload: `Webhook ingest, POST / with 50 connections (${haveWrk ? "wrk" : "fetch loops"})`, unit: "req/s", better: "higher", target: "≥ 0.8× bare Bun.serve", redis: [], notistream: [], baseline: { name: "bare Bun.serve", values: [] } };
+    const raw: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      row.baseline!.values.push(await load(`http://127.0.0.1:${barePort}/`));
+      row.notistream.push(await load(`${web.url}/`));
+      raw.push(await redisBenchmark(ours.port, ["PUBLISH", "ingest", "hello from wrk"], S.publishN, 1));
+      log(`webhook round ${r + 1}: bare ${row.baseline!.values.at(-1)!.toFixed(0)}/s, notistream web ${row.notistream.at(-1)!.toFixed(0)}/s, raw PUBLISH ${raw.at(-1)!.toFixed(0)}/s`);
+    }
+    row.redis = raw; // the "redis" column of this row holds the raw-PUBLISH baseline against our pub/sub server
+    rows.push(row);
+
+    // Webhook to subscriber: POST stamped messages at a modest rate and time their arrival on a RESP subscriber.
+    const lat: number[] = [];
+    const sent = new Map<string, number>();
+    const sub = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: ours.port,
+      socket: {
+        open: (s) => void s.write(encodeCommand(["SUBSCRIBE", "wh-lat"])),
+        data: (_s, chunk) => {
+          const t = performance.now();
+          for (const m of Buffer.from(chunk).toString().matchAll(/"message":"(w\d+)"/g)) {
+            const at = sent.get(m[1]!);
+            if (at !== undefined) lat.push(t - at);
+          }
+        },
+      },
+    });
+    await Bun.sleep(100);
+    for (let i = 0; i < S.webhookLatencyN; i++) {
+      sent.set(`w${i}`, performance.now());
+      await fetch(`${web.url}/`, { method: "POST", body: `message=w${i}&channel=wh-lat`, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    }
+    await Bun.sleep(300);
+    sub.end();
+    lat.sort((a, b) => a - b);
+    const p99 = lat[Math.floor(0.99 * (lat.length - 1))] ?? NaN;
+    rows.push({ workload: `Webhook → subscriber latency p99 (${lat.length} POSTs, one at a time)`, unit: "ms", better: "lower", target: "(reported)", redis: [], notistream: [p99] });
+    log(`webhook → subscriber p50 ${lat[Math.floor(lat.length / 2)]?.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
+  } finally {
+    bare.kill();
+    await web.stop();
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Report
+
+const fmt = (v: number, unit: string) => (Number.isNaN(v) ? "–" : unit === "ms" ? v.toFixed(3) : unit === "bytes" ? v.toFixed(0) : v.toFixed(0));
+const out: string[] = [];
+out.push(`# Notistream vs redis-server ${version}`);
+out.push("");
+out.push(`Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Bun ${Bun.version}. ${SMOKE ? "SMOKE run (tiny sizes: not a measurement)" : "Full run"}, ${ROUNDS} round(s), servers alternated A B A B; medians; load generators in separate processes (${WORKERS} subscriber workers).`);
+out.push("");
+out.push("| workload | unit | redis-server | notistream | ratio | target |");
+out.push("| --- | --- | --- | --- | --- | --- |");
+for (const r of rows) {
+  const a = r.baseline ? median(r.baseline.values) : median(r.redis);
+  const b = median(r.notistream);
+  const ratio = r.better === "higher" ? b / a : a / b; // > 1 is better for Notistream either way
+  const left = r.baseline ? `${fmt(a, r.unit)} (${r.baseline.name}); raw PUBLISH ${fmt(median(r.redis), r.unit)}` : fmt(a, r.unit);
+  out.push(`| ${r.workload} | ${r.unit} | ${left} | ${fmt(b, r.unit)} | ${Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "–"} | ${r.target} |`);
+}
+out.push("");
+out.push(`Ratios read "Notistream is N× as good": above 1 beats the baseline, whether higher or lower is better. Took ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+console.log(out.join("\n"));
+mkdirSync(`${here}/results`, { recursive: true });
+const file = `${here}/results/${SMOKE ? "smoke" : "run"}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+writeFileSync(file, JSON.stringify({ machine: { cores: cpus().length, model: cpus()[0]?.model, memory: totalmem() }, bun: Bun.version, redis: version, smoke: SMOKE, rounds: ROUNDS, rows }, null, 2));
+console.log(`\nJSON: ${file}`);

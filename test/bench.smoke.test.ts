@@ -1,0 +1,14 @@
+// test/bench.smoke.test.ts — the benchmark suite's smoke mode runs in the tests so it cannot rot: every workload
+// runs once at tiny sizes against redis-server and Notistream. No timing assertions: only that it all ran.
+import { expect, test } from "bun:test";
+import { BUN, ROOT, haveRedis, run } from "./helpers";
+
+test.skipIf(!haveRedis || Bun.which("redis-benchmark") === null)("bun bench/run.ts --smoke runs every workload and reports a table", async () => {
+  const r = await run([BUN, `${ROOT}/bench/run.ts`, "--smoke"], { timeoutMs: 170000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
+  for (const w of ["PUBLISH throughput", "Fan-out", "Latency p99", "Memory per idle", "Many channels", "Patterns", "Webhook ingest", "XADD -P 1"]) expect(r.stdout).toContain(w);
+  const rows = r.stdout.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| workload") && !l.startsWith("| ---"));
+  expect(rows.length).toBeGreaterThanOrEqual(14);
+  expect(r.stdout).toMatch(/JSON: .*smoke-.*\.json/);
+}, 180000);
