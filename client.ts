@@ -207,7 +207,6 @@ export class Subscription {
 
       const catchUp = () => {
         subscribedAt = Date.now();
-        this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
         let waiting = plain.length;
         const done = () => {
           if (--waiting > 0) return;
@@ -216,6 +215,8 @@ export class Subscription {
           held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
           for (const env of held) this.deliver(env);
           this.state.save();
+          // Said only now: from here on the place in history is saved, so a stop loses nothing.
+          this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
         };
         if (waiting === 0) {
           waiting = 1;

@@ -45,6 +45,8 @@ export function parseU64(s: string): bigint | null {
 type Node = { entries: Entry[]; deleted: number };
 
 export class Stream {
+  /** The stream's row id in SQLite (0 until saved). */
+  sid = 0;
   nodes: Node[] = [];
   length = 0;
   lastId: StreamId = MIN_ID;
@@ -206,31 +208,36 @@ export class History {
   private readonly st: {
     insert: Statement;
     remove: Statement;
-    upsertStream: Statement;
+    newStream: Statement;
+    saveStream: Statement;
     dropStream: Statement;
     dropEntries: Statement;
   };
-  /** Keys whose stream row (last id, entries added) must be saved at commit. */
-  private readonly touched = new Set<string>();
+  /** Streams whose row (last id, entries added) must be saved at commit. */
+  private readonly touched = new Set<Stream>();
 
   constructor(
     readonly path: string,
     readonly fsync: FsyncPolicy = "everysec",
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { create: true, strict: false });
+    // safeIntegers: IDs are unsigned 64-bit; they must come back as BigInt, never as rounded doubles.
+    this.db = new Database(path, { create: true, strict: false, safeIntegers: true });
     this.db.exec("PRAGMA journal_mode = WAL");
     // always: fsync the WAL at every commit. everysec: let commits reach the OS at once, fsync once a second.
     this.db.exec(`PRAGMA synchronous = ${fsync === "always" ? "FULL" : "NORMAL"}`);
     this.db.exec("PRAGMA wal_autocheckpoint = 10000");
-    this.db.exec(`CREATE TABLE IF NOT EXISTS streams (key BLOB PRIMARY KEY, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL) WITHOUT ROWID`);
-    this.db.exec(`CREATE TABLE IF NOT EXISTS entries (key BLOB NOT NULL, ms TEXT NOT NULL, seq TEXT NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (key, ms, seq)) WITHOUT ROWID`);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL)`);
+    // Integer columns keyed by the stream's row id: the profile showed TEXT/BLOB keys making every insert
+    // compare strings. ms and seq are u64 stored bit-for-bit as i64 (order is restored in memory on load).
+    this.db.exec(`CREATE TABLE IF NOT EXISTS entries (sid INTEGER NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (sid, ms, seq)) WITHOUT ROWID`);
     this.st = {
-      insert: this.db.prepare("INSERT OR REPLACE INTO entries (key, ms, seq, fields) VALUES (?, ?, ?, ?)"),
-      remove: this.db.prepare("DELETE FROM entries WHERE key = ? AND ms = ? AND seq = ?"),
-      upsertStream: this.db.prepare("INSERT OR REPLACE INTO streams (key, last_ms, last_seq, added) VALUES (?, ?, ?, ?)"),
-      dropStream: this.db.prepare("DELETE FROM streams WHERE key = ?"),
-      dropEntries: this.db.prepare("DELETE FROM entries WHERE key = ?"),
+      insert: this.db.prepare("INSERT OR REPLACE INTO entries (sid, ms, seq, fields) VALUES (?, ?, ?, ?)"),
+      remove: this.db.prepare("DELETE FROM entries WHERE sid = ? AND ms = ? AND seq = ?"),
+      newStream: this.db.prepare("INSERT INTO streams (key, last_ms, last_seq, added) VALUES (?, '0', '0', '0') RETURNING id"),
+      saveStream: this.db.prepare("UPDATE streams SET last_ms = ?, last_seq = ?, added = ? WHERE id = ?"),
+      dropStream: this.db.prepare("DELETE FROM streams WHERE id = ?"),
+      dropEntries: this.db.prepare("DELETE FROM entries WHERE sid = ?"),
     };
     this.load();
     if (fsync === "everysec") {
@@ -240,30 +247,31 @@ export class History {
   }
 
   private load(): void {
-    const rows = this.db.query("SELECT key, last_ms, last_seq, added FROM streams").all() as { key: Uint8Array; last_ms: string; last_seq: string; added: string }[];
+    const rows = this.db.query("SELECT id, key, last_ms, last_seq, added FROM streams").all() as { id: bigint; key: Uint8Array; last_ms: string; last_seq: string; added: string }[];
+    const byId = new Map<number, Stream>();
     for (const r of rows) {
       const s = new Stream();
-      s.lastId = { ms: BigInt(r.last_ms), seq: BigInt(r.last_seq) };
+      s.sid = Number(r.id);
+      byId.set(s.sid, s);
       this.streams.set(Buffer.from(r.key).toString("latin1"), s);
     }
-    const entries = this.db.query("SELECT key, ms, seq, fields FROM entries").all() as { key: Uint8Array; ms: string; seq: string; fields: Uint8Array }[];
-    const byKey = new Map<string, Entry[]>();
-    for (const e of entries) {
-      const k = Buffer.from(e.key).toString("latin1");
-      let list = byKey.get(k);
-      if (!list) byKey.set(k, (list = []));
-      list.push({ id: { ms: BigInt(e.ms), seq: BigInt(e.seq) }, fields: decodeFields(e.fields) });
+    const lists = new Map<Stream, Entry[]>();
+    for (const e of this.db.query("SELECT sid, ms, seq, fields FROM entries").all() as { sid: bigint; ms: bigint; seq: bigint; fields: Uint8Array }[]) {
+      const s = byId.get(Number(e.sid));
+      if (!s) continue;
+      let list = lists.get(s);
+      if (!list) lists.set(s, (list = []));
+      list.push({ id: { ms: BigInt.asUintN(64, e.ms), seq: BigInt.asUintN(64, e.seq) }, fields: decodeFields(e.fields) });
     }
-    for (const [k, list] of byKey) {
+    for (const r of rows) {
+      const s = byId.get(Number(r.id))!;
+      const list = lists.get(s) ?? [];
       list.sort((a, b) => cmpId(a.id, b.id));
-      let s = this.streams.get(k);
-      if (!s) this.streams.set(k, (s = new Stream()));
-      const last = s.lastId;
-      const added = rows.find((r) => Buffer.from(r.key).toString("latin1") === k)?.added;
       for (const e of list) s.append(e);
       // The saved last ID wins: it stays above deleted and trimmed entries, so IDs never go backwards.
-      if (cmpId(last, s.lastId) > 0) s.lastId = last;
-      if (added !== undefined) s.entriesAdded = BigInt(added);
+      const saved = { ms: BigInt(r.last_ms), seq: BigInt(r.last_seq) };
+      if (cmpId(saved, s.lastId) > 0) s.lastId = saved;
+      s.entriesAdded = BigInt(r.added);
     }
   }
 
@@ -277,11 +285,7 @@ export class History {
   /** Ends this turn's transaction. The server calls it before writing replies to sockets. */
   commit(): void {
     if (!this.inTx) return;
-    for (const key of this.touched) {
-      const s = this.streams.get(key);
-      const kb = Buffer.from(key, "latin1");
-      if (s) this.st.upsertStream.run(kb, String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded));
-    }
+    for (const s of this.touched) if (s.sid) this.st.saveStream.run(String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded), s.sid);
     this.touched.clear();
     this.db.exec("COMMIT");
     this.inTx = false;
@@ -303,32 +307,36 @@ export class History {
     const s = new Stream();
     this.streams.set(key, s);
     this.begin();
-    this.touched.add(key);
+    const row = this.st.newStream.get(Buffer.from(key, "latin1")) as { id: bigint };
+    s.sid = Number(row.id);
+    this.touched.add(s);
     return s;
   }
 
-  add(key: string, s: Stream, entry: Entry): void {
+  add(_key: string, s: Stream, entry: Entry): void {
     s.append(entry);
     this.begin();
-    this.st.insert.run(Buffer.from(key, "latin1"), String(entry.id.ms), String(entry.id.seq), encodeFields(entry.fields));
-    this.touched.add(key);
+    this.st.insert.run(s.sid, BigInt.asIntN(64, entry.id.ms), BigInt.asIntN(64, entry.id.seq), encodeFields(entry.fields));
+    this.touched.add(s);
   }
 
   removed(key: string, entries: Entry[]): void {
     if (!entries.length) return;
+    const s = this.streams.get(key);
+    if (!s) return;
     this.begin();
-    const kb = Buffer.from(key, "latin1");
-    for (const e of entries) this.st.remove.run(kb, String(e.id.ms), String(e.id.seq));
-    this.touched.add(key);
+    for (const e of entries) this.st.remove.run(s.sid, BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq));
+    this.touched.add(s);
   }
 
   deleteKey(key: string): boolean {
-    if (!this.streams.delete(key)) return false;
+    const s = this.streams.get(key);
+    if (!s) return false;
+    this.streams.delete(key);
     this.begin();
-    const kb = Buffer.from(key, "latin1");
-    this.st.dropEntries.run(kb);
-    this.st.dropStream.run(kb);
-    this.touched.delete(key);
+    this.st.dropEntries.run(s.sid);
+    this.st.dropStream.run(s.sid);
+    this.touched.delete(s);
     return true;
   }
 

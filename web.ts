@@ -61,16 +61,36 @@ class Publisher {
     return this.client;
   }
 
+  /** Calls in flight and when they started: one watchdog timer fails those that take too long. */
+  private readonly inflight = new Map<number, { started: number; reject: (e: Error) => void }>();
+  private nextCall = 0;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+
+  // One shared 1 s watchdog instead of a setTimeout and a Promise.race per call: timers were a visible
+  // share of the ingest profile.
   private async withTimeout<T>(p: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`)), PUBLISH_TIMEOUT_MS);
+    const id = this.nextCall++;
+    this.watchdog ??= setInterval(() => {
+      const now = Date.now();
+      for (const [k, call] of this.inflight) {
+        if (now - call.started < PUBLISH_TIMEOUT_MS) continue;
+        this.inflight.delete(k);
+        call.reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`));
+      }
+    }, 1000);
+    return await new Promise<T>((resolve, reject) => {
+      this.inflight.set(id, { started: Date.now(), reject });
+      p.then(
+        (v) => {
+          this.inflight.delete(id);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.inflight.delete(id);
+          reject(e);
+        },
+      );
     });
-    try {
-      return await Promise.race([p, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async send(command: string, args: string[]): Promise<unknown> {
@@ -97,6 +117,7 @@ class Publisher {
   }
 
   close(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
     this.client?.close();
   }
 }
@@ -127,8 +148,12 @@ const error = (status: number, message: string, headers: Record<string, string> 
 
 /** Reads the body, refusing (413) as soon as it passes `limit`, whether or not Content-Length was sent. */
 async function readBody(req: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
+  const lengthHeader = req.headers.get("content-length");
+  const declared = Number(lengthHeader ?? "0");
   if (declared > limit) throw new InputError(`the request body is ${declared} bytes; the limit is ${limit} bytes`, 413);
+  // With a Content-Length already checked, Bun's native arrayBuffer() is several times cheaper than
+  // pulling the body through a ReadableStream (the profile showed the stream machinery at half the CPU).
+  if (lengthHeader !== null) return new Uint8Array(await req.arrayBuffer());
   if (!req.body) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -182,6 +207,13 @@ export async function startWeb(opts: WebOptions) {
   const hub = new Hub(opts.redisUrl);
   const assets = await buildApp();
   const run = (name: string, args: string[]) => publisher.send(name, args);
+  // A line a minute instead of a line a request: printing was a measurable cost under load.
+  let published = 0;
+  const summary = setInterval(() => {
+    if (published) log(`web: published ${published} message${published === 1 ? "" : "s"} in the last minute`);
+    published = 0;
+  }, 60_000);
+  summary.unref?.();
   const log = (line: string) => {
     if (!opts.quiet) console.log(line);
   };
@@ -199,7 +231,7 @@ export async function startWeb(opts: WebOptions) {
     delete fields.token;
     const n = notificationFromFields(fields, { maxMessage: opts.maxMessage, source: "form" });
     const result = await publisher.publish(n);
-    log(`web: published to ${JSON.stringify(result.channel)} (${result.receivers} receivers)`);
+    published++;
     return json(200, result);
   }
 
@@ -233,7 +265,7 @@ export async function startWeb(opts: WebOptions) {
     if (Buffer.byteLength(outcome.notification.message) > opts.maxMessage)
       outcome.notification.message = outcome.notification.message.slice(0, Math.floor(opts.maxMessage / 4));
     const result = await publisher.publish(outcome.notification);
-    log(`web: github ${event ?? "push (legacy hook)"} → ${JSON.stringify(result.channel)} (${result.receivers} receivers)`);
+    published++;
     return json(200, { ...result, event: event ?? "push", delivery });
   }
 
@@ -290,6 +322,7 @@ export async function startWeb(opts: WebOptions) {
     server,
     port: server.port,
     stop: () => {
+      clearInterval(summary);
       hub.close();
       publisher.close();
       server.stop(true);
