@@ -351,8 +351,7 @@ export class PubSubServer implements KeyHost {
   }
 
   private execute(c: Client, argv: Uint8Array[]): void {
-    const name = lower(argv[0]!);
-    const base = COMMANDS.get(name);
+    const base = findCommand(argv[0]!);
     let cmd: Command | undefined = base;
     if (base?.sub && argv.length >= 2) cmd = base.sub.get(lower(argv[1]!));
     if (!cmd) {
@@ -563,6 +562,9 @@ export class PubSubServer implements KeyHost {
 
   /** Delivers one message: each frame is encoded once and shared by every receiving socket. */
   publish(chArg: Uint8Array, msg: Uint8Array, shard: boolean): number {
+    this.stats.published++;
+    // Nobody subscribed to anything of this kind: skip building the channel's key string at all.
+    if (shard ? this.shardChannels.size === 0 : this.channels.size === 0 && this.patterns.size === 0) return 0;
     const ch = latin1(chArg);
     let receivers = 0;
     const subs = (shard ? this.shardChannels : this.channels).get(ch);
@@ -577,7 +579,6 @@ export class PubSubServer implements KeyHost {
         receivers += this.deliver(clients, frame);
       }
     }
-    this.stats.published++;
     this.stats.delivered += receivers;
     return receivers;
   }
@@ -688,6 +689,25 @@ function sha256(b: Uint8Array): Buffer {
 // The command table. Arity and names follow Redis 7.0.15's commands.c.
 
 const COMMANDS = new Map<string, Command>();
+
+/** Commands grouped by name length, so a lookup compares bytes case-insensitively without building a string. */
+const BY_LENGTH: Command[][] = [];
+
+/** Finds a command by its name's bytes (any case). The profile had lower-casing each name at 8% of PUBLISH. */
+function findCommand(name: Uint8Array): Command | undefined {
+  const candidates = BY_LENGTH[name.length];
+  if (!candidates) return undefined;
+  outer: for (const cmd of candidates) {
+    const n = cmd.name;
+    for (let i = 0; i < name.length; i++) {
+      let b = name[i]!;
+      if (b >= 65 && b <= 90) b |= 32;
+      if (b !== n.charCodeAt(i)) continue outer;
+    }
+    return cmd;
+  }
+  return undefined;
+}
 
 function def(name: string, arity: number, handler: Handler, extra: Partial<Command> = {}): Command {
   const cmd: Command = { name, fullname: name, arity, handler, flags: [], ...extra };
@@ -1193,6 +1213,8 @@ COMMANDS.get("command")!.arity = -1;
 COMMANDS.get("command")!.handler = (s, c) => c.reply(enc.array(COMMANDS.size) + [...COMMANDS.values()].map(commandInfo).join(""));
 
 for (const k of KEYSPACE_COMMANDS) def(k.name, k.arity, (s, c, argv) => k.handler(s, c, argv), { flags: k.flags });
+
+for (const cmd of COMMANDS.values()) (BY_LENGTH[cmd.name.length] ??= []).push(cmd);
 
 // ----------------------------------------------------------------------------------------------
 // The command line.

@@ -41,7 +41,6 @@ export function strictInt(b: Uint8Array, start = 0, end = b.length): number | nu
   }
   const first = b[p]!;
   if (first < 49 || first > 57) return null;
-  let v = BigInt(0);
   let small = first - 48;
   p++;
   // Plain numbers stay in a double; only long ones (overflow checks) need BigInt.
@@ -53,7 +52,8 @@ export function strictInt(b: Uint8Array, start = 0, end = b.length): number | nu
     }
     return negative ? -small : small;
   }
-  v = BigInt(small);
+  // Long numbers take the BigInt path for exact overflow checks; short ones never allocate one.
+  let v = BigInt(small);
   for (; p < end; p++) {
     const c = b[p]!;
     if (c < 48 || c > 57) return null;
