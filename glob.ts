@@ -106,3 +106,17 @@ function match(
   }
   return plen === 0 && slen === 0;
 }
+
+/**
+ * A matcher for one pattern, chosen once at PSUBSCRIBE time. Most patterns are a literal or a literal
+ * followed by one '*' (like "octo/*"); those become a string compare, which PUBLISH runs for every pattern.
+ * Everything else goes through globMatch. Both give exactly globMatch's answer.
+ */
+export function compileGlob(pattern: string): (str: string) => boolean {
+  const special = /[*?[\\]/;
+  if (!special.test(pattern)) return (str) => str === pattern;
+  const prefix = pattern.slice(0, -1);
+  // "abc*" matches "abc" and anything longer starting with it; the string must not be empty ("*" needs a byte).
+  if (pattern.endsWith("*") && !special.test(prefix)) return prefix === "" ? (str) => str.length > 0 : (str) => str.startsWith(prefix);
+  return (str) => globMatch(pattern, str);
+}

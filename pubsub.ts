@@ -14,7 +14,7 @@ import {
   strictInt,
   type Proto,
 } from "./resp";
-import { globMatch } from "./glob";
+import { compileGlob, globMatch } from "./glob";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
 import { KEYSPACE_COMMANDS, xreadHeader, xreadPart, type KeyClient, type KeyHost } from "./keyspace";
 import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
@@ -182,6 +182,8 @@ export class PubSubServer implements KeyHost {
   readonly clients = new Map<number, Client>();
   readonly channels = new Map<string, Set<Client>>();
   readonly patterns = new Map<string, Set<Client>>();
+  /** Each pattern's matcher, compiled once at PSUBSCRIBE so PUBLISH does not re-read the pattern. */
+  private readonly matchers = new Map<string, (channel: string) => boolean>();
   readonly shardChannels = new Map<string, Set<Client>>();
   private nextId = 1;
   private listener: TCPSocketListener<Client> | null = null;
@@ -529,7 +531,10 @@ export class PubSubServer implements KeyHost {
     if (!c.patterns.has(pat)) {
       c.patterns.add(pat);
       let set = this.patterns.get(pat);
-      if (!set) this.patterns.set(pat, (set = new Set()));
+      if (!set) {
+        this.patterns.set(pat, (set = new Set()));
+        this.matchers.set(pat, compileGlob(pat));
+      }
       set.add(c);
     }
     c.push(enc.push(3, c.resp) + "$10\r\npsubscribe\r\n" + enc.bulk(pat) + enc.int(c.subscriptionCount));
@@ -541,7 +546,10 @@ export class PubSubServer implements KeyHost {
       removed = 1;
       const set = this.patterns.get(pat)!;
       set.delete(c);
-      if (set.size === 0) this.patterns.delete(pat);
+      if (set.size === 0) {
+        this.patterns.delete(pat);
+        this.matchers.delete(pat);
+      }
     }
     if (notify)
       c.push(
@@ -574,7 +582,7 @@ export class PubSubServer implements KeyHost {
     }
     if (!shard && this.patterns.size) {
       for (const [pat, clients] of this.patterns) {
-        if (!globMatch(pat, ch)) continue;
+        if (!this.matchers.get(pat)!(ch)) continue;
         const frame = encodeDelivery("pmessage", [Buffer.from(pat, "latin1"), chArg, msg]);
         receivers += this.deliver(clients, frame);
       }

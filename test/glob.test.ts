@@ -1,7 +1,7 @@
 // test/glob.test.ts — the glob matcher: Redis's documented cases, deep nesting, and random patterns checked
 // against a real redis-server's own matcher (PUBSUB CHANNELS <pattern>).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { globMatch, MAX_NESTING } from "../glob";
+import { compileGlob, globMatch, MAX_NESTING } from "../glob";
 import { Raw, haveRedis, startRedis, type Running } from "./helpers";
 
 describe("globMatch", () => {
@@ -40,6 +40,17 @@ describe("globMatch", () => {
     expect(globMatch(pat, "a".repeat(100))).toBe(false);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(0); // completing at all is the check; no timing assertion
     expect(globMatch("*".repeat(10000) + "x", "abcx")).toBe(true); // consecutive stars collapse, no recursion
+  });
+});
+
+describe("compileGlob", () => {
+  test("its fast paths answer exactly as globMatch, on literals, prefix stars and everything else", () => {
+    const pats = ["", "*", "a", "abc", "abc*", "a*", "octo/*", "a*c", "a?c", "[ab]*", "a\\*", "**", "a**", "\x80*"];
+    const strs = ["", "a", "ab", "abc", "abcd", "octo/", "octo/x", "ac", "a*", "x", "\x80", "\x80z", "a**"];
+    for (const p of pats) {
+      const m = compileGlob(p);
+      for (const s of strs) expect({ p, s, m: m(s) }).toEqual({ p, s, m: globMatch(p, s) });
+    }
   });
 });
 
