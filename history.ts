@@ -227,6 +227,9 @@ export class History {
     // always: fsync the WAL at every commit. everysec: let commits reach the OS at once, fsync once a second.
     this.db.exec(`PRAGMA synchronous = ${fsync === "always" ? "FULL" : "NORMAL"}`);
     this.db.exec("PRAGMA wal_autocheckpoint = 10000");
+    const cols = (this.db.query("PRAGMA table_info(entries)").all() as { name: string }[]).map((c) => c.name);
+    if (cols.length && !cols.includes("sid"))
+      throw new Error(`${path} holds history in an older layout (text keys, from a development build); move it aside or delete it to start a new history`);
     this.db.exec(`CREATE TABLE IF NOT EXISTS streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL)`);
     // Integer columns keyed by the stream's row id: the profile showed TEXT/BLOB keys making every insert
     // compare strings. ms and seq are u64 stored bit-for-bit as i64 (order is restored in memory on load).

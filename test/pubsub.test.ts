@@ -207,7 +207,7 @@ describe("command line", () => {
 
   test("a taken port exits non-zero with a clear message", async () => {
     const srv = await startPubSub();
-    const r = await run([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(srv.port)]);
+    const r = await run([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(srv.port), "--data", tempPath("taken.db")]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("already in use");
     await srv.stop();
