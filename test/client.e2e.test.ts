@@ -6,31 +6,12 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, Raw, Terminal, collect, freePort, tempPath, haveRedis, haveTmux, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Raw, Terminal, freePort, killClients, startClient, tempPath, until, haveRedis, haveTmux, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "notistream-e2e-"));
 const CLIENT = `${ROOT}/client.ts`;
 
-type Client = { proc: Subprocess; out: () => string };
-const started: Client[] = [];
-function startClient(args: string[], env: Record<string, string> = {}): Client {
-  // Each client keeps its own state file unless the test names one.
-  const proc = spawn([BUN, CLIENT, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, NOTISTREAM_STATE: tempPath("state.json"), ...env } });
-  const c = { proc, out: collect(proc) };
-  started.push(c);
-  return c;
-}
-afterAll(() => {
-  for (const c of started) c.proc.kill("SIGKILL");
-});
-
-async function until(what: string, check: () => boolean, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
+afterAll(killClients);
 
 async function publish(port: number, channel: string, payload: string, password?: string): Promise<number> {
   const r = await Raw.open(port);
@@ -67,24 +48,20 @@ describe("setup", () => {
     const term = await Terminal.start(`${BUN} ${CLIENT} --print --config ${cfg} --state ${join(home, "state.json")}`);
     try {
       await term.waitFor("Pub/sub server host");
-      await term.type("127.0.0.1");
-      await term.keys("Enter");
+      await term.enter("127.0.0.1");
       await term.waitFor("Port");
-      await term.type("99999");
-      await term.keys("Enter");
+      await term.enter("99999");
       await term.waitFor("The port must be a whole number from 1 to 65535");
       for (let i = 0; i < 5; i++) await term.keys("BSpace");
-      await term.type(String(srv.port));
-      await term.keys("Enter");
+      await term.enter(String(srv.port));
       await term.waitFor("Channels");
-      await term.keys("Enter"); // empty: refused
+      await term.enter(); // empty: refused
       await term.waitFor("At least one channel is required");
-      await term.type("alerts, octo/*");
-      await term.keys("Enter");
+      await term.enter("alerts, octo/*");
       await term.waitFor("Password");
-      await term.keys("Enter");
+      await term.enter();
       await term.waitFor("Use TLS?");
-      await term.keys("Enter");
+      await term.enter();
       await term.waitFor("Listening now");
       expect(statSync(cfg).mode & 0o777).toBe(0o600);
       expect(JSON.parse(readFileSync(cfg, "utf8"))).toEqual({ host: "127.0.0.1", port: srv.port, channels: ["alerts", "octo/*"] });
@@ -104,16 +81,15 @@ describe("setup", () => {
     const term = await Terminal.start(`${BUN} ${CLIENT} setup --print --config ${cfg} --state ${tempPath("state.json")}`);
     try {
       await term.waitFor("example.test");
-      await term.keys("Enter");
+      await term.enter();
       await term.waitFor("6390");
-      await term.keys("Enter");
+      await term.enter();
       await term.waitFor("one, two");
-      await term.type(", three");
-      await term.keys("Enter");
+      await term.enter(", three");
       await term.waitFor("Password");
-      await term.keys("Enter");
+      await term.enter();
       await term.waitFor("Use TLS?");
-      await term.keys("Enter");
+      await term.enter();
       await term.waitFor("Listening now");
       expect(JSON.parse(readFileSync(cfg, "utf8"))).toEqual({ host: "example.test", port: 6390, channels: ["one", "two", "three"] });
     } finally {

@@ -256,6 +256,12 @@ export class Terminal {
     await run(["tmux", "send-keys", "-t", this.session, "-l", text]);
   }
 
+  /** Types `text` (if any), then presses Enter. */
+  async enter(text = ""): Promise<void> {
+    if (text) await this.type(text);
+    await this.keys("Enter");
+  }
+
   async screen(): Promise<string> {
     return (await run(["tmux", "capture-pane", "-p", "-J", "-S", "-200", "-t", this.session])).stdout;
   }
@@ -334,4 +340,29 @@ export class Subscriber {
   close(): void {
     this.raw.close();
   }
+}
+
+/** Waits until `check` holds, or fails naming `what`. */
+export async function until(what: string, check: () => boolean, ms = 15000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+export type ClientProcess = { proc: Subprocess; out: () => string };
+const clients: ClientProcess[] = [];
+
+/** Starts the notistream client as a process; it keeps its own state file unless `env` names one. */
+export function startClient(args: string[], env: Record<string, string> = {}): ClientProcess {
+  const proc = spawn([BUN, `${ROOT}/client.ts`, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, NOTISTREAM_STATE: tempPath("state.json"), ...env } });
+  const c = { proc, out: collect(proc) };
+  clients.push(c);
+  return c;
+}
+
+/** Kills every client a test file started (call it in afterAll). */
+export function killClients(): void {
+  for (const c of clients.splice(0)) c.proc.kill("SIGKILL");
 }

@@ -3,31 +3,16 @@
 // messages catch up without a duplicate; and the replay limit says what it skipped.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, Raw, collect, freePort, haveRedis, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Raw, freePort, haveRedis, killClients, startClient, until, type ClientProcess, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
 
-const CLIENT = `${ROOT}/client.ts`;
-type Client = { proc: Subprocess; out: () => string };
 const procs: Subprocess[] = [];
 afterAll(() => {
+  killClients();
   for (const p of procs) p.kill("SIGKILL");
 });
 
-function startClient(port: number, channels: string, state: string, extra: string[] = []): Client {
-  const proc = spawn([BUN, CLIENT, "--print", "--host", "127.0.0.1", "--port", String(port), "--channels", channels, "--state", state, ...extra], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
-  procs.push(proc);
-  return { proc, out: collect(proc) };
-}
-
-async function until(what: string, check: () => boolean, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
+function client(port: number, channels: string, state: string, extra: string[] = []): ClientProcess {
+  return startClient(["--print", "--host", "127.0.0.1", "--port", String(port), "--channels", channels, "--state", state, ...extra]);
 }
 
 async function post(url: string, channel: string, message: string): Promise<number> {
@@ -36,7 +21,7 @@ async function post(url: string, channel: string, message: string): Promise<numb
 }
 
 /** The message lines a client printed, in order. */
-const shown = (c: Client) =>
+const shown = (c: ClientProcess) =>
   c
     .out()
     .split("\n")
@@ -45,14 +30,14 @@ const shown = (c: Client) =>
 async function awayScenario(pubsubPort: number, redisUrl: string) {
   const web = await startWebServer(redisUrl);
   const state = tempPath("state.json");
-  let c = startClient(pubsubPort, "away", state);
+  let c = client(pubsubPort, "away", state);
   await until("subscribed", () => c.out().includes("subscribed to away"));
   for (let i = 1; i <= 3; i++) expect(await post(web.url, "away", `m${i}`)).toBe(200);
   await until("first three", () => shown(c).length === 3);
   c.proc.kill("SIGTERM");
   expect(await c.proc.exited).toBe(0);
   for (let i = 4; i <= 6; i++) expect(await post(web.url, "away", `m${i}`)).toBe(200);
-  c = startClient(pubsubPort, "away", state);
+  c = client(pubsubPort, "away", state);
   await until("missed three", () => shown(c).length >= 3);
   await Bun.sleep(300); // anything extra (a duplicate) would show up by now
   expect(shown(c)).toEqual(["[away] m4", "[away] m5", "[away] m6"]);
@@ -78,7 +63,7 @@ describe("a client that was away", () => {
     const web = await startWebServer(`redis://127.0.0.1:${srv.port}`);
     for (let i = 1; i <= 3; i++) await post(web.url, "lim", `old${i}`);
     const state = tempPath("state.json");
-    let c = startClient(srv.port, "lim", state, ["--replay-limit", "2"]);
+    let c = client(srv.port, "lim", state, ["--replay-limit", "2"]);
     await until("subscribed", () => c.out().includes("subscribed to lim"));
     await post(web.url, "lim", "live");
     await until("live", () => shown(c).length === 1);
@@ -86,7 +71,7 @@ describe("a client that was away", () => {
     c.proc.kill("SIGTERM");
     await c.proc.exited;
     for (let i = 1; i <= 5; i++) await post(web.url, "lim", `missed${i}`);
-    c = startClient(srv.port, "lim", state, ["--replay-limit", "2"]);
+    c = client(srv.port, "lim", state, ["--replay-limit", "2"]);
     await until("replay", () => shown(c).length === 2);
     await Bun.sleep(200);
     expect(shown(c)).toEqual(["[lim] missed4", "[lim] missed5"]);
@@ -106,7 +91,7 @@ describe("a server killed hard", () => {
     procs.push(server);
     await waitForPort(port);
     const web = await startWebServer(`redis://127.0.0.1:${port}`);
-    const c = startClient(port, "k9", tempPath("state.json"));
+    const c = client(port, "k9", tempPath("state.json"));
     await until("subscribed", () => c.out().includes("subscribed to k9"));
     for (let i = 1; i <= 50; i++) expect(await post(web.url, "k9", `before${i}`)).toBe(200);
     server.kill("SIGKILL"); // straight after the last 200: acknowledged writes must already be on disk
@@ -135,7 +120,7 @@ describe("many messages", () => {
     const srv: Running = await startPubSub();
     const web = await startWebServer(`redis://127.0.0.1:${srv.port}`, ["--history-max", "20000"]);
     const state = tempPath("state.json");
-    let c = startClient(srv.port, "many", state, ["--replay-limit", "10000"]);
+    let c = client(srv.port, "many", state, ["--replay-limit", "10000"]);
     await until("subscribed", () => c.out().includes("subscribed to many"));
     c.proc.kill("SIGTERM");
     await c.proc.exited;
@@ -144,7 +129,7 @@ describe("many messages", () => {
       const batch = await Promise.all(Array.from({ length: 100 }, (_, j) => post(web.url, "many", `n${i + j}`)));
       expect(batch.every((s) => s === 200)).toBe(true);
     }
-    c = startClient(srv.port, "many", state, ["--replay-limit", "10000"]);
+    c = client(srv.port, "many", state, ["--replay-limit", "10000"]);
     await until("all 10,000", () => shown(c).length >= N, 60000);
     await Bun.sleep(300);
     const lines = shown(c);

@@ -49,17 +49,13 @@ describe.skipIf(Bun.which("redis-cli") === null)("redis-cli", () => {
     const term = await Terminal.start(`redis-cli -p ${srv.port}`);
     try {
       await term.waitFor(`127.0.0.1:${srv.port}>`);
-      await term.type("PING");
-      await term.keys("Enter");
+      await term.enter("PING");
       await term.waitFor("PONG");
-      await term.type("ECHO hi");
-      await term.keys("Enter");
+      await term.enter("ECHO hi");
       await term.waitFor('"hi"');
-      await term.type("HELLO 3");
-      await term.keys("Enter");
+      await term.enter("HELLO 3");
       await term.waitFor('"proto"');
-      await term.type("SUBSCRIBE tty-ch");
-      await term.keys("Enter");
+      await term.enter("SUBSCRIBE tty-ch");
       await term.waitFor("Reading messages");
       await run(["redis-cli", "-p", String(srv.port), "PUBLISH", "tty-ch", "seen in the terminal"]);
       await term.waitFor("seen in the terminal");
