@@ -1,6 +1,8 @@
 // cli.ts — the servers' command line: `--name value` flags with environment fallbacks and --help, whole-number
 // checks, and the shared conventions for a port that cannot be bound and for stopping on Ctrl-C or SIGTERM.
 
+import { readFileSync } from "node:fs";
+
 export type FlagSpec = { name: string; env?: string; help: string; default?: string; boolean?: boolean };
 
 export function usage(command: string, about: string, specs: FlagSpec[]): string {
@@ -89,4 +91,22 @@ export function exitOnSignals(stop: () => void | Promise<void>): void {
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
+}
+
+/** The soft limit on open files, from /proc/self/limits (Linux); null where it cannot be read. */
+export function openFileLimit(): number | null {
+  try {
+    const m = /Max open files\s+(\d+|unlimited)/.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (!m) return null;
+    return m[1] === "unlimited" ? Infinity : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** A start-up warning when the open-file limit cannot hold `wanted` connections (plus a few for the server). */
+export function fdLimitWarning(prog: string, wanted: number): string | null {
+  const limit = openFileLimit();
+  if (limit === null || limit >= wanted + 32) return null;
+  return `${prog}: warning: the open-file limit is ${limit}, so at most about ${Math.max(0, limit - 32)} clients can connect (wanted ${wanted}); raise it with \`ulimit -n ${wanted + 32}\` or LimitNOFILE= in a systemd unit`;
 }

@@ -17,7 +17,7 @@ import {
 import { compileGlob, globMatch } from "./glob";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
 import { KEYSPACE_COMMANDS, xreadHeader, xreadPart, type KeyClient, type KeyHost } from "./keyspace";
-import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
+import { exitOnSignals, fdLimitWarning, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
 export const REDIS_VERSION = "7.0.15";
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -1269,6 +1269,8 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   await listenOrExit("pubsub", flags.host!, port, () => server.start());
+  const fdWarning = fdLimitWarning("pubsub", maxClients);
+  if (fdWarning) console.warn(fdWarning);
   if (flags.password === undefined)
     console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
   const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);

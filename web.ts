@@ -184,7 +184,13 @@ async function bodyFields(req: Request, raw: Uint8Array): Promise<Record<string,
     return parsed as Record<string, unknown>;
   }
   if (type === "multipart/form-data") {
-    const form = await new Response(Buffer.from(raw), { headers: { "content-type": req.headers.get("content-type")! } }).formData();
+    let form: FormData;
+    try {
+      form = await new Response(Buffer.from(raw), { headers: { "content-type": req.headers.get("content-type")! } }).formData();
+    } catch (err) {
+      // Found by the HTTP fuzz test: a broken multipart body used to surface as a 500.
+      throw new InputError(`the multipart body cannot be read: ${(err as Error).message}`);
+    }
     const out: Record<string, unknown> = {};
     for (const [k, v] of form) if (typeof v === "string") out[k] = v;
     return out;
