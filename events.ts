@@ -57,7 +57,7 @@ const frame = (env: Envelope): Uint8Array => encoder.encode(`${env.id ? `id: ${e
  * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
  * `since` from history, then sends the buffer, skipping anything already sent: each message once, in ID order.
  */
-export function eventStream(hub: Hub, run: Command, channels: string[], since: string | undefined, onError: (err: unknown) => void): Response {
+export function eventStream(hub: Hub, run: Command, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose?: () => void): Response {
   const last = new Map<string, string>();
   if (since) for (const ch of channels) last.set(ch, since);
   const buffers = new Map<string, Envelope[]>(channels.map((ch) => [ch, []]));
@@ -114,6 +114,7 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
       closed = true;
       clearInterval(keepalive);
       for (const u of unwatch) u();
+      onClose?.();
     },
   });
   return new Response(stream, {

@@ -7,6 +7,7 @@ import { DEFAULT_MAX_MESSAGE, InputError, buildEnvelope, envelopeFields, history
 import { githubNotification, verifySignature } from "./github";
 import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
+import { Metrics } from "./metrics";
 import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -213,6 +214,22 @@ export async function startWeb(opts: WebOptions) {
   const hub = new Hub(opts.redisUrl);
   const assets = await buildApp();
   const run = (name: string, args: string[]) => publisher.send(name, args);
+  const metrics = new Metrics();
+  const countPublished = metrics.counter("notistream_messages_published_total", "Messages accepted and published (POST / and /github).");
+  const countRequests = metrics.counter("notistream_http_requests_total", "HTTP requests by route and status code.");
+  const countErrors = metrics.counter("notistream_errors_total", "Publishes that failed, by reason.");
+  const publishSeconds = metrics.histogram("notistream_publish_seconds", "Time to XADD and PUBLISH one message.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+  let sseStreams = 0;
+  metrics.gauge("notistream_sse_streams", "Open Server-Sent Events streams.", () => sseStreams);
+  metrics.gauge("notistream_hub_channels", "Channels the shared RESP subscription holds.", () => hub.channelCount);
+  metrics.gauge("notistream_hub_connected", "1 when the shared RESP subscription is connected.", () => (hub.connected ? 1 : 0));
+  const timedPublish = async (n: Notification) => {
+    const t0 = performance.now();
+    const result = await publisher.publish(n);
+    publishSeconds((performance.now() - t0) / 1000);
+    countPublished();
+    return result;
+  };
   // A line a minute instead of a line a request: printing was a measurable cost under load.
   let published = 0;
   const summary = setInterval(() => {
@@ -236,7 +253,7 @@ export async function startWeb(opts: WebOptions) {
     }
     delete fields.token;
     const n = notificationFromFields(fields, { maxMessage: opts.maxMessage, source: "form" });
-    const result = await publisher.publish(n);
+    const result = await timedPublish(n);
     published++;
     return json(200, result);
   }
@@ -270,7 +287,7 @@ export async function startWeb(opts: WebOptions) {
     if (outcome.kind === "ignored") return json(202, { ignored: true, event, delivery, reason: outcome.reason });
     if (Buffer.byteLength(outcome.notification.message) > opts.maxMessage)
       outcome.notification.message = outcome.notification.message.slice(0, Math.floor(opts.maxMessage / 4));
-    const result = await publisher.publish(outcome.notification);
+    const result = await timedPublish(outcome.notification);
     published++;
     return json(200, { ...result, event: event ?? "push", delivery });
   }
@@ -292,12 +309,25 @@ export async function startWeb(opts: WebOptions) {
         "/": { GET: asset("/"), HEAD: asset("/"), POST: () => publishRoot(req, url) },
         "/github": { POST: () => publishGithub(req) },
         "/health": { GET: async () => json(200, { ok: true, hub: { connected: hub.connected, channels: hub.channelCount } }) },
+        // Ready only when the pub/sub server answers: a load balancer can take this instance out meanwhile.
+        "/healthz": {
+          GET: async () => {
+            try {
+              await publisher.send("PING", []);
+              return json(200, { ok: true, pubsub: "up" });
+            } catch (err) {
+              return json(503, { ok: false, pubsub: "down", error: (err as Error).message });
+            }
+          },
+        },
+        "/metrics": { GET: async () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) },
         "/events": {
           GET: async () => {
             const channels = channelsFrom(url);
             const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
             server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
-            return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`));
+            sseStreams++;
+            return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
           },
         },
         "/messages": { GET: async () => json(200, await recentMessages(url, run)) },
@@ -308,13 +338,21 @@ export async function startWeb(opts: WebOptions) {
       const handle = route[req.method];
       if (!handle) return error(405, `${req.method} is not allowed on ${url.pathname}; use ${Object.keys(route).join(" or ")}`, { allow: Object.keys(route).join(", ") });
       try {
-        return await handle();
+        const res = await handle();
+        countRequests({ route: url.pathname in routes ? url.pathname : "other", code: String(res.status) });
+        return res;
       } catch (err) {
-        if (err instanceof InputError) return error(err.status, err.message);
+        if (err instanceof InputError) {
+          countRequests({ route: url.pathname, code: String(err.status) });
+          return error(err.status, err.message);
+        }
         if (err instanceof Unavailable) {
+          countErrors({ reason: "pubsub_unavailable" });
+          countRequests({ route: url.pathname, code: "503" });
           log(`web: ${err.message}`);
           return error(503, err.message, { "retry-after": "5" });
         }
+        countErrors({ reason: "internal" });
         console.error("web: unexpected error", err);
         return error(500, "internal error; the server log has the details");
       }

@@ -169,3 +169,31 @@ describe("GET /messages", () => {
     expect(page[0]).toMatchObject({ channel: "poll", message: "p3", source: "form" });
   });
 });
+
+describe("operations", () => {
+  test("GET /healthz checks the pub/sub server; GET /metrics counts publishes, requests, SSE streams and latency", async () => {
+    expect(await (await fetch(`${web.url}/healthz`)).json()).toEqual({ ok: true, pubsub: "up" });
+    const before = await (await fetch(`${web.url}/metrics`)).text();
+    const count = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? "0");
+    await post("metered", "one");
+    await post("metered", "two");
+    await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "metered" }) }); // a 400
+    const s = await Sse.open("/events?channel=metered");
+    await Bun.sleep(100);
+    const during = await (await fetch(`${web.url}/metrics`)).text();
+    expect(count(during, "notistream_messages_published_total") - count(before, "notistream_messages_published_total")).toBe(2);
+    expect(during).toMatch(/^notistream_sse_streams [1-9]/m);
+    expect(during).toMatch(/notistream_http_requests_total\{route="\/",code="400"\} \d+/);
+    expect(during).toMatch(/^notistream_publish_seconds_count \d+/m);
+    expect(during).toContain("# TYPE notistream_publish_seconds histogram");
+    s.close();
+    const until = Date.now() + 5000;
+    let after = "";
+    while (Date.now() < until) {
+      after = await (await fetch(`${web.url}/metrics`)).text();
+      if (count(after, "notistream_sse_streams") === count(before, "notistream_sse_streams")) break;
+      await Bun.sleep(50);
+    }
+    expect(count(after, "notistream_sse_streams")).toBe(count(before, "notistream_sse_streams"));
+  });
+});

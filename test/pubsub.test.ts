@@ -196,6 +196,38 @@ describe("limits set at start", () => {
   });
 });
 
+describe("stopping", () => {
+  test("SIGTERM stops accepting, keeps every acknowledged write, closes clients and exits 0 within 5 s", async () => {
+    const data = tempPath("graceful.db");
+    const srv = await startPubSub(["--data", data]);
+    const a = await Raw.open(srv.port);
+    for (let i = 0; i < 200; i++) a.command("XADD", "notistream:g", "*", "message", `m${i}`);
+    await a.waitBytes(200 * 17);
+    const sub = await Raw.open(srv.port);
+    await sub.call("SUBSCRIBE", "g");
+    const t0 = Date.now();
+    srv.proc.kill("SIGTERM");
+    expect(await srv.proc.exited).toBe(0);
+    const took = Date.now() - t0;
+    console.log(`SIGTERM to exit: ${took} ms`);
+    expect(took).toBeLessThan(5000);
+    await sub.settle(20, 1000);
+    expect(sub.closed).toBe(true);
+    const again = await startPubSub(["--data", data]);
+    const b = await Raw.open(again.port);
+    expect(await b.call("XLEN", "notistream:g")).toBe(200);
+    b.close();
+    a.close();
+    await again.stop();
+  });
+
+  test("an open-file limit too low for --maxclients gets a start-up warning", async () => {
+    const port = await freePort();
+    const r = await run(["sh", "-c", `ulimit -n 512 && timeout 2 ${BUN} ${ROOT}/pubsub.ts --host 127.0.0.1 --port ${port} --data ${tempPath("fd.db")}`]);
+    expect(r.stderr).toContain("the open-file limit is 512");
+  });
+});
+
 describe("command line", () => {
   test("--help lists the flags and their environment variables", async () => {
     const r = await run([BUN, `${ROOT}/pubsub.ts`, "--help"]);

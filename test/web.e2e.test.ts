@@ -117,6 +117,9 @@ describe("token, outages and recovery", () => {
     const r = await post(`${web.url}/`, body, h);
     expect(r.status).toBe(503);
     expect((await r.json()).error).toMatch(/pub\/sub server at redis:\/\/127\.0\.0\.1:\d+ is unavailable/);
+    const down = await fetch(`${web.url}/healthz`);
+    expect(down.status).toBe(503);
+    expect((await down.json()).pubsub).toBe("down");
     const pubsub = Bun.spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", dataFile], { stdout: "ignore", stderr: "ignore" });
     await waitForPort(port);
     const sub = await Subscriber.open(port, ["o"]);
