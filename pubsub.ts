@@ -15,6 +15,7 @@ import {
   type Proto,
 } from "./resp";
 import { compileGlob, globMatch } from "./glob";
+import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
 import { KEYSPACE_COMMANDS, xreadHeader, xreadPart, type KeyClient, type KeyHost } from "./keyspace";
 import { exitOnSignals, fdLimitWarning, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
@@ -37,6 +38,8 @@ export type PubSubOptions = {
   fsync: FsyncPolicy;
   /** Entries older than this are dropped from every stream; 0 keeps them forever. */
   historyMaxAgeMs: number;
+  /** New connections per second per client IP (burst twice that); 0 turns the limit off. */
+  connRateLimit?: number;
   quiet?: boolean;
 };
 
@@ -196,11 +199,13 @@ export class PubSubServer implements KeyHost {
   private readonly passwordHash: Buffer | null;
   readonly history: History;
   private readonly blockedOn = new Map<string, Set<Client>>();
+  private readonly connLimiter: RateLimiter;
 
   constructor(opts: Partial<PubSubOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
     this.passwordHash = this.opts.password !== undefined ? sha256(Buffer.from(this.opts.password)) : null;
     this.history = new History(this.opts.dataPath, this.opts.fsync);
+    this.connLimiter = new RateLimiter(this.opts.connRateLimit ?? 0);
   }
 
   get authRequiredByDefault(): boolean {
@@ -222,6 +227,14 @@ export class PubSubServer implements KeyHost {
           server.stats.connections++;
           const c = new Client(server.nextId++, !server.authRequiredByDefault, socket, laddrOf());
           socket.data = c;
+          const wait = server.connLimiter.take(socket.remoteAddress, Date.now());
+          if (wait > 0) {
+            server.stats.rejectedConnections++;
+            socket.write(`-ERR too many new connections from ${socket.remoteAddress}; try again in ${wait} s\r\n`);
+            socket.end();
+            c.closed = true;
+            return;
+          }
           if (server.clients.size >= server.opts.maxClients) {
             server.stats.rejectedConnections++;
             socket.write("-ERR max number of clients reached\r\n");
@@ -264,7 +277,10 @@ export class PubSubServer implements KeyHost {
       },
     });
     // The soft output limit is about time, so it is checked on a clock too, not only when a frame is queued.
-    this.softTimer = setInterval(() => this.checkSoftLimits(), 1000);
+    this.softTimer = setInterval(() => {
+      this.checkSoftLimits();
+      this.connLimiter.sweep(Date.now());
+    }, 1000);
     this.softTimer.unref?.();
     if (this.opts.historyMaxAgeMs > 0) {
       this.history.expire(this.opts.historyMaxAgeMs);
@@ -1234,6 +1250,7 @@ const FLAGS: FlagSpec[] = [
   { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients", default: String(DEFAULTS.maxClients) },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
   { name: "data", env: "NOTISTREAM_DATA", help: "history database file", default: DEFAULTS.dataPath },
+  { name: "conn-rate-limit", env: "NOTISTREAM_CONN_RATE_LIMIT", help: "new connections per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "appendfsync", env: "NOTISTREAM_APPENDFSYNC", help: "when history reaches the disk: everysec (fsync once a second) or always (every write)", default: DEFAULTS.fsync },
   { name: "history-max-age", env: "NOTISTREAM_HISTORY_MAX_AGE", help: "drop history older than this many seconds (0: never)", default: String(DEFAULTS.historyMaxAgeMs / 1000) },
   {
@@ -1261,9 +1278,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const historyMaxAgeMs = intFlag("pubsub", flags, "history-max-age", 0, 100 * 365 * 86400) * 1000;
+  const connRateLimit = intFlag("pubsub", flags, "conn-rate-limit", 0, 10_000_000);
   let server: PubSubServer;
   try {
-    server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs });
+    server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit });
   } catch (err) {
     console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
     process.exit(1);

@@ -8,6 +8,7 @@ import { githubNotification, verifySignature } from "./github";
 import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
+import { RateLimiter } from "./ratelimit";
 import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -25,6 +26,10 @@ export type WebOptions = {
   maxBody: number;
   /** How many messages each channel's history keeps (XADD MAXLEN ~). */
   historyMax: number;
+  /** Requests per second per client IP (burst twice that); 0 turns the limit off. */
+  rateLimit?: number;
+  /** Take the client's IP from X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy?: boolean;
   quiet?: boolean;
 };
 
@@ -214,6 +219,9 @@ export async function startWeb(opts: WebOptions) {
   const hub = new Hub(opts.redisUrl);
   const assets = await buildApp();
   const run = (name: string, args: string[]) => publisher.send(name, args);
+  const limiter = new RateLimiter(opts.rateLimit ?? 0);
+  const sweeper = setInterval(() => limiter.sweep(Date.now()), 60_000);
+  sweeper.unref?.();
   const metrics = new Metrics();
   const countPublished = metrics.counter("notistream_messages_published_total", "Messages accepted and published (POST / and /github).");
   const countRequests = metrics.counter("notistream_http_requests_total", "HTTP requests by route and status code.");
@@ -297,8 +305,18 @@ export async function startWeb(opts: WebOptions) {
     port: opts.port,
     // Bun's own cap sits above ours so that our readBody answers with a JSON 413 first.
     maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY) + 1024 * 1024,
-    async fetch(req) {
+    async fetch(req, srv) {
       const url = new URL(req.url);
+      if (limiter.perSecond > 0) {
+        // X-Forwarded-For is only believed when configured: anyone can send the header.
+        const forwarded = opts.trustProxy ? req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
+        const ip = forwarded || srv.requestIP(req)?.address || "unknown";
+        const wait = limiter.take(ip, Date.now());
+        if (wait > 0) {
+          countRequests({ route: "rate_limited", code: "429" });
+          return error(429, `too many requests from ${ip}: the limit is ${limiter.perSecond} a second; try again in ${wait} s`, { "retry-after": String(wait) });
+        }
+      }
       const asset = (path: string) => async () => {
         const a = assets.get(path)!;
         // The page and the service worker must always be fresh; the rest may be cached briefly.
@@ -367,6 +385,7 @@ export async function startWeb(opts: WebOptions) {
     port: server.port,
     stop: () => {
       clearInterval(summary);
+      clearInterval(sweeper);
       hub.close();
       publisher.close();
       server.stop(true);
@@ -381,6 +400,8 @@ const FLAGS: FlagSpec[] = [
   { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
   { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
   { name: "max-message", env: "NOTISTREAM_MAX_MESSAGE", help: "largest message, in bytes", default: String(DEFAULT_MAX_MESSAGE) },
+  { name: "rate-limit", env: "NOTISTREAM_RATE_LIMIT", help: "requests per second per client IP, burst twice that (0: no limit)", default: "0" },
+  { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For (only behind your own reverse proxy)", boolean: true },
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
 ];
@@ -391,13 +412,14 @@ export async function main(argv: string[]): Promise<void> {
   const maxMessage = intFlag("web", f, "max-message", 1, 512 * 1024 * 1024);
   const maxBody = intFlag("web", f, "max-body", 1, 1024 * 1024 * 1024);
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
+  const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax }),
+    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? "") }),
   );
   console.log(`web: listening on http://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   exitOnSignals(() => web.stop());
