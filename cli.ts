@@ -110,3 +110,20 @@ export function fdLimitWarning(prog: string, wanted: number): string | null {
   if (limit === null || limit >= wanted + 32) return null;
   return `${prog}: warning: the open-file limit is ${limit}, so at most about ${Math.max(0, limit - 32)} clients can connect (wanted ${wanted}); raise it with \`ulimit -n ${wanted + 32}\` or LimitNOFILE= in a systemd unit`;
 }
+
+/** Reads --tls-cert and --tls-key (both or neither); a usage error names what is missing or unreadable. */
+export function loadTls(prog: string, flags: Record<string, string | undefined>, port: number): { port: number; cert: string; key: string } | undefined {
+  const certPath = flags["tls-cert"];
+  const keyPath = flags["tls-key"];
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) {
+    process.stderr.write(`${prog}: TLS needs both --tls-cert and --tls-key\n`);
+    process.exit(2);
+  }
+  try {
+    return { port, cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
+  } catch (err) {
+    process.stderr.write(`${prog}: cannot read the TLS certificate or key: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}

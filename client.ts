@@ -15,6 +15,8 @@ export const ConfigSchema = z
     channels: z.array(z.string().min(1, "a channel name must not be empty")).min(1, "at least one channel is required"),
     password: z.string().optional(),
     tls: z.boolean().optional(),
+    /** A PEM CA file to trust with TLS, for a server with a self-signed certificate. */
+    ca: z.string().optional(),
     /** After an absence, show at most this many missed messages per channel. */
     replayLimit: z.number().int().min(0).optional(),
   })
@@ -267,7 +269,7 @@ export class Subscription {
       Bun.connect({
         hostname: host,
         port,
-        tls: this.config.tls ? true : undefined,
+        tls: this.config.tls ? (this.config.ca ? { ca: readFileSync(this.config.ca, "utf8") } : true) : undefined,
         socket: {
           open: (socket) => {
             if (this.stopping) {
@@ -328,6 +330,7 @@ Options:
   --channels <a,b>     comma-separated channels (globs like octo/* use PSUBSCRIBE), for this run only
   --password <pw>      server password, for this run only
   --tls                connect with TLS (rediss), for this run only
+  --ca <file>          PEM CA to trust with TLS (a self-signed server), for this run only
   --replay-limit <n>   after an absence, show at most n missed messages per channel (default 50)
   --state <file>       where the last message seen per channel is kept
                        (env NOTISTREAM_STATE; default $XDG_STATE_HOME/notistream/state.json)
@@ -350,6 +353,7 @@ type Args = {
   json: boolean;
   state?: string;
   replayLimit?: string;
+  ca?: string;
 };
 
 function parseArgs(argv: string[]): Args {
@@ -387,6 +391,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case "--tls":
         a.tls = true;
+        break;
+      case "--ca":
+        a.ca = value();
         break;
       case "--state":
         a.state = value();
@@ -514,6 +521,7 @@ export async function main(argv: string[]): Promise<void> {
     channels: args.channels !== undefined ? parseChannels(args.channels) : (config?.channels ?? []),
     password: args.password ?? config?.password,
     tls: args.tls || config?.tls || undefined,
+    ca: args.ca ?? config?.ca,
     replayLimit: args.replayLimit !== undefined ? Number(args.replayLimit) : config?.replayLimit,
   };
   const checked = ConfigSchema.safeParse(JSON.parse(JSON.stringify(merged)));

@@ -24,7 +24,10 @@ export class Hub {
   private readonly password: string | undefined;
   private readonly tls: boolean;
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    private readonly ca?: string,
+  ) {
     const u = new URL(url);
     this.host = u.hostname;
     this.port = Number(u.port || 6379);
@@ -72,7 +75,7 @@ export class Hub {
     Bun.connect({
       hostname: this.host,
       port: this.port,
-      tls: this.tls || undefined,
+      tls: this.tls ? (this.ca ? { ca: this.ca } : true) : undefined,
       socket: {
         open: (socket) => {
           this.connecting = false;

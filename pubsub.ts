@@ -18,7 +18,7 @@ import { compileGlob, globMatch } from "./glob";
 import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
 import { KEYSPACE_COMMANDS, xreadHeader, xreadPart, type KeyClient, type KeyHost } from "./keyspace";
-import { exitOnSignals, fdLimitWarning, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
+import { exitOnSignals, fdLimitWarning, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
 
 export const REDIS_VERSION = "7.0.15";
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -40,6 +40,8 @@ export type PubSubOptions = {
   historyMaxAgeMs: number;
   /** New connections per second per client IP (burst twice that); 0 turns the limit off. */
   connRateLimit?: number;
+  /** A TLS listener (PEM certificate and key) on its own port. */
+  tls?: { port: number; cert: string; key: string };
   quiet?: boolean;
 };
 
@@ -190,6 +192,7 @@ export class PubSubServer implements KeyHost {
   readonly shardChannels = new Map<string, Set<Client>>();
   private nextId = 1;
   private listener: TCPSocketListener<Client> | null = null;
+  private tlsListener: TCPSocketListener<Client> | null = null;
   private readonly dirty: Client[] = [];
   private flushScheduled = false;
   private readonly startedAt = Date.now();
@@ -216,13 +219,13 @@ export class PubSubServer implements KeyHost {
     return this.listener?.port ?? this.opts.port;
   }
 
+  get tlsPort(): number | null {
+    return this.tlsListener?.port ?? null;
+  }
+
   start(): void {
     const server = this;
-    const laddrOf = () => `${this.opts.host}:${this.listener?.port ?? this.opts.port}`;
-    this.listener = Bun.listen<Client>({
-      hostname: this.opts.host,
-      port: this.opts.port,
-      socket: {
+    const handlers = (laddrOf: () => string): Parameters<typeof Bun.listen<Client>>[0]["socket"] => ({
         open(socket) {
           server.stats.connections++;
           const c = new Client(server.nextId++, !server.authRequiredByDefault, socket, laddrOf());
@@ -274,8 +277,16 @@ export class PubSubServer implements KeyHost {
         error(socket) {
           server.freeClient(socket.data);
         },
-      },
     });
+    this.listener = Bun.listen<Client>({ hostname: this.opts.host, port: this.opts.port, socket: handlers(() => `${this.opts.host}:${this.listener?.port}`) });
+    // TLS is a second listener on its own port, like Redis's tls-port; both serve the same clients and channels.
+    if (this.opts.tls)
+      this.tlsListener = Bun.listen<Client>({
+        hostname: this.opts.host,
+        port: this.opts.tls.port,
+        tls: { cert: this.opts.tls.cert, key: this.opts.tls.key },
+        socket: handlers(() => `${this.opts.host}:${this.tlsListener?.port}`),
+      });
     // The soft output limit is about time, so it is checked on a clock too, not only when a frame is queued.
     this.softTimer = setInterval(() => {
       this.checkSoftLimits();
@@ -293,6 +304,7 @@ export class PubSubServer implements KeyHost {
     if (this.softTimer) clearInterval(this.softTimer);
     if (this.ageTimer) clearInterval(this.ageTimer);
     this.listener?.stop(true);
+    this.tlsListener?.stop(true);
     this.flushOutput();
     for (const c of this.clients.values()) c.socket.end();
     this.history.close();
@@ -1250,6 +1262,9 @@ const FLAGS: FlagSpec[] = [
   { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients", default: String(DEFAULTS.maxClients) },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
   { name: "data", env: "NOTISTREAM_DATA", help: "history database file", default: DEFAULTS.dataPath },
+  { name: "tls-port", env: "NOTISTREAM_TLS_PORT", help: "port for RESP over TLS (needs --tls-cert and --tls-key)", default: "6380" },
+  { name: "tls-cert", env: "NOTISTREAM_TLS_CERT", help: "PEM certificate file for TLS" },
+  { name: "tls-key", env: "NOTISTREAM_TLS_KEY", help: "PEM private key file for TLS" },
   { name: "conn-rate-limit", env: "NOTISTREAM_CONN_RATE_LIMIT", help: "new connections per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "appendfsync", env: "NOTISTREAM_APPENDFSYNC", help: "when history reaches the disk: everysec (fsync once a second) or always (every write)", default: DEFAULTS.fsync },
   { name: "history-max-age", env: "NOTISTREAM_HISTORY_MAX_AGE", help: "drop history older than this many seconds (0: never)", default: String(DEFAULTS.historyMaxAgeMs / 1000) },
@@ -1279,9 +1294,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   const historyMaxAgeMs = intFlag("pubsub", flags, "history-max-age", 0, 100 * 365 * 86400) * 1000;
   const connRateLimit = intFlag("pubsub", flags, "conn-rate-limit", 0, 10_000_000);
+  const tls = loadTls("pubsub", flags, intFlag("pubsub", flags, "tls-port", 0, 65535));
   let server: PubSubServer;
   try {
-    server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit });
+    server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
   } catch (err) {
     console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
     process.exit(1);
@@ -1293,6 +1309,7 @@ export async function main(argv: string[]): Promise<void> {
     console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
   const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);
   console.log(`pubsub: history in ${flags.data} (${server.history.streams.size} streams, ${kept} entries, appendfsync ${fsync})`);
+  if (server.tlsPort !== null) console.log(`pubsub: listening for TLS on rediss://${flags.host}:${server.tlsPort}`);
   console.log(`pubsub: listening on redis://${flags.host}:${server.port} (Redis ${REDIS_VERSION} protocol, pid ${process.pid})`);
   exitOnSignals(() => server.stop());
 }

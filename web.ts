@@ -9,7 +9,8 @@ import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
 import { RateLimiter } from "./ratelimit";
-import { exitOnSignals, intFlag, listenOrExit, parseFlags, type FlagSpec } from "./cli";
+import { exitOnSignals, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { readFileSync } from "node:fs";
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 /** GitHub caps webhook payloads at 25 MB. */
@@ -30,6 +31,10 @@ export type WebOptions = {
   rateLimit?: number;
   /** Take the client's IP from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy?: boolean;
+  /** Serve HTTPS with this PEM certificate and key. */
+  tls?: { cert: string; key: string };
+  /** A PEM CA to trust for rediss:// (a self-signed pub/sub server). */
+  redisCa?: string;
   quiet?: boolean;
 };
 
@@ -53,12 +58,13 @@ class Publisher {
   constructor(
     private readonly url: string,
     private readonly historyMax: number,
+    private readonly ca?: string,
   ) {}
 
   private connection(): RedisClient {
     if (!this.client) {
       // No offline queue and no silent retries: a publish either reaches the server now or the caller gets 503.
-      const c = new RedisClient(this.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000 });
+      const c = new RedisClient(this.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000, ...(this.ca ? { tls: { ca: this.ca } } : {}) });
       c.onclose = () => {
         if (this.client === c) this.client = null;
       };
@@ -215,8 +221,8 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 export async function startWeb(opts: WebOptions) {
-  const publisher = new Publisher(opts.redisUrl, opts.historyMax);
-  const hub = new Hub(opts.redisUrl);
+  const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa);
+  const hub = new Hub(opts.redisUrl, opts.redisCa);
   const assets = await buildApp();
   const run = (name: string, args: string[]) => publisher.send(name, args);
   const limiter = new RateLimiter(opts.rateLimit ?? 0);
@@ -305,6 +311,7 @@ export async function startWeb(opts: WebOptions) {
     port: opts.port,
     // Bun's own cap sits above ours so that our readBody answers with a JSON 413 first.
     maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY) + 1024 * 1024,
+    ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     async fetch(req, srv) {
       const url = new URL(req.url);
       if (limiter.perSecond > 0) {
@@ -400,6 +407,9 @@ const FLAGS: FlagSpec[] = [
   { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
   { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
   { name: "max-message", env: "NOTISTREAM_MAX_MESSAGE", help: "largest message, in bytes", default: String(DEFAULT_MAX_MESSAGE) },
+  { name: "tls-cert", env: "NOTISTREAM_WEB_TLS_CERT", help: "serve HTTPS with this PEM certificate (with --tls-key)" },
+  { name: "tls-key", env: "NOTISTREAM_WEB_TLS_KEY", help: "PEM private key for HTTPS" },
+  { name: "redis-ca", env: "NOTISTREAM_REDIS_CA", help: "PEM CA file to trust for a rediss:// pub/sub server with a self-signed certificate" },
   { name: "rate-limit", env: "NOTISTREAM_RATE_LIMIT", help: "requests per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For (only behind your own reverse proxy)", boolean: true },
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
@@ -413,15 +423,23 @@ export async function main(argv: string[]): Promise<void> {
   const maxBody = intFlag("web", f, "max-body", 1, 1024 * 1024 * 1024);
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
+  const tls = loadTls("web", f, port);
+  let redisCa: string | undefined;
+  try {
+    redisCa = f["redis-ca"] ? readFileSync(f["redis-ca"], "utf8") : undefined;
+  } catch (err) {
+    console.error(`web: cannot read --redis-ca: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? "") }),
+    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
   );
-  console.log(`web: listening on http://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
+  console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   exitOnSignals(() => web.stop());
 }
 
