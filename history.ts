@@ -288,18 +288,34 @@ export class History {
   /** Ends this turn's transaction. The server calls it before writing replies to sockets. */
   commit(): void {
     if (!this.inTx) return;
-    for (const s of this.touched) if (s.sid) this.st.saveStream.run(String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded), s.sid);
-    this.touched.clear();
-    this.db.exec("COMMIT");
-    this.inTx = false;
-    this.dirtySinceSync = true;
+    try {
+      for (const s of this.touched) if (s.sid) this.st.saveStream.run(String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded), s.sid);
+      this.db.exec("COMMIT");
+      this.dirtySinceSync = true;
+    } catch (err) {
+      // The server must keep serving live messages when the disk refuses: roll back and say so loudly.
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // already rolled back by SQLite
+      }
+      console.error(`history: writing to ${this.path} failed (${(err as Error).message}); this turn's history writes are lost, live delivery goes on`);
+    } finally {
+      this.touched.clear();
+      this.inTx = false;
+    }
   }
 
   /** The once-a-second fsync of the everysec policy: a checkpoint syncs the WAL, then the database. */
   sync(): void {
     if (!this.dirtySinceSync || this.inTx) return;
     this.dirtySinceSync = false;
-    this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    try {
+      this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (err) {
+      // Runs on a timer: a failure here must never take the server down.
+      console.error(`history: syncing ${this.path} failed (${(err as Error).message})`);
+    }
   }
 
   get(key: string): Stream | undefined {
@@ -317,9 +333,10 @@ export class History {
   }
 
   add(_key: string, s: Stream, entry: Entry): void {
-    s.append(entry);
+    // Disk first: if SQLite refuses (a full disk, a read-only file), memory stays as it was and the caller errors.
     this.begin();
     this.st.insert.run(s.sid, BigInt.asIntN(64, entry.id.ms), BigInt.asIntN(64, entry.id.seq), encodeFields(entry.fields));
+    s.append(entry);
     this.touched.add(s);
   }
 

@@ -411,7 +411,13 @@ export class PubSubServer implements KeyHost {
       return;
     }
     c.lastCommand = cmd.fullname;
-    cmd.handler!(this, c, argv);
+    try {
+      cmd.handler!(this, c, argv);
+    } catch (err) {
+      // A failing command (say, history on a full disk) answers with an error; the server and its clients go on.
+      console.error(`pubsub: ${cmd.fullname} failed: ${(err as Error).message}`);
+      c.reply(safeError(`${cmd.fullname} failed: ${(err as Error).message}`));
+    }
   }
 
   // ------------------------------------------------------------------------------------------

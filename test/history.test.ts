@@ -108,6 +108,17 @@ describe("History", () => {
     expect(e.fields[1]!.length).toBe(0);
     again.close();
   });
+  test("when the disk refuses a write, memory stays as it was and the error reaches the caller", () => {
+    const h = new History(tempPath("refuse.db"), "always"); // no sync timer to trip over the closed handle
+    const s = h.create("k");
+    h.add("k", s, { id: id(1), fields: f("ok") });
+    h.commit();
+    (h as unknown as { db: { close(): void } }).db.close(); // stands in for a full disk or a read-only file
+    expect(() => h.add("k", s, { id: id(2), fields: f("lost") })).toThrow();
+    expect(s.length).toBe(1);
+    expect(idString(s.lastId)).toBe("1-0");
+  });
+
   test("the age limit drops old entries from every stream", () => {
     const h = new History(":memory:");
     const now = 10_000_000;
