@@ -122,8 +122,13 @@ export class ClientState {
 }
 
 /** Holds one subscription open for as long as the process runs, reconnecting when it breaks. */
+/** Gaps shorter than this (a Wi-Fi drop, a server restart) are replayed in full; longer ones use the replay limit. */
+export const LONG_ABSENCE_MS = 10 * 60_000;
+
 export class Subscription {
   private stopping = false;
+  /** When the last connection ended; 0 before the first one (a fresh start counts as a long absence). */
+  private lastDisconnectAt = 0;
   private socket: Awaited<ReturnType<typeof Bun.connect>> | null = null;
   private wake: (() => void) | null = null;
 
@@ -139,6 +144,7 @@ export class Subscription {
     let attempt = 0;
     while (!this.stopping) {
       const { reason, connectedFor } = await this.session();
+      this.lastDisconnectAt = Date.now();
       if (this.stopping) break;
       // A connection that lasted a while was healthy: start the backoff again from the bottom.
       if (connectedFor >= this.timing.stableMs) attempt = 0;
@@ -244,7 +250,9 @@ export class Subscription {
               const fields = parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [];
               return envelopeFromEntry(bulkText(parts[0]), fields, ch);
             });
-            const skip = Math.max(0, missed.length - this.replayLimit);
+            // A short gap is replayed in full so nothing is lost; only a start or a long absence is capped.
+            const longAbsence = this.lastDisconnectAt === 0 || Date.now() - this.lastDisconnectAt > LONG_ABSENCE_MS;
+            const skip = longAbsence ? Math.max(0, missed.length - this.replayLimit) : 0;
             if (skip > 0) {
               this.on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${this.replayLimit}`);
               this.state.set(ch, missed[skip - 1]!.id);
@@ -331,7 +339,8 @@ Options:
   --password <pw>      server password, for this run only
   --tls                connect with TLS (rediss), for this run only
   --ca <file>          PEM CA to trust with TLS (a self-signed server), for this run only
-  --replay-limit <n>   after an absence, show at most n missed messages per channel (default 50)
+  --replay-limit <n>   after a start or an absence of over 10 minutes, show at most n missed messages
+                       per channel (default 50); shorter gaps are replayed in full
   --state <file>       where the last message seen per channel is kept
                        (env NOTISTREAM_STATE; default $XDG_STATE_HOME/notistream/state.json)
   --print              print messages only, no desktop notification (headless use, tests)
