@@ -18,7 +18,11 @@ if (spec.role === "sub") {
   let ready = 0;
   let done = 0;
   const lat: number[] = [];
+  const frames = new Array<number>(conns).fill(0); // whole message frames received, per connection
+  // Progress once a second, so a long run (bench/load.ts) can tell exactly how many frames arrived.
+  setInterval(() => say(`progress ${frames.reduce((a, b) => a + b, 0)}`), 1000);
   for (let i = 0; i < conns; i++) {
+    const idx = i;
     const channel = spec.channels[i % spec.channels.length]!;
     // With patterns, connection i PSUBSCRIBEs patterns[i] and receives pmessages for channels[i].
     const pattern = spec.patterns?.[i % spec.patterns.length];
@@ -41,6 +45,7 @@ if (spec.role === "sub") {
         data(_s, chunk) {
           const before = got;
           got += chunk.length;
+          frames[idx] = Math.max(0, Math.floor((got - confirm) / frame));
           if (before < confirm && got >= confirm && ++ready === conns) say("ready");
           if (spec.latency) {
             // The payload starts with the publish time in microseconds: read it from each whole frame.
