@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, Raw, Terminal, freePort, killClients, startClient, tempPath, until, haveRedis, haveTmux, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Raw, Terminal, spawnPubSubAt, freePort, killClients, startClient, tempPath, until, haveRedis, haveTmux, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "notistream-e2e-"));
 const CLIENT = `${ROOT}/client.ts`;
@@ -168,7 +168,7 @@ describe("a connection that survives", () => {
   test("the server is killed and started again: the client carries on without a restart", async () => {
     const port = await freePort();
     const dataFile = tempPath("restart.db");
-    const startServer = () => spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", dataFile], { stdout: "ignore", stderr: "ignore" });
+    const startServer = () => spawnPubSubAt(port, dataFile);
     let server = startServer();
     await waitForPort(port);
     const c = startClient(["--print", "--host", "127.0.0.1", "--port", String(port), "--channels", "r"]);

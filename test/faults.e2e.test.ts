@@ -4,7 +4,7 @@
 // (100 clients at 1,000 msg/s is the full version).
 import { afterAll, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, freePort, killClients, startClient, startWebServer, tempPath, until, waitForPort, type ClientProcess } from "./helpers";
+import { freePort, spawnPubSubAt, killClients, startClient, startWebServer, tempPath, until, waitForPort, type ClientProcess } from "./helpers";
 
 const CLIENTS = Number(process.env.NOTISTREAM_FAULT_CLIENTS ?? 20);
 const RATE = Number(process.env.NOTISTREAM_FAULT_RATE ?? 200);
@@ -19,7 +19,7 @@ test(`kill -9 under load (${RATE} msg/s to ${CLIENTS} clients): every accepted m
   const port = await freePort();
   const data = tempPath("faults.db");
   const startServer = () => {
-    const p = spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, "--maxclients", "5000"], { stdout: "ignore", stderr: "ignore" });
+    const p = spawnPubSubAt(port, data, ["--maxclients", "5000"]);
     procs.push(p);
     return p;
   };

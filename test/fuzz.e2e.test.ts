@@ -3,7 +3,7 @@
 // must answer a PING or a health check afterwards. NOTISTREAM_FUZZ_INPUTS sets the RESP count (1000000 for a long run).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { Raw, startPubSub, startWebServer, type Running } from "./helpers";
+import { Raw, seededRandom, startPubSub, startWebServer, type Running } from "./helpers";
 import { encodeCommand } from "../resp";
 
 const INPUTS = Number(process.env.NOTISTREAM_FUZZ_INPUTS ?? 20000);
@@ -18,13 +18,7 @@ afterAll(async () => {
   await pubsub?.stop();
 });
 
-let seed = 0x2545f491;
-const rand = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 4294967296;
-};
+const rand = seededRandom(0x2545f491);
 const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const WORDS = ["AUTH", "fz", "PING", "ECHO", "SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUBLISH", "SPUBLISH", "PUBSUB", "NUMSUB", "CHANNELS", "HELLO", "3", "2", "CLIENT", "SETNAME", "LIST", "REPLY", "OFF", "ON", "SKIP", "RESET", "XADD", "XRANGE", "XREVRANGE", "XLEN", "XDEL", "XTRIM", "MAXLEN", "~", "=", "*", "-", "+", "(1-0", "XREAD", "COUNT", "STREAMS", "$", "DEL", "EXISTS", "TYPE", "SCAN", "KEYS", "INFO", "COMMAND", "FLUSHALL", "SELECT", "0", "ch", "k", "h*", "[a-", "\\", "\x00", "\xff", "\r\n", "-1", "99999999999999999999"];

@@ -366,3 +366,19 @@ export function startClient(args: string[], env: Record<string, string> = {}): C
 export function killClients(): void {
   for (const c of clients.splice(0)) c.proc.kill("SIGKILL");
 }
+
+/** A seeded xorshift generator in [0, 1): fuzz and property tests stay reproducible. */
+export function seededRandom(seed: number): () => number {
+  let s = seed | 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+/** Spawns the pub/sub server on a fixed port and data file, for tests that kill it and start it again. */
+export function spawnPubSubAt(port: number, data: string, extra: string[] = []): Subprocess {
+  return spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, ...extra], { stdout: "ignore", stderr: "ignore" });
+}

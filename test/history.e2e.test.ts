@@ -3,7 +3,7 @@
 // messages catch up without a duplicate; and the replay limit says what it skipped.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, Raw, freePort, haveRedis, killClients, startClient, until, type ClientProcess, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
+import { Raw, spawnPubSubAt, freePort, haveRedis, killClients, startClient, until, type ClientProcess, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
 
 const procs: Subprocess[] = [];
 afterAll(() => {
@@ -86,7 +86,7 @@ describe("a server killed hard", () => {
   test("kill -9 and a restart on the same data file: history intact, the running client carries on without a gap", async () => {
     const port = await freePort();
     const data = tempPath("kill9.db");
-    const start = () => spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data], { stdout: "ignore", stderr: "ignore" });
+    const start = () => spawnPubSubAt(port, data);
     let server = start();
     procs.push(server);
     await waitForPort(port);

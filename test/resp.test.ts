@@ -14,6 +14,7 @@ import {
   INLINE_MAX,
   type ParseResult,
 } from "../resp";
+import { seededRandom } from "./helpers";
 
 const b = (s: string) => Buffer.from(s, "latin1");
 const LIMITS = { authRequired: false, maxBulk: 512 * 1024 * 1024 };
@@ -178,14 +179,7 @@ describe("ReplyParser", () => {
 });
 
 describe("fuzz", () => {
-  // A seeded generator keeps failures reproducible.
-  let seed = 0x9e3779b9;
-  const rand = () => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(0x9e3779b9); // seeded: failures stay reproducible
   const alphabet = b("*$\r\n0123456789-+:\"' \\xPINGabc\x00\xff");
 
   test("random and mutated input never throws, never hangs, and always makes progress", () => {

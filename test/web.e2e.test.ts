@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import examples from "@octokit/webhooks-examples";
-import { BUN, ROOT, Subscriber, freePort, tempPath, haveRedis, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Subscriber, spawnPubSubAt, freePort, tempPath, haveRedis, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const post = (url: string, body: BodyInit | null, headers: Record<string, string> = {}) => fetch(url, { method: "POST", body, headers });
@@ -120,7 +120,7 @@ describe("token, outages and recovery", () => {
     const down = await fetch(`${web.url}/healthz`);
     expect(down.status).toBe(503);
     expect((await down.json()).pubsub).toBe("down");
-    const pubsub = Bun.spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", dataFile], { stdout: "ignore", stderr: "ignore" });
+    const pubsub = spawnPubSubAt(port, dataFile);
     await waitForPort(port);
     const sub = await Subscriber.open(port, ["o"]);
     expect((await post(`${web.url}/`, body, h)).status).toBe(200);
@@ -128,7 +128,7 @@ describe("token, outages and recovery", () => {
     pubsub.kill("SIGKILL");
     await pubsub.exited;
     expect((await post(`${web.url}/`, body, h)).status).toBe(503);
-    const again = Bun.spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", dataFile], { stdout: "ignore", stderr: "ignore" });
+    const again = spawnPubSubAt(port, dataFile);
     await waitForPort(port);
     const sub2 = await Subscriber.open(port, ["o"]);
     expect((await post(`${web.url}/`, body, h)).status).toBe(200);
