@@ -118,22 +118,22 @@ export class Stream {
     return lo;
   }
 
-  /** Deletes one entry; true when it existed. A node left empty goes away, as in Redis. */
-  delete(id: StreamId): boolean {
+  /** Deletes one entry and returns it (null when absent). A node left empty goes away, as in Redis. */
+  delete(id: StreamId): Entry | null {
     for (let i = this.firstNodeAtOrAfter(id); i < this.nodes.length; i++) {
       const node = this.nodes[i]!;
       const j = node.entries.findIndex((e) => cmpId(e.id, id) === 0);
       if (j === -1) {
-        if (node.entries.length && cmpId(node.entries[0]!.id, id) > 0) return false;
+        if (node.entries.length && cmpId(node.entries[0]!.id, id) > 0) return null;
         continue;
       }
-      node.entries.splice(j, 1);
+      const [gone] = node.entries.splice(j, 1);
       node.deleted++;
       this.length--;
       if (node.entries.length === 0) this.nodes.splice(i, 1);
-      return true;
+      return gone!;
     }
-    return false;
+    return null;
   }
 
   /**

@@ -1,6 +1,6 @@
 // keyspace.ts — the stream and key commands that history needs (XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD,
 // DEL, EXISTS, TYPE, SCAN, KEYS): argument parsing and replies as in Redis 7.0.15's t_stream.c and db.c.
-import { enc, latin1, cString, strictInt, type Proto } from "./resp";
+import { enc, equalsIgnoreCase, latin1, cString, strictInt, type Proto } from "./resp";
 import { globMatch } from "./glob";
 import { History, Stream, MAX_ID, MIN_ID, cmpId, decrId, idString, incrId, parseU64, type Entry, type StreamId } from "./history";
 
@@ -22,7 +22,7 @@ export type KeyCommand = { name: string; arity: number; flags: string[]; handler
 const SYNTAX = "syntax error";
 const NOT_INT = "value is not an integer or out of range";
 const BAD_ID = "Invalid stream ID specified as stream command argument";
-const eqi = (b: Uint8Array | undefined, w: string) => b !== undefined && b.length === w.length && latin1(b).toLowerCase() === w;
+const eqi = equalsIgnoreCase;
 
 /** Redis's streamGenericParseIDOrReply. `strict` refuses "-" and "+"; `seqGiven` accepts "<ms>-*". */
 function parseId(arg: Uint8Array, missingSeq: bigint, strict: boolean, allowSeqStar = false): { id: StreamId; seqGiven: boolean } | null {
@@ -271,8 +271,8 @@ export const KEYSPACE_COMMANDS: KeyCommand[] = [
       if (!s) return c.reply(":0\r\n");
       const gone: Entry[] = [];
       for (const id of ids) {
-        const e = s.range(id, id)[0];
-        if (e && s.delete(id)) gone.push(e);
+        const e = s.delete(id);
+        if (e) gone.push(e);
       }
       h.history.removed(key, gone);
       c.reply(enc.int(gone.length));

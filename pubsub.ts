@@ -11,6 +11,7 @@ import {
   asPush,
   latin1,
   cString,
+  equalsIgnoreCase,
   strictInt,
   type Proto,
 } from "./resp";
@@ -172,7 +173,7 @@ type Command = {
 };
 
 const lower = (b: Uint8Array): string => latin1(b).toLowerCase();
-const eqi = (b: Uint8Array | undefined, word: string): boolean => b !== undefined && b.length === word.length && lower(b) === word;
+const eqi = equalsIgnoreCase;
 
 /** Redis's addReplyErrorFormat: printf-built errors never carry \r or \n. */
 const safeError = (msg: string): string => enc.error(msg.replace(/[\r\n]/g, " "));
@@ -253,7 +254,7 @@ export class PubSubServer implements KeyHost {
           c.lastInteraction = Date.now();
           c.parser.push(chunk);
           server.processInput(c);
-          server.scheduleFlush(c);
+          server.markDirty(c);
         },
         drain(socket) {
           const c = socket.data;
@@ -423,9 +424,6 @@ export class PubSubServer implements KeyHost {
   // ------------------------------------------------------------------------------------------
   // Output: replies and frames are queued, then each dirty socket is written once per event-loop turn.
 
-  private scheduleFlush(c: Client): void {
-    this.markDirty(c);
-  }
 
   markDirty(c: Client): void {
     if (c.dirty) return;
@@ -503,9 +501,7 @@ export class PubSubServer implements KeyHost {
     c.closed = true;
     this.clients.delete(c.id);
     if (c.blocked) this.unblock(c, null);
-    this.unsubscribeAll(c, false);
-    this.punsubscribeAll(c, false);
-    this.sunsubscribeAll(c, false);
+    this.dropSubscriptions(c);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -549,15 +545,18 @@ export class PubSubServer implements KeyHost {
     return removed;
   }
 
-  unsubscribeAll(c: Client, notify: boolean): void {
+  /** UNSUBSCRIBE / SUNSUBSCRIBE with no arguments; with nothing to leave, Redis still answers once. */
+  unsubscribeAll(c: Client, shard: boolean, notify: boolean): void {
     let count = 0;
-    for (const ch of [...c.channels]) count += this.unsubscribe(c, ch, false, notify);
-    if (notify && count === 0) this.unsubscribe(c, null, false, true);
+    for (const ch of [...(shard ? c.shardChannels : c.channels)]) count += this.unsubscribe(c, ch, shard, notify);
+    if (notify && count === 0) this.unsubscribe(c, null, shard, true);
   }
-  sunsubscribeAll(c: Client, notify: boolean): void {
-    let count = 0;
-    for (const ch of [...c.shardChannels]) count += this.unsubscribe(c, ch, true, notify);
-    if (notify && count === 0) this.unsubscribe(c, null, true, true);
+
+  /** Leaves every channel, shard channel and pattern without a word: RESET, or a client that went away. */
+  dropSubscriptions(c: Client): void {
+    this.unsubscribeAll(c, false, false);
+    this.unsubscribeAll(c, true, false);
+    this.punsubscribeAll(c, false);
   }
 
   psubscribe(c: Client, patArg: Uint8Array): void {
@@ -768,7 +767,7 @@ const subscribeHandler = (shard: boolean): Handler => (s, c, argv) => {
   c.pubsubFlag = true;
 };
 const unsubscribeHandler = (shard: boolean): Handler => (s, c, argv) => {
-  if (argv.length === 1) shard ? s.sunsubscribeAll(c, true) : s.unsubscribeAll(c, true);
+  if (argv.length === 1) s.unsubscribeAll(c, shard, true);
   else for (let i = 1; i < argv.length; i++) s.unsubscribe(c, latin1(argv[i]!), shard, true);
   s.updatePubsubFlag(c);
 };
@@ -874,9 +873,7 @@ def(
   (s, c) => {
     c.resp = 2;
     c.authenticated = !s.authRequiredByDefault;
-    s.unsubscribeAll(c, false);
-    s.sunsubscribeAll(c, false);
-    s.punsubscribeAll(c, false);
+    s.dropSubscriptions(c);
     c.name = null;
     c.pubsubFlag = false;
     c.replyOff = false;

@@ -79,6 +79,27 @@ export function cString(b: Uint8Array): string {
   return latin1(nul === -1 ? b : b.subarray(0, nul));
 }
 
+/** Does `b` spell `word` (lower-case ASCII), in any case? No string is built. */
+export function equalsIgnoreCase(b: Uint8Array | undefined, word: string): boolean {
+  if (b === undefined || b.length !== word.length) return false;
+  for (let i = 0; i < b.length; i++) {
+    let c = b[i]!;
+    if (c >= 65 && c <= 90) c |= 32;
+    if (c !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** The unparsed tail of `buf` (from `pos`) followed by `chunk`: the chunk itself when nothing is left over. */
+function joinTail(buf: Uint8Array, pos: number, chunk: Uint8Array): Uint8Array {
+  if (pos >= buf.length) return chunk; // no leftover: keep the chunk itself, no copy
+  const left = buf.length - pos;
+  const merged = new Uint8Array(left + chunk.length); // copy only the unparsed tail
+  merged.set(buf.subarray(pos), 0);
+  merged.set(chunk, left);
+  return merged;
+}
+
 function indexOfStopAtNul(buf: Uint8Array, byte: number, from: number): number {
   // Redis uses strchr on a NUL-terminated buffer: a NUL hides everything after it.
   for (let i = from; i < buf.length; i++) {
@@ -188,15 +209,7 @@ export class RequestParser {
   }
 
   private append(chunk: Uint8Array): void {
-    if (this.pos >= this.buf.length) {
-      this.buf = chunk; // no leftover: keep the chunk itself, no copy
-    } else {
-      const left = this.buf.length - this.pos;
-      const merged = new Uint8Array(left + chunk.length); // copy only the unparsed tail
-      merged.set(this.buf.subarray(this.pos), 0);
-      merged.set(chunk, left);
-      this.buf = merged;
-    }
+    this.buf = joinTail(this.buf, this.pos, chunk);
     this.pos = 0;
   }
 
@@ -390,14 +403,7 @@ export class ReplyParser {
   private pos = 0;
 
   push(chunk: Uint8Array): void {
-    if (this.pos >= this.buf.length) this.buf = chunk;
-    else {
-      const left = this.buf.length - this.pos;
-      const merged = new Uint8Array(left + chunk.length);
-      merged.set(this.buf.subarray(this.pos), 0);
-      merged.set(chunk, left);
-      this.buf = merged;
-    }
+    this.buf = joinTail(this.buf, this.pos, chunk);
     this.pos = 0;
   }
 
