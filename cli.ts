@@ -1,6 +1,7 @@
 // cli.ts — the servers' command line: `--name value` flags with environment fallbacks and --help, whole-number
 // checks, and the shared conventions for a port that cannot be bound and for stopping on Ctrl-C or SIGTERM.
 
+import { Acl, AclFileError } from "./acl";
 import { readFileSync } from "node:fs";
 
 export type FlagSpec = { name: string; env?: string; help: string; default?: string; boolean?: boolean };
@@ -126,4 +127,36 @@ export function loadTls(prog: string, flags: Record<string, string | undefined>,
     process.stderr.write(`${prog}: cannot read the TLS certificate or key: ${(err as Error).message}\n`);
     process.exit(2);
   }
+}
+
+/** Reads --acl FILE (latin1, so patterns match channel bytes as RESP sends them); a broken file stops the start with its line. */
+export function loadAcl(prog: string, path: string | undefined, password: string | undefined, passwordFlag: string): Acl | undefined {
+  if (path === undefined || path === "") return undefined;
+  if (password !== undefined) {
+    process.stderr.write(`${prog}: --acl and ${passwordFlag} cannot be used together: give the users their passwords in the ACL file\n`);
+    process.exit(2);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, "latin1");
+  } catch (err) {
+    process.stderr.write(`${prog}: cannot read the ACL file: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  try {
+    return Acl.parse(text, path);
+  } catch (err) {
+    if (!(err instanceof AclFileError)) throw err;
+    process.stderr.write(`${prog}: the ACL file is not valid: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+/** One start-up line saying what the anonymous (default) user may do, so an open server is never a surprise. */
+export function aclSummary(acl: Acl): string {
+  const anon = acl.anonymous;
+  const who = `${acl.users.size - 1} named user(s)`; // parse() always adds "default"
+  if (!anon.enabled) return `ACL with ${who}; anonymous clients must log in`;
+  if (!anon.nopass) return `ACL with ${who}; the default user needs its password`;
+  return `ACL with ${who}; anonymous clients get the default user's rights`;
 }

@@ -19,7 +19,8 @@ import { compileGlob, globMatch } from "./glob";
 import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
 import { KEYSPACE_COMMANDS, xreadHeader, xreadPart, type KeyClient, type KeyHost } from "./keyspace";
-import { exitOnSignals, fdLimitWarning, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { Acl, type AclUser } from "./acl";
+import { aclSummary, exitOnSignals, fdLimitWarning, loadAcl, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
 
 export const REDIS_VERSION = "7.0.15";
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -28,6 +29,8 @@ export type PubSubOptions = {
   host: string;
   port: number;
   password?: string;
+  /** Users and their rights (--acl FILE); replaces --password. */
+  acl?: Acl;
   maxClients: number;
   maxBulk: number;
   /** client-output-buffer-limit pubsub: hard bytes, soft bytes, soft seconds. */
@@ -71,6 +74,8 @@ class Client {
   libName = "";
   libVer = "";
   authenticated: boolean;
+  /** The ACL user this connection runs as; null when the server has no ACL (everyone may do everything). */
+  user: AclUser | null = null;
   readonly parser = new RequestParser();
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
@@ -213,7 +218,21 @@ export class PubSubServer implements KeyHost {
   }
 
   get authRequiredByDefault(): boolean {
+    const anon = this.opts.acl?.anonymous;
+    if (anon) return !(anon.enabled && anon.nopass);
     return this.passwordHash !== null;
+  }
+
+  /** Redis's "AUTH <password>" error case: the default user needs no password. */
+  get defaultUserNopass(): boolean {
+    const anon = this.opts.acl?.anonymous;
+    return anon ? anon.nopass : this.passwordHash === null;
+  }
+
+  /** A connection's state before any AUTH, and again after RESET. */
+  startAnonymous(c: Client): void {
+    c.authenticated = !this.authRequiredByDefault;
+    c.user = this.opts.acl?.anonymous ?? null;
   }
 
   get port(): number {
@@ -229,7 +248,8 @@ export class PubSubServer implements KeyHost {
     const handlers = (laddrOf: () => string): Parameters<typeof Bun.listen<Client>>[0]["socket"] => ({
         open(socket) {
           server.stats.connections++;
-          const c = new Client(server.nextId++, !server.authRequiredByDefault, socket, laddrOf());
+          const c = new Client(server.nextId++, false, socket, laddrOf());
+          server.startAnonymous(c);
           socket.data = c;
           const wait = server.connLimiter.take(socket.remoteAddress, Date.now());
           if (wait > 0) {
@@ -402,6 +422,15 @@ export class PubSubServer implements KeyHost {
     if (!c.authenticated && !cmd.noAuth) {
       c.reply("-NOAUTH Authentication required.\r\n");
       return;
+    }
+    // ACL after NOAUTH and before the subscribed-mode check, in the order Redis 7 checks them.
+    const user = c.user;
+    if (user !== null && !user.unrestricted) {
+      const refusal = user.refusal(cmd.fullname, cmd.noAuth === true, argv.map(latin1));
+      if (refusal !== null) {
+        c.reply(refusal);
+        return;
+      }
     }
     if (c.pubsubFlag && c.resp === 2 && !cmd.inPubsub) {
       c.reply(
@@ -640,6 +669,18 @@ export class PubSubServer implements KeyHost {
   // ------------------------------------------------------------------------------------------
   // Authentication
 
+  /** AUTH / HELLO AUTH: on success the connection runs as that user. */
+  logIn(c: Client, user: Uint8Array, pass: Uint8Array): boolean {
+    const acl = this.opts.acl;
+    if (acl) {
+      const u = acl.authenticate(latin1(user), pass);
+      if (u === null) return false;
+      c.user = u;
+    } else if (!this.checkPassword(user, pass)) return false;
+    c.authenticated = true;
+    return true;
+  }
+
   checkPassword(user: Uint8Array, pass: Uint8Array): boolean {
     if (latin1(user) !== "default") return false;
     if (this.passwordHash === null) return true; // nopass: any password works for default, as in Redis
@@ -656,7 +697,7 @@ export class PubSubServer implements KeyHost {
       ` idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size}` +
       ` ssub=${c.shardChannels.size} multi=-1 qbuf=${c.parser.buffered} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0` +
       ` oll=0 omem=${c.outputBytes} tot-mem=${c.outputBytes + c.parser.buffered} events=${events} cmd=${c.lastCommand}` +
-      ` user=default redir=-1 resp=${c.resp}`
+      ` user=${c.user?.name ?? "default"} redir=-1 resp=${c.resp}`
     );
   }
 
@@ -872,7 +913,7 @@ def(
   1,
   (s, c) => {
     c.resp = 2;
-    c.authenticated = !s.authRequiredByDefault;
+    s.startAnonymous(c);
     s.dropSubscriptions(c);
     c.name = null;
     c.pubsubFlag = false;
@@ -908,7 +949,7 @@ def(
     let user: Uint8Array;
     let pass: Uint8Array;
     if (argv.length === 2) {
-      if (!s.authRequiredByDefault)
+      if (s.defaultUserNopass)
         return c.reply(
           enc.error(
             "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -920,8 +961,7 @@ def(
       user = argv[1]!;
       pass = argv[2]!;
     }
-    if (s.checkPassword(user, pass)) {
-      c.authenticated = true;
+    if (s.logIn(c, user, pass)) {
       c.reply("+OK\r\n");
     } else c.reply("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
   },
@@ -943,9 +983,8 @@ def(
     for (let j = next; j < argv.length; j++) {
       const more = argv.length - 1 - j;
       if (eqi(argv[j], "auth") && more >= 2) {
-        if (!s.checkPassword(argv[j + 1]!, argv[j + 2]!))
+        if (!s.logIn(c, argv[j + 1]!, argv[j + 2]!))
           return c.reply("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
-        c.authenticated = true;
         j += 2;
       } else if (eqi(argv[j], "setname") && more) {
         const n = argv[j + 1]!;
@@ -1251,6 +1290,8 @@ container(
 COMMANDS.get("command")!.arity = -1;
 COMMANDS.get("command")!.handler = (s, c) => c.reply(enc.array(COMMANDS.size) + [...COMMANDS.values()].map(commandInfo).join(""));
 
+container("acl", [["whoami", 2, (s, c) => c.reply(enc.bulk(c.user?.name ?? "default"))]], { flags: ["noscript", "loading", "stale", "sentinel"] });
+
 for (const k of KEYSPACE_COMMANDS) def(k.name, k.arity, (s, c, argv) => k.handler(s, c, argv), { flags: k.flags });
 
 for (const cmd of COMMANDS.values()) (BY_LENGTH[cmd.name.length] ??= []).push(cmd);
@@ -1262,6 +1303,7 @@ const FLAGS: FlagSpec[] = [
   { name: "host", env: "NOTISTREAM_PUBSUB_HOST", help: "listen address", default: DEFAULTS.host },
   { name: "port", env: "NOTISTREAM_PUBSUB_PORT", help: "listen port (0 picks a free one)", default: String(DEFAULTS.port) },
   { name: "password", env: "NOTISTREAM_PASSWORD", help: "require AUTH / HELLO AUTH with this password" },
+  { name: "acl", env: "NOTISTREAM_ACL", help: "users, hashed passwords and channel rights, in Redis's aclfile syntax (see README: Security)" },
   { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients", default: String(DEFAULTS.maxClients) },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
   { name: "data", env: "NOTISTREAM_DATA", help: "history database file", default: DEFAULTS.dataPath },
@@ -1298,9 +1340,10 @@ export async function main(argv: string[]): Promise<void> {
   const historyMaxAgeMs = intFlag("pubsub", flags, "history-max-age", 0, 100 * 365 * 86400) * 1000;
   const connRateLimit = intFlag("pubsub", flags, "conn-rate-limit", 0, 10_000_000);
   const tls = loadTls("pubsub", flags, intFlag("pubsub", flags, "tls-port", 0, 65535));
+  const acl = loadAcl("pubsub", flags.acl, flags.password, "--password");
   let server: PubSubServer;
   try {
-    server = new PubSubServer({ host: flags.host!, port, password: flags.password, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
+    server = new PubSubServer({ host: flags.host!, port, password: flags.password, acl, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
   } catch (err) {
     console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
     process.exit(1);
@@ -1308,7 +1351,8 @@ export async function main(argv: string[]): Promise<void> {
   await listenOrExit("pubsub", flags.host!, port, () => server.start());
   const fdWarning = fdLimitWarning("pubsub", maxClients);
   if (fdWarning) console.warn(fdWarning);
-  if (flags.password === undefined)
+  if (acl) console.log(`pubsub: ${aclSummary(acl)} (${flags.acl})`);
+  else if (flags.password === undefined)
     console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
   const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);
   console.log(`pubsub: history in ${flags.data} (${server.history.streams.size} streams, ${kept} entries, appendfsync ${fsync})`);

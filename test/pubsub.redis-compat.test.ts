@@ -1,7 +1,8 @@
 // test/pubsub.redis-compat.test.ts — end to end: the same bytes go to a real redis-server 7.0 and to our server,
 // and every reply byte (and whether the connection closed) must be the same.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Raw, haveRedis, startPubSub, startRedis, type Running } from "./helpers";
+import { writeFileSync } from "node:fs";
+import { Raw, haveRedis, startPubSub, startRedis, tempPath, type Running } from "./helpers";
 import { encodeCommand, latin1 } from "../resp";
 
 type Step = { conn?: number; send: string | Uint8Array; ids?: boolean };
@@ -421,6 +422,88 @@ const PASSWORD_CASES: Case[] = [
   { name: "QUIT works before AUTH", steps: [s(0, "QUIT")] },
 ];
 
+/** One ACL file that both servers load (redis-server --aclfile, ours --acl): Redis's syntax is ours too. */
+const sha = (p: string) => new Bun.CryptoHasher("sha256").update(p).digest("hex");
+const ACL_FILE = [
+  "user default on nopass resetchannels &public.* ~notistream:public.* -@all +@connection +subscribe +psubscribe +unsubscribe +xlen +xrange +acl|whoami",
+  `user alice on #${sha("alicepw")} &alerts.* &public.* ~notistream:alerts.* +@all`,
+  `user pub on #${sha("pubpw")} #${sha("pubpw2")} resetchannels &alerts.news allkeys -@all +publish +ping +xadd`,
+  `user gone off #${sha("gonepw")} allchannels allkeys +@all`,
+  "user open on nopass allchannels allkeys +@all -flushall -client|kill",
+].join("\n");
+const ACL_CLOSED_FILE = [`user default off #${sha("x")} allchannels allkeys +@all`, `user bob on #${sha("bobpw")} allchannels allkeys +@all`].join("\n");
+
+const ACL_CASES: Case[] = [
+  {
+    name: "anonymous (default user) rights",
+    steps: [
+      s(0, "PUBLISH", "public.a", "x"),
+      s(0, "XLEN", "notistream:public.a"),
+      s(0, "XLEN", "notistream:alerts.a"),
+      s(0, "XADD", "notistream:public.a", "1-1", "a", "b"),
+      s(0, "FLUSHALL"),
+      s(0, "ACL", "WHOAMI"),
+      s(0, "AUTH", "anything"),
+      s(0, "SUBSCRIBE", "alerts.a"),
+      s(0, "SUBSCRIBE", "public.b", "alerts.a"),
+      s(0, "PSUBSCRIBE", "public.x*"),
+      s(0, "PSUBSCRIBE", "public.*"),
+      s(0, "SUBSCRIBE", "public.a"),
+      s(0, "XLEN", "notistream:alerts.a"),
+      s(0, "XRANGE", "notistream:public.a", "-", "+"),
+      s(0, "PING"),
+    ],
+  },
+  {
+    name: "AUTH user pass, then channel and key rights",
+    steps: [
+      s(0, "AUTH", "alice", "wrong"),
+      s(0, "AUTH", "gone", "gonepw"),
+      s(0, "AUTH", "nobody", "alicepw"),
+      s(0, "AUTH", "alice", "alicepw"),
+      s(0, "ACL", "WHOAMI"),
+      s(0, "PUBLISH", "alerts.x", "hi"),
+      s(0, "PUBLISH", "other", "hi"),
+      s(0, "XADD", "notistream:alerts.x", "1-1", "message", "hi"),
+      s(0, "XADD", "notistream:other", "1-1", "message", "hi"),
+      s(0, "XRANGE", "notistream:public.a", "-", "+"),
+      s(0, "SUBSCRIBE", "alerts.x", "public.y"),
+      s(1, "AUTH", "alice", "alicepw"),
+      s(1, "PUBLISH", "public.y", "to-alice"),
+      s(0, "RESET"),
+      s(0, "ACL", "WHOAMI"),
+      s(0, "DEL", "notistream:alerts.x"),
+    ],
+  },
+  {
+    name: "HELLO AUTH and command rules",
+    steps: [
+      s(0, "HELLO", "3", "AUTH", "pub", "wrong"),
+      { conn: 0, send: cmd("HELLO", "3", "AUTH", "pub", "pubpw2"), ids: true },
+      s(0, "PUBLISH", "alerts.news", "x"),
+      s(0, "PUBLISH", "alerts.x", "x"),
+      s(0, "SUBSCRIBE", "alerts.news"),
+      s(0, "XADD", "anything", "1-1", "a", "b"),
+      s(0, "XLEN", "anything"),
+      s(0, "CLIENT", "GETNAME"),
+      s(0, "PING"),
+      s(0, "ACL", "WHOAMI"),
+      s(0, "AUTH", "open", "any-password"),
+      s(0, "FLUSHALL"),
+      s(0, "CLIENT", "KILL", "ID", "999999"),
+      s(0, "CLIENT", "GETNAME"),
+      s(0, "ACL", "WHOAMI"),
+    ],
+  },
+];
+
+const ACL_CLOSED_CASES: Case[] = [
+  {
+    name: "default user off: everything needs AUTH",
+    steps: [s(0, "PING"), s(0, "SUBSCRIBE", "x"), s(0, "AUTH", "x"), s(0, "AUTH", "default", "x"), s(0, "HELLO", "3"), s(0, "AUTH", "bob", "bobpw"), s(0, "PUBLISH", "x", "y"), s(0, "RESET"), s(0, "PING")],
+  },
+];
+
 type Transcript = { step: number; conn: number; bytes: string; closed: boolean }[];
 
 async function flush(port: number): Promise<void> {
@@ -498,6 +581,39 @@ describe.skipIf(!haveRedis)("byte-for-byte against redis-server", () => {
     test(`with a password: ${c.name}`, async () => {
       const want = await play(redisPw.port, c);
       const got = await play(oursPw.port, c, want);
+      expect(show(got)).toBe(show(want));
+    }, 30000);
+  }
+});
+
+describe.skipIf(!haveRedis)("ACL byte-for-byte against redis-server --aclfile", () => {
+  const servers: Record<string, Running> = {};
+  beforeAll(async () => {
+    const open = tempPath("users.acl");
+    const closed = tempPath("closed.acl");
+    writeFileSync(open, ACL_FILE + "\n");
+    writeFileSync(closed, ACL_CLOSED_FILE + "\n");
+    [servers.redis, servers.ours, servers.redisClosed, servers.oursClosed] = await Promise.all([
+      startRedis(["--aclfile", open]),
+      startPubSub(["--acl", open, "--history-max-age", "0"]),
+      startRedis(["--aclfile", closed]),
+      startPubSub(["--acl", closed, "--history-max-age", "0"]),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all(Object.values(servers).map((r) => r.stop()));
+  });
+  for (const c of ACL_CASES) {
+    test(c.name, async () => {
+      const want = await play(servers.redis!.port, c);
+      const got = await play(servers.ours!.port, c, want);
+      expect(show(got)).toBe(show(want));
+    }, 30000);
+  }
+  for (const c of ACL_CLOSED_CASES) {
+    test(c.name, async () => {
+      const want = await play(servers.redisClosed!.port, c);
+      const got = await play(servers.oursClosed!.port, c, want);
       expect(show(got)).toBe(show(want));
     }, 30000);
   }

@@ -1,0 +1,294 @@
+// acl.ts — who may do what: users from an ACL file in Redis's aclfile syntax, their hashed passwords and their rights.
+// Pure: parsing, credential checks and permission checks over strings; the servers read the file and ask.
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { compileGlob } from "./glob";
+
+/** SHA-256 of a secret, as Redis stores `#<hex>` in ACL files. */
+export function hashSecret(secret: string | Uint8Array): Buffer {
+  return createHash("sha256").update(secret).digest();
+}
+
+/** Redis 7's ACL categories, so `+@name` in a file shared with Redis is checked for typos. */
+const CATEGORY_NAMES = new Set([
+  "all", "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog", "geo",
+  "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection", "transaction", "scripting",
+]);
+
+/** The categories of the commands Notistream serves, read off redis-server 7.0 with ACL CAT <category>. */
+const CATEGORIES: Record<string, string[]> = {};
+const inCategory = (cat: string, names: string) => {
+  for (const n of names.split(" ")) (CATEGORIES[n] ??= []).push(cat);
+};
+inCategory("keyspace", "del exists flushall keys scan type");
+inCategory("read", "exists keys scan type xlen xrange xread xrevrange");
+inCategory("write", "del flushall function|flush xadd xdel xtrim");
+inCategory("stream", "xadd xdel xlen xrange xread xrevrange xtrim");
+inCategory("pubsub", "psubscribe publish pubsub|channels pubsub|numpat pubsub|numsub pubsub|shardchannels pubsub|shardnumsub punsubscribe spublish ssubscribe subscribe sunsubscribe unsubscribe");
+inCategory("admin", "acl|load client|kill client|list client|no-evict client|pause client|unblock client|unpause");
+inCategory("fast", "auth echo exists hello ping publish quit reset select spublish type xadd xdel xlen");
+inCategory("slow", "acl|help acl|load acl|whoami client|caching client|getname client|getredir client|help client|id client|info client|kill client|list client|no-evict client|pause client|reply client|setname client|tracking client|trackinginfo client|unblock client|unpause command command|count command|docs command|getkeys command|help command|info command|list del flushall function|flush info keys psubscribe pubsub|channels pubsub|help pubsub|numpat pubsub|numsub pubsub|shardchannels pubsub|shardnumsub punsubscribe scan ssubscribe subscribe sunsubscribe unsubscribe xrange xread xrevrange xtrim");
+inCategory("blocking", "xread");
+inCategory("dangerous", "acl|load client|kill client|list client|no-evict client|pause client|unblock client|unpause flushall info keys");
+inCategory("connection", "auth client|caching client|getname client|getredir client|help client|id client|info client|kill client|list client|no-evict client|pause client|reply client|setname client|tracking client|trackinginfo client|unblock client|unpause command command|count command|docs command|getkeys command|help command|info command|list echo hello ping quit reset select");
+inCategory("scripting", "function|flush");
+
+const READ = 1;
+const WRITE = 2;
+
+type Grant = { pattern: string; match: (s: string) => boolean; rights: number };
+type CommandRule = { allow: boolean; target: string };
+
+/** Which arguments are keys or channels, and what a command does with them (Redis's key specs). */
+type Spec = { keys?: (argv: string[]) => [string, number][]; channels?: (argv: string[]) => [string, number, boolean][] };
+const from = (start: number, rights: number) => (argv: string[]) => argv.slice(start).map((k): [string, number] => [k, rights]);
+const at = (i: number, rights: number) => (argv: string[]) => (argv.length > i ? [[argv[i]!, rights] as [string, number]] : []);
+const subscribe = (pattern: boolean) => (argv: string[]) => argv.slice(1).map((ch): [string, number, boolean] => [ch, READ, pattern]);
+const SPECS: Record<string, Spec> = {
+  xadd: { keys: at(1, WRITE) },
+  xdel: { keys: at(1, WRITE) },
+  xtrim: { keys: at(1, WRITE) },
+  del: { keys: from(1, WRITE) },
+  xrange: { keys: at(1, READ) },
+  xrevrange: { keys: at(1, READ) },
+  // XLEN, EXISTS and TYPE read no values (no ACCESS flag in Redis), so any key pattern, even %W~, lets them through.
+  xlen: { keys: at(1, 0) },
+  type: { keys: at(1, 0) },
+  exists: { keys: from(1, 0) },
+  xread: {
+    keys: (argv) => {
+      const s = argv.findIndex((a, i) => i > 0 && a.toLowerCase() === "streams");
+      if (s < 0) return [];
+      const n = Math.floor((argv.length - s - 1) / 2);
+      return argv.slice(s + 1, s + 1 + n).map((k): [string, number] => [k, READ]);
+    },
+  },
+  subscribe: { channels: subscribe(false) },
+  ssubscribe: { channels: subscribe(false) },
+  psubscribe: { channels: subscribe(true) },
+  publish: { channels: (argv) => (argv.length > 1 ? [[argv[1]!, WRITE, false]] : []) },
+  spublish: { channels: (argv) => (argv.length > 1 ? [[argv[1]!, WRITE, false]] : []) },
+};
+
+/** Why a command was refused, in Redis 7's words. */
+export const NOPERM = {
+  command: (fullname: string) => `-NOPERM this user has no permissions to run the '${fullname}' command\r\n`,
+  key: "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n",
+  channel: "-NOPERM this user has no permissions to access one of the channels used as arguments\r\n",
+};
+
+export class AclUser {
+  enabled = false;
+  nopass = false;
+  hashes: Buffer[] = [];
+  allKeys = false;
+  allChannels = false;
+  keys: Grant[] = [];
+  channels: Grant[] = [];
+  rules: CommandRule[] = [];
+  private readonly decided = new Map<string, boolean>();
+
+  constructor(readonly name: string) {}
+
+  /** May this user run `fullname` ("publish", "client|id")? The last rule that names it decides, as Redis applies rules in order. */
+  mayRun(fullname: string): boolean {
+    let yes = this.decided.get(fullname);
+    if (yes === undefined) {
+      yes = false;
+      const cats = CATEGORIES[fullname] ?? [];
+      const parent = fullname.includes("|") ? fullname.slice(0, fullname.indexOf("|")) : null;
+      for (let i = this.rules.length - 1; i >= 0; i--) {
+        const { allow, target } = this.rules[i]!;
+        const hit =
+          target === "@all" ||
+          (target[0] === "@" ? cats.includes(target.slice(1)) || (parent !== null && (CATEGORIES[parent] ?? []).includes(target.slice(1))) : target === fullname || target === parent);
+        if (hit) {
+          yes = allow;
+          break;
+        }
+      }
+      this.decided.set(fullname, yes);
+    }
+    return yes;
+  }
+
+  /** `rights` is READ, WRITE, both, or 0 for commands that only look at whether a key exists. */
+  mayUseKey(key: string, rights: number): boolean {
+    if (this.allKeys) return true;
+    for (const g of this.keys) if ((g.rights & rights) === rights && g.match(key)) return true;
+    return false;
+  }
+
+  /** A PSUBSCRIBE pattern is allowed only if the user was granted that very pattern (compared as text), as in Redis. */
+  mayUseChannel(channel: string, rights: number, isPattern = false): boolean {
+    if (this.allChannels) return true;
+    for (const g of this.channels) {
+      if ((g.rights & rights) !== rights) continue;
+      if (isPattern ? g.pattern === channel : g.match(channel)) return true;
+    }
+    return false;
+  }
+
+  mayPublish(channel: string): boolean {
+    return this.mayUseChannel(channel, WRITE);
+  }
+
+  maySubscribe(channel: string): boolean {
+    return this.mayUseChannel(channel, READ);
+  }
+
+  /** Does `secret` log in as this user? Hashes both sides first, so the comparison is constant-time. */
+  accepts(secret: string | Uint8Array): boolean {
+    if (!this.enabled) return false;
+    if (this.nopass) return true;
+    const h = hashSecret(secret);
+    let ok = false;
+    for (const mine of this.hashes) if (timingSafeEqual(h, mine)) ok = true; // no early exit: same time whichever matches
+    return ok;
+  }
+
+  /**
+   * The Redis error for running `argv` (latin1 strings, argv[0] the command), or null when allowed.
+   * Order as in Redis: the command, then its keys, then its channels.
+   */
+  refusal(fullname: string, noAuth: boolean, argv: string[]): string | null {
+    if (!noAuth && !this.mayRun(fullname)) return NOPERM.command(fullname);
+    const spec = SPECS[fullname];
+    if (!spec) return null;
+    if (spec.keys && !this.allKeys) for (const [k, r] of spec.keys(argv)) if (!this.mayUseKey(k, r)) return NOPERM.key;
+    if (spec.channels && !this.allChannels)
+      for (const [ch, r, isPattern] of spec.channels(argv)) if (!this.mayUseChannel(ch, r, isPattern)) return NOPERM.channel;
+    return null;
+  }
+
+  /** Runs every command, key and channel, so the hot path can skip the checks. A last +@all overrides every earlier rule. */
+  get unrestricted(): boolean {
+    const last = this.rules[this.rules.length - 1];
+    return this.allKeys && this.allChannels && last !== undefined && last.allow && last.target === "@all";
+  }
+}
+
+export class AclFileError extends Error {}
+
+export class Acl {
+  readonly users = new Map<string, AclUser>();
+  /** Bearer tokens name no user: the token's hash finds it. */
+  private readonly byHash = new Map<string, AclUser>();
+
+  /** Redis's "default" user: the rights of a connection or request that has not logged in. */
+  get anonymous(): AclUser {
+    return this.users.get("default")!;
+  }
+
+  /** The user `name` if `secret` is one of its passwords and it is enabled. */
+  authenticate(name: string, secret: string | Uint8Array): AclUser | null {
+    const u = this.users.get(name);
+    return u && u.accepts(secret) ? u : null;
+  }
+
+  /** The user whose password is `token` (an HTTP Bearer token). */
+  byToken(token: string): AclUser | null {
+    const u = this.byHash.get(hashSecret(token).toString("hex"));
+    return u && u.accepts(token) ? u : null;
+  }
+
+  /**
+   * Parses an ACL file: one `user <name> <rule> ...` per line, Redis's rules (on/off, #sha256, nopass, ~keys, %R~ %W~,
+   * &channels, allkeys, allchannels, +@category, -command, ...) plus %R& and %W& for read-only and write-only channels.
+   * Lines starting with # are comments. Without a `user default` line, anonymous connections may do nothing.
+   */
+  static parse(text: string, source: string): Acl {
+    const acl = new Acl();
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!.trim();
+      if (line === "" || line.startsWith("#")) continue;
+      const where = `${source}:${i + 1}`;
+      const words = line.split(/[ \t]+/);
+      if (words[0] !== "user" || words.length < 2)
+        throw new AclFileError(`${where}: a line must be 'user <name> <rules...>' (or a # comment)`);
+      const name = words[1]!;
+      if (acl.users.has(name)) throw new AclFileError(`${where}: user '${name}' is defined twice; merge the two lines into one`);
+      const u = new AclUser(name);
+      for (const rule of words.slice(2)) applyRule(u, rule, where);
+      acl.users.set(name, u);
+      for (const h of u.hashes) {
+        const hex = h.toString("hex");
+        const other = acl.byHash.get(hex);
+        if (other && other !== u)
+          throw new AclFileError(`${where}: user '${name}' has the same password as user '${other.name}'; give each user its own so a Bearer token names one user`);
+        acl.byHash.set(hex, u);
+      }
+    }
+    if (!acl.users.has("default")) acl.users.set("default", new AclUser("default"));
+    return acl;
+  }
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+function applyRule(u: AclUser, rule: string, where: string): void {
+  const low = rule.toLowerCase();
+  const fail = (why: string): never => {
+    throw new AclFileError(`${where}: ${why}`);
+  };
+  switch (low) {
+    case "on": u.enabled = true; return;
+    case "off": u.enabled = false; return;
+    case "nopass": u.nopass = true; u.hashes = []; return;
+    case "resetpass": u.nopass = false; u.hashes = []; return;
+    case "allkeys": u.allKeys = true; u.keys = []; return;
+    case "resetkeys": u.allKeys = false; u.keys = []; return;
+    case "allchannels": u.allChannels = true; u.channels = []; return;
+    case "resetchannels": u.allChannels = false; u.channels = []; return;
+    case "allcommands": u.rules.push({ allow: true, target: "@all" }); return;
+    case "nocommands": u.rules.push({ allow: false, target: "@all" }); return;
+    case "reset":
+      for (const r of ["resetpass", "resetkeys", "resetchannels", "nocommands", "off"]) applyRule(u, r, where);
+      u.rules = [];
+      return;
+  }
+  const c = rule[0];
+  const rest = rule.slice(1);
+  if (c === "#" || c === "!") {
+    if (!HEX64.test(rest)) fail(`'${c}' must be followed by a password's SHA-256 as 64 lowercase hex digits (printf %s 'password' | sha256sum)`);
+    const h = Buffer.from(rest, "hex");
+    if (c === "#") {
+      if (!u.hashes.some((x) => x.equals(h))) u.hashes.push(h);
+      u.nopass = false;
+    } else u.hashes = u.hashes.filter((x) => !x.equals(h));
+    return;
+  }
+  // Never echo the rule here: it holds a plaintext password.
+  if (c === ">" || c === "<")
+    fail(`plaintext passwords ('${c}…') are not accepted; store the SHA-256 instead: #<hash>, where printf %s 'password' | sha256sum prints the hash`);
+  if (c === "~") return grant(u.keys, rest, READ | WRITE, () => (u.allKeys = rest === "*" || u.allKeys));
+  if (c === "&") return grant(u.channels, rest, READ | WRITE, () => (u.allChannels = rest === "*" || u.allChannels));
+  if (c === "%") {
+    const m = /^([RW]+)([~&])(.*)$/i.exec(rest);
+    if (!m) fail(`'${rule}' is not a rule: write %R~keys, %W~keys, %RW~keys, or Notistream's %R&channels and %W&channels`);
+    let rights = 0;
+    for (const f of m![1]!.toUpperCase()) rights |= f === "R" ? READ : WRITE;
+    return grant(m![2] === "~" ? u.keys : u.channels, m![3]!, rights, () => {});
+  }
+  if (c === "+" || c === "-") {
+    const allow = c === "+";
+    if (rest.startsWith("@")) {
+      if (!CATEGORY_NAMES.has(rest.slice(1).toLowerCase())) fail(`'${rule}': unknown command category; see ACL CAT for the list`);
+      u.rules.push({ allow, target: rest.toLowerCase() });
+      return;
+    }
+    if (!/^[a-z0-9_.:-]+(\|[a-z0-9_.:-]+)?$/i.test(rest)) fail(`'${rule}' is not a command name`);
+    u.rules.push({ allow, target: rest.toLowerCase() });
+    return;
+  }
+  if (c === "(") fail("selectors '(...)' are not supported; give the user its rules directly");
+  fail(`'${rule}' is not a rule Notistream knows: see the ACL section of the README`);
+}
+
+function grant(list: Grant[], pattern: string, rights: number, all: () => void): void {
+  list.push({ pattern, match: compileGlob(pattern), rights });
+  if ((rights & (READ | WRITE)) === (READ | WRITE)) all();
+}
+
+export const RIGHTS = { READ, WRITE };

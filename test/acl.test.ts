@@ -1,0 +1,154 @@
+// test/acl.test.ts — unit tests for acl.ts: the file syntax (Redis's, plus %R& / %W&), credentials and every kind of
+// permission check, without any server.
+import { describe, expect, test } from "bun:test";
+import { Acl, AclFileError, NOPERM, hashSecret } from "../acl";
+
+const sha = (s: string) => hashSecret(s).toString("hex");
+const parse = (...lines: string[]) => Acl.parse(lines.join("\n"), "users.acl");
+
+describe("parsing", () => {
+  test("comments, blank lines, users and their flags", () => {
+    const acl = parse("# who may do what", "", `user alice on #${sha("pw")} &alerts/* ~notistream:alerts/* +@all`, "  user bob off nopass  ");
+    expect([...acl.users.keys()]).toEqual(["alice", "bob", "default"]);
+    expect(acl.users.get("alice")!.enabled).toBe(true);
+    expect(acl.users.get("bob")!.enabled).toBe(false);
+  });
+
+  test("without a default line, anonymous clients may do nothing", () => {
+    const anon = parse(`user alice on #${sha("pw")} allchannels`).anonymous;
+    expect(anon.enabled).toBe(false);
+    expect(anon.nopass).toBe(false);
+    expect(anon.mayRun("ping")).toBe(false);
+    expect(anon.maySubscribe("x")).toBe(false);
+  });
+
+  const bad: [string, RegExp][] = [
+    ["alice on", /a line must be 'user <name>/],
+    ["user", /a line must be/],
+    ["user a #abc", /'#' must be followed by a password's SHA-256 as 64 lowercase hex digits/],
+    [`user a #${sha("x").toUpperCase()}`, /64 lowercase hex/],
+    ["user a >hunter2", /plaintext passwords \('>…'\) are not accepted/],
+    ["user a <hunter2", /plaintext passwords/],
+    ["user a +@nosuch", /'\+@nosuch': unknown command category/],
+    ["user a +bad*name", /'\+bad\*name' is not a command name/],
+    ["user a %X~foo", /'%X~foo' is not a rule/],
+    ["user a (~foo +get)", /selectors/],
+    ["user a sideways", /'sideways' is not a rule Notistream knows/],
+  ];
+  for (const [line, why] of bad) {
+    test(`rejects ${JSON.stringify(line)}`, () => {
+      expect(() => parse("# first line is a comment", line)).toThrow(AclFileError);
+      try {
+        parse("# first line is a comment", line);
+      } catch (err) {
+        expect((err as Error).message).toMatch(why);
+        expect((err as Error).message).toContain("users.acl:2");
+      }
+    });
+  }
+
+  test("a plaintext password is never repeated in the error", () => {
+    expect(() => parse("user a on >hunter2")).toThrow(/plaintext/);
+    try {
+      parse("user a on >hunter2");
+    } catch (err) {
+      expect((err as Error).message).not.toContain("hunter2");
+    }
+  });
+
+  test("a user defined twice, and two users sharing a password, are errors", () => {
+    expect(() => parse("user a on", "user a off")).toThrow(/users\.acl:2: user 'a' is defined twice/);
+    expect(() => parse(`user a on #${sha("same")}`, `user b on #${sha("same")}`)).toThrow(/user 'b' has the same password as user 'a'/);
+  });
+});
+
+describe("credentials", () => {
+  const acl = parse(
+    `user alice on #${sha("one")} #${sha("two")}`,
+    `user gone off #${sha("gonepw")}`,
+    "user free on nopass",
+    `user dropped on #${sha("old")} #${sha("new")} !${sha("old")}`,
+    `user reset on #${sha("pw")} resetpass`,
+  );
+  test("any of a user's passwords logs in; wrong ones, unknown users and disabled users do not", () => {
+    expect(acl.authenticate("alice", "one")?.name).toBe("alice");
+    expect(acl.authenticate("alice", Buffer.from("two"))?.name).toBe("alice");
+    expect(acl.authenticate("alice", "three")).toBeNull();
+    expect(acl.authenticate("nobody", "one")).toBeNull();
+    expect(acl.authenticate("gone", "gonepw")).toBeNull();
+  });
+  test("nopass takes any password; ! removes one; resetpass removes all", () => {
+    expect(acl.authenticate("free", "whatever")?.name).toBe("free");
+    expect(acl.authenticate("dropped", "old")).toBeNull();
+    expect(acl.authenticate("dropped", "new")?.name).toBe("dropped");
+    expect(acl.authenticate("reset", "pw")).toBeNull();
+  });
+  test("a Bearer token finds its user by its hash; disabled users' tokens fail", () => {
+    expect(acl.byToken("two")?.name).toBe("alice");
+    expect(acl.byToken("nope")).toBeNull();
+    expect(acl.byToken("gonepw")).toBeNull();
+  });
+});
+
+describe("permissions", () => {
+  const acl = parse(
+    "user default on nopass %R&public/* %R~notistream:public/* -@all +@connection +@pubsub +@read",
+    "user writer on nopass %W&alerts/* %W~notistream:alerts/* +@all",
+    "user both on nopass &alerts/* ~k* +@all -flushall -client|kill",
+    "user order on nopass allchannels allkeys +@all -@pubsub +subscribe",
+    "user root on nopass allchannels allkeys allcommands",
+  );
+  const u = (n: string) => acl.users.get(n)!;
+
+  test("%R& reads but cannot publish; %W& publishes but cannot subscribe", () => {
+    expect(u("default").maySubscribe("public/x")).toBe(true);
+    expect(u("default").mayPublish("public/x")).toBe(false);
+    expect(u("writer").mayPublish("alerts/x")).toBe(true);
+    expect(u("writer").maySubscribe("alerts/x")).toBe(false);
+    expect(u("writer").mayPublish("public/x")).toBe(false);
+  });
+
+  test("refusals carry Redis's NOPERM texts, command first, then keys, then channels", () => {
+    expect(u("default").refusal("publish", false, ["PUBLISH", "public/x", "m"])).toBe(NOPERM.channel);
+    expect(u("default").refusal("subscribe", false, ["SUBSCRIBE", "public/x", "private"])).toBe(NOPERM.channel);
+    expect(u("default").refusal("subscribe", false, ["SUBSCRIBE", "public/x", "public/y"])).toBeNull();
+    expect(u("default").refusal("xadd", false, ["XADD", "notistream:public/x", "*", "a", "b"])).toBe(NOPERM.command("xadd"));
+    expect(u("default").refusal("xrange", false, ["XRANGE", "notistream:public/x", "-", "+"])).toBeNull();
+    expect(u("default").refusal("xrange", false, ["XRANGE", "notistream:other", "-", "+"])).toBe(NOPERM.key);
+    expect(u("default").refusal("xread", false, ["XREAD", "COUNT", "1", "STREAMS", "notistream:public/a", "notistream:x", "0", "0"])).toBe(NOPERM.key);
+    expect(u("default").refusal("xread", false, ["XREAD", "STREAMS", "notistream:public/a", "0"])).toBeNull();
+    expect(u("writer").refusal("xadd", false, ["XADD", "notistream:alerts/x", "*", "a", "b"])).toBeNull();
+    expect(u("writer").refusal("xrange", false, ["XRANGE", "notistream:alerts/x", "-", "+"])).toBe(NOPERM.key);
+    // XLEN only asks whether there is something: a write-only pattern is enough, as in Redis.
+    expect(u("writer").refusal("xlen", false, ["XLEN", "notistream:alerts/x"])).toBeNull();
+    expect(u("both").refusal("flushall", false, ["FLUSHALL"])).toBe(NOPERM.command("flushall"));
+    expect(u("both").refusal("client|kill", false, ["CLIENT", "KILL", "ID", "1"])).toBe(NOPERM.command("client|kill"));
+    expect(u("both").refusal("client|id", false, ["CLIENT", "ID"])).toBeNull();
+  });
+
+  test("commands allowed before AUTH (no_auth) are never refused for the command itself", () => {
+    const closed = parse("user default off").anonymous;
+    expect(closed.refusal("auth", true, ["AUTH", "x", "y"])).toBeNull();
+    expect(closed.refusal("ping", false, ["PING"])).toBe(NOPERM.command("ping"));
+  });
+
+  test("PSUBSCRIBE needs the very pattern granted, compared as text", () => {
+    expect(u("default").refusal("psubscribe", false, ["PSUBSCRIBE", "public/*"])).toBeNull();
+    expect(u("default").refusal("psubscribe", false, ["PSUBSCRIBE", "public/a*"])).toBe(NOPERM.channel);
+    expect(u("root").refusal("psubscribe", false, ["PSUBSCRIBE", "any*"])).toBeNull();
+  });
+
+  test("rules apply in order: the last one that names a command wins", () => {
+    expect(u("order").mayRun("publish")).toBe(false);
+    expect(u("order").mayRun("psubscribe")).toBe(false);
+    expect(u("order").mayRun("subscribe")).toBe(true);
+    expect(u("order").mayRun("xadd")).toBe(true);
+  });
+
+  test("only a user with every command, key and channel skips the checks", () => {
+    expect(u("root").unrestricted).toBe(true);
+    expect(u("order").unrestricted).toBe(false);
+    expect(u("both").unrestricted).toBe(false);
+    expect(u("default").unrestricted).toBe(false);
+  });
+});
