@@ -292,3 +292,40 @@ function grant(list: Grant[], pattern: string, rights: number, all: () => void):
 }
 
 export const RIGHTS = { READ, WRITE };
+
+/** Who an HTTP request is: a user, or why it is refused (always 401: the credentials are missing or wrong). */
+export type HttpIdentity = { user: AclUser } | { status: 401; message: string };
+
+/**
+ * Reads `Authorization: Bearer <token>` (the token is a user's password; its hash finds the user) or
+ * `Basic <base64 user:password>`. No header means the default user, when it is on and needs no password.
+ */
+export function userFromAuthorization(acl: Acl, header: string | null, token?: string): HttpIdentity {
+  const login = 'send Authorization: Bearer <token> or Basic <user:password>';
+  if (header === null || header === "") {
+    if (token !== undefined) {
+      const u = acl.byToken(token);
+      return u ? { user: u } : { status: 401, message: "the token is not valid (or its user is disabled)" };
+    }
+    const anon = acl.anonymous;
+    if (anon.enabled && anon.nopass) return { user: anon };
+    return { status: 401, message: `this server needs a login: ${login}` };
+  }
+  const m = /^(\S+)\s+(.*)$/.exec(header.trim());
+  const scheme = m?.[1]?.toLowerCase();
+  if (scheme === "bearer") {
+    const u = acl.byToken(m![2]!.trim());
+    return u ? { user: u } : { status: 401, message: "the Bearer token is not valid (or its user is disabled)" };
+  }
+  if (scheme === "basic") {
+    const decoded = Buffer.from(m![2]!.trim(), "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) return { status: 401, message: "Basic credentials must be base64 of user:password" };
+    const u = acl.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1));
+    return u ? { user: u } : { status: 401, message: "wrong user name or password, or the user is disabled" };
+  }
+  return { status: 401, message: `unsupported Authorization scheme: ${login}` };
+}
+
+/** Channel names as the pub/sub server sees them (UTF-8 bytes, one latin1 char each), for matching ACL patterns. */
+export const channelBytes = (channel: string): string => Buffer.from(channel, "utf8").toString("latin1");

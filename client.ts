@@ -14,6 +14,8 @@ export const ConfigSchema = z
     port: z.number().int().min(1).max(65535),
     channels: z.array(z.string().min(1, "a channel name must not be empty")).min(1, "at least one channel is required"),
     password: z.string().optional(),
+    /** The ACL user to log in as (AUTH user password); without it the password is the default user's. */
+    user: z.string().min(1, "user must not be empty").optional(),
     tls: z.boolean().optional(),
     /** A PEM CA file to trust with TLS, for a server with a self-signed certificate. */
     ca: z.string().optional(),
@@ -183,7 +185,7 @@ export class Subscription {
    * history while live messages wait in a buffer, then deliver the buffer and go live.
    */
   private session(): Promise<{ reason: string; connectedFor: number }> {
-    const { host, port, password, channels } = this.config;
+    const { host, port, password, user, channels } = this.config;
     const plain = channels.filter((c) => !isPattern(c));
     const patterns = channels.filter(isPattern);
     const parser = new ReplyParser();
@@ -286,7 +288,7 @@ export class Subscription {
             }
             clearTimeout(connectTimer);
             this.socket = socket;
-            const hello = ["HELLO", "3", ...(password !== undefined ? ["AUTH", "default", password] : [])];
+            const hello = ["HELLO", "3", ...(password !== undefined ? ["AUTH", user ?? "default", password] : [])];
             send(hello, (r) => {
               if (r.type === "error") finish(`the server said: ${r.value}`);
             });
@@ -337,6 +339,7 @@ Options:
   --port <port>        pub/sub server port, for this run only
   --channels <a,b>     comma-separated channels (globs like octo/* use PSUBSCRIBE), for this run only
   --password <pw>      server password, for this run only
+  --user <name>        ACL user to log in as with the password, for this run only
   --tls                connect with TLS (rediss), for this run only
   --ca <file>          PEM CA to trust with TLS (a self-signed server), for this run only
   --replay-limit <n>   after a start or an absence of over 10 minutes, show at most n missed messages
@@ -357,6 +360,7 @@ type Args = {
   port?: string;
   channels?: string;
   password?: string;
+  user?: string;
   tls: boolean;
   print: boolean;
   json: boolean;
@@ -397,6 +401,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case "--password":
         a.password = value();
+        break;
+      case "--user":
+        a.user = value();
         break;
       case "--tls":
         a.tls = true;
@@ -473,6 +480,10 @@ async function setup(path: string, current: Config | null): Promise<Config> {
   const pw = String(password ?? "");
   if (pw) config.password = pw;
   if (tls === true) config.tls = true;
+  // Settings the prompts do not ask for survive a new setup.
+  if (current?.user !== undefined && pw) config.user = current.user;
+  if (current?.ca !== undefined) config.ca = current.ca;
+  if (current?.replayLimit !== undefined) config.replayLimit = current.replayLimit;
   saveConfig(path, config);
   p.outro(`Saved ${path}. Listening now.`);
   return config;
@@ -529,6 +540,7 @@ export async function main(argv: string[]): Promise<void> {
     port: args.port !== undefined ? Number(args.port) : (config?.port ?? 6379),
     channels: args.channels !== undefined ? parseChannels(args.channels) : (config?.channels ?? []),
     password: args.password ?? config?.password,
+    user: args.user ?? config?.user,
     tls: args.tls || config?.tls || undefined,
     ca: args.ca ?? config?.ca,
     replayLimit: args.replayLimit !== undefined ? Number(args.replayLimit) : config?.replayLimit,

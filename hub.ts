@@ -22,6 +22,8 @@ export class Hub {
   private readonly host: string;
   private readonly port: number;
   private readonly password: string | undefined;
+  /** The ACL user from redis://user:password@host (none means "default"). */
+  private readonly user: string | undefined;
   private readonly tls: boolean;
 
   constructor(
@@ -32,6 +34,7 @@ export class Hub {
     this.host = u.hostname;
     this.port = Number(u.port || 6379);
     this.password = u.password ? decodeURIComponent(u.password) : undefined;
+    this.user = u.username ? decodeURIComponent(u.username) : undefined;
     this.tls = u.protocol === "rediss:";
   }
 
@@ -81,7 +84,7 @@ export class Hub {
           this.connecting = false;
           this.socket = socket;
           const out: Uint8Array[] = [];
-          if (this.password !== undefined) out.push(encodeCommand(["AUTH", this.password]));
+          if (this.password !== undefined) out.push(encodeCommand(this.user ? ["AUTH", this.user, this.password] : ["AUTH", this.password]));
           if (this.listeners.size) out.push(encodeCommand(["SUBSCRIBE", ...this.listeners.keys()]));
           if (out.length) socket.write(Buffer.concat(out));
         },

@@ -9,7 +9,8 @@ import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
 import { RateLimiter } from "./ratelimit";
-import { exitOnSignals, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { channelBytes, userFromAuthorization, type Acl } from "./acl";
 import { readFileSync } from "node:fs";
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -22,6 +23,8 @@ export type WebOptions = {
   port: number;
   redisUrl: string;
   token?: string;
+  /** Users and their channel rights (--acl FILE, the pub/sub server's syntax); replaces --token. */
+  acl?: Acl;
   githubSecret?: string;
   maxMessage: number;
   maxBody: number;
@@ -37,6 +40,9 @@ export type WebOptions = {
   redisCa?: string;
   quiet?: boolean;
 };
+
+/** Both schemes in one challenge; a browser that sees Basic asks for a login and sends it with later requests. */
+const CHALLENGE = { "www-authenticate": 'Basic realm="notistream", charset="UTF-8", Bearer realm="notistream"' };
 
 /** The pub/sub server could not take the message: the caller answers 503. */
 class Unavailable extends Error {}
@@ -255,6 +261,27 @@ export async function startWeb(opts: WebOptions) {
     if (!opts.quiet) console.log(line);
   };
 
+  /** With --acl, the request's user must be allowed to `command` every channel; null means go ahead. */
+  function refuse(req: Request, command: "publish" | "subscribe", channels: string[], token?: string): Response | null {
+    const acl = opts.acl;
+    if (!acl) return null;
+    const who = userFromAuthorization(acl, req.headers.get("authorization"), token);
+    if (!("user" in who)) return error(who.status, who.message, CHALLENGE);
+    const argv = command === "publish" ? ["PUBLISH", channelBytes(channels[0]!), ""] : ["SUBSCRIBE", ...channels.map(channelBytes)];
+    if (who.user.refusal(command, false, argv) === null) return null;
+    const what = command === "publish" ? `publish to ${JSON.stringify(channels[0])}` : `read ${channels.map((c) => JSON.stringify(c)).join(", ")}`;
+    if (who.user === acl.anonymous) return error(401, `anonymous clients may not ${what}: log in with Authorization: Bearer <token> or Basic <user:password>`, CHALLENGE);
+    return error(403, `user '${who.user.name}' may not ${what}; the ACL file sets each user's channels`);
+  }
+
+  /** The app page asks for a login when anonymous clients have no rights, so the browser sends it to /events later. */
+  function appLogin(req: Request): Response | null {
+    const acl = opts.acl;
+    if (!acl || (acl.anonymous.enabled && acl.anonymous.nopass)) return null;
+    const who = userFromAuthorization(acl, req.headers.get("authorization"));
+    return "user" in who ? null : new Response("This Notistream server needs a login.\n", { status: 401, headers: { ...CHALLENGE, "content-type": "text/plain; charset=utf-8" } });
+  }
+
   async function publishRoot(req: Request, url: URL): Promise<Response> {
     const raw = await readBody(req, opts.maxBody);
     const fields: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...(await bodyFields(req, raw)) };
@@ -265,8 +292,11 @@ export async function startWeb(opts: WebOptions) {
       if (given === undefined) return error(401, "a token is required: send Authorization: Bearer <token> or a token field", { "www-authenticate": "Bearer" });
       if (!sameSecret(given, opts.token)) return error(401, "the token is wrong", { "www-authenticate": "Bearer" });
     }
+    const token = typeof fields.token === "string" ? fields.token : undefined;
     delete fields.token;
     const n = notificationFromFields(fields, { maxMessage: opts.maxMessage, source: "form" });
+    const denied = refuse(req, "publish", [n.channel], token);
+    if (denied) return denied;
     const result = await timedPublish(n);
     published++;
     return json(200, result);
@@ -325,6 +355,10 @@ export async function startWeb(opts: WebOptions) {
         }
       }
       const asset = (path: string) => async () => {
+        if (path === "/") {
+          const login = appLogin(req);
+          if (login) return login;
+        }
         const a = assets.get(path)!;
         // The page and the service worker must always be fresh; the rest may be cached briefly.
         const cache = path === "/" || path === "/sw.js" ? "no-cache" : "public, max-age=300";
@@ -349,13 +383,15 @@ export async function startWeb(opts: WebOptions) {
         "/events": {
           GET: async () => {
             const channels = channelsFrom(url);
+            const denied = refuse(req, "subscribe", channels);
+            if (denied) return denied;
             const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
             server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
             sseStreams++;
             return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
           },
         },
-        "/messages": { GET: async () => json(200, await recentMessages(url, run)) },
+        "/messages": { GET: async () => refuse(req, "subscribe", channelsFrom(url)) ?? json(200, await recentMessages(url, run)) },
       };
       for (const path of ["/app.js", "/sw.js", "/app.css", "/manifest.webmanifest", "/icon-192.png", "/icon-512.png"]) routes[path] = { GET: asset(path) };
       const route = routes[url.pathname];
@@ -405,6 +441,7 @@ const FLAGS: FlagSpec[] = [
   { name: "port", env: "NOTISTREAM_WEB_PORT", help: "listen port (0 picks a free one)", default: "8080" },
   { name: "redis", env: "NOTISTREAM_REDIS_URL", help: "where to publish: redis://[:password@]host:port or rediss://", default: "redis://127.0.0.1:6379" },
   { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
+  { name: "acl", env: "NOTISTREAM_ACL", help: "users and channel rights for POST /, /events and /messages (Bearer or Basic auth); the pub/sub server's ACL syntax" },
   { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
   { name: "max-message", env: "NOTISTREAM_MAX_MESSAGE", help: "largest message, in bytes", default: String(DEFAULT_MAX_MESSAGE) },
   { name: "tls-cert", env: "NOTISTREAM_WEB_TLS_CERT", help: "serve HTTPS with this PEM certificate (with --tls-key)" },
@@ -424,6 +461,7 @@ export async function main(argv: string[]): Promise<void> {
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
   const tls = loadTls("web", f, port);
+  const acl = loadAcl("web", f.acl, f.token, "--token");
   let redisCa: string | undefined;
   try {
     redisCa = f["redis-ca"] ? readFileSync(f["redis-ca"], "utf8") : undefined;
@@ -437,8 +475,9 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, token: f.token, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
+    startWeb({ host: f.host!, port, redisUrl, token: f.token, acl, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
   );
+  if (acl) console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check`);
   console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   exitOnSignals(() => web.stop());
 }

@@ -299,10 +299,11 @@ export class Subscriber {
   messages: { channel: string; payload: string; pattern?: string }[] = [];
   private constructor(readonly raw: Raw) {}
 
-  static async open(port: number, channels: string[], password?: string): Promise<Subscriber> {
+  /** `auth` is a password (AUTH pass) or [user, password] (AUTH user pass). */
+  static async open(port: number, channels: string[], auth?: string | [string, string]): Promise<Subscriber> {
     const raw = await Raw.open(port);
-    if (password !== undefined) {
-      raw.command("AUTH", password);
+    if (auth !== undefined) {
+      raw.command("AUTH", ...(typeof auth === "string" ? [auth] : auth));
       const r = await raw.reply();
       if (r.type !== "simple") throw new Error("AUTH failed");
     }
