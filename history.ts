@@ -1,7 +1,7 @@
 // history.ts — message history as Redis streams: stream IDs, append, range reads, deletes and trimming, kept in
 // memory for reads and in bun:sqlite (WAL mode) for durability, with group commit and an appendfsync-like policy.
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type StreamId = { ms: bigint; seq: bigint };
@@ -201,11 +201,11 @@ function decodeFields(b: Uint8Array): Uint8Array[] {
  */
 export class History {
   readonly streams = new Map<string, Stream>();
-  private readonly db: Database;
+  private db!: Database;
   private inTx = false;
   private dirtySinceSync = false;
   private syncTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly st: {
+  private st!: {
     insert: Statement;
     remove: Statement;
     newStream: Statement;
@@ -215,24 +215,61 @@ export class History {
   };
   /** Streams whose row (last id, entries added) must be saved at commit. */
   private readonly touched = new Set<Stream>();
+  /** Why the last commit failed (a full disk, a read-only file); null while writes work. Cleared by a probe. */
+  failure: string | null = null;
+  private probeTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     readonly path: string,
     readonly fsync: FsyncPolicy = "everysec",
   ) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.open();
+    this.load();
+    // A read-only file (or a full disk) at start: serve what is there, refuse writes, and say so now.
+    const err = this.tryWrite();
+    if (err) this.fail(err);
+    if (fsync === "everysec") {
+      this.syncTimer = setInterval(() => this.sync(), 1000);
+      this.syncTimer.unref?.();
+    }
+  }
+
+  /** Opens (or opens again) the database and prepares the statements. */
+  private open(): void {
     // safeIntegers: IDs are unsigned 64-bit; they must come back as BigInt, never as rounded doubles.
-    this.db = new Database(path, { create: true, strict: false, safeIntegers: true });
-    this.db.exec("PRAGMA journal_mode = WAL");
+    try {
+      this.db = new Database(this.path, { create: true, strict: false, safeIntegers: true });
+      this.db.exec("PRAGMA journal_mode = WAL");
+    } catch (err) {
+      // A read-only directory or mount: read what is there (writes are refused until it is writable again).
+      if (!existsSync(this.path)) throw err;
+      try {
+        this.db = new Database(this.path, { readonly: true, strict: false, safeIntegers: true });
+        this.db.query("SELECT count(*) FROM sqlite_master").get();
+      } catch {
+        // A cleanly closed WAL database in a read-only place cannot be opened (SQLite would need its -shm file):
+        // read a copy in memory, its header switched to rollback-journal mode so SQLite accepts it. Writes still fail.
+        const copy = readFileSync(this.path);
+        copy[18] = 1;
+        copy[19] = 1;
+        this.db = Database.deserialize(copy, { readonly: true, strict: false, safeIntegers: true });
+      }
+    }
     // always: fsync the WAL at every commit. everysec: let commits reach the OS at once, fsync once a second.
-    this.db.exec(`PRAGMA synchronous = ${fsync === "always" ? "FULL" : "NORMAL"}`);
+    this.db.exec(`PRAGMA synchronous = ${this.fsync === "always" ? "FULL" : "NORMAL"}`);
     this.db.exec("PRAGMA wal_autocheckpoint = 10000");
     const cols = (this.db.query("PRAGMA table_info(entries)").all() as { name: string }[]).map((c) => c.name);
     if (cols.length && !cols.includes("sid"))
-      throw new Error(`${path} holds history in an older layout (text keys, from a development build); move it aside or delete it to start a new history`);
+      throw new Error(`${this.path} holds history in an older layout (text keys, from a development build); move it aside or delete it to start a new history`);
     this.db.exec(`CREATE TABLE IF NOT EXISTS streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL)`);
     // Integer columns keyed by the stream's row id: the profile showed TEXT/BLOB keys making every insert
     // compare strings. ms and seq are u64 stored bit-for-bit as i64 (order is restored in memory on load).
+    try {
+      this.db.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID");
+    } catch {
+      // a read-only file from an older version: the write probe reports it
+    }
     this.db.exec(`CREATE TABLE IF NOT EXISTS entries (sid INTEGER NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (sid, ms, seq)) WITHOUT ROWID`);
     this.st = {
       insert: this.db.prepare("INSERT OR REPLACE INTO entries (sid, ms, seq, fields) VALUES (?, ?, ?, ?)"),
@@ -242,11 +279,11 @@ export class History {
       dropStream: this.db.prepare("DELETE FROM streams WHERE id = ?"),
       dropEntries: this.db.prepare("DELETE FROM entries WHERE sid = ?"),
     };
-    this.load();
-    if (fsync === "everysec") {
-      this.syncTimer = setInterval(() => this.sync(), 1000);
-      this.syncTimer.unref?.();
-    }
+  }
+
+  /** A write transaction is open: this turn's changes are not on disk yet. */
+  get pending(): boolean {
+    return this.inTx;
   }
 
   private load(): void {
@@ -285,25 +322,92 @@ export class History {
     }
   }
 
-  /** Ends this turn's transaction. The server calls it before writing replies to sockets. */
-  commit(): void {
-    if (!this.inTx) return;
+  /**
+   * Ends this turn's transaction; false when the disk refused it. The server calls it before writing replies, and on
+   * false turns this turn's write replies into errors: nothing acknowledged is ever missing from the disk.
+   */
+  commit(): boolean {
+    if (!this.inTx) return true;
     try {
       for (const s of this.touched) if (s.sid) this.st.saveStream.run(String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded), s.sid);
       this.db.exec("COMMIT");
       this.dirtySinceSync = true;
+      return true;
     } catch (err) {
-      // The server must keep serving live messages when the disk refuses: roll back and say so loudly.
       try {
         this.db.exec("ROLLBACK");
       } catch {
         // already rolled back by SQLite
       }
-      console.error(`history: writing to ${this.path} failed (${(err as Error).message}); this turn's history writes are lost, live delivery goes on`);
+      this.touched.clear();
+      this.inTx = false;
+      this.fail(err);
+      // Memory must match the disk again: the refused entries were never acknowledged.
+      this.streams.clear();
+      this.load();
+      return false;
     } finally {
       this.touched.clear();
       this.inTx = false;
     }
+  }
+
+  /** Enters the failed state: writes are refused (MISCONF) until a probe write succeeds, tried once a second. */
+  private fail(err: unknown): void {
+    const first = this.failure === null;
+    this.failure = (err as Error).message;
+    if (first)
+      console.error(`history: writing to ${this.path} failed (${this.failure}); writes are refused (MISCONF) and retried every second, live delivery goes on`);
+    this.probeTimer ??= setInterval(() => this.probe(), 1000);
+    this.probeTimer.unref?.();
+  }
+
+  /** One small real write; the error if the disk (or a read-only file) refuses it. */
+  private tryWrite(): Error | null {
+    // SQLite opens a read-only file read-only, and the connection stays so: open it again to see a fix.
+    if (this.failure !== null && /readonly/i.test(this.failure)) {
+      try {
+        // Cheap check first: reopening reads the file, which is too much to do every second for nothing.
+        accessSync(this.path, constants.W_OK);
+        accessSync(dirname(this.path), constants.W_OK);
+      } catch {
+        return new Error(this.failure);
+      }
+      try {
+        this.db.close();
+        this.open();
+      } catch (err) {
+        return err as Error;
+      }
+    }
+    try {
+      this.db.exec("BEGIN");
+      this.db.query("INSERT OR REPLACE INTO meta (k, v) VALUES ('probe', ?)").run(String(Date.now()));
+      this.db.exec("COMMIT");
+      return null;
+    } catch (err) {
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // nothing to roll back
+      }
+      return err as Error;
+    }
+  }
+
+  /** Run once a second while writes fail: when a write reaches the disk again, writes are accepted again. */
+  probe(): boolean {
+    if (this.failure === null) return true;
+    const err = this.tryWrite();
+    if (err) {
+      this.failure = err.message;
+      return false;
+    }
+    console.log(`history: writing to ${this.path} works again; writes are accepted`);
+    this.failure = null;
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+    return true;
   }
 
   /** The once-a-second fsync of the everysec policy: a checkpoint syncs the WAL, then the database. */
@@ -370,6 +474,7 @@ export class History {
 
   /** Drops entries older than `maxAgeMs` from every stream (exact MINID trimming); returns how many. */
   expire(maxAgeMs: number, nowMs = Date.now()): number {
+    if (this.failure !== null) return 0; // the disk refuses writes: expire once it takes them again
     const minid: StreamId = { ms: BigInt(Math.max(0, Math.floor(nowMs - maxAgeMs))), seq: 0n };
     let n = 0;
     for (const [key, s] of this.streams) {
@@ -385,8 +490,13 @@ export class History {
 
   close(): void {
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
     this.commit();
-    this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    try {
+      this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (err) {
+      console.error(`history: final checkpoint of ${this.path} failed (${(err as Error).message}); the WAL keeps the data`);
+    }
     this.db.close();
   }
 }

@@ -136,6 +136,20 @@ class Client {
     this.chunks.push(b);
     this.queuedBytes += b.length;
   }
+  /** Closes the text queued so far into a chunk of its own and returns it, so a write's reply can be found again. */
+  sealText(): Uint8Array | null {
+    if (!this.text) return null;
+    this.moveText();
+    return this.chunks[this.chunks.length - 1]!;
+  }
+  /** Swaps a queued chunk for another (a refused write's reply for its error); false if it was already sent. */
+  replaceChunk(old: Uint8Array, by: Uint8Array): boolean {
+    const i = this.chunks.indexOf(old);
+    if (i < 0) return false;
+    this.chunks[i] = by;
+    this.queuedBytes += by.length - old.length;
+    return true;
+  }
   get outputBytes(): number {
     return this.queuedBytes + this.text.length + (this.unsent ? this.unsent.length : 0);
   }
@@ -172,6 +186,8 @@ type Command = {
   noAuth?: boolean;
   /** Allowed in RESP2 subscribed mode. */
   inPubsub?: boolean;
+  /** Changes history (the "write" flag): refused with MISCONF while the disk refuses writes. */
+  writes?: boolean;
   handler?: Handler;
   sub?: Map<string, Command>;
   flags: string[];
@@ -179,6 +195,9 @@ type Command = {
 
 const lower = (b: Uint8Array): string => latin1(b).toLowerCase();
 const eqi = equalsIgnoreCase;
+
+/** Redis's words for refused writes (its AOF text, naming our history database instead). */
+const misconf = (why: string): string => `-MISCONF Errors writing to the history database: ${why.replace(/[\r\n]/g, " ")}\r\n`;
 
 /** Redis's addReplyErrorFormat: printf-built errors never carry \r or \n. */
 const safeError = (msg: string): string => enc.error(msg.replace(/[\r\n]/g, " "));
@@ -202,13 +221,15 @@ export class PubSubServer implements KeyHost {
   private readonly dirty: Client[] = [];
   private flushScheduled = false;
   private readonly startedAt = Date.now();
-  stats = { connections: 0, commands: 0, published: 0, delivered: 0, rejectedConnections: 0, outputLimitDisconnects: 0 };
+  stats = { connections: 0, commands: 0, published: 0, delivered: 0, rejectedConnections: 0, outputLimitDisconnects: 0, refusedWrites: 0 };
   private softTimer: ReturnType<typeof setInterval> | null = null;
   private ageTimer: ReturnType<typeof setInterval> | null = null;
   private readonly passwordHash: Buffer | null;
   readonly history: History;
   private readonly blockedOn = new Map<string, Set<Client>>();
   private readonly connLimiter: RateLimiter;
+  /** This turn's write replies, held until the group commit says whether they are true. */
+  private readonly acks: { c: Client; chunk: Uint8Array }[] = [];
 
   constructor(opts: Partial<PubSubOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
@@ -440,14 +461,35 @@ export class PubSubServer implements KeyHost {
       );
       return;
     }
+    // Redis's MISCONF: after ACL, before the subscribed-mode check.
+    if (cmd.writes && this.history.failure !== null) {
+      c.reply(misconf(this.history.failure));
+      return;
+    }
     c.lastCommand = cmd.fullname;
+    if (cmd.writes) c.sealText();
     try {
       cmd.handler!(this, c, argv);
     } catch (err) {
       // A failing command (say, history on a full disk) answers with an error; the server and its clients go on.
       console.error(`pubsub: ${cmd.fullname} failed: ${(err as Error).message}`);
-      c.reply(safeError(`${cmd.fullname} failed: ${(err as Error).message}`));
+      c.reply(cmd.writes ? misconf((err as Error).message) : safeError(`${cmd.fullname} failed: ${(err as Error).message}`));
     }
+    if (cmd.writes && this.history.pending) {
+      const chunk = c.sealText();
+      if (chunk) this.acks.push({ c, chunk });
+    }
+  }
+
+  /** Group commit, then the fate of this turn's write replies: sent as they are, or each replaced by MISCONF. */
+  private commitTurn(): void {
+    if (!this.history.pending) return;
+    const ok = this.history.commit();
+    if (!ok) {
+      const err = Buffer.from(misconf(this.history.failure ?? "the write was refused"), "latin1");
+      for (const { c, chunk } of this.acks) if (c.replaceChunk(chunk, err)) this.stats.refusedWrites++;
+    }
+    this.acks.length = 0;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -468,7 +510,7 @@ export class PubSubServer implements KeyHost {
   private flushOutput(): void {
     this.flushScheduled = false;
     // Group commit: this turn's history writes reach the disk before any reply that acknowledges them.
-    this.history.commit();
+    this.commitTurn();
     const list = this.dirty.splice(0);
     for (const c of list) {
       c.dirty = false;
@@ -482,6 +524,7 @@ export class PubSubServer implements KeyHost {
   }
 
   writeQueued(c: Client): void {
+    this.commitTurn(); // a drain can come before the end of the turn: commit first all the same
     const out = c.takeOutput();
     if (out) this.writeOut(c, out);
     if (c.closeAfterReply && !c.unsent && !c.hasOutput() && !c.closed) {
@@ -728,7 +771,10 @@ export class PubSubServer implements KeyHost {
         `blocked_clients:${[...this.clients.values()].filter((c) => c.blocked).length}`,
       ],
       memory: [`used_memory:${mem.heapUsed}`, `used_memory_rss:${mem.rss}`, `maxmemory:0`],
-      persistence: [`loading:0`, `async_loading:0`, `aof_enabled:0`, `notistream_history_file:${this.opts.dataPath}`, `notistream_history_fsync:${this.opts.fsync}`],
+      persistence: [`loading:0`, `async_loading:0`, `aof_enabled:0`, `notistream_history_file:${this.opts.dataPath}`, `notistream_history_fsync:${this.opts.fsync}`,
+        // Like Redis's aof_last_write_status: err while the disk refuses writes (MISCONF), ok again after recovery.
+        `notistream_history_last_write_status:${this.history.failure === null ? "ok" : "err"}`,
+        `notistream_history_refused_replies:${this.stats.refusedWrites}`],
       stats: [
         `total_connections_received:${this.stats.connections}`,
         `total_commands_processed:${this.stats.commands}`,
@@ -1236,7 +1282,7 @@ def(
       c.reply("+OK\r\n");
     } else c.reply(enc.error(SYNTAX_ERR));
   },
-  { flags: ["write"] },
+  { flags: ["write"], writes: true },
 );
 container("function", [
   [
@@ -1292,7 +1338,7 @@ COMMANDS.get("command")!.handler = (s, c) => c.reply(enc.array(COMMANDS.size) + 
 
 container("acl", [["whoami", 2, (s, c) => c.reply(enc.bulk(c.user?.name ?? "default"))]], { flags: ["noscript", "loading", "stale", "sentinel"] });
 
-for (const k of KEYSPACE_COMMANDS) def(k.name, k.arity, (s, c, argv) => k.handler(s, c, argv), { flags: k.flags });
+for (const k of KEYSPACE_COMMANDS) def(k.name, k.arity, (s, c, argv) => k.handler(s, c, argv), { flags: k.flags, writes: k.flags.includes("write") });
 
 for (const cmd of COMMANDS.values()) (BY_LENGTH[cmd.name.length] ??= []).push(cmd);
 

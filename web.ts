@@ -117,6 +117,9 @@ class Publisher {
       if (!c.connected) await this.withTimeout(c.connect());
       return await this.withTimeout(c.send(command, args));
     } catch (err) {
+      // The server answered with an error (MISCONF on a full disk, NOPERM): the connection is fine, say what it said.
+      if ((err as { code?: string }).code === "ERR_REDIS_SERVER_ERROR")
+        throw new Unavailable(`cannot publish: the pub/sub server refused it: ${(err as Error).message}`);
       // Drop the connection so the next request starts clean: the server may be back by then.
       this.client = null;
       c.close();

@@ -380,6 +380,6 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** Spawns the pub/sub server on a fixed port and data file, for tests that kill it and start it again. */
-export function spawnPubSubAt(port: number, data: string, extra: string[] = []): Subprocess {
-  return spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, ...extra], { stdout: "ignore", stderr: "ignore" });
+export function spawnPubSubAt(port: number, data: string, extra: string[] = [], output: "ignore" | "pipe" = "ignore"): Subprocess {
+  return spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, ...extra], { stdout: output, stderr: output });
 }
