@@ -136,18 +136,25 @@ class Client {
     this.chunks.push(b);
     this.queuedBytes += b.length;
   }
-  /** Closes the text queued so far into a chunk of its own and returns it, so a write's reply can be found again. */
-  sealText(): Uint8Array | null {
-    if (!this.text) return null;
-    this.moveText();
-    return this.chunks[this.chunks.length - 1]!;
+  /** Where the next reply will sit: at this offset of the text, which becomes chunks[chunk] if it is moved. */
+  get replyMark(): { chunk: number; offset: number } {
+    return { chunk: this.chunks.length, offset: this.text.length };
   }
-  /** Swaps a queued chunk for another (a refused write's reply for its error); false if it was already sent. */
-  replaceChunk(old: Uint8Array, by: Uint8Array): boolean {
-    const i = this.chunks.indexOf(old);
-    if (i < 0) return false;
-    this.chunks[i] = by;
-    this.queuedBytes += by.length - old.length;
+  /**
+   * Replaces the reply queued between `from` and `to` (marks of one command) with `by`: a refused write's reply with
+   * its error. Latin1 text holds one char per byte, so the offsets hold in the text and in the chunk it became.
+   */
+  replaceReply(from: { chunk: number; offset: number }, to: number, by: string): boolean {
+    if (to === from.offset) return false; // no reply was queued (CLIENT REPLY OFF)
+    if (this.chunks.length === from.chunk) {
+      this.text = this.text.slice(0, from.offset) + by + this.text.slice(to);
+      return true;
+    }
+    const old = this.chunks[from.chunk];
+    if (!old) return false;
+    const next = Buffer.concat([old.subarray(0, from.offset), Buffer.from(by, "latin1"), old.subarray(to)]);
+    this.chunks[from.chunk] = next;
+    this.queuedBytes += next.length - old.length;
     return true;
   }
   get outputBytes(): number {
@@ -228,8 +235,8 @@ export class PubSubServer implements KeyHost {
   readonly history: History;
   private readonly blockedOn = new Map<string, Set<Client>>();
   private readonly connLimiter: RateLimiter;
-  /** This turn's write replies, held until the group commit says whether they are true. */
-  private readonly acks: { c: Client; chunk: Uint8Array }[] = [];
+  /** Where this turn's write replies sit in their clients' output, in case the group commit fails. */
+  private readonly acks: { c: Client; from: { chunk: number; offset: number }; to: number }[] = [];
 
   constructor(opts: Partial<PubSubOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
@@ -467,7 +474,8 @@ export class PubSubServer implements KeyHost {
       return;
     }
     c.lastCommand = cmd.fullname;
-    if (cmd.writes) c.sealText();
+    // Marks, not copies: the reply stays in the client's text; only a failed commit goes back to it.
+    const from = cmd.writes ? c.replyMark : null;
     try {
       cmd.handler!(this, c, argv);
     } catch (err) {
@@ -475,9 +483,10 @@ export class PubSubServer implements KeyHost {
       console.error(`pubsub: ${cmd.fullname} failed: ${(err as Error).message}`);
       c.reply(cmd.writes ? misconf((err as Error).message) : safeError(`${cmd.fullname} failed: ${(err as Error).message}`));
     }
-    if (cmd.writes && this.history.pending) {
-      const chunk = c.sealText();
-      if (chunk) this.acks.push({ c, chunk });
+    if (from !== null && this.history.pending) {
+      const to = c.replyMark;
+      // The reply is in one piece: nothing but this command's own reply was queued for c meanwhile.
+      if (to.chunk === from.chunk) this.acks.push({ c, from, to: to.offset });
     }
   }
 
@@ -486,8 +495,12 @@ export class PubSubServer implements KeyHost {
     if (!this.history.pending) return;
     const ok = this.history.commit();
     if (!ok) {
-      const err = Buffer.from(misconf(this.history.failure ?? "the write was refused"), "latin1");
-      for (const { c, chunk } of this.acks) if (c.replaceChunk(chunk, err)) this.stats.refusedWrites++;
+      const err = misconf(this.history.failure ?? "the write was refused");
+      // Last first: replacing a reply shifts only what comes after it in the same client's output.
+      for (let i = this.acks.length - 1; i >= 0; i--) {
+        const { c, from, to } = this.acks[i]!;
+        if (c.replaceReply(from, to, err)) this.stats.refusedWrites++;
+      }
     }
     this.acks.length = 0;
   }
