@@ -480,7 +480,11 @@ export async function main(argv: string[]): Promise<void> {
   const web = await listenOrExit("web", f.host!, port, () =>
     startWeb({ host: f.host!, port, redisUrl, token: f.token, acl, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
   );
-  if (acl) console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check`);
+  if (acl) {
+    console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check`);
+    if (!new URL(redisUrl).username)
+      console.warn("web: warning: --redis names no user, so the web server publishes as the pub/sub server's default user; with an ACL there give it its own user: redis://web:<password>@host:port");
+  }
   console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   exitOnSignals(() => web.stop());
 }

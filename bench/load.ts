@@ -81,9 +81,13 @@ log(`all connected; start: pub/sub RSS ${(start.pubsub.rss / 2 ** 20).toFixed(1)
 
 const pub = spawn([BUN, `${here}/worker.ts`, JSON.stringify({ role: "rate", port: pubsub.port, channel: "load", rate: RATE, seconds: SECONDS, payload: 100 })], { stdout: "ignore", stderr: "inherit" });
 let minute = 0;
+// RSS every 10 s: one sample at the end can land on either side of a GC, so growth is judged on the spread of
+// the first minute against the spread of the last.
+const rssSamples: { pubsub: number; web: number }[] = [];
 const timer = setInterval(() => {
   minute++;
   const s = sample(pubsub.proc.pid);
+  rssSamples.push({ pubsub: s.rss, web: sample(web.proc.pid).rss });
   log(`${minute * 10} s: pub/sub RSS ${(s.rss / 2 ** 20).toFixed(1)} MB, delivered ${progress.reduce((a, b) => a + b, 0)} RESP frames, ${sseCounts.reduce((a, b) => a + b, 0)} SSE events`);
 }, 10_000);
 await pub.exited;
@@ -101,11 +105,19 @@ for (const s of sockets) s.end();
 await web.stop();
 await pubsub.stop();
 
+function spread(list: { pubsub: number; web: number }[], which: "pubsub" | "web"): string {
+  if (!list.length) return "–";
+  const mb = list.map((x) => x[which] / 2 ** 20);
+  return `${Math.min(...mb).toFixed(1)}–${Math.max(...mb).toFixed(1)} MB`;
+}
+
 console.log(`
 | | pub/sub server | web server |
 | --- | --- | --- |
 | RSS at start | ${(start.pubsub.rss / 2 ** 20).toFixed(1)} MB | ${(start.web.rss / 2 ** 20).toFixed(1)} MB |
 | RSS at end | ${(end.pubsub.rss / 2 ** 20).toFixed(1)} MB | ${(end.web.rss / 2 ** 20).toFixed(1)} MB |
+| RSS over the first minute (min–max) | ${spread(rssSamples.slice(0, 6), "pubsub")} | ${spread(rssSamples.slice(0, 6), "web")} |
+| RSS over the last minute (min–max) | ${spread(rssSamples.slice(-6), "pubsub")} | ${spread(rssSamples.slice(-6), "web")} |
 | CPU over the run | ${((100 * (end.pubsub.cpu - start.pubsub.cpu)) / secs).toFixed(1)}% of a core | ${((100 * (end.web.cpu - start.web.cpu)) / secs).toFixed(1)}% of a core |
 
 ${expected} messages × ${SUBS} RESP subscribers: ${resp} frames received, lost ${lostResp}${lostResp < 0 ? " (more than sent: duplicates)" : ""}.

@@ -46,13 +46,15 @@ const test = (file: string, filter?: string) => [BUN, "test", file, ...(filter ?
   const resp = find(r.out, /(\d+) messages × (\d+) RESP subscribers: (\d+) frames received, lost (-?\d+)/);
   const sse = find(r.out, /(\d+) messages × (\d+) SSE clients: (\d+) events received, lost (-?\d+)/);
   const rss = find(r.out, /RSS at start \| ([\d.]+) MB \| ([\d.]+) MB \|\n\| RSS at end \| ([\d.]+) MB \| ([\d.]+) MB/);
+  const first = find(r.out, /RSS over the first minute \(min–max\) \| ([^|]+) \|/);
+  const last = find(r.out, /RSS over the last minute \(min–max\) \| ([^|]+) \|/);
   const cpu = find(r.out, /CPU over the run \| ([\d.]+)% of a core \| ([\d.]+)% of a core/);
   const lost = Math.max(0, Number(resp?.[4] ?? NaN)) + Math.max(0, Number(sse?.[4] ?? NaN));
   const dup = Math.max(0, -Number(resp?.[4] ?? 0)) + Math.max(0, -Number(sse?.[4] ?? 0));
   rows.push({
     area: "load",
     check: `${size.subs} RESP + ${size.sse} SSE subscribers, ${size.rate} msg/s for ${size.seconds} s`,
-    result: resp && sse ? `${resp[3]} RESP frames + ${sse[3]} SSE events; pub/sub RSS ${rss?.[1]} → ${rss?.[3]} MB, web ${rss?.[2]} → ${rss?.[4]} MB; CPU ${cpu?.[1]}% / ${cpu?.[2]}% of a core` : "no figures (see above)",
+    result: resp && sse ? `${resp[3]} RESP frames + ${sse[3]} SSE events; pub/sub RSS ${rss?.[1]} → ${rss?.[3]} MB, web ${rss?.[2]} → ${rss?.[4]} MB; pub/sub RSS first minute ${first?.[1]?.trim() ?? "–"}, last minute ${last?.[1]?.trim() ?? "–"}; CPU ${cpu?.[1]}% / ${cpu?.[2]}% of a core` : "no figures (see above)",
     ok: r.ok && resp !== null && sse !== null,
     lost: resp && sse ? lost : undefined,
     duplicated: resp && sse ? dup : undefined,
