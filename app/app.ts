@@ -45,9 +45,10 @@ function relTime(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toLocaleDateString();
 }
 
-function setStatus(text: string, kind: "live" | "wait" | "offline"): void {
+function setStatus(text: string, kind: "live" | "wait" | "offline", detail = ""): void {
   const el = $("status");
   el.textContent = text;
+  el.title = detail;
   el.className = `status ${kind === "wait" ? "" : kind}`;
 }
 
@@ -205,6 +206,21 @@ async function loadHistory(): Promise<void> {
   }
 }
 
+/** The stream was refused (401, 403, 400): /messages answers the same question with a readable JSON error. */
+async function explainRefusal(q: URLSearchParams): Promise<void> {
+  try {
+    const r = await fetch(`/messages?${q}&limit=1`);
+    if (r.status === 401 || r.status === 403 || r.status === 400) {
+      const body = (await r.json().catch(() => ({}))) as { error?: string };
+      setStatus(r.status === 401 ? "Login needed" : "Not allowed", "offline", body.error ?? `HTTP ${r.status}`);
+      return;
+    }
+  } catch {
+    // offline: the online event reconnects
+  }
+  setTimeout(connect, 5000); // refused for another reason (a restart): try again
+}
+
 function connect(): void {
   source?.close();
   source = null;
@@ -220,7 +236,11 @@ function connect(): void {
   const es = new EventSource(`/events?${q}`);
   source = es;
   es.onopen = () => setStatus("Live", "live");
-  es.onerror = () => setStatus(navigator.onLine ? "Reconnecting…" : "Offline", navigator.onLine ? "wait" : "offline");
+  es.onerror = () => {
+    setStatus(navigator.onLine ? "Reconnecting…" : "Offline", navigator.onLine ? "wait" : "offline");
+    // EventSource retries by itself unless the server answered with an error status: then ask why, and say it.
+    if (es.readyState === EventSource.CLOSED && source === es) void explainRefusal(q);
+  };
   es.onmessage = (ev) => {
     try {
       const m = JSON.parse(ev.data) as Envelope;

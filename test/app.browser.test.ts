@@ -140,3 +140,39 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
     await context.close();
   }, 30000);
 });
+
+describe.skipIf(!haveChromium)("the web app on a server that needs a login", () => {
+  test("the browser is asked for a Basic login, and once given it the app is live and shows messages", async () => {
+    const sha = (p: string) => new Bun.CryptoHasher("sha256").update(p).digest("hex");
+    const file = join(mkdtempSync(join(tmpdir(), "notistream-acl-")), "users.acl");
+    await Bun.write(file, `user default off\nuser web on #${sha("web-pw")} allchannels ~notistream:* +@all\nuser bob on #${sha("bob-pw")} &team/* +@all\nuser eve on #${sha("eve-pw")} &other/* +@all\n`);
+    const closedPubsub = await startPubSub(["--acl", file]);
+    const closedWeb = await startWebServer(`redis://web:web-pw@127.0.0.1:${closedPubsub.port}`, ["--acl", file]);
+    try {
+      const stranger = await browser.newContext();
+      // Headless Chromium has no login dialog: a Basic challenge it cannot answer fails the navigation.
+      await expect((await stranger.newPage()).goto(`${closedWeb.url}/?channels=team/ops`)).rejects.toThrow("ERR_INVALID_AUTH_CREDENTIALS");
+      await stranger.close();
+
+      const context = await browser.newContext({ httpCredentials: { username: "bob", password: "bob-pw" }, viewport: { width: 390, height: 844 } });
+      const page = await context.newPage();
+      expect((await page.goto(`${closedWeb.url}/?channels=team/ops`))?.status()).toBe(200);
+      await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
+      const r = await fetch(`${closedWeb.url}/`, { method: "POST", body: new URLSearchParams({ channel: "team/ops", message: "only for the team" }), headers: { authorization: `Basic ${btoa("bob:bob-pw")}` } });
+      expect(r.status).toBe(200);
+      await page.getByText("only for the team").waitFor({ timeout: 3000 });
+      await context.close();
+
+      // A user without the right sees why, instead of "Reconnecting…" forever.
+      const eve = await browser.newContext({ httpCredentials: { username: "eve", password: "eve-pw" } });
+      const evePage = await eve.newPage();
+      await evePage.goto(`${closedWeb.url}/?channels=team/ops`);
+      await evePage.waitForFunction(() => document.getElementById("status")?.textContent === "Not allowed", null, { timeout: 10000 });
+      expect(await evePage.locator("#status").getAttribute("title")).toBe(`user 'eve' may not read "team/ops"; the ACL file sets each user's channels`);
+      await eve.close();
+    } finally {
+      await closedWeb.stop();
+      await closedPubsub.stop();
+    }
+  }, 60000);
+});
