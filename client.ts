@@ -468,7 +468,15 @@ async function setup(path: string, current: Config | null): Promise<Config> {
     validate: (v) => (parseChannels(v ?? "").length ? undefined : "At least one channel is required"),
   });
   if (p.isCancel(channels)) cancelled();
-  const password = await p.password({ message: "Password (leave empty for none)", mask: "*" });
+  const user = await p.text({
+    message: "User name, for a server with an ACL (leave empty for the default user)",
+    placeholder: "default",
+    defaultValue: "",
+    initialValue: current?.user,
+  });
+  if (p.isCancel(user)) cancelled();
+  const keep = current?.password !== undefined;
+  const password = await p.password({ message: keep ? "Password (leave empty to keep the current one, - for none)" : "Password (leave empty for none)", mask: "*" });
   if (p.isCancel(password)) cancelled();
   const tls = await p.confirm({ message: "Use TLS?", initialValue: current?.tls ?? false });
   if (p.isCancel(tls)) cancelled();
@@ -477,11 +485,13 @@ async function setup(path: string, current: Config | null): Promise<Config> {
     port: Number(port) || 6379,
     channels: parseChannels(String(channels)),
   };
-  const pw = String(password ?? "");
+  const typed = String(password ?? "");
+  const pw = typed === "" && keep ? current!.password! : typed === "-" ? "" : typed;
   if (pw) config.password = pw;
+  const name = String(user ?? "").trim();
+  if (name && name !== "default") config.user = name;
   if (tls === true) config.tls = true;
   // Settings the prompts do not ask for survive a new setup.
-  if (current?.user !== undefined && pw) config.user = current.user;
   if (current?.ca !== undefined) config.ca = current.ca;
   if (current?.replayLimit !== undefined) config.replayLimit = current.replayLimit;
   saveConfig(path, config);

@@ -58,6 +58,8 @@ describe("setup", () => {
       await term.enter(); // empty: refused
       await term.waitFor("At least one channel is required");
       await term.enter("alerts, octo/*");
+      await term.waitFor("User name");
+      await term.enter();
       await term.waitFor("Password");
       await term.enter();
       await term.waitFor("Use TLS?");
@@ -77,7 +79,7 @@ describe("setup", () => {
 
   test.skipIf(!haveTmux)("notistream setup asks again, pre-filled with the current values", async () => {
     const cfg = join(tmp(), "config.json");
-    writeFileSync(cfg, JSON.stringify({ host: "example.test", port: 6390, channels: ["one", "two"] }));
+    writeFileSync(cfg, JSON.stringify({ host: "example.test", port: 6390, channels: ["one", "two"], user: "ann", password: "kept-pw", replayLimit: 5 }));
     const term = await Terminal.start(`${BUN} ${CLIENT} setup --print --config ${cfg} --state ${tempPath("state.json")}`);
     try {
       await term.waitFor("example.test");
@@ -86,12 +88,14 @@ describe("setup", () => {
       await term.enter();
       await term.waitFor("one, two");
       await term.enter(", three");
-      await term.waitFor("Password");
+      await term.waitFor("ann");
       await term.enter();
+      await term.waitFor("leave empty to keep the current one");
+      await term.enter(); // empty: the current password stays
       await term.waitFor("Use TLS?");
       await term.enter();
       await term.waitFor("Listening now");
-      expect(JSON.parse(readFileSync(cfg, "utf8"))).toEqual({ host: "example.test", port: 6390, channels: ["one", "two", "three"] });
+      expect(JSON.parse(readFileSync(cfg, "utf8"))).toEqual({ host: "example.test", port: 6390, channels: ["one", "two", "three"], user: "ann", password: "kept-pw", replayLimit: 5 });
     } finally {
       await term.kill();
     }
