@@ -1157,7 +1157,7 @@ function clientKill(s: PubSubServer, c: Client, argv: Uint8Array[]): void {
       else if (eqi(opt, "laddr") && more) laddr = cString(val!);
       else if (eqi(opt, "user") && more) {
         user = cString(val!);
-        if (user !== "default") return c.reply(safeError(`No such user '${user}'`));
+        if (!(s.opts.acl ? s.opts.acl.users.has(user) : user === "default")) return c.reply(safeError(`No such user '${user}'`));
       } else if (eqi(opt, "skipme") && more) {
         if (eqi(val, "yes")) skipme = true;
         else if (eqi(val, "no")) skipme = false;
@@ -1173,6 +1173,7 @@ function clientKill(s: PubSubServer, c: Client, argv: Uint8Array[]): void {
     if (laddr !== null && other.laddr !== laddr) continue;
     if (type !== null && s.clientType(other) !== type) continue;
     if (id !== 0 && other.id !== id) continue;
+    if (user !== null && (other.user?.name ?? "default") !== user) continue;
     if (c === other && skipme) continue;
     if (c === other) self = true;
     else {

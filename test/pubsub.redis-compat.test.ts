@@ -473,6 +473,10 @@ const ACL_CASES: Case[] = [
       s(0, "RESET"),
       s(0, "ACL", "WHOAMI"),
       s(0, "DEL", "notistream:alerts.x"),
+      s(2, "AUTH", "open", "x"),
+      s(2, "CLIENT", "KILL", "USER", "nobody"),
+      s(2, "CLIENT", "KILL", "USER", "alice"),
+      s(1, "PING"),
     ],
   },
   {
