@@ -136,20 +136,36 @@ export function loadAcl(prog: string, path: string | undefined, password: string
     process.stderr.write(`${prog}: --acl and ${passwordFlag} cannot be used together: give the users their passwords in the ACL file\n`);
     process.exit(2);
   }
+  try {
+    return readAcl(path);
+  } catch (err) {
+    process.stderr.write(`${prog}: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+/** Reads and parses an ACL file (latin1, so patterns match channel bytes as RESP sends them); errors say which. */
+export function readAcl(path: string): Acl {
   let text: string;
   try {
     text = readFileSync(path, "latin1");
   } catch (err) {
-    process.stderr.write(`${prog}: cannot read the ACL file: ${(err as Error).message}\n`);
-    process.exit(2);
+    throw new AclFileError(`cannot read the ACL file: ${(err as Error).message}`);
   }
   try {
     return Acl.parse(text, path);
   } catch (err) {
     if (!(err instanceof AclFileError)) throw err;
-    process.stderr.write(`${prog}: the ACL file is not valid: ${err.message}\n`);
-    process.exit(2);
+    throw new AclFileError(`the ACL file is not valid: ${err.message}`);
   }
+}
+
+/** SIGHUP reads the ACL file again; a broken file keeps the rules in force and says why. */
+export function reloadAclOnHup(prog: string, reload: () => string | null): void {
+  process.on("SIGHUP", () => {
+    const err = reload();
+    if (err !== null) console.error(`${prog}: SIGHUP: ${err}; the previous rules stay in force`);
+  });
 }
 
 /** One start-up line saying what the anonymous (default) user may do, so an open server is never a surprise. */

@@ -20,7 +20,7 @@ import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
 import { KEYSPACE_COMMANDS, xreadHeader, xreadPart, type KeyClient, type KeyHost } from "./keyspace";
 import { Acl, type AclUser } from "./acl";
-import { aclSummary, exitOnSignals, fdLimitWarning, loadAcl, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { aclSummary, exitOnSignals, fdLimitWarning, loadAcl, readAcl, reloadAclOnHup, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
 
 export const REDIS_VERSION = "7.0.15";
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -31,6 +31,8 @@ export type PubSubOptions = {
   password?: string;
   /** Users and their rights (--acl FILE); replaces --password. */
   acl?: Acl;
+  /** Where the ACL came from, for ACL LOAD and SIGHUP. */
+  aclPath?: string;
   maxClients: number;
   maxBulk: number;
   /** client-output-buffer-limit pubsub: hard bytes, soft bytes, soft seconds. */
@@ -725,6 +727,39 @@ export class PubSubServer implements KeyHost {
   // ------------------------------------------------------------------------------------------
   // Authentication
 
+  /**
+   * ACL LOAD and SIGHUP: reads the file again; null when done, else why not (the old rules stay). As Redis does, every
+   * connection logged in as a named user is closed (it logs in again under the new rules); anonymous ones stay.
+   */
+  reloadAcl(current: Client | null): string | null {
+    const path = this.opts.aclPath;
+    if (!this.opts.acl || !path)
+      return "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+    let next: Acl;
+    try {
+      next = readAcl(path);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    this.opts.acl = next;
+    let closed = 0;
+    for (const c of [...this.clients.values()]) {
+      if (!c.user) continue;
+      const named = c.user.name !== "default";
+      c.user = next.anonymous;
+      if (!named) continue;
+      c.authenticated = false;
+      closed++;
+      if (c === current) c.closeAfterReply = true; // its +OK goes out first
+      else {
+        this.freeClient(c);
+        c.socket.end();
+      }
+    }
+    if (!this.opts.quiet) console.log(`pubsub: ACL reloaded from ${path}: ${aclSummary(next)}; closed ${closed} connection(s) of named users`);
+    return null;
+  }
+
   /** AUTH / HELLO AUTH: on success the connection runs as that user. */
   logIn(c: Client, user: Uint8Array, pass: Uint8Array): boolean {
     const acl = this.opts.acl;
@@ -1350,7 +1385,21 @@ container(
 COMMANDS.get("command")!.arity = -1;
 COMMANDS.get("command")!.handler = (s, c) => c.reply(enc.array(COMMANDS.size) + [...COMMANDS.values()].map(commandInfo).join(""));
 
-container("acl", [["whoami", 2, (s, c) => c.reply(enc.bulk(c.user?.name ?? "default"))]], { flags: ["noscript", "loading", "stale", "sentinel"] });
+container(
+  "acl",
+  [
+    ["whoami", 2, (s, c) => c.reply(enc.bulk(c.user?.name ?? "default"))],
+    [
+      "load",
+      2,
+      (s, c) => {
+        const err = s.reloadAcl(c);
+        c.reply(err === null ? "+OK\r\n" : safeError(err));
+      },
+    ],
+  ],
+  { flags: ["noscript", "loading", "stale", "sentinel"] },
+);
 
 for (const k of KEYSPACE_COMMANDS) def(k.name, k.arity, (s, c, argv) => k.handler(s, c, argv), { flags: k.flags, writes: k.flags.includes("write") });
 
@@ -1403,7 +1452,7 @@ export async function main(argv: string[]): Promise<void> {
   const acl = loadAcl("pubsub", flags.acl, flags.password, "--password");
   let server: PubSubServer;
   try {
-    server = new PubSubServer({ host: flags.host!, port, password: flags.password, acl, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
+    server = new PubSubServer({ host: flags.host!, port, password: flags.password, acl, aclPath: flags.acl, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
   } catch (err) {
     console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
     process.exit(1);
@@ -1411,7 +1460,10 @@ export async function main(argv: string[]): Promise<void> {
   await listenOrExit("pubsub", flags.host!, port, () => server.start());
   const fdWarning = fdLimitWarning("pubsub", maxClients);
   if (fdWarning) console.warn(fdWarning);
-  if (acl) console.log(`pubsub: ${aclSummary(acl)} (${flags.acl})`);
+  if (acl) {
+    console.log(`pubsub: ${aclSummary(acl)} (${flags.acl}); ACL LOAD or SIGHUP reads it again`);
+    reloadAclOnHup("pubsub", () => server.reloadAcl(null));
+  }
   else if (flags.password === undefined)
     console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
   const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);

@@ -9,7 +9,7 @@ import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
 import { RateLimiter } from "./ratelimit";
-import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
 import { channelBytes, userFromAuthorization, type Acl } from "./acl";
 import { readFileSync } from "node:fs";
 
@@ -429,6 +429,10 @@ export async function startWeb(opts: WebOptions) {
   return {
     server,
     port: server.port,
+    /** New users and rights (SIGHUP): every later request is checked against them. */
+    setAcl: (next: Acl) => {
+      opts.acl = next;
+    },
     stop: () => {
       clearInterval(summary);
       clearInterval(sweeper);
@@ -481,11 +485,22 @@ export async function main(argv: string[]): Promise<void> {
     startWeb({ host: f.host!, port, redisUrl, token: f.token, acl, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
   );
   if (acl) {
-    console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check`);
+    console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check; SIGHUP reads it again`);
     if (!new URL(redisUrl).username)
       console.warn("web: warning: --redis names no user, so the web server publishes as the pub/sub server's default user; with an ACL there give it its own user: redis://web:<password>@host:port");
   }
   console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
+  if (acl)
+    reloadAclOnHup("web", () => {
+      try {
+        const next = readAcl(f.acl!);
+        web.setAcl(next);
+        console.log(`web: ACL reloaded from ${f.acl}: ${aclSummary(next)}`);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    });
   exitOnSignals(() => web.stop());
 }
 

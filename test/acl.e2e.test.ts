@@ -193,3 +193,57 @@ describe.skipIf(!haveRedis)("the web server as an ACL user of a real redis-serve
     }
   });
 });
+
+describe("changing the ACL file without a restart", () => {
+  test("ACL LOAD (pub/sub) and SIGHUP (both servers) apply the new file; a broken file keeps the old rules", async () => {
+    const file = tempPath("live.acl");
+    const write = (...lines: string[]) => writeFileSync(file, lines.join("\n") + "\n");
+    const admin = `user admin on #${sha("admin-pw")} allchannels allkeys +@all`;
+    const web_ = `user web on #${sha("web-secret-pw")} allchannels ~notistream:* +@all`;
+    write("user default off", admin, web_, `user dan on #${sha("dan-pw")} &news +@all`);
+    const pubsub = await startPubSub(["--acl", file]);
+    const web = await startWebServer(`redis://web:web-secret-pw@127.0.0.1:${pubsub.port}`, ["--acl", file]);
+    const post = (user: string, pass: string) =>
+      fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "news", message: "m" }), headers: basic(user, pass) });
+    try {
+      expect((await post("dan", "dan-pw")).status).toBe(200);
+      const dan = await Raw.open(pubsub.port);
+      expect(await dan.call("AUTH", "dan", "dan-pw")).toBe("OK");
+
+      // dan is switched off and erin added.
+      write("user default off", admin, web_, `user dan off #${sha("dan-pw")} &news +@all`, `user erin on #${sha("erin-pw")} &news +@all`);
+      const root = await Raw.open(pubsub.port);
+      expect(await root.call("AUTH", "admin", "admin-pw")).toBe("OK");
+      expect(await root.call("ACL", "LOAD")).toBe("OK");
+      // Both closed: dan's, and the caller's after its +OK (it was a named user too, as in Redis).
+      await until("dan's and the caller's connections closed", () => dan.closed && root.closed, 3000);
+      const erin = await Raw.open(pubsub.port);
+      expect(await erin.call("AUTH", "erin", "erin-pw")).toBe("OK");
+      expect(await errorOf(erin.call("AUTH", "dan", "dan-pw"))).toBe("WRONGPASS invalid username-password pair or user is disabled.");
+      expect(pubsub.output()).toContain("pubsub: ACL reloaded from");
+
+      // The web server still has the old file until SIGHUP.
+      expect((await post("dan", "dan-pw")).status).toBe(200);
+      web.proc.kill("SIGHUP");
+      await until("web reloaded", () => web.output().includes("web: ACL reloaded from"), 3000);
+      expect((await post("dan", "dan-pw")).status).toBe(401);
+      expect((await post("erin", "erin-pw")).status).toBe(200);
+
+      // A broken file: the error names the line, and the rules in force stay.
+      writeFileSync(file, "user erin on >s3cr3t-pass\n");
+      expect(await errorOf(erin.call("ACL", "LOAD"))).toContain(`${file}:1: plaintext passwords`);
+      expect(await erin.call("PING")).toBe("PONG");
+      pubsub.proc.kill("SIGHUP");
+      web.proc.kill("SIGHUP");
+      await until("both said why", () => pubsub.output().includes("SIGHUP: the ACL file is not valid") && web.output().includes("SIGHUP: the ACL file is not valid"), 3000);
+      expect(pubsub.output() + web.output()).not.toContain("s3cr3t-pass");
+      expect((await post("erin", "erin-pw")).status).toBe(200);
+      const again = await Raw.open(pubsub.port);
+      expect(await again.call("AUTH", "erin", "erin-pw")).toBe("OK");
+      for (const r of [dan, root, erin, again]) r.close();
+    } finally {
+      await web.stop();
+      await pubsub.stop();
+    }
+  }, 30000);
+});

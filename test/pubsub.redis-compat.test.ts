@@ -214,6 +214,7 @@ const CASES: Case[] = [
   },
   { name: "CLIENT KILL by address closes that client", steps: [s(0, "SUBSCRIBE", "k"), s(1, "CLIENT", "KILL", "TYPE", "pubsub"), s(1, "PUBSUB", "NUMSUB", "k")] },
   { name: "CLIENT KILL SKIPME no kills the caller", steps: [s(0, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"), s(0, "PING")] },
+  { name: "ACL without an ACL file", steps: [s(0, "ACL", "WHOAMI"), s(0, "ACL", "LOAD"), s(0, "ACL", "LOAD", "x")] },
   { name: "SELECT", steps: [s(0, "SELECT", "0"), s(0, "SELECT", "x"), s(0, "SELECT", "01"), s(0, "SELECT", "99999999999"), s(0, "SELECT")] },
   { name: "QUIT closes after +OK", steps: [{ send: "PING\r\nQUIT\r\nPING\r\n" }] },
   { name: "QUIT in subscribed mode", steps: [s(0, "SUBSCRIBE", "q"), s(0, "QUIT", "extra", "args")] },
@@ -500,6 +501,19 @@ const ACL_CASES: Case[] = [
     ],
   },
 ];
+
+ACL_CASES.push({
+  name: "ACL LOAD closes every connection of a named user, the caller's after its +OK",
+  steps: [
+    s(0, "AUTH", "alice", "alicepw"),
+    s(1, "AUTH", "open", "x"),
+    s(2, "SUBSCRIBE", "public.z"),
+    s(1, "ACL", "LOAD"),
+    s(0, "PING"),
+    s(2, "PING"),
+    s(3, "ACL", "WHOAMI"),
+  ],
+});
 
 const ACL_CLOSED_CASES: Case[] = [
   {
