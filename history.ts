@@ -339,8 +339,6 @@ export class History {
       } catch {
         // already rolled back by SQLite
       }
-      this.touched.clear();
-      this.inTx = false;
       this.fail(err);
       // Memory must match the disk again: the refused entries were never acknowledged.
       this.streams.clear();

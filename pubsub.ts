@@ -462,17 +462,17 @@ export class PubSubServer implements KeyHost {
         return;
       }
     }
+    // Redis's MISCONF: after ACL, before the subscribed-mode check.
+    if (cmd.writes && this.history.failure !== null) {
+      c.reply(misconf(this.history.failure));
+      return;
+    }
     if (c.pubsubFlag && c.resp === 2 && !cmd.inPubsub) {
       c.reply(
         enc.error(
           `Can't execute '${cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
         ),
       );
-      return;
-    }
-    // Redis's MISCONF: after ACL, before the subscribed-mode check.
-    if (cmd.writes && this.history.failure !== null) {
-      c.reply(misconf(this.history.failure));
       return;
     }
     c.lastCommand = cmd.fullname;

@@ -79,6 +79,12 @@ describe.skipIf(!isRoot)("a full disk", () => {
       await sub.waitFor(seen + 1);
       expect(sub.messages[seen]!.payload).toBe("live while full");
       expect(await raw.call("PING")).toBe("PONG");
+      // As in Redis, MISCONF comes before the RESP2 subscribed-mode error.
+      const subscribed = await Raw.open(port);
+      await subscribed.call("SUBSCRIBE", "elsewhere");
+      const inSub = await subscribed.call("XADD", "notistream:disk", "*", "message", "x");
+      expect(inSub instanceof Error ? inSub.message : inSub).toBe("MISCONF Errors writing to the history database: database or disk is full");
+      subscribed.close();
       const info = String(await raw.call("INFO", "persistence"));
       expect(info).toContain("notistream_history_last_write_status:err");
       // The refusal that found the full disk came at the group commit, after the XADD had run: its reply was swapped.
