@@ -39,11 +39,17 @@ const WRITE = 2;
 type Grant = { pattern: string; match: (s: string) => boolean; rights: number };
 type CommandRule = { allow: boolean; target: string };
 
+/** A command's arguments, read one at a time: only the ones a check needs become strings (not a PUBLISH payload). */
+export type Args = { length: number; at: (i: number) => string };
+/** Args over plain strings, for callers that already have them. */
+export const argsOf = (argv: string[]): Args => ({ length: argv.length, at: (i) => argv[i]! });
+
 /** Which arguments are keys or channels, and what a command does with them (Redis's key specs). */
-type Spec = { keys?: (argv: string[]) => [string, number][]; channels?: (argv: string[]) => [string, number, boolean][] };
-const from = (start: number, rights: number) => (argv: string[]) => argv.slice(start).map((k): [string, number] => [k, rights]);
-const at = (i: number, rights: number) => (argv: string[]) => (argv.length > i ? [[argv[i]!, rights] as [string, number]] : []);
-const subscribe = (pattern: boolean) => (argv: string[]) => argv.slice(1).map((ch): [string, number, boolean] => [ch, READ, pattern]);
+type Spec = { keys?: (argv: Args) => [string, number][]; channels?: (argv: Args) => [string, number, boolean][] };
+const range = (start: number, end: number, f: (i: number) => [string, number]) => Array.from({ length: Math.max(0, end - start) }, (_, k) => f(start + k));
+const from = (start: number, rights: number) => (argv: Args) => range(start, argv.length, (i) => [argv.at(i), rights]);
+const at = (i: number, rights: number) => (argv: Args) => range(i, Math.min(i + 1, argv.length), (j) => [argv.at(j), rights]);
+const subscribe = (pattern: boolean) => (argv: Args) => from(1, READ)(argv).map(([ch]): [string, number, boolean] => [ch, READ, pattern]);
 const SPECS: Record<string, Spec> = {
   xadd: { keys: at(1, WRITE) },
   xdel: { keys: at(1, WRITE) },
@@ -57,17 +63,18 @@ const SPECS: Record<string, Spec> = {
   exists: { keys: from(1, 0) },
   xread: {
     keys: (argv) => {
-      const s = argv.findIndex((a, i) => i > 0 && a.toLowerCase() === "streams");
-      if (s < 0) return [];
+      let s = 1;
+      while (s < argv.length && argv.at(s).toLowerCase() !== "streams") s++;
+      if (s >= argv.length) return [];
       const n = Math.floor((argv.length - s - 1) / 2);
-      return argv.slice(s + 1, s + 1 + n).map((k): [string, number] => [k, READ]);
+      return range(s + 1, s + 1 + n, (i) => [argv.at(i), READ]);
     },
   },
   subscribe: { channels: subscribe(false) },
   ssubscribe: { channels: subscribe(false) },
   psubscribe: { channels: subscribe(true) },
-  publish: { channels: (argv) => (argv.length > 1 ? [[argv[1]!, WRITE, false]] : []) },
-  spublish: { channels: (argv) => (argv.length > 1 ? [[argv[1]!, WRITE, false]] : []) },
+  publish: { channels: (argv) => at(1, WRITE)(argv).map(([ch]): [string, number, boolean] => [ch, WRITE, false]) },
+  spublish: { channels: (argv) => at(1, WRITE)(argv).map(([ch]): [string, number, boolean] => [ch, WRITE, false]) },
 };
 
 /** Why a command was refused, in Redis 7's words. */
@@ -148,10 +155,10 @@ export class AclUser {
   }
 
   /**
-   * The Redis error for running `argv` (latin1 strings, argv[0] the command), or null when allowed.
+   * The Redis error for running `argv` (latin1 strings, argv.at(0) the command), or null when allowed.
    * Order as in Redis: the command, then its keys, then its channels.
    */
-  refusal(fullname: string, noAuth: boolean, argv: string[]): string | null {
+  refusal(fullname: string, noAuth: boolean, argv: Args): string | null {
     if (!noAuth && !this.mayRun(fullname)) return NOPERM.command(fullname);
     const spec = SPECS[fullname];
     if (!spec) return null;
@@ -161,11 +168,18 @@ export class AclUser {
     return null;
   }
 
-  /** Runs every command, key and channel, so the hot path can skip the checks. A last +@all overrides every earlier rule. */
+  /**
+   * Runs every command, key and channel, so the hot path can skip the checks. A last +@all overrides every earlier
+   * rule. Worked out once: rules only change while the file is parsed.
+   */
   get unrestricted(): boolean {
-    const last = this.rules[this.rules.length - 1];
-    return this.allKeys && this.allChannels && last !== undefined && last.allow && last.target === "@all";
+    if (this.openToAll === undefined) {
+      const last = this.rules[this.rules.length - 1];
+      this.openToAll = this.allKeys && this.allChannels && last !== undefined && last.allow && last.target === "@all";
+    }
+    return this.openToAll;
   }
+  private openToAll: boolean | undefined;
 }
 
 export class AclFileError extends Error {}
@@ -178,6 +192,15 @@ export class Acl {
   /** Redis's "default" user: the rights of a connection or request that has not logged in. */
   get anonymous(): AclUser {
     return this.users.get("default")!;
+  }
+
+  /**
+   * A server without an ACL file: one "default" user that may do everything, with `password` (Redis's requirepass)
+   * or with none.
+   */
+  static open(password?: string): Acl {
+    const line = `user default on ${password === undefined ? "nopass" : `#${hashSecret(password).toString("hex")}`} allchannels allkeys +@all`;
+    return Acl.parse(line, "(--password)");
   }
 
   /** The user `name` if `secret` is one of its passwords and it is enabled. */

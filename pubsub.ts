@@ -2,7 +2,6 @@
 // pubsub.ts — the Redis-compatible Pub/Sub server on Bun.listen: connections, the command table, channel,
 // pattern and shard subscriptions, fan-out, AUTH, and Redis's limits. Replies match Redis 7.0.15 byte for byte.
 import type { Socket, TCPSocketListener } from "bun";
-import { timingSafeEqual, createHash } from "node:crypto";
 import {
   RequestParser,
   DEFAULT_MAX_BULK,
@@ -76,8 +75,8 @@ class Client {
   libName = "";
   libVer = "";
   authenticated: boolean;
-  /** The ACL user this connection runs as; null when the server has no ACL (everyone may do everything). */
-  user: AclUser | null = null;
+  /** The ACL user this connection runs as (without an ACL file, the one all-powerful "default"). */
+  user: AclUser;
   readonly parser = new RequestParser();
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
@@ -104,7 +103,8 @@ class Client {
   readonly addr: string;
   readonly laddr: string;
 
-  constructor(id: number, authenticated: boolean, readonly socket: Sock, laddr: string) {
+  constructor(id: number, user: AclUser, authenticated: boolean, readonly socket: Sock, laddr: string) {
+    this.user = user;
     this.id = id;
     this.authenticated = authenticated;
     this.addr = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? 0}`;
@@ -233,7 +233,8 @@ export class PubSubServer implements KeyHost {
   stats = { connections: 0, commands: 0, published: 0, delivered: 0, rejectedConnections: 0, outputLimitDisconnects: 0, refusedWrites: 0 };
   private softTimer: ReturnType<typeof setInterval> | null = null;
   private ageTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly passwordHash: Buffer | null;
+  /** Who may do what: the --acl file, or for --password (or no password) one "default" user with every right. */
+  private acl: Acl;
   readonly history: History;
   private readonly blockedOn = new Map<string, Set<Client>>();
   private readonly connLimiter: RateLimiter;
@@ -242,27 +243,30 @@ export class PubSubServer implements KeyHost {
 
   constructor(opts: Partial<PubSubOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
-    this.passwordHash = this.opts.password !== undefined ? sha256(Buffer.from(this.opts.password)) : null;
+    this.acl = this.opts.acl ?? Acl.open(this.opts.password);
     this.history = new History(this.opts.dataPath, this.opts.fsync);
     this.connLimiter = new RateLimiter(this.opts.connRateLimit ?? 0);
   }
 
+  /** Redis's authRequired: the default user is off or has a password. */
   get authRequiredByDefault(): boolean {
-    const anon = this.opts.acl?.anonymous;
-    if (anon) return !(anon.enabled && anon.nopass);
-    return this.passwordHash !== null;
+    const anon = this.acl.anonymous;
+    return !(anon.enabled && anon.nopass);
   }
 
   /** Redis's "AUTH <password>" error case: the default user needs no password. */
   get defaultUserNopass(): boolean {
-    const anon = this.opts.acl?.anonymous;
-    return anon ? anon.nopass : this.passwordHash === null;
+    return this.acl.anonymous.nopass;
+  }
+
+  hasUser(name: string): boolean {
+    return this.acl.users.has(name);
   }
 
   /** A connection's state before any AUTH, and again after RESET. */
   startAnonymous(c: Client): void {
     c.authenticated = !this.authRequiredByDefault;
-    c.user = this.opts.acl?.anonymous ?? null;
+    c.user = this.acl.anonymous;
   }
 
   get port(): number {
@@ -278,8 +282,7 @@ export class PubSubServer implements KeyHost {
     const handlers = (laddrOf: () => string): Parameters<typeof Bun.listen<Client>>[0]["socket"] => ({
         open(socket) {
           server.stats.connections++;
-          const c = new Client(server.nextId++, false, socket, laddrOf());
-          server.startAnonymous(c);
+          const c = new Client(server.nextId++, server.acl.anonymous, !server.authRequiredByDefault, socket, laddrOf());
           socket.data = c;
           const wait = server.connLimiter.take(socket.remoteAddress, Date.now());
           if (wait > 0) {
@@ -454,9 +457,8 @@ export class PubSubServer implements KeyHost {
       return;
     }
     // ACL after NOAUTH and before the subscribed-mode check, in the order Redis 7 checks them.
-    const user = c.user;
-    if (user !== null && !user.unrestricted) {
-      const refusal = user.refusal(cmd.fullname, cmd.noAuth === true, argv.map(latin1));
+    if (!c.user.unrestricted) {
+      const refusal = c.user.refusal(cmd.fullname, cmd.noAuth === true, { length: argv.length, at: (i) => latin1(argv[i]!) });
       if (refusal !== null) {
         c.reply(refusal);
         return;
@@ -741,10 +743,9 @@ export class PubSubServer implements KeyHost {
     } catch (err) {
       return (err as Error).message;
     }
-    this.opts.acl = next;
+    this.acl = next;
     let closed = 0;
     for (const c of [...this.clients.values()]) {
-      if (!c.user) continue;
       const named = c.user.name !== "default";
       c.user = next.anonymous;
       if (!named) continue;
@@ -762,21 +763,11 @@ export class PubSubServer implements KeyHost {
 
   /** AUTH / HELLO AUTH: on success the connection runs as that user. */
   logIn(c: Client, user: Uint8Array, pass: Uint8Array): boolean {
-    const acl = this.opts.acl;
-    if (acl) {
-      const u = acl.authenticate(latin1(user), pass);
-      if (u === null) return false;
-      c.user = u;
-    } else if (!this.checkPassword(user, pass)) return false;
+    const u = this.acl.authenticate(latin1(user), pass);
+    if (u === null) return false;
+    c.user = u;
     c.authenticated = true;
     return true;
-  }
-
-  checkPassword(user: Uint8Array, pass: Uint8Array): boolean {
-    if (latin1(user) !== "default") return false;
-    if (this.passwordHash === null) return true; // nopass: any password works for default, as in Redis
-    // Hash both sides first so the comparison is constant-time and length-independent.
-    return timingSafeEqual(sha256(pass), this.passwordHash);
   }
 
   clientInfo(c: Client): string {
@@ -788,7 +779,7 @@ export class PubSubServer implements KeyHost {
       ` idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size}` +
       ` ssub=${c.shardChannels.size} multi=-1 qbuf=${c.parser.buffered} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0` +
       ` oll=0 omem=${c.outputBytes} tot-mem=${c.outputBytes + c.parser.buffered} events=${events} cmd=${c.lastCommand}` +
-      ` user=${c.user?.name ?? "default"} redir=-1 resp=${c.resp}`
+      ` user=${c.user.name} redir=-1 resp=${c.resp}`
     );
   }
 
@@ -855,10 +846,6 @@ export class PubSubServer implements KeyHost {
     c.closeAfterReply = true;
     this.markDirty(c);
   }
-}
-
-function sha256(b: Uint8Array): Buffer {
-  return createHash("sha256").update(b).digest();
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1192,7 +1179,7 @@ function clientKill(s: PubSubServer, c: Client, argv: Uint8Array[]): void {
       else if (eqi(opt, "laddr") && more) laddr = cString(val!);
       else if (eqi(opt, "user") && more) {
         user = cString(val!);
-        if (!(s.opts.acl ? s.opts.acl.users.has(user) : user === "default")) return c.reply(safeError(`No such user '${user}'`));
+        if (!s.hasUser(user)) return c.reply(safeError(`No such user '${user}'`));
       } else if (eqi(opt, "skipme") && more) {
         if (eqi(val, "yes")) skipme = true;
         else if (eqi(val, "no")) skipme = false;
@@ -1208,7 +1195,7 @@ function clientKill(s: PubSubServer, c: Client, argv: Uint8Array[]): void {
     if (laddr !== null && other.laddr !== laddr) continue;
     if (type !== null && s.clientType(other) !== type) continue;
     if (id !== 0 && other.id !== id) continue;
-    if (user !== null && (other.user?.name ?? "default") !== user) continue;
+    if (user !== null && other.user.name !== user) continue;
     if (c === other && skipme) continue;
     if (c === other) self = true;
     else {
@@ -1388,7 +1375,7 @@ COMMANDS.get("command")!.handler = (s, c) => c.reply(enc.array(COMMANDS.size) + 
 container(
   "acl",
   [
-    ["whoami", 2, (s, c) => c.reply(enc.bulk(c.user?.name ?? "default"))],
+    ["whoami", 2, (s, c) => c.reply(enc.bulk(c.user.name))],
     [
       "load",
       2,

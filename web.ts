@@ -10,7 +10,7 @@ import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
 import { RateLimiter } from "./ratelimit";
 import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
-import { channelBytes, userFromAuthorization, type Acl } from "./acl";
+import { argsOf, channelBytes, userFromAuthorization, type Acl } from "./acl";
 import { readFileSync } from "node:fs";
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -271,7 +271,7 @@ export async function startWeb(opts: WebOptions) {
     const who = userFromAuthorization(acl, req.headers.get("authorization"), token);
     if (!("user" in who)) return error(who.status, who.message, CHALLENGE);
     const argv = command === "publish" ? ["PUBLISH", channelBytes(channels[0]!), ""] : ["SUBSCRIBE", ...channels.map(channelBytes)];
-    if (who.user.refusal(command, false, argv) === null) return null;
+    if (who.user.refusal(command, false, argsOf(argv)) === null) return null;
     const what = command === "publish" ? `publish to ${JSON.stringify(channels[0])}` : `read ${channels.map((c) => JSON.stringify(c)).join(", ")}`;
     if (who.user === acl.anonymous) return error(401, `anonymous clients may not ${what}: log in with Authorization: Bearer <token> or Basic <user:password>`, CHALLENGE);
     return error(403, `user '${who.user.name}' may not ${what}; the ACL file sets each user's channels`);
