@@ -3,6 +3,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { compileGlob } from "./glob";
+import { READ, WRITE, commandByName, type ChannelSpec, type Command, type KeySpec } from "./commands";
 
 /** SHA-256 of a secret, as Redis stores `#<hex>` in ACL files. */
 export function hashSecret(secret: string | Uint8Array): Buffer {
@@ -15,26 +16,6 @@ const CATEGORY_NAMES = new Set([
   "stream", "pubsub", "admin", "fast", "slow", "blocking", "dangerous", "connection", "transaction", "scripting",
 ]);
 
-/** The categories of the commands Notistream serves, read off redis-server 7.0 with ACL CAT <category>. */
-const CATEGORIES: Record<string, string[]> = {};
-const inCategory = (cat: string, names: string) => {
-  for (const n of names.split(" ")) (CATEGORIES[n] ??= []).push(cat);
-};
-inCategory("keyspace", "del exists flushall keys scan type");
-inCategory("read", "exists keys scan type xlen xrange xread xrevrange");
-inCategory("write", "del flushall function|flush xadd xdel xtrim");
-inCategory("stream", "xadd xdel xlen xrange xread xrevrange xtrim");
-inCategory("pubsub", "psubscribe publish pubsub|channels pubsub|numpat pubsub|numsub pubsub|shardchannels pubsub|shardnumsub punsubscribe spublish ssubscribe subscribe sunsubscribe unsubscribe");
-inCategory("admin", "acl|load client|kill client|list client|no-evict client|pause client|unblock client|unpause");
-inCategory("fast", "auth echo exists hello ping publish quit reset select spublish type xadd xdel xlen");
-inCategory("slow", "acl|help acl|load acl|whoami client|caching client|getname client|getredir client|help client|id client|info client|kill client|list client|no-evict client|pause client|reply client|setname client|tracking client|trackinginfo client|unblock client|unpause command command|count command|docs command|getkeys command|help command|info command|list del flushall function|flush info keys psubscribe pubsub|channels pubsub|help pubsub|numpat pubsub|numsub pubsub|shardchannels pubsub|shardnumsub punsubscribe scan ssubscribe subscribe sunsubscribe unsubscribe xrange xread xrevrange xtrim");
-inCategory("blocking", "xread");
-inCategory("dangerous", "acl|load client|kill client|list client|no-evict client|pause client|unblock client|unpause flushall info keys");
-inCategory("connection", "auth client|caching client|getname client|getredir client|help client|id client|info client|kill client|list client|no-evict client|pause client|reply client|setname client|tracking client|trackinginfo client|unblock client|unpause command command|count command|docs command|getkeys command|help command|info command|list echo hello ping quit reset select");
-inCategory("scripting", "function|flush");
-
-const READ = 1;
-const WRITE = 2;
 
 type Grant = { pattern: string; match: (s: string) => boolean; rights: number };
 type CommandRule = { allow: boolean; target: string };
@@ -44,38 +25,25 @@ export type Args = { length: number; at: (i: number) => string };
 /** Args over plain strings, for callers that already have them. */
 export const argsOf = (argv: string[]): Args => ({ length: argv.length, at: (i) => argv[i]! });
 
-/** Which arguments are keys or channels, and what a command does with them (Redis's key specs). */
-type Spec = { keys?: (argv: Args) => [string, number][]; channels?: (argv: Args) => [string, number, boolean][] };
-const range = (start: number, end: number, f: (i: number) => [string, number]) => Array.from({ length: Math.max(0, end - start) }, (_, k) => f(start + k));
-const from = (start: number, rights: number) => (argv: Args) => range(start, argv.length, (i) => [argv.at(i), rights]);
-const at = (i: number, rights: number) => (argv: Args) => range(i, Math.min(i + 1, argv.length), (j) => [argv.at(j), rights]);
-const subscribe = (pattern: boolean) => (argv: Args) => from(1, READ)(argv).map(([ch]): [string, number, boolean] => [ch, READ, pattern]);
-const SPECS: Record<string, Spec> = {
-  xadd: { keys: at(1, WRITE) },
-  xdel: { keys: at(1, WRITE) },
-  xtrim: { keys: at(1, WRITE) },
-  del: { keys: from(1, WRITE) },
-  xrange: { keys: at(1, READ) },
-  xrevrange: { keys: at(1, READ) },
-  // XLEN, EXISTS and TYPE read no values (no ACCESS flag in Redis), so any key pattern, even %W~, lets them through.
-  xlen: { keys: at(1, 0) },
-  type: { keys: at(1, 0) },
-  exists: { keys: from(1, 0) },
-  xread: {
-    keys: (argv) => {
-      let s = 1;
-      while (s < argv.length && argv.at(s).toLowerCase() !== "streams") s++;
-      if (s >= argv.length) return [];
-      const n = Math.floor((argv.length - s - 1) / 2);
-      return range(s + 1, s + 1 + n, (i) => [argv.at(i), READ]);
-    },
-  },
-  subscribe: { channels: subscribe(false) },
-  ssubscribe: { channels: subscribe(false) },
-  psubscribe: { channels: subscribe(true) },
-  publish: { channels: (argv) => at(1, WRITE)(argv).map(([ch]): [string, number, boolean] => [ch, WRITE, false]) },
-  spublish: { channels: (argv) => at(1, WRITE)(argv).map(([ch]): [string, number, boolean] => [ch, WRITE, false]) },
-};
+/** The key and channel arguments a command's row names, with the rights it needs on each. */
+function keysOf(spec: KeySpec, argv: Args): [string, number][] {
+  const out: [string, number][] = [];
+  if ("afterStreams" in spec) {
+    let s = 1;
+    while (s < argv.length && argv.at(s).toLowerCase() !== "streams") s++;
+    const n = Math.floor((argv.length - s - 1) / 2);
+    for (let i = s + 1; i < s + 1 + n; i++) out.push([argv.at(i), spec.rights]);
+    return out;
+  }
+  const last = spec.last < 0 ? argv.length + spec.last : spec.last;
+  for (let i = spec.first; i <= last && i < argv.length; i += spec.step) out.push([argv.at(i), spec.rights]);
+  return out;
+}
+function channelsOf(spec: ChannelSpec, argv: Args): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < (spec.all ? argv.length : Math.min(2, argv.length)); i++) out.push(argv.at(i));
+  return out;
+}
 
 /** Why a command was refused, in Redis 7's words. */
 export const NOPERM = {
@@ -102,13 +70,15 @@ export class AclUser {
     let yes = this.decided.get(fullname);
     if (yes === undefined) {
       yes = false;
-      const cats = CATEGORIES[fullname] ?? [];
-      const parent = fullname.includes("|") ? fullname.slice(0, fullname.indexOf("|")) : null;
+      const cmd = commandByName(fullname);
+      const parent = cmd?.parent;
+      const bar = fullname.indexOf("|");
+      const parentName = bar < 0 ? null : fullname.slice(0, bar);
       for (let i = this.rules.length - 1; i >= 0; i--) {
         const { allow, target } = this.rules[i]!;
         const hit =
           target === "@all" ||
-          (target[0] === "@" ? cats.includes(target.slice(1)) || (parent !== null && (CATEGORIES[parent] ?? []).includes(target.slice(1))) : target === fullname || target === parent);
+          (target[0] === "@" ? cmd?.categories.includes(target.slice(1)) || parent?.categories.includes(target.slice(1)) : target === fullname || target === parentName);
         if (hit) {
           yes = allow;
           break;
@@ -158,13 +128,16 @@ export class AclUser {
    * The Redis error for running `argv` (latin1 strings, argv.at(0) the command), or null when allowed.
    * Order as in Redis: the command, then its keys, then its channels.
    */
-  refusal(fullname: string, noAuth: boolean, argv: Args): string | null {
+  refusal(command: string | Command, noAuth: boolean, argv: Args): string | null {
+    const cmd = typeof command === "string" ? commandByName(command) : command;
+    const fullname = typeof command === "string" ? command : command.fullname;
     if (!noAuth && !this.mayRun(fullname)) return NOPERM.command(fullname);
-    const spec = SPECS[fullname];
-    if (!spec) return null;
-    if (spec.keys && !this.allKeys) for (const [k, r] of spec.keys(argv)) if (!this.mayUseKey(k, r)) return NOPERM.key;
-    if (spec.channels && !this.allChannels)
-      for (const [ch, r, isPattern] of spec.channels(argv)) if (!this.mayUseChannel(ch, r, isPattern)) return NOPERM.channel;
+    if (!cmd) return null;
+    if (cmd.keys && !this.allKeys) for (const [k, r] of keysOf(cmd.keys, argv)) if (!this.mayUseKey(k, r)) return NOPERM.key;
+    if (cmd.channels && !this.allChannels) {
+      const { rights, pattern } = cmd.channels;
+      for (const ch of channelsOf(cmd.channels, argv)) if (!this.mayUseChannel(ch, rights, pattern)) return NOPERM.channel;
+    }
     return null;
   }
 
@@ -314,7 +287,6 @@ function grant(list: Grant[], pattern: string, rights: number, all: () => void):
   if ((rights & (READ | WRITE)) === (READ | WRITE)) all();
 }
 
-export const RIGHTS = { READ, WRITE };
 
 /** Who an HTTP request is: a user, or why it is refused (always 401: the credentials are missing or wrong). */
 export type HttpIdentity = { user: AclUser } | { status: 401; message: string };

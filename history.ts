@@ -3,6 +3,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { NODE_MAX_BYTES, entrySize, masterSize, rawLength, sameFields } from "./listpack";
 
 export type StreamId = { ms: bigint; seq: bigint };
 export type Entry = { id: StreamId; fields: Uint8Array[] };
@@ -41,8 +42,11 @@ export function parseU64(s: string): bigint | null {
   return v;
 }
 
-/** One radix-tree node's worth of entries, so approximate trimming removes what Redis would. */
-type Node = { entries: Entry[]; deleted: number };
+/**
+ * One radix-tree node's worth of entries, so approximate trimming removes what Redis would: its master entry (the
+ * first entry's ID and field names) and its listpack's size in bytes, which deletions do not shrink.
+ */
+type Node = { entries: Entry[]; deleted: number; master: Entry; bytes: number };
 
 export class Stream {
   /** The stream's row id in SQLite (0 until saved). */
@@ -55,7 +59,11 @@ export class Stream {
   /** Appends in ID order; the caller has checked the ID is above lastId. */
   append(entry: Entry): void {
     let tail = this.nodes.at(-1);
-    if (!tail || tail.entries.length + tail.deleted >= NODE_MAX_ENTRIES) this.nodes.push((tail = { entries: [], deleted: 0 }));
+    // streamAppendItem: a new node once the bytes would reach stream-node-max-bytes or the entries node-max-entries.
+    if (!tail || tail.bytes + rawLength(entry.fields) >= NODE_MAX_BYTES || tail.entries.length + tail.deleted >= NODE_MAX_ENTRIES)
+      this.nodes.push((tail = { entries: [], deleted: 0, master: entry, bytes: masterSize(entry.fields) }));
+    const m = tail.master;
+    tail.bytes += entrySize(entry.id.ms - m.id.ms, entry.id.seq - m.id.seq, entry.fields, m === entry || sameFields(m.fields, entry.fields));
     tail.entries.push(entry);
     this.length++;
     this.entriesAdded++;

@@ -17,7 +17,7 @@ export interface KeyHost {
   signal(key: string): void;
 }
 
-export type KeyCommand = { name: string; arity: number; flags: string[]; handler: (h: KeyHost, c: KeyClient, argv: Uint8Array[]) => void };
+export type KeyHandler = (h: KeyHost, c: KeyClient, argv: Uint8Array[]) => void;
 
 const SYNTAX = "syntax error";
 const NOT_INT = "value is not an integer or out of range";
@@ -123,7 +123,7 @@ function trim(h: KeyHost, key: string, s: Stream, a: TrimArgs): number {
   return gone.length;
 }
 
-const xadd: KeyCommand["handler"] = (h, c, argv) => {
+const xadd: KeyHandler = (h, c, argv) => {
   const a = parseAddOrTrim(argv, true);
   if (typeof a === "string") return c.reply(enc.error(a));
   const fieldPos = a.idPos + 1;
@@ -140,7 +140,10 @@ const xadd: KeyCommand["handler"] = (h, c, argv) => {
   let id: StreamId | null;
   if (!a.id) id = s.nextId(BigInt(Date.now()));
   else if (a.id.seqGiven) id = a.id.id;
-  else id = s.lastId.ms === a.id.id.ms ? incrId(s.lastId) : a.id.id;
+  else if (s.lastId.ms !== a.id.id.ms) id = a.id.id;
+  // "<ms>-*" after "<ms>-<max seq>": the sequence would overflow into the next millisecond, which Redis refuses.
+  else if (s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("Elements are too large to be stored"));
+  else id = incrId(s.lastId);
   if (!id || cmpId(id, s.lastId) <= 0) return c.reply(enc.error("The ID specified in XADD is equal or smaller than the target stream top item"));
   h.history.add(key, s, { id, fields: argv.slice(fieldPos).map((f) => f.slice()) }); // copies: a view would pin the whole socket chunk
   c.reply(enc.bulk(idString(id)));
@@ -148,7 +151,7 @@ const xadd: KeyCommand["handler"] = (h, c, argv) => {
   h.signal(key);
 };
 
-function rangeCommand(rev: boolean): KeyCommand["handler"] {
+function rangeCommand(rev: boolean): KeyHandler {
   return (h, c, argv) => {
     const startArg = rev ? argv[3]! : argv[2]!;
     const endArg = rev ? argv[2]! : argv[3]!;
@@ -181,7 +184,7 @@ function rangeCommand(rev: boolean): KeyCommand["handler"] {
   };
 }
 
-const xread: KeyCommand["handler"] = (h, c, argv) => {
+const xread: KeyHandler = (h, c, argv) => {
   let timeout = -1;
   let count = 0;
   let streamsArg = 0;
@@ -206,6 +209,10 @@ const xread: KeyCommand["handler"] = (h, c, argv) => {
       if (n % 2 !== 0) return c.reply(enc.error("Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
       n /= 2;
       break;
+    } else if (eqi(o, "group") && more >= 2) {
+      return c.reply(enc.error("The GROUP option is only supported by XREADGROUP. You called XREAD instead."));
+    } else if (eqi(o, "noack")) {
+      return c.reply(enc.error("The NOACK option is only supported by XREADGROUP. You called XREAD instead."));
     } else return c.reply(enc.error(SYNTAX));
   }
   if (streamsArg === 0) return c.reply(enc.error(SYNTAX));
@@ -250,108 +257,79 @@ function scanKeys(h: KeyHost, pattern: string | null, type: string | null): stri
   return keys;
 }
 
-export const KEYSPACE_COMMANDS: KeyCommand[] = [
-  { name: "xadd", arity: -5, flags: ["write", "denyoom", "fast"], handler: xadd },
-  { name: "xrange", arity: -4, flags: ["readonly"], handler: rangeCommand(false) },
-  { name: "xrevrange", arity: -4, flags: ["readonly"], handler: rangeCommand(true) },
-  { name: "xlen", arity: 2, flags: ["readonly", "fast"], handler: (h, c, argv) => c.reply(enc.int(h.history.get(latin1(argv[1]!))?.length ?? 0)) },
-  {
-    name: "xdel",
-    arity: -3,
-    flags: ["write", "fast"],
-    handler: (h, c, argv) => {
-      const ids: StreamId[] = [];
-      for (let j = 2; j < argv.length; j++) {
-        const p = parseId(argv[j]!, 0n, true);
-        if (!p) return c.reply(enc.error(BAD_ID));
-        ids.push(p.id);
-      }
-      const key = latin1(argv[1]!);
-      const s = h.history.get(key);
-      if (!s) return c.reply(":0\r\n");
-      const gone: Entry[] = [];
-      for (const id of ids) {
-        const e = s.delete(id);
-        if (e) gone.push(e);
-      }
-      h.history.removed(key, gone);
-      c.reply(enc.int(gone.length));
-    },
+/** The handlers; each command's arity, flags, ACL categories and keys are its row in commands.ts. */
+export const KEY_HANDLERS: Record<string, KeyHandler> = {
+  xadd: xadd,
+  xrange: rangeCommand(false),
+  xrevrange: rangeCommand(true),
+  xlen: (h, c, argv) => c.reply(enc.int(h.history.get(latin1(argv[1]!))?.length ?? 0)),
+  xdel: (h, c, argv) => {
+    const ids: StreamId[] = [];
+    for (let j = 2; j < argv.length; j++) {
+      const p = parseId(argv[j]!, 0n, true);
+      if (!p) return c.reply(enc.error(BAD_ID));
+      ids.push(p.id);
+    }
+    const key = latin1(argv[1]!);
+    const s = h.history.get(key);
+    if (!s) return c.reply(":0\r\n");
+    const gone: Entry[] = [];
+    for (const id of ids) {
+      const e = s.delete(id);
+      if (e) gone.push(e);
+    }
+    h.history.removed(key, gone);
+    c.reply(enc.int(gone.length));
   },
-  {
-    name: "xtrim",
-    arity: -4,
-    flags: ["write"],
-    handler: (h, c, argv) => {
-      const key = latin1(argv[1]!);
-      const s = h.history.get(key);
-      if (!s) return c.reply(":0\r\n");
-      const a = parseAddOrTrim(argv, false);
-      if (typeof a === "string") return c.reply(enc.error(a));
-      c.reply(enc.int(trim(h, key, s, a)));
-    },
+  xtrim: (h, c, argv) => {
+    const key = latin1(argv[1]!);
+    const s = h.history.get(key);
+    if (!s) return c.reply(":0\r\n");
+    const a = parseAddOrTrim(argv, false);
+    if (typeof a === "string") return c.reply(enc.error(a));
+    c.reply(enc.int(trim(h, key, s, a)));
   },
-  { name: "xread", arity: -4, flags: ["readonly", "blocking"], handler: xread },
-  {
-    name: "del",
-    arity: -2,
-    flags: ["write"],
-    handler: (h, c, argv) => {
-      let n = 0;
-      for (let i = 1; i < argv.length; i++) if (h.history.deleteKey(latin1(argv[i]!))) n++;
-      c.reply(enc.int(n));
-    },
+  xread: xread,
+  del: (h, c, argv) => {
+    let n = 0;
+    for (let i = 1; i < argv.length; i++) if (h.history.deleteKey(latin1(argv[i]!))) n++;
+    c.reply(enc.int(n));
   },
-  {
-    name: "exists",
-    arity: -2,
-    flags: ["readonly", "fast"],
-    handler: (h, c, argv) => {
-      let n = 0;
-      for (let i = 1; i < argv.length; i++) if (h.history.get(latin1(argv[i]!))) n++;
-      c.reply(enc.int(n));
-    },
+  exists: (h, c, argv) => {
+    let n = 0;
+    for (let i = 1; i < argv.length; i++) if (h.history.get(latin1(argv[i]!))) n++;
+    c.reply(enc.int(n));
   },
-  { name: "type", arity: 2, flags: ["readonly", "fast"], handler: (h, c, argv) => c.reply(h.history.get(latin1(argv[1]!)) ? "+stream\r\n" : "+none\r\n") },
-  {
-    name: "keys",
-    arity: 2,
-    flags: ["readonly"],
-    handler: (h, c, argv) => {
-      const pat = latin1(argv[1]!);
-      const keys = pat === "*" ? [...h.history.streams.keys()] : scanKeys(h, pat, null);
-      c.reply(enc.array(keys.length) + keys.map(enc.bulk).join(""));
-    },
+  type: (h, c, argv) => c.reply(h.history.get(latin1(argv[1]!)) ? "+stream\r\n" : "+none\r\n"),
+  keys: (h, c, argv) => {
+    const pat = latin1(argv[1]!);
+    const keys = pat === "*" ? [...h.history.streams.keys()] : scanKeys(h, pat, null);
+    c.reply(enc.array(keys.length) + keys.map(enc.bulk).join(""));
   },
-  {
-    name: "scan",
-    arity: -2,
-    flags: ["readonly"],
-    handler: (h, c, argv) => {
-      // strtoul's rules, as Redis parses cursors: an optional sign, digits, nothing else, no overflow.
-      const cur = /^([+-]?)([0-9]+)$/.exec(latin1(argv[1]!));
-      if (!cur || BigInt(cur[2]!) > 18446744073709551615n) return c.reply(enc.error("invalid cursor"));
-      let pattern: string | null = null;
-      let type: string | null = null;
-      for (let i = 2; i < argv.length; ) {
-        const left = argv.length - i;
-        if (eqi(argv[i], "count") && left >= 2) {
-          const v = strictInt(argv[i + 1]!);
-          if (v === null) return c.reply(enc.error(NOT_INT));
-          if (v < 1) return c.reply(enc.error(SYNTAX));
-          i += 2;
-        } else if (eqi(argv[i], "match") && left >= 2) {
-          pattern = latin1(argv[i + 1]!);
-          if (pattern === "*") pattern = null;
-          i += 2;
-        } else if (eqi(argv[i], "type") && left >= 2) {
-          type = latin1(argv[i + 1]!).toLowerCase();
-          i += 2;
-        } else return c.reply(enc.error(SYNTAX));
-      }
-      // The whole keyspace fits in one answer, so every scan completes in one call and returns cursor 0.
-      const keys = scanKeys(h, pattern, type);
-      c.reply("*2\r\n$1\r\n0\r\n" + enc.array(keys.length) + keys.map(enc.bulk).join(""));
-    },
+  scan: (h, c, argv) => {
+    // strtoul's rules, as Redis parses cursors: an optional sign, digits, nothing else, no overflow.
+    const cur = /^([+-]?)([0-9]+)$/.exec(latin1(argv[1]!));
+    if (!cur || BigInt(cur[2]!) > 18446744073709551615n) return c.reply(enc.error("invalid cursor"));
+    let pattern: string | null = null;
+    let type: string | null = null;
+    for (let i = 2; i < argv.length; ) {
+      const left = argv.length - i;
+      if (eqi(argv[i], "count") && left >= 2) {
+        const v = strictInt(argv[i + 1]!);
+        if (v === null) return c.reply(enc.error(NOT_INT));
+        if (v < 1) return c.reply(enc.error(SYNTAX));
+        i += 2;
+      } else if (eqi(argv[i], "match") && left >= 2) {
+        pattern = latin1(argv[i + 1]!);
+        if (pattern === "*") pattern = null;
+        i += 2;
+      } else if (eqi(argv[i], "type") && left >= 2) {
+        type = latin1(argv[i + 1]!).toLowerCase();
+        i += 2;
+      } else return c.reply(enc.error(SYNTAX));
+    }
+    // The whole keyspace fits in one answer, so every scan completes in one call and returns cursor 0.
+    const keys = scanKeys(h, pattern, type);
+    c.reply(enc.array(2) + enc.bulk("0") + enc.array(keys.length) + keys.map(enc.bulk).join(""));
   },
-];
+};

@@ -325,6 +325,9 @@ export const enc = {
   array: (n: number) => `*${n}\r\n`,
   map: (n: number, proto: Proto) => (proto === 3 ? `%${n}\r\n` : `*${n * 2}\r\n`),
   push: (n: number, proto: Proto) => (proto === 3 ? `>${n}\r\n` : `*${n}\r\n`),
+  /** A (un)subscribe notice: [kind, name or null, count], pushed in RESP3 (addReplyPubsub*Subscribed). */
+  notice: (proto: Proto, kind: string, name: string | null, count: number): string =>
+    enc.push(3, proto) + enc.bulk(kind) + (name === null ? enc.null(proto) : enc.bulk(name)) + enc.int(count),
   /** A verbatim string in RESP3, a bulk string in RESP2 (addReplyVerbatim). */
   verbatim: (s: string, proto: Proto) => (proto === 3 ? `=${s.length + 4}\r\ntxt:${s}\r\n` : `$${s.length}\r\n${s}\r\n`),
 };

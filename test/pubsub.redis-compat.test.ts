@@ -356,6 +356,34 @@ const STREAM_CASES: Case[] = [
     ],
   },
   {
+    name: "approximate trimming honours stream-node-max-bytes (nodes of ~90-byte envelopes hold under 100)",
+    steps: [
+      ...Array.from({ length: 300 }, (_, i) => ({
+        conn: 0,
+        send: cmd("XADD", "e", "MAXLEN", "~", "50", `${1700000000000 + i * 13}-${i % 4}`, "envelope", JSON.stringify({ channel: "alerts", message: `disk ${i} is ${"x".repeat(40)}`, priority: 3 })),
+      })),
+      s(0, "XLEN", "e"),
+      s(0, "XRANGE", "e", "-", "+", "COUNT", "1"),
+      // Entries with their own field names, long values and integers stored as integers fill nodes differently.
+      ...Array.from({ length: 200 }, (_, i) => s(0, "XADD", "f", "MAXLEN", "~", "30", `${i + 1}-0`, i % 3 ? "a" : "b", i % 2 ? "y".repeat(i * 3) : String(i * 1000), "n", String(-i))),
+      s(0, "XLEN", "f"),
+      s(0, "XRANGE", "f", "-", "+", "COUNT", "1"),
+    ],
+  },
+  {
+    name: "XADD sequence overflow, and XREADGROUP's options on XREAD",
+    steps: [
+      s(0, "XADD", "o", "1-18446744073709551615", "a", "b"),
+      s(0, "XADD", "o", "1-*", "c", "d"),
+      s(0, "XADD", "o", "2-*", "c", "d"),
+      s(0, "XLEN", "o"),
+      s(0, "XREAD", "NOACK", "STREAMS", "o", "0"),
+      s(0, "XREAD", "COUNT", "1", "NOACK", "STREAMS", "o", "0"),
+      s(0, "XREAD", "GROUP", "g", "c", "STREAMS", "o", "0"),
+      s(0, "XREAD", "GROUP", "g", "STREAMS", "o", "0"),
+    ],
+  },
+  {
     name: "XREAD",
     steps: [
       s(0, "XADD", "x1", "1-0", "a", "1"),
@@ -600,6 +628,47 @@ describe.skipIf(!haveRedis)("byte-for-byte against redis-server", () => {
       const want = await play(redisPw.port, c);
       const got = await play(oursPw.port, c, want);
       expect(show(got)).toBe(show(want));
+    }, 30000);
+  }
+});
+
+// INFO sections whose bytes do not depend on timing; each case gets fresh servers so error counts start at zero.
+const INFO_CASES: Case[] = [
+  { name: "INFO cluster, modules, an unknown section, and Redis's section order", steps: [s(0, "INFO", "cluster"), s(0, "INFO", "modules"), s(0, "INFO", "nosuch"), s(0, "INFO", "cluster", "modules", "cluster")] },
+  {
+    name: "INFO errorstats counts every error reply by its code",
+    steps: [
+      s(0, "INFO", "errorstats"),
+      s(0, "NOSUCH"),
+      s(0, "SUBSCRIBE"),
+      s(0, "CLIENT", "NOSUCH"),
+      s(0, "XADD", "k", "0-0", "a", "b"),
+      s(0, "SELECT", "x"),
+      s(0, "HELLO", "4"),
+      s(0, "AUTH", "a", "b"),
+      s(1, "SUBSCRIBE", "c"),
+      s(1, "PUBLISH", "c", "x"),
+      { conn: 1, send: "*1\r\n$x\r\n" },
+      s(0, "INFO", "errorstats", "cluster"),
+      s(0, "CLIENT", "REPLY", "OFF"),
+      s(0, "NOSUCH"),
+      s(0, "CLIENT", "REPLY", "ON"),
+      s(0, "INFO", "errorstats"),
+    ],
+  },
+];
+
+describe.skipIf(!haveRedis)("INFO byte-for-byte against redis-server", () => {
+  for (const c of INFO_CASES) {
+    test(c.name, async () => {
+      const [redis, ours] = await Promise.all([startRedis(), startPubSub(["--history-max-age", "0"])]);
+      try {
+        const want = await play(redis.port, c);
+        const got = await play(ours.port, c, want);
+        expect(show(got)).toBe(show(want));
+      } finally {
+        await Promise.all([redis.stop(), ours.stop()]);
+      }
     }, 30000);
   }
 });

@@ -1,0 +1,235 @@
+// connection.ts — one server-side connection (Redis's networking.c): its state, replies and frames queued for one
+// write per event-loop turn, backpressure, the pub/sub output limits, and the one way a connection is closed.
+import type { Socket } from "bun";
+import { RequestParser, type Proto } from "./resp";
+import type { AclUser } from "./acl";
+import type { StreamId } from "./history";
+import type { Subscriber, SubscriptionSets } from "./channels";
+
+/** client-output-buffer-limit pubsub: hard bytes, soft bytes held for soft seconds (0 turns a limit off). */
+export type OutputLimits = { hard: number; soft: number; softSeconds: number };
+
+/** Where the next reply will sit: at this offset of the text, which becomes chunks[chunk] when it is moved. */
+export type ReplyMark = { chunk: number; offset: number };
+
+/** What the server does around the output path: commit before any write, and forget a connection that closes. */
+export interface ConnectionOwner {
+  /** Runs before anything is written, so no reply acknowledges a write that is not yet on disk. */
+  beforeWrite(): void;
+  /** The connection is gone: drop its subscriptions and blocked reads. */
+  released(c: Connection): void;
+  /** A subscriber passed its output limit and is being cut off. */
+  overLimit(c: Connection, which: "hard" | "soft"): void;
+  /** An error reply was queued (INFO errorstats counts it, even under CLIENT REPLY OFF, as afterErrorReply does). */
+  errorReplied(reply: string): void;
+}
+
+/** One connection's state: what Redis keeps in its `client` struct, trimmed to what pub/sub and streams need. */
+export class Connection implements Subscriber {
+  resp: Proto = 2;
+  name: string | null = null;
+  libName = "";
+  libVer = "";
+  subs: SubscriptionSets | null = null;
+  pubsubFlag = false;
+  replyOff = false;
+  replySkipNext = false;
+  replySkip = false;
+  closeAfterReply = false;
+  closed = false;
+  lastCommand = "NULL";
+  readonly createdAt = Date.now();
+  lastInteraction = this.createdAt;
+  /** Set while XREAD BLOCK waits; input is not read meanwhile, as in Redis. */
+  blocked: { keys: string[]; after: StreamId[]; count: number; timer: ReturnType<typeof setTimeout> | null } | null = null;
+  readonly parser = new RequestParser();
+  readonly addr: string;
+  /** Replies waiting for this turn's single write: small ones as one latin1 string, frames as shared bytes. */
+  private text = "";
+  private chunks: Uint8Array[] = [];
+  private queuedBytes = 0;
+  /** What the kernel did not take last time; nothing more is written before drain (backpressure). */
+  unsent: Uint8Array | null = null;
+  softLimitSince = 0;
+  dirty = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket<Connection>,
+    readonly laddr: string,
+    /** The ACL user this connection runs as (without an ACL file, the one all-powerful "default"). */
+    public user: AclUser,
+    public authenticated: boolean,
+    private readonly pool: Connections,
+  ) {
+    this.addr = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? 0}`;
+  }
+
+  /** A normal reply: suppressed by CLIENT REPLY OFF/SKIP, as prepareClientToWrite does. */
+  reply(s: string): void {
+    if (s.charCodeAt(0) === 45) this.pool.owner.errorReplied(s); // '-': an error reply
+    if (this.replyOff || this.replySkip) return;
+    this.text += s;
+  }
+  /** A pub/sub notification: always sent, even with CLIENT REPLY OFF (Redis's CLIENT_PUSHING). */
+  push(s: string): void {
+    this.text += s;
+  }
+  /** A delivery: the same frame object goes to every subscriber; the output limit is checked as it grows. */
+  queueFrame(frame: Uint8Array): void {
+    if (this.text) this.moveText();
+    this.chunks.push(frame);
+    this.queuedBytes += frame.length;
+    this.pool.markDirty(this);
+    this.pool.checkOutputLimit(this);
+  }
+  private moveText(): void {
+    const b = Buffer.from(this.text, "latin1");
+    this.text = "";
+    this.chunks.push(b);
+    this.queuedBytes += b.length;
+  }
+  get replyMark(): ReplyMark {
+    return { chunk: this.chunks.length, offset: this.text.length };
+  }
+  /**
+   * Replaces the reply queued between `from` and `to` (marks of one command) with `by`: a refused write's reply with
+   * its error. Latin1 text holds one char per byte, so the offsets hold in the text and in the chunk it became.
+   */
+  replaceReply(from: ReplyMark, to: number, by: string): boolean {
+    if (to === from.offset) return false; // no reply was queued (CLIENT REPLY OFF)
+    if (this.chunks.length === from.chunk) {
+      this.text = this.text.slice(0, from.offset) + by + this.text.slice(to);
+      return true;
+    }
+    const old = this.chunks[from.chunk];
+    if (!old) return false;
+    const next = Buffer.concat([old.subarray(0, from.offset), Buffer.from(by, "latin1"), old.subarray(to)]);
+    this.chunks[from.chunk] = next;
+    this.queuedBytes += next.length - old.length;
+    return true;
+  }
+  get outputBytes(): number {
+    return this.queuedBytes + this.text.length + (this.unsent ? this.unsent.length : 0);
+  }
+  hasOutput(): boolean {
+    return this.text.length > 0 || this.chunks.length > 0;
+  }
+  /** Takes everything queued as one buffer, so the socket gets a single write. */
+  takeOutput(): Uint8Array | null {
+    if (this.text) this.moveText();
+    const n = this.chunks.length;
+    if (n === 0) return null;
+    let out: Uint8Array;
+    if (n === 1) out = this.chunks[0]!;
+    else {
+      out = new Uint8Array(this.queuedBytes);
+      let at = 0;
+      for (const c of this.chunks) {
+        out.set(c, at);
+        at += c.length;
+      }
+    }
+    this.chunks = [];
+    this.queuedBytes = 0;
+    return out;
+  }
+}
+
+/** How a connection ends: after its queued output, at once (a slow subscriber), or already gone (the peer closed). */
+export type CloseHow = "end" | "abort" | "gone";
+
+/** The live connections and their output: the dirty list, the one write per turn, drain, limits and closing. */
+export class Connections {
+  readonly all = new Map<number, Connection>();
+  private readonly dirty: Connection[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    readonly owner: ConnectionOwner,
+    readonly limits: OutputLimits,
+  ) {}
+
+  markDirty(c: Connection): void {
+    if (c.dirty) return;
+    c.dirty = true;
+    this.dirty.push(c);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // setImmediate runs after every socket event of this loop turn: one write per socket per turn.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    this.owner.beforeWrite();
+    const list = this.dirty.splice(0);
+    for (const c of list) {
+      c.dirty = false;
+      if (!c.closed && !c.unsent) this.writeQueued(c);
+    }
+  }
+
+  /** Writes what is queued now (a drain can come before the end of the turn), then closes if that was the last reply. */
+  writeQueued(c: Connection): void {
+    this.owner.beforeWrite();
+    const out = c.takeOutput();
+    if (out) this.writeOut(c, out);
+    if (c.closeAfterReply && !c.unsent && !c.hasOutput()) this.close(c, "end");
+  }
+
+  /** The socket can take more: first the rest of the last write, then whatever was queued meanwhile. */
+  drained(c: Connection): void {
+    if (c.unsent) {
+      const u = c.unsent;
+      c.unsent = null;
+      this.writeOut(c, u);
+    }
+    if (!c.unsent) this.writeQueued(c);
+  }
+
+  private writeOut(c: Connection, out: Uint8Array): void {
+    const n = c.socket.write(out);
+    if (n < 0) return; // closed; the close handler releases the connection
+    if (n < out.length) c.unsent = out.subarray(n); // a view of the rest: no copy
+  }
+
+  /** Redis's client-output-buffer-limit for pubsub clients, checked when a frame is queued and once a second. */
+  checkOutputLimit(c: Connection): void {
+    const used = c.outputBytes;
+    const { hard, soft, softSeconds } = this.limits;
+    if (hard > 0 && used >= hard) return this.cutOff(c, "hard");
+    if (soft > 0 && used >= soft) {
+      if (!c.softLimitSince) c.softLimitSince = Date.now();
+      else if (Date.now() - c.softLimitSince >= softSeconds * 1000) this.cutOff(c, "soft");
+    } else c.softLimitSince = 0;
+  }
+
+  /** The soft limit is about time, so it is checked on a clock too, not only when a frame is queued. */
+  checkSoftLimits(): void {
+    for (const c of this.all.values()) if (c.pubsubFlag && c.softLimitSince) this.checkOutputLimit(c);
+  }
+
+  private cutOff(c: Connection, which: "hard" | "soft"): void {
+    if (c.closed) return;
+    this.owner.overLimit(c, which);
+    this.close(c, "abort");
+  }
+
+  /** The one way a connection ends: it is forgotten everywhere once, and its socket is ended or cut. */
+  close(c: Connection, how: CloseHow): void {
+    const wasClosed = c.closed;
+    c.closed = true;
+    if (this.all.delete(c.id)) this.owner.released(c);
+    if (wasClosed && how !== "abort") return;
+    if (how === "end") c.socket.end();
+    else if (how === "abort") c.socket.terminate();
+  }
+
+  /** Ends every connection after what is already queued for it (the server is stopping). */
+  closeAll(): void {
+    this.flush();
+    for (const c of [...this.all.values()]) this.close(c, "end");
+  }
+}
