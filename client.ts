@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, renameSy
 import { dirname, join } from "node:path";
 import { homedir } from "node:os";
 import { z } from "zod";
-import { ReplyParser, encodeCommand, type Reply } from "./resp";
+import type { Reply } from "./resp";
+import { DEFAULT_TIMING, Link, type Timing } from "./link";
 import { compareIds, envelopeFromEntry, formatLine, historyKey, parsePayload, type Envelope } from "./message";
 
 export const ConfigSchema = z
@@ -66,15 +67,6 @@ export const parseChannels = (s: string): string[] =>
 /** Glob characters make a channel a pattern, subscribed with PSUBSCRIBE. */
 export const isPattern = (channel: string): boolean => /[*?[]/.test(channel);
 
-/** Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2^attempt)], at least 100 ms. */
-export function backoffDelay(attempt: number, random = Math.random, baseMs = 500, capMs = 30_000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.max(100, Math.floor(random() * ceiling));
-}
-
-export type Timing = { pingIntervalMs: number; pingTimeoutMs: number; stableMs: number; connectTimeoutMs: number };
-export const DEFAULT_TIMING: Timing = { pingIntervalMs: 30_000, pingTimeoutMs: 10_000, stableMs: 30_000, connectTimeoutMs: 10_000 };
-
 type Handlers = {
   message: (env: Envelope) => void;
   status: (line: string) => void;
@@ -123,50 +115,73 @@ export class ClientState {
   }
 }
 
-/** Holds one subscription open for as long as the process runs, reconnecting when it breaks. */
 /** Gaps shorter than this (a Wi-Fi drop, a server restart) are replayed in full; longer ones use the replay limit. */
 export const LONG_ABSENCE_MS = 10 * 60_000;
 
+/**
+ * Holds one subscription open for as long as the process runs (link.ts reconnects it). On every connection:
+ * SUBSCRIBE, then catch up from history while live messages wait in a buffer, then deliver the buffer and go live.
+ */
 export class Subscription {
-  private stopping = false;
+  private readonly link: Link;
   /** When the last connection ended; 0 before the first one (a fresh start counts as a long absence). */
   private lastDisconnectAt = 0;
-  private socket: Awaited<ReturnType<typeof Bun.connect>> | null = null;
-  private wake: (() => void) | null = null;
+  /** Live messages held back until catch-up is done; null once live. */
+  private buffer: Envelope[] | null = null;
+  private confirmed = 0;
+  private finished: (() => void) | null = null;
+  private readonly plain: string[];
+  private readonly patterns: string[];
 
   constructor(
     private readonly config: Config,
     private readonly on: Handlers,
-    private readonly timing: Timing = DEFAULT_TIMING,
+    timing: Timing = DEFAULT_TIMING,
     private readonly state: ClientState = new ClientState(null, ""),
     private readonly replayLimit = 50,
-  ) {}
+  ) {
+    this.plain = config.channels.filter((c) => !isPattern(c));
+    this.patterns = config.channels.filter(isPattern);
+    this.link = new Link(
+      { host: config.host, port: config.port, user: config.user, password: config.password, tls: config.tls, caFile: config.ca },
+      {
+        ready: () => this.subscribe(),
+        push: (items) => this.onPush(items),
+        down: (failure, retryInMs) => {
+          this.lastDisconnectAt = Date.now();
+          this.buffer = null;
+          this.state.save();
+          if (retryInMs !== null) this.on.status(`disconnected: ${failure.reason}; reconnecting in ${(retryInMs / 1000).toFixed(1)} s`);
+        },
+        refused: (failure) => this.on.status(`refused: ${failure.reason}`),
+      },
+      timing,
+    );
+  }
 
-  async run(): Promise<void> {
-    let attempt = 0;
-    while (!this.stopping) {
-      const { reason, connectedFor } = await this.session();
-      this.lastDisconnectAt = Date.now();
-      if (this.stopping) break;
-      // A connection that lasted a while was healthy: start the backoff again from the bottom.
-      if (connectedFor >= this.timing.stableMs) attempt = 0;
-      const delay = backoffDelay(attempt++);
-      this.on.status(`disconnected: ${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, delay);
-        this.wake = () => {
-          clearTimeout(t);
-          res();
-        };
-      });
-    }
-    this.state.save();
+  /** Runs until stop(). */
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.finished = resolve;
+      this.link.start();
+    });
   }
 
   stop(): void {
-    this.stopping = true;
-    this.socket?.end();
-    this.wake?.();
+    this.link.stop();
+    this.state.save();
+    this.finished?.();
+  }
+
+  private saveQueued = false;
+  /** Saves the place in history once per event-loop turn, not once per message of a burst. */
+  private saveSoon(): void {
+    if (this.saveQueued) return;
+    this.saveQueued = true;
+    setImmediate(() => {
+      this.saveQueued = false;
+      this.state.save();
+    });
   }
 
   /** Shows a message unless it was shown already (its ID is not above the last one for its channel). */
@@ -180,147 +195,73 @@ export class Subscription {
     return true;
   }
 
-  /**
-   * One connection: HELLO 3 (so history reads are allowed while subscribed), SUBSCRIBE, then catch up from
-   * history while live messages wait in a buffer, then deliver the buffer and go live.
-   */
-  private session(): Promise<{ reason: string; connectedFor: number }> {
-    const { host, port, password, user, channels } = this.config;
-    const plain = channels.filter((c) => !isPattern(c));
-    const patterns = channels.filter(isPattern);
-    const parser = new ReplyParser();
-    let confirmed = 0;
-    let subscribedAt = 0;
-    let pingTimer: ReturnType<typeof setInterval> | undefined;
-    let pongDeadline: ReturnType<typeof setTimeout> | undefined;
-    let finished = false;
-    let buffer: Envelope[] | null = []; // live messages held back until catch-up is done
-    const pending: ((r: Reply) => void)[] = []; // handlers for replies, in the order the commands went out
+  private subscribe(): void {
+    this.buffer = [];
+    this.confirmed = 0;
+    if (this.plain.length) this.link.send(["SUBSCRIBE", ...this.plain]);
+    if (this.patterns.length) this.link.send(["PSUBSCRIBE", ...this.patterns]);
+  }
 
-    return new Promise((resolve) => {
-      const finish = (reason: string) => {
-        if (finished) return;
-        finished = true;
-        clearInterval(pingTimer);
-        clearTimeout(pongDeadline);
-        clearTimeout(connectTimer);
-        this.socket?.terminate();
-        this.socket = null;
-        this.state.save();
-        resolve({ reason, connectedFor: subscribedAt ? Date.now() - subscribedAt : 0 });
-      };
-      const connectTimer = setTimeout(() => finish(`no connection to ${host}:${port} within ${this.timing.connectTimeoutMs / 1000} s`), this.timing.connectTimeoutMs);
-      const send = (args: string[], onReply: (r: Reply) => void) => {
-        pending.push(onReply);
-        this.socket?.write(encodeCommand(args));
-      };
+  private onPush(items: Reply[]): void {
+    const kind = bulkText(items[0]);
+    if (kind === "message" || kind === "pmessage") {
+      const env = kind === "message" ? parsePayload(bulkText(items[1]), bulkText(items[2])) : parsePayload(bulkText(items[2]), bulkText(items[3]));
+      if (this.buffer) this.buffer.push(env);
+      else if (this.deliver(env)) this.saveSoon();
+      return;
+    }
+    if ((kind === "subscribe" || kind === "psubscribe") && ++this.confirmed === this.config.channels.length) this.catchUp();
+  }
 
-      const catchUp = () => {
-        subscribedAt = Date.now();
-        let waiting = plain.length;
-        const done = () => {
-          if (--waiting > 0) return;
-          const held = buffer ?? [];
-          buffer = null;
-          held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
-          for (const env of held) this.deliver(env);
-          this.state.save();
-          // Said only now: from here on the place in history is saved, so a stop loses nothing.
-          this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
-        };
-        if (waiting === 0) {
-          waiting = 1;
+  /** Reads what each channel missed (XRANGE after the last ID seen), then delivers the held live messages. */
+  private catchUp(): void {
+    const { host, port, channels } = this.config;
+    let waiting = this.plain.length;
+    const done = () => {
+      if (--waiting > 0) return;
+      const held = this.buffer ?? [];
+      this.buffer = null;
+      held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
+      for (const env of held) this.deliver(env);
+      this.state.save();
+      // Said only now: from here on the place in history is saved, so a stop loses nothing.
+      this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
+    };
+    if (waiting === 0) {
+      waiting = 1;
+      done();
+    }
+    for (const ch of this.plain) {
+      const last = this.state.get(ch);
+      const key = historyKey(ch);
+      if (last === undefined) {
+        // First time on this channel: nothing old is replayed; remember where history stands now.
+        this.link.send(["XREVRANGE", key, "+", "-", "COUNT", "1"], (r) => {
+          const top = r.type === "array" && r.value?.[0]?.type === "array" ? bulkText(r.value[0].value?.[0]) : "";
+          if (this.state.get(ch) === undefined) this.state.set(ch, top || "0-0");
           done();
+        });
+        continue;
+      }
+      this.link.send(["XRANGE", key, `(${last}`, "+"], (r) => {
+        if (r.type === "error") this.on.status(`history for ${ch} is unavailable (${r.value}); showing live messages only`);
+        const entries = r.type === "array" && r.value ? r.value : [];
+        const missed = entries.map((e) => {
+          const parts = e.type === "array" && e.value ? e.value : [];
+          const fields = parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [];
+          return envelopeFromEntry(bulkText(parts[0]), fields, ch);
+        });
+        // A short gap is replayed in full so nothing is lost; only a start or a long absence is capped.
+        const longAbsence = this.lastDisconnectAt === 0 || Date.now() - this.lastDisconnectAt > LONG_ABSENCE_MS;
+        const skip = longAbsence ? Math.max(0, missed.length - this.replayLimit) : 0;
+        if (skip > 0) {
+          this.on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${this.replayLimit}`);
+          this.state.set(ch, missed[skip - 1]!.id);
         }
-        for (const ch of plain) {
-          const last = this.state.get(ch);
-          const key = historyKey(ch);
-          if (last === undefined) {
-            // First time on this channel: nothing old is replayed; remember where history stands now.
-            send(["XREVRANGE", key, "+", "-", "COUNT", "1"], (r) => {
-              const top = r.type === "array" && r.value?.[0]?.type === "array" ? bulkText(r.value[0].value?.[0]) : "";
-              if (this.state.get(ch) === undefined) this.state.set(ch, top || "0-0");
-              done();
-            });
-            continue;
-          }
-          send(["XRANGE", key, `(${last}`, "+"], (r) => {
-            if (r.type === "error") this.on.status(`history for ${ch} is unavailable (${r.value}); showing live messages only`);
-            const entries = r.type === "array" && r.value ? r.value : [];
-            const missed = entries.map((e) => {
-              const parts = e.type === "array" && e.value ? e.value : [];
-              const fields = parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [];
-              return envelopeFromEntry(bulkText(parts[0]), fields, ch);
-            });
-            // A short gap is replayed in full so nothing is lost; only a start or a long absence is capped.
-            const longAbsence = this.lastDisconnectAt === 0 || Date.now() - this.lastDisconnectAt > LONG_ABSENCE_MS;
-            const skip = longAbsence ? Math.max(0, missed.length - this.replayLimit) : 0;
-            if (skip > 0) {
-              this.on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${this.replayLimit}`);
-              this.state.set(ch, missed[skip - 1]!.id);
-            }
-            for (const env of missed.slice(skip)) this.deliver(env);
-            done();
-          });
-        }
-      };
-
-      const onPush = (items: Reply[]) => {
-        const kind = bulkText(items[0]);
-        if (kind === "message" || kind === "pmessage") {
-          const env = kind === "message" ? parsePayload(bulkText(items[1]), bulkText(items[2])) : parsePayload(bulkText(items[2]), bulkText(items[3]));
-          if (buffer) buffer.push(env);
-          else this.deliver(env);
-          return;
-        }
-        if ((kind === "subscribe" || kind === "psubscribe") && ++confirmed === channels.length) catchUp();
-      };
-
-      Bun.connect({
-        hostname: host,
-        port,
-        tls: this.config.tls ? (this.config.ca ? { ca: readFileSync(this.config.ca, "utf8") } : true) : undefined,
-        socket: {
-          open: (socket) => {
-            if (this.stopping) {
-              socket.end();
-              return;
-            }
-            clearTimeout(connectTimer);
-            this.socket = socket;
-            const hello = ["HELLO", "3", ...(password !== undefined ? ["AUTH", user ?? "default", password] : [])];
-            send(hello, (r) => {
-              if (r.type === "error") finish(`the server said: ${r.value}`);
-            });
-            if (plain.length) socket.write(encodeCommand(["SUBSCRIBE", ...plain]));
-            if (patterns.length) socket.write(encodeCommand(["PSUBSCRIBE", ...patterns]));
-            // Keepalive: a sleeping laptop or a dropped NAT mapping shows up as a PING with no answer.
-            pingTimer = setInterval(() => {
-              send(["PING"], () => clearTimeout(pongDeadline));
-              clearTimeout(pongDeadline);
-              pongDeadline = setTimeout(() => finish(`no reply to PING within ${this.timing.pingTimeoutMs / 1000} s`), this.timing.pingTimeoutMs);
-            }, this.timing.pingIntervalMs);
-          },
-          data: (_socket, chunk) => {
-            parser.push(chunk);
-            try {
-              for (let r = parser.next(); r; r = parser.next()) {
-                if (r.type === "push") onPush(r.value);
-                else if (r.type === "error" && pending.length === 0) finish(`the server said: ${r.value}`);
-                else pending.shift()?.(r);
-                if (finished) return;
-              }
-              this.state.save();
-            } catch (err) {
-              finish(`the server sent something that is not RESP (${(err as Error).message})`);
-            }
-          },
-          close: () => finish(`${host}:${port} closed the connection`),
-          error: (_socket, err) => finish(`${err.message}`),
-          connectError: (_socket, err) => finish(`cannot connect to ${host}:${port} (${err.message})`),
-        },
-      }).catch((err: Error) => finish(`cannot connect to ${host}:${port} (${err.message})`));
-    });
+        for (const env of missed.slice(skip)) this.deliver(env);
+        done();
+      });
+    }
   }
 }
 
@@ -598,6 +539,7 @@ function timingFromEnv(): Timing {
     pingTimeoutMs: ms("NOTISTREAM_PING_TIMEOUT_MS", DEFAULT_TIMING.pingTimeoutMs),
     stableMs: ms("NOTISTREAM_STABLE_MS", DEFAULT_TIMING.stableMs),
     connectTimeoutMs: ms("NOTISTREAM_CONNECT_TIMEOUT_MS", DEFAULT_TIMING.connectTimeoutMs),
+    backoffCapMs: DEFAULT_TIMING.backoffCapMs,
   };
 }
 

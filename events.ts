@@ -77,6 +77,13 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
         controller.enqueue(frame(env));
       };
       controller.enqueue(encoder.encode(`retry: 3000\n: subscribed to ${channels.join(", ")}\n\n`));
+      // The shared subscription's state, sent when it changes: a browser must not sit on a silent "Live".
+      let problem: string | null = null;
+      const status = (now: string | null) => {
+        if (closed || now === problem) return;
+        problem = now;
+        controller.enqueue(encoder.encode(`event: status\ndata: ${JSON.stringify(now === null ? { connected: true } : { connected: false, error: now })}\n\n`));
+      };
       for (const ch of channels) {
         unwatch.push(
           hub.watch(ch, {
@@ -102,6 +109,7 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
                   for (const env of held) send(env);
                 });
             },
+            status,
           }),
         );
       }

@@ -1,41 +1,61 @@
 // hub.ts — one shared RESP subscription per web server: channels are subscribed while any HTTP listener wants
-// them, every message fans out to all of that channel's listeners, and the link reconnects by itself.
-import { ReplyParser, encodeCommand, type Reply } from "./resp";
+// them, every message fans out to all of that channel's listeners, and a failed link is reported, not swallowed.
+import { DEFAULT_TIMING, Link, type LinkFailure, type LinkOptions } from "./link";
+import type { Reply } from "./resp";
 
 export type HubListener = {
   message: (channel: string, payload: string) => void;
   /** The subscription was (re)established: the listener catches up from history for anything it missed. */
   resubscribed: () => void;
+  /** The shared subscription went down (with why) or came back (null). */
+  status?: (problem: string | null) => void;
 };
 
 const text = (r: Reply | undefined): string => (r && r.type === "bulk" && r.value ? Buffer.from(r.value).toString("utf8") : "");
+
+/** LinkOptions from redis://[user:password@]host:port or rediss://. */
+export function linkOptionsFromUrl(url: string, ca?: string): LinkOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    user: u.username ? decodeURIComponent(u.username) : undefined,
+    tls: u.protocol === "rediss:",
+    ca,
+  };
+}
 
 export class Hub {
   private readonly listeners = new Map<string, Set<HubListener>>();
   /** Channels whose SUBSCRIBE the current connection has confirmed. */
   private confirmed = new Set<string>();
-  private socket: Awaited<ReturnType<typeof Bun.connect>> | null = null;
-  private connecting = false;
-  private closed = false;
-  private retry: ReturnType<typeof setTimeout> | null = null;
-  private failures = 0;
-  private readonly host: string;
-  private readonly port: number;
-  private readonly password: string | undefined;
-  /** The ACL user from redis://user:password@host (none means "default"). */
-  private readonly user: string | undefined;
-  private readonly tls: boolean;
+  private readonly link: Link;
+  /** Why the hub cannot deliver, if it cannot: a refused login or SUBSCRIBE, or the server being away. */
+  private problem: LinkFailure | null = null;
+  /** The last reason logged, so a failure that repeats on every retry is logged once. */
+  private logged = "";
 
   constructor(
     url: string,
-    private readonly ca?: string,
+    ca?: string,
+    private readonly log: (line: string) => void = console.error,
   ) {
-    const u = new URL(url);
-    this.host = u.hostname;
-    this.port = Number(u.port || 6379);
-    this.password = u.password ? decodeURIComponent(u.password) : undefined;
-    this.user = u.username ? decodeURIComponent(u.username) : undefined;
-    this.tls = u.protocol === "rediss:";
+    this.link = new Link(linkOptionsFromUrl(url, ca), {
+      ready: () => {
+        this.confirmed = new Set();
+        if (this.listeners.size) this.link.send(["SUBSCRIBE", ...this.listeners.keys()]);
+        else this.recovered();
+      },
+      push: (items) => this.onPush(items),
+      down: (failure, retryInMs) => {
+        this.confirmed = new Set();
+        this.failed(failure, retryInMs);
+      },
+      refused: (failure) => this.failed(failure, null),
+    },
+    // SSE readers wait on the hub: come back within 5 s of the server (they catch up from history meanwhile).
+    { ...DEFAULT_TIMING, backoffCapMs: 5000 });
   }
 
   /** Listens to `channel` until the returned function is called. The first listener subscribes. */
@@ -43,12 +63,13 @@ export class Hub {
     let set = this.listeners.get(channel);
     if (!set) {
       this.listeners.set(channel, (set = new Set()));
-      this.socket?.write(encodeCommand(["SUBSCRIBE", channel]));
+      this.link.send(["SUBSCRIBE", channel]);
     }
     set.add(l);
     // Already live: the newcomer can catch up now; otherwise it will when the SUBSCRIBE is confirmed.
     if (this.confirmed.has(channel)) queueMicrotask(() => l.resubscribed());
-    this.ensureConnected();
+    if (this.problem) queueMicrotask(() => l.status?.(this.problem?.reason ?? null));
+    this.link.start();
     return () => {
       const s = this.listeners.get(channel);
       if (!s) return;
@@ -56,7 +77,7 @@ export class Hub {
       if (s.size === 0) {
         this.listeners.delete(channel);
         this.confirmed.delete(channel);
-        this.socket?.write(encodeCommand(["UNSUBSCRIBE", channel]));
+        this.link.send(["UNSUBSCRIBE", channel]);
       }
     };
   }
@@ -66,70 +87,51 @@ export class Hub {
     return this.listeners.size;
   }
 
+  /** Connected, logged in and not refused. */
   get connected(): boolean {
-    return this.socket !== null;
+    return this.link.ready && this.problem === null;
   }
 
-  private ensureConnected(): void {
-    if (this.socket || this.connecting || this.closed || this.retry) return;
-    this.connecting = true;
-    const parser = new ReplyParser();
-    this.confirmed = new Set();
-    Bun.connect({
-      hostname: this.host,
-      port: this.port,
-      tls: this.tls ? (this.ca ? { ca: this.ca } : true) : undefined,
-      socket: {
-        open: (socket) => {
-          this.connecting = false;
-          this.socket = socket;
-          const out: Uint8Array[] = [];
-          if (this.password !== undefined) out.push(encodeCommand(this.user ? ["AUTH", this.user, this.password] : ["AUTH", this.password]));
-          if (this.listeners.size) out.push(encodeCommand(["SUBSCRIBE", ...this.listeners.keys()]));
-          if (out.length) socket.write(Buffer.concat(out));
-        },
-        data: (_s, chunk) => {
-          parser.push(chunk);
-          for (let r = parser.next(); r; r = parser.next()) {
-            if (r.type !== "array" || !r.value) continue;
-            const kind = text(r.value[0]);
-            if (kind === "message") {
-              const ch = text(r.value[1]);
-              const payload = text(r.value[2]);
-              for (const l of this.listeners.get(ch) ?? []) l.message(ch, payload);
-            } else if (kind === "subscribe") {
-              this.failures = 0;
-              const ch = text(r.value[1]);
-              if (!this.confirmed.has(ch) && this.listeners.has(ch)) {
-                this.confirmed.add(ch);
-                for (const l of this.listeners.get(ch) ?? []) l.resubscribed();
-              }
-            }
-          }
-        },
-        close: () => this.lost(),
-        error: () => this.lost(),
-        connectError: () => this.lost(),
-      },
-    }).catch(() => this.lost());
+  /** Why the hub cannot deliver right now (null when it can, or when nobody has asked it for anything yet). */
+  get error(): string | null {
+    return this.problem?.reason ?? null;
   }
 
-  private lost(): void {
-    this.socket = null;
-    this.confirmed = new Set();
-    this.connecting = false;
-    if (this.closed || this.retry) return;
-    // Back off a little while the pub/sub server is away; listeners catch up once it is back.
-    const delay = Math.min(5000, 250 * 2 ** Math.min(this.failures++, 5));
-    this.retry = setTimeout(() => {
-      this.retry = null;
-      if (this.listeners.size) this.ensureConnected();
-    }, delay);
+  private onPush(items: Reply[]): void {
+    const kind = text(items[0]);
+    if (kind === "message") {
+      const ch = text(items[1]);
+      const payload = text(items[2]);
+      for (const l of this.listeners.get(ch) ?? []) l.message(ch, payload);
+    } else if (kind === "subscribe") {
+      this.recovered();
+      const ch = text(items[1]);
+      if (!this.confirmed.has(ch) && this.listeners.has(ch)) {
+        this.confirmed.add(ch);
+        for (const l of this.listeners.get(ch) ?? []) l.resubscribed();
+      }
+    }
+  }
+
+  private failed(failure: LinkFailure, retryInMs: number | null): void {
+    this.problem = failure;
+    if (failure.reason !== this.logged) {
+      this.logged = failure.reason;
+      const what = failure.fatal ? "cannot subscribe (this will not fix itself: check --redis and the pub/sub server's users)" : "lost the pub/sub server";
+      this.log(`web: hub ${what}: ${failure.reason}${retryInMs !== null ? `; trying again in ${(retryInMs / 1000).toFixed(1)} s` : ""}`);
+    }
+    for (const set of this.listeners.values()) for (const l of set) l.status?.(failure.reason);
+  }
+
+  private recovered(): void {
+    if (!this.problem) return;
+    this.problem = null;
+    if (this.logged) this.log("web: hub subscribed again");
+    this.logged = "";
+    for (const set of this.listeners.values()) for (const l of set) l.status?.(null);
   }
 
   close(): void {
-    this.closed = true;
-    if (this.retry) clearTimeout(this.retry);
-    this.socket?.end();
+    this.link.stop();
   }
 }

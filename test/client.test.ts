@@ -1,10 +1,10 @@
 // test/client.test.ts — the client's pure parts: config validation (errors name the file and the field),
-// the 0600 config file, channel parsing, and the backoff schedule.
+// the 0600 config file and channel parsing. (The backoff schedule is link.ts's: test/link.test.ts.)
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, backoffDelay, defaultConfigPath, isPattern, loadConfig, parseChannels, saveConfig } from "../client";
+import { ConfigError, defaultConfigPath, isPattern, loadConfig, parseChannels, saveConfig } from "../client";
 
 const dir = () => mkdtempSync(join(tmpdir(), "notistream-test-"));
 
@@ -54,20 +54,5 @@ describe("channels", () => {
     expect(isPattern("a?")).toBe(true);
     expect(isPattern("[ab]")).toBe(true);
     expect(isPattern("octo/hello")).toBe(false);
-  });
-});
-
-describe("backoff", () => {
-  test("full jitter between 0.1 s and an exponential ceiling from 0.5 s up to 30 s", () => {
-    expect(backoffDelay(0, () => 0.999)).toBe(499);
-    expect(backoffDelay(1, () => 0.999)).toBe(999);
-    expect(backoffDelay(3, () => 0.999)).toBe(3996);
-    expect(backoffDelay(20, () => 0.999)).toBe(29970);
-    expect(backoffDelay(1000, () => 0.999)).toBe(29970);
-    expect(backoffDelay(5, () => 0)).toBe(100);
-    const samples = Array.from({ length: 1000 }, () => backoffDelay(4));
-    expect(Math.min(...samples)).toBeGreaterThanOrEqual(100);
-    expect(Math.max(...samples)).toBeLessThanOrEqual(8000);
-    expect(new Set(samples).size).toBeGreaterThan(100); // jittered, not fixed
   });
 });

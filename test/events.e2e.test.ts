@@ -197,3 +197,38 @@ describe("operations", () => {
     expect(count(after, "notistream_sse_streams")).toBe(count(before, "notistream_sse_streams"));
   });
 });
+
+describe("a hub that cannot subscribe says so", () => {
+  test("wrong password: /healthz 503 with the reason, one log line, and /events tells the browser", async () => {
+    const locked = await startPubSub(["--password", "right-pw"]);
+    const bad = await startWebServer(`redis://:wrong-pw@127.0.0.1:${locked.port}`);
+    try {
+      const abort = new AbortController();
+      const r = await fetch(`${bad.url}/events?channel=x`, { signal: abort.signal });
+      expect(r.status).toBe(200);
+      const reader = r.body!.getReader();
+      let text = "";
+      const deadline = Date.now() + 10000;
+      while (!text.includes("event: status") && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+      abort.abort();
+      const status = /event: status\ndata: (.*)\n/.exec(text);
+      expect(status).not.toBeNull();
+      const body = JSON.parse(status![1]!);
+      expect(body.connected).toBe(false);
+      expect(body.error).toContain("WRONGPASS");
+      const health = await fetch(`${bad.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect((await health.json()).error).toContain("WRONGPASS");
+      expect((await (await fetch(`${bad.url}/health`)).json()).hub.connected).toBe(false);
+      // The hub tries again (in case the password is fixed on the server), but says so once, not on every try.
+      await Bun.sleep(3000);
+      const lines = bad.output().split("\n").filter((l) => l.includes("web: hub cannot subscribe"));
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toContain("WRONGPASS");
+      expect(bad.output()).not.toContain("wrong-pw");
+    } finally {
+      await bad.stop();
+      await locked.stop();
+    }
+  }, 30000);
+});

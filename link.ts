@@ -1,0 +1,221 @@
+// link.ts — the client side of one RESP connection, for hub.ts and client.ts: connect (TCP or TLS), HELLO 3 with
+// AUTH, replies matched to commands in order, keepalive, reconnecting with one backoff policy, and errors sorted.
+import { readFileSync } from "node:fs";
+import type { Socket } from "bun";
+import { ReplyParser, encodeCommand, type Reply } from "./resp";
+
+export type LinkOptions = {
+  host: string;
+  port: number;
+  /** The ACL user; without one a password is the default user's. */
+  user?: string;
+  password?: string;
+  tls?: boolean;
+  /** A PEM CA to trust with TLS, as text or as a file path (caFile). */
+  ca?: string;
+  caFile?: string;
+};
+
+/** Keepalive, connect deadline, and the backoff: a connection up for `stableMs` resets it; `backoffCapMs` caps it. */
+export type Timing = { pingIntervalMs: number; pingTimeoutMs: number; stableMs: number; connectTimeoutMs: number; backoffCapMs: number };
+export const DEFAULT_TIMING: Timing = { pingIntervalMs: 30_000, pingTimeoutMs: 10_000, stableMs: 30_000, connectTimeoutMs: 10_000, backoffCapMs: 30_000 };
+
+/** Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2^attempt)], at least 100 ms. */
+export function backoffDelay(attempt: number, random = Math.random, baseMs = 500, capMs = 30_000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.max(100, Math.floor(random() * ceiling));
+}
+
+/**
+ * Why a connection failed. `fatal` ones will not fix themselves by retrying (a wrong password, missing rights, a
+ * peer that is not a RESP server, a name that does not resolve, a certificate that is not trusted); `transient`
+ * ones may (refused, reset, a timeout, the server going away).
+ */
+export type LinkFailure = { fatal: boolean; code: string; reason: string };
+
+const FATAL_REPLIES = ["WRONGPASS", "NOAUTH", "NOPERM"];
+const TRANSIENT_SOCKET = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNABORTED"];
+
+/** Sorts an error reply (e.g. "-WRONGPASS …") into fatal or transient. */
+export function failureFromReply(text: string): LinkFailure {
+  const code = text.split(" ", 1)[0]!.replace(/^-/, "");
+  return { fatal: FATAL_REPLIES.includes(code), code, reason: `the server said: ${text}` };
+}
+
+/** Sorts a socket error into fatal or transient. */
+export function failureFromError(err: { code?: string; message: string }, where: string): LinkFailure {
+  const code = err.code ?? "ERROR";
+  if (code === "ENOTFOUND") return { fatal: true, code, reason: `the host name in ${where} does not resolve (${err.message})` };
+  if (TRANSIENT_SOCKET.includes(code)) return { fatal: false, code, reason: `cannot reach ${where} (${err.message})` };
+  // Certificates: a server whose certificate we do not trust stays untrusted however often we try.
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|TLS|SSL/i.test(code + err.message)) return { fatal: true, code, reason: `TLS with ${where} failed: ${err.message}` };
+  return { fatal: false, code, reason: `${where}: ${err.message}` };
+}
+
+/** What the bytes from a peer that is not a RESP server look like, in words. */
+export function notRespFailure(first: Uint8Array, where: string): LinkFailure {
+  const head = Buffer.from(first.subarray(0, 16)).toString("latin1");
+  const what = head.startsWith("HTTP/") ? "it looks like an HTTP server (the web server?), not the pub/sub server" : "it does not speak the Redis protocol (RESP)";
+  return { fatal: true, code: "NOTRESP", reason: `${where} answered with ${JSON.stringify(head)}: ${what}` };
+}
+
+export type LinkEvents = {
+  /** Logged in and ready: the owner (re)subscribes and catches up. */
+  ready: () => void;
+  /** A RESP3 push: a message, or a (un)subscribe confirmation. */
+  push: (items: Reply[]) => void;
+  /** The connection ended; unless stopped, it is tried again in `retryInMs`. */
+  down: (failure: LinkFailure, retryInMs: number | null) => void;
+  /** An error reply no command was waiting for (a refused SUBSCRIBE, say); the connection stays up. */
+  refused?: (failure: LinkFailure) => void;
+};
+
+/** Commands answered by one push per argument (or one error), not by a reply. */
+const SUBSCRIBING = new Set(["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"]);
+type Waiting = { onReply: (r: Reply) => void } | { pushes: number };
+
+/** One RESP connection that keeps itself up: connects, logs in, pings, and comes back after a break. */
+export class Link {
+  private socket: Socket<undefined> | null = null;
+  private stopped = false;
+  private attempt = 0;
+  private retry: ReturnType<typeof setTimeout> | null = null;
+  private readyAt = 0;
+  /** What each command sent on this connection waits for, in order. */
+  private waiting: Waiting[] = [];
+  private lastFailure: LinkFailure | null = null;
+  readonly where: string;
+
+  constructor(
+    private readonly opts: LinkOptions,
+    private readonly on: LinkEvents,
+    private readonly timing: Timing = DEFAULT_TIMING,
+  ) {
+    this.where = `${opts.host}:${opts.port}`;
+  }
+
+  /** Logged in and able to take commands. */
+  get ready(): boolean {
+    return this.readyAt > 0;
+  }
+
+  /** Why the last connection ended, until the next one is ready. */
+  get failure(): LinkFailure | null {
+    return this.lastFailure;
+  }
+
+  start(): void {
+    this.stopped = false;
+    if (!this.socket && !this.retry) this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    this.socket?.end();
+  }
+
+  /** Sends a command; `onReply` gets its reply. A subscribing command's pushes go to `push` instead. */
+  send(args: string[], onReply?: (r: Reply) => void): void {
+    if (!this.socket || !this.ready) return;
+    this.waiting.push(SUBSCRIBING.has(args[0]!.toUpperCase()) ? { pushes: Math.max(1, args.length - 1) } : { onReply: onReply ?? (() => {}) });
+    this.socket.write(encodeCommand(args));
+  }
+
+  private connect(): void {
+    const parser = new ReplyParser();
+    let ended = false;
+    let first = true;
+    let pingTimer: ReturnType<typeof setInterval> | undefined;
+    let pongDeadline: ReturnType<typeof setTimeout> | undefined;
+    this.waiting = [];
+    const end = (failure: LinkFailure) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(connectTimer);
+      clearInterval(pingTimer);
+      clearTimeout(pongDeadline);
+      const socket = this.socket;
+      this.socket = null;
+      socket?.terminate();
+      // A connection that lasted a while was healthy: the backoff starts again from the bottom.
+      if (this.readyAt && Date.now() - this.readyAt >= this.timing.stableMs) this.attempt = 0;
+      this.readyAt = 0;
+      this.waiting = [];
+      this.lastFailure = failure;
+      const delay = this.stopped ? null : backoffDelay(this.attempt++, Math.random, 500, this.timing.backoffCapMs);
+      if (delay !== null)
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          if (!this.stopped) this.connect();
+        }, delay);
+      this.on.down(failure, delay);
+    };
+    const connectTimer = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no connection to ${this.where} within ${this.timing.connectTimeoutMs / 1000} s` }), this.timing.connectTimeoutMs);
+    const { user, password } = this.opts;
+    const hello = ["HELLO", "3", ...(password !== undefined ? ["AUTH", user ?? "default", password] : [])];
+    let ca: string | undefined;
+    try {
+      ca = this.opts.ca ?? (this.opts.caFile ? readFileSync(this.opts.caFile, "utf8") : undefined);
+    } catch (err) {
+      queueMicrotask(() => end({ fatal: true, code: "CAFILE", reason: `cannot read the CA file ${this.opts.caFile}: ${(err as Error).message}` }));
+      return;
+    }
+    const onReply = (r: Reply) => {
+      if (r.type === "push") {
+        const head = this.waiting[0];
+        const kind = r.value[0]?.type === "bulk" && r.value[0].value ? Buffer.from(r.value[0].value).toString("latin1") : "";
+        if (head && "pushes" in head && /subscribe$/i.test(kind) && --head.pushes === 0) this.waiting.shift();
+        this.on.push(r.value);
+        return;
+      }
+      const head = this.waiting.shift();
+      if (head && "onReply" in head) return head.onReply(r);
+      // An error for a subscribing command (or for nothing): the connection goes on, the owner decides.
+      if (r.type === "error") this.on.refused?.(failureFromReply(r.value));
+    };
+    Bun.connect({
+      hostname: this.opts.host,
+      port: this.opts.port,
+      tls: this.opts.tls ? (ca ? { ca } : true) : undefined,
+      socket: {
+        open: (socket) => {
+          clearTimeout(connectTimer);
+          if (this.stopped) return void socket.end();
+          this.socket = socket;
+          this.waiting.push({
+            onReply: (r) => {
+              if (r.type === "error") return end(failureFromReply(r.value));
+              this.readyAt = Date.now();
+              this.lastFailure = null;
+              this.on.ready();
+            },
+          });
+          socket.write(encodeCommand(hello));
+          // Keepalive: a sleeping laptop or a dropped NAT mapping shows up as a PING with no answer.
+          pingTimer = setInterval(() => {
+            if (!this.ready) return;
+            this.send(["PING"], () => clearTimeout(pongDeadline));
+            clearTimeout(pongDeadline);
+            pongDeadline = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no reply to PING within ${this.timing.pingTimeoutMs / 1000} s` }), this.timing.pingTimeoutMs);
+          }, this.timing.pingIntervalMs);
+        },
+        data: (_socket, chunk) => {
+          // HELLO's answer starts with % or * (RESP3 or RESP2 map), or - (an error); anything else is not a RESP server.
+          if (first && !"%*-".includes(String.fromCharCode(chunk[0] ?? 0))) return end(notRespFailure(chunk, this.where));
+          first = false;
+          parser.push(chunk);
+          try {
+            for (let r = parser.next(); r && !ended; r = parser.next()) onReply(r);
+          } catch (err) {
+            end({ fatal: true, code: "NOTRESP", reason: `${this.where} sent something that is not RESP (${(err as Error).message})` });
+          }
+        },
+        close: () => end({ fatal: false, code: "ECONNRESET", reason: `${this.where} closed the connection` }),
+        error: (_socket, err) => end(failureFromError(err, this.where)),
+        connectError: (_socket, err) => end(failureFromError(err, this.where)),
+      },
+    }).catch((err: Error) => end(failureFromError(err, this.where)));
+  }
+}
