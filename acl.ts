@@ -176,6 +176,15 @@ export class Acl {
     return Acl.parse(line, "(--password)");
   }
 
+  /**
+   * The web server's --token: anonymous clients may read every channel but publish to none; the token is the
+   * password of one user who may do everything, so a Bearer token (or a token field) publishes.
+   */
+  static publishToken(token: string): Acl {
+    const lines = ["user default on nopass allkeys %R&* +@all", `user publisher on #${hashSecret(token).toString("hex")} allkeys allchannels +@all`];
+    return Acl.parse(lines.join("\n"), "(--token)");
+  }
+
   /** The user `name` if `secret` is one of its passwords and it is enabled. */
   authenticate(name: string, secret: string | Uint8Array): AclUser | null {
     const u = this.users.get(name);

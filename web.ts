@@ -1,29 +1,29 @@
 #!/usr/bin/env bun
-// web.ts — the webhook server on Bun.serve: form, JSON and GitHub webhooks in, envelopes PUBLISHed over RESP
-// (Bun's RedisClient) to our pub/sub server or to any Redis. Thin: parsing rules live in message.ts and github.ts.
-import { RedisClient } from "bun";
-import { createHash, timingSafeEqual } from "node:crypto";
-import { DEFAULT_MAX_MESSAGE, InputError, buildEnvelope, envelopeFields, historyKey, notificationFromFields, type Notification } from "./message";
+// web.ts — the HTTP server on Bun.serve: the route table, who may do what (ACL), replies and errors, and `main`.
+// Thin: bodies are read in body.ts, payloads rendered in message.ts/github.ts, messages published by publisher.ts.
+import { DEFAULT_MAX_MESSAGE, InputError, notificationFromFields, type Notification } from "./message";
 import { githubNotification, verifySignature } from "./github";
 import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
 import { RateLimiter } from "./ratelimit";
+import { Publisher, Unavailable, redactUrl } from "./publisher";
+import { bodyFields, readBody, senderPayload } from "./body";
 import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
-import { argsOf, channelBytes, userFromAuthorization, type Acl } from "./acl";
+import { Acl, argsOf, channelBytes, userFromAuthorization } from "./acl";
 import { readFileSync } from "node:fs";
+import type { Server } from "bun";
 
+export { redactUrl };
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 /** GitHub caps webhook payloads at 25 MB. */
 export const GITHUB_MAX_BODY = 25 * 1024 * 1024;
-const PUBLISH_TIMEOUT_MS = 5000;
 
 export type WebOptions = {
   host: string;
   port: number;
   redisUrl: string;
-  token?: string;
-  /** Users and their channel rights (--acl FILE, the pub/sub server's syntax); replaces --token. */
+  /** Users and their channel rights: --acl FILE (the pub/sub server's syntax), or --token as a one-user ACL. */
   acl?: Acl;
   githubSecret?: string;
   maxMessage: number;
@@ -44,106 +44,20 @@ export type WebOptions = {
 /** Both schemes in one challenge; a browser that sees Basic asks for a login and sends it with later requests. */
 const CHALLENGE = { "www-authenticate": 'Basic realm="notistream", charset="UTF-8", Bearer realm="notistream"' };
 
-/** The pub/sub server could not take the message: the caller answers 503. */
-class Unavailable extends Error {}
-
-/** A redis URL safe to print: the password is replaced. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return "(unparsable URL)";
-  }
-}
-
-/** One RESP connection for publishing, made again from scratch whenever it breaks. */
-class Publisher {
-  private client: RedisClient | null = null;
-  constructor(
-    private readonly url: string,
-    private readonly historyMax: number,
-    private readonly ca?: string,
-  ) {}
-
-  private connection(): RedisClient {
-    if (!this.client) {
-      // No offline queue and no silent retries: a publish either reaches the server now or the caller gets 503.
-      const c = new RedisClient(this.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000, ...(this.ca ? { tls: { ca: this.ca } } : {}) });
-      c.onclose = () => {
-        if (this.client === c) this.client = null;
-      };
-      this.client = c;
-    }
-    return this.client;
-  }
-
-  /** Calls in flight and when they started: one watchdog timer fails those that take too long. */
-  private readonly inflight = new Map<number, { started: number; reject: (e: Error) => void }>();
-  private nextCall = 0;
-  private watchdog: ReturnType<typeof setInterval> | null = null;
-
-  // One shared 1 s watchdog instead of a setTimeout and a Promise.race per call: timers were a visible
-  // share of the ingest profile.
-  private async withTimeout<T>(p: Promise<T>): Promise<T> {
-    const id = this.nextCall++;
-    this.watchdog ??= setInterval(() => {
-      const now = Date.now();
-      for (const [k, call] of this.inflight) {
-        if (now - call.started < PUBLISH_TIMEOUT_MS) continue;
-        this.inflight.delete(k);
-        call.reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`));
-      }
-    }, 1000);
-    return await new Promise<T>((resolve, reject) => {
-      this.inflight.set(id, { started: Date.now(), reject });
-      p.then(
-        (v) => {
-          this.inflight.delete(id);
-          resolve(v);
-        },
-        (e: unknown) => {
-          this.inflight.delete(id);
-          reject(e);
-        },
-      );
-    });
-  }
-
-  async send(command: string, args: string[]): Promise<unknown> {
-    const c = this.connection();
-    try {
-      if (!c.connected) await this.withTimeout(c.connect());
-      return await this.withTimeout(c.send(command, args));
-    } catch (err) {
-      // The server answered with an error (MISCONF on a full disk, NOPERM): the connection is fine, say what it said.
-      if ((err as { code?: string }).code === "ERR_REDIS_SERVER_ERROR")
-        throw new Unavailable(`cannot publish: the pub/sub server refused it: ${(err as Error).message}`);
-      // Drop the connection so the next request starts clean: the server may be back by then.
-      this.client = null;
-      c.close();
-      const why = err instanceof Error ? err.message : String(err);
-      throw new Unavailable(`cannot publish: the pub/sub server at ${redactUrl(this.url)} is unavailable (${why})`);
-    }
-  }
-
-  /** XADD to the channel's history first: its ID becomes the envelope's id. Then PUBLISH the envelope. */
-  async publish(n: Notification): Promise<{ id: string; channel: string; receivers: number }> {
-    const now = Date.now();
-    const id = String(await this.send("XADD", [historyKey(n.channel), "MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)]));
-    const envelope = buildEnvelope(n, id, Number(id.split("-")[0]) || now);
-    const receivers = await this.send("PUBLISH", [n.channel, JSON.stringify(envelope)]);
-    return { id, channel: n.channel, receivers: Number(receivers) };
-  }
-
-  close(): void {
-    if (this.watchdog) clearInterval(this.watchdog);
-    this.client?.close();
-  }
-}
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+const error = (status: number, message: string, headers: Record<string, string> = {}) => json(status, { error: message }, headers);
 
 type Asset = { body: ArrayBuffer | string; type: string };
+
+/** The app's static files and their content types; "/" is the page itself. */
+const APP_FILES: [string, string, string][] = [
+  ["/", "index.html", "text/html; charset=utf-8"],
+  ["/app.css", "app.css", "text/css; charset=utf-8"],
+  ["/manifest.webmanifest", "manifest.webmanifest", "application/manifest+json"],
+  ["/icon-192.png", "icon-192.png", "image/png"],
+  ["/icon-512.png", "icon-512.png", "image/png"],
+];
 
 /** Builds the browser app (app/) once at start: TypeScript bundled by Bun.build, static files read as they are. */
 async function buildApp(): Promise<Map<string, Asset>> {
@@ -152,86 +66,21 @@ async function buildApp(): Promise<Map<string, Asset>> {
   const built = await Bun.build({ entrypoints: [`${dir}/app.ts`, `${dir}/sw.ts`], target: "browser", minify: true, naming: "[name].[ext]" });
   if (!built.success) throw new Error(`cannot build the web app: ${built.logs.map(String).join("; ")}`);
   for (const out of built.outputs) assets.set(`/${out.path.split("/").pop()}`, { body: await out.text(), type: "text/javascript; charset=utf-8" });
-  const files: [string, string, string][] = [
-    ["/", "index.html", "text/html; charset=utf-8"],
-    ["/app.css", "app.css", "text/css; charset=utf-8"],
-    ["/manifest.webmanifest", "manifest.webmanifest", "application/manifest+json"],
-    ["/icon-192.png", "icon-192.png", "image/png"],
-    ["/icon-512.png", "icon-512.png", "image/png"],
-  ];
-  for (const [path, file, type] of files) assets.set(path, { body: await Bun.file(`${dir}/${file}`).arrayBuffer(), type });
+  for (const [path, file, type] of APP_FILES) assets.set(path, { body: await Bun.file(`${dir}/${file}`).arrayBuffer(), type });
   return assets;
 }
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
-const error = (status: number, message: string, headers: Record<string, string> = {}) => json(status, { error: message }, headers);
-
-/** Reads the body, refusing (413) as soon as it passes `limit`, whether or not Content-Length was sent. */
-async function readBody(req: Request, limit: number): Promise<Uint8Array> {
-  const lengthHeader = req.headers.get("content-length");
-  const declared = Number(lengthHeader ?? "0");
-  if (declared > limit) throw new InputError(`the request body is ${declared} bytes; the limit is ${limit} bytes`, 413);
-  // With a Content-Length already checked, Bun's native arrayBuffer() is several times cheaper than
-  // pulling the body through a ReadableStream (the profile showed the stream machinery at half the CPU).
-  if (lengthHeader !== null) return new Uint8Array(await req.arrayBuffer());
-  if (!req.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    size += chunk.length;
-    if (size > limit) throw new InputError(`the request body is over the limit of ${limit} bytes`, 413);
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts);
-}
-
-const mediaType = (req: Request) => (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-
-/** The body's fields: form, multipart or JSON object. An empty body has none. */
-async function bodyFields(req: Request, raw: Uint8Array): Promise<Record<string, unknown>> {
-  if (raw.length === 0) return {};
-  const type = mediaType(req);
-  const textBody = () => new TextDecoder().decode(raw);
-  if (type === "application/x-www-form-urlencoded") return Object.fromEntries(new URLSearchParams(textBody()));
-  if (type === "application/json" || type.endsWith("+json")) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(textBody());
-    } catch (err) {
-      throw new InputError(`the body is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError("the JSON body must be an object, like {\"channel\": \"alerts\", \"message\": \"hello\"}");
-    return parsed as Record<string, unknown>;
-  }
-  if (type === "multipart/form-data") {
-    let form: FormData;
-    try {
-      form = await new Response(Buffer.from(raw), { headers: { "content-type": req.headers.get("content-type")! } }).formData();
-    } catch (err) {
-      // Found by the HTTP fuzz test: a broken multipart body used to surface as a 500.
-      throw new InputError(`the multipart body cannot be read: ${(err as Error).message}`);
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of form) if (typeof v === "string") out[k] = v;
-    return out;
-  }
-  throw new InputError(
-    `unsupported content type ${JSON.stringify(type || "(none)")}: send application/x-www-form-urlencoded, multipart/form-data or application/json`,
-    415,
-  );
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  // Hash first: equal lengths for timingSafeEqual, and no early exit on length.
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
+/** A route's handler: the request and its parsed URL. */
+type Route = (req: Request, url: URL) => Promise<Response>;
 
 export async function startWeb(opts: WebOptions) {
+  const log = (line: string) => {
+    if (!opts.quiet) console.log(line);
+  };
   const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa);
-  const hub = new Hub(opts.redisUrl, opts.redisCa);
+  const hub = new Hub(opts.redisUrl, opts.redisCa, (line) => {
+    if (!opts.quiet) console.error(line);
+  });
   const assets = await buildApp();
   const run = (name: string, args: string[]) => publisher.send(name, args);
   const limiter = new RateLimiter(opts.rateLimit ?? 0);
@@ -246,13 +95,6 @@ export async function startWeb(opts: WebOptions) {
   metrics.gauge("notistream_sse_streams", "Open Server-Sent Events streams.", () => sseStreams);
   metrics.gauge("notistream_hub_channels", "Channels the shared RESP subscription holds.", () => hub.channelCount);
   metrics.gauge("notistream_hub_connected", "1 when the shared RESP subscription is connected.", () => (hub.connected ? 1 : 0));
-  const timedPublish = async (n: Notification) => {
-    const t0 = performance.now();
-    const result = await publisher.publish(n);
-    publishSeconds((performance.now() - t0) / 1000);
-    countPublished();
-    return result;
-  };
   // A line a minute instead of a line a request: printing was a measurable cost under load.
   let published = 0;
   const summary = setInterval(() => {
@@ -260,11 +102,17 @@ export async function startWeb(opts: WebOptions) {
     published = 0;
   }, 60_000);
   summary.unref?.();
-  const log = (line: string) => {
-    if (!opts.quiet) console.log(line);
+
+  const publish = async (n: Notification) => {
+    const t0 = performance.now();
+    const result = await publisher.publish(n);
+    publishSeconds((performance.now() - t0) / 1000);
+    countPublished();
+    published++;
+    return result;
   };
 
-  /** With --acl, the request's user must be allowed to `command` every channel; null means go ahead. */
+  /** With an ACL (--acl or --token), the request's user must be allowed to `command` every channel; null: go ahead. */
   function refuse(req: Request, command: "publish" | "subscribe", channels: string[], token?: string): Response | null {
     const acl = opts.acl;
     if (!acl) return null;
@@ -285,61 +133,82 @@ export async function startWeb(opts: WebOptions) {
     return "user" in who ? null : new Response("This Notistream server needs a login.\n", { status: 401, headers: { ...CHALLENGE, "content-type": "text/plain; charset=utf-8" } });
   }
 
-  async function publishRoot(req: Request, url: URL): Promise<Response> {
+  const publishRoot: Route = async (req, url) => {
     const raw = await readBody(req, opts.maxBody);
     const fields: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...(await bodyFields(req, raw)) };
-    if (opts.token !== undefined) {
-      const auth = req.headers.get("authorization") ?? "";
-      const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
-      const given = bearer ?? (typeof fields.token === "string" ? fields.token : undefined);
-      if (given === undefined) return error(401, "a token is required: send Authorization: Bearer <token> or a token field", { "www-authenticate": "Bearer" });
-      if (!sameSecret(given, opts.token)) return error(401, "the token is wrong", { "www-authenticate": "Bearer" });
-    }
     const token = typeof fields.token === "string" ? fields.token : undefined;
     delete fields.token;
     const n = notificationFromFields(fields, { maxMessage: opts.maxMessage, source: "form" });
-    const denied = refuse(req, "publish", [n.channel], token);
-    if (denied) return denied;
-    const result = await timedPublish(n);
-    published++;
-    return json(200, result);
-  }
+    return refuse(req, "publish", [n.channel], token) ?? json(200, await publish(n));
+  };
 
-  async function publishGithub(req: Request): Promise<Response> {
+  const publishGithub: Route = async (req) => {
     const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
     const event = req.headers.get("x-github-event");
     const delivery = req.headers.get("x-github-delivery");
     if (opts.githubSecret !== undefined && !verifySignature(opts.githubSecret, raw, req.headers.get("x-hub-signature-256")))
       return error(401, "the X-Hub-Signature-256 header is missing or does not match: check the webhook secret on GitHub and NOTISTREAM_GITHUB_SECRET");
-    const type = mediaType(req);
-    let payload: unknown;
-    if (type === "application/x-www-form-urlencoded") {
-      const p = new URLSearchParams(new TextDecoder().decode(raw)).get("payload");
-      if (p === null) throw new InputError('a form delivery needs a "payload" field holding the JSON');
-      try {
-        payload = JSON.parse(p);
-      } catch (err) {
-        throw new InputError(`the "payload" field is not valid JSON: ${(err as Error).message}`);
-      }
-    } else if (type === "application/json" || type === "") {
-      try {
-        payload = JSON.parse(new TextDecoder().decode(raw));
-      } catch (err) {
-        throw new InputError(`the body is not valid JSON: ${(err as Error).message}`);
-      }
-    } else throw new InputError(`unsupported content type ${JSON.stringify(type)}: GitHub sends application/json or application/x-www-form-urlencoded`, 415);
-    if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new InputError("the GitHub payload must be a JSON object");
-    const outcome = githubNotification(event, payload as Record<string, unknown>);
+    const outcome = githubNotification(event, senderPayload(req, raw, "GitHub"));
     if (outcome.kind === "ping") return json(200, { ok: true, event: "ping", zen: outcome.zen, channel: outcome.channel, delivery });
     if (outcome.kind === "ignored") return json(202, { ignored: true, event, delivery, reason: outcome.reason });
     if (Buffer.byteLength(outcome.notification.message) > opts.maxMessage)
       outcome.notification.message = outcome.notification.message.slice(0, Math.floor(opts.maxMessage / 4));
-    const result = await timedPublish(outcome.notification);
-    published++;
-    return json(200, { ...result, event: event ?? "push", delivery });
-  }
+    return json(200, { ...(await publish(outcome.notification)), event: event ?? "push", delivery });
+  };
 
-  const server = Bun.serve({
+  // Ready only when the pub/sub server answers and the hub can subscribe: a load balancer can take this instance out.
+  const healthz: Route = async () => {
+    let pubsub = "up";
+    let why: string | null = null;
+    try {
+      await publisher.send("PING", []);
+    } catch (err) {
+      pubsub = "down";
+      why = (err as Error).message;
+    }
+    const hubError = hub.error;
+    if (why === null && hubError === null) return json(200, { ok: true, pubsub });
+    const error = [why, hubError === null ? null : `the web server cannot subscribe: ${hubError}`].filter((e) => e !== null).join("; ");
+    return json(503, { ok: false, pubsub, hub: hubError === null ? "up" : "down", error });
+  };
+
+  let server: Server<undefined>;
+  const events: Route = async (req, url) => {
+    const channels = channelsFrom(url);
+    const denied = refuse(req, "subscribe", channels);
+    if (denied) return denied;
+    const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
+    server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
+    sseStreams++;
+    return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
+  };
+
+  const asset =
+    (path: string): Route =>
+    async (req) => {
+      if (path === "/") {
+        const login = appLogin(req);
+        if (login) return login;
+      }
+      const a = assets.get(path)!;
+      // The page and the service worker must always be fresh; the rest may be cached briefly.
+      const cache = path === "/" || path === "/sw.js" ? "no-cache" : "public, max-age=300";
+      return new Response(a.body, { headers: { "content-type": a.type, "cache-control": cache } });
+    };
+
+  /** The route table, built once: path, then method. */
+  const routes: Record<string, Record<string, Route>> = {
+    "/": { GET: asset("/"), HEAD: asset("/"), POST: publishRoot },
+    "/github": { POST: publishGithub },
+    "/health": { GET: async () => json(200, { ok: true, hub: { connected: hub.connected, channels: hub.channelCount, error: hub.error } }) },
+    "/healthz": { GET: healthz },
+    "/metrics": { GET: async () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) },
+    "/events": { GET: events },
+    "/messages": { GET: async (req, url) => refuse(req, "subscribe", channelsFrom(url)) ?? json(200, await recentMessages(url, run)) },
+  };
+  for (const path of assets.keys()) if (path !== "/") routes[path] = { GET: asset(path) };
+
+  server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
     // Bun's own cap sits above ours so that our readBody answers with a JSON 413 first.
@@ -357,53 +226,13 @@ export async function startWeb(opts: WebOptions) {
           return error(429, `too many requests from ${ip}: the limit is ${limiter.perSecond} a second; try again in ${wait} s`, { "retry-after": String(wait) });
         }
       }
-      const asset = (path: string) => async () => {
-        if (path === "/") {
-          const login = appLogin(req);
-          if (login) return login;
-        }
-        const a = assets.get(path)!;
-        // The page and the service worker must always be fresh; the rest may be cached briefly.
-        const cache = path === "/" || path === "/sw.js" ? "no-cache" : "public, max-age=300";
-        return new Response(a.body, { headers: { "content-type": a.type, "cache-control": cache } });
-      };
-      const routes: Record<string, Record<string, () => Promise<Response>>> = {
-        "/": { GET: asset("/"), HEAD: asset("/"), POST: () => publishRoot(req, url) },
-        "/github": { POST: () => publishGithub(req) },
-        "/health": { GET: async () => json(200, { ok: true, hub: { connected: hub.connected, channels: hub.channelCount } }) },
-        // Ready only when the pub/sub server answers: a load balancer can take this instance out meanwhile.
-        "/healthz": {
-          GET: async () => {
-            try {
-              await publisher.send("PING", []);
-              return json(200, { ok: true, pubsub: "up" });
-            } catch (err) {
-              return json(503, { ok: false, pubsub: "down", error: (err as Error).message });
-            }
-          },
-        },
-        "/metrics": { GET: async () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) },
-        "/events": {
-          GET: async () => {
-            const channels = channelsFrom(url);
-            const denied = refuse(req, "subscribe", channels);
-            if (denied) return denied;
-            const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
-            server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
-            sseStreams++;
-            return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
-          },
-        },
-        "/messages": { GET: async () => refuse(req, "subscribe", channelsFrom(url)) ?? json(200, await recentMessages(url, run)) },
-      };
-      for (const path of ["/app.js", "/sw.js", "/app.css", "/manifest.webmanifest", "/icon-192.png", "/icon-512.png"]) routes[path] = { GET: asset(path) };
       const route = routes[url.pathname];
       if (!route) return error(404, `no such endpoint ${url.pathname}: POST / publishes, POST /github takes GitHub webhooks, GET /events streams`);
       const handle = route[req.method];
       if (!handle) return error(405, `${req.method} is not allowed on ${url.pathname}; use ${Object.keys(route).join(" or ")}`, { allow: Object.keys(route).join(", ") });
       try {
-        const res = await handle();
-        countRequests({ route: url.pathname in routes ? url.pathname : "other", code: String(res.status) });
+        const res = await handle(req, url);
+        countRequests({ route: url.pathname, code: String(res.status) });
         return res;
       } catch (err) {
         if (err instanceof InputError) {
@@ -468,7 +297,8 @@ export async function main(argv: string[]): Promise<void> {
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
   const tls = loadTls("web", f, port);
-  const acl = loadAcl("web", f.acl, f.token, "--token");
+  // --token is a one-user ACL: anonymous clients read, the token's holder publishes.
+  const acl = loadAcl("web", f.acl, f.token, "--token") ?? (f.token !== undefined ? Acl.publishToken(f.token) : undefined);
   let redisCa: string | undefined;
   try {
     redisCa = f["redis-ca"] ? readFileSync(f["redis-ca"], "utf8") : undefined;
@@ -482,15 +312,15 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, token: f.token, acl, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
+    startWeb({ host: f.host!, port, redisUrl, acl, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
   );
-  if (acl) {
+  if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check; SIGHUP reads it again`);
     if (!new URL(redisUrl).username)
       console.warn("web: warning: --redis names no user, so the web server publishes as the pub/sub server's default user; with an ACL there give it its own user: redis://web:<password>@host:port");
   }
   console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
-  if (acl)
+  if (acl && f.acl)
     reloadAclOnHup("web", () => {
       try {
         const next = readAcl(f.acl!);

@@ -268,6 +268,40 @@ describe("./startserver.sh", () => {
     expect(probe2).toBe("down");
   }, 20000);
 
+  test("flags pass through: to the server named, or with both each to the server that takes it", async () => {
+    const help = await run([`${ROOT}/startserver.sh`, "pubsub", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--maxclients");
+    const bad = await run([`${ROOT}/startserver.sh`, "--no-such-flag", "1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("neither server takes --no-such-flag");
+    // npm start -- --port P --pubsub-port Q --password X: the web server on P, publishing to the pub/sub server on Q.
+    const [pport, wport] = [await freePort(), await freePort()];
+    const proc = Bun.spawn([`${ROOT}/startserver.sh`, "--port", String(wport), "--pubsub-port", String(pport), "--host", "127.0.0.1", "--password", "flag-pw", "--data", tempPath("flags.db")], {
+      env: { ...process.env, NOTISTREAM_REDIS_URL: "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      await waitForPort(pport);
+      await waitForPort(wport);
+      const r = await fetch(`http://127.0.0.1:${wport}/`, { method: "POST", body: new URLSearchParams({ channel: "f", message: "via flags" }) });
+      expect(r.status).toBe(200);
+    } finally {
+      proc.kill("SIGINT");
+      await proc.exited;
+    }
+    const one = await freePort();
+    const web = Bun.spawn([`${ROOT}/startserver.sh`, "web", "--port", String(one), "--host", "127.0.0.1", "--redis", "redis://127.0.0.1:1"], { stdout: "pipe", stderr: "pipe" });
+    try {
+      await waitForPort(one);
+      expect((await fetch(`http://127.0.0.1:${one}/health`)).status).toBe(200);
+    } finally {
+      web.kill("SIGTERM");
+      await web.exited;
+    }
+  }, 30000);
+
   test("./startserver.sh web starts only the web server", async () => {
     const wport = await freePort();
     const proc = Bun.spawn([`${ROOT}/startserver.sh`, "web"], {
