@@ -1,21 +1,56 @@
 // message.ts — the message envelope: its zod schema, turning raw publish fields into a notification,
 // building the envelope, and reading a payload back (JSON envelope or plain text). Pure: no I/O.
-import { z } from "zod";
+// zod/mini: the same validation with a tree-shakable API, so the app that bundles this file stays small.
+import { z } from "zod/mini";
 
 export const DEFAULT_MAX_MESSAGE = 64 * 1024;
+
+/**
+ * The envelope's optional fields, listed once: each one's schema, and how it is written to a history entry's
+ * fields (strings) and read back. Building, storing and reading an envelope all go through this table.
+ */
+const OPTIONAL = {
+  title: { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s },
+  priority: {
+    schema: z.optional(z.int().check(z.gte(1), z.lte(5))),
+    store: (v: number) => String(v),
+    load: (s: string): number | undefined => (/^[1-5]$/.test(s) ? Number(s) : undefined),
+  },
+  tags: {
+    schema: z.optional(z.array(z.string())),
+    store: (v: string[]) => JSON.stringify(v),
+    load: (s: string): string[] | undefined => {
+      try {
+        const t: unknown = JSON.parse(s);
+        return Array.isArray(t) && t.every((x) => typeof x === "string") ? t : undefined;
+      } catch {
+        return undefined; // unreadable tags are dropped, the message still shows
+      }
+    },
+  },
+  url: { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s },
+  source: { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s },
+};
+type OptionalField = keyof typeof OPTIONAL;
+export const OPTIONAL_FIELDS = Object.keys(OPTIONAL) as OptionalField[];
 
 export const EnvelopeSchema = z.object({
   id: z.string(),
   time: z.number(),
   channel: z.string(),
   message: z.string(),
-  title: z.string().optional(),
-  priority: z.number().int().min(1).max(5).optional(),
-  tags: z.array(z.string()).optional(),
-  url: z.string().optional(),
-  source: z.string().optional(),
+  title: OPTIONAL.title.schema,
+  priority: OPTIONAL.priority.schema,
+  tags: OPTIONAL.tags.schema,
+  url: OPTIONAL.url.schema,
+  source: OPTIONAL.source.schema,
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** Copies the optional fields that are set from one envelope-like object to another, in the table's order. */
+function copyOptional(from: Partial<Envelope>, to: Partial<Envelope>): void {
+  for (const k of OPTIONAL_FIELDS) if (from[k] !== undefined) (to as Record<string, unknown>)[k] = from[k];
+}
 
 /** What a publisher asks for, before it has an id and a time. */
 export type Notification = Omit<Envelope, "id" | "time">;
@@ -97,11 +132,7 @@ export function notificationFromFields(fields: Record<string, unknown>, opts: { 
 
 export function buildEnvelope(n: Notification, id: string, timeMs: number): Envelope {
   const env: Envelope = { id, time: Math.floor(timeMs / 1000), channel: n.channel, message: n.message };
-  if (n.title !== undefined) env.title = n.title;
-  if (n.priority !== undefined) env.priority = n.priority;
-  if (n.tags !== undefined) env.tags = n.tags;
-  if (n.url !== undefined) env.url = n.url;
-  if (n.source !== undefined) env.source = n.source;
+  copyOptional(n, env);
   return env;
 }
 
@@ -133,11 +164,10 @@ export const historyKey = (channel: string): string => `notistream:${channel}`;
 /** The envelope as stream fields for XADD (the id is the entry's own). */
 export function envelopeFields(n: Notification, timeMs: number): string[] {
   const f = ["time", String(Math.floor(timeMs / 1000)), "channel", n.channel, "message", n.message];
-  if (n.title !== undefined) f.push("title", n.title);
-  if (n.priority !== undefined) f.push("priority", String(n.priority));
-  if (n.tags !== undefined) f.push("tags", JSON.stringify(n.tags));
-  if (n.url !== undefined) f.push("url", n.url);
-  if (n.source !== undefined) f.push("source", n.source);
+  for (const k of OPTIONAL_FIELDS) {
+    const v = n[k];
+    if (v !== undefined) f.push(k, (OPTIONAL[k].store as (v: unknown) => string)(v));
+  }
   return f;
 }
 
@@ -152,23 +182,16 @@ export function envelopeFromEntry(id: string, fields: string[], fallbackChannel:
     channel: m.get("channel") ?? fallbackChannel,
     message: m.get("message") ?? "",
   };
-  if (m.has("title")) env.title = m.get("title")!;
-  const p = Number(m.get("priority"));
-  if (Number.isInteger(p) && p >= 1 && p <= 5) env.priority = p;
-  if (m.has("tags")) {
-    try {
-      const t = JSON.parse(m.get("tags")!);
-      if (Array.isArray(t) && t.every((x) => typeof x === "string")) env.tags = t;
-    } catch {
-      // unreadable tags are dropped, the message still shows
-    }
+  const loaded: Partial<Envelope> = {};
+  for (const k of OPTIONAL_FIELDS) {
+    const raw = m.get(k);
+    if (raw !== undefined) (loaded as Record<string, unknown>)[k] = OPTIONAL[k].load(raw);
   }
-  if (m.has("url")) env.url = m.get("url")!;
-  if (m.has("source")) env.source = m.get("source")!;
+  copyOptional(loaded, env);
   return env;
 }
 
-/** Stream IDs compare as two unsigned numbers, not as text. */
+/** Stream IDs compare as two unsigned 64-bit numbers, not as text (nor as doubles, which fail past 2^53). */
 export function compareIds(a: string, b: string): number {
   const [am, as] = a.split("-").map((x) => BigInt(x || "0"));
   const [bm, bs] = b.split("-").map((x) => BigInt(x || "0"));

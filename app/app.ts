@@ -1,7 +1,7 @@
 // app/app.ts — the browser app: channels (remembered in localStorage), a live list from /events with history
 // from /messages, unread counts, mute, connection status, and notifications through the service worker.
 
-type Envelope = { id: string; time: number; channel: string; message: string; title?: string; priority?: number; tags?: string[]; url?: string };
+import { EnvelopeSchema, compareIds, type Envelope } from "../message";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const store = {
@@ -31,12 +31,6 @@ let filter: string | null = null;
 let notify = store.get("notify", false);
 let source: EventSource | null = null;
 
-const compareIds = (a: string, b: string): number => {
-  const [am, as] = a.split("-").map(Number);
-  const [bm, bs] = b.split("-").map(Number);
-  return am! - bm! || as! - bs!;
-};
-
 function relTime(unixSeconds: number): string {
   const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
   if (s < 45) return "just now";
@@ -50,6 +44,10 @@ function setStatus(text: string, kind: "live" | "wait" | "offline", detail = "")
   el.textContent = text;
   el.title = detail;
   el.className = `status ${kind === "wait" ? "" : kind}`;
+  // Why it is not live, where a person on a phone can read it (a tooltip never shows there).
+  const problem = $("problem");
+  problem.textContent = detail;
+  problem.hidden = kind !== "offline" || detail === "";
 }
 
 function save(): void {
@@ -197,8 +195,11 @@ async function loadHistory(): Promise<void> {
   try {
     const r = await fetch(`/messages?${q}`);
     if (!r.ok) return;
-    const list = (await r.json()) as Envelope[];
-    for (const m of list) add(m, false);
+    const list: unknown = await r.json();
+    for (const item of Array.isArray(list) ? list : []) {
+      const m = EnvelopeSchema.safeParse(item);
+      if (m.success) add(m.data, false);
+    }
     save();
     render();
   } catch {
@@ -241,15 +242,25 @@ function connect(): void {
     // EventSource retries by itself unless the server answered with an error status: then ask why, and say it.
     if (es.readyState === EventSource.CLOSED && source === es) void explainRefusal(q);
   };
+  // The server says when its own subscription is down (a refused login, the pub/sub server away), and when it is back.
+  es.addEventListener("status", (ev) => {
+    try {
+      const st = JSON.parse((ev as MessageEvent<string>).data) as { connected: boolean; error?: string };
+      if (st.connected) setStatus("Live", "live");
+      else setStatus("Not receiving", "offline", `No messages can arrive right now: the web server cannot subscribe (${st.error ?? "no reason given"}).`);
+    } catch {
+      // a status frame that is not JSON is ignored
+    }
+  });
   es.onmessage = (ev) => {
     try {
-      const m = JSON.parse(ev.data) as Envelope;
-      if (add(m, true)) {
+      const m = EnvelopeSchema.safeParse(JSON.parse(ev.data));
+      if (m.success && add(m.data, true)) {
         save();
         render();
       }
     } catch {
-      // a frame that is not an envelope is ignored
+      // a frame that is not JSON is ignored
     }
   };
 }

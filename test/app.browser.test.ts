@@ -123,6 +123,24 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
     await context.close();
   }, 60000);
 
+  test("a web server that cannot subscribe (wrong pub/sub password) says why on the phone", async () => {
+    const locked = await startPubSub(["--password", "right-pw"]);
+    const bad = await startWebServer(`redis://:wrong-pw@127.0.0.1:${locked.port}`);
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    try {
+      await page.goto(`${bad.url}/?channels=alerts`);
+      await page.waitForFunction(() => document.getElementById("status")?.textContent === "Not receiving", null, { timeout: 10000 });
+      const problem = page.locator("#problem");
+      expect(await problem.isVisible()).toBe(true);
+      expect(await problem.textContent()).toContain("WRONGPASS");
+      await page.screenshot({ path: `${SHOTS}/app-hub-refused.png` });
+    } finally {
+      await page.close();
+      await bad.stop();
+      await locked.stop();
+    }
+  });
+
   test("keyboard: add and remove a channel without a mouse", async () => {
     const context = await browser.newContext({ viewport: { width: 430, height: 900 } });
     const page = await context.newPage();

@@ -1,7 +1,7 @@
 // test/message.test.ts — the envelope on its own: field validation with readable errors, building, and
 // reading payloads back (JSON envelopes and plain text).
 import { describe, expect, test } from "bun:test";
-import { InputError, buildEnvelope, formatLine, notificationFromFields, parsePayload } from "../message";
+import { InputError, OPTIONAL_FIELDS, buildEnvelope, compareIds, envelopeFields, envelopeFromEntry, formatLine, notificationFromFields, parsePayload } from "../message";
 
 const bad = (fields: Record<string, unknown>, pattern: RegExp, status = 400, maxMessage?: number) => {
   try {
@@ -67,5 +67,24 @@ describe("envelopes", () => {
   test("the printed line", () => {
     expect(formatLine({ id: "", time: 0, channel: "c", message: "m", title: "T" })).toBe("[c] T: m");
     expect(formatLine({ id: "", time: 0, channel: "c", message: "a\nb" })).toBe("[c] a b");
+  });
+});
+
+describe("the envelope, defined once", () => {
+  test("every optional field survives history: the stored copy reads back as the live copy, with the same time", () => {
+    const n = { channel: "c", message: "m", title: "t", priority: 4, tags: ["a", "b"], url: "https://x.test/", source: "github" };
+    expect([...OPTIONAL_FIELDS].sort()).toEqual(["priority", "source", "tags", "title", "url"]);
+    const t = 1_700_000_000_999;
+    const live = buildEnvelope(n, "1700000001000-0", t);
+    const stored = envelopeFromEntry("1700000001000-0", envelopeFields(n, t), "c");
+    expect(stored).toEqual(live);
+    expect(live.time).toBe(1_700_000_000);
+    for (const k of OPTIONAL_FIELDS) expect(live[k]).toEqual(n[k]);
+  });
+  test("stream IDs compare as 64-bit numbers, past 2^53 too", () => {
+    expect(compareIds("9007199254740993-0", "9007199254740992-0")).toBe(1);
+    expect(compareIds("5-18446744073709551615", "5-18446744073709551614")).toBe(1);
+    expect(compareIds("10-0", "9-5")).toBe(1);
+    expect(compareIds("3-1", "3-1")).toBe(0);
   });
 });
