@@ -1,5 +1,5 @@
-// cli.ts — the servers' command line: `--name value` flags with environment fallbacks and --help, whole-number
-// checks, and the shared conventions for a port that cannot be bound and for stopping on Ctrl-C or SIGTERM.
+// cli.ts — the servers' command line: `--name value` flags with environment fallbacks and --help, the files flags
+// name (ACL, TLS), and the shared conventions for a port that cannot be bound and for stopping on SIGINT/SIGTERM.
 
 import { Acl, AclFileError } from "./acl";
 import { readFileSync } from "node:fs";

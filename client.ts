@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, renameSy
 import { dirname, join } from "node:path";
 import { homedir } from "node:os";
 import { z } from "zod";
-import type { Reply } from "./resp";
+import { bulkText, type Reply } from "./resp";
 import { DEFAULT_TIMING, Link, type Timing } from "./link";
 import { compareIds, envelopeFromEntry, formatLine, historyKey, parsePayload, type Envelope } from "./message";
 
@@ -72,7 +72,6 @@ type Handlers = {
   status: (line: string) => void;
 };
 
-const bulkText = (r: Reply | undefined): string => (r && r.type === "bulk" && r.value ? Buffer.from(r.value).toString("utf8") : "");
 
 export function defaultStatePath(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");

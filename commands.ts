@@ -40,6 +40,8 @@ export type KeySpec = { first: number; last: number; step: number; rights: Right
 export type ChannelSpec = { all: boolean; rights: Rights; pattern: boolean };
 
 export type Command = {
+  /** Its place in the table, for per-command counters kept in an array. */
+  readonly index: number;
   readonly name: string;
   /** "client|id" for a subcommand, as Redis names it in errors and ACL rules. */
   readonly fullname: string;
@@ -560,9 +562,11 @@ for (const [name, arity, flags, acl, keys] of KEY_ROWS) ROWS[name] = { arity, fl
 
 const words = (s: string | undefined): string[] => (s ? s.split(" ").filter(Boolean) : []);
 
+let nextIndex = 0;
 function build(name: string, row: Row, parent?: Command): Command {
   const flags = words(row.flags);
   const cmd: Command = {
+    index: nextIndex++,
     name,
     fullname: parent ? `${parent.name}|${name}` : name,
     arity: row.arity,

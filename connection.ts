@@ -145,10 +145,15 @@ export class Connections {
   private readonly dirty: Connection[] = [];
   private flushScheduled = false;
 
+  /** The smaller of the limits that are on: below it there is nothing to check. */
+  private readonly lowestLimit: number;
+
   constructor(
     readonly owner: ConnectionOwner,
     readonly limits: OutputLimits,
-  ) {}
+  ) {
+    this.lowestLimit = Math.min(limits.hard > 0 ? limits.hard : Infinity, limits.soft > 0 ? limits.soft : Infinity);
+  }
 
   markDirty(c: Connection): void {
     if (c.dirty) return;
@@ -198,6 +203,8 @@ export class Connections {
   /** Redis's client-output-buffer-limit for pubsub clients, checked when a frame is queued and once a second. */
   checkOutputLimit(c: Connection): void {
     const used = c.outputBytes;
+    // The common case, once per delivery: well under every limit and never over the soft one.
+    if (used < this.lowestLimit && c.softLimitSince === 0) return;
     const { hard, soft, softSeconds } = this.limits;
     if (hard > 0 && used >= hard) return this.cutOff(c, "hard");
     if (soft > 0 && used >= soft) {

@@ -1,7 +1,7 @@
 // hub.ts — one shared RESP subscription per web server: channels are subscribed while any HTTP listener wants
 // them, every message fans out to all of that channel's listeners, and a failed link is reported, not swallowed.
 import { DEFAULT_TIMING, Link, type LinkFailure, type LinkOptions } from "./link";
-import type { Reply } from "./resp";
+import { bulkText as text, type Reply } from "./resp";
 
 export type HubListener = {
   message: (channel: string, payload: string) => void;
@@ -11,7 +11,6 @@ export type HubListener = {
   status?: (problem: string | null) => void;
 };
 
-const text = (r: Reply | undefined): string => (r && r.type === "bulk" && r.value ? Buffer.from(r.value).toString("utf8") : "");
 
 /** LinkOptions from redis://[user:password@]host:port or rediss://. */
 export function linkOptionsFromUrl(url: string, ca?: string): LinkOptions {

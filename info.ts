@@ -33,19 +33,21 @@ export function renderInfo(wanted: Set<Section>, lines: (s: Section) => string[]
   return parts.join("\r\n");
 }
 
-/** One command's counters, as Redis keeps them in its command table. */
-export type CommandStat = { calls: number; usec: number; rejected: number; failed: number };
+/**
+ * One command's counters, as Redis keeps them in its command table. The clock is read on every 16th call only
+ * (two clock reads cost about 10% of a pipelined PUBLISH), so `usec` is the sampled mean times the calls.
+ */
+export type CommandStat = { name: string; calls: number; rejected: number; failed: number; sampled: number; sampledUsec: number };
 
 /** Counters for commandstats and errorstats. */
 export class InfoStats {
-  readonly commands = new Map<string, CommandStat>();
+  /** By the command's index in the table: an array index is the cheapest lookup on the hot path. */
+  private readonly commands: CommandStat[] = [];
   readonly errors = new Map<string, number>();
   totalErrors = 0;
 
-  command(fullname: string): CommandStat {
-    let s = this.commands.get(fullname);
-    if (!s) this.commands.set(fullname, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
-    return s;
+  command(cmd: { index: number; fullname: string }): CommandStat {
+    return (this.commands[cmd.index] ??= { name: cmd.fullname, calls: 0, rejected: 0, failed: 0, sampled: 0, sampledUsec: 0 });
   }
 
   /** An error reply went out: counted by its code, the first word after '-' (afterErrorReply). */
@@ -59,10 +61,11 @@ export class InfoStats {
 
   commandLines(): string[] {
     const out: string[] = [];
-    for (const [name, s] of this.commands) {
-      if (s.calls === 0 && s.rejected === 0 && s.failed === 0) continue;
-      const per = s.calls ? (s.usec / s.calls).toFixed(2) : "0.00";
-      out.push(`cmdstat_${name}:calls=${s.calls},usec=${Math.round(s.usec)},usec_per_call=${per},rejected_calls=${s.rejected},failed_calls=${s.failed}`);
+    for (const s of this.commands) {
+      if (!s || (s.calls === 0 && s.rejected === 0 && s.failed === 0)) continue;
+      const usec = s.sampled ? (s.sampledUsec / s.sampled) * s.calls : 0;
+      const per = s.calls ? (usec / s.calls).toFixed(2) : "0.00";
+      out.push(`cmdstat_${s.name}:calls=${s.calls},usec=${Math.round(usec)},usec_per_call=${per},rejected_calls=${s.rejected},failed_calls=${s.failed}`);
     }
     return out;
   }

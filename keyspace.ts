@@ -1,5 +1,5 @@
 // keyspace.ts — the stream and key commands that history needs (XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD,
-// DEL, EXISTS, TYPE, SCAN, KEYS): argument parsing and replies as in Redis 7.0.15's t_stream.c and db.c.
+// DEL, EXISTS, TYPE, SCAN, KEYS): their handlers, argument parsing and replies as in Redis 7.0.15's t_stream.c and db.c.
 import { enc, equalsIgnoreCase, latin1, cString, strictInt, type Proto } from "./resp";
 import { globMatch } from "./glob";
 import { History, Stream, MAX_ID, MIN_ID, cmpId, decrId, idString, incrId, parseU64, type Entry, type StreamId } from "./history";

@@ -2,7 +2,7 @@
 // AUTH, replies matched to commands in order, keepalive, reconnecting with one backoff policy, and errors sorted.
 import { readFileSync } from "node:fs";
 import type { Socket } from "bun";
-import { ReplyParser, encodeCommand, type Reply } from "./resp";
+import { ReplyParser, bulkText, encodeCommand, type Reply } from "./resp";
 
 export type LinkOptions = {
   host: string;
@@ -165,8 +165,7 @@ export class Link {
     const onReply = (r: Reply) => {
       if (r.type === "push") {
         const head = this.waiting[0];
-        const kind = r.value[0]?.type === "bulk" && r.value[0].value ? Buffer.from(r.value[0].value).toString("latin1") : "";
-        if (head && "pushes" in head && /subscribe$/i.test(kind) && --head.pushes === 0) this.waiting.shift();
+        if (head && "pushes" in head && /subscribe$/i.test(bulkText(r.value[0])) && --head.pushes === 0) this.waiting.shift();
         this.on.push(r.value);
         return;
       }

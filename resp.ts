@@ -474,6 +474,9 @@ export class ReplyParser {
   }
 }
 
+/** A bulk string reply as UTF-8 text; anything else (or nothing) is "". */
+export const bulkText = (r: Reply | undefined): string => (r && r.type === "bulk" && r.value ? Buffer.from(r.value).toString("utf8") : "");
+
 /** A reply as plain JS data, for tests and clients: bulk strings become UTF-8 strings. */
 export function replyToJS(r: Reply): unknown {
   switch (r.type) {

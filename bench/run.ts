@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 // bench/run.ts — the benchmark suite: Notistream against a real redis-server on the same machine, each workload
 // run against both in alternation (A B A B), load generators in their own processes; a markdown table and JSON.
-// Usage: bun bench/run.ts [--smoke] [--only name,name] [--rounds N]
+// Usage: bun bench/run.ts [--smoke] [--only name,name] [--rounds N] [--against DIR]
+// --against DIR: the reference is the pub/sub server of another Notistream checkout (old code vs new), not Redis.
 import { spawn, type Subprocess } from "bun";
 import { cpus, totalmem } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +14,7 @@ const SMOKE = args.includes("--smoke");
 const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
 const ROUNDS = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : SMOKE ? 1 : 3;
 const WORKERS = SMOKE ? 2 : 4;
+const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const here = import.meta.dir;
 
 /** Sizes for a full run, and tiny ones for the smoke run the tests use. */
@@ -127,7 +129,7 @@ async function both(workload: string, unit: string, better: Row["better"], targe
 // ----------------------------------------------------------------------------------------------
 
 // Redis's default maxclients (10000) would refuse part of the 10,000-subscriber runs.
-const redis = await startRedis(["--maxclients", "15000"]);
+const redis = AGAINST ? await startPubSub(["--maxclients", "30000", "--history-max-age", "0"], {}, AGAINST) : await startRedis(["--maxclients", "15000"]);
 const ours = await startPubSub(["--maxclients", "30000", "--history-max-age", "0"]);
 const servers: Server[] = [
   { name: "redis", run: redis },
@@ -202,9 +204,9 @@ try {
     await both(`Patterns: ${S.patterns} PSUBSCRIBE patterns, publishes spread across matching channels`, "deliveries/s", "higher", "≥ 1.0× Redis", (s) => deliveries(s.run.port, patChans, S.patterns * (SMOKE ? 100 : 2000), pats), servers);
   }
 
-  if (wanted("webhook")) await webhook();
+  if (wanted("webhook") && !AGAINST) await webhook(); // these compare with Redis (AOF, raw PUBLISH) by design
 
-  if (wanted("xadd")) {
+  if (wanted("xadd") && !AGAINST) {
     const dir = tempPath("aof");
     mkdirSync(dir, { recursive: true });
     const aof = await startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
@@ -308,11 +310,12 @@ async function webhook(): Promise<void> {
 
 const fmt = (v: number, unit: string) => (Number.isNaN(v) ? "–" : unit === "ms" ? v.toFixed(3) : unit === "bytes" ? v.toFixed(0) : v.toFixed(0));
 const out: string[] = [];
-out.push(`# Notistream vs redis-server ${version}`);
+const REF = AGAINST ? `baseline (${AGAINST})` : `redis-server ${version}`;
+out.push(`# Notistream vs ${REF}`);
 out.push("");
 out.push(`Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Bun ${Bun.version}. ${SMOKE ? "SMOKE run (tiny sizes: not a measurement)" : "Full run"}, ${ROUNDS} round(s), servers alternated A B A B; medians; load generators in separate processes (${WORKERS} subscriber workers).`);
 out.push("");
-out.push("| workload | unit | redis-server | notistream | ratio | target |");
+out.push(`| workload | unit | ${AGAINST ? "baseline" : "redis-server"} | notistream | ratio | target |`);
 out.push("| --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
   const a = r.baseline ? median(r.baseline.values) : median(r.redis);

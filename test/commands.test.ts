@@ -69,11 +69,12 @@ describe("INFO", () => {
     s.error("-ERR wrong number of arguments\r\n");
     expect(s.errorLines()).toEqual(["errorstat_ERR:count=2", "errorstat_NOAUTH:count=1"]);
     expect(s.totalErrors).toBe(3);
-    const p = s.command("publish");
+    const p = s.command({ index: 0, fullname: "publish" });
     p.calls = 4;
-    p.usec = 10;
-    s.command("subscribe").rejected = 1;
-    s.command("xadd"); // looked up, never run: not listed
+    p.sampled = 1;
+    p.sampledUsec = 2.5; // one sampled call of 2.5 µs stands for all four
+    s.command({ index: 1, fullname: "subscribe" }).rejected = 1;
+    s.command({ index: 2, fullname: "xadd" }); // looked up, never run: not listed
     expect(s.commandLines()).toEqual([
       "cmdstat_publish:calls=4,usec=10,usec_per_call=2.50,rejected_calls=0,failed_calls=0",
       "cmdstat_subscribe:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0",

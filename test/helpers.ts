@@ -65,12 +65,12 @@ async function stopProc(proc: Subprocess): Promise<void> {
   clearTimeout(t);
 }
 
-/** Starts Notistream's pub/sub server on a free port. */
-export async function startPubSub(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
+/** Starts Notistream's pub/sub server on a free port (from another checkout when `root` names one, for A/B runs). */
+export async function startPubSub(args: string[] = [], env: Record<string, string> = {}, root = ROOT): Promise<Running> {
   const port = await freePort();
   // Each server gets its own history file unless the test names one.
   const data = args.includes("--data") ? [] : ["--data", tempPath("pubsub.db")];
-  const proc = spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), ...data, ...args], {
+  const proc = spawn([BUN, `${root}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), ...data, ...args], {
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, ...env },
