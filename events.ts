@@ -2,6 +2,7 @@
 // or ?since=) and GET /messages (recent history as JSON). Live messages come from the shared hub.ts subscription.
 import type { Hub } from "./hub";
 import { InputError, compareIds, envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
+import { encodeComment, encodeEvent } from "./sse";
 
 /** Runs one command on the web server's command connection (XRANGE, XREVRANGE). */
 export type Command = (name: string, args: string[]) => Promise<unknown>;
@@ -51,7 +52,7 @@ export async function recentMessages(url: URL, run: Command): Promise<Envelope[]
 }
 
 const encoder = new TextEncoder();
-const frame = (env: Envelope): Uint8Array => encoder.encode(`${env.id ? `id: ${env.id}\n` : ""}data: ${JSON.stringify(env)}\n\n`);
+const frame = (env: Envelope): Uint8Array => encodeEvent({ id: env.id || undefined, data: JSON.stringify(env) });
 
 /**
  * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
@@ -82,7 +83,7 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
       const status = (now: string | null) => {
         if (closed || now === problem) return;
         problem = now;
-        controller.enqueue(encoder.encode(`event: status\ndata: ${JSON.stringify(now === null ? { connected: true } : { connected: false, error: now })}\n\n`));
+        controller.enqueue(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: now }) }));
       };
       for (const ch of channels) {
         unwatch.push(
@@ -115,7 +116,7 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
       }
       // A comment line every 25 s keeps proxies and NAT mappings from closing an idle stream.
       keepalive = setInterval(() => {
-        if (!closed) controller.enqueue(encoder.encode(": keepalive\n\n"));
+        if (!closed) controller.enqueue(encodeComment("keepalive"));
       }, KEEPALIVE_MS);
     },
     cancel() {

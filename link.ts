@@ -64,7 +64,7 @@ export type LinkEvents = {
   ready: () => void;
   /** A RESP3 push: a message, or a (un)subscribe confirmation. */
   push: (items: Reply[]) => void;
-  /** The connection ended; unless stopped, it is tried again in `retryInMs`. */
+  /** The connection ended (not after stop()); it is tried again in `retryInMs`. */
   down: (failure: LinkFailure, retryInMs: number | null) => void;
   /** An error reply no command was waiting for (a refused SUBSCRIBE, say); the connection stays up. */
   refused?: (failure: LinkFailure) => void;
@@ -150,7 +150,7 @@ export class Link {
           this.retry = null;
           if (!this.stopped) this.connect();
         }, delay);
-      this.on.down(failure, delay);
+      if (!this.stopped) this.on.down(failure, delay); // a stop() asked for is no failure
     };
     const connectTimer = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no connection to ${this.where} within ${this.timing.connectTimeoutMs / 1000} s` }), this.timing.connectTimeoutMs);
     const { user, password } = this.opts;

@@ -152,10 +152,11 @@ export function parsePayload(channel: string, payload: string): Envelope & { pla
   return { id: "", time: Math.floor(Date.now() / 1000), channel, message: payload, plain: true };
 }
 
-/** The one line a client prints for a message: `[channel] title: message`. */
+/** The one line a client prints for a message: `[channel] title: message <url>`. */
 export function formatLine(e: Envelope): string {
   const body = e.message.replace(/\s*\n\s*/g, " ");
-  return e.title ? `[${e.channel}] ${e.title}: ${body}` : `[${e.channel}] ${body}`;
+  const line = e.title ? `[${e.channel}] ${e.title}: ${body}` : `[${e.channel}] ${body}`;
+  return e.url !== undefined ? `${line} <${e.url}>` : line;
 }
 
 /** The stream key that holds a channel's history. */

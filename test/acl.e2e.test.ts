@@ -111,7 +111,7 @@ describe("one ACL file for the pub/sub server and the web server", () => {
     expect(anon.messages.some((m) => m.payload === "from ci")).toBe(true);
   });
 
-  test("the client logs in as a user with --user; a wrong password is reported and retried", async () => {
+  test("the client logs in as a user with --user; a wrong password and missing rights are explained", async () => {
     const ok = startClient(["--print", "--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", "alerts/y", "--user", "alice", "--password", "alice-secret-pw"]);
     const wrong = startClient(["--print", "--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", "alerts/y", "--user", "alice", "--password", "nope"]);
     const denied = startClient(["--print", "--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", "alerts/y"]);

@@ -1,58 +1,23 @@
-// test/client.test.ts — the client's pure parts: config validation (errors name the file and the field),
-// the 0600 config file and channel parsing. (The backoff schedule is link.ts's: test/link.test.ts.)
+// test/client.test.ts — the client's words for failures that settings must fix: each says what happened and what
+// to do. (The flags and the whole command run as a process in client.e2e.test.ts.)
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ConfigError, defaultConfigPath, isPattern, loadConfig, parseChannels, saveConfig } from "../client";
+import { explainFailure } from "../client";
+import { failureFromError, failureFromReply, notRespFailure } from "../link";
 
-const dir = () => mkdtempSync(join(tmpdir(), "notistream-test-"));
+const c = { host: "h.example", port: 6379, user: "ann", channels: ["alerts", "ci"] };
 
-describe("config", () => {
-  test("saved with mode 0600 and read back", () => {
-    const path = join(dir(), "sub", "config.json");
-    saveConfig(path, { host: "h", port: 6380, channels: ["a", "b"], password: "pw" });
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(loadConfig(path)).toEqual({ host: "h", port: 6380, channels: ["a", "b"], password: "pw" });
-  });
-
-  test("a missing file is no config", () => {
-    expect(loadConfig(join(dir(), "none.json"))).toBeNull();
-  });
-
-  test("broken JSON and schema mismatches name the file and the field", () => {
-    const d = dir();
-    const check = (content: string, pattern: RegExp) => {
-      const path = join(d, `c${Math.random()}.json`);
-      writeFileSync(path, content);
-      expect(() => loadConfig(path)).toThrow(ConfigError);
-      try {
-        loadConfig(path);
-      } catch (err) {
-        expect((err as Error).message).toContain(path);
-        expect((err as Error).message).toMatch(pattern);
-      }
-    };
-    check("{nope", /not valid JSON/);
-    check(JSON.stringify({ host: "h", port: "6379", channels: ["a"] }), /field "port"/);
-    check(JSON.stringify({ host: "h", port: 70000, channels: ["a"] }), /field "port"/);
-    check(JSON.stringify({ host: "h", port: 6379, channels: [] }), /field "channels": at least one channel/);
-    check(JSON.stringify({ host: "", port: 6379, channels: ["a"] }), /field "host"/);
-    check(JSON.stringify({ host: "h", port: 6379, channels: ["a"], colour: "red" }), /colour/);
-  });
-
-  test("the default path follows XDG_CONFIG_HOME, then ~/.config", () => {
-    expect(defaultConfigPath({ XDG_CONFIG_HOME: "/x", HOME: "/home/u" })).toBe("/x/notistream/config.json");
-    expect(defaultConfigPath({ HOME: "/home/u" })).toBe("/home/u/.config/notistream/config.json");
-  });
-});
-
-describe("channels", () => {
-  test("comma lists and patterns", () => {
-    expect(parseChannels(" a, b ,,octo/* ")).toEqual(["a", "b", "octo/*"]);
-    expect(isPattern("octo/*")).toBe(true);
-    expect(isPattern("a?")).toBe(true);
-    expect(isPattern("[ab]")).toBe(true);
-    expect(isPattern("octo/hello")).toBe(false);
+describe("explaining failures", () => {
+  test("each says what to do", () => {
+    expect(explainFailure(failureFromReply("WRONGPASS invalid username-password pair or user is disabled."), c)).toBe(
+      'h.example:6379 refused the password for user "ann" (the server said: WRONGPASS invalid username-password pair or user is disabled.). Run `notistream setup` to enter it again.',
+    );
+    expect(explainFailure(failureFromReply("NOAUTH Authentication required."), { ...c, user: undefined })).toContain("needs a password");
+    expect(explainFailure(failureFromReply("NOPERM this user has no permissions to access one of the channels used as arguments"), c)).toContain('does not let user "ann" read alerts, ci');
+    expect(explainFailure(notRespFailure(Buffer.from("HTTP/1.1 400 Bad Request"), "h.example:8080"), { ...c, port: 8080 })).toContain("looks like an HTTP server");
+    expect(explainFailure(notRespFailure(Buffer.from("HTTP/1.1 400 Bad Request"), "h.example:8080"), { ...c, port: 8080 })).toContain("--url https://h.example:8080");
+    expect(explainFailure(failureFromError({ code: "ENOTFOUND", message: "getaddrinfo ENOTFOUND h.example" }, "h.example:6379"), c)).toBe(
+      'the host name "h.example" does not resolve. Check it for typos, or run `notistream setup`.',
+    );
+    expect(explainFailure({ fatal: true, code: "HTTP401", reason: "https://w.example wants a login: no" }, { ...c, url: "https://w.example" })).toContain("notistream setup");
   });
 });

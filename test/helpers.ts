@@ -243,7 +243,9 @@ export class Terminal {
   static async start(command: string, env: Record<string, string> = {}): Promise<Terminal> {
     const session = `nt-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-    const r = await run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", ...envArgs, command]);
+    // The pane outlives the program, so the last screen of one that exits can still be read (with its exit code).
+    const kept = `${command}; echo "[exited with code $?]"; sleep 86400`;
+    const r = await run(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", ...envArgs, kept]);
     if (r.code !== 0) throw new Error(`tmux failed: ${r.stderr}`);
     return new Terminal(session);
   }
@@ -382,4 +384,60 @@ export function seededRandom(seed: number): () => number {
 /** Spawns the pub/sub server on a fixed port and data file, for tests that kill it and start it again. */
 export function spawnPubSubAt(port: number, data: string, extra: string[] = [], output: "ignore" | "pipe" = "ignore"): Subprocess {
   return spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, ...extra], { stdout: output, stderr: output });
+}
+
+export const haveDesktop = ["Xvfb", "dunst", "dunstctl", "dbus-launch", "notify-send", "dbus-monitor"].every((b) => Bun.which(b) !== null);
+
+/** One Notify call as the notification daemon received it (read from dbus-monitor). */
+export type NotifyCall = { app: string; icon: string; summary: string; body: string; actions: string[]; urgency: number | null; expire: number };
+
+/** A real desktop for notification tests: Xvfb, a session D-Bus, dunst on it, and a dbus-monitor recording Notify calls. */
+export async function startDesktop(): Promise<{
+  env: Record<string, string>;
+  calls: () => NotifyCall[];
+  dunstctl: (...args: string[]) => string;
+  screenshot: (path: string) => boolean;
+  stop: () => void;
+}> {
+  const display = `:${90 + Math.floor(Math.random() * 400)}`;
+  const xvfb = spawn(["Xvfb", display, "-screen", "0", "1000x800x24"], { stdout: "ignore", stderr: "ignore" });
+  const dbus = await run(["dbus-launch", "--sh-syntax"]);
+  const env: Record<string, string> = { DISPLAY: display };
+  for (const m of dbus.stdout.matchAll(/^(\w+)='([^']*)';/gm)) env[m[1]!] = m[2]!;
+  const full = { ...process.env, ...env };
+  await Bun.sleep(300);
+  const dunst = spawn(["dunst"], { env: full, stdout: "ignore", stderr: "ignore" });
+  const monitor = spawn(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'"], { env: full, stdout: "pipe", stderr: "ignore" });
+  const text = collect(monitor);
+  for (let i = 0; i < 100 && Bun.spawnSync(["dunstctl", "is-paused"], { env: full }).exitCode !== 0; i++) await Bun.sleep(50);
+  await Bun.sleep(200);
+  const dunstctl = (...args: string[]) => Bun.spawnSync(["dunstctl", ...args], { env: full }).stdout.toString();
+  return {
+    env,
+    calls: () => parseNotifyCalls(text()),
+    dunstctl,
+    screenshot: (path) => Bun.which("import") !== null && Bun.spawnSync(["import", "-window", "root", path], { env: full }).exitCode === 0,
+    stop: () => {
+      monitor.kill();
+      dunst.kill();
+      xvfb.kill();
+      if (env.DBUS_SESSION_BUS_PID) process.kill(Number(env.DBUS_SESSION_BUS_PID));
+    },
+  };
+}
+
+/** Reads Notify method calls out of dbus-monitor's text: strings run from `string "` to the `"` before the next field. */
+export function parseNotifyCalls(out: string): NotifyCall[] {
+  const calls: NotifyCall[] = [];
+  for (const block of out.split(/^method call .*member=Notify$/m).slice(1)) {
+    const end = block.search(/^(method call|signal|method return|error) /m);
+    const body = end < 0 ? block : block.slice(0, end);
+    // Fields in order: app, id, icon, summary, body, actions, hints, expire. A string field may hold newlines.
+    const m = /^ {3}string "([\s\S]*?)"\n {3}uint32 \d+\n {3}string "([\s\S]*?)"\n {3}string "([\s\S]*?)"\n {3}string "([\s\S]*?)"\n {3}array \[\n(?:([\s\S]*?)\n)? {3}\]\n {3}array \[\n(?:([\s\S]*?)\n)? {3}\]\n {3}int32 (-?\d+)/.exec(body.replace(/^\n/, ""));
+    if (!m) continue;
+    const actions = [...(m[5] ?? "").matchAll(/^ {6}string "(.*)"$/gm)].map((x) => x[1]!);
+    const urgency = /string "urgency"\n\s+variant\s+byte (\d+)/.exec(m[6] ?? "");
+    calls.push({ app: m[1]!, icon: m[2]!, summary: m[3]!, body: m[4]!, actions, urgency: urgency ? Number(urgency[1]) : null, expire: Number(m[7]) });
+  }
+  return calls;
 }

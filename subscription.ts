@@ -1,0 +1,183 @@
+// subscription.ts — the client's subscription over RESP, kept up by link.ts: SUBSCRIBE (PSUBSCRIBE for globs),
+// then catch-up from each channel's history stream while live messages wait, each message exactly once, in order.
+import { bulkText, type Reply } from "./resp";
+import { DEFAULT_TIMING, Link, type LinkFailure, type Timing } from "./link";
+import { compareIds, envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
+import { isPattern, type Config } from "./config";
+import { ClientState } from "./state";
+
+/** What a subscription (over RESP or over HTTPS) tells the client. */
+export type Handlers = {
+  /** A message to show, once; `replayed` when it came from a catch-up rather than live. */
+  message: (env: Envelope, replayed: boolean) => void;
+  /** This connection's catch-up is over: the replayed messages so far were one batch. */
+  caughtUp: () => void;
+  status: (line: string) => void;
+  /** A failure that will not fix itself (a wrong password, no rights, not a RESP server): the subscription stopped. */
+  fatal: (failure: LinkFailure) => void;
+};
+
+/** Both kinds of subscription run until stopped or until a fatal failure. */
+export interface Subscribing {
+  run(): Promise<void>;
+  stop(): void;
+}
+
+/** Gaps shorter than this (a Wi-Fi drop, a server restart) are replayed in full; longer ones use the replay limit. */
+export const LONG_ABSENCE_MS = 10 * 60_000;
+
+/**
+ * Holds one subscription open for as long as the process runs (link.ts reconnects it). On every connection:
+ * SUBSCRIBE, then catch up from history while live messages wait in a buffer, then deliver the buffer and go live.
+ */
+export class Subscription implements Subscribing {
+  private readonly link: Link;
+  /** When the last connection ended; 0 before the first one (a fresh start counts as a long absence). */
+  private lastDisconnectAt = 0;
+  /** Live messages held back until catch-up is done; null once live. */
+  private buffer: Envelope[] | null = null;
+  private confirmed = 0;
+  private finished: (() => void) | null = null;
+  private readonly plain: string[];
+  private readonly patterns: string[];
+
+  constructor(
+    private readonly config: Config,
+    private readonly on: Handlers,
+    timing: Timing = DEFAULT_TIMING,
+    private readonly state: ClientState = new ClientState(null, ""),
+    private readonly replayLimit = 50,
+  ) {
+    this.plain = config.channels.filter((c) => !isPattern(c));
+    this.patterns = config.channels.filter(isPattern);
+    this.link = new Link(
+      { host: config.host, port: config.port, user: config.user, password: config.password, tls: config.tls, caFile: config.ca },
+      {
+        ready: () => this.subscribe(),
+        push: (items) => this.onPush(items),
+        down: (failure, retryInMs) => {
+          this.lastDisconnectAt = Date.now();
+          this.buffer = null;
+          this.state.save();
+          if (failure.fatal) return this.giveUp(failure);
+          if (retryInMs !== null) this.on.status(`disconnected: ${failure.reason}; reconnecting in ${(retryInMs / 1000).toFixed(1)} s`);
+        },
+        // A SUBSCRIBE refused (NOPERM): retrying will not change the server's mind.
+        refused: (failure) => this.giveUp(failure),
+      },
+      timing,
+    );
+  }
+
+  /** Runs until stop(). */
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.finished = resolve;
+      this.link.start();
+    });
+  }
+
+  stop(): void {
+    this.link.stop();
+    this.state.save();
+    this.finished?.();
+  }
+
+  private giveUp(failure: LinkFailure): void {
+    this.stop();
+    this.on.fatal(failure);
+  }
+
+  private saveQueued = false;
+  /** Saves the place in history once per event-loop turn, not once per message of a burst. */
+  private saveSoon(): void {
+    if (this.saveQueued) return;
+    this.saveQueued = true;
+    setImmediate(() => {
+      this.saveQueued = false;
+      this.state.save();
+    });
+  }
+
+  /** Shows a message unless it was shown already (its ID is not above the last one for its channel). */
+  private deliver(env: Envelope, replayed: boolean): boolean {
+    if (env.id) {
+      const last = this.state.get(env.channel);
+      if (last !== undefined && compareIds(env.id, last) <= 0) return false;
+      this.state.set(env.channel, env.id);
+    }
+    this.on.message(env, replayed);
+    return true;
+  }
+
+  private subscribe(): void {
+    this.buffer = [];
+    this.confirmed = 0;
+    if (this.plain.length) this.link.send(["SUBSCRIBE", ...this.plain]);
+    if (this.patterns.length) this.link.send(["PSUBSCRIBE", ...this.patterns]);
+  }
+
+  private onPush(items: Reply[]): void {
+    const kind = bulkText(items[0]);
+    if (kind === "message" || kind === "pmessage") {
+      const env = kind === "message" ? parsePayload(bulkText(items[1]), bulkText(items[2])) : parsePayload(bulkText(items[2]), bulkText(items[3]));
+      if (this.buffer) this.buffer.push(env);
+      else if (this.deliver(env, false)) this.saveSoon();
+      return;
+    }
+    if ((kind === "subscribe" || kind === "psubscribe") && ++this.confirmed === this.config.channels.length) this.catchUp();
+  }
+
+  /** Reads what each channel missed (XRANGE after the last ID seen), then delivers the held live messages. */
+  private catchUp(): void {
+    const { host, port, channels } = this.config;
+    let waiting = this.plain.length;
+    const done = () => {
+      if (--waiting > 0) return;
+      const held = this.buffer ?? [];
+      this.buffer = null;
+      held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
+      for (const env of held) this.deliver(env, true);
+      this.state.save();
+      this.on.caughtUp();
+      // Said only now: from here on the place in history is saved, so a stop loses nothing.
+      this.on.status(`connected to ${host}:${port}; subscribed to ${channels.join(", ")}`);
+    };
+    if (waiting === 0) {
+      waiting = 1;
+      done();
+    }
+    for (const ch of this.plain) {
+      const last = this.state.get(ch);
+      const key = historyKey(ch);
+      if (last === undefined) {
+        // First time on this channel: nothing old is replayed; remember where history stands now.
+        this.link.send(["XREVRANGE", key, "+", "-", "COUNT", "1"], (r) => {
+          const top = r.type === "array" && r.value?.[0]?.type === "array" ? bulkText(r.value[0].value?.[0]) : "";
+          if (this.state.get(ch) === undefined) this.state.set(ch, top || "0-0");
+          done();
+        });
+        continue;
+      }
+      this.link.send(["XRANGE", key, `(${last}`, "+"], (r) => {
+        if (r.type === "error") this.on.status(`history for ${ch} is unavailable (${r.value}); showing live messages only`);
+        const entries = r.type === "array" && r.value ? r.value : [];
+        const missed = entries.map((e) => {
+          const parts = e.type === "array" && e.value ? e.value : [];
+          const fields = parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [];
+          return envelopeFromEntry(bulkText(parts[0]), fields, ch);
+        });
+        // A short gap is replayed in full so nothing is lost; only a start or a long absence is capped.
+        const longAbsence = this.lastDisconnectAt === 0 || Date.now() - this.lastDisconnectAt > LONG_ABSENCE_MS;
+        const skip = longAbsence ? Math.max(0, missed.length - this.replayLimit) : 0;
+        if (skip > 0) {
+          this.on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${this.replayLimit}`);
+          this.state.set(ch, missed[skip - 1]!.id);
+        }
+        for (const env of missed.slice(skip)) this.deliver(env, true);
+        done();
+      });
+    }
+  }
+}
+
