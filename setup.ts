@@ -2,13 +2,13 @@
 // config; then a real connection is tried before saving, and a failed one is explained with an offer to save anyway.
 import { saveConfig, parseChannels, type Config } from "./config";
 import { DEFAULT_TIMING, Link, type LinkFailure } from "./link";
+import { authorization } from "./websub";
 
 /** Connects once (logs in, and for --url reads /messages) and says why not; null when it worked. */
 export async function tryConnection(config: Config, timeoutMs = 5000): Promise<LinkFailure | null> {
   if (config.url) {
-    const headers: Record<string, string> = {};
-    if (config.password !== undefined)
-      headers.authorization = config.user ? `Basic ${Buffer.from(`${config.user}:${config.password}`).toString("base64")}` : `Bearer ${config.password}`;
+    const auth = authorization(config);
+    const headers: Record<string, string> = auth ? { authorization: auth } : {};
     try {
       const r = await fetch(`${config.url.replace(/\/+$/, "")}/messages?channel=${encodeURIComponent(config.channels[0]!)}&limit=1`, { headers, signal: AbortSignal.timeout(timeoutMs) });
       return r.ok ? null : { fatal: true, code: `HTTP${r.status}`, reason: `${config.url} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };

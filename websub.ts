@@ -26,6 +26,12 @@ function httpFailure(status: number, body: string, base: string): LinkFailure {
   return { fatal: false, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
 }
 
+/** A user logs in with Basic; a password alone is a Bearer token (the web server's --token, or an ACL password). */
+export function authorization(c: Pick<Config, "user" | "password">): string | null {
+  if (c.password === undefined) return null;
+  return c.user ? `Basic ${Buffer.from(`${c.user}:${c.password}`).toString("base64")}` : `Bearer ${c.password}`;
+}
+
 export class WebSubscription implements Subscribing {
   private stopped = false;
   private readonly aborts = new Set<AbortController>();
@@ -45,10 +51,8 @@ export class WebSubscription implements Subscribing {
     private readonly replayLimit = 50,
   ) {
     this.base = config.url.replace(/\/+$/, "");
-    const { user, password } = config;
-    // A user logs in with Basic; a password alone is a Bearer token (the web server's --token, or an ACL password).
-    if (password !== undefined)
-      this.headers.authorization = user ? `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` : `Bearer ${password}`;
+    const auth = authorization(config);
+    if (auth) this.headers.authorization = auth;
     this.tls = config.ca ? { ca: readFileSync(config.ca, "utf8") } : undefined;
   }
 
