@@ -65,5 +65,4 @@ export const parseChannels = (s: string): string[] =>
     .map((c) => c.trim())
     .filter(Boolean);
 
-/** Glob characters make a channel a pattern, subscribed with PSUBSCRIBE. */
-export const isPattern = (channel: string): boolean => /[*?[]/.test(channel);
+export { isPattern } from "./glob";

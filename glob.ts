@@ -120,3 +120,6 @@ export function compileGlob(pattern: string): (str: string) => boolean {
   if (pattern.endsWith("*") && !special.test(prefix)) return prefix === "" ? (str) => str.length > 0 : (str) => str.startsWith(prefix);
   return (str) => globMatch(pattern, str);
 }
+
+/** Glob characters make a channel name a pattern: subscribed with PSUBSCRIBE, matched with globMatch. */
+export const isPattern = (channel: string): boolean => /[*?[]/.test(channel);

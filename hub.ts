@@ -1,9 +1,11 @@
-// hub.ts — one shared RESP subscription per web server: channels are subscribed while any HTTP listener wants
-// them, every message fans out to all of that channel's listeners, and a failed link is reported, not swallowed.
+// hub.ts — one shared RESP subscription per web server: channels (and glob patterns) are subscribed while any
+// listener wants them, every message fans out to their listeners, and a failed link is reported, not swallowed.
 import { DEFAULT_TIMING, Link, type LinkFailure, type LinkOptions } from "./link";
+import { isPattern } from "./glob";
 import { bulkText as text, type Reply } from "./resp";
 
 export type HubListener = {
+  /** A message on `channel` (for a pattern's listener, the channel that matched). */
   message: (channel: string, payload: string) => void;
   /** The subscription was (re)established: the listener catches up from history for anything it missed. */
   resubscribed: () => void;
@@ -43,8 +45,12 @@ export class Hub {
     this.link = new Link(linkOptionsFromUrl(url, ca), {
       ready: () => {
         this.confirmed = new Set();
-        if (this.listeners.size) this.link.send(["SUBSCRIBE", ...this.listeners.keys()]);
-        else this.recovered();
+        const names = [...this.listeners.keys()];
+        const channels = names.filter((n) => !isPattern(n));
+        const patterns = names.filter(isPattern);
+        if (channels.length) this.link.send(["SUBSCRIBE", ...channels]);
+        if (patterns.length) this.link.send(["PSUBSCRIBE", ...patterns]);
+        if (!names.length) this.recovered();
       },
       push: (items) => this.onPush(items),
       down: (failure, retryInMs) => {
@@ -57,12 +63,12 @@ export class Hub {
     { ...DEFAULT_TIMING, backoffCapMs: 5000 });
   }
 
-  /** Listens to `channel` until the returned function is called. The first listener subscribes. */
+  /** Listens to `channel` (a glob pattern uses PSUBSCRIBE) until the returned function is called. The first listener subscribes. */
   watch(channel: string, l: HubListener): () => void {
     let set = this.listeners.get(channel);
     if (!set) {
       this.listeners.set(channel, (set = new Set()));
-      this.link.send(["SUBSCRIBE", channel]);
+      this.link.send([isPattern(channel) ? "PSUBSCRIBE" : "SUBSCRIBE", channel]);
     }
     set.add(l);
     // Already live: the newcomer can catch up now; otherwise it will when the SUBSCRIBE is confirmed.
@@ -76,7 +82,7 @@ export class Hub {
       if (s.size === 0) {
         this.listeners.delete(channel);
         this.confirmed.delete(channel);
-        this.link.send(["UNSUBSCRIBE", channel]);
+        this.link.send([isPattern(channel) ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", channel]);
       }
     };
   }
@@ -98,11 +104,13 @@ export class Hub {
 
   private onPush(items: Reply[]): void {
     const kind = text(items[0]);
-    if (kind === "message") {
-      const ch = text(items[1]);
-      const payload = text(items[2]);
-      for (const l of this.listeners.get(ch) ?? []) l.message(ch, payload);
-    } else if (kind === "subscribe") {
+    if (kind === "message" || kind === "pmessage") {
+      // [message, channel, payload] or [pmessage, pattern, channel, payload]: a pattern's listeners get the channel.
+      const at = kind === "message" ? 1 : 2;
+      const ch = text(items[at]);
+      const payload = text(items[at + 1]);
+      for (const l of this.listeners.get(text(items[1])) ?? []) l.message(ch, payload);
+    } else if (kind === "subscribe" || kind === "psubscribe") {
       this.recovered();
       const ch = text(items[1]);
       if (!this.confirmed.has(ch) && this.listeners.has(ch)) {

@@ -18,9 +18,10 @@ Usage: ./startserver.sh [web|pubsub] [flags]     (npm start -- [web|pubsub] [fla
   pubsub [flags]     start only the pub/sub server (bun pubsub.ts --help lists its flags)
   web [flags]        start only the web server (bun web.ts --help lists its flags)
 
-With both servers, each flag goes to the server that takes it: --data to the pub/sub server, --github-secret to
-the web server. --host, --acl, --tls-cert and --tls-key go to both, and --port to the web server. Prefix a flag
-with pubsub- or web- to send it to one server only: --pubsub-port 6380, --web-host 127.0.0.1.
+With both servers, each flag goes to the server that takes it: --maxclients to the pub/sub server,
+--github-secret to the web server. --host, --acl, --tls-cert and --tls-key go to both; --port goes to the web
+server and --data (the history file) to the pub/sub server. Prefix a flag with pubsub- or web- to send it to
+one server only: --pubsub-port 6380, --web-data ./web-data.
 Every flag also has an environment variable (NOTISTREAM_...), listed by each server's --help.
 EOF
 }
@@ -54,6 +55,7 @@ if [ $# -gt 0 ]; then
       pubsub-*) name=${name#pubsub-}; target=pubsub ;;
       web-*) name=${name#web-}; target=web ;;
       port) target=web ;;
+      data) target=pubsub ;; # the history file; the web server's data directory is --web-data
     esac
     if [ -z "$target" ]; then
       knows "$pubsub_help" "$name" && target=pubsub

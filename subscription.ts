@@ -3,7 +3,8 @@
 import { bulkText, type Reply } from "./resp";
 import { DEFAULT_TIMING, Link, type LinkFailure, type Timing } from "./link";
 import { compareIds, envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
-import { isPattern, type Config } from "./config";
+import type { Config } from "./config";
+import { isPattern } from "./glob";
 import { ClientState } from "./state";
 
 /** What a subscription (over RESP or over HTTPS) tells the client. */

@@ -8,7 +8,9 @@ import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
 import { RateLimiter } from "./ratelimit";
 import { Publisher, Unavailable, redactUrl } from "./publisher";
-import { bodyFields, readBody, senderPayload } from "./body";
+import { bodyFields, parseJson, readBody, senderPayload } from "./body";
+import { Push, loadVapidKeys, type VapidKeys } from "./push";
+import { SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins } from "./pushpolicy";
 import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
 import { Acl, argsOf, channelBytes, userFromAuthorization } from "./acl";
 import { readFileSync } from "node:fs";
@@ -38,6 +40,8 @@ export type WebOptions = {
   tls?: { cert: string; key: string };
   /** A PEM CA to trust for rediss:// (a self-signed pub/sub server). */
   redisCa?: string;
+  /** Web Push: the VAPID keys, the contact for push services, and push services allowed beyond the known ones. */
+  push?: { keys: VapidKeys; contact: string; extraOrigins: string[] };
   quiet?: boolean;
 };
 
@@ -95,6 +99,35 @@ export async function startWeb(opts: WebOptions) {
   metrics.gauge("notistream_sse_streams", "Open Server-Sent Events streams.", () => sseStreams);
   metrics.gauge("notistream_hub_channels", "Channels the shared RESP subscription holds.", () => hub.channelCount);
   metrics.gauge("notistream_hub_connected", "1 when the shared RESP subscription is connected.", () => (hub.connected ? 1 : 0));
+  const countPushes = metrics.counter("notistream_push_sent_total", "Web Pushes a push service accepted.");
+  const countPushFailures = metrics.counter("notistream_push_failed_total", "Web Pushes that failed for good, by reason.");
+  const countPushRemoved = metrics.counter("notistream_push_removed_total", "Push subscriptions removed: gone (404/410) at the push service, or expired.");
+  // A push's TTL follows how long history keeps a message: the pub/sub server says (ours in INFO), else 7 days.
+  let pushTtl = 7 * 24 * 3600;
+  const push = opts.push
+    ? new Push({
+        run,
+        hub,
+        ...opts.push,
+        ttlSeconds: () => pushTtl,
+        count: { sent: () => countPushes(), failed: (reason) => countPushFailures({ reason }), removed: () => countPushRemoved() },
+        log: (line) => {
+          if (!opts.quiet) console.error(line);
+        },
+      })
+    : null;
+  if (push) {
+    metrics.gauge("notistream_push_subscriptions", "Web Push subscriptions.", () => push.subscriptionCount);
+    metrics.gauge("notistream_push_queued", "Web Pushes waiting or in flight.", () => push.queued);
+    // Subscribed before the server listens: a message published once it answers is pushed.
+    await push.start().catch((err: Error) => log(`web: push: cannot load subscriptions yet (${err.message}); trying again when the pub/sub server is back`));
+    void run("INFO", ["persistence"])
+      .then((info) => {
+        const age = /notistream_history_max_age:(\d+)/.exec(String(info))?.[1];
+        if (age && Number(age) > 0) pushTtl = Math.min(Number(age), 28 * 24 * 3600);
+      })
+      .catch(() => {});
+  }
   // A line a minute instead of a line a request: printing was a measurable cost under load.
   let published = 0;
   const summary = setInterval(() => {
@@ -183,6 +216,41 @@ export async function startWeb(opts: WebOptions) {
     return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
   };
 
+  /** The body of a push request as JSON, checked against its schema; a 400 says which field is wrong. */
+  const pushBody = async <T,>(req: Request, schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): Promise<T> => {
+    const parsed = schema.safeParse(parseJson(new TextDecoder().decode(await readBody(req, 64 * 1024)), "the body"));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InputError(`"${issue.path.join(".") || "body"}": ${issue.message}`);
+    }
+    return parsed.data;
+  };
+  const pushOff = async () => error(404, "Web Push is off on this server");
+  const pushRoutes: Record<string, Record<string, Route>> = push
+    ? {
+        "/push/vapid": { GET: async () => json(200, { publicKey: push.publicKey }) },
+        "/push/subscribe": {
+          POST: async (req) => {
+            const body = await pushBody(req, SubscribeBodySchema);
+            const denied = refuse(req, "subscribe", body.channels);
+            if (denied) return denied;
+            const who = opts.acl ? userFromAuthorization(opts.acl, req.headers.get("authorization")) : null;
+            await push.subscribe(body.subscription, body.channels, who && "user" in who ? who.user.name : "default");
+            return json(201, { ok: true, channels: [...new Set(body.channels)] });
+          },
+          DELETE: async (req) => {
+            const body = await pushBody(req, UnsubscribeBodySchema);
+            // Knowing the endpoint is the right to drop it (only its browser has it); a closed server still wants a login.
+            if (opts.acl) {
+              const who = userFromAuthorization(opts.acl, req.headers.get("authorization"));
+              if (!("user" in who)) return error(who.status, who.message, CHALLENGE);
+            }
+            return json(200, { ok: true, removed: await push.unsubscribe(body.endpoint) });
+          },
+        },
+      }
+    : { "/push/vapid": { GET: pushOff }, "/push/subscribe": { POST: pushOff, DELETE: pushOff } };
+
   const asset =
     (path: string): Route =>
     async (req) => {
@@ -205,6 +273,7 @@ export async function startWeb(opts: WebOptions) {
     "/metrics": { GET: async () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) },
     "/events": { GET: events },
     "/messages": { GET: async (req, url) => refuse(req, "subscribe", channelsFrom(url)) ?? json(200, await recentMessages(url, run)) },
+    ...pushRoutes,
   };
   for (const path of assets.keys()) if (path !== "/") routes[path] = { GET: asset(path) };
 
@@ -265,6 +334,7 @@ export async function startWeb(opts: WebOptions) {
     stop: () => {
       clearInterval(summary);
       clearInterval(sweeper);
+      push?.stop();
       hub.close();
       publisher.close();
       server.stop(true);
@@ -287,6 +357,10 @@ const FLAGS: FlagSpec[] = [
   { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For (only behind your own reverse proxy)", boolean: true },
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
+  { name: "data", env: "NOTISTREAM_WEB_DATA", help: "directory for the web server's own data (the VAPID keys for Web Push)", default: "./notistream-web" },
+  { name: "vapid-keys", env: "NOTISTREAM_VAPID_KEYS", help: "Web Push VAPID key pair, JSON {publicKey, privateKey} (default: made on first start in --data)" },
+  { name: "push-contact", env: "NOTISTREAM_PUSH_CONTACT", help: "mailto: or https: contact that push services see (Apple's wants a real one)", default: "mailto:notistream@localhost" },
+  { name: "push-endpoints", env: "NOTISTREAM_PUSH_ENDPOINTS", help: "comma list of push service origins allowed besides Google's, Mozilla's, Apple's and Microsoft's (self-hosted autopush, UnifiedPush)" },
 ];
 
 export async function main(argv: string[]): Promise<void> {
@@ -306,13 +380,27 @@ export async function main(argv: string[]): Promise<void> {
     console.error(`web: cannot read --redis-ca: ${(err as Error).message}`);
     process.exit(2);
   }
+  let push: WebOptions["push"];
+  try {
+    const contact = f["push-contact"]!;
+    if (!/^(mailto:.+@.+|https:\/\/.+)/.test(contact)) throw new Error(`--push-contact must be mailto:you@example.com or an https:// URL, got ${JSON.stringify(contact)}`);
+    const extraOrigins = parseOrigins(f["push-endpoints"] ?? "");
+    const vapid = loadVapidKeys(f["vapid-keys"], f.data!);
+    if (vapid.made) console.log(`web: made a VAPID key pair for Web Push in ${vapid.path}; keep it: phones subscribed with it`);
+    if (!process.env.NOTISTREAM_PUSH_CONTACT && !argv.some((a) => a.startsWith("--push-contact")))
+      console.warn("web: warning: --push-contact is not set; push services (Apple's above all) want a real mailto: or https: contact");
+    push = { keys: vapid.keys, contact, extraOrigins };
+  } catch (err) {
+    console.error(`web: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check; SIGHUP reads it again`);

@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { backoffDelay, failureFromError, type LinkFailure, type Timing, DEFAULT_TIMING } from "./link";
 import { EnvelopeSchema, compareIds, type Envelope } from "./message";
 import { SseParser } from "./sse";
-import { isPattern, type Config } from "./config";
+import type { Config } from "./config";
+import { isPattern } from "./glob";
 import { ClientState } from "./state";
 import { LONG_ABSENCE_MS, type Handlers, type Subscribing } from "./subscription";
 

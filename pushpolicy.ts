@@ -1,0 +1,110 @@
+// pushpolicy.ts — the rules of Web Push delivery: which push services may be contacted, the subscription a browser
+// sends, the payload that fits the 4 KB limit, the Urgency and TTL headers, and when to retry. Pure: no I/O.
+import { z } from "zod";
+import type { Envelope } from "./message";
+
+/** The push services browsers use: Google's (Chrome, Android), Mozilla's, Apple's (Safari, iOS 16.4+) and Microsoft's. */
+export const DEFAULT_PUSH_HOSTS = ["fcm.googleapis.com", "*.googleapis.com", "*.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
+
+const b64url = (bytes: number, what: string) =>
+  z.string().refine((s) => /^[A-Za-z0-9_-]+={0,2}$/.test(s) && Buffer.from(s, "base64url").length === bytes, `${what} must be ${bytes} bytes of base64url`);
+
+/** PushSubscription.toJSON() as browsers send it. */
+export const PushSubscriptionSchema = z.object({
+  endpoint: z.string().max(2048),
+  expirationTime: z.number().nullable().optional(),
+  keys: z.object({ p256dh: b64url(65, "keys.p256dh"), auth: b64url(16, "keys.auth") }),
+});
+export type BrowserSubscription = z.infer<typeof PushSubscriptionSchema>;
+
+export const SubscribeBodySchema = z.object({
+  subscription: PushSubscriptionSchema,
+  channels: z.array(z.string().min(1, "a channel name must not be empty").max(1024)).min(1, "give at least one channel").max(100, "at most 100 channels per subscription"),
+});
+export const UnsubscribeBodySchema = z.object({ endpoint: z.string().min(1).max(2048) });
+
+/**
+ * Why an endpoint may not be contacted (null: it may). Only https push services on the default list, or origins
+ * listed with --push-endpoints; never credentials in the URL; plain http and loopback only when listed.
+ */
+export function endpointRefusal(endpoint: string, extraOrigins: string[]): string | null {
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    return "the subscription's endpoint is not a URL";
+  }
+  if (u.username || u.password) return "the subscription's endpoint may not carry a user name or password";
+  if (extraOrigins.includes(u.origin)) return null;
+  if (u.protocol !== "https:") return `the endpoint ${u.origin} is not https; a push service on plain http must be listed in --push-endpoints`;
+  const host = u.hostname.toLowerCase();
+  const listed = DEFAULT_PUSH_HOSTS.some((h) => (h.startsWith("*.") ? host.endsWith(h.slice(1)) : host === h));
+  if (!listed || u.port !== "")
+    return `the endpoint ${u.origin} is not a known push service (Google's, Mozilla's, Apple's or Microsoft's); a self-hosted one must be listed in --push-endpoints`;
+  return null;
+}
+
+/** Origins for --push-endpoints: a comma list of http(s) origins, checked so a typo fails at start, not silently. */
+export function parseOrigins(list: string): string[] {
+  return list
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const u = new URL(s);
+      if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error(`${s} is not an http(s) origin`);
+      if (u.pathname !== "/" || u.search || u.hash) throw new Error(`${s} is more than an origin: give scheme, host and port only, like https://push.example.com`);
+      return u.origin;
+    });
+}
+
+/** "high" for priority 3 and above (and none: the default is 3), as iOS needs to show it; "low" for 1. */
+export function urgencyFor(priority: number | undefined): "low" | "normal" | "high" {
+  const p = priority ?? 3;
+  return p >= 3 ? "high" : p === 1 ? "low" : "normal";
+}
+
+/**
+ * The largest payload a push can carry: 4096 bytes of record, less aes128gcm's header (86), tag (16) and
+ * padding delimiter (1).
+ */
+export const MAX_PAYLOAD = 4096 - 86 - 16 - 1;
+
+/** The envelope as the push's payload; a message too long is cut with "…" and marked, and the app fetches it whole. */
+export function pushPayload(env: Envelope, max = MAX_PAYLOAD): string {
+  const whole = JSON.stringify(env);
+  if (Buffer.byteLength(whole) <= max) return whole;
+  // The longest start of the message (whole characters; JSON escapes make bytes unpredictable) that fits.
+  const chars = Array.from(env.message);
+  const attempt = (k: number) => JSON.stringify({ ...env, message: `${chars.slice(0, k).join("")}…`, truncated: true });
+  let lo = 0;
+  let hi = chars.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (Buffer.byteLength(attempt(mid)) <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  return attempt(lo);
+}
+
+/** Subscriptions not renewed for this long are dropped: the browser has most likely forgotten them. */
+export const EXPIRE_AFTER_MS = 60 * 24 * 3600 * 1000;
+
+/** How long to wait before try number `attempt` (1, 2, …) after a 429 or 5xx: Retry-After when given, else backoff. */
+export function retryDelayMs(attempt: number, retryAfter: string | null, now = Date.now()): number {
+  if (retryAfter) {
+    const secs = Number(retryAfter);
+    if (Number.isFinite(secs) && secs >= 0) return Math.min(secs * 1000, 3600_000);
+    const at = Date.parse(retryAfter);
+    if (!Number.isNaN(at)) return Math.min(Math.max(0, at - now), 3600_000);
+  }
+  return Math.min(1000 * 2 ** (attempt - 1), 60_000);
+}
+
+/** What a push service's answer means for the subscription. */
+export function outcomeOf(status: number): "sent" | "gone" | "retry" | "failed" {
+  if (status >= 200 && status < 300) return "sent";
+  if (status === 404 || status === 410) return "gone";
+  if (status === 429 || status >= 500) return "retry";
+  return "failed";
+}
