@@ -1,8 +1,9 @@
 // events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with history catch-up from Last-Event-ID
-// or ?since=) and GET /messages (recent history as JSON). Live messages come from the shared hub.ts subscription.
+// or ?since=) and GET /messages (history as JSON, pages both ways), for channels and globs alike, via hub.ts.
 import type { Hub } from "./hub";
 import { InputError, compareIds, envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
 import { encodeComment, encodeEvent } from "./sse";
+import { isPattern } from "./glob";
 
 /** Runs one command on the web server's command connection (XRANGE, XREVRANGE). */
 export type Command = (name: string, args: string[]) => Promise<unknown>;
@@ -35,18 +36,35 @@ function entries(reply: unknown, channel: string): Envelope[] {
   });
 }
 
-/** GET /messages: up to `limit` messages after `since` (or the latest ones), oldest first. */
+/** The channels with history that a name stands for: itself, or for a glob every channel it matches. */
+async function channelsOf(name: string, run: Command): Promise<string[]> {
+  if (!isPattern(name)) return [name];
+  const prefix = historyKey("");
+  const keys = (await run("KEYS", [historyKey(name)])) as unknown;
+  return Array.isArray(keys) ? keys.map(String).map((k) => k.slice(prefix.length)) : [];
+}
+
+/**
+ * GET /messages: up to `limit` messages, oldest first: after `since`, or before `before` (older pages), or the
+ * latest ones. Globs read every channel they match.
+ */
 export async function recentMessages(url: URL, run: Command): Promise<Envelope[]> {
-  const channels = channelsFrom(url);
+  const names = channelsFrom(url);
   const since = checkId(url.searchParams.get("since"), "since");
+  const before = checkId(url.searchParams.get("before"), "before");
+  if (since && before) throw new InputError("give since or before, not both");
   const limitArg = url.searchParams.get("limit") ?? "50";
   const limit = Number(limitArg);
   if (!/^\d+$/.test(limitArg) || limit < 1 || limit > 1000) throw new InputError(`limit must be a whole number from 1 to 1000, got ${JSON.stringify(limitArg.slice(0, 50))}`);
   const all: Envelope[] = [];
-  for (const ch of channels) {
-    if (since) all.push(...entries(await run("XRANGE", [historyKey(ch), `(${since}`, "+", "COUNT", String(limit)]), ch));
-    else all.push(...entries(await run("XREVRANGE", [historyKey(ch), "+", "-", "COUNT", String(limit)]), ch).reverse());
-  }
+  const seen = new Set<string>();
+  for (const name of names)
+    for (const ch of await channelsOf(name, run)) {
+      if (seen.has(ch)) continue;
+      seen.add(ch);
+      if (since) all.push(...entries(await run("XRANGE", [historyKey(ch), `(${since}`, "+", "COUNT", String(limit)]), ch));
+      else all.push(...entries(await run("XREVRANGE", [historyKey(ch), before ? `(${before}` : "+", "-", "COUNT", String(limit)]), ch).reverse());
+    }
   all.sort((a, b) => compareIds(a.id, b.id));
   return since ? all.slice(0, limit) : all.slice(-limit);
 }
@@ -59,8 +77,8 @@ const frame = (env: Envelope): Uint8Array => encodeEvent({ id: env.id || undefin
  * `since` from history, then sends the buffer, skipping anything already sent: each message once, in ID order.
  */
 export function eventStream(hub: Hub, run: Command, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose?: () => void): Response {
+  /** The last ID sent per channel (a glob's messages are counted by the channel they came on). */
   const last = new Map<string, string>();
-  if (since) for (const ch of channels) last.set(ch, since);
   const buffers = new Map<string, Envelope[]>(channels.map((ch) => [ch, []]));
   const unwatch: (() => void)[] = [];
   let keepalive: ReturnType<typeof setInterval> | undefined;
@@ -71,7 +89,7 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
       const send = (env: Envelope) => {
         if (closed) return;
         if (env.id) {
-          const prev = last.get(env.channel);
+          const prev = last.get(env.channel) ?? since;
           if (prev !== undefined && compareIds(env.id, prev) <= 0) return; // already sent
           last.set(env.channel, env.id);
         }
@@ -90,18 +108,24 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
           hub.watch(ch, {
             message: (channel, payload) => {
               const env = parsePayload(channel, payload);
-              const buf = buffers.get(channel);
+              const buf = buffers.get(ch);
               if (buf) buf.push(env);
               else send(env);
             },
             resubscribed: () => {
               // Hold live messages while history fills the gap, so nothing is lost or doubled.
               if (!buffers.has(ch)) buffers.set(ch, []);
-              const from = last.get(ch);
-              const replay = from ? run("XRANGE", [historyKey(ch), `(${from}`, "+"]) : Promise.resolve([]);
-              replay
-                .then((reply) => {
-                  for (const env of entries(reply, ch)) send(env);
+              const replay = async () => {
+                const missed: Envelope[] = [];
+                for (const c of await channelsOf(ch, run)) {
+                  const from = last.get(c) ?? since;
+                  if (from) missed.push(...entries(await run("XRANGE", [historyKey(c), `(${from}`, "+"]), c));
+                }
+                return missed.sort((a, b) => compareIds(a.id, b.id));
+              };
+              replay()
+                .then((missed) => {
+                  for (const env of missed) send(env);
                 })
                 .catch(onError)
                 .finally(() => {

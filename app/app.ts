@@ -1,7 +1,8 @@
-// app/app.ts — the browser app: channels (remembered in localStorage), a live list from /events with history
-// from /messages, unread counts, mute, connection status, and notifications through the service worker.
-
-import { EnvelopeSchema, compareIds, type Envelope } from "../message";
+// app/app.ts — the browser app's page: your channels and globs (remembered in localStorage), messages per channel
+// from /events and /messages, unread counts, mute, connection status, and turning on notifications (Web Push).
+import { EnvelopeSchema, type Envelope } from "../message";
+import { channelMatcher, isLong, keepPerChannel, parseChannelInput, splitLinks } from "./text";
+import { pushSupport, subscribePush, updatePush } from "./pushclient";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const store = {
@@ -18,7 +19,6 @@ const store = {
   },
 };
 
-const MAX_KEPT = 200;
 const SVG = (path: string) =>
   `<svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${path}</svg>`;
 const BELL = SVG('<path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/>');
@@ -28,8 +28,13 @@ let muted = new Set<string>(store.get<string[]>("muted", []));
 let unread: Record<string, number> = store.get("unread", {});
 let messages: Envelope[] = store.get("messages", []);
 let filter: string | null = null;
-let notify = store.get("notify", false);
+/** Notifications: "push" (Web Push: they arrive with the app closed), "page" (only while this page is open), or off. */
+let notify: "push" | "page" | false = store.get<"push" | "page" | false>("notify", false);
 let source: EventSource | null = null;
+/** Channels whose oldest kept message is the oldest there is (nothing older to load). */
+const exhausted = new Set<string>();
+/** Messages the reader unfolded with "Show more". */
+const unfolded = new Set<string>();
 
 function relTime(unixSeconds: number): string {
   const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
@@ -51,10 +56,26 @@ function setStatus(text: string, kind: "live" | "wait" | "offline", detail = "")
 }
 
 function save(): void {
+  messages = keepPerChannel(messages, channels);
   store.set("channels", channels);
   store.set("muted", [...muted]);
   store.set("unread", unread);
-  store.set("messages", messages.slice(0, MAX_KEPT));
+  store.set("messages", messages);
+}
+
+/** The channels notifications are wanted for: all of yours but the muted ones. */
+const notifiedChannels = () => channels.filter((c) => !muted.has(c));
+
+/** Channels changed (added, removed, muted): the stream follows, and so does the push subscription. */
+function channelsChanged(): void {
+  save();
+  render();
+  connect();
+  if (notify === "push")
+    void updatePush(notifiedChannels()).then((err) => {
+      if (err) setPushLine(`Push notifications could not be updated: ${err}`);
+      else setPushLine(pushLine());
+    });
 }
 
 function renderChannels(): void {
@@ -90,8 +111,7 @@ function renderChannels(): void {
       mute.onclick = () => {
         if (muted.has(ch)) muted.delete(ch);
         else muted.add(ch);
-        save();
-        renderChannels();
+        channelsChanged();
       };
       const remove = document.createElement("button");
       remove.className = "remove";
@@ -100,15 +120,31 @@ function renderChannels(): void {
       remove.setAttribute("aria-label", `Remove ${ch}`);
       remove.onclick = () => {
         channels = channels.filter((c) => c !== ch);
+        muted.delete(ch);
         if (filter === ch) filter = null;
-        save();
-        render();
-        connect();
+        channelsChanged();
       };
       li.append(name, mute, remove);
       return li;
     }),
   );
+}
+
+/** Text with its links made clickable: built from text nodes and anchors, never from markup. */
+function withLinks(el: HTMLElement, text: string): HTMLElement {
+  for (const piece of splitLinks(text)) {
+    if ("text" in piece) el.append(piece.text);
+    else {
+      const a = document.createElement("a");
+      a.href = piece.url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.className = "inline";
+      a.textContent = piece.url;
+      el.append(a);
+    }
+  }
+  return el;
 }
 
 function messageItem(m: Envelope, fresh: boolean): HTMLLIElement {
@@ -127,12 +163,29 @@ function messageItem(m: Envelope, fresh: boolean): HTMLLIElement {
   li.append(top);
   if (m.title) {
     const h = document.createElement("h3");
+    h.dir = "auto"; // Hebrew or Arabic reads right to left
     h.textContent = m.title;
     li.append(h);
   }
-  const p = document.createElement("p");
-  p.textContent = m.message;
+  const p = withLinks(document.createElement("p"), m.message);
+  p.dir = "auto";
   li.append(p);
+  const key = `${m.channel}\n${m.id}`;
+  if (isLong(m.message)) {
+    const open = unfolded.has(key);
+    p.classList.toggle("folded", !open);
+    const more = document.createElement("button");
+    more.type = "button";
+    more.className = "more";
+    more.textContent = open ? "Show less" : "Show more";
+    more.setAttribute("aria-expanded", String(open));
+    more.onclick = () => {
+      if (unfolded.has(key)) unfolded.delete(key);
+      else unfolded.add(key);
+      render();
+    };
+    li.append(more);
+  }
   if (m.tags?.length) {
     const tags = document.createElement("div");
     tags.className = "tags";
@@ -148,6 +201,7 @@ function messageItem(m: Envelope, fresh: boolean): HTMLLIElement {
     a.href = m.url;
     a.target = "_blank";
     a.rel = "noopener noreferrer";
+    a.className = "open";
     a.textContent = "Open link →";
     li.append(a);
   }
@@ -157,22 +211,30 @@ function messageItem(m: Envelope, fresh: boolean): HTMLLIElement {
 let freshIds = new Set<string>();
 function render(): void {
   renderChannels();
-  const shown = messages.filter((m) => channels.includes(m.channel) && (filter === null || m.channel === filter));
+  const owner = channelMatcher(channels);
+  const shown = messages.filter((m) => {
+    const c = owner(m.channel);
+    return c !== null && (filter === null || c === filter);
+  });
   $("messages").replaceChildren(...shown.map((m) => messageItem(m, freshIds.has(m.id))));
   freshIds = new Set();
   $("empty").hidden = shown.length > 0;
+  // Older messages can be loaded for the channel shown (or for all of them).
+  const older = $<HTMLButtonElement>("older");
+  const wanted = filter === null ? channels : [filter];
+  older.hidden = shown.length === 0 || wanted.every((c) => exhausted.has(c));
 }
 
 function add(m: Envelope, live: boolean): boolean {
   if (m.id && messages.some((x) => x.id === m.id && x.channel === m.channel)) return false;
   messages.push(m);
-  messages.sort((a, b) => (a.id && b.id ? compareIds(b.id, a.id) : 0)); // newest first
-  messages = messages.slice(0, MAX_KEPT);
   if (live) {
     freshIds.add(m.id);
-    if (filter !== m.channel && !document.hasFocus()) unread[m.channel] = (unread[m.channel] ?? 0) + 1;
-    else if (filter !== null && filter !== m.channel) unread[m.channel] = (unread[m.channel] ?? 0) + 1;
-    if (notify && !muted.has(m.channel) && Notification.permission === "granted") void showNotification(m);
+    const c = channelMatcher(channels)(m.channel) ?? m.channel;
+    if (filter !== c && !document.hasFocus()) unread[c] = (unread[c] ?? 0) + 1;
+    else if (filter !== null && filter !== c) unread[c] = (unread[c] ?? 0) + 1;
+    // With Web Push on, the service worker shows it (and would show it twice); otherwise the page does.
+    if (notify === "page" && !muted.has(c) && Notification.permission === "granted") void showNotification(m);
   }
   return true;
 }
@@ -180,11 +242,24 @@ function add(m: Envelope, live: boolean): boolean {
 async function showNotification(m: Envelope): Promise<void> {
   // Android Chrome only shows notifications raised by a service worker, so every platform goes that way.
   const reg = await navigator.serviceWorker.ready;
-  await reg.showNotification(m.title || m.channel, { body: m.message, tag: `${m.channel}/${m.id}`, icon: "/icon-192.png", badge: "/icon-192.png", data: { url: m.url ?? "/" } });
+  await reg.showNotification(m.title || m.channel, { body: m.message, tag: m.channel, icon: "/icon-192.png", badge: "/icon-192.png", data: { url: m.url ?? "/", channel: m.channel, id: m.id } });
 }
 
 function lastId(): string | undefined {
-  return messages.find((m) => m.id && channels.includes(m.channel))?.id;
+  const owner = channelMatcher(channels);
+  return messages.find((m) => m.id && owner(m.channel) !== null)?.id;
+}
+
+async function fetchMessages(q: URLSearchParams): Promise<Envelope[] | null> {
+  const r = await fetch(`/messages?${q}`);
+  if (!r.ok) return null;
+  const list: unknown = await r.json();
+  const out: Envelope[] = [];
+  for (const item of Array.isArray(list) ? list : []) {
+    const m = EnvelopeSchema.safeParse(item);
+    if (m.success) out.push(m.data);
+  }
+  return out;
 }
 
 async function loadHistory(): Promise<void> {
@@ -193,18 +268,30 @@ async function loadHistory(): Promise<void> {
   for (const c of channels) q.append("channel", c);
   q.set("limit", "50");
   try {
-    const r = await fetch(`/messages?${q}`);
-    if (!r.ok) return;
-    const list: unknown = await r.json();
-    for (const item of Array.isArray(list) ? list : []) {
-      const m = EnvelopeSchema.safeParse(item);
-      if (m.success) add(m.data, false);
-    }
+    for (const m of (await fetchMessages(q)) ?? []) add(m, false);
     save();
     render();
   } catch {
     // Offline: the messages kept in localStorage are already on screen.
   }
+}
+
+/** "Load older": the 50 before the oldest one kept, for each channel shown. */
+async function loadOlder(): Promise<void> {
+  const owner = channelMatcher(channels);
+  for (const c of filter === null ? channels : [filter]) {
+    const mine = messages.filter((m) => owner(m.channel) === c && m.id);
+    const oldest = mine[mine.length - 1];
+    const q = new URLSearchParams({ channel: c, limit: "50" });
+    if (oldest) q.set("before", oldest.id);
+    const got = await fetchMessages(q).catch(() => null);
+    if (!got) continue;
+    if (got.length < 50) exhausted.add(c);
+    for (const m of got) add(m, false);
+  }
+  // Loaded on purpose: keep them even past the per-channel cap until the next live message.
+  store.set("messages", messages);
+  render();
 }
 
 /** The stream was refused (401, 403, 400): /messages answers the same question with a readable JSON error. */
@@ -265,50 +352,105 @@ function connect(): void {
   };
 }
 
+function setPushLine(text: string): void {
+  const el = $("push-status");
+  el.textContent = text;
+  el.hidden = text === "";
+}
+
+function pushLine(): string {
+  const n = notifiedChannels().length;
+  if (notify === "push") return `Push notifications are on for ${n} channel${n === 1 ? "" : "s"}: they arrive with the app closed.`;
+  if (notify === "page") return "Notifications are on while this page is open (this browser has no Web Push here).";
+  return "";
+}
+
 function setupNotifications(): void {
   const btn = $<HTMLButtonElement>("enable-notifications");
+  const support = pushSupport();
+  if (support === "ios-tab") {
+    // iOS gives notifications only to an app on the Home Screen: say how, instead of a button that cannot work.
+    btn.hidden = true;
+    setPushLine("To get notifications on iPhone or iPad, add Notistream to your Home Screen first: tap Share, then “Add to Home Screen”, and open it from there.");
+    return;
+  }
   if (!("Notification" in window) || !("serviceWorker" in navigator)) return;
   const refresh = () => {
-    btn.hidden = notify && Notification.permission === "granted";
+    const granted = Notification.permission === "granted";
+    btn.hidden = Boolean(notify) && granted;
     btn.textContent = Notification.permission === "denied" ? "Notifications are blocked in the browser settings" : "Enable notifications";
     btn.disabled = Notification.permission === "denied";
+    setPushLine(granted ? pushLine() : "");
   };
+  // A user gesture, as iOS requires: permission first, then the push subscription.
   btn.onclick = async () => {
+    btn.disabled = true;
     const p = await Notification.requestPermission();
-    notify = p === "granted";
+    // Notifications work at once while the page is open; push, which needs the browser's push service, follows.
+    notify = p === "granted" ? "page" : false;
     store.set("notify", notify);
+    btn.disabled = false;
     refresh();
+    if (notify && support === "ok") {
+      setPushLine("Turning on push notifications…");
+      const err = await subscribePush(notifiedChannels()).catch((e: Error) => e.message);
+      if (err === null) notify = "push";
+      else console.warn(`Web Push is not available: ${err}`);
+      store.set("notify", notify);
+      refresh();
+    }
   };
   refresh();
+  // Opening the app renews the push subscription (the server drops ones not renewed for 60 days).
+  if (notify === "push" && Notification.permission === "granted")
+    void updatePush(notifiedChannels()).then((err) => {
+      if (err) {
+        notify = false;
+        store.set("notify", notify);
+        refresh();
+      }
+    });
 }
 
 function start(): void {
   $("origin").textContent = location.origin;
-  const fromUrl = (new URLSearchParams(location.search).get("channels") ?? "")
-    .split(",")
-    .map((c) => c.trim())
-    .filter(Boolean);
+  const params = new URLSearchParams(location.search);
+  const fromUrl = parseChannelInput(params.get("channels") ?? "");
   for (const c of fromUrl) if (!channels.includes(c)) channels.push(c);
+  // Taken once: a channel removed later must not come back from the address on the next reload.
+  if (params.has("channels")) {
+    params.delete("channels");
+    history.replaceState(null, "", `${location.pathname}${params.size ? `?${params}` : ""}${location.hash}`);
+  }
+  const show = params.get("show");
+  if (show && channels.includes(show)) filter = show;
   save();
   $<HTMLFormElement>("add").onsubmit = (e) => {
     e.preventDefault();
     const input = $<HTMLInputElement>("channel-input");
-    const c = input.value.trim();
-    if (c && !channels.includes(c)) {
-      channels.push(c);
-      save();
-      render();
-      connect();
-      void loadHistory();
-    }
+    const added = parseChannelInput(input.value).filter((c) => !channels.includes(c));
     input.value = "";
+    if (!added.length) return;
+    channels.push(...added);
+    channelsChanged();
+    void loadHistory();
   };
+  $<HTMLButtonElement>("older").onclick = () => void loadOlder();
   window.addEventListener("online", connect);
   window.addEventListener("offline", () => setStatus("Offline", "offline"));
   window.addEventListener("focus", () => {
     if (filter) unread[filter] = 0;
   });
-  if ("serviceWorker" in navigator) void navigator.serviceWorker.register("/sw.js");
+  if ("serviceWorker" in navigator) {
+    void navigator.serviceWorker.register("/sw.js");
+    // A tapped notification asks an open app to show its channel.
+    navigator.serviceWorker.addEventListener("message", (ev: MessageEvent<{ show?: string }>) => {
+      if (ev.data?.show && channels.includes(ev.data.show)) {
+        filter = ev.data.show;
+        render();
+      }
+    });
+  }
   setupNotifications();
   render();
   void loadHistory();

@@ -1,21 +1,27 @@
-// app/sw.ts — the service worker: caches the app shell so the app opens offline, and opens a notification's url
-// when it is tapped. Notifications themselves are raised from the page through registration.showNotification.
+// app/sw.ts — the service worker: caches the app shell so the app opens offline, shows a Web Push as a notification
+// (the app may be closed), opens or focuses the app when one is tapped, and subscribes again when the browser asks.
+import { EnvelopeSchema } from "../message";
+import { b64urlToBytes } from "./pushclient";
 
 type SwExtendableEvent = Event & { waitUntil(p: Promise<unknown>): void };
 type SwFetchEvent = SwExtendableEvent & { request: Request; respondWith(r: Promise<Response> | Response): void };
-type SwNotificationEvent = SwExtendableEvent & { notification: Notification & { data?: { url?: string } } };
-type SwWindowClient = { url: string; focus(): Promise<unknown>; navigate(url: string): Promise<unknown> };
+type NotificationData = { url?: string; channel?: string; id?: string };
+type SwNotificationEvent = SwExtendableEvent & { notification: Notification & { data?: NotificationData } };
+type SwPushEvent = SwExtendableEvent & { data: { json(): unknown; text(): string } | null };
+type SwWindowClient = { url: string; focused: boolean; focus(): Promise<unknown>; navigate(url: string): Promise<unknown>; postMessage(m: unknown): void };
 type Scope = {
-  addEventListener(type: "install" | "activate", fn: (e: SwExtendableEvent) => void): void;
+  addEventListener(type: "install" | "activate" | "pushsubscriptionchange", fn: (e: SwExtendableEvent) => void): void;
   addEventListener(type: "fetch", fn: (e: SwFetchEvent) => void): void;
   addEventListener(type: "notificationclick", fn: (e: SwNotificationEvent) => void): void;
+  addEventListener(type: "push", fn: (e: SwPushEvent) => void): void;
   skipWaiting(): Promise<void>;
   clients: { claim(): Promise<void>; matchAll(o: { type: "window"; includeUncontrolled: boolean }): Promise<SwWindowClient[]>; openWindow(url: string): Promise<unknown> };
+  registration: ServiceWorkerRegistration;
   location: Location;
 };
 const sw = self as unknown as Scope;
 
-const CACHE = "notistream-shell-v1";
+const CACHE = "notistream-shell-v2";
 const SHELL = ["/", "/app.js", "/app.css", "/manifest.webmanifest", "/icon-192.png", "/icon-512.png"];
 
 sw.addEventListener("install", (e) => {
@@ -56,13 +62,59 @@ sw.addEventListener("fetch", (e) => {
   );
 });
 
+// A push: the envelope (cut to fit, if it was long) becomes a notification, one per channel on screen (the tag).
+sw.addEventListener("push", (e) => {
+  let data: unknown = null;
+  try {
+    data = e.data?.json() ?? null;
+  } catch {
+    data = { id: "", time: Math.floor(Date.now() / 1000), channel: "notistream", message: e.data?.text() ?? "" };
+  }
+  const parsed = EnvelopeSchema.safeParse(data);
+  const m = parsed.success ? parsed.data : { id: "", time: Math.floor(Date.now() / 1000), channel: "notistream", message: "A new message arrived" };
+  const body = m.title ? `${m.message}\n${m.channel}` : m.message;
+  e.waitUntil(
+    sw.registration.showNotification(m.title ?? m.channel, {
+      body,
+      tag: m.channel,
+      // A new message on a channel whose notification is still up alerts again, not silently.
+      renotify: true,
+      icon: "/icon-192.png",
+      badge: "/icon-192.png",
+      timestamp: m.time * 1000,
+      requireInteraction: m.priority === 5,
+      data: { url: m.url, channel: m.channel, id: m.id } satisfies NotificationData,
+    } as NotificationOptions),
+  );
+});
+
+// Tapped: the message's link, else the app at its channel (an open app window is focused, not a second one opened).
 sw.addEventListener("notificationclick", (e) => {
   e.notification.close();
-  const target = e.notification.data?.url ?? "/";
+  const data = e.notification.data ?? {};
   e.waitUntil(
-    sw.clients.matchAll({ type: "window", includeUncontrolled: true }).then((wins) => {
-      if (target === "/" && wins[0]) return wins[0].focus();
-      return sw.clients.openWindow(target);
+    sw.clients.matchAll({ type: "window", includeUncontrolled: true }).then(async (wins) => {
+      if (data.url && /^https?:\/\//.test(data.url) && data.url !== "/") return sw.clients.openWindow(data.url);
+      const app = wins.find((w) => new URL(w.url).origin === sw.location.origin);
+      if (app) {
+        if (data.channel) app.postMessage({ show: data.channel });
+        return app.focus();
+      }
+      return sw.clients.openWindow(data.channel ? `/?show=${encodeURIComponent(data.channel)}` : "/");
     }),
+  );
+});
+
+// The browser replaced the subscription (keys rotated, or it expired): subscribe again with the same channels.
+sw.addEventListener("pushsubscriptionchange", (e) => {
+  e.waitUntil(
+    (async () => {
+      const state = await (await caches.open("notistream-push")).match("/push-state");
+      const channels = state ? ((await state.json()) as { channels: string[] }).channels : [];
+      if (!channels.length) return;
+      const { publicKey } = (await (await fetch("/push/vapid")).json()) as { publicKey: string };
+      const sub = await sw.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlToBytes(publicKey) });
+      await fetch("/push/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subscription: sub.toJSON(), channels }) });
+    })(),
   );
 });
