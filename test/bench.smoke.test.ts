@@ -1,5 +1,5 @@
 // test/bench.smoke.test.ts — the benchmark suite's smoke mode runs in the tests so it cannot rot: every workload
-// runs once at tiny sizes against redis-server and Notistream. No timing assertions: only that it all ran.
+// runs once at tiny sizes against redis-server and Notistream, and the push benchmark. No timing assertions.
 import { expect, test } from "bun:test";
 import { BUN, ROOT, haveRedis, run } from "./helpers";
 
@@ -12,3 +12,12 @@ test.skipIf(!haveRedis || Bun.which("redis-benchmark") === null)("bun bench/run.
   expect(rows.length).toBeGreaterThanOrEqual(14);
   expect(r.stdout).toMatch(/JSON: .*smoke-.*\.json/);
 }, 180000);
+
+test("bun bench/push.ts --smoke pushes to every subscription and reports the rate", async () => {
+  const r = await run([BUN, `${ROOT}/bench/push.ts`, "--smoke"], { timeoutMs: 60000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/one JWT per push service \d+ µs/);
+  expect(r.stdout).toMatch(/the last of 200 pushes arrived \d+ ms after the POST/);
+  expect(r.stdout).toContain("notistream_push_sent_total 200");
+}, 70000);
