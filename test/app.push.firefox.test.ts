@@ -1,0 +1,112 @@
+// test/app.push.firefox.test.ts — end to end in a real browser with the page closed: Debian's Firefox ESR (under Xvfb,
+// driven by puppeteer-core over WebDriver BiDi) uses a Mozilla push service written in the test (dom.push.serverURL).
+// The app subscribes when "Enable notifications" is clicked, muting updates the server, the page is closed, a POST
+// arrives, and Firefox's service worker shows the notification. A screenshot of the screen goes to .tmp/screenshots/.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { spawn, type Subprocess } from "bun";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { ROOT, startPubSub, startWebServer, until, type Running } from "./helpers";
+import { startMozillaPush } from "./mozpush";
+
+const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
+const haveFirefox = existsSync(FIREFOX) && Bun.which("Xvfb") !== null;
+if (!haveFirefox && process.env.CI) throw new Error(`Firefox ESR or Xvfb is missing (${FIREFOX}): .ci/run should have installed them`);
+const SHOTS = `${ROOT}/.tmp/screenshots`;
+
+/** Waits until an async check holds, or fails naming `what`. */
+async function eventually(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(100);
+  }
+}
+
+describe.skipIf(!haveFirefox)("Web Push in Firefox ESR with the page closed", () => {
+  let xvfb: Subprocess;
+  let display = "";
+  let moz: ReturnType<typeof startMozillaPush>;
+  let pubsub: Running;
+  let web: Running & { url: string };
+  let browser: Browser;
+  beforeAll(async () => {
+    display = `:${500 + Math.floor(Math.random() * 400)}`;
+    xvfb = spawn(["Xvfb", display, "-screen", "0", "1280x900x24"], { stdout: "ignore", stderr: "ignore" });
+    moz = startMozillaPush();
+    pubsub = await startPubSub();
+    web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--push-endpoints", moz.origin, "--push-contact", "mailto:ops@example.com"]);
+    await Bun.sleep(300);
+    browser = await puppeteer.launch({
+      browser: "firefox",
+      executablePath: FIREFOX,
+      // Headless Firefox has no way to show a notification (showNotification fails); a real display does.
+      headless: false,
+      env: { ...process.env, DISPLAY: display },
+      extraPrefsFirefox: {
+        "dom.push.serverURL": moz.url,
+        "dom.push.testing.allowInsecureServerURL": true,
+        "dom.push.enabled": true,
+        "dom.push.connection.enabled": true,
+        "permissions.default.desktop-notification": 1,
+        "alerts.useSystemBackend": false,
+      },
+    });
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60000);
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+    await pubsub?.stop();
+    moz?.stop();
+    xvfb?.kill();
+  });
+
+  const pushStatus = (page: Page) => page.$eval("#push-status", (e) => e.textContent ?? "");
+  const post = async (channel: string, message: string, title?: string) => {
+    const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel, message, ...(title ? { title } : {}) }) });
+    expect(r.status).toBe(200);
+  };
+  const pushes = () => moz.log.filter((l) => l.startsWith("push ")).length;
+
+  test("subscribe with a click, mute updates the server, close the page: the service worker shows the push", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${web.url}/?channels=fx/*,fx-muted`);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    // On a fresh profile the first subscribe can stall; a reload a few seconds later fixes it.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await page.click("#enable-notifications");
+      const on = await eventually("push on", async () => (await pushStatus(page)).includes("Push notifications are on"), 8000).then(
+        () => true,
+        () => false,
+      );
+      if (on) break;
+      await page.reload();
+      await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    }
+    expect(await pushStatus(page)).toBe("Push notifications are on for 2 channels: they arrive with the app closed.");
+    expect(moz.registered()).toBe(1);
+    const metrics = () => fetch(`${web.url}/metrics`).then((r) => r.text());
+    expect(await metrics()).toMatch(/^notistream_push_subscriptions 1$/m);
+
+    // Muting a channel tells the server: a message there is not pushed.
+    await page.click('button[aria-label="Mute fx-muted"]');
+    await eventually("server updated", async () => (await pushStatus(page)).includes("for 1 channel"), 5000);
+    const before = pushes();
+    await post("fx-muted", "should not be pushed");
+
+    await page.close(); // the app is closed now
+    await post("fx/deploys", "v2 is live on production", "Deploy finished");
+    await until("pushed and acknowledged", () => pushes() === before + 1 && moz.acks.length === pushes(), 10000);
+    expect(moz.log.some((l) => l.startsWith("ws nack"))).toBe(false);
+    await Bun.sleep(500);
+    if (Bun.which("import")) Bun.spawnSync(["import", "-display", display, "-window", "root", `${SHOTS}/firefox-push.png`]); // to look at, when ImageMagick is there
+
+    // The notification the service worker showed, read back from a new page of the app.
+    const again = await browser.newPage();
+    await again.goto(`${web.url}/`);
+    const shown = await again.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag })));
+    expect(shown).toEqual([{ title: "Deploy finished", body: "v2 is live on production\nfx/deploys", tag: "fx/deploys" }]);
+    await again.close();
+  }, 90000);
+});
