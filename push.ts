@@ -121,6 +121,7 @@ export class Push {
     this.unwatchChanges = this.o.hub.watch(CHANGES, { message: (_ch, payload) => this.applyChange(payload), resubscribed: () => void this.reload().catch(() => {}) });
     await this.reload();
     await settled([...this.watches.values()].map((w) => w.ready));
+    void this.expire();
     this.sweeper = setInterval(() => void this.expire(), 3600_000);
     this.sweeper.unref?.();
   }

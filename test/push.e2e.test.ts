@@ -169,6 +169,23 @@ describe("Web Push", () => {
     expect(JSON.parse(decryptPush(to(sub)[0]!.body, sub)).message).toBe("after the restart");
   }, 30000);
 
+  test("a subscription not renewed for 60 days is dropped", async () => {
+    const sub = newSub();
+    const record = { endpoint: sub.json.endpoint, keys: sub.json.keys, channels: ["stale"], user: "default", renewedAt: Date.now() - 61 * 24 * 3600 * 1000 };
+    const key = `notistream:push:sub:${sha(sub.json.endpoint)}`;
+    const raw = await Raw.open(pubsub.port);
+    expect(await raw.call("XADD", key, "*", "sub", JSON.stringify(record))).toMatch(/^\d+-\d+$/);
+    const fresh = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, pushArgs());
+    try {
+      for (let i = 0; i < 50 && (await raw.call("EXISTS", key)) !== 0; i++) await Bun.sleep(100);
+      expect(await raw.call("EXISTS", key)).toBe(0);
+      expect(await (await fetch(`${fresh.url}/metrics`)).text()).toMatch(/^notistream_push_removed_total [1-9]/m);
+    } finally {
+      raw.close();
+      await fresh.stop();
+    }
+  }, 20000);
+
   test("two web servers on one pub/sub server push each message once", async () => {
     const second = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--push-endpoints", push.origin, "--data", webData]);
     try {
