@@ -6,7 +6,7 @@ import { spawn } from "bun";
 import { createECDH, randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import webpush from "web-push";
-import { BUN, startPubSub, startWebServer } from "../test/helpers";
+import { BUN, lines, startPubSub, startWebServer } from "../test/helpers";
 
 const SMOKE = process.argv.includes("--smoke");
 const arg = (name: string, fallback: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : fallback);
@@ -41,18 +41,8 @@ const log = (s: string) => console.log(`push: ${s}`);
 
 // 2. End to end: a real web server pushing to a push service in another process.
 const sink = spawn([BUN, `${import.meta.dir}/pushsink.ts`, String(Math.min(1000, SUBS))], { stdout: "pipe", stderr: "inherit" });
-const lines = (async function* () {
-  let buf = "";
-  for await (const chunk of sink.stdout) {
-    buf += new TextDecoder().decode(chunk);
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) !== -1) {
-      yield buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-    }
-  }
-})();
-const sinkPort = Number((await lines.next()).value!.split(" ")[1]);
+const sinkLines = lines(sink);
+const sinkPort = Number((await sinkLines.next()).value!.split(" ")[1]);
 const origin = `http://127.0.0.1:${sinkPort}`;
 const pubsub = await startPubSub(["--history-max-age", "0"]);
 const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--push-endpoints", origin, "--push-contact", "mailto:bench@example.com"]);
@@ -79,7 +69,7 @@ for (let m = 1; m <= MESSAGES; m++) {
   if (r.status !== 200) throw new Error(`POST answered ${r.status}`);
   let last = postAt;
   while (received < m * SUBS) {
-    const line = (await lines.next()).value;
+    const line = (await sinkLines.next()).value;
     if (!line) throw new Error("the push service stopped");
     const [, n, at] = line.split(" ");
     received = Number(n);

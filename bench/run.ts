@@ -3,11 +3,11 @@
 // run against both in alternation (A B A B), load generators in their own processes; a markdown table and JSON.
 // Usage: bun bench/run.ts [--smoke] [--only name,name] [--rounds N] [--against DIR]
 // --against DIR: the reference is the pub/sub server of another Notistream checkout (old code vs new), not Redis.
-import { spawn, type Subprocess } from "bun";
+import { spawn } from "bun";
 import { cpus, totalmem } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { encodeCommand } from "../resp";
-import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
+import { BUN, freePort, lines, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
 
 const args = process.argv.slice(2);
 const SMOKE = args.includes("--smoke");
@@ -27,20 +27,6 @@ const rows: Row[] = [];
 const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 const wanted = (name: string) => !ONLY || ONLY.some((o) => name.startsWith(o));
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
-
-function lines(proc: Subprocess<"ignore", "pipe", "inherit">): AsyncGenerator<string> {
-  return (async function* () {
-    let buf = "";
-    for await (const chunk of proc.stdout) {
-      buf += new TextDecoder().decode(chunk);
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) !== -1) {
-        yield buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-      }
-    }
-  })();
-}
 
 function worker(spec: object) {
   const proc = spawn([BUN, `${here}/worker.ts`, JSON.stringify(spec)], { stdout: "pipe", stderr: "inherit" });

@@ -2,18 +2,12 @@
 // viewport. The app subscribes from ?channels=, shows a POSTed message within 2 s and raises a notification through
 // the service worker, shows it again from history after a reload, and passes Chromium's installability checks.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
-import { ROOT, startPubSub, startWebServer, type Running } from "./helpers";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`Chromium is missing at ${CHROMIUM}: .ci/run should have installed it`);
-const SHOTS = `${ROOT}/.tmp/screenshots`;
-// Flags from this machine's notes: no sandbox as root, and no background traffic to hosts it cannot reach.
-const CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
+import { startPubSub, startWebServer, type Running } from "./helpers";
 
 let pubsub: Running;
 let web: Running & { url: string };
@@ -27,7 +21,6 @@ beforeAll(async () => {
     headless: true,
     args: CHROME_ARGS,
   });
-  mkdirSync(SHOTS, { recursive: true });
 });
 afterAll(async () => {
   await browser?.close();

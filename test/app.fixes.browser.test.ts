@@ -3,17 +3,13 @@
 // in Add, a 4.5 KB message, clipped focus rings), the iOS Home Screen hint, and the service worker's push handler
 // driven through DevTools (ServiceWorker.deliverPushMessage). Screenshots go to .tmp/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { ROOT, startPubSub, startWebServer, type Running } from "./helpers";
+import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
+import { startPubSub, startWebServer, type Running } from "./helpers";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`Chromium is missing at ${CHROMIUM}: .ci/run should have installed it`);
-const SHOTS = `${ROOT}/.tmp/screenshots`;
-const CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 let pubsub: Running;
@@ -24,7 +20,6 @@ beforeAll(async () => {
   pubsub = await startPubSub();
   web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
-  mkdirSync(SHOTS, { recursive: true });
 });
 afterAll(async () => {
   await browser?.close();

@@ -443,3 +443,18 @@ export function parseNotifyCalls(out: string): NotifyCall[] {
   }
   return calls;
 }
+
+/** A child process's stdout as lines, as they arrive (load workers and sinks report that way). */
+export function lines(proc: Subprocess<"ignore" | "pipe" | "inherit", "pipe", "ignore" | "pipe" | "inherit">): AsyncGenerator<string> {
+  return (async function* () {
+    let buf = "";
+    for await (const chunk of proc.stdout) {
+      buf += new TextDecoder().decode(chunk);
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        yield buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+      }
+    }
+  })();
+}

@@ -1,0 +1,13 @@
+// test/chromium.ts — how the browser tests find and start Debian's Chromium (no download), and where their
+// screenshots go. Shared by every *.browser.test.ts.
+import { existsSync, mkdirSync } from "node:fs";
+import { ROOT } from "./helpers";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`Chromium is missing at ${CHROMIUM}: .ci/run should have installed it`);
+/** Screenshots for a person to look at. */
+export const SHOTS = `${ROOT}/.tmp/screenshots`;
+if (haveChromium) mkdirSync(SHOTS, { recursive: true });
+// Flags from this machine's notes: no sandbox as root, and no background traffic to hosts it cannot reach.
+export const CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
