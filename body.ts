@@ -39,7 +39,19 @@ export function parseJson(text: string, what: string): unknown {
 export async function bodyFields(req: Request, raw: Uint8Array): Promise<Record<string, unknown>> {
   if (raw.length === 0) return {};
   const type = mediaType(req);
-  if (type === "application/x-www-form-urlencoded") return Object.fromEntries(new URLSearchParams(decoder.decode(raw)));
+  if (type === "application/x-www-form-urlencoded") {
+    const text = decoder.decode(raw);
+    // curl -d '{"topic": …}' sends JSON labelled as a form (ntfy's own examples do this): read it as the JSON it is.
+    if (text.trimStart().startsWith("{")) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      } catch {
+        // not JSON after all: a form
+      }
+    }
+    return Object.fromEntries(new URLSearchParams(text));
+  }
   if (type === "application/json" || type.endsWith("+json")) {
     const parsed = parseJson(decoder.decode(raw), "the body");
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError('the JSON body must be an object, like {"channel": "alerts", "message": "hello"}');

@@ -39,7 +39,7 @@ const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + "…"
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const actor = (p: Json): string => str(obj(p.sender).login) ?? str(obj(p.pusher).name) ?? "someone";
 
-function push(p: Json, channel: string): Notification {
+function push(p: Json, channel: string, source: string): Notification {
   const ref = str(p.ref) ?? "";
   const isTag = ref.startsWith("refs/tags/");
   const name = ref.replace(/^refs\/(heads|tags)\//, "");
@@ -67,7 +67,7 @@ function push(p: Json, channel: string): Notification {
     if (headId && headMsg) message = `${headId.slice(0, 7)} ${firstLine(headMsg)}${count > 1 ? ` (+${count - 1} more)` : ""}`;
     else message = p.forced === true ? `${name} was force-pushed` : `${name} was updated`;
   }
-  const n: Notification = { channel, title: `${channel}: ${title}`, message, source: "github" };
+  const n: Notification = { channel, title: `${channel}: ${title}`, message, source };
   if (url) n.url = url;
   return n;
 }
@@ -77,8 +77,11 @@ function item(p: Json, key: "pull_request" | "issue"): { num: number | undefined
   return { num: typeof it.number === "number" ? it.number : undefined, title: str(it.title) ?? "", url: str(it.html_url) };
 }
 
-/** Turns one delivery into what to publish. `event` is X-GitHub-Event, or null for an old post-receive hook. */
-export function githubNotification(event: string | null, payload: Json): GithubOutcome {
+/**
+ * Turns one delivery into what to publish. `event` is X-GitHub-Event, or null for an old post-receive hook.
+ * Gitea and Forgejo send the same shapes (gitea.ts), and name themselves as the `source`.
+ */
+export function githubNotification(event: string | null, payload: Json, source = "github"): GithubOutcome {
   const channel = channelFor(payload);
   // GitHub's original post-receive hooks carry no event header; they are always pushes.
   const ev = event ?? (payload.commits !== undefined || payload.ref !== undefined ? "push" : null);
@@ -88,13 +91,13 @@ export function githubNotification(event: string | null, payload: Json): GithubO
   const action = str(payload.action);
   const who = actor(payload);
   const make = (title: string, message: string, url: string | undefined): GithubOutcome => {
-    const n: Notification = { channel, title: `${channel}: ${title}`, message: clip(message || title, 2000), source: "github" };
+    const n: Notification = { channel, title: `${channel}: ${title}`, message: clip(message || title, 2000), source };
     if (url) n.url = url;
     return { kind: "publish", notification: n };
   };
   switch (ev) {
     case "push":
-      return { kind: "publish", notification: push(payload, channel) };
+      return { kind: "publish", notification: push(payload, channel, source) };
     case "pull_request": {
       const pr = item(payload, "pull_request");
       const merged = obj(payload.pull_request).merged === true;

@@ -71,16 +71,32 @@ const text = (v: unknown): string | undefined => {
   return undefined;
 };
 
+/** ntfy's priority names, accepted wherever a priority is. */
+export const PRIORITY_NAMES: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 };
+
+/** A priority as a whole number 1-5 or one of ntfy's names; an InputError says what is accepted. */
+export function parsePriority(raw: string): number {
+  const named = PRIORITY_NAMES[raw.trim().toLowerCase()];
+  if (named !== undefined) return named;
+  const p = Number(raw);
+  if (!Number.isInteger(p) || p < 1 || p > 5) throw new InputError(`"priority" must be a whole number from 1 to 5 or a name (min, low, default, high, max, urgent), got ${JSON.stringify(raw)}`);
+  return p;
+}
+
+/** Other names a field goes by (ntfy's JSON): the first given wins. */
+const ALIASES: Record<string, string[]> = { channel: ["channel", "topic"], url: ["url", "click"] };
+
 /**
  * Turns raw fields (from a form, a JSON object or a query string) into a notification, or throws an
- * InputError that says exactly what is wrong.
+ * InputError that says exactly what is wrong. `topic` may stand for `channel`, and `click` for `url`, as in ntfy.
  */
 export function notificationFromFields(fields: Record<string, unknown>, opts: { maxMessage?: number; source?: string } = {}): Notification {
   const maxMessage = opts.maxMessage ?? DEFAULT_MAX_MESSAGE;
   const field = (name: string): string | undefined => {
-    const v = fields[name];
+    const key = (ALIASES[name] ?? [name]).find((k) => fields[k] !== undefined && fields[k] !== null) ?? name;
+    const v = fields[key];
     const t = text(v);
-    if (v !== undefined && v !== null && t === undefined) throw new InputError(`"${name}" must be a string`);
+    if (v !== undefined && v !== null && t === undefined) throw new InputError(`"${key}" must be a string`);
     return t;
   };
   const channel = field("channel");
@@ -99,11 +115,7 @@ export function notificationFromFields(fields: Record<string, unknown>, opts: { 
     n.title = title;
   }
   const priority = field("priority");
-  if (priority !== undefined && priority !== "") {
-    const p = Number(priority);
-    if (!Number.isInteger(p) || p < 1 || p > 5) throw new InputError(`"priority" must be a whole number from 1 to 5, got ${JSON.stringify(priority)}`);
-    n.priority = p;
-  }
+  if (priority !== undefined && priority !== "") n.priority = parsePriority(priority);
   const rawTags = fields.tags;
   if (rawTags !== undefined && rawTags !== null && rawTags !== "") {
     let tags: string[];

@@ -3,6 +3,10 @@
 // Thin: bodies are read in body.ts, payloads rendered in message.ts/github.ts, messages published by publisher.ts.
 import { DEFAULT_MAX_MESSAGE, InputError, notificationFromFields, type Notification } from "./message";
 import { githubNotification, verifySignature } from "./github";
+import { gitlabNotification, verifyGitlabToken } from "./gitlab";
+import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
+import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature } from "./alerts";
+import { TemplateError, renderTemplate } from "./template";
 import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
@@ -28,6 +32,12 @@ export type WebOptions = {
   /** Users and their channel rights: --acl FILE (the pub/sub server's syntax), or --token as a one-user ACL. */
   acl?: Acl;
   githubSecret?: string;
+  /** X-Gitlab-Token that POST /gitlab must carry. */
+  gitlabSecret?: string;
+  /** HMAC secret for X-Gitea-Signature / X-Forgejo-Signature on POST /gitea. */
+  giteaSecret?: string;
+  /** HMAC secret for X-Grafana-Alerting-Signature on POST /grafana/<channel>. */
+  grafanaSecret?: string;
   maxMessage: number;
   maxBody: number;
   /** How many messages each channel's history keeps (XADD MAXLEN ~). */
@@ -175,6 +185,18 @@ export async function startWeb(opts: WebOptions) {
     return refuse(req, "publish", [n.channel], token) ?? json(200, await publish(n));
   };
 
+  /** What a sender's delivery became: published (200), a ping (200), or not worth a notification (202). */
+  const senderReply = async (
+    outcome: { kind: "publish"; notification: Notification } | { kind: "ping"; zen: string; channel: string | null } | { kind: "ignored"; reason: string },
+    extra: Record<string, unknown>,
+  ): Promise<Response> => {
+    if (outcome.kind === "ping") return json(200, { ok: true, event: "ping", zen: outcome.zen, channel: outcome.channel, ...extra });
+    if (outcome.kind === "ignored") return json(202, { ignored: true, ...extra, reason: outcome.reason });
+    if (Buffer.byteLength(outcome.notification.message) > opts.maxMessage)
+      outcome.notification.message = outcome.notification.message.slice(0, Math.floor(opts.maxMessage / 4));
+    return json(200, { ...(await publish(outcome.notification)), ...extra });
+  };
+
   const publishGithub: Route = async (req) => {
     const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
     const event = req.headers.get("x-github-event");
@@ -182,11 +204,82 @@ export async function startWeb(opts: WebOptions) {
     if (opts.githubSecret !== undefined && !verifySignature(opts.githubSecret, raw, req.headers.get("x-hub-signature-256")))
       return error(401, "the X-Hub-Signature-256 header is missing or does not match: check the webhook secret on GitHub and NOTISTREAM_GITHUB_SECRET");
     const outcome = githubNotification(event, senderPayload(req, raw, "GitHub"));
-    if (outcome.kind === "ping") return json(200, { ok: true, event: "ping", zen: outcome.zen, channel: outcome.channel, delivery });
-    if (outcome.kind === "ignored") return json(202, { ignored: true, event, delivery, reason: outcome.reason });
-    if (Buffer.byteLength(outcome.notification.message) > opts.maxMessage)
-      outcome.notification.message = outcome.notification.message.slice(0, Math.floor(opts.maxMessage / 4));
-    return json(200, { ...(await publish(outcome.notification)), event: event ?? "push", delivery });
+    return senderReply(outcome, { event: event ?? "push", delivery });
+  };
+
+  const publishGitlab: Route = async (req) => {
+    const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
+    if (opts.gitlabSecret !== undefined && !verifyGitlabToken(opts.gitlabSecret, req.headers.get("x-gitlab-token")))
+      return error(401, "the X-Gitlab-Token header is missing or wrong: put the same Secret token in GitLab's webhook settings and NOTISTREAM_GITLAB_SECRET");
+    const event = req.headers.get("x-gitlab-event");
+    return senderReply(gitlabNotification(event, senderPayload(req, raw, "GitLab")), { event, delivery: req.headers.get("x-gitlab-event-uuid") });
+  };
+
+  const publishGitea: Route = async (req) => {
+    const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
+    const header = (name: string) => req.headers.get(name);
+    if (opts.giteaSecret !== undefined && !verifyGiteaSignature(opts.giteaSecret, raw, header))
+      return error(401, "the X-Gitea-Signature (or X-Forgejo-Signature) header is missing or does not match: check the webhook secret in Gitea or Forgejo and NOTISTREAM_GITEA_SECRET");
+    const { sender, event } = giteaEvent(header);
+    return senderReply(giteaNotification(sender, event, senderPayload(req, raw, sender === "forgejo" ? "Forgejo" : "Gitea")), { event, delivery: header("x-forgejo-delivery") ?? header("x-gitea-delivery") });
+  };
+
+  /** /alertmanager/<channel> and /grafana/<channel>: the channel is the rest of the path, and needs write rights. */
+  const alertRoute =
+    (prefix: string, sender: "Alertmanager" | "Grafana"): Route =>
+    async (req, url) => {
+      const channel = decodeURIComponent(url.pathname.slice(prefix.length));
+      if (!channel) throw new InputError(`name the channel in the path: POST ${prefix}<channel>`);
+      const raw = await readBody(req, opts.maxBody);
+      if (sender === "Grafana" && opts.grafanaSecret !== undefined && !verifyGrafanaSignature(opts.grafanaSecret, raw, req.headers.get("x-grafana-alerting-signature"), req.headers.get("x-grafana-alerting-timestamp")))
+        return error(401, "the X-Grafana-Alerting-Signature header is missing or does not match: set the same HMAC secret in Grafana's webhook contact point and NOTISTREAM_GRAFANA_SECRET");
+      const denied = refuse(req, "publish", [channel], url.searchParams.get("token") ?? undefined);
+      if (denied) return denied;
+      const payload = senderPayload(req, raw, sender);
+      return senderReply(sender === "Grafana" ? grafanaNotification(channel, payload) : alertmanagerNotification(channel, payload), { sender: sender.toLowerCase() });
+    };
+
+  /**
+   * POST or PUT /<channel>, as ntfy takes it: the body is the message, whatever its type; Title, Priority, Tags and
+   * Click come as headers (also X-…, and ntfy's short names) or query fields. With template=1 the body is JSON and
+   * the message and title are templates filled from it.
+   */
+  const publishPath: Route = async (req, url) => {
+    const channel = decodeURIComponent(url.pathname.slice(1));
+    const q = url.searchParams;
+    const pick = (names: string[]): string | undefined => {
+      for (const n of names) {
+        const v = req.headers.get(n) ?? req.headers.get(`x-${n}`) ?? q.get(n);
+        if (v !== null) return v;
+      }
+      return undefined;
+    };
+    const raw = await readBody(req, opts.maxBody);
+    let body: string;
+    try {
+      body = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+    } catch {
+      throw new InputError("the body is not UTF-8 text: send the message as text", 415);
+    }
+    const fields: Record<string, unknown> = { channel, title: pick(["title", "t"]), priority: pick(["priority", "prio", "p"]), tags: pick(["tags", "tag", "ta"]), url: pick(["click"]) };
+    const messageField = pick(["message", "m"]);
+    if (/^(1|yes|true)$/i.test(pick(["template", "tpl"]) ?? "")) {
+      const data = parseJson(body, "with a template, the body");
+      const fill = (tpl: string, what: string) => {
+        try {
+          return renderTemplate(tpl, data);
+        } catch (err) {
+          if (err instanceof TemplateError) throw new InputError(`the ${what} template does not parse: ${err.message}`);
+          throw err;
+        }
+      };
+      if (messageField === undefined) throw new InputError("a template needs a message template: ?message=… or an X-Message header, e.g. {{.alerts.0.labels.alertname}} is {{.status}}");
+      fields.message = fill(messageField, "message");
+      if (typeof fields.title === "string") fields.title = fill(fields.title, "title");
+    } else fields.message = body !== "" ? body : messageField;
+    const token = q.get("token") ?? undefined;
+    const n = notificationFromFields(fields, { maxMessage: opts.maxMessage, source: "http" });
+    return refuse(req, "publish", [channel], token) ?? json(200, await publish(n));
   };
 
   // Ready only when the pub/sub server answers and the hub can subscribe: a load balancer can take this instance out.
@@ -268,6 +361,8 @@ export async function startWeb(opts: WebOptions) {
   const routes: Record<string, Record<string, Route>> = {
     "/": { GET: asset("/"), HEAD: asset("/"), POST: publishRoot },
     "/github": { POST: publishGithub },
+    "/gitlab": { POST: publishGitlab },
+    "/gitea": { POST: publishGitea },
     "/health": { GET: async () => json(200, { ok: true, hub: { connected: hub.connected, channels: hub.channelCount, error: hub.error } }) },
     "/healthz": { GET: healthz },
     "/metrics": { GET: async () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) },
@@ -276,6 +371,19 @@ export async function startWeb(opts: WebOptions) {
     ...pushRoutes,
   };
   for (const path of assets.keys()) if (path !== "/") routes[path] = { GET: asset(path) };
+  /** Routes under a prefix: the rest of the path is the channel. */
+  const prefixed: [string, Record<string, Route>][] = [
+    ["/alertmanager/", { POST: alertRoute("/alertmanager/", "Alertmanager") }],
+    ["/grafana/", { POST: alertRoute("/grafana/", "Grafana") }],
+  ];
+  /** Every other path is a channel, ntfy-style, except the ones the server uses (and anything under /push/). */
+  const channelRoute: Record<string, Route> = {
+    POST: publishPath,
+    PUT: publishPath,
+    GET: async (_req, url) => error(404, `no such page ${url.pathname}: GET / is the app; POST or PUT /<channel> publishes to a channel`),
+  };
+  const routeFor = (path: string): Record<string, Route> | undefined =>
+    routes[path] ?? prefixed.find(([p]) => path.startsWith(p))?.[1] ?? (path.length > 1 && !path.startsWith("/push/") && !path.endsWith("/") ? channelRoute : undefined);
 
   server = Bun.serve({
     hostname: opts.host,
@@ -295,8 +403,8 @@ export async function startWeb(opts: WebOptions) {
           return error(429, `too many requests from ${ip}: the limit is ${limiter.perSecond} a second; try again in ${wait} s`, { "retry-after": String(wait) });
         }
       }
-      const route = routes[url.pathname];
-      if (!route) return error(404, `no such endpoint ${url.pathname}: POST / publishes, POST /github takes GitHub webhooks, GET /events streams`);
+      const route = routeFor(url.pathname);
+      if (!route) return error(404, `no such endpoint ${url.pathname}: POST / or POST /<channel> publishes, POST /github takes GitHub webhooks, GET /events streams`);
       const handle = route[req.method];
       if (!handle) return error(405, `${req.method} is not allowed on ${url.pathname}; use ${Object.keys(route).join(" or ")}`, { allow: Object.keys(route).join(", ") });
       try {
@@ -349,6 +457,9 @@ const FLAGS: FlagSpec[] = [
   { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
   { name: "acl", env: "NOTISTREAM_ACL", help: "users and channel rights for POST /, /events and /messages (Bearer or Basic auth); the pub/sub server's ACL syntax" },
   { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
+  { name: "gitlab-secret", env: "NOTISTREAM_GITLAB_SECRET", help: "the Secret token POST /gitlab must carry in X-Gitlab-Token" },
+  { name: "gitea-secret", env: "NOTISTREAM_GITEA_SECRET", help: "check X-Gitea-Signature / X-Forgejo-Signature on POST /gitea with this secret" },
+  { name: "grafana-secret", env: "NOTISTREAM_GRAFANA_SECRET", help: "check X-Grafana-Alerting-Signature on POST /grafana/<channel> with this HMAC secret" },
   { name: "max-message", env: "NOTISTREAM_MAX_MESSAGE", help: "largest message, in bytes", default: String(DEFAULT_MAX_MESSAGE) },
   { name: "tls-cert", env: "NOTISTREAM_WEB_TLS_CERT", help: "serve HTTPS with this PEM certificate (with --tls-key)" },
   { name: "tls-key", env: "NOTISTREAM_WEB_TLS_KEY", help: "PEM private key for HTTPS" },
@@ -400,7 +511,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check; SIGHUP reads it again`);

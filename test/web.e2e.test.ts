@@ -67,7 +67,9 @@ describe("POST / against our pub/sub server", () => {
       [post(`${web.url}/`, form({ channel: "channel1", message: "x", priority: "9" }), { "content-type": "application/x-www-form-urlencoded" }), 400, /priority/],
       [post(`${web.url}/`, form({ channel: "channel1", message: "x".repeat(70 * 1024) }), { "content-type": "application/x-www-form-urlencoded" }), 413, /limit is 65536 bytes/],
       [post(`${web.url}/`, "x".repeat(2 * 1024 * 1024), { "content-type": "application/x-www-form-urlencoded" }), 413, /limit of|limit is/],
-      [fetch(`${web.url}/nowhere`, { method: "POST" }), 404, /no such endpoint/],
+      // Since issue 15 every other path is a channel (ntfy-style): an empty POST there lacks its message.
+      [fetch(`${web.url}/nowhere`, { method: "POST" }), 400, /missing "message"/],
+      [fetch(`${web.url}/nowhere`), 404, /no such page/],
       [fetch(`${web.url}/`, { method: "PUT" }), 405, /not allowed/],
     ];
     for (const [p, status, pattern] of cases) {
