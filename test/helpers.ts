@@ -16,11 +16,17 @@ export const BUN = process.execPath;
 
 export type Running = { port: number; proc: Subprocess; stop: () => Promise<void>; output: () => string };
 
+/** Ports this process handed out: the kernel may offer a just-released port again, and two servers must not share one. */
+const handedOut = new Set<number>();
 export async function freePort(): Promise<number> {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
+  for (;;) {
+    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = l.port;
+    l.stop(true);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** Waits until `port` accepts connections. */
