@@ -424,6 +424,25 @@ const functionFlush: Handler = (h, c, argv) => {
   c.reply("+OK\r\n"); // no functions exist, so there is nothing to drop
 };
 
+/** Redis's answer to every CLUSTER subcommand (HELP included), READONLY, READWRITE and ASKING without cluster support. */
+const clusterDisabled: Handler = (h, c) => c.reply(enc.error("This instance has cluster support disabled"));
+
+/** CLUSTER's subcommands as Redis 7.0.15 lists them: [arity, admin?]. Cluster-aware clients probe with them. */
+const CLUSTER_SUBS: Record<string, [number, boolean]> = {
+  addslots: [-3, true], addslotsrange: [-4, true], bumpepoch: [2, true], "count-failure-reports": [3, true], countkeysinslot: [3, false],
+  delslots: [-3, true], delslotsrange: [-4, true], failover: [-2, true], flushslots: [2, true], forget: [3, true], getkeysinslot: [4, false],
+  help: [2, false], info: [2, false], keyslot: [3, false], links: [2, false], meet: [-4, true], myid: [2, false], nodes: [2, false],
+  replicas: [3, true], replicate: [3, true], reset: [-2, true], saveconfig: [2, true], "set-config-epoch": [3, true], setslot: [-4, true],
+  shards: [2, false], slaves: [3, true], slots: [2, false],
+};
+const clusterRows = (): Record<string, Row> =>
+  Object.fromEntries(
+    Object.entries(CLUSTER_SUBS).map(([name, [arity, admin]]) => [
+      name,
+      { arity, flags: name === "help" ? "loading stale" : admin ? "admin stale no_async_loading" : "stale", acl: admin ? "admin slow dangerous" : "slow", handler: clusterDisabled },
+    ]),
+  );
+
 /** COMMAND INFO's reply for one command: name, arity, flags, legacy key positions, ACL categories, subcommands. */
 function commandInfo(cmd: Command): string {
   const subs = cmd.sub ? [...cmd.sub.values()] : [];
@@ -525,6 +544,10 @@ const ROWS: Record<string, Row> = {
       info: { arity: -2, acl: "slow connection", handler: commandInfoHandler },
     },
   },
+  cluster: { arity: -2, acl: "slow", subs: clusterRows() },
+  readonly: { arity: 1, flags: "loading stale fast", acl: "fast connection", handler: clusterDisabled },
+  readwrite: { arity: 1, flags: "loading stale fast", acl: "fast connection", handler: clusterDisabled },
+  asking: { arity: 1, flags: "fast", acl: "fast connection", handler: clusterDisabled },
   acl: {
     arity: -2,
     flags: "noscript loading stale sentinel",

@@ -646,6 +646,27 @@ describe.skipIf(!haveRedis)("byte-for-byte against redis-server", () => {
   }
 });
 
+// Cluster-aware clients probe a node before they trust it: a server without cluster support answers like this.
+CASES.push({
+  name: "CLUSTER, READONLY, READWRITE and ASKING on a server without cluster support",
+  steps: [
+    s(0, "CLUSTER", "INFO"),
+    s(0, "CLUSTER", "SLOTS"),
+    s(0, "CLUSTER", "SHARDS"),
+    s(0, "CLUSTER", "NODES"),
+    s(0, "CLUSTER", "KEYSLOT", "notistream:{alerts}"),
+    s(0, "CLUSTER", "HELP"),
+    s(0, "CLUSTER", "MYID", "x"),
+    s(0, "CLUSTER", "NOSUCH"),
+    s(0, "CLUSTER"),
+    s(0, "cluster", "info"),
+    s(0, "READONLY"),
+    s(0, "READWRITE"),
+    s(0, "ASKING"),
+    s(0, "INFO", "cluster"),
+  ],
+});
+
 // INFO sections whose bytes do not depend on timing; each case gets fresh servers so error counts start at zero.
 const INFO_CASES: Case[] = [
   { name: "INFO cluster, modules, an unknown section, and Redis's section order", steps: [s(0, "INFO", "cluster"), s(0, "INFO", "modules"), s(0, "INFO", "nosuch"), s(0, "INFO", "cluster", "modules", "cluster")] },
