@@ -1,7 +1,7 @@
 // events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with history catch-up from Last-Event-ID
 // or ?since=) and GET /messages (history as JSON, pages both ways), for channels and globs alike, via hub.ts.
 import type { Hub } from "./hub";
-import { InputError, compareIds, envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
+import { InputError, compareIds, envelopeFromEntry, historyKey, isReservedChannel, parsePayload, refuseReserved, type Envelope } from "./message";
 import { encodeComment, encodeEvent } from "./sse";
 import { isPattern } from "./glob";
 
@@ -17,7 +17,10 @@ export function channelsFrom(url: URL): string[] {
     .map((c) => c.trim())
     .filter(Boolean);
   if (!list.length) throw new InputError('missing "channel": add ?channel=<name> (repeat it, or use ?channels=a,b, for several)');
-  for (const c of list) if (c.length > 1024) throw new InputError('a "channel" is longer than 1024 characters');
+  for (const c of list) {
+    if (c.length > 1024) throw new InputError('a "channel" is longer than 1024 characters');
+    refuseReserved(c);
+  }
   return [...new Set(list)];
 }
 
@@ -41,7 +44,7 @@ async function channelsOf(name: string, run: Command): Promise<string[]> {
   if (!isPattern(name)) return [name];
   const prefix = historyKey("");
   const keys = (await run("KEYS", [historyKey(name)])) as unknown;
-  return Array.isArray(keys) ? keys.map(String).map((k) => k.slice(prefix.length)) : [];
+  return Array.isArray(keys) ? keys.map(String).map((k) => k.slice(prefix.length)).filter((c) => !isReservedChannel(c)) : [];
 }
 
 /**
@@ -107,6 +110,7 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
         unwatch.push(
           hub.watch(ch, {
             message: (channel, payload) => {
+              if (isReservedChannel(channel)) return; // the server's own traffic, matched by a glob like *
               const env = parsePayload(channel, payload);
               const buf = buffers.get(ch);
               if (buf) buf.push(env);

@@ -71,6 +71,17 @@ const text = (v: unknown): string | undefined => {
   return undefined;
 };
 
+/**
+ * Channels the server keeps for itself (Web Push's bookkeeping): nobody publishes to them or reads them over HTTP,
+ * so a request can neither forge nor watch that traffic.
+ */
+export const RESERVED_CHANNEL_PREFIX = "notistream:";
+export const isReservedChannel = (channel: string): boolean => channel.startsWith(RESERVED_CHANNEL_PREFIX);
+/** Throws the 400 for a reserved channel name. */
+export function refuseReserved(channel: string): void {
+  if (isReservedChannel(channel)) throw new InputError(`channels starting with "${RESERVED_CHANNEL_PREFIX}" are the server's own; pick another name`);
+}
+
 /** ntfy's priority names, accepted wherever a priority is. */
 export const PRIORITY_NAMES: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 };
 
@@ -103,6 +114,7 @@ export function notificationFromFields(fields: Record<string, unknown>, opts: { 
   if (channel === undefined) throw new InputError('missing "channel": say which channel to publish to, e.g. channel=alerts');
   if (channel.trim() === "") throw new InputError('"channel" is empty: give the channel a name');
   if (channel.length > 1024) throw new InputError('"channel" is longer than 1024 characters');
+  refuseReserved(channel);
   const message = field("message");
   if (message === undefined) throw new InputError('missing "message": say what the notification should read, e.g. message=hello');
   if (message === "") throw new InputError('"message" is empty: a notification needs some text');

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import webpush from "web-push";
 import { z } from "zod";
 import { compileGlob, isPattern } from "./glob";
-import { envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
+import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, historyKey, isReservedChannel, parsePayload, type Envelope } from "./message";
 import { EXPIRE_AFTER_MS, endpointRefusal, outcomeOf, pushPayload, retryDelayMs, urgencyFor, type BrowserSubscription } from "./pushpolicy";
 import { InputError } from "./message";
 import type { Hub } from "./hub";
@@ -50,8 +50,9 @@ type PushRecord = z.infer<typeof RecordSchema>;
 const ChangeSchema = z.union([z.object({ op: z.literal("put"), record: RecordSchema }), z.object({ op: z.literal("del"), endpoint: z.string() })]);
 
 /** Where subscriptions live in the pub/sub server: one single-entry stream per endpoint, and a channel for changes. */
-const SUB_PREFIX = "notistream:push:sub:";
-const CHANGES = "notistream:push:changes";
+// Keys outside history's notistream:<channel> namespace, so no channel's history can be read as one of them.
+const SUB_PREFIX = "notistream-push:sub:";
+const CHANGES = `${RESERVED_CHANNEL_PREFIX}push:changes`;
 const subKey = (endpoint: string) => SUB_PREFIX + createHash("sha256").update(endpoint).digest("hex");
 
 type Job = { endpoint: string; payload: string; urgency: "low" | "normal" | "high"; attempt: number };
@@ -243,7 +244,8 @@ export class Push {
   }
 
   private onMessage(channel: string, payload: string): void {
-    if (channel === CHANGES) return;
+    if (isReservedChannel(channel)) return; // a glob like * also matches the server's own channels
+
     const env = parsePayload(channel, payload);
     this.inOrder(channel, () => this.handle(channel, env, payload));
   }
@@ -262,7 +264,7 @@ export class Push {
    * while the hub was away. Their claims still make each one pushed once.
    */
   private async catchUp(channel: string): Promise<void> {
-    const top = (await this.o.run("XREVRANGE", [`notistream:push:claims:${channel}`, "+", "-", "COUNT", "1"])) as [string, string[]][] | null;
+    const top = (await this.o.run("XREVRANGE", [`notistream-push:claims:${channel}`, "+", "-", "COUNT", "1"])) as [string, string[]][] | null;
     const last = top?.[0]?.[0];
     if (!last) return;
     const missed = (await this.o.run("XRANGE", [historyKey(channel), `(${last}`, "+", "COUNT", "100"])) as [string, string[]][] | null;
@@ -301,14 +303,14 @@ export class Push {
     const refusedAsTaken = (err: unknown) => /equal or smaller/.test((err as Error).message);
     if (env.id && !env.plain) {
       try {
-        await this.o.run("XADD", [`notistream:push:claims:${channel}`, "MAXLEN", "~", "1000", env.id, "by", this.serverId]);
+        await this.o.run("XADD", [`notistream-push:claims:${channel}`, "MAXLEN", "~", "1000", env.id, "by", this.serverId]);
         return true;
       } catch (err) {
         if (refusedAsTaken(err)) return false;
         throw err;
       }
     }
-    const key = `notistream:push:once:${createHash("sha256").update(`${channel}\0${payload}\0${Math.floor(Date.now() / 1000)}`).digest("hex")}`;
+    const key = `notistream-push:once:${createHash("sha256").update(`${channel}\0${payload}\0${Math.floor(Date.now() / 1000)}`).digest("hex")}`;
     try {
       await this.o.run("XADD", [key, "1-1", "by", this.serverId]);
     } catch (err) {

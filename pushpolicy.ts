@@ -1,7 +1,7 @@
 // pushpolicy.ts — the rules of Web Push delivery: which push services may be contacted, the subscription a browser
 // sends, the payload that fits the 4 KB limit, the Urgency and TTL headers, and when to retry. Pure: no I/O.
 import { z } from "zod";
-import type { Envelope } from "./message";
+import { isReservedChannel, type Envelope } from "./message";
 
 /** The push services browsers use: Google's (Chrome, Android), Mozilla's, Apple's (Safari, iOS 16.4+) and Microsoft's. */
 export const DEFAULT_PUSH_HOSTS = ["fcm.googleapis.com", "*.googleapis.com", "*.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
@@ -19,7 +19,10 @@ export type BrowserSubscription = z.infer<typeof PushSubscriptionSchema>;
 
 export const SubscribeBodySchema = z.object({
   subscription: PushSubscriptionSchema,
-  channels: z.array(z.string().min(1, "a channel name must not be empty").max(1024)).min(1, "give at least one channel").max(100, "at most 100 channels per subscription"),
+  channels: z
+    .array(z.string().min(1, "a channel name must not be empty").max(1024).refine((c) => !isReservedChannel(c), "channels starting with notistream: are the server's own"))
+    .min(1, "give at least one channel")
+    .max(100, "at most 100 channels per subscription"),
 });
 export const UnsubscribeBodySchema = z.object({ endpoint: z.string().min(1).max(2048) });
 

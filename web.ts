@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // web.ts — the HTTP server on Bun.serve: the route table, who may do what (ACL), replies and errors, and `main`.
 // Thin: bodies are read in body.ts, payloads rendered in message.ts/github.ts, messages published by publisher.ts.
-import { DEFAULT_MAX_MESSAGE, InputError, notificationFromFields, type Notification } from "./message";
+import { DEFAULT_MAX_MESSAGE, InputError, notificationFromFields, refuseReserved, type Notification } from "./message";
 import { githubNotification, verifySignature } from "./github";
 import { gitlabNotification, verifyGitlabToken } from "./gitlab";
 import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
@@ -230,6 +230,7 @@ export async function startWeb(opts: WebOptions) {
     async (req, url) => {
       const channel = decodeURIComponent(url.pathname.slice(prefix.length));
       if (!channel) throw new InputError(`name the channel in the path: POST ${prefix}<channel>`);
+      refuseReserved(channel);
       const raw = await readBody(req, opts.maxBody);
       if (sender === "Grafana" && opts.grafanaSecret !== undefined && !verifyGrafanaSignature(opts.grafanaSecret, raw, req.headers.get("x-grafana-alerting-signature"), req.headers.get("x-grafana-alerting-timestamp")))
         return error(401, "the X-Grafana-Alerting-Signature header is missing or does not match: set the same HMAC secret in Grafana's webhook contact point and NOTISTREAM_GRAFANA_SECRET");

@@ -172,7 +172,7 @@ describe("Web Push", () => {
   test("a subscription not renewed for 60 days is dropped", async () => {
     const sub = newSub();
     const record = { endpoint: sub.json.endpoint, keys: sub.json.keys, channels: ["stale"], user: "default", renewedAt: Date.now() - 61 * 24 * 3600 * 1000 };
-    const key = `notistream:push:sub:${sha(sub.json.endpoint)}`;
+    const key = `notistream-push:sub:${sha(sub.json.endpoint)}`;
     const raw = await Raw.open(pubsub.port);
     expect(await raw.call("XADD", key, "*", "sub", JSON.stringify(record))).toMatch(/^\d+-\d+$/);
     const fresh = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, pushArgs());
@@ -184,6 +184,38 @@ describe("Web Push", () => {
       raw.close();
       await fresh.stop();
     }
+  }, 20000);
+
+  test("the server's own channels cannot be published to, read, or watched through a glob over HTTP", async () => {
+    const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "notistream:push:changes", message: JSON.stringify({ op: "del", endpoint: "x" }) }) });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: string }).error).toContain("the server's own");
+    expect((await fetch(`${web.url}/notistream:push:changes`, { method: "POST", body: "x" })).status).toBe(400);
+    expect((await fetch(`${web.url}/alertmanager/notistream:x`, { method: "POST", body: "{}" })).status).toBe(400);
+    expect((await fetch(`${web.url}/messages?channel=notistream:push:changes`)).status).toBe(400);
+    expect((await fetch(`${web.url}/events?channel=notistream:push:changes`)).status).toBe(400);
+    expect((await subscribe(web.url, newSub(), ["notistream:push:changes"])).status).toBe(400);
+    // A glob matching everything streams the channels, not the server's bookkeeping.
+    const abort = new AbortController();
+    const stream = await fetch(`${web.url}/events?channel=*`, { signal: abort.signal });
+    const reader = stream.body!.getReader();
+    let text = "";
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += new TextDecoder().decode(value);
+      }
+    })().catch(() => {});
+    await Bun.sleep(300);
+    const sub = newSub();
+    await subscribe(web.url, sub, ["glob-visible"]); // announces a change on notistream:push:changes
+    await post(web.url, { channel: "glob-visible", message: "seen through *" });
+    await until("the message", () => text.includes("seen through *"), 5000);
+    abort.abort();
+    await reading;
+    expect(text).not.toContain("push:changes");
+    expect(text).not.toContain(sub.json.keys.auth);
   }, 20000);
 
   test("two web servers on one pub/sub server push each message once", async () => {
