@@ -65,7 +65,7 @@ export type LinkEvents = {
   /** A RESP3 push: a message, or a (un)subscribe confirmation. */
   push: (items: Reply[]) => void;
   /** The connection ended (not after stop()); it is tried again in `retryInMs`. */
-  down: (failure: LinkFailure, retryInMs: number | null) => void;
+  down: (failure: LinkFailure, retryInMs: number) => void;
   /** An error reply no command was waiting for (a refused SUBSCRIBE, say); the connection stays up. */
   refused?: (failure: LinkFailure) => void;
 };
@@ -144,13 +144,13 @@ export class Link {
       this.readyAt = 0;
       this.waiting = [];
       this.lastFailure = failure;
-      const delay = this.stopped ? null : backoffDelay(this.attempt++, Math.random, 500, this.timing.backoffCapMs);
-      if (delay !== null)
-        this.retry = setTimeout(() => {
-          this.retry = null;
-          if (!this.stopped) this.connect();
-        }, delay);
-      if (!this.stopped) this.on.down(failure, delay); // a stop() asked for is no failure
+      if (this.stopped) return; // a stop() asked for is no failure and is not retried
+      const delay = backoffDelay(this.attempt++, Math.random, 500, this.timing.backoffCapMs);
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        if (!this.stopped) this.connect();
+      }, delay);
+      this.on.down(failure, delay);
     };
     const connectTimer = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no connection to ${this.where} within ${this.timing.connectTimeoutMs / 1000} s` }), this.timing.connectTimeoutMs);
     const { user, password } = this.opts;

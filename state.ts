@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { homedir } from "node:os";
 import { z } from "zod";
+import { compareIds, type Envelope } from "./message";
 
 export function defaultStatePath(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
@@ -107,6 +108,14 @@ export class ClientState {
   set(channel: string, id: string): void {
     (this.data.servers[this.server] ??= {})[channel] = id;
     this.changed.add(channel);
+  }
+  /** Moves a channel's place on to this message; false when it was shown already (its ID is not above the place). */
+  advance(env: Envelope): boolean {
+    if (!env.id) return true;
+    const last = this.get(env.channel);
+    if (last !== undefined && compareIds(env.id, last) <= 0) return false;
+    this.set(env.channel, env.id);
+    return true;
   }
   /**
    * Writes our changes over the file as it is now, under a short lock: two clients (other configs, other servers)

@@ -25,7 +25,21 @@ export interface Subscribing {
 }
 
 /** Gaps shorter than this (a Wi-Fi drop, a server restart) are replayed in full; longer ones use the replay limit. */
-export const LONG_ABSENCE_MS = 10 * 60_000;
+const LONG_ABSENCE_MS = 10 * 60_000;
+
+/**
+ * Shows what a channel missed, oldest first, each message once. A short gap is replayed in full so nothing is lost;
+ * only a start or a long absence (`lastDownAt` 0 means never connected) is capped at the newest `limit`.
+ */
+export function replayMissed(ch: string, missed: Envelope[], lastDownAt: number, limit: number, state: ClientState, on: Handlers): void {
+  const longAbsence = lastDownAt === 0 || Date.now() - lastDownAt > LONG_ABSENCE_MS;
+  const skip = longAbsence ? Math.max(0, missed.length - limit) : 0;
+  if (skip > 0) {
+    on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${limit}`);
+    state.set(ch, missed[skip - 1]!.id);
+  }
+  for (const env of missed.slice(skip)) if (state.advance(env)) on.message(env, true);
+}
 
 /**
  * Holds one subscription open for as long as the process runs (link.ts reconnects it). On every connection:
@@ -61,7 +75,7 @@ export class Subscription implements Subscribing {
           this.buffer = null;
           this.state.save();
           if (failure.fatal) return this.giveUp(failure);
-          if (retryInMs !== null) this.on.status(`disconnected: ${failure.reason}; reconnecting in ${(retryInMs / 1000).toFixed(1)} s`);
+          this.on.status(`disconnected: ${failure.reason}; reconnecting in ${(retryInMs / 1000).toFixed(1)} s`);
         },
         // A SUBSCRIBE refused (NOPERM): retrying will not change the server's mind.
         refused: (failure) => this.giveUp(failure),
@@ -100,17 +114,6 @@ export class Subscription implements Subscribing {
     });
   }
 
-  /** Shows a message unless it was shown already (its ID is not above the last one for its channel). */
-  private deliver(env: Envelope, replayed: boolean): boolean {
-    if (env.id) {
-      const last = this.state.get(env.channel);
-      if (last !== undefined && compareIds(env.id, last) <= 0) return false;
-      this.state.set(env.channel, env.id);
-    }
-    this.on.message(env, replayed);
-    return true;
-  }
-
   private subscribe(): void {
     this.buffer = [];
     this.confirmed = 0;
@@ -123,7 +126,10 @@ export class Subscription implements Subscribing {
     if (kind === "message" || kind === "pmessage") {
       const env = kind === "message" ? parsePayload(bulkText(items[1]), bulkText(items[2])) : parsePayload(bulkText(items[2]), bulkText(items[3]));
       if (this.buffer) this.buffer.push(env);
-      else if (this.deliver(env, false)) this.saveSoon();
+      else if (this.state.advance(env)) {
+        this.on.message(env, false);
+        this.saveSoon();
+      }
       return;
     }
     if ((kind === "subscribe" || kind === "psubscribe") && ++this.confirmed === this.config.channels.length) this.catchUp();
@@ -138,7 +144,7 @@ export class Subscription implements Subscribing {
       const held = this.buffer ?? [];
       this.buffer = null;
       held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
-      for (const env of held) this.deliver(env, true);
+      for (const env of held) if (this.state.advance(env)) this.on.message(env, true);
       this.state.save();
       this.on.caughtUp();
       // Said only now: from here on the place in history is saved, so a stop loses nothing.
@@ -168,14 +174,7 @@ export class Subscription implements Subscribing {
           const fields = parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [];
           return envelopeFromEntry(bulkText(parts[0]), fields, ch);
         });
-        // A short gap is replayed in full so nothing is lost; only a start or a long absence is capped.
-        const longAbsence = this.lastDisconnectAt === 0 || Date.now() - this.lastDisconnectAt > LONG_ABSENCE_MS;
-        const skip = longAbsence ? Math.max(0, missed.length - this.replayLimit) : 0;
-        if (skip > 0) {
-          this.on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${this.replayLimit}`);
-          this.state.set(ch, missed[skip - 1]!.id);
-        }
-        for (const env of missed.slice(skip)) this.deliver(env, true);
+        replayMissed(ch, missed, this.lastDisconnectAt, this.replayLimit, this.state, this.on);
         done();
       });
     }

@@ -2,12 +2,12 @@
 // then GET /events with Last-Event-ID, reconnecting with link.ts's backoff; each message once, in order.
 import { readFileSync } from "node:fs";
 import { backoffDelay, failureFromError, type LinkFailure, type Timing, DEFAULT_TIMING } from "./link";
-import { EnvelopeSchema, compareIds, type Envelope } from "./message";
+import { EnvelopeSchema, type Envelope } from "./message";
 import { SseParser } from "./sse";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
 import { ClientState } from "./state";
-import { LONG_ABSENCE_MS, type Handlers, type Subscribing } from "./subscription";
+import { replayMissed, type Handlers, type Subscribing } from "./subscription";
 
 /** /messages answers at most this many per request; catch-up pages through longer gaps. */
 const PAGE = 1000;
@@ -82,14 +82,6 @@ export class WebSubscription implements Subscribing {
     this.on.fatal(failure);
   }
 
-  /** Shows a message unless it was shown already (its ID is not above the last one for its channel). */
-  private deliver(env: Envelope, replayed: boolean): void {
-    const last = this.state.get(env.channel);
-    if (env.id && last !== undefined && compareIds(env.id, last) <= 0) return;
-    if (env.id) this.state.set(env.channel, env.id);
-    this.on.message(env, replayed);
-  }
-
   private async fetchJson(path: string, signal: AbortSignal): Promise<unknown> {
     const r = await fetch(`${this.base}${path}`, { headers: this.headers, signal, tls: this.tls });
     const body = await r.text();
@@ -130,8 +122,8 @@ export class WebSubscription implements Subscribing {
             if (ev.event === "status") this.serverStatus(ev.data);
             else if (ev.event === "message") {
               const env = EnvelopeSchema.safeParse(JSON.parse(ev.data));
-              if (env.success) {
-                this.deliver(env.data, false);
+              if (env.success && this.state.advance(env.data)) {
+                this.on.message(env.data, false);
                 this.state.save();
               }
             }
@@ -172,14 +164,7 @@ export class WebSubscription implements Subscribing {
       if (page.length < PAGE) break;
       last = page[page.length - 1]!.id;
     }
-    const down = this.lastDown.get(ch);
-    const longAbsence = down === undefined || Date.now() - down > LONG_ABSENCE_MS;
-    const skip = longAbsence ? Math.max(0, missed.length - this.replayLimit) : 0;
-    if (skip > 0) {
-      this.on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${this.replayLimit}`);
-      this.state.set(ch, missed[skip - 1]!.id);
-    }
-    for (const env of missed.slice(skip)) this.deliver(env, true);
+    replayMissed(ch, missed, this.lastDown.get(ch) ?? 0, this.replayLimit, this.state, this.on);
     this.state.save();
     this.on.caughtUp();
   }
