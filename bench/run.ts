@@ -10,6 +10,15 @@ import { encodeCommand } from "../resp";
 import { BUN, freePort, lines, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
 
 const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(`Usage: bun bench/run.ts [--smoke] [--only name,name] [--rounds N] [--against DIR]
+  --smoke         tiny sizes and one round (what the tests run)
+  --only NAMES    only these workloads: publish, fanout, latency, idle, channels, webhook, xadd
+  --rounds N      rounds per workload, each alternating reference and Notistream (default 3)
+  --against DIR   compare with the pub/sub server of another Notistream checkout instead of redis-server
+Writes a markdown table to stdout and the figures as JSON under bench/results/.`);
+  process.exit(0);
+}
 const SMOKE = args.includes("--smoke");
 const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split(",") : null;
 const ROUNDS = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : SMOKE ? 1 : 3;
