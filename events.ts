@@ -1,12 +1,10 @@
 // events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with history catch-up from Last-Event-ID
 // or ?since=) and GET /messages (history as JSON, pages both ways), for channels and globs alike, via hub.ts.
 import type { Hub } from "./hub";
-import { InputError, compareIds, envelopeFromEntry, historyKey, isReservedChannel, parsePayload, refuseReserved, type Envelope } from "./message";
+import { InputError, compareIds, envelopeFromEntry, isReservedChannel, parsePayload, refuseReserved, type Envelope } from "./message";
+import type { Store } from "./publisher";
 import { encodeComment, encodeEvent } from "./sse";
 import { isPattern } from "./glob";
-
-/** Runs one command on the web server's command connection (XRANGE, XREVRANGE). */
-export type Command = (name: string, args: string[]) => Promise<unknown>;
 
 export const KEEPALIVE_MS = 25_000;
 const ID = /^\d{1,20}-\d{1,20}$/;
@@ -40,18 +38,23 @@ function entries(reply: unknown, channel: string): Envelope[] {
 }
 
 /** The channels with history that a name stands for: itself, or for a glob every channel it matches. */
-async function channelsOf(name: string, run: Command): Promise<string[]> {
+async function channelsOf(name: string, store: Store): Promise<string[]> {
   if (!isPattern(name)) return [name];
-  const prefix = historyKey("");
-  const keys = (await run("KEYS", [historyKey(name)])) as unknown;
-  return Array.isArray(keys) ? keys.map(String).map((k) => k.slice(prefix.length)).filter((c) => !isReservedChannel(c)) : [];
+  const layout = await store.layout();
+  return layout.channelsMatching(await store.keys(layout.historyKeys(name)), name).filter((c) => !isReservedChannel(c));
+}
+
+/** A channel's history after `from` (exclusive), oldest first. */
+async function historyAfter(store: Store, channel: string, from: string, count?: number): Promise<Envelope[]> {
+  const key = (await store.layout()).historyKey(channel);
+  return entries(await store.send("XRANGE", [key, `(${from}`, "+", ...(count ? ["COUNT", String(count)] : [])]), channel);
 }
 
 /**
  * GET /messages: up to `limit` messages, oldest first: after `since`, or before `before` (older pages), or the
  * latest ones. Globs read every channel they match.
  */
-export async function recentMessages(url: URL, run: Command): Promise<Envelope[]> {
+export async function recentMessages(url: URL, store: Store): Promise<Envelope[]> {
   const names = channelsFrom(url);
   const since = checkId(url.searchParams.get("since"), "since");
   const before = checkId(url.searchParams.get("before"), "before");
@@ -62,11 +65,11 @@ export async function recentMessages(url: URL, run: Command): Promise<Envelope[]
   const all: Envelope[] = [];
   const seen = new Set<string>();
   for (const name of names)
-    for (const ch of await channelsOf(name, run)) {
+    for (const ch of await channelsOf(name, store)) {
       if (seen.has(ch)) continue;
       seen.add(ch);
-      if (since) all.push(...entries(await run("XRANGE", [historyKey(ch), `(${since}`, "+", "COUNT", String(limit)]), ch));
-      else all.push(...entries(await run("XREVRANGE", [historyKey(ch), before ? `(${before}` : "+", "-", "COUNT", String(limit)]), ch).reverse());
+      if (since) all.push(...(await historyAfter(store, ch, since, limit)));
+      else all.push(...entries(await store.send("XREVRANGE", [(await store.layout()).historyKey(ch), before ? `(${before}` : "+", "-", "COUNT", String(limit)]), ch).reverse());
     }
   all.sort((a, b) => compareIds(a.id, b.id));
   return since ? all.slice(0, limit) : all.slice(-limit);
@@ -79,7 +82,7 @@ const frame = (env: Envelope): Uint8Array => encodeEvent({ id: env.id || undefin
  * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
  * `since` from history, then sends the buffer, skipping anything already sent: each message once, in ID order.
  */
-export function eventStream(hub: Hub, run: Command, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose?: () => void): Response {
+export function eventStream(hub: Hub, store: Store, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose?: () => void): Response {
   /** The last ID sent per channel (a glob's messages are counted by the channel they came on). */
   const last = new Map<string, string>();
   const buffers = new Map<string, Envelope[]>(channels.map((ch) => [ch, []]));
@@ -104,6 +107,8 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
       const status = (now: string | null) => {
         if (closed || now === problem) return;
         problem = now;
+        // Hold live messages until the next catch-up: one that came first would hide older ones missed meanwhile.
+        if (now !== null) for (const ch of channels) if (!buffers.has(ch)) buffers.set(ch, []);
         controller.enqueue(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: now }) }));
       };
       for (const ch of channels) {
@@ -121,9 +126,9 @@ export function eventStream(hub: Hub, run: Command, channels: string[], since: s
               if (!buffers.has(ch)) buffers.set(ch, []);
               const replay = async () => {
                 const missed: Envelope[] = [];
-                for (const c of await channelsOf(ch, run)) {
+                for (const c of await channelsOf(ch, store)) {
                   const from = last.get(c) ?? since;
-                  if (from) missed.push(...entries(await run("XRANGE", [historyKey(c), `(${from}`, "+"]), c));
+                  if (from) missed.push(...(await historyAfter(store, c, from)));
                 }
                 return missed.sort((a, b) => compareIds(a.id, b.id));
               };

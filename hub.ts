@@ -1,6 +1,7 @@
 // hub.ts — one shared RESP subscription per web server: channels (and glob patterns) are subscribed while any
-// listener wants them, every message fans out to their listeners, and a failed link is reported, not swallowed.
+// listener wants them (on a Redis Cluster through cluster.ts), messages fan out to their listeners, failures are told.
 import { DEFAULT_TIMING, Link, type LinkFailure, type LinkOptions } from "./link";
+import { ClusterSubscriber } from "./cluster";
 import { isPattern } from "./glob";
 import { bulkText as text, type Reply } from "./resp";
 
@@ -32,26 +33,20 @@ export class Hub {
   /** Channels whose SUBSCRIBE the current connection has confirmed. */
   private confirmed = new Set<string>();
   private readonly link: Link;
+  /** Set once the node in the URL says it is a Redis Cluster node: subscriptions go through it from then on. */
+  private cluster: ClusterSubscriber | null = null;
   /** Why the hub cannot deliver, if it cannot: a refused login or SUBSCRIBE, or the server being away. */
   private problem: LinkFailure | null = null;
   /** The last reason logged, so a failure that repeats on every retry is logged once. */
   private logged = "";
 
   constructor(
-    url: string,
-    ca?: string,
+    private readonly url: string,
+    private readonly ca?: string,
     private readonly log: (line: string) => void = console.error,
   ) {
     this.link = new Link(linkOptionsFromUrl(url, ca), {
-      ready: () => {
-        this.confirmed = new Set();
-        const names = [...this.listeners.keys()];
-        const channels = names.filter((n) => !isPattern(n));
-        const patterns = names.filter(isPattern);
-        if (channels.length) this.link.send(["SUBSCRIBE", ...channels]);
-        if (patterns.length) this.link.send(["PSUBSCRIBE", ...patterns]);
-        if (!names.length) this.recovered();
-      },
+      ready: () => this.link.askLayout((layout) => (layout.cluster ? this.useCluster() : this.subscribeAll())),
       push: (items) => this.onPush(items),
       down: (failure, retryInMs) => {
         this.confirmed = new Set();
@@ -63,18 +58,53 @@ export class Hub {
     { ...DEFAULT_TIMING, backoffCapMs: 5000 });
   }
 
+  /** On one node: (re)subscribes to everything listened to, on the link. */
+  private subscribeAll(): void {
+    this.confirmed = new Set();
+    const names = [...this.listeners.keys()];
+    const channels = names.filter((n) => !isPattern(n));
+    const patterns = names.filter(isPattern);
+    if (channels.length) this.link.send(["SUBSCRIBE", ...channels]);
+    if (patterns.length) this.link.send(["PSUBSCRIBE", ...patterns]);
+    if (!names.length) this.recovered();
+  }
+
+  /** The node is part of a Redis Cluster: hand every subscription to a cluster subscriber and close the link. */
+  private useCluster(): void {
+    this.link.stop();
+    this.log("web: hub: the pub/sub server is a Redis Cluster node; subscribing by SSUBSCRIBE on each shard (PSUBSCRIBE for globs)");
+    this.cluster = new ClusterSubscriber(this.url, this.ca, {
+      message: (name, channel, payload) => {
+        for (const l of this.listeners.get(name) ?? []) l.message(channel, payload);
+      },
+      // Live again (first time, or after a failover): listeners catch up from history, which has what was missed.
+      live: (name) => {
+        this.recovered();
+        this.confirmed.add(name);
+        for (const l of this.listeners.get(name) ?? []) l.resubscribed();
+      },
+      problem: (reason) => {
+        this.confirmed = new Set();
+        this.failed({ fatal: false, code: "CLUSTER", reason }, null);
+      },
+    });
+    this.recovered();
+    for (const name of this.listeners.keys()) this.cluster.add(name);
+  }
+
   /** Listens to `channel` (a glob pattern uses PSUBSCRIBE) until the returned function is called. The first listener subscribes. */
   watch(channel: string, l: HubListener): () => void {
     let set = this.listeners.get(channel);
     if (!set) {
       this.listeners.set(channel, (set = new Set()));
-      this.link.send([isPattern(channel) ? "PSUBSCRIBE" : "SUBSCRIBE", channel]);
+      if (this.cluster) this.cluster.add(channel);
+      else this.link.send([isPattern(channel) ? "PSUBSCRIBE" : "SUBSCRIBE", channel]);
     }
     set.add(l);
     // Already live: the newcomer can catch up now; otherwise it will when the SUBSCRIBE is confirmed.
     if (this.confirmed.has(channel)) queueMicrotask(() => l.resubscribed());
     if (this.problem) queueMicrotask(() => l.status?.(this.problem?.reason ?? null));
-    this.link.start();
+    if (!this.cluster) this.link.start();
     return () => {
       const s = this.listeners.get(channel);
       if (!s) return;
@@ -82,7 +112,8 @@ export class Hub {
       if (s.size === 0) {
         this.listeners.delete(channel);
         this.confirmed.delete(channel);
-        this.link.send([isPattern(channel) ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", channel]);
+        if (this.cluster) this.cluster.remove(channel);
+        else this.link.send([isPattern(channel) ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", channel]);
       }
     };
   }
@@ -94,7 +125,7 @@ export class Hub {
 
   /** Connected, logged in and not refused. */
   get connected(): boolean {
-    return this.link.ready && this.problem === null;
+    return (this.cluster !== null || this.link.ready) && this.problem === null;
   }
 
   /** Why the hub cannot deliver right now (null when it can, or when nobody has asked it for anything yet). */
@@ -140,5 +171,6 @@ export class Hub {
 
   close(): void {
     this.link.stop();
+    this.cluster?.stop();
   }
 }

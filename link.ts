@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { Socket } from "bun";
 import { ReplyParser, bulkText, encodeCommand, type Reply } from "./resp";
+import { SINGLE_NODE, layoutFromInfo, type Layout } from "./layout";
 
 export type LinkOptions = {
   host: string;
@@ -121,6 +122,11 @@ export class Link {
     if (!this.socket || !this.ready) return;
     this.waiting.push(SUBSCRIBING.has(args[0]!.toUpperCase()) ? { pushes: Math.max(1, args.length - 1) } : { onReply: onReply ?? (() => {}) });
     this.socket.write(encodeCommand(args));
+  }
+
+  /** Asks the server whether it is a Redis Cluster node (INFO cluster); an error reply (INFO not allowed) means one node. */
+  askLayout(then: (layout: Layout) => void): void {
+    this.send(["INFO", "cluster"], (r) => then(r.type === "bulk" ? layoutFromInfo(bulkText(r)) : SINGLE_NODE));
   }
 
   private connect(): void {

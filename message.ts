@@ -183,9 +183,6 @@ export function formatLine(e: Envelope): string {
   return e.url !== undefined ? `${line} <${e.url}>` : line;
 }
 
-/** The stream key that holds a channel's history. */
-export const historyKey = (channel: string): string => `notistream:${channel}`;
-
 /** The envelope as stream fields for XADD (the id is the entry's own). */
 export function envelopeFields(n: Notification, timeMs: number): string[] {
   const f = ["time", String(Math.floor(timeMs / 1000)), "channel", n.channel, "message", n.message];

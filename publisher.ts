@@ -1,12 +1,17 @@
-// publisher.ts — publishing a notification: XADD to the channel's history, then PUBLISH the envelope, over one RESP
-// connection (Bun's RedisClient) that is made again whenever it breaks; failures become Unavailable (503).
+// publisher.ts — the web server's commands and publishing: XADD to the channel's history, then PUBLISH the envelope,
+// on one node (Bun's RedisClient, made again whenever it breaks) or a Redis Cluster (cluster.ts); failures become 503s.
 import { RedisClient } from "bun";
-import { buildEnvelope, envelopeFields, historyKey, type Notification } from "./message";
+import { buildEnvelope, envelopeFields, type Notification } from "./message";
+import { ClusterCommands } from "./cluster";
+import { SINGLE_NODE, layoutFromInfo, type Layout } from "./layout";
 
 const PUBLISH_TIMEOUT_MS = 5000;
 
 /** The pub/sub server could not take the message: the caller answers 503. */
 export class Unavailable extends Error {}
+
+/** The server answered with an error (MISCONF on a full disk, NOPERM): still a 503, but the connection is fine. */
+export class Refused extends Unavailable {}
 
 /** A redis URL safe to print: the password is replaced. */
 export function redactUrl(url: string): string {
@@ -21,8 +26,22 @@ export function redactUrl(url: string): string {
 
 export type Published = { id: string; channel: string; receivers: number };
 
-export class Publisher {
+/** What the web server's readers (events.ts, push.ts) need of the store: commands, keys, the layout, publishing. */
+export type Store = {
+  send(command: string, args: string[]): Promise<unknown>;
+  keys(pattern: string): Promise<string[]>;
+  layout(): Promise<Layout>;
+  publishPayload(channel: string, payload: string): Promise<number>;
+};
+
+/** How long WAIT may hold a publish on a cluster before the web server answers 503. */
+const CLUSTER_WAIT_MS = 1000;
+
+export class Publisher implements Store {
   private client: RedisClient | null = null;
+  /** Known once the first node answered INFO cluster; a cluster then gets its own connections. */
+  private known: Layout | null = null;
+  private cluster: ClusterCommands | null = null;
   /** Calls in flight and when they started: one watchdog timer fails those that take too long. */
   private readonly inflight = new Map<number, { started: number; reject: (e: Error) => void }>();
   private nextCall = 0;
@@ -32,8 +51,34 @@ export class Publisher {
     private readonly url: string,
     private readonly historyMax: number,
     private readonly ca?: string,
+    /** On a cluster: answer 200 only once this many replicas hold the message (--cluster-wait). */
+    private readonly clusterWait = 0,
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
+  /**
+   * One node or a cluster, asked of the node in the URL once (`INFO cluster`). A node that refuses INFO (an ACL) is
+   * taken to be a single node. Fails with Unavailable while the node cannot be reached.
+   */
+  async layout(): Promise<Layout> {
+    if (this.known) return this.known;
+    let layout: Layout;
+    try {
+      layout = layoutFromInfo(String(await this.sendToNode("INFO", ["cluster"])));
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      layout = SINGLE_NODE;
+    }
+    if (this.known) return this.known; // another request detected it meanwhile
+    this.known = layout;
+    if (layout.cluster) {
+      this.cluster = new ClusterCommands(this.url, this.ca);
+      this.client?.close();
+      this.client = null;
+      this.log(`web: ${redactUrl(this.url)} is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH${this.clusterWait ? `, and a publish waits for ${this.clusterWait} replica(s)` : ""}`);
+    } else if (this.clusterWait) this.log("web: --cluster-wait applies to a Redis Cluster only; this is a single node");
+    return layout;
+  }
   private connection(): RedisClient {
     if (!this.client) {
       // No offline queue and no silent retries: a publish either reaches the server now or the caller gets 503.
@@ -73,8 +118,42 @@ export class Publisher {
     });
   }
 
-  /** Runs one command; an error reply or a broken connection becomes Unavailable with the reason. */
+  /** Runs one command (routed by key on a cluster); an error reply or a broken connection becomes Unavailable. */
   async send(command: string, args: string[]): Promise<unknown> {
+    await this.layout();
+    if (this.cluster) return this.onCluster((c) => c.run(command, args));
+    return this.sendToNode(command, args);
+  }
+
+  /** Keys matching `pattern`: on a cluster, from every master. */
+  async keys(pattern: string): Promise<string[]> {
+    await this.layout();
+    const keys = this.cluster ? await this.onCluster((c) => c.keys(pattern)) : await this.sendToNode("KEYS", [pattern]);
+    return Array.isArray(keys) ? keys.map(String) : [];
+  }
+
+  /** Publishes a payload as it is: PUBLISH on one node; SPUBLISH (and PUBLISH for globs) on a cluster. */
+  async publishPayload(channel: string, payload: string): Promise<number> {
+    await this.layout();
+    if (this.cluster) return await this.onCluster((c) => c.publish(channel, payload));
+    return Number(await this.sendToNode("PUBLISH", [channel, payload]));
+  }
+
+  /** A cluster call with the same deadline and the same two kinds of failure as a single node's. */
+  private async onCluster<T>(call: (c: ClusterCommands) => Promise<T>): Promise<T> {
+    try {
+      return await this.withTimeout(call(this.cluster!));
+    } catch (err) {
+      if (err instanceof Unavailable) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      if ((err as Error).name === "ReplyError" && !/CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN/.test(why))
+        throw new Refused(`cannot publish: the Redis Cluster refused it: ${why}`);
+      throw new Unavailable(`cannot publish: the Redis Cluster at ${redactUrl(this.url)} is unavailable (${why})`);
+    }
+  }
+
+  /** Runs one command on the node in the URL (Bun's RedisClient). */
+  private async sendToNode(command: string, args: string[]): Promise<unknown> {
     const c = this.connection();
     try {
       if (!c.connected) await this.withTimeout(c.connect());
@@ -82,7 +161,7 @@ export class Publisher {
     } catch (err) {
       // The server answered with an error (MISCONF on a full disk, NOPERM): the connection is fine, say what it said.
       if ((err as { code?: string }).code === "ERR_REDIS_SERVER_ERROR")
-        throw new Unavailable(`cannot publish: the pub/sub server refused it: ${(err as Error).message}`);
+        throw new Refused(`cannot publish: the pub/sub server refused it: ${(err as Error).message}`);
       // Drop the connection so the next request starts clean: the server may be back by then.
       this.client = null;
       c.close();
@@ -97,13 +176,23 @@ export class Publisher {
    */
   async publish(n: Notification): Promise<Published> {
     const now = Date.now();
-    const id = String(await this.send("XADD", [historyKey(n.channel), "MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)]));
-    const receivers = await this.send("PUBLISH", [n.channel, JSON.stringify(buildEnvelope(n, id, now))]);
-    return { id, channel: n.channel, receivers: Number(receivers) };
+    const layout = await this.layout();
+    const xadd = ["MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)];
+    let id: string;
+    if (this.cluster) {
+      const stored = await this.onCluster((c) => c.append(layout.historyKey(n.channel), xadd, this.clusterWait, CLUSTER_WAIT_MS));
+      // The master has it, but fewer replicas than asked: a failover now could lose it, so this is no 200.
+      if (stored.acked < this.clusterWait)
+        throw new Unavailable(`cannot confirm the message: ${stored.acked} of ${this.clusterWait} replica(s) acknowledged it within ${CLUSTER_WAIT_MS} ms (it may still be kept)`);
+      id = stored.id;
+    } else id = String(await this.sendToNode("XADD", [layout.historyKey(n.channel), ...xadd]));
+    const receivers = await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, id, now)));
+    return { id, channel: n.channel, receivers };
   }
 
   close(): void {
     if (this.watchdog) clearInterval(this.watchdog);
     this.client?.close();
+    this.cluster?.close();
   }
 }

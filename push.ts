@@ -6,13 +6,11 @@ import { join } from "node:path";
 import webpush from "web-push";
 import { z } from "zod";
 import { compileGlob, isPattern } from "./glob";
-import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, historyKey, isReservedChannel, parsePayload, type Envelope } from "./message";
+import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, parsePayload, type Envelope } from "./message";
 import { EXPIRE_AFTER_MS, endpointRefusal, outcomeOf, pushPayload, retryDelayMs, urgencyFor, type BrowserSubscription } from "./pushpolicy";
 import { InputError } from "./message";
 import type { Hub } from "./hub";
-
-/** Runs one command on the pub/sub server (the web server's publishing connection). */
-export type Run = (name: string, args: string[]) => Promise<unknown>;
+import type { Store } from "./publisher";
 
 const VapidFileSchema = z.object({ publicKey: z.string().min(80), privateKey: z.string().min(40) });
 export type VapidKeys = z.infer<typeof VapidFileSchema>;
@@ -58,7 +56,8 @@ const subKey = (endpoint: string) => SUB_PREFIX + createHash("sha256").update(en
 type Job = { endpoint: string; payload: string; urgency: "low" | "normal" | "high"; attempt: number };
 
 export type PushOptions = {
-  run: Run;
+  /** The web server's command connection (one node or a cluster). */
+  store: Store;
   hub: Hub;
   keys: VapidKeys;
   /** mailto: or https: — who the push services may contact about this sender (RFC 8292's sub). */
@@ -136,10 +135,10 @@ export class Push {
 
   /** Reads every subscription from the pub/sub server (at start, and after the hub was away). */
   private async reload(): Promise<void> {
-    const keys = (await this.o.run("KEYS", [`${SUB_PREFIX}*`])) as string[];
+    const keys = await this.o.store.keys(`${SUB_PREFIX}*`);
     const found = new Map<string, PushRecord>();
     for (const key of keys) {
-      const entries = (await this.o.run("XREVRANGE", [key, "+", "-", "COUNT", "1"])) as [string, string[]][];
+      const entries = (await this.o.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"])) as [string, string[]][];
       const fields = entries?.[0]?.[1] ?? [];
       const rec = RecordSchema.safeParse(JSON.parse(fields[fields.indexOf("sub") + 1] ?? "null"));
       if (rec.success) found.set(rec.data.endpoint, rec.data);
@@ -212,16 +211,16 @@ export class Push {
     const refused = endpointRefusal(sub.endpoint, this.o.extraOrigins);
     if (refused) throw new InputError(refused);
     const record: PushRecord = { endpoint: sub.endpoint, keys: sub.keys, channels: [...new Set(channels)], user, renewedAt: Date.now() };
-    await this.o.run("XADD", [subKey(sub.endpoint), "MAXLEN", "1", "*", "sub", JSON.stringify(record)]);
-    await this.o.run("PUBLISH", [CHANGES, JSON.stringify({ op: "put", record })]);
+    await this.o.store.send("XADD", [subKey(sub.endpoint), "MAXLEN", "1", "*", "sub", JSON.stringify(record)]);
+    await this.o.store.publishPayload(CHANGES, JSON.stringify({ op: "put", record }));
     // Answered once this server is subscribed: a message published after the 201 is pushed.
     await this.remember(record);
   }
 
   /** DELETE /push/subscribe, and a push service's 404/410: gone for every web server. Returns whether it existed. */
   async unsubscribe(endpoint: string): Promise<boolean> {
-    const existed = Number(await this.o.run("DEL", [subKey(endpoint)])) > 0;
-    await this.o.run("PUBLISH", [CHANGES, JSON.stringify({ op: "del", endpoint })]);
+    const existed = Number(await this.o.store.send("DEL", [subKey(endpoint)])) > 0;
+    await this.o.store.publishPayload(CHANGES, JSON.stringify({ op: "del", endpoint }));
     this.forget(endpoint);
     return existed;
   }
@@ -264,10 +263,10 @@ export class Push {
    * while the hub was away. Their claims still make each one pushed once.
    */
   private async catchUp(channel: string): Promise<void> {
-    const top = (await this.o.run("XREVRANGE", [`notistream-push:claims:${channel}`, "+", "-", "COUNT", "1"])) as [string, string[]][] | null;
+    const top = (await this.o.store.send("XREVRANGE", [`notistream-push:claims:${channel}`, "+", "-", "COUNT", "1"])) as [string, string[]][] | null;
     const last = top?.[0]?.[0];
     if (!last) return;
-    const missed = (await this.o.run("XRANGE", [historyKey(channel), `(${last}`, "+", "COUNT", "100"])) as [string, string[]][] | null;
+    const missed = (await this.o.store.send("XRANGE", [(await this.o.store.layout()).historyKey(channel), `(${last}`, "+", "COUNT", "100"])) as [string, string[]][] | null;
     for (const [id, fields] of missed ?? []) {
       const env = envelopeFromEntry(String(id), (fields ?? []).map(String), channel);
       await this.handle(channel, env, JSON.stringify(env));
@@ -303,7 +302,7 @@ export class Push {
     const refusedAsTaken = (err: unknown) => /equal or smaller/.test((err as Error).message);
     if (env.id && !env.plain) {
       try {
-        await this.o.run("XADD", [`notistream-push:claims:${channel}`, "MAXLEN", "~", "1000", env.id, "by", this.serverId]);
+        await this.o.store.send("XADD", [`notistream-push:claims:${channel}`, "MAXLEN", "~", "1000", env.id, "by", this.serverId]);
         return true;
       } catch (err) {
         if (refusedAsTaken(err)) return false;
@@ -312,12 +311,12 @@ export class Push {
     }
     const key = `notistream-push:once:${createHash("sha256").update(`${channel}\0${payload}\0${Math.floor(Date.now() / 1000)}`).digest("hex")}`;
     try {
-      await this.o.run("XADD", [key, "1-1", "by", this.serverId]);
+      await this.o.store.send("XADD", [key, "1-1", "by", this.serverId]);
     } catch (err) {
       if (refusedAsTaken(err)) return false;
       throw err;
     }
-    setTimeout(() => void this.o.run("DEL", [key]).catch(() => {}), 60_000).unref?.();
+    setTimeout(() => void this.o.store.send("DEL", [key]).catch(() => {}), 60_000).unref?.();
     return true;
   }
 

@@ -2,7 +2,8 @@
 // then catch-up from each channel's history stream while live messages wait, each message exactly once, in order.
 import { bulkText, type Reply } from "./resp";
 import { DEFAULT_TIMING, Link, type LinkFailure, type Timing } from "./link";
-import { compareIds, envelopeFromEntry, historyKey, parsePayload, type Envelope } from "./message";
+import { compareIds, envelopeFromEntry, parsePayload, type Envelope } from "./message";
+import { SINGLE_NODE } from "./layout";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
 import { ClientState } from "./state";
@@ -55,6 +56,8 @@ export class Subscription implements Subscribing {
   private finished: (() => void) | null = null;
   private readonly plain: string[];
   private readonly patterns: string[];
+  /** Set once the server says it is a Redis Cluster node: that subscription runs instead of this link's. */
+  private cluster: Subscribing | null = null;
 
   constructor(
     private readonly config: Config,
@@ -68,7 +71,7 @@ export class Subscription implements Subscribing {
     this.link = new Link(
       { host: config.host, port: config.port, user: config.user, password: config.password, tls: config.tls, caFile: config.ca },
       {
-        ready: () => this.subscribe(),
+        ready: () => this.link.askLayout((layout) => (layout.cluster ? void this.useCluster() : this.subscribe())),
         push: (items) => this.onPush(items),
         down: (failure, retryInMs) => {
           this.lastDisconnectAt = Date.now();
@@ -94,7 +97,17 @@ export class Subscription implements Subscribing {
 
   stop(): void {
     this.link.stop();
+    this.cluster?.stop();
     this.state.save();
+    this.finished?.();
+  }
+
+  /** The node is part of a Redis Cluster (logged in already, so the settings are right): subscribe shard by shard. */
+  private async useCluster(): Promise<void> {
+    this.link.stop();
+    const { ClusterSubscription } = await import("./clustersub"); // ioredis loads only for a cluster
+    this.cluster = new ClusterSubscription(this.config, this.on, this.state, this.replayLimit, this.lastDisconnectAt);
+    await this.cluster.run();
     this.finished?.();
   }
 
@@ -156,7 +169,7 @@ export class Subscription implements Subscribing {
     }
     for (const ch of this.plain) {
       const last = this.state.get(ch);
-      const key = historyKey(ch);
+      const key = SINGLE_NODE.historyKey(ch);
       if (last === undefined) {
         // First time on this channel: nothing old is replayed; remember where history stands now.
         this.link.send(["XREVRANGE", key, "+", "-", "COUNT", "1"], (r) => {

@@ -50,6 +50,8 @@ export type WebOptions = {
   tls?: { cert: string; key: string };
   /** A PEM CA to trust for rediss:// (a self-signed pub/sub server). */
   redisCa?: string;
+  /** On a Redis Cluster, answer 200 only once this many replicas hold the message (WAIT); 0 does not wait. */
+  clusterWait?: number;
   /** Web Push: the VAPID keys, the contact for push services, and push services allowed beyond the known ones. */
   push?: { keys: VapidKeys; contact: string; extraOrigins: string[] };
   quiet?: boolean;
@@ -91,7 +93,7 @@ export async function startWeb(opts: WebOptions) {
   const log = (line: string) => {
     if (!opts.quiet) console.log(line);
   };
-  const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa);
+  const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa, opts.clusterWait ?? 0, log);
   const hub = new Hub(opts.redisUrl, opts.redisCa, (line) => {
     if (!opts.quiet) console.error(line);
   });
@@ -116,7 +118,7 @@ export async function startWeb(opts: WebOptions) {
   let pushTtl = 7 * 24 * 3600;
   const push = opts.push
     ? new Push({
-        run,
+        store: publisher,
         hub,
         ...opts.push,
         ttlSeconds: () => pushTtl,
@@ -307,7 +309,7 @@ export async function startWeb(opts: WebOptions) {
     const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
     server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
     sseStreams++;
-    return eventStream(hub, run, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
+    return eventStream(hub, publisher, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
   };
 
   /** The body of a push request as JSON, checked against its schema; a 400 says which field is wrong. */
@@ -368,7 +370,7 @@ export async function startWeb(opts: WebOptions) {
     "/healthz": { GET: healthz },
     "/metrics": { GET: async () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) },
     "/events": { GET: events },
-    "/messages": { GET: async (req, url) => refuse(req, "subscribe", channelsFrom(url)) ?? json(200, await recentMessages(url, run)) },
+    "/messages": { GET: async (req, url) => refuse(req, "subscribe", channelsFrom(url)) ?? json(200, await recentMessages(url, publisher)) },
     ...pushRoutes,
   };
   for (const path of assets.keys()) if (path !== "/") routes[path] = { GET: asset(path) };
@@ -454,7 +456,7 @@ export async function startWeb(opts: WebOptions) {
 const FLAGS: FlagSpec[] = [
   { name: "host", env: "NOTISTREAM_WEB_HOST", help: "listen address", default: "0.0.0.0" },
   { name: "port", env: "NOTISTREAM_WEB_PORT", help: "listen port (0 picks a free one)", default: "8080" },
-  { name: "redis", env: "NOTISTREAM_REDIS_URL", help: "where to publish: redis://[:password@]host:port or rediss://", default: "redis://127.0.0.1:6379" },
+  { name: "redis", env: "NOTISTREAM_REDIS_URL", help: "where to publish: redis://[:password@]host:port or rediss:// (any node of a Redis Cluster: detected by itself)", default: "redis://127.0.0.1:6379" },
   { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
   { name: "acl", env: "NOTISTREAM_ACL", help: "users and channel rights for POST /, /events and /messages (Bearer or Basic auth); the pub/sub server's ACL syntax" },
   { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
@@ -467,6 +469,7 @@ const FLAGS: FlagSpec[] = [
   { name: "redis-ca", env: "NOTISTREAM_REDIS_CA", help: "PEM CA file to trust for a rediss:// pub/sub server with a self-signed certificate" },
   { name: "rate-limit", env: "NOTISTREAM_RATE_LIMIT", help: "requests per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For (only behind your own reverse proxy)", boolean: true },
+  { name: "cluster-wait", env: "NOTISTREAM_CLUSTER_WAIT", help: "on a Redis Cluster, answer 200 only once this many replicas hold the message (WAIT N); 0 answers when the master has it", default: "0" },
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
   { name: "data", env: "NOTISTREAM_WEB_DATA", help: "directory for the web server's own data (the VAPID keys for Web Push)", default: "./notistream-web" },
@@ -482,6 +485,7 @@ export async function main(argv: string[]): Promise<void> {
   const maxBody = intFlag("web", f, "max-body", 1, 1024 * 1024 * 1024);
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
+  const clusterWait = intFlag("web", f, "cluster-wait", 0, 100);
   const tls = loadTls("web", f, port);
   // --token is a one-user ACL: anonymous clients read, the token's holder publishes.
   const acl = loadAcl("web", f.acl, f.token, "--token") ?? (f.token !== undefined ? Acl.publishToken(f.token) : undefined);
@@ -512,7 +516,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa, clusterWait }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check; SIGHUP reads it again`);

@@ -1,0 +1,172 @@
+// cluster.ts — talking to a Redis Cluster through ioredis: commands routed by key (KEYS on every master), publishing
+// with SPUBLISH, and sharded subscriptions that follow failovers and say when each one is live again (to catch up).
+import { Cluster, type ClusterOptions } from "ioredis";
+import { isPattern } from "./glob";
+
+/** ioredis's cluster options from redis://[user:password@]host:port or rediss:// (any one node of the cluster). */
+export function clusterFromUrl(url: string, ca?: string, extra: ClusterOptions = {}): Cluster {
+  const u = new URL(url);
+  const tls = u.protocol === "rediss:" ? { ...(ca ? { ca } : {}) } : undefined;
+  return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    // One sharded subscriber per master, made again after a failover or a reshard (ioredis's ClusterSubscriberGroup).
+    shardedSubscribers: true,
+    // A failover takes the cluster a few seconds: keep retrying a command a little, then let the caller answer 503.
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 16,
+    slotsRefreshTimeout: 2000,
+    redisOptions: {
+      username: u.username ? decodeURIComponent(u.username) : undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      tls,
+      connectTimeout: 3000,
+      maxRetriesPerRequest: 2,
+    },
+    ...extra,
+  });
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Commands on a cluster, routed by their key. */
+export class ClusterCommands {
+  readonly cluster: Cluster;
+
+  constructor(url: string, ca?: string) {
+    this.cluster = clusterFromUrl(url, ca, { enableOfflineQueue: true });
+    // Failures reach the caller through the command that failed; the event only keeps them from being unhandled.
+    this.cluster.on("error", () => {});
+  }
+
+  /** One command, sent to the master of its key's slot (a keyless one to any node). */
+  run(name: string, args: string[]): Promise<unknown> {
+    if (name.toUpperCase() === "KEYS") return this.keys(args[0] ?? "*");
+    return this.cluster.call(name, ...args);
+  }
+
+  /** KEYS on every master, merged: each master holds only its own slots' keys. */
+  async keys(pattern: string): Promise<string[]> {
+    if (this.cluster.status !== "ready") await this.cluster.call("PING");
+    const lists = await Promise.all(this.cluster.nodes("master").map((n) => n.keys(pattern)));
+    return lists.flat();
+  }
+
+  /**
+   * XADD, then WAIT for `replicas` replicas (when above 0) in one pipeline, so both reach the same master on the same
+   * connection. Returns the new ID and how many replicas confirmed it.
+   */
+  async append(key: string, xaddArgs: string[], replicas: number, waitMs: number): Promise<{ id: string; acked: number }> {
+    const p = this.cluster.pipeline().call("XADD", key, ...xaddArgs);
+    if (replicas > 0) p.call("WAIT", String(replicas), String(waitMs));
+    const results = (await p.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    return { id: String(results[0]![1]), acked: replicas > 0 ? Number(results[1]![1]) : 0 };
+  }
+
+  /**
+   * SPUBLISH to the channel's shard, and a classic PUBLISH (broadcast by the cluster bus) for glob subscribers,
+   * which have no sharded form. Returns the receivers both counted.
+   */
+  async publish(channel: string, payload: string): Promise<number> {
+    const [sharded, classic] = await Promise.all([this.cluster.call("SPUBLISH", channel, payload), this.cluster.call("PUBLISH", channel, payload)]);
+    return Number(sharded) + Number(classic);
+  }
+
+  close(): void {
+    this.cluster.disconnect();
+  }
+}
+
+export type ClusterSubscriberEvents = {
+  /** A message for `name` (a channel, or the glob that matched `channel`). */
+  message: (name: string, channel: string, payload: string) => void;
+  /** `name`'s subscription is live (again): its listeners catch up from history now. */
+  live: (name: string) => void;
+  /** The cluster cannot be reached or a subscription failed: why. Cleared by the next `live`. */
+  problem: (reason: string) => void;
+};
+
+/** How long the subscriber waits for ioredis to settle after a topology change before confirming every subscription. */
+const SETTLE_MS = 250;
+
+/**
+ * Channels by SSUBSCRIBE on their shard's master, globs by PSUBSCRIBE on one node (classic PUBLISH reaches every
+ * node). After a failover or a reshard ioredis subscribes again by itself, but does not say when a subscription is
+ * live again, so this confirms each one itself (unsubscribe, subscribe, wait for the reply) and only then says `live`:
+ * anything published in between is in history, which the listener reads after `live`.
+ */
+export class ClusterSubscriber {
+  private readonly cluster: Cluster;
+  private readonly names = new Set<string>();
+  private settle: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+  private attempt = 0;
+
+  constructor(url: string, ca: string | undefined, private readonly on: ClusterSubscriberEvents) {
+    this.cluster = clusterFromUrl(url, ca);
+    this.cluster.on("smessage", (channel: string, payload: string) => this.names.has(channel) && this.on.message(channel, channel, payload));
+    this.cluster.on("pmessage", (pattern: string, channel: string, payload: string) => this.names.has(pattern) && this.on.message(pattern, channel, payload));
+    const changed = () => this.confirmSoon();
+    // A new subscriber set after a topology change, or a node lost: confirm every subscription once things settle.
+    this.cluster.on("subscribersReady", changed);
+    this.cluster.on("-node", changed);
+    this.cluster.on("+node", changed);
+    this.cluster.on("error", (err: unknown) => {
+      this.on.problem(`the Redis Cluster: ${errorText(err)}`);
+      changed();
+    });
+  }
+
+  /** Subscribes to `name` (a glob uses PSUBSCRIBE); `live` follows once it is. */
+  add(name: string): void {
+    this.names.add(name);
+    void this.confirm(name).then((ok) => ok || this.confirmSoon());
+  }
+
+  remove(name: string): void {
+    if (!this.names.delete(name)) return;
+    const done = isPattern(name) ? this.cluster.punsubscribe(name) : this.cluster.sunsubscribe(name);
+    void done.catch(() => {});
+  }
+
+  private async confirm(name: string): Promise<boolean> {
+    try {
+      if (isPattern(name)) {
+        await this.cluster.punsubscribe(name);
+        if (this.names.has(name)) await this.cluster.psubscribe(name);
+      } else {
+        // Unsubscribing first keeps ioredis's own list of the shard's channels from growing by one each time.
+        await this.cluster.sunsubscribe(name);
+        if (this.names.has(name)) await this.cluster.ssubscribe(name);
+      }
+      if (this.names.has(name) && !this.stopped) this.on.live(name);
+      return true;
+    } catch (err) {
+      if (this.stopped) return false;
+      this.on.problem(`cannot subscribe to ${JSON.stringify(name)} on the Redis Cluster: ${errorText(err)}`);
+      return false;
+    }
+  }
+
+  /** One confirmation round after things settle; failures back off (up to 5 s) until a round succeeds. */
+  private confirmSoon(): void {
+    if (this.stopped || this.settle) return;
+    const delay = this.attempt === 0 ? SETTLE_MS : Math.min(5000, SETTLE_MS * 2 ** this.attempt);
+    this.settle = setTimeout(async () => {
+      this.settle = null;
+      const results = await Promise.all([...this.names].map((n) => this.confirm(n)));
+      if (results.every(Boolean)) this.attempt = 0;
+      else {
+        this.attempt++;
+        this.confirmSoon();
+      }
+    }, delay);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.settle) clearTimeout(this.settle);
+    this.cluster.disconnect();
+  }
+}

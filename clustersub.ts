@@ -1,0 +1,124 @@
+// clustersub.ts — the client's subscription on a Redis Cluster (cluster.ts): SSUBSCRIBE per channel, PSUBSCRIBE per
+// glob, and each time a channel's subscription is live (again, after a failover) its catch-up from hash-tagged history.
+import { readFileSync } from "node:fs";
+import { ClusterCommands, ClusterSubscriber } from "./cluster";
+import type { Config } from "./config";
+import { isPattern } from "./glob";
+import { CLUSTER } from "./layout";
+import { compareIds, envelopeFromEntry, parsePayload, type Envelope } from "./message";
+import { ClientState } from "./state";
+import { replayMissed, type Handlers, type Subscribing } from "./subscription";
+
+/** The redis:// URL of the node a config names (user and password included), for the cluster client. */
+export function urlOfConfig(c: Config): string {
+  const auth = c.user || c.password ? `${encodeURIComponent(c.user ?? "")}${c.password ? `:${encodeURIComponent(c.password)}` : ""}@` : "";
+  return `${c.tls ? "rediss" : "redis"}://${auth}${c.host.includes(":") ? `[${c.host}]` : c.host}:${c.port}`;
+}
+
+export class ClusterSubscription implements Subscribing {
+  private readonly commands: ClusterCommands;
+  private readonly subscriber: ClusterSubscriber;
+  /** Live messages held per channel while its catch-up runs. */
+  private readonly held = new Map<string, Envelope[]>();
+  /** Names whose first catch-up is done: once all are, the client is caught up. */
+  private readonly ready = new Set<string>();
+  private lastDownAt: number;
+  private finished: (() => void) | null = null;
+  private saveQueued = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly on: Handlers,
+    private readonly state: ClientState,
+    private readonly replayLimit: number,
+    /** When the connection before this one ended (0: a fresh start). */
+    lastDownAt: number,
+  ) {
+    this.lastDownAt = lastDownAt;
+    const url = urlOfConfig(config);
+    const ca = config.ca ? readFileSync(config.ca, "utf8") : undefined;
+    this.commands = new ClusterCommands(url, ca);
+    this.subscriber = new ClusterSubscriber(url, ca, {
+      message: (name, channel, payload) => this.onMessage(name, parsePayload(channel, payload)),
+      live: (name) => void this.catchUp(name),
+      problem: (reason) => {
+        // Hold live messages until each channel's catch-up: one that came first would hide older ones missed.
+        for (const name of this.config.channels) if (!this.held.has(name)) this.held.set(name, []);
+        if (this.ready.size === 0) return this.on.status(reason);
+        this.lastDownAt = Date.now();
+        this.state.save();
+        this.on.status(`${reason}; subscribing again when the cluster answers`);
+      },
+    });
+  }
+
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.finished = resolve;
+      this.on.status(`${this.config.host}:${this.config.port} is a Redis Cluster node; subscribing on each shard`);
+      for (const name of this.config.channels) {
+        this.held.set(name, []);
+        this.subscriber.add(name);
+      }
+    });
+  }
+
+  stop(): void {
+    this.subscriber.stop();
+    this.commands.close();
+    this.state.save();
+    this.finished?.();
+  }
+
+  private onMessage(name: string, env: Envelope): void {
+    const held = this.held.get(name);
+    if (held) held.push(env);
+    else if (this.state.advance(env)) {
+      this.on.message(env, false);
+      this.saveSoon();
+    }
+  }
+
+  /** Saves the place in history once per event-loop turn, not once per message of a burst. */
+  private saveSoon(): void {
+    if (this.saveQueued) return;
+    this.saveQueued = true;
+    setImmediate(() => {
+      this.saveQueued = false;
+      this.state.save();
+    });
+  }
+
+  /** `name` is subscribed (again): hold its live messages, read what it missed, show both in order, once each. */
+  private async catchUp(name: string): Promise<void> {
+    if (!this.held.has(name)) this.held.set(name, []);
+    if (!isPattern(name)) {
+      try {
+        const last = this.state.get(name);
+        const key = CLUSTER.historyKey(name);
+        if (last === undefined) {
+          // First time on this channel: nothing old is replayed; remember where history stands now.
+          const top = (await this.commands.run("XREVRANGE", [key, "+", "-", "COUNT", "1"])) as [string, string[]][];
+          if (this.state.get(name) === undefined) this.state.set(name, top[0]?.[0] ?? "0-0");
+        } else {
+          const entries = (await this.commands.run("XRANGE", [key, `(${last}`, "+"])) as [string, string[]][];
+          const missed = entries.map(([id, fields]) => envelopeFromEntry(String(id), fields.map(String), name));
+          replayMissed(name, missed, this.lastDownAt, this.replayLimit, this.state, this.on);
+        }
+      } catch (err) {
+        this.on.status(`history for ${name} is unavailable (${(err as Error).message}); showing live messages only`);
+      }
+    }
+    const held = this.held.get(name) ?? [];
+    this.held.delete(name);
+    held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
+    for (const env of held) if (this.state.advance(env)) this.on.message(env, true);
+    this.state.save();
+    const first = !this.ready.has(name);
+    this.ready.add(name);
+    if (first && this.ready.size === this.config.channels.length) {
+      this.on.caughtUp();
+      this.on.status(`connected to ${this.config.host}:${this.config.port} (Redis Cluster); subscribed to ${this.config.channels.join(", ")}`);
+    } else if (!first) this.on.caughtUp();
+  }
+}

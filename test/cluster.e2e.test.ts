@@ -1,0 +1,194 @@
+// test/cluster.e2e.test.ts — end to end on a real Redis Cluster (3 masters, 3 replicas of Debian's redis-server):
+// the web server, an SSE stream, a glob stream and the notistream client given one node; catch-up after a restart;
+// and a master killed with -9 under a stream of POSTs with --cluster-wait 1.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { killClients, run, startClient, startWebServer, tempPath, until, type ClientProcess } from "./helpers";
+import { haveCluster, startCluster, type Cluster } from "./cluster";
+import { CLUSTER, keySlot } from "../layout";
+
+let cluster: Cluster;
+beforeAll(async () => {
+  if (haveCluster) cluster = await startCluster();
+}, 90_000);
+afterAll(async () => {
+  killClients();
+  await cluster?.stop();
+});
+
+const CHANNELS = Array.from({ length: 100 }, (_, i) => `spread/${String(i).padStart(3, "0")}`);
+
+async function post(base: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(base, { method: "POST", body: new URLSearchParams(fields) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The JSON lines a `--json` client printed so far. */
+const printed = (c: ClientProcess) =>
+  c.out().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { id: string; channel: string; message: string });
+
+/** Reads an SSE stream in the background, keeping every message event's data. */
+function sse(url: string): { events: { id: string; channel: string; message: string }[]; close: () => void } {
+  const ctl = new AbortController();
+  const events: { id: string; channel: string; message: string }[] = [];
+  void (async () => {
+    const res = await fetch(url, { signal: ctl.signal });
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buf += dec.decode(value, { stream: true });
+      let at;
+      while ((at = buf.indexOf("\n\n")) !== -1) {
+        const frame = buf.slice(0, at);
+        buf = buf.slice(at + 2);
+        if (/^event:/m.test(frame)) continue;
+        const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        if (data) events.push(JSON.parse(data));
+      }
+    }
+  })().catch(() => {});
+  return { events, close: () => ctl.abort() };
+}
+
+describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
+  test("history keys sit in their channel's slot, braces included, as the cluster itself computes it", async () => {
+    const names = ["alerts", "a{b}c", "{x}", "a{b", "a}b", "{}x", "}{", "ünïcode/✓", "octo/{repo}/push", ...CHANNELS.slice(0, 5)];
+    for (const ch of names) {
+      const [bySlot, byKey] = await Promise.all(
+        [ch, CLUSTER.historyKey(ch)].map(async (k) => Number((await run(["redis-cli", "-p", String(cluster.nodes[0]!.port), "CLUSTER", "KEYSLOT", k])).stdout.trim())),
+      );
+      expect({ ch, slot: byKey }).toEqual({ ch, slot: bySlot! });
+      expect(keySlot(ch)).toBe(bySlot!);
+    }
+  });
+
+  test("100 channels over every shard reach a client, an SSE stream and a glob stream; keys are hash-tagged", async () => {
+    const web = await startWebServer(cluster.url);
+    const client = startClient(["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[1]!.port), "--channels", CHANNELS.join(",")]);
+    const exact = sse(`${web.url}/events?channels=${CHANNELS.join(",")}`);
+    const glob = sse(`${web.url}/events?channel=spread/*`);
+    try {
+      await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
+      await until("both SSE streams to subscribe", () => /SSUBSCRIBE/.test(web.output()), 10_000);
+      await Bun.sleep(500); // the SSE streams' SSUBSCRIBE/PSUBSCRIBE replies
+      const ids = new Map<string, string>();
+      for (const ch of CHANNELS) {
+        const r = await post(web.url, { channel: ch, message: `hello ${ch}` });
+        expect(r.status).toBe(200);
+        ids.set(ch, String(r.body.id));
+      }
+      await until("the client to print 100", () => printed(client).length >= 100, 20_000);
+      await until("the SSE stream to get 100", () => exact.events.length >= 100, 20_000);
+      await until("the glob stream to get 100", () => glob.events.length >= 100, 20_000);
+      for (const got of [printed(client), exact.events, glob.events]) {
+        expect(got.length).toBe(100);
+        expect(new Set(got.map((e) => e.channel))).toEqual(new Set(CHANNELS));
+        for (const e of got) expect(e.id).toBe(ids.get(e.channel)!);
+      }
+      // The messages spread over all three masters, each history key on its channel's master.
+      const masters = await cluster.masters();
+      const perMaster = new Map<number, number>();
+      for (const port of masters) {
+        const keys = (await run(["redis-cli", "-p", String(port), "KEYS", "notistream:{spread/*"])).stdout.trim().split("\n").filter(Boolean);
+        perMaster.set(port, keys.length);
+      }
+      expect([...perMaster.values()].reduce((a, b) => a + b, 0)).toBe(100);
+      for (const n of perMaster.values()) expect(n).toBeGreaterThan(15);
+      // /messages reads a glob across the shards.
+      const listed = (await (await fetch(`${web.url}/messages?channel=spread/*&limit=1000`)).json()) as unknown[];
+      expect(listed.length).toBe(100);
+      const health = (await (await fetch(`${web.url}/health`)).json()) as { hub: { connected: boolean } };
+      expect(health.hub.connected).toBe(true);
+    } finally {
+      exact.close();
+      glob.close();
+      client.proc.kill("SIGTERM");
+      await web.stop();
+    }
+  }, 90_000);
+
+  test("a client that restarts catches up exactly once, in order", async () => {
+    const web = await startWebServer(cluster.url);
+    const state = tempPath("state.json");
+    const channels = CHANNELS.slice(0, 6);
+    const args = ["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[2]!.port), "--channels", channels.join(",")];
+    let client = startClient(args, { NOTISTREAM_STATE: state });
+    try {
+      await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
+      const first = await post(web.url, { channel: channels[0]!, message: "before the stop" });
+      expect(first.status).toBe(200);
+      await until("the first message", () => printed(client).length === 1, 10_000);
+      client.proc.kill("SIGTERM");
+      await client.proc.exited;
+      const sent: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const r = await post(web.url, { channel: channels[i % channels.length]!, message: `while away ${i}` });
+        expect(r.status).toBe(200);
+        sent.push(String(r.body.id));
+      }
+      client = startClient(args, { NOTISTREAM_STATE: state });
+      await until("the 30 missed messages", () => printed(client).length >= 30, 20_000);
+      await Bun.sleep(500);
+      const got = printed(client);
+      expect(got.map((e) => e.message)).not.toContain("before the stop");
+      expect(got.map((e) => e.id).sort()).toEqual([...sent].sort());
+      // In order within each channel.
+      for (const ch of channels) {
+        const mine = got.filter((e) => e.channel === ch).map((e) => Number(e.message.split(" ").pop()));
+        expect(mine).toEqual([...mine].sort((a, b) => a - b));
+      }
+    } finally {
+      client.proc.kill("SIGTERM");
+      await web.stop();
+    }
+  }, 90_000);
+
+  test("kill -9 of a master under a stream of POSTs: with --cluster-wait 1 every 200 arrives once, the rest are 503s", async () => {
+    const web = await startWebServer(cluster.url, ["--cluster-wait", "1"]);
+    const channels = CHANNELS.slice(10, 40);
+    const client = startClient(["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[0]!.port), "--channels", channels.join(",")]);
+    try {
+      await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
+      // The victim: a master that owns some of these channels, and not the node the client and web server were given.
+      const masters = await cluster.masters();
+      const victim = masters.find((p) => p !== cluster.nodes[0]!.port)!;
+      const statuses = new Map<number, number>();
+      const accepted: string[] = [];
+      let stop = false;
+      let sentCount = 0;
+      const load = (async () => {
+        for (let i = 0; !stop; i++) {
+          const r = await post(web.url, { channel: channels[i % channels.length]!, message: `n${i}` });
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status === 200) accepted.push(String(r.body.id) + " " + channels[i % channels.length]);
+          sentCount++;
+          await Bun.sleep(10);
+        }
+      })();
+      await until("some traffic", () => sentCount >= 100, 20_000);
+      cluster.kill(victim);
+      await cluster.waitForFailover(victim, 30_000);
+      const afterFailover = sentCount;
+      await until("traffic after the failover", () => sentCount >= afterFailover + 200, 60_000);
+      stop = true;
+      await load;
+      console.log(`cluster failover: ${sentCount} POSTs, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+      expect([...statuses.keys()].every((s) => s === 200 || s === 503)).toBe(true);
+      expect(statuses.get(503) ?? 0).toBeGreaterThan(0); // the failover was seen
+      await until("every accepted message at the client", () => {
+        const ids = new Set(printed(client).map((e) => `${e.id} ${e.channel}`));
+        return accepted.every((a) => ids.has(a));
+      }, 30_000);
+      await Bun.sleep(1000);
+      const got = printed(client).map((e) => `${e.id} ${e.channel}`);
+      expect(got.length).toBe(new Set(got).size); // nothing twice
+      const gotSet = new Set(got);
+      for (const a of accepted) expect(gotSet.has(a)).toBe(true);
+    } finally {
+      client.proc.kill("SIGTERM");
+      await web.stop();
+    }
+  }, 180_000);
+});
