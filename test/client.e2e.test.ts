@@ -198,7 +198,7 @@ describe("a connection that survives", () => {
   }, 60000);
 
   test("a server that accepts but stops answering is detected by the keepalive PING", async () => {
-    // A fake server: answers HELLO and confirms the SUBSCRIBE, then never answers again (like a dropped NAT mapping).
+    // A fake server: answers HELLO, refuses INFO and confirms the SUBSCRIBE, then never answers again (like a dropped NAT mapping).
     let connections = 0;
     const fake = Bun.listen({
       hostname: "127.0.0.1",
@@ -210,6 +210,7 @@ describe("a connection that survives", () => {
         data(s, chunk) {
           const text = Buffer.from(chunk).toString();
           if (text.includes("HELLO")) s.write("%1\r\n$5\r\nproto\r\n:3\r\n");
+          if (text.includes("INFO")) s.write("-ERR unknown command 'INFO'\r\n"); // not a cluster node
           if (text.includes("SUBSCRIBE")) s.write(">3\r\n$9\r\nsubscribe\r\n$1\r\ns\r\n:1\r\n");
           if (text.includes("XREVRANGE")) s.write("*0\r\n");
         },

@@ -145,6 +145,58 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
     }
   }, 90_000);
 
+  test("a slot moved to another master under load (ASK, then MOVED): every message arrives once, none refused", async () => {
+    const web = await startWebServer(cluster.url);
+    const moving = CHANNELS[50]!;
+    const channels = [moving, ...CHANNELS.slice(60, 64)];
+    const client = startClient(["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[0]!.port), "--channels", channels.join(",")]);
+    const stream = sse(`${web.url}/events?channels=${channels.join(",")}`);
+    try {
+      await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
+      await Bun.sleep(500);
+      const slot = keySlot(moving);
+      const masters = await cluster.masters();
+      // Any master that does not own the slot now: the one a MOVED points at for this slot is its owner.
+      const moved = (await run(["redis-cli", "-p", String(masters[0]!), "XLEN", CLUSTER.historyKey(moving)])).stdout;
+      const ownerPort = moved.startsWith("MOVED") ? Number(moved.trim().split(":").pop()) : masters[0]!;
+      const target = masters.find((p) => p !== ownerPort)!;
+      const accepted: string[] = [];
+      const statuses = new Map<number, number>();
+      let stop = false;
+      const load = (async () => {
+        for (let i = 0; !stop; i++) {
+          const ch = i % 2 === 0 ? moving : channels[1 + (i % 4)]!;
+          const r = await post(web.url, { channel: ch, message: `m${i}` });
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status === 200) accepted.push(`${r.body.id} ${ch}`);
+          await Bun.sleep(5);
+        }
+      })();
+      await Bun.sleep(500);
+      await cluster.moveSlot(slot, target);
+      await Bun.sleep(1500);
+      stop = true;
+      await load;
+      expect(Object.fromEntries(statuses)).toEqual({ 200: accepted.length });
+      // The stream now lives on the new owner.
+      expect(Number((await run(["redis-cli", "-p", String(target), "XLEN", CLUSTER.historyKey(moving)])).stdout.trim())).toBeGreaterThan(0);
+      const want = new Set(accepted);
+      for (const [what, got] of [["client", () => printed(client)], ["SSE", () => stream.events]] as const) {
+        await until(`every accepted message at the ${what}`, () => {
+          const ids = new Set(got().map((e) => `${e.id} ${e.channel}`));
+          return [...want].every((a) => ids.has(a));
+        }, 30_000);
+        const ids = got().map((e) => `${e.id} ${e.channel}`);
+        expect(ids.length).toBe(new Set(ids).size);
+      }
+      console.log(`cluster reshard: ${accepted.length} POSTs during the move of slot ${slot} from ${ownerPort} to ${target}, all 200`);
+    } finally {
+      stream.close();
+      client.proc.kill("SIGTERM");
+      await web.stop();
+    }
+  }, 120_000);
+
   test("kill -9 of a master under a stream of POSTs: with --cluster-wait 1 every 200 arrives once, the rest are 503s", async () => {
     const web = await startWebServer(cluster.url, ["--cluster-wait", "1"]);
     const channels = CHANNELS.slice(10, 40);

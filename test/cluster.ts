@@ -15,6 +15,8 @@ export type Cluster = {
   masters(): Promise<number[]>;
   /** Ports of masters and who replicates whom, read from any live node. */
   replicaOf(master: number): Promise<number | null>;
+  /** Moves one slot (and its keys, by MIGRATE) to the master on `toPort`, the way redis-cli --cluster reshard does. */
+  moveSlot(slot: number, toPort: number): Promise<void>;
   /** kill -9 one node. */
   kill(port: number): void;
   /** Waits until every slot is served again and `port` is no longer a master anybody believes in. */
@@ -102,6 +104,25 @@ export async function startCluster(): Promise<Cluster> {
       const id = table.find((f) => portOf(f[1]!) === master)?.[0];
       const rep = table.find((f) => f[3] === id);
       return rep ? portOf(rep[1]!) : null;
+    },
+    async moveSlot(slot: number, toPort: number) {
+      const table = await nodesTable();
+      const owner = table.find((f) => f[2]!.includes("master") && f.slice(8).some((r) => {
+        const [a, b] = r.split("-").map(Number);
+        return a! <= slot && slot <= (b ?? a!);
+      }));
+      const to = table.find((f) => portOf(f[1]!) === toPort);
+      if (!owner || !to) throw new Error(`cannot find the owner of slot ${slot} or the node on ${toPort}`);
+      const fromPort = portOf(owner[1]!);
+      await cli(toPort, "CLUSTER", "SETSLOT", String(slot), "IMPORTING", owner[0]!);
+      await cli(fromPort, "CLUSTER", "SETSLOT", String(slot), "MIGRATING", to[0]!);
+      for (;;) {
+        const keys = (await cli(fromPort, "CLUSTER", "GETKEYSINSLOT", String(slot), "100")).trim().split("\n").filter(Boolean);
+        if (!keys.length) break;
+        await cli(fromPort, "MIGRATE", "127.0.0.1", String(toPort), "", "0", "5000", "KEYS", ...keys);
+        await Bun.sleep(20); // writes keep coming meanwhile: they get ASK redirections
+      }
+      for (const f of table.filter((f) => f[2]!.includes("master"))) await cli(portOf(f[1]!), "CLUSTER", "SETSLOT", String(slot), "NODE", to[0]!);
     },
     kill(port: number) {
       nodes.find((n) => n.port === port)?.proc.kill("SIGKILL");
