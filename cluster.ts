@@ -1,7 +1,8 @@
 // cluster.ts — talking to a Redis Cluster through ioredis: commands routed by key (KEYS on every master), publishing
 // with SPUBLISH, and sharded subscriptions that follow failovers and say when each one is live again (to catch up).
-import { Cluster, type ClusterOptions } from "ioredis";
+import { Cluster, type ClusterOptions, type Redis } from "ioredis";
 import { isPattern } from "./glob";
+import { keySlot } from "./layout";
 
 /** ioredis's cluster options from redis://[user:password@]host:port or rediss:// (any one node of the cluster). */
 export function clusterFromUrl(url: string, ca?: string, extra: ClusterOptions = {}): Cluster {
@@ -53,15 +54,53 @@ export class ClusterCommands {
   }
 
   /**
-   * XADD, then WAIT for `replicas` replicas (when above 0) in one pipeline, so both reach the same master on the same
-   * connection. Returns the new ID and how many replicas confirmed it.
+   * XADD, then (when `replicas` > 0) WAIT on the same connection to the same master, so WAIT counts this write.
+   * Returns the new ID and how many replicas confirmed it. A MOVED or ASK for the XADD (it did not run) sends both
+   * again where the cluster says; ioredis does not do that for a pipeline whose second reply is no error.
    */
   async append(key: string, xaddArgs: string[], replicas: number, waitMs: number): Promise<{ id: string; acked: number }> {
-    const p = this.cluster.pipeline().call("XADD", key, ...xaddArgs);
-    if (replicas > 0) p.call("WAIT", String(replicas), String(waitMs));
-    const results = (await p.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
-    return { id: String(results[0]![1]), acked: replicas > 0 ? Number(results[1]![1]) : 0 };
+    if (replicas === 0) return { id: String(await this.cluster.call("XADD", key, ...xaddArgs)), acked: 0 };
+    let asking: string | null = null;
+    for (let attempt = 0; ; attempt++) {
+      const node = asking ? this.nodeAt(asking) : await this.masterOf(key);
+      const p = node.pipeline();
+      if (asking) p.asking();
+      p.call("XADD", key, ...xaddArgs).call("WAIT", String(replicas), String(waitMs));
+      let results: [Error | null, unknown][];
+      try {
+        results = ((await p.exec()) ?? []).slice(asking ? 1 : 0);
+      } catch (err) {
+        this.cluster.refreshSlotsCache(); // the master may have died: the next request should find its successor
+        throw err;
+      }
+      const [[xaddErr, id] = [new Error("no reply to XADD"), null], [waitErr, acked] = [new Error("no reply to WAIT"), null]] = results;
+      const redirect = xaddErr ? /^(MOVED|ASK) \d+ (\S+)/.exec(xaddErr.message) : null;
+      if (redirect && attempt < 5) {
+        asking = redirect[1] === "ASK" ? redirect[2]! : null;
+        if (!asking) await new Promise<void>((resolve) => this.cluster.refreshSlotsCache(() => resolve()));
+        continue;
+      }
+      if (xaddErr) throw xaddErr;
+      if (waitErr) throw waitErr;
+      return { id: String(id), acked: Number(acked) };
+    }
+  }
+
+  /** The connection to the master that serves `key`'s slot now, by ioredis's slot map. */
+  private async masterOf(key: string): Promise<Redis> {
+    if (this.cluster.status !== "ready") await this.cluster.call("PING");
+    const address = this.cluster.slots[keySlot(key)]?.[0];
+    if (!address) throw new Error(`no master serves the slot of ${key} (the cluster is down?)`);
+    return this.nodeAt(address);
+  }
+
+  private nodeAt(address: string): Redis {
+    const node = this.cluster.nodes("master").find((n) => `${n.options.host}:${n.options.port}` === address);
+    if (!node) {
+      this.cluster.refreshSlotsCache();
+      throw new Error(`the cluster's map names ${address}, which is not a known master (a failover under way?)`);
+    }
+    return node;
   }
 
   /**
@@ -85,6 +124,11 @@ export type ClusterSubscriberEvents = {
   live: (name: string) => void;
   /** The cluster cannot be reached or a subscription failed: why. Cleared by the next `live`. */
   problem: (reason: string) => void;
+  /**
+   * The subscriptions may be moving (a topology change, a node's error): hold live messages until each name is
+   * `live` again. A message let through first could hide older ones missed meanwhile from the catch-up.
+   */
+  hold: () => void;
 };
 
 /** How long the subscriber waits for ioredis to settle after a topology change before confirming every subscription. */
@@ -104,14 +148,24 @@ export class ClusterSubscriber {
   private attempt = 0;
 
   constructor(url: string, ca: string | undefined, private readonly on: ClusterSubscriberEvents) {
-    this.cluster = clusterFromUrl(url, ca);
+    // Slots are read again every 2 s as well: a reshard that moves a channel's slot ends its SSUBSCRIBE on the old
+    // master (Redis 7 sends SUNSUBSCRIBE), and ioredis subscribes again on the new one once it knows the new map.
+    this.cluster = clusterFromUrl(url, ca, { slotsRefreshInterval: 2000 });
     this.cluster.on("smessage", (channel: string, payload: string) => this.names.has(channel) && this.on.message(channel, channel, payload));
     this.cluster.on("pmessage", (pattern: string, channel: string, payload: string) => this.names.has(pattern) && this.on.message(pattern, channel, payload));
-    const changed = () => this.confirmSoon();
+    const changed = () => {
+      this.on.hold();
+      this.confirmSoon();
+    };
     // A new subscriber set after a topology change, or a node lost: confirm every subscription once things settle.
     this.cluster.on("subscribersReady", changed);
     this.cluster.on("-node", changed);
     this.cluster.on("+node", changed);
+    // A subscriber connection's error, such as the unexpected SUNSUBSCRIBE of a moved slot: read the slots now.
+    this.cluster.on("nodeError", () => {
+      this.cluster.refreshSlotsCache();
+      changed();
+    });
     this.cluster.on("error", (err: unknown) => {
       this.on.problem(`the Redis Cluster: ${errorText(err)}`);
       changed();

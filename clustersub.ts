@@ -41,9 +41,10 @@ export class ClusterSubscription implements Subscribing {
     this.subscriber = new ClusterSubscriber(url, ca, {
       message: (name, channel, payload) => this.onMessage(name, parsePayload(channel, payload)),
       live: (name) => void this.catchUp(name),
-      problem: (reason) => {
-        // Hold live messages until each channel's catch-up: one that came first would hide older ones missed.
+      hold: () => {
         for (const name of this.config.channels) if (!this.held.has(name)) this.held.set(name, []);
+      },
+      problem: (reason) => {
         if (this.ready.size === 0) return this.on.status(reason);
         this.lastDownAt = Date.now();
         this.state.save();

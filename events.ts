@@ -107,8 +107,6 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
       const status = (now: string | null) => {
         if (closed || now === problem) return;
         problem = now;
-        // Hold live messages until the next catch-up: one that came first would hide older ones missed meanwhile.
-        if (now !== null) for (const ch of channels) if (!buffers.has(ch)) buffers.set(ch, []);
         controller.enqueue(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: now }) }));
       };
       for (const ch of channels) {

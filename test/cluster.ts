@@ -17,6 +17,10 @@ export type Cluster = {
   replicaOf(master: number): Promise<number | null>;
   /** Moves one slot (and its keys, by MIGRATE) to the master on `toPort`, the way redis-cli --cluster reshard does. */
   moveSlot(slot: number, toPort: number): Promise<void>;
+  /** Starts a killed node again on its port; it rejoins (a master that was failed over comes back as a replica). */
+  restart(port: number): Promise<void>;
+  /** Waits until every live node says cluster_state:ok and every replica's link to its master is up. */
+  waitHealthy(ms?: number): Promise<void>;
   /** kill -9 one node. */
   kill(port: number): void;
   /** Waits until every slot is served again and `port` is no longer a master anybody believes in. */
@@ -45,16 +49,17 @@ export async function startCluster(): Promise<Cluster> {
   const dir = tempPath("cluster");
   await Bun.write(`${dir}/.keep`, "");
   const nodes: ClusterNode[] = [];
-  for (let i = 0; i < 6; i++) {
-    const port = await clusterPort();
+  // A node keeps its identity in nodes-<port>.conf, so starting it again on the same port brings it back (as a replica).
+  const launch = (port: number): ClusterNode => {
     const proc = spawn(
       ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
         "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "1000",
-        "--cluster-replica-validity-factor", "0", "--enable-debug-command", "local"],
+        "--cluster-replica-validity-factor", "0"],
       { stdout: "pipe", stderr: "pipe" },
     );
-    nodes.push({ port, proc, output: collect(proc) });
-  }
+    return { port, proc, output: collect(proc) };
+  };
+  for (let i = 0; i < 6; i++) nodes.push(launch(await clusterPort()));
   for (const n of nodes) await waitForPort(n.port);
   const created = await run(["redis-cli", "--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"], { timeoutMs: 60_000 });
   if (!/All 16384 slots covered/.test(created.stdout)) throw new Error(`redis-cli --cluster create failed:\n${created.stdout}\n${created.stderr}`);
@@ -74,6 +79,7 @@ export async function startCluster(): Promise<Cluster> {
     for (const n of alive()) {
       const info = await cli(n.port, "INFO", "replication");
       if (/role:slave/.test(info) && !/master_link_status:up/.test(info)) return false;
+      if (/role:master/.test(info) && !/connected_slaves:[1-9]/.test(info)) return false;
     }
     return true;
   };
@@ -123,6 +129,19 @@ export async function startCluster(): Promise<Cluster> {
         await Bun.sleep(20); // writes keep coming meanwhile: they get ASK redirections
       }
       for (const f of table.filter((f) => f[2]!.includes("master"))) await cli(portOf(f[1]!), "CLUSTER", "SETSLOT", String(slot), "NODE", to[0]!);
+    },
+    async restart(port: number) {
+      const i = nodes.findIndex((n) => n.port === port);
+      nodes[i] = launch(port);
+      await waitForPort(port);
+    },
+    async waitHealthy(ms = 30_000) {
+      const end = Date.now() + ms;
+      await waitOk(ms);
+      while (!(await replicasSynced())) {
+        if (Date.now() > end) throw new Error(`cluster replicas not in sync after ${ms} ms`);
+        await Bun.sleep(100);
+      }
     },
     kill(port: number) {
       nodes.find((n) => n.port === port)?.proc.kill("SIGKILL");
