@@ -104,10 +104,11 @@ export class ClusterCommands {
   }
 
   /**
-   * SPUBLISH to the channel's shard, and a classic PUBLISH (broadcast by the cluster bus) for glob subscribers,
-   * which have no sharded form. Returns the receivers both counted.
+   * SPUBLISH to the channel's shard and, with `forGlobs`, a classic PUBLISH (broadcast by the cluster bus to every
+   * node) for glob subscribers, which have no sharded form. Returns the receivers counted.
    */
-  async publish(channel: string, payload: string): Promise<number> {
+  async publish(channel: string, payload: string, forGlobs: boolean): Promise<number> {
+    if (!forGlobs) return Number(await this.cluster.call("SPUBLISH", channel, payload));
     const [sharded, classic] = await Promise.all([this.cluster.call("SPUBLISH", channel, payload), this.cluster.call("PUBLISH", channel, payload)]);
     return Number(sharded) + Number(classic);
   }

@@ -4,6 +4,7 @@ import { RedisClient } from "bun";
 import { buildEnvelope, envelopeFields, type Notification } from "./message";
 import { ClusterCommands } from "./cluster";
 import { SINGLE_NODE, layoutFromInfo, type Layout } from "./layout";
+import { isPattern } from "./glob";
 
 const PUBLISH_TIMEOUT_MS = 5000;
 
@@ -53,6 +54,8 @@ export class Publisher implements Store {
     private readonly ca?: string,
     /** On a cluster: answer 200 only once this many replicas hold the message (--cluster-wait). */
     private readonly clusterWait = 0,
+    /** On a cluster: also PUBLISH (broadcast to every node) so glob subscribers get messages (--cluster-globs). */
+    readonly clusterGlobs = true,
     private readonly log: (line: string) => void = () => {},
   ) {}
 
@@ -75,7 +78,8 @@ export class Publisher implements Store {
       this.cluster = new ClusterCommands(this.url, this.ca);
       this.client?.close();
       this.client = null;
-      this.log(`web: ${redactUrl(this.url)} is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH${this.clusterWait ? `, and a publish waits for ${this.clusterWait} replica(s)` : ""}`);
+      const globs = this.clusterGlobs ? " (and by PUBLISH, for glob subscribers)" : "; glob subscriptions are off (--cluster-globs off)";
+      this.log(`web: ${redactUrl(this.url)} is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH${globs}${this.clusterWait ? `, and a publish waits for ${this.clusterWait} replica(s)` : ""}`);
     } else if (this.clusterWait) this.log("web: --cluster-wait applies to a Redis Cluster only; this is a single node");
     return layout;
   }
@@ -135,8 +139,15 @@ export class Publisher implements Store {
   /** Publishes a payload as it is: PUBLISH on one node; SPUBLISH (and PUBLISH for globs) on a cluster. */
   async publishPayload(channel: string, payload: string): Promise<number> {
     await this.layout();
-    if (this.cluster) return await this.onCluster((c) => c.publish(channel, payload));
+    if (this.cluster) return await this.onCluster((c) => c.publish(channel, payload, this.clusterGlobs));
     return Number(await this.sendToNode("PUBLISH", [channel, payload]));
+  }
+
+  /** Null, or why live glob subscriptions cannot work here: a cluster where this web server does not PUBLISH for them. */
+  async globRefusal(channels: string[]): Promise<string | null> {
+    if (this.clusterGlobs || !channels.some(isPattern)) return null;
+    if (!(await this.layout()).cluster) return null;
+    return "glob subscriptions are off on this Redis Cluster (the web server runs with --cluster-globs off); subscribe to channels by name";
   }
 
   /** A cluster call with the same deadline and the same two kinds of failure as a single node's. */

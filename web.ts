@@ -52,6 +52,8 @@ export type WebOptions = {
   redisCa?: string;
   /** On a Redis Cluster, answer 200 only once this many replicas hold the message (WAIT); 0 does not wait. */
   clusterWait?: number;
+  /** On a Redis Cluster, also PUBLISH each message (a broadcast to every node) so glob subscriptions work; default on. */
+  clusterGlobs?: boolean;
   /** Web Push: the VAPID keys, the contact for push services, and push services allowed beyond the known ones. */
   push?: { keys: VapidKeys; contact: string; extraOrigins: string[] };
   quiet?: boolean;
@@ -93,7 +95,7 @@ export async function startWeb(opts: WebOptions) {
   const log = (line: string) => {
     if (!opts.quiet) console.log(line);
   };
-  const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa, opts.clusterWait ?? 0, log);
+  const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa, opts.clusterWait ?? 0, opts.clusterGlobs ?? true, log);
   const hub = new Hub(opts.redisUrl, opts.redisCa, (line) => {
     if (!opts.quiet) console.error(line);
   });
@@ -306,6 +308,8 @@ export async function startWeb(opts: WebOptions) {
     const channels = channelsFrom(url);
     const denied = refuse(req, "subscribe", channels);
     if (denied) return denied;
+    const noGlobs = await publisher.globRefusal(channels);
+    if (noGlobs) return error(400, noGlobs);
     const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
     server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
     sseStreams++;
@@ -330,6 +334,8 @@ export async function startWeb(opts: WebOptions) {
             const body = await pushBody(req, SubscribeBodySchema);
             const denied = refuse(req, "subscribe", body.channels);
             if (denied) return denied;
+            const noGlobs = await publisher.globRefusal(body.channels);
+            if (noGlobs) return error(400, noGlobs);
             const who = opts.acl ? userFromAuthorization(opts.acl, req.headers.get("authorization")) : null;
             await push.subscribe(body.subscription, body.channels, who && "user" in who ? who.user.name : "default");
             return json(201, { ok: true, channels: [...new Set(body.channels)] });
@@ -470,6 +476,7 @@ const FLAGS: FlagSpec[] = [
   { name: "rate-limit", env: "NOTISTREAM_RATE_LIMIT", help: "requests per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For (only behind your own reverse proxy)", boolean: true },
   { name: "cluster-wait", env: "NOTISTREAM_CLUSTER_WAIT", help: "on a Redis Cluster, answer 200 only once this many replicas hold the message (WAIT N); 0 answers when the master has it", default: "0" },
+  { name: "cluster-globs", env: "NOTISTREAM_CLUSTER_GLOBS", help: "on a Redis Cluster, also PUBLISH each message (broadcast to every node) so glob subscriptions get it: on or off", default: "on" },
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
   { name: "data", env: "NOTISTREAM_WEB_DATA", help: "directory for the web server's own data (the VAPID keys for Web Push)", default: "./notistream-web" },
@@ -486,6 +493,10 @@ export async function main(argv: string[]): Promise<void> {
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
   const clusterWait = intFlag("web", f, "cluster-wait", 0, 100);
+  if (!["on", "off"].includes(f["cluster-globs"]!)) {
+    console.error(`web: --cluster-globs must be on or off, got ${JSON.stringify(f["cluster-globs"])}`);
+    process.exit(2);
+  }
   const tls = loadTls("web", f, port);
   // --token is a one-user ACL: anonymous clients read, the token's holder publishes.
   const acl = loadAcl("web", f.acl, f.token, "--token") ?? (f.token !== undefined ? Acl.publishToken(f.token) : undefined);
@@ -516,7 +527,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa, clusterWait }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on" }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check; SIGHUP reads it again`);

@@ -31,7 +31,8 @@ if (process.argv[2] === "--sub") {
         port: g.port,
         socket: {
           open(s) {
-            s.write(encodeCommand([spec.command, ...g.channels]));
+            // SSUBSCRIBE takes channels of one slot only: one command per channel, pipelined.
+            s.write(Buffer.concat(g.channels.map((ch) => encodeCommand([spec.command, ch]))));
           },
           data(_s, chunk) {
             parser.push(chunk);
@@ -54,6 +55,8 @@ const SUBS = arg("subs", 10);
 const MESSAGES = arg("messages", 20_000);
 const CHANNELS = Array.from({ length: 100 }, (_, i) => `bench/${i}`);
 const log = (s: string) => console.error(`bench/cluster: ${s}`);
+/** About the size of a small notification envelope. */
+const PAYLOAD = `{"id":"1700000000000-0","time":1700000000,"channel":"bench/1","message":"${"x".repeat(40)}","source":"form"}`;
 
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
@@ -79,10 +82,12 @@ async function owners(): Promise<Map<string, number>> {
   return byChannel;
 }
 
-type Target = { name: string; url: string; pids: number[] };
+type Target = { name: string; url: string; pids: number[]; webArgs: string[]; fanout: boolean };
 const targets: Target[] = [
-  { name: "one redis-server", url: `redis://127.0.0.1:${single.port}`, pids: [single.proc.pid] },
-  { name: "cluster 3+3", url: cluster.url, pids: cluster.nodes.map((n) => n.proc.pid) },
+  { name: "one redis-server", url: `redis://127.0.0.1:${single.port}`, pids: [single.proc.pid], webArgs: [], fanout: true },
+  { name: "cluster 3+3", url: cluster.url, pids: cluster.nodes.map((n) => n.proc.pid), webArgs: [], fanout: true },
+  // What the classic PUBLISH for glob subscribers costs: the same cluster without it.
+  { name: "cluster, --cluster-globs off", url: cluster.url, pids: cluster.nodes.map((n) => n.proc.pid), webArgs: ["--cluster-globs", "off"], fanout: false },
 ];
 
 const lua = tempPath("post-spread.lua");
@@ -90,7 +95,7 @@ writeFileSync(lua, `-- POST / over 100 channels, so a cluster's three shards all
 
 type IngestResult = { rps: number; webUsPerPost: number; storeUsPerPost: number };
 async function ingest(t: Target): Promise<IngestResult> {
-  const web = await startWebServer(t.url);
+  const web = await startWebServer(t.url, t.webArgs);
   try {
     await fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: "bench/0", message: "warm" }) });
     const before = { web: cpuSeconds(web.proc.pid), store: t.pids.reduce((a, p) => a + cpuSeconds(p), 0) };
@@ -137,9 +142,9 @@ async function fanout(t: Target, clusterMode: boolean): Promise<FanoutResult> {
       const s = await Bun.connect({ hostname: "127.0.0.1", port: g.port, socket: { data(_s, c) { parser.push(c); while (parser.next()) answered++; wake?.(); } } });
       for (let sent = 0; sent < share; ) {
         const n = Math.min(100, share - sent);
-        let batch = "";
-        for (let i = 0; i < n; i++) batch += encodeCommand([clusterMode ? "SPUBLISH" : "PUBLISH", g.channels[(sent + i) % g.channels.length]!, "payload-of-a-notification-envelope-about-100-bytes-long-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]);
-        s.write(batch);
+        const batch: Uint8Array[] = [];
+        for (let i = 0; i < n; i++) batch.push(encodeCommand([clusterMode ? "SPUBLISH" : "PUBLISH", g.channels[(sent + i) % g.channels.length]!, PAYLOAD]));
+        s.write(Buffer.concat(batch));
         sent += n;
         while (answered < sent) await new Promise<void>((r) => (wake = r));
       }
@@ -150,6 +155,7 @@ async function fanout(t: Target, clusterMode: boolean): Promise<FanoutResult> {
   let got = 0;
   while (got < expected) {
     sub.stdin.write("count\n");
+    sub.stdin.flush();
     got = Number(((await lines.next()).value as string).split(" ")[1]);
     if (got < expected) await Bun.sleep(20);
     if (performance.now() - t0 > 120_000) break;
@@ -165,29 +171,31 @@ async function fanout(t: Target, clusterMode: boolean): Promise<FanoutResult> {
 const results = new Map<string, { ingest: IngestResult[]; fanout: FanoutResult[] }>(targets.map((t) => [t.name, { ingest: [], fanout: [] }]));
 for (let r = 0; r < ROUNDS; r++)
   for (const t of targets) {
-    log(`round ${r + 1}/${ROUNDS}: ${t.name}`);
+    log(`round ${r + 1}/${ROUNDS}: ${t.name}: ingest`);
     results.get(t.name)!.ingest.push(await ingest(t));
+    if (!t.fanout) continue;
+    log(`round ${r + 1}/${ROUNDS}: ${t.name}: fan-out`);
     results.get(t.name)!.fanout.push(await fanout(t, t.name.startsWith("cluster")));
   }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows: string[] = [
-  `Machine: ${cpus().length} cores; ${ROUNDS} round(s), A B A B; medians. Ingest: wrk -t2 -c50 ${SECONDS} s, POST / over 100 channels. Fan-out: ${MESSAGES} messages over 100 channels, ${SUBS} subscribers each.`,
+  `Machine: ${cpus().length} cores; ${ROUNDS} round(s), A B A B; medians. Ingest: wrk -t2 -c50 ${SECONDS} s, POST / over 100 channels, through the web server. Fan-out: ${MESSAGES} messages over 100 channels, ${SUBS} subscribers each, published straight to each channel's master (SPUBLISH on the cluster, PUBLISH on one node).`,
   "",
-  "| workload | one redis-server | cluster 3+3 | cluster / one |",
-  "| --- | --- | --- | --- |",
+  `| workload | ${targets.map((t) => t.name).join(" | ")} | cluster / one |`,
+  `| --- | ${targets.map(() => "---").join(" | ")} | --- |`,
 ];
-const a = results.get(targets[0]!.name)!;
-const b = results.get(targets[1]!.name)!;
-const row = (what: string, f: (x: { ingest: IngestResult[]; fanout: FanoutResult[] }) => number, digits = 0) => {
-  const [va, vb] = [f(a), f(b)];
-  rows.push(`| ${what} | ${va.toFixed(digits)} | ${vb.toFixed(digits)} | ${(vb / va).toFixed(2)}x |`);
+const all = targets.map((t) => results.get(t.name)!);
+const row = (what: string, f: (x: { ingest: IngestResult[]; fanout: FanoutResult[] }) => number | null, digits = 0) => {
+  const v = all.map(f);
+  rows.push(`| ${what} | ${v.map((x) => (x === null ? "–" : x.toFixed(digits))).join(" | ")} | ${(v[1]! / v[0]!).toFixed(2)}x |`);
 };
-row("POST / per second", (x) => median(x.ingest.map((i) => i.rps)));
-row("web server CPU per POST (µs)", (x) => median(x.ingest.map((i) => i.webUsPerPost)), 1);
-row("Redis CPU per POST, all nodes (µs)", (x) => median(x.ingest.map((i) => i.storeUsPerPost)), 1);
-row("fan-out deliveries per second", (x) => median(x.fanout.map((f) => f.perSecond)));
-row("Redis CPU per delivery, masters (µs)", (x) => median(x.fanout.map((f) => f.storeUsPerDelivery)), 2);
-rows.push("", `Fan-out split across the cluster's shards (last round): ${b.fanout.at(-1)!.perShard}`);
+const m = (xs: number[]) => (xs.length ? median(xs) : null);
+row("POST / per second", (x) => m(x.ingest.map((i) => i.rps)));
+row("web server CPU per POST (µs)", (x) => m(x.ingest.map((i) => i.webUsPerPost)), 1);
+row("Redis CPU per POST, all nodes (µs)", (x) => m(x.ingest.map((i) => i.storeUsPerPost)), 1);
+row("fan-out deliveries per second", (x) => m(x.fanout.map((f) => f.perSecond)));
+row("Redis CPU per delivery, masters (µs)", (x) => m(x.fanout.map((f) => f.storeUsPerDelivery)), 2);
+rows.push("", `Fan-out split across the cluster's shards (last round): ${all[1]!.fanout.at(-1)!.perShard}`);
 console.log(rows.join("\n"));
 await cluster.stop();
 await single.stop();

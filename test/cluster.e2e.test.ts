@@ -109,6 +109,26 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
     }
   }, 90_000);
 
+  test("--cluster-globs off: SPUBLISH only; a glob subscription gets a 400 that says why, a named one works", async () => {
+    const web = await startWebServer(cluster.url, ["--cluster-globs", "off"]);
+    const stream = sse(`${web.url}/events?channel=${CHANNELS[7]}`);
+    try {
+      const glob = await fetch(`${web.url}/events?channel=spread/*`);
+      expect(glob.status).toBe(400);
+      expect(((await glob.json()) as { error: string }).error).toContain("--cluster-globs off");
+      await Bun.sleep(500);
+      // Nobody PSUBSCRIBEs here, so the receivers count is the named subscriber alone.
+      const r = await post(web.url, { channel: CHANNELS[7]!, message: "named only" });
+      expect(r.status).toBe(200);
+      expect(r.body.receivers).toBe(1);
+      await until("the named stream", () => stream.events.some((e) => e.message === "named only"), 10_000);
+      expect(web.output()).toContain("glob subscriptions are off");
+    } finally {
+      stream.close();
+      await web.stop();
+    }
+  }, 60_000);
+
   test("a client that restarts catches up exactly once, in order", async () => {
     const web = await startWebServer(cluster.url);
     const state = tempPath("state.json");
