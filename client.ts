@@ -26,7 +26,7 @@ Usage:
 
 Options:
   --config <file>      config file (env NOTISTREAM_CONFIG; default $XDG_CONFIG_HOME/notistream/config.json)
-  --host <host>        pub/sub server host, for this run only
+  --host <host>        pub/sub server host (or any node of a Redis Cluster: found by itself), for this run only
   --port <port>        pub/sub server port, for this run only
   --channels <a,b>     comma-separated channels (globs like octo/* use PSUBSCRIBE), for this run only
   --password <pw>      password (or, with --url and no --user, the web server's token), for this run only

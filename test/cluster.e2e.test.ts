@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { killClients, run, startClient, startWebServer, tempPath, until, type ClientProcess } from "./helpers";
 import { haveCluster, startCluster, type Cluster } from "./cluster";
 import { CLUSTER, keySlot } from "../layout";
+import { decryptPush, makeSubscription, startPushService } from "./pushservice";
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -126,6 +127,40 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
     } finally {
       stream.close();
       await web.stop();
+    }
+  }, 60_000);
+
+  test("Web Push from two web servers: subscriptions shared through the cluster, each message pushed once", async () => {
+    const push = startPushService();
+    const args = ["--push-endpoints", push.origin, "--push-contact", "mailto:ops@example.com"];
+    const a = await startWebServer(cluster.url, args);
+    const named = makeSubscription(`${push.origin}/push/cluster-named`);
+    const glob = makeSubscription(`${push.origin}/push/cluster-glob`);
+    let b: Awaited<ReturnType<typeof startWebServer>> | undefined;
+    try {
+      for (const [sub, channels] of [[named, [CHANNELS[3]!]], [glob, ["spread/09*"]]] as const) {
+        const r = await fetch(`${a.url}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subscription: sub.json, channels }) });
+        expect(r.status).toBe(201);
+      }
+      // A second web server started later reads the subscriptions from every master (KEYS on each).
+      b = await startWebServer(cluster.url, args);
+      await Bun.sleep(1000);
+      const ids: Record<string, string> = {};
+      for (const [i, ch] of [CHANNELS[3]!, CHANNELS[90]!, CHANNELS[95]!, CHANNELS[3]!, CHANNELS[99]!, CHANNELS[50]!].entries()) {
+        const r = await post((i % 2 ? b : a).url, { channel: ch, message: `push ${i}` });
+        expect(r.status).toBe(200);
+        ids[`push ${i}`] = String(r.body.id);
+      }
+      const got = (sub: typeof named) => push.received.filter((r) => sub.json.endpoint.endsWith(r.path)).map((r) => JSON.parse(decryptPush(r.body, sub)) as { message: string; id: string });
+      await until("the pushes", () => got(named).length >= 2 && got(glob).length >= 3, 15_000);
+      await Bun.sleep(1000); // a second copy would come now
+      expect(got(named).map((m) => m.message).sort()).toEqual(["push 0", "push 3"]);
+      expect(got(glob).map((m) => m.message).sort()).toEqual(["push 1", "push 2", "push 4"]);
+      for (const m of [...got(named), ...got(glob)]) expect(m.id).toBe(ids[m.message]!);
+    } finally {
+      push.stop();
+      await a.stop();
+      await b?.stop();
     }
   }, 60_000);
 
