@@ -24,7 +24,6 @@ export class ClusterSubscription implements Subscribing {
   private readonly ready = new Set<string>();
   private lastDownAt: number;
   private finished: (() => void) | null = null;
-  private saveQueued = false;
 
   constructor(
     private readonly config: Config,
@@ -76,18 +75,8 @@ export class ClusterSubscription implements Subscribing {
     if (held) held.push(env);
     else if (this.state.advance(env)) {
       this.on.message(env, false);
-      this.saveSoon();
+      this.state.saveSoon();
     }
-  }
-
-  /** Saves the place in history once per event-loop turn, not once per message of a burst. */
-  private saveSoon(): void {
-    if (this.saveQueued) return;
-    this.saveQueued = true;
-    setImmediate(() => {
-      this.saveQueued = false;
-      this.state.save();
-    });
   }
 
   /** `name` is subscribed (again): hold its live messages, read what it missed, show both in order, once each. */

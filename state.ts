@@ -117,6 +117,17 @@ export class ClientState {
     this.set(env.channel, env.id);
     return true;
   }
+  private saveQueued = false;
+  /** Saves once at the end of this event-loop turn, not once per message of a burst. */
+  saveSoon(): void {
+    if (this.saveQueued) return;
+    this.saveQueued = true;
+    setImmediate(() => {
+      this.saveQueued = false;
+      this.save();
+    });
+  }
+
   /**
    * Writes our changes over the file as it is now, under a short lock: two clients (other configs, other servers)
    * never lose each other's entries, and the atomic rename means the file is never half written.

@@ -116,17 +116,6 @@ export class Subscription implements Subscribing {
     this.on.fatal(failure);
   }
 
-  private saveQueued = false;
-  /** Saves the place in history once per event-loop turn, not once per message of a burst. */
-  private saveSoon(): void {
-    if (this.saveQueued) return;
-    this.saveQueued = true;
-    setImmediate(() => {
-      this.saveQueued = false;
-      this.state.save();
-    });
-  }
-
   private subscribe(): void {
     this.buffer = [];
     this.confirmed = 0;
@@ -141,7 +130,7 @@ export class Subscription implements Subscribing {
       if (this.buffer) this.buffer.push(env);
       else if (this.state.advance(env)) {
         this.on.message(env, false);
-        this.saveSoon();
+        this.state.saveSoon();
       }
       return;
     }

@@ -53,6 +53,18 @@ function sse(url: string): { events: { id: string; channel: string; message: str
   return { events, close: () => ctl.abort() };
 }
 
+/** Every accepted message reached the client and the SSE stream exactly once. */
+async function allArrivedOnce(accepted: string[], client: ClientProcess, stream: { events: { id: string; channel: string }[] }) {
+  for (const [what, got] of [["client", () => printed(client)], ["SSE", () => stream.events]] as const) {
+    await until(`every accepted message at the ${what}`, () => {
+      const ids = new Set(got().map((e) => `${e.id} ${e.channel}`));
+      return accepted.every((a) => ids.has(a));
+    }, 30_000);
+    const ids = got().map((e) => `${e.id} ${e.channel}`);
+    expect(ids.length).toBe(new Set(ids).size); // nothing twice
+  }
+}
+
 describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
   test("history keys sit in their channel's slot, braces included, as the cluster itself computes it", async () => {
     const names = ["alerts", "a{b}c", "{x}", "a{b", "a}b", "{}x", "}{", "ünïcode/✓", "octo/{repo}/push", ...CHANNELS.slice(0, 5)];
@@ -235,15 +247,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       expect(Object.fromEntries(statuses)).toEqual({ 200: accepted.length });
       // The stream now lives on the new owner.
       expect(Number((await run(["redis-cli", "-p", String(target), "XLEN", CLUSTER.historyKey(moving)])).stdout.trim())).toBeGreaterThan(0);
-      const want = new Set(accepted);
-      for (const [what, got] of [["client", () => printed(client)], ["SSE", () => stream.events]] as const) {
-        await until(`every accepted message at the ${what}`, () => {
-          const ids = new Set(got().map((e) => `${e.id} ${e.channel}`));
-          return [...want].every((a) => ids.has(a));
-        }, 30_000);
-        const ids = got().map((e) => `${e.id} ${e.channel}`);
-        expect(ids.length).toBe(new Set(ids).size);
-      }
+      await allArrivedOnce(accepted, client, stream);
       console.log(`cluster reshard: ${accepted.length} POSTs during the move of slot ${slot} from ${ownerPort} to ${target}, all 200`);
     } finally {
       stream.close();
@@ -275,18 +279,6 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
     stop = true;
     await load;
     return answers;
-  }
-
-  /** Every accepted message reached the client and the SSE stream exactly once. */
-  async function allArrivedOnce(accepted: string[], client: ClientProcess, stream: { events: { id: string; channel: string }[] }) {
-    for (const [what, got] of [["client", () => printed(client)], ["SSE", () => stream.events]] as const) {
-      await until(`every accepted message at the ${what}`, () => {
-        const ids = new Set(got().map((e) => `${e.id} ${e.channel}`));
-        return accepted.every((a) => ids.has(a));
-      }, 30_000);
-      const ids = got().map((e) => `${e.id} ${e.channel}`);
-      expect(ids.length).toBe(new Set(ids).size); // nothing twice
-    }
   }
 
   test("kill -9 of a master: 503 only while the replica takes over; the client and the hub subscribe again", async () => {
