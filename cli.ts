@@ -105,11 +105,28 @@ export function openFileLimit(): number | null {
   }
 }
 
-/** A start-up warning when the open-file limit cannot hold `wanted` connections (plus a few for the server). */
-export function fdLimitWarning(prog: string, wanted: number): string | null {
-  const limit = openFileLimit();
-  if (limit === null || limit >= wanted + 32) return null;
-  return `${prog}: warning: the open-file limit is ${limit}, so at most about ${Math.max(0, limit - 32)} clients can connect (wanted ${wanted}); raise it with \`ulimit -n ${wanted + 32}\` or LimitNOFILE= in a systemd unit`;
+/** File descriptors kept for the server's own files (history, logs, listeners), as Redis's CONFIG_MIN_RESERVED_FDS. */
+export const RESERVED_FDS = 32;
+
+/**
+ * How many clients the server takes: `wanted` (--maxclients) if given and the open-file limit holds it, else what the
+ * limit holds minus the reserve, as Redis does (Bun has already raised the soft limit to the hard one). Returns the
+ * figure and the line to log at start.
+ */
+export function maxClientsFor(prog: string, wanted: number | undefined, limit: number | null = openFileLimit()): { maxClients: number; line: string; warning: boolean } {
+  const fits = limit === null || limit === Infinity ? Infinity : Math.max(1, limit - RESERVED_FDS);
+  const limitText = limit === null ? "unknown" : String(limit);
+  if (wanted === undefined) {
+    const maxClients = fits === Infinity ? 10_000 : fits;
+    const why = fits === Infinity ? "the open-file limit is not known or unlimited, so Redis's default" : `the open-file limit ${limitText} less ${RESERVED_FDS} for the server's own files`;
+    return { maxClients, line: `${prog}: maxclients ${maxClients} (${why}; raise it with ulimit -n or LimitNOFILE=)`, warning: false };
+  }
+  if (wanted <= fits) return { maxClients: wanted, line: `${prog}: maxclients ${wanted} (open-file limit ${limitText})`, warning: false };
+  return {
+    maxClients: fits,
+    line: `${prog}: warning: --maxclients ${wanted} needs ${wanted + RESERVED_FDS} open files but the open-file limit is ${limitText}, so maxclients is ${fits}; raise the limit with \`ulimit -n ${wanted + RESERVED_FDS}\` or LimitNOFILE= in a systemd unit`,
+    warning: true,
+  };
 }
 
 /** Reads --tls-cert and --tls-key (both or neither); a usage error names what is missing or unreadable. */

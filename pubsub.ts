@@ -11,7 +11,7 @@ import { Channels } from "./channels";
 import { Connection, Connections, type ReplyMark } from "./connection";
 import { REDIS_VERSION, findCommand, safeError, type Command, type CommandHost } from "./commands";
 import { InfoStats, renderInfo, requestedSections, type Section } from "./info";
-import { aclSummary, exitOnSignals, fdLimitWarning, loadAcl, readAcl, reloadAclOnHup, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
 
 export { REDIS_VERSION };
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -465,7 +465,7 @@ const FLAGS: FlagSpec[] = [
   { name: "port", env: "NOTISTREAM_PUBSUB_PORT", help: "listen port (0 picks a free one)", default: String(DEFAULTS.port) },
   { name: "password", env: "NOTISTREAM_PASSWORD", help: "require AUTH / HELLO AUTH with this password" },
   { name: "acl", env: "NOTISTREAM_ACL", help: "users, hashed passwords and channel rights, in Redis's aclfile syntax (see README: Security)" },
-  { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients", default: String(DEFAULTS.maxClients) },
+  { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients (default: the open-file limit less 32, as Redis; lowered to that if larger)" },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
   { name: "data", env: "NOTISTREAM_DATA", help: "history database file", default: DEFAULTS.dataPath },
   { name: "tls-port", env: "NOTISTREAM_TLS_PORT", help: "port for RESP over TLS (needs --tls-cert and --tls-key)", default: "6380" },
@@ -485,7 +485,8 @@ const FLAGS: FlagSpec[] = [
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
   const port = intFlag("pubsub", flags, "port", 0, 65535);
-  const maxClients = intFlag("pubsub", flags, "maxclients", 1, 10_000_000);
+  const clients = maxClientsFor("pubsub", flags.maxclients === undefined ? undefined : intFlag("pubsub", flags, "maxclients", 1, 10_000_000));
+  const maxClients = clients.maxClients;
   const maxBulk = intFlag("pubsub", flags, "proto-max-bulk-len", 1, 2 ** 53);
   const limit = (flags["pubsub-output-limit"] ?? "").trim().split(/\s+/).map(Number);
   if (limit.length !== 3 || limit.some((n) => !Number.isInteger(n) || n < 0)) {
@@ -510,8 +511,8 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   await listenOrExit("pubsub", flags.host!, port, () => server.start());
-  const fdWarning = fdLimitWarning("pubsub", maxClients);
-  if (fdWarning) console.warn(fdWarning);
+  if (clients.warning) console.warn(clients.line);
+  else console.log(clients.line);
   if (acl) {
     console.log(`pubsub: ${aclSummary(acl)} (${flags.acl}); ACL LOAD or SIGHUP reads it again`);
     reloadAclOnHup("pubsub", () => server.reloadAcl(null));

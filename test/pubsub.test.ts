@@ -223,11 +223,21 @@ describe("stopping", () => {
     await again.stop();
   });
 
-  test("an open-file limit too low for --maxclients gets a start-up warning", async () => {
-    const port = await freePort();
-    const r = await run(["sh", "-c", `ulimit -n 512 && timeout 2 ${BUN} ${ROOT}/pubsub.ts --host 127.0.0.1 --port ${port} --data ${tempPath("fd.db")}`]);
-    expect(r.stderr).toContain("the open-file limit is 512");
-  });
+  test("maxclients follows the open-file limit: by default the limit less 32, and a larger --maxclients is lowered, with a warning", async () => {
+    const start = async (extra: string) => {
+      const port = await freePort();
+      const r = await run(["sh", "-c", `ulimit -n 512 && timeout 2 ${BUN} ${ROOT}/pubsub.ts --host 127.0.0.1 --port ${port} --data ${tempPath("fd.db")} ${extra} & sleep 1; redis-cli -p ${port} INFO clients; wait`]);
+      return { out: r.stdout + r.stderr, info: r.stdout };
+    };
+    const byDefault = await start("");
+    expect(byDefault.out).toContain("pubsub: maxclients 480 (the open-file limit 512 less 32 for the server's own files");
+    if (Bun.which("redis-cli")) expect(byDefault.info).toContain("maxclients:480");
+    const tooMany = await start("--maxclients 10000");
+    expect(tooMany.out).toContain("--maxclients 10000 needs 10032 open files but the open-file limit is 512, so maxclients is 480");
+    if (Bun.which("redis-cli")) expect(tooMany.info).toContain("maxclients:480");
+    const fits = await start("--maxclients 100");
+    expect(fits.out).toContain("pubsub: maxclients 100 (open-file limit 512)");
+   }, 20_000);
 });
 
 describe("command line", () => {

@@ -1,0 +1,25 @@
+// test/cli.test.ts — cli.ts's pure parts: maxclients from the open-file limit (Redis's rule: the limit less 32).
+import { describe, expect, test } from "bun:test";
+import { RESERVED_FDS, maxClientsFor } from "../cli";
+
+describe("maxClientsFor", () => {
+  test("no --maxclients: the limit less the reserve", () => {
+    expect(maxClientsFor("pubsub", undefined, 20_000)).toMatchObject({ maxClients: 20_000 - RESERVED_FDS, warning: false });
+    expect(maxClientsFor("pubsub", undefined, 20_000).line).toContain("maxclients 19968 (the open-file limit 20000 less 32");
+  });
+  test("an unknown or unlimited limit keeps Redis's 10000", () => {
+    expect(maxClientsFor("pubsub", undefined, null).maxClients).toBe(10_000);
+    expect(maxClientsFor("pubsub", undefined, Infinity).maxClients).toBe(10_000);
+    expect(maxClientsFor("pubsub", 50_000, Infinity).maxClients).toBe(50_000);
+  });
+  test("a --maxclients the limit holds is kept; a larger one is lowered with a warning that says how to raise the limit", () => {
+    expect(maxClientsFor("pubsub", 100, 1024)).toMatchObject({ maxClients: 100, warning: false });
+    expect(maxClientsFor("pubsub", 992, 1024)).toMatchObject({ maxClients: 992, warning: false });
+    const low = maxClientsFor("pubsub", 993, 1024);
+    expect(low).toMatchObject({ maxClients: 992, warning: true });
+    expect(low.line).toContain("ulimit -n 1025");
+  });
+  test("a limit below the reserve still lets one client in", () => {
+    expect(maxClientsFor("pubsub", undefined, 10).maxClients).toBe(1);
+  });
+});
