@@ -113,18 +113,19 @@ export const RESERVED_FDS = 32;
  * limit holds minus the reserve, as Redis does (Bun has already raised the soft limit to the hard one). Returns the
  * figure and the line to log at start.
  */
-export function maxClientsFor(prog: string, wanted: number | undefined, limit: number | null = openFileLimit()): { maxClients: number; line: string; warning: boolean } {
-  const fits = limit === null || limit === Infinity ? Infinity : Math.max(1, limit - RESERVED_FDS);
+export function maxClientsFor(prog: string, wanted: number | undefined, reservedClients = 0, limit: number | null = openFileLimit()): { maxClients: number; line: string; warning: boolean } {
+  const fits = limit === null || limit === Infinity ? Infinity : Math.max(1, limit - RESERVED_FDS - reservedClients);
   const limitText = limit === null ? "unknown" : String(limit);
+  const less = `less ${RESERVED_FDS} for the server's own files${reservedClients ? ` and ${reservedClients} reserved for clients that log in` : ""}`;
   if (wanted === undefined) {
     const maxClients = fits === Infinity ? 10_000 : fits;
-    const why = fits === Infinity ? "the open-file limit is not known or unlimited, so Redis's default" : `the open-file limit ${limitText} less ${RESERVED_FDS} for the server's own files`;
+    const why = fits === Infinity ? "the open-file limit is not known or unlimited, so Redis's default" : `the open-file limit ${limitText} ${less}`;
     return { maxClients, line: `${prog}: maxclients ${maxClients} (${why}; raise it with ulimit -n or LimitNOFILE=)`, warning: false };
   }
   if (wanted <= fits) return { maxClients: wanted, line: `${prog}: maxclients ${wanted} (open-file limit ${limitText})`, warning: false };
   return {
     maxClients: fits,
-    line: `${prog}: warning: --maxclients ${wanted} needs ${wanted + RESERVED_FDS} open files but the open-file limit is ${limitText}, so maxclients is ${fits}; raise the limit with \`ulimit -n ${wanted + RESERVED_FDS}\` or LimitNOFILE= in a systemd unit`,
+    line: `${prog}: warning: --maxclients ${wanted} needs ${wanted + RESERVED_FDS + reservedClients} open files but the open-file limit is ${limitText}, so maxclients is ${fits}; raise the limit with \`ulimit -n ${wanted + RESERVED_FDS + reservedClients}\` or LimitNOFILE= in a systemd unit`,
     warning: true,
   };
 }

@@ -52,6 +52,8 @@ export class Connection implements Subscriber {
   unsent: Uint8Array | null = null;
   softLimitSince = 0;
   dirty = false;
+  /** In a reserved slot (past --maxclients) until it logs in; the timer closes it if it does not in time. */
+  reserved: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly id: number,

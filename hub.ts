@@ -56,6 +56,8 @@ export class Hub {
     },
     // SSE readers wait on the hub: come back within 5 s of the server (they catch up from history meanwhile).
     { ...DEFAULT_TIMING, backoffCapMs: 5000 });
+    // Connected from the start, not at the first listener: a pub/sub server full of subscribers refuses newcomers.
+    this.link.start();
   }
 
   /** On one node: (re)subscribes to everything listened to, on the link. */

@@ -5,6 +5,7 @@ import { buildEnvelope, envelopeFields, type Notification } from "./message";
 import { ClusterCommands } from "./cluster";
 import { SINGLE_NODE, layoutFromInfo, type Layout } from "./layout";
 import { isPattern } from "./glob";
+import { backoffDelay } from "./link";
 
 const PUBLISH_TIMEOUT_MS = 5000;
 
@@ -83,12 +84,42 @@ export class Publisher implements Store {
     } else if (this.clusterWait) this.log("web: --cluster-wait applies to a Redis Cluster only; this is a single node");
     return layout;
   }
+  /** Set by hold(): the connection is made again as soon as it closes, not at the next request. */
+  private holding = false;
+  private holdAttempt = 0;
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Connects now and stays connected: once subscribers fill the pub/sub server's --maxclients, a connection made
+   * later would be refused, so the web server keeps the one it has and makes a lost one again at once (with backoff).
+   */
+  hold(): void {
+    this.holding = true;
+    const again = () => {
+      if (!this.holding || this.cluster) return; // ioredis keeps a cluster's connections itself
+      this.layout()
+        .then(() => this.sendToNode("PING", []))
+        .then(() => (this.holdAttempt = 0))
+        .catch(() => {
+          this.holdTimer = setTimeout(again, backoffDelay(this.holdAttempt++, Math.random, 100, 5000));
+        });
+    };
+    this.onLost = () => {
+      if (this.holdTimer) clearTimeout(this.holdTimer);
+      this.holdTimer = setTimeout(again, backoffDelay(this.holdAttempt++, Math.random, 100, 5000));
+    };
+    again();
+  }
+  private onLost: () => void = () => {};
+
   private connection(): RedisClient {
     if (!this.client) {
       // No offline queue and no silent retries: a publish either reaches the server now or the caller gets 503.
       const c = new RedisClient(this.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000, ...(this.ca ? { tls: { ca: this.ca } } : {}) });
       c.onclose = () => {
-        if (this.client === c) this.client = null;
+        if (this.client !== c) return;
+        this.client = null;
+        this.onLost();
       };
       this.client = c;
     }
@@ -202,6 +233,8 @@ export class Publisher implements Store {
   }
 
   close(): void {
+    this.holding = false;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
     if (this.watchdog) clearInterval(this.watchdog);
     this.client?.close();
     this.cluster?.close();

@@ -25,6 +25,8 @@ export type PubSubOptions = {
   /** Where the ACL came from, for ACL LOAD and SIGHUP. */
   aclPath?: string;
   maxClients: number;
+  /** Connections past maxClients kept for clients that log in (a password or a named ACL user), like the web server. */
+  reservedClients?: number;
   maxBulk: number;
   /** client-output-buffer-limit pubsub: hard bytes, soft bytes, soft seconds. */
   outputHard: number;
@@ -41,6 +43,10 @@ export type PubSubOptions = {
   tls?: { port: number; cert: string; key: string };
   quiet?: boolean;
 };
+
+const MAX_CLIENTS_ERROR = "-ERR max number of clients reached\r\n";
+/** How long a connection in a reserved slot has to log in. */
+const RESERVED_LOGIN_MS = 2000;
 
 export const DEFAULTS: PubSubOptions = {
   host: "0.0.0.0",
@@ -138,8 +144,13 @@ export class PubSubServer implements CommandHost {
         const c = new Connection(server.nextId++, socket, laddrOf(), server.acl.anonymous, !server.authRequiredByDefault, conns);
         socket.data = c;
         const wait = server.connLimiter.take(socket.remoteAddress, Date.now());
+        const full = conns.all.size >= server.opts.maxClients;
         const refusal =
-          wait > 0 ? `-ERR too many new connections from ${socket.remoteAddress}; try again in ${wait} s\r\n` : conns.all.size >= server.opts.maxClients ? "-ERR max number of clients reached\r\n" : null;
+          wait > 0
+            ? `-ERR too many new connections from ${socket.remoteAddress}; try again in ${wait} s\r\n`
+            : full && conns.all.size >= server.opts.maxClients + server.reservedClients
+              ? MAX_CLIENTS_ERROR
+              : null;
         if (refusal !== null) {
           server.stats.rejectedConnections++;
           socket.write(refusal);
@@ -147,6 +158,8 @@ export class PubSubServer implements CommandHost {
           return;
         }
         conns.all.set(c.id, c);
+        // Past --maxclients: a reserved slot, kept only if the first command logs in (within 2 s).
+        if (full) c.reserved = setTimeout(() => server.refuseReserved(c), RESERVED_LOGIN_MS);
       },
       data(socket, chunk) {
         const c = socket.data;
@@ -302,6 +315,8 @@ export class PubSubServer implements CommandHost {
       }
       return;
     }
+    // A reserved slot takes AUTH or HELLO first, and only a login keeps it.
+    if (c.reserved !== null && cmd.fullname !== "auth" && cmd.fullname !== "hello") return this.refuseReserved(c);
     const stat = this.infoStats.command(cmd);
     const refused = this.refusal(c, cmd, argv);
     if (refused !== null) {
@@ -398,7 +413,27 @@ export class PubSubServer implements CommandHost {
     if (u === null) return false;
     c.user = u;
     c.authenticated = true;
+    // A password proved (or a named user): a reserved slot is this connection's to keep.
+    if (c.reserved !== null && (this.authRequiredByDefault || u !== this.acl.anonymous)) {
+      clearTimeout(c.reserved);
+      c.reserved = null;
+    }
     return true;
+  }
+
+  /** Slots past --maxclients for clients that log in; none on an open server, where nobody can prove anything. */
+  get reservedClients(): number {
+    return this.authRequiredByDefault || this.acl.users.size > 1 ? (this.opts.reservedClients ?? 0) : 0;
+  }
+
+  /** A connection in a reserved slot that did not log in: Redis's "max number of clients" error, then closed. */
+  refuseReserved(c: Connection): void {
+    if (c.closed) return;
+    if (c.reserved !== null) clearTimeout(c.reserved);
+    c.reserved = null;
+    this.stats.rejectedConnections++;
+    c.socket.write(MAX_CLIENTS_ERROR);
+    this.connections.close(c, "end");
   }
 
   // ------------------------------------------------------------------------------------------
@@ -466,6 +501,7 @@ const FLAGS: FlagSpec[] = [
   { name: "password", env: "NOTISTREAM_PASSWORD", help: "require AUTH / HELLO AUTH with this password" },
   { name: "acl", env: "NOTISTREAM_ACL", help: "users, hashed passwords and channel rights, in Redis's aclfile syntax (see README: Security)" },
   { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients (default: the open-file limit less 32, as Redis; lowered to that if larger)" },
+  { name: "reserved-clients", env: "NOTISTREAM_RESERVED_CLIENTS", help: "connections past --maxclients kept for clients that log in (the password, or a named ACL user), so a full server still takes the web server", default: "16" },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
   { name: "data", env: "NOTISTREAM_DATA", help: "history database file", default: DEFAULTS.dataPath },
   { name: "tls-port", env: "NOTISTREAM_TLS_PORT", help: "port for RESP over TLS (needs --tls-cert and --tls-key)", default: "6380" },
@@ -485,7 +521,8 @@ const FLAGS: FlagSpec[] = [
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
   const port = intFlag("pubsub", flags, "port", 0, 65535);
-  const clients = maxClientsFor("pubsub", flags.maxclients === undefined ? undefined : intFlag("pubsub", flags, "maxclients", 1, 10_000_000));
+  const reservedClients = intFlag("pubsub", flags, "reserved-clients", 0, 10_000);
+  const clients = maxClientsFor("pubsub", flags.maxclients === undefined ? undefined : intFlag("pubsub", flags, "maxclients", 1, 10_000_000), reservedClients);
   const maxClients = clients.maxClients;
   const maxBulk = intFlag("pubsub", flags, "proto-max-bulk-len", 1, 2 ** 53);
   const limit = (flags["pubsub-output-limit"] ?? "").trim().split(/\s+/).map(Number);
@@ -505,7 +542,7 @@ export async function main(argv: string[]): Promise<void> {
   const acl = loadAcl("pubsub", flags.acl, flags.password, "--password");
   let server: PubSubServer;
   try {
-    server = new PubSubServer({ host: flags.host!, port, password: flags.password, acl, aclPath: flags.acl, maxClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
+    server = new PubSubServer({ host: flags.host!, port, password: flags.password, acl, aclPath: flags.acl, maxClients, reservedClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
   } catch (err) {
     console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
     process.exit(1);

@@ -96,6 +96,8 @@ export async function startWeb(opts: WebOptions) {
     if (!opts.quiet) console.log(line);
   };
   const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa, opts.clusterWait ?? 0, opts.clusterGlobs ?? true, log);
+  // Connected from the start and made again at once: a pub/sub server full of subscribers refuses newcomers.
+  publisher.hold();
   const hub = new Hub(opts.redisUrl, opts.redisCa, (line) => {
     if (!opts.quiet) console.error(line);
   });

@@ -4,22 +4,27 @@ import { RESERVED_FDS, maxClientsFor } from "../cli";
 
 describe("maxClientsFor", () => {
   test("no --maxclients: the limit less the reserve", () => {
-    expect(maxClientsFor("pubsub", undefined, 20_000)).toMatchObject({ maxClients: 20_000 - RESERVED_FDS, warning: false });
-    expect(maxClientsFor("pubsub", undefined, 20_000).line).toContain("maxclients 19968 (the open-file limit 20000 less 32");
+    expect(maxClientsFor("pubsub", undefined, 0, 20_000)).toMatchObject({ maxClients: 20_000 - RESERVED_FDS, warning: false });
+    expect(maxClientsFor("pubsub", undefined, 0, 20_000).line).toContain("maxclients 19968 (the open-file limit 20000 less 32");
   });
   test("an unknown or unlimited limit keeps Redis's 10000", () => {
-    expect(maxClientsFor("pubsub", undefined, null).maxClients).toBe(10_000);
-    expect(maxClientsFor("pubsub", undefined, Infinity).maxClients).toBe(10_000);
-    expect(maxClientsFor("pubsub", 50_000, Infinity).maxClients).toBe(50_000);
+    expect(maxClientsFor("pubsub", undefined, 0, null).maxClients).toBe(10_000);
+    expect(maxClientsFor("pubsub", undefined, 0, Infinity).maxClients).toBe(10_000);
+    expect(maxClientsFor("pubsub", 50_000, 0, Infinity).maxClients).toBe(50_000);
   });
   test("a --maxclients the limit holds is kept; a larger one is lowered with a warning that says how to raise the limit", () => {
-    expect(maxClientsFor("pubsub", 100, 1024)).toMatchObject({ maxClients: 100, warning: false });
-    expect(maxClientsFor("pubsub", 992, 1024)).toMatchObject({ maxClients: 992, warning: false });
-    const low = maxClientsFor("pubsub", 993, 1024);
+    expect(maxClientsFor("pubsub", 100, 0, 1024)).toMatchObject({ maxClients: 100, warning: false });
+    expect(maxClientsFor("pubsub", 992, 0, 1024)).toMatchObject({ maxClients: 992, warning: false });
+    const low = maxClientsFor("pubsub", 993, 0, 1024);
     expect(low).toMatchObject({ maxClients: 992, warning: true });
     expect(low.line).toContain("ulimit -n 1025");
   });
+  test("reserved slots for clients that log in come out of the limit too", () => {
+    const r = maxClientsFor("pubsub", undefined, 16, 20_000);
+    expect(r.maxClients).toBe(20_000 - 32 - 16);
+    expect(r.line).toContain("less 32 for the server's own files and 16 reserved for clients that log in");
+  });
   test("a limit below the reserve still lets one client in", () => {
-    expect(maxClientsFor("pubsub", undefined, 10).maxClients).toBe(1);
+    expect(maxClientsFor("pubsub", undefined, 0, 10).maxClients).toBe(1);
   });
 });
