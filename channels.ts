@@ -5,8 +5,14 @@ import { compileGlob } from "./glob";
 
 export type KindName = "channel" | "pattern" | "shard";
 
-/** A subscriber's own subscriptions, made on its first SUBSCRIBE (a connection that never subscribes holds none). */
-export type SubscriptionSets = Record<KindName, Set<string>>;
+/**
+ * A subscriber's own subscriptions: the object on its first SUBSCRIBE, each kind's set on its first use (a connection
+ * that never subscribes holds none, and a plain subscriber holds one set, not three: memory per idle connection).
+ */
+export type SubscriptionSets = Partial<Record<KindName, Set<string>>>;
+
+/** How many subscriptions of `kind` a subscriber holds. */
+export const subCount = (s: SubscriptionSets | null, kind: KindName): number => s?.[kind]?.size ?? 0;
 
 /** What the registry needs of a connection: its protocol, its subscriptions, and a way to queue output. */
 export interface Subscriber {
@@ -31,12 +37,12 @@ type Kind = {
   readonly matches: boolean;
 };
 
-const classic = (s: SubscriptionSets | null): number => (s ? s.channel.size + s.pattern.size : 0);
+const classic = (s: SubscriptionSets | null): number => subCount(s, "channel") + subCount(s, "pattern");
 
 export const KINDS: Record<KindName, Kind> = {
   channel: { name: "channel", subscribe: "subscribe", unsubscribe: "unsubscribe", message: "message", count: classic, matches: false },
   pattern: { name: "pattern", subscribe: "psubscribe", unsubscribe: "punsubscribe", message: "pmessage", count: classic, matches: true },
-  shard: { name: "shard", subscribe: "ssubscribe", unsubscribe: "sunsubscribe", message: "smessage", count: (s) => (s ? s.shard.size : 0), matches: false },
+  shard: { name: "shard", subscribe: "ssubscribe", unsubscribe: "sunsubscribe", message: "smessage", count: (s) => subCount(s, "shard"), matches: false },
 };
 
 /** What a PUBLISH reaches: channels and patterns; an SPUBLISH reaches shard channels only. */
@@ -66,7 +72,7 @@ export class Channels<C extends Subscriber> {
 
   subscribe(c: C, kind: KindName, name: string): void {
     const k = KINDS[kind];
-    const mine = (c.subs ??= { channel: new Set(), pattern: new Set(), shard: new Set() })[kind];
+    const mine = ((c.subs ??= {})[kind] ??= new Set());
     if (!mine.has(name)) {
       mine.add(name);
       const all = this.byKind[kind];
@@ -84,7 +90,7 @@ export class Channels<C extends Subscriber> {
   unsubscribe(c: C, kind: KindName, name: string | null, notify: boolean): number {
     const k = KINDS[kind];
     let removed = 0;
-    if (name !== null && c.subs?.[kind].delete(name)) {
+    if (name !== null && c.subs?.[kind]?.delete(name)) {
       removed = 1;
       const all = this.byKind[kind];
       const set = all.get(name)!;
@@ -101,7 +107,8 @@ export class Channels<C extends Subscriber> {
   /** UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE with no arguments: each one leaves, or one notice if none. */
   unsubscribeAll(c: C, kind: KindName, notify: boolean): void {
     let count = 0;
-    if (c.subs) for (const name of [...c.subs[kind]]) count += this.unsubscribe(c, kind, name, notify);
+    const mine = c.subs?.[kind];
+    if (mine) for (const name of [...mine]) count += this.unsubscribe(c, kind, name, notify);
     if (notify && count === 0) this.unsubscribe(c, kind, null, true);
   }
 
@@ -114,7 +121,7 @@ export class Channels<C extends Subscriber> {
 
   /** Subscriptions of every kind: Redis leaves subscribed mode when this reaches 0. */
   static total(c: Subscriber): number {
-    return c.subs ? c.subs.channel.size + c.subs.pattern.size + c.subs.shard.size : 0;
+    return subCount(c.subs, "channel") + subCount(c.subs, "pattern") + subCount(c.subs, "shard");
   }
 
   /** Delivers one message and returns how many received it. Each frame is encoded once and shared by every socket. */

@@ -3,7 +3,7 @@
 import { enc, latin1, cString, equalsIgnoreCase as eqi, strictInt } from "./resp";
 import { globMatch } from "./glob";
 import { KEY_HANDLERS, type KeyHost } from "./keyspace";
-import { Channels, type KindName } from "./channels";
+import { Channels, subCount, type KindName } from "./channels";
 import type { Connection, Connections } from "./connection";
 
 export const REDIS_VERSION = "7.0.15";
@@ -295,8 +295,8 @@ export function clientInfo(c: Connection): string {
   const events = c.unsent || c.hasOutput() ? "rw" : "r";
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.id + 7} name=${c.name ?? ""} age=${Math.floor((now - c.createdAt) / 1000)}` +
-    ` idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${c.pubsubFlag ? "P" : "N"} db=0 sub=${subs?.channel.size ?? 0} psub=${subs?.pattern.size ?? 0}` +
-    ` ssub=${subs?.shard.size ?? 0} multi=-1 qbuf=${c.parser.buffered} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0` +
+    ` idle=${Math.floor((now - c.lastInteraction) / 1000)} flags=${c.pubsubFlag ? "P" : "N"} db=0 sub=${subCount(subs, "channel")} psub=${subCount(subs, "pattern")}` +
+    ` ssub=${subCount(subs, "shard")} multi=-1 qbuf=${c.parser.buffered} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0` +
     ` oll=0 omem=${c.outputBytes} tot-mem=${c.outputBytes + c.parser.buffered} events=${events} cmd=${c.lastCommand}` +
     ` user=${c.user.name} redir=-1 resp=${c.resp}`
   );

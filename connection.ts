@@ -43,10 +43,10 @@ export class Connection implements Subscriber {
   /** Set while XREAD BLOCK waits; input is not read meanwhile, as in Redis. */
   blocked: { keys: string[]; after: StreamId[]; count: number; timer: ReturnType<typeof setTimeout> | null } | null = null;
   readonly parser = new RequestParser();
-  readonly addr: string;
   /** Replies waiting for this turn's single write: small ones as one latin1 string, frames as shared bytes. */
   private text = "";
-  private chunks: Uint8Array[] = [];
+  /** Made when output is queued, dropped once written: an idle connection holds no array. */
+  private chunks: Uint8Array[] | null = null;
   private queuedBytes = 0;
   /** What the kernel did not take last time; nothing more is written before drain (backpressure). */
   unsent: Uint8Array | null = null;
@@ -63,8 +63,11 @@ export class Connection implements Subscriber {
     public user: AclUser,
     public authenticated: boolean,
     private readonly pool: Connections,
-  ) {
-    this.addr = `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? 0}`;
+  ) {}
+
+  /** ip:port of the peer, made when asked (CLIENT LIST, a log line), not kept by every connection. */
+  get addr(): string {
+    return `${this.socket.remoteAddress}:${(this.socket as unknown as { remotePort?: number }).remotePort ?? 0}`;
   }
 
   /** A normal reply: suppressed by CLIENT REPLY OFF/SKIP, as prepareClientToWrite does. */
@@ -80,7 +83,7 @@ export class Connection implements Subscriber {
   /** A delivery: the same frame object goes to every subscriber; the output limit is checked as it grows. */
   queueFrame(frame: Uint8Array): void {
     if (this.text) this.moveText();
-    this.chunks.push(frame);
+    (this.chunks ??= []).push(frame);
     this.queuedBytes += frame.length;
     this.pool.markDirty(this);
     this.pool.checkOutputLimit(this);
@@ -88,11 +91,11 @@ export class Connection implements Subscriber {
   private moveText(): void {
     const b = Buffer.from(this.text, "latin1");
     this.text = "";
-    this.chunks.push(b);
+    (this.chunks ??= []).push(b);
     this.queuedBytes += b.length;
   }
   get replyMark(): ReplyMark {
-    return { chunk: this.chunks.length, offset: this.text.length };
+    return { chunk: this.chunks?.length ?? 0, offset: this.text.length };
   }
   /**
    * Replaces the reply queued between `from` and `to` (marks of one command) with `by`: a refused write's reply with
@@ -100,12 +103,12 @@ export class Connection implements Subscriber {
    */
   replaceReply(from: ReplyMark, to: number, by: string): boolean {
     if (to === from.offset) return false; // no reply was queued (CLIENT REPLY OFF)
-    if (this.chunks.length === from.chunk) {
+    if ((this.chunks?.length ?? 0) === from.chunk) {
       this.text = this.text.slice(0, from.offset) + by + this.text.slice(to);
       return true;
     }
-    const old = this.chunks[from.chunk];
-    if (!old) return false;
+    const old = this.chunks?.[from.chunk];
+    if (!old || !this.chunks) return false;
     const next = Buffer.concat([old.subarray(0, from.offset), Buffer.from(by, "latin1"), old.subarray(to)]);
     this.chunks[from.chunk] = next;
     this.queuedBytes += next.length - old.length;
@@ -115,24 +118,25 @@ export class Connection implements Subscriber {
     return this.queuedBytes + this.text.length + (this.unsent ? this.unsent.length : 0);
   }
   hasOutput(): boolean {
-    return this.text.length > 0 || this.chunks.length > 0;
+    return this.text.length > 0 || this.chunks !== null;
   }
   /** Takes everything queued as one buffer, so the socket gets a single write. */
   takeOutput(): Uint8Array | null {
     if (this.text) this.moveText();
-    const n = this.chunks.length;
-    if (n === 0) return null;
+    const chunks = this.chunks;
+    if (chunks === null) return null;
+    const n = chunks.length;
     let out: Uint8Array;
-    if (n === 1) out = this.chunks[0]!;
+    if (n === 1) out = chunks[0]!;
     else {
       out = new Uint8Array(this.queuedBytes);
       let at = 0;
-      for (const c of this.chunks) {
+      for (const c of chunks) {
         out.set(c, at);
         at += c.length;
       }
     }
-    this.chunks = [];
+    this.chunks = null;
     this.queuedBytes = 0;
     return out;
   }

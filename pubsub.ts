@@ -138,53 +138,57 @@ export class PubSubServer implements CommandHost {
   start(): void {
     const server = this;
     const conns = this.connections;
-    const handlers = (laddrOf: () => string): Parameters<typeof Bun.listen<Connection>>[0]["socket"] => ({
-      open(socket) {
-        server.stats.connections++;
-        const c = new Connection(server.nextId++, socket, laddrOf(), server.acl.anonymous, !server.authRequiredByDefault, conns);
-        socket.data = c;
-        const wait = server.connLimiter.take(socket.remoteAddress, Date.now());
-        const full = conns.all.size >= server.opts.maxClients;
-        const refusal =
-          wait > 0
-            ? `-ERR too many new connections from ${socket.remoteAddress}; try again in ${wait} s\r\n`
-            : full && conns.all.size >= server.opts.maxClients + server.reservedClients
-              ? MAX_CLIENTS_ERROR
-              : null;
-        if (refusal !== null) {
-          server.stats.rejectedConnections++;
-          socket.write(refusal);
+    const handlers = (laddrOf: () => string): Parameters<typeof Bun.listen<Connection>>[0]["socket"] => {
+      // One laddr string per listener, shared by its connections (it is the same for all of them).
+      let laddr: string | null = null;
+      return {
+        open(socket) {
+          server.stats.connections++;
+          const c = new Connection(server.nextId++, socket, (laddr ??= laddrOf()), server.acl.anonymous, !server.authRequiredByDefault, conns);
+          socket.data = c;
+          const wait = server.connLimiter.take(socket.remoteAddress, Date.now());
+          const full = conns.all.size >= server.opts.maxClients;
+          const refusal =
+            wait > 0
+              ? `-ERR too many new connections from ${socket.remoteAddress}; try again in ${wait} s\r\n`
+              : full && conns.all.size >= server.opts.maxClients + server.reservedClients
+                ? MAX_CLIENTS_ERROR
+                : null;
+          if (refusal !== null) {
+            server.stats.rejectedConnections++;
+            socket.write(refusal);
+            conns.close(c, "end");
+            return;
+          }
+          conns.all.set(c.id, c);
+          // Past --maxclients: a reserved slot, kept only if the first command logs in (within 2 s).
+          if (full) c.reserved = setTimeout(() => server.refuseReserved(c), RESERVED_LOGIN_MS);
+        },
+        data(socket, chunk) {
+          const c = socket.data;
+          if (c.closed) return;
+          c.lastInteraction = Date.now();
+          c.parser.push(chunk);
+          server.processInput(c);
+          conns.markDirty(c);
+        },
+        drain(socket) {
+          conns.drained(socket.data);
+        },
+        end(socket) {
+          // The peer half-closed: send what it already asked for, then close like Redis does on EOF.
+          const c = socket.data;
+          if (!c.closed && !c.unsent) conns.writeQueued(c);
           conns.close(c, "end");
-          return;
-        }
-        conns.all.set(c.id, c);
-        // Past --maxclients: a reserved slot, kept only if the first command logs in (within 2 s).
-        if (full) c.reserved = setTimeout(() => server.refuseReserved(c), RESERVED_LOGIN_MS);
-      },
-      data(socket, chunk) {
-        const c = socket.data;
-        if (c.closed) return;
-        c.lastInteraction = Date.now();
-        c.parser.push(chunk);
-        server.processInput(c);
-        conns.markDirty(c);
-      },
-      drain(socket) {
-        conns.drained(socket.data);
-      },
-      end(socket) {
-        // The peer half-closed: send what it already asked for, then close like Redis does on EOF.
-        const c = socket.data;
-        if (!c.closed && !c.unsent) conns.writeQueued(c);
-        conns.close(c, "end");
-      },
-      close(socket) {
-        conns.close(socket.data, "gone");
-      },
-      error(socket) {
-        conns.close(socket.data, "gone");
-      },
-    });
+        },
+        close(socket) {
+          conns.close(socket.data, "gone");
+        },
+        error(socket) {
+          conns.close(socket.data, "gone");
+        },
+      };
+    };
     this.listener = Bun.listen<Connection>({ hostname: this.opts.host, port: this.opts.port, socket: handlers(() => `${this.opts.host}:${this.listener?.port}`) });
     // TLS is a second listener on its own port, like Redis's tls-port; both serve the same clients and channels.
     if (this.opts.tls)

@@ -91,6 +91,9 @@ export function equalsIgnoreCase(b: Uint8Array | undefined, word: string): boole
 }
 
 /** The unparsed tail of `buf` (from `pos`) followed by `chunk`: the chunk itself when nothing is left over. */
+const NO_BYTES = new Uint8Array(0);
+const NO_ARGS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 function joinTail(buf: Uint8Array, pos: number, chunk: Uint8Array): Uint8Array {
   if (pos >= buf.length) return chunk; // no leftover: keep the chunk itself, no copy
   const left = buf.length - pos;
@@ -179,12 +182,13 @@ export function splitArgs(line: Uint8Array): Uint8Array[] | null {
  * Arguments are views into the received bytes, valid until the next push().
  */
 export class RequestParser {
-  private buf: Uint8Array = new Uint8Array(0);
+  // Shared empties until input comes, and again once it is all parsed: an idle connection holds no buffer of its own.
+  private buf: Uint8Array = NO_BYTES;
   private pos = 0;
   private reqType: 0 | "inline" | "multibulk" = 0;
   private multibulkLen = 0;
   private bulkLen = -1;
-  private argv: Uint8Array[] = [];
+  private argv: Uint8Array[] = NO_ARGS;
   /** A big bulk being filled in place, with how much of it (CRLF included) has arrived. */
   private big: Uint8Array | null = null;
   private bigFill = 0;
@@ -215,7 +219,12 @@ export class RequestParser {
 
   next(limits: ParseLimits): ParseResult {
     for (;;) {
-      if (this.big === null && this.pos >= this.buf.length) return null;
+      if (this.big === null && this.pos >= this.buf.length) {
+        // All parsed: let go of the last chunk (an idle connection would keep it for as long as it stays idle).
+        this.buf = NO_BYTES;
+        this.pos = 0;
+        return null;
+      }
       if (!this.reqType) this.reqType = this.buf[this.pos] === 42 ? "multibulk" : "inline";
       const r = this.reqType === "inline" ? this.inline() : this.multibulk(limits);
       if (r === null) return null;
@@ -303,7 +312,7 @@ export class RequestParser {
       this.multibulkLen--;
     }
     const argv = this.argv;
-    this.argv = [];
+    this.argv = NO_ARGS; // the next multibulk makes its own array
     return { kind: "command", argv };
   }
 }
