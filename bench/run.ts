@@ -16,6 +16,8 @@ if (args.includes("--help") || args.includes("-h")) {
   --only NAMES    only these workloads: publish, fanout, latency, idle, channels, webhook, xadd
   --rounds N      rounds per workload, each alternating reference and Notistream (default 3)
   --against DIR   compare with the pub/sub server of another Notistream checkout instead of redis-server
+  --deliveries N  deliveries per fan-out run (default 2,000,000; 10,000,000 puts subscribers megabytes behind)
+  --fanout A,B    subscriber counts for the fan-out runs (default 100,1000,10000)
 Writes a markdown table to stdout and the figures as JSON under bench/results/.`);
   process.exit(0);
 }
@@ -30,6 +32,9 @@ const here = import.meta.dir;
 const S = SMOKE
   ? { publishN: 2000, fanout: [10, 50], deliveries: 20_000, latencyRate: 500, latencySubs: 10, latencySeconds: 1, idle: 200, channels: 200, patterns: 10, ingestSeconds: 1, xaddN: 2000, webhookLatencyN: 50 }
   : { publishN: 200_000, fanout: [100, 1000, 10000], deliveries: 2_000_000, latencyRate: 10_000, latencySubs: 100, latencySeconds: 5, idle: 10_000, channels: 10_000, patterns: 100, ingestSeconds: 10, xaddN: 100_000, webhookLatencyN: 2000 };
+
+if (args.includes("--deliveries")) S.deliveries = Number(args[args.indexOf("--deliveries") + 1]);
+if (args.includes("--fanout")) S.fanout = args[args.indexOf("--fanout") + 1]!.split(",").map(Number);
 
 type Row = { workload: string; unit: string; better: "higher" | "lower"; target: string; redis: number[]; notistream: number[]; baseline?: { name: string; values: number[] } };
 const rows: Row[] = [];
