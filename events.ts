@@ -76,7 +76,39 @@ export async function recentMessages(url: URL, store: Store): Promise<Envelope[]
 }
 
 const encoder = new TextEncoder();
-const frame = (env: Envelope): Uint8Array => encodeEvent({ id: env.id || undefined, data: JSON.stringify(env) });
+
+// Encode once for all streams: the hub hands one live message to every stream's listener in one loop, so the last
+// message parsed is kept, and each envelope's frame is made once (a stream only reads them). Why: with thousands
+// of streams on one channel, parsing and encoding per stream was most of the web server's CPU per delivery.
+const frames = new WeakMap<Envelope, Uint8Array>();
+const frame = (env: Envelope): Uint8Array => {
+  let f = frames.get(env);
+  if (!f) frames.set(env, (f = encodeEvent({ id: env.id || undefined, data: JSON.stringify(env) })));
+  return f;
+};
+let lastLive: { channel: string; payload: string; env: Envelope } | null = null;
+function liveEnvelope(channel: string, payload: string): Envelope {
+  if (lastLive === null || lastLive.payload !== payload || lastLive.channel !== channel) lastLive = { channel, payload, env: parsePayload(channel, payload) };
+  return lastLive.env;
+}
+
+// One timer sends every stream's keepalive, instead of a timer per stream (memory per stream).
+const keepalives = new Set<() => void>();
+let keepaliveTimer: ReturnType<typeof setInterval> | null = null;
+const KEEPALIVE_FRAME = encodeComment("keepalive");
+function keepAlive(send: () => void): () => void {
+  keepalives.add(send);
+  keepaliveTimer ??= setInterval(() => {
+    for (const k of keepalives) k();
+  }, KEEPALIVE_MS);
+  return () => {
+    keepalives.delete(send);
+    if (keepalives.size === 0 && keepaliveTimer) {
+      clearInterval(keepaliveTimer);
+      keepaliveTimer = null;
+    }
+  };
+}
 
 /**
  * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
@@ -87,7 +119,7 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
   const last = new Map<string, string>();
   const buffers = new Map<string, Envelope[]>(channels.map((ch) => [ch, []]));
   const unwatch: (() => void)[] = [];
-  let keepalive: ReturnType<typeof setInterval> | undefined;
+  let stopKeepalive: (() => void) | undefined;
   let closed = false;
 
   const stream = new ReadableStream<Uint8Array>({
@@ -114,7 +146,7 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
           hub.watch(ch, {
             message: (channel, payload) => {
               if (isReservedChannel(channel)) return; // the server's own traffic, matched by a glob like *
-              const env = parsePayload(channel, payload);
+              const env = liveEnvelope(channel, payload);
               const buf = buffers.get(ch);
               if (buf) buf.push(env);
               else send(env);
@@ -146,13 +178,13 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
         );
       }
       // A comment line every 25 s keeps proxies and NAT mappings from closing an idle stream.
-      keepalive = setInterval(() => {
-        if (!closed) controller.enqueue(encodeComment("keepalive"));
-      }, KEEPALIVE_MS);
+      stopKeepalive = keepAlive(() => {
+        if (!closed) controller.enqueue(KEEPALIVE_FRAME);
+      });
     },
     cancel() {
       closed = true;
-      clearInterval(keepalive);
+      stopKeepalive?.();
       for (const u of unwatch) u();
       onClose?.();
     },
