@@ -84,10 +84,13 @@ export class Publisher implements Store {
     } else if (this.clusterWait) this.log("web: --cluster-wait applies to a Redis Cluster only; this is a single node");
     return layout;
   }
+
   /** Set by hold(): the connection is made again as soon as it closes, not at the next request. */
   private holding = false;
   private holdAttempt = 0;
   private holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** What hold() does when the connection is lost; nothing until hold() is called. */
+  private onLost: () => void = () => {};
 
   /**
    * Connects now and stays connected: once subscribers fill the pub/sub server's --maxclients, a connection made
@@ -100,17 +103,15 @@ export class Publisher implements Store {
       this.layout()
         .then(() => this.sendToNode("PING", []))
         .then(() => (this.holdAttempt = 0))
-        .catch(() => {
-          this.holdTimer = setTimeout(again, backoffDelay(this.holdAttempt++, Math.random, 100, 5000));
-        });
+        .catch(() => this.onLost());
     };
+    // One pending retry at a time, with the link's backoff (full jitter, 100 ms doubling to 5 s).
     this.onLost = () => {
       if (this.holdTimer) clearTimeout(this.holdTimer);
       this.holdTimer = setTimeout(again, backoffDelay(this.holdAttempt++, Math.random, 100, 5000));
     };
     again();
   }
-  private onLost: () => void = () => {};
 
   private connection(): RedisClient {
     if (!this.client) {
@@ -207,6 +208,7 @@ export class Publisher implements Store {
       // Drop the connection so the next request starts clean: the server may be back by then.
       this.client = null;
       c.close();
+      this.onLost();
       const why = err instanceof Error ? err.message : String(err);
       throw new Unavailable(`cannot publish: the pub/sub server at ${redactUrl(this.url)} is unavailable (${why})`);
     }
