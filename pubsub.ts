@@ -525,7 +525,8 @@ const FLAGS: FlagSpec[] = [
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
   const port = intFlag("pubsub", flags, "port", 0, 65535);
-  const reservedClients = intFlag("pubsub", flags, "reserved-clients", 0, 10_000);
+  // The reserve is kept only where a client can prove something: with a password or an ACL.
+  const reservedClients = flags.password !== undefined || flags.acl ? intFlag("pubsub", flags, "reserved-clients", 0, 10_000) : 0;
   const clients = maxClientsFor("pubsub", flags.maxclients === undefined ? undefined : intFlag("pubsub", flags, "maxclients", 1, 10_000_000), reservedClients);
   const maxClients = clients.maxClients;
   const maxBulk = intFlag("pubsub", flags, "proto-max-bulk-len", 1, 2 ** 53);
