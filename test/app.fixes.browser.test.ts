@@ -140,11 +140,15 @@ describe.skipIf(!haveChromium)("the service worker's push handler (driven throug
       await cdp.send("ServiceWorker.enable");
       const registrationId = await registration;
       const envelope = { id: "1700000000000-0", time: 1700000000, channel: "pushed", message: "the app is closed", title: "Deploy", priority: 5, url: "https://example.com/d" };
-      await cdp.send("ServiceWorker.deliverPushMessage", { origin: web.url, registrationId, data: JSON.stringify(envelope) });
       let shown: unknown[] = [];
-      for (let i = 0; i < 50 && !shown.length; i++) {
-        shown = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, sticky: n.requireInteraction, data: n.data })));
-        if (!shown.length) await Bun.sleep(100);
+      // On a loaded machine a push delivered while the worker is still starting can be dropped: deliver it again
+      // if nothing showed (one tag per channel, so a second delivery replaces the first rather than adding one).
+      for (let attempt = 0; attempt < 3 && !shown.length; attempt++) {
+        await cdp.send("ServiceWorker.deliverPushMessage", { origin: web.url, registrationId, data: JSON.stringify(envelope) });
+        for (let i = 0; i < 50 && !shown.length; i++) {
+          shown = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, sticky: n.requireInteraction, data: n.data })));
+          if (!shown.length) await Bun.sleep(100);
+        }
       }
       expect(shown).toEqual([
         { title: "Deploy", body: "the app is closed\npushed", tag: "pushed", icon: `${web.url}/icon-192.png`, sticky: true, data: { url: "https://example.com/d", channel: "pushed", id: "1700000000000-0" } },
