@@ -125,11 +125,6 @@ export type ClusterSubscriberEvents = {
   live: (name: string) => void;
   /** The cluster cannot be reached or a subscription failed: why. Cleared by the next `live`. */
   problem: (reason: string) => void;
-  /**
-   * The subscriptions may be moving (a topology change, a node's error): hold live messages until each name is
-   * `live` again. A message let through first could hide older ones missed meanwhile from the catch-up.
-   */
-  hold: () => void;
 };
 
 /** How long the subscriber waits for ioredis to settle after a topology change before confirming every subscription. */
@@ -139,11 +134,14 @@ const SETTLE_MS = 250;
  * Channels by SSUBSCRIBE on their shard's master, globs by PSUBSCRIBE on one node (classic PUBLISH reaches every
  * node). After a failover or a reshard ioredis subscribes again by itself, but does not say when a subscription is
  * live again, so this confirms each one itself (unsubscribe, subscribe, wait for the reply) and only then says `live`:
- * anything published in between is in history, which the listener reads after `live`.
+ * anything published in between is in history, which the listener reads after `live`. Meanwhile live messages are
+ * held, and handed on after `live`: one let through first could hide older ones missed from the catch-up.
  */
 export class ClusterSubscriber {
   private readonly cluster: Cluster;
   private readonly names = new Set<string>();
+  /** Live messages per name held while its subscription may be moving, as [channel, payload]. */
+  private readonly held = new Map<string, [string, string][]>();
   private settle: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private attempt = 0;
@@ -152,10 +150,10 @@ export class ClusterSubscriber {
     // Slots are read again every 2 s as well: a reshard that moves a channel's slot ends its SSUBSCRIBE on the old
     // master (Redis 7 sends SUNSUBSCRIBE), and ioredis subscribes again on the new one once it knows the new map.
     this.cluster = clusterFromUrl(url, ca, { slotsRefreshInterval: 2000 });
-    this.cluster.on("smessage", (channel: string, payload: string) => this.names.has(channel) && this.on.message(channel, channel, payload));
-    this.cluster.on("pmessage", (pattern: string, channel: string, payload: string) => this.names.has(pattern) && this.on.message(pattern, channel, payload));
+    this.cluster.on("smessage", (channel: string, payload: string) => this.deliver(channel, channel, payload));
+    this.cluster.on("pmessage", (pattern: string, channel: string, payload: string) => this.deliver(pattern, channel, payload));
     const changed = () => {
-      this.on.hold();
+      for (const name of this.names) if (!this.held.has(name)) this.held.set(name, []);
       this.confirmSoon();
     };
     // A new subscriber set after a topology change, or a node lost: confirm every subscription once things settle.
@@ -173,6 +171,21 @@ export class ClusterSubscriber {
     });
   }
 
+  private deliver(name: string, channel: string, payload: string): void {
+    if (!this.names.has(name)) return;
+    const h = this.held.get(name);
+    if (h) h.push([channel, payload]);
+    else this.on.message(name, channel, payload);
+  }
+
+  /** Says `name` is live, then hands on what was held for it meanwhile. */
+  private live(name: string): void {
+    const h = this.held.get(name) ?? [];
+    this.held.delete(name);
+    this.on.live(name);
+    for (const [channel, payload] of h) this.on.message(name, channel, payload);
+  }
+
   /** Subscribes to `name` (a glob uses PSUBSCRIBE); `live` follows once it is. */
   add(name: string): void {
     this.names.add(name);
@@ -181,6 +194,7 @@ export class ClusterSubscriber {
 
   remove(name: string): void {
     if (!this.names.delete(name)) return;
+    this.held.delete(name);
     const done = isPattern(name) ? this.cluster.punsubscribe(name) : this.cluster.sunsubscribe(name);
     void done.catch(() => {});
   }
@@ -195,7 +209,7 @@ export class ClusterSubscriber {
         await this.cluster.sunsubscribe(name);
         if (this.names.has(name)) await this.cluster.ssubscribe(name);
       }
-      if (this.names.has(name) && !this.stopped) this.on.live(name);
+      if (this.names.has(name) && !this.stopped) this.live(name);
       return true;
     } catch (err) {
       if (this.stopped) return false;

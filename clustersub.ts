@@ -40,9 +40,6 @@ export class ClusterSubscription implements Subscribing {
     this.subscriber = new ClusterSubscriber(url, ca, {
       message: (name, channel, payload) => this.onMessage(name, parsePayload(channel, payload)),
       live: (name) => void this.catchUp(name),
-      hold: () => {
-        for (const name of this.config.channels) if (!this.held.has(name)) this.held.set(name, []);
-      },
       problem: (reason) => {
         if (this.ready.size === 0) return this.on.status(reason);
         this.lastDownAt = Date.now();

@@ -75,26 +75,16 @@ export class Hub {
   private useCluster(): void {
     this.link.stop();
     this.log("web: hub: the pub/sub server is a Redis Cluster node; subscribing by SSUBSCRIBE on each shard (PSUBSCRIBE for globs)");
-    /** Live messages held per name while its subscription may be moving; let through after its listeners catch up. */
-    const held = new Map<string, [string, string][]>();
     this.cluster = new ClusterSubscriber(this.url, this.ca, {
       message: (name, channel, payload) => {
-        const h = held.get(name);
-        if (h) h.push([channel, payload]);
-        else for (const l of this.listeners.get(name) ?? []) l.message(channel, payload);
-      },
-      hold: () => {
-        for (const name of this.listeners.keys()) if (!held.has(name)) held.set(name, []);
+        for (const l of this.listeners.get(name) ?? []) l.message(channel, payload);
       },
       // Live again (first time, or after a failover): listeners catch up from history, which has what was missed;
-      // what was held goes after that (each listener keeps live messages back until its catch-up is done).
+      // the messages the subscriber held come after (each listener keeps them back until its catch-up is done).
       live: (name) => {
         this.recovered();
         this.confirmed.add(name);
-        const h = held.get(name) ?? [];
-        held.delete(name);
         for (const l of this.listeners.get(name) ?? []) l.resubscribed();
-        for (const [channel, payload] of h) for (const l of this.listeners.get(name) ?? []) l.message(channel, payload);
       },
       problem: (reason) => {
         this.confirmed = new Set();

@@ -156,21 +156,21 @@ export class Publisher implements Store {
 
   /** Runs one command (routed by key on a cluster); an error reply or a broken connection becomes Unavailable. */
   async send(command: string, args: string[]): Promise<unknown> {
-    await this.layout();
+    if (!this.known) await this.layout(); // asked once; no await per command after that
     if (this.cluster) return this.onCluster((c) => c.run(command, args));
     return this.sendToNode(command, args);
   }
 
   /** Keys matching `pattern`: on a cluster, from every master. */
   async keys(pattern: string): Promise<string[]> {
-    await this.layout();
+    if (!this.known) await this.layout();
     const keys = this.cluster ? await this.onCluster((c) => c.keys(pattern)) : await this.sendToNode("KEYS", [pattern]);
     return Array.isArray(keys) ? keys.map(String) : [];
   }
 
   /** Publishes a payload as it is: PUBLISH on one node; SPUBLISH (and PUBLISH for globs) on a cluster. */
   async publishPayload(channel: string, payload: string): Promise<number> {
-    await this.layout();
+    if (!this.known) await this.layout();
     if (this.cluster) return await this.onCluster((c) => c.publish(channel, payload, this.clusterGlobs));
     return Number(await this.sendToNode("PUBLISH", [channel, payload]));
   }
@@ -220,7 +220,7 @@ export class Publisher implements Store {
    */
   async publish(n: Notification): Promise<Published> {
     const now = Date.now();
-    const layout = await this.layout();
+    const layout = this.known ?? (await this.layout());
     const xadd = ["MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)];
     let id: string;
     if (this.cluster) {
