@@ -44,6 +44,19 @@ async function channelsOf(name: string, store: Store): Promise<string[]> {
   return layout.channelsMatching(await store.keys(layout.historyKeys(name)), name).filter((c) => !isReservedChannel(c));
 }
 
+/**
+ * Where each channel's history stands now (its newest ID, or 0-0 when it has none), for the channels `names` stand
+ * for: a stream opened without `since` replays from here, so a message published after it opened is never missed
+ * while the hub's subscription is still being made (the first stream on a channel) or made again.
+ */
+async function historyTops(store: Store, names: string[]): Promise<Map<string, string>> {
+  const layout = await store.layout();
+  const channels = [...new Set((await Promise.all(names.map((n) => channelsOf(n, store)))).flat())];
+  // Sent together: one round trip for all of them on a connection that pipelines.
+  const tops = await Promise.all(channels.map((ch) => store.send("XREVRANGE", [layout.historyKey(ch), "+", "-", "COUNT", "1"])));
+  return new Map(channels.map((ch, i) => [ch, entries(tops[i], ch)[0]?.id ?? "0-0"]));
+}
+
 /** A channel's history after `from` (exclusive), oldest first. */
 async function historyAfter(store: Store, channel: string, from: string, count?: number): Promise<Envelope[]> {
   const key = (await store.layout()).historyKey(channel);
@@ -112,7 +125,8 @@ function keepAlive(send: () => void): () => void {
 
 /**
  * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
- * `since` from history, then sends the buffer, skipping anything already sent: each message once, in ID order.
+ * `since` (or, without it, after where history stood at the open) from history, then sends the buffer, skipping
+ * anything already sent: each message once, in ID order.
  */
 export function eventStream(hub: Hub, store: Store, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose?: () => void): Response {
   /** The last ID sent per channel (a glob's messages are counted by the channel they came on). */
@@ -121,6 +135,11 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
   const unwatch: (() => void)[] = [];
   let stopKeepalive: (() => void) | undefined;
   let closed = false;
+  // No since: the stream starts where history stands now. A channel a glob matches that had no history then is new,
+  // so all of its history came after.
+  const opened = since === undefined ? historyTops(store, channels).catch(onError) : Promise.resolve(undefined);
+  const startOf = (tops: Map<string, string> | void, name: string, channel: string): string | undefined =>
+    since ?? (tops ? (tops.get(channel) ?? (isPattern(name) ? "0-0" : undefined)) : undefined);
 
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -156,8 +175,9 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
               if (!buffers.has(ch)) buffers.set(ch, []);
               const replay = async () => {
                 const missed: Envelope[] = [];
+                const tops = await opened;
                 for (const c of await channelsOf(ch, store)) {
-                  const from = last.get(c) ?? since;
+                  const from = last.get(c) ?? startOf(tops, ch, c);
                   if (from) missed.push(...(await historyAfter(store, c, from)));
                 }
                 return missed.sort((a, b) => compareIds(a.id, b.id));

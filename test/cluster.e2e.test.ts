@@ -53,13 +53,23 @@ function sse(url: string): { events: { id: string; channel: string; message: str
   return { events, close: () => ctl.abort() };
 }
 
-/** Every accepted message reached the client and the SSE stream exactly once. */
-async function allArrivedOnce(accepted: string[], client: ClientProcess, stream: { events: { id: string; channel: string }[] }) {
+/**
+ * Every accepted message reached the client and the SSE stream exactly once. On a timeout the error names what is
+ * missing and shows the client's and the web server's logs, so a failure on a CI machine can be read afterwards.
+ */
+async function allArrivedOnce(accepted: string[], client: ClientProcess, stream: { events: { id: string; channel: string }[] }, web?: { output: () => string }) {
   for (const [what, got] of [["client", () => printed(client)], ["SSE", () => stream.events]] as const) {
-    await until(`every accepted message at the ${what}`, () => {
+    const missing = () => {
       const ids = new Set(got().map((e) => `${e.id} ${e.channel}`));
-      return accepted.every((a) => ids.has(a));
-    }, 30_000);
+      return accepted.filter((a) => !ids.has(a));
+    };
+    try {
+      await until(`every accepted message at the ${what}`, () => missing().length === 0, 30_000);
+    } catch (err) {
+      const logs = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("{")).slice(-40).join("\n");
+      throw new Error(`${(err as Error).message}: ${missing().length} of ${accepted.length} missing (${missing().slice(0, 10).join(", ")})\n` +
+        `the client said:\n${logs(client.out())}\nthe web server said:\n${logs(web?.output() ?? "")}`);
+    }
     const ids = got().map((e) => `${e.id} ${e.channel}`);
     expect(ids.length).toBe(new Set(ids).size); // nothing twice
   }
@@ -247,7 +257,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       expect(Object.fromEntries(statuses)).toEqual({ 200: accepted.length });
       // The stream now lives on the new owner.
       expect(Number((await run(["redis-cli", "-p", String(target), "XLEN", CLUSTER.historyKey(moving)])).stdout.trim())).toBeGreaterThan(0);
-      await allArrivedOnce(accepted, client, stream);
+      await allArrivedOnce(accepted, client, stream, web);
       console.log(`cluster reshard: ${accepted.length} POSTs during the move of slot ${slot} from ${ownerPort} to ${target}, all 200`);
     } finally {
       stream.close();
@@ -260,7 +270,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
    * POSTs to 30 channels over every shard, 10 ms apart, while `during` runs; each answer with when it came.
    * `during` gets the victim: a master other than the node the web server and client were given.
    */
-  async function underLoad(web: { url: string }, channels: string[], during: (victim: number) => Promise<void>) {
+  async function underLoad(web: { url: string; output: () => string; proc: { exitCode: number | null } }, channels: string[], during: (victim: number) => Promise<void>) {
     /** `at`: when the POST was sent; `took`: how long its answer took. */
     const answers: { at: number; took: number; status: number; id: string; channel: string }[] = [];
     let stop = false;
@@ -268,7 +278,9 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       for (let i = 0; !stop; i++) {
         const channel = channels[i % channels.length]!;
         const at = Date.now();
-        const r = await post(web.url, { channel, message: `n${i}` });
+        const r = await post(web.url, { channel, message: `n${i}` }).catch((err: Error) => {
+          throw new Error(`POST ${i} failed: ${err.message}; the web server (exit code ${web.proc.exitCode}) said:\n${web.output().split("\n").slice(-40).join("\n")}`);
+        });
         answers.push({ at, took: Date.now() - at, status: r.status, id: String(r.body.id ?? ""), channel });
         await Bun.sleep(10);
       }
@@ -309,7 +321,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       expect(answers.filter((a) => a.at > failedOverAt + 1000).every((a) => a.status === 200)).toBe(true);
       // Without WAIT a write acknowledged just before the kill may be lost with the master; the rest must arrive.
       const accepted = answers.filter((a) => a.status === 200 && (a.at < killedAt - 2000 || a.at > failedOverAt)).map((a) => `${a.id} ${a.channel}`);
-      await allArrivedOnce(accepted, client, stream);
+      await allArrivedOnce(accepted, client, stream, web);
       expect(/subscribed again/.test(web.output())).toBe(true);
     } finally {
       stream.close();
@@ -342,7 +354,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       expect(statuses[200]! + statuses[503]!).toBe(answers.length);
       expect(statuses[503]).toBeGreaterThan(0);
       expect(answers.filter((a) => a.at > healthyAt + 1000).every((a) => a.status === 200)).toBe(true);
-      await allArrivedOnce(answers.filter((a) => a.status === 200).map((a) => `${a.id} ${a.channel}`), client, stream);
+      await allArrivedOnce(answers.filter((a) => a.status === 200).map((a) => `${a.id} ${a.channel}`), client, stream, web);
     } finally {
       stream.close();
       client.proc.kill("SIGTERM");

@@ -2,7 +2,8 @@
 // order, 1,000 SSE clients on one channel share one RESP subscription and all get the message, /messages pages
 // through history, bad requests get clear 4xx errors, and a browser that leaves is cleaned up.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Raw, startPubSub, startWebServer, type Running } from "./helpers";
+import { createServer, connect } from "node:net";
+import { Raw, freePort, startPubSub, startWebServer, until, type Running } from "./helpers";
 
 let pubsub: Running;
 let web: Running & { url: string };
@@ -26,9 +27,9 @@ class Sse {
   events: { id?: string; data: string }[] = [];
   opened = false;
   private abort = new AbortController();
-  static async open(path: string, headers: Record<string, string> = {}): Promise<Sse> {
+  static async open(path: string, headers: Record<string, string> = {}, base = web.url): Promise<Sse> {
     const s = new Sse();
-    const r = await fetch(`${web.url}${path}`, { headers, signal: s.abort.signal });
+    const r = await fetch(`${base}${path}`, { headers, signal: s.abort.signal });
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toContain("text/event-stream");
     void s.pump(r.body!);
@@ -77,7 +78,52 @@ async function numsub(channel: string): Promise<number> {
   return n;
 }
 
+/**
+ * A TCP proxy to the pub/sub server that holds back, for `delayMs`, what a client sends from the first chunk that
+ * matches `match` on: the hub's SUBSCRIBE arrives late while everything else passes at once.
+ */
+async function delayingProxy(target: number, match: RegExp, delayMs: number): Promise<{ port: number; close: () => void }> {
+  const port = await freePort();
+  const server = createServer((c) => {
+    const up = connect(target, "127.0.0.1");
+    let chain = Promise.resolve();
+    let late = false;
+    c.on("data", (d) => {
+      const wait = !late && match.test(d.toString("latin1")) ? delayMs : 0;
+      if (wait) late = true;
+      chain = chain.then(() => Bun.sleep(wait)).then(() => void up.write(d));
+    });
+    up.on("data", (d) => c.write(d));
+    c.on("close", () => up.destroy());
+    up.on("close", () => c.destroy());
+    c.on("error", () => {});
+    up.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { port, close: () => server.close() };
+}
+
 describe("GET /events", () => {
+  test("without Last-Event-ID, a message published after the stream opened arrives even if the hub subscribes late", async () => {
+    const proxy = await delayingProxy(pubsub.port, /SUBSCRIBE/i, 1500);
+    const slow = await startWebServer(`redis://127.0.0.1:${proxy.port}`);
+    try {
+      const before = await post("late-hub", "published before the stream opened");
+      const s = await Sse.open("/events?channel=late-hub", {}, slow.url);
+      await until("the stream's first line", () => s.opened, 5000);
+      // Published through the other web server while this one's SUBSCRIBE is still held back by the proxy.
+      const after = await post("late-hub", "published after the stream opened");
+      await s.waitFor(1, 10_000);
+      await Bun.sleep(300); // anything more would show now
+      expect(s.events.map((e) => e.id)).toEqual([after]);
+      expect(s.events.map((e) => e.id)).not.toContain(before);
+      s.close();
+    } finally {
+      await slow.stop();
+      proxy.close();
+    }
+  }, 20_000);
+
   test("Last-Event-ID replays exactly what came after it, in order, then goes live", async () => {
     const ids: string[] = [];
     for (let i = 1; i <= 20; i++) ids.push(await post("replay", `r${i}`));

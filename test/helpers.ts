@@ -289,12 +289,12 @@ export class Terminal {
   }
 }
 
-/** Starts Notistream's web server on a free port, publishing to `redisUrl`. */
-export async function startWebServer(redisUrl: string, args: string[] = [], env: Record<string, string> = {}): Promise<Running & { url: string }> {
+/** Starts Notistream's web server on a free port, publishing to `redisUrl` (from another checkout when `root` names one). */
+export async function startWebServer(redisUrl: string, args: string[] = [], env: Record<string, string> = {}, root = ROOT): Promise<Running & { url: string }> {
   const port = await freePort();
   // Each web server keeps its data (the VAPID keys) in a directory of its own unless the test names one.
   const data = args.includes("--data") ? [] : ["--data", tempPath("web-data")];
-  const proc = spawn([BUN, `${ROOT}/web.ts`, "--host", "127.0.0.1", "--port", String(port), "--redis", redisUrl, ...data, ...args], {
+  const proc = spawn([BUN, `${root}/web.ts`, "--host", "127.0.0.1", "--port", String(port), "--redis", redisUrl, ...data, ...args], {
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, ...env },

@@ -1,0 +1,73 @@
+#!/usr/bin/env bun
+// bench/ingest.ts — webhook ingest: POST / through the web server with wrk, our pub/sub server and redis-server (AOF
+// everysec) as the store, A B A B; POST/s and the CPU each process spends per POST. --against DIR adds another checkout.
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { ROOT, startPubSub, startRedis, startWebServer, tempPath, type Running } from "../test/helpers";
+
+const args = process.argv.slice(2);
+if (args.includes("--help")) {
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--against DIR]
+
+POST / (the seed's form body, over 100 channels) with wrk through the web server, with Notistream's pub/sub server
+and with redis-server (appendonly yes, appendfsync everysec) as the store, alternating A B A B. Prints POST/s and
+the CPU time per POST of the web server and of the store (utime + stime from /proc), and their sum.
+  --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new)`);
+  process.exit(0);
+}
+const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const ROUNDS = num("rounds", 3);
+const SECONDS = num("seconds", 5);
+const CONNECTIONS = num("connections", 50);
+const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
+const log = (s: string) => console.error(`bench/ingest: ${s}`);
+
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime (USER_HZ 100)
+}
+
+const lua = tempPath("post-100.lua");
+await Bun.write(lua, `-- POST / over 100 channels\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", "/", { ["Content-Type"] = "application/x-www-form-urlencoded" }, "message=hello%20from%20wrk&channel=ingest/" .. (n % 100))\nend\n`);
+
+type Setup = { name: string; root: string; store: () => Promise<Running> };
+const setups: Setup[] = [
+  { name: "Notistream pub/sub", root: ROOT, store: () => startPubSub() },
+  { name: "redis-server (AOF everysec)", root: ROOT, store: () => startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", tempPath("redis-aof")]) },
+];
+if (AGAINST) setups.push({ name: `${AGAINST}: its pub/sub`, root: AGAINST, store: () => startPubSub([], {}, AGAINST) });
+
+type Result = { rps: number; web: number; store: number; non2xx: number };
+async function once(s: Setup): Promise<Result> {
+  const store = await s.store();
+  const web = await startWebServer(`redis://127.0.0.1:${store.port}`, [], {}, s.root);
+  try {
+    for (let i = 0; i < 200; i++) await fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: `ingest/${i % 100}`, message: "warm" }) });
+    const before = { web: cpuSeconds(web.proc.pid), store: cpuSeconds(store.proc.pid) };
+    const out = await Bun.$`wrk -t2 -c${CONNECTIONS} -d${SECONDS}s -s ${lua} ${web.url}/`.quiet().text();
+    const after = { web: cpuSeconds(web.proc.pid), store: cpuSeconds(store.proc.pid) };
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+    const posts = Number(/(\d+) requests in/.exec(out)?.[1] ?? rps * SECONDS);
+    return { rps, web: ((after.web - before.web) * 1e6) / posts, store: ((after.store - before.store) * 1e6) / posts, non2xx };
+  } finally {
+    await web.stop();
+    await store.stop();
+  }
+}
+
+log(`${cpus().length} cores; ${ROUNDS} rounds of ${SECONDS} s, wrk -c${CONNECTIONS}, A B A B`);
+const results = new Map<string, Result[]>(setups.map((s) => [s.name, []]));
+for (let r = 1; r <= ROUNDS; r++)
+  for (const s of setups) {
+    const res = await once(s);
+    results.get(s.name)!.push(res);
+    log(`round ${r}, ${s.name}: ${Math.round(res.rps)} POST/s, CPU per POST: web ${res.web.toFixed(1)} µs + store ${res.store.toFixed(1)} µs = ${(res.web + res.store).toFixed(1)} µs${res.non2xx ? `; ${res.non2xx} non-2xx!` : ""}`);
+  }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(`\n| store | POST/s | web server CPU per POST | store CPU per POST | total CPU per POST |\n| --- | --- | --- | --- | --- |`);
+for (const [name, rs] of results) {
+  const [rps, web, store] = [median(rs.map((x) => x.rps)), median(rs.map((x) => x.web)), median(rs.map((x) => x.store))];
+  console.log(`| ${name} | ${Math.round(rps).toLocaleString("en")} | ${web.toFixed(1)} µs | ${store.toFixed(1)} µs | ${(web + store).toFixed(1)} µs |`);
+}
+console.log(`\n(medians of ${ROUNDS} rounds; non-2xx answers: ${[...results.values()].flat().reduce((a, x) => a + x.non2xx, 0)})`);
