@@ -1,17 +1,19 @@
 #!/usr/bin/env bun
 // bench/ingest.ts — webhook ingest: POST / through the web server with wrk, our pub/sub server and redis-server (AOF
-// everysec) as the store, A B A B; POST/s and the CPU each process spends per POST. --against DIR adds another checkout.
-import { readFileSync } from "node:fs";
+// everysec) as the store, and the floor (bench/floor.ts), A B A B; POST/s and each process's CPU per POST.
+import { mkdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { ROOT, startPubSub, startRedis, startWebServer, tempPath, type Running } from "../test/helpers";
+import { spawn } from "bun";
+import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--against DIR]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--channels 100] [--against DIR]
 
-POST / (the seed's form body, over 100 channels) with wrk through the web server, with Notistream's pub/sub server
-and with redis-server (appendonly yes, appendfsync everysec) as the store, alternating A B A B. Prints POST/s and
-the CPU time per POST of the web server and of the store (utime + stime from /proc), and their sum.
+POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's pub/sub server
+and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare Bun.serve that
+only sends XADD and PUBLISH) for the floor, alternating A B A B. Prints POST/s and the CPU time per POST of the web
+server and of the store (utime + stime from /proc), and their sum.
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new)`);
   process.exit(0);
 }
@@ -19,6 +21,7 @@ const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Nu
 const ROUNDS = num("rounds", 3);
 const SECONDS = num("seconds", 5);
 const CONNECTIONS = num("connections", 50);
+const CHANNELS = num("channels", 100);
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const log = (s: string) => console.error(`bench/ingest: ${s}`);
 
@@ -27,22 +30,36 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime (USER_HZ 100)
 }
 
-const lua = tempPath("post-100.lua");
-await Bun.write(lua, `-- POST / over 100 channels\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", "/", { ["Content-Type"] = "application/x-www-form-urlencoded" }, "message=hello%20from%20wrk&channel=ingest/" .. (n % 100))\nend\n`);
+const lua = tempPath(`post-${CHANNELS}.lua`);
+await Bun.write(lua, `-- POST / over ${CHANNELS} channels\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", "/", { ["Content-Type"] = "application/x-www-form-urlencoded" }, "message=hello%20from%20wrk&channel=ingest/" .. (n % ${CHANNELS}))\nend\n`);
 
-type Setup = { name: string; root: string; store: () => Promise<Running> };
+type Web = { url: string; proc: { pid: number }; stop: () => Promise<void> };
+type Setup = { name: string; store: () => Promise<Running>; web: (storeUrl: string) => Promise<Web> };
+const redisAof = () => {
+  const dir = tempPath("redis-aof");
+  mkdirSync(dir, { recursive: true });
+  return startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
+};
+/** bench/floor.ts: what Bun.serve and Bun's RedisClient cost for XADD + PUBLISH with nothing else. */
+async function floorServer(storeUrl: string): Promise<Web> {
+  const port = await freePort();
+  const proc = spawn([BUN, `${import.meta.dir}/floor.ts`, String(port), storeUrl], { stdout: "ignore", stderr: "inherit" });
+  await waitForPort(port);
+  return { url: `http://127.0.0.1:${port}`, proc, stop: async () => void (proc.kill(), await proc.exited) };
+}
 const setups: Setup[] = [
-  { name: "Notistream pub/sub", root: ROOT, store: () => startPubSub() },
-  { name: "redis-server (AOF everysec)", root: ROOT, store: () => startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", tempPath("redis-aof")]) },
+  { name: "web server + Notistream pub/sub", store: () => startPubSub(), web: (u) => startWebServer(u) },
+  { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u) },
+  { name: "floor: bench/floor.ts + redis-server (AOF everysec)", store: redisAof, web: floorServer },
 ];
-if (AGAINST) setups.push({ name: `${AGAINST}: its pub/sub`, root: AGAINST, store: () => startPubSub([], {}, AGAINST) });
+if (AGAINST) setups.push({ name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, [], {}, AGAINST) });
 
 type Result = { rps: number; web: number; store: number; non2xx: number };
 async function once(s: Setup): Promise<Result> {
   const store = await s.store();
-  const web = await startWebServer(`redis://127.0.0.1:${store.port}`, [], {}, s.root);
+  const web = await s.web(`redis://127.0.0.1:${store.port}`);
   try {
-    for (let i = 0; i < 200; i++) await fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: `ingest/${i % 100}`, message: "warm" }) });
+    for (let i = 0; i < 200; i++) await fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: `ingest/${i % CHANNELS}`, message: "warm" }) });
     const before = { web: cpuSeconds(web.proc.pid), store: cpuSeconds(store.proc.pid) };
     const out = await Bun.$`wrk -t2 -c${CONNECTIONS} -d${SECONDS}s -s ${lua} ${web.url}/`.quiet().text();
     const after = { web: cpuSeconds(web.proc.pid), store: cpuSeconds(store.proc.pid) };
@@ -56,7 +73,7 @@ async function once(s: Setup): Promise<Result> {
   }
 }
 
-log(`${cpus().length} cores; ${ROUNDS} rounds of ${SECONDS} s, wrk -c${CONNECTIONS}, A B A B`);
+log(`${cpus().length} cores; ${ROUNDS} rounds of ${SECONDS} s, wrk -c${CONNECTIONS} over ${CHANNELS} channel(s), A B A B`);
 const results = new Map<string, Result[]>(setups.map((s) => [s.name, []]));
 for (let r = 1; r <= ROUNDS; r++)
   for (const s of setups) {
@@ -65,7 +82,7 @@ for (let r = 1; r <= ROUNDS; r++)
     log(`round ${r}, ${s.name}: ${Math.round(res.rps)} POST/s, CPU per POST: web ${res.web.toFixed(1)} µs + store ${res.store.toFixed(1)} µs = ${(res.web + res.store).toFixed(1)} µs${res.non2xx ? `; ${res.non2xx} non-2xx!` : ""}`);
   }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`\n| store | POST/s | web server CPU per POST | store CPU per POST | total CPU per POST |\n| --- | --- | --- | --- | --- |`);
+console.log(`\n| setup | POST/s | web server CPU per POST | store CPU per POST | total CPU per POST |\n| --- | --- | --- | --- | --- |`);
 for (const [name, rs] of results) {
   const [rps, web, store] = [median(rs.map((x) => x.rps)), median(rs.map((x) => x.web)), median(rs.map((x) => x.store))];
   console.log(`| ${name} | ${Math.round(rps).toLocaleString("en")} | ${web.toFixed(1)} µs | ${store.toFixed(1)} µs | ${(web + store).toFixed(1)} µs |`);

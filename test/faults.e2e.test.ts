@@ -84,3 +84,35 @@ test(`kill -9 under load (${RATE} msg/s to ${CLIENTS} clients): every accepted m
   await web.stop();
   server.kill();
 }, 180000);
+
+test("a pub/sub server that stops answering (SIGSTOP): POSTs get a 503 that says so within seconds; after SIGCONT, 200 again", async () => {
+  const port = await freePort();
+  const server = spawnPubSubAt(port, tempPath("stopped.db"));
+  procs.push(server);
+  await waitForPort(port);
+  const web = await startWebServer(`redis://127.0.0.1:${port}`);
+  const post = (message: string) => fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: "stuck", message }) });
+  try {
+    expect((await post("before")).status).toBe(200);
+    server.kill("SIGSTOP");
+    // Several at once: they wait on the same connection, and all fail together when the watchdog gives it up.
+    const answers = await Promise.all([1, 2, 3].map(async (i) => {
+      const r = await post(`while stopped ${i}`);
+      return { status: r.status, body: (await r.json()) as { error?: string } };
+    }));
+    for (const a of answers) {
+      expect(a.status).toBe(503);
+      expect(a.body.error).toMatch(/no answer within 5000 ms/);
+    }
+    server.kill("SIGCONT");
+    let ok = 0;
+    for (let i = 0; i < 50 && ok === 0; i++) {
+      if ((await post(`after ${i}`)).status === 200) ok++;
+      else await Bun.sleep(100);
+    }
+    expect(ok).toBe(1);
+  } finally {
+    server.kill("SIGCONT");
+    await web.stop();
+  }
+}, 30_000);
