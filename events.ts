@@ -57,6 +57,13 @@ async function historyTops(store: Store, names: string[]): Promise<Map<string, s
   return new Map(channels.map((ch, i) => [ch, entries(tops[i], ch)[0]?.id ?? "0-0"]));
 }
 
+/** Where a stream that opened without `since` starts on `channel` (of `name`), from the tops read at its open. */
+const startAt = (tops: Map<string, string>, name: string, channel: string): string | undefined =>
+  tops.get(channel) ?? (isPattern(name) ? "0-0" : undefined);
+
+/** No names: shared, so a stream that needs no tops keeps no array of its own. */
+const NONE: string[] = [];
+
 /** A channel's history after `from` (exclusive), oldest first. */
 async function historyAfter(store: Store, channel: string, from: string, count?: number): Promise<Envelope[]> {
   const key = (await store.layout()).historyKey(channel);
@@ -135,11 +142,12 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
   const unwatch: (() => void)[] = [];
   let stopKeepalive: (() => void) | undefined;
   let closed = false;
-  // No since: the stream starts where history stands now. A channel a glob matches that had no history then is new,
-  // so all of its history came after.
-  const opened = since === undefined ? historyTops(store, channels).catch(onError) : Promise.resolve(undefined);
-  const startOf = (tops: Map<string, string> | void, name: string, channel: string): string | undefined =>
-    since ?? (tops ? (tops.get(channel) ?? (isPattern(name) ? "0-0" : undefined)) : undefined);
+  // No since, and the hub not yet subscribed to a name (the first stream on it, or the hub subscribing again): the
+  // stream starts where that name's history stands now, so what is published before the subscription is live is
+  // replayed, not missed. A channel a glob matches that had no history then is new: all of its history came after.
+  // Names the hub already holds need nothing: the stream gets their messages live from now on.
+  const late = since === undefined && !channels.every((ch) => hub.isLive(ch)) ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
+  let opened: Promise<Map<string, string> | void> | null = late.length ? historyTops(store, late).catch(onError) : null;
 
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -177,9 +185,12 @@ export function eventStream(hub: Hub, store: Store, channels: string[], since: s
                 const missed: Envelope[] = [];
                 const tops = await opened;
                 for (const c of await channelsOf(ch, store)) {
-                  const from = last.get(c) ?? startOf(tops, ch, c);
+                  const from = last.get(c) ?? since ?? (tops && late.includes(ch) ? startAt(tops, ch, c) : undefined);
                   if (from) missed.push(...(await historyAfter(store, c, from)));
+                  // From here on `last` is the start: the tops need not be kept for the stream's life.
+                  if (from && !last.has(c) && tops && !isPattern(ch)) last.set(c, from);
                 }
+                if (tops && late.every((name) => !isPattern(name) && last.has(name))) opened = null;
                 return missed.sort((a, b) => compareIds(a.id, b.id));
               };
               replay()

@@ -126,6 +126,11 @@ export class Hub {
     return this.listeners.size;
   }
 
+  /** `name`'s subscription is confirmed now: a listener added now misses nothing published from now on. */
+  isLive(name: string): boolean {
+    return this.confirmed.has(name) && this.problem === null;
+  }
+
   /** Connected, logged in and not refused. */
   get connected(): boolean {
     return (this.cluster !== null || this.link.ready) && this.problem === null;
