@@ -1,6 +1,6 @@
 // events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with history catch-up from Last-Event-ID
 // or ?since=) and GET /messages (history as JSON, pages both ways), for channels and globs alike, via hub.ts.
-import type { Hub } from "./hub";
+import type { Hub, HubListener } from "./hub";
 import { InputError, compareIds, envelopeFromEntry, isReservedChannel, parsePayload, refuseReserved, type Envelope } from "./message";
 import type { Store } from "./publisher";
 import { encodeComment, encodeEvent } from "./sse";
@@ -113,22 +113,16 @@ function liveEnvelope(channel: string, payload: string): Envelope {
 }
 
 // One timer sends every stream's keepalive, instead of a timer per stream (memory per stream).
-const keepalives = new Set<() => void>();
+const open = new Set<SseStream>();
 let keepaliveTimer: ReturnType<typeof setInterval> | null = null;
 const KEEPALIVE_FRAME = encodeComment("keepalive");
-function keepAlive(send: () => void): () => void {
-  keepalives.add(send);
-  keepaliveTimer ??= setInterval(() => {
-    for (const k of keepalives) k();
-  }, KEEPALIVE_MS);
-  return () => {
-    keepalives.delete(send);
-    if (keepalives.size === 0 && keepaliveTimer) {
-      clearInterval(keepaliveTimer);
-      keepaliveTimer = null;
-    }
-  };
-}
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
 
 /**
  * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
@@ -136,96 +130,140 @@ function keepAlive(send: () => void): () => void {
  * anything already sent: each message once, in ID order.
  */
 export function eventStream(hub: Hub, store: Store, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose?: () => void): Response {
-  /** The last ID sent per channel (a glob's messages are counted by the channel they came on). */
-  const last = new Map<string, string>();
-  const buffers = new Map<string, Envelope[]>(channels.map((ch) => [ch, []]));
-  const unwatch: (() => void)[] = [];
-  let stopKeepalive: (() => void) | undefined;
-  let closed = false;
-  // No since, and the hub not yet subscribed to a name (the first stream on it, or the hub subscribing again): the
-  // stream starts where that name's history stands now, so what is published before the subscription is live is
-  // replayed, not missed. A channel a glob matches that had no history then is new: all of its history came after.
-  // Names the hub already holds need nothing: the stream gets their messages live from now on.
-  const late = since === undefined && !channels.every((ch) => hub.isLive(ch)) ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
-  let opened: Promise<Map<string, string> | void> | null = late.length ? historyTops(store, late).catch(onError) : null;
+  return new Response(new ReadableStream<Uint8Array>(new SseStream(hub, store, channels, since, onError, onClose)), { headers: SSE_HEADERS });
+}
 
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = (env: Envelope) => {
-        if (closed) return;
-        if (env.id) {
-          const prev = last.get(env.channel) ?? since;
-          if (prev !== undefined && compareIds(env.id, prev) <= 0) return; // already sent
-          last.set(env.channel, env.id);
-        }
-        controller.enqueue(frame(env));
-      };
-      controller.enqueue(encoder.encode(`retry: 3000\n: subscribed to ${channels.join(", ")}\n\n`));
-      // The shared subscription's state, sent when it changes: a browser must not sit on a silent "Live".
-      let problem: string | null = null;
-      const status = (now: string | null) => {
-        if (closed || now === problem) return;
-        problem = now;
-        controller.enqueue(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: now }) }));
-      };
-      for (const ch of channels) {
-        unwatch.push(
-          hub.watch(ch, {
-            message: (channel, payload) => {
-              if (isReservedChannel(channel)) return; // the server's own traffic, matched by a glob like *
-              const env = liveEnvelope(channel, payload);
-              const buf = buffers.get(ch);
-              if (buf) buf.push(env);
-              else send(env);
-            },
-            resubscribed: () => {
-              // Hold live messages while history fills the gap, so nothing is lost or doubled.
-              if (!buffers.has(ch)) buffers.set(ch, []);
-              const replay = async () => {
-                const missed: Envelope[] = [];
-                const tops = await opened;
-                for (const c of await channelsOf(ch, store)) {
-                  const from = last.get(c) ?? since ?? (tops && late.includes(ch) ? startAt(tops, ch, c) : undefined);
-                  if (from) missed.push(...(await historyAfter(store, c, from)));
-                  // From here on `last` is the start: the tops need not be kept for the stream's life.
-                  if (from && !last.has(c) && tops && !isPattern(ch)) last.set(c, from);
-                }
-                if (tops && late.every((name) => !isPattern(name) && last.has(name))) opened = null;
-                return missed.sort((a, b) => compareIds(a.id, b.id));
-              };
-              replay()
-                .then((missed) => {
-                  for (const env of missed) send(env);
-                })
-                .catch(onError)
-                .finally(() => {
-                  const held = buffers.get(ch) ?? [];
-                  buffers.delete(ch);
-                  for (const env of held) send(env);
-                });
-            },
-            status,
-          }),
-        );
-      }
-      // A comment line every 25 s keeps proxies and NAT mappings from closing an idle stream.
-      stopKeepalive = keepAlive(() => {
-        if (!closed) controller.enqueue(KEEPALIVE_FRAME);
+/**
+ * One stream's state, and the underlying source of its ReadableStream. Why a class: thousands of streams stay open
+ * at once, and methods on a prototype cost nothing per stream where a closure per callback did (bench/ssefloor.ts).
+ */
+class SseStream implements UnderlyingDefaultSource<Uint8Array> {
+  /** The last ID sent per channel (a glob's messages are counted by the channel they came on); made on first use. */
+  private last: Map<string, string> | null = null;
+  /** Live messages held per name while its history replay runs; null when none runs (most of a stream's life). */
+  private buffers: Map<string, Envelope[]> | null = new Map();
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  private closed = false;
+  /** The shared subscription's problem as last told to this stream (null: fine). */
+  private problem: string | null = null;
+  /** Its listener on the hub for each name, in the order of `channels`. */
+  private readonly listeners: SseListener[] = [];
+  /**
+   * No since, and the hub not yet subscribed to a name (the first stream on it, or the hub subscribing again): the
+   * stream starts where that name's history stands now, so what is published before the subscription is live is
+   * replayed, not missed. Names the hub already holds need nothing: their messages come live from the open on.
+   */
+  private readonly late: string[];
+  private opened: Promise<Map<string, string> | void> | null;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly store: Store,
+    private readonly channels: string[],
+    private readonly since: string | undefined,
+    private readonly onError: (err: unknown) => void,
+    private readonly onClose?: () => void,
+  ) {
+    this.late = since === undefined && !channels.every((ch) => hub.isLive(ch)) ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
+    this.opened = this.late.length ? historyTops(store, this.late).catch(onError) : null;
+    for (const ch of channels) this.buffers!.set(ch, []);
+  }
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+    controller.enqueue(encoder.encode(`retry: 3000\n: subscribed to ${this.channels.join(", ")}\n\n`));
+    for (const ch of this.channels) {
+      const l = new SseListener(this, ch);
+      this.listeners.push(l);
+      this.hub.listen(ch, l);
+    }
+    // A comment line every 25 s keeps proxies and NAT mappings from closing an idle stream.
+    open.add(this);
+    keepaliveTimer ??= setInterval(() => {
+      for (const s of open) s.controller?.enqueue(KEEPALIVE_FRAME);
+    }, KEEPALIVE_MS);
+  }
+
+  cancel(): void {
+    this.closed = true;
+    open.delete(this);
+    if (open.size === 0 && keepaliveTimer) {
+      clearInterval(keepaliveTimer);
+      keepaliveTimer = null;
+    }
+    this.listeners.forEach((l, i) => this.hub.unlisten(this.channels[i]!, l));
+    this.onClose?.();
+  }
+
+  send(env: Envelope): void {
+    if (this.closed) return;
+    if (env.id) {
+      const prev = this.last?.get(env.channel) ?? this.since;
+      if (prev !== undefined && compareIds(env.id, prev) <= 0) return; // already sent
+      (this.last ??= new Map()).set(env.channel, env.id);
+    }
+    this.controller!.enqueue(frame(env));
+  }
+
+  /** The shared subscription's state, sent when it changes: a browser must not sit on a silent "Live". */
+  status(now: string | null): void {
+    if (this.closed || now === this.problem) return;
+    this.problem = now;
+    this.controller!.enqueue(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: now }) }));
+  }
+
+  message(name: string, channel: string, payload: string): void {
+    if (isReservedChannel(channel)) return; // the server's own traffic, matched by a glob like *
+    const env = liveEnvelope(channel, payload);
+    const buf = this.buffers?.get(name);
+    if (buf) buf.push(env);
+    else this.send(env);
+  }
+
+  /** `name` is subscribed (again): hold its live messages while history fills the gap, so nothing is lost or doubled. */
+  resubscribed(name: string): void {
+    const buffers = (this.buffers ??= new Map());
+    if (!buffers.has(name)) buffers.set(name, []);
+    this.replay(name)
+      .then((missed) => {
+        for (const env of missed) this.send(env);
+      })
+      .catch(this.onError)
+      .finally(() => {
+        const held = this.buffers?.get(name) ?? [];
+        this.buffers?.delete(name);
+        if (this.buffers?.size === 0) this.buffers = null;
+        for (const env of held) this.send(env);
       });
-    },
-    cancel() {
-      closed = true;
-      stopKeepalive?.();
-      for (const u of unwatch) u();
-      onClose?.();
-    },
-  });
-  return new Response(stream, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    },
-  });
+  }
+
+  private async replay(name: string): Promise<Envelope[]> {
+    const missed: Envelope[] = [];
+    const tops = await this.opened;
+    for (const c of await channelsOf(name, this.store)) {
+      const from = this.last?.get(c) ?? this.since ?? (tops && this.late.includes(name) ? startAt(tops, name, c) : undefined);
+      if (from) missed.push(...(await historyAfter(this.store, c, from)));
+      // From here on `last` is the start: the tops need not be kept for the stream's life.
+      if (from && tops && !isPattern(name) && !this.last?.has(c)) (this.last ??= new Map()).set(c, from);
+    }
+    if (tops && this.late.every((n) => !isPattern(n) && this.last?.has(n))) this.opened = null;
+    return missed.sort((a, b) => compareIds(a.id, b.id));
+  }
+}
+
+/** A stream's listener for one name on the hub: two fields, its methods shared. */
+class SseListener implements HubListener {
+  constructor(
+    private readonly stream: SseStream,
+    private readonly name: string,
+  ) {}
+  message(channel: string, payload: string): void {
+    this.stream.message(this.name, channel, payload);
+  }
+  resubscribed(): void {
+    this.stream.resubscribed(this.name);
+  }
+  status(problem: string | null): void {
+    this.stream.status(problem);
+  }
 }

@@ -97,6 +97,12 @@ export class Hub {
 
   /** Listens to `channel` (a glob pattern uses PSUBSCRIBE) until the returned function is called. The first listener subscribes. */
   watch(channel: string, l: HubListener): () => void {
+    this.listen(channel, l);
+    return () => this.unlisten(channel, l);
+  }
+
+  /** watch() without the function to stop: for callers that hold many listeners and keep them anyway (SSE streams). */
+  listen(channel: string, l: HubListener): void {
     let set = this.listeners.get(channel);
     if (!set) {
       this.listeners.set(channel, (set = new Set()));
@@ -108,17 +114,19 @@ export class Hub {
     if (this.confirmed.has(channel)) queueMicrotask(() => l.resubscribed());
     if (this.problem) queueMicrotask(() => l.status?.(this.problem?.reason ?? null));
     if (!this.cluster) this.link.start();
-    return () => {
-      const s = this.listeners.get(channel);
-      if (!s) return;
-      s.delete(l);
-      if (s.size === 0) {
-        this.listeners.delete(channel);
-        this.confirmed.delete(channel);
-        if (this.cluster) this.cluster.remove(channel);
-        else this.link.send([isPattern(channel) ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", channel]);
-      }
-    };
+  }
+
+  /** Stops `l` listening to `channel`; the last listener to go unsubscribes. */
+  unlisten(channel: string, l: HubListener): void {
+    const s = this.listeners.get(channel);
+    if (!s) return;
+    s.delete(l);
+    if (s.size === 0) {
+      this.listeners.delete(channel);
+      this.confirmed.delete(channel);
+      if (this.cluster) this.cluster.remove(channel);
+      else this.link.send([isPattern(channel) ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", channel]);
+    }
   }
 
   /** How many channels the one shared connection is subscribed to (for tests and /health). */

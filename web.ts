@@ -306,6 +306,9 @@ export async function startWeb(opts: WebOptions) {
   };
 
   let server: Server<undefined>;
+  // Shared by every stream rather than made for each: thousands stay open at once.
+  const replayFailed = (err: unknown) => log(`web: history replay failed: ${(err as Error).message}`);
+  const streamClosed = () => void sseStreams--;
   const events: Route = async (req, url) => {
     const channels = channelsFrom(url);
     const denied = refuse(req, "subscribe", channels);
@@ -315,7 +318,7 @@ export async function startWeb(opts: WebOptions) {
     const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
     server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
     sseStreams++;
-    return eventStream(hub, publisher, channels, since, (err) => log(`web: history replay failed: ${(err as Error).message}`), () => sseStreams--);
+    return eventStream(hub, publisher, channels, since, replayFailed, streamClosed);
   };
 
   /** The body of a push request as JSON, checked against its schema; a 400 says which field is wrong. */
