@@ -262,17 +262,21 @@ async function fetchMessages(q: URLSearchParams): Promise<Envelope[] | null> {
   return out;
 }
 
-async function loadHistory(): Promise<void> {
-  if (!channels.length) return;
+/** Loads the latest messages of every channel; true when the server answered (even with none). */
+async function loadHistory(): Promise<boolean> {
+  if (!channels.length) return false;
   const q = new URLSearchParams();
   for (const c of channels) q.append("channel", c);
   q.set("limit", "50");
   try {
-    for (const m of (await fetchMessages(q)) ?? []) add(m, false);
+    const got = await fetchMessages(q);
+    for (const m of got ?? []) add(m, false);
     save();
     render();
+    return got !== null;
   } catch {
     // Offline: the messages kept in localStorage are already on screen.
+    return false;
   }
 }
 
@@ -309,7 +313,12 @@ async function explainRefusal(q: URLSearchParams): Promise<void> {
   setTimeout(connect, 5000); // refused for another reason (a restart): try again
 }
 
-function connect(): void {
+/**
+ * Opens the stream, from the newest message shown. `fallback` is where to start when none is shown: "0-0" right
+ * after the server answered that the channels have no history, so whatever is published before the stream opens
+ * is replayed rather than missed.
+ */
+function connect(fallback?: string): void {
   source?.close();
   source = null;
   if (!channels.length) {
@@ -318,7 +327,7 @@ function connect(): void {
   }
   const q = new URLSearchParams();
   for (const c of channels) q.append("channel", c);
-  const since = lastId();
+  const since = lastId() ?? fallback;
   if (since) q.set("since", since);
   setStatus("Connecting…", "wait");
   const es = new EventSource(`/events?${q}`);
@@ -436,7 +445,7 @@ function start(): void {
     void loadHistory();
   };
   $<HTMLButtonElement>("older").onclick = () => void loadOlder();
-  window.addEventListener("online", connect);
+  window.addEventListener("online", () => connect());
   window.addEventListener("offline", () => setStatus("Offline", "offline"));
   window.addEventListener("focus", () => {
     if (filter) unread[filter] = 0;
@@ -453,8 +462,8 @@ function start(): void {
   }
   setupNotifications();
   render();
-  void loadHistory();
-  connect();
+  // The stream opens once history is in, from the newest message: nothing published in between is missed.
+  void loadHistory().then((answered) => connect(answered ? "0-0" : undefined));
   setInterval(() => render(), 60_000); // keeps the relative times honest
 }
 

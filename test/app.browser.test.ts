@@ -94,6 +94,30 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
     await context.close();
   }, 60000);
 
+  test("a message published between the history load and the stream's open is shown: the stream starts where history ended", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    try {
+      // Published the moment the app asks for its stream, after it has read the (empty) history of both names.
+      let published = "";
+      await page.route("**/events?**", async (route) => {
+        if (!published) {
+          const r = await post({ channel: "gap-deploys", title: "Deploy started", message: "v2.5 rolling out to 3 hosts" });
+          published = ((await r.json()) as { id: string }).id;
+        }
+        await route.continue();
+      });
+      await page.goto(`${web.url}/?channels=gap-deploys,gap-octo/*`);
+      await page.getByText("v2.5 rolling out to 3 hosts").waitFor({ timeout: 5000 });
+      expect(published).toMatch(/^\d+-\d+$/);
+      await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
+      // And live ones after it, on the glob too.
+      await post({ channel: "gap-octo/web", message: "Fix the login form" });
+      await page.getByText("Fix the login form").waitFor({ timeout: 5000 });
+    } finally {
+      await page.close();
+    }
+  });
+
   test("opens offline from the service worker's cache, with the last messages", async () => {
     const context = await browser.newContext({ viewport: { width: 360, height: 740 }, colorScheme: "dark" });
     const page = await context.newPage();
