@@ -164,7 +164,8 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     private readonly onError: (err: unknown) => void,
     private readonly onClose?: () => void,
   ) {
-    this.late = since === undefined && !channels.every((ch) => hub.isLive(ch)) ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
+    const late = since === undefined ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
+    this.late = late.length ? late : NONE;
     this.opened = this.late.length ? historyTops(store, this.late).catch(onError) : null;
     for (const ch of channels) this.buffers!.set(ch, []);
   }

@@ -90,10 +90,11 @@ export function equalsIgnoreCase(b: Uint8Array | undefined, word: string): boole
   return true;
 }
 
-/** The unparsed tail of `buf` (from `pos`) followed by `chunk`: the chunk itself when nothing is left over. */
+/** Shared empties for a parser with nothing buffered and no command under way (no allocation per idle connection). */
 const NO_BYTES = new Uint8Array(0);
 const NO_ARGS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
+/** The unparsed tail of `buf` (from `pos`) followed by `chunk`: the chunk itself when nothing is left over. */
 function joinTail(buf: Uint8Array, pos: number, chunk: Uint8Array): Uint8Array {
   if (pos >= buf.length) return chunk; // no leftover: keep the chunk itself, no copy
   const left = buf.length - pos;

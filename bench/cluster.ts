@@ -3,11 +3,12 @@
 // machine: webhook ingest through the web server (req/s, CPU per POST by process), and fan-out (deliveries/s, per shard).
 // Usage: bun bench/cluster.ts [--rounds 2] [--seconds 5] [--subs 10] [--messages 20000]
 import { spawn, type Subprocess } from "bun";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { BUN, startRedis, startWebServer, tempPath } from "../test/helpers";
 import { startCluster } from "../test/cluster";
 import { keySlot } from "../layout";
+import { cpuSeconds } from "./procstat";
 import { ReplyParser, bulkText, encodeCommand } from "../resp";
 
 const arg = (name: string, fallback: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : fallback);
@@ -57,11 +58,6 @@ const CHANNELS = Array.from({ length: 100 }, (_, i) => `bench/${i}`);
 const log = (s: string) => console.error(`bench/cluster: ${s}`);
 /** About the size of a small notification envelope. */
 const PAYLOAD = `{"id":"1700000000000-0","time":1700000000,"channel":"bench/1","message":"${"x".repeat(40)}","source":"form"}`;
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime (USER_HZ 100)
-}
 
 const single = await startRedis();
 const cluster = await startCluster();

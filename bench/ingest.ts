@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 // bench/ingest.ts — webhook ingest: POST / through the web server with wrk, our pub/sub server and redis-server (AOF
 // everysec) as the store, and the floor (bench/floor.ts), A B A B; POST/s and each process's CPU per POST.
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { cpuSeconds } from "./procstat";
 import { cpus } from "node:os";
 import { spawn } from "bun";
 import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
@@ -24,11 +25,6 @@ const CONNECTIONS = num("connections", 50);
 const CHANNELS = num("channels", 100);
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const log = (s: string) => console.error(`bench/ingest: ${s}`);
-
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime (USER_HZ 100)
-}
 
 const lua = tempPath(`post-${CHANNELS}.lua`);
 await Bun.write(lua, `-- POST / over ${CHANNELS} channels\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", "/", { ["Content-Type"] = "application/x-www-form-urlencoded" }, "message=hello%20from%20wrk&channel=ingest/" .. (n % ${CHANNELS}))\nend\n`);

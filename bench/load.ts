@@ -3,10 +3,10 @@
 // steady publishing, every delivery counted; memory per connection and CPU per delivery; reconnect storms; redis-server.
 // Usage: bun bench/load.ts [--subscribers N] [--sse N] [--seconds 300] [--rate 1] [--storm] [--redis] [--clients 5]
 import { spawn, type Subprocess } from "bun";
-import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { BUN, ROOT, freePort, spawnPubSubAt, startRedis, tempPath, waitForPort } from "../test/helpers";
 import { openFileLimit } from "../cli";
+import { cpuSeconds, rssBytes } from "./procstat";
 
 const argv = process.argv.slice(2);
 if (argv.includes("--help")) {
@@ -39,11 +39,7 @@ const here = import.meta.dir;
 const log = (s: string) => console.log(`load: ${s}`);
 const MB = (b: number) => (b / 2 ** 20).toFixed(1);
 
-function sample(pid: number): { rss: number; cpu: number } {
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return { rss, cpu: (Number(f[11]) + Number(f[12])) / 100 }; // utime + stime in seconds (USER_HZ 100)
-}
+const sample = (pid: number): { rss: number; cpu: number } => ({ rss: rssBytes(pid), cpu: cpuSeconds(pid) });
 
 /** Load generator processes: each reports "ready" and "progress <count> <connected>" lines. */
 type Gen = { proc: Subprocess; count: number; connected: number; ready: boolean };

@@ -5,8 +5,9 @@
 // --against DIR: the reference is the pub/sub server of another Notistream checkout (old code vs new), not Redis.
 import { spawn } from "bun";
 import { cpus, totalmem } from "node:os";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { encodeCommand } from "../resp";
+import { rssBytes as rss } from "./procstat";
 import { BUN, freePort, lines, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
 
 const args = process.argv.slice(2);
@@ -64,11 +65,6 @@ function split<T>(items: T[], parts: number): T[][] {
   const out: T[][] = Array.from({ length: parts }, () => []);
   items.forEach((x, i) => out[i % parts]!.push(x));
   return out.filter((p) => p.length);
-}
-
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 async function redisBenchmark(port: number, cmd: string[], n: number, pipeline: number): Promise<number> {

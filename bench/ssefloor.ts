@@ -3,7 +3,7 @@
 // nothing (Bun's floor), with a default and a "direct" ReadableStream, A B A B.
 // Usage: bun bench/ssefloor.ts [--streams 4000] [--rounds 2] [--against DIR] [--no-floor]
 import { spawn, type Subprocess } from "bun";
-import { readFileSync } from "node:fs";
+import { rssBytes as rss } from "./procstat";
 import { BUN, freePort, startPubSub, startWebServer, waitForPort } from "../test/helpers";
 
 const args = process.argv.slice(2);
@@ -48,7 +48,6 @@ if (args[0] === "--open") {
 
 const STREAMS = num("streams", 4000);
 const ROUNDS = num("rounds", 2);
-const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
 const log = (s: string) => console.error(`bench/ssefloor: ${s}`);
 
 /** Opens STREAMS streams on `port` and returns the server's RSS growth per stream after they settle. */

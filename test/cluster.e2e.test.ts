@@ -75,6 +75,29 @@ async function allArrivedOnce(accepted: string[], client: ClientProcess, stream:
   }
 }
 
+/**
+ * A web server (with `webArgs`), a `notistream --json` client given one node and an SSE stream, all on `channels`;
+ * `body` runs once the client says it is subscribed, and everything is stopped after it.
+ */
+async function withReaders(
+  webArgs: string[],
+  channels: string[],
+  body: (r: { web: Awaited<ReturnType<typeof startWebServer>>; client: ClientProcess; stream: ReturnType<typeof sse> }) => Promise<void>,
+): Promise<void> {
+  const web = await startWebServer(cluster.url, webArgs);
+  const client = startClient(["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[0]!.port), "--channels", channels.join(",")]);
+  const stream = sse(`${web.url}/events?channels=${channels.join(",")}`);
+  try {
+    await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
+    await Bun.sleep(500);
+    await body({ web, client, stream });
+  } finally {
+    stream.close();
+    client.proc.kill("SIGTERM");
+    await web.stop();
+  }
+}
+
 describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
   test("history keys sit in their channel's slot, braces included, as the cluster itself computes it", async () => {
     const names = ["alerts", "a{b}c", "{x}", "a{b", "a}b", "{}x", "}{", "ünïcode/✓", "octo/{repo}/push", ...CHANNELS.slice(0, 5)];
@@ -223,14 +246,9 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
   }, 90_000);
 
   test("a slot moved to another master under load (ASK, then MOVED): every message arrives once, none refused", async () => {
-    const web = await startWebServer(cluster.url);
     const moving = CHANNELS[50]!;
     const channels = [moving, ...CHANNELS.slice(60, 64)];
-    const client = startClient(["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[0]!.port), "--channels", channels.join(",")]);
-    const stream = sse(`${web.url}/events?channels=${channels.join(",")}`);
-    try {
-      await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
-      await Bun.sleep(500);
+    await withReaders([], channels, async ({ web, client, stream }) => {
       const slot = keySlot(moving);
       const masters = await cluster.masters();
       // Any master that does not own the slot now: the one a MOVED points at for this slot is its owner.
@@ -259,11 +277,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       expect(Number((await run(["redis-cli", "-p", String(target), "XLEN", CLUSTER.historyKey(moving)])).stdout.trim())).toBeGreaterThan(0);
       await allArrivedOnce(accepted, client, stream, web);
       console.log(`cluster reshard: ${accepted.length} POSTs during the move of slot ${slot} from ${ownerPort} to ${target}, all 200`);
-    } finally {
-      stream.close();
-      client.proc.kill("SIGTERM");
-      await web.stop();
-    }
+    });
   }, 120_000);
 
   /**
@@ -294,13 +308,8 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
   }
 
   test("kill -9 of a master: 503 only while the replica takes over; the client and the hub subscribe again", async () => {
-    const web = await startWebServer(cluster.url);
     const channels = CHANNELS.slice(10, 40);
-    const client = startClient(["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[0]!.port), "--channels", channels.join(",")]);
-    const stream = sse(`${web.url}/events?channels=${channels.join(",")}`);
-    try {
-      await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
-      await Bun.sleep(500);
+    await withReaders([], channels, async ({ web, client, stream }) => {
       let killedAt = 0;
       let failedOverAt = 0;
       const answers = await underLoad(web, channels, async (victim) => {
@@ -323,21 +332,12 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       const accepted = answers.filter((a) => a.status === 200 && (a.at < killedAt - 2000 || a.at > failedOverAt)).map((a) => `${a.id} ${a.channel}`);
       await allArrivedOnce(accepted, client, stream, web);
       expect(/subscribed again/.test(web.output())).toBe(true);
-    } finally {
-      stream.close();
-      client.proc.kill("SIGTERM");
-      await web.stop();
-    }
+    });
   }, 180_000);
 
   test("kill -9 of a master under a stream of POSTs: with --cluster-wait 1 every 200 arrives once, the rest are 503s", async () => {
-    const web = await startWebServer(cluster.url, ["--cluster-wait", "1"]);
     const channels = CHANNELS.slice(40, 70);
-    const client = startClient(["--json", "--host", "127.0.0.1", "--port", String(cluster.nodes[0]!.port), "--channels", channels.join(",")]);
-    const stream = sse(`${web.url}/events?channels=${channels.join(",")}`);
-    try {
-      await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
-      await Bun.sleep(500);
+    await withReaders(["--cluster-wait", "1"], channels, async ({ web, client, stream }) => {
       let healthyAt = 0;
       const answers = await underLoad(web, channels, async (victim) => {
         cluster.kill(victim);
@@ -355,10 +355,6 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       expect(statuses[503]).toBeGreaterThan(0);
       expect(answers.filter((a) => a.at > healthyAt + 1000).every((a) => a.status === 200)).toBe(true);
       await allArrivedOnce(answers.filter((a) => a.status === 200).map((a) => `${a.id} ${a.channel}`), client, stream, web);
-    } finally {
-      stream.close();
-      client.proc.kill("SIGTERM");
-      await web.stop();
-    }
+    });
   }, 180_000);
 });

@@ -45,6 +45,23 @@ function stream(url: string): { text: () => string; close: () => void } {
 
 const post = (base: string, channel: string, message: string) => fetch(base, { method: "POST", body: new URLSearchParams({ channel, message }) });
 
+/**
+ * Opens an SSE stream on "alerts" at the web server `base`, POSTs `message` there once the stream is subscribed
+ * (and `settleMs` more), checks it is answered 200 and arrives; returns what the stream received.
+ */
+async function deliveredThrough(base: string, message: string, settleMs: number): Promise<string> {
+  const sse = stream(`${base}/events?channel=alerts`);
+  try {
+    await until("the SSE stream", () => sse.text().includes("subscribed to alerts"), 5000);
+    await Bun.sleep(settleMs);
+    expect((await post(base, "alerts", message)).status).toBe(200);
+    await until(`"${message}" on the SSE stream`, () => sse.text().includes(message), 5000);
+    return sse.text();
+  } finally {
+    sse.close();
+  }
+}
+
 describe("a pub/sub server full of subscribers", () => {
   test("the web server keeps publishing and delivering; a restarted one gets a reserved slot; the rest are refused", async () => {
     const acl = tempPath("full.acl");
@@ -61,13 +78,7 @@ describe("a pub/sub server full of subscribers", () => {
       expect(flood.refused.length).toBe(12);
       expect(new Set(flood.refused)).toEqual(new Set(["-ERR max number of clients reached\r\n"]));
 
-      const sse = stream(`${web.url}/events?channel=alerts`);
-      await until("the SSE stream", () => sse.text().includes("subscribed to alerts"), 5000);
-      await Bun.sleep(300);
-      const r = await post(web.url, "alerts", "still delivered");
-      expect(r.status).toBe(200);
-      await until("the message on the SSE stream", () => sse.text().includes("still delivered"), 5000);
-      sse.close();
+      await deliveredThrough(web.url, "still delivered", 300);
 
       // The web server goes away and subscribers take its two places at once; a web server started now, while
       // the server is full, logs in and takes reserved slots.
@@ -77,14 +88,7 @@ describe("a pub/sub server full of subscribers", () => {
       expect(more.kept.length).toBe(2);
       expect(more.refused.length).toBe(2);
       web = await startWebServer(redis);
-      const again = stream(`${web.url}/events?channel=alerts`);
-      await until("the new web server's SSE stream", () => again.text().includes("subscribed to alerts"), 5000);
-      await Bun.sleep(500);
-      const r2 = await post(web.url, "alerts", "after a restart");
-      expect(r2.status).toBe(200);
-      await until("the message after the restart", () => again.text().includes("after a restart"), 5000);
-      expect(again.text()).not.toContain('"connected":false');
-      again.close();
+      expect(await deliveredThrough(web.url, "after a restart", 500)).not.toContain('"connected":false');
       // The subscribers kept their places all along.
       expect(flood.kept.every((k) => !k.closed)).toBe(true);
     } finally {
