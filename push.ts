@@ -230,8 +230,8 @@ export class Push {
     const cutoff = Date.now() - EXPIRE_AFTER_MS;
     for (const rec of [...this.subs.values()])
       if (rec.renewedAt < cutoff) {
+        this.o.count.removed(); // counted as it is dropped, like a gone one below, not after the change is announced
         await this.unsubscribe(rec.endpoint).catch((err: Error) => this.o.log(`web: push: cannot drop an expired subscription: ${err.message}`));
-        this.o.count.removed();
       }
   }
 

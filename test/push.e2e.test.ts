@@ -177,7 +177,9 @@ describe("Web Push", () => {
     expect(await raw.call("XADD", key, "*", "sub", JSON.stringify(record))).toMatch(/^\d+-\d+$/);
     const fresh = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, pushArgs());
     try {
-      for (let i = 0; i < 50 && (await raw.call("EXISTS", key)) !== 0; i++) await Bun.sleep(100);
+      // Wait for both: the key goes at the DEL, and the count may land a moment apart from it.
+      const removedCount = async () => /^notistream_push_removed_total [1-9]/m.test(await (await fetch(`${fresh.url}/metrics`)).text());
+      for (let i = 0; i < 50 && ((await raw.call("EXISTS", key)) !== 0 || !(await removedCount())); i++) await Bun.sleep(100);
       expect(await raw.call("EXISTS", key)).toBe(0);
       expect(await (await fetch(`${fresh.url}/metrics`)).text()).toMatch(/^notistream_push_removed_total [1-9]/m);
     } finally {
