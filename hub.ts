@@ -1,6 +1,6 @@
 // hub.ts — one shared RESP subscription per web server: channels (and glob patterns) are subscribed while any
 // listener wants them (on a Redis Cluster through cluster.ts), messages fan out to their listeners, failures are told.
-import { DEFAULT_TIMING, Link, type LinkFailure, type LinkOptions } from "./link";
+import { DEFAULT_TIMING, Link, linkOptionsFromUrl, type LinkFailure } from "./link";
 import { ClusterSubscriber } from "./cluster";
 import { isPattern } from "./glob";
 import { bulkText as text, type Reply } from "./resp";
@@ -14,19 +14,6 @@ export type HubListener = {
   status?: (problem: string | null) => void;
 };
 
-
-/** LinkOptions from redis://[user:password@]host:port or rediss://. */
-export function linkOptionsFromUrl(url: string, ca?: string): LinkOptions {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    user: u.username ? decodeURIComponent(u.username) : undefined,
-    tls: u.protocol === "rediss:",
-    ca,
-  };
-}
 
 export class Hub {
   private readonly listeners = new Map<string, Set<HubListener>>();

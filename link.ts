@@ -1,8 +1,8 @@
-// link.ts — the client side of one RESP connection, for hub.ts and client.ts: connect (TCP or TLS), HELLO 3 with
-// AUTH, replies matched to commands in order, keepalive, reconnecting with one backoff policy, and errors sorted.
+// link.ts — the client side of one RESP connection, for hub.ts, publisher.ts and client.ts: connect (TCP or TLS), HELLO 3
+// with AUTH, commands written once per turn, replies matched in order, keepalive, one backoff policy, errors sorted.
 import { readFileSync } from "node:fs";
 import type { Socket } from "bun";
-import { ReplyParser, bulkText, encodeCommand, type Reply } from "./resp";
+import { ReplyParser, bulkText, encodeCommandText, type Reply } from "./resp";
 import { SINGLE_NODE, layoutFromInfo, type Layout } from "./layout";
 
 export type LinkOptions = {
@@ -16,6 +16,19 @@ export type LinkOptions = {
   ca?: string;
   caFile?: string;
 };
+
+/** LinkOptions from redis://[user:password@]host:port or rediss://. */
+export function linkOptionsFromUrl(url: string, ca?: string): LinkOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    user: u.username ? decodeURIComponent(u.username) : undefined,
+    tls: u.protocol === "rediss:",
+    ca,
+  };
+}
 
 /** Keepalive, connect deadline, and the backoff: a connection up for `stableMs` resets it; `backoffCapMs` caps it. */
 export type Timing = { pingIntervalMs: number; pingTimeoutMs: number; stableMs: number; connectTimeoutMs: number; backoffCapMs: number };
@@ -73,7 +86,18 @@ export type LinkEvents = {
 
 /** Commands answered by one push per argument (or one error), not by a reply. */
 const SUBSCRIBING = new Set(["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"]);
-type Waiting = { onReply: (r: Reply) => void } | { pushes: number };
+type Waiting = { onReply: (r: Reply) => void; onFail?: (f: LinkFailure) => void } | { pushes: number };
+
+/** A command's failure as an Error: the connection ended or was not up (`failure`), or the server answered `-…` (`reply`). */
+export class LinkError extends Error {
+  constructor(
+    message: string,
+    readonly failure: LinkFailure | null,
+    readonly reply: string | null = null,
+  ) {
+    super(message);
+  }
+}
 
 /** One RESP connection that keeps itself up: connects, logs in, pings, and comes back after a break. */
 export class Link {
@@ -85,6 +109,14 @@ export class Link {
   /** What each command sent on this connection waits for, in order. */
   private waiting: Waiting[] = [];
   private lastFailure: LinkFailure | null = null;
+  /** Commands encoded this turn, UTF-8 encoded and written together by `flush` (one write per turn, not per command). */
+  private out = "";
+  private flushQueued = false;
+  /** The socket took less than it was given: `rest` waits for `drain`, and nothing else is written before it. */
+  private blocked = false;
+  private rest: Uint8Array | null = null;
+  /** Ends the current connection with a reason (set while one exists). */
+  private endCurrent: ((failure: LinkFailure) => void) | null = null;
   readonly where: string;
 
   constructor(
@@ -117,12 +149,59 @@ export class Link {
     this.socket?.end();
   }
 
-  /** Sends a command; `onReply` gets its reply. A subscribing command's pushes go to `push` instead. */
-  send(args: string[], onReply?: (r: Reply) => void): void {
-    if (!this.socket || !this.ready) return;
-    this.waiting.push(SUBSCRIBING.has(args[0]!.toUpperCase()) ? { pushes: Math.max(1, args.length - 1) } : { onReply: onReply ?? (() => {}) });
-    this.socket.write(encodeCommand(args));
+  /**
+   * Sends a command; `onReply` gets its reply, or `onFail` the failure if the connection ends first. A subscribing
+   * command's pushes go to `push` instead. Not ready: nothing is sent and `onFail` is called at once.
+   */
+  send(args: string[], onReply?: (r: Reply) => void, onFail?: (f: LinkFailure) => void): void {
+    if (!this.socket || !this.ready) return onFail?.(this.lastFailure ?? { fatal: false, code: "NOTREADY", reason: `not connected to ${this.where} yet` });
+    this.waiting.push(SUBSCRIBING.has(args[0]!.toUpperCase()) ? { pushes: Math.max(1, args.length - 1) } : { onReply: onReply ?? (() => {}), onFail });
+    this.out += encodeCommandText(args);
+    // Many requests in one turn send one segment: setImmediate runs after this turn's socket events.
+    if (!this.flushQueued && !this.blocked) {
+      this.flushQueued = true;
+      setImmediate(this.flush);
+    }
   }
+
+  /** A command's reply; an error reply or a lost connection rejects with a LinkError. */
+  call(args: string[]): Promise<Reply> {
+    return new Promise((resolve, reject) =>
+      this.send(
+        args,
+        (r) => (r.type === "error" ? reject(new LinkError(r.value, null, r.value)) : resolve(r)),
+        (f) => reject(new LinkError(f.reason, f)),
+      ),
+    );
+  }
+
+  /** Down and waiting out a backoff delay: try now instead (a request is waiting for the connection). */
+  connectNow(): void {
+    if (this.stopped || this.socket || !this.retry) return;
+    clearTimeout(this.retry);
+    this.retry = null;
+    this.connect();
+  }
+
+  /** Ends the current connection now, with this reason (a watchdog that saw no reply in time). */
+  abort(failure: LinkFailure): void {
+    this.endCurrent?.(failure);
+  }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const socket = this.socket;
+    if (!socket || this.blocked || (this.out === "" && !this.rest)) return;
+    const bytes = this.rest ? (this.out ? Buffer.concat([this.rest, Buffer.from(this.out)]) : this.rest) : Buffer.from(this.out);
+    this.out = "";
+    this.rest = null;
+    const written = socket.write(bytes);
+    if (written < bytes.length) {
+      // Backpressure: keep the rest (a view, not a copy) and write it when the socket drains.
+      this.rest = bytes.subarray(Math.max(0, written));
+      this.blocked = true;
+    }
+  };
 
   /** Asks the server whether it is a Redis Cluster node (INFO cluster); an error reply (INFO not allowed) means one node. */
   askLayout(then: (layout: Layout) => void): void {
@@ -136,9 +215,13 @@ export class Link {
     let pingTimer: ReturnType<typeof setInterval> | undefined;
     let pongDeadline: ReturnType<typeof setTimeout> | undefined;
     this.waiting = [];
+    this.out = "";
+    this.rest = null;
+    this.blocked = false;
     const end = (failure: LinkFailure) => {
       if (ended) return;
       ended = true;
+      this.endCurrent = null;
       clearTimeout(connectTimer);
       clearInterval(pingTimer);
       clearTimeout(pongDeadline);
@@ -148,8 +231,13 @@ export class Link {
       // A connection that lasted a while was healthy: the backoff starts again from the bottom.
       if (this.readyAt && Date.now() - this.readyAt >= this.timing.stableMs) this.attempt = 0;
       this.readyAt = 0;
+      const failed = this.waiting;
       this.waiting = [];
+      this.out = "";
+      this.rest = null;
+      this.blocked = false;
       this.lastFailure = failure;
+      for (const w of failed) if ("onFail" in w) w.onFail?.(failure);
       if (this.stopped) return; // a stop() asked for is no failure and is not retried
       const delay = backoffDelay(this.attempt++, Math.random, 500, this.timing.backoffCapMs);
       this.retry = setTimeout(() => {
@@ -158,6 +246,7 @@ export class Link {
       }, delay);
       this.on.down(failure, delay);
     };
+    this.endCurrent = end;
     const connectTimer = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no connection to ${this.where} within ${this.timing.connectTimeoutMs / 1000} s` }), this.timing.connectTimeoutMs);
     const { user, password } = this.opts;
     const hello = ["HELLO", "3", ...(password !== undefined ? ["AUTH", user ?? "default", password] : [])];
@@ -197,7 +286,7 @@ export class Link {
               this.on.ready();
             },
           });
-          socket.write(encodeCommand(hello));
+          socket.write(Buffer.from(encodeCommandText(hello)));
           // Keepalive: a sleeping laptop or a dropped NAT mapping shows up as a PING with no answer.
           pingTimer = setInterval(() => {
             if (!this.ready) return;
@@ -216,6 +305,10 @@ export class Link {
           } catch (err) {
             end({ fatal: true, code: "NOTRESP", reason: `${this.where} sent something that is not RESP (${(err as Error).message})` });
           }
+        },
+        drain: () => {
+          this.blocked = false;
+          this.flush();
         },
         close: () => end({ fatal: false, code: "ECONNRESET", reason: `${this.where} closed the connection` }),
         error: (_socket, err) => end(failureFromError(err, this.where)),

@@ -1,11 +1,11 @@
 // publisher.ts — the web server's commands and publishing: XADD to the channel's history, then PUBLISH the envelope,
-// on one node (Bun's RedisClient, made again whenever it breaks) or a Redis Cluster (cluster.ts); failures become 503s.
-import { RedisClient } from "bun";
+// on one node (a Link, held from the start) or a Redis Cluster (cluster.ts); failures become 503s.
 import { buildEnvelope, envelopeFields, type Notification } from "./message";
 import { ClusterCommands } from "./cluster";
 import { SINGLE_NODE, layoutFromInfo, type Layout } from "./layout";
 import { isPattern } from "./glob";
-import { backoffDelay } from "./link";
+import { DEFAULT_TIMING, Link, LinkError, linkOptionsFromUrl, type LinkFailure } from "./link";
+import { replyToJS } from "./resp";
 
 const PUBLISH_TIMEOUT_MS = 5000;
 
@@ -39,8 +39,17 @@ export type Store = {
 /** How long WAIT may hold a publish on a cluster before the web server answers 503. */
 const CLUSTER_WAIT_MS = 1000;
 
+/**
+ * The one node's connection: a request waits at most this long for it to come up (then 503), and a lost one is
+ * made again with the link's backoff capped at 5 s, or at once when a request is waiting.
+ */
+const NODE_TIMING = { ...DEFAULT_TIMING, connectTimeoutMs: 3000, backoffCapMs: 5000 };
+
 export class Publisher implements Store {
-  private client: RedisClient | null = null;
+  /** One node: commands go through one Link, written once per event-loop turn (one segment for many POSTs). */
+  private link: Link | null = null;
+  /** Requests waiting for the link to come up: told when it is ready or when the attempt failed. */
+  private readyWaiters: { ready: () => void; failed: (f: LinkFailure) => void }[] = [];
   /** Known once the first node answered INFO cluster; a cluster then gets its own connections. */
   private known: Layout | null = null;
   private cluster: ClusterCommands | null = null;
@@ -51,12 +60,6 @@ export class Publisher implements Store {
   /** One node: commands sent and not answered yet, and since when no reply has come while some were. */
   private pending = 0;
   private waitingSince = 0;
-  /** The connection the stall watchdog closed, so its failures say why. */
-  private stalled: RedisClient | null = null;
-  private readonly progressed = () => {
-    this.pending--;
-    this.waitingSince = Date.now();
-  };
 
   constructor(
     private readonly url: string,
@@ -86,54 +89,55 @@ export class Publisher implements Store {
     this.known = layout;
     if (layout.cluster) {
       this.cluster = new ClusterCommands(this.url, this.ca);
-      this.client?.close();
-      this.client = null;
+      this.link?.stop();
+      this.link = null;
       const globs = this.clusterGlobs ? " (and by PUBLISH, for glob subscribers)" : "; glob subscriptions are off (--cluster-globs off)";
       this.log(`web: ${redactUrl(this.url)} is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH${globs}${this.clusterWait ? `, and a publish waits for ${this.clusterWait} replica(s)` : ""}`);
     } else if (this.clusterWait) this.log("web: --cluster-wait applies to a Redis Cluster only; this is a single node");
     return layout;
   }
 
-  /** Set by hold(): the connection is made again as soon as it closes, not at the next request. */
-  private holding = false;
-  private holdAttempt = 0;
-  private holdTimer: ReturnType<typeof setTimeout> | null = null;
-  /** What hold() does when the connection is lost; nothing until hold() is called. */
-  private onLost: () => void = () => {};
-
   /**
    * Connects now and stays connected: once subscribers fill the pub/sub server's --maxclients, a connection made
-   * later would be refused, so the web server keeps the one it has and makes a lost one again at once (with backoff).
+   * later would be refused, so the web server keeps the one it has, and the link makes a lost one again at once.
    */
   hold(): void {
-    this.holding = true;
-    const again = () => {
-      if (!this.holding || this.cluster) return; // ioredis keeps a cluster's connections itself
-      this.layout()
-        .then(() => this.sendToNode("PING", []))
-        .then(() => (this.holdAttempt = 0))
-        .catch(() => this.onLost());
-    };
-    // One pending retry at a time, with the link's backoff (full jitter, 100 ms doubling to 5 s).
-    this.onLost = () => {
-      if (this.holdTimer) clearTimeout(this.holdTimer);
-      this.holdTimer = setTimeout(again, backoffDelay(this.holdAttempt++, Math.random, 100, 5000));
-    };
-    again();
+    this.layout().catch(() => {}); // connects the node's link; a cluster's connections are kept by ioredis
   }
 
-  private connection(): RedisClient {
-    if (!this.client) {
-      // No offline queue and no silent retries: a publish either reaches the server now or the caller gets 503.
-      const c = new RedisClient(this.url, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 3000, ...(this.ca ? { tls: { ca: this.ca } } : {}) });
-      c.onclose = () => {
-        if (this.client !== c) return;
-        this.client = null;
-        this.onLost();
-      };
-      this.client = c;
+  private node(): Link {
+    if (!this.link) {
+      const link = new Link(
+        linkOptionsFromUrl(this.url, this.ca),
+        {
+          ready: () => {
+            for (const w of this.readyWaiters.splice(0)) w.ready();
+          },
+          push: () => {},
+          // Every command on the link settles (reply or failure), so `pending` needs no reset here.
+          down: (failure) => {
+            for (const w of this.readyWaiters.splice(0)) w.failed(failure);
+          },
+        },
+        NODE_TIMING,
+      );
+      link.start();
+      this.link = link;
     }
-    return this.client;
+    return this.link;
+  }
+
+  /** The node's link once it is up: a request that finds it down asks for a connection now and waits for it. */
+  private async readyNode(): Promise<Link> {
+    const link = this.node();
+    if (link.ready) return link;
+    link.connectNow();
+    const failure = await new Promise<LinkFailure | null>((resolve) => {
+      const timer = setTimeout(() => resolve({ fatal: false, code: "ETIMEDOUT", reason: `no connection within ${NODE_TIMING.connectTimeoutMs} ms` }), NODE_TIMING.connectTimeoutMs + 500);
+      this.readyWaiters.push({ ready: () => (clearTimeout(timer), resolve(null)), failed: (f) => (clearTimeout(timer), resolve(f)) });
+    });
+    if (failure) throw new Unavailable(`cannot publish: the pub/sub server at ${redactUrl(this.url)} is unavailable (${failure.reason})`);
+    return link;
   }
 
   // One shared 1 s watchdog instead of a setTimeout and a Promise.race per call: timers were a visible
@@ -147,11 +151,9 @@ export class Publisher implements Store {
         call.reject(new Error(`no answer within ${PUBLISH_TIMEOUT_MS} ms`));
       }
       // Replies come back in order on one connection: no reply for that long while commands wait means it is stuck.
-      // Closing it fails every command on it at once (503s) and makes a new one.
-      if (this.pending > 0 && this.client && now - this.waitingSince >= PUBLISH_TIMEOUT_MS) {
-        this.stalled = this.client;
-        this.client.close();
-      }
+      // Ending it fails every command on it at once (503s) and makes a new one.
+      if (this.pending > 0 && this.link?.ready && now - this.waitingSince >= PUBLISH_TIMEOUT_MS)
+        this.link.abort({ fatal: false, code: "ETIMEDOUT", reason: `no answer within ${PUBLISH_TIMEOUT_MS} ms` });
     }, 1000);
   }
 
@@ -215,28 +217,20 @@ export class Publisher implements Store {
     }
   }
 
-  /** Runs one command on the node in the URL (Bun's RedisClient). */
+  /** Runs one command on the node in the URL; an error reply is Refused, a lost connection Unavailable. */
   private async sendToNode(command: string, args: string[]): Promise<unknown> {
-    const c = this.connection();
+    const link = this.link?.ready ? this.link : await this.readyNode();
+    if (this.pending++ === 0) this.waitingSince = Date.now();
+    this.watch();
     try {
-      if (!c.connected) await this.withTimeout(c.connect());
-      // The reply is awaited as it is, with no wrapper per call: a wrapper's extra turns spread the web server's
-      // commands over more writes (less pipelining); measured 10-15 µs of CPU per POST (bench/ingest.ts).
-      const reply = c.send(command, args);
-      if (this.pending++ === 0) this.waitingSince = Date.now();
-      this.watch();
-      void reply.then(this.progressed, this.progressed);
-      return await reply;
+      return replyToJS(await link.call([command, ...args]));
     } catch (err) {
       // The server answered with an error (MISCONF on a full disk, NOPERM): the connection is fine, say what it said.
-      if ((err as { code?: string }).code === "ERR_REDIS_SERVER_ERROR")
-        throw new Refused(`cannot publish: the pub/sub server refused it: ${(err as Error).message}`);
-      // Drop the connection so the next request starts clean: the server may be back by then.
-      if (this.client === c) this.client = null;
-      c.close();
-      this.onLost();
-      const why = this.stalled === c ? `no answer within ${PUBLISH_TIMEOUT_MS} ms` : err instanceof Error ? err.message : String(err);
-      throw new Unavailable(`cannot publish: the pub/sub server at ${redactUrl(this.url)} is unavailable (${why})`);
+      if (err instanceof LinkError && err.reply !== null) throw new Refused(`cannot publish: the pub/sub server refused it: ${err.reply}`);
+      throw new Unavailable(`cannot publish: the pub/sub server at ${redactUrl(this.url)} is unavailable (${(err as Error).message})`);
+    } finally {
+      this.pending--;
+      this.waitingSince = Date.now();
     }
   }
 
@@ -261,10 +255,9 @@ export class Publisher implements Store {
   }
 
   close(): void {
-    this.holding = false;
-    if (this.holdTimer) clearTimeout(this.holdTimer);
     if (this.watchdog) clearInterval(this.watchdog);
-    this.client?.close();
+    this.link?.stop();
+    for (const w of this.readyWaiters.splice(0)) w.failed({ fatal: false, code: "CLOSED", reason: "the web server is stopping" });
     this.cluster?.close();
   }
 }

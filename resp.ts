@@ -383,6 +383,16 @@ export function asPush(frame: Uint8Array): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Encoding commands (for clients) and parsing replies (for clients and tests).
 
+/**
+ * The bytes of encodeCommand for text arguments, as one string to be UTF-8 encoded later: a client that batches a
+ * turn's commands encodes the batch once (Buffer.from per argument was ~15% of the web server's ingest profile).
+ */
+export function encodeCommandText(args: readonly string[]): string {
+  let out = `*${args.length}\r\n`;
+  for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+  return out;
+}
+
 export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
   const parts: Uint8Array[] = args.map((a) => (typeof a === "string" ? Buffer.from(a) : a));
   let size = `*${parts.length}\r\n`.length;

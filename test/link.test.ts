@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { DEFAULT_TIMING, Link, backoffDelay, failureFromError, failureFromReply, notRespFailure, type LinkFailure, type LinkOptions } from "../link";
+import { DEFAULT_TIMING, Link, LinkError, backoffDelay, failureFromError, failureFromReply, notRespFailure, type LinkFailure, type LinkOptions } from "../link";
 import type { Reply } from "../resp";
 import { freePort, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 
@@ -113,6 +113,63 @@ describe("over real sockets", () => {
     expect(seen.refused.map((f) => f.code)).toEqual(["NOPERM"]);
     expect(seen.pushes.length).toBe(1);
     link.stop();
+  });
+
+  test("call(): a reply, an error reply as LinkError.reply, and commands written in one turn answered in order", async () => {
+    const { link, seen } = watch({ host: "127.0.0.1", port: open.port });
+    link.start();
+    await until("ready", () => seen.ready === 1, 5000);
+    const echoes = await Promise.all(Array.from({ length: 200 }, (_, i) => link.call(["ECHO", `m${i} é😀`])));
+    expect(echoes.map((r) => (r.type === "bulk" ? Buffer.from(r.value!).toString() : "?"))).toEqual(Array.from({ length: 200 }, (_, i) => `m${i} é😀`));
+    const refused = await link.call(["XADD", "k", "0-0", "f", "v"]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LinkError);
+    expect((refused as LinkError).reply).toBe("ERR The ID specified in XADD must be greater than 0-0");
+    expect((refused as LinkError).failure).toBeNull();
+    link.stop();
+  });
+
+  test("a command larger than the socket takes at once is written whole (the rest on drain), and what follows it too", async () => {
+    const { link, seen } = watch({ host: "127.0.0.1", port: open.port });
+    link.start();
+    await until("ready", () => seen.ready === 1, 5000);
+    const big = "x".repeat(16 * 1024 * 1024);
+    const [a, b] = await Promise.all([link.call(["ECHO", big]), link.call(["ECHO", "after"])]);
+    expect(a.type === "bulk" && a.value!.length).toBe(big.length);
+    expect(b.type === "bulk" && Buffer.from(b.value!).toString()).toBe("after");
+    link.stop();
+  });
+
+  test("commands waiting when the connection ends fail with its reason; while down, call() fails at once; connectNow() skips the backoff", async () => {
+    let sockets = 0;
+    // A RESP server that logs in, then never answers, and closes when asked to.
+    const server = Bun.listen<undefined>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open: () => void sockets++,
+        data: (socket, chunk) => {
+          if (Buffer.from(chunk).toString().includes("HELLO")) socket.write("%1\r\n$6\r\nserver\r\n$5\r\nredis\r\n");
+        },
+      },
+    });
+    const { link, seen } = watch({ host: "127.0.0.1", port: server.port }, { ...DEFAULT_TIMING, connectTimeoutMs: 2000, backoffCapMs: 60_000 });
+    link.start();
+    await until("ready", () => seen.ready === 1, 5000);
+    const failed = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as LinkError);
+    const pending = [failed(link.call(["PING"])), failed(link.call(["ECHO", "x"]))];
+    await Bun.sleep(50);
+    link.abort({ fatal: false, code: "ETIMEDOUT", reason: "no answer within 5000 ms" });
+    for (const e of await Promise.all(pending)) {
+      expect(e).toBeInstanceOf(LinkError);
+      expect(e?.failure?.reason).toBe("no answer within 5000 ms");
+    }
+    const whileDown = await failed(link.call(["PING"]));
+    expect(whileDown?.failure?.code).toBe("ETIMEDOUT");
+    link.connectNow();
+    await until("ready again", () => seen.ready === 2, 1000); // well before any backoff delay would end
+    expect(sockets).toBe(2);
+    link.stop();
+    server.stop(true);
   });
 
   test("a web server's port is named as not RESP; a closed port is transient and retried", async () => {

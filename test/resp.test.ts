@@ -5,6 +5,7 @@ import {
   RequestParser,
   ReplyParser,
   encodeCommand,
+  encodeCommandText,
   encodeDelivery,
   asPush,
   enc,
@@ -160,6 +161,17 @@ describe("encoders", () => {
   test("encodeCommand round-trips through the request parser", () => {
     const bytes = encodeCommand(["PUBLISH", "ch", Buffer.from([0, 255, 13, 10])]);
     expect(parseChunks([bytes])).toEqual([["PUBLISH", "ch", "\x00\xff\r\n"]]);
+  });
+
+  test("encodeCommandText, once UTF-8 encoded, is encodeCommand's bytes: ASCII, multi-byte, emoji, lone surrogates, empty", () => {
+    const rand = seededRandom(0x5eed);
+    const pool = ["a", "Z", " ", "\r", "\n", "é", "€", "😀", "\ud800", "\udfff", "\u0000", "$", "*"];
+    const cases: string[][] = [["PING"], ["PUBLISH", "", ""], ["XADD", "notistream:ch", "MAXLEN", "~", "1000", "*", "message", "héllo 😀"]];
+    for (let i = 0; i < 300; i++)
+      cases.push(Array.from({ length: 1 + Math.floor(rand() * 5) }, () => Array.from({ length: Math.floor(rand() * 12) }, () => pool[Math.floor(rand() * pool.length)]!).join("")));
+    for (const args of cases) expect(Buffer.from(encodeCommandText(args)).equals(Buffer.from(encodeCommand(args)))).toBe(true);
+    // Several commands joined, as a client batches a turn, parse back as those commands.
+    expect(parseChunks([Buffer.from(encodeCommandText(["PING"]) + encodeCommandText(["PUBLISH", "ch", "é"]))])).toEqual([["PING"], ["PUBLISH", "ch", "\xc3\xa9"]]);
   });
 });
 
