@@ -119,7 +119,7 @@ function parseAddOrTrim(argv: Uint8Array[], xadd: boolean): TrimArgs | string {
 
 function trim(h: KeyHost, key: string, s: Stream, a: TrimArgs): number {
   const gone = s.trim({ maxlen: a.maxlen, minid: a.minid, approx: a.approx, limit: a.limit });
-  h.history.removed(key, gone);
+  h.history.trimmed(key, gone);
   return gone.length;
 }
 
@@ -278,7 +278,7 @@ export const KEY_HANDLERS: Record<string, KeyHandler> = {
       const e = s.delete(id);
       if (e) gone.push(e);
     }
-    h.history.removed(key, gone);
+    h.history.deleted(key, gone);
     c.reply(enc.int(gone.length));
   },
   xtrim: (h, c, argv) => {

@@ -1,6 +1,7 @@
 // test/history.test.ts — history.ts on its own: stream IDs, append and range reads, deletes, exact and
 // approximate trimming, the age limit, and a database that survives being reopened with IDs that never go back.
 import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../history";
 import { tempPath } from "./helpers";
 
@@ -78,7 +79,7 @@ describe("History", () => {
     const h = new History(path, "always");
     const s = h.create("notistream:a");
     for (let i = 1; i <= 5; i++) h.add("notistream:a", s, { id: id(i), fields: [Buffer.from("bin"), Buffer.from([0, 255, i])] });
-    h.removed("notistream:a", s.trim({ maxlen: 0, approx: false, limit: 0 }));
+    h.trimmed("notistream:a", s.trim({ maxlen: 0, approx: false, limit: 0 }));
     h.add("notistream:a", s, { id: id(9), fields: f("last") });
     h.commit();
     h.close();
@@ -86,7 +87,7 @@ describe("History", () => {
     const s2 = again.get("notistream:a")!;
     expect(s2.length).toBe(1);
     expect(idString(s2.lastId)).toBe("9-0");
-    again.removed("notistream:a", s2.trim({ maxlen: 0, approx: false, limit: 0 }));
+    again.trimmed("notistream:a", s2.trim({ maxlen: 0, approx: false, limit: 0 }));
     again.commit();
     again.close();
     const third = new History(path);
@@ -96,6 +97,76 @@ describe("History", () => {
     expect(idString(s3.nextId(1n)!)).toBe("9-1");
     third.close();
   });
+  const rowsOnDisk = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    const rows = (db.query("SELECT ms FROM entries ORDER BY ms").all() as { ms: number }[]).map((r) => r.ms);
+    db.close();
+    return rows;
+  };
+
+  test("trimmed rows are deleted later in one batch; a stop before that keeps them hidden, and the next start deletes them", () => {
+    const path = tempPath("trim.db");
+    const h = new History(path, "always");
+    const s = h.create("k");
+    for (let i = 1; i <= 5; i++) h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+    h.commit();
+    h.trimmed("k", s.trim({ maxlen: 2, approx: false, limit: 0 }));
+    h.commit();
+    expect(rowsOnDisk(path)).toEqual([1, 2, 3, 4, 5]); // not deleted yet: the trim point hides them
+    // A second process reading the file now (as after kill -9) sees what the first one acknowledged.
+    const crashed = new History(path, "always");
+    expect(crashed.get("k")!.range(id(0), id(9)).map((e) => idString(e.id))).toEqual(["4-0", "5-0"]);
+    crashed.close(); // deletes what it found trimmed
+    expect(rowsOnDisk(path)).toEqual([4, 5]);
+    h.close();
+  });
+
+  test("XDEL's rows go at once; DEL takes the stream's trimmed rows with it, so a new stream never inherits them", () => {
+    const path = tempPath("del.db");
+    const h = new History(path, "always");
+    const a = h.create("a");
+    for (let i = 1; i <= 4; i++) h.add("a", a, { id: id(i), fields: f(`a${i}`) });
+    h.deleted("a", [a.delete(id(4))!]);
+    h.commit();
+    expect(rowsOnDisk(path)).toEqual([1, 2, 3]);
+    h.trimmed("a", a.trim({ maxlen: 1, approx: false, limit: 0 }));
+    h.commit();
+    expect(h.deleteKey("a")).toBe(true);
+    const b = h.create("b"); // SQLite may give it a's row id
+    h.add("b", b, { id: id(7), fields: f("b7") });
+    h.commit();
+    expect(rowsOnDisk(path)).toEqual([7]);
+    const again = new History(path, "always");
+    expect(again.get("a")).toBeUndefined();
+    expect(again.get("b")!.range(id(0), id(99)).map((e) => idString(e.id))).toEqual(["7-0"]);
+    again.close();
+    h.close();
+  });
+
+  test("a file from before the time-ordered layout is upgraded in place and keeps its entries and last IDs", () => {
+    const path = tempPath("old-layout.db");
+    const old = new Database(path, { create: true });
+    old.exec("PRAGMA journal_mode = WAL");
+    old.exec("CREATE TABLE streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL)");
+    old.exec("CREATE TABLE entries (sid INTEGER NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (sid, ms, seq)) WITHOUT ROWID");
+    old.query("INSERT INTO streams VALUES (1, ?, '12', '0', '3')").run(Buffer.from("notistream:old"));
+    // Fields as history.ts encodes them: a 4-byte big-endian length before each.
+    const field = (t: string) => Buffer.concat([Buffer.from([0, 0, 0, t.length]), Buffer.from(t)]);
+    for (const ms of [10, 11]) old.query("INSERT INTO entries VALUES (1, ?, 0, ?)").run(ms, Buffer.concat([field("message"), field(`at ${ms}`)]));
+    old.close();
+    const h = new History(path, "always");
+    const s = h.get("notistream:old")!;
+    expect(s.range(id(0), id(99)).map((e) => `${idString(e.id)} ${Buffer.from(e.fields[1]!).toString()}`)).toEqual(["10-0 at 10", "11-0 at 11"]);
+    expect(idString(s.lastId)).toBe("12-0"); // the saved last ID, above the entries left
+    h.add("notistream:old", s, { id: id(13), fields: f("new") });
+    h.trimmed("notistream:old", s.trim({ maxlen: 1, approx: false, limit: 0 }));
+    h.close();
+    const db = new Database(path, { readonly: true });
+    expect((db.query("SELECT sql FROM sqlite_master WHERE name = 'entries'").get() as { sql: string }).sql).toContain("PRIMARY KEY (ms, seq, sid)");
+    db.close();
+    expect(rowsOnDisk(path)).toEqual([13]);
+  });
+
   test("binary fields round-trip", () => {
     const path = tempPath("b.db");
     const h = new History(path);
