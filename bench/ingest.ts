@@ -9,12 +9,14 @@ import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitF
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--channels 100] [--against DIR]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR]
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's pub/sub server
 and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare Bun.serve that
 only sends XADD and PUBLISH) for the floor, alternating A B A B. Prints POST/s and the CPU time per POST of the web
 server and of the store (utime + stime from /proc), and their sum.
+  --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
+                  the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new)`);
   process.exit(0);
 }
@@ -23,6 +25,8 @@ const ROUNDS = num("rounds", 3);
 const SECONDS = num("seconds", 5);
 const CONNECTIONS = num("connections", 50);
 const CHANNELS = num("channels", 100);
+const HISTORY_MAX = num("history-max", 1000);
+const webArgs = ["--history-max", String(HISTORY_MAX)];
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const log = (s: string) => console.error(`bench/ingest: ${s}`);
 
@@ -39,16 +43,16 @@ const redisAof = () => {
 /** bench/floor.ts: what Bun.serve and Bun's RedisClient cost for XADD + PUBLISH with nothing else. */
 async function floorServer(storeUrl: string): Promise<Web> {
   const port = await freePort();
-  const proc = spawn([BUN, `${import.meta.dir}/floor.ts`, String(port), storeUrl], { stdout: "ignore", stderr: "inherit" });
+  const proc = spawn([BUN, `${import.meta.dir}/floor.ts`, String(port), storeUrl, String(HISTORY_MAX)], { stdout: "ignore", stderr: "inherit" });
   await waitForPort(port);
   return { url: `http://127.0.0.1:${port}`, proc, stop: async () => void (proc.kill(), await proc.exited) };
 }
 const setups: Setup[] = [
-  { name: "web server + Notistream pub/sub", store: () => startPubSub(), web: (u) => startWebServer(u) },
-  { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u) },
+  { name: "web server + Notistream pub/sub", store: () => startPubSub(), web: (u) => startWebServer(u, webArgs) },
+  { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u, webArgs) },
   { name: "floor: bench/floor.ts + redis-server (AOF everysec)", store: redisAof, web: floorServer },
 ];
-if (AGAINST) setups.push({ name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, [], {}, AGAINST) });
+if (AGAINST) setups.push({ name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, webArgs, {}, AGAINST) });
 
 type Result = { rps: number; web: number; store: number; non2xx: number };
 async function once(s: Setup): Promise<Result> {
@@ -69,7 +73,7 @@ async function once(s: Setup): Promise<Result> {
   }
 }
 
-log(`${cpus().length} cores; ${ROUNDS} rounds of ${SECONDS} s, wrk -c${CONNECTIONS} over ${CHANNELS} channel(s), A B A B`);
+log(`${cpus().length} cores; ${ROUNDS} rounds of ${SECONDS} s, wrk -c${CONNECTIONS} over ${CHANNELS} channel(s), MAXLEN ~ ${HISTORY_MAX}, A B A B`);
 const results = new Map<string, Result[]>(setups.map((s) => [s.name, []]));
 for (let r = 1; r <= ROUNDS; r++)
   for (const s of setups) {
