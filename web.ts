@@ -396,8 +396,17 @@ export async function startWeb(opts: WebOptions) {
     PUT: publishPath,
     GET: async (_req, url) => error(404, `no such page ${url.pathname}: GET / is the app; POST or PUT /<channel> publishes to a channel`),
   };
-  const routeFor = (path: string): Record<string, Route> | undefined =>
-    routes[path] ?? prefixed.find(([p]) => path.startsWith(p))?.[1] ?? (path.length > 1 && !path.startsWith("/push/") && !path.endsWith("/") ? channelRoute : undefined);
+  /**
+   * The route for a path, and its name in the request metrics: the path itself for fixed routes, a pattern for the
+   * others, so channels and scanners' random paths do not each grow a label of their own.
+   */
+  const routeFor = (path: string): { route: Record<string, Route>; label: string } | undefined => {
+    const fixed = routes[path];
+    if (fixed) return { route: fixed, label: path };
+    const under = prefixed.find(([p]) => path.startsWith(p));
+    if (under) return { route: under[1], label: `${under[0]}<channel>` };
+    return path.length > 1 && !path.startsWith("/push/") && !path.endsWith("/") ? { route: channelRoute, label: "/<channel>" } : undefined;
+  };
 
   server = Bun.serve({
     hostname: opts.host,
@@ -417,22 +426,23 @@ export async function startWeb(opts: WebOptions) {
           return error(429, `too many requests from ${ip}: the limit is ${limiter.perSecond} a second; try again in ${wait} s`, { "retry-after": String(wait) });
         }
       }
-      const route = routeFor(url.pathname);
-      if (!route) return error(404, `no such endpoint ${url.pathname}: POST / or POST /<channel> publishes, POST /github takes GitHub webhooks, GET /events streams`);
+      const found = routeFor(url.pathname);
+      if (!found) return error(404, `no such endpoint ${url.pathname}: POST / or POST /<channel> publishes, POST /github takes GitHub webhooks, GET /events streams`);
+      const { route, label } = found;
       const handle = route[req.method];
       if (!handle) return error(405, `${req.method} is not allowed on ${url.pathname}; use ${Object.keys(route).join(" or ")}`, { allow: Object.keys(route).join(", ") });
       try {
         const res = await handle(req, url);
-        countRequests({ route: url.pathname, code: String(res.status) });
+        countRequests({ route: label, code: String(res.status) });
         return res;
       } catch (err) {
         if (err instanceof InputError) {
-          countRequests({ route: url.pathname, code: String(err.status) });
+          countRequests({ route: label, code: String(err.status) });
           return error(err.status, err.message);
         }
         if (err instanceof Unavailable) {
           countErrors({ reason: "pubsub_unavailable" });
-          countRequests({ route: url.pathname, code: "503" });
+          countRequests({ route: label, code: "503" });
           log(`web: ${err.message}`);
           return error(503, err.message, { "retry-after": "5" });
         }

@@ -230,6 +230,15 @@ describe("operations", () => {
     expect(count(during, "notistream_messages_published_total") - count(before, "notistream_messages_published_total")).toBe(2);
     expect(during).toMatch(/^notistream_sse_streams [1-9]/m);
     expect(during).toMatch(/notistream_http_requests_total\{route="\/",code="400"\} \d+/);
+    // Channels and stray paths share one label each, so nobody can grow the metrics by inventing paths.
+    await fetch(`${web.url}/metered-by-path`, { method: "POST", body: "hello" });
+    await fetch(`${web.url}/alertmanager/metered-alerts`, { method: "POST", body: "{" });
+    await fetch(`${web.url}/wp-login.php`);
+    const labelled = await (await fetch(`${web.url}/metrics`)).text();
+    expect(labelled).toMatch(/notistream_http_requests_total\{route="\/<channel>",code="200"\} \d+/);
+    expect(labelled).toMatch(/notistream_http_requests_total\{route="\/<channel>",code="404"\} \d+/);
+    expect(labelled).toMatch(/notistream_http_requests_total\{route="\/alertmanager\/<channel>",code="400"\} \d+/);
+    expect(labelled).not.toMatch(/metered-by-path|metered-alerts|wp-login/);
     expect(during).toMatch(/^notistream_publish_seconds_count \d+/m);
     expect(during).toContain("# TYPE notistream_publish_seconds histogram");
     s.close();
