@@ -2,10 +2,13 @@
 // Pure: the web server feeds it and serves render() at GET /metrics.
 
 type Labels = Record<string, string>;
-const key = (labels: Labels) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
-    .join(",");
+const escapeValue = (v: string) => (/[\\"\n]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v);
+// Runs on every request: a plain loop, and the replaces only for the rare value that needs them.
+const key = (labels: Labels) => {
+  let out = "";
+  for (const k in labels) out += `${out ? "," : ""}${k}="${escapeValue(labels[k]!)}"`;
+  return out;
+};
 
 export class Metrics {
   private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
