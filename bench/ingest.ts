@@ -17,7 +17,8 @@ only sends XADD and PUBLISH) for the floor, alternating A B A B. Prints POST/s a
 server and of the store (utime + stime from /proc), and their sum.
   --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
                   the start, so a short run measures the steady state of a full history
-  --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new)`);
+  --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
+                  its web server with redis-server too`);
   process.exit(0);
 }
 const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
@@ -52,7 +53,11 @@ const setups: Setup[] = [
   { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u, webArgs) },
   { name: "floor: bench/floor.ts + redis-server (AOF everysec)", store: redisAof, web: floorServer },
 ];
-if (AGAINST) setups.push({ name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, webArgs, {}, AGAINST) });
+if (AGAINST)
+  setups.push(
+    { name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, webArgs, {}, AGAINST) },
+    { name: `${AGAINST}: its web server + redis-server (AOF everysec)`, store: redisAof, web: (u) => startWebServer(u, webArgs, {}, AGAINST) },
+  );
 
 type Result = { rps: number; web: number; store: number; non2xx: number };
 async function once(s: Setup): Promise<Result> {
