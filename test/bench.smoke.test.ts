@@ -1,5 +1,5 @@
 // test/bench.smoke.test.ts — the benchmark suite's smoke mode runs in the tests so it cannot rot: every workload
-// runs once at tiny sizes against redis-server and Notistream; the push, ingest and SSE-memory benchmarks. No timing assertions.
+// runs once at tiny sizes against redis-server and Notistream; the push, ingest, client and SSE-memory benchmarks. No timing assertions.
 import { expect, test } from "bun:test";
 import { BUN, ROOT, haveRedis, run } from "./helpers";
 
@@ -31,6 +31,15 @@ test.skipIf(!haveRedis || Bun.which("wrk") === null)("bun bench/ingest.ts (short
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| [\d,]+ \| [\d.]+ µs \| [\d.]+ µs \| [\d.]+ µs \|$/);
   expect(r.stdout).toContain("non-2xx answers: 0");
 }, 120000);
+
+test.skipIf(!haveRedis)("bun bench/redisclient.ts (short) compares Bun's RedisClient, ioredis and the web server's Publisher", async () => {
+  const r = await run([BUN, `${ROOT}/bench/redisclient.ts`, "--rounds", "1", "--seconds", "0.3"], { timeoutMs: 60000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
+  const rows = r.stdout.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| client") && !l.startsWith("| ---"));
+  expect(rows.map((l) => l.split(" | ")[0])).toEqual(["| Bun RedisClient", "| ioredis", "| Publisher (link.ts)"]);
+  for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| \d+ \| [\d.]+ µs \| [\d.]+ µs \| [\d.]+x, [\d.]+x \|$/);
+}, 70000);
 
 test("bun bench/ssefloor.ts (small) reports memory per SSE stream for the web server and Bun's floor", async () => {
   const r = await run([BUN, `${ROOT}/bench/ssefloor.ts`, "--streams", "200", "--rounds", "1"], { timeoutMs: 60000, cwd: ROOT });
