@@ -15,6 +15,15 @@ function element(encoded: number): number {
 
 /** An integer element: the smallest of lpEncodeIntegerGetType's encodings. */
 export function intSize(v: bigint | number): number {
+  // Most values (field values like a Unix time, small counts) are safe integers: compare them as doubles, no BigInt.
+  if (typeof v === "number" && Number.isSafeInteger(v)) {
+    if (v >= 0 && v <= 127) return element(1);
+    if (v >= -4096 && v <= 4095) return element(2);
+    if (v >= -32768 && v <= 32767) return element(3);
+    if (v >= -8388608 && v <= 8388607) return element(4);
+    if (v >= -2147483648 && v <= 2147483647) return element(5);
+    return element(9);
+  }
   const n = BigInt(v);
   if (n >= 0n && n <= 127n) return element(1);
   if (n >= -4096n && n <= 4095n) return element(2);
@@ -28,7 +37,8 @@ export function intSize(v: bigint | number): number {
 export function stringSize(s: Uint8Array): number {
   if (s.length > 0 && s.length <= 20) {
     const n = strictInt(s);
-    if (n !== null) return intSize(BigInt(Buffer.from(s).toString("latin1")));
+    // strictInt's double is exact up to 2^53; longer numbers are read again as BigInt.
+    if (n !== null) return intSize(Number.isSafeInteger(n) ? n : BigInt(Buffer.from(s).toString("latin1")));
   }
   const len = s.length;
   return element(len < 64 ? 1 + len : len < 4096 ? 2 + len : 5 + len);

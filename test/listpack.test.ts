@@ -8,6 +8,11 @@ const b = (s: string) => Buffer.from(s, "latin1");
 describe("listpack sizes", () => {
   test("integers take the smallest encoding, plus one back-length byte", () => {
     expect([0, 127, 128, -1, -4096, 4095, 4096, -32768, 32767, 32768, 8388607, 8388608, 2147483647, 2147483648].map(intSize)).toEqual([2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 6, 6, 10]);
+    // The double fast path and the BigInt path agree at every edge, and long numbers take the exact path.
+    const edges = [0, 127, 128, -1, -4096, -4097, 4095, 4096, -32768, -32769, 32767, 32768, -8388608, -8388609, 8388607, 8388608, -2147483648, -2147483649, 2147483647, 2147483648, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+    for (const v of edges) expect(intSize(v)).toBe(intSize(BigInt(v)));
+    for (const digits of ["9007199254740993", "-9223372036854775808", "9223372036854775807", "1764650000123"]) expect(stringSize(b(digits))).toBe(intSize(BigInt(digits)));
+    expect(stringSize(b("9223372036854775808"))).toBe(21); // above int64: stored as a 19-byte string
   });
   test("strings that read as integers are integers; others are 6-, 12- or 32-bit strings", () => {
     expect(stringSize(b("42"))).toBe(2);
