@@ -180,6 +180,9 @@ export class Stream {
 
 export type FsyncPolicy = "always" | "everysec";
 
+/** The entries table, keyed by ID first (see open()); also what an older file is upgraded to. */
+const ENTRIES_TABLE = `CREATE TABLE IF NOT EXISTS entries (ms INTEGER NOT NULL, seq INTEGER NOT NULL, sid INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (ms, seq, sid)) WITHOUT ROWID`;
+
 function encodeFields(fields: Uint8Array[]): Uint8Array {
   let size = 0;
   for (const f of fields) size += 4 + f.length;
@@ -289,7 +292,7 @@ export class History {
     // channels land together at the end of the tree (one page or two), where keying by stream first wrote a page per
     // channel (bench/ingest.ts: 43 -> 34 µs of the store's CPU per POST over 100 channels). Integer columns: TEXT/BLOB
     // keys made every insert compare strings. ms and seq are u64 stored bit-for-bit as i64 (order is restored in memory).
-    this.db.exec(`CREATE TABLE IF NOT EXISTS entries (ms INTEGER NOT NULL, seq INTEGER NOT NULL, sid INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (ms, seq, sid)) WITHOUT ROWID`);
+    this.db.exec(ENTRIES_TABLE);
     this.upgrade();
     this.st = {
       insert: this.db.prepare("INSERT OR REPLACE INTO entries (ms, seq, sid, fields) VALUES (?, ?, ?, ?)"),
@@ -319,7 +322,7 @@ export class History {
       }
       if (oldEntries) {
         this.db.exec("ALTER TABLE entries RENAME TO entries_by_stream");
-        this.db.exec(`CREATE TABLE entries (ms INTEGER NOT NULL, seq INTEGER NOT NULL, sid INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (ms, seq, sid)) WITHOUT ROWID`);
+        this.db.exec(ENTRIES_TABLE);
         this.db.exec("INSERT INTO entries (ms, seq, sid, fields) SELECT ms, seq, sid, fields FROM entries_by_stream");
         this.db.exec("DROP TABLE entries_by_stream");
       }
@@ -526,7 +529,7 @@ export class History {
     const s = this.streams.get(key);
     if (!s) return;
     this.begin();
-    for (const e of entries) this.st.remove.run(BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq), s.sid);
+    this.removeRows(s.sid, entries);
     this.touched.add(s);
   }
 
@@ -541,11 +544,14 @@ export class History {
     this.begin();
     const last = entries[entries.length - 1]!.id;
     if (cmpId(last, s.trimmedThrough) > 0) s.trimmedThrough = last;
-    if (!this.hasTrimPoint) {
-      // No trim point can be saved in this file: delete at once, as deleted() does.
-      for (const e of entries) this.st.remove.run(BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq), s.sid);
-    } else for (const e of entries) this.trimmedRows.push([s.sid, BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq)]);
+    if (!this.hasTrimPoint) this.removeRows(s.sid, entries); // no trim point can be saved in this file: delete at once
+    else for (const e of entries) this.trimmedRows.push([s.sid, BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq)]);
     this.touched.add(s);
+  }
+
+  /** Deletes `entries`' rows of stream `sid` now, inside the open transaction. */
+  private removeRows(sid: number, entries: Entry[]): void {
+    for (const e of entries) this.st.remove.run(BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq), sid);
   }
 
   /** Deletes the trimmed rows waiting for it, inside the open transaction. */
@@ -563,7 +569,7 @@ export class History {
     this.streams.delete(key);
     this.begin();
     // Every row of this stream goes now, its trimmed ones too: a new stream may get the same row id later.
-    for (const node of s.nodes) for (const e of node.entries) this.st.remove.run(BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq), s.sid);
+    for (const node of s.nodes) this.removeRows(s.sid, node.entries);
     const sid = s.sid;
     const others: [number, bigint, bigint][] = [];
     for (const row of this.trimmedRows) {

@@ -15,30 +15,22 @@ function element(encoded: number): number {
 
 /** An integer element: the smallest of lpEncodeIntegerGetType's encodings. */
 export function intSize(v: bigint | number): number {
-  // Most values (field values like a Unix time, small counts) are safe integers: compare them as doubles, no BigInt.
-  if (typeof v === "number" && Number.isSafeInteger(v)) {
-    if (v >= 0 && v <= 127) return element(1);
-    if (v >= -4096 && v <= 4095) return element(2);
-    if (v >= -32768 && v <= 32767) return element(3);
-    if (v >= -8388608 && v <= 8388607) return element(4);
-    if (v >= -2147483648 && v <= 2147483647) return element(5);
-    return element(9);
-  }
-  const n = BigInt(v);
-  if (n >= 0n && n <= 127n) return element(1);
-  if (n >= -4096n && n <= 4095n) return element(2);
-  if (n >= -32768n && n <= 32767n) return element(3);
-  if (n >= -8388608n && n <= 8388607n) return element(4);
-  if (n >= -2147483648n && n <= 2147483647n) return element(5);
+  // Compared as doubles, no BigInt arithmetic: every edge below is a small integer, and a value past int32 (however
+  // rounded as a double) takes the 9-byte encoding.
+  const n = typeof v === "number" ? v : v >= -2147483648n && v <= 2147483647n ? Number(v) : Infinity;
+  if (n >= 0 && n <= 127) return element(1);
+  if (n >= -4096 && n <= 4095) return element(2);
+  if (n >= -32768 && n <= 32767) return element(3);
+  if (n >= -8388608 && n <= 8388607) return element(4);
+  if (n >= -2147483648 && n <= 2147483647) return element(5);
   return element(9);
 }
 
 /** A string element; one that reads as a 64-bit integer is stored as that integer (lpAppend). */
 export function stringSize(s: Uint8Array): number {
   if (s.length > 0 && s.length <= 20) {
-    const n = strictInt(s);
-    // strictInt's double is exact up to 2^53; longer numbers are read again as BigInt.
-    if (n !== null) return intSize(Number.isSafeInteger(n) ? n : BigInt(Buffer.from(s).toString("latin1")));
+    const n = strictInt(s); // a double: rounded past 2^53, which never moves a value across an encoding edge
+    if (n !== null) return intSize(n);
   }
   const len = s.length;
   return element(len < 64 ? 1 + len : len < 4096 ? 2 + len : 5 + len);

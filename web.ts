@@ -397,16 +397,17 @@ export async function startWeb(opts: WebOptions) {
     GET: async (_req, url) => error(404, `no such page ${url.pathname}: GET / is the app; POST or PUT /<channel> publishes to a channel`),
   };
   /**
-   * The route for a path, and its name in the request metrics: the path itself for fixed routes, a pattern for the
-   * others, so channels and scanners' random paths do not each grow a label of their own.
+   * Each route with its name in the request metrics: the path itself for fixed routes, a pattern for the others, so
+   * channels and scanners' random paths do not each grow a label of their own. Made once, looked up per request.
    */
-  const routeFor = (path: string): { route: Record<string, Route>; label: string } | undefined => {
-    const fixed = routes[path];
-    if (fixed) return { route: fixed, label: path };
-    const under = prefixed.find(([p]) => path.startsWith(p));
-    if (under) return { route: under[1], label: `${under[0]}<channel>` };
-    return path.length > 1 && !path.startsWith("/push/") && !path.endsWith("/") ? { route: channelRoute, label: "/<channel>" } : undefined;
-  };
+  type Found = { route: Record<string, Route>; label: string };
+  const fixedRoutes = new Map<string, Found>(Object.entries(routes).map(([path, route]) => [path, { route, label: path }]));
+  const prefixedRoutes = prefixed.map(([p, route]): [string, Found] => [p, { route, label: `${p}<channel>` }]);
+  const channelFound: Found = { route: channelRoute, label: "/<channel>" };
+  const routeFor = (path: string): Found | undefined =>
+    fixedRoutes.get(path) ??
+    prefixedRoutes.find(([p]) => path.startsWith(p))?.[1] ??
+    (path.length > 1 && !path.startsWith("/push/") && !path.endsWith("/") ? channelFound : undefined);
 
   server = Bun.serve({
     hostname: opts.host,
