@@ -1,4 +1,17 @@
-// bench/bare.ts — the webhook-ingest baseline: a bare Bun.serve that answers 200 to every request and publishes
-// nothing, so the benchmark shows what the web server's own work costs. Usage: bun bench/bare.ts <port>
-const server = Bun.serve({ hostname: "127.0.0.1", port: Number(process.argv[2] ?? 0), fetch: () => new Response('{"ok":true}', { headers: { "content-type": "application/json" } }) });
-console.log(`bare: listening on ${server.port}`);
+// bench/bare.ts — the webhook-ingest baselines with no store: a bare Bun.serve that answers 200 to every request, or
+// with --form one that also reads and parses the form body and answers like POST /. Usage: bun bench/bare.ts <port> [--form]
+const FORM = process.argv.includes("--form");
+const headers = { "content-type": "application/json" };
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: Number(process.argv[2] ?? 0),
+  fetch: FORM
+    ? async (req) => {
+        const form = new URLSearchParams(await req.text());
+        const channel = form.get("channel") ?? "bare";
+        if (form.get("message") === null) return Response.json({ error: "no message" }, { status: 400 });
+        return Response.json({ id: "0-1", channel, receivers: 0 });
+      }
+    : () => new Response('{"ok":true}', { headers }),
+});
+console.log(`bare${FORM ? " --form" : ""}: listening on ${server.port}`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // bench/ingest.ts — webhook ingest: POST / through the web server with wrk, our pub/sub server and redis-server (AOF
-// everysec) as the store, and the floor (bench/floor.ts), A B A B; POST/s and each process's CPU per POST.
+// everysec) as the store, the floor (bench/floor.ts) and, with --floors, Bun.serve with no store (bench/bare.ts), A B A B;
+// POST/s and each process's CPU per POST.
 import { mkdirSync } from "node:fs";
 import { cpuSeconds } from "./procstat";
 import { cpus } from "node:os";
@@ -9,7 +10,7 @@ import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitF
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--floors]
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's pub/sub server
 and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare Bun.serve that
@@ -18,7 +19,9 @@ server and of the store (utime + stime from /proc), and their sum.
   --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
                   the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
-                  its web server with redis-server too`);
+                  its web server with redis-server too
+  --floors        also run bench/bare.ts with no store at all: a Bun.serve that answers 200 without reading the
+                  body, and one that reads and parses the form (--form); what Bun.serve alone costs here`);
   process.exit(0);
 }
 const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
@@ -29,25 +32,29 @@ const CHANNELS = num("channels", 100);
 const HISTORY_MAX = num("history-max", 1000);
 const webArgs = ["--history-max", String(HISTORY_MAX)];
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
+const FLOORS = args.includes("--floors");
 const log = (s: string) => console.error(`bench/ingest: ${s}`);
 
 const lua = tempPath(`post-${CHANNELS}.lua`);
 await Bun.write(lua, `-- POST / over ${CHANNELS} channels\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", "/", { ["Content-Type"] = "application/x-www-form-urlencoded" }, "message=hello%20from%20wrk&channel=ingest/" .. (n % ${CHANNELS}))\nend\n`);
 
 type Web = { url: string; proc: { pid: number }; stop: () => Promise<void> };
-type Setup = { name: string; store: () => Promise<Running>; web: (storeUrl: string) => Promise<Web> };
+/** No store: the floors that show what Bun.serve costs by itself (its store CPU reads 0). */
+type Setup = { name: string; store: (() => Promise<Running>) | null; web: (storeUrl: string) => Promise<Web> };
 const redisAof = () => {
   const dir = tempPath("redis-aof");
   mkdirSync(dir, { recursive: true });
   return startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
 };
-/** bench/floor.ts: what Bun.serve and Bun's RedisClient cost for XADD + PUBLISH with nothing else. */
-async function floorServer(storeUrl: string): Promise<Web> {
+/** A bench/ script that takes its port first, run as the web server. */
+async function benchServer(script: string, args: string[]): Promise<Web> {
   const port = await freePort();
-  const proc = spawn([BUN, `${import.meta.dir}/floor.ts`, String(port), storeUrl, String(HISTORY_MAX)], { stdout: "ignore", stderr: "inherit" });
+  const proc = spawn([BUN, `${import.meta.dir}/${script}`, String(port), ...args], { stdout: "ignore", stderr: "inherit" });
   await waitForPort(port);
   return { url: `http://127.0.0.1:${port}`, proc, stop: async () => void (proc.kill(), await proc.exited) };
 }
+/** bench/floor.ts: what Bun.serve and Bun's RedisClient cost for XADD + PUBLISH with nothing else. */
+const floorServer = (storeUrl: string) => benchServer("floor.ts", [storeUrl, String(HISTORY_MAX)]);
 const setups: Setup[] = [
   { name: "web server + Notistream pub/sub", store: () => startPubSub(), web: (u) => startWebServer(u, webArgs) },
   { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u, webArgs) },
@@ -58,23 +65,29 @@ if (AGAINST)
     { name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, webArgs, {}, AGAINST) },
     { name: `${AGAINST}: its web server + redis-server (AOF everysec)`, store: redisAof, web: (u) => startWebServer(u, webArgs, {}, AGAINST) },
   );
+if (FLOORS)
+  setups.push(
+    { name: "no store: bench/bare.ts --form (reads and parses the form)", store: null, web: () => benchServer("bare.ts", ["--form"]) },
+    { name: "no store: bench/bare.ts (answers 200, body unread)", store: null, web: () => benchServer("bare.ts", []) },
+  );
 
 type Result = { rps: number; web: number; store: number; non2xx: number };
 async function once(s: Setup): Promise<Result> {
-  const store = await s.store();
-  const web = await s.web(`redis://127.0.0.1:${store.port}`);
+  const store = s.store ? await s.store() : null;
+  const web = await s.web(store ? `redis://127.0.0.1:${store.port}` : "");
   try {
     for (let i = 0; i < 200; i++) await fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: `ingest/${i % CHANNELS}`, message: "warm" }) });
-    const before = { web: cpuSeconds(web.proc.pid), store: cpuSeconds(store.proc.pid) };
+    const storeCpu = () => (store ? cpuSeconds(store.proc.pid) : 0);
+    const before = { web: cpuSeconds(web.proc.pid), store: storeCpu() };
     const out = await Bun.$`wrk -t2 -c${CONNECTIONS} -d${SECONDS}s -s ${lua} ${web.url}/`.quiet().text();
-    const after = { web: cpuSeconds(web.proc.pid), store: cpuSeconds(store.proc.pid) };
+    const after = { web: cpuSeconds(web.proc.pid), store: storeCpu() };
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
     const posts = Number(/(\d+) requests in/.exec(out)?.[1] ?? rps * SECONDS);
     return { rps, web: ((after.web - before.web) * 1e6) / posts, store: ((after.store - before.store) * 1e6) / posts, non2xx };
   } finally {
     await web.stop();
-    await store.stop();
+    await store?.stop();
   }
 }
 

@@ -22,12 +22,18 @@ test("bun bench/push.ts --smoke pushes to every subscription and reports the rat
   expect(r.stdout).toContain("notistream_push_sent_total 200");
 }, 70000);
 
-test.skipIf(!haveRedis || Bun.which("wrk") === null)("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores and for the floor", async () => {
-  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1"], { timeoutMs: 110000, cwd: ROOT });
+test.skipIf(!haveRedis || Bun.which("wrk") === null)("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores, for the floor and for Bun.serve with no store", async () => {
+  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--floors"], { timeoutMs: 110000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
-  const rows = r.stdout.split("\n").filter((l) => /^\| (web server|floor)/.test(l));
-  expect(rows.map((l) => l.split(" | ")[0])).toEqual(["| web server + Notistream pub/sub", "| web server + redis-server (AOF everysec)", "| floor: bench/floor.ts + redis-server (AOF everysec)"]);
+  const rows = r.stdout.split("\n").filter((l) => /^\| (web server|floor|no store)/.test(l));
+  expect(rows.map((l) => l.split(" | ")[0])).toEqual([
+    "| web server + Notistream pub/sub",
+    "| web server + redis-server (AOF everysec)",
+    "| floor: bench/floor.ts + redis-server (AOF everysec)",
+    "| no store: bench/bare.ts --form (reads and parses the form)",
+    "| no store: bench/bare.ts (answers 200, body unread)",
+  ]);
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| [\d,]+ \| [\d.]+ µs \| [\d.]+ µs \| [\d.]+ µs \|$/);
   expect(r.stdout).toContain("non-2xx answers: 0");
 }, 120000);
