@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // bench/load.ts — the long load test: RESP subscribers and SSE clients from several processes held through minutes of
-// steady publishing, every delivery counted; memory per connection and CPU per delivery; reconnect storms; redis-server.
-// Usage: bun bench/load.ts [--subscribers N] [--sse N] [--seconds 300] [--rate 1] [--storm] [--redis] [--clients 5]
+// steady publishing, every delivery counted; memory per connection and CPU per delivery; reconnect storms; redis-server;
+// and, with --ingest, bench/ingest.ts after it, so one run gives every figure. Usage: see --help.
 import { spawn, type Subprocess } from "bun";
 import { cpus } from "node:os";
 import { BUN, ROOT, freePort, spawnPubSubAt, startRedis, tempPath, waitForPort } from "../test/helpers";
@@ -18,6 +18,8 @@ if (argv.includes("--help")) {
   --storm           then all subscribers drop at once: the web server restarts, then the pub/sub server
   --clients N       real notistream clients that check nothing is lost in the storms (default 5)
   --redis           then the same RESP subscribers and publishing against redis-server, side by side
+  --ingest          last, webhook ingest: bench/ingest.ts --floors (CPU per POST), its table printed with the rest
+  --ingest-rounds N, --ingest-seconds S   passed on to it (default 3 rounds of 5 s)
 Load generators run in processes of their own, each under 5,000 connections. Exits 1 if anything is lost.`);
   process.exit(0);
 }
@@ -34,6 +36,7 @@ const RATE = arg("rate", 1);
 const STORM = argv.includes("--storm");
 const REDIS = argv.includes("--redis");
 const CLIENTS = arg("clients", 5);
+const INGEST = argv.includes("--ingest");
 const PER_PROCESS = 5000;
 const here = import.meta.dir;
 const log = (s: string) => console.log(`load: ${s}`);
@@ -278,6 +281,15 @@ if (REDIS) {
   await redis.stop();
 }
 
+// ---- Webhook ingest last, on a quiet machine: bench/ingest.ts in a process of its own (its progress goes to stderr).
+let ingestTable = "";
+if (INGEST) {
+  log("webhook ingest: bench/ingest.ts --floors");
+  const ingest = spawn([BUN, `${here}/ingest.ts`, "--floors", "--rounds", String(arg("ingest-rounds", 3)), "--seconds", String(arg("ingest-seconds", 5))], { stdout: "pipe", stderr: "inherit" });
+  ingestTable = (await new Response(ingest.stdout).text()).trim();
+  if ((await ingest.exited) !== 0) throw new Error(`bench/ingest.ts failed (exit ${ingest.exitCode})`);
+}
+
 function spread(list: { pubsub: number; web: number }[], which: "pubsub" | "web"): string {
   if (!list.length) return "–";
   const mb = list.map((x) => x[which] / 2 ** 20);
@@ -306,5 +318,6 @@ if (STORM) {
   for (const s of storms) lines.push(`| ${s.what} | ${s.back.toFixed(1)} s | ${s.worstPingMs.toFixed(0)} ms | ${s.posts.ok} / ${s.posts.refused} |`);
   lines.push("", `Storms: ${stormAccepted} POSTs accepted; ${CLIENTS} notistream clients: lost ${stormLost}, duplicated ${stormDup}.`);
 }
+if (INGEST) lines.push("", "Webhook ingest (bench/ingest.ts --floors), CPU per POST:", "", ingestTable);
 console.log(lines.join("\n"));
 process.exit(lostResp === 0 && lostSse === 0 && stormLost === 0 && stormDup === 0 ? 0 : 1);
