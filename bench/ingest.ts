@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 // bench/ingest.ts — webhook ingest: POST / through the web server with wrk, our pub/sub server and redis-server (AOF
-// everysec) as the store, the floor (bench/floor.ts) and, with --floors, Bun.serve with no store (bench/bare.ts), A B A B;
-// POST/s and each process's CPU per POST.
+// everysec) as the store, the floor (bench/floor.ts) and, with --floors, more floors (floor.ts --script, bare.ts),
+// A B A B; POST/s and each process's CPU per POST.
 import { mkdirSync } from "node:fs";
 import { cpuSeconds } from "./procstat";
 import { cpus } from "node:os";
@@ -14,14 +14,15 @@ if (args.includes("--help")) {
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's pub/sub server
 and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare Bun.serve that
-only sends XADD and PUBLISH) for the floor, alternating A B A B. Prints POST/s and the CPU time per POST of the web
+only sends XADD and PUBLISH, through the web server's own client) for the floor, alternating A B A B. Prints POST/s and the CPU time per POST of the web
 server and of the store (utime + stime from /proc), and their sum.
   --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
                   the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
                   its web server with redis-server too
-  --floors        also run bench/bare.ts with no store at all: a Bun.serve that answers 200 without reading the
-                  body, and one that reads and parses the form (--form); what Bun.serve alone costs here`);
+  --floors        also the floor in one round trip (bench/floor.ts --script: XADD and PUBLISH in one EVALSHA), and
+                  bench/bare.ts with no store at all: a Bun.serve that reads and parses the form (--form), and one
+                  that answers 200 without reading the body; what Bun.serve alone costs here`);
   process.exit(0);
 }
 const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
@@ -53,8 +54,8 @@ async function benchServer(script: string, args: string[]): Promise<Web> {
   await waitForPort(port);
   return { url: `http://127.0.0.1:${port}`, proc, stop: async () => void (proc.kill(), await proc.exited) };
 }
-/** bench/floor.ts: what Bun.serve and Bun's RedisClient cost for XADD + PUBLISH with nothing else. */
-const floorServer = (storeUrl: string) => benchServer("floor.ts", [storeUrl, String(HISTORY_MAX)]);
+/** bench/floor.ts: what Bun.serve and link.ts cost for XADD + PUBLISH with nothing else (--script: one EVALSHA). */
+const floorServer = (storeUrl: string, ...flags: string[]) => benchServer("floor.ts", [storeUrl, String(HISTORY_MAX), ...flags]);
 const setups: Setup[] = [
   { name: "web server + Notistream pub/sub", store: () => startPubSub(), web: (u) => startWebServer(u, webArgs) },
   { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u, webArgs) },
@@ -67,6 +68,7 @@ if (AGAINST)
   );
 if (FLOORS)
   setups.push(
+    { name: "floor, one round trip: bench/floor.ts --script + redis-server (AOF everysec)", store: redisAof, web: (u) => floorServer(u, "--script") },
     { name: "no store: bench/bare.ts --form (reads and parses the form)", store: null, web: () => benchServer("bare.ts", ["--form"]) },
     { name: "no store: bench/bare.ts (answers 200, body unread)", store: null, web: () => benchServer("bare.ts", []) },
   );

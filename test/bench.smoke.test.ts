@@ -31,6 +31,7 @@ test.skipIf(!haveRedis || Bun.which("wrk") === null)("bun bench/ingest.ts (short
     "| web server + Notistream pub/sub",
     "| web server + redis-server (AOF everysec)",
     "| floor: bench/floor.ts + redis-server (AOF everysec)",
+    "| floor, one round trip: bench/floor.ts --script + redis-server (AOF everysec)",
     "| no store: bench/bare.ts --form (reads and parses the form)",
     "| no store: bench/bare.ts (answers 200, body unread)",
   ]);
