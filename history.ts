@@ -225,7 +225,11 @@ export class History {
     saveStream: Statement;
     dropStream: Statement;
   };
-  /** Streams whose row (last id, entries added, trimmed through) must be saved at commit. */
+  /**
+   * Streams whose row (last id, entries added, trimmed through) must be saved at commit: those that lost entries (XDEL,
+   * trims). An XADD alone saves no row: what it changes is derived on load from the entries above the saved last ID
+   * (the one write per turn is then the entries' tail page, not also a page of the streams table per channel).
+   */
   private readonly touched = new Set<Stream>();
   /**
    * Rows of trimmed entries, deleted together about once a second rather than at each trim: entries sit on disk in
@@ -384,7 +388,11 @@ export class History {
       // The saved last ID wins: it stays above deleted and trimmed entries, so IDs never go backwards.
       const saved = { ms: BigInt(r.last_ms), seq: BigInt(r.last_seq) };
       if (cmpId(saved, s.lastId) > 0) s.lastId = saved;
-      s.entriesAdded = BigInt(r.added);
+      // Entries above the saved last ID were added since the row was saved (XADD saves none), and none of them has
+      // been deleted or trimmed: that saves the row. So they are exactly the additions the saved count lacks.
+      let since = 0n;
+      for (let i = list.length - 1; i >= 0 && cmpId(list[i]!.id, saved) > 0; i--) since++;
+      s.entriesAdded = BigInt(r.added) + since;
     }
     this.trimmedRowsSince = Date.now();
   }
@@ -511,7 +519,6 @@ export class History {
     this.begin();
     const row = this.st.newStream.get(Buffer.from(key, "latin1")) as { id: bigint };
     s.sid = Number(row.id);
-    this.touched.add(s);
     return s;
   }
 
@@ -519,8 +526,7 @@ export class History {
     // Disk first: if SQLite refuses (a full disk, a read-only file), memory stays as it was and the caller errors.
     this.begin();
     this.st.insert.run(BigInt.asIntN(64, entry.id.ms), BigInt.asIntN(64, entry.id.seq), s.sid, encodeFields(entry.fields));
-    s.append(entry);
-    this.touched.add(s);
+    s.append(entry); // no row to save: load() derives the last ID and the count from this entry (see `touched`)
   }
 
   /** XDEL: the rows go now (a deleted entry is not below the trim point, so nothing else would hide it). */

@@ -121,6 +121,44 @@ describe("History", () => {
     h.close();
   });
 
+  test("an XADD saves no stream row: a second process derives the last ID and entries added from the entries", () => {
+    const path = tempPath("derive.db");
+    const savedRow = () => {
+      const db = new Database(path, { readonly: true });
+      const row = db.query("SELECT last_ms, last_seq, added FROM streams").get() as { last_ms: string; last_seq: string; added: string };
+      db.close();
+      return `${row.last_ms}-${row.last_seq} added ${row.added}`;
+    };
+    const reopened = () => {
+      const other = new History(path, "always"); // as after kill -9: the first process never closed
+      const s = other.get("k")!;
+      const seen = `${idString(s.lastId)} added ${s.entriesAdded} length ${s.length}`;
+      other.close();
+      return seen;
+    };
+    const h = new History(path, "always");
+    const s = h.create("k");
+    for (let i = 1; i <= 5; i++) h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+    h.commit();
+    expect(savedRow()).toBe("0-0 added 0"); // only the entries were written
+    expect(reopened()).toBe("5-0 added 5 length 5");
+    // XDEL of the newest entries saves the row: the last ID stays above them, and the count keeps them.
+    h.deleted("k", [s.delete(id(5))!, s.delete(id(4))!]);
+    h.commit();
+    expect(savedRow()).toBe("5-0 added 5");
+    expect(reopened()).toBe("5-0 added 5 length 3");
+    for (const ms of [6, 7]) h.add("k", s, { id: id(ms), fields: f(`m${ms}`) });
+    h.commit();
+    expect(reopened()).toBe("7-0 added 7 length 5");
+    // Trimming saves it too (with the trim point), and additions after count on from there.
+    h.trimmed("k", s.trim({ maxlen: 1, approx: false, limit: 0 }));
+    h.add("k", s, { id: id(8), fields: f("m8") });
+    h.commit();
+    expect(reopened()).toBe("8-0 added 8 length 2");
+    h.close();
+    expect(reopened()).toBe("8-0 added 8 length 2");
+  });
+
   test("XDEL's rows go at once; DEL takes the stream's trimmed rows with it, so a new stream never inherits them", () => {
     const path = tempPath("del.db");
     const h = new History(path, "always");
