@@ -10,6 +10,7 @@ import { startCluster } from "../test/cluster";
 import { keySlot } from "../layout";
 import { cpuSeconds } from "./procstat";
 import { ReplyParser, bulkText, encodeCommand } from "../resp";
+import { median } from "./median";
 
 const arg = (name: string, fallback: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : fallback);
 if (process.argv.includes("--help")) {
@@ -173,7 +174,6 @@ for (let r = 0; r < ROUNDS; r++)
     log(`round ${r + 1}/${ROUNDS}: ${t.name}: fan-out`);
     results.get(t.name)!.fanout.push(await fanout(t, t.name.startsWith("cluster")));
   }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows: string[] = [
   `Machine: ${cpus().length} cores; ${ROUNDS} round(s), A B A B; medians. Ingest: wrk -t2 -c50 ${SECONDS} s, POST / over 100 channels, through the web server. Fan-out: ${MESSAGES} messages over 100 channels, ${SUBS} subscribers each, published straight to each channel's master (SPUBLISH on the cluster, PUBLISH on one node).`,
   "",

@@ -7,6 +7,7 @@ import { cpuSeconds } from "./procstat";
 import { cpus } from "node:os";
 import { spawn } from "bun";
 import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
+import { median } from "./median";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
@@ -101,7 +102,6 @@ for (let r = 1; r <= ROUNDS; r++)
     results.get(s.name)!.push(res);
     log(`round ${r}, ${s.name}: ${Math.round(res.rps)} POST/s, CPU per POST: web ${res.web.toFixed(1)} µs + store ${res.store.toFixed(1)} µs = ${(res.web + res.store).toFixed(1)} µs${res.non2xx ? `; ${res.non2xx} non-2xx!` : ""}`);
   }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`\n| setup | POST/s | web server CPU per POST | store CPU per POST | total CPU per POST |\n| --- | --- | --- | --- | --- |`);
 for (const [name, rs] of results) {
   const [rps, web, store] = [median(rs.map((x) => x.rps)), median(rs.map((x) => x.web)), median(rs.map((x) => x.store))];

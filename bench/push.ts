@@ -7,6 +7,7 @@ import { createECDH, randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import webpush from "web-push";
 import { BUN, lines, startPubSub, startWebServer } from "../test/helpers";
+import { median } from "./median";
 
 const SMOKE = process.argv.includes("--smoke");
 const arg = (name: string, fallback: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : fallback);
@@ -35,8 +36,7 @@ const log = (s: string) => console.log(`push: ${s}`);
     fresh.push(time(() => webpush.generateRequestDetails(sub, payload, { vapidDetails, TTL: 60 })));
     reuse.push(time(() => webpush.generateRequestDetails(sub, payload, { headers: { Authorization: cached }, TTL: 60 })));
   }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  log(`CPU to build one push request (encrypt + headers), A B A B x4, medians: signing a JWT each time ${med(fresh).toFixed(0)} µs, one JWT per push service ${med(reuse).toFixed(0)} µs (${(med(fresh) / med(reuse)).toFixed(2)}x)`);
+  log(`CPU to build one push request (encrypt + headers), A B A B x4, medians: signing a JWT each time ${median(fresh).toFixed(0)} µs, one JWT per push service ${median(reuse).toFixed(0)} µs (${(median(fresh) / median(reuse)).toFixed(2)}x)`);
 }
 
 // 2. End to end: a real web server pushing to a push service in another process.

@@ -7,6 +7,7 @@ import Redis from "ioredis";
 import { startRedis } from "../test/helpers";
 import { Publisher } from "../publisher";
 import { cpuSeconds } from "./procstat";
+import { median } from "./median";
 
 const arg = (name: string, fallback: number) => (process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : fallback);
 if (process.argv.includes("--help")) {
@@ -62,7 +63,6 @@ for (let r = 0; r < ROUNDS; r++)
     into.redisUs.push(x.redisUs);
     console.error(`round ${r + 1}: ${name}: ${x.perSecond.toFixed(0)} publishes/s, ${x.cpuUs.toFixed(1)} µs client CPU and ${x.redisUs.toFixed(1)} µs redis-server CPU each`);
   }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = results.get(clients[0]![0])!;
 console.log(`| client | publishes/s (XADD + PUBLISH) | client CPU per publish | redis-server CPU per publish | vs Bun RedisClient (publishes, client CPU) |\n| --- | --- | --- | --- | --- |`);
 for (const [name] of clients) {

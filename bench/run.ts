@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { encodeCommand } from "../resp";
 import { rssBytes as rss } from "./procstat";
 import { BUN, freePort, lines, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
+import { median } from "./median";
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
@@ -39,7 +40,6 @@ if (args.includes("--fanout")) S.fanout = args[args.indexOf("--fanout") + 1]!.sp
 
 type Row = { workload: string; unit: string; better: "higher" | "lower"; target: string; redis: number[]; notistream: number[]; baseline?: { name: string; values: number[] } };
 const rows: Row[] = [];
-const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 const wanted = (name: string) => !ONLY || ONLY.some((o) => name.startsWith(o));
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
 
