@@ -560,11 +560,15 @@ export class History {
     for (const e of entries) this.st.remove.run(BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq), sid);
   }
 
+  /** Deletes rows kept as [sid, ms, seq] (trimmed ones), inside the open transaction. */
+  private removeRowTuples(rows: [number, bigint, bigint][]): void {
+    for (const [sid, ms, seq] of rows) this.st.remove.run(ms, seq, sid);
+  }
+
   /** Deletes the trimmed rows waiting for it, inside the open transaction. */
   private deleteTrimmedRows(): void {
     // Sorted by ID: deletes walk the tree in order, page after page.
-    const rows = this.trimmedRows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[0] - b[0]));
-    for (const [sid, ms, seq] of rows) this.st.remove.run(ms, seq, sid);
+    this.removeRowTuples(this.trimmedRows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[0] - b[0])));
     this.trimmedRows = [];
     this.trimmedRowsSince = Date.now();
   }
@@ -576,14 +580,9 @@ export class History {
     this.begin();
     // Every row of this stream goes now, its trimmed ones too: a new stream may get the same row id later.
     for (const node of s.nodes) this.removeRows(s.sid, node.entries);
-    const sid = s.sid;
-    const others: [number, bigint, bigint][] = [];
-    for (const row of this.trimmedRows) {
-      if (row[0] === sid) this.st.remove.run(row[1], row[2], sid);
-      else others.push(row);
-    }
-    this.trimmedRows = others;
-    this.st.dropStream.run(sid);
+    this.removeRowTuples(this.trimmedRows.filter((row) => row[0] === s.sid));
+    this.trimmedRows = this.trimmedRows.filter((row) => row[0] !== s.sid);
+    this.st.dropStream.run(s.sid);
     this.touched.delete(s);
     return true;
   }

@@ -215,9 +215,6 @@ export class Link {
     let pingTimer: ReturnType<typeof setInterval> | undefined;
     let pongDeadline: ReturnType<typeof setTimeout> | undefined;
     this.waiting = [];
-    this.out = "";
-    this.rest = null;
-    this.blocked = false;
     const end = (failure: LinkFailure) => {
       if (ended) return;
       ended = true;
@@ -233,6 +230,7 @@ export class Link {
       this.readyAt = 0;
       const failed = this.waiting;
       this.waiting = [];
+      // The unsent output goes with the connection (a new one starts empty: send() writes only while ready).
       this.out = "";
       this.rest = null;
       this.blocked = false;

@@ -13,10 +13,10 @@ const args = process.argv.slice(2);
 if (args.includes("--help")) {
   console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--floors]
 
-POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's pub/sub server
-and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare Bun.serve that
-only sends XADD and PUBLISH, through the web server's own client) for the floor, alternating A B A B. Prints POST/s and the CPU time per POST of the web
-server and of the store (utime + stime from /proc), and their sum.
+POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's
+pub/sub server and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare
+Bun.serve that only sends XADD and PUBLISH, through the web server's own client) for the floor, alternating A B A B.
+Prints POST/s and the CPU time per POST of the web server and of the store (utime + stime from /proc), and their sum.
   --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
                   the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
