@@ -161,6 +161,12 @@ export async function startWeb(opts: WebOptions) {
     return result;
   };
 
+  /** Who a request comes from, for per-visitor limits: the client's IP (behind --trust-proxy, from X-Forwarded-For). */
+  const visitorOf = (req: Request): string => {
+    const forwarded = opts.trustProxy ? req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
+    return forwarded || server.requestIP(req)?.address || "unknown";
+  };
+
   /** With an ACL (--acl or --token), the request's user must be allowed to `command` every channel; null: go ahead. */
   function refuse(req: Request, command: "publish" | "subscribe", channels: string[], token?: string): Response | null {
     const acl = opts.acl;
@@ -415,12 +421,10 @@ export async function startWeb(opts: WebOptions) {
     // Bun's own cap sits above ours so that our readBody answers with a JSON 413 first.
     maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY) + 1024 * 1024,
     ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
-    async fetch(req, srv) {
+    async fetch(req) {
       const url = new URL(req.url);
       if (limiter.perSecond > 0) {
-        // X-Forwarded-For is only believed when configured: anyone can send the header.
-        const forwarded = opts.trustProxy ? req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
-        const ip = forwarded || srv.requestIP(req)?.address || "unknown";
+        const ip = visitorOf(req);
         const wait = limiter.take(ip, Date.now());
         if (wait > 0) {
           countRequests({ route: "rate_limited", code: "429" });
