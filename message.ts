@@ -213,6 +213,13 @@ export function envelopeFromEntry(id: string, fields: string[], fallbackChannel:
   return env;
 }
 
+const U64_MAX = 2n ** 64n - 1n;
+/** A complete stream ID, `<ms>-<seq>`, both parts unsigned 64-bit: the only `id` worth comparing, storing or sending on. */
+export function isStreamId(id: string): boolean {
+  const m = /^(\d{1,20})-(\d{1,20})$/.exec(id);
+  return m !== null && BigInt(m[1]!) <= U64_MAX && BigInt(m[2]!) <= U64_MAX;
+}
+
 /** Stream IDs compare as two unsigned 64-bit numbers, not as text (nor as doubles, which fail past 2^53). */
 export function compareIds(a: string, b: string): number {
   const [am, as] = a.split("-").map((x) => BigInt(x || "0"));
