@@ -161,19 +161,24 @@ export function buildEnvelope(n: Notification, id: string, timeMs: number): Enve
 }
 
 /**
- * Reads a published payload. A JSON envelope comes back as it is; anything else (for example a plain
- * `redis-cli PUBLISH ch hello`) becomes a message whose text is the whole payload.
+ * Reads a published payload. A JSON envelope comes back with the channel it came on (the RESP frame's, never the
+ * payload's own), if its id is a complete stream ID; anything else (for example a plain `redis-cli PUBLISH ch hello`,
+ * or an envelope with a made-up id) becomes a plain message whose text is the whole payload. The id is still only a
+ * claim: a reader that acts on it checks it against the channel's history (hub.ts does, for the web server).
  */
 export function parsePayload(channel: string, payload: string): Envelope & { plain?: true } {
   if (payload.startsWith("{")) {
     try {
       const parsed = EnvelopeSchema.safeParse(JSON.parse(payload));
-      if (parsed.success) return parsed.data;
+      if (parsed.success && isStreamId(parsed.data.id)) {
+        parsed.data.channel = channel;
+        return parsed.data;
+      }
     } catch {
       // not JSON: shown as plain text below
     }
   }
-  return { id: "", time: Math.floor(Date.now() / 1000), channel, message: payload, plain: true };
+  return plainEnvelope(channel, payload);
 }
 
 /** The one line a client prints for a message: `[channel] title: message <url>`. */
@@ -220,9 +225,33 @@ export function isStreamId(id: string): boolean {
   return m !== null && BigInt(m[1]!) <= U64_MAX && BigInt(m[2]!) <= U64_MAX;
 }
 
-/** Stream IDs compare as two unsigned 64-bit numbers, not as text (nor as doubles, which fail past 2^53). */
+/** A stream ID's form, `<ms>` or `<ms>-<seq>` (`5` is `5-0`, as Redis reads an incomplete ID). */
+const ID_FORM = /^(\d{1,20})(?:-(\d{1,20}))?$/;
+
+/** Two runs of digits compared as whole numbers of any size: leading zeros skipped, then length, then digit by digit. */
+function compareDigits(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length - 1 && a.charCodeAt(i) === 48) i++;
+  let j = 0;
+  while (j < b.length - 1 && b.charCodeAt(j) === 48) j++;
+  if (a.length - i !== b.length - j) return a.length - i < b.length - j ? -1 : 1;
+  for (; i < a.length; i++, j++) if (a.charCodeAt(i) !== b.charCodeAt(j)) return a.charCodeAt(i) < b.charCodeAt(j) ? -1 : 1;
+  return 0;
+}
+
+/**
+ * Stream IDs compare as two unsigned 64-bit numbers, not as text (nor as doubles, which fail past 2^53). Never
+ * throws: whatever a payload claimed, a reader sorting it must go on. Something that is no ID sorts before every ID
+ * (so it never counts as newer), and such values among themselves as text.
+ */
 export function compareIds(a: string, b: string): number {
-  const [am, as] = a.split("-").map((x) => BigInt(x || "0"));
-  const [bm, bs] = b.split("-").map((x) => BigInt(x || "0"));
-  return am! < bm! ? -1 : am! > bm! ? 1 : as! < bs! ? -1 : as! > bs! ? 1 : 0;
+  const x = ID_FORM.exec(a);
+  const y = ID_FORM.exec(b);
+  if (!x || !y) return x ? 1 : y ? -1 : a < b ? -1 : a > b ? 1 : 0;
+  return compareDigits(x[1]!, y[1]!) || compareDigits(x[2] ?? "0", y[2] ?? "0");
+}
+
+/** A payload taken as plain text: the whole of it is the message, on the channel it came on, with no id. */
+export function plainEnvelope(channel: string, payload: string): Envelope & { plain: true } {
+  return { id: "", time: Math.floor(Date.now() / 1000), channel, message: payload, plain: true };
 }

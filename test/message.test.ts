@@ -88,3 +88,33 @@ describe("the envelope, defined once", () => {
     expect(compareIds("3-1", "3-1")).toBe(0);
   });
 });
+
+describe("a payload from RESP is a claim, not a fact (issue 22, High 5)", () => {
+  const env = { id: "1700000000000-0", time: 1_700_000_000, channel: "alerts", message: "hi" };
+  test("the channel is the frame's, never the payload's own", () => {
+    expect(parsePayload("team/x", JSON.stringify(env))).toEqual({ ...env, channel: "team/x" });
+  });
+  test("an envelope whose id is no complete stream ID is a plain payload: its whole text, no id", () => {
+    for (const id of ["1-0\nevent: x", "abc", "", "5", "1-0-0", "18446744073709551616-0", "0-18446744073709551616", "99999999999999999999-0", " 1-0"]) {
+      const payload = JSON.stringify({ ...env, id });
+      const p = parsePayload("alerts", payload);
+      expect(p.plain).toBe(true);
+      expect(p.id).toBe("");
+      expect(p.message).toBe(payload);
+      expect(p.channel).toBe("alerts");
+    }
+    expect(parsePayload("alerts", JSON.stringify({ ...env, id: "18446744073709551615-18446744073709551615" })).plain).toBeUndefined();
+  });
+  test("compareIds never throws, and what is no ID never sorts after an ID", () => {
+    const junk = ["", "abc", "1-x", "-", "1-2-3", "x".repeat(100), "1".repeat(30) + "-0", "\n"];
+    for (const j of junk) {
+      expect(compareIds(j, "0-0")).toBe(-1);
+      expect(compareIds("0-0", j)).toBe(1);
+      expect(compareIds(j, j)).toBe(0);
+    }
+    expect(["b", "2-0", "a", "1-0"].sort(compareIds)).toEqual(["a", "b", "1-0", "2-0"]);
+    expect(compareIds("5", "5-0")).toBe(0); // an incomplete ID is <ms>-0, as Redis reads it
+    expect(compareIds("007-1", "7-1")).toBe(0);
+    expect(compareIds("18446744073709551615-0", "18446744073709551614-99")).toBe(1);
+  });
+});
