@@ -1,5 +1,5 @@
-// glob.ts — Redis's glob matcher (util.c stringmatchlen) for PSUBSCRIBE and PUBSUB CHANNELS patterns.
-// Pure: a byte-for-byte port over binary-safe latin1 strings, plus a guard against deep nesting.
+// glob.ts — Redis's glob matcher (util.c stringmatchlen) for PSUBSCRIBE and PUBSUB CHANNELS patterns, and what a
+// stranger's glob may be: its cost and whether it stays inside a grant. Pure: a byte-for-byte port over latin1 strings.
 
 /** How deep '*' may recurse before we give up and report no match, as later Redis versions do. */
 export const MAX_NESTING = 1000;
@@ -123,3 +123,55 @@ export function compileGlob(pattern: string): (str: string) => boolean {
 
 /** Glob characters make a channel name a pattern: subscribed with PSUBSCRIBE, matched with globMatch. */
 export const isPattern = (channel: string): boolean => /[*?[]/.test(channel);
+
+/** What one glob from an HTTP client may be: the pub/sub server matches every pattern against every PUBLISH. */
+export const GLOB_LIMITS = {
+  /** Characters in one pattern. */
+  maxLength: 256,
+  /** Wildcards in one pattern: each `*` (a run of them is one), `?` and `[...]` class; `*`s make matching backtrack. */
+  maxWildcards: 4,
+};
+
+/** The wildcards in `pattern` as globMatch reads them: a run of `*` counts once, a `\` escape none, a `[...]` once. */
+export function wildcardCount(pattern: string): number {
+  let n = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") i++;
+    else if (c === "?") n++;
+    else if (c === "*") {
+      n++;
+      while (pattern[i + 1] === "*") i++;
+    } else if (c === "[") {
+      n++;
+      // To the class's closing ']' (an escaped one does not close it); an unterminated class runs to the end.
+      for (i++; i < pattern.length && pattern[i] !== "]"; i++) if (pattern[i] === "\\") i++;
+    }
+  }
+  return n;
+}
+
+/** Why a client's glob is too costly to hold (its length or its wildcards, with the limit), or null when it is fine. */
+export function globCostRefusal(pattern: string): string | null {
+  if (pattern.length > GLOB_LIMITS.maxLength) return `the glob ${JSON.stringify(pattern.slice(0, 40) + "…")} is ${pattern.length} characters long; a glob may have at most ${GLOB_LIMITS.maxLength}`;
+  const n = wildcardCount(pattern);
+  if (n > GLOB_LIMITS.maxWildcards) return `the glob ${JSON.stringify(pattern)} has ${n} wildcards; a glob may have at most ${GLOB_LIMITS.maxWildcards} (each *, ? or [...] counts)`;
+  return null;
+}
+
+/**
+ * Does `grant` (an ACL channel pattern) cover every channel `glob` can match? Decided for the practical cases, and
+ * "no" when unsure, so a glob can never read past its grant:
+ * - a name that is no pattern is covered when the grant matches it;
+ * - a glob is covered by the very same pattern;
+ * - a grant that is a plain prefix and one final `*` (`public/*`, or `*` alone) covers a glob that begins with that
+ *   prefix as plain text: every character of it is then literal, so every match begins with it too.
+ * Anything else is refused (`p*` or `*` under `public/*`, `alerts*` under `alerts?`, `[p]ublic/*` under `public/*`).
+ */
+export function globWithin(glob: string, grant: string): boolean {
+  if (!isPattern(glob)) return compileGlob(grant)(glob);
+  if (glob === grant) return true;
+  if (!grant.endsWith("*")) return false;
+  const prefix = grant.slice(0, -1);
+  return !/[*?[\\]/.test(prefix) && glob.startsWith(prefix);
+}

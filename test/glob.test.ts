@@ -1,8 +1,8 @@
 // test/glob.test.ts — the glob matcher: Redis's documented cases, deep nesting, and random patterns checked
 // against a real redis-server's own matcher (PUBSUB CHANNELS <pattern>).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { compileGlob, globMatch, MAX_NESTING } from "../glob";
-import { Raw, haveRedis, startRedis, type Running } from "./helpers";
+import { GLOB_LIMITS, compileGlob, globCostRefusal, globMatch, globWithin, MAX_NESTING, wildcardCount } from "../glob";
+import { Raw, haveRedis, seededRandom, startRedis, type Running } from "./helpers";
 
 describe("globMatch", () => {
   test.each([
@@ -51,6 +51,83 @@ describe("compileGlob", () => {
       const m = compileGlob(p);
       for (const s of strs) expect({ p, s, m: m(s) }).toEqual({ p, s, m: globMatch(p, s) });
     }
+  });
+});
+
+describe("a stranger's glob (issue 22, Medium 4)", () => {
+  test.each([
+    // [glob, grant, covered]
+    ["public/*", "public/*", true],
+    ["public/a*", "public/*", true],
+    ["public/*a*b", "public/*", true],
+    ["public/[a]*", "public/*", true],
+    ["public/?", "public/*", true],
+    ["public/\\*", "public/*", true],
+    ["public/[", "public/*", true], // an unterminated class still only matches after the prefix
+    ["*", "*", true],
+    ["p*", "*", true],
+    ["[x]*", "*", true],
+    ["public/x", "public/*", true], // a name is no pattern: the grant matches it
+    ["*", "public/*", false],
+    ["p*", "public/*", false],
+    ["public*", "public/*", false], // also matches "publicity"
+    ["publi?/*", "public/*", false],
+    ["[p]ublic/*", "public/*", false],
+    ["publi[c]/*", "public/*", false],
+    ["publi\\c/*", "public/*", false], // covered in truth, but refused: only the plain prefix is understood
+    ["?ublic/*", "public/*", false],
+    ["alerts*", "alerts?", false], // the grant matches the text "alerts*", but the glob matches "alertsXYZ"
+    ["alerts?", "alerts?", true],
+    ["alerts[12]", "alerts?", false],
+    ["a*", "a?*", false],
+    ["a\\*b*", "a\\*b*", true],
+    ["a*b*c", "a\\*b*", false], // a grant whose prefix is no plain text covers only itself
+    ["team/*/x", "*/x", false],
+    ["team", "public/*", false],
+    // A grant whose prefix holds a wildcard or an escape: starting with its text proves nothing.
+    ["a[b]?", "a[*", false], // the grant is "a" then a class of "*": it matches "a*", the glob matches "abx"
+    ["a\\x*", "a\\*", false], // the grant is the literal "a*"; the glob matches "ax..."
+    ["a?x*", "a?*", false],
+  ])("%p under the grant %p: %p", (glob, grant, covered) => expect(globWithin(glob, grant)).toBe(covered));
+
+  test("whatever it answers yes to, the grant matches every channel the glob matches (random globs and channels)", () => {
+    const rnd = seededRandom(4);
+    const pick = <T,>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const atoms = ["p", "public/", "pub", "a", "b", "/", "*", "?", "[", "]", "[ab]", "[^a]", "\\", "\\*", "-", "lic"];
+    const grants = ["public/*", "*", "p*", "pub*", "public/a*", "a?", "public/?", "[ab]*", "a\\*", "public/[ab]*"];
+    const word = (n: number) => Array.from({ length: n }, () => pick(atoms)).join("");
+    const channels = Array.from({ length: 400 }, () => word(1 + Math.floor(rnd() * 5)).replace(/[\\]/g, ""));
+    let yes = 0;
+    for (let i = 0; i < 3000; i++) {
+      const glob = word(1 + Math.floor(rnd() * 5));
+      const grant = pick(grants);
+      if (!globWithin(glob, grant)) continue;
+      yes++;
+      const allowed = compileGlob(grant);
+      for (const ch of channels) if (globMatch(glob, ch)) expect({ glob, grant, ch, allowed: allowed(ch) }).toEqual({ glob, grant, ch, allowed: true });
+    }
+    expect(yes).toBeGreaterThan(100); // the property was tried on many covered globs, not on none
+  });
+
+  test("wildcards are counted as the matcher reads them", () => {
+    expect(wildcardCount("public/x")).toBe(0);
+    expect(wildcardCount("public/*")).toBe(1);
+    expect(wildcardCount("public/***")).toBe(1); // a run of stars is one star
+    expect(wildcardCount("a*b*c")).toBe(2);
+    expect(wildcardCount("a\\*b\\?")).toBe(0);
+    expect(wildcardCount("[*?]")).toBe(1); // inside a class, * and ? are plain
+    expect(wildcardCount("[\\]*]x*")).toBe(2);
+    expect(wildcardCount("a?[bc]*")).toBe(3);
+    expect(wildcardCount("[abc")).toBe(1);
+  });
+
+  test("a costly glob is refused with the limit named; an ordinary one is not", () => {
+    expect(globCostRefusal("public/*")).toBeNull();
+    expect(globCostRefusal("team/*/alerts/[ab]?")).toBeNull();
+    const many = "public/" + "*a".repeat(20) + "*b";
+    expect(globCostRefusal(many)).toContain(`at most ${GLOB_LIMITS.maxWildcards}`);
+    expect(globCostRefusal(many)).toContain("21 wildcards");
+    expect(globCostRefusal("public/" + "x".repeat(300) + "*")).toContain(`at most ${GLOB_LIMITS.maxLength}`);
   });
 });
 
