@@ -1,13 +1,21 @@
-// pushpolicy.ts — the rules of Web Push delivery: which push services may be contacted, the subscription a browser
-// sends, the payload that fits the 4 KB limit, the Urgency and TTL headers, and when to retry. Pure: no I/O.
+// pushpolicy.ts — the rules of Web Push: which push services may be contacted, the subscription a browser sends and
+// how many it may have, who may still receive a channel, the 4 KB payload, Urgency, retries. Pure: no I/O.
 import { z } from "zod";
 import { isReservedChannel, type Envelope } from "./message";
+import { argsOf, channelBytes, type Acl } from "./acl";
 
-/** The push services browsers use: Google's (Chrome, Android), Mozilla's, Apple's (Safari, iOS 16.4+) and Microsoft's. */
-export const DEFAULT_PUSH_HOSTS = ["fcm.googleapis.com", "*.googleapis.com", "*.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
+/**
+ * The hosts browsers' push services really use, and no more (a wildcard over a whole API domain would let a
+ * subscription make the server POST to any of its services): Chrome's and Android's FCM, Firefox's autopush, Safari's
+ * (Apple documents *.push.apple.com) and Edge's WNS (regional wns2-….notify.windows.com hosts).
+ */
+export const DEFAULT_PUSH_HOSTS = ["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
 
 const b64url = (bytes: number, what: string) =>
   z.string().refine((s) => /^[A-Za-z0-9_-]+={0,2}$/.test(s) && Buffer.from(s, "base64url").length === bytes, `${what} must be ${bytes} bytes of base64url`);
+
+/** The most channels --push-max-channels may allow: the schema's own bound, so validation work stays small. */
+export const MAX_CHANNELS_CEILING = 1000;
 
 /** PushSubscription.toJSON() as browsers send it. */
 export const PushSubscriptionSchema = z.object({
@@ -22,7 +30,7 @@ export const SubscribeBodySchema = z.object({
   channels: z
     .array(z.string().min(1, "a channel name must not be empty").max(1024).refine((c) => !isReservedChannel(c), "channels starting with notistream: are the server's own"))
     .min(1, "give at least one channel")
-    .max(100, "at most 100 channels per subscription"),
+    .max(MAX_CHANNELS_CEILING, `at most ${MAX_CHANNELS_CEILING} channels per subscription`),
 });
 export const UnsubscribeBodySchema = z.object({ endpoint: z.string().min(1).max(2048) });
 
@@ -59,6 +67,36 @@ export function parseOrigins(list: string): string[] {
       if (u.pathname !== "/" || u.search || u.hash) throw new Error(`${s} is more than an origin: give scheme, host and port only, like https://push.example.com`);
       return u.origin;
     });
+}
+
+/** How many push subscriptions the server keeps (each one is a POST per message), and how many channels each names. */
+export type PushLimits = { maxSubscriptions: number; maxPerVisitor: number; maxChannels: number };
+/** Defaults for a server open to the internet: a household's or an office's browsers fit; a script's thousands do not. */
+export const DEFAULT_PUSH_LIMITS: PushLimits = { maxSubscriptions: 10_000, maxPerVisitor: 20, maxChannels: 20 };
+
+/**
+ * Why a new (or renewed) subscription is refused, with its status (400: too many channels; 429: a cap is reached), or
+ * null. `stored` and `storedByVisitor` count the other subscriptions: renewing an endpoint does not count it twice.
+ */
+export function limitRefusal(limits: PushLimits, channels: number, stored: number, storedByVisitor: number): { status: 400 | 429; message: string } | null {
+  if (channels > limits.maxChannels)
+    return { status: 400, message: `a push subscription may name at most ${limits.maxChannels} channels (--push-max-channels), got ${channels}; subscribe to fewer, or to a glob that covers them` };
+  if (storedByVisitor >= limits.maxPerVisitor)
+    return { status: 429, message: `this address already has ${storedByVisitor} push subscriptions, the most --push-max-per-visitor allows; remove one (DELETE /push/subscribe) or ask the server's operator to raise the limit` };
+  if (stored >= limits.maxSubscriptions)
+    return { status: 429, message: `this server already keeps ${stored} push subscriptions, the most --push-max-subscriptions allows; try again later or ask its operator to raise the limit` };
+  return null;
+}
+
+/**
+ * May `userName` read `channel` under `acl` (none: everyone may)? The check POST /push/subscribe makes (SUBSCRIBE
+ * rights, a glob compared as its text), asked again after the ACL changed and before each push: a user that is off
+ * or gone may read nothing.
+ */
+export function mayRead(acl: Acl | undefined, userName: string, channel: string): boolean {
+  if (!acl) return true;
+  const user = acl.users.get(userName);
+  return user !== undefined && user.enabled && user.refusal("subscribe", false, argsOf(["SUBSCRIBE", channelBytes(channel)])) === null;
 }
 
 /** "high" for priority 3 and above (and none: the default is 3), as iOS needs to show it; "low" for 1. */
@@ -104,9 +142,13 @@ export function retryDelayMs(attempt: number, retryAfter: string | null, now = D
   return Math.min(1000 * 2 ** (attempt - 1), 60_000);
 }
 
-/** What a push service's answer means for the subscription. */
-export function outcomeOf(status: number): "sent" | "gone" | "retry" | "failed" {
+/**
+ * What a push service's answer means for the subscription. A redirect is a failure, never followed: push services do
+ * not redirect, and following one could take the server to a host outside the allowed list.
+ */
+export function outcomeOf(status: number): "sent" | "gone" | "retry" | "redirect" | "failed" {
   if (status >= 200 && status < 300) return "sent";
+  if (status >= 300 && status < 400) return "redirect";
   if (status === 404 || status === 410) return "gone";
   if (status === 429 || status >= 500) return "retry";
   return "failed";

@@ -1,11 +1,14 @@
 // test/pushpolicy.test.ts — the rules of Web Push on their own: which endpoints may be contacted, the origins flag,
-// Urgency by priority, payloads cut to fit 4 KB (multi-byte and escaped text too), Retry-After, and outcomes.
+// the caps on subscriptions and channels, who may still read a channel, Urgency, payloads cut to fit 4 KB (multi-byte
+// and escaped text too), Retry-After, and outcomes (a redirect is a failure).
 import { describe, expect, test } from "bun:test";
-import { MAX_PAYLOAD, endpointRefusal, outcomeOf, parseOrigins, pushPayload, retryDelayMs, urgencyFor } from "../pushpolicy";
+import { createHash } from "node:crypto";
+import { Acl } from "../acl";
+import { DEFAULT_PUSH_LIMITS, MAX_PAYLOAD, endpointRefusal, limitRefusal, mayRead, outcomeOf, parseOrigins, pushPayload, retryDelayMs, urgencyFor } from "../pushpolicy";
 
 describe("endpoints", () => {
   test("the known push services over https are allowed, and nothing else unless listed", () => {
-    for (const ok of ["https://fcm.googleapis.com/fcm/send/abc", "https://updates.push.services.mozilla.com/wpush/v2/x", "https://web.push.apple.com/QGk", "https://wns2-par02p.notify.windows.com/w/?token=x", "https://android.googleapis.com/gcm/send/x"])
+    for (const ok of ["https://fcm.googleapis.com/fcm/send/abc", "https://updates.push.services.mozilla.com/wpush/v2/x", "https://web.push.apple.com/QGk", "https://wns2-par02p.notify.windows.com/w/?token=x"])
       expect(endpointRefusal(ok, [])).toBeNull();
     expect(endpointRefusal("https://evil.example/x", [])).toMatch(/not a known push service/);
     expect(endpointRefusal("https://push.apple.com.evil.example/x", [])).toMatch(/not a known push service/);
@@ -16,11 +19,69 @@ describe("endpoints", () => {
     expect(endpointRefusal("https://u:p@fcm.googleapis.com/x", [])).toMatch(/user name or password/);
     expect(endpointRefusal("not a url", [])).toMatch(/not a URL/);
   });
+  test("only the hosts browsers push through: no other Google API, no other Mozilla host", () => {
+    for (const bad of [
+      "https://storage.googleapis.com/bucket/x",
+      "https://www.googleapis.com/upload/x",
+      "https://android.googleapis.com/gcm/send/x",
+      "https://evil.push.services.mozilla.com/x",
+      "https://fcm.googleapis.com.evil.example/x",
+      "https://notify.windows.com.evil.example/x",
+      "https://xpush.apple.com/x",
+    ])
+      expect(endpointRefusal(bad, [])).toMatch(/not a known push service/);
+  });
   test("--push-endpoints takes origins only", () => {
     expect(parseOrigins(" https://push.example.com , http://127.0.0.1:9000 ")).toEqual(["https://push.example.com", "http://127.0.0.1:9000"]);
     expect(parseOrigins("")).toEqual([]);
     expect(() => parseOrigins("https://push.example.com/x")).toThrow(/more than an origin/);
     expect(() => parseOrigins("ftp://x")).toThrow(/not an http/);
+  });
+});
+
+describe("caps", () => {
+  const limits = { maxSubscriptions: 5, maxPerVisitor: 2, maxChannels: 3 };
+  test("within every cap: null", () => {
+    expect(limitRefusal(limits, 3, 4, 1)).toBeNull();
+  });
+  test("too many channels is a 400 naming the flag; checked before the caps", () => {
+    expect(limitRefusal(limits, 4, 0, 0)).toEqual({ status: 400, message: expect.stringMatching(/at most 3 channels \(--push-max-channels\), got 4/) });
+    expect(limitRefusal(limits, 4, 5, 2)?.status).toBe(400);
+  });
+  test("a visitor at its cap, or a server at its total, is a 429 naming the flag", () => {
+    expect(limitRefusal(limits, 1, 2, 2)).toEqual({ status: 429, message: expect.stringMatching(/already has 2 push subscriptions.*--push-max-per-visitor/) });
+    expect(limitRefusal(limits, 1, 5, 0)).toEqual({ status: 429, message: expect.stringMatching(/already keeps 5 push subscriptions.*--push-max-subscriptions/) });
+  });
+  test("defaults suit a server open to the internet", () => {
+    expect(DEFAULT_PUSH_LIMITS).toEqual({ maxSubscriptions: 10_000, maxPerVisitor: 20, maxChannels: 20 });
+  });
+});
+
+describe("who may still read a channel", () => {
+  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+  const acl = Acl.parse(
+    [`user default on nopass %R&public/* +@all`, `user alice on #${sha("a")} &alice/* &shared +@all`, `user bob off #${sha("b")} &* +@all`, `user carl on #${sha("c")} &* -@all`].join("\n"),
+    "test",
+  );
+  test("by the user's SUBSCRIBE rights; a glob is compared as its text, as POST /push/subscribe does", () => {
+    expect(mayRead(acl, "alice", "alice/x")).toBe(true);
+    expect(mayRead(acl, "alice", "shared")).toBe(true);
+    expect(mayRead(acl, "alice", "alice/*")).toBe(true);
+    expect(mayRead(acl, "alice", "other")).toBe(false);
+    expect(mayRead(acl, "alice", "*")).toBe(false);
+    expect(mayRead(acl, "default", "public/news")).toBe(true);
+    expect(mayRead(acl, "default", "alice/x")).toBe(false);
+  });
+  test("a user who is off, gone, or may not run SUBSCRIBE reads nothing; no ACL: everyone reads", () => {
+    expect(mayRead(acl, "bob", "anything")).toBe(false);
+    expect(mayRead(acl, "nobody", "public/news")).toBe(false);
+    expect(mayRead(acl, "carl", "x")).toBe(false);
+    expect(mayRead(undefined, "whoever", "x")).toBe(true);
+  });
+  test("UTF-8 channel names match as the pub/sub server's bytes", () => {
+    const utf = Acl.parse(Buffer.from("user default on nopass &caf\u00e9/* +@all", "utf8").toString("latin1"), "test");
+    expect(mayRead(utf, "default", "café/menu")).toBe(true);
+    expect(mayRead(utf, "default", "cafe/menu")).toBe(false);
   });
 });
 
@@ -36,8 +97,9 @@ describe("headers and retries", () => {
     expect(retryDelayMs(30, null)).toBe(60_000);
     expect(retryDelayMs(1, "999999")).toBe(3600_000);
   });
-  test("outcomes", () => {
+  test("outcomes; a redirect is its own failure, never followed", () => {
     expect([201, 202, 404, 410, 429, 500, 503, 400, 413].map(outcomeOf)).toEqual(["sent", "sent", "gone", "gone", "retry", "retry", "retry", "failed", "failed"]);
+    expect([301, 302, 303, 307, 308].map(outcomeOf)).toEqual(["redirect", "redirect", "redirect", "redirect", "redirect"]);
   });
 });
 
