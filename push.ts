@@ -1,22 +1,38 @@
 // push.ts — Web Push for the web server: VAPID keys kept across restarts, subscriptions kept in the pub/sub server
 // (shared by every web server), and each message pushed once per phone: claimed, encrypted, queued, retried.
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import webpush from "web-push";
 import { z } from "zod";
 import { compileGlob, isPattern } from "./glob";
-import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, parsePayload, type Envelope } from "./message";
-import { EXPIRE_AFTER_MS, endpointRefusal, outcomeOf, pushPayload, retryDelayMs, urgencyFor, type BrowserSubscription } from "./pushpolicy";
+import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, isStreamId, parsePayload, type Envelope } from "./message";
+import {
+  DEFAULT_PUSH_LIMITS,
+  EXPIRE_AFTER_MS,
+  endpointRefusal,
+  limitRefusal,
+  mayRead,
+  outcomeOf,
+  pushPayload,
+  retryDelayMs,
+  urgencyFor,
+  type BrowserSubscription,
+  type PushLimits,
+} from "./pushpolicy";
 import { InputError } from "./message";
+import type { Acl } from "./acl";
 import type { Hub } from "./hub";
 import type { Store } from "./publisher";
 
 const VapidFileSchema = z.object({ publicKey: z.string().min(80), privateKey: z.string().min(40) });
 export type VapidKeys = z.infer<typeof VapidFileSchema>;
 
-/** The VAPID key pair: from `file`, or from `dataDir`/vapid.json, made there (mode 0600) on the first start. */
-export function loadVapidKeys(file: string | undefined, dataDir: string): { keys: VapidKeys; path: string; made: boolean } {
+/**
+ * The VAPID key pair: from `file`, or from `dataDir`/vapid.json, made there (mode 0600, in a 0700 directory when it
+ * makes it) on the first start. A key file others may read comes with a warning: the key signs every push.
+ */
+export function loadVapidKeys(file: string | undefined, dataDir: string): { keys: VapidKeys; path: string; made: boolean; warning?: string } {
   const path = file ?? join(dataDir, "vapid.json");
   if (existsSync(path)) {
     let parsed: unknown;
@@ -27,21 +43,29 @@ export function loadVapidKeys(file: string | undefined, dataDir: string): { keys
     }
     const keys = VapidFileSchema.safeParse(parsed);
     if (!keys.success) throw new Error(`the VAPID key file ${path} needs "publicKey" and "privateKey" (base64url, as web-push generate-vapid-keys --json prints them)`);
-    return { keys: keys.data, path, made: false };
+    const mode = statSync(path).mode & 0o777;
+    const warning =
+      mode & 0o077 ? `the VAPID key file ${path} can be read by other users of this machine (mode ${mode.toString(8).padStart(4, "0")}); anyone with it can push as this server: chmod 600 ${path}` : undefined;
+    return { keys: keys.data, path, made: false, ...(warning ? { warning } : {}) };
   }
   if (file) throw new Error(`the VAPID key file ${file} does not exist; make one with: npx web-push generate-vapid-keys --json > ${file}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const keys = webpush.generateVAPIDKeys();
-  writeFileSync(path, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600 });
+  // "wx": made here and now, never written through a file (or a link) someone else put there first.
+  writeFileSync(path, JSON.stringify(keys, null, 2) + "\n", { mode: 0o600, flag: "wx" });
   return { keys, path, made: true };
 }
 
-/** A subscription as stored: the browser's endpoint and keys, its channels, who made it, and when it was last renewed. */
+/**
+ * A subscription as stored: the browser's endpoint and keys, its channels, who made it (the ACL user, and the visitor
+ * as a hash: counted for --push-max-per-visitor, and the store need not hold addresses), and when it was last renewed.
+ */
 const RecordSchema = z.object({
   endpoint: z.string(),
   keys: z.object({ p256dh: z.string(), auth: z.string() }),
   channels: z.array(z.string()),
   user: z.string(),
+  visitor: z.string().optional(),
   renewedAt: z.number(),
 });
 type PushRecord = z.infer<typeof RecordSchema>;
@@ -52,6 +76,7 @@ const ChangeSchema = z.union([z.object({ op: z.literal("put"), record: RecordSch
 const SUB_PREFIX = "notistream-push:sub:";
 const CHANGES = `${RESERVED_CHANNEL_PREFIX}push:changes`;
 const subKey = (endpoint: string) => SUB_PREFIX + createHash("sha256").update(endpoint).digest("hex");
+const visitorHash = (visitor: string) => createHash("sha256").update(`notistream-push-visitor\0${visitor}`).digest("base64url").slice(0, 22);
 
 type Job = { endpoint: string; payload: string; urgency: "low" | "normal" | "high"; attempt: number };
 
@@ -70,7 +95,20 @@ export type PushOptions = {
   log: (line: string) => void;
   concurrency?: number;
   queueMax?: number;
+  /** How many subscriptions, per visitor and in all, and channels each (DEFAULT_PUSH_LIMITS when not given). */
+  limits?: PushLimits;
+  /** The ACL in force now (none: everyone reads everything); asked before each push, so a revoked right stops at once. */
+  acl?: () => Acl | undefined;
 };
+
+/** Where a redirect pointed, as an origin only: the rest of a URL may carry a token. */
+function redirectTarget(location: string, base: string): string {
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return "an address that is not a URL";
+  }
+}
 
 /** Waits for all, but not forever: a pub/sub server that is away must not hold up a start or a reply. */
 async function settled(all: Promise<void>[], ms = 5000): Promise<void> {
@@ -98,10 +136,16 @@ export class Push {
   private readonly serverId = randomUUID();
   private sweeper: ReturnType<typeof setInterval> | null = null;
   private unwatchChanges: (() => void) | null = null;
+  /** Whether `subs` holds what the pub/sub server stores: the caps count it, so a subscribe before that reads it first. */
+  private loaded = false;
+  /** Subscriptions being stored right now, counted with `subs`: parallel requests cannot all pass the caps at once. */
+  private readonly storing = new Map<string, PushRecord>();
+  private readonly limits: PushLimits;
 
   constructor(private readonly o: PushOptions) {
     this.concurrency = o.concurrency ?? 64;
     this.queueMax = o.queueMax ?? 100_000;
+    this.limits = o.limits ?? DEFAULT_PUSH_LIMITS;
   }
 
   get publicKey(): string {
@@ -145,6 +189,7 @@ export class Push {
     }
     for (const endpoint of [...this.subs.keys()]) if (!found.has(endpoint)) this.forget(endpoint);
     for (const rec of found.values()) void this.remember(rec);
+    this.loaded = true;
   }
 
   private applyChange(payload: string): void {
@@ -206,15 +251,69 @@ export class Push {
     this.matchers.delete(ch);
   }
 
-  /** POST /push/subscribe, after the access check: stores (or renews, replacing the channels) and tells the others. */
-  async subscribe(sub: BrowserSubscription, channels: string[], user: string): Promise<void> {
+  /**
+   * POST /push/subscribe, after the access check: stores (or renews, replacing the channels) and tells the others.
+   * `visitor` is who asks (visitorOf: the client's address). The caps count what the pub/sub server stores, which
+   * every web server loads and follows, so they hold across restarts and servers; a renewal replaces, not adds.
+   */
+  async subscribe(sub: BrowserSubscription, channels: string[], user: string, visitor: string): Promise<void> {
     const refused = endpointRefusal(sub.endpoint, this.o.extraOrigins);
     if (refused) throw new InputError(refused);
-    const record: PushRecord = { endpoint: sub.endpoint, keys: sub.keys, channels: [...new Set(channels)], user, renewedAt: Date.now() };
-    await this.o.store.send("XADD", [subKey(sub.endpoint), "MAXLEN", "1", "*", "sub", JSON.stringify(record)]);
+    const record: PushRecord = { endpoint: sub.endpoint, keys: sub.keys, channels: [...new Set(channels)], user, visitor: visitorHash(visitor), renewedAt: Date.now() };
+    if (!this.loaded) await this.reload();
+    let stored = 0;
+    let byVisitor = 0;
+    for (const map of [this.subs, this.storing])
+      for (const rec of map.values())
+        if (rec.endpoint !== record.endpoint && (map === this.subs || !this.subs.has(rec.endpoint))) {
+          stored++;
+          if (rec.visitor === record.visitor) byVisitor++;
+        }
+    const over = limitRefusal(this.limits, record.channels.length, stored, byVisitor);
+    if (over) throw new InputError(over.message, over.status);
+    this.storing.set(record.endpoint, record);
+    try {
+      await this.save(record);
+    } finally {
+      if (this.storing.get(record.endpoint) === record) this.storing.delete(record.endpoint); // a later renewal may be storing it now
+    }
+  }
+
+  /** Stores a subscription, tells the other web servers, and resolves once this one is subscribed to its channels. */
+  private async save(record: PushRecord): Promise<void> {
+    await this.o.store.send("XADD", [subKey(record.endpoint), "MAXLEN", "1", "*", "sub", JSON.stringify(record)]);
     await this.o.store.publishPayload(CHANGES, JSON.stringify({ op: "put", record }));
     // Answered once this server is subscribed: a message published after the 201 is pushed.
     await this.remember(record);
+  }
+
+  /**
+   * The ACL changed (SIGHUP): each subscription keeps the channels its user may still read, and one left with none,
+   * or whose user is off or gone, is dropped, for every web server. Channels are removed rather than the whole
+   * subscription: the browser still shows push as on, and the user keeps what they may still read. The check before
+   * each push (the `acl` option) already stops the rest; this makes the store say so too.
+   */
+  async revoke(acl: Acl): Promise<{ dropped: number; trimmed: number }> {
+    let dropped = 0;
+    let trimmed = 0;
+    for (const rec of [...this.subs.values()]) {
+      const kept = rec.channels.filter((ch) => mayRead(acl, rec.user, ch));
+      if (kept.length === rec.channels.length) continue;
+      try {
+        if (kept.length === 0) {
+          await this.unsubscribe(rec.endpoint);
+          dropped++;
+        } else {
+          await this.save({ ...rec, channels: kept });
+          trimmed++;
+        }
+      } catch (err) {
+        this.o.log(`web: push: cannot apply the new ACL to a subscription of user '${rec.user}' (${(err as Error).message}); it is not pushed what it may no longer read meanwhile`);
+      }
+    }
+    if (dropped || trimmed)
+      this.o.log(`web: push: the new ACL dropped ${dropped} subscription${dropped === 1 ? "" : "s"} and took channels from ${trimmed} other${trimmed === 1 ? "" : "s"}`);
+    return { dropped, trimmed };
   }
 
   /** DELETE /push/subscribe, and a push service's 404/410: gone for every web server. Returns whether it existed. */
@@ -246,7 +345,7 @@ export class Push {
     if (isReservedChannel(channel)) return; // a glob like * also matches the server's own channels
 
     const env = parsePayload(channel, payload);
-    this.inOrder(channel, () => this.handle(channel, env, payload));
+    this.inOrder(channel, () => this.handle(channel, env, payload, false));
   }
 
   /** Runs `task` after every earlier one for `channel`: claims must go in ID order. */
@@ -269,18 +368,56 @@ export class Push {
     const missed = (await this.o.store.send("XRANGE", [(await this.o.store.layout()).historyKey(channel), `(${last}`, "+", "COUNT", "100"])) as [string, string[]][] | null;
     for (const [id, fields] of missed ?? []) {
       const env = envelopeFromEntry(String(id), (fields ?? []).map(String), channel);
-      await this.handle(channel, env, JSON.stringify(env));
+      await this.handle(channel, env, JSON.stringify(env), true);
     }
   }
 
-  private async handle(channel: string, env: Envelope & { plain?: true }, payload: string): Promise<void> {
-    // A channel watch and a pattern watch both deliver the same message: handle it once here.
-    const key = `${channel}\n${env.id || payload}`;
+  /**
+   * The envelope a live payload claims to be, as this channel's history holds it. Anyone who may PUBLISH here can
+   * write any payload, so an id is believed only when history has it (else a huge one would take the claims stream
+   * past every real ID, and a guessed one would mark a real message as seen), and the channel is the frame's.
+   * A payload that names no such entry is plain text.
+   */
+  private async fromHistory(channel: string, env: Envelope & { plain?: true }, payload: string): Promise<Envelope & { plain?: true }> {
+    if (!env.plain && isStreamId(env.id)) {
+      const found = (await this.o.store.send("XRANGE", [(await this.o.store.layout()).historyKey(channel), env.id, env.id])) as [string, string[]][] | null;
+      const entry = found?.[0];
+      if (entry) return { ...envelopeFromEntry(String(entry[0]), (entry[1] ?? []).map(String), channel), channel };
+    }
+    return env.plain ? env : { id: "", time: Math.floor(Date.now() / 1000), channel, message: payload, plain: true };
+  }
+
+  /**
+   * `checked`: the envelope came from history (catch-up, or a hub that checks ids against history), not as a payload
+   * anyone who may publish could write; unchecked ones are looked up in history first (fromHistory).
+   */
+  private async handle(channel: string, given: Envelope & { plain?: true }, payload: string, checked: boolean): Promise<void> {
+    const targets = this.targets(channel);
+    if (!targets.length) return;
+    let env: Envelope & { plain?: true };
+    try {
+      env = checked ? given : await this.fromHistory(channel, given, payload);
+    } catch (err) {
+      this.o.count.failed("claim");
+      this.o.log(`web: push: cannot look up a message on ${channel} in its history, not pushed: ${(err as Error).message}`);
+      return;
+    }
+    // A channel watch and a pattern watch both deliver the same message: handle it once here. Plain text is keyed by
+    // its hash: 10,000 remembered payloads of up to 64 KB each would be a memory bill anyone who may publish could run up.
+    const key = `${channel}\n${env.plain ? createHash("sha256").update(payload).digest("base64url") : env.id}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     if (this.seen.size > 10_000) this.seen.delete(this.seen.values().next().value!);
-    const targets = this.targets(channel);
-    if (!targets.length) return;
+    // Only to users who may read the channel under the ACL in force now (asked once per user per message).
+    const acl = this.o.acl?.();
+    const allowed = new Map<string, boolean>();
+    const mayGet = (rec: PushRecord) => {
+      let yes = allowed.get(rec.user);
+      if (yes === undefined) allowed.set(rec.user, (yes = mayRead(acl, rec.user, channel)));
+      return yes;
+    };
+    const readers = acl ? targets.filter(mayGet) : targets;
+    if (!readers.length) return;
     try {
       if (!(await this.claim(env, channel, payload))) return; // another web server pushes this one
     } catch (err) {
@@ -290,7 +427,7 @@ export class Push {
     }
     const body = pushPayload(env);
     const urgency = urgencyFor(env.priority);
-    for (const rec of targets) this.enqueue({ endpoint: rec.endpoint, payload: body, urgency, attempt: 0 });
+    for (const rec of readers) this.enqueue({ endpoint: rec.endpoint, payload: body, urgency, attempt: 0 });
   }
 
   /**
@@ -364,6 +501,7 @@ export class Push {
     if (endpointRefusal(rec.endpoint, this.o.extraOrigins) !== null) return this.o.count.failed("endpoint_not_allowed_here");
     let status = 0;
     let retryAfter: string | null = null;
+    let location: string | null = null;
     try {
       const origin = new URL(rec.endpoint).origin;
       const req = webpush.generateRequestDetails({ endpoint: rec.endpoint, keys: rec.keys }, job.payload, {
@@ -372,9 +510,11 @@ export class Push {
         urgency: job.urgency,
         contentEncoding: "aes128gcm",
       });
-      const res = await fetch(req.endpoint, { method: "POST", headers: req.headers as Record<string, string>, body: new Uint8Array(req.body), signal: AbortSignal.timeout(30_000) });
+      // "manual": a redirect is answered, not followed; it could lead outside the allowed push services.
+      const res = await fetch(req.endpoint, { method: "POST", headers: req.headers as Record<string, string>, body: new Uint8Array(req.body), redirect: "manual", signal: AbortSignal.timeout(30_000) });
       status = res.status;
       retryAfter = res.headers.get("retry-after");
+      location = res.headers.get("location");
       await res.arrayBuffer(); // let the connection be reused
     } catch (err) {
       status = 0; // no answer: the network, DNS or a timeout; worth another try
@@ -382,6 +522,10 @@ export class Push {
     }
     const outcome = status === 0 ? "retry" : outcomeOf(status);
     if (outcome === "sent") return this.o.count.sent();
+    if (outcome === "redirect") {
+      this.o.log(`web: push to ${new URL(rec.endpoint).origin} answered ${status}, a redirect${location ? ` to ${redirectTarget(location, rec.endpoint)}` : ""}; not followed (push services do not redirect, and it could lead outside the allowed ones), so not sent`);
+      return this.o.count.failed("redirect");
+    }
     if (outcome === "gone") {
       this.o.count.removed();
       await this.unsubscribe(rec.endpoint).catch((err: Error) => this.o.log(`web: push: cannot remove a gone subscription: ${err.message}`));

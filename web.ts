@@ -14,7 +14,7 @@ import { RateLimiter } from "./ratelimit";
 import { Publisher, Unavailable, redactUrl } from "./publisher";
 import { bodyFields, parseJson, readBody, senderPayload } from "./body";
 import { Push, loadVapidKeys, type VapidKeys } from "./push";
-import { SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins } from "./pushpolicy";
+import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./pushpolicy";
 import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
 import { Acl, argsOf, channelBytes, userFromAuthorization } from "./acl";
 import { readFileSync } from "node:fs";
@@ -55,7 +55,7 @@ export type WebOptions = {
   /** On a Redis Cluster, also PUBLISH each message (a broadcast to every node) so glob subscriptions work; default on. */
   clusterGlobs?: boolean;
   /** Web Push: the VAPID keys, the contact for push services, and push services allowed beyond the known ones. */
-  push?: { keys: VapidKeys; contact: string; extraOrigins: string[] };
+  push?: { keys: VapidKeys; contact: string; extraOrigins: string[]; limits?: PushLimits };
   quiet?: boolean;
 };
 
@@ -125,6 +125,7 @@ export async function startWeb(opts: WebOptions) {
         store: publisher,
         hub,
         ...opts.push,
+        acl: () => opts.acl, // asked before each push: a right the ACL no longer gives stops at once
         ttlSeconds: () => pushTtl,
         count: { sent: () => countPushes(), failed: (reason) => countPushFailures({ reason }), removed: () => countPushRemoved() },
         log: (line) => {
@@ -348,7 +349,7 @@ export async function startWeb(opts: WebOptions) {
             const noGlobs = await publisher.globRefusal(body.channels);
             if (noGlobs) return error(400, noGlobs);
             const who = opts.acl ? userFromAuthorization(opts.acl, req.headers.get("authorization")) : null;
-            await push.subscribe(body.subscription, body.channels, who && "user" in who ? who.user.name : "default");
+            await push.subscribe(body.subscription, body.channels, who && "user" in who ? who.user.name : "default", visitorOf(req));
             return json(201, { ok: true, channels: [...new Set(body.channels)] });
           },
           DELETE: async (req) => {
@@ -503,6 +504,9 @@ const FLAGS: FlagSpec[] = [
   { name: "vapid-keys", env: "NOTISTREAM_VAPID_KEYS", help: "Web Push VAPID key pair, JSON {publicKey, privateKey} (default: made on first start in --data)" },
   { name: "push-contact", env: "NOTISTREAM_PUSH_CONTACT", help: "mailto: or https: contact that push services see (Apple's wants a real one)", default: "mailto:notistream@localhost" },
   { name: "push-endpoints", env: "NOTISTREAM_PUSH_ENDPOINTS", help: "comma list of push service origins allowed besides Google's, Mozilla's, Apple's and Microsoft's (self-hosted autopush, UnifiedPush)" },
+  { name: "push-max-subscriptions", env: "NOTISTREAM_PUSH_MAX_SUBSCRIPTIONS", help: "Web Push subscriptions kept in all, across web servers (each is a push per message); more are refused with 429", default: String(DEFAULT_PUSH_LIMITS.maxSubscriptions) },
+  { name: "push-max-per-visitor", env: "NOTISTREAM_PUSH_MAX_PER_VISITOR", help: "Web Push subscriptions per client address (IPv6 per /64); more are refused with 429", default: String(DEFAULT_PUSH_LIMITS.maxPerVisitor) },
+  { name: "push-max-channels", env: "NOTISTREAM_PUSH_MAX_CHANNELS", help: `channels (or globs) one Web Push subscription may name, at most ${MAX_CHANNELS_CEILING}; more are refused with 400`, default: String(DEFAULT_PUSH_LIMITS.maxChannels) },
 ];
 
 export async function main(argv: string[]): Promise<void> {
@@ -534,9 +538,16 @@ export async function main(argv: string[]): Promise<void> {
     const extraOrigins = parseOrigins(f["push-endpoints"] ?? "");
     const vapid = loadVapidKeys(f["vapid-keys"], f.data!);
     if (vapid.made) console.log(`web: made a VAPID key pair for Web Push in ${vapid.path}; keep it: phones subscribed with it`);
+    if (vapid.warning) console.warn(`web: warning: ${vapid.warning}`);
     if (!process.env.NOTISTREAM_PUSH_CONTACT && !argv.some((a) => a.startsWith("--push-contact")))
       console.warn("web: warning: --push-contact is not set; push services (Apple's above all) want a real mailto: or https: contact");
-    push = { keys: vapid.keys, contact, extraOrigins };
+    const limits: PushLimits = {
+      maxSubscriptions: intFlag("web", f, "push-max-subscriptions", 1, 100_000_000),
+      maxPerVisitor: intFlag("web", f, "push-max-per-visitor", 1, 100_000_000),
+      maxChannels: intFlag("web", f, "push-max-channels", 1, MAX_CHANNELS_CEILING),
+    };
+    console.log(`web: Web Push keeps at most ${limits.maxSubscriptions} subscriptions, ${limits.maxPerVisitor} per client address, ${limits.maxChannels} channels each`);
+    push = { keys: vapid.keys, contact, extraOrigins, limits };
   } catch (err) {
     console.error(`web: ${(err as Error).message}`);
     process.exit(2);
