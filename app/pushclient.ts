@@ -35,8 +35,10 @@ export async function subscribePush(channels: string[], timeoutMs = 15_000): Pro
   const { publicKey } = (await keyRes.json()) as { publicKey: string };
   const reg = await navigator.serviceWorker.ready;
   let sub = await reg.pushManager.getSubscription();
-  // A subscription made with another server key cannot be reused.
+  // A subscription made with another server key cannot be reused; the server forgets it too (it counts against this
+  // address's cap until the push service says it is gone).
   if (sub && sub.options.applicationServerKey && btoa(String.fromCharCode(...new Uint8Array(sub.options.applicationServerKey))).replace(/=+$/, "") !== btoa(String.fromCharCode(...b64urlToBytes(publicKey))).replace(/=+$/, "")) {
+    await fetch("/push/subscribe", { method: "DELETE", headers: { "content-type": "application/json" }, body: JSON.stringify({ endpoint: sub.endpoint }) }).catch(() => {});
     await sub.unsubscribe();
     sub = null;
   }

@@ -8,9 +8,11 @@ type SwFetchEvent = SwExtendableEvent & { request: Request; respondWith(r: Promi
 type NotificationData = { url?: string; channel?: string; id?: string };
 type SwNotificationEvent = SwExtendableEvent & { notification: Notification & { data?: NotificationData } };
 type SwPushEvent = SwExtendableEvent & { data: { json(): unknown; text(): string } | null };
+type SwSubscriptionChangeEvent = SwExtendableEvent & { oldSubscription?: PushSubscription | null };
 type SwWindowClient = { url: string; focused: boolean; focus(): Promise<unknown>; navigate(url: string): Promise<unknown>; postMessage(m: unknown): void };
 type Scope = {
-  addEventListener(type: "install" | "activate" | "pushsubscriptionchange", fn: (e: SwExtendableEvent) => void): void;
+  addEventListener(type: "install" | "activate", fn: (e: SwExtendableEvent) => void): void;
+  addEventListener(type: "pushsubscriptionchange", fn: (e: SwSubscriptionChangeEvent) => void): void;
   addEventListener(type: "fetch", fn: (e: SwFetchEvent) => void): void;
   addEventListener(type: "notificationclick", fn: (e: SwNotificationEvent) => void): void;
   addEventListener(type: "push", fn: (e: SwPushEvent) => void): void;
@@ -113,6 +115,9 @@ sw.addEventListener("pushsubscriptionchange", (e) => {
       const channels = state ? ((await state.json()) as { channels: string[] }).channels : [];
       if (!channels.length) return;
       const { publicKey } = (await (await fetch("/push/vapid")).json()) as { publicKey: string };
+      // The old endpoint goes first: it no longer works, and it would count against this address's cap.
+      if (e.oldSubscription)
+        await fetch("/push/subscribe", { method: "DELETE", headers: { "content-type": "application/json" }, body: JSON.stringify({ endpoint: e.oldSubscription.endpoint }) }).catch(() => {});
       const sub = await sw.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlToBytes(publicKey) });
       await fetch("/push/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subscription: sub.toJSON(), channels }) });
     })(),
