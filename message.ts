@@ -77,9 +77,100 @@ const text = (v: unknown): string | undefined => {
  */
 export const RESERVED_CHANNEL_PREFIX = "notistream:";
 export const isReservedChannel = (channel: string): boolean => channel.startsWith(RESERVED_CHANNEL_PREFIX);
-/** Throws the 400 for a reserved channel name. */
+/** Control characters: C0 (CR and LF among them), DEL and C1. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Why HTTP does not take a channel name, or null: the server's own prefix, or a control character (a CR or LF in a
+ * name would end a line of an SSE stream, a header or a log line, and write one of its own). One rule for every
+ * route where a channel enters: publishing, senders, /events and /messages, push subscriptions.
+ */
+export function channelRefusal(channel: string): string | null {
+  if (isReservedChannel(channel)) return `channels starting with "${RESERVED_CHANNEL_PREFIX}" are the server's own; pick another name`;
+  const control = CONTROL_CHARACTER.exec(channel);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    return `a channel name may not hold control characters, and ${JSON.stringify(channel.slice(0, 100))} has U+${code} at position ${control.index + 1}`;
+  }
+  return null;
+}
+
+/** Throws the 400 for a channel name HTTP does not take: a reserved one, or one with control characters. */
 export function refuseReserved(channel: string): void {
-  if (isReservedChannel(channel)) throw new InputError(`channels starting with "${RESERVED_CHANNEL_PREFIX}" are the server's own; pick another name`);
+  const why = channelRefusal(channel);
+  if (why !== null) throw new InputError(why);
+}
+
+/** The longest title, in characters. */
+export const MAX_TITLE = 1024;
+
+/** The channel's checks: named, at most 1024 characters, and a name HTTP takes. */
+function checkChannel(channel: string): void {
+  if (channel.trim() === "") throw new InputError('"channel" is empty: give the channel a name');
+  if (channel.length > 1024) throw new InputError('"channel" is longer than 1024 characters');
+  refuseReserved(channel);
+}
+
+function checkMessage(message: string, maxMessage: number): void {
+  if (message === "") throw new InputError('"message" is empty: a notification needs some text');
+  const bytes = Buffer.byteLength(message);
+  if (bytes > maxMessage) throw new InputError(`"message" is ${bytes} bytes; the limit is ${maxMessage} bytes`, 413);
+}
+
+function checkTitle(title: string): void {
+  if (title.length > MAX_TITLE) throw new InputError(`"title" is longer than ${MAX_TITLE} characters`);
+}
+
+/** Only http(s) links: a javascript: or file: url would run or open something where the message is clicked. */
+function checkUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InputError(`"url" is not a valid URL: ${JSON.stringify(url.slice(0, 200))}`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new InputError(`"url" must start with http:// or https://, got ${JSON.stringify(url.slice(0, 200))}`);
+}
+
+/**
+ * The checks every notification passes, whichever route made it (POST /, /<channel>, a sender's payload): the
+ * channel's name, the message's size (`maxMessage`, 413 past it), the title's length, an http(s) url. Throws the
+ * InputError that names the field; returns the notification as it is.
+ */
+export function checkNotification(n: Notification, maxMessage = DEFAULT_MAX_MESSAGE): Notification {
+  checkChannel(n.channel);
+  checkMessage(n.message, maxMessage);
+  if (n.title !== undefined) checkTitle(n.title);
+  if (n.url !== undefined) checkUrl(n.url);
+  return n;
+}
+
+
+/**
+ * A sender's rendered text fitted to the caps every notification has: the title to MAX_TITLE characters and the
+ * message to `maxMessage` bytes, each cut with "…". A sender's text is a summary the server writes, so it is cut
+ * rather than refused (a real delivery is not lost for one long commit line); the fields cut are returned, for the
+ * reply to say so.
+ */
+export function fitText(n: Notification, maxMessage: number): string[] {
+  const cut: string[] = [];
+  if (n.title !== undefined && n.title.length > MAX_TITLE) {
+    n.title = cutChars(n.title, MAX_TITLE - 1) + "…";
+    cut.push("title");
+  }
+  if (Buffer.byteLength(n.message) > maxMessage) {
+    // stream: true holds back a character cut in half, so the text ends on a whole one ("…" is 3 bytes).
+    n.message = new TextDecoder().decode(Buffer.from(n.message).subarray(0, Math.max(0, maxMessage - 3)), { stream: true }) + "…";
+    cut.push("message");
+  }
+  return cut;
+}
+
+/** The first `n` UTF-16 units of `s`, never ending on half a surrogate pair. */
+function cutChars(s: string, n: number): string {
+  const head = s.slice(0, n);
+  const last = head.charCodeAt(head.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? head.slice(0, -1) : head;
 }
 
 /** ntfy's priority names, accepted wherever a priority is. */
@@ -112,18 +203,14 @@ export function notificationFromFields(fields: Record<string, unknown>, opts: { 
   };
   const channel = field("channel");
   if (channel === undefined) throw new InputError('missing "channel": say which channel to publish to, e.g. channel=alerts');
-  if (channel.trim() === "") throw new InputError('"channel" is empty: give the channel a name');
-  if (channel.length > 1024) throw new InputError('"channel" is longer than 1024 characters');
-  refuseReserved(channel);
+  checkChannel(channel);
   const message = field("message");
   if (message === undefined) throw new InputError('missing "message": say what the notification should read, e.g. message=hello');
-  if (message === "") throw new InputError('"message" is empty: a notification needs some text');
-  if (Buffer.byteLength(message) > maxMessage)
-    throw new InputError(`"message" is ${Buffer.byteLength(message)} bytes; the limit is ${maxMessage} bytes`, 413);
+  checkMessage(message, maxMessage);
   const n: Notification = { channel, message };
   const title = field("title");
   if (title !== undefined && title !== "") {
-    if (title.length > 1024) throw new InputError('"title" is longer than 1024 characters');
+    checkTitle(title);
     n.title = title;
   }
   const priority = field("priority");
@@ -141,13 +228,7 @@ export function notificationFromFields(fields: Record<string, unknown>, opts: { 
   }
   const url = field("url");
   if (url !== undefined && url !== "") {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new InputError(`"url" is not a valid URL: ${JSON.stringify(url.slice(0, 200))}`);
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new InputError('"url" must start with http:// or https://');
+    checkUrl(url);
     n.url = url;
   }
   if (opts.source) n.source = opts.source;
