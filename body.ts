@@ -26,13 +26,34 @@ export const mediaType = (req: Request): string => (req.headers.get("content-typ
 
 const decoder = new TextDecoder();
 
-/** Parses JSON, or says what is wrong with it and where (`what` names the part: "the body", "the payload field"). */
-export function parseJson(text: string, what: string): unknown {
+/**
+ * Parses JSON, or says what is wrong with it and where (`what` names the part: "the body", "the payload field").
+ * With `maxDepth`, arrays and objects nested deeper than that are a 400 too (checked on the text, before parsing).
+ */
+export function parseJson(text: string, what: string, maxDepth?: number): unknown {
+  if (maxDepth !== undefined && nestsDeeper(text, maxDepth)) throw new InputError(`${what} nests arrays or objects more than ${maxDepth} levels deep; the limit is ${maxDepth}`);
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new InputError(`${what} is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** Whether JSON text opens more than `max` arrays or objects inside each other (brackets in strings do not count). */
+export function nestsDeeper(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** The body's fields: form, multipart or JSON object. An empty body has none. */

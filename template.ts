@@ -11,6 +11,12 @@ export class TemplateError extends Error {
   }
 }
 
+/**
+ * How deeply the JSON a template reads may nest: far more than any webhook sends, and far less than what overflows
+ * the stack when a reached value is printed as JSON (a 100,000-deep array did: a 500 instead of a 400).
+ */
+export const MAX_DATA_DEPTH = 64;
+
 type Part = { text: string } | { path: string[]; at: number };
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
