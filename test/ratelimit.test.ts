@@ -1,8 +1,35 @@
 // test/ratelimit.test.ts — the token bucket on its own (no clock: the test passes the time), and both servers'
-// limits end to end: 429 with Retry-After on HTTP, an error and a close for too many new RESP connections.
+// limits end to end: 429 with Retry-After on HTTP, an error and a close for too many new RESP connections. And what
+// each visitor holds open, against a cap per kind.
 import { describe, expect, test } from "bun:test";
-import { RateLimiter } from "../ratelimit";
+import { HeldLimits, RateLimiter } from "../ratelimit";
 import { Raw, startPubSub, startWebServer } from "./helpers";
+
+describe("HeldLimits", () => {
+  test("each kind within its cap per key; a refusal names the kind and takes nothing; 0 is no cap", () => {
+    const h = new HeldLimits({ streams: 2, patterns: 3 });
+    expect(h.take("a", { streams: 1, patterns: 2 })).toBeNull();
+    expect(h.take("a", { streams: 1, patterns: 2 })).toBe("patterns"); // 4 patterns > 3
+    expect(h.heldBy("a")).toEqual({ streams: 1, patterns: 2 });
+    expect(h.take("a", { streams: 1, patterns: 0 })).toBeNull();
+    expect(h.take("a", { streams: 1, patterns: 0 })).toBe("streams");
+    expect(h.take("b", { streams: 1, patterns: 3 })).toBeNull(); // another visitor counts on its own
+    const open = new HeldLimits({ streams: 0, patterns: 0 });
+    for (let i = 0; i < 1000; i++) expect(open.take("x", { streams: 1, patterns: 50 })).toBeNull();
+  });
+
+  test("giving back frees room, and a key that holds nothing is forgotten", () => {
+    const h = new HeldLimits({ streams: 1, patterns: 1 });
+    h.take("a", { streams: 1, patterns: 1 });
+    expect(h.size).toBe(1);
+    h.give("a", { streams: 1, patterns: 1 });
+    expect(h.size).toBe(0);
+    expect(h.heldBy("a")).toBeUndefined();
+    expect(h.take("a", { streams: 1, patterns: 1 })).toBeNull();
+    h.give("nobody", { streams: 1, patterns: 1 }); // nothing held: nothing happens
+    expect(h.size).toBe(1);
+  });
+});
 
 describe("RateLimiter", () => {
   test("a burst of twice the rate, then the rate, per key; off at 0", () => {
