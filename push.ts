@@ -269,7 +269,7 @@ export class Push {
           stored++;
           if (rec.visitor === record.visitor) byVisitor++;
         }
-    const over = limitRefusal(this.limits, record.channels.length, stored, byVisitor);
+    const over = limitRefusal(this.limits, record.channels.length, stored, byVisitor, this.subs.has(record.endpoint) || this.storing.has(record.endpoint));
     if (over) throw new InputError(over.message, over.status);
     this.storing.set(record.endpoint, record);
     try {

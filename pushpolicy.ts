@@ -76,11 +76,14 @@ export const DEFAULT_PUSH_LIMITS: PushLimits = { maxSubscriptions: 10_000, maxPe
 
 /**
  * Why a new (or renewed) subscription is refused, with its status (400: too many channels; 429: a cap is reached), or
- * null. `stored` and `storedByVisitor` count the other subscriptions: renewing an endpoint does not count it twice.
+ * null. `stored` and `storedByVisitor` count the other subscriptions. A renewal (an endpoint already stored) adds
+ * none, so the caps do not apply to it: a phone that renews from a new address, or after the caps were lowered, keeps
+ * its subscription.
  */
-export function limitRefusal(limits: PushLimits, channels: number, stored: number, storedByVisitor: number): { status: 400 | 429; message: string } | null {
+export function limitRefusal(limits: PushLimits, channels: number, stored: number, storedByVisitor: number, renewal = false): { status: 400 | 429; message: string } | null {
   if (channels > limits.maxChannels)
     return { status: 400, message: `a push subscription may name at most ${limits.maxChannels} channels (--push-max-channels), got ${channels}; subscribe to fewer, or to a glob that covers them` };
+  if (renewal) return null;
   if (storedByVisitor >= limits.maxPerVisitor)
     return { status: 429, message: `this address already has ${storedByVisitor} push subscriptions, the most --push-max-per-visitor allows; remove one (DELETE /push/subscribe) or ask the server's operator to raise the limit` };
   if (stored >= limits.maxSubscriptions)

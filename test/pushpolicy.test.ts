@@ -52,6 +52,10 @@ describe("caps", () => {
     expect(limitRefusal(limits, 1, 2, 2)).toEqual({ status: 429, message: expect.stringMatching(/already has 2 push subscriptions.*--push-max-per-visitor/) });
     expect(limitRefusal(limits, 1, 5, 0)).toEqual({ status: 429, message: expect.stringMatching(/already keeps 5 push subscriptions.*--push-max-subscriptions/) });
   });
+  test("a renewal adds no subscription: the caps do not apply to it, the channel limit does", () => {
+    expect(limitRefusal(limits, 1, 5, 2, true)).toBeNull();
+    expect(limitRefusal(limits, 4, 5, 2, true)?.status).toBe(400);
+  });
   test("defaults suit a server open to the internet", () => {
     expect(DEFAULT_PUSH_LIMITS).toEqual({ maxSubscriptions: 10_000, maxPerVisitor: 20, maxChannels: 20 });
   });

@@ -106,6 +106,8 @@ describe("Medium 3: push subscriptions are capped per visitor and in all, and ch
       const full = await subscribe(web.url, newSub(), ["x"], from("198.51.100.3"));
       expect(full.status).toBe(429);
       expect(await errorOf(full)).toMatch(/already keeps 3 push subscriptions.*--push-max-subscriptions/);
+      // A renewal adds none: a phone renewing from another address keeps its subscription with the server full.
+      expect((await subscribe(web.url, a1, ["x"], from("198.51.100.3"))).status).toBe(201);
       // Dropping one (on the other server) frees a place, here too.
       expect((await unsubscribe(second.url, a1.json.endpoint)).status).toBe(200);
       const late = newSub();
