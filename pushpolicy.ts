@@ -3,6 +3,8 @@
 import { z } from "zod";
 import { isReservedChannel, type Envelope } from "./message";
 import { argsOf, channelBytes, type Acl } from "./acl";
+import { READ } from "./commands";
+import { globWithin, isPattern } from "./glob";
 
 /**
  * The hosts browsers' push services really use, and no more (a wildcard over a whole API domain would let a
@@ -92,14 +94,17 @@ export function limitRefusal(limits: PushLimits, channels: number, stored: numbe
 }
 
 /**
- * May `userName` read `channel` under `acl` (none: everyone may)? The check POST /push/subscribe makes (SUBSCRIBE
- * rights, a glob compared as its text), asked again after the ACL changed and before each push: a user that is off
- * or gone may read nothing.
+ * May `userName` read `channel` under `acl` (none: everyone may)? The check POST /push/subscribe makes (web.ts's
+ * refuse: SUBSCRIBE rights, and a glob must lie inside a read grant), asked again after the ACL changed and before
+ * each push: a user that is off or gone may read nothing.
  */
 export function mayRead(acl: Acl | undefined, userName: string, channel: string): boolean {
   if (!acl) return true;
   const user = acl.users.get(userName);
-  return user !== undefined && user.enabled && user.refusal("subscribe", false, argsOf(["SUBSCRIBE", channelBytes(channel)])) === null;
+  if (!user?.enabled) return false;
+  const bytes = channelBytes(channel);
+  if (isPattern(channel) && !user.allChannels && !user.channels.some((g) => (g.rights & READ) !== 0 && globWithin(bytes, g.pattern))) return false;
+  return user.refusal("subscribe", false, argsOf(["SUBSCRIBE", bytes])) === null;
 }
 
 /** "high" for priority 3 and above (and none: the default is 3), as iOS needs to show it; "low" for 1. */

@@ -64,10 +64,10 @@ describe("caps", () => {
 describe("who may still read a channel", () => {
   const sha = (s: string) => createHash("sha256").update(s).digest("hex");
   const acl = Acl.parse(
-    [`user default on nopass %R&public/* +@all`, `user alice on #${sha("a")} &alice/* &shared +@all`, `user bob off #${sha("b")} &* +@all`, `user carl on #${sha("c")} &* -@all`].join("\n"),
+    [`user default on nopass %R&public/* +@all`, `user alice on #${sha("a")} &alice/* &shared +@all`, `user bob off #${sha("b")} &* +@all`, `user carl on #${sha("c")} &* -@all`, `user dan on #${sha("d")} &alerts? +@all`].join("\n"),
     "test",
   );
-  test("by the user's SUBSCRIBE rights; a glob is compared as its text, as POST /push/subscribe does", () => {
+  test("by the user's SUBSCRIBE rights; a glob must lie inside a read grant, as POST /push/subscribe asks", () => {
     expect(mayRead(acl, "alice", "alice/x")).toBe(true);
     expect(mayRead(acl, "alice", "shared")).toBe(true);
     expect(mayRead(acl, "alice", "alice/*")).toBe(true);
@@ -75,6 +75,12 @@ describe("who may still read a channel", () => {
     expect(mayRead(acl, "alice", "*")).toBe(false);
     expect(mayRead(acl, "default", "public/news")).toBe(true);
     expect(mayRead(acl, "default", "alice/x")).toBe(false);
+    expect(mayRead(acl, "default", "public/*")).toBe(true);
+    expect(mayRead(acl, "default", "public/a*")).toBe(true);
+    expect(mayRead(acl, "default", "p*")).toBe(false);
+    // "alerts*" matches the grant "alerts?" as text, but reads alerts10 too: not inside it.
+    expect(mayRead(acl, "dan", "alerts1")).toBe(true);
+    expect(mayRead(acl, "dan", "alerts*")).toBe(false);
   });
   test("a user who is off, gone, or may not run SUBSCRIBE reads nothing; no ACL: everyone reads", () => {
     expect(mayRead(acl, "bob", "anything")).toBe(false);
