@@ -12,6 +12,7 @@ import { BurstGrouper, catchUpToasts } from "./toast";
 import { Reporter } from "./report";
 import { Executor } from "./exec";
 import { setup } from "./setup";
+import { showControls, visibleJson, visibleLine } from "./visible";
 import { EXIT_FIX_SETTINGS, installService, serviceStatus, uninstallService } from "./service";
 import { resolve } from "node:path";
 
@@ -41,12 +42,15 @@ Options:
                        (env NOTISTREAM_STATE; default $XDG_STATE_HOME/notistream/state.json)
   --exec <cmd>         run cmd once per message, one at a time: the message as JSON on stdin, and
                        NOTISTREAM_ID, _CHANNEL, _TITLE, _MESSAGE, _PRIORITY, _URL, _TAGS in its environment
+                       (control characters in those shown as \x1b; the JSON holds the exact text)
   --print              print messages only, no desktop notification (headless use, tests)
   --json               print each message as one JSON line
   --help               show this help
 
 Each message prints one line on stdout: [channel] title: message <url>. Status goes to stderr.
-On the desktop, priority 5 is critical (it stays until dismissed), 3-4 normal, 1-2 low; a link opens on click.
+Control characters in a message (ESC, C1, bidi overrides) are shown as escapes like \x1b, never obeyed.
+On the desktop, priority 5 is critical (it stays until dismissed), 3-4 normal, 1-2 low; a click opens an
+http(s) link (others are refused).
 More than 3 missed (or arriving at once) on a channel show as one "N missed on channel" notification.
 Errors that settings must fix (a wrong password, say) stop it with exit code ${EXIT_FIX_SETTINGS}; others are retried.
 `;
@@ -71,7 +75,8 @@ type Args = {
 };
 
 function fail(message: string, code = 1): never {
-  process.stderr.write(`notistream: ${message}\n`);
+  // A fatal reason may quote the server's words: shown, never obeyed (visible.ts).
+  process.stderr.write(`notistream: ${showControls(message)}\n`);
   process.exit(code);
 }
 
@@ -277,18 +282,21 @@ export async function main(argv: string[]): Promise<void> {
   const claim = claimConfig(path, statePath);
   if ("heldBy" in claim) fail(`another notistream (PID ${claim.heldBy}) is already running with ${path}; stop it first (kill ${claim.heldBy}), or give this one its own --config`, 1);
 
-  const reporter = new Reporter((line) => process.stderr.write(`${line}\n`), Number(process.env.NOTISTREAM_REPORT_INTERVAL_MS) || 10_000);
+  // Every line that reaches the terminal goes through visible.ts: status and reports quote messages' channels, links
+  // and the server's own words, and none of those may move the cursor, set the title or write the clipboard.
+  const say = (line: string) => process.stderr.write(`${showControls(line)}\n`);
+  const reporter = new Reporter(say, Number(process.env.NOTISTREAM_REPORT_INTERVAL_MS) || 10_000);
   const desktop = args.print || args.json ? null : desktopShower(new Desktop(reporter));
-  const exec = args.exec ? new Executor(args.exec, (line) => process.stderr.write(`${line}\n`)) : null;
+  const exec = args.exec ? new Executor(args.exec, say) : null;
   let fatal: LinkFailure | null = null;
   const handlers: Handlers = {
     message: (env, replayed) => {
-      process.stdout.write((args.json ? JSON.stringify(env) : formatLine(env)) + "\n");
+      process.stdout.write((args.json ? visibleJson(env) : visibleLine(formatLine(env))) + "\n");
       desktop?.message(env, replayed);
       exec?.run(env);
     },
     caughtUp: () => desktop?.caughtUp(),
-    status: (line) => process.stderr.write(`notistream: ${line}\n`),
+    status: (line) => say(`notistream: ${line}`),
     fatal: (f) => {
       fatal = f;
     },

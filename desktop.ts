@@ -1,18 +1,40 @@
-// desktop.ts — showing a toast on this desktop: notify-send (libnotify) on Linux with the app name, icon, urgency and
-// a click action that opens the link; node-notifier on macOS and Windows. Every failure is reported (rate-limited).
+// desktop.ts — showing a toast on this desktop: notify-send (libnotify) on Linux with app name, icon, urgency and a click
+// that opens the link (web links only, no shell); node-notifier on macOS and Windows. Every failure is reported.
 import { existsSync } from "node:fs";
 import { markupEscape, type Toast } from "./toast";
+import { showControls } from "./visible";
 import type { Reporter } from "./report";
 
 export const APP_NAME = "Notistream";
 const ICON = `${import.meta.dir}/app/icon-192.png`;
 
-/** The command that opens a link in the browser: NOTISTREAM_OPENER if set, else the platform's own. */
-export function openerCommand(url: string, env: Record<string, string | undefined> = process.env, platform = process.platform): string[] {
-  if (env.NOTISTREAM_OPENER) return [...env.NOTISTREAM_OPENER.split(" ").filter(Boolean), url];
-  if (platform === "darwin") return ["open", url];
-  if (platform === "win32") return ["cmd", "/c", "start", "", url];
-  return ["xdg-open", url];
+/**
+ * The link a click may open: only a web page. Anything else (file:, javascript:, smb:, a custom scheme that starts
+ * an app) is refused with the sentence to log, since a message's sender picks the link. `href` is the URL as
+ * parsed, so spaces and quotes arrive percent-encoded.
+ */
+export function linkToOpen(url: string): { href: string } | { refused: string } {
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // not a URL at all: refused below
+  }
+  if (parsed && (parsed.protocol === "http:" || parsed.protocol === "https:")) return { href: parsed.href };
+  const shown = showControls(JSON.stringify(url.length > 200 ? `${url.slice(0, 199)}…` : url), "show");
+  return { refused: `notistream: not opening ${shown}: only http:// and https:// links are opened from a notification` };
+}
+
+/**
+ * The command that opens a checked web link (linkToOpen's href) in the browser: NOTISTREAM_OPENER if set, else the
+ * platform's own. Each is run directly, never through a shell: on Windows, rundll32's FileProtocolHandler rather
+ * than `cmd /c start`, which would run `&calc.exe` in a link as a second command.
+ */
+export function openerCommand(href: string, env: Record<string, string | undefined> = process.env, platform = process.platform): string[] {
+  if (env.NOTISTREAM_OPENER) return [...env.NOTISTREAM_OPENER.split(" ").filter(Boolean), href];
+  if (platform === "darwin") return ["open", href];
+  if (platform === "win32") return ["rundll32", "url.dll,FileProtocolHandler", href];
+  return ["xdg-open", href];
 }
 
 /** notify-send's arguments for a toast; `markup` when the server reads body markup, so <, > and & show as typed. */
@@ -21,8 +43,9 @@ export function notifySendArgs(t: Toast, markup: boolean, icon = ICON): string[]
   if (existsSync(icon)) args.push(`--icon=${icon}`);
   if (t.urgency === "critical") args.push("--expire-time=0"); // stays until dismissed
   if (t.url !== undefined) args.push("--action=default=Open link"); // "default": what a click on the toast does
-  // "--" ends the options: a summary or body that starts with "-" is text, not a flag.
-  return [...args, "--", t.summary, markup ? markupEscape(t.body) : t.body];
+  // "--" ends the options: a summary or body that starts with "-" is text, not a flag. notify-send reads C escapes in
+  // the body (g_strcompress), so its backslashes are doubled: `\033` or `C:\new` arrive as typed, not as ESC or a newline.
+  return [...args, "--", t.summary, (markup ? markupEscape(t.body) : t.body).replace(/\\/g, "\\\\")];
 }
 
 export class Desktop {
@@ -76,7 +99,8 @@ export class Desktop {
     try {
       const notifier = (await import("node-notifier")).default;
       // appID names the app on Windows; the typings lack it, so the options go through a wider type.
-      const options: Record<string, unknown> = { title: t.summary, message: t.body, appID: APP_NAME, icon: ICON, wait: t.url !== undefined, open: t.url, sound: t.urgency === "critical" };
+      // No `open` option: terminal-notifier would open any scheme itself; the click comes back here and open() checks it.
+      const options: Record<string, unknown> = { title: t.summary, message: t.body, appID: APP_NAME, icon: ICON, wait: t.url !== undefined, sound: t.urgency === "critical" };
       notifier.notify(options, (err: Error | null, response: unknown) => {
         if (err) this.report.say("desktop", `notistream: a desktop notification failed (${err.message}); the message is printed above`);
         else if (t.url !== undefined && /activate|click/i.test(String(response))) this.open(t.url);
@@ -87,13 +111,15 @@ export class Desktop {
   }
 
   private open(url: string): void {
+    const link = linkToOpen(url);
+    if ("refused" in link) return this.report.say("open", link.refused);
     try {
-      const p = Bun.spawn(openerCommand(url), { stdout: "ignore", stderr: "pipe" });
+      const p = Bun.spawn(openerCommand(link.href), { stdout: "ignore", stderr: "pipe" });
       void p.exited.then(async (code) => {
-        if (code !== 0) this.report.say("open", `notistream: cannot open ${url} (${(await new Response(p.stderr).text()).trim() || `exit ${code}`})`);
+        if (code !== 0) this.report.say("open", `notistream: cannot open ${link.href} (${(await new Response(p.stderr).text()).trim() || `exit ${code}`})`);
       });
     } catch (err) {
-      this.report.say("open", `notistream: cannot open ${url} (${(err as Error).message})`);
+      this.report.say("open", `notistream: cannot open ${link.href} (${(err as Error).message})`);
     }
   }
 }

@@ -3,6 +3,7 @@
 import { saveConfig, parseChannels, type Config } from "./config";
 import { DEFAULT_TIMING, Link, type LinkFailure } from "./link";
 import { authorization } from "./websub";
+import { showControls } from "./visible";
 
 /** Connects once (logs in, and for --url reads /messages) and says why not; null when it worked. */
 export async function tryConnection(config: Config, timeoutMs = 5000): Promise<LinkFailure | null> {
@@ -102,7 +103,7 @@ export async function setup(path: string, current: Config | null, explain: (f: L
   const failure = await tryConnection(config);
   spin.stop(failure === null ? "Connected." : "Could not connect.");
   if (failure !== null) {
-    p.log.warn(explain(failure, config));
+    p.log.warn(showControls(explain(failure, config))); // it quotes the server's words: shown, never obeyed
     const anyway = await p.confirm({ message: "Save anyway?", initialValue: false });
     if (p.isCancel(anyway) || anyway !== true) {
       p.cancel("Nothing was saved; run notistream setup to try again.");

@@ -1,10 +1,14 @@
 // toast.ts — what a desktop notification says: summary, body, urgency and link from an envelope, and how a catch-up
 // or a burst too fast to read becomes one summary per channel instead of a flood. Pure: the time is passed in.
 import type { Envelope } from "./message";
+import { showControls } from "./visible";
 
 export type Urgency = "low" | "normal" | "critical";
 
-/** One desktop notification. `body` is plain text; the notifier escapes it for servers that read markup. */
+/**
+ * One desktop notification. `summary` and `body` are plain text with control characters shown as escapes (a
+ * notification daemon must not get ESC or a bidi override from a message); the notifier escapes markup.
+ */
 export type Toast = { channel: string; summary: string; body: string; urgency: Urgency; url?: string };
 
 /** Priority 5 is critical (it stays until dismissed), 3 and 4 (and none) normal, 1 and 2 low. */
@@ -24,8 +28,8 @@ const origin = (env: Envelope): string => (env.tags?.length ? `${env.channel} ·
 export function toastFor(env: Envelope): Toast {
   const t: Toast = {
     channel: env.channel,
-    summary: env.title ?? env.channel,
-    body: env.title !== undefined ? `${env.message}\n${origin(env)}` : env.tags?.length ? `${env.message}\n${tagLine(env.tags)}` : env.message,
+    summary: showControls(env.title ?? env.channel),
+    body: showControls(env.title !== undefined ? `${env.message}\n${origin(env)}` : env.tags?.length ? `${env.message}\n${tagLine(env.tags)}` : env.message),
     urgency: urgencyFor(env.priority),
   };
   if (env.url !== undefined) t.url = env.url;
@@ -34,8 +38,8 @@ export function toastFor(env: Envelope): Toast {
 
 /** One line for "latest: …": the title and the first line of the text. */
 function gist(env: Envelope): string {
-  const first = env.message.split("\n", 1)[0]!;
-  const line = env.title !== undefined ? `${env.title}: ${first}` : first;
+  const first = env.message.split(/\r?\n/, 1)[0]!;
+  const line = showControls(env.title !== undefined ? `${env.title}: ${first}` : first);
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
@@ -44,7 +48,7 @@ export function summaryToast(channel: string, envs: Envelope[], what: "missed" |
   const latest = envs[envs.length - 1]!;
   let urgency: Urgency = "low";
   for (const e of envs) urgency = highest(urgency, urgencyFor(e.priority));
-  const t: Toast = { channel, summary: `${envs.length} ${what} on ${channel}`, body: `latest: ${gist(latest)}`, urgency };
+  const t: Toast = { channel, summary: showControls(`${envs.length} ${what} on ${channel}`), body: `latest: ${gist(latest)}`, urgency };
   if (latest.url !== undefined) t.url = latest.url;
   return t;
 }

@@ -58,3 +58,15 @@ describe("grouping", () => {
     expect(g.offer(env(9, { channel: "other" }), 1)).not.toBeNull();
   });
 });
+
+describe("control characters (issue 22, medium 5)", () => {
+  test("a message's escapes reach the notification daemon as visible text, in summary and body; newlines and tabs stay", () => {
+    const t = toastFor(env(1, { title: "\x1b]0;pwned\x07Deploy", message: "ok\x1b[2J\tdone\nline 2 \u009b31m \u202egpj.exe", channel: "ci\x1b[8m" }));
+    expect(t.summary).toBe("\\x1b]0;pwned\\x07Deploy");
+    expect(t.body).toBe("ok\\x1b[2J\tdone\nline 2 \\x9b31m \\u202egpj.exe\nci\\x1b[8m");
+    expect(toastFor(env(1, { message: "a\x00b" })).body).toBe("a\\x00b"); // a NUL could not even be an argument
+    const s = summaryToast("c\x1b", [env(1), env(2, { title: "T\x1b", message: "first\x07\r\nsecond" })], "missed");
+    expect(s.summary).toBe("2 missed on c\\x1b");
+    expect(s.body).toBe("latest: T\\x1b: first\\x07");
+  });
+});
