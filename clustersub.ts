@@ -5,9 +5,12 @@ import { ClusterCommands, ClusterSubscriber } from "./cluster";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
 import { CLUSTER } from "./layout";
-import { compareIds, envelopeFromEntry, parsePayload, type Envelope } from "./message";
+import { compareIds, isStreamId, type Envelope } from "./message";
 import { ClientState } from "./state";
-import { replayMissed, type Handlers, type Subscribing } from "./subscription";
+import { ArrivalOrder, envelopeFromHistory, liveMessage, replayMissed, restartIfPastHistory, settleLive, type Entry, type Handlers, type LiveMessage, type Subscribing } from "./subscription";
+
+/** ioredis's answer to XRANGE or XREVRANGE ([[id, [field, value, …]], …]) as entries. */
+const entriesOf = (reply: unknown): Entry[] => (Array.isArray(reply) ? (reply as [unknown, unknown[]][]).map(([id, fields]) => ({ id: String(id), fields: (fields ?? []).map(String) })) : []);
 
 /** The redis:// URL of the node a config names (user and password included), for the cluster client. */
 export function urlOfConfig(c: Config): string {
@@ -22,6 +25,10 @@ export class ClusterSubscription implements Subscribing {
   private readonly held = new Map<string, Envelope[]>();
   /** Names whose first catch-up is done: once all are, the client is caught up. */
   private readonly ready = new Set<string>();
+  /** Per name, live messages in line for their history check: each name's order is kept. */
+  private readonly arrivals = new Map<string, ArrivalOrder>();
+  /** Channels whose history could not be read to check a live message (said once each). */
+  private readonly uncheckable = new Set<string>();
   private lastDownAt: number;
   private finished: (() => void) | null = null;
 
@@ -38,7 +45,7 @@ export class ClusterSubscription implements Subscribing {
     const ca = config.ca ? readFileSync(config.ca, "utf8") : undefined;
     this.commands = new ClusterCommands(url, ca);
     this.subscriber = new ClusterSubscriber(url, ca, {
-      message: (name, channel, payload) => this.onMessage(name, parsePayload(channel, payload)),
+      message: (name, channel, payload) => this.onLive(name, liveMessage(channel, payload)),
       live: (name) => void this.catchUp(name),
       problem: (reason) => {
         if (this.ready.size === 0) return this.on.status(reason);
@@ -67,6 +74,23 @@ export class ClusterSubscription implements Subscribing {
     this.finished?.();
   }
 
+  /** A live message, checked against its channel's history (the key's master answers) before it is let through. */
+  private onLive(name: string, m: LiveMessage): void {
+    let line = this.arrivals.get(name);
+    if (!line) this.arrivals.set(name, (line = new ArrivalOrder((env) => this.onMessage(name, env))));
+    const settle = line.take();
+    if (m.checkId === null) return settle(m.plain);
+    this.commands.run("XRANGE", [CLUSTER.historyKey(m.channel), m.checkId, m.checkId]).then(
+      (reply) => settle(settleLive(m, entriesOf(reply))),
+      (err: Error) => {
+        // Not checked is not trusted: the payload shows as text (and a real message is still in history).
+        if (!this.uncheckable.has(m.channel)) this.on.status(`cannot read ${m.channel}'s history to check its messages (${err.message}); they show as plain text`);
+        this.uncheckable.add(m.channel);
+        settle(m.plain);
+      },
+    );
+  }
+
   private onMessage(name: string, env: Envelope): void {
     const held = this.held.get(name);
     if (held) held.push(env);
@@ -85,12 +109,13 @@ export class ClusterSubscription implements Subscribing {
         const key = CLUSTER.historyKey(name);
         if (last === undefined) {
           // First time on this channel: nothing old is replayed; remember where history stands now.
-          const top = (await this.commands.run("XREVRANGE", [key, "+", "-", "COUNT", "1"])) as [string, string[]][];
-          if (this.state.get(name) === undefined) this.state.set(name, top[0]?.[0] ?? "0-0");
+          const top = entriesOf(await this.commands.run("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0]?.id;
+          if (this.state.get(name) === undefined) this.state.set(name, top && isStreamId(top) ? top : "0-0");
         } else {
-          const entries = (await this.commands.run("XRANGE", [key, `(${last}`, "+"])) as [string, string[]][];
-          const missed = entries.map(([id, fields]) => envelopeFromEntry(String(id), fields.map(String), name));
-          replayMissed(name, missed, this.lastDownAt, this.replayLimit, this.state, this.on);
+          const missed = entriesOf(await this.commands.run("XRANGE", [key, `(${last}`, "+"])).map((e) => envelopeFromHistory(e, name));
+          if (missed.length > 0) replayMissed(name, missed, this.lastDownAt, this.replayLimit, this.state, this.on);
+          // Nothing after the saved place: is the place still inside history?
+          else restartIfPastHistory(name, entriesOf(await this.commands.run("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0]?.id, this.state, this.on);
         }
       } catch (err) {
         this.on.status(`history for ${name} is unavailable (${(err as Error).message}); showing live messages only`);

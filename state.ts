@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { homedir } from "node:os";
 import { z } from "zod";
-import { compareIds, type Envelope } from "./message";
+import { compareIds, isStreamId, type Envelope } from "./message";
 
 export function defaultStatePath(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
@@ -18,7 +18,12 @@ type StateData = z.infer<typeof StateSchema>;
 function readState(path: string): StateData {
   try {
     const parsed = StateSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
-    if (parsed.success) return parsed.data;
+    if (parsed.success) {
+      // A place that is not a stream ID (a damaged file, or a forged id an older client saved) is forgotten: that
+      // channel starts again as on a first run, instead of failing every comparison.
+      for (const places of Object.values(parsed.data.servers)) for (const [ch, id] of Object.entries(places)) if (!isStreamId(id)) delete places[ch];
+      return parsed.data;
+    }
   } catch {
     // Missing or damaged: it only costs a replay, so start fresh.
   }
@@ -109,9 +114,12 @@ export class ClientState {
     (this.data.servers[this.server] ??= {})[channel] = id;
     this.changed.add(channel);
   }
-  /** Moves a channel's place on to this message; false when it was shown already (its ID is not above the place). */
+  /**
+   * Moves a channel's place on to this message; false when it was shown already (its ID is not above the place).
+   * A message without a well-formed ID (a plain payload) is shown and never moves the place.
+   */
   advance(env: Envelope): boolean {
-    if (!env.id) return true;
+    if (!isStreamId(env.id)) return true;
     const last = this.get(env.channel);
     if (last !== undefined && compareIds(env.id, last) <= 0) return false;
     this.set(env.channel, env.id);

@@ -2,7 +2,7 @@
 // then catch-up from each channel's history stream while live messages wait, each message exactly once, in order.
 import { bulkText, type Reply } from "./resp";
 import { DEFAULT_TIMING, Link, type LinkFailure, type Timing } from "./link";
-import { compareIds, envelopeFromEntry, parsePayload, type Envelope } from "./message";
+import { compareIds, envelopeFromEntry, isStreamId, parsePayload, type Envelope } from "./message";
 import { SINGLE_NODE } from "./layout";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
@@ -23,6 +23,85 @@ export type Handlers = {
 export interface Subscribing {
   run(): Promise<void>;
   stop(): void;
+}
+
+/** A history entry as XRANGE returns it. */
+export type Entry = { id: string; fields: string[] };
+
+/** A history entry as a message: the channel is the one whose stream it was read from, never a field inside it. */
+export function envelopeFromHistory(entry: Entry, channel: string): Envelope {
+  return { ...envelopeFromEntry(entry.id, entry.fields, channel), channel };
+}
+
+/** The entries of an XRANGE or XREVRANGE reply (RESP3 over link.ts); anything else reads as none. */
+export function entriesOfReply(r: Reply): Entry[] {
+  const entries = r.type === "array" && r.value ? r.value : [];
+  return entries.map((e) => {
+    const parts = e.type === "array" && e.value ? e.value : [];
+    return { id: bulkText(parts[0]), fields: parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [] };
+  });
+}
+
+/**
+ * A live message before it is trusted. Anyone who may PUBLISH on a channel can put any JSON in a payload, so:
+ * - `channel` is the RESP frame's (the subscribed channel, or the pmessage's), never the payload's;
+ * - `checkId` is the payload's `id` if it is a well-formed stream ID, to be looked up in that channel's history
+ *   (`XRANGE <key> <id> <id>`); what is shown is then the entry read back, not the payload (settleLive);
+ * - `plain` is what is shown otherwise: the whole payload as text, with no id, so it never moves the saved place.
+ */
+export type LiveMessage = { channel: string; checkId: string | null; plain: Envelope & { plain: true } };
+
+export function liveMessage(channel: string, payload: string, nowMs = Date.now()): LiveMessage {
+  const parsed = parsePayload(channel, payload);
+  return {
+    channel,
+    checkId: !parsed.plain && isStreamId(parsed.id) ? parsed.id : null,
+    plain: { id: "", time: Math.floor(nowMs / 1000), channel, message: payload, plain: true },
+  };
+}
+
+/** What a checked live message shows: its entry in history (from `XRANGE <key> <id> <id>`), or, with none, the plain payload. */
+export function settleLive(m: LiveMessage, entries: Entry[]): Envelope {
+  const entry = m.checkId === null ? undefined : entries.find((e) => isStreamId(e.id) && compareIds(e.id, m.checkId!) === 0);
+  return entry ? envelopeFromHistory(entry, m.channel) : m.plain;
+}
+
+/**
+ * Live messages let through in the order they came, each once its history check has answered (checks on one
+ * connection answer in order, but a plain message needs none and must not overtake a checked one before it).
+ */
+export class ArrivalOrder {
+  private waiting: { env: Envelope | null }[] = [];
+
+  constructor(private readonly deliver: (env: Envelope) => void) {}
+
+  /** The next message's place in line: call the result with what to show once that is known. */
+  take(): (env: Envelope) => void {
+    const slot: { env: Envelope | null } = { env: null };
+    this.waiting.push(slot);
+    return (env) => {
+      slot.env ??= env;
+      while (this.waiting[0]?.env) this.deliver(this.waiting.shift()!.env!);
+    };
+  }
+
+  /** Forgets the messages still in line (their connection ended: catch-up brings the real ones back from history). */
+  clear(): void {
+    this.waiting = [];
+  }
+}
+
+/**
+ * A saved place past the newest entry of the channel's history (a forged ID saved by an older client, or a server
+ * whose history was reset) would make every catch-up, and every live message, look already seen. Such a channel
+ * starts again from its newest entry, as on a first run; true when that happened.
+ */
+export function restartIfPastHistory(ch: string, newest: string | undefined, state: ClientState, on: Pick<Handlers, "status">): boolean {
+  const last = state.get(ch);
+  if (last === undefined || compareIds(last, newest ?? "0-0") <= 0) return false;
+  state.set(ch, newest ?? "0-0");
+  on.status(`${ch}: the saved place ${last} is past the newest message in its history; going on from ${newest ?? "the start"}`);
+  return true;
 }
 
 /** Gaps shorter than this (a Wi-Fi drop, a server restart) are replayed in full; longer ones use the replay limit. */
@@ -58,6 +137,10 @@ export class Subscription implements Subscribing {
   private readonly patterns: string[];
   /** Set once the server says it is a Redis Cluster node: that subscription runs instead of this link's. */
   private cluster: Subscribing | null = null;
+  /** Live messages in line for their history check. */
+  private readonly arrivals = new ArrivalOrder((env) => this.deliverLive(env));
+  /** Channels whose history could not be read to check a live message (said once each). */
+  private readonly uncheckable = new Set<string>();
 
   constructor(
     private readonly config: Config,
@@ -76,6 +159,7 @@ export class Subscription implements Subscribing {
         down: (failure, retryInMs) => {
           this.lastDisconnectAt = Date.now();
           this.buffer = null;
+          this.arrivals.clear();
           this.state.save();
           if (failure.fatal) return this.giveUp(failure);
           this.on.status(`disconnected: ${failure.reason}; reconnecting in ${(retryInMs / 1000).toFixed(1)} s`);
@@ -126,15 +210,32 @@ export class Subscription implements Subscribing {
   private onPush(items: Reply[]): void {
     const kind = bulkText(items[0]);
     if (kind === "message" || kind === "pmessage") {
-      const env = kind === "message" ? parsePayload(bulkText(items[1]), bulkText(items[2])) : parsePayload(bulkText(items[2]), bulkText(items[3]));
-      if (this.buffer) this.buffer.push(env);
-      else if (this.state.advance(env)) {
-        this.on.message(env, false);
-        this.state.saveSoon();
-      }
+      // The channel is the frame's: ["message", channel, payload] or ["pmessage", pattern, channel, payload].
+      const m = kind === "message" ? liveMessage(bulkText(items[1]), bulkText(items[2])) : liveMessage(bulkText(items[2]), bulkText(items[3]));
+      const settle = this.arrivals.take();
+      if (m.checkId === null) return settle(m.plain);
+      // On this connection, so the answer comes in line with the catch-up's; if it ends first, catch-up has it.
+      this.link.send(["XRANGE", SINGLE_NODE.historyKey(m.channel), m.checkId, m.checkId], (r) => {
+        if (r.type === "error") this.cannotCheck(m.channel, r.value);
+        settle(settleLive(m, entriesOfReply(r)));
+      });
       return;
     }
     if ((kind === "subscribe" || kind === "psubscribe") && ++this.confirmed === this.config.channels.length) this.catchUp();
+  }
+
+  private deliverLive(env: Envelope): void {
+    if (this.buffer) this.buffer.push(env);
+    else if (this.state.advance(env)) {
+      this.on.message(env, false);
+      this.state.saveSoon();
+    }
+  }
+
+  private cannotCheck(ch: string, why: string): void {
+    if (this.uncheckable.has(ch)) return;
+    this.uncheckable.add(ch);
+    this.on.status(`cannot read ${ch}'s history to check its messages (${why}); they show as plain text`);
   }
 
   /** Reads what each channel missed (XRANGE after the last ID seen), then delivers the held live messages. */
@@ -162,22 +263,24 @@ export class Subscription implements Subscribing {
       if (last === undefined) {
         // First time on this channel: nothing old is replayed; remember where history stands now.
         this.link.send(["XREVRANGE", key, "+", "-", "COUNT", "1"], (r) => {
-          const top = r.type === "array" && r.value?.[0]?.type === "array" ? bulkText(r.value[0].value?.[0]) : "";
-          if (this.state.get(ch) === undefined) this.state.set(ch, top || "0-0");
+          const top = entriesOfReply(r)[0]?.id;
+          if (this.state.get(ch) === undefined) this.state.set(ch, top && isStreamId(top) ? top : "0-0");
           done();
         });
         continue;
       }
       this.link.send(["XRANGE", key, `(${last}`, "+"], (r) => {
         if (r.type === "error") this.on.status(`history for ${ch} is unavailable (${r.value}); showing live messages only`);
-        const entries = r.type === "array" && r.value ? r.value : [];
-        const missed = entries.map((e) => {
-          const parts = e.type === "array" && e.value ? e.value : [];
-          const fields = parts[1]?.type === "array" && parts[1].value ? parts[1].value.map(bulkText) : [];
-          return envelopeFromEntry(bulkText(parts[0]), fields, ch);
+        const missed = entriesOfReply(r).map((e) => envelopeFromHistory(e, ch));
+        if (missed.length > 0 || r.type === "error") {
+          replayMissed(ch, missed, this.lastDisconnectAt, this.replayLimit, this.state, this.on);
+          return done();
+        }
+        // Nothing after the saved place: is the place still inside history?
+        this.link.send(["XREVRANGE", key, "+", "-", "COUNT", "1"], (top) => {
+          if (top.type !== "error") restartIfPastHistory(ch, entriesOfReply(top)[0]?.id, this.state, this.on);
+          done();
         });
-        replayMissed(ch, missed, this.lastDisconnectAt, this.replayLimit, this.state, this.on);
-        done();
       });
     }
   }

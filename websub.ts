@@ -2,12 +2,12 @@
 // then GET /events with Last-Event-ID, reconnecting with link.ts's backoff; each message once, in order.
 import { readFileSync } from "node:fs";
 import { backoffDelay, failureFromError, type LinkFailure, type Timing, DEFAULT_TIMING } from "./link";
-import { EnvelopeSchema, type Envelope } from "./message";
+import { EnvelopeSchema, compareIds, isStreamId, type Envelope } from "./message";
 import { SseParser } from "./sse";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
 import { ClientState } from "./state";
-import { replayMissed, type Handlers, type Subscribing } from "./subscription";
+import { liveMessage, replayMissed, restartIfPastHistory, type Handlers, type Subscribing } from "./subscription";
 
 /** /messages answers at most this many per request; catch-up pages through longer gaps. */
 const PAGE = 1000;
@@ -25,6 +25,27 @@ function httpFailure(status: number, body: string, base: string): LinkFailure {
   if (status === 404) return { fatal: true, code: "HTTP404", reason: `${base} has no /events: it does not look like a Notistream web server (${said})` };
   if (status >= 400 && status < 500) return { fatal: true, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
   return { fatal: false, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
+}
+
+/**
+ * A message from the web server's /events or /messages for `ch`, as the client shows it. The web server checks each
+ * id against history before it sends it (its hub), so a well-formed id is taken; the channel is always the one asked
+ * for. An id that is not a stream ID could not be compared or saved: the message shows without it, and so never
+ * moves the saved place. Data that is not an envelope shows as its text, like a plain payload over RESP.
+ */
+export function envelopeFromServer(ch: string, data: unknown): Envelope {
+  const env = EnvelopeSchema.safeParse(data);
+  if (!env.success) return liveMessage(ch, typeof data === "string" ? data : JSON.stringify(data)).plain;
+  return { ...env.data, channel: ch, id: isStreamId(env.data.id) ? env.data.id : "" };
+}
+
+/** An SSE event's data: JSON if it parses, else the text itself. */
+function eventData(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /** A user logs in with Basic; a password alone is a Bearer token (the web server's --token, or an ACL password). */
@@ -89,14 +110,10 @@ export class WebSubscription implements Subscribing {
     return JSON.parse(body);
   }
 
-  private envelopes(reply: unknown): Envelope[] {
+  /** The envelopes of a /messages answer for `ch` that can be replayed: those with a stream ID (history's own). */
+  private envelopes(ch: string, reply: unknown): Envelope[] {
     if (!Array.isArray(reply)) return [];
-    const out: Envelope[] = [];
-    for (const item of reply) {
-      const e = EnvelopeSchema.safeParse(item);
-      if (e.success) out.push(e.data);
-    }
-    return out;
+    return reply.map((item) => envelopeFromServer(ch, item)).filter((e) => e.id !== "");
   }
 
   /** One channel, for as long as the client runs: catch up, stream, and after a break, again. */
@@ -121,9 +138,9 @@ export class WebSubscription implements Subscribing {
           for (const ev of parser.push(chunk)) {
             if (ev.event === "status") this.serverStatus(ev.data);
             else if (ev.event === "message") {
-              const env = EnvelopeSchema.safeParse(JSON.parse(ev.data));
-              if (env.success && this.state.advance(env.data)) {
-                this.on.message(env.data, false);
+              const env = envelopeFromServer(ch, eventData(ev.data));
+              if (this.state.advance(env) || this.followBack(ch, env)) {
+                this.on.message(env, false);
                 this.state.save();
               }
             }
@@ -152,21 +169,36 @@ export class WebSubscription implements Subscribing {
     const q = `channel=${encodeURIComponent(ch)}`;
     let last = this.state.get(ch);
     if (last === undefined) {
-      const newest = this.envelopes(await this.fetchJson(`/messages?${q}&limit=1`, signal));
+      const newest = this.envelopes(ch, await this.fetchJson(`/messages?${q}&limit=1`, signal));
       this.state.set(ch, newest[0]?.id ?? "0-0");
       this.on.caughtUp();
       return;
     }
     const missed: Envelope[] = [];
     for (;;) {
-      const page = this.envelopes(await this.fetchJson(`/messages?${q}&since=${encodeURIComponent(last)}&limit=${PAGE}`, signal));
+      const page = this.envelopes(ch, await this.fetchJson(`/messages?${q}&since=${encodeURIComponent(last)}&limit=${PAGE}`, signal));
       missed.push(...page);
       if (page.length < PAGE) break;
       last = page[page.length - 1]!.id;
     }
-    replayMissed(ch, missed, this.lastDown.get(ch) ?? 0, this.replayLimit, this.state, this.on);
+    if (missed.length > 0) replayMissed(ch, missed, this.lastDown.get(ch) ?? 0, this.replayLimit, this.state, this.on);
+    // Nothing after the saved place: is the place still inside history?
+    else restartIfPastHistory(ch, this.envelopes(ch, await this.fetchJson(`/messages?${q}&limit=1`, signal))[0]?.id, this.state, this.on);
     this.state.save();
     this.on.caughtUp();
+  }
+
+  /**
+   * The web server sends a channel's events after Last-Event-ID in ID order, once each. So an event below the saved
+   * place means the place came from an event that should never have been sent (a forged ID an older web server
+   * relayed): the place follows the stream back and the event shows, so no ID can blind the channel. The same ID
+   * again is a repeat, and is not shown twice.
+   */
+  private followBack(ch: string, env: Envelope): boolean {
+    const last = this.state.get(ch);
+    if (!isStreamId(env.id) || last === undefined || compareIds(env.id, last) === 0) return false;
+    this.state.set(ch, env.id);
+    return true;
   }
 
   private wentLive(ch: string): void {

@@ -21,6 +21,17 @@ async function publish(port: number, channel: string, payload: string, password?
   return n;
 }
 
+/**
+ * A message as the web server makes one: XADD to the channel's history, and the envelope with that entry's ID as the
+ * payload to PUBLISH. The client checks a payload's ID against history (issue 22) and shows the entry it reads back.
+ */
+async function envelope(port: number, channel: string, fields: Record<string, string>): Promise<string> {
+  const r = await Raw.open(port);
+  const id = String(await r.call("XADD", `notistream:${channel}`, "*", "time", "5", "channel", channel, ...Object.entries(fields).flat()));
+  r.close();
+  return JSON.stringify({ id, time: 5, channel, ...fields });
+}
+
 /** Publishes until the client is subscribed (PUBLISH returns at least 1), so tests never race the SUBSCRIBE. */
 async function publishWhenSubscribed(port: number, channel: string, payload: string, password?: string): Promise<void> {
   const end = Date.now() + 10000;
@@ -67,7 +78,9 @@ describe("setup", () => {
       await term.waitFor("Listening now");
       expect(statSync(cfg).mode & 0o777).toBe(0o600);
       expect(JSON.parse(readFileSync(cfg, "utf8"))).toEqual({ host: "127.0.0.1", port: srv.port, channels: ["alerts", "octo/*"] });
-      await publishWhenSubscribed(srv.port, "alerts", JSON.stringify({ id: "1-0", time: 1, channel: "alerts", message: "disk full", title: "Ops" }));
+      // Once it has read where history stands (a first run replays nothing), a new entry is a new message.
+      await term.waitFor("subscribed to alerts, octo/*");
+      await publishWhenSubscribed(srv.port, "alerts", await envelope(srv.port, "alerts", { message: "disk full", title: "Ops" }));
       await term.waitFor("[alerts] Ops: disk full");
       await publish(srv.port, "octo/hello", "pattern works");
       await term.waitFor("[octo/hello] pattern works");
@@ -140,7 +153,8 @@ describe("receiving", () => {
     await until("both subscribed", () => c.out().includes("subscribed to news, gh/*") && j.out().includes("subscribed to news"));
     expect(c.out()).toContain(`connected to 127.0.0.1:${srv.port}`);
     await publish(srv.port, "news", "plain text from redis-cli");
-    await publish(srv.port, "news", JSON.stringify({ id: "5-0", time: 5, channel: "news", message: "with title", title: "Hi", url: "https://x.test" }));
+    const withTitle = await envelope(srv.port, "news", { message: "with title", title: "Hi", url: "https://x.test" });
+    await publish(srv.port, "news", withTitle);
     await publish(srv.port, "gh/repo", "via pattern");
     await until("three lines", () => c.out().includes("[gh/repo] via pattern"));
     expect(c.out()).toContain("[news] plain text from redis-cli\n");
@@ -148,7 +162,7 @@ describe("receiving", () => {
     await until("json lines", () => j.out().includes('"with title"'));
     const jsonLines = j.out().split("\n").filter((l) => l.startsWith("{"));
     expect(JSON.parse(jsonLines[0]!)).toMatchObject({ channel: "news", message: "plain text from redis-cli" });
-    expect(JSON.parse(jsonLines[1]!)).toMatchObject({ id: "5-0", title: "Hi", url: "https://x.test" });
+    expect(JSON.parse(jsonLines[1]!)).toMatchObject({ id: JSON.parse(withTitle).id, time: 5, title: "Hi", url: "https://x.test" });
     c.proc.kill("SIGTERM");
     j.proc.kill("SIGINT");
     expect(await c.proc.exited).toBe(0);
@@ -244,7 +258,8 @@ describe("desktop notifications", () => {
       await until("dunst running", () => true);
       await Bun.sleep(500);
       const c = startClient(["--host", "127.0.0.1", "--port", String(srv.port), "--channels", "desk", "--config", join(tmp(), "none.json")], env);
-      await publishWhenSubscribed(srv.port, "desk", JSON.stringify({ id: "1-0", time: 1, channel: "desk", message: "Build finished", title: "CI" }));
+      await until("subscribed", () => c.out().includes("subscribed to desk"));
+      await publishWhenSubscribed(srv.port, "desk", await envelope(srv.port, "desk", { message: "Build finished", title: "CI" }));
       await until("line printed", () => c.out().includes("[desk] CI: Build finished"));
       let history = "";
       await until(

@@ -66,7 +66,9 @@ describe.skipIf(!node || !npm)("installed with npm, on a machine without bun on 
     const out = collect(svc);
     try {
       await until("service subscribed", () => out().includes("subscribed to svc"), 15000);
-      const pub = await run(["redis-cli", "-p", String(pubsub.port), "PUBLISH", "svc", JSON.stringify({ id: "1-0", time: 1, channel: "svc", message: "from the service" })]);
+      // As the web server does: the entry in history first, then the envelope with its ID (the client checks it there).
+      const id = (await run(["redis-cli", "-p", String(pubsub.port), "XADD", "notistream:svc", "*", "time", "1", "channel", "svc", "message", "from the service"])).stdout.trim();
+      const pub = await run(["redis-cli", "-p", String(pubsub.port), "PUBLISH", "svc", JSON.stringify({ id, time: 1, channel: "svc", message: "from the service" })]);
       expect(pub.stdout.trim()).toBe("1");
       await until("message received", () => out().includes("[svc] from the service"));
     } finally {

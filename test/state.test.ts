@@ -1,7 +1,9 @@
 // state.test.ts — the client's place in each channel's history: advance() shows each message once, in ID order,
 // and replayMissed() caps only a start or a long absence.
 import { expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { ClientState } from "../state";
+import { tempPath } from "./helpers";
 import { replayMissed, type Handlers } from "../subscription";
 import type { Envelope } from "../message";
 
@@ -49,4 +51,22 @@ test("replayMissed on a start or after a long absence shows the newest `limit` a
     expect(r.said).toEqual(["c: skipped 5 older messages while away; showing the last 3"]);
     expect(s.get("c")).toBe("8-0");
   }
+});
+
+test("an ID that is not a stream ID never throws and never moves the place (issue 22, high 5)", () => {
+  const s = new ClientState(null, "srv");
+  s.set("c", "5-0");
+  for (const bad of ["abc", "1-x", "-1-0", "1", "1-0-0", "18446744073709551616-0", " 6-0", "6-0\n"]) {
+    expect(s.advance(env(bad))).toBe(true); // shown (as what it is), but not remembered
+    expect(s.get("c")).toBe("5-0");
+  }
+  expect(s.advance(env("18446744073709551615-18446744073709551615"))).toBe(true); // the largest well-formed one compares
+});
+
+test("a saved place that is not a stream ID is forgotten when the file is read, the others kept (issue 22, high 5)", () => {
+  const path = tempPath("state.json");
+  writeFileSync(path, JSON.stringify({ servers: { srv: { good: "7-1", forged: "abc", huge: "99999999999999999999999-0" }, other: { x: "1-0" } } }));
+  const s = new ClientState(path, "srv");
+  expect([s.get("good"), s.get("forged"), s.get("huge")]).toEqual(["7-1", undefined, undefined]);
+  expect(new ClientState(path, "other").get("x")).toBe("1-0");
 });
