@@ -6,7 +6,7 @@ type Ip = Uint8Array;
 /** A network: its first address and how many leading bits name it. */
 export type Cidr = { ip: Ip; bits: number };
 
-/** What --trusted-proxies is by default: a reverse proxy on the same machine. */
+/** This machine's own addresses; also what --trusted-proxies is by default: a reverse proxy on the same machine. */
 export const DEFAULT_TRUSTED_PROXIES = "127.0.0.0/8,::1";
 
 function parseIpv4(text: string): Ip | null {
@@ -86,6 +86,8 @@ export function parseCidrs(list: string): Cidr[] {
     });
 }
 
+const LOOPBACK = parseCidrs(DEFAULT_TRUSTED_PROXIES);
+
 /** Whether `ip` lies in one of the networks (IPv4 only in IPv4 ones, IPv6 in IPv6 ones). */
 export function inCidrs(ip: Ip, cidrs: Cidr[]): boolean {
   return cidrs.some(({ ip: net, bits }) => {
@@ -126,6 +128,12 @@ export function clientAddress(peer: string, forwardedFor: string | null, trusted
     if (!inCidrs(ip, trusted)) break;
   }
   return formatIp(hop);
+}
+
+/** Whether an address is this machine's own (127.0.0.0/8, ::1, and IPv4-mapped ::ffff:127.x.y.z). */
+export function isLoopback(address: string): boolean {
+  const ip = parseIp(address);
+  return ip !== null && inCidrs(ip, LOOPBACK);
 }
 
 /**

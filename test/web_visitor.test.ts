@@ -2,7 +2,7 @@
 // as IPv4), networks, the client behind trusted proxies (rightmost untrusted X-Forwarded-For entry), the IPv6 /64
 // visitor key, and which cross-site requests are refused.
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, formatIp, inCidrs, parseCidrs, parseIp, visitorKey } from "../web_visitor";
+import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, formatIp, inCidrs, isLoopback, parseCidrs, parseIp, visitorKey } from "../web_visitor";
 
 const ip = (text: string) => {
   const parsed = parseIp(text);
@@ -91,6 +91,11 @@ describe("visitorKey", () => {
     expect(visitorKey("2001:db8::1")).toBe("2001:db8::/64");
     expect(visitorKey("::1")).toBe("::/64");
     expect(visitorKey("unknown")).toBe("unknown");
+  });
+
+  test("isLoopback: this machine's own addresses, in every spelling", () => {
+    for (const a of ["127.0.0.1", "127.200.0.9", "::1", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"]) expect(isLoopback(a)).toBe(true);
+    for (const a of ["128.0.0.1", "::2", "192.0.2.1", "unknown", "2001:db8::1"]) expect(isLoopback(a)).toBe(false);
   });
 });
 
