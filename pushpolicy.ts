@@ -1,7 +1,7 @@
 // pushpolicy.ts — the rules of Web Push: which push services may be contacted, the subscription a browser sends and
 // how many it may have, who may still receive a channel, the 4 KB payload, Urgency, retries. Pure: no I/O.
 import { z } from "zod";
-import { isReservedChannel, type Envelope } from "./message";
+import { channelRefusal, type Envelope } from "./message";
 import { argsOf, channelBytes, type Acl } from "./acl";
 import { READ } from "./commands";
 import { globWithin, isPattern } from "./glob";
@@ -30,7 +30,17 @@ export type BrowserSubscription = z.infer<typeof PushSubscriptionSchema>;
 export const SubscribeBodySchema = z.object({
   subscription: PushSubscriptionSchema,
   channels: z
-    .array(z.string().min(1, "a channel name must not be empty").max(1024).refine((c) => !isReservedChannel(c), "channels starting with notistream: are the server's own"))
+    .array(
+      z
+        .string()
+        .min(1, "a channel name must not be empty")
+        .max(1024)
+        // The one rule for channel names over HTTP (message.ts): not the server's own, no control characters.
+        .superRefine((c, ctx) => {
+          const why = channelRefusal(c);
+          if (why !== null) ctx.addIssue({ code: "custom", message: why });
+        }),
+    )
     .min(1, "give at least one channel")
     .max(MAX_CHANNELS_CEILING, `at most ${MAX_CHANNELS_CEILING} channels per subscription`),
 });

@@ -1,18 +1,20 @@
 #!/usr/bin/env bun
 // web.ts — the HTTP server on Bun.serve: the route table, who may do what (ACL), replies and errors, and `main`.
 // Thin: bodies are read in body.ts, payloads rendered in message.ts/github.ts, messages published by publisher.ts.
-import { DEFAULT_MAX_MESSAGE, InputError, notificationFromFields, refuseReserved, type Notification } from "./message";
+import { DEFAULT_MAX_MESSAGE, InputError, checkNotification, fitText, notificationFromFields, refuseReserved, type Notification } from "./message";
 import { githubNotification, verifySignature } from "./github";
 import { gitlabNotification, verifyGitlabToken } from "./gitlab";
 import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
 import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature } from "./alerts";
-import { TemplateError, renderTemplate } from "./template";
+import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./template";
 import { Hub } from "./hub";
 import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
 import { Metrics } from "./metrics";
-import { RateLimiter } from "./ratelimit";
-import { Publisher, Unavailable, redactUrl } from "./publisher";
-import { bodyFields, parseJson, readBody, senderPayload } from "./body";
+import { HeldLimits, RateLimiter } from "./ratelimit";
+import { Publisher, Refused, Unavailable, redactUrl } from "./publisher";
+import { bodyFields, mediaType, parseJson, readBody, senderPayload } from "./body";
+import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, isLoopback, parseCidrs, visitorKey, type Cidr } from "./web_visitor";
+import { isPattern } from "./glob";
 import { Push, loadVapidKeys, type VapidKeys } from "./push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./pushpolicy";
 import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
@@ -46,6 +48,12 @@ export type WebOptions = {
   rateLimit?: number;
   /** Take the client's IP from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy?: boolean;
+  /** With trustProxy: the proxies whose X-Forwarded-For entries are believed (default loopback). */
+  trustedProxies?: Cidr[];
+  /** Open SSE streams per visitor (IPv4 address, IPv6 /64); 0: no cap. Default DEFAULT_MAX_STREAMS_PER_VISITOR. */
+  maxStreamsPerVisitor?: number;
+  /** Glob patterns one visitor's open streams may hold in all; 0: no cap. Default DEFAULT_MAX_PATTERNS_PER_VISITOR. */
+  maxPatternsPerVisitor?: number;
   /** Serve HTTPS with this PEM certificate and key. */
   tls?: { cert: string; key: string };
   /** A PEM CA to trust for rediss:// (a self-signed pub/sub server). */
@@ -59,12 +67,51 @@ export type WebOptions = {
   quiet?: boolean;
 };
 
+/** Per visitor: ntfy's visitor-subscription-limit is 30; a household's or an office's tabs fit, a script's thousands do not. */
+export const DEFAULT_MAX_STREAMS_PER_VISITOR = 30;
+/** Per visitor, over all its streams: each distinct glob costs the pub/sub server a match on every PUBLISH. */
+export const DEFAULT_MAX_PATTERNS_PER_VISITOR = 50;
+
 /** Both schemes in one challenge; a browser that sees Basic asks for a login and sends it with later requests. */
 const CHALLENGE = { "www-authenticate": 'Basic realm="notistream", charset="UTF-8", Bearer realm="notistream"' };
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 const error = (status: number, message: string, headers: Record<string, string> = {}) => json(status, { error: message }, headers);
+
+/** What anyone asking over HTTP is told of an outage: never the pub/sub server's address, user or raw error (the log has them). */
+const NOT_CONNECTED = "the pub/sub server is not connected (or not answering); try again in a few seconds (the web server's log says why)";
+const HUB_DOWN = "the web server cannot subscribe to the pub/sub server (its log says why)";
+
+/**
+ * A 503's text: NOT_CONNECTED, except that a refusal keeps the server's error code (MISCONF on a full disk, NOPERM,
+ * OOM), and a cluster that could not confirm a write says so with its counts (it may still keep the message).
+ */
+function unavailableText(err: Unavailable): string {
+  if (err instanceof Refused) {
+    const code = /refused it: -?([A-Z]+)\b/.exec(err.message)?.[1];
+    return `cannot publish: the pub/sub server refused to store the message${code ? ` (${code})` : ""}; the web server's log has its answer`;
+  }
+  if (err.message.startsWith("cannot confirm the message")) return err.message; // replica counts and a time, nothing more
+  return NOT_CONNECTED;
+}
+
+/** The 401 for a sender's delivery whose signature or token is missing or wrong: which header, and where the secret goes. */
+const UNSIGNED = {
+  github: "the X-Hub-Signature-256 header is missing or does not match: check the webhook secret on GitHub and NOTISTREAM_GITHUB_SECRET",
+  gitlab: "the X-Gitlab-Token header is missing or wrong: put the same Secret token in GitLab's webhook settings and NOTISTREAM_GITLAB_SECRET",
+  gitea: "the X-Gitea-Signature (or X-Forgejo-Signature) header is missing or does not match: check the webhook secret in Gitea or Forgejo and NOTISTREAM_GITEA_SECRET",
+  grafana: "the X-Grafana-Alerting-Signature header is missing or does not match: set the same HMAC secret in Grafana's webhook contact point and NOTISTREAM_GRAFANA_SECRET",
+};
+
+/** The channel a path names after its first `skip` characters (/<channel>, /alertmanager/<channel>), percent-decoded. */
+function pathChannel(url: URL, skip: number): string {
+  try {
+    return decodeURIComponent(url.pathname.slice(skip));
+  } catch {
+    throw new InputError(`the path ${JSON.stringify(url.pathname.slice(0, 200))} has a broken percent-escape: write % itself as %25, and other bytes as %XX of their UTF-8`);
+  }
+}
 
 type Asset = { body: ArrayBuffer | string; type: string };
 
@@ -162,11 +209,12 @@ export async function startWeb(opts: WebOptions) {
     return result;
   };
 
-  /** Who a request comes from, for per-visitor limits: the client's IP (behind --trust-proxy, from X-Forwarded-For). */
-  const visitorOf = (req: Request): string => {
-    const forwarded = opts.trustProxy ? req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
-    return forwarded || server.requestIP(req)?.address || "unknown";
-  };
+  /** Behind --trust-proxy, the proxies whose X-Forwarded-For is believed; null: the header is ignored. */
+  const trusted = opts.trustProxy ? (opts.trustedProxies ?? parseCidrs(DEFAULT_TRUSTED_PROXIES)) : null;
+  /** The client's IP: behind --trust-proxy, the rightmost X-Forwarded-For entry that is not a trusted proxy. */
+  const clientOf = (req: Request): string => clientAddress(server.requestIP(req)?.address ?? "unknown", trusted && req.headers.get("x-forwarded-for"), trusted);
+  /** Who a request comes from, for per-visitor limits (rate, streams, push): the client's IP, an IPv6 one by its /64. */
+  const visitorOf = (req: Request): string => visitorKey(clientOf(req));
 
   /** With an ACL (--acl or --token), the request's user must be allowed to `command` every channel; null: go ahead. */
   function refuse(req: Request, command: "publish" | "subscribe", channels: string[], token?: string): Response | null {
@@ -198,59 +246,105 @@ export async function startWeb(opts: WebOptions) {
     return refuse(req, "publish", [n.channel], token) ?? json(200, await publish(n));
   };
 
-  /** What a sender's delivery became: published (200), a ping (200), or not worth a notification (202). */
+  /** With an ACL, a caller who cannot log in (a wrong password or token, or anonymous clients turned off) gets its 401. */
+  function refuseLogin(req: Request, token: string | undefined): Response | null {
+    const who = userFromAuthorization(opts.acl!, req.headers.get("authorization"), token);
+    return "user" in who ? null : error(who.status, who.message, CHALLENGE);
+  }
+
+  /**
+   * A sender route's body, read behind the first half of its gate. With an ACL (or --token), a sender route takes a
+   * delivery whose secret matches, or a caller who logs in (Authorization, or ?token= for senders that only take a
+   * URL) with write rights on the channel, as POST / asks. Without an ACL, only a secret that is set is checked.
+   * - No secret set: with an ACL, the caller is checked before the body is read (on `channel` when the path names it).
+   * - A secret set: a missing or wrong signature is a 401, unless with an ACL the caller logs in instead.
+   * `authorized` is false when the rights on the payload's channel are still to be checked (senderReply does).
+   */
+  async function senderBody(
+    req: Request,
+    url: URL,
+    limit: number,
+    secret: string | undefined,
+    matches: (secret: string, raw: Uint8Array) => boolean,
+    refusal: string,
+    channel: string | null,
+  ): Promise<Response | { raw: Uint8Array; authorized: boolean }> {
+    const acl = opts.acl;
+    const token = url.searchParams.get("token") ?? undefined;
+    const callerRefusal = () => (channel !== null ? refuse(req, "publish", [channel], token) : refuseLogin(req, token));
+    if (secret === undefined) {
+      const denied = acl ? callerRefusal() : null;
+      return denied ?? { raw: await readBody(req, limit), authorized: !acl || channel !== null };
+    }
+    const raw = await readBody(req, limit);
+    if (matches(secret, raw)) return { raw, authorized: true };
+    if (!acl || (!req.headers.has("authorization") && token === undefined)) return error(401, refusal);
+    return callerRefusal() ?? { raw, authorized: channel !== null };
+  }
+
+  /**
+   * What a sender's delivery became: published (200), a ping (200), or not worth a notification (202). A notification
+   * passes the checks every route's does (message.ts): its text cut to the caps (the reply says which fields were
+   * shortened), then the channel's name and an http(s) url, or a 400 naming the field. Unless `authorized`, the caller
+   * needs write rights on the channel.
+   */
   const senderReply = async (
+    req: Request,
+    url: URL,
+    authorized: boolean,
     outcome: { kind: "publish"; notification: Notification } | { kind: "ping"; zen: string; channel: string | null } | { kind: "ignored"; reason: string },
     extra: Record<string, unknown>,
   ): Promise<Response> => {
-    if (outcome.kind === "ping") return json(200, { ok: true, event: "ping", zen: outcome.zen, channel: outcome.channel, ...extra });
     if (outcome.kind === "ignored") return json(202, { ignored: true, ...extra, reason: outcome.reason });
-    if (Buffer.byteLength(outcome.notification.message) > opts.maxMessage)
-      outcome.notification.message = outcome.notification.message.slice(0, Math.floor(opts.maxMessage / 4));
-    return json(200, { ...(await publish(outcome.notification)), ...extra });
+    const channel = outcome.kind === "ping" ? outcome.channel : outcome.notification.channel;
+    const shortened = outcome.kind === "publish" ? fitText(outcome.notification, opts.maxMessage) : [];
+    if (outcome.kind === "publish") checkNotification(outcome.notification, opts.maxMessage);
+    const denied = authorized || channel === null ? null : refuse(req, "publish", [channel], url.searchParams.get("token") ?? undefined);
+    if (denied) return denied;
+    if (outcome.kind === "ping") return json(200, { ok: true, event: "ping", zen: outcome.zen, channel: outcome.channel, ...extra });
+    return json(200, { ...(await publish(outcome.notification)), ...extra, ...(shortened.length ? { shortened } : {}) });
   };
 
-  const publishGithub: Route = async (req) => {
-    const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
+  const publishGithub: Route = async (req, url) => {
+    const signed = (secret: string, raw: Uint8Array) => verifySignature(secret, raw, req.headers.get("x-hub-signature-256"));
+    const got = await senderBody(req, url, Math.max(opts.maxBody, GITHUB_MAX_BODY), opts.githubSecret, signed, UNSIGNED.github, null);
+    if (got instanceof Response) return got;
     const event = req.headers.get("x-github-event");
-    const delivery = req.headers.get("x-github-delivery");
-    if (opts.githubSecret !== undefined && !verifySignature(opts.githubSecret, raw, req.headers.get("x-hub-signature-256")))
-      return error(401, "the X-Hub-Signature-256 header is missing or does not match: check the webhook secret on GitHub and NOTISTREAM_GITHUB_SECRET");
-    const outcome = githubNotification(event, senderPayload(req, raw, "GitHub"));
-    return senderReply(outcome, { event: event ?? "push", delivery });
+    const outcome = githubNotification(event, senderPayload(req, got.raw, "GitHub"));
+    return senderReply(req, url, got.authorized, outcome, { event: event ?? "push", delivery: req.headers.get("x-github-delivery") });
   };
 
-  const publishGitlab: Route = async (req) => {
-    const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
-    if (opts.gitlabSecret !== undefined && !verifyGitlabToken(opts.gitlabSecret, req.headers.get("x-gitlab-token")))
-      return error(401, "the X-Gitlab-Token header is missing or wrong: put the same Secret token in GitLab's webhook settings and NOTISTREAM_GITLAB_SECRET");
+  const publishGitlab: Route = async (req, url) => {
+    const signed = (secret: string) => verifyGitlabToken(secret, req.headers.get("x-gitlab-token"));
+    const got = await senderBody(req, url, Math.max(opts.maxBody, GITHUB_MAX_BODY), opts.gitlabSecret, signed, UNSIGNED.gitlab, null);
+    if (got instanceof Response) return got;
     const event = req.headers.get("x-gitlab-event");
-    return senderReply(gitlabNotification(event, senderPayload(req, raw, "GitLab")), { event, delivery: req.headers.get("x-gitlab-event-uuid") });
+    return senderReply(req, url, got.authorized, gitlabNotification(event, senderPayload(req, got.raw, "GitLab")), { event, delivery: req.headers.get("x-gitlab-event-uuid") });
   };
 
-  const publishGitea: Route = async (req) => {
-    const raw = await readBody(req, Math.max(opts.maxBody, GITHUB_MAX_BODY));
+  const publishGitea: Route = async (req, url) => {
     const header = (name: string) => req.headers.get(name);
-    if (opts.giteaSecret !== undefined && !verifyGiteaSignature(opts.giteaSecret, raw, header))
-      return error(401, "the X-Gitea-Signature (or X-Forgejo-Signature) header is missing or does not match: check the webhook secret in Gitea or Forgejo and NOTISTREAM_GITEA_SECRET");
+    const signed = (secret: string, raw: Uint8Array) => verifyGiteaSignature(secret, raw, header);
+    const got = await senderBody(req, url, Math.max(opts.maxBody, GITHUB_MAX_BODY), opts.giteaSecret, signed, UNSIGNED.gitea, null);
+    if (got instanceof Response) return got;
     const { sender, event } = giteaEvent(header);
-    return senderReply(giteaNotification(sender, event, senderPayload(req, raw, sender === "forgejo" ? "Forgejo" : "Gitea")), { event, delivery: header("x-forgejo-delivery") ?? header("x-gitea-delivery") });
+    return senderReply(req, url, got.authorized, giteaNotification(sender, event, senderPayload(req, got.raw, sender === "forgejo" ? "Forgejo" : "Gitea")), { event, delivery: header("x-forgejo-delivery") ?? header("x-gitea-delivery") });
   };
 
   /** /alertmanager/<channel> and /grafana/<channel>: the channel is the rest of the path, and needs write rights. */
   const alertRoute =
     (prefix: string, sender: "Alertmanager" | "Grafana"): Route =>
     async (req, url) => {
-      const channel = decodeURIComponent(url.pathname.slice(prefix.length));
+      const channel = pathChannel(url, prefix.length);
       if (!channel) throw new InputError(`name the channel in the path: POST ${prefix}<channel>`);
       refuseReserved(channel);
-      const raw = await readBody(req, opts.maxBody);
-      if (sender === "Grafana" && opts.grafanaSecret !== undefined && !verifyGrafanaSignature(opts.grafanaSecret, raw, req.headers.get("x-grafana-alerting-signature"), req.headers.get("x-grafana-alerting-timestamp")))
-        return error(401, "the X-Grafana-Alerting-Signature header is missing or does not match: set the same HMAC secret in Grafana's webhook contact point and NOTISTREAM_GRAFANA_SECRET");
-      const denied = refuse(req, "publish", [channel], url.searchParams.get("token") ?? undefined);
-      if (denied) return denied;
-      const payload = senderPayload(req, raw, sender);
-      return senderReply(sender === "Grafana" ? grafanaNotification(channel, payload) : alertmanagerNotification(channel, payload), { sender: sender.toLowerCase() });
+      const header = (name: string) => req.headers.get(name);
+      const signed = (secret: string, raw: Uint8Array) => verifyGrafanaSignature(secret, raw, header("x-grafana-alerting-signature"), header("x-grafana-alerting-timestamp"));
+      // Alertmanager signs nothing: with an ACL its caller needs write rights on the channel, checked before the body is read.
+      const got = await senderBody(req, url, opts.maxBody, sender === "Grafana" ? opts.grafanaSecret : undefined, signed, UNSIGNED.grafana, channel);
+      if (got instanceof Response) return got;
+      const payload = senderPayload(req, got.raw, sender);
+      return senderReply(req, url, got.authorized, sender === "Grafana" ? grafanaNotification(channel, payload) : alertmanagerNotification(channel, payload), { sender: sender.toLowerCase() });
     };
 
   /**
@@ -259,7 +353,7 @@ export async function startWeb(opts: WebOptions) {
    * the message and title are templates filled from it.
    */
   const publishPath: Route = async (req, url) => {
-    const channel = decodeURIComponent(url.pathname.slice(1));
+    const channel = pathChannel(url, 1);
     const q = url.searchParams;
     const pick = (names: string[]): string | undefined => {
       for (const n of names) {
@@ -278,7 +372,7 @@ export async function startWeb(opts: WebOptions) {
     const fields: Record<string, unknown> = { channel, title: pick(["title", "t"]), priority: pick(["priority", "prio", "p"]), tags: pick(["tags", "tag", "ta"]), url: pick(["click"]) };
     const messageField = pick(["message", "m"]);
     if (/^(1|yes|true)$/i.test(pick(["template", "tpl"]) ?? "")) {
-      const data = parseJson(body, "with a template, the body");
+      const data = parseJson(body, "with a template, the body", MAX_DATA_DEPTH);
       const fill = (tpl: string, what: string) => {
         try {
           return renderTemplate(tpl, data);
@@ -297,25 +391,29 @@ export async function startWeb(opts: WebOptions) {
   };
 
   // Ready only when the pub/sub server answers and the hub can subscribe: a load balancer can take this instance out.
+  // The answer says only up or down; the log has why (the hub logs its own), a reason once until it changes.
+  let healthLogged: string | null = null;
   const healthz: Route = async () => {
     let pubsub = "up";
-    let why: string | null = null;
     try {
       await publisher.send("PING", []);
+      healthLogged = null;
     } catch (err) {
       pubsub = "down";
-      why = (err as Error).message;
+      if ((err as Error).message !== healthLogged) log(`web: /healthz: ${(healthLogged = (err as Error).message)}`);
     }
-    const hubError = hub.error;
-    if (why === null && hubError === null) return json(200, { ok: true, pubsub });
-    const error = [why, hubError === null ? null : `the web server cannot subscribe: ${hubError}`].filter((e) => e !== null).join("; ");
-    return json(503, { ok: false, pubsub, hub: hubError === null ? "up" : "down", error });
+    const hubDown = hub.error !== null;
+    if (pubsub === "up" && !hubDown) return json(200, { ok: true, pubsub });
+    return json(503, { ok: false, pubsub, hub: hubDown ? "down" : "up", error: pubsub === "down" ? NOT_CONNECTED : HUB_DOWN });
   };
 
   let server: Server<undefined>;
   // Shared by every stream rather than made for each: thousands stay open at once.
   const replayFailed = (err: unknown) => log(`web: history replay failed: ${(err as Error).message}`);
+  /** What each visitor's open streams hold: one visitor may not hold every stream, nor make the hub match every glob. */
+  const held = new HeldLimits({ streams: opts.maxStreamsPerVisitor ?? DEFAULT_MAX_STREAMS_PER_VISITOR, patterns: opts.maxPatternsPerVisitor ?? DEFAULT_MAX_PATTERNS_PER_VISITOR });
   const streamClosed = () => void sseStreams--;
+  let proxyWarned = false;
   const events: Route = async (req, url) => {
     const channels = channelsFrom(url);
     const denied = refuse(req, "subscribe", channels);
@@ -323,13 +421,39 @@ export async function startWeb(opts: WebOptions) {
     const noGlobs = await publisher.globRefusal(channels);
     if (noGlobs) return error(400, noGlobs);
     const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
+    const address = clientOf(req);
+    const holds = { streams: 1, patterns: channels.filter(isPattern).length };
+    // This machine is not counted: capping it would cap everyone behind a reverse proxy that --trust-proxy does not name.
+    const visitor = isLoopback(address) ? null : visitorKey(address);
+    if (visitor === null && !trusted && !proxyWarned && req.headers.has("x-forwarded-for")) {
+      proxyWarned = true;
+      log("web: warning: streams come through a reverse proxy (X-Forwarded-For) but --trust-proxy is off, so per-visitor limits see only the proxy, and do not count it: add --trust-proxy");
+    }
+    const over = visitor === null ? null : held.take(visitor, holds);
+    if (over === "streams")
+      return error(429, `${visitor} already has ${held.caps.streams} streams open, the most --max-streams-per-visitor allows: close one (each tab of the app holds one) and try again`);
+    if (over === "patterns")
+      return error(429, `this stream's ${holds.patterns} glob pattern(s) would take ${visitor} past ${held.caps.patterns} patterns over its open streams, the most --max-patterns-per-visitor allows: close a stream, or subscribe to channels by name`);
     server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
     sseStreams++;
-    return eventStream(hub, publisher, channels, since, replayFailed, streamClosed);
+    if (visitor === null) return eventStream(hub, publisher, channels, since, replayFailed, streamClosed);
+    // A closure per counted stream (unlike the shared callbacks above): it gives back what this visitor's stream held.
+    const closed = () => {
+      streamClosed();
+      held.give(visitor, holds);
+    };
+    return eventStream(hub, publisher, channels, since, replayFailed, closed);
   };
 
-  /** The body of a push request as JSON, checked against its schema; a 400 says which field is wrong. */
+  /**
+   * The body of a push request as JSON, checked against its schema; a 400 says which field is wrong. Only with a JSON
+   * content type (415 otherwise): a browser asks this server before sending one from another site (a CORS preflight,
+   * which it never grants), so another site's page cannot subscribe its own endpoint with the visitor's login.
+   */
   const pushBody = async <T,>(req: Request, schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): Promise<T> => {
+    const type = mediaType(req);
+    if (type !== "application/json" && !type.endsWith("+json"))
+      throw new InputError(`send the body as JSON with Content-Type: application/json, not ${JSON.stringify(type || "(none)")}`, 415);
     const parsed = schema.safeParse(parseJson(new TextDecoder().decode(await readBody(req, 64 * 1024)), "the body"));
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -384,7 +508,7 @@ export async function startWeb(opts: WebOptions) {
     "/github": { POST: publishGithub },
     "/gitlab": { POST: publishGitlab },
     "/gitea": { POST: publishGitea },
-    "/health": { GET: async () => json(200, { ok: true, hub: { connected: hub.connected, channels: hub.channelCount, error: hub.error } }) },
+    "/health": { GET: async () => json(200, { ok: true, hub: { connected: hub.connected, channels: hub.channelCount, error: hub.error === null ? null : HUB_DOWN } }) },
     "/healthz": { GET: healthz },
     "/metrics": { GET: async () => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) },
     "/events": { GET: events },
@@ -432,6 +556,13 @@ export async function startWeb(opts: WebOptions) {
           return error(429, `too many requests from ${ip}: the limit is ${limiter.perSecond} a second; try again in ${wait} s`, { "retry-after": String(wait) });
         }
       }
+      // Another site's page may not use the visitor's browser (its login, its network) to change anything here.
+      const site = req.headers.get("sec-fetch-site");
+      const crossSite = site === null ? null : crossSiteRefusal(req.method, site, mediaType(req));
+      if (crossSite) {
+        countRequests({ route: "cross_site", code: "403" });
+        return error(403, crossSite);
+      }
       const found = routeFor(url.pathname);
       if (!found) return error(404, `no such endpoint ${url.pathname}: POST / or POST /<channel> publishes, POST /github takes GitHub webhooks, GET /events streams`);
       const { route, label } = found;
@@ -450,7 +581,7 @@ export async function startWeb(opts: WebOptions) {
           countErrors({ reason: "pubsub_unavailable" });
           countRequests({ route: label, code: "503" });
           log(`web: ${err.message}`);
-          return error(503, err.message, { "retry-after": "5" });
+          return error(503, unavailableText(err), { "retry-after": "5" });
         }
         countErrors({ reason: "internal" });
         console.error("web: unexpected error", err);
@@ -484,8 +615,8 @@ const FLAGS: FlagSpec[] = [
   { name: "host", env: "NOTISTREAM_WEB_HOST", help: "listen address", default: "0.0.0.0" },
   { name: "port", env: "NOTISTREAM_WEB_PORT", help: "listen port (0 picks a free one)", default: "8080" },
   { name: "redis", env: "NOTISTREAM_REDIS_URL", help: "where to publish: redis://[:password@]host:port or rediss:// (any node of a Redis Cluster: detected by itself)", default: "redis://127.0.0.1:6379" },
-  { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST / (Authorization: Bearer or a token field)" },
-  { name: "acl", env: "NOTISTREAM_ACL", help: "users and channel rights for POST /, /events and /messages (Bearer or Basic auth); the pub/sub server's ACL syntax" },
+  { name: "token", env: "NOTISTREAM_TOKEN", help: "require this token to publish on POST /, /<channel> and the senders without their secret (Authorization: Bearer, a token field or ?token=)" },
+  { name: "acl", env: "NOTISTREAM_ACL", help: "users and channel rights for POST /, the senders, /events and /messages (Bearer or Basic auth); the pub/sub server's ACL syntax" },
   { name: "github-secret", env: "NOTISTREAM_GITHUB_SECRET", help: "check X-Hub-Signature-256 on POST /github with this secret" },
   { name: "gitlab-secret", env: "NOTISTREAM_GITLAB_SECRET", help: "the Secret token POST /gitlab must carry in X-Gitlab-Token" },
   { name: "gitea-secret", env: "NOTISTREAM_GITEA_SECRET", help: "check X-Gitea-Signature / X-Forgejo-Signature on POST /gitea with this secret" },
@@ -495,7 +626,10 @@ const FLAGS: FlagSpec[] = [
   { name: "tls-key", env: "NOTISTREAM_WEB_TLS_KEY", help: "PEM private key for HTTPS" },
   { name: "redis-ca", env: "NOTISTREAM_REDIS_CA", help: "PEM CA file to trust for a rediss:// pub/sub server with a self-signed certificate" },
   { name: "rate-limit", env: "NOTISTREAM_RATE_LIMIT", help: "requests per second per client IP, burst twice that (0: no limit)", default: "0" },
-  { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For (only behind your own reverse proxy)", boolean: true },
+  { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For, its rightmost entry that is not a --trusted-proxies address (only behind your own reverse proxy)", boolean: true },
+  { name: "trusted-proxies", env: "NOTISTREAM_TRUSTED_PROXIES", help: "with --trust-proxy, the reverse proxies' addresses or networks (comma list, e.g. 127.0.0.0/8,::1,10.0.0.0/8), whose X-Forwarded-For entries are believed", default: DEFAULT_TRUSTED_PROXIES },
+  { name: "max-streams-per-visitor", env: "NOTISTREAM_MAX_STREAMS_PER_VISITOR", help: "open GET /events streams per client IP (IPv6 per /64); more are refused with 429 (0: no limit)", default: String(DEFAULT_MAX_STREAMS_PER_VISITOR) },
+  { name: "max-patterns-per-visitor", env: "NOTISTREAM_MAX_PATTERNS_PER_VISITOR", help: "glob patterns one client IP's open GET /events streams may hold in all; more are refused with 429 (0: no limit)", default: String(DEFAULT_MAX_PATTERNS_PER_VISITOR) },
   { name: "cluster-wait", env: "NOTISTREAM_CLUSTER_WAIT", help: "on a Redis Cluster, answer 200 only once this many replicas hold the message (WAIT N); 0 answers when the master has it", default: "0" },
   { name: "cluster-globs", env: "NOTISTREAM_CLUSTER_GLOBS", help: "on a Redis Cluster, also PUBLISH each message (broadcast to every node) so glob subscriptions get it: on or off", default: "on" },
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
@@ -517,6 +651,16 @@ export async function main(argv: string[]): Promise<void> {
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
   const clusterWait = intFlag("web", f, "cluster-wait", 0, 100);
+  const maxStreamsPerVisitor = intFlag("web", f, "max-streams-per-visitor", 0, 100_000_000);
+  const maxPatternsPerVisitor = intFlag("web", f, "max-patterns-per-visitor", 0, 100_000_000);
+  const trustProxy = ["true", "1", "yes"].includes(f["trust-proxy"] ?? "");
+  let trustedProxies: Cidr[];
+  try {
+    trustedProxies = parseCidrs(f["trusted-proxies"]!);
+  } catch (err) {
+    console.error(`web: --trusted-proxies: ${(err as Error).message}`);
+    process.exit(2);
+  }
   if (!["on", "off"].includes(f["cluster-globs"]!)) {
     console.error(`web: --cluster-globs must be on or off, got ${JSON.stringify(f["cluster-globs"])}`);
     process.exit(2);
@@ -558,13 +702,29 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy: ["true", "1", "yes"].includes(f["trust-proxy"] ?? ""), tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on" }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on" }),
   );
   if (acl && f.acl) {
-    console.log(`web: ${aclSummary(acl)} (${f.acl}); POST /github keeps its signature check; SIGHUP reads it again`);
+    console.log(`web: ${aclSummary(acl)} (${f.acl}); SIGHUP reads it again`);
     if (!new URL(redisUrl).username)
       console.warn("web: warning: --redis names no user, so the web server publishes as the pub/sub server's default user; with an ACL there give it its own user: redis://web:<password>@host:port");
   }
+  if (acl) {
+    // With an ACL (or --token) a sender route takes its secret or a caller with write rights: say which ones are closed.
+    const secrets: [string, string, string | undefined][] = [
+      ["POST /github", "github-secret", f["github-secret"]],
+      ["POST /gitlab", "gitlab-secret", f["gitlab-secret"]],
+      ["POST /gitea", "gitea-secret", f["gitea-secret"]],
+      ["POST /grafana/<channel>", "grafana-secret", f["grafana-secret"]],
+    ];
+    for (const [route, flag, secret] of secrets)
+      if (secret === undefined) console.log(`web: ${route}: no --${flag}, so only callers with write rights on the channel may use it (Authorization, or ?token= in the webhook's URL)`);
+    console.log("web: POST /alertmanager/<channel>: Alertmanager signs nothing, so only callers with write rights on the channel may use it (its basic_auth, or ?token=)");
+  }
+  if (trustProxy) console.log(`web: --trust-proxy: a client's address is the rightmost X-Forwarded-For entry that is not a trusted proxy (${f["trusted-proxies"]})`);
+  else if (process.env.NOTISTREAM_TRUSTED_PROXIES || argv.some((a) => a.startsWith("--trusted-proxies")))
+    console.warn("web: warning: --trusted-proxies does nothing without --trust-proxy: X-Forwarded-For is ignored");
+  console.log(`web: each client IP (IPv6 per /64; this machine's own are not counted) may hold ${maxStreamsPerVisitor || "any number of"} GET /events streams with ${maxPatternsPerVisitor || "any number of"} glob patterns in all`);
   console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   if (acl && f.acl)
     reloadAclOnHup("web", () => {

@@ -273,7 +273,7 @@ describe("a hub that cannot subscribe says so", () => {
       expect(body.error).toContain("WRONGPASS");
       const health = await fetch(`${bad.url}/healthz`);
       expect(health.status).toBe(503);
-      expect((await health.json()).error).toContain("WRONGPASS");
+      expect((await health.json()).error).not.toContain("WRONGPASS"); // the reason is in the log (below), not in answers (issue 22, Low)
       expect((await (await fetch(`${bad.url}/health`)).json()).hub.connected).toBe(false);
       // The hub tries again (in case the password is fixed on the server), but says so once, not on every try.
       await Bun.sleep(3000);

@@ -77,7 +77,9 @@ describe("ntfy-style publishing, as ntfy's docs show it with curl", () => {
   });
   test("the server's own paths are not channels; bad priorities and empty bodies say what is wrong", async () => {
     expect((await curl("-X", "POST", `${web.url}/events`)).status).toBe(405);
-    expect((await curl("-X", "POST", `${web.url}/push/subscribe`, "-d", "{}")).status).toBe(400);
+    // A form (as curl -d sends it) is no JSON: 415, since the push routes take only JSON (issue 22, High 3).
+    expect((await curl("-X", "POST", `${web.url}/push/subscribe`, "-d", "{}")).status).toBe(415);
+    expect((await curl("-X", "POST", `${web.url}/push/subscribe`, "-H", "content-type: application/json", "-d", "{}")).status).toBe(400);
     const bad = await curl("-H", "Priority: loud", "-d", "x", `${web.url}/alerts`);
     expect(bad.status).toBe(400);
     expect(bad.body).toContain("min, low, default, high, max, urgent");

@@ -118,7 +118,9 @@ describe("token, outages and recovery", () => {
     const h = { "content-type": "application/x-www-form-urlencoded" };
     const r = await post(`${web.url}/`, body, h);
     expect(r.status).toBe(503);
-    expect((await r.json()).error).toMatch(/pub\/sub server at redis:\/\/127\.0\.0\.1:\d+ is unavailable/);
+    // The caller is told it is not connected, not where the server is (issue 22, Low); the log has the address.
+    expect((await r.json()).error).toMatch(/the pub\/sub server is not connected/);
+    expect(web.output()).toMatch(/pub\/sub server at redis:\/\/127\.0\.0\.1:\d+ is unavailable/);
     const down = await fetch(`${web.url}/healthz`);
     expect(down.status).toBe(503);
     expect((await down.json()).pubsub).toBe("down");
