@@ -10,7 +10,8 @@ export function usage(command: string, about: string, specs: FlagSpec[]): string
   const rows = specs.map((s) => {
     const left = `  --${s.name}${s.boolean ? "" : " <value>"}`;
     const extra = [s.env ? `env ${s.env}` : "", s.default !== undefined ? `default ${s.default}` : ""].filter(Boolean).join(", ");
-    return `${left.padEnd(34)}${s.help}${extra ? ` (${extra})` : ""}`;
+    // At least one space after a long flag name, so its help never runs into it.
+    return `${left.padEnd(33)} ${s.help}${extra ? ` (${extra})` : ""}`;
   });
   return `${about}\n\nUsage: ${command} [options]\n\nOptions:\n${rows.join("\n")}\n  --help                          show this help\n`;
 }

@@ -1,6 +1,18 @@
-// test/cli.test.ts — cli.ts's pure parts: maxclients from the open-file limit (Redis's rule: the limit less 32).
+// test/cli.test.ts — cli.ts's pure parts: maxclients from the open-file limit (Redis's rule: the limit less 32), and
+// the --help table.
 import { describe, expect, test } from "bun:test";
-import { RESERVED_FDS, maxClientsFor } from "../cli";
+import { RESERVED_FDS, maxClientsFor, usage } from "../cli";
+
+describe("usage", () => {
+  test("help lines up in a column, and a flag name longer than the column still has a space before its help", () => {
+    const text = usage("bun x.ts", "About.", [
+      { name: "port", env: "X_PORT", help: "listen port", default: "1" },
+      { name: "max-patterns-per-visitor", env: "X_MAX", help: "glob patterns per visitor", default: "50" },
+    ]);
+    expect(text).toContain(`${"  --port <value>".padEnd(34)}listen port (env X_PORT, default 1)`); // the help column starts at 35
+    expect(text).toContain("  --max-patterns-per-visitor <value> glob patterns per visitor (env X_MAX, default 50)");
+  });
+});
 
 describe("maxClientsFor", () => {
   test("no --maxclients: the limit less the reserve", () => {
