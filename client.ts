@@ -42,13 +42,13 @@ Options:
                        (env NOTISTREAM_STATE; default $XDG_STATE_HOME/notistream/state.json)
   --exec <cmd>         run cmd once per message, one at a time: the message as JSON on stdin, and
                        NOTISTREAM_ID, _CHANNEL, _TITLE, _MESSAGE, _PRIORITY, _URL, _TAGS in its environment
-                       (control characters in those shown as \x1b; the JSON holds the exact text)
+                       (control characters in those shown as \\x1b; the JSON holds the exact text)
   --print              print messages only, no desktop notification (headless use, tests)
   --json               print each message as one JSON line
   --help               show this help
 
 Each message prints one line on stdout: [channel] title: message <url>. Status goes to stderr.
-Control characters in a message (ESC, C1, bidi overrides) are shown as escapes like \x1b, never obeyed.
+Control characters in a message (ESC, C1, bidi overrides) are shown as escapes like \\x1b, never obeyed.
 On the desktop, priority 5 is critical (it stays until dismissed), 3-4 normal, 1-2 low; a click opens an
 http(s) link (others are refused).
 More than 3 missed (or arriving at once) on a channel show as one "N missed on channel" notification.

@@ -126,6 +126,12 @@ describe("escapes in a message are shown, never obeyed (issue 22, medium 5)", ()
     expect(RAW_CONTROL.test(c.out())).toBe(false);
   }, 30_000);
 
+  test("--help says how escapes are shown, in plain text itself", async () => {
+    const help = await run([process.execPath, `${ROOT}/client.ts`, "--help"]);
+    expect(help.stdout).toContain("shown as escapes like \\x1b, never obeyed");
+    expect(RAW_CONTROL.test(help.stdout)).toBe(false);
+  });
+
   test("--json: the exact text for scripts, with no raw C1 or bidi character for the terminal", async () => {
     const c = await client(server.port, "escjson", ["--json"]);
     await genuine(raw, "escjson", { message: ESCAPES });
