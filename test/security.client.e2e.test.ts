@@ -156,7 +156,7 @@ describe("escapes in a message are shown, never obeyed (issue 22, medium 5)", ()
     expect(RAW_CONTROL.test(c.out())).toBe(false);
   }, 30_000);
 
-  test.skipIf(!haveTmux)("in a real terminal: the title stays, the screen is not cleared, the clipboard is not written", async () => {
+  test.skipIf(!haveTmux)("in a real terminal: the title stays, the screen is not cleared, the line is text", async () => {
     const state = tempPath("state.json");
     const term = await Terminal.start(`${process.execPath} ${ROOT}/client.ts --print --host 127.0.0.1 --port ${server.port} --channels escterm --config ${tempPath("none.json")} --state ${state}`);
     try {
@@ -175,8 +175,8 @@ describe("escapes in a message are shown, never obeyed (issue 22, medium 5)", ()
       writeFileSync(`${ROOT}/.tmp/screenshots/security-escapes-terminal.txt`, visible);
       expect(visible).toContain("subscribed to escterm");
       expect(visible).toContain("[escterm] Deploy: \\x1b[2J\\x1b[H\\x1b]0;pwned-title\\x07\\x1b]52;c;cHduZWQ=\\x07\\x9b31mred \\u202egpj.exe\n[escterm] after the escapes");
-      // tmux keeps what OSC 52 writes as a paste buffer: there is none.
-      expect((await run(["tmux", "list-buffers"])).stdout).not.toContain("pwned");
+      // (The OSC 52 clipboard write cannot be watched here: tmux ignores it unless set-clipboard is on, a server-wide
+      // option other tests' sessions share. That no raw ESC reaches stdout at all is checked above on the printed line.)
     } finally {
       await term.kill();
     }
