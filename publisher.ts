@@ -36,6 +36,39 @@ export type Store = {
   publishPayload(channel: string, payload: string): Promise<number>;
 };
 
+/**
+ * The envelopes this web server published lately, exactly as it sent them, by channel and id: the hub trusts a live
+ * payload that is one of them without reading it back from history. Bounded by count and bytes, oldest out first:
+ * a payload that fell out costs the hub one XRANGE, nothing more.
+ */
+export class RecentlyPublished {
+  private readonly byKey = new Map<string, string>();
+  private chars = 0;
+  constructor(
+    private readonly maxEntries = 4096,
+    private readonly maxChars = 8 * 1024 * 1024,
+  ) {}
+
+  add(channel: string, id: string, payload: string): void {
+    const key = `${channel}\n${id}`; // an id has no line break, so the key is unambiguous
+    const old = this.byKey.get(key);
+    if (old !== undefined) this.chars -= old.length;
+    this.byKey.delete(key);
+    this.byKey.set(key, payload);
+    this.chars += payload.length;
+    for (const [k, v] of this.byKey) {
+      if (this.byKey.size <= this.maxEntries && this.chars <= this.maxChars) break;
+      this.byKey.delete(k);
+      this.chars -= v.length;
+    }
+  }
+
+  /** Is `payload` exactly what this web server published on `channel` with `id`? */
+  has(channel: string, id: string, payload: string): boolean {
+    return this.byKey.get(`${channel}\n${id}`) === payload;
+  }
+}
+
 /** How long WAIT may hold a publish on a cluster before the web server answers 503. */
 const CLUSTER_WAIT_MS = 1000;
 
@@ -60,6 +93,8 @@ export class Publisher implements Store {
   /** One node: commands sent and not answered yet, and since when no reply has come while some were. */
   private pending = 0;
   private waitingSince = 0;
+  /** What publish() sent lately: the hub takes these as they are (see RecentlyPublished). */
+  private readonly recent = new RecentlyPublished();
 
   constructor(
     private readonly url: string,
@@ -250,8 +285,16 @@ export class Publisher implements Store {
         throw new Unavailable(`cannot confirm the message: ${stored.acked} of ${this.clusterWait} replica(s) acknowledged it within ${CLUSTER_WAIT_MS} ms (it may still be kept)`);
       id = stored.id;
     } else id = String(await this.sendToNode("XADD", [layout.historyKey(n.channel), ...xadd]));
-    const receivers = await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, id, now)));
+    const payload = JSON.stringify(buildEnvelope(n, id, now));
+    // Kept before it is sent: the hub's copy may arrive before the PUBLISH's reply does.
+    this.recent.add(n.channel, id, payload);
+    const receivers = await this.publishPayload(n.channel, payload);
     return { id, channel: n.channel, receivers };
+  }
+
+  /** Did this web server publish exactly `payload` on `channel` as `id`, lately? Then the hub need not check it. */
+  publishedHere(channel: string, id: string, payload: string): boolean {
+    return this.recent.has(channel, id, payload);
   }
 
   close(): void {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import webpush from "web-push";
 import { z } from "zod";
 import { compileGlob, isPattern } from "./glob";
-import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, isStreamId, parsePayload, type Envelope } from "./message";
+import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, isStreamId, type Envelope } from "./message";
 import {
   DEFAULT_PUSH_LIMITS,
   EXPIRE_AFTER_MS,
@@ -22,7 +22,7 @@ import {
 } from "./pushpolicy";
 import { InputError } from "./message";
 import type { Acl } from "./acl";
-import type { Hub } from "./hub";
+import type { CheckedEnvelope, Hub } from "./hub";
 import type { Store } from "./publisher";
 
 const VapidFileSchema = z.object({ publicKey: z.string().min(80), privateKey: z.string().min(40) });
@@ -162,7 +162,7 @@ export class Push {
 
   /** Loads every stored subscription and listens for messages and other web servers' changes; resolves once subscribed. */
   async start(): Promise<void> {
-    this.unwatchChanges = this.o.hub.watch(CHANGES, { message: (_ch, payload) => this.applyChange(payload), resubscribed: () => void this.reload().catch(() => {}) });
+    this.unwatchChanges = this.o.hub.watch(CHANGES, { message: (env) => this.applyChange(env.message), resubscribed: () => void this.reload().catch(() => {}) });
     await this.reload();
     await settled([...this.watches.values()].map((w) => w.ready));
     void this.expire();
@@ -231,7 +231,7 @@ export class Push {
     if (isPattern(ch)) this.matchers.set(ch, compileGlob(ch));
     const { promise: ready, resolve } = Promise.withResolvers<void>();
     const unwatch = this.o.hub.watch(ch, {
-      message: (channel, payload) => this.onMessage(channel, payload),
+      message: (env) => this.onMessage(env),
       // Subscribed (again): push what came while nobody here listened, before anything live on this channel.
       resubscribed: () => {
         if (!isPattern(ch)) this.inOrder(ch, () => this.catchUp(ch));
@@ -341,11 +341,11 @@ export class Push {
     return out;
   }
 
-  private onMessage(channel: string, payload: string): void {
-    if (isReservedChannel(channel)) return; // a glob like * also matches the server's own channels
-
-    const env = parsePayload(channel, payload);
-    this.inOrder(channel, () => this.handle(channel, env, payload, false));
+  /** A live message, as the hub checked it: its channel is the frame's, and an id is one its history holds. */
+  private onMessage(env: CheckedEnvelope): void {
+    if (isReservedChannel(env.channel)) return; // a glob like * also matches the server's own channels
+    // A plain message's text is its whole payload.
+    this.inOrder(env.channel, () => this.handle(env.channel, env, env.message, true));
   }
 
   /** Runs `task` after every earlier one for `channel`: claims must go in ID order. */

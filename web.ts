@@ -7,14 +7,16 @@ import { gitlabNotification, verifyGitlabToken } from "./gitlab";
 import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
 import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature } from "./alerts";
 import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./template";
-import { Hub } from "./hub";
-import { channelsFrom, checkId, eventStream, recentMessages } from "./events";
+import { DEFAULT_MAX_PATTERNS, Hub } from "./hub";
+import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, eventStream, parseOutputLimit, recentMessages } from "./events";
+import type { OutputLimits } from "./connection";
 import { Metrics } from "./metrics";
 import { HeldLimits, RateLimiter } from "./ratelimit";
 import { Publisher, Refused, Unavailable, redactUrl } from "./publisher";
 import { bodyFields, mediaType, parseJson, readBody, senderPayload } from "./body";
 import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, isLoopback, parseCidrs, visitorKey, type Cidr } from "./web_visitor";
-import { isPattern } from "./glob";
+import { globWithin, isPattern } from "./glob";
+import { READ } from "./commands";
 import { Push, loadVapidKeys, type VapidKeys } from "./push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./pushpolicy";
 import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
@@ -54,6 +56,10 @@ export type WebOptions = {
   maxStreamsPerVisitor?: number;
   /** Glob patterns one visitor's open streams may hold in all; 0: no cap. Default DEFAULT_MAX_PATTERNS_PER_VISITOR. */
   maxPatternsPerVisitor?: number;
+  /** SSE streams' output limits (--sse-output-limit); default DEFAULT_SSE_OUTPUT_LIMIT. */
+  sseOutputLimit?: OutputLimits;
+  /** Most distinct glob patterns the hub holds (--max-patterns); default DEFAULT_MAX_PATTERNS. */
+  maxPatterns?: number;
   /** Serve HTTPS with this PEM certificate and key. */
   tls?: { cert: string; key: string };
   /** A PEM CA to trust for rediss:// (a self-signed pub/sub server). */
@@ -147,7 +153,7 @@ export async function startWeb(opts: WebOptions) {
   publisher.hold();
   const hub = new Hub(opts.redisUrl, opts.redisCa, (line) => {
     if (!opts.quiet) console.error(line);
-  });
+  }, { history: publisher, maxPatterns: opts.maxPatterns });
   const assets = await buildApp();
   const run = (name: string, args: string[]) => publisher.send(name, args);
   const limiter = new RateLimiter(opts.rateLimit ?? 0);
@@ -223,7 +229,9 @@ export async function startWeb(opts: WebOptions) {
     const who = userFromAuthorization(acl, req.headers.get("authorization"), token);
     if (!("user" in who)) return error(who.status, who.message, CHALLENGE);
     const argv = command === "publish" ? ["PUBLISH", channelBytes(channels[0]!), ""] : ["SUBSCRIBE", ...channels.map(channelBytes)];
-    if (who.user.refusal(command, false, argsOf(argv)) === null) return null;
+    // That check reads a glob as a name, as SUBSCRIBE would: a glob must also lie inside a grant (`*` under `public/*` would read all).
+    const globsInside = command === "publish" || who.user.allChannels || channels.every((c) => !isPattern(c) || who.user.channels.some((g) => (g.rights & READ) !== 0 && globWithin(channelBytes(c), g.pattern)));
+    if (globsInside && who.user.refusal(command, false, argsOf(argv)) === null) return null;
     const what = command === "publish" ? `publish to ${JSON.stringify(channels[0])}` : `read ${channels.map((c) => JSON.stringify(c)).join(", ")}`;
     if (who.user === acl.anonymous) return error(401, `anonymous clients may not ${what}: log in with Authorization: Bearer <token> or Basic <user:password>`, CHALLENGE);
     return error(403, `user '${who.user.name}' may not ${what}; the ACL file sets each user's channels`);
@@ -421,6 +429,8 @@ export async function startWeb(opts: WebOptions) {
     const noGlobs = await publisher.globRefusal(channels);
     if (noGlobs) return error(400, noGlobs);
     const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
+    const tooManyGlobs = hub.patternRefusal(channels);
+    if (tooManyGlobs) return error(429, tooManyGlobs);
     const address = clientOf(req);
     const holds = { streams: 1, patterns: channels.filter(isPattern).length };
     // This machine is not counted: capping it would cap everyone behind a reverse proxy that --trust-proxy does not name.
@@ -436,13 +446,15 @@ export async function startWeb(opts: WebOptions) {
       return error(429, `this stream's ${holds.patterns} glob pattern(s) would take ${visitor} past ${held.caps.patterns} patterns over its open streams, the most --max-patterns-per-visitor allows: close a stream, or subscribe to channels by name`);
     server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
     sseStreams++;
-    if (visitor === null) return eventStream(hub, publisher, channels, since, replayFailed, streamClosed);
+    const who = opts.acl && userFromAuthorization(opts.acl, req.headers.get("authorization"));
+    const streamOpts = { user: who && "user" in who ? who.user.name : undefined, limits: opts.sseOutputLimit, log };
+    if (visitor === null) return eventStream(hub, publisher, channels, since, replayFailed, streamClosed, streamOpts);
     // A closure per counted stream (unlike the shared callbacks above): it gives back what this visitor's stream held.
     const closed = () => {
       streamClosed();
       held.give(visitor, holds);
     };
-    return eventStream(hub, publisher, channels, since, replayFailed, closed);
+    return eventStream(hub, publisher, channels, since, replayFailed, closed, streamOpts);
   };
 
   /**
@@ -630,6 +642,8 @@ const FLAGS: FlagSpec[] = [
   { name: "trusted-proxies", env: "NOTISTREAM_TRUSTED_PROXIES", help: "with --trust-proxy, the reverse proxies' addresses or networks (comma list, e.g. 127.0.0.0/8,::1,10.0.0.0/8), whose X-Forwarded-For entries are believed", default: DEFAULT_TRUSTED_PROXIES },
   { name: "max-streams-per-visitor", env: "NOTISTREAM_MAX_STREAMS_PER_VISITOR", help: "open GET /events streams per client IP (IPv6 per /64; this machine's own are not counted); more are refused with 429 (0: no limit)", default: String(DEFAULT_MAX_STREAMS_PER_VISITOR) },
   { name: "max-patterns-per-visitor", env: "NOTISTREAM_MAX_PATTERNS_PER_VISITOR", help: "glob patterns one client IP's open GET /events streams may hold in all (IPv6 per /64; this machine's own are not counted); more are refused with 429 (0: no limit)", default: String(DEFAULT_MAX_PATTERNS_PER_VISITOR) },
+  { name: "sse-output-limit", env: "NOTISTREAM_SSE_OUTPUT_LIMIT", help: "close a GET /events stream whose unread output passes <hard> bytes, or stays over <soft> bytes for <seconds>", default: `${DEFAULT_SSE_OUTPUT_LIMIT.hard} ${DEFAULT_SSE_OUTPUT_LIMIT.soft} ${DEFAULT_SSE_OUTPUT_LIMIT.softSeconds}` },
+  { name: "max-patterns", env: "NOTISTREAM_MAX_PATTERNS", help: "distinct glob patterns the web server subscribes to in all (each costs the pub/sub server a match per PUBLISH); a stream with a new one past it gets 429", default: String(DEFAULT_MAX_PATTERNS) },
   { name: "cluster-wait", env: "NOTISTREAM_CLUSTER_WAIT", help: "on a Redis Cluster, answer 200 only once this many replicas hold the message (WAIT N); 0 answers when the master has it", default: "0" },
   { name: "cluster-globs", env: "NOTISTREAM_CLUSTER_GLOBS", help: "on a Redis Cluster, also PUBLISH each message (broadcast to every node) so glob subscriptions get it: on or off", default: "on" },
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
@@ -651,6 +665,12 @@ export async function main(argv: string[]): Promise<void> {
   const historyMax = intFlag("web", f, "history-max", 1, 100_000_000);
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
   const clusterWait = intFlag("web", f, "cluster-wait", 0, 100);
+  const maxPatterns = intFlag("web", f, "max-patterns", 1, 100_000_000);
+  const sseOutputLimit = parseOutputLimit(f["sse-output-limit"]!);
+  if (!sseOutputLimit) {
+    console.error(`web: --sse-output-limit takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(f["sse-output-limit"])}`);
+    process.exit(2);
+  }
   const maxStreamsPerVisitor = intFlag("web", f, "max-streams-per-visitor", 0, 100_000_000);
   const maxPatternsPerVisitor = intFlag("web", f, "max-patterns-per-visitor", 0, 100_000_000);
   const trustProxy = ["true", "1", "yes"].includes(f["trust-proxy"] ?? "");
@@ -702,7 +722,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on" }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, sseOutputLimit, maxPatterns, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on" }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); SIGHUP reads it again`);
