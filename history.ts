@@ -1,7 +1,7 @@
 // history.ts — message history as Redis streams: stream IDs, append, range reads, deletes and trimming, kept in
 // memory for reads and in bun:sqlite (WAL mode) for durability, with group commit and an appendfsync-like policy.
 import { Database, type Statement } from "bun:sqlite";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { NODE_MAX_BYTES, entrySize, masterSize, rawLength, sameFields } from "./listpack";
 
@@ -243,11 +243,14 @@ export class History {
   failure: string | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
 
+  /** The file's permission bits when other users may use it (an older file, or one made so by hand); null when not. */
+  readonly looseMode: number | null = null;
+
   constructor(
     readonly path: string,
     readonly fsync: FsyncPolicy = "everysec",
   ) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:") this.looseMode = History.makeFile(path);
     this.open();
     this.load();
     // A read-only file (or a full disk) at start: serve what is there, refuse writes, and say so now.
@@ -256,6 +259,26 @@ export class History {
     if (fsync === "everysec") {
       this.syncTimer = setInterval(() => this.sync(), 1000);
       this.syncTimer.unref?.();
+    }
+  }
+
+  /**
+   * The file holds private messages and push secrets. Directories made for it are 0700; a new file is made 0600 before
+   * SQLite opens it, and SQLite gives the -wal and -shm files the database file's mode. An existing directory (the
+   * cwd, say) or file keeps its mode: returns the file's mode bits when group or others may use it, else null.
+   */
+  private static makeFile(path: string): number | null {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      closeSync(openSync(path, "wx", 0o600)); // "wx": made here and now, or left alone if it exists (an empty file is an empty database)
+    } catch {
+      // it exists, or cannot be made here (a read-only place): open() reads what is there or says why not
+    }
+    try {
+      const mode = statSync(path).mode & 0o777;
+      return mode & 0o077 ? mode : null;
+    } catch {
+      return null;
     }
   }
 

@@ -4,6 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../history";
 import { tempPath } from "./helpers";
+import { chmodSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
 const f = (s: string) => [Buffer.from("k"), Buffer.from(s)];
@@ -74,6 +76,25 @@ describe("Stream", () => {
 });
 
 describe("History", () => {
+  test("its files are private: a new database, -wal and -shm 0600 in 0700 directories it made; an older file's loose mode is reported", () => {
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    const base = dirname(tempPath("x"));
+    const path = join(base, "a", "b", "h.db");
+    const h = new History(path, "always");
+    h.add("notistream:a", h.create("notistream:a"), { id: id(1), fields: f("private") });
+    h.commit();
+    expect([mode(path), mode(`${path}-wal`), mode(`${path}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+    expect([mode(join(base, "a")), mode(join(base, "a", "b"))]).toEqual([0o700, 0o700]);
+    expect(h.looseMode).toBeNull();
+    h.close();
+    chmodSync(path, 0o640);
+    const again = new History(path);
+    expect(again.looseMode).toBe(0o640);
+    expect(mode(path)).toBe(0o640); // reported, not changed: the file is the operator's
+    expect(mode(base)).toBe(0o700); // mkdtemp's: an existing directory is left as it is
+    again.close();
+  });
+
   test("survives a reopen: entries, binary fields, and the last ID after trimming", () => {
     const path = tempPath("h.db");
     const h = new History(path, "always");
