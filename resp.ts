@@ -7,6 +7,11 @@ export const INLINE_MAX = 64 * 1024;
 export const DEFAULT_MAX_BULK = 512 * 1024 * 1024;
 /** Bulks at least this big get their own buffer, so a slow upload is not re-copied per chunk (Redis's PROTO_MBULK_BIG_ARG). */
 const BIG_ARG = 32 * 1024;
+/**
+ * What holding one argument costs beyond its bytes (its view object and its slot in argv), charged against a request
+ * budget: without it, a million empty arguments would fit in any budget and still cost ~80 MB.
+ */
+export const ARG_OVERHEAD = 64;
 
 const CR = 13;
 const LF = 10;
@@ -17,6 +22,11 @@ export type ParseLimits = {
   authRequired: boolean;
   /** proto-max-bulk-len. */
   maxBulk: number;
+  /**
+   * The most one request may hold, its arguments' bytes plus ARG_OVERHEAD each (anonymous clients); absent: no cap
+   * beyond maxBulk per argument. A bulk that would pass it is refused as Redis refuses one over proto-max-bulk-len.
+   */
+  maxRequest?: number;
 };
 
 export type ParseResult =
@@ -193,6 +203,8 @@ export class RequestParser {
   /** A big bulk being filled in place, with how much of it (CRLF included) has arrived. */
   private big: Uint8Array | null = null;
   private bigFill = 0;
+  /** What the multibulk under way holds so far, as ParseLimits.maxRequest counts it. */
+  private requestBytes = 0;
 
   /** Bytes received but not yet turned into a command: Redis's query buffer length. */
   get buffered(): number {
@@ -266,6 +278,7 @@ export class RequestParser {
       if (ll <= 0) return { kind: "command", argv: [] };
       this.multibulkLen = ll;
       this.argv = [];
+      this.requestBytes = 0;
     }
     while (this.multibulkLen) {
       if (this.big) {
@@ -293,6 +306,9 @@ export class RequestParser {
         const ll = strictInt(this.buf, this.pos + 1, cr);
         if (ll === null || ll < 0 || ll > limits.maxBulk) return { kind: "error", message: "Protocol error: invalid bulk length" };
         if (ll > 16384 && limits.authRequired) return { kind: "error", message: "Protocol error: unauthenticated bulk length" };
+        // Checked at the length line, before any buffer is made for the bulk: the budget bounds memory, not just argv.
+        if (limits.maxRequest !== undefined && (this.requestBytes += ll + ARG_OVERHEAD) > limits.maxRequest)
+          return { kind: "error", message: "Protocol error: invalid bulk length" };
         this.pos = cr + 2;
         this.bulkLen = ll;
         if (ll >= BIG_ARG && this.buf.length - this.pos < ll + 2) {

@@ -13,6 +13,7 @@ import {
   strictInt,
   latin1,
   INLINE_MAX,
+  ARG_OVERHEAD,
   type ParseResult,
 } from "../resp";
 import { seededRandom } from "./helpers";
@@ -111,6 +112,21 @@ describe("RequestParser", () => {
     expect(parseChunks([b("*11\r\n")], unauth)).toEqual({ error: "Protocol error: unauthenticated multibulk length", before: [] });
     expect(parseChunks([b("*1\r\n$16385\r\n")], unauth)).toEqual({ error: "Protocol error: unauthenticated bulk length", before: [] });
     expect(parseChunks([b("*10\r\n")], unauth)).toEqual([]);
+  });
+
+  test("a request budget (anonymous clients): one bulk over it, or arguments adding up past it, is an invalid bulk length", () => {
+    const budget = { authRequired: false, maxBulk: 1e9, maxRequest: 3 * ARG_OVERHEAD + 20 };
+    const fits = 2 * ARG_OVERHEAD + 20; // one argument: its bytes plus ARG_OVERHEAD
+    expect(parseChunks([b(`*1\r\n$${fits}\r\n${"x".repeat(fits)}\r\n`)], budget)).toEqual([["x".repeat(fits)]]);
+    expect(parseChunks([b(`*1\r\n$${fits + 1}\r\n`)], budget)).toEqual({ error: "Protocol error: invalid bulk length", before: [] });
+    // Three arguments of 6 + 7 + 7 bytes fit exactly; a fourth, even empty, does not.
+    expect(parseChunks([b("*3\r\n$6\r\nabcdef\r\n$7\r\nabcdefg\r\n$7\r\nabcdefg\r\n")], budget)).toEqual([["abcdef", "abcdefg", "abcdefg"]]);
+    expect(parseChunks([b("*4\r\n$6\r\nabcdef\r\n$7\r\nabcdefg\r\n$7\r\nabcdefg\r\n$0\r\n")], budget)).toEqual({ error: "Protocol error: invalid bulk length", before: [] });
+    // The budget is per request: one that fits does not count against the next.
+    const twice = b("*3\r\n$6\r\nabcdef\r\n$7\r\nabcdefg\r\n$7\r\nabcdefg\r\n").toString("latin1").repeat(2);
+    expect(parseChunks([b(twice)], budget)).toEqual([["abcdef", "abcdefg", "abcdefg"], ["abcdef", "abcdefg", "abcdefg"]]);
+    // Refused at the length line: no buffer is made for a big bulk that does not fit.
+    expect(parseChunks([b("*1\r\n$536870912\r\n")], { ...budget, maxRequest: 2 * 1024 * 1024 })).toEqual({ error: "Protocol error: invalid bulk length", before: [] });
   });
 });
 
