@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { compileGlob } from "./glob";
 import { READ, WRITE, commandByName, type ChannelSpec, type Command, type KeySpec } from "./commands";
+import type { SubscriptionSets } from "./channels";
 
 /** SHA-256 of a secret, as Redis stores `#<hex>` in ACL files. */
 export function hashSecret(secret: string | Uint8Array): Buffer {
@@ -329,6 +330,39 @@ export function userFromAuthorization(acl: Acl, header: string | null, token?: s
     return u ? { user: u } : { status: 401, message: "wrong user name or password, or the user is disabled" };
   }
   return { status: 401, message: `unsupported Authorization scheme: ${login}` };
+}
+
+/**
+ * May `user` keep these subscriptions, and the keys a blocked XREAD waits on, under rules that just changed? Redis's
+ * ACLKillPubsubClientsIfNeeded, widened: each kind needs its subscribe command as well as read rights on the channel
+ * (a pattern granted as that very text), and a blocked read needs XREAD and read rights on its keys.
+ */
+export function keepsSubscriptions(user: AclUser, subs: SubscriptionSets | null, blockedOn: readonly string[] | null): boolean {
+  if (user.unrestricted) return true;
+  const kinds: [string, Iterable<string> | undefined][] = [["subscribe", subs?.channel], ["psubscribe", subs?.pattern], ["ssubscribe", subs?.shard]];
+  for (const [command, names] of kinds) for (const name of names ?? []) if (user.refusal(command, false, argsOf([command, name])) !== null) return false;
+  for (const key of blockedOn ?? []) if (user.refusal("xread", false, argsOf(["xread", "streams", key, "$"])) !== null) return false;
+  return true;
+}
+
+/** Does every password of `before` still log in as `after`? (A connection that proved one of them keeps its login.) */
+export function keepsPasswords(before: AclUser, after: AclUser): boolean {
+  return before.hashes.every((h) => after.hashes.some((x) => x.equals(h)));
+}
+
+/** Commands that act on other clients or on the whole server, with what each lets its caller do to everyone else. */
+export const RISKY_COMMANDS: Readonly<Record<string, string>> = {
+  "client|kill": "disconnect any client, the web server included",
+  "client|list": "see every client's address and user",
+  "acl|load": "reload the ACL file",
+  flushall: "delete all history",
+};
+
+/** Which RISKY_COMMANDS clients that log in with no password (the default user, on and nopass) may run. */
+export function riskyAnonymousCommands(acl: Acl): string[] {
+  const anon = acl.anonymous;
+  if (!anon.enabled || !anon.nopass) return [];
+  return Object.keys(RISKY_COMMANDS).filter((name) => anon.mayRun(name));
 }
 
 /** Channel names as the pub/sub server sees them (UTF-8 bytes, one latin1 char each), for matching ACL patterns. */

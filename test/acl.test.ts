@@ -1,7 +1,7 @@
 // test/acl.test.ts — unit tests for acl.ts: the file syntax (Redis's, plus %R& / %W&), credentials and every kind of
 // permission check, without any server.
 import { describe, expect, test } from "bun:test";
-import { Acl, AclFileError, NOPERM, argsOf, hashSecret } from "../acl";
+import { Acl, AclFileError, NOPERM, argsOf, hashSecret, keepsPasswords, keepsSubscriptions, riskyAnonymousCommands } from "../acl";
 
 const sha = (s: string) => hashSecret(s).toString("hex");
 const parse = (...lines: string[]) => Acl.parse(lines.join("\n"), "users.acl");
@@ -150,5 +150,41 @@ describe("permissions", () => {
     expect(u("order").unrestricted).toBe(false);
     expect(u("both").unrestricted).toBe(false);
     expect(u("default").unrestricted).toBe(false);
+  });
+});
+
+describe("rules that changed (ACL LOAD, SIGHUP) and risky anonymous rights", () => {
+  const anonOf = (rights: string) => parse(`user default on nopass ${rights} -@all +subscribe +psubscribe +ssubscribe +xread`).anonymous;
+  const subs = { channel: new Set(["public/a"]), pattern: new Set(["public/*"]), shard: new Set(["public/s"]) };
+
+  test("keepsSubscriptions: each kind needs its command and read rights; a pattern must be granted as that text", () => {
+    expect(keepsSubscriptions(anonOf("%R&public/*"), subs, null)).toBe(true);
+    expect(keepsSubscriptions(anonOf("%R&other/*"), { channel: subs.channel }, null)).toBe(false);
+    expect(keepsSubscriptions(anonOf("%R&public/a %R&public/s"), subs, null)).toBe(false); // the pattern public/* is not granted as such
+    expect(keepsSubscriptions(anonOf("%W&public/*"), { shard: subs.shard }, null)).toBe(false); // write-only
+    const noSsubscribe = parse("user default on nopass %R&public/* -@all +subscribe +psubscribe").anonymous;
+    expect(keepsSubscriptions(noSsubscribe, { channel: subs.channel, pattern: subs.pattern }, null)).toBe(true);
+    expect(keepsSubscriptions(noSsubscribe, { shard: subs.shard }, null)).toBe(false);
+    expect(keepsSubscriptions(anonOf("%R~notistream:public/*"), null, ["notistream:public/a"])).toBe(true);
+    expect(keepsSubscriptions(anonOf("%R~notistream:team/*"), null, ["notistream:public/a"])).toBe(false);
+    expect(keepsSubscriptions(parse("user default on nopass allchannels allkeys +@all").anonymous, subs, ["k"])).toBe(true);
+    expect(keepsSubscriptions(anonOf(""), null, null)).toBe(true);
+  });
+
+  test("keepsPasswords: every old password must still log in", () => {
+    const one = parse(`user default on #${sha("a")}`).anonymous;
+    const two = parse(`user default on #${sha("a")} #${sha("b")}`).anonymous;
+    expect(keepsPasswords(one, two)).toBe(true);
+    expect(keepsPasswords(two, one)).toBe(false);
+    expect(keepsPasswords(one, parse(`user default on #${sha("c")}`).anonymous)).toBe(false);
+  });
+
+  test("riskyAnonymousCommands: what a no-password default user may run among CLIENT KILL, CLIENT LIST, ACL LOAD and FLUSHALL", () => {
+    expect(riskyAnonymousCommands(parse("user default on nopass -@all +@connection +subscribe"))).toEqual(["client|kill", "client|list"]);
+    expect(riskyAnonymousCommands(parse("user default on nopass allchannels allkeys +@all"))).toEqual(["client|kill", "client|list", "acl|load", "flushall"]);
+    expect(riskyAnonymousCommands(parse("user default on nopass -@all +@connection -client|kill -client|list +subscribe"))).toEqual([]);
+    expect(riskyAnonymousCommands(parse(`user default on #${sha("x")} +@all`))).toEqual([]); // must log in
+    expect(riskyAnonymousCommands(parse("user default off nopass +@all"))).toEqual([]);
+    expect(riskyAnonymousCommands(parse("user alice on nopass +@all"))).toEqual([]); // no default line: anonymous may do nothing
   });
 });
