@@ -15,11 +15,12 @@ import {
   INLINE_MAX,
   ARG_OVERHEAD,
   type ParseResult,
+  type ParseLimits,
 } from "../resp";
 import { seededRandom } from "./helpers";
 
 const b = (s: string) => Buffer.from(s, "latin1");
-const LIMITS = { authRequired: false, maxBulk: 512 * 1024 * 1024 };
+const LIMITS: ParseLimits = { authRequired: false, maxBulk: 512 * 1024 * 1024 };
 
 type Outcome = string[][] | { error: string; before: string[][] };
 
