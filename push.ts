@@ -6,7 +6,7 @@ import { join } from "node:path";
 import webpush from "web-push";
 import { z } from "zod";
 import { compileGlob, isPattern } from "./glob";
-import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, isStreamId, type Envelope } from "./message";
+import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, type Envelope } from "./message";
 import {
   DEFAULT_PUSH_LIMITS,
   EXPIRE_AFTER_MS,
@@ -345,7 +345,7 @@ export class Push {
   private onMessage(env: CheckedEnvelope): void {
     if (isReservedChannel(env.channel)) return; // a glob like * also matches the server's own channels
     // A plain message's text is its whole payload.
-    this.inOrder(env.channel, () => this.handle(env.channel, env, env.message, true));
+    this.inOrder(env.channel, () => this.handle(env.channel, env, env.message));
   }
 
   /** Runs `task` after every earlier one for `channel`: claims must go in ID order. */
@@ -368,40 +368,17 @@ export class Push {
     const missed = (await this.o.store.send("XRANGE", [(await this.o.store.layout()).historyKey(channel), `(${last}`, "+", "COUNT", "100"])) as [string, string[]][] | null;
     for (const [id, fields] of missed ?? []) {
       const env = envelopeFromEntry(String(id), (fields ?? []).map(String), channel);
-      await this.handle(channel, env, JSON.stringify(env), true);
+      await this.handle(channel, env, JSON.stringify(env));
     }
   }
 
   /**
-   * The envelope a live payload claims to be, as this channel's history holds it. Anyone who may PUBLISH here can
-   * write any payload, so an id is believed only when history has it (else a huge one would take the claims stream
-   * past every real ID, and a guessed one would mark a real message as seen), and the channel is the frame's.
-   * A payload that names no such entry is plain text.
+   * One message, from history (catch-up) or as the hub checked it: its id, if any, is one the channel's history holds,
+   * so the claim below, keyed by that id, cannot be pushed past every real ID by a forged one.
    */
-  private async fromHistory(channel: string, env: Envelope & { plain?: true }, payload: string): Promise<Envelope & { plain?: true }> {
-    if (!env.plain && isStreamId(env.id)) {
-      const found = (await this.o.store.send("XRANGE", [(await this.o.store.layout()).historyKey(channel), env.id, env.id])) as [string, string[]][] | null;
-      const entry = found?.[0];
-      if (entry) return { ...envelopeFromEntry(String(entry[0]), (entry[1] ?? []).map(String), channel), channel };
-    }
-    return env.plain ? env : { id: "", time: Math.floor(Date.now() / 1000), channel, message: payload, plain: true };
-  }
-
-  /**
-   * `checked`: the envelope came from history (catch-up, or a hub that checks ids against history), not as a payload
-   * anyone who may publish could write; unchecked ones are looked up in history first (fromHistory).
-   */
-  private async handle(channel: string, given: Envelope & { plain?: true }, payload: string, checked: boolean): Promise<void> {
+  private async handle(channel: string, env: CheckedEnvelope, payload: string): Promise<void> {
     const targets = this.targets(channel);
     if (!targets.length) return;
-    let env: Envelope & { plain?: true };
-    try {
-      env = checked ? given : await this.fromHistory(channel, given, payload);
-    } catch (err) {
-      this.o.count.failed("claim");
-      this.o.log(`web: push: cannot look up a message on ${channel} in its history, not pushed: ${(err as Error).message}`);
-      return;
-    }
     // A channel watch and a pattern watch both deliver the same message: handle it once here. Plain text is keyed by
     // its hash: 10,000 remembered payloads of up to 64 KB each would be a memory bill anyone who may publish could run up.
     const key = `${channel}\n${env.plain ? createHash("sha256").update(payload).digest("base64url") : env.id}`;

@@ -202,7 +202,7 @@ describe("Medium 1: push subscriptions lose what the ACL no longer allows", () =
     const url = `redis://127.0.0.1:${own.port}`;
     const lines: string[] = [];
     const publisher = new Publisher(url, 1000, undefined, 0, true, () => {});
-    const hub = new Hub(url, undefined, () => {});
+    const hub = new Hub(url, undefined, () => {}, { history: publisher });
     const inProcess = new Push({
       store: publisher,
       hub,
