@@ -197,6 +197,34 @@ describe("Medium 1: push subscriptions lose what the ACL no longer allows", () =
     }
   }, 40000);
 
+  // The lead wires push.revoke into web.ts's setAcl (`void push?.revoke(next)`); then this becomes a plain test.
+  test.todo("SIGHUP stores it too: a subscription loses the channels its user lost, and one whose user is off is dropped", async () => {
+    const acl = tempPath("push-revoke-store.acl");
+    const users = (alice: string, bob: string) => `user default off\nuser alice on #${sha("alice-pw")} ${alice} ~* +@all\nuser bob ${bob} #${sha("bob-pw")} &shared ~* +@all\n`;
+    writeFileSync(acl, users("&alice/* &shared", "on"));
+    const own = await startPubSub(); // only this test's subscriptions, so the counts in the log line are its own
+    const web = await startWebServer(`redis://127.0.0.1:${own.port}`, ["--acl", acl, ...pushArgs()]);
+    const raw = await Raw.open(own.port);
+    const stored = async (sub: TestSubscription) => {
+      const top = (await raw.call("XREVRANGE", `notistream-push:sub:${sha(sub.json.endpoint)}`, "+", "-", "COUNT", "1")) as [string, string[]][];
+      return top.length ? (JSON.parse(top[0]![1][1]!) as { channels: string[] }).channels : null;
+    };
+    try {
+      const alice = newSub();
+      const bob = newSub();
+      expect((await subscribe(web.url, alice, ["alice/a", "shared"], basic("alice", "alice-pw"))).status).toBe(201);
+      expect((await subscribe(web.url, bob, ["shared"], basic("bob", "bob-pw"))).status).toBe(201);
+      writeFileSync(acl, users("&alice/*", "off"));
+      web.proc.kill("SIGHUP");
+      await eventually("the store follows the ACL", async () => JSON.stringify(await stored(alice)) === '["alice/a"]' && (await stored(bob)) === null, 5000);
+      await until("the log line", () => web.output().includes("the new ACL dropped 1 subscription and took channels from 1 other"), 5000);
+    } finally {
+      raw.close();
+      await web.stop();
+      await own.stop();
+    }
+  }, 30000);
+
   test("push.revoke(acl) takes lost channels out of the stored subscriptions and drops those left with none, for every web server", async () => {
     const own = await startPubSub();
     const url = `redis://127.0.0.1:${own.port}`;
