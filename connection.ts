@@ -1,13 +1,21 @@
 // connection.ts — one server-side connection (Redis's networking.c): its state, replies and frames queued for one
-// write per event-loop turn, backpressure, the pub/sub output limits, and the one way a connection is closed.
+// write per event-loop turn, backpressure both ways, the output limits, and the one way a connection is closed.
 import type { Socket } from "bun";
 import { RequestParser, type Proto } from "./resp";
 import type { AclUser } from "./acl";
 import type { StreamId } from "./history";
 import type { Subscriber, SubscriptionSets } from "./channels";
 
-/** client-output-buffer-limit pubsub: hard bytes, soft bytes held for soft seconds (0 turns a limit off). */
+/** One client-output-buffer-limit class: hard bytes, soft bytes held for soft seconds (0 turns a limit off). */
 export type OutputLimits = { hard: number; soft: number; softSeconds: number };
+/** Redis's two classes that apply here: subscribers (pubsub), and every other client (normal). */
+export type OutputClass = "normal" | "pubsub";
+
+/**
+ * A client's input is not read while this much of its output is unsent: its own pipelined commands cannot make the
+ * server hold more than this plus one reply, whether or not it reads. 64 KB: a turn's replies to a fast reader.
+ */
+export const INPUT_HOLD_BYTES = 64 * 1024;
 
 /** Where the next reply will sit: at this offset of the text, which becomes chunks[chunk] when it is moved. */
 export type ReplyMark = { chunk: number; offset: number };
@@ -18,8 +26,10 @@ export interface ConnectionOwner {
   beforeWrite(): void;
   /** The connection is gone: drop its subscriptions and blocked reads. */
   released(c: Connection): void;
-  /** A subscriber passed its output limit and is being cut off. */
-  overLimit(c: Connection, which: "hard" | "soft"): void;
+  /** A client passed its class's output limit and is being cut off. */
+  overLimit(c: Connection, which: "hard" | "soft", cls: OutputClass): void;
+  /** A held client's output went out in full: read its input again (what came while it was held first). */
+  inputResumed(c: Connection): void;
   /** An error reply was queued (INFO errorstats counts it, even under CLIENT REPLY OFF, as afterErrorReply does). */
   errorReplied(reply: string): void;
 }
@@ -50,6 +60,8 @@ export class Connection implements Subscriber {
   private queuedBytes = 0;
   /** What the kernel did not take last time; nothing more is written before drain (backpressure). */
   unsent: Uint8Array | null = null;
+  /** Its socket is paused: output passed the hold mark, and nothing more is read until it has all gone out. */
+  inputHeld = false;
   softLimitSince = 0;
   dirty = false;
   /** In a reserved slot (past --maxclients) until it logs in; the timer closes it if it does not in time. */
@@ -151,14 +163,18 @@ export class Connections {
   private readonly dirty: Connection[] = [];
   private flushScheduled = false;
 
-  /** The smaller of the limits that are on: below it there is nothing to check. */
+  /** The smallest of the limits that are on, in either class: below it there is nothing to check. */
   private readonly lowestLimit: number;
+  /** Output at which a client's input is held (and its output checked): INPUT_HOLD_BYTES, or a normal limit below it. */
+  readonly holdAt: number;
 
   constructor(
     readonly owner: ConnectionOwner,
-    readonly limits: OutputLimits,
+    readonly limits: Record<OutputClass, OutputLimits>,
   ) {
-    this.lowestLimit = Math.min(limits.hard > 0 ? limits.hard : Infinity, limits.soft > 0 ? limits.soft : Infinity);
+    const lowest = (l: OutputLimits) => Math.min(l.hard > 0 ? l.hard : Infinity, l.soft > 0 ? l.soft : Infinity);
+    this.lowestLimit = Math.min(lowest(limits.normal), lowest(limits.pubsub));
+    this.holdAt = Math.min(INPUT_HOLD_BYTES, lowest(limits.normal));
   }
 
   markDirty(c: Connection): void {
@@ -188,6 +204,24 @@ export class Connections {
     const out = c.takeOutput();
     if (out) this.writeOut(c, out);
     if (c.closeAfterReply && !c.unsent && !c.hasOutput()) this.close(c, "end");
+    else if (c.inputHeld && !c.unsent && !c.closed) {
+      // All of it went to the kernel: read this client again.
+      c.inputHeld = false;
+      c.socket.resume();
+      this.owner.inputResumed(c);
+    }
+  }
+
+  /**
+   * The client's unsent output reached holdAt: check its output limit, then stop reading it until that output has
+   * gone out (the peer then sees TCP backpressure instead of the server buffering its replies without end).
+   */
+  holdInput(c: Connection): void {
+    this.checkOutputLimit(c);
+    if (c.closed || c.inputHeld) return;
+    c.inputHeld = true;
+    c.socket.pause();
+    this.markDirty(c);
   }
 
   /** The socket can take more: first the rest of the last write, then whatever was queued meanwhile. */
@@ -206,27 +240,31 @@ export class Connections {
     if (n < out.length) c.unsent = out.subarray(n); // a view of the rest: no copy
   }
 
-  /** Redis's client-output-buffer-limit for pubsub clients, checked when a frame is queued and once a second. */
+  /**
+   * Redis's client-output-buffer-limit, the class as getClientType says (a subscriber is pubsub, others normal):
+   * checked when a frame is queued, when output reaches holdAt, and once a second.
+   */
   checkOutputLimit(c: Connection): void {
     const used = c.outputBytes;
     // The common case, once per delivery: well under every limit and never over the soft one.
     if (used < this.lowestLimit && c.softLimitSince === 0) return;
-    const { hard, soft, softSeconds } = this.limits;
-    if (hard > 0 && used >= hard) return this.cutOff(c, "hard");
+    const cls: OutputClass = c.pubsubFlag ? "pubsub" : "normal";
+    const { hard, soft, softSeconds } = this.limits[cls];
+    if (hard > 0 && used >= hard) return this.cutOff(c, "hard", cls);
     if (soft > 0 && used >= soft) {
       if (!c.softLimitSince) c.softLimitSince = Date.now();
-      else if (Date.now() - c.softLimitSince >= softSeconds * 1000) this.cutOff(c, "soft");
+      else if (Date.now() - c.softLimitSince >= softSeconds * 1000) this.cutOff(c, "soft", cls);
     } else c.softLimitSince = 0;
   }
 
-  /** The soft limit is about time, so it is checked on a clock too, not only when a frame is queued. */
+  /** The soft limit is about time, so it is checked on a clock too, not only when output grows. */
   checkSoftLimits(): void {
-    for (const c of this.all.values()) if (c.pubsubFlag && c.softLimitSince) this.checkOutputLimit(c);
+    for (const c of this.all.values()) if (c.softLimitSince) this.checkOutputLimit(c);
   }
 
-  private cutOff(c: Connection, which: "hard" | "soft"): void {
+  private cutOff(c: Connection, which: "hard" | "soft", cls: OutputClass): void {
     if (c.closed) return;
-    this.owner.overLimit(c, which);
+    this.owner.overLimit(c, which, cls);
     this.close(c, "abort");
   }
 

@@ -6,9 +6,9 @@ import { DEFAULT_MAX_BULK, enc, latin1, cString } from "./resp";
 import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./history";
 import { xreadHeader, xreadPart, type KeyClient } from "./keyspace";
-import { Acl } from "./acl";
+import { Acl, RISKY_COMMANDS, keepsPasswords, keepsSubscriptions, riskyAnonymousCommands } from "./acl";
 import { Channels } from "./channels";
-import { Connection, Connections, type ReplyMark } from "./connection";
+import { Connection, Connections, type OutputLimits, type ReplyMark } from "./connection";
 import { REDIS_VERSION, findCommand, safeError, type Command, type CommandHost } from "./commands";
 import { InfoStats, renderInfo, requestedSections, type Section } from "./info";
 import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
@@ -28,10 +28,17 @@ export type PubSubOptions = {
   /** Connections past maxClients kept for clients that log in (a password or a named ACL user), like the web server. */
   reservedClients?: number;
   maxBulk: number;
+  /**
+   * The most one request may hold from a client that proved no password (the default user without one, or any nopass
+   * user): every argument's bytes plus 64 each, so also its largest bulk string.
+   */
+  anonymousMaxRequest: number;
   /** client-output-buffer-limit pubsub: hard bytes, soft bytes, soft seconds. */
   outputHard: number;
   outputSoft: number;
   outputSoftSeconds: number;
+  /** client-output-buffer-limit normal: the same for every client that is not subscribed. */
+  normalOutput: OutputLimits;
   /** The history database file (":memory:" keeps nothing). */
   dataPath: string;
   fsync: FsyncPolicy;
@@ -45,6 +52,15 @@ export type PubSubOptions = {
 };
 
 const MAX_CLIENTS_ERROR = "-ERR max number of clients reached\r\n";
+
+/** One warning line when clients with no password may act on other clients or the whole server; null when they may not. */
+export function anonymousRiskWarning(acl: Acl, path: string): string | null {
+  const risky = riskyAnonymousCommands(acl);
+  if (risky.length === 0) return null;
+  const names = risky.map((r) => r.replace("|", " ").toUpperCase()).join(", ");
+  const what = risky.map((r) => RISKY_COMMANDS[r]).join(", ");
+  return `pubsub: warning: anonymous clients may run ${names} (the default user's rules in ${path} allow it), so anyone can ${what}; give the default user only what it needs, as docs/users.acl does, or add ${risky.map((r) => `-${r}`).join(" ")} to its line`;
+}
 /** How long a connection in a reserved slot has to log in. */
 const RESERVED_LOGIN_MS = 2000;
 
@@ -53,9 +69,14 @@ export const DEFAULTS: PubSubOptions = {
   port: 6379,
   maxClients: 10000,
   maxBulk: DEFAULT_MAX_BULK,
+  // Twice the web server's largest request body (1 MB): a message that may be posted over HTTP fits over RESP too.
+  anonymousMaxRequest: 2 * 1024 * 1024,
   outputHard: 32 * 1024 * 1024,
   outputSoft: 8 * 1024 * 1024,
   outputSoftSeconds: 60,
+  // Redis has none (0 0 0). The largest reply a client rightly asks for is a whole channel's catch-up: at the web
+  // server's defaults, 1000 messages of up to 64 KB, about 66 MB. Hard: twice that; soft: half of it for 60 s.
+  normalOutput: { hard: 128 * 1024 * 1024, soft: 32 * 1024 * 1024, softSeconds: 60 },
   dataPath: "./notistream.db",
   fsync: "everysec",
   historyMaxAgeMs: 7 * 24 * 3600 * 1000,
@@ -97,14 +118,21 @@ export class PubSubServer implements CommandHost {
           if (c.blocked) this.unblock(c, null);
           this.channels.dropAll(c);
         },
-        overLimit: (c, which) => {
+        overLimit: (c, which, cls) => {
           this.stats.outputLimitDisconnects++;
           if (!this.opts.quiet)
-            console.warn(`pubsub: client id=${c.id} addr=${c.addr} closed for overcoming of output buffer limits (${which} limit, ${c.outputBytes} bytes queued)`);
+            console.warn(`pubsub: client id=${c.id} addr=${c.addr} user=${c.user.name} closed for overcoming of output buffer limits (${cls} class, ${which} limit, ${c.outputBytes} bytes queued)`);
+        },
+        inputResumed: (c) => {
+          this.processInput(c);
+          this.connections.markDirty(c);
         },
         errorReplied: (reply) => this.infoStats.error(reply),
       },
-      { hard: this.opts.outputHard, soft: this.opts.outputSoft, softSeconds: this.opts.outputSoftSeconds },
+      {
+        normal: this.opts.normalOutput,
+        pubsub: { hard: this.opts.outputHard, soft: this.opts.outputSoft, softSeconds: this.opts.outputSoftSeconds },
+      },
     );
   }
 
@@ -269,9 +297,13 @@ export class PubSubServer implements CommandHost {
   // Running commands
 
   private processInput(c: Connection): void {
+    const conns = this.connections;
     for (;;) {
       if (c.closeAfterReply || c.closed || c.blocked) return;
-      const r = c.parser.next({ authRequired: !c.authenticated, maxBulk: this.opts.maxBulk });
+      // Output piling up (a client that pipelines and does not read): stop reading it until that output is out.
+      if (c.outputBytes >= conns.holdAt) return conns.holdInput(c);
+      // A client that proved no password gets a request budget (Redis gives it proto-max-bulk-len, 512 MB).
+      const r = c.parser.next({ authRequired: !c.authenticated, maxBulk: this.opts.maxBulk, maxRequest: c.user.nopass ? this.opts.anonymousMaxRequest : undefined });
       if (r === null) return;
       if (r.kind === "error") {
         c.reply(enc.error(r.message));
@@ -385,7 +417,10 @@ export class PubSubServer implements CommandHost {
 
   /**
    * ACL LOAD and SIGHUP: reads the file again; null when done, else why not (the old rules stay). As Redis does, every
-   * connection logged in as a named user is closed (it logs in again under the new rules); anonymous ones stay.
+   * connection logged in as a named user is closed (it logs in again under the new rules). Connections of the default
+   * user stay unless their login no longer holds (it is off now, or its password changed) or the new rules refuse one
+   * of their subscriptions or blocked reads: those are closed too (Redis's ACLKillPubsubClientsIfNeeded, which 7.0
+   * runs for ACL SETUSER only).
    */
   reloadAcl(current: Connection | null): string | null {
     const path = this.opts.aclPath;
@@ -397,18 +432,30 @@ export class PubSubServer implements CommandHost {
     } catch (err) {
       return (err as Error).message;
     }
+    const before = this.acl.anonymous;
     this.acl = next;
-    let closed = 0;
+    const anon = next.anonymous;
+    const loginHolds = anon.enabled && (anon.nopass || (!before.nopass && keepsPasswords(before, anon)));
+    let named = 0;
+    let revoked = 0;
     for (const c of [...this.connections.all.values()]) {
-      const named = c.user.name !== "default";
-      c.user = next.anonymous;
-      if (!named) continue;
+      const wasNamed = c.user.name !== "default";
+      c.user = anon;
+      if (wasNamed) named++;
+      else if (!c.authenticated) {
+        c.authenticated = !this.authRequiredByDefault; // Redis asks the default user each time (authRequired)
+        continue;
+      } else if (loginHolds && keepsSubscriptions(anon, c.subs, c.blocked?.keys ?? null)) continue;
+      else revoked++;
       c.authenticated = false;
-      closed++;
       if (c === current) c.closeAfterReply = true; // its +OK goes out first
       else this.connections.close(c, "end");
     }
-    if (!this.opts.quiet) console.log(`pubsub: ACL reloaded from ${path}: ${aclSummary(next)}; closed ${closed} connection(s) of named users`);
+    if (!this.opts.quiet) {
+      console.log(`pubsub: ACL reloaded from ${path}: ${aclSummary(next)}; closed ${named} connection(s) of named users and ${revoked} anonymous one(s) the new rules no longer allow`);
+      const risk = anonymousRiskWarning(next, path);
+      if (risk) console.warn(risk);
+    }
     return null;
   }
 
@@ -507,6 +554,12 @@ const FLAGS: FlagSpec[] = [
   { name: "maxclients", env: "NOTISTREAM_MAXCLIENTS", help: "most connected clients (default: the open-file limit less 32, as Redis; lowered to that if larger)" },
   { name: "reserved-clients", env: "NOTISTREAM_RESERVED_CLIENTS", help: "connections past --maxclients kept for clients that log in (the password, or a named ACL user), so a full server still takes the web server", default: "16" },
   { name: "proto-max-bulk-len", env: "NOTISTREAM_PROTO_MAX_BULK_LEN", help: "largest bulk string accepted, in bytes", default: String(DEFAULTS.maxBulk) },
+  {
+    name: "anonymous-max-request",
+    env: "NOTISTREAM_ANONYMOUS_MAX_REQUEST",
+    help: "most bytes one request from a client that proved no password may hold (its arguments plus 64 bytes each), so also its largest bulk string",
+    default: String(DEFAULTS.anonymousMaxRequest),
+  },
   { name: "data", env: "NOTISTREAM_DATA", help: "history database file", default: DEFAULTS.dataPath },
   { name: "tls-port", env: "NOTISTREAM_TLS_PORT", help: "port for RESP over TLS (needs --tls-cert and --tls-key)", default: "6380" },
   { name: "tls-cert", env: "NOTISTREAM_TLS_CERT", help: "PEM certificate file for TLS" },
@@ -520,7 +573,24 @@ const FLAGS: FlagSpec[] = [
     help: "disconnect a subscriber whose unread output passes <hard> bytes, or stays over <soft> bytes for <seconds>",
     default: `${DEFAULTS.outputHard} ${DEFAULTS.outputSoft} ${DEFAULTS.outputSoftSeconds}`,
   },
+  {
+    name: "normal-output-limit",
+    env: "NOTISTREAM_NORMAL_OUTPUT_LIMIT",
+    help: "disconnect any other client whose unread replies pass <hard> bytes, or stay over <soft> bytes for <seconds> (0 0 0: none, as Redis)",
+    default: `${DEFAULTS.normalOutput.hard} ${DEFAULTS.normalOutput.soft} ${DEFAULTS.normalOutput.softSeconds}`,
+  },
 ];
+
+/** A client-output-buffer-limit flag: "<hard bytes> <soft bytes> <soft seconds>", or a usage error (exit 2). */
+function outputLimitFlag(flags: Record<string, string | undefined>, name: string): OutputLimits {
+  const limit = (flags[name] ?? "").trim().split(/\s+/).map(Number);
+  if (limit.length !== 3 || limit.some((n) => !Number.isInteger(n) || n < 0)) {
+    console.error(`pubsub: --${name} takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(flags[name])}`);
+    process.exit(2);
+  }
+  const [hard, soft, softSeconds] = limit as [number, number, number];
+  return { hard, soft, softSeconds };
+}
 
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
@@ -530,12 +600,9 @@ export async function main(argv: string[]): Promise<void> {
   const clients = maxClientsFor("pubsub", flags.maxclients === undefined ? undefined : intFlag("pubsub", flags, "maxclients", 1, 10_000_000), reservedClients);
   const maxClients = clients.maxClients;
   const maxBulk = intFlag("pubsub", flags, "proto-max-bulk-len", 1, 2 ** 53);
-  const limit = (flags["pubsub-output-limit"] ?? "").trim().split(/\s+/).map(Number);
-  if (limit.length !== 3 || limit.some((n) => !Number.isInteger(n) || n < 0)) {
-    console.error(`pubsub: --pubsub-output-limit takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(flags["pubsub-output-limit"])}`);
-    process.exit(2);
-  }
-  const [outputHard, outputSoft, outputSoftSeconds] = limit as [number, number, number];
+  const anonymousMaxRequest = intFlag("pubsub", flags, "anonymous-max-request", 1, 2 ** 53);
+  const pubsubLimit = outputLimitFlag(flags, "pubsub-output-limit");
+  const normalOutput = outputLimitFlag(flags, "normal-output-limit");
   const fsync = flags.appendfsync;
   if (fsync !== "everysec" && fsync !== "always") {
     console.error(`pubsub: --appendfsync must be everysec or always, got ${JSON.stringify(fsync)}`);
@@ -547,7 +614,11 @@ export async function main(argv: string[]): Promise<void> {
   const acl = loadAcl("pubsub", flags.acl, flags.password, "--password");
   let server: PubSubServer;
   try {
-    server = new PubSubServer({ host: flags.host!, port, password: flags.password, acl, aclPath: flags.acl, maxClients, reservedClients, maxBulk, outputHard, outputSoft, outputSoftSeconds, dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls });
+    server = new PubSubServer({
+      host: flags.host!, port, password: flags.password, acl, aclPath: flags.acl, maxClients, reservedClients, maxBulk, anonymousMaxRequest,
+      outputHard: pubsubLimit.hard, outputSoft: pubsubLimit.soft, outputSoftSeconds: pubsubLimit.softSeconds, normalOutput,
+      dataPath: flags.data!, fsync, historyMaxAgeMs, connRateLimit, tls,
+    });
   } catch (err) {
     console.error(`pubsub: cannot open the history database ${flags.data}: ${(err as Error).message}`);
     process.exit(1);
@@ -557,12 +628,23 @@ export async function main(argv: string[]): Promise<void> {
   else console.log(clients.line);
   if (acl) {
     console.log(`pubsub: ${aclSummary(acl)} (${flags.acl}); ACL LOAD or SIGHUP reads it again`);
+    const risk = anonymousRiskWarning(acl, flags.acl!);
+    if (risk) console.warn(risk);
     reloadAclOnHup("pubsub", () => server.reloadAcl(null));
   }
   else if (flags.password === undefined)
-    console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe and publish; set --password or NOTISTREAM_PASSWORD");
+    console.warn("pubsub: warning: no password set, so anyone who can reach this port can subscribe, publish and run every command (CLIENT KILL and FLUSHALL included); set --password or NOTISTREAM_PASSWORD, or --acl (see docs/users.acl)");
+  const mb = (n: number) => (n >= 1024 * 1024 ? `${+(n / 1024 / 1024).toFixed(1)} MB` : `${n} bytes`);
+  const cobl = (l: OutputLimits) => (l.hard || l.soft ? `hard ${mb(l.hard)}, soft ${mb(l.soft)} for ${l.softSeconds} s` : "none");
+  console.log(
+    `pubsub: limits: requests from clients with no password up to ${mb(anonymousMaxRequest)} (--anonymous-max-request); unread output: ` +
+      `subscribers ${cobl(pubsubLimit)}, other clients ${cobl(normalOutput)} (--pubsub-output-limit, --normal-output-limit)`,
+  );
   const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);
   console.log(`pubsub: history in ${flags.data} (${server.history.streams.size} streams, ${kept} entries, appendfsync ${fsync})`);
+  const mode = server.history.looseMode;
+  if (mode !== null)
+    console.warn(`pubsub: warning: the history database ${flags.data} has mode ${mode.toString(8).padStart(4, "0")}, so other users of this machine may read its private messages and push secrets; run chmod 600 ${flags.data}* (new files are made 0600)`);
   if (server.tlsPort !== null) console.log(`pubsub: listening for TLS on rediss://${flags.host}:${server.tlsPort}`);
   console.log(`pubsub: listening on redis://${flags.host}:${server.port} (Redis ${REDIS_VERSION} protocol, pid ${process.pid})`);
   exitOnSignals(() => server.stop());
