@@ -19,10 +19,10 @@ export const MAX_READ_CHANNELS = 100;
  */
 const READ_BUDGET = 64;
 /**
- * An SSE stream's own queue, in bytes: past it, a catch-up waits for the client to take what is queued before it reads
- * more history. Live messages cannot wait; they count against the output limits instead.
+ * Unread bytes past which a catch-up stops reading history until the client has taken what is queued. Live messages
+ * cannot wait; they count against the output limits instead.
  */
-const HIGH_WATER = 64 * 1024;
+const REPLAY_HIGH_WATER = 64 * 1024;
 /** The pub/sub server's --pubsub-output-limit default, for SSE streams too: 32 MB hard, 8 MB for 60 s soft. */
 export const DEFAULT_SSE_OUTPUT_LIMIT: OutputLimits = { hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, softSeconds: 60 };
 
@@ -234,8 +234,10 @@ let softTimer: ReturnType<typeof setInterval> | null = null;
 export const streamStats = { outputLimitCloses: 0, revokedCloses: 0 };
 
 // Counted in bytes, so a stream's queue is what the client has not taken yet (Bun moves a chunk out as the socket
-// takes it). One strategy object for every stream.
-const STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 };
+// takes it). A high-water mark of 1 byte: Bun's buffer per stream grows with it (a 64 KB mark doubled the memory per
+// idle stream, bench/ssefloor.ts), and pull() then comes once the queue is empty. One strategy object for every stream.
+const STRATEGY_MARK = 1;
+const STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: STRATEGY_MARK, size: (chunk) => chunk?.byteLength ?? 0 };
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -343,7 +345,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     }, KEEPALIVE_MS);
   }
 
-  /** The client took some of the queue: a replay waiting for room goes on. */
+  /** The client took all that was queued: a replay waiting for room goes on. */
   pull(): void {
     const d = this.drained;
     this.drained = null;
@@ -387,14 +389,19 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     this.checkOutput();
   }
 
-  /** Bytes the client has not taken: the stream's queue, and live messages held behind a replay. */
   /** Who opened the stream (an ACL user's name), if anyone logged in. */
   get user(): string | undefined {
     return this.options.user;
   }
 
+  /** Bytes in the stream's queue: written, and not yet taken by the socket. */
+  private get queued(): number {
+    return STRATEGY_MARK - (this.controller?.desiredSize ?? STRATEGY_MARK);
+  }
+
+  /** Bytes the client has not taken: the stream's queue, and live messages held behind a replay. */
   private get unread(): number {
-    return HIGH_WATER - (this.controller?.desiredSize ?? HIGH_WATER) + this.heldBytes;
+    return this.queued + this.heldBytes;
   }
 
   /** Redis's client-output-buffer-limit, for SSE: closed past `hard`, or over `soft` for `softSeconds`. */
@@ -509,7 +516,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
       if (this.closed) return;
       this.send(env);
       // Backpressure: read no more history until the client has taken what is queued.
-      if ((this.controller?.desiredSize ?? 1) <= 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      if (this.queued >= REPLAY_HIGH_WATER) await new Promise<void>((resolve) => (this.drained = resolve));
     }
   }
 }

@@ -421,6 +421,8 @@ export async function startWeb(opts: WebOptions) {
   /** What each visitor's open streams hold: one visitor may not hold every stream, nor make the hub match every glob. */
   const held = new HeldLimits({ streams: opts.maxStreamsPerVisitor ?? DEFAULT_MAX_STREAMS_PER_VISITOR, patterns: opts.maxPatternsPerVisitor ?? DEFAULT_MAX_PATTERNS_PER_VISITOR });
   const streamClosed = () => void sseStreams--;
+  /** A stream's options when no user logged in (no ACL): one object for all of them, as thousands stay open. */
+  const anonymousStreams = { limits: opts.sseOutputLimit, log };
   let proxyWarned = false;
   const events: Route = async (req, url) => {
     const channels = channelsFrom(url);
@@ -447,7 +449,7 @@ export async function startWeb(opts: WebOptions) {
     server.timeout(req, 0); // a stream stays open; the 25 s keepalive proves it is alive
     sseStreams++;
     const who = opts.acl && userFromAuthorization(opts.acl, req.headers.get("authorization"));
-    const streamOpts = { user: who && "user" in who ? who.user.name : undefined, limits: opts.sseOutputLimit, log };
+    const streamOpts = who && "user" in who ? { ...anonymousStreams, user: who.user.name } : anonymousStreams;
     if (visitor === null) return eventStream(hub, publisher, channels, since, replayFailed, streamClosed, streamOpts);
     // A closure per counted stream (unlike the shared callbacks above): it gives back what this visitor's stream held.
     const closed = () => {
