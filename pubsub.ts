@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // pubsub.ts — the Redis-compatible Pub/Sub server on Bun.listen: start-up, running a command (checks, execute, the
-// group commit of history writes), XREAD BLOCK wake-ups, ACL logins, INFO's figures, and `main`.
+// group commit of history writes), XREAD BLOCK wake-ups, ACL logins and reloads, INFO's figures, and `main`.
 import type { TCPSocketListener } from "bun";
 import { DEFAULT_MAX_BULK, enc, latin1, cString } from "./resp";
 import { RateLimiter } from "./ratelimit";
@@ -53,6 +53,9 @@ export type PubSubOptions = {
 
 const MAX_CLIENTS_ERROR = "-ERR max number of clients reached\r\n";
 
+/** How long a connection in a reserved slot has to log in. */
+const RESERVED_LOGIN_MS = 2000;
+
 /** One warning line when clients with no password may act on other clients or the whole server; null when they may not. */
 export function anonymousRiskWarning(acl: Acl, path: string): string | null {
   const risky = riskyAnonymousCommands(acl);
@@ -61,8 +64,6 @@ export function anonymousRiskWarning(acl: Acl, path: string): string | null {
   const what = risky.map((r) => RISKY_COMMANDS[r]).join(", ");
   return `pubsub: warning: anonymous clients may run ${names} (the default user's rules in ${path} allow it), so anyone can ${what}; give the default user only what it needs, as docs/users.acl does, or add ${risky.map((r) => `-${r}`).join(" ")} to its line`;
 }
-/** How long a connection in a reserved slot has to log in. */
-const RESERVED_LOGIN_MS = 2000;
 
 export const DEFAULTS: PubSubOptions = {
   host: "0.0.0.0",
@@ -206,6 +207,7 @@ export class PubSubServer implements CommandHost {
         end(socket) {
           // The peer half-closed: send what it already asked for, then close like Redis does on EOF.
           const c = socket.data;
+          c.inputHeld = false; // nothing more is read: commands held back would answer a peer that is leaving
           if (!c.closed && !c.unsent) conns.writeQueued(c);
           conns.close(c, "end");
         },

@@ -196,7 +196,6 @@ export class RequestParser {
   // Shared empties until input comes, and again once it is all parsed: an idle connection holds no buffer of its own.
   private buf: Uint8Array = NO_BYTES;
   private pos = 0;
-  private reqType: 0 | "inline" | "multibulk" = 0;
   private multibulkLen = 0;
   private bulkLen = -1;
   private argv: Uint8Array[] = NO_ARGS;
@@ -238,11 +237,11 @@ export class RequestParser {
         this.pos = 0;
         return null;
       }
-      if (!this.reqType) this.reqType = this.buf[this.pos] === 42 ? "multibulk" : "inline";
-      const r = this.reqType === "inline" ? this.inline() : this.multibulk(limits);
+      // Redis's reqtype, derived rather than kept (one field less per connection): a multibulk is under way, or starts
+      // here with '*'; anything else is an inline command, which is read whole or not at all.
+      const r = this.multibulkLen > 0 || this.buf[this.pos] === 42 ? this.multibulk(limits) : this.inline();
       if (r === null) return null;
       if (r.kind === "error") return r;
-      this.reqType = 0;
       if (r.argv.length === 0) continue; // empty line or *0: Redis resets and reads on
       return r;
     }
