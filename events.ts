@@ -8,6 +8,8 @@ import { encodeComment, encodeEvent, encodeOpening } from "./sse";
 import { globCostRefusal, isPattern } from "./glob";
 
 export const KEEPALIVE_MS = 25_000;
+/** What a stream says while the shared subscription is down; the web server's log has the reason. */
+export const HUB_DOWN = "the web server has lost the pub/sub server for now; messages follow, with what was missed, once it is back (the server's log says why)";
 
 /** Most channel names and globs one request may name. */
 export const MAX_NAMES = 100;
@@ -453,7 +455,8 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
   status(now: string | null): void {
     if (this.closed || now === this.problem) return;
     this.problem = now;
-    this.write(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: now }) }));
+    // The reason (an address, a refused login) is for the log, not for strangers: the stream says only that it waits.
+    this.write(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: HUB_DOWN }) }));
   }
 
   message(name: string, env: CheckedEnvelope): void {

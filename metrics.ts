@@ -12,7 +12,7 @@ const key = (labels: Labels) => {
 
 export class Metrics {
   private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
-  private readonly gauges = new Map<string, { help: string; read: () => number }>();
+  private readonly gauges = new Map<string, { help: string; read: () => number; type?: "counter" }>();
   private readonly histograms = new Map<string, { help: string; buckets: number[]; counts: number[]; sum: number; count: number }>();
 
   counter(name: string, help: string): (labels?: Labels, by?: number) => void {
@@ -26,6 +26,11 @@ export class Metrics {
 
   gauge(name: string, help: string, read: () => number): void {
     this.gauges.set(name, { help, read });
+  }
+
+  /** A counter kept elsewhere (a module's own tally), read when /metrics is asked: rendered as a counter. */
+  counterFrom(name: string, help: string, read: () => number): void {
+    this.gauges.set(name, { help, read, type: "counter" });
   }
 
   histogram(name: string, help: string, buckets: number[]): (value: number) => void {
@@ -45,7 +50,7 @@ export class Metrics {
       if (c.values.size === 0) out.push(`${name} 0`);
       for (const [k, v] of c.values) out.push(`${name}${k ? `{${k}}` : ""} ${v}`);
     }
-    for (const [name, g] of this.gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`);
+    for (const [name, g] of this.gauges) out.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} ${g.type ?? "gauge"}`, `${name} ${g.read()}`);
     for (const [name, h] of this.histograms) {
       out.push(`# HELP ${name} ${h.help}`, `# TYPE ${name} histogram`);
       h.buckets.forEach((b, i) => out.push(`${name}_bucket{le="${b}"} ${h.counts[i]}`));

@@ -8,7 +8,7 @@ import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
 import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature } from "./alerts";
 import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./template";
 import { DEFAULT_MAX_PATTERNS, Hub } from "./hub";
-import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, eventStream, parseOutputLimit, recentMessages } from "./events";
+import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, closeRevokedStreams, eventStream, parseOutputLimit, recentMessages, streamStats } from "./events";
 import type { OutputLimits } from "./connection";
 import { Metrics } from "./metrics";
 import { HeldLimits, RateLimiter } from "./ratelimit";
@@ -18,7 +18,7 @@ import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, isLoopback, p
 import { globWithin, isPattern } from "./glob";
 import { READ } from "./commands";
 import { Push, loadVapidKeys, type VapidKeys } from "./push";
-import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./pushpolicy";
+import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, mayRead, parseOrigins, type PushLimits } from "./pushpolicy";
 import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
 import { Acl, argsOf, channelBytes, userFromAuthorization } from "./acl";
 import { readFileSync } from "node:fs";
@@ -166,6 +166,8 @@ export async function startWeb(opts: WebOptions) {
   const publishSeconds = metrics.histogram("notistream_publish_seconds", "Time to XADD and PUBLISH one message.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
   let sseStreams = 0;
   metrics.gauge("notistream_sse_streams", "Open Server-Sent Events streams.", () => sseStreams);
+  metrics.counterFrom("notistream_sse_output_limit_closed_total", "Event streams closed because their unread output passed --sse-output-limit.", () => streamStats.outputLimitCloses);
+  metrics.counterFrom("notistream_sse_revoked_closed_total", "Event streams closed because an ACL reload took their rights away.", () => streamStats.revokedCloses);
   metrics.gauge("notistream_hub_channels", "Channels the shared RESP subscription holds.", () => hub.channelCount);
   metrics.gauge("notistream_hub_connected", "1 when the shared RESP subscription is connected.", () => (hub.connected ? 1 : 0));
   const countPushes = metrics.counter("notistream_push_sent_total", "Web Pushes a push service accepted.");
@@ -611,8 +613,15 @@ export async function startWeb(opts: WebOptions) {
     server,
     port: server.port,
     /** New users and rights (SIGHUP): every later request is checked against them. */
+    /**
+     * New users and rights (SIGHUP): every later request is checked against them, and what they no longer allow stops
+     * now, as Redis 7 does on RESP: open streams that may not read their channels end, push subscriptions lose them.
+     */
     setAcl: (next: Acl) => {
       opts.acl = next;
+      const ended = closeRevokedStreams((user, channels) => channels.every((c) => mayRead(next, user, c)));
+      if (ended) log(`web: ended ${ended} event stream${ended === 1 ? "" : "s"} whose user may no longer read its channels`);
+      void push?.revoke(next).catch((err: Error) => log(`web: push: cannot apply the new ACL to stored subscriptions yet (${err.message}); pushes are still checked against it one by one`));
     },
     stop: () => {
       clearInterval(summary);

@@ -42,3 +42,11 @@ test("counters by label set, label values escaped, gauges read when rendered, cu
     ].join("\n"),
   );
 });
+
+test("counterFrom renders a tally kept elsewhere as a counter, read when rendered", () => {
+  const m = new Metrics();
+  let closed = 0;
+  m.counterFrom("t_closed_total", "Closed.", () => closed);
+  closed = 3;
+  expect(m.render()).toBe("# HELP t_closed_total Closed.\n# TYPE t_closed_total counter\nt_closed_total 3\n");
+});

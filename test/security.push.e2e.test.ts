@@ -197,8 +197,7 @@ describe("Medium 1: push subscriptions lose what the ACL no longer allows", () =
     }
   }, 40000);
 
-  // The lead wires push.revoke into web.ts's setAcl (`void push?.revoke(next)`); then this becomes a plain test.
-  test.todo("SIGHUP stores it too: a subscription loses the channels its user lost, and one whose user is off is dropped", async () => {
+  test("SIGHUP stores it too: a subscription loses the channels its user lost, and one whose user is off is dropped", async () => {
     const acl = tempPath("push-revoke-store.acl");
     const users = (alice: string, bob: string) => `user default off\nuser alice on #${sha("alice-pw")} ${alice} ~* +@all\nuser bob ${bob} #${sha("bob-pw")} &shared ~* +@all\n`;
     writeFileSync(acl, users("&alice/* &shared", "on"));

@@ -429,6 +429,38 @@ describe("Medium 1 (SSE side): closeRevokedStreams ends the streams whose user l
   });
 });
 
+describe("Medium 1 (SSE side) through SIGHUP: a real web server ends what its new ACL no longer allows", () => {
+  test("alice loses her channel: her stream ends saying why, bob's goes on, and a new stream of hers is refused", async () => {
+    const sha = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
+    const acl = tempPath("revoke.acl");
+    const users = (alice: string) => `user default off\nuser alice on #${sha("alice-pw")} ${alice} ~* +@all\nuser bob on #${sha("bob-pw")} &shared ~* +@all\n`;
+    writeFileSync(acl, users("&shared"));
+    const w = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--acl", acl, "--rate-limit", "0"]);
+    const login = (user: string) => ({ authorization: `Basic ${btoa(`${user}:${user}-pw`)}` });
+    try {
+      const alice = await Stream.open(`${w.url}/events?channel=shared`, login("alice"));
+      const bob = await Stream.open(`${w.url}/events?channel=shared`, login("bob"));
+      expect([alice.status, bob.status]).toEqual([200, 200]);
+      await hubHolds("shared");
+      await raw.call("PUBLISH", "shared", "one");
+      await until("one, to both", () => alice.messages.length === 1 && bob.messages.length === 1);
+      writeFileSync(acl, users("&alice/*"));
+      w.proc.kill("SIGHUP");
+      await until("alice's stream ends", () => alice.ended, 10_000);
+      expect(alice.events.at(-1)?.event).toBe("status");
+      expect(alice.events.at(-1)?.data).toContain("withdrawn");
+      await until("the log line", () => w.output().includes("ended 1 event stream whose user may no longer read its channels"), 5000);
+      await raw.call("PUBLISH", "shared", "two");
+      await until("two, to bob", () => bob.messages.length === 2);
+      expect(alice.messages.map((m) => m.message)).toEqual(["one"]);
+      expect((await fetch(`${w.url}/events?channel=shared`, { headers: login("alice") })).status).toBe(403);
+      bob.close();
+    } finally {
+      await w.stop();
+    }
+  }, 30_000);
+});
+
 describe.skipIf(!haveCluster || !haveRedis)("High 5 on a Redis Cluster: ids checked against the channel's shard", () => {
   let cluster: Cluster;
   let cw: Web;
