@@ -2,7 +2,7 @@
 // Pure: parsing, credential checks and permission checks over strings; the servers read the file and ask.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { compileGlob } from "./glob";
+import { compileGlob, globWithin, isPattern } from "./glob";
 import { READ, WRITE, commandByName, type ChannelSpec, type Command, type KeySpec } from "./commands";
 import type { SubscriptionSets } from "./channels";
 
@@ -113,6 +113,18 @@ export class AclUser {
 
   maySubscribe(channel: string): boolean {
     return this.mayUseChannel(channel, READ);
+  }
+
+  /**
+   * May this user read `channels` over HTTP (/events, /messages, Web Push)? As SUBSCRIBE is checked (the command and
+   * each name), and a glob must also lie inside a read grant: SUBSCRIBE reads a glob as a plain name, so `*` would
+   * pass the grant `public/*` as text and read every channel. Asked per request, after an ACL reload, and per push.
+   */
+  mayReadOverHttp(channels: string[]): boolean {
+    if (!this.enabled) return false;
+    const names = channels.map(channelBytes);
+    const globsInside = this.allChannels || names.every((c) => !isPattern(c) || this.channels.some((g) => (g.rights & READ) !== 0 && globWithin(c, g.pattern)));
+    return globsInside && this.refusal("subscribe", false, argsOf(["SUBSCRIBE", ...names])) === null;
   }
 
   /** Does `secret` log in as this user? Hashes both sides first, so the comparison is constant-time. */

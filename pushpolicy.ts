@@ -2,9 +2,7 @@
 // how many it may have, who may still receive a channel, the 4 KB payload, Urgency, retries. Pure: no I/O.
 import { z } from "zod";
 import { channelRefusal, type Envelope } from "./message";
-import { argsOf, channelBytes, type Acl } from "./acl";
-import { READ } from "./commands";
-import { globWithin, isPattern } from "./glob";
+import type { Acl } from "./acl";
 
 /**
  * The hosts browsers' push services really use, and no more (a wildcard over a whole API domain would let a
@@ -109,12 +107,7 @@ export function limitRefusal(limits: PushLimits, channels: number, stored: numbe
  * each push: a user that is off or gone may read nothing.
  */
 export function mayRead(acl: Acl | undefined, userName: string, channel: string): boolean {
-  if (!acl) return true;
-  const user = acl.users.get(userName);
-  if (!user?.enabled) return false;
-  const bytes = channelBytes(channel);
-  if (isPattern(channel) && !user.allChannels && !user.channels.some((g) => (g.rights & READ) !== 0 && globWithin(bytes, g.pattern))) return false;
-  return user.refusal("subscribe", false, argsOf(["SUBSCRIBE", bytes])) === null;
+  return !acl || (acl.users.get(userName)?.mayReadOverHttp([channel]) ?? false);
 }
 
 /** "high" for priority 3 and above (and none: the default is 3), as iOS needs to show it; "low" for 1. */

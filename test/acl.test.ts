@@ -188,3 +188,21 @@ describe("rules that changed (ACL LOAD, SIGHUP) and risky anonymous rights", () 
     expect(riskyAnonymousCommands(parse("user alice on nopass +@all"))).toEqual([]); // no default line: anonymous may do nothing
   });
 });
+
+describe("mayReadOverHttp: what /events, /messages and Web Push let a user read", () => {
+  const acl = parse("user default on nopass %R&public/* -@all +subscribe", "user ci on nopass %W&public/* -@all +publish", "user off off nopass allchannels +@all", "user all on nopass allchannels +@all");
+  const anon = acl.users.get("default")!;
+  test("a name or a glob inside a read grant: yes", () => {
+    expect(anon.mayReadOverHttp(["public/a"])).toBe(true);
+    expect(anon.mayReadOverHttp(["public/*", "public/a*"])).toBe(true);
+  });
+  test("a glob that could match outside the grant, though SUBSCRIBE would pass it as a name: no", () => {
+    for (const g of ["*", "p*", "public*", "[p]ublic/*", "?ublic/x"]) expect(anon.mayReadOverHttp([g])).toBe(false);
+    expect(anon.mayReadOverHttp(["public/a", "private/a"])).toBe(false);
+  });
+  test("write-only grants, no SUBSCRIBE, or a user that is off: no; allchannels: any glob", () => {
+    expect(acl.users.get("ci")!.mayReadOverHttp(["public/a"])).toBe(false);
+    expect(acl.users.get("off")!.mayReadOverHttp(["x"])).toBe(false);
+    expect(acl.users.get("all")!.mayReadOverHttp(["*"])).toBe(true);
+  });
+});
