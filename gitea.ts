@@ -1,8 +1,7 @@
 // gitea.ts — Gitea and Forgejo deliveries: their bare hex HMAC-SHA256 signature, and their GitHub-like payloads
 // rendered by github.ts once the few differing fields are mapped. Channel owner/repo. Pure: no I/O.
-import { githubNotification, verifySignature, type GithubOutcome } from "./github";
-
-type Json = Record<string, unknown>;
+import { githubNotification } from "./github";
+import { hmacMatches, ignored, type Json, type SenderOutcome } from "./sender";
 
 /** The sender and its event: X-Forgejo-Event, X-Gitea-Event or (older) X-Gogs-Event. */
 export function giteaEvent(header: (name: string) => string | null): { sender: "forgejo" | "gitea"; event: string | null } {
@@ -14,7 +13,7 @@ export function giteaEvent(header: (name: string) => string | null): { sender: "
 /** X-Forgejo-Signature or X-Gitea-Signature: the hex HMAC-SHA256 of the body, without GitHub's "sha256=" prefix. */
 export function verifyGiteaSignature(secret: string, rawBody: Uint8Array, header: (name: string) => string | null): boolean {
   const sig = header("x-forgejo-signature") ?? header("x-gitea-signature");
-  return sig !== null && verifySignature(secret, rawBody, `sha256=${sig.trim()}`);
+  return sig !== null && hmacMatches(secret, [rawBody], sig.trim());
 }
 
 /** A delivery as GitHub would have sent it: Gitea names the compare link compare_url. */
@@ -22,7 +21,7 @@ function asGithub(p: Json): Json {
   return p.compare === undefined && typeof p.compare_url === "string" ? { ...p, compare: p.compare_url } : p;
 }
 
-export function giteaNotification(sender: "forgejo" | "gitea", event: string | null, payload: Json): GithubOutcome {
-  if (!event) return { kind: "ignored", reason: "no X-Gitea-Event or X-Forgejo-Event header" };
+export function giteaNotification(sender: "forgejo" | "gitea", event: string | null, payload: Json): SenderOutcome {
+  if (!event) return ignored("no X-Gitea-Event or X-Forgejo-Event header");
   return githubNotification(event, asGithub(payload), sender);
 }

@@ -1,27 +1,13 @@
 // github.ts — GitHub deliveries: the X-Hub-Signature-256 check, and an event payload turned into a
 // notification (channel owner/repo, title, message, url), a ping, or "ignored". Pure: no I/O.
-import { createHmac, createHash, timingSafeEqual } from "node:crypto";
-import type { Notification } from "./message";
-
-export type GithubOutcome =
-  | { kind: "publish"; notification: Notification }
-  | { kind: "ping"; zen: string; channel: string | null }
-  | { kind: "ignored"; reason: string };
+import { clip, firstLine, forgeNotice, hmacMatches, ignored, num, obj, objs, plural, published, str, type Json, type SenderOutcome } from "./sender";
 
 /** Checks `sha256=<hex>` against an HMAC-SHA256 of the raw body, in constant time. */
-export function verifySignature(secret: string, rawBody: Uint8Array, header: string | null): boolean {
-  if (!header || !header.startsWith("sha256=")) return false;
-  const expected = createHmac("sha256", secret).update(rawBody).digest("hex");
-  // Hashing both sides gives equal lengths, so timingSafeEqual never leaks the length either.
-  const a = createHash("sha256").update(header.slice(7).toLowerCase()).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+export function verifyGithubSignature(secret: string, rawBody: Uint8Array, header: string | null): boolean {
+  return header !== null && header.startsWith("sha256=") && hmacMatches(secret, [rawBody], header.slice(7));
 }
 
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v && typeof v === "object" && !Array.isArray(v) ? (v as Json) : {});
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+// GitHub's fields are read with `str`, which keeps "": an empty name or title stays as GitHub sent it.
 
 /** owner/repo: repository.full_name, else owner.name or owner.login plus /name. */
 export function channelFor(payload: Json): string | null {
@@ -34,17 +20,14 @@ export function channelFor(payload: Json): string | null {
   return who && name ? `${who}/${name}` : null;
 }
 
-const firstLine = (s: string) => s.split("\n")[0]!.trim();
-const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const actor = (p: Json): string => str(obj(p.sender).login) ?? str(obj(p.pusher).name) ?? "someone";
 
-function push(p: Json, channel: string, source: string): Notification {
+function push(p: Json, channel: string, source: string): SenderOutcome {
   const ref = str(p.ref) ?? "";
   const isTag = ref.startsWith("refs/tags/");
   const name = ref.replace(/^refs\/(heads|tags)\//, "");
   const who = str(obj(p.pusher).name) ?? actor(p);
-  const commits = arr(p.commits).map(obj);
+  const commits = objs(p.commits);
   const head = obj(p.head_commit);
   const url = str(p.compare) ?? str(obj(p.repository).html_url) ?? str(obj(p.repository).url);
   const kind = isTag ? "tag" : "branch";
@@ -67,60 +50,54 @@ function push(p: Json, channel: string, source: string): Notification {
     if (headId && headMsg) message = `${headId.slice(0, 7)} ${firstLine(headMsg)}${count > 1 ? ` (+${count - 1} more)` : ""}`;
     else message = p.forced === true ? `${name} was force-pushed` : `${name} was updated`;
   }
-  const n: Notification = { channel, title: `${channel}: ${title}`, message, source };
-  if (url) n.url = url;
-  return n;
+  return published({ channel, title: `${channel}: ${title}`, message, source }, url);
 }
 
 function item(p: Json, key: "pull_request" | "issue"): { num: number | undefined; title: string; url: string | undefined } {
   const it = obj(p[key]);
-  return { num: typeof it.number === "number" ? it.number : undefined, title: str(it.title) ?? "", url: str(it.html_url) };
+  return { num: num(it.number), title: str(it.title) ?? "", url: str(it.html_url) };
 }
 
 /**
  * Turns one delivery into what to publish. `event` is X-GitHub-Event, or null for an old post-receive hook.
  * Gitea and Forgejo send the same shapes (gitea.ts), and name themselves as the `source`.
  */
-export function githubNotification(event: string | null, payload: Json, source = "github"): GithubOutcome {
+export function githubNotification(event: string | null, payload: Json, source = "github"): SenderOutcome {
   const channel = channelFor(payload);
   // GitHub's original post-receive hooks carry no event header; they are always pushes.
   const ev = event ?? (payload.commits !== undefined || payload.ref !== undefined ? "push" : null);
   if (ev === "ping") return { kind: "ping", zen: str(payload.zen) ?? "", channel };
-  if (ev === null) return { kind: "ignored", reason: "no X-GitHub-Event header and the payload is not a push" };
-  if (!channel) return { kind: "ignored", reason: `the ${ev} event has no repository to name a channel after` };
+  if (ev === null) return ignored("no X-GitHub-Event header and the payload is not a push");
+  if (!channel) return ignored(`the ${ev} event has no repository to name a channel after`);
   const action = str(payload.action);
   const who = actor(payload);
-  const make = (title: string, message: string, url: string | undefined): GithubOutcome => {
-    const n: Notification = { channel, title: `${channel}: ${title}`, message: clip(message || title, 2000), source };
-    if (url) n.url = url;
-    return { kind: "publish", notification: n };
-  };
+  const make = forgeNotice(channel, source);
   switch (ev) {
     case "push":
-      return { kind: "publish", notification: push(payload, channel, source) };
+      return push(payload, channel, source);
     case "pull_request": {
       const pr = item(payload, "pull_request");
       const merged = obj(payload.pull_request).merged === true;
       const verbs: Record<string, string> = { opened: "opened", reopened: "reopened", ready_for_review: "marked ready for review" };
       let verb = action ? verbs[action] : undefined;
       if (action === "closed") verb = merged ? "merged" : "closed";
-      if (!verb) return { kind: "ignored", reason: `pull_request ${action ?? ""} is not worth a notification` };
+      if (!verb) return ignored(`pull_request ${action ?? ""} is not worth a notification`);
       return make(`${who} ${verb} PR #${pr.num ?? "?"}`, pr.title, pr.url);
     }
     case "issues": {
-      if (action !== "opened" && action !== "closed" && action !== "reopened") return { kind: "ignored", reason: `issues ${action ?? ""} is not worth a notification` };
+      if (action !== "opened" && action !== "closed" && action !== "reopened") return ignored(`issues ${action ?? ""} is not worth a notification`);
       const is = item(payload, "issue");
       return make(`${who} ${action} issue #${is.num ?? "?"}`, is.title, is.url);
     }
     case "issue_comment": {
-      if (action !== "created") return { kind: "ignored", reason: `issue_comment ${action ?? ""} is not worth a notification` };
+      if (action !== "created") return ignored(`issue_comment ${action ?? ""} is not worth a notification`);
       const is = item(payload, "issue");
       const comment = obj(payload.comment);
       const onPr = obj(payload.issue).pull_request !== undefined;
       return make(`${who} commented on ${onPr ? "PR" : "issue"} #${is.num ?? "?"}`, clip((str(comment.body) ?? "").trim(), 300), str(comment.html_url) ?? is.url);
     }
     case "release": {
-      if (action !== "published") return { kind: "ignored", reason: `release ${action ?? ""} is not worth a notification` };
+      if (action !== "published") return ignored(`release ${action ?? ""} is not worth a notification`);
       const rel = obj(payload.release);
       const tag = str(rel.tag_name) ?? "";
       return make(`${who} published release ${tag}`, str(rel.name) || tag, str(rel.html_url));
@@ -129,7 +106,7 @@ export function githubNotification(event: string | null, payload: Json, source =
       const run = obj(payload.workflow_run);
       const conclusion = str(run.conclusion);
       if (action !== "completed" || (conclusion !== "failure" && conclusion !== "timed_out"))
-        return { kind: "ignored", reason: `workflow_run ${action ?? ""} ${conclusion ?? ""} is not news` };
+        return ignored(`workflow_run ${action ?? ""} ${conclusion ?? ""} is not news`);
       const name = str(run.name) ?? str(obj(payload.workflow).name) ?? "workflow";
       const branch = str(run.head_branch) ?? "?";
       const what = conclusion === "failure" ? "failed" : "timed out";
@@ -150,6 +127,6 @@ export function githubNotification(event: string | null, payload: Json, source =
       return make(`${who} ${verb} ${refType} ${ref}`, `${refType === "tag" ? "Tag" : "Branch"} ${ref} was ${verb}`, str(obj(payload.repository).html_url));
     }
     default:
-      return { kind: "ignored", reason: `${ev} events are not turned into notifications` };
+      return ignored(`${ev} events are not turned into notifications`);
   }
 }

@@ -2,11 +2,12 @@
 // web.ts — the HTTP server on Bun.serve: the route table, who may do what (ACL), replies and errors, and `main`.
 // Thin: bodies are read in body.ts, payloads rendered in message.ts/github.ts, messages published by publisher.ts.
 import { DEFAULT_MAX_MESSAGE, InputError, checkNotification, fitText, notificationFromFields, refuseReserved, type Notification } from "./message";
-import { githubNotification, verifySignature } from "./github";
+import { githubNotification, verifyGithubSignature } from "./github";
 import { gitlabNotification, verifyGitlabToken } from "./gitlab";
 import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
 import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature } from "./alerts";
 import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./template";
+import type { SenderOutcome } from "./sender";
 import { DEFAULT_MAX_PATTERNS, Hub } from "./hub";
 import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, closeRevokedStreams, eventStream, parseOutputLimit, recentMessages, streamStats } from "./events";
 import type { OutputLimits } from "./connection";
@@ -299,7 +300,7 @@ export async function startWeb(opts: WebOptions) {
     req: Request,
     url: URL,
     authorized: boolean,
-    outcome: { kind: "publish"; notification: Notification } | { kind: "ping"; zen: string; channel: string | null } | { kind: "ignored"; reason: string },
+    outcome: SenderOutcome,
     extra: Record<string, unknown>,
   ): Promise<Response> => {
     if (outcome.kind === "ignored") return json(202, { ignored: true, ...extra, reason: outcome.reason });
@@ -313,7 +314,7 @@ export async function startWeb(opts: WebOptions) {
   };
 
   const publishGithub: Route = async (req, url) => {
-    const signed = (secret: string, raw: Uint8Array) => verifySignature(secret, raw, req.headers.get("x-hub-signature-256"));
+    const signed = (secret: string, raw: Uint8Array) => verifyGithubSignature(secret, raw, req.headers.get("x-hub-signature-256"));
     const got = await senderBody(req, url, Math.max(opts.maxBody, GITHUB_MAX_BODY), opts.githubSecret, signed, UNSIGNED.github, null);
     if (got instanceof Response) return got;
     const event = req.headers.get("x-github-event");

@@ -7,7 +7,7 @@ import { GITEA } from "./fixtures/senders";
 
 const n = (event: string, p: object, sender: "gitea" | "forgejo" = "gitea") => {
   const o = giteaNotification(sender, event, p as Record<string, unknown>);
-  if (o.kind !== "publish") throw new Error(`not published: ${o.kind}`);
+  if (o.kind !== "publish") throw new Error(`not published: ${JSON.stringify(o)}`);
   return o.notification;
 };
 

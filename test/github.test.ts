@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import examples from "@octokit/webhooks-examples";
-import { channelFor, githubNotification, verifySignature } from "../github";
+import { channelFor, githubNotification, verifyGithubSignature } from "../github";
 
 type Json = Record<string, unknown>;
 const repo = { full_name: "octo/hello", name: "hello", html_url: "https://github.com/octo/hello", owner: { login: "octo" } };
@@ -137,16 +137,16 @@ describe("other events", () => {
   });
 });
 
-describe("verifySignature", () => {
+describe("verifyGithubSignature", () => {
   const body = Buffer.from('{"zen":"x"}');
   const sig = "sha256=" + createHmac("sha256", "s3cret").update(body).digest("hex");
   test("accepts the right HMAC and refuses anything else", () => {
-    expect(verifySignature("s3cret", body, sig)).toBe(true);
-    expect(verifySignature("s3cret", body, sig.toUpperCase().replace("SHA256=", "sha256="))).toBe(true);
-    expect(verifySignature("other", body, sig)).toBe(false);
-    expect(verifySignature("s3cret", Buffer.from('{"zen":"y"}'), sig)).toBe(false);
-    expect(verifySignature("s3cret", body, null)).toBe(false);
-    expect(verifySignature("s3cret", body, "sha1=abc")).toBe(false);
-    expect(verifySignature("s3cret", body, "sha256=")).toBe(false);
+    expect(verifyGithubSignature("s3cret", body, sig)).toBe(true);
+    expect(verifyGithubSignature("s3cret", body, sig.toUpperCase().replace("SHA256=", "sha256="))).toBe(true);
+    expect(verifyGithubSignature("other", body, sig)).toBe(false);
+    expect(verifyGithubSignature("s3cret", Buffer.from('{"zen":"y"}'), sig)).toBe(false);
+    expect(verifyGithubSignature("s3cret", body, null)).toBe(false);
+    expect(verifyGithubSignature("s3cret", body, "sha1=abc")).toBe(false);
+    expect(verifyGithubSignature("s3cret", body, "sha256=")).toBe(false);
   });
 });
