@@ -6,7 +6,7 @@ import { GITLAB } from "./fixtures/senders";
 
 const n = (event: string, p: object) => {
   const o = gitlabNotification(event, p as Record<string, unknown>);
-  if (o.kind !== "publish") throw new Error(`ignored: ${o.reason}`);
+  if (o.kind !== "publish") throw new Error(`not published: ${JSON.stringify(o)}`);
   return o.notification;
 };
 
@@ -42,6 +42,11 @@ describe("GitLab", () => {
     expect(gitlabNotification("Release Hook", GITLAB.release("update")).kind).toBe("ignored");
     expect(gitlabNotification("Wiki Page Hook", GITLAB.push).kind).toBe("ignored");
     expect(gitlabNotification(null, GITLAB.push).kind).toBe("ignored");
+  });
+  test("an empty field falls through to the next one, as a missing one does", () => {
+    expect(n("Push Hook", { ...GITLAB.push, user_name: "" }).title).toBe("mike/diaspora: jsmith pushed 4 commits to master");
+    expect(n("Release Hook", { ...GITLAB.release("create"), name: "" }).message).toBe("v1.1");
+    expect(gitlabNotification("Push Hook", { ...GITLAB.push, project: { ...GITLAB.push.project, path_with_namespace: "" } }).kind).toBe("ignored");
   });
   test("the token is compared whole", () => {
     expect(verifyGitlabToken("s3cret", "s3cret")).toBe(true);
