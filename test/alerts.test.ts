@@ -6,7 +6,7 @@ import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature }
 import { ALERTMANAGER, GRAFANA } from "./fixtures/senders";
 
 const pub = (o: ReturnType<typeof alertmanagerNotification>) => {
-  if (o.kind !== "publish") throw new Error(o.reason);
+  if (o.kind !== "publish") throw new Error(`not published: ${JSON.stringify(o)}`);
   return o.notification;
 };
 
