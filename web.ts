@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // web.ts — the HTTP server on Bun.serve: the route table, who may do what (ACL), replies and errors, and `main`.
-// Thin: bodies are read in body.ts, payloads rendered in message.ts/github.ts, messages published by publisher.ts.
+// Bodies are read in body.ts, payloads rendered by message.ts and the senders (github.ts, gitlab.ts, … on sender.ts), messages published by publisher.ts.
 import { DEFAULT_MAX_MESSAGE, InputError, checkNotification, fitText, notificationFromFields, refuseReserved, type Notification } from "./message";
 import { githubNotification, verifyGithubSignature } from "./github";
 import { gitlabNotification, verifyGitlabToken } from "./gitlab";
