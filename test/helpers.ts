@@ -107,26 +107,31 @@ export class Raw {
   private sock!: Awaited<ReturnType<typeof Bun.connect>>;
   private waiters: (() => void)[] = [];
 
-  static async open(port: number): Promise<Raw> {
+  /** With `tls`, over TLS trusting `tls.ca`, once the handshake is over (a refused one leaves the Raw closed). */
+  static async open(port: number, tls?: { ca: string }): Promise<Raw> {
     const r = new Raw();
+    let handshakeOver = () => {};
+    const handshake = new Promise<void>((res) => (handshakeOver = res));
+    const gone = () => {
+      r.closed = true;
+      r.wake();
+      handshakeOver();
+    };
     r.sock = await Bun.connect({
       hostname: "127.0.0.1",
       port,
+      ...(tls ? { tls: { ca: tls.ca } } : {}),
       socket: {
         data: (_s, chunk) => {
           r.received.push(new Uint8Array(chunk));
           r.wake();
         },
-        close: () => {
-          r.closed = true;
-          r.wake();
-        },
-        error: () => {
-          r.closed = true;
-          r.wake();
-        },
+        handshake: (_s, ok) => (ok ? handshakeOver() : gone()),
+        close: gone,
+        error: gone,
       },
     });
+    if (tls) await handshake; // Bun drops what is written before the handshake ends
     return r;
   }
 

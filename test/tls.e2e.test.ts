@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, run, startClient, startPubSub, startWebServer, tempPath, until, killClients, type Running } from "./helpers";
+import { Raw, freePort, run, startClient, startPubSub, startWebServer, tempPath, until, killClients, type Running } from "./helpers";
 
 const haveOpenssl = Bun.which("openssl") !== null;
 const dir = tempPath("tls").replace(/\/tls$/, "");
@@ -26,9 +26,20 @@ afterAll(async () => {
 });
 
 describe.skipIf(!haveOpenssl)("TLS", () => {
-  test("RESP over TLS: redis-cli --tls with the CA works; the plain port still works", async () => {
-    const tls = await run(["redis-cli", "--tls", "--cacert", cert, "-h", "127.0.0.1", "-p", String(tlsPort), "--no-auth-warning", "-a", "tlspw", "PING"]);
-    if (!tls.stderr.includes("not supported")) expect(tls.stdout.trim()).toBe("PONG");
+  test("RESP over TLS: a client trusting the CA logs in, and so does redis-cli --tls; the TLS port speaks only TLS; the plain port still works", async () => {
+    const secure = await Raw.open(tlsPort, { ca: readFileSync(cert, "utf8") });
+    expect(await secure.call("AUTH", "tlspw")).toBe("OK");
+    expect(await secure.call("PING")).toBe("PONG");
+    secure.close();
+    // Plain RESP on the TLS port gets a TLS alert record (type 0x15), not a RESP reply, and the connection ends.
+    const plainOnTls = await Raw.open(tlsPort);
+    plainOnTls.command("PING");
+    await until("the TLS port to answer plain RESP and close", () => plainOnTls.closed, 5000);
+    expect(plainOnTls.bytes()[0]).toBe(0x15);
+    expect(plainOnTls.bytes().toString("latin1")).not.toContain("PONG");
+    // redis-cli as a user runs it (Debian's is built with TLS; one built without it fails here, saying so on stderr).
+    const cli = await run(["redis-cli", "--tls", "--cacert", cert, "-h", "127.0.0.1", "-p", String(tlsPort), "--no-auth-warning", "-a", "tlspw", "PING"]);
+    expect({ stdout: cli.stdout.trim(), stderr: cli.stderr.trim() }).toEqual({ stdout: "PONG", stderr: "" });
     const plain = await run(["redis-cli", "-h", "127.0.0.1", "-p", String(pubsub.port), "--no-auth-warning", "-a", "tlspw", "PING"]);
     expect(plain.stdout.trim()).toBe("PONG");
   });
