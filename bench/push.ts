@@ -45,7 +45,15 @@ const sinkLines = lines(sink);
 const sinkPort = Number((await sinkLines.next()).value!.split(" ")[1]);
 const origin = `http://127.0.0.1:${sinkPort}`;
 const pubsub = await startPubSub(["--history-max-age", "0"]);
-const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--push-endpoints", origin, "--push-contact", "mailto:bench@example.com"]);
+// Every subscription comes from this one address, so the per-address and total caps are raised to the run's size.
+const caps = ["--push-max-per-visitor", String(SUBS), "--push-max-subscriptions", String(Math.max(SUBS, 10_000))];
+const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--push-endpoints", origin, "--push-contact", "mailto:bench@example.com", ...caps]);
+// A failure must not leave the servers and the sink running behind it.
+process.on("exit", () => {
+  sink.kill();
+  web.proc.kill();
+  pubsub.proc.kill();
+});
 log(`${SUBS} subscriptions on one channel, ${MESSAGES} message(s); ${cpus().length} cores`);
 const t0 = performance.now();
 await Promise.all(
