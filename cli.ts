@@ -3,6 +3,7 @@
 
 import { Acl, AclFileError } from "./acl";
 import { readFileSync } from "node:fs";
+import type { OutputLimits } from "./connection";
 
 export type FlagSpec = { name: string; env?: string; help: string; default?: string; boolean?: boolean };
 
@@ -64,6 +65,21 @@ export function parseFlags(
 }
 
 /** A whole-number flag within [min, max], or a usage error (exit 2) that names the flag. */
+/** "<hard bytes> <soft bytes> <soft seconds>", as the output-limit flags take it (Redis's client-output-buffer-limit); null if not. */
+export function parseOutputLimit(text: string): OutputLimits | null {
+  const n = text.trim().split(/\s+/).map(Number);
+  if (n.length !== 3 || n.some((x) => !Number.isSafeInteger(x) || x < 0)) return null;
+  return { hard: n[0]!, soft: n[1]!, softSeconds: n[2]! };
+}
+
+/** An output-limit flag (--pubsub-output-limit, --normal-output-limit, --sse-output-limit), or a usage error (exit 2). */
+export function outputLimitFlag(prog: string, flags: Record<string, string | undefined>, name: string): OutputLimits {
+  const limit = parseOutputLimit(flags[name] ?? "");
+  if (limit) return limit;
+  process.stderr.write(`${prog}: --${name} takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(flags[name])}\n`);
+  process.exit(2);
+}
+
 export function intFlag(prog: string, flags: Record<string, string | undefined>, name: string, min: number, max: number): number {
   const v = Number(flags[name]);
   if (!Number.isInteger(v) || v < min || v > max) {

@@ -28,13 +28,6 @@ const REPLAY_HIGH_WATER = 64 * 1024;
 /** The pub/sub server's --pubsub-output-limit default, for SSE streams too: 32 MB hard, 8 MB for 60 s soft. */
 export const DEFAULT_SSE_OUTPUT_LIMIT: OutputLimits = { hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, softSeconds: 60 };
 
-/** "<hard bytes> <soft bytes> <soft seconds>", as --pubsub-output-limit and --sse-output-limit take it; null if it is not. */
-export function parseOutputLimit(text: string): OutputLimits | null {
-  const n = text.trim().split(/\s+/).map(Number);
-  if (n.length !== 3 || n.some((x) => !Number.isSafeInteger(x) || x < 0)) return null;
-  return { hard: n[0]!, soft: n[1]!, softSeconds: n[2]! };
-}
-
 /** Channels from ?channel=a&channel=b or ?channels=a,b; at least one, at most MAX_NAMES, globs within GLOB_LIMITS. */
 export function channelsFrom(url: URL): string[] {
   const list = [...url.searchParams.getAll("channel"), ...url.searchParams.getAll("channels").flatMap((c) => c.split(","))]

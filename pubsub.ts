@@ -11,7 +11,7 @@ import { Channels } from "./channels";
 import { Connection, Connections, type OutputLimits, type ReplyMark } from "./connection";
 import { REDIS_VERSION, findCommand, safeError, type Command, type CommandHost } from "./commands";
 import { InfoStats, renderInfo, requestedSections, type Section } from "./info";
-import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, outputLimitFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
 
 export { REDIS_VERSION };
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -583,17 +583,6 @@ const FLAGS: FlagSpec[] = [
   },
 ];
 
-/** A client-output-buffer-limit flag: "<hard bytes> <soft bytes> <soft seconds>", or a usage error (exit 2). */
-function outputLimitFlag(flags: Record<string, string | undefined>, name: string): OutputLimits {
-  const limit = (flags[name] ?? "").trim().split(/\s+/).map(Number);
-  if (limit.length !== 3 || limit.some((n) => !Number.isInteger(n) || n < 0)) {
-    console.error(`pubsub: --${name} takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(flags[name])}`);
-    process.exit(2);
-  }
-  const [hard, soft, softSeconds] = limit as [number, number, number];
-  return { hard, soft, softSeconds };
-}
-
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
   const port = intFlag("pubsub", flags, "port", 0, 65535);
@@ -603,8 +592,8 @@ export async function main(argv: string[]): Promise<void> {
   const maxClients = clients.maxClients;
   const maxBulk = intFlag("pubsub", flags, "proto-max-bulk-len", 1, 2 ** 53);
   const anonymousMaxRequest = intFlag("pubsub", flags, "anonymous-max-request", 1, 2 ** 53);
-  const pubsubLimit = outputLimitFlag(flags, "pubsub-output-limit");
-  const normalOutput = outputLimitFlag(flags, "normal-output-limit");
+  const pubsubLimit = outputLimitFlag("pubsub", flags, "pubsub-output-limit");
+  const normalOutput = outputLimitFlag("pubsub", flags, "normal-output-limit");
   const fsync = flags.appendfsync;
   if (fsync !== "everysec" && fsync !== "always") {
     console.error(`pubsub: --appendfsync must be everysec or always, got ${JSON.stringify(fsync)}`);

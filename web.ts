@@ -9,7 +9,7 @@ import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature }
 import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./template";
 import type { SenderOutcome } from "./sender";
 import { DEFAULT_MAX_PATTERNS, Hub } from "./hub";
-import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, closeRevokedStreams, eventStream, parseOutputLimit, recentMessages, streamStats } from "./events";
+import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, closeRevokedStreams, eventStream, recentMessages, streamStats } from "./events";
 import type { OutputLimits } from "./connection";
 import { Metrics } from "./metrics";
 import { HeldLimits, RateLimiter } from "./ratelimit";
@@ -19,7 +19,7 @@ import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, isLoopback, p
 import { isPattern } from "./glob";
 import { Push, loadVapidKeys, type VapidKeys } from "./push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./pushpolicy";
-import { aclSummary, exitOnSignals, intFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
+import { aclSummary, exitOnSignals, intFlag, outputLimitFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
 import { Acl, argsOf, channelBytes, userFromAuthorization } from "./acl";
 import { readFileSync } from "node:fs";
 import type { Server } from "bun";
@@ -675,11 +675,7 @@ export async function main(argv: string[]): Promise<void> {
   const rateLimit = intFlag("web", f, "rate-limit", 0, 10_000_000);
   const clusterWait = intFlag("web", f, "cluster-wait", 0, 100);
   const maxPatterns = intFlag("web", f, "max-patterns", 1, 100_000_000);
-  const sseOutputLimit = parseOutputLimit(f["sse-output-limit"]!);
-  if (!sseOutputLimit) {
-    console.error(`web: --sse-output-limit takes three whole numbers, "<hard bytes> <soft bytes> <soft seconds>", got ${JSON.stringify(f["sse-output-limit"])}`);
-    process.exit(2);
-  }
+  const sseOutputLimit = outputLimitFlag("web", f, "sse-output-limit");
   const maxStreamsPerVisitor = intFlag("web", f, "max-streams-per-visitor", 0, 100_000_000);
   const maxPatternsPerVisitor = intFlag("web", f, "max-patterns-per-visitor", 0, 100_000_000);
   const trustProxy = ["true", "1", "yes"].includes(f["trust-proxy"] ?? "");

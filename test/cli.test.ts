@@ -1,7 +1,7 @@
 // test/cli.test.ts — cli.ts's pure parts: maxclients from the open-file limit (Redis's rule: the limit less 32), and
 // the --help table.
 import { describe, expect, test } from "bun:test";
-import { RESERVED_FDS, maxClientsFor, usage } from "../cli";
+import { RESERVED_FDS, maxClientsFor, parseOutputLimit, usage } from "../cli";
 
 describe("usage", () => {
   test("help lines up in a column, and a flag name longer than the column still has a space before its help", () => {
@@ -39,4 +39,10 @@ describe("maxClientsFor", () => {
   test("a limit below the reserve still lets one client in", () => {
     expect(maxClientsFor("pubsub", undefined, 0, 10).maxClients).toBe(1);
   });
+});
+
+test("parseOutputLimit: the output-limit flags' three whole numbers", () => {
+  expect(parseOutputLimit("33554432 8388608 60")).toEqual({ hard: 33554432, soft: 8388608, softSeconds: 60 });
+  expect(parseOutputLimit("  0 0 0 ")).toEqual({ hard: 0, soft: 0, softSeconds: 0 });
+  for (const bad of ["", "1 2", "1 2 3 4", "1 -2 3", "1.5 2 3", "a b c", "1e400 1 1"]) expect(parseOutputLimit(bad)).toBeNull();
 });

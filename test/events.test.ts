@@ -2,7 +2,7 @@
 // and /messages over an in-memory store (the merge across channels, paging, every read with a COUNT, reads bounded).
 import { describe, expect, test } from "bun:test";
 import { InputError, compareIds, type Envelope } from "../message";
-import { MAX_NAMES, MAX_READ_CHANNELS, channelsFrom, checkId, parseOutputLimit, recentMessages } from "../events";
+import { MAX_NAMES, MAX_READ_CHANNELS, channelsFrom, checkId, recentMessages } from "../events";
 import { SINGLE_NODE } from "../layout";
 import { globMatch } from "../glob";
 import type { Store } from "../publisher";
@@ -34,11 +34,7 @@ describe("what a request may name", () => {
     for (const bad of ["99999999999999999999-0", "18446744073709551616-0", "1-18446744073709551616", "1", "1-", "x-1", "1-1 "])
       expect(refusal(() => checkId(bad, "since"))).toContain("at most 18446744073709551615");
   });
-  test("--sse-output-limit's three whole numbers", () => {
-    expect(parseOutputLimit("33554432 8388608 60")).toEqual({ hard: 33554432, soft: 8388608, softSeconds: 60 });
-    expect(parseOutputLimit("  0 0 0 ")).toEqual({ hard: 0, soft: 0, softSeconds: 0 });
-    for (const bad of ["", "1 2", "1 2 3 4", "1 -2 3", "1.5 2 3", "a b c", "1e400 1 1"]) expect(parseOutputLimit(bad)).toBeNull();
-  });
+
 });
 
 /** An in-memory store of channel histories that answers XRANGE, XREVRANGE and KEYS as Redis does, and counts reads. */
