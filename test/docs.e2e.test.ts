@@ -5,7 +5,8 @@
 // ending in `\`). Its host must be `http://yourserver.com:8080`, which the test points at the web server it started.
 // An HTML comment before the code block, `<!-- docs-test {JSON} -->`, may give:
 //   "expect": one object per curl in that block: fields the published envelope must have (as /messages returns it);
-//   "files":  files the examples read (`-d @alert.json`), written into the directory curl runs in.
+//   "files":  files the examples read (`-d @alert.json`), written into the directory curl runs in;
+//   "server": flags for a web server of the block's own (`--token s3cret`), started for it beside the shared one.
 // Each example must answer 200 with `{"id", "channel", "receivers"}`, reach a subscriber on the pub/sub server, and
 // be in `/messages`. No example is skipped: one that needs a secret or other setup must say so in its comment.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -16,8 +17,8 @@ import { Raw, ROOT, run, startPubSub, startWebServer, tempPath, until, type Runn
 /** The host every example is written against; the test swaps in its own web server. */
 const DOC_HOST = "http://yourserver.com:8080";
 
-type Directive = { expect?: Record<string, unknown>[]; files?: Record<string, unknown> };
-type Example = { doc: string; line: number; command: string; expect?: Record<string, unknown>; files: Record<string, unknown> };
+type Directive = { expect?: Record<string, unknown>[]; files?: Record<string, unknown>; server?: string[] };
+type Example = { doc: string; line: number; command: string; expect?: Record<string, unknown>; files: Record<string, unknown>; server: string[] };
 
 /** README.md and every page in docs/, as paths relative to the repository. */
 function pages(): string[] {
@@ -74,7 +75,7 @@ export function curlExamples(markdown: string, doc: string): Example[] {
     let command = line.trim();
     while (command.endsWith("\\") && i + 1 < lines.length) command = command.slice(0, -1) + " " + lines[++i]!.trim();
     const d: Directive = directive ?? {};
-    found.push({ doc, line: start, command, expect: d.expect?.[used], files: d.files ?? {} });
+    found.push({ doc, line: start, command, expect: d.expect?.[used], files: d.files ?? {}, server: d.server ?? [] });
     if (directive) used++;
   }
   closeDirective(lines.length);
@@ -133,8 +134,10 @@ describe("the docs' curl examples, run as written against real servers", () => {
       }
       // The command runs as a person would paste it (through a shell), with only the host changed and curl told to
       // print the status and keep the reply.
-      const command = ex.command.split(DOC_HOST).join(web.url).replace(/^curl /, `curl -sS --max-time 10 -o reply.json -w '%{http_code}' `);
-      const r = await run(["sh", "-c", command], { cwd: dir });
+      const own = ex.server.length > 0 ? await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ex.server) : null;
+      const target = own ?? web;
+      const command = ex.command.split(DOC_HOST).join(target.url).replace(/^curl /, `curl -sS --max-time 10 -o reply.json -w '%{http_code}' `);
+      const r = await run(["sh", "-c", command], { cwd: dir }).finally(() => own?.stop());
       const replyText = existsSync(join(dir, "reply.json")) ? readFileSync(join(dir, "reply.json"), "utf8") : "";
       expect(`${r.stdout} ${replyText} ${r.stderr}`.trim()).toStartWith("200 ");
       const reply = JSON.parse(replyText) as { id: unknown; channel: unknown; receivers: unknown };
