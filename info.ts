@@ -1,19 +1,23 @@
-// info.ts — INFO's text as Redis 7.0.15 lays it out: which sections a request names, their fixed order, and the
-// per-command and per-error counters behind commandstats and errorstats. Pure: the server hands in the lines.
+// info.ts — INFO's text as Redis 7.0.15 lays it out: which sections a request names, their fixed order, a lone
+// master's replication fields, and the counters behind commandstats and errorstats. Pure: the server hands in the lines.
 
 /** Redis 7.0's sections in the order genRedisInfoString writes them, whatever order they were asked in. */
-export const SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "cluster", "keyspace"] as const;
+export const SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const HEADERS: Record<Section, string> = {
   server: "Server", clients: "Clients", memory: "Memory", persistence: "Persistence", stats: "Stats", replication: "Replication",
-  cpu: "CPU", modules: "Modules", commandstats: "Commandstats", errorstats: "Errorstats", cluster: "Cluster", keyspace: "Keyspace",
+  cpu: "CPU", modules: "Modules", commandstats: "Commandstats", errorstats: "Errorstats", latencystats: "Latencystats", cluster: "Cluster", keyspace: "Keyspace",
 };
 
-/** What INFO with no argument (or "default") shows: every section but commandstats, as in Redis. */
-const DEFAULT = new Set<Section>(SECTIONS.filter((s) => s !== "commandstats"));
+/** What INFO with no argument (or "default") shows: every section but commandstats and latencystats, as in Redis. */
+const DEFAULT = new Set<Section>(SECTIONS.filter((s) => s !== "commandstats" && s !== "latencystats"));
 
-/** The sections an INFO request names: "default", "all" and "everything" stand for groups; unknown names add nothing. */
+/**
+ * The sections an INFO request names, in any case and any mix (genInfoSectionDict): "default" adds the default
+ * sections, "all" and "everything" add every section, "module_list" is the Modules section's other name, and
+ * unknown names (a module's sections, "sentinel") add nothing.
+ */
 export function requestedSections(names: string[]): Set<Section> {
   if (names.length === 0) return DEFAULT;
   const out = new Set<Section>();
@@ -21,9 +25,20 @@ export function requestedSections(names: string[]): Set<Section> {
     const n = raw.toLowerCase();
     if (n === "all" || n === "everything") for (const s of SECTIONS) out.add(s);
     else if (n === "default") for (const s of DEFAULT) out.add(s);
+    else if (n === "module_list") out.add("modules");
     else if ((SECTIONS as readonly string[]).includes(n)) out.add(n as Section);
   }
   return out;
+}
+
+/**
+ * The Replication section of a master with no replicas and no backlog, field for field as Redis 7.0.15 prints it:
+ * nothing replicates from this server, so the offsets stay at Redis's starting values. `replid` is the 40 hex
+ * characters Redis draws at start-up (changeReplicationId).
+ */
+export function replicationLines(replid: string): string[] {
+  return ["role:master", "connected_slaves:0", "master_failover_state:no-failover", `master_replid:${replid}`, `master_replid2:${"0".repeat(40)}`,
+    "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0", "repl_backlog_size:1048576", "repl_backlog_first_byte_offset:0", "repl_backlog_histlen:0"];
 }
 
 /** INFO's text: each wanted section's header and lines, in Redis's order, separated by a blank line. */
@@ -70,7 +85,8 @@ export class InfoStats {
     return out;
   }
 
+  /** In byte order of the code: Redis keeps them in a radix tree, not in the order they happened. */
   errorLines(): string[] {
-    return [...this.errors].map(([code, n]) => `errorstat_${code}:count=${n}`);
+    return [...this.errors.keys()].sort().map((code) => `errorstat_${code}:count=${this.errors.get(code)}`);
   }
 }

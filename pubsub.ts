@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // pubsub.ts — the Redis-compatible Pub/Sub server on Bun.listen: start-up, running a command (checks, execute, the
 // group commit of history writes), XREAD BLOCK wake-ups, ACL logins and reloads, INFO's figures, and `main`.
+import { randomBytes } from "node:crypto";
 import type { TCPSocketListener } from "bun";
 import { DEFAULT_MAX_BULK, enc, latin1, cString } from "./resp";
 import { RateLimiter } from "./ratelimit";
@@ -8,10 +9,10 @@ import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from 
 import { xreadHeader, xreadPart, type KeyClient } from "./keyspace";
 import { Acl, RISKY_COMMANDS, keepsPasswords, keepsSubscriptions, riskyAnonymousCommands } from "./acl";
 import { Channels } from "./channels";
-import { Connection, Connections, type OutputLimits, type ReplyMark } from "./connection";
-import { REDIS_VERSION, findCommand, safeError, type Command, type CommandHost } from "./commands";
-import { InfoStats, renderInfo, requestedSections, type Section } from "./info";
-import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, outputLimitFlag, listenOrExit, loadTls, parseFlags, type FlagSpec } from "./cli";
+import { Connection, Connections, type ReplyMark } from "./connection";
+import { REDIS_VERSION, commandByName, findCommand, safeError, type Command, type CommandHost } from "./commands";
+import { InfoStats, renderInfo, replicationLines, requestedSections, type Section } from "./info";
+import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, outputLimitFlag, listenOrExit, loadTls, parseFlags, type FlagSpec, type OutputLimits } from "./cli";
 
 export { REDIS_VERSION };
 export const NOTISTREAM_VERSION = "0.1.0";
@@ -53,12 +54,15 @@ export type PubSubOptions = {
 
 const MAX_CLIENTS_ERROR = "-ERR max number of clients reached\r\n";
 
+/** What a reload checks held subscriptions and blocked reads as (acl.ts's keepsSubscriptions). */
+const HOLDING_COMMANDS = { subscribe: commandByName("subscribe")!, psubscribe: commandByName("psubscribe")!, ssubscribe: commandByName("ssubscribe")!, xread: commandByName("xread")! };
+
 /** How long a connection in a reserved slot has to log in. */
 const RESERVED_LOGIN_MS = 2000;
 
 /** One warning line when clients with no password may act on other clients or the whole server; null when they may not. */
 export function anonymousRiskWarning(acl: Acl, path: string): string | null {
-  const risky = riskyAnonymousCommands(acl);
+  const risky = riskyAnonymousCommands(acl, Object.keys(RISKY_COMMANDS).map((name) => commandByName(name)!));
   if (risky.length === 0) return null;
   const names = risky.map((r) => r.replace("|", " ").toUpperCase()).join(", ");
   const what = risky.map((r) => RISKY_COMMANDS[r]).join(", ");
@@ -97,6 +101,8 @@ export class PubSubServer implements CommandHost {
   stats = { connections: 0, commands: 0, published: 0, delivered: 0, rejectedConnections: 0, outputLimitDisconnects: 0, refusedWrites: 0 };
   /** commandstats and errorstats. */
   readonly infoStats = new InfoStats();
+  /** INFO's master_replid: drawn once per start, as Redis does. */
+  private readonly replid = randomBytes(20).toString("hex");
   private softTimer: ReturnType<typeof setInterval> | null = null;
   private ageTimer: ReturnType<typeof setInterval> | null = null;
   /** Who may do what: the --acl file, or for --password (or no password) one "default" user with every right. */
@@ -447,7 +453,7 @@ export class PubSubServer implements CommandHost {
       else if (!c.authenticated) {
         c.authenticated = !this.authRequiredByDefault; // Redis asks the default user each time (authRequired)
         continue;
-      } else if (loginHolds && keepsSubscriptions(anon, c.subs, c.blocked?.keys ?? null)) continue;
+      } else if (loginHolds && keepsSubscriptions(anon, c.subs, c.blocked?.keys ?? null, HOLDING_COMMANDS)) continue;
       else revoked++;
       c.authenticated = false;
       if (c === current) c.closeAfterReply = true; // its +OK goes out first
@@ -520,7 +526,7 @@ export class PubSubServer implements CommandHost {
           `total_published_messages:${this.stats.published}`, `total_delivered_messages:${this.stats.delivered}`,
           `client_output_buffer_limit_disconnections:${this.stats.outputLimitDisconnects}`, `total_error_replies:${this.infoStats.totalErrors}`];
       case "replication":
-        return [`role:master`, `connected_slaves:0`];
+        return replicationLines(this.replid);
       case "cpu": {
         const cpu = process.cpuUsage();
         const sys = (cpu.system / 1e6).toFixed(6);
@@ -533,6 +539,8 @@ export class PubSubServer implements CommandHost {
         return this.infoStats.commandLines();
       case "errorstats":
         return this.infoStats.errorLines();
+      case "latencystats":
+        return []; // no per-command latency histograms are kept: Redis prints the same under `latency-tracking no`
       case "cluster":
         return [`cluster_enabled:0`];
       case "keyspace":

@@ -2,7 +2,7 @@
 // coherent (flags, categories, key specs), and INFO's sections come out in Redis's order.
 import { describe, expect, test } from "bun:test";
 import { allCommands, commandByName, findCommand } from "../commands";
-import { InfoStats, renderInfo, requestedSections } from "../info";
+import { InfoStats, renderInfo, replicationLines, requestedSections } from "../info";
 
 describe("command table", () => {
   test("every command and subcommand is found by name; every top-level one by its bytes in any case", () => {
@@ -60,6 +60,29 @@ describe("INFO", () => {
     expect([...requestedSections(["default"])]).toEqual(def);
     expect(requestedSections(["all"]).has("commandstats")).toBe(true);
     expect(requestedSections(["everything"]).has("commandstats")).toBe(true);
+  });
+
+  test("several sections mix as in Redis: a group plus a section, each once; latencystats only on request or with all; module_list is Modules", () => {
+    expect([...requestedSections(["cpu", "all"])].filter((s) => s === "cpu")).toHaveLength(1);
+    expect(requestedSections(["cpu", "default"]).has("replication")).toBe(true);
+    expect(requestedSections(["cpu", "default"]).has("latencystats")).toBe(false);
+    expect(requestedSections(["all"]).has("latencystats")).toBe(true);
+    expect([...requestedSections(["Module_List", "LatencyStats"])]).toEqual(["modules", "latencystats"]);
+    expect(renderInfo(requestedSections(["replication", "cpu", "CPU"]), lines)).toBe("# Replication\r\nreplication_line:1\r\n\r\n# CPU\r\ncpu_line:1\r\n");
+  });
+
+  test("replication: a master with no replicas, Redis's eleven fields in Redis's order", () => {
+    const id = "ab".repeat(20);
+    expect(replicationLines(id).map((l) => l.slice(0, l.indexOf(":")))).toEqual(["role", "connected_slaves", "master_failover_state", "master_replid", "master_replid2",
+      "master_repl_offset", "second_repl_offset", "repl_backlog_active", "repl_backlog_size", "repl_backlog_first_byte_offset", "repl_backlog_histlen"]);
+    expect(replicationLines(id)).toContain(`master_replid:${id}`);
+    expect(replicationLines(id)).toContain("master_repl_offset:0");
+  });
+
+  test("errorstats lists codes in byte order, as Redis's radix tree does, not in the order they happened", () => {
+    const s = new InfoStats();
+    for (const e of ["-WRONGPASS x", "-NOPROTO x", "-ERR x", "-NOAUTH x", "-ERR y"]) s.error(e);
+    expect(s.errorLines()).toEqual(["errorstat_ERR:count=2", "errorstat_NOAUTH:count=1", "errorstat_NOPROTO:count=1", "errorstat_WRONGPASS:count=1"]);
   });
 
   test("errors are counted by their code, commands by calls, rejections and failures", () => {

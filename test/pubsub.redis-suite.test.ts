@@ -1,5 +1,6 @@
-// test/pubsub.redis-suite.test.ts — end to end: Redis 7.0.15's own tests/unit/pubsub.tcl and unit/pubsubshard.tcl,
-// run against our server. `npm run redis-suite` (and .ci/run) fetches them; NOTISTREAM_REDIS_SUITE may point elsewhere.
+// test/pubsub.redis-suite.test.ts — end to end: Redis 7.0.15's own tests/unit/pubsub.tcl, unit/pubsubshard.tcl and
+// unit/info-command.tcl, run against our server. `npm run redis-suite` (and .ci/run) fetches them;
+// NOTISTREAM_REDIS_SUITE may point elsewhere.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { run, startPubSub, type Running } from "./helpers";
@@ -42,4 +43,8 @@ test.skipIf(!present)("Redis 7.0.15's unit/pubsubshard passes: 9 ok, no errors",
   expect(cut).toBeGreaterThan(0);
   writeFileSync(`${suite}/tests/unit/notistream-pubsubshard.tcl`, text.slice(0, cut).replace('{tags {"pubsubshard external:skip"}}', '{tags {"pubsubshard"}}'));
   expect((await runUnit("unit/notistream-pubsubshard")).length).toBe(9);
+}, 150000);
+
+test.skipIf(!present)("Redis 7.0.15's unit/info-command passes: 3 ok, no errors (INFO with several sections, all, default)", async () => {
+  expect((await runUnit("unit/info-command")).length).toBe(3);
 }, 150000);
