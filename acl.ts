@@ -3,8 +3,36 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { compileGlob, globWithin, isPattern } from "./glob";
-import { READ, WRITE, commandByName, type ChannelSpec, type Command, type KeySpec } from "./commands";
-import type { SubscriptionSets } from "./channels";
+
+/** Rights on a key or channel, as bits: READ, WRITE, both, or 0 for commands that only ask whether a key exists. */
+export type Rights = 0 | 1 | 2 | 3;
+export const READ = 1;
+export const WRITE = 2;
+/** Keys: from argument `first` to `last` (negative: from the end) every `step`; or XREAD's keys after STREAMS. */
+export type KeySpec = { first: number; last: number; step: number; rights: Rights } | { afterStreams: true; rights: Rights };
+/** Channels: from argument 1 on (subscribe) or argument 1 only (publish); patterns are compared as granted text. */
+export type ChannelSpec = { all: boolean; rights: Rights; pattern: boolean };
+
+/**
+ * A command as the ACL sees it (Redis's key specs and categories). The pub/sub server passes its command table's
+ * row (commands.ts), already resolved: the ACL never looks a name up, so it loads no server.
+ */
+export type AclCommand = {
+  /** "client|kill" for a subcommand, as Redis names it in errors and ACL rules. */
+  readonly fullname: string;
+  /** ACL categories, without the @. */
+  readonly categories: readonly string[];
+  readonly parent?: AclCommand;
+  readonly keys?: KeySpec;
+  readonly channels?: ChannelSpec;
+};
+
+/**
+ * SUBSCRIBE and PUBLISH as Redis 7.0.15 files them (categories, channel arguments): commands.ts builds its rows from
+ * these, and a read or a publish over HTTP is checked as these commands are.
+ */
+export const SUBSCRIBE = { fullname: "subscribe", categories: ["pubsub", "slow"], channels: { all: true, rights: READ, pattern: false } } as const satisfies AclCommand;
+export const PUBLISH = { fullname: "publish", categories: ["pubsub", "fast"], channels: { all: false, rights: WRITE, pattern: false } } as const satisfies AclCommand;
 
 /** SHA-256 of a secret, as Redis stores `#<hex>` in ACL files. */
 export function hashSecret(secret: string | Uint8Array): Buffer {
@@ -27,7 +55,7 @@ export type Args = { length: number; at: (i: number) => string };
 export const argsOf = (argv: string[]): Args => ({ length: argv.length, at: (i) => argv[i]! });
 
 /** The key and channel arguments a command's row names, with the rights it needs on each. */
-function keysOf(spec: KeySpec, argv: Args): [string, number][] {
+function keyArgs(spec: KeySpec, argv: Args): [string, number][] {
   const out: [string, number][] = [];
   if ("afterStreams" in spec) {
     let s = 1;
@@ -40,7 +68,7 @@ function keysOf(spec: KeySpec, argv: Args): [string, number][] {
   for (let i = spec.first; i <= last && i < argv.length; i += spec.step) out.push([argv.at(i), spec.rights]);
   return out;
 }
-function channelsOf(spec: ChannelSpec, argv: Args): string[] {
+function channelArgs(spec: ChannelSpec, argv: Args): string[] {
   const out: string[] = [];
   for (let i = 1; i < (spec.all ? argv.length : Math.min(2, argv.length)); i++) out.push(argv.at(i));
   return out;
@@ -66,20 +94,17 @@ export class AclUser {
 
   constructor(readonly name: string) {}
 
-  /** May this user run `fullname` ("publish", "client|id")? The last rule that names it decides, as Redis applies rules in order. */
-  mayRun(fullname: string): boolean {
+  /** May this user run `cmd` (PUBLISH, CLIENT ID)? The last rule that names it decides, as Redis applies rules in order. */
+  mayRun(cmd: AclCommand): boolean {
+    const { fullname, parent } = cmd;
     let yes = this.decided.get(fullname);
     if (yes === undefined) {
       yes = false;
-      const cmd = commandByName(fullname);
-      const parent = cmd?.parent;
-      const bar = fullname.indexOf("|");
-      const parentName = bar < 0 ? null : fullname.slice(0, bar);
       for (let i = this.rules.length - 1; i >= 0; i--) {
         const { allow, target } = this.rules[i]!;
         const hit =
           target === "@all" ||
-          (target[0] === "@" ? cmd?.categories.includes(target.slice(1)) || parent?.categories.includes(target.slice(1)) : target === fullname || target === parentName);
+          (target[0] === "@" ? cmd.categories.includes(target.slice(1)) || parent?.categories.includes(target.slice(1)) : target === fullname || target === parent?.fullname);
         if (hit) {
           yes = allow;
           break;
@@ -107,12 +132,14 @@ export class AclUser {
     return false;
   }
 
+  /** May this user publish to `channel` (its name as HTTP gives it)? As PUBLISH is checked: the command, then write rights. */
   mayPublish(channel: string): boolean {
-    return this.mayUseChannel(channel, WRITE);
+    return this.enabled && this.mayRun(PUBLISH) && this.mayUseChannel(channelBytes(channel), WRITE);
   }
 
+  /** May this user subscribe to `channel` (its name as HTTP gives it, a glob read as a name)? As SUBSCRIBE is checked. */
   maySubscribe(channel: string): boolean {
-    return this.mayUseChannel(channel, READ);
+    return this.enabled && this.mayRun(SUBSCRIBE) && this.mayUseChannel(channelBytes(channel), READ);
   }
 
   /**
@@ -121,10 +148,9 @@ export class AclUser {
    * pass the grant `public/*` as text and read every channel. Asked per request, after an ACL reload, and per push.
    */
   mayReadOverHttp(channels: string[]): boolean {
-    if (!this.enabled) return false;
-    const names = channels.map(channelBytes);
-    const globsInside = this.allChannels || names.every((c) => !isPattern(c) || this.channels.some((g) => (g.rights & READ) !== 0 && globWithin(c, g.pattern)));
-    return globsInside && this.refusal("subscribe", false, argsOf(["SUBSCRIBE", ...names])) === null;
+    if (!this.enabled || !this.mayRun(SUBSCRIBE)) return false;
+    const insideAGrant = (glob: string) => this.allChannels || this.channels.some((g) => (g.rights & READ) !== 0 && globWithin(glob, g.pattern));
+    return channels.map(channelBytes).every((name) => this.mayUseChannel(name, READ) && (!isPattern(name) || insideAGrant(name)));
   }
 
   /** Does `secret` log in as this user? Hashes both sides first, so the comparison is constant-time. */
@@ -138,18 +164,15 @@ export class AclUser {
   }
 
   /**
-   * The Redis error for running `argv` (latin1 strings, argv.at(0) the command), or null when allowed.
+   * The Redis error for running `cmd` with `argv` (latin1 strings, argv.at(0) the command), or null when allowed.
    * Order as in Redis: the command, then its keys, then its channels.
    */
-  refusal(command: string | Command, noAuth: boolean, argv: Args): string | null {
-    const cmd = typeof command === "string" ? commandByName(command) : command;
-    const fullname = typeof command === "string" ? command : command.fullname;
-    if (!noAuth && !this.mayRun(fullname)) return NOPERM.command(fullname);
-    if (!cmd) return null;
-    if (cmd.keys && !this.allKeys) for (const [k, r] of keysOf(cmd.keys, argv)) if (!this.mayUseKey(k, r)) return NOPERM.key;
+  refusal(cmd: AclCommand, noAuth: boolean, argv: Args): string | null {
+    if (!noAuth && !this.mayRun(cmd)) return NOPERM.command(cmd.fullname);
+    if (cmd.keys && !this.allKeys) for (const [k, r] of keyArgs(cmd.keys, argv)) if (!this.mayUseKey(k, r)) return NOPERM.key;
     if (cmd.channels && !this.allChannels) {
       const { rights, pattern } = cmd.channels;
-      for (const ch of channelsOf(cmd.channels, argv)) if (!this.mayUseChannel(ch, rights, pattern)) return NOPERM.channel;
+      for (const ch of channelArgs(cmd.channels, argv)) if (!this.mayUseChannel(ch, rights, pattern)) return NOPERM.channel;
     }
     return null;
   }
@@ -344,16 +367,21 @@ export function userFromAuthorization(acl: Acl, header: string | null, token?: s
   return { status: 401, message: `unsupported Authorization scheme: ${login}` };
 }
 
+/** A connection's subscriptions by kind (channels.ts keeps them so), as the ACL reads them. */
+export type HeldSubscriptions = { readonly channel?: Iterable<string>; readonly pattern?: Iterable<string>; readonly shard?: Iterable<string> };
+/** The commands held subscriptions and blocked reads are checked as: rows of the pub/sub server's table. */
+export type HoldingCommands = { readonly subscribe: AclCommand; readonly psubscribe: AclCommand; readonly ssubscribe: AclCommand; readonly xread: AclCommand };
+
 /**
  * May `user` keep these subscriptions, and the keys a blocked XREAD waits on, under rules that just changed? Redis's
  * ACLKillPubsubClientsIfNeeded, widened: each kind needs its subscribe command as well as read rights on the channel
  * (a pattern granted as that very text), and a blocked read needs XREAD and read rights on its keys.
  */
-export function keepsSubscriptions(user: AclUser, subs: SubscriptionSets | null, blockedOn: readonly string[] | null): boolean {
+export function keepsSubscriptions(user: AclUser, subs: HeldSubscriptions | null, blockedOn: readonly string[] | null, as: HoldingCommands): boolean {
   if (user.unrestricted) return true;
-  const kinds: [string, Iterable<string> | undefined][] = [["subscribe", subs?.channel], ["psubscribe", subs?.pattern], ["ssubscribe", subs?.shard]];
-  for (const [command, names] of kinds) for (const name of names ?? []) if (user.refusal(command, false, argsOf([command, name])) !== null) return false;
-  for (const key of blockedOn ?? []) if (user.refusal("xread", false, argsOf(["xread", "streams", key, "$"])) !== null) return false;
+  const kinds: [AclCommand, Iterable<string> | undefined][] = [[as.subscribe, subs?.channel], [as.psubscribe, subs?.pattern], [as.ssubscribe, subs?.shard]];
+  for (const [cmd, names] of kinds) for (const name of names ?? []) if (user.refusal(cmd, false, argsOf([cmd.fullname, name])) !== null) return false;
+  for (const key of blockedOn ?? []) if (user.refusal(as.xread, false, argsOf(["xread", "streams", key, "$"])) !== null) return false;
   return true;
 }
 
@@ -370,11 +398,11 @@ export const RISKY_COMMANDS: Readonly<Record<string, string>> = {
   flushall: "delete all history",
 };
 
-/** Which RISKY_COMMANDS clients that log in with no password (the default user, on and nopass) may run. */
-export function riskyAnonymousCommands(acl: Acl): string[] {
+/** Which of `risky` (RISKY_COMMANDS's rows in the server's table) clients that log in with no password (the default user, on and nopass) may run, by full name. */
+export function riskyAnonymousCommands(acl: Acl, risky: readonly AclCommand[]): string[] {
   const anon = acl.anonymous;
   if (!anon.enabled || !anon.nopass) return [];
-  return Object.keys(RISKY_COMMANDS).filter((name) => anon.mayRun(name));
+  return risky.filter((cmd) => anon.mayRun(cmd)).map((cmd) => cmd.fullname);
 }
 
 /** Channel names as the pub/sub server sees them (UTF-8 bytes, one latin1 char each), for matching ACL patterns. */

@@ -3,7 +3,9 @@
 
 import { Acl, AclFileError } from "./acl";
 import { readFileSync } from "node:fs";
-import type { OutputLimits } from "./connection";
+
+/** One client-output-buffer-limit class: hard bytes, soft bytes held for soft seconds (0 turns a limit off). */
+export type OutputLimits = { hard: number; soft: number; softSeconds: number };
 
 export type FlagSpec = { name: string; env?: string; help: string; default?: string; boolean?: boolean };
 

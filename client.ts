@@ -5,7 +5,8 @@ import { ConfigError, ConfigSchema, defaultConfigPath, loadConfig, parseChannels
 import { ClientState, claimConfig, defaultStatePath } from "./state";
 import { DEFAULT_TIMING, type LinkFailure, type Timing } from "./link";
 import { formatLine, type Envelope } from "./message";
-import { Subscription, type Handlers, type Subscribing } from "./subscription";
+import { Subscription } from "./subscription";
+import type { Handlers, Subscribing } from "./catchup";
 import { WebSubscription } from "./websub";
 import { Desktop } from "./desktop";
 import { BurstGrouper, catchUpToasts } from "./toast";

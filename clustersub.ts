@@ -7,7 +7,7 @@ import { isPattern } from "./glob";
 import { CLUSTER } from "./layout";
 import { compareIds, isStreamId, type Envelope } from "./message";
 import { ClientState } from "./state";
-import { ArrivalOrder, envelopeFromHistory, liveMessage, replayMissed, restartIfPastHistory, settleLive, type Entry, type Handlers, type LiveMessage, type Subscribing } from "./subscription";
+import { ArrivalOrder, envelopeFromHistory, liveMessage, replayMissed, restartIfPastHistory, settleLive, type Entry, type Handlers, type LiveMessage, type Subscribing } from "./catchup";
 
 /** ioredis's answer to XRANGE or XREVRANGE ([[id, [field, value, …]], …]) as entries. */
 const entriesOf = (reply: unknown): Entry[] => (Array.isArray(reply) ? (reply as [unknown, unknown[]][]).map(([id, fields]) => ({ id: String(id), fields: (fields ?? []).map(String) })) : []);

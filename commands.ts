@@ -5,6 +5,7 @@ import { globMatch } from "./glob";
 import { KEY_HANDLERS, type KeyHost } from "./keyspace";
 import { Channels, subCount, type KindName } from "./channels";
 import type { Connection, Connections } from "./connection";
+import { PUBLISH, READ, SUBSCRIBE, WRITE, type AclCommand, type ChannelSpec, type KeySpec, type Rights } from "./acl";
 
 export const REDIS_VERSION = "7.0.15";
 
@@ -30,28 +31,14 @@ export interface CommandHost extends KeyHost {
 
 export type Handler = (h: CommandHost, c: Connection, argv: Uint8Array[]) => void;
 
-/** Which arguments a command reads or writes as keys or channels, for ACL checks (Redis's key specs). */
-export type Rights = 0 | 1 | 2 | 3;
-export const READ = 1;
-export const WRITE = 2;
-/** Keys: from argument `first` to `last` (negative: from the end) every `step`; or XREAD's keys after STREAMS. */
-export type KeySpec = { first: number; last: number; step: number; rights: Rights } | { afterStreams: true; rights: Rights };
-/** Channels: from argument 1 on (subscribe) or argument 1 only (publish); patterns are compared as granted text. */
-export type ChannelSpec = { all: boolean; rights: Rights; pattern: boolean };
-
-export type Command = {
+/** A row of the table; what the ACL reads of it (full name, categories, key and channel specs) is acl.ts's AclCommand. */
+export type Command = AclCommand & {
   /** Its place in the table, for per-command counters kept in an array. */
   readonly index: number;
   readonly name: string;
-  /** "client|id" for a subcommand, as Redis names it in errors and ACL rules. */
-  readonly fullname: string;
   readonly arity: number;
   /** As COMMAND INFO lists them. */
   readonly flags: readonly string[];
-  /** ACL categories, without the @, as ACL CAT lists them. */
-  readonly categories: readonly string[];
-  readonly keys?: KeySpec;
-  readonly channels?: ChannelSpec;
   /** Allowed in RESP2 subscribed mode. */
   readonly inPubsub: boolean;
   /** Allowed before AUTH (the no_auth flag). */
@@ -93,9 +80,9 @@ const PUBSUB_FLAGS = "pubsub noscript loading stale";
 const subscribeRow = (kind: KindName): Row => ({
   arity: -2,
   flags: PUBSUB_FLAGS,
-  acl: "pubsub slow",
+  acl: SUBSCRIBE.categories.join(" "),
   inPubsub: true,
-  channels: kind === "shard" ? { all: true, rights: READ, pattern: false } : { all: true, rights: READ, pattern: kind === "pattern" },
+  channels: { ...SUBSCRIBE.channels, pattern: kind === "pattern" },
   handler: (h, c, argv) => {
     for (let i = 1; i < argv.length; i++) h.channels.subscribe(c, kind, latin1(argv[i]!));
     c.pubsubFlag = true;
@@ -115,8 +102,8 @@ const unsubscribeRow = (kind: KindName): Row => ({
 const publishRow = (command: "publish" | "spublish"): Row => ({
   arity: 3,
   flags: "pubsub loading stale fast may_replicate",
-  acl: "pubsub fast",
-  channels: { all: false, rights: WRITE, pattern: false },
+  acl: PUBLISH.categories.join(" "),
+  channels: PUBLISH.channels,
   handler: (h, c, argv) => c.reply(enc.int(h.publish(command, argv[1]!, argv[2]!))),
 });
 
@@ -634,7 +621,7 @@ export function findCommand(name: Uint8Array): Command | undefined {
   return undefined;
 }
 
-/** A command or subcommand by its full name ("publish", "client|kill"), for ACL rules and the web server's checks. */
+/** A command or subcommand by its full name ("publish", "client|kill"), for the ACL checks the server asks by name. */
 export function commandByName(fullname: string): Command | undefined {
   const bar = fullname.indexOf("|");
   if (bar < 0) return TABLE.get(fullname);

@@ -5,9 +5,8 @@ import { RequestParser, type Proto } from "./resp";
 import type { AclUser } from "./acl";
 import type { StreamId } from "./history";
 import type { Subscriber, SubscriptionSets } from "./channels";
+import type { OutputLimits } from "./cli";
 
-/** One client-output-buffer-limit class: hard bytes, soft bytes held for soft seconds (0 turns a limit off). */
-export type OutputLimits = { hard: number; soft: number; softSeconds: number };
 /** Redis's two classes that apply here: subscribers (pubsub), and every other client (normal). */
 export type OutputClass = "normal" | "pubsub";
 

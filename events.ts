@@ -3,7 +3,7 @@
 import type { CheckedEnvelope, Hub, HubListener } from "./hub";
 import { InputError, compareIds, envelopeFromEntry, isReservedChannel, isStreamId, refuseReserved, type Envelope } from "./message";
 import type { Store } from "./publisher";
-import type { OutputLimits } from "./connection";
+import type { OutputLimits } from "./cli";
 import { encodeComment, encodeEvent, encodeOpening } from "./sse";
 import { globCostRefusal, isPattern } from "./glob";
 

@@ -10,7 +10,6 @@ import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./template";
 import type { SenderOutcome } from "./sender";
 import { DEFAULT_MAX_PATTERNS, Hub } from "./hub";
 import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, closeRevokedStreams, eventStream, recentMessages, streamStats } from "./events";
-import type { OutputLimits } from "./connection";
 import { Metrics } from "./metrics";
 import { HeldLimits, RateLimiter } from "./ratelimit";
 import { Publisher, Refused, Unavailable, redactUrl } from "./publisher";
@@ -19,8 +18,8 @@ import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, isLoopback, p
 import { isPattern } from "./glob";
 import { Push, loadVapidKeys, type VapidKeys } from "./push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./pushpolicy";
-import { aclSummary, exitOnSignals, intFlag, outputLimitFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
-import { Acl, argsOf, channelBytes, userFromAuthorization } from "./acl";
+import { aclSummary, exitOnSignals, intFlag, outputLimitFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec, type OutputLimits } from "./cli";
+import { Acl, userFromAuthorization } from "./acl";
 import { readFileSync } from "node:fs";
 import type { Server } from "bun";
 
@@ -230,7 +229,7 @@ export async function startWeb(opts: WebOptions) {
     if (!acl) return null;
     const who = userFromAuthorization(acl, req.headers.get("authorization"), token);
     if (!("user" in who)) return error(who.status, who.message, CHALLENGE);
-    const allowed = command === "publish" ? who.user.refusal("publish", false, argsOf(["PUBLISH", channelBytes(channels[0]!), ""])) === null : who.user.mayReadOverHttp(channels);
+    const allowed = command === "publish" ? who.user.mayPublish(channels[0]!) : who.user.mayReadOverHttp(channels);
     if (allowed) return null;
     const what = command === "publish" ? `publish to ${JSON.stringify(channels[0])}` : `read ${channels.map((c) => JSON.stringify(c)).join(", ")}`;
     if (who.user === acl.anonymous) return error(401, `anonymous clients may not ${what}: log in with Authorization: Bearer <token> or Basic <user:password>`, CHALLENGE);

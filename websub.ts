@@ -7,7 +7,7 @@ import { SseParser } from "./sse";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
 import { ClientState } from "./state";
-import { liveMessage, replayMissed, restartIfPastHistory, type Handlers, type Subscribing } from "./subscription";
+import { liveMessage, replayMissed, restartIfPastHistory, type Handlers, type Subscribing } from "./catchup";
 
 /** /messages answers at most this many per request; catch-up pages through longer gaps. */
 const PAGE = 1000;

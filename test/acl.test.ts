@@ -1,10 +1,13 @@
 // test/acl.test.ts — unit tests for acl.ts: the file syntax (Redis's, plus %R& / %W&), credentials and every kind of
 // permission check, without any server.
 import { describe, expect, test } from "bun:test";
-import { Acl, AclFileError, NOPERM, argsOf, hashSecret, keepsPasswords, keepsSubscriptions, riskyAnonymousCommands } from "../acl";
+import { Acl, AclFileError, AclUser, NOPERM, PUBLISH, RISKY_COMMANDS, SUBSCRIBE, argsOf, hashSecret, keepsPasswords, keepsSubscriptions, riskyAnonymousCommands, type HeldSubscriptions } from "../acl";
+import { commandByName } from "../commands";
 
 const sha = (s: string) => hashSecret(s).toString("hex");
 const parse = (...lines: string[]) => Acl.parse(lines.join("\n"), "users.acl");
+/** The pub/sub server's row for a command: the ACL takes resolved commands, as the server passes them. */
+const cmd = (fullname: string) => commandByName(fullname)!;
 
 describe("parsing", () => {
   test("comments, blank lines, users and their flags", () => {
@@ -18,7 +21,7 @@ describe("parsing", () => {
     const anon = parse(`user alice on #${sha("pw")} allchannels`).anonymous;
     expect(anon.enabled).toBe(false);
     expect(anon.nopass).toBe(false);
-    expect(anon.mayRun("ping")).toBe(false);
+    expect(anon.mayRun(cmd("ping"))).toBe(false);
     expect(anon.maySubscribe("x")).toBe(false);
   });
 
@@ -109,40 +112,70 @@ describe("permissions", () => {
   });
 
   test("refusals carry Redis's NOPERM texts, command first, then keys, then channels", () => {
-    expect(u("default").refusal("publish", false, argsOf(["PUBLISH", "public/x", "m"]))).toBe(NOPERM.channel);
-    expect(u("default").refusal("subscribe", false, argsOf(["SUBSCRIBE", "public/x", "private"]))).toBe(NOPERM.channel);
-    expect(u("default").refusal("subscribe", false, argsOf(["SUBSCRIBE", "public/x", "public/y"]))).toBeNull();
-    expect(u("default").refusal("xadd", false, argsOf(["XADD", "notistream:public/x", "*", "a", "b"]))).toBe(NOPERM.command("xadd"));
-    expect(u("default").refusal("xrange", false, argsOf(["XRANGE", "notistream:public/x", "-", "+"]))).toBeNull();
-    expect(u("default").refusal("xrange", false, argsOf(["XRANGE", "notistream:other", "-", "+"]))).toBe(NOPERM.key);
-    expect(u("default").refusal("xread", false, argsOf(["XREAD", "COUNT", "1", "STREAMS", "notistream:public/a", "notistream:x", "0", "0"]))).toBe(NOPERM.key);
-    expect(u("default").refusal("xread", false, argsOf(["XREAD", "STREAMS", "notistream:public/a", "0"]))).toBeNull();
-    expect(u("writer").refusal("xadd", false, argsOf(["XADD", "notistream:alerts/x", "*", "a", "b"]))).toBeNull();
-    expect(u("writer").refusal("xrange", false, argsOf(["XRANGE", "notistream:alerts/x", "-", "+"]))).toBe(NOPERM.key);
+    expect(u("default").refusal(cmd("publish"), false, argsOf(["PUBLISH", "public/x", "m"]))).toBe(NOPERM.channel);
+    expect(u("default").refusal(cmd("subscribe"), false, argsOf(["SUBSCRIBE", "public/x", "private"]))).toBe(NOPERM.channel);
+    expect(u("default").refusal(cmd("subscribe"), false, argsOf(["SUBSCRIBE", "public/x", "public/y"]))).toBeNull();
+    expect(u("default").refusal(cmd("xadd"), false, argsOf(["XADD", "notistream:public/x", "*", "a", "b"]))).toBe(NOPERM.command("xadd"));
+    expect(u("default").refusal(cmd("xrange"), false, argsOf(["XRANGE", "notistream:public/x", "-", "+"]))).toBeNull();
+    expect(u("default").refusal(cmd("xrange"), false, argsOf(["XRANGE", "notistream:other", "-", "+"]))).toBe(NOPERM.key);
+    expect(u("default").refusal(cmd("xread"), false, argsOf(["XREAD", "COUNT", "1", "STREAMS", "notistream:public/a", "notistream:x", "0", "0"]))).toBe(NOPERM.key);
+    expect(u("default").refusal(cmd("xread"), false, argsOf(["XREAD", "STREAMS", "notistream:public/a", "0"]))).toBeNull();
+    expect(u("writer").refusal(cmd("xadd"), false, argsOf(["XADD", "notistream:alerts/x", "*", "a", "b"]))).toBeNull();
+    expect(u("writer").refusal(cmd("xrange"), false, argsOf(["XRANGE", "notistream:alerts/x", "-", "+"]))).toBe(NOPERM.key);
     // XLEN only asks whether there is something: a write-only pattern is enough, as in Redis.
-    expect(u("writer").refusal("xlen", false, argsOf(["XLEN", "notistream:alerts/x"]))).toBeNull();
-    expect(u("both").refusal("flushall", false, argsOf(["FLUSHALL"]))).toBe(NOPERM.command("flushall"));
-    expect(u("both").refusal("client|kill", false, argsOf(["CLIENT", "KILL", "ID", "1"]))).toBe(NOPERM.command("client|kill"));
-    expect(u("both").refusal("client|id", false, argsOf(["CLIENT", "ID"]))).toBeNull();
+    expect(u("writer").refusal(cmd("xlen"), false, argsOf(["XLEN", "notistream:alerts/x"]))).toBeNull();
+    expect(u("both").refusal(cmd("flushall"), false, argsOf(["FLUSHALL"]))).toBe(NOPERM.command("flushall"));
+    expect(u("both").refusal(cmd("client|kill"), false, argsOf(["CLIENT", "KILL", "ID", "1"]))).toBe(NOPERM.command("client|kill"));
+    expect(u("both").refusal(cmd("client|id"), false, argsOf(["CLIENT", "ID"]))).toBeNull();
   });
 
   test("commands allowed before AUTH (no_auth) are never refused for the command itself", () => {
     const closed = parse("user default off").anonymous;
-    expect(closed.refusal("auth", true, argsOf(["AUTH", "x", "y"]))).toBeNull();
-    expect(closed.refusal("ping", false, argsOf(["PING"]))).toBe(NOPERM.command("ping"));
+    expect(closed.refusal(cmd("auth"), true, argsOf(["AUTH", "x", "y"]))).toBeNull();
+    expect(closed.refusal(cmd("ping"), false, argsOf(["PING"]))).toBe(NOPERM.command("ping"));
   });
 
   test("PSUBSCRIBE needs the very pattern granted, compared as text", () => {
-    expect(u("default").refusal("psubscribe", false, argsOf(["PSUBSCRIBE", "public/*"]))).toBeNull();
-    expect(u("default").refusal("psubscribe", false, argsOf(["PSUBSCRIBE", "public/a*"]))).toBe(NOPERM.channel);
-    expect(u("root").refusal("psubscribe", false, argsOf(["PSUBSCRIBE", "any*"]))).toBeNull();
+    expect(u("default").refusal(cmd("psubscribe"), false, argsOf(["PSUBSCRIBE", "public/*"]))).toBeNull();
+    expect(u("default").refusal(cmd("psubscribe"), false, argsOf(["PSUBSCRIBE", "public/a*"]))).toBe(NOPERM.channel);
+    expect(u("root").refusal(cmd("psubscribe"), false, argsOf(["PSUBSCRIBE", "any*"]))).toBeNull();
   });
 
   test("rules apply in order: the last one that names a command wins", () => {
-    expect(u("order").mayRun("publish")).toBe(false);
-    expect(u("order").mayRun("psubscribe")).toBe(false);
-    expect(u("order").mayRun("subscribe")).toBe(true);
-    expect(u("order").mayRun("xadd")).toBe(true);
+    expect(u("order").mayRun(cmd("publish"))).toBe(false);
+    expect(u("order").mayRun(cmd("psubscribe"))).toBe(false);
+    expect(u("order").mayRun(cmd("subscribe"))).toBe(true);
+    expect(u("order").mayRun(cmd("xadd"))).toBe(true);
+  });
+
+  test("the HTTP checks ask the ACL directly: mayPublish and maySubscribe check the command as PUBLISH and SUBSCRIBE are, then the channel", () => {
+    const http = parse(
+      "user reader on nopass allchannels -@all +subscribe",
+      "user nopublish on nopass allchannels +@all -publish",
+      "user nopubsub on nopass allchannels +@all -@pubsub",
+      "user gone off nopass allchannels +@all",
+    );
+    const h = (n: string) => http.users.get(n)!;
+    expect(h("reader").maySubscribe("any")).toBe(true);
+    expect(h("reader").mayPublish("any")).toBe(false); // the channel is granted, the command is not
+    expect(h("nopublish").mayPublish("any")).toBe(false);
+    expect(h("nopublish").maySubscribe("any")).toBe(true);
+    expect(h("nopubsub").mayPublish("any") || h("nopubsub").maySubscribe("any") || h("nopubsub").mayReadOverHttp(["any"])).toBe(false); // by category
+    expect(h("gone").mayPublish("any") || h("gone").maySubscribe("any")).toBe(false); // a disabled user
+    expect(u("both").mayPublish("alerts/x")).toBe(true);
+  });
+
+  test("SUBSCRIBE and PUBLISH are defined once: the command table's rows carry acl.ts's categories and channel arguments", () => {
+    for (const name of ["subscribe", "psubscribe", "ssubscribe"]) {
+      expect(cmd(name).categories).toEqual([...SUBSCRIBE.categories]);
+      expect(cmd(name).channels).toEqual({ ...SUBSCRIBE.channels, pattern: name === "psubscribe" });
+    }
+    for (const name of ["publish", "spublish"]) {
+      expect(cmd(name).categories).toEqual([...PUBLISH.categories]);
+      expect(cmd(name).channels).toEqual(PUBLISH.channels);
+    }
+    expect(cmd("subscribe").categories).toEqual(["pubsub", "slow"]); // Redis 7.0.15's ACL CAT
+    expect(cmd("publish").categories).toEqual(["pubsub", "fast"]);
   });
 
   test("only a user with every command, key and channel skips the checks", () => {
@@ -156,19 +189,22 @@ describe("permissions", () => {
 describe("rules that changed (ACL LOAD, SIGHUP) and risky anonymous rights", () => {
   const anonOf = (rights: string) => parse(`user default on nopass ${rights} -@all +subscribe +psubscribe +ssubscribe +xread`).anonymous;
   const subs = { channel: new Set(["public/a"]), pattern: new Set(["public/*"]), shard: new Set(["public/s"]) };
+  const holding = { subscribe: cmd("subscribe"), psubscribe: cmd("psubscribe"), ssubscribe: cmd("ssubscribe"), xread: cmd("xread") };
+  const keeps = (user: AclUser, held: HeldSubscriptions | null, keys: string[] | null) => keepsSubscriptions(user, held, keys, holding);
+  const riskyAnonymous = (acl: Acl) => riskyAnonymousCommands(acl, Object.keys(RISKY_COMMANDS).map(cmd));
 
   test("keepsSubscriptions: each kind needs its command and read rights; a pattern must be granted as that text", () => {
-    expect(keepsSubscriptions(anonOf("%R&public/*"), subs, null)).toBe(true);
-    expect(keepsSubscriptions(anonOf("%R&other/*"), { channel: subs.channel }, null)).toBe(false);
-    expect(keepsSubscriptions(anonOf("%R&public/a %R&public/s"), subs, null)).toBe(false); // the pattern public/* is not granted as such
-    expect(keepsSubscriptions(anonOf("%W&public/*"), { shard: subs.shard }, null)).toBe(false); // write-only
+    expect(keeps(anonOf("%R&public/*"), subs, null)).toBe(true);
+    expect(keeps(anonOf("%R&other/*"), { channel: subs.channel }, null)).toBe(false);
+    expect(keeps(anonOf("%R&public/a %R&public/s"), subs, null)).toBe(false); // the pattern public/* is not granted as such
+    expect(keeps(anonOf("%W&public/*"), { shard: subs.shard }, null)).toBe(false); // write-only
     const noSsubscribe = parse("user default on nopass %R&public/* -@all +subscribe +psubscribe").anonymous;
-    expect(keepsSubscriptions(noSsubscribe, { channel: subs.channel, pattern: subs.pattern }, null)).toBe(true);
-    expect(keepsSubscriptions(noSsubscribe, { shard: subs.shard }, null)).toBe(false);
-    expect(keepsSubscriptions(anonOf("%R~notistream:public/*"), null, ["notistream:public/a"])).toBe(true);
-    expect(keepsSubscriptions(anonOf("%R~notistream:team/*"), null, ["notistream:public/a"])).toBe(false);
-    expect(keepsSubscriptions(parse("user default on nopass allchannels allkeys +@all").anonymous, subs, ["k"])).toBe(true);
-    expect(keepsSubscriptions(anonOf(""), null, null)).toBe(true);
+    expect(keeps(noSsubscribe, { channel: subs.channel, pattern: subs.pattern }, null)).toBe(true);
+    expect(keeps(noSsubscribe, { shard: subs.shard }, null)).toBe(false);
+    expect(keeps(anonOf("%R~notistream:public/*"), null, ["notistream:public/a"])).toBe(true);
+    expect(keeps(anonOf("%R~notistream:team/*"), null, ["notistream:public/a"])).toBe(false);
+    expect(keeps(parse("user default on nopass allchannels allkeys +@all").anonymous, subs, ["k"])).toBe(true);
+    expect(keeps(anonOf(""), null, null)).toBe(true);
   });
 
   test("keepsPasswords: every old password must still log in", () => {
@@ -180,12 +216,12 @@ describe("rules that changed (ACL LOAD, SIGHUP) and risky anonymous rights", () 
   });
 
   test("riskyAnonymousCommands: what a no-password default user may run among CLIENT KILL, CLIENT LIST, ACL LOAD and FLUSHALL", () => {
-    expect(riskyAnonymousCommands(parse("user default on nopass -@all +@connection +subscribe"))).toEqual(["client|kill", "client|list"]);
-    expect(riskyAnonymousCommands(parse("user default on nopass allchannels allkeys +@all"))).toEqual(["client|kill", "client|list", "acl|load", "flushall"]);
-    expect(riskyAnonymousCommands(parse("user default on nopass -@all +@connection -client|kill -client|list +subscribe"))).toEqual([]);
-    expect(riskyAnonymousCommands(parse(`user default on #${sha("x")} +@all`))).toEqual([]); // must log in
-    expect(riskyAnonymousCommands(parse("user default off nopass +@all"))).toEqual([]);
-    expect(riskyAnonymousCommands(parse("user alice on nopass +@all"))).toEqual([]); // no default line: anonymous may do nothing
+    expect(riskyAnonymous(parse("user default on nopass -@all +@connection +subscribe"))).toEqual(["client|kill", "client|list"]);
+    expect(riskyAnonymous(parse("user default on nopass allchannels allkeys +@all"))).toEqual(["client|kill", "client|list", "acl|load", "flushall"]);
+    expect(riskyAnonymous(parse("user default on nopass -@all +@connection -client|kill -client|list +subscribe"))).toEqual([]);
+    expect(riskyAnonymous(parse(`user default on #${sha("x")} +@all`))).toEqual([]); // must log in
+    expect(riskyAnonymous(parse("user default off nopass +@all"))).toEqual([]);
+    expect(riskyAnonymous(parse("user alice on nopass +@all"))).toEqual([]); // no default line: anonymous may do nothing
   });
 });
 

@@ -3,7 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { AclUser } from "../acl";
-import { Connection, Connections, INPUT_HOLD_BYTES, type ConnectionOwner, type OutputLimits } from "../connection";
+import { Connection, Connections, INPUT_HOLD_BYTES, type ConnectionOwner } from "../connection";
+import type { OutputLimits } from "../cli";
 
 /** A socket that records what it is asked to do; `room` is how many bytes the kernel takes per write (all by default). */
 class FakeSocket {

@@ -4,7 +4,7 @@ import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { ClientState } from "../state";
 import { tempPath } from "./helpers";
-import { replayMissed, type Handlers } from "../subscription";
+import { replayMissed, type Handlers } from "../catchup";
 import type { Envelope } from "../message";
 
 const env = (id: string, channel = "c"): Envelope => ({ id, time: 0, channel, message: `m ${id}` });

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { isStreamId, type Envelope } from "../message";
 import { ClientState } from "../state";
-import { ArrivalOrder, envelopeFromHistory, liveMessage, restartIfPastHistory, settleLive, type Entry } from "../subscription";
+import { ArrivalOrder, envelopeFromHistory, liveMessage, restartIfPastHistory, settleLive, type Entry } from "../catchup";
 
 const NOW = 1_700_000_000_000;
 const payload = (o: Record<string, unknown>) => JSON.stringify({ time: 1, message: "m", ...o });
