@@ -1,6 +1,6 @@
 // body.ts — reading an HTTP request's body: the size limit (413 whether or not Content-Length was sent), the media
 // type, and its fields from a form, multipart or JSON object, or a sender's JSON payload. Errors are InputErrors.
-import { InputError } from "./message";
+import { InputError } from "./web_input";
 
 /** Reads the body, refusing (413) as soon as it passes `limit`, whether or not Content-Length was sent. */
 export async function readBody(req: Request, limit: number): Promise<Uint8Array> {

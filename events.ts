@@ -1,7 +1,8 @@
 // events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with history catch-up from Last-Event-ID
 // or ?since=, read only as fast as the client takes it, under output limits) and GET /messages (history as JSON, paged).
 import type { CheckedEnvelope, Hub, HubListener } from "./hub";
-import { InputError, compareIds, envelopeFromEntry, isReservedChannel, isStreamId, refuseReserved, type Envelope } from "./message";
+import { compareIds, envelopeFromEntry, isReservedChannel, isStreamId, type Envelope } from "./message";
+import { InputError, refuseChannelName } from "./web_input";
 import type { Store } from "./publisher";
 import type { OutputLimits } from "./cli";
 import { encodeComment, encodeEvent, encodeOpening } from "./sse";
@@ -38,7 +39,7 @@ export function channelsFrom(url: URL): string[] {
   if (names.length > MAX_NAMES) throw new InputError(`${names.length} channels and globs in one request; the limit is ${MAX_NAMES}: use a glob, or split them over several requests`);
   for (const c of names) {
     if (c.length > 1024) throw new InputError('a "channel" is longer than 1024 characters');
-    refuseReserved(c);
+    refuseChannelName(c);
     const costly = isPattern(c) ? globCostRefusal(c) : null;
     if (costly) throw new InputError(costly);
   }
@@ -61,7 +62,7 @@ function entries(reply: unknown, channel: string): Envelope[] {
 }
 
 /** The channels with history that a name stands for: itself, or for a glob every channel it matches. */
-async function channelsOf(name: string, store: Store): Promise<string[]> {
+async function channelsWithHistory(name: string, store: Store): Promise<string[]> {
   if (!isPattern(name)) return [name];
   const layout = await store.layout();
   return layout.channelsMatching(await store.keys(layout.historyKeys(name)), name).filter((c) => !isReservedChannel(c));
@@ -74,7 +75,7 @@ async function channelsOf(name: string, store: Store): Promise<string[]> {
  */
 async function historyTops(store: Store, names: string[]): Promise<Map<string, string>> {
   const layout = await store.layout();
-  const channels = [...new Set((await Promise.all(names.map((n) => channelsOf(n, store)))).flat())];
+  const channels = [...new Set((await Promise.all(names.map((n) => channelsWithHistory(n, store)))).flat())];
   // Sent together: one round trip for all of them on a connection that pipelines.
   const tops = await Promise.all(channels.map((ch) => store.send("XREVRANGE", [layout.historyKey(ch), "+", "-", "COUNT", "1"])));
   return new Map(channels.map((ch, i) => [ch, entries(tops[i], ch)[0]?.id ?? "0-0"]));
@@ -195,7 +196,7 @@ export async function recentMessages(url: URL, store: Store): Promise<Envelope[]
   const limitArg = url.searchParams.get("limit") ?? "50";
   const limit = Number(limitArg);
   if (!/^\d+$/.test(limitArg) || limit < 1 || limit > 1000) throw new InputError(`limit must be a whole number from 1 to 1000, got ${JSON.stringify(limitArg.slice(0, 50))}`);
-  const channels = [...new Set((await Promise.all(names.map((n) => channelsOf(n, store)))).flat())];
+  const channels = [...new Set((await Promise.all(names.map((n) => channelsWithHistory(n, store)))).flat())];
   if (channels.length > MAX_READ_CHANNELS)
     throw new InputError(`${names.map((n) => JSON.stringify(n)).join(", ")} stand for ${channels.length} channels with history; /messages reads at most ${MAX_READ_CHANNELS} at once: narrow the glob, or name the channels`);
   const out: Envelope[] = [];
@@ -501,7 +502,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
   private async replay(name: string): Promise<void> {
     const tops = await this.opened;
     const starts: [string, string][] = [];
-    for (const c of await channelsOf(name, this.store)) {
+    for (const c of await channelsWithHistory(name, this.store)) {
       const from = this.last?.get(c) ?? this.since ?? (tops && this.late.includes(name) ? startAt(tops, name, c) : undefined);
       if (from) starts.push([c, from]);
       // From here on `last` is the start: the tops need not be kept for the stream's life.

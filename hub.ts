@@ -5,7 +5,7 @@ import { ClusterSubscriber } from "./cluster";
 import { isPattern } from "./glob";
 import { envelopeFromEntry, parsePayload, plainEnvelope, type Envelope } from "./message";
 import { Publisher, type Store } from "./publisher";
-import { bulkText as text, type Reply } from "./resp";
+import { bulkText, type Reply } from "./resp";
 
 /** A live message as the hub hands it on: on the channel of its RESP frame, with an id only if history holds it. */
 export type CheckedEnvelope = Envelope & { plain?: true };
@@ -195,14 +195,14 @@ export class Hub {
   }
 
   private onPush(items: Reply[]): void {
-    const kind = text(items[0]);
+    const kind = bulkText(items[0]);
     if (kind === "message" || kind === "pmessage") {
       // [message, channel, payload] or [pmessage, pattern, channel, payload]: a pattern's listeners get the channel.
       const at = kind === "message" ? 1 : 2;
-      this.onMessage(text(items[1]), text(items[at]), text(items[at + 1]));
+      this.onMessage(bulkText(items[1]), bulkText(items[at]), bulkText(items[at + 1]));
     } else if (kind === "subscribe" || kind === "psubscribe") {
       this.recovered();
-      const ch = text(items[1]);
+      const ch = bulkText(items[1]);
       if (!this.confirmed.has(ch) && this.listeners.has(ch)) {
         this.confirmed.add(ch);
         this.tell(this.listeners.get(ch), (l) => l.resubscribed());

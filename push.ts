@@ -16,11 +16,11 @@ import {
   outcomeOf,
   pushPayload,
   retryDelayMs,
-  urgencyFor,
+  pushUrgency,
   type BrowserSubscription,
   type PushLimits,
 } from "./pushpolicy";
-import { InputError } from "./message";
+import { InputError } from "./web_input";
 import type { Acl } from "./acl";
 import type { CheckedEnvelope, Hub } from "./hub";
 import type { Store } from "./publisher";
@@ -403,7 +403,7 @@ export class Push {
       return;
     }
     const body = pushPayload(env);
-    const urgency = urgencyFor(env.priority);
+    const urgency = pushUrgency(env.priority);
     for (const rec of readers) this.enqueue({ endpoint: rec.endpoint, payload: body, urgency, attempt: 0 });
   }
 

@@ -1,7 +1,8 @@
 // pushpolicy.ts — the rules of Web Push: which push services may be contacted, the subscription a browser sends and
 // how many it may have, who may still receive a channel, the 4 KB payload, Urgency, retries. Pure: no I/O.
 import { z } from "zod";
-import { channelRefusal, type Envelope } from "./message";
+import type { Envelope } from "./message";
+import { channelRefusal } from "./web_input";
 import type { Acl } from "./acl";
 
 /**
@@ -111,7 +112,7 @@ export function mayRead(acl: Acl | undefined, userName: string, channel: string)
 }
 
 /** "high" for priority 3 and above (and none: the default is 3), as iOS needs to show it; "low" for 1. */
-export function urgencyFor(priority: number | undefined): "low" | "normal" | "high" {
+export function pushUrgency(priority: number | undefined): "low" | "normal" | "high" {
   const p = priority ?? 3;
   return p >= 3 ? "high" : p === 1 ? "low" : "normal";
 }

@@ -12,7 +12,7 @@ export type Urgency = "low" | "normal" | "critical";
 export type Toast = { channel: string; summary: string; body: string; urgency: Urgency; url?: string };
 
 /** Priority 5 is critical (it stays until dismissed), 3 and 4 (and none) normal, 1 and 2 low. */
-export function urgencyFor(priority: number | undefined): Urgency {
+export function toastUrgency(priority: number | undefined): Urgency {
   if (priority === undefined) return "normal";
   return priority >= 5 ? "critical" : priority >= 3 ? "normal" : "low";
 }
@@ -30,7 +30,7 @@ export function toastFor(env: Envelope): Toast {
     channel: env.channel,
     summary: showControls(env.title ?? env.channel),
     body: showControls(env.title !== undefined ? `${env.message}\n${origin(env)}` : env.tags?.length ? `${env.message}\n${tagLine(env.tags)}` : env.message),
-    urgency: urgencyFor(env.priority),
+    urgency: toastUrgency(env.priority),
   };
   if (env.url !== undefined) t.url = env.url;
   return t;
@@ -47,7 +47,7 @@ function gist(env: Envelope): string {
 export function summaryToast(channel: string, envs: Envelope[], what: "missed" | "more"): Toast {
   const latest = envs[envs.length - 1]!;
   let urgency: Urgency = "low";
-  for (const e of envs) urgency = highest(urgency, urgencyFor(e.priority));
+  for (const e of envs) urgency = highest(urgency, toastUrgency(e.priority));
   const t: Toast = { channel, summary: showControls(`${envs.length} ${what} on ${channel}`), body: `latest: ${gist(latest)}`, urgency };
   if (latest.url !== undefined) t.url = latest.url;
   return t;

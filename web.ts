@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 // web.ts — the HTTP server on Bun.serve: the route table, who may do what (ACL), replies and errors, and `main`.
 // Bodies are read in body.ts, payloads rendered by message.ts and the senders (github.ts, gitlab.ts, … on sender.ts), messages published by publisher.ts.
-import { DEFAULT_MAX_MESSAGE, InputError, checkNotification, fitText, notificationFromFields, refuseReserved, type Notification } from "./message";
+import type { Notification } from "./message";
+import { DEFAULT_MAX_MESSAGE, InputError, checkNotification, fitText, notificationFromFields, refuseChannelName } from "./web_input";
 import { githubNotification, verifyGithubSignature } from "./github";
 import { gitlabNotification, verifyGitlabToken } from "./gitlab";
 import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
@@ -344,7 +345,7 @@ export async function startWeb(opts: WebOptions) {
     async (req, url) => {
       const channel = pathChannel(url, prefix.length);
       if (!channel) throw new InputError(`name the channel in the path: POST ${prefix}<channel>`);
-      refuseReserved(channel);
+      refuseChannelName(channel);
       const header = (name: string) => req.headers.get(name);
       const signed = (secret: string, raw: Uint8Array) => verifyGrafanaSignature(secret, raw, header("x-grafana-alerting-signature"), header("x-grafana-alerting-timestamp"));
       // Alertmanager signs nothing: with an ACL its caller needs write rights on the channel, checked before the body is read.

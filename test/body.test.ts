@@ -1,7 +1,7 @@
 // test/body.test.ts — reading a body's JSON on its own: the parse error that says where, and the nesting limit that
 // turns a deeply nested body into a 400 before anything walks it.
 import { describe, expect, test } from "bun:test";
-import { InputError } from "../message";
+import { InputError } from "../web_input";
 import { nestsDeeper, parseJson } from "../body";
 
 describe("parseJson", () => {

@@ -1,7 +1,8 @@
 // test/events.test.ts — events.ts without a server: the request limits and ID checks, the output-limit flag's format,
 // and /messages over an in-memory store (the merge across channels, paging, every read with a COUNT, reads bounded).
 import { describe, expect, test } from "bun:test";
-import { InputError, compareIds, type Envelope } from "../message";
+import { compareIds, type Envelope } from "../message";
+import { InputError } from "../web_input";
 import { MAX_NAMES, MAX_READ_CHANNELS, channelsFrom, checkId, recentMessages } from "../events";
 import { SINGLE_NODE } from "../layout";
 import { globMatch } from "../glob";

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { Acl } from "../acl";
-import { DEFAULT_PUSH_LIMITS, MAX_PAYLOAD, endpointRefusal, limitRefusal, mayRead, outcomeOf, parseOrigins, pushPayload, retryDelayMs, urgencyFor } from "../pushpolicy";
+import { DEFAULT_PUSH_LIMITS, MAX_PAYLOAD, endpointRefusal, limitRefusal, mayRead, outcomeOf, parseOrigins, pushPayload, retryDelayMs, pushUrgency } from "../pushpolicy";
 
 describe("endpoints", () => {
   test("the known push services over https are allowed, and nothing else unless listed", () => {
@@ -97,7 +97,7 @@ describe("who may still read a channel", () => {
 
 describe("headers and retries", () => {
   test("Urgency: high from priority 3 (and none), low for 1, normal for 2", () => {
-    expect([1, 2, 3, 4, 5, undefined].map(urgencyFor)).toEqual(["low", "normal", "high", "high", "high", "high"]);
+    expect([1, 2, 3, 4, 5, undefined].map(pushUrgency)).toEqual(["low", "normal", "high", "high", "high", "high"]);
   });
   test("Retry-After in seconds or as a date, else exponential backoff; capped", () => {
     expect(retryDelayMs(1, "3")).toBe(3000);

@@ -1,14 +1,14 @@
 // test/toast.test.ts — what a desktop notification says: urgency by priority, the channel and tags kept visible,
 // the link, markup escaping, and catch-ups and bursts grouped per channel instead of flooding the screen.
 import { describe, expect, test } from "bun:test";
-import { BurstGrouper, GROUP_OVER, catchUpToasts, markupEscape, summaryToast, toastFor, urgencyFor } from "../toast";
+import { BurstGrouper, GROUP_OVER, catchUpToasts, markupEscape, summaryToast, toastFor, toastUrgency } from "../toast";
 import type { Envelope } from "../message";
 
 const env = (n: number, extra: Partial<Envelope> = {}): Envelope => ({ id: `${n}-0`, time: n, channel: "alerts", message: `m${n}`, ...extra });
 
 describe("one message", () => {
   test("priority 5 is critical, 3-4 and none normal, 1-2 low", () => {
-    expect([1, 2, 3, 4, 5, undefined].map(urgencyFor)).toEqual(["low", "low", "normal", "normal", "critical", "normal"]);
+    expect([1, 2, 3, 4, 5, undefined].map(toastUrgency)).toEqual(["low", "low", "normal", "normal", "critical", "normal"]);
   });
   test("with a title the channel and tags stay visible; without one the channel is the summary", () => {
     expect(toastFor(env(1, { title: "Disk", tags: ["prod", "db"] }))).toEqual({ channel: "alerts", summary: "Disk", body: "m1\nalerts · #prod #db", urgency: "normal" });
