@@ -3,6 +3,7 @@
 import type { CheckedEnvelope, Hub, HubListener } from "./hub";
 import { compareIds, envelopeFromEntry, isReservedChannel, isStreamId, type Envelope } from "./message";
 import { InputError, refuseChannelName } from "./web_input";
+import { serverReplyIn } from "./link";
 import type { Store } from "./publisher";
 import type { OutputLimits } from "./cli";
 import { encodeComment, encodeEvent, encodeOpening } from "./sse";
@@ -449,8 +450,10 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
   status(now: string | null): void {
     if (this.closed || now === this.problem) return;
     this.problem = now;
-    // The reason (an address, a refused login) is for the log, not for strangers: the stream says only that it waits.
-    this.write(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error: HUB_DOWN }) }));
+    // Addresses and hosts are for the log, not for strangers: the stream says it waits, and only Redis's own reply why.
+    const said = now === null ? null : serverReplyIn(now);
+    const error = said === null ? HUB_DOWN : `${HUB_DOWN}; the pub/sub server said: ${said}`;
+    this.write(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error }) }));
   }
 
   message(name: string, env: CheckedEnvelope): void {

@@ -50,10 +50,20 @@ export type LinkFailure = { fatal: boolean; code: string; reason: string };
 const FATAL_REPLIES = ["WRONGPASS", "NOAUTH", "NOPERM"];
 const TRANSIENT_SOCKET = ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNABORTED"];
 
+const SERVER_SAID = "the server said: ";
+
 /** Sorts an error reply (e.g. "-WRONGPASS …") into fatal or transient. */
 export function failureFromReply(text: string): LinkFailure {
   const code = text.split(" ", 1)[0]!.replace(/^-/, "");
-  return { fatal: FATAL_REPLIES.includes(code), code, reason: `the server said: ${text}` };
+  return { fatal: FATAL_REPLIES.includes(code), code, reason: `${SERVER_SAID}${text}` };
+}
+
+/**
+ * The part of a failure's reason that anyone may be shown: the server's own error reply (Redis's words name no
+ * address or user), or null when the reason is about sockets, hosts or files (those stay in the log).
+ */
+export function serverReplyIn(reason: string): string | null {
+  return reason.startsWith(SERVER_SAID) ? reason.slice(SERVER_SAID.length) : null;
 }
 
 /** Sorts a socket error into fatal or transient. */

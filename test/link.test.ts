@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { DEFAULT_TIMING, Link, LinkError, backoffDelay, failureFromError, failureFromReply, notRespFailure, type LinkFailure, type LinkOptions } from "../link";
+import { DEFAULT_TIMING, Link, LinkError, backoffDelay, failureFromError, failureFromReply, notRespFailure, serverReplyIn, type LinkFailure, type LinkOptions } from "../link";
 import type { Reply } from "../resp";
 import { freePort, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 
@@ -37,6 +37,11 @@ describe("sorting failures", () => {
     expect(failureFromError({ code: "ENOTFOUND", message: "getaddrinfo ENOTFOUND h" }, "h:1")).toMatchObject({ fatal: true, code: "ENOTFOUND" });
     expect(failureFromError({ code: "DEPTH_ZERO_SELF_SIGNED_CERT", message: "self signed certificate" }, "h:1").fatal).toBe(true);
   });
+  test("serverReplyIn: only the server's own reply may be shown to strangers, never an address or a host", () => {
+    expect(serverReplyIn(failureFromReply("WRONGPASS x").reason)).toBe("WRONGPASS x");
+    expect(serverReplyIn(failureFromError({ code: "ECONNREFUSED", message: "Failed to connect" }, "10.0.0.5:6379").reason)).toBeNull();
+    expect(serverReplyIn(failureFromError({ code: "ENOTFOUND", message: "getaddrinfo ENOTFOUND h" }, "h:1").reason)).toBeNull();
+  });
   test("an HTTP answer is named as such", () => {
     const f = notRespFailure(Buffer.from("HTTP/1.1 400 Bad Request\r\n"), "h:8080");
     expect(f.fatal).toBe(true);
@@ -67,7 +72,8 @@ describe("over real sockets", () => {
     const file = tempPath("link.acl");
     const hash = createHash("sha256").update("pw").digest("hex");
     writeFileSync(file, `user default off\nuser reader on #${hash} &allowed ~* +@all\n`);
-    [open, acl] = await Promise.all([startPubSub(), startPubSub(["--acl", file])]);
+    // The open server takes anonymous requests past its 2 MB default: one test writes a 16 MB command.
+    [open, acl] = await Promise.all([startPubSub(["--anonymous-max-request", String(64 * 1024 * 1024)]), startPubSub(["--acl", file])]);
   });
   afterAll(async () => {
     await Promise.all([open?.stop(), acl?.stop()]);
