@@ -435,78 +435,184 @@ export type Reply =
   | { type: "null" }
   | { type: "other"; prefix: string; value: string };
 
-/** An incremental reply parser covering RESP2 and the RESP3 types Redis 7 sends. */
+/** An aggregate reply whose header is read and whose items are still arriving. */
+type OpenAggregate = { type: "array" | "push" | "map"; items: Reply[]; left: number };
+
+/**
+ * An incremental reply parser covering RESP2 and the RESP3 types Redis 7 sends. It resumes where the last chunk
+ * ended: finished items stay parsed (on a stack of open aggregates) and only the unfinished tail is kept, so a reply
+ * that arrives in k chunks costs time linear in its size, not in k times its size.
+ */
 export class ReplyParser {
-  private buf: Uint8Array = new Uint8Array(0);
+  private buf: Uint8Array = NO_BYTES;
   private pos = 0;
+  /** Chunks pushed since the last next(): joined once, when the parser gets to them, not once per push. */
+  private pending: Uint8Array[] = [];
+  /** The aggregates under way, outermost first: where the parse resumes. */
+  private readonly open: OpenAggregate[] = [];
+  /** The length of a bulk whose length line is read and whose body has not all arrived; -1 when none. */
+  private bulkLen = -1;
+  /**
+   * A big bulk being filled in its own buffer, so a slow one is not re-copied per chunk: `bigSize` bytes (CRLF
+   * included) are due, `bigFill` have come. The buffer doubles as bytes come rather than trusting the length line,
+   * so a bogus "$999999999" costs nothing until the bytes are really sent.
+   */
+  private big: Uint8Array | null = null;
+  private bigFill = 0;
+  private bigSize = 0;
 
   push(chunk: Uint8Array): void {
-    this.buf = joinTail(this.buf, this.pos, chunk);
-    this.pos = 0;
+    if (this.big && this.bigFill < this.bigSize) {
+      const take = Math.min(this.bigSize - this.bigFill, chunk.length);
+      if (this.bigFill + take > this.big.length) {
+        const grown = new Uint8Array(Math.min(this.bigSize, Math.max(this.big.length * 2, this.bigFill + take)));
+        grown.set(this.big.subarray(0, this.bigFill));
+        this.big = grown;
+      }
+      this.big.set(chunk.subarray(0, take), this.bigFill);
+      this.bigFill += take;
+      chunk = chunk.subarray(take);
+    }
+    if (chunk.length) this.pending.push(chunk);
   }
 
   /** The next complete reply, or null when more bytes are needed. Throws on bytes that are not RESP. */
   next(): Reply | null {
-    const r = this.parse(this.pos);
-    if (r === null) return null;
-    this.pos = r.end;
-    return r.reply;
+    if (this.pending.length) this.takePending();
+    for (;;) {
+      const item = this.item();
+      if (item === null) return null;
+      if (item === OPENED) continue;
+      // A finished item completes its parent when it was the last one, and so on outwards.
+      let done: Reply = item;
+      for (;;) {
+        const top = this.open[this.open.length - 1];
+        if (top === undefined) return done;
+        top.items.push(done);
+        if (--top.left > 0) break;
+        this.open.pop();
+        done = { type: top.type, value: top.items } as Reply;
+      }
+    }
   }
 
-  private line(at: number): { text: string; end: number } | null {
-    const cr = this.buf.indexOf(CR, at);
-    if (cr === -1 || cr + 1 >= this.buf.length) return null;
-    return { text: latin1(this.buf.subarray(at, cr)), end: cr + 2 };
+  private takePending(): void {
+    const tail = this.buf.length - this.pos;
+    if (tail === 0 && this.pending.length === 1) this.buf = this.pending[0]!; // the chunk itself, no copy
+    else {
+      let size = tail;
+      for (const c of this.pending) size += c.length;
+      const merged = new Uint8Array(size);
+      merged.set(this.buf.subarray(this.pos), 0);
+      let at = tail;
+      for (const c of this.pending) {
+        merged.set(c, at);
+        at += c.length;
+      }
+      this.buf = merged;
+    }
+    this.pos = 0;
+    this.pending = [];
   }
 
-  private parse(at: number): { reply: Reply; end: number } | null {
-    if (at >= this.buf.length) return null;
-    const prefix = String.fromCharCode(this.buf[at]!);
-    const l = this.line(at + 1);
-    if (l === null) return null;
+  /** One item: a finished scalar or empty aggregate, OPENED when an aggregate with items began, null for more bytes. */
+  private item(): Reply | typeof OPENED | null {
+    if (this.bulkLen >= 0) return this.bulkBody();
+    const buf = this.buf;
+    const at = this.pos;
+    if (at >= buf.length) {
+      // All parsed: let go of the last chunk.
+      this.buf = NO_BYTES;
+      this.pos = 0;
+      return null;
+    }
+    const cr = buf.indexOf(CR, at + 1);
+    if (cr === -1 || cr + 1 >= buf.length) return null;
+    const prefix = String.fromCharCode(buf[at]!);
     switch (prefix) {
       case "+":
-        return { reply: { type: "simple", value: l.text }, end: l.end };
       case "-":
-        return { reply: { type: "error", value: l.text }, end: l.end };
       case ":":
-        return { reply: { type: "int", value: Number(l.text) }, end: l.end };
       case "_":
-        return { reply: { type: "null" }, end: l.end };
+      case ",":
+      case "#":
+      case "(": {
+        this.pos = cr + 2;
+        const text = latin1(buf.subarray(at + 1, cr));
+        if (prefix === "+") return { type: "simple", value: text };
+        if (prefix === "-") return { type: "error", value: text };
+        if (prefix === ":") return { type: "int", value: Number(text) };
+        if (prefix === "_") return { type: "null" };
+        return { type: "other", prefix, value: text };
+      }
+      // A verbatim string (=) keeps its "txt:"; a blob error (!) reads as a bulk.
       case "$":
       case "=":
       case "!": {
-        const n = Number(l.text);
-        if (n < 0) return { reply: { type: "bulk", value: null }, end: l.end };
-        if (this.buf.length < l.end + n + 2) return null;
-        return { reply: { type: "bulk", value: this.buf.slice(l.end, l.end + n) }, end: l.end + n + 2 };
+        const n = replyLength(buf, at, cr);
+        this.pos = cr + 2;
+        if (n < 0) return { type: "bulk", value: null };
+        this.bulkLen = n;
+        return this.bulkBody();
       }
+      // A set (~) reads as an array; a map (%) counts pairs.
       case "*":
       case ">":
       case "%":
       case "~": {
-        let n = Number(l.text);
-        if (n < 0) return { reply: { type: "array", value: null }, end: l.end };
-        if (prefix === "%") n *= 2;
-        const items: Reply[] = [];
-        let end = l.end;
-        for (let i = 0; i < n; i++) {
-          const r = this.parse(end);
-          if (r === null) return null;
-          items.push(r.reply);
-          end = r.end;
-        }
+        const n = replyLength(buf, at, cr);
+        this.pos = cr + 2;
+        if (n < 0) return { type: "array", value: null };
         const type = prefix === ">" ? "push" : prefix === "%" ? "map" : "array";
-        return { reply: { type, value: items } as Reply, end };
+        const left = prefix === "%" ? n * 2 : n;
+        if (left === 0) return { type, value: [] } as Reply;
+        this.open.push({ type, items: [], left });
+        return OPENED;
       }
-      case ",":
-      case "#":
-      case "(":
-        return { reply: { type: "other", prefix, value: l.text }, end: l.end };
       default:
         throw new Error(`not a RESP reply: unexpected byte ${JSON.stringify(prefix)}`);
     }
   }
+
+  /** The body of the bulk whose length line was read, once it has all arrived. */
+  private bulkBody(): Reply | null {
+    const n = this.bulkLen;
+    let value: Uint8Array;
+    if (this.big) {
+      if (this.bigFill < this.bigSize) return null;
+      value = this.big.subarray(0, n);
+      this.big = null;
+      this.bigFill = this.bigSize = 0;
+    } else if (this.buf.length - this.pos < n + 2) {
+      if (n >= BIG_ARG) {
+        // Move what has come into the bulk's own buffer; later chunks are copied into it once each (amortized).
+        const have = this.buf.length - this.pos;
+        this.bigSize = n + 2;
+        this.big = new Uint8Array(Math.min(this.bigSize, Math.max(2 * have, BIG_ARG)));
+        this.big.set(this.buf.subarray(this.pos), 0);
+        this.bigFill = have;
+        this.buf = NO_BYTES;
+        this.pos = 0;
+      }
+      return null;
+    } else {
+      // A copy, and a plain Uint8Array: a Buffer's slice() would be a view that pins (and follows) the whole chunk.
+      value = Uint8Array.prototype.slice.call(this.buf, this.pos, this.pos + n);
+      this.pos += n + 2;
+    }
+    this.bulkLen = -1;
+    return { type: "bulk", value };
+  }
+}
+
+/** Marks an aggregate header just read: its items come next. */
+const OPENED = Symbol("opened");
+
+/** A reply's length line (after its type byte): a strict integer, -1 (or any negative) for null. */
+function replyLength(buf: Uint8Array, at: number, cr: number): number {
+  const n = strictInt(buf, at + 1, cr);
+  if (n === null) throw new Error(`not a RESP reply: bad length ${JSON.stringify(latin1(buf.subarray(at, cr)))}`);
+  return n;
 }
 
 /** A bulk string reply as UTF-8 text; anything else (or nothing) is "". */

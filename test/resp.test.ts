@@ -1,5 +1,5 @@
-// test/resp.test.ts — the RESP codec on its own: every request case whole, byte by byte, and split at every
-// boundary; reply encoders; the reply parser; and a fuzz run of random and mutated input.
+// test/resp.test.ts — the RESP codec on its own: every request and reply case whole, byte by byte, and split at every
+// boundary; reply encoders; and fuzz runs of random, mutated and generated input through both parsers.
 import { describe, expect, test } from "bun:test";
 import {
   RequestParser,
@@ -16,6 +16,7 @@ import {
   ARG_OVERHEAD,
   type ParseResult,
   type ParseLimits,
+  type Reply,
 } from "../resp";
 import { seededRandom } from "./helpers";
 
@@ -192,18 +193,166 @@ describe("encoders", () => {
   });
 });
 
+/** A reply's bytes as Redis would send them (latin1), for feeding the reply parser. */
+function encodeReply(r: Reply): string {
+  switch (r.type) {
+    case "simple":
+      return `+${r.value}\r\n`;
+    case "error":
+      return `-${r.value}\r\n`;
+    case "int":
+      return `:${r.value}\r\n`;
+    case "null":
+      return "_\r\n";
+    case "other":
+      return `${r.prefix}${r.value}\r\n`;
+    case "bulk":
+      return r.value === null ? "$-1\r\n" : `$${r.value.length}\r\n${latin1(r.value)}\r\n`;
+    case "array":
+      return r.value === null ? "*-1\r\n" : `*${r.value.length}\r\n${r.value.map(encodeReply).join("")}`;
+    case "push":
+      return `>${r.value.length}\r\n${r.value.map(encodeReply).join("")}`;
+    case "map":
+      return `%${r.value.length / 2}\r\n${r.value.map(encodeReply).join("")}`;
+  }
+}
+
+/** Feeds `chunks` to one ReplyParser, calling next() after each push (or only at the end), and returns every reply. */
+function parseReplies(chunks: Uint8Array[], drainEachPush = true): Reply[] {
+  const p = new ReplyParser();
+  const got: Reply[] = [];
+  const drain = () => {
+    for (let r = p.next(); r; r = p.next()) got.push(r);
+  };
+  for (const c of chunks) {
+    p.push(c);
+    if (drainEachPush) drain();
+  }
+  drain();
+  expect(p.next()).toBeNull();
+  return got;
+}
+
+/** Cuts `bytes` into pieces of 1..max bytes. */
+function randomPieces(bytes: Uint8Array, rand: () => number, max: number): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const n = 1 + Math.floor(rand() * max);
+    pieces.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return pieces;
+}
+
+/** An XRANGE reply of `n` entries, each [id, [field, value, ...]], as the stream readers get it. */
+function xrangeReply(n: number, payload: number): Reply {
+  const bulk = (t: string): Reply => ({ type: "bulk", value: b(t) });
+  return {
+    type: "array",
+    value: Array.from({ length: n }, (_, i) => ({
+      type: "array",
+      value: [bulk(`${1700000000000 + i}-0`), { type: "array", value: [bulk("message"), bulk(`m${i}:` + "x".repeat(payload)), bulk("title"), bulk("t\r\n")] }],
+    })),
+  };
+}
+
 describe("ReplyParser", () => {
-  const input = "+OK\r\n-ERR x\r\n:5\r\n$3\r\nabc\r\n$-1\r\n*2\r\n$1\r\na\r\n:1\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n%1\r\n$1\r\nk\r\n_\r\n*-1\r\n=7\r\ntxt:abc\r\n";
-  test("every type, whole and split at every boundary", () => {
-    for (const way of everySplit(input)) {
-      const p = new ReplyParser();
-      const got: string[] = [];
-      for (const c of way) {
-        p.push(c);
-        for (let r = p.next(); r; r = p.next()) got.push(r.type);
-      }
-      expect(got).toEqual(["simple", "error", "int", "bulk", "bulk", "array", "push", "map", "array", "bulk"]);
-    }
+  const bulk = (t: string): Reply => ({ type: "bulk", value: b(t) });
+  const EVERY_TYPE: Reply[] = [
+    { type: "simple", value: "OK" },
+    { type: "error", value: "ERR x" },
+    { type: "int", value: 5 },
+    { type: "int", value: -9223372036854775807 },
+    bulk("abc"),
+    bulk(""),
+    bulk("bin\x00\r\n\xff"),
+    { type: "bulk", value: null },
+    { type: "array", value: [bulk("a"), { type: "int", value: 1 }] },
+    { type: "push", value: [bulk("message"), bulk("c"), bulk("m")] },
+    { type: "map", value: [bulk("k"), { type: "null" }] },
+    { type: "array", value: null },
+    { type: "array", value: [] },
+    { type: "array", value: [{ type: "array", value: [{ type: "array", value: [] }, { type: "array", value: [bulk("deep")] }] }, { type: "map", value: [] }] },
+    { type: "other", prefix: ",", value: "3.14" },
+    { type: "other", prefix: "#", value: "t" },
+    { type: "other", prefix: "(", value: "12345678901234567890" },
+  ];
+  const input = EVERY_TYPE.map(encodeReply).join("");
+
+  test("every type, whole, byte by byte, and split at every boundary, gives the same replies", () => {
+    for (const way of everySplit(input)) expect(parseReplies(way)).toEqual(EVERY_TYPE);
+  });
+
+  test("split in three at every pair of boundaries (a nested reply resumes at any depth)", () => {
+    const nested = b(encodeReply(EVERY_TYPE[13]!) + encodeReply(xrangeReply(2, 3)) + "+OK\r\n");
+    const want = parseReplies([nested]);
+    expect(want).toHaveLength(3);
+    for (let i = 1; i < nested.length; i++)
+      for (let j = i + 1; j < nested.length; j++) expect(parseReplies([nested.subarray(0, i), nested.subarray(i, j), nested.subarray(j)])).toEqual(want);
+  });
+
+  test("verbatim strings and blob errors read as bulks; a null map or push is a null array", () => {
+    expect(parseReplies([b("=7\r\ntxt:abc\r\n!5\r\nERR x\r\n%-1\r\n>-1\r\n=-1\r\n")])).toEqual([
+      bulk("txt:abc"), bulk("ERR x"), { type: "array", value: null }, { type: "array", value: null }, { type: "bulk", value: null },
+    ]);
+  });
+
+  test("chunks pushed before next() is called parse the same as chunks drained one by one", () => {
+    const bytes = b(input);
+    const pieces = Array.from(bytes, (x) => Uint8Array.of(x));
+    expect(parseReplies(pieces, false)).toEqual(EVERY_TYPE);
+  });
+
+  test("a reply waits for its last byte, and a bulk for its CRLF", () => {
+    for (const partial of ["+OK", "+OK\r", "$3\r\nab", "$3\r\nabc", "$3\r\nabc\r", "*2\r\n:1\r\n", "*1\r\n*1\r\n$1\r\na", "%1\r\n+k\r\n", ">1\r\n"])
+      expect(parseReplies([b(partial)])).toEqual([]);
+  });
+
+  test("bulk values are copies: they outlive the chunk they came in", () => {
+    const chunk = b("$3\r\nabc\r\n");
+    const [r] = parseReplies([chunk]);
+    chunk.fill(0);
+    expect(r).toEqual(bulk("abc"));
+  });
+
+  test("big bulks (past 32 KB) in many chunks, with the next reply starting inside the chunk that ends one", () => {
+    const big1 = "a".repeat(100_000);
+    const big2 = "b\r\n".repeat(20_000);
+    const want: Reply[] = [bulk(big1), { type: "array", value: [bulk(big2), bulk("small")] }, { type: "simple", value: "OK" }, bulk(big1)];
+    const bytes = b(want.map(encodeReply).join(""));
+    const rand = seededRandom(0xb16);
+    for (const max of [1000, 4096, 32 * 1024 + 3, 70_000]) expect(parseReplies(randomPieces(bytes, rand, max))).toEqual(want);
+    // The length line alone first, then the body a byte at a time at both ends.
+    const head = `$${big1.length}\r\n`.length;
+    expect(parseReplies([bytes.subarray(0, head), bytes.subarray(head, head + 1), bytes.subarray(head + 1, head + big1.length + 1), bytes.subarray(head + big1.length + 1)])).toEqual(want);
+  });
+
+  test("a 10,000-entry XRANGE reply in 1 KB chunks is the same reply as whole", () => {
+    const want = xrangeReply(10_000, 40);
+    const bytes = b(encodeReply(want));
+    const pieces: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; at += 1024) pieces.push(bytes.subarray(at, at + 1024));
+    expect(parseReplies(pieces)).toEqual([want]);
+  });
+
+  test("a huge length line costs nothing until its bytes come: the buffer grows with what arrives", () => {
+    const p = new ReplyParser();
+    p.push(b("$9000000000000000\r\n" + "x".repeat(40_000)));
+    expect(p.next()).toBeNull();
+    for (let i = 0; i < 10; i++) p.push(b("y".repeat(1000)));
+    expect(p.next()).toBeNull();
+  });
+
+  test("bytes that are not RESP throw, naming what was wrong", () => {
+    expect(() => parseReplies([b("?x\r\n")])).toThrow("not a RESP reply: unexpected byte");
+    expect(() => parseReplies([b("$x\r\n")])).toThrow("not a RESP reply: bad length");
+    expect(() => parseReplies([b("*1\r\n*01\r\n")])).toThrow("not a RESP reply: bad length");
+    expect(() => parseReplies([b("$\r\n")])).toThrow("not a RESP reply: bad length");
+    // What came before the bad byte was still returned.
+    const p = new ReplyParser();
+    p.push(b("+OK\r\n?\r\n"));
+    expect(p.next()).toEqual({ type: "simple", value: "OK" });
+    expect(() => p.next()).toThrow("not a RESP reply");
   });
 });
 
@@ -237,6 +386,76 @@ describe("fuzz", () => {
         }
       }
       // Whatever was accepted is also what a whole-buffer parse accepts (split points never change meaning).
+    }
+  });
+
+  /** A random reply tree, up to `depth` aggregates deep, with binary bulks and every type. */
+  function randomReply(depth: number): Reply {
+    const k = Math.floor(rand() * (depth > 0 ? 12 : 8));
+    const text = () => Array.from({ length: Math.floor(rand() * 6) }, () => "ab 9:_-x"[Math.floor(rand() * 8)]).join("");
+    const items = (n: number) => Array.from({ length: n }, () => randomReply(depth - 1));
+    switch (k) {
+      case 0:
+        return { type: "simple", value: text() };
+      case 1:
+        return { type: "error", value: `ERR ${text()}` };
+      case 2:
+        return { type: "int", value: Math.floor((rand() - 0.5) * 1e12) };
+      case 3:
+        return { type: "null" };
+      case 4:
+        return { type: "other", prefix: ",#("[Math.floor(rand() * 3)]!, value: text() };
+      case 5:
+        return { type: "bulk", value: rand() < 0.1 ? null : new Uint8Array(Math.floor(rand() * (rand() < 0.05 ? 40_000 : 12))).map(() => Math.floor(rand() * 256)) };
+      case 6:
+      case 7:
+        return { type: "bulk", value: new Uint8Array(Math.floor(rand() * 8)).map(() => [13, 10, 36, 42, 48][Math.floor(rand() * 5)]!) };
+      case 8:
+        return { type: "array", value: rand() < 0.1 ? null : items(Math.floor(rand() * 5)) };
+      case 9:
+        return { type: "push", value: items(1 + Math.floor(rand() * 4)) };
+      case 10:
+        return { type: "map", value: items(2 * Math.floor(rand() * 3)) };
+      default:
+        return { type: "array", value: items(Math.floor(rand() * 3)) };
+    }
+  }
+
+  test("reply trees: random replies, cut into random pieces, drained or not, parse back to themselves", () => {
+    for (let round = 0; round < 1500; round++) {
+      const replies = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => randomReply(4));
+      const bytes = b(replies.map(encodeReply).join(""));
+      const max = [1, 3, 16, 1024][round % 4]!;
+      const got = parseReplies(randomPieces(bytes, rand, max), rand() < 0.7);
+      // Compared as bytes again: a bulk's value may be a Buffer or a Uint8Array, its bytes must be the same.
+      expect(got.map(encodeReply).join("")).toBe(latin1(bytes));
+      expect(got.length).toBe(replies.length);
+    }
+  });
+
+  test("reply parser on random and mutated bytes: returns replies, waits, or throws 'not a RESP reply', never hangs", () => {
+    const valid = b(encodeReply(xrangeReply(3, 5)) + ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n%1\r\n+k\r\n:1\r\n");
+    const replyAlphabet = b("*$%>~=!+-:_,#(\r\n0123456789-abc\x00\xff");
+    for (let round = 0; round < 3000; round++) {
+      let input: Uint8Array;
+      if (round % 2 === 0) input = new Uint8Array(1 + Math.floor(rand() * 64)).map(() => replyAlphabet[Math.floor(rand() * replyAlphabet.length)]!);
+      else {
+        input = valid.slice();
+        for (let i = 0, flips = 1 + Math.floor(rand() * 4); i < flips; i++) input[Math.floor(rand() * input.length)] = replyAlphabet[Math.floor(rand() * replyAlphabet.length)]!;
+      }
+      const p = new ReplyParser();
+      let steps = 0;
+      try {
+        for (const piece of randomPieces(input, rand, 8)) {
+          p.push(piece);
+          for (;;) {
+            if (++steps > 10_000) throw new Error(`reply parser loops on ${JSON.stringify(latin1(input))}`);
+            if (p.next() === null) break;
+          }
+        }
+      } catch (e) {
+        expect((e as Error).message).toStartWith("not a RESP reply");
+      }
     }
   });
 
