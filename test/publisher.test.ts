@@ -1,7 +1,7 @@
 // test/publisher.test.ts — publisher.ts without a server: the record of what this web server published, which the hub
-// trusts without reading history back: exact payloads only, and bounded by count and by size.
+// trusts without reading history back: exact payloads only, and bounded by count and by size; and --redis as logged.
 import { describe, expect, test } from "bun:test";
-import { RecentlyPublished } from "../publisher";
+import { RecentlyPublished, redactUrl } from "../publisher";
 
 describe("RecentlyPublished", () => {
   test("only the exact payload, on its channel and id, is known", () => {
@@ -24,4 +24,15 @@ describe("RecentlyPublished", () => {
     one.add("c", "1-0", "x".repeat(50)); // larger than the whole budget: not kept (the hub then checks history)
     expect(one.has("c", "1-0", "x".repeat(50))).toBe(false);
   });
+});
+
+describe("redactUrl", () => {
+  test.each([
+    ["redis://user:secret@h:6379", "redis://user:***@h:6379"],
+    ["redis://:secret@h:6379", "redis://:***@h:6379"],
+    ["rediss://a%40b:p%40ss@[::1]:6380", "rediss://a%40b:***@[::1]:6380"],
+    ["redis://user@h", "redis://user@h"], // no password: nothing to hide
+    ["redis://h:6379/", "redis://h:6379"],
+    ["not a url", "(unparsable URL)"], // never echoed: it may be a password pasted in the wrong place
+  ])("%s is logged as %s", (url, logged) => expect(redactUrl(url)).toBe(logged));
 });

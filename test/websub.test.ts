@@ -1,8 +1,9 @@
 // test/websub.test.ts — what the client takes from the web server's /events and /messages: the channel it asked for,
-// and an id only when it is a stream ID, so nothing in a message can throw or blind the saved place. (Issue 22, high 5.)
+// and an id only when it is a stream ID, so nothing in a message can throw or blind the saved place (issue 22, high 5);
+// and the login it sends.
 import { expect, test } from "bun:test";
 import { ClientState } from "../state";
-import { envelopeFromServer } from "../websub";
+import { authorization, envelopeFromServer } from "../websub";
 
 test("the channel is the one asked for; an id that is not a stream ID is dropped, the message still shows", () => {
   expect(envelopeFromServer("team/x", { id: "5-0", time: 1, channel: "alerts", message: "m" })).toEqual({ id: "5-0", time: 1, channel: "team/x", message: "m" });
@@ -20,4 +21,11 @@ test("the channel is the one asked for; an id that is not a stream ID is dropped
 test("data that is not an envelope shows as its text", () => {
   expect(envelopeFromServer("c", "not json")).toMatchObject({ id: "", channel: "c", message: "not json" });
   expect(envelopeFromServer("c", { id: 5 })).toMatchObject({ id: "", channel: "c", message: '{"id":5}' });
+});
+
+test("the login sent to the web server: Basic for a user, Bearer for a password alone, nothing without a password", () => {
+  expect(authorization({ user: "ann", password: "pw:with:colons" })).toBe(`Basic ${btoa("ann:pw:with:colons")}`);
+  expect(authorization({ password: "tok" })).toBe("Bearer tok");
+  expect(authorization({ user: "ann" })).toBeNull();
+  expect(authorization({})).toBeNull();
 });
