@@ -2,7 +2,7 @@
 // (Bearer, Basic, 401/403), the client logs in as a user, and the web server publishes as a user to a real redis-server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { Raw, Subscriber, haveRedis, killClients, startClient, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
+import { Raw, Subscriber, haveRedis, killClients, post, startClient, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
 
 const sha = (p: string) => new Bun.CryptoHasher("sha256").update(p).digest("hex");
 const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}` });
@@ -45,8 +45,7 @@ describe("one ACL file for the pub/sub server and the web server", () => {
     await pubsub?.stop();
   });
 
-  const publish = (channel: string, headers: Record<string, string>, query = "") =>
-    fetch(`${web.url}/${query}`, { method: "POST", body: new URLSearchParams({ channel, message: `to ${channel}` }), headers });
+  const publish = (channel: string, headers: Record<string, string>, query = "") => post(`${web.url}/${query}`, { channel, message: `to ${channel}` }, { headers });
 
   test("POST /: Bearer and Basic users publish within their channels; others get 401 or 403 and nothing is published", async () => {
     const before = alice.messages.length;
@@ -180,12 +179,12 @@ describe.skipIf(!haveRedis)("the web server as an ACL user of a real redis-serve
     const bad = await startWebServer(`redis://web:wrong@127.0.0.1:${redis.port}`);
     try {
       const sub = await Subscriber.open(redis.port, ["deploys"], ["web", "web-secret-pw"]);
-      const r = await fetch(`${good.url}/`, { method: "POST", body: new URLSearchParams({ channel: "deploys", message: "shipped" }) });
+      const r = await post(`${good.url}/`, { channel: "deploys", message: "shipped" });
       expect(r.status).toBe(200);
       await sub.waitFor(1);
       expect(JSON.parse(sub.messages[0]!.payload)).toMatchObject({ channel: "deploys", message: "shipped" });
       sub.close();
-      const r2 = await fetch(`${bad.url}/`, { method: "POST", body: new URLSearchParams({ channel: "deploys", message: "x" }) });
+      const r2 = await post(`${bad.url}/`, { channel: "deploys", message: "x" });
       expect(r2.status).toBe(503);
       expect(bad.output()).not.toContain("web-secret-pw");
     } finally {
@@ -203,10 +202,9 @@ describe("changing the ACL file without a restart", () => {
     write("user default off", admin, web_, `user dan on #${sha("dan-pw")} &news +@all`);
     const pubsub = await startPubSub(["--acl", file]);
     const web = await startWebServer(`redis://web:web-secret-pw@127.0.0.1:${pubsub.port}`, ["--acl", file]);
-    const post = (user: string, pass: string) =>
-      fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "news", message: "m" }), headers: basic(user, pass) });
+    const postAs = (user: string, pass: string) => post(`${web.url}/`, { channel: "news", message: "m" }, { headers: basic(user, pass) });
     try {
-      expect((await post("dan", "dan-pw")).status).toBe(200);
+      expect((await postAs("dan", "dan-pw")).status).toBe(200);
       const dan = await Raw.open(pubsub.port);
       expect(await dan.call("AUTH", "dan", "dan-pw")).toBe("OK");
 
@@ -223,11 +221,11 @@ describe("changing the ACL file without a restart", () => {
       expect(pubsub.output()).toContain("pubsub: ACL reloaded from");
 
       // The web server still has the old file until SIGHUP.
-      expect((await post("dan", "dan-pw")).status).toBe(200);
+      expect((await postAs("dan", "dan-pw")).status).toBe(200);
       web.proc.kill("SIGHUP");
       await until("web reloaded", () => web.output().includes("web: ACL reloaded from"), 3000);
-      expect((await post("dan", "dan-pw")).status).toBe(401);
-      expect((await post("erin", "erin-pw")).status).toBe(200);
+      expect((await postAs("dan", "dan-pw")).status).toBe(401);
+      expect((await postAs("erin", "erin-pw")).status).toBe(200);
 
       // A broken file: the error names the line, and the rules in force stay.
       writeFileSync(file, "user erin on >s3cr3t-pass\n");
@@ -237,7 +235,7 @@ describe("changing the ACL file without a restart", () => {
       web.proc.kill("SIGHUP");
       await until("both said why", () => pubsub.output().includes("SIGHUP: the ACL file is not valid") && web.output().includes("SIGHUP: the ACL file is not valid"), 3000);
       expect(pubsub.output() + web.output()).not.toContain("s3cr3t-pass");
-      expect((await post("erin", "erin-pw")).status).toBe(200);
+      expect((await postAs("erin", "erin-pw")).status).toBe(200);
       const again = await Raw.open(pubsub.port);
       expect(await again.call("AUTH", "erin", "erin-pw")).toBe("OK");
       for (const r of [dan, root, erin, again]) r.close();

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
-import { startPubSub, startWebServer, type Running } from "./helpers";
+import { post, startPubSub, startWebServer, type Running } from "./helpers";
 
 let pubsub: Running;
 let web: Running & { url: string };
@@ -28,7 +28,6 @@ afterAll(async () => {
   await pubsub?.stop();
 });
 
-const post = (fields: Record<string, string>) => fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams(fields) });
 
 describe.skipIf(!haveChromium)("the web app on a phone", () => {
   test("subscribe, enable notifications, receive, reload from history, installable", async () => {
@@ -52,7 +51,7 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
     await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
 
     const started = Date.now();
-    expect((await post({ channel: "phone-test", title: "Deploy finished", message: "v2.4.1 is live on production", url: "https://example.com/deploys/241", priority: "4", tags: "prod,deploy" })).status).toBe(200);
+    expect((await post(web.url, { channel: "phone-test", title: "Deploy finished", message: "v2.4.1 is live on production", url: "https://example.com/deploys/241", priority: "4", tags: "prod,deploy" })).status).toBe(200);
     await page.getByText("v2.4.1 is live on production").waitFor({ timeout: 2000 });
     console.log(`message on screen ${Date.now() - started} ms after the POST`);
     await expect(page.getByRole("link", { name: "Open link →" }).getAttribute("href")).resolves.toBe("https://example.com/deploys/241");
@@ -66,8 +65,8 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
     expect(shown).toContainEqual({ title: "Deploy finished", body: "v2.4.1 is live on production" });
 
     // A few more, so the screenshot shows what the list looks like in use.
-    await post({ channel: "phone-test", title: "octo/hello: ann pushed 3 commits to main", message: "abc1234 Fix login (+2 more)", url: "https://github.com/octo/hello" });
-    await post({ channel: "phone-test", message: "Backups completed in 4 min", tags: "ops" });
+    await post(web.url, { channel: "phone-test", title: "octo/hello: ann pushed 3 commits to main", message: "abc1234 Fix login (+2 more)", url: "https://github.com/octo/hello" });
+    await post(web.url, { channel: "phone-test", message: "Backups completed in 4 min", tags: "ops" });
     await page.getByText("Backups completed in 4 min").waitFor({ timeout: 2000 });
     await Bun.sleep(500); // let the arrival animation finish
     await page.screenshot({ path: `${SHOTS}/app-phone.png` });
@@ -101,7 +100,7 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
       let published = "";
       await page.route("**/events?**", async (route) => {
         if (!published) {
-          const r = await post({ channel: "gap-deploys", title: "Deploy started", message: "v2.5 rolling out to 3 hosts" });
+          const r = await post(web.url, { channel: "gap-deploys", title: "Deploy started", message: "v2.5 rolling out to 3 hosts" });
           published = ((await r.json()) as { id: string }).id;
         }
         await route.continue();
@@ -111,7 +110,7 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
       expect(published).toMatch(/^\d+-\d+$/);
       await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
       // And live ones after it, on the glob too.
-      await post({ channel: "gap-octo/web", message: "Fix the login form" });
+      await post(web.url, { channel: "gap-octo/web", message: "Fix the login form" });
       await page.getByText("Fix the login form").waitFor({ timeout: 5000 });
     } finally {
       await page.close();
@@ -124,7 +123,7 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
     await page.goto(`${web.url}/?channels=offline-test`);
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
     await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
-    await post({ channel: "offline-test", title: "Cached", message: "still here when offline" });
+    await post(web.url, { channel: "offline-test", title: "Cached", message: "still here when offline" });
     await page.getByText("still here when offline").waitFor({ timeout: 2000 });
     await page.reload(); // the service worker now controls the page
     await page.getByText("still here when offline").waitFor({ timeout: 5000 });
@@ -189,7 +188,7 @@ describe.skipIf(!haveChromium)("the web app on a server that needs a login", () 
       const page = await context.newPage();
       expect((await page.goto(`${closedWeb.url}/?channels=team/ops`))?.status()).toBe(200);
       await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
-      const r = await fetch(`${closedWeb.url}/`, { method: "POST", body: new URLSearchParams({ channel: "team/ops", message: "only for the team" }), headers: { authorization: `Basic ${btoa("bob:bob-pw")}` } });
+      const r = await post(closedWeb.url, { channel: "team/ops", message: "only for the team" }, { headers: { authorization: `Basic ${btoa("bob:bob-pw")}` } });
       expect(r.status).toBe(200);
       await page.getByText("only for the team").waitFor({ timeout: 3000 });
       await context.close();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
-import { startPubSub, startWebServer, type Running } from "./helpers";
+import { post, startPubSub, startWebServer, type Running } from "./helpers";
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
@@ -27,20 +27,17 @@ afterAll(async () => {
   await pubsub?.stop();
 });
 
-const post = async (fields: Record<string, string>) => {
-  const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams(fields) });
-  expect(r.status).toBe(200);
-};
+const publish = (fields: Record<string, string>) => post(web.url, fields, { status: 200 });
 const live = (page: Page) => page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
 
 describe.skipIf(!haveChromium)("the app, as a new user tried it", () => {
   test("a glob: /?channels=octo/* shows a message to octo/hello, live and from history", async () => {
-    await post({ channel: "octo/before", message: "from history" });
+    await publish({ channel: "octo/before", message: "from history" });
     const page = await browser.newPage(PHONE);
     await page.goto(`${web.url}/?channels=octo/*`);
     await live(page);
     await page.getByText("from history").waitFor({ timeout: 5000 });
-    await post({ channel: "octo/hello", title: "ann pushed", message: "3 commits to main" });
+    await publish({ channel: "octo/hello", title: "ann pushed", message: "3 commits to main" });
     await page.getByText("3 commits to main").waitFor({ timeout: 3000 });
     await page.close();
   }, 30000);
@@ -49,8 +46,8 @@ describe.skipIf(!haveChromium)("the app, as a new user tried it", () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${web.url}/?channels=quiet,busy`);
     await live(page);
-    await post({ channel: "quiet", message: "the only quiet one" });
-    for (let i = 0; i < 210; i++) await post({ channel: "busy", message: `busy ${i}` });
+    await publish({ channel: "quiet", message: "the only quiet one" });
+    for (let i = 0; i < 210; i++) await publish({ channel: "busy", message: `busy ${i}` });
     await page.getByText("busy 209", { exact: true }).waitFor({ timeout: 10000 });
     await page.reload();
     const chip = (name: string) => page.locator("button.name", { hasText: new RegExp(`^${name}`) });
@@ -84,9 +81,9 @@ describe.skipIf(!haveChromium)("the app, as a new user tried it", () => {
     await page.getByRole("button", { name: "Remove texts" }).waitFor();
     await page.getByRole("button", { name: "Remove rtl" }).waitFor();
     await live(page);
-    await post({ channel: "rtl", title: "שלום עולם", message: "مرحبا بالعالم، هذه رسالة" });
-    await post({ channel: "texts", message: "Build failed: see https://ci.example.com/builds/42. Logs at https://logs.example.com/x?y=1" });
-    await post({ channel: "texts", title: "Stack trace", message: Array.from({ length: 90 }, (_, i) => `    at frame${i} (/srv/app/module${i}.js:${i}:${i * 3})`).join("\n") });
+    await publish({ channel: "rtl", title: "שלום עולם", message: "مرحبا بالعالم، هذه رسالة" });
+    await publish({ channel: "texts", message: "Build failed: see https://ci.example.com/builds/42. Logs at https://logs.example.com/x?y=1" });
+    await publish({ channel: "texts", title: "Stack trace", message: Array.from({ length: 90 }, (_, i) => `    at frame${i} (/srv/app/module${i}.js:${i}:${i * 3})`).join("\n") });
     await page.getByText("Stack trace").waitFor({ timeout: 3000 });
     const dir = await page.getByText("مرحبا بالعالم، هذه رسالة").evaluate((el) => getComputedStyle(el).direction);
     expect(dir).toBe("rtl");

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { spawn, type Subprocess } from "bun";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { ROOT, startPubSub, startWebServer, until, type Running } from "./helpers";
+import { ROOT, post, startPubSub, startWebServer, until, type Running } from "./helpers";
 import { startMozillaPush } from "./mozpush";
 
 const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
@@ -63,10 +63,7 @@ describe.skipIf(!haveFirefox)("Web Push in Firefox ESR with the page closed", ()
   });
 
   const pushStatus = (page: Page) => page.$eval("#push-status", (e) => e.textContent ?? "");
-  const post = async (channel: string, message: string, title?: string) => {
-    const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel, message, ...(title ? { title } : {}) }) });
-    expect(r.status).toBe(200);
-  };
+  const publish = (channel: string, message: string, title?: string) => post(web.url, { channel, message, ...(title ? { title } : {}) }, { status: 200 });
   const pushes = () => moz.log.filter((l) => l.startsWith("push ")).length;
 
   test("subscribe with a click, mute updates the server, close the page: the service worker shows the push", async () => {
@@ -93,10 +90,10 @@ describe.skipIf(!haveFirefox)("Web Push in Firefox ESR with the page closed", ()
     await page.click('button[aria-label="Mute fx-muted"]');
     await eventually("server updated", async () => (await pushStatus(page)).includes("for 1 channel"), 5000);
     const before = pushes();
-    await post("fx-muted", "should not be pushed");
+    await publish("fx-muted", "should not be pushed");
 
     await page.close(); // the app is closed now
-    await post("fx/deploys", "v2 is live on production", "Deploy finished");
+    await publish("fx/deploys", "v2 is live on production", "Deploy finished");
     await until("pushed and acknowledged", () => pushes() === before + 1 && moz.acks.length === pushes(), 10000);
     expect(moz.log.some((l) => l.startsWith("ws nack"))).toBe(false);
     await Bun.sleep(500);

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, haveDesktop, killClients, startClient, startPubSub, startDesktop, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
+import { ROOT, haveDesktop, json, killClients, post, startClient, startPubSub, startDesktop, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
 
 const SHOTS = `${ROOT}/.tmp/screenshots`;
 
@@ -28,10 +28,7 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
     await pubsub?.stop();
   });
 
-  const post = async (fields: Record<string, string>) => {
-    const r = await fetch(`${web.url}/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fields) });
-    expect(r.status).toBe(200);
-  };
+  const publish = (fields: Record<string, string>) => post(web.url, json(fields), { status: 200 });
   /** Starts a desktop client (no --print) on `channel` and waits until it is subscribed. */
   const client = async (channel: string, extra: string[] = [], env: Record<string, string> = {}, state = tempPath("state.json")) => {
     const c = startClient(["--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", channel, "--config", tempPath("none.json"), "--state", state, ...extra], { ...desk.env, ...env });
@@ -48,7 +45,7 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
       { channel: "exact3", message: "expected <string> but got <null> & that's \"bad\"", title: "Tom & Jerry <3" },
       { channel: "exact4", message: "line one\nline two 🚀 ünïcödé", title: "✅ done" },
     ];
-    for (const f of cases) await post(f);
+    for (const f of cases) await publish(f);
     await until("four notifications", () => callsFor("exact").length >= 4, 10000);
     const got = callsFor("exact").map((x) => ({ summary: x.summary, body: shown(x.body) }));
     expect(got).toEqual([
@@ -69,7 +66,7 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
 
   test("urgency follows priority, critical stays until dismissed; the app name and icon are Notistream's", async () => {
     await client("prio*");
-    for (const p of ["1", "2", "3", "4", "5"]) await post({ channel: `prio${p}`, message: `priority ${p}`, priority: p });
+    for (const p of ["1", "2", "3", "4", "5"]) await publish({ channel: `prio${p}`, message: `priority ${p}`, priority: p });
     await until("five notifications", () => callsFor("prio").length >= 5, 10000);
     const calls = callsFor("prio");
     expect(calls.map((c) => c.summary)).toEqual(["prio1", "prio2", "prio3", "prio4", "prio5"]);
@@ -93,7 +90,7 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
     chmodSync(opener, 0o755);
     const c = await client("links", [], { NOTISTREAM_OPENER: opener });
     desk.dunstctl("close-all");
-    await post({ channel: "links", message: "v2 is live", title: "Deploy", url: "https://example.com/deploys/42?x=1&y=2" });
+    await publish({ channel: "links", message: "v2 is live", title: "Deploy", url: "https://example.com/deploys/42?x=1&y=2" });
     await until("notification with an action", () => callsFor("links").some((x) => x.actions.includes("default")), 10000);
     expect(c.out()).toContain("[links] Deploy: v2 is live <https://example.com/deploys/42?x=1&y=2>");
     await until("shown", () => desk.dunstctl("count", "displayed").trim() === "1", 5000);
@@ -107,7 +104,7 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
     const first = await client("away", ["--replay-limit", "100"], {}, state);
     first.proc.kill("SIGTERM");
     await first.proc.exited;
-    for (let i = 1; i <= 60; i++) await post({ channel: "away", message: `event ${i}`, ...(i === 60 ? { title: "Last" } : {}) });
+    for (let i = 1; i <= 60; i++) await publish({ channel: "away", message: `event ${i}`, ...(i === 60 ? { title: "Last" } : {}) });
     const before = callsFor("away").length;
     const again = await client("away", ["--replay-limit", "100"], {}, state);
     await until("all 60 printed", () => again.out().includes("[away] Last: event 60"), 10000);
@@ -124,7 +121,7 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
   test("a live burst faster than anyone can read: the first 3 show, the rest become one summary", async () => {
     await client("burst");
     const before = callsFor("burst").length;
-    await Promise.all(Array.from({ length: 30 }, (_, i) => post({ channel: "burst", message: `b${i}` })));
+    await Promise.all(Array.from({ length: 30 }, (_, i) => publish({ channel: "burst", message: `b${i}` })));
     await until("summary of the rest", () => callsFor("burst").slice(before).some((c) => /more on burst/.test(c.summary)), 15000);
     const popups = callsFor("burst").slice(before);
     expect(popups.length).toBe(4);
@@ -140,10 +137,10 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
       NOTISTREAM_REPORT_INTERVAL_MS: "1000",
     });
     await until("subscribed", () => c.out().includes("subscribed to nodaemon"));
-    await post({ channel: "nodaemon", message: "first" });
+    await publish({ channel: "nodaemon", message: "first" });
     await until("first failure reported", () => c.out().includes("a desktop notification failed"), 10000);
     expect(c.out()).toContain("[nodaemon] first");
-    await post({ channel: "nodaemon", message: "second" });
+    await publish({ channel: "nodaemon", message: "second" });
     await until("second printed", () => c.out().includes("[nodaemon] second"));
     // Within the interval it is held back, then said with its count: never swallowed.
     await until("second failure reported", () => c.out().includes("once more in the last 1 s"), 5000);

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, freePort, killClients, run, startClient, startPubSub, startWebServer, tempPath, until, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, freePort, killClients, post, run, startClient, startPubSub, startWebServer, tempPath, until, waitForPort, type Running } from "./helpers";
 
 const haveOpenssl = Bun.which("openssl") !== null;
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -22,15 +22,9 @@ describe.skipIf(!haveOpenssl)("notistream --url: subscribing over HTTPS", () => 
   let other: Running & { url: string };
   const startWeb = () =>
     spawn([BUN, `${ROOT}/web.ts`, "--host", "127.0.0.1", "--port", String(webPort), "--redis", `redis://127.0.0.1:${pubsub.port}`, "--tls-cert", cert, "--tls-key", key, "--acl", aclFile], { stdout: "ignore", stderr: "ignore" });
-  const post = async (base: string, channel: string, message: string, tls = true) => {
-    const r = await fetch(`${base}/`, {
-      method: "POST",
-      headers: { authorization: `Basic ${Buffer.from("ann:ann-pw").toString("base64")}` },
-      body: new URLSearchParams({ channel, message }),
-      ...(tls ? { tls: { ca: readFileSync(cert, "utf8") } } : {}),
-    });
-    expect(r.status).toBe(200);
-  };
+  /** Publishes as ann, trusting the test certificate unless `tls` is false. */
+  const publish = (base: string, channel: string, message: string, tls = true) =>
+    post(base, { channel, message }, { headers: { authorization: `Basic ${btoa("ann:ann-pw")}` }, status: 200, ...(tls ? { ca: readFileSync(cert, "utf8") } : {}) });
 
   beforeAll(async () => {
     await run(["mkdir", "-p", dir]);
@@ -55,16 +49,16 @@ describe.skipIf(!haveOpenssl)("notistream --url: subscribing over HTTPS", () => 
     const base = `https://127.0.0.1:${webPort}`;
     const c = startClient(["--print", "--config", tempPath("none.json"), "--url", base, "--ca", cert, "--user", "ann", "--password", "ann-pw", "--channels", "ann/a,ann/b"]);
     await until("subscribed", () => c.out().includes(`connected to ${base}; subscribed to ann/a, ann/b`), 10000);
-    await post(base, "ann/a", "one");
-    await post(base, "ann/b", "two");
+    await publish(base, "ann/a", "one");
+    await publish(base, "ann/b", "two");
     await until("live messages", () => c.out().includes("[ann/b] two"));
     web.kill("SIGKILL");
     await web.exited;
     await until("drop noticed", () => c.out().includes("reconnecting in"), 10000);
-    for (let i = 1; i <= 5; i++) await post(other.url, i % 2 ? "ann/a" : "ann/b", `while down ${i}`, false);
+    for (let i = 1; i <= 5; i++) await publish(other.url, i % 2 ? "ann/a" : "ann/b", `while down ${i}`, false);
     web = startWeb();
     await waitForPort(webPort);
-    await post(base, "ann/a", "after");
+    await publish(base, "ann/a", "after");
     await until("caught up and live", () => c.out().includes("[ann/a] after") && c.out().includes("[ann/b] while down 4"), 40000);
     const lines = c.out().split("\n").filter((l) => l.startsWith("[ann/"));
     // Nothing lost, nothing doubled.
@@ -98,7 +92,7 @@ describe("--exec", () => {
     const out = tempPath("exec.out");
     const c = startClient(["--print", "--config", tempPath("none.json"), "--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", "jobs", "--exec", `echo "$NOTISTREAM_CHANNEL|$NOTISTREAM_TITLE|$NOTISTREAM_PRIORITY|$(cat)" >> ${out}; [ "$NOTISTREAM_MESSAGE" != "boom" ]`]);
     await until("subscribed", () => c.out().includes("subscribed to jobs"));
-    for (const m of ["first", "boom", "third"]) await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "jobs", message: m, title: `T ${m}`, priority: "4" }) });
+    for (const m of ["first", "boom", "third"]) await post(web.url, { channel: "jobs", message: m, title: `T ${m}`, priority: "4" });
     await until("three runs", () => existsSync(out) && readFileSync(out, "utf8").trim().split("\n").length === 3, 10000);
     const runs = readFileSync(out, "utf8").trim().split("\n").map((l) => l.split("|"));
     expect(runs.map((r) => r.slice(0, 3))).toEqual([

@@ -2,7 +2,7 @@
 // the web server, an SSE stream, a glob stream and the notistream client given one node; catch-up after a restart;
 // and a master killed with -9 under a stream of POSTs with --cluster-wait 1.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { killClients, run, startClient, startWebServer, tempPath, until, type ClientProcess } from "./helpers";
+import { json, killClients, post, publishOverHttp, run, startClient, startWebServer, tempPath, until, type ClientProcess } from "./helpers";
 import { haveCluster, startCluster, type Cluster } from "./cluster";
 import { CLUSTER, keySlot } from "../layout";
 import { decryptPush, makeSubscription, startPushService } from "./pushservice";
@@ -18,8 +18,9 @@ afterAll(async () => {
 
 const CHANNELS = Array.from({ length: 100 }, (_, i) => `spread/${String(i).padStart(3, "0")}`);
 
-async function post(base: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(base, { method: "POST", body: new URLSearchParams(fields) });
+/** post() under load: the status and the JSON answer, a refusal's too (the load loops count both). */
+async function answerTo(base: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await post(base, fields);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -121,9 +122,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       await Bun.sleep(500); // the SSE streams' SSUBSCRIBE/PSUBSCRIBE replies
       const ids = new Map<string, string>();
       for (const ch of CHANNELS) {
-        const r = await post(web.url, { channel: ch, message: `hello ${ch}` });
-        expect(r.status).toBe(200);
-        ids.set(ch, String(r.body.id));
+        ids.set(ch, (await publishOverHttp(web.url, { channel: ch, message: `hello ${ch}` })).id);
       }
       await until("the client to print 100", () => printed(client).length >= 100, 20_000);
       await until("the SSE stream to get 100", () => exact.events.length >= 100, 20_000);
@@ -164,9 +163,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       expect(((await glob.json()) as { error: string }).error).toContain("--cluster-globs off");
       await Bun.sleep(500);
       // Nobody PSUBSCRIBEs here, so the receivers count is the named subscriber alone.
-      const r = await post(web.url, { channel: CHANNELS[7]!, message: "named only" });
-      expect(r.status).toBe(200);
-      expect(r.body.receivers).toBe(1);
+      expect((await publishOverHttp(web.url, { channel: CHANNELS[7]!, message: "named only" })).receivers).toBe(1);
       await until("the named stream", () => stream.events.some((e) => e.message === "named only"), 10_000);
       expect(web.output()).toContain("glob subscriptions are off");
     } finally {
@@ -184,17 +181,14 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
     let b: Awaited<ReturnType<typeof startWebServer>> | undefined;
     try {
       for (const [sub, channels] of [[named, [CHANNELS[3]!]], [glob, ["spread/09*"]]] as const) {
-        const r = await fetch(`${a.url}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subscription: sub.json, channels }) });
-        expect(r.status).toBe(201);
+        await post(`${a.url}/push/subscribe`, json({ subscription: sub.json, channels }), { status: 201 });
       }
       // A second web server started later reads the subscriptions from every master (KEYS on each).
       b = await startWebServer(cluster.url, args);
       await Bun.sleep(1000);
       const ids: Record<string, string> = {};
       for (const [i, ch] of [CHANNELS[3]!, CHANNELS[90]!, CHANNELS[95]!, CHANNELS[3]!, CHANNELS[99]!, CHANNELS[50]!].entries()) {
-        const r = await post((i % 2 ? b : a).url, { channel: ch, message: `push ${i}` });
-        expect(r.status).toBe(200);
-        ids[`push ${i}`] = String(r.body.id);
+        ids[`push ${i}`] = (await publishOverHttp((i % 2 ? b : a).url, { channel: ch, message: `push ${i}` })).id;
       }
       const got = (sub: typeof named) => push.received.filter((r) => sub.json.endpoint.endsWith(r.path)).map((r) => JSON.parse(decryptPush(r.body, sub)) as { message: string; id: string });
       await until("the pushes", () => got(named).length >= 2 && got(glob).length >= 3, 15_000);
@@ -217,16 +211,13 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
     let client = startClient(args, { NOTISTREAM_STATE: state });
     try {
       await until("the client to subscribe", () => /connected to .*Redis Cluster/.test(client.out()), 30_000);
-      const first = await post(web.url, { channel: channels[0]!, message: "before the stop" });
-      expect(first.status).toBe(200);
+      await publishOverHttp(web.url, { channel: channels[0]!, message: "before the stop" });
       await until("the first message", () => printed(client).length === 1, 10_000);
       client.proc.kill("SIGTERM");
       await client.proc.exited;
       const sent: string[] = [];
       for (let i = 0; i < 30; i++) {
-        const r = await post(web.url, { channel: channels[i % channels.length]!, message: `while away ${i}` });
-        expect(r.status).toBe(200);
-        sent.push(String(r.body.id));
+        sent.push((await publishOverHttp(web.url, { channel: channels[i % channels.length]!, message: `while away ${i}` })).id);
       }
       client = startClient(args, { NOTISTREAM_STATE: state });
       await until("the 30 missed messages", () => printed(client).length >= 30, 20_000);
@@ -261,7 +252,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       const load = (async () => {
         for (let i = 0; !stop; i++) {
           const ch = i % 2 === 0 ? moving : channels[1 + (i % 4)]!;
-          const r = await post(web.url, { channel: ch, message: `m${i}` });
+          const r = await answerTo(web.url, { channel: ch, message: `m${i}` });
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           if (r.status === 200) accepted.push(`${r.body.id} ${ch}`);
           await Bun.sleep(5);
@@ -292,7 +283,7 @@ describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
       for (let i = 0; !stop; i++) {
         const channel = channels[i % channels.length]!;
         const at = Date.now();
-        const r = await post(web.url, { channel, message: `n${i}` }).catch((err: Error) => {
+        const r = await answerTo(web.url, { channel, message: `n${i}` }).catch((err: Error) => {
           throw new Error(`POST ${i} failed: ${err.message}; the web server (exit code ${web.proc.exitCode}) said:\n${web.output().split("\n").slice(-40).join("\n")}`);
         });
         answers.push({ at, took: Date.now() - at, status: r.status, id: String(r.body.id ?? ""), channel });

@@ -6,7 +6,7 @@ import { spawnSync } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Raw, Subscriber, collect, freePort, spawnPubSubAt, startWebServer, until, waitForPort } from "./helpers";
+import { Raw, Subscriber, collect, freePort, post, spawnPubSubAt, startWebServer, until, waitForPort } from "./helpers";
 
 const sh = (...cmd: string[]) => {
   const r = spawnSync(cmd);
@@ -48,11 +48,11 @@ describe.skipIf(!isRoot)("a full disk", () => {
     await waitForPort(port);
     const web = await startWebServer(`redis://127.0.0.1:${port}`);
     const sub = await Subscriber.open(port, ["disk"]);
-    const post = (message: string) => fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "disk", message }) });
+    const publish = (message: string) => post(web.url, { channel: "disk", message });
     try {
       const accepted: string[] = [];
       for (let i = 0; i < 10; i++) {
-        const r = await post(`before ${i}`);
+        const r = await publish(`before ${i}`);
         expect(r.status).toBe(200);
         accepted.push(`before ${i}`);
       }
@@ -62,7 +62,7 @@ describe.skipIf(!isRoot)("a full disk", () => {
       let refusal: { status: number; error: string } | null = null;
       const big = "x".repeat(3000);
       for (let i = 0; i < 300 && !refusal; i++) {
-        const r = await post(`${big} during ${i}`);
+        const r = await publish(`${big} during ${i}`);
         if (r.status === 200) accepted.push(`${big} during ${i}`);
         else refusal = { status: r.status, error: ((await r.json()) as { error: string }).error };
       }
@@ -95,7 +95,7 @@ describe.skipIf(!isRoot)("a full disk", () => {
       // Space returns: within a few seconds writes are accepted again.
       rmSync(join(dir, "filler"));
       await until("a POST is accepted again", () => output().includes("works again"), 10000);
-      const again = await post("after space returned");
+      const again = await publish("after space returned");
       expect(again.status).toBe(200);
       accepted.push("after space returned");
 

@@ -4,7 +4,7 @@
 // (100 clients at 1,000 msg/s is the full version).
 import { afterAll, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
-import { freePort, spawnPubSubAt, killClients, startClient, startWebServer, tempPath, until, waitForPort, type ClientProcess } from "./helpers";
+import { freePort, post, spawnPubSubAt, killClients, startClient, startWebServer, tempPath, until, waitForPort, type ClientProcess } from "./helpers";
 
 const CLIENTS = Number(process.env.NOTISTREAM_FAULT_CLIENTS ?? 20);
 const RATE = Number(process.env.NOTISTREAM_FAULT_RATE ?? 200);
@@ -47,7 +47,7 @@ test(`kill -9 under load (${RATE} msg/s to ${CLIENTS} clients): every accepted m
       }, 500);
     }
     pending.push(
-      fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "faults", message: `n${i}` }) }).then(
+      post(web.url, { channel: "faults", message: `n${i}` }).then(
         (r) => void status.set(i, r.status),
         () => void status.set(i, 0),
       ),
@@ -91,13 +91,13 @@ test("a pub/sub server that stops answering (SIGSTOP): POSTs get a 503 that says
   procs.push(server);
   await waitForPort(port);
   const web = await startWebServer(`redis://127.0.0.1:${port}`);
-  const post = (message: string) => fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: "stuck", message }) });
+  const publish = (message: string) => post(web.url, { channel: "stuck", message });
   try {
-    expect((await post("before")).status).toBe(200);
+    expect((await publish("before")).status).toBe(200);
     server.kill("SIGSTOP");
     // Several at once: they wait on the same connection, and all fail together when the watchdog gives it up.
     const answers = await Promise.all([1, 2, 3].map(async (i) => {
-      const r = await post(`while stopped ${i}`);
+      const r = await publish(`while stopped ${i}`);
       return { status: r.status, body: (await r.json()) as { error?: string } };
     }));
     for (const a of answers) {
@@ -108,7 +108,7 @@ test("a pub/sub server that stops answering (SIGSTOP): POSTs get a 503 that says
     server.kill("SIGCONT");
     let ok = 0;
     for (let i = 0; i < 50 && ok === 0; i++) {
-      if ((await post(`after ${i}`)).status === 200) ok++;
+      if ((await publish(`after ${i}`)).status === 200) ok++;
       else await Bun.sleep(100);
     }
     expect(ok).toBe(1);

@@ -3,7 +3,7 @@
 // in); anonymous connections past the limit are refused with Redis's error; an SSE stream without a hub says so.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { Raw, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { Raw, post, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const opened: Raw[] = [];
@@ -43,7 +43,6 @@ function stream(url: string): { text: () => string; close: () => void } {
   return { text: () => text, close: () => ctl.abort() };
 }
 
-const post = (base: string, channel: string, message: string) => fetch(base, { method: "POST", body: new URLSearchParams({ channel, message }) });
 
 /**
  * Opens an SSE stream on "alerts" at the web server `base`, POSTs `message` there once the stream is subscribed
@@ -54,7 +53,7 @@ async function deliveredThrough(base: string, message: string, settleMs: number)
   try {
     await until("the SSE stream", () => sse.text().includes("subscribed to alerts"), 5000);
     await Bun.sleep(settleMs);
-    expect((await post(base, "alerts", message)).status).toBe(200);
+    expect((await post(base, { channel: "alerts", message })).status).toBe(200);
     await until(`"${message}" on the SSE stream`, () => sse.text().includes(message), 5000);
     return sse.text();
   } finally {
@@ -108,7 +107,7 @@ describe("a pub/sub server full of subscribers", () => {
         await until("the status event", () => sse.text().includes("event: status"), 10_000);
         expect(sse.text()).toContain('"connected":false');
         expect(sse.text()).toContain("max number of clients reached");
-        const r = await post(web.url, "alerts", "nowhere to go");
+        const r = await post(web.url, { channel: "alerts", message: "nowhere to go" });
         expect(r.status).toBe(503);
         sse.close();
       } finally {

@@ -294,6 +294,41 @@ export class Terminal {
   }
 }
 
+/** What post() sends besides its body, and what it expects back. */
+export type PostOptions = {
+  headers?: Record<string, string>;
+  /** The status the test expects: any other answer throws, quoting it. */
+  status?: number;
+  /** A CA certificate (PEM) to trust, for a web server on https:// with a test certificate. */
+  ca?: string;
+  /** Another method with the same body (PUT, DELETE). */
+  method?: string;
+};
+
+/** A body for post() sent as JSON, with its Content-Type (application/json). */
+export const json = (value: unknown): Blob => new Blob([JSON.stringify(value)], { type: "application/json" });
+
+/**
+ * POSTs to a web server. `body` is form fields (a plain object of strings, sent as application/x-www-form-urlencoded),
+ * json(value), or a body as it is (a string, bytes, FormData; null for none) with whatever Content-Type `headers` give.
+ */
+export async function post(url: string, body: Record<string, string> | BodyInit | null, opts: PostOptions = {}): Promise<Response> {
+  const fields = body !== null && typeof body === "object" && Object.getPrototypeOf(body) === Object.prototype;
+  const r = await fetch(url, {
+    method: opts.method ?? "POST",
+    headers: opts.headers,
+    body: fields ? new URLSearchParams(body as Record<string, string>) : (body as BodyInit | null),
+    ...(opts.ca !== undefined ? { tls: { ca: opts.ca } } : {}),
+  });
+  if (opts.status !== undefined && r.status !== opts.status) throw new Error(`${opts.method ?? "POST"} ${url} answered ${r.status}, not ${opts.status}: ${await r.text()}`);
+  return r;
+}
+
+/** Publishes through a web server (post() to `url`, expecting 200) and returns its answer: the message's id and more. */
+export async function publishOverHttp(url: string, body: Record<string, string> | Blob, opts: Omit<PostOptions, "status"> = {}): Promise<{ id: string; channel: string; receivers: number }> {
+  return (await (await post(url, body, { ...opts, status: 200 })).json()) as { id: string; channel: string; receivers: number };
+}
+
 /** Starts Notistream's web server on a free port, publishing to `redisUrl` (from another checkout when `root` names one). */
 export async function startWebServer(redisUrl: string, args: string[] = [], env: Record<string, string> = {}, root = ROOT): Promise<Running & { url: string }> {
   const port = await freePort();

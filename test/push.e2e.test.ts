@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { BUN, ROOT, Raw, freePort, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, Raw, freePort, json, post, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 import { decryptPush, makeSubscription, startPushService, verifyVapid, type TestSubscription } from "./pushservice";
 import { MAX_PAYLOAD } from "../pushpolicy";
 
@@ -29,13 +29,10 @@ afterAll(async () => {
   await pubsub?.stop();
 });
 
-const subscribe = async (base: string, sub: TestSubscription, channels: string[], headers: Record<string, string> = {}) =>
-  fetch(`${base}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ subscription: sub.json, channels }) });
-const post = async (base: string, fields: Record<string, string>) => {
-  const r = await fetch(`${base}/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(fields) });
-  expect(r.status).toBe(200);
-  return (await r.json()) as { id: string };
-};
+const subscribe = (base: string, sub: TestSubscription, channels: string[], headers: Record<string, string> = {}) =>
+  post(`${base}/push/subscribe`, json({ subscription: sub.json, channels }), { headers });
+/** Publishes as JSON through the web server, which must accept it. */
+const publish = (base: string, fields: Record<string, string>) => publishOverHttp(base, json(fields));
 let n = 0;
 const newSub = () => makeSubscription(`${push.origin}/push/${++n}`);
 const to = (sub: TestSubscription) => push.received.filter((r) => sub.json.endpoint.endsWith(r.path));
@@ -52,7 +49,7 @@ describe("Web Push", () => {
   test("a push per message: decrypted with the subscription's keys, VAPID signed with aud, exp and sub, Urgency and TTL set", async () => {
     const sub = newSub();
     expect((await subscribe(web.url, sub, ["alerts"])).status).toBe(201);
-    const { id } = await post(web.url, { channel: "alerts", message: "disk full", title: "Ops", priority: "4", url: "https://x.test/d" });
+    const { id } = await publish(web.url, { channel: "alerts", message: "disk full", title: "Ops", priority: "4", url: "https://x.test/d" });
     await until("pushed", () => to(sub).length === 1, 10000);
     const r = to(sub)[0]!;
     expect(JSON.parse(decryptPush(r.body, sub))).toMatchObject({ id, channel: "alerts", message: "disk full", title: "Ops", priority: 4, url: "https://x.test/d" });
@@ -67,7 +64,7 @@ describe("Web Push", () => {
     expect(claims.exp).toBeGreaterThan(now);
     expect(claims.exp - now).toBeLessThanOrEqual(24 * 3600);
     // Priority 1 is low urgency.
-    await post(web.url, { channel: "alerts", message: "fyi", priority: "1" });
+    await publish(web.url, { channel: "alerts", message: "fyi", priority: "1" });
     await until("second push", () => to(sub).length === 2, 10000);
     expect(to(sub)[1]!.headers.urgency).toBe("low");
   }, 20000);
@@ -75,7 +72,7 @@ describe("Web Push", () => {
   test("a glob subscription, and messages published straight over RESP (an envelope, and plain text)", async () => {
     const sub = newSub();
     expect((await subscribe(web.url, sub, ["octo/*"])).status).toBe(201);
-    await post(web.url, { channel: "octo/hello", message: "via POST" });
+    await publish(web.url, { channel: "octo/hello", message: "via POST" });
     const raw = await Raw.open(pubsub.port);
     raw.send("PUBLISH octo/world 'plain over RESP'\r\n");
     await until("two pushes", () => to(sub).length === 2, 10000);
@@ -90,7 +87,7 @@ describe("Web Push", () => {
   test("a 4.5 KB message is cut to fit with …, and marked so the app fetches it whole", async () => {
     const sub = newSub();
     await subscribe(web.url, sub, ["long"]);
-    await post(web.url, { channel: "long", message: "é".repeat(2300) });
+    await publish(web.url, { channel: "long", message: "é".repeat(2300) });
     await until("pushed", () => to(sub).length === 1, 10000);
     const text = decryptPush(to(sub)[0]!.body, sub);
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(MAX_PAYLOAD);
@@ -105,7 +102,7 @@ describe("Web Push", () => {
     await subscribe(web.url, gone, ["status"]);
     await subscribe(web.url, busy, ["status"]);
     push.answer((r, nth) => (gone.json.endpoint.endsWith(r.path) ? { status: 410 } : busy.json.endpoint.endsWith(r.path) && nth === 1 ? { status: 429, headers: { "retry-after": "1" } } : { status: 201 }));
-    await post(web.url, { channel: "status", message: "one" });
+    await publish(web.url, { channel: "status", message: "one" });
     await until("the retry", () => to(busy).length === 2, 10000);
     expect(to(busy)[1]!.at - to(busy)[0]!.at).toBeGreaterThanOrEqual(900);
     expect(JSON.parse(decryptPush(to(busy)[1]!.body, busy)).message).toBe("one");
@@ -113,7 +110,7 @@ describe("Web Push", () => {
     await Bun.sleep(200);
     const metrics = await (await fetch(`${web.url}/metrics`)).text();
     expect(metrics).toMatch(/^notistream_push_removed_total [1-9]/m);
-    await post(web.url, { channel: "status", message: "two" });
+    await publish(web.url, { channel: "status", message: "two" });
     await until("busy got two", () => to(busy).length === 3, 10000);
     expect(to(gone).length).toBe(1); // not pushed again after the 410
     push.answer(() => ({ status: 201 }));
@@ -126,14 +123,14 @@ describe("Web Push", () => {
     const sub = newSub();
     await subscribe(web.url, sub, ["a1"]);
     await subscribe(web.url, sub, ["a2"]); // replaces a1
-    await post(web.url, { channel: "a1", message: "not for it any more" });
-    await post(web.url, { channel: "a2", message: "for it" });
+    await publish(web.url, { channel: "a1", message: "not for it any more" });
+    await publish(web.url, { channel: "a2", message: "for it" });
     await until("pushed", () => to(sub).length === 1, 10000);
     expect(JSON.parse(decryptPush(to(sub)[0]!.body, sub)).message).toBe("for it");
     const del = await fetch(`${web.url}/push/subscribe`, { method: "DELETE", body: JSON.stringify({ endpoint: sub.json.endpoint }), headers: { "content-type": "application/json" } });
     expect(del.status).toBe(200);
     expect(await del.json()).toEqual({ ok: true, removed: true });
-    await post(web.url, { channel: "a2", message: "after" });
+    await publish(web.url, { channel: "a2", message: "after" });
     await Bun.sleep(500);
     expect(to(sub).length).toBe(1);
   }, 20000);
@@ -141,7 +138,7 @@ describe("Web Push", () => {
   test("bad input is a 400 that says what is wrong; endpoints outside the known push services are refused", async () => {
     const sub = newSub();
     const bad = async (body: unknown, pattern: RegExp) => {
-      const r = await fetch(`${web.url}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const r = await post(`${web.url}/push/subscribe`, json(body));
       expect(r.status).toBe(400);
       expect(((await r.json()) as { error: string }).error).toMatch(pattern);
     };
@@ -151,10 +148,10 @@ describe("Web Push", () => {
     await bad({ subscription: { ...sub.json, endpoint: "https://evil.example/steal" }, channels: ["a"] }, /not a known push service/);
     await bad({ subscription: { ...sub.json, endpoint: "http://127.0.0.1:1/x" }, channels: ["a"] }, /--push-endpoints/);
     await bad({ subscription: { ...sub.json, endpoint: "https://user:pw@fcm.googleapis.com/fcm/send/x" }, channels: ["a"] }, /user name or password/);
-    const notJson = await fetch(`${web.url}/push/subscribe`, { method: "POST", body: "{", headers: { "content-type": "application/json" } });
+    const notJson = await post(`${web.url}/push/subscribe`, "{", { headers: { "content-type": "application/json" } });
     expect(notJson.status).toBe(400);
     // A real push service's endpoint is accepted.
-    const fcm = await fetch(`${web.url}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subscription: { ...sub.json, endpoint: "https://fcm.googleapis.com/fcm/send/abc" }, channels: ["a"] }) });
+    const fcm = await post(`${web.url}/push/subscribe`, json({ subscription: { ...sub.json, endpoint: "https://fcm.googleapis.com/fcm/send/abc" }, channels: ["a"] }));
     expect(fcm.status).toBe(201);
     await fetch(`${web.url}/push/subscribe`, { method: "DELETE", body: JSON.stringify({ endpoint: "https://fcm.googleapis.com/fcm/send/abc" }) });
   });
@@ -164,7 +161,7 @@ describe("Web Push", () => {
     await subscribe(web.url, sub, ["kept"]);
     await web.stop();
     web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, pushArgs());
-    await post(web.url, { channel: "kept", message: "after the restart" });
+    await publish(web.url, { channel: "kept", message: "after the restart" });
     await until("pushed", () => to(sub).length === 1, 10000);
     expect(JSON.parse(decryptPush(to(sub)[0]!.body, sub)).message).toBe("after the restart");
   }, 30000);
@@ -189,11 +186,11 @@ describe("Web Push", () => {
   }, 20000);
 
   test("the server's own channels cannot be published to, read, or watched through a glob over HTTP", async () => {
-    const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "notistream:push:changes", message: JSON.stringify({ op: "del", endpoint: "x" }) }) });
+    const r = await post(web.url, { channel: "notistream:push:changes", message: JSON.stringify({ op: "del", endpoint: "x" }) });
     expect(r.status).toBe(400);
     expect(((await r.json()) as { error: string }).error).toContain("the server's own");
-    expect((await fetch(`${web.url}/notistream:push:changes`, { method: "POST", body: "x" })).status).toBe(400);
-    expect((await fetch(`${web.url}/alertmanager/notistream:x`, { method: "POST", body: "{}" })).status).toBe(400);
+    expect((await post(`${web.url}/notistream:push:changes`, "x")).status).toBe(400);
+    expect((await post(`${web.url}/alertmanager/notistream:x`, "{}")).status).toBe(400);
     expect((await fetch(`${web.url}/messages?channel=notistream:push:changes`)).status).toBe(400);
     expect((await fetch(`${web.url}/events?channel=notistream:push:changes`)).status).toBe(400);
     expect((await subscribe(web.url, newSub(), ["notistream:push:changes"])).status).toBe(400);
@@ -212,7 +209,7 @@ describe("Web Push", () => {
     await Bun.sleep(300);
     const sub = newSub();
     await subscribe(web.url, sub, ["glob-visible"]); // announces a change on notistream:push:changes
-    await post(web.url, { channel: "glob-visible", message: "seen through *" });
+    await publish(web.url, { channel: "glob-visible", message: "seen through *" });
     await until("the message", () => text.includes("seen through *"), 5000);
     abort.abort();
     await reading;
@@ -226,7 +223,7 @@ describe("Web Push", () => {
       const sub = newSub();
       await subscribe(second.url, sub, ["twice"]);
       await Bun.sleep(200); // the first server hears of it through the pub/sub server
-      for (let i = 0; i < 20; i++) await post(i % 2 ? web.url : second.url, { channel: "twice", message: `m${i}` });
+      for (let i = 0; i < 20; i++) await publish(i % 2 ? web.url : second.url, { channel: "twice", message: `m${i}` });
       const raw = await Raw.open(pubsub.port);
       for (let i = 0; i < 5; i++) raw.send(`PUBLISH twice plain${i}\r\n`);
       await until("25 pushes", () => to(sub).length >= 25, 10000);
@@ -271,7 +268,7 @@ describe("Web Push over HTTPS, trusted through NODE_EXTRA_CA_CERTS", () => {
     try {
       const sub = makeSubscription(`${secure.origin}/push/tls`);
       expect((await subscribe(w.url, sub, ["secure-push"])).status).toBe(201);
-      await post(w.url, { channel: "secure-push", message: "over https" });
+      await publish(w.url, { channel: "secure-push", message: "over https" });
       await until("pushed over https", () => secure.received.length === 1, 10000).catch((err) => {
         console.log(w.output());
         throw err;

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Socket } from "bun";
-import { BUN, ROOT, Raw, haveRedis, run, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, Raw, haveRedis, json, post, publishOverHttp, run, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
 import { decryptPush, makeSubscription, startPushService } from "./pushservice";
 import { rssBytes } from "../bench/procstat";
 import { encodeCommand } from "../resp";
@@ -224,14 +224,9 @@ describe("High 2: a real web server runs as `web` under docs/users.acl, Web Push
     const alice = { authorization: `Basic ${Buffer.from(`alice:${PASSWORDS.alice}`).toString("base64")}` };
     try {
       const sub = makeSubscription(`${push.origin}/push/1`);
-      const r = await fetch(`${web.url}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json", ...alice }, body: JSON.stringify({ subscription: sub.json, channels: ["team/a"] }) });
-      expect(r.status).toBe(201);
-      const post = async (message: string) => {
-        const res = await fetch(`${web.url}/`, { method: "POST", headers: { "content-type": "application/json", ...alice }, body: JSON.stringify({ channel: "team/a", message }) });
-        expect(res.status).toBe(200);
-        return ((await res.json()) as { id: string }).id;
-      };
-      const id = await post("first");
+      await post(`${web.url}/push/subscribe`, json({ subscription: sub.json, channels: ["team/a"] }), { headers: alice, status: 201 });
+      const publish = async (message: string) => (await publishOverHttp(web.url, json({ channel: "team/a", message }), { headers: alice })).id;
+      const id = await publish("first");
       await until("the first push", () => push.received.length === 1, 10000);
       expect(JSON.parse(decryptPush(push.received[0]!.body, sub))).toMatchObject({ id, channel: "team/a", message: "first" });
       const m = await fetch(`${web.url}/messages?channel=team/a`, { headers: alice });
@@ -240,7 +235,7 @@ describe("High 2: a real web server runs as `web` under docs/users.acl, Web Push
       // A new web server reads the stored subscription back (KEYS and XREVRANGE on notistream-push:*) before it listens.
       await web.stop();
       web = await startWebServer(redisUrl, args);
-      await post("second");
+      await publish("second");
       await until("the second push", () => push.received.length === 2, 10000);
       expect(JSON.parse(decryptPush(push.received[1]!.body, sub))).toMatchObject({ channel: "team/a", message: "second" });
       expect(web.output() + pubsub.output()).not.toContain("NOPERM");

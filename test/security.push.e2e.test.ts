@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import webpush from "web-push";
-import { BUN, ROOT, Raw, freePort, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, Raw, freePort, json, post, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 import { decryptPush, makeSubscription, startPushService, type TestSubscription } from "./pushservice";
 import { Acl } from "../acl";
 import { Hub } from "../hub";
@@ -34,14 +34,11 @@ const newSub = () => makeSubscription(`${push.origin}/sec/${++n}`);
 const to = (sub: TestSubscription) => push.received.filter((r) => sub.json.endpoint.endsWith(r.path));
 const messagesTo = (sub: TestSubscription) => to(sub).map((r) => JSON.parse(decryptPush(r.body, sub)) as { id: string; channel: string; message: string });
 const subscribe = (base: string, sub: TestSubscription, channels: string[], headers: Record<string, string> = {}) =>
-  fetch(`${base}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ subscription: sub.json, channels }) });
+  post(`${base}/push/subscribe`, json({ subscription: sub.json, channels }), { headers });
 const unsubscribe = (base: string, endpoint: string, headers: Record<string, string> = {}) =>
   fetch(`${base}/push/subscribe`, { method: "DELETE", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ endpoint }) });
-const post = async (base: string, fields: Record<string, string>, headers: Record<string, string> = {}) => {
-  const r = await fetch(`${base}/`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(fields) });
-  expect(r.status).toBe(200);
-  return (await r.json()) as { id: string };
-};
+/** Publishes as JSON through the web server, which must accept it. */
+const publish = (base: string, fields: Record<string, string>, headers: Record<string, string> = {}) => publishOverHttp(base, json(fields), { headers });
 const errorOf = async (r: Response) => ((await r.json()) as { error: string }).error;
 const metrics = async (base: string) => (await fetch(`${base}/metrics`)).text();
 const basic = (user: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString("base64")}` });
@@ -175,20 +172,20 @@ describe("Medium 1: push subscriptions lose what the ACL no longer allows", () =
       const witness = newSub(); // ops may read everything: its push shows each message was handled
       expect((await subscribe(web.url, alice, ["alice/a", "shared"], basic("alice", "alice-pw"))).status).toBe(201);
       expect((await subscribe(web.url, witness, ["alice/a", "shared"], asOps)).status).toBe(201);
-      await post(web.url, { channel: "shared", message: "one" }, asOps);
+      await publish(web.url, { channel: "shared", message: "one" }, asOps);
       await until("alice got one", () => to(alice).length === 1, 10000);
 
       // alice may no longer read `shared`.
       await hup(`user default off\nuser alice on #${sha("alice-pw")} &alice/* ~* +@all\n${ops}\n`);
-      await post(web.url, { channel: "shared", message: "two" }, asOps);
-      await post(web.url, { channel: "alice/a", message: "three" }, asOps);
+      await publish(web.url, { channel: "shared", message: "two" }, asOps);
+      await publish(web.url, { channel: "alice/a", message: "three" }, asOps);
       await until("the witness got three", () => to(witness).length === 3, 10000);
       await eventually("every push answered", () => drained(web.url));
       expect(messagesTo(alice).map((m) => m.message)).toEqual(["one", "three"]);
 
       // alice is off: nothing at all.
       await hup(`user default off\nuser alice off #${sha("alice-pw")} &alice/* ~* +@all\n${ops}\n`);
-      await post(web.url, { channel: "alice/a", message: "four" }, asOps);
+      await publish(web.url, { channel: "alice/a", message: "four" }, asOps);
       await until("the witness got four", () => to(witness).length === 4, 10000);
       await eventually("every push answered", () => drained(web.url));
       expect(messagesTo(alice).map((m) => m.message)).toEqual(["one", "three"]);
@@ -265,11 +262,11 @@ describe("Medium 1: push subscriptions lose what the ACL no longer allows", () =
       expect(lines.join("\n")).toContain("the new ACL dropped 1 subscription and took channels from 1 other");
       await eventually("the web server follows", async () => /^notistream_push_subscriptions 2$/m.test(await metrics(web.url)), 5000);
 
-      await post(web.url, { channel: "shared", message: "after the revoke" });
+      await publish(web.url, { channel: "shared", message: "after the revoke" });
       await until("ops got it", () => to(ops).length === 1, 10000);
       await eventually("every push answered", async () => inProcess.queued === 0 && (await drained(web.url)));
       expect(to(alice).length + to(bob).length).toBe(0);
-      await post(web.url, { channel: "alice/a", message: "still hers" });
+      await publish(web.url, { channel: "alice/a", message: "still hers" });
       await until("alice got hers", () => to(alice).length === 1, 10000);
       // Nothing left to take: a second call changes nothing.
       expect(await inProcess.revoke(next)).toEqual({ dropped: 0, trimmed: 0 });
@@ -294,7 +291,7 @@ describe("Low: the push sender does not follow redirects", () => {
         const sub = newSub();
         push.answer((r) => (sub.json.endpoint.endsWith(r.path) ? { status, headers: { location: `${elsewhere.origin}/stolen?token=secret` } } : { status: 201 }));
         expect((await subscribe(web.url, sub, ["moved"])).status).toBe(201);
-        await post(web.url, { channel: "moved", message: "not for elsewhere" });
+        await publish(web.url, { channel: "moved", message: "not for elsewhere" });
         const failed = async () => /^notistream_push_failed_total\{reason="redirect"\} 1$/m.test(await metrics(web.url));
         await eventually("the redirect refused, or followed", async () => elsewhere.received.length > 0 || (await failed()), 10000);
         await eventually("every push answered", () => drained(web.url));
@@ -318,7 +315,7 @@ describe("Low: only the hosts browsers push through", () => {
     const web = await startWebServer(`redis://127.0.0.1:${own.port}`, pushArgs());
     try {
       const keys = newSub().json.keys;
-      const tryEndpoint = (endpoint: string) => fetch(`${web.url}/push/subscribe`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ subscription: { endpoint, keys }, channels: ["never-published"] }) });
+      const tryEndpoint = (endpoint: string) => post(`${web.url}/push/subscribe`, json({ subscription: { endpoint, keys }, channels: ["never-published"] }));
       for (const bad of ["https://storage.googleapis.com/bucket/object", "https://www.googleapis.com/upload/x", "https://android.googleapis.com/gcm/send/x", "https://other.push.services.mozilla.com/x"]) {
         const r = await tryEndpoint(bad);
         expect(r.status).toBe(400);
@@ -389,7 +386,7 @@ describe("High 5 (push): a forged envelope over RESP cannot blind the claims or 
         JSON.stringify({ id, time: 1, channel: "alerts", message: `forged ${id}` }),
       );
       for (const payload of forged) expect(await raw.call("PUBLISH", "forge", payload)).toBe(1);
-      const { id } = await post(web.url, { channel: "forge", message: "the real one" });
+      const { id } = await publish(web.url, { channel: "forge", message: "the real one" });
       await until("the real message pushed", () => messagesTo(sub).some((m) => m.message === "the real one"), 10000);
       const got = messagesTo(sub);
       expect(got.find((m) => m.message === "the real one")).toMatchObject({ id, channel: "forge" });
@@ -400,7 +397,7 @@ describe("High 5 (push): a forged envelope over RESP cannot blind the claims or 
         expect(forged).toContain(m.message);
       }
       // And the claims still work for the next one.
-      await post(web.url, { channel: "forge", message: "and the next" });
+      await publish(web.url, { channel: "forge", message: "and the next" });
       await until("the next pushed", () => messagesTo(sub).some((m) => m.message === "and the next"), 10000);
     } finally {
       raw.close();

@@ -4,7 +4,7 @@
 // out-of-range since, and streams closed when their user's rights go. One node, and a Redis Cluster.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
-import { Raw, haveRedis, run, startPubSub, startWebServer, tempPath, until, BUN, ROOT, type Running } from "./helpers";
+import { Raw, haveRedis, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, BUN, ROOT, type Running } from "./helpers";
 import { haveCluster, startCluster, type Cluster } from "./cluster";
 import { rssBytes } from "../bench/procstat";
 import { SseParser, type SseEvent } from "../sse";
@@ -59,11 +59,8 @@ class Stream {
   }
 }
 
-const post = async (base: string, channel: string, message: string): Promise<string> => {
-  const r = await fetch(`${base}/`, { method: "POST", body: new URLSearchParams({ channel, message }) });
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { id: string }).id;
-};
+/** Publishes through the web server; the new message's id. */
+const publish = async (base: string, channel: string, message: string): Promise<string> => (await publishOverHttp(base, { channel, message })).id;
 const metric = async (base: string, name: string): Promise<number> => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
 
 /** Waits until an async check holds, or fails naming `what`. */
@@ -137,7 +134,7 @@ describe("High 5: forged envelopes over RESP", () => {
     await hubHolds("forge/a");
     const forged = JSON.stringify({ id: "1-0\nevent: status\ndata: {\"connected\":true}\n\nid: 9-9", time: 1, channel: "forge/a", message: "forged" });
     await raw.call("PUBLISH", "forge/a", forged);
-    const realId = await post(web.url, "forge/a", "real");
+    const realId = await publish(web.url, "forge/a", "real");
     await until("both messages", () => s.messages.length >= 2);
     expect(s.events.filter((e) => e.event !== "message")).toEqual([]);
     expect(s.messages.map((m) => [m.message, m.id])).toEqual([[forged, ""], ["real", realId]]);
@@ -149,10 +146,10 @@ describe("High 5: forged envelopes over RESP", () => {
     const streams = await Promise.all([1, 2, 3].map(() => Stream.open(`${web.url}/events?channel=forge/c`)));
     const glob = await Stream.open(`${web.url}/events?channel=forge/*`);
     await hubHolds("forge/c");
-    const probe = await post(web.url, "forge/c", "probe");
+    const probe = await publish(web.url, "forge/c", "probe");
     for (const s of [...streams, glob]) await until("the probe", () => s.messages.some((m) => m.id === probe));
     for (const id of ["abc", "1-x", "-", "1-2-3", ""]) await raw.call("PUBLISH", "forge/c", JSON.stringify({ id, time: 1, channel: "forge/c", message: `bad ${id}` }));
-    const realId = await post(web.url, "forge/c", "after");
+    const realId = await publish(web.url, "forge/c", "after");
     for (const s of [...streams, glob]) {
       await until("the real message", () => s.messages.some((m) => m.id === realId));
       expect(s.messages.filter((m) => m.id !== "").map((m) => m.message)).toEqual(["probe", "after"]);
@@ -166,7 +163,7 @@ describe("High 5: forged envelopes over RESP", () => {
     await hubHolds("forge/d");
     for (const id of ["99999999999999999999-0", "18446744073709551615-18446744073709551615", "9999999999999-0"])
       await raw.call("PUBLISH", "forge/d", JSON.stringify({ id, time: 1, channel: "forge/d", message: "blind" }));
-    const realId = await post(web.url, "forge/d", "still here");
+    const realId = await publish(web.url, "forge/d", "still here");
     await until("the real message", () => s.messages.some((m) => m.id === realId));
     expect(s.messages.map((m) => [m.id, m.plain ?? false])).toEqual([["", true], ["", true], ["", true], [realId, false]]);
     s.close();
@@ -177,7 +174,7 @@ describe("High 5: forged envelopes over RESP", () => {
     const team = await Stream.open(`${web.url}/events?channel=forge/team`);
     await hubHolds("forge/alerts");
     await hubHolds("forge/team");
-    const realId = await post(web.url, "forge/team", "team's own");
+    const realId = await publish(web.url, "forge/team", "team's own");
     await until("team's own", () => team.messages.length === 1);
     // A payload copying a real entry of forge/team's history, but claiming forge/alerts.
     await raw.call("PUBLISH", "forge/team", JSON.stringify({ id: realId, time: 1, channel: "forge/alerts", message: "spoofed" }));
@@ -192,7 +189,7 @@ describe("High 5: forged envelopes over RESP", () => {
   test("a payload naming a real id gets history's copy, not the payload's text; order behind a check is kept", async () => {
     const keep = await Stream.open(`${web.url}/events?channel=forge/e`); // keeps the hub on forge/e
     await hubHolds("forge/e");
-    const realId = await post(web.url, "forge/e", "the real text");
+    const realId = await publish(web.url, "forge/e", "the real text");
     await until("the real message", () => keep.messages.length === 1);
     const s = await Stream.open(`${web.url}/events?channel=forge/e`); // opened after it: has not seen realId
     await raw.call("PUBLISH", "forge/e", JSON.stringify({ id: realId, time: 1, channel: "forge/e", message: "FORGED", title: "forged title" }));
@@ -253,7 +250,7 @@ describe("High 7 and Medium 7: a large history, clients that never read, and /me
     expect(got).toEqual(all);
     reader.close();
     const other = await Stream.open(`${web.url}/events?channel=elsewhere`);
-    await post(web.url, "elsewhere", "served");
+    await publish(web.url, "elsewhere", "served");
     await until("the other client's message", () => other.messages.length === 1);
     other.close();
     for (const s of stuck) s.destroy();
@@ -267,7 +264,7 @@ describe("High 7 and Medium 7: a large history, clients that never read, and /me
         const reading = await Stream.open(`${w.url}/events?channel=big/0`);
         await eventually("4 streams", async () => (await metric(w.url, "notistream_sse_streams")) === 4);
         // Live messages to stalled streams: held behind their replay, they count against the limits.
-        for (let i = 0; i < 40; i++) ids[0]!.push(await post(w.url, "big/0", `live ${i} ` + "y".repeat(30_000)));
+        for (let i = 0; i < 40; i++) ids[0]!.push(await publish(w.url, "big/0", `live ${i} ` + "y".repeat(30_000)));
         let left = 4;
         const end = Date.now() + 15_000;
         while (Date.now() < end && (left = await metric(w.url, "notistream_sse_streams")) > 1) await Bun.sleep(100);
@@ -477,7 +474,7 @@ describe.skipIf(!haveCluster || !haveRedis)("High 5 on a Redis Cluster: ids chec
     const s = await Stream.open(`${cw.url}/events?channel=cforge/x`);
     let realId = "";
     for (let i = 0; i < 50 && s.messages.length === 0; i++) {
-      realId = await post(cw.url, "cforge/x", "real on the cluster");
+      realId = await publish(cw.url, "cforge/x", "real on the cluster");
       await Bun.sleep(100);
     }
     await until("the real message", () => s.messages.length >= 1);

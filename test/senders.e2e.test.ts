@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { Subscriber, run, startPubSub, startWebServer, tempPath, type Running } from "./helpers";
+import { Subscriber, json, post, run, startPubSub, startWebServer, tempPath, type Running } from "./helpers";
 import { ALERTMANAGER, GITEA, GITLAB, GRAFANA } from "./fixtures/senders";
 
 let pubsub: Running;
@@ -105,11 +105,11 @@ describe("templates for any JSON webhook", () => {
 });
 
 describe("forges", () => {
-  const post = (path: string, body: object, headers: Record<string, string>) =>
-    fetch(`${web.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  /** A forge's webhook delivery: its JSON payload to `path`, with the forge's headers. */
+  const deliver = (path: string, payload: object, headers: Record<string, string>) => post(`${web.url}${path}`, json(payload), { headers });
   test("GitLab: the token, then each event on project.path_with_namespace; not worth it is 202", async () => {
-    expect((await post("/gitlab", GITLAB.push, { "x-gitlab-event": "Push Hook" })).status).toBe(401);
-    expect((await post("/gitlab", GITLAB.push, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "wrong" })).status).toBe(401);
+    expect((await deliver("/gitlab", GITLAB.push, { "x-gitlab-event": "Push Hook" })).status).toBe(401);
+    expect((await deliver("/gitlab", GITLAB.push, { "x-gitlab-event": "Push Hook", "x-gitlab-token": "wrong" })).status).toBe(401);
     const ok = { "x-gitlab-token": "gl-secret" };
     for (const [event, payload, title] of [
       ["Push Hook", GITLAB.push, "mike/diaspora: John Smith pushed 4 commits to master"],
@@ -121,24 +121,24 @@ describe("forges", () => {
       ["Note Hook", GITLAB.note, "mike/diaspora: Administrator commented on MR !1"],
       ["Release Hook", GITLAB.release("create"), "mike/diaspora: released v1.1"],
     ] as const) {
-      const r = await post("/gitlab", payload, { ...ok, "x-gitlab-event": event });
+      const r = await deliver("/gitlab", payload, { ...ok, "x-gitlab-event": event });
       expect(r.status).toBe(200);
       expect(await next()).toMatchObject({ channel: "mike/diaspora", title, source: "gitlab" });
     }
-    const ignored = await post("/gitlab", GITLAB.pipeline("success"), { ...ok, "x-gitlab-event": "Pipeline Hook" });
+    const ignored = await deliver("/gitlab", GITLAB.pipeline("success"), { ...ok, "x-gitlab-event": "Pipeline Hook" });
     expect(ignored.status).toBe(202);
   });
   test("Gitea and Forgejo: a bare hex signature, GitHub-like renderings on owner/repo", async () => {
     const sign = (b: object) => createHmac("sha256", "gt-secret").update(JSON.stringify(b)).digest("hex");
-    expect((await post("/gitea", GITEA.push, { "x-gitea-event": "push" })).status).toBe(401);
-    expect((await post("/gitea", GITEA.push, { "x-gitea-event": "push", "x-gitea-signature": "00" })).status).toBe(401);
-    expect((await post("/gitea", GITEA.push, { "x-gitea-event": "push", "x-gitea-signature": sign(GITEA.push) })).status).toBe(200);
+    expect((await deliver("/gitea", GITEA.push, { "x-gitea-event": "push" })).status).toBe(401);
+    expect((await deliver("/gitea", GITEA.push, { "x-gitea-event": "push", "x-gitea-signature": "00" })).status).toBe(401);
+    expect((await deliver("/gitea", GITEA.push, { "x-gitea-event": "push", "x-gitea-signature": sign(GITEA.push) })).status).toBe(200);
     expect(await next()).toMatchObject({ channel: "gitea/webhooks", title: "gitea/webhooks: gitea pushed 1 commit to develop", source: "gitea" });
     const pr = GITEA.pullRequest("closed", true);
-    expect((await post("/gitea", pr, { "x-forgejo-event": "pull_request", "x-forgejo-signature": sign(pr) })).status).toBe(200);
+    expect((await deliver("/gitea", pr, { "x-forgejo-event": "pull_request", "x-forgejo-signature": sign(pr) })).status).toBe(200);
     expect(await next()).toMatchObject({ title: "gitea/webhooks: gitea merged PR #12", source: "forgejo" });
     const edited = { ...GITEA.issues, action: "edited" };
-    expect((await post("/gitea", edited, { "x-gitea-event": "issues", "x-gitea-signature": sign(edited) })).status).toBe(202);
+    expect((await deliver("/gitea", edited, { "x-gitea-event": "issues", "x-gitea-signature": sign(edited) })).status).toBe(202);
   });
 });
 
@@ -148,17 +148,17 @@ describe("alerting", () => {
       [ALERTMANAGER.firing, "[FIRING:2] HighLatency", 5],
       [ALERTMANAGER.resolved, "[RESOLVED] HighLatency", 3],
     ] as const) {
-      const r = await fetch(`${web.url}/alertmanager/ops`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
+      const r = await post(`${web.url}/alertmanager/ops`, json(payload));
       expect(r.status).toBe(200);
       expect(await next()).toMatchObject({ channel: "ops", title, priority, source: "alertmanager", url: "http://alertmanager.example.org:9093" });
     }
   });
   test("Grafana: signed with the HMAC secret, or refused", async () => {
     const body = JSON.stringify(GRAFANA.firing);
-    expect((await fetch(`${web.url}/grafana/grafana-ops`, { method: "POST", body, headers: { "content-type": "application/json" } })).status).toBe(401);
+    expect((await post(`${web.url}/grafana/grafana-ops`, body, { headers: { "content-type": "application/json" } })).status).toBe(401);
     const ts = String(Math.floor(Date.now() / 1000));
     const sig = createHmac("sha256", "gf-secret").update(`${ts}:`).update(body).digest("hex");
-    const r = await fetch(`${web.url}/grafana/grafana-ops`, { method: "POST", body, headers: { "content-type": "application/json", "x-grafana-alerting-signature": sig, "x-grafana-alerting-timestamp": ts } });
+    const r = await post(`${web.url}/grafana/grafana-ops`, body, { headers: { "content-type": "application/json", "x-grafana-alerting-signature": sig, "x-grafana-alerting-timestamp": ts } });
     expect(r.status).toBe(200);
     expect(await next()).toMatchObject({ channel: "grafana-ops", title: "[FIRING:2]  (blue)", priority: 4, url: "https://grafana.example.com/alerting/1afz29v7z/edit", source: "grafana" });
   });
@@ -168,14 +168,14 @@ describe("alerting", () => {
     writeFileSync(acl, `user default on nopass %R&* ~* +@all\nuser am on #${sha("am-pw")} &ops &ntfy/* ~* +@all\n`);
     const locked = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--acl", acl]);
     try {
-      const body = JSON.stringify(ALERTMANAGER.firing);
-      expect((await fetch(`${locked.url}/alertmanager/ops`, { method: "POST", body, headers: { "content-type": "application/json" } })).status).toBe(401);
+      const body = json(ALERTMANAGER.firing);
+      expect((await post(`${locked.url}/alertmanager/ops`, body)).status).toBe(401);
       const basic = { authorization: `Basic ${Buffer.from("am:am-pw").toString("base64")}` };
-      expect((await fetch(`${locked.url}/alertmanager/secret`, { method: "POST", body, headers: { "content-type": "application/json", ...basic } })).status).toBe(403);
-      expect((await fetch(`${locked.url}/alertmanager/ops`, { method: "POST", body, headers: { "content-type": "application/json", ...basic } })).status).toBe(200);
+      expect((await post(`${locked.url}/alertmanager/secret`, body, { headers: basic })).status).toBe(403);
+      expect((await post(`${locked.url}/alertmanager/ops`, body, { headers: basic })).status).toBe(200);
       await next();
-      expect((await fetch(`${locked.url}/ntfy/x`, { method: "POST", body: "hi" })).status).toBe(401);
-      expect((await fetch(`${locked.url}/ntfy/x`, { method: "POST", body: "hi", headers: basic })).status).toBe(200);
+      expect((await post(`${locked.url}/ntfy/x`, "hi")).status).toBe(401);
+      expect((await post(`${locked.url}/ntfy/x`, "hi", { headers: basic })).status).toBe(200);
     } finally {
       await locked.stop();
     }
