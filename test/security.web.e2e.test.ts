@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { BUN, ROOT, Subscriber, freePort, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, Subscriber, freePort, post, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 
 type Web = Running & { url: string };
 const sha = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest("hex");
@@ -78,7 +78,6 @@ const curl = async (...args: string[]) => {
   const cut = r.stdout.lastIndexOf("\n");
   return { status: Number(r.stdout.slice(cut + 1)), body: r.stdout.slice(0, cut) };
 };
-const post = (url: string, body: BodyInit, headers: Record<string, string> = {}, method = "POST") => fetch(url, { method, body, headers });
 const errorOf = async (r: Response) => ((await r.json()) as { error: string }).error;
 
 describe("High 1: sender routes with an ACL need their secret or a caller with write rights", () => {
@@ -88,13 +87,13 @@ describe("High 1: sender routes with an ACL need their secret or a caller with w
       const r = await curl("-H", "X-GitHub-Event: push", "-H", "content-type: application/json", "-d", forged, `${web.url}/github`);
       expect(r.status).toBe(401);
       expect(r.body).toContain("anonymous clients may not publish to");
-      const gitlab = await post(`${web.url}/gitlab`, JSON.stringify(gitlabPush("secret/x")), { ...JSON_TYPE, "x-gitlab-event": "Push Hook" });
+      const gitlab = await post(`${web.url}/gitlab`, JSON.stringify(gitlabPush("secret/x")), { headers: { ...JSON_TYPE, "x-gitlab-event": "Push Hook" } });
       expect(gitlab.status).toBe(401);
-      const gitea = await post(`${web.url}/gitea`, forged, { ...JSON_TYPE, "x-gitea-event": "push" });
+      const gitea = await post(`${web.url}/gitea`, forged, { headers: { ...JSON_TYPE, "x-gitea-event": "push" } });
       expect(gitea.status).toBe(401);
-      for (const path of ["/alertmanager/secret/alerts", "/grafana/secret/alerts"]) expect((await post(`${web.url}${path}`, JSON.stringify(ALERT), JSON_TYPE)).status).toBe(401);
+      for (const path of ["/alertmanager/secret/alerts", "/grafana/secret/alerts"]) expect((await post(`${web.url}${path}`, JSON.stringify(ALERT), { headers: JSON_TYPE })).status).toBe(401);
       // Reserved channels, which even the web server's own traffic uses, are no way around it.
-      expect((await post(`${web.url}/github`, JSON.stringify(pushFor("notistream:push")), { ...JSON_TYPE, "x-github-event": "push" })).status).toBeGreaterThanOrEqual(400);
+      expect((await post(`${web.url}/github`, JSON.stringify(pushFor("notistream:push")), { headers: { ...JSON_TYPE, "x-github-event": "push" } })).status).toBeGreaterThanOrEqual(400);
     }
     await Bun.sleep(300);
     expect(publishedOn("secret/x")).toEqual([]);
@@ -103,7 +102,7 @@ describe("High 1: sender routes with an ACL need their secret or a caller with w
 
   test("a caller with write rights may use them (Bearer, Basic, ?token=); one without gets 403", async () => {
     const push = (web: Web, repo: string, headers: Record<string, string>, query = "") =>
-      post(`${web.url}/github${query}`, JSON.stringify(pushFor(repo)), { ...JSON_TYPE, "x-github-event": "push", ...headers });
+      post(`${web.url}/github${query}`, JSON.stringify(pushFor(repo)), { headers: { ...JSON_TYPE, "x-github-event": "push", ...headers } });
     expect((await push(acl, "team/app", { authorization: "Bearer ci-token" })).status).toBe(200);
     expect((await push(acl, "team/app", {}, "?token=ci-token")).status).toBe(200);
     expect((await push(acl, "team/app", { authorization: basic("alice", "alice-pw") })).status).toBe(200);
@@ -112,7 +111,7 @@ describe("High 1: sender routes with an ACL need their secret or a caller with w
     expect(denied.status).toBe(403);
     expect(await errorOf(denied)).toContain(`user 'ci' may not publish to "secret/x"`);
     expect((await push(acl, "team/app", { authorization: "Bearer wrong" })).status).toBe(401);
-    const alert = await post(`${acl.url}/alertmanager/team/alerts`, JSON.stringify(ALERT), { ...JSON_TYPE, authorization: "Bearer ci-token" });
+    const alert = await post(`${acl.url}/alertmanager/team/alerts`, JSON.stringify(ALERT), { headers: { ...JSON_TYPE, authorization: "Bearer ci-token" } });
     expect(alert.status).toBe(200);
     await until("four pushes and an alert", () => publishedOn("team/app").length === 4 && publishedOn("team/alerts").length === 1);
     expect(publishedOn("team/app")[0]).toMatchObject({ channel: "team/app", source: "github" });
@@ -123,14 +122,14 @@ describe("High 1: sender routes with an ACL need their secret or a caller with w
     const body = JSON.stringify(pushFor("octo/hello"));
     const sig = `sha256=${createHmac("sha256", "gh-secret").update(body).digest("hex")}`;
     const h = { ...JSON_TYPE, "x-github-event": "push" };
-    expect((await post(`${signed.url}/github`, body, { ...h, "x-hub-signature-256": sig })).status).toBe(200);
-    const unsigned = await post(`${signed.url}/github`, body, h);
+    expect((await post(`${signed.url}/github`, body, { headers: { ...h, "x-hub-signature-256": sig } })).status).toBe(200);
+    const unsigned = await post(`${signed.url}/github`, body, { headers: h });
     expect(unsigned.status).toBe(401);
     expect(await errorOf(unsigned)).toContain("X-Hub-Signature-256");
-    expect((await post(`${signed.url}/github`, body, { ...h, authorization: "Bearer ci-token" })).status).toBe(200);
+    expect((await post(`${signed.url}/github`, body, { headers: { ...h, authorization: "Bearer ci-token" } })).status).toBe(200);
     const other = JSON.stringify(pushFor("secret/x"));
-    expect((await post(`${signed.url}/github`, other, { ...h, authorization: "Bearer ci-token" })).status).toBe(403);
-    expect((await post(`${signed.url}/gitlab`, JSON.stringify(gitlabPush("secret/x")), { ...JSON_TYPE, "x-gitlab-event": "Push Hook", "x-gitlab-token": "wrong" })).status).toBe(401);
+    expect((await post(`${signed.url}/github`, other, { headers: { ...h, authorization: "Bearer ci-token" } })).status).toBe(403);
+    expect((await post(`${signed.url}/gitlab`, JSON.stringify(gitlabPush("secret/x")), { headers: { ...JSON_TYPE, "x-gitlab-event": "Push Hook", "x-gitlab-token": "wrong" } })).status).toBe(401);
     await until("two pushes", () => publishedOn("octo/hello").length === 2);
     expect(publishedOn("secret/x")).toEqual([]);
   });
@@ -146,7 +145,7 @@ describe("High 1: sender routes with an ACL need their secret or a caller with w
 });
 
 describe("High 1: every sender goes through POST /'s checks", () => {
-  const github = (payload: object, event = "push") => post(`${open.url}/github`, JSON.stringify(payload), { ...JSON_TYPE, "x-github-event": event });
+  const github = (payload: object, event = "push") => post(`${open.url}/github`, JSON.stringify(payload), { headers: { ...JSON_TYPE, "x-github-event": event } });
 
   test("reserved names and control characters from a payload are refused with 400", async () => {
     const reserved = await github(pushFor("notistream:push"));
@@ -155,7 +154,7 @@ describe("High 1: every sender goes through POST /'s checks", () => {
     const newline = await github(pushFor("evil/x\nevent: forged"));
     expect(newline.status).toBe(400);
     expect(await errorOf(newline)).toContain("may not hold control characters");
-    const gl = await post(`${open.url}/gitlab`, JSON.stringify(gitlabPush("evil/x\r")), { ...JSON_TYPE, "x-gitlab-event": "Push Hook" });
+    const gl = await post(`${open.url}/gitlab`, JSON.stringify(gitlabPush("evil/x\r")), { headers: { ...JSON_TYPE, "x-gitlab-event": "Push Hook" } });
     expect(gl.status).toBe(400);
   });
 
@@ -164,9 +163,9 @@ describe("High 1: every sender goes through POST /'s checks", () => {
       const r = await github(pushFor("evil/x", { compare: url }));
       expect(r.status).toBe(400);
       expect(await errorOf(r)).toContain(`"url" must start with http:// or https://, got ${JSON.stringify(url)}`);
-      const gl = await post(`${open.url}/gitlab`, JSON.stringify(gitlabPush("evil/x", { web_url: url })), { ...JSON_TYPE, "x-gitlab-event": "Push Hook" });
+      const gl = await post(`${open.url}/gitlab`, JSON.stringify(gitlabPush("evil/x", { web_url: url })), { headers: { ...JSON_TYPE, "x-gitlab-event": "Push Hook" } });
       expect(gl.status).toBe(400);
-      const am = await post(`${open.url}/alertmanager/evil/x`, JSON.stringify({ ...ALERT, externalURL: url }), JSON_TYPE);
+      const am = await post(`${open.url}/alertmanager/evil/x`, JSON.stringify({ ...ALERT, externalURL: url }), { headers: JSON_TYPE });
       expect(am.status).toBe(400);
       expect(await errorOf(am)).toContain('"url"');
     }
@@ -204,22 +203,22 @@ describe("High 3: cross-site requests", () => {
     multipart.set("message", "forged");
     for (const site of ["cross-site", "same-site"]) {
       for (const [path, body, headers] of cases) {
-        const r = await post(`${acl.url}${path}`, body, { ...headers, ...alice, "sec-fetch-site": site, "sec-fetch-mode": "no-cors" });
+        const r = await post(`${acl.url}${path}`, body, { headers: { ...headers, ...alice, "sec-fetch-site": site, "sec-fetch-mode": "no-cors" } });
         expect(r.status).toBe(403);
         expect(await errorOf(r)).toContain("a page on another site may not make a browser POST here");
       }
-      expect((await fetch(`${acl.url}/`, { method: "POST", body: multipart, headers: { ...alice, "sec-fetch-site": site } })).status).toBe(403);
+      expect((await post(`${acl.url}/`, multipart, { headers: { ...alice, "sec-fetch-site": site } })).status).toBe(403);
     }
     await Bun.sleep(300);
     expect(publishedOn("team/x")).toEqual([]);
   });
 
   test("same-origin, none, no Sec-Fetch-Site at all (curl, webhooks), and preflighted requests (PUT, JSON) still work; so do GETs", async () => {
-    expect((await post(`${acl.url}/`, form("team/x", "same-origin"), { ...FORM, ...alice, "sec-fetch-site": "same-origin" })).status).toBe(200);
-    expect((await post(`${acl.url}/`, form("team/x", "typed in"), { ...FORM, ...alice, "sec-fetch-site": "none" })).status).toBe(200);
+    expect((await post(`${acl.url}/`, form("team/x", "same-origin"), { headers: { ...FORM, ...alice, "sec-fetch-site": "same-origin" } })).status).toBe(200);
+    expect((await post(`${acl.url}/`, form("team/x", "typed in"), { headers: { ...FORM, ...alice, "sec-fetch-site": "none" } })).status).toBe(200);
     expect((await curl("-u", "alice:alice-pw", "-d", "curl", `${acl.url}/team/x`)).status).toBe(200);
-    expect((await post(`${acl.url}/team/x`, "put", { ...alice, "sec-fetch-site": "cross-site" }, "PUT")).status).toBe(200);
-    expect((await post(`${acl.url}/`, JSON.stringify({ channel: "team/x", message: "json" }), { ...JSON_TYPE, ...alice, "sec-fetch-site": "cross-site" })).status).toBe(200);
+    expect((await post(`${acl.url}/team/x`, "put", { headers: { ...alice, "sec-fetch-site": "cross-site" }, method: "PUT" })).status).toBe(200);
+    expect((await post(`${acl.url}/`, JSON.stringify({ channel: "team/x", message: "json" }), { headers: { ...JSON_TYPE, ...alice, "sec-fetch-site": "cross-site" } })).status).toBe(200);
     expect((await fetch(`${acl.url}/messages?channel=public/x`, { headers: { "sec-fetch-site": "cross-site" } })).status).toBe(200);
     await until("five messages", () => publishedOn("team/x").length === 5);
   });
@@ -227,12 +226,12 @@ describe("High 3: cross-site requests", () => {
   test("POST /push/subscribe takes only JSON (415 otherwise), so a page on another site cannot send it without a preflight", async () => {
     const subscription = { endpoint: "https://fcm.googleapis.com/fcm/send/security-web", keys: { p256dh: Buffer.alloc(65, 4).toString("base64url"), auth: Buffer.alloc(16, 1).toString("base64url") } };
     const body = JSON.stringify({ subscription, channels: ["team/x"] });
-    const plain = await post(`${acl.url}/push/subscribe`, body, { ...alice, "content-type": "text/plain" });
+    const plain = await post(`${acl.url}/push/subscribe`, body, { headers: { ...alice, "content-type": "text/plain" } });
     expect(plain.status).toBe(415);
     expect(await errorOf(plain)).toContain("Content-Type: application/json");
-    expect((await post(`${acl.url}/push/subscribe`, body, { ...alice, "content-type": "text/plain", "sec-fetch-site": "cross-site" })).status).toBe(403);
-    expect((await post(`${acl.url}/push/subscribe`, body, { ...alice, ...JSON_TYPE })).status).toBe(201);
-    expect((await post(`${acl.url}/push/subscribe`, JSON.stringify({ endpoint: subscription.endpoint }), { ...alice, ...JSON_TYPE }, "DELETE")).status).toBe(200);
+    expect((await post(`${acl.url}/push/subscribe`, body, { headers: { ...alice, "content-type": "text/plain", "sec-fetch-site": "cross-site" } })).status).toBe(403);
+    expect((await post(`${acl.url}/push/subscribe`, body, { headers: { ...alice, ...JSON_TYPE } })).status).toBe(201);
+    expect((await post(`${acl.url}/push/subscribe`, JSON.stringify({ endpoint: subscription.endpoint }), { headers: { ...alice, ...JSON_TYPE }, method: "DELETE" })).status).toBe(200);
   });
 
   test("no CORS: a preflight or a request with an Origin gets no Access-Control-Allow-* header, so no credentialed CORS either", async () => {
@@ -241,7 +240,7 @@ describe("High 3: cross-site requests", () => {
       await fetch(`${acl.url}/push/subscribe`, { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" } }),
       await fetch(`${acl.url}/`, { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "PUT" } }),
       await fetch(`${acl.url}/messages?channel=public/x`, { headers: { ...origin, ...alice } }),
-      await post(`${acl.url}/`, JSON.stringify({ channel: "team/x", message: "with an origin" }), { ...origin, ...alice, ...JSON_TYPE }),
+      await post(`${acl.url}/`, JSON.stringify({ channel: "team/x", message: "with an origin" }), { headers: { ...origin, ...alice, ...JSON_TYPE } }),
     ];
     for (const r of answers) {
       const cors = [...r.headers.keys()].filter((k) => k.startsWith("access-control-"));
@@ -261,16 +260,16 @@ describe("High 4 (part): a channel name with control characters is a 400 whereve
       if (res.status === 400) expect(await errorOf(res)).toContain("control characters");
       else await res.body?.cancel();
     };
-    await check("POST / LF", post(`${open.url}/`, JSON.stringify({ channel: "open/x\nevent: forged", message: "m" }), JSON_TYPE));
-    await check("POST / C1", post(`${open.url}/`, JSON.stringify({ channel: "open/x\u0085", message: "m" }), JSON_TYPE));
+    await check("POST / LF", post(`${open.url}/`, JSON.stringify({ channel: "open/x\nevent: forged", message: "m" }), { headers: JSON_TYPE }));
+    await check("POST / C1", post(`${open.url}/`, JSON.stringify({ channel: "open/x\u0085", message: "m" }), { headers: JSON_TYPE }));
     await check("POST /<channel> CR LF", post(`${open.url}/open%2Fx%0D%0Aevent:%20forged`, "m"));
     await check("POST /<channel> DEL", post(`${open.url}/open%7F`, "m"));
-    await check("POST /alertmanager", post(`${open.url}/alertmanager/open%0Ax`, JSON.stringify(ALERT), JSON_TYPE));
-    await check("POST /grafana", post(`${open.url}/grafana/open%1Bx`, JSON.stringify(ALERT), JSON_TYPE));
+    await check("POST /alertmanager", post(`${open.url}/alertmanager/open%0Ax`, JSON.stringify(ALERT), { headers: JSON_TYPE }));
+    await check("POST /grafana", post(`${open.url}/grafana/open%1Bx`, JSON.stringify(ALERT), { headers: JSON_TYPE }));
     await check("GET /events", fetch(`${open.url}/events?channels=open/x,open%0Aevent:%20forged`));
     await check("GET /messages", fetch(`${open.url}/messages?channel=open%0Dx`));
     const subscription = { endpoint: "https://fcm.googleapis.com/fcm/send/ctl", keys: { p256dh: Buffer.alloc(65, 4).toString("base64url"), auth: Buffer.alloc(16, 1).toString("base64url") } };
-    await check("POST /push/subscribe", post(`${open.url}/push/subscribe`, JSON.stringify({ subscription, channels: ["open/x\n"] }), JSON_TYPE));
+    await check("POST /push/subscribe", post(`${open.url}/push/subscribe`, JSON.stringify({ subscription, channels: ["open/x\n"] }), { headers: JSON_TYPE }));
     expect(statuses).toEqual(statuses.map(([what]) => [what, 400]));
     await Bun.sleep(300);
     expect(publishedOn("open/x")).toEqual([]);
@@ -401,7 +400,7 @@ describe("Low: per-visitor caps on GET /events streams and the glob patterns the
 describe("Low: bad input is a 400, not a 500", () => {
   test("a broken percent-escape in the path", async () => {
     for (const path of ["/open%ZZ", "/open%E0%A4%A", "/alertmanager/open%ZZ", "/grafana/%"]) {
-      const r = await post(`${open.url}${path}`, "m", JSON_TYPE);
+      const r = await post(`${open.url}${path}`, "m", { headers: JSON_TYPE });
       expect([path, r.status]).toEqual([path, 400]);
       expect(await errorOf(r)).toContain("broken percent-escape");
     }
@@ -422,7 +421,7 @@ describe("Low: an outage is told without the pub/sub server's address or user", 
     const port = await freePort();
     const down = await startWebServer(`redis://web:secret-pw@127.0.0.1:${port}`);
     try {
-      const r = await post(`${down.url}/`, JSON.stringify({ channel: "open/x", message: "m" }), JSON_TYPE);
+      const r = await post(`${down.url}/`, JSON.stringify({ channel: "open/x", message: "m" }), { headers: JSON_TYPE });
       expect(r.status).toBe(503);
       const bodies = [await r.text()];
       const healthz = await fetch(`${down.url}/healthz`);

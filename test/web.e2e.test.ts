@@ -3,10 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import examples from "@octokit/webhooks-examples";
-import { BUN, ROOT, Subscriber, spawnPubSubAt, freePort, tempPath, haveRedis, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Subscriber, spawnPubSubAt, freePort, tempPath, haveRedis, json, post, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-const post = (url: string, body: BodyInit | null, headers: Record<string, string> = {}) => fetch(url, { method: "POST", body, headers });
 
 describe("POST / against our pub/sub server", () => {
   let pubsub: Running;
@@ -40,13 +39,11 @@ describe("POST / against our pub/sub server", () => {
 
   test("JSON bodies and query strings, with the optional fields", async () => {
     const before = sub.messages.length;
-    let r = await post(`${web.url}/`, JSON.stringify({ channel: "c2", message: "from json", title: "T", priority: 4, tags: ["a", "b"], url: "https://x.test/" }), {
-      "content-type": "application/json",
-    });
+    let r = await post(`${web.url}/`, json({ channel: "c2", message: "from json", title: "T", priority: 4, tags: ["a", "b"], url: "https://x.test/" }));
     expect(r.status).toBe(200);
     r = await post(`${web.url}/?channel=c2&message=from%20query&tags=x,y&priority=2`, null);
     expect(r.status).toBe(200);
-    r = await post(`${web.url}/?channel=c2`, form({ message: "form+query", title: "Mixed" }), { "content-type": "application/x-www-form-urlencoded" });
+    r = await post(`${web.url}/?channel=c2`, { message: "form+query", title: "Mixed" });
     expect(r.status).toBe(200);
     await sub.waitFor(before + 3);
     const envs = sub.messages.slice(before).map((m) => JSON.parse(m.payload));
@@ -58,17 +55,17 @@ describe("POST / against our pub/sub server", () => {
   test("bad input gets a 4xx JSON error that says what is wrong, and nothing is published", async () => {
     const before = sub.messages.length;
     const cases: [Promise<Response>, number, RegExp][] = [
-      [post(`${web.url}/`, form({ message: "no channel" }), { "content-type": "application/x-www-form-urlencoded" }), 400, /missing "channel"/],
-      [post(`${web.url}/`, form({ channel: "channel1", message: "" }), { "content-type": "application/x-www-form-urlencoded" }), 400, /"message" is empty/],
-      [post(`${web.url}/`, form({ channel: "", message: "x" }), { "content-type": "application/x-www-form-urlencoded" }), 400, /"channel" is empty/],
-      [post(`${web.url}/`, "{broken", { "content-type": "application/json" }), 400, /not valid JSON/],
-      [post(`${web.url}/`, "[1,2]", { "content-type": "application/json" }), 400, /must be an object/],
-      [post(`${web.url}/`, "hello", { "content-type": "text/csv" }), 415, /unsupported content type/],
-      [post(`${web.url}/`, form({ channel: "channel1", message: "x", priority: "9" }), { "content-type": "application/x-www-form-urlencoded" }), 400, /priority/],
-      [post(`${web.url}/`, form({ channel: "channel1", message: "x".repeat(70 * 1024) }), { "content-type": "application/x-www-form-urlencoded" }), 413, /limit is 65536 bytes/],
-      [post(`${web.url}/`, "x".repeat(2 * 1024 * 1024), { "content-type": "application/x-www-form-urlencoded" }), 413, /limit of|limit is/],
+      [post(`${web.url}/`, { message: "no channel" }), 400, /missing "channel"/],
+      [post(`${web.url}/`, { channel: "channel1", message: "" }), 400, /"message" is empty/],
+      [post(`${web.url}/`, { channel: "", message: "x" }), 400, /"channel" is empty/],
+      [post(`${web.url}/`, "{broken", { headers: { "content-type": "application/json" } }), 400, /not valid JSON/],
+      [post(`${web.url}/`, "[1,2]", { headers: { "content-type": "application/json" } }), 400, /must be an object/],
+      [post(`${web.url}/`, "hello", { headers: { "content-type": "text/csv" } }), 415, /unsupported content type/],
+      [post(`${web.url}/`, { channel: "channel1", message: "x", priority: "9" }), 400, /priority/],
+      [post(`${web.url}/`, { channel: "channel1", message: "x".repeat(70 * 1024) }), 413, /limit is 65536 bytes/],
+      [post(`${web.url}/`, "x".repeat(2 * 1024 * 1024), { headers: { "content-type": "application/x-www-form-urlencoded" } }), 413, /limit of|limit is/],
       // Since issue 15 every other path is a channel (ntfy-style): an empty POST there lacks its message.
-      [fetch(`${web.url}/nowhere`, { method: "POST" }), 400, /missing "message"/],
+      [post(`${web.url}/nowhere`, null), 400, /missing "message"/],
       [fetch(`${web.url}/nowhere`), 404, /no such page/],
       [fetch(`${web.url}/`, { method: "PUT" }), 405, /not allowed/],
     ];
@@ -83,7 +80,7 @@ describe("POST / against our pub/sub server", () => {
     expect(r405.headers.get("allow")).toBe("GET, HEAD, POST");
     expect((await fetch(`${web.url}/github`, { method: "GET" })).headers.get("allow")).toBe("POST");
     // Nothing was published: the next message the subscriber sees is this one.
-    await post(`${web.url}/`, form({ channel: "channel1", message: "after the bad ones" }), { "content-type": "application/x-www-form-urlencoded" });
+    await post(`${web.url}/`, { channel: "channel1", message: "after the bad ones" });
     await sub.waitFor(before + 1);
     await Bun.sleep(100);
     expect(sub.messages.length).toBe(before + 1);
@@ -98,10 +95,10 @@ describe("token, outages and recovery", () => {
     const sub = await Subscriber.open(pubsub.port, ["sec"]);
     const body = form({ channel: "sec", message: "m" });
     const h = { "content-type": "application/x-www-form-urlencoded" };
-    expect((await post(`${web.url}/`, body, h)).status).toBe(401);
-    expect((await post(`${web.url}/`, body, { ...h, authorization: "Bearer nope" })).status).toBe(401);
-    expect((await post(`${web.url}/`, body, { ...h, authorization: "Bearer t0ken" })).status).toBe(200);
-    expect((await post(`${web.url}/`, form({ channel: "sec", message: "m2", token: "t0ken" }), h)).status).toBe(200);
+    expect((await post(`${web.url}/`, body, { headers: h })).status).toBe(401);
+    expect((await post(`${web.url}/`, body, { headers: { ...h, authorization: "Bearer nope" } })).status).toBe(401);
+    expect((await post(`${web.url}/`, body, { headers: { ...h, authorization: "Bearer t0ken" } })).status).toBe(200);
+    expect((await post(`${web.url}/`, form({ channel: "sec", message: "m2", token: "t0ken" }), { headers: h })).status).toBe(200);
     await sub.waitFor(2);
     expect(sub.messages.map((m) => m.payload).join("")).not.toContain("t0ken");
     expect(web.output()).not.toContain("t0ken");
@@ -116,7 +113,7 @@ describe("token, outages and recovery", () => {
     const web = await startWebServer(`redis://127.0.0.1:${port}`);
     const body = form({ channel: "o", message: "m" });
     const h = { "content-type": "application/x-www-form-urlencoded" };
-    const r = await post(`${web.url}/`, body, h);
+    const r = await post(`${web.url}/`, body, { headers: h });
     expect(r.status).toBe(503);
     // The caller is told it is not connected, not where the server is (issue 22, Low); the log has the address.
     expect((await r.json()).error).toMatch(/the pub\/sub server is not connected/);
@@ -127,15 +124,15 @@ describe("token, outages and recovery", () => {
     const pubsub = spawnPubSubAt(port, dataFile);
     await waitForPort(port);
     const sub = await Subscriber.open(port, ["o"]);
-    expect((await post(`${web.url}/`, body, h)).status).toBe(200);
+    expect((await post(`${web.url}/`, body, { headers: h })).status).toBe(200);
     await sub.waitFor(1);
     pubsub.kill("SIGKILL");
     await pubsub.exited;
-    expect((await post(`${web.url}/`, body, h)).status).toBe(503);
+    expect((await post(`${web.url}/`, body, { headers: h })).status).toBe(503);
     const again = spawnPubSubAt(port, dataFile);
     await waitForPort(port);
     const sub2 = await Subscriber.open(port, ["o"]);
-    expect((await post(`${web.url}/`, body, h)).status).toBe(200);
+    expect((await post(`${web.url}/`, body, { headers: h })).status).toBe(200);
     await sub2.waitFor(1);
     sub.close();
     sub2.close();
@@ -173,9 +170,9 @@ describe("POST /github", () => {
   test("a signed push publishes to owner/repo; unsigned or wrongly signed gets 401 and publishes nothing", async () => {
     const before = sub.messages.length;
     const h = { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": "d-1" };
-    expect((await post(`${web.url}/github`, pushBody, h)).status).toBe(401);
-    expect((await post(`${web.url}/github`, pushBody, { ...h, "x-hub-signature-256": "sha256=" + "0".repeat(64) })).status).toBe(401);
-    const r = await post(`${web.url}/github`, pushBody, { ...h, "x-hub-signature-256": sign(pushBody) });
+    expect((await post(`${web.url}/github`, pushBody, { headers: h })).status).toBe(401);
+    expect((await post(`${web.url}/github`, pushBody, { headers: { ...h, "x-hub-signature-256": "sha256=" + "0".repeat(64) } })).status).toBe(401);
+    const r = await post(`${web.url}/github`, pushBody, { headers: { ...h, "x-hub-signature-256": sign(pushBody) } });
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ channel: "octo/hello", receivers: 1, event: "push", delivery: "d-1" });
     await sub.waitFor(before + 1);
@@ -194,7 +191,7 @@ describe("POST /github", () => {
     const before = sub.messages.length;
     const payload = JSON.stringify({ ref: "refs/heads/master", repository: { name: "hello", owner: { name: "octo" } }, commits: [{ id: "41a212ee83", message: "okay i give in" }] });
     const body = form({ payload });
-    const r = await post(`${web.url}/github`, body, { "content-type": "application/x-www-form-urlencoded", "x-hub-signature-256": sign(body) });
+    const r = await post(`${web.url}/github`, body, { headers: { "content-type": "application/x-www-form-urlencoded", "x-hub-signature-256": sign(body) } });
     expect(r.status).toBe(200);
     await sub.waitFor(before + 1);
     expect(JSON.parse(sub.messages[before]!.payload).title).toBe("octo/hello: someone pushed 1 commit to master");
@@ -203,11 +200,11 @@ describe("POST /github", () => {
   test("ping answers 200 with the zen; uninteresting events answer 202 and publish nothing", async () => {
     const before = sub.messages.length;
     const ping = JSON.stringify({ zen: "Design for failure.", repository: { full_name: "octo/hello" } });
-    const r = await post(`${web.url}/github`, ping, { "content-type": "application/json", "x-github-event": "ping", "x-hub-signature-256": sign(ping) });
+    const r = await post(`${web.url}/github`, ping, { headers: { "content-type": "application/json", "x-github-event": "ping", "x-hub-signature-256": sign(ping) } });
     expect(r.status).toBe(200);
     expect((await r.json()).zen).toBe("Design for failure.");
     const watch = JSON.stringify({ action: "started", repository: { full_name: "octo/hello" } });
-    const w = await post(`${web.url}/github`, watch, { "content-type": "application/json", "x-github-event": "watch", "x-hub-signature-256": sign(watch) });
+    const w = await post(`${web.url}/github`, watch, { headers: { "content-type": "application/json", "x-github-event": "watch", "x-hub-signature-256": sign(watch) } });
     expect(w.status).toBe(202);
     await Bun.sleep(100);
     expect(sub.messages.length).toBe(before);
@@ -220,7 +217,7 @@ describe("POST /github", () => {
       const batch = all.slice(i, i + 25);
       const rs = await Promise.all(
         batch.map(({ event, body }) =>
-          post(`${web.url}/github`, body, { "content-type": "application/json", "x-github-event": event, "x-hub-signature-256": sign(body) }),
+          post(`${web.url}/github`, body, { headers: { "content-type": "application/json", "x-github-event": event, "x-hub-signature-256": sign(body) } }),
         ),
       );
       for (const r of rs) {
@@ -289,7 +286,7 @@ describe("./startserver.sh", () => {
     try {
       await waitForPort(pport);
       await waitForPort(wport);
-      const r = await fetch(`http://127.0.0.1:${wport}/`, { method: "POST", body: new URLSearchParams({ channel: "f", message: "via flags" }) });
+      const r = await post(`http://127.0.0.1:${wport}/`, { channel: "f", message: "via flags" });
       expect(r.status).toBe(200);
     } finally {
       proc.kill("SIGINT");
