@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { BUN, ROOT, freePort, killClients, run, startClient, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, freePort, killClients, publishOverHttp, run, startClient, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 
 const CLIENT = `${ROOT}/client.ts`;
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -121,8 +121,7 @@ describe("one client per config, and a state file nobody corrupts", () => {
     const ids: Record<string, string> = {};
     for (let i = 0; i < 200; i++)
       for (const ch of ["sa", "sb"]) {
-        const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: ch, message: `m${i}` }) });
-        ids[ch] = ((await r.json()) as { id: string }).id;
+        ids[ch] = (await publishOverHttp(web.url, { channel: ch, message: `m${i}` })).id;
       }
     await until("all shown", () => a.out().includes("[sa] m199") && b.out().includes("[sb] m199"), 15000);
     a.proc.kill("SIGTERM");

@@ -3,7 +3,7 @@
 // each visitor holds open, against a cap per kind.
 import { describe, expect, test } from "bun:test";
 import { HeldLimits, RateLimiter } from "../ratelimit";
-import { Raw, startPubSub, startWebServer } from "./helpers";
+import { Raw, post, startPubSub, startWebServer } from "./helpers";
 
 describe("HeldLimits", () => {
   test("each kind within its cap per key; a refusal names the kind and takes nothing; 0 is no cap", () => {
@@ -53,7 +53,7 @@ describe("end to end", () => {
     const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--rate-limit", "5"]);
     const statuses = [];
     for (let i = 0; i < 15; i++) {
-      const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: "rl", message: "m" }), headers: { "x-forwarded-for": `10.0.0.${i}` } });
+      const r = await post(web.url, { channel: "rl", message: "m" }, { headers: { "x-forwarded-for": `10.0.0.${i}` } });
       statuses.push(r.status);
       if (r.status === 429) {
         expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -65,8 +65,7 @@ describe("end to end", () => {
     await web.stop();
     const trusting = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--rate-limit", "5", "--trust-proxy"]);
     for (let i = 0; i < 15; i++) {
-      const r = await fetch(`${trusting.url}/`, { method: "POST", body: new URLSearchParams({ channel: "rl", message: "m" }), headers: { "x-forwarded-for": `10.0.0.${i}, 127.0.0.1` } });
-      expect(r.status).toBe(200); // each forwarded client has its own bucket
+      await post(trusting.url, { channel: "rl", message: "m" }, { headers: { "x-forwarded-for": `10.0.0.${i}, 127.0.0.1` }, status: 200 }); // each forwarded client has its own bucket
     }
     await trusting.stop();
     await pubsub.stop();

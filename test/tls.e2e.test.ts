@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Raw, freePort, run, startClient, startPubSub, startWebServer, tempPath, until, killClients, type Running } from "./helpers";
+import { Raw, freePort, post, run, startClient, startPubSub, startWebServer, tempPath, until, killClients, type Running } from "./helpers";
 
 const haveOpenssl = Bun.which("openssl") !== null;
 const dir = tempPath("tls").replace(/\/tls$/, "");
@@ -49,7 +49,7 @@ describe.skipIf(!haveOpenssl)("TLS", () => {
     const url = web.url.replace("http://", "https://");
     const c = startClient(["--print", "--host", "127.0.0.1", "--port", String(tlsPort), "--tls", "--ca", cert, "--password", "tlspw", "--channels", "secure"]);
     await until("client subscribed over TLS", () => c.out().includes("subscribed to secure"));
-    const r = await fetch(`${url}/`, { method: "POST", body: new URLSearchParams({ channel: "secure", message: "over tls all the way" }), tls: { ca: readFileSync(cert, "utf8") } });
+    const r = await post(url, { channel: "secure", message: "over tls all the way" }, { ca: readFileSync(cert, "utf8") });
     expect(r.status).toBe(200);
     expect((await r.json()).receivers).toBe(1);
     await until("message shown", () => c.out().includes("[secure] over tls all the way"));
