@@ -145,7 +145,7 @@ const xadd: KeyHandler = (h, c, argv) => {
   else if (s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("Elements are too large to be stored"));
   else id = incrId(s.lastId);
   if (!id || cmpId(id, s.lastId) <= 0) return c.reply(enc.error("The ID specified in XADD is equal or smaller than the target stream top item"));
-  h.history.add(key, s, { id, fields: argv.slice(fieldPos).map((f) => f.slice()) }); // copies: a view would pin the whole socket chunk
+  h.history.add(key, s, { id, fields: argv.slice(fieldPos).map((f) => Uint8Array.prototype.slice.call(f)) }); // copies (a Buffer's own slice() is a view, which would pin the whole socket chunk)
   c.reply(enc.bulk(idString(id)));
   if (a.maxlen !== undefined || a.minid !== undefined) trim(h, key, s, a);
   h.signal(key);

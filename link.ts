@@ -149,7 +149,8 @@ export class Link {
 
   start(): void {
     this.stopped = false;
-    if (!this.socket && !this.retry) this.connect();
+    // A connection under way (no socket yet, but its end is set) is not made twice: the hub calls start() per listener.
+    if (!this.socket && !this.retry && !this.endCurrent) this.connect();
   }
 
   stop(): void {
@@ -283,11 +284,13 @@ export class Link {
       tls: this.opts.tls ? (ca ? { ca } : true) : undefined,
       socket: {
         open: (socket) => {
-          clearTimeout(connectTimer);
+          // The connect timer runs on until HELLO is answered: a server that accepts and then says nothing (stopped
+          // with SIGSTOP: the kernel still accepts) must fail within the timeout too.
           if (this.stopped) return void socket.end();
           this.socket = socket;
           this.waiting.push({
             onReply: (r) => {
+              clearTimeout(connectTimer);
               if (r.type === "error") return end(failureFromReply(r.value));
               this.readyAt = Date.now();
               this.lastFailure = null;
