@@ -10,8 +10,8 @@ import { encodeComment, encodeEvent, encodeOpening } from "./sse";
 import { globCostRefusal, isPattern } from "./glob";
 
 export const KEEPALIVE_MS = 25_000;
-/** What a stream says while the shared subscription is down; the web server's log has the reason. */
-export const HUB_DOWN = "the web server has lost the pub/sub server for now; messages follow, with what was missed, once it is back (the server's log says why)";
+/** What a stream says while the shared subscription is down for a reason other than a refusal; the log has the reason. */
+export const HUB_AWAY = "the pub/sub server cannot be reached just now (the web server's log says why)";
 
 /** Most channel names and globs one request may name. */
 export const MAX_NAMES = 100;
@@ -452,7 +452,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     this.problem = now;
     // Addresses and hosts are for the log, not for strangers: the stream says it waits, and only Redis's own reply why.
     const said = now === null ? null : serverReplyIn(now);
-    const error = said === null ? HUB_DOWN : `${HUB_DOWN}; the pub/sub server said: ${said}`;
+    const error = said === null ? HUB_AWAY : `the pub/sub server said: ${said}`;
     this.write(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error }) }));
   }
 
