@@ -2,9 +2,9 @@
 // calls read back with dbus-monitor and dunstctl. Exact text (dashes, <, >, &, quotes, emoji, newlines), urgency by
 // priority, the app name and icon, a click that opens the link, and one summary instead of 60 popups.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, haveDesktop, json, killClients, post, startClient, startPubSub, startDesktop, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
+import { ROOT, haveDesktop, recordingOpener, json, killClients, post, startClient, startPubSub, startDesktop, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
 
 const SHOTS = `${ROOT}/.tmp/screenshots`;
 
@@ -82,12 +82,7 @@ describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
   }, 30000);
 
   test("a message with a url: the line shows it, and clicking the notification opens it", async () => {
-    const dir = tempPath("opener");
-    mkdirSync(dir, { recursive: true });
-    const opened = join(dir, "opened.txt");
-    const opener = join(dir, "opener.sh");
-    writeFileSync(opener, `#!/bin/sh\necho "$1" >> ${opened}\n`);
-    chmodSync(opener, 0o755);
+    const { opener, opened } = recordingOpener();
     const c = await client("links", [], { NOTISTREAM_OPENER: opener });
     desk.dunstctl("close-all");
     await publish({ channel: "links", message: "v2 is live", title: "Deploy", url: "https://example.com/deploys/42?x=1&y=2" });

@@ -1,7 +1,7 @@
 // test/helpers.ts — test plumbing: start real servers (ours and redis-server) on free ports as child processes,
 // and talk raw RESP to them over real sockets.
 import { spawn, type Subprocess } from "bun";
-import { mkdtempSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ReplyParser, encodeCommand, replyToJS, type Reply } from "../resp";
@@ -13,6 +13,17 @@ export function tempPath(name: string): string {
   return join(mkdtempSync(join(tmpdir(), "notistream-")), name);
 }
 export const BUN = process.execPath;
+
+/** A link opener for NOTISTREAM_OPENER that only writes each URL it is given, one a line, to `opened`. */
+export function recordingOpener(): { opener: string; opened: string } {
+  const dir = tempPath("opener");
+  mkdirSync(dir, { recursive: true });
+  const opened = join(dir, "opened.txt");
+  const opener = join(dir, "opener.sh");
+  writeFileSync(opener, `#!/bin/sh\necho "$1" >> ${opened}\n`);
+  chmodSync(opener, 0o755);
+  return { opener, opened };
+}
 
 export type Running = { port: number; proc: Subprocess; stop: () => Promise<void>; output: () => string };
 

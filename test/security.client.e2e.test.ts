@@ -4,11 +4,11 @@
 // - high 5 (client side): a forged envelope over RESP (one node, redis-server, a Redis Cluster) or from the web
 //   server can neither spoof a channel, nor blind a channel's saved place, nor stop the client; order is kept.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ClusterCommands } from "../cluster";
 import { CLUSTER } from "../layout";
-import { ROOT, Raw, Terminal, haveDesktop, haveRedis, haveTmux, killClients, run, startClient, startDesktop, startPubSub, startRedis, tempPath, until, type ClientProcess, type Running } from "./helpers";
+import { ROOT, Raw, Terminal, recordingOpener, haveDesktop, haveRedis, haveTmux, killClients, run, startClient, startDesktop, startPubSub, startRedis, tempPath, until, type ClientProcess, type Running } from "./helpers";
 import { haveCluster, startCluster, type Cluster } from "./cluster";
 
 const HUGE = "18446744073709551615-18446744073709551615";
@@ -202,12 +202,7 @@ describe.skipIf(!haveDesktop)("on a desktop under dunst (issue 22, medium 5)", (
 
   /** A desktop client (no --print) whose link opener records what it was asked to open. */
   const desktopClient = async (channel: string) => {
-    const dir = tempPath("opener");
-    mkdirSync(dir, { recursive: true });
-    const opened = join(dir, "opened.txt");
-    const opener = join(dir, "opener.sh");
-    writeFileSync(opener, `#!/bin/sh\necho "$1" >> ${opened}\n`);
-    chmodSync(opener, 0o755);
+    const { opener, opened } = recordingOpener();
     const c = startClient(["--host", "127.0.0.1", "--port", String(server.port), "--channels", channel, "--config", tempPath("none.json"), "--state", tempPath("state.json")], { ...desk.env, NOTISTREAM_OPENER: opener });
     await until(`${channel} subscribed`, () => c.out().includes(`subscribed to ${channel}`));
     return { c, opened };
