@@ -4,7 +4,7 @@ import { DEFAULT_TIMING, Link, linkOptionsFromUrl, type LinkFailure } from "./li
 import { ClusterSubscriber } from "./cluster";
 import { isPattern } from "./glob";
 import { envelopeFromEntry, parsePayload, plainEnvelope, type Envelope } from "./message";
-import { Publisher, type Store } from "./publisher";
+import type { Store } from "./publisher";
 import { bulkText, type Reply } from "./resp";
 
 /** A live message as the hub hands it on: on the channel of its RESP frame, with an id only if history holds it. */
@@ -29,8 +29,8 @@ export type HistoryCheck = Pick<Store, "send" | "layout"> & {
 };
 
 export type HubOptions = {
-  /** The web server's publisher (it knows what it published); without one the hub reads history on a connection of its own. */
-  history?: HistoryCheck;
+  /** The web server's publisher: it reads history for the checks, and knows what it published itself. */
+  history: HistoryCheck;
   /** Most distinct glob patterns held at once: each one is matched against every PUBLISH on the pub/sub server. */
   maxPatterns?: number;
 };
@@ -62,18 +62,16 @@ export class Hub {
   private readonly checks = new Map<string, Promise<Envelope | null>>();
   /** The last listener or check failure logged, so one that repeats is logged once. */
   private loggedFailure = "";
-  private readonly given: HistoryCheck | undefined;
-  /** The connection for checks when none was given, made on the first check. */
-  private own: Publisher | null = null;
+  private readonly history: HistoryCheck;
   readonly maxPatterns: number;
 
   constructor(
     private readonly url: string,
     private readonly ca: string | undefined,
     private readonly log: (line: string) => void = console.error,
-    options: HubOptions = {},
+    options: HubOptions,
   ) {
-    this.given = options.history;
+    this.history = options.history;
     this.maxPatterns = options.maxPatterns ?? DEFAULT_MAX_PATTERNS;
     this.link = new Link(linkOptionsFromUrl(url, ca), {
       ready: () => this.link.askLayout((layout) => (layout.cluster ? this.useCluster() : this.subscribeAll())),
@@ -242,10 +240,6 @@ export class Hub {
     );
   }
 
-  private get history(): HistoryCheck {
-    return this.given ?? (this.own ??= new Publisher(this.url, 1, this.ca));
-  }
-
   /** The entry `id` in `channel`'s history as an envelope on `channel`, or null when there is none. */
   private check(channel: string, id: string): Promise<Envelope | null> {
     const key = `${channel}\n${id}`;
@@ -323,6 +317,5 @@ export class Hub {
   close(): void {
     this.link.stop();
     this.cluster?.stop();
-    this.own?.close();
   }
 }
