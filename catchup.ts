@@ -57,6 +57,17 @@ export function settleLive(m: LiveMessage, entries: Entry[]): Envelope {
  * Live messages let through in the order they came, each once its history check has answered (checks on one
  * connection answer in order, but a plain message needs none and must not overtake a checked one before it).
  */
+/**
+ * Held live messages in the order to show them: those with an id sorted by it among the places ids held (several
+ * web servers may PUBLISH slightly out of XADD order), plain ones where they arrived. One comparator that called a
+ * plain message equal to every other was no order at all, and sort() then moved messages past each other.
+ */
+export function inIdOrder(held: Envelope[]): Envelope[] {
+  const withIds = held.filter((e) => e.id !== "").sort((a, b) => compareIds(a.id, b.id));
+  let next = 0;
+  return held.map((e) => (e.id !== "" ? withIds[next++]! : e));
+}
+
 export class ArrivalOrder {
   private waiting: { env: Envelope | null }[] = [];
 

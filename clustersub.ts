@@ -5,9 +5,9 @@ import { ClusterCommands, ClusterSubscriber } from "./cluster";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
 import { CLUSTER } from "./layout";
-import { compareIds, isStreamId, type Envelope } from "./message";
+import { isStreamId, type Envelope } from "./message";
 import { ClientState } from "./state";
-import { ArrivalOrder, envelopeFromHistory, liveMessage, replayMissed, restartIfPastHistory, settleLive, type Entry, type Handlers, type LiveMessage, type Subscribing } from "./catchup";
+import { ArrivalOrder, inIdOrder, envelopeFromHistory, liveMessage, replayMissed, restartIfPastHistory, settleLive, type Entry, type Handlers, type LiveMessage, type Subscribing } from "./catchup";
 
 /** ioredis's answer to XRANGE or XREVRANGE ([[id, [field, value, …]], …]) as entries. */
 const entriesOf = (reply: unknown): Entry[] => (Array.isArray(reply) ? (reply as [unknown, unknown[]][]).map(([id, fields]) => ({ id: String(id), fields: (fields ?? []).map(String) })) : []);
@@ -123,8 +123,7 @@ export class ClusterSubscription implements Subscribing {
     }
     const held = this.held.get(name) ?? [];
     this.held.delete(name);
-    held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
-    for (const env of held) if (this.state.advance(env)) this.on.message(env, true);
+    for (const env of inIdOrder(held)) if (this.state.advance(env)) this.on.message(env, true);
     this.state.save();
     const first = !this.ready.has(name);
     this.ready.add(name);

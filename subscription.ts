@@ -2,8 +2,8 @@
 // then catch-up from each channel's history stream while live messages wait, each message exactly once, in order.
 import { bulkText, type Reply } from "./resp";
 import { DEFAULT_TIMING, Link, type LinkFailure, type Timing } from "./link";
-import { compareIds, isStreamId, type Envelope } from "./message";
-import { ArrivalOrder, envelopeFromHistory, liveMessage, replayMissed, restartIfPastHistory, settleLive, type Entry, type Handlers, type Subscribing } from "./catchup";
+import { isStreamId, type Envelope } from "./message";
+import { ArrivalOrder, inIdOrder, envelopeFromHistory, liveMessage, replayMissed, restartIfPastHistory, settleLive, type Entry, type Handlers, type Subscribing } from "./catchup";
 import { SINGLE_NODE } from "./layout";
 import type { Config } from "./config";
 import { isPattern } from "./glob";
@@ -143,8 +143,7 @@ export class Subscription implements Subscribing {
       if (--waiting > 0) return;
       const held = this.buffer ?? [];
       this.buffer = null;
-      held.sort((a, b) => (a.id && b.id ? compareIds(a.id, b.id) : 0));
-      for (const env of held) if (this.state.advance(env)) this.on.message(env, true);
+      for (const env of inIdOrder(held)) if (this.state.advance(env)) this.on.message(env, true);
       this.state.save();
       this.on.caughtUp();
       // Said only now: from here on the place in history is saved, so a stop loses nothing.

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { isStreamId, type Envelope } from "../message";
 import { ClientState } from "../state";
-import { ArrivalOrder, envelopeFromHistory, liveMessage, restartIfPastHistory, settleLive, type Entry } from "../catchup";
+import { ArrivalOrder, envelopeFromHistory, inIdOrder, liveMessage, restartIfPastHistory, settleLive, type Entry } from "../catchup";
 
 const NOW = 1_700_000_000_000;
 const payload = (o: Record<string, unknown>) => JSON.stringify({ time: 1, message: "m", ...o });
@@ -101,4 +101,11 @@ describe("restartIfPastHistory", () => {
     expect(restartIfPastHistory("new", undefined, s, { status: () => {} })).toBe(false);
     expect(s.get("new")).toBeUndefined();
   });
+});
+
+test("inIdOrder: held messages with ids in id order among their places, plain ones where they arrived", () => {
+  const m = (id: string, message: string) => ({ id, time: 1, channel: "c", message });
+  const held = [m("5-0", "five"), m("", "plain a"), m("3-0", "three"), m("", "plain b"), m("4-0", "four")];
+  expect(inIdOrder(held).map((e) => e.message)).toEqual(["three", "plain a", "four", "plain b", "five"]);
+  expect(inIdOrder([m("", "x"), m("", "y")]).map((e) => e.message)).toEqual(["x", "y"]);
 });
