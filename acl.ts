@@ -15,7 +15,7 @@ export type ChannelSpec = { all: boolean; rights: Rights; pattern: boolean };
 
 /**
  * A command as the ACL sees it (Redis's key specs and categories). The pub/sub server passes its command table's
- * row (commands.ts), already resolved: the ACL never looks a name up, so it loads no server.
+ * row (pubsub_commands.ts), already resolved: the ACL never looks a name up, so it loads no server.
  */
 export type AclCommand = {
   /** "client|kill" for a subcommand, as Redis names it in errors and ACL rules. */
@@ -28,7 +28,7 @@ export type AclCommand = {
 };
 
 /**
- * SUBSCRIBE and PUBLISH as Redis 7.0.15 files them (categories, channel arguments): commands.ts builds its rows from
+ * SUBSCRIBE and PUBLISH as Redis 7.0.15 files them (categories, channel arguments): pubsub_commands.ts builds its rows from
  * these, and a read or a publish over HTTP is checked as these commands are.
  */
 export const SUBSCRIBE = { fullname: "subscribe", categories: ["pubsub", "slow"], channels: { all: true, rights: READ, pattern: false } } as const satisfies AclCommand;
@@ -367,7 +367,7 @@ export function userFromAuthorization(acl: Acl, header: string | null, token?: s
   return { status: 401, message: `unsupported Authorization scheme: ${login}` };
 }
 
-/** A connection's subscriptions by kind (channels.ts keeps them so), as the ACL reads them. */
+/** A connection's subscriptions by kind (pubsub_channels.ts keeps them so), as the ACL reads them. */
 export type HeldSubscriptions = { readonly channel?: Iterable<string>; readonly pattern?: Iterable<string>; readonly shard?: Iterable<string> };
 /** The commands held subscriptions and blocked reads are checked as: rows of the pub/sub server's table. */
 export type HoldingCommands = { readonly subscribe: AclCommand; readonly psubscribe: AclCommand; readonly ssubscribe: AclCommand; readonly xread: AclCommand };

@@ -1,7 +1,7 @@
 // catchup.ts — what the client's subscriptions (RESP, cluster, HTTPS) share while catching up: the handlers they
 // call, a live message checked against history and let through in arrival order, and replaying what a channel missed.
 import { compareIds, envelopeFromEntry, isStreamId, parsePayload, type Envelope } from "./message";
-import type { ClientState } from "./state";
+import type { ClientState } from "./client_state";
 import type { LinkFailure } from "./link";
 
 /** What a subscription (over RESP or over HTTPS) tells the client. */

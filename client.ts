@@ -1,20 +1,20 @@
 #!/usr/bin/env bun
 // client.ts — the `notistream` command: its flags and subcommands, plain-sentence errors, and wiring a subscription
 // (RESP or --url) to what a person gets: a line on stdout, a desktop notification, and --exec.
-import { ConfigError, ConfigSchema, defaultConfigPath, loadConfig, parseChannels, type Config } from "./config";
-import { ClientState, claimConfig, defaultStatePath } from "./state";
+import { ConfigError, ConfigSchema, defaultConfigPath, loadConfig, parseChannels, type Config } from "./client_config";
+import { ClientState, claimConfig, defaultStatePath } from "./client_state";
 import { DEFAULT_TIMING, type LinkFailure, type Timing } from "./link";
 import { formatLine, type Envelope } from "./message";
-import { Subscription } from "./subscription";
+import { Subscription } from "./client_subscription";
 import type { Handlers, Subscribing } from "./catchup";
-import { WebSubscription } from "./websub";
-import { Desktop } from "./desktop";
-import { BurstGrouper, catchUpToasts } from "./toast";
-import { Reporter } from "./report";
-import { Executor } from "./exec";
-import { setup } from "./setup";
-import { showControls, visibleJson, visibleLine } from "./visible";
-import { EXIT_FIX_SETTINGS, installService, serviceStatus, uninstallService } from "./service";
+import { WebSubscription } from "./client_websub";
+import { Desktop } from "./client_desktop";
+import { BurstGrouper, catchUpToasts } from "./client_toast";
+import { Reporter } from "./client_report";
+import { Executor } from "./client_exec";
+import { setup } from "./client_setup";
+import { showControls, visibleJson, visibleLine } from "./client_visible";
+import { EXIT_FIX_SETTINGS, installService, serviceStatus, uninstallService } from "./client_service";
 import { resolve } from "node:path";
 
 const HELP = `notistream — desktop notifications from a Notistream (or Redis) pub/sub server
@@ -76,7 +76,7 @@ type Args = {
 };
 
 function fail(message: string, code = 1): never {
-  // A fatal reason may quote the server's words: shown, never obeyed (visible.ts).
+  // A fatal reason may quote the server's words: shown, never obeyed (client_visible.ts).
   process.stderr.write(`notistream: ${showControls(message)}\n`);
   process.exit(code);
 }
@@ -283,7 +283,7 @@ export async function main(argv: string[]): Promise<void> {
   const claim = claimConfig(path, statePath);
   if ("heldBy" in claim) fail(`another notistream (PID ${claim.heldBy}) is already running with ${path}; stop it first (kill ${claim.heldBy}), or give this one its own --config`, 1);
 
-  // Every line that reaches the terminal goes through visible.ts: status and reports quote messages' channels, links
+  // Every line that reaches the terminal goes through client_visible.ts: status and reports quote messages' channels, links
   // and the server's own words, and none of those may move the cursor, set the title or write the clipboard.
   const say = (line: string) => process.stderr.write(`${showControls(line)}\n`);
   const reporter = new Reporter(say, Number(process.env.NOTISTREAM_REPORT_INTERVAL_MS) || 10_000);

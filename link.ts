@@ -1,4 +1,4 @@
-// link.ts — the client side of one RESP connection, for hub.ts, publisher.ts and client.ts: connect (TCP or TLS), HELLO 3
+// link.ts — the client side of one RESP connection, for web_hub.ts, web_publisher.ts and client.ts: connect (TCP or TLS), HELLO 3
 // with AUTH, commands written once per turn, replies matched in order, keepalive, one backoff policy, errors sorted.
 import { readFileSync } from "node:fs";
 import type { Socket } from "bun";

@@ -69,7 +69,7 @@ export function buildEnvelope(n: Notification, id: string, timeMs: number): Enve
  * Reads a published payload. A JSON envelope comes back with the channel it came on (the RESP frame's, never the
  * payload's own), if its id is a complete stream ID; anything else (for example a plain `redis-cli PUBLISH ch hello`,
  * or an envelope with a made-up id) becomes a plain message whose text is the whole payload. The id is still only a
- * claim: a reader that acts on it checks it against the channel's history (hub.ts does, for the web server).
+ * claim: a reader that acts on it checks it against the channel's history (web_hub.ts does, for the web server).
  */
 export function parsePayload(channel: string, payload: string): Envelope & { plain?: true } {
   if (payload.startsWith("{")) {

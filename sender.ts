@@ -3,7 +3,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Notification } from "./message";
 
-/** A delivery's JSON object, as the body parser hands it over (body.ts senderPayload). */
+/** A delivery's JSON object, as the body parser hands it over (web_body.ts senderPayload). */
 export type Json = Record<string, unknown>;
 
 /** What a sender's delivery becomes: a notification to publish, a ping (a test delivery), or nothing, with the reason. */

@@ -1,24 +1,24 @@
 #!/usr/bin/env bun
 // web.ts — the HTTP server on Bun.serve: the route table, who may do what (ACL), replies and errors, and `main`.
-// Bodies are read in body.ts, payloads rendered by message.ts and the senders (github.ts, gitlab.ts, … on sender.ts), messages published by publisher.ts.
+// Bodies are read in web_body.ts, payloads rendered by message.ts and the senders (github.ts, gitlab.ts, … on sender.ts), messages published by web_publisher.ts.
 import type { Notification } from "./message";
 import { DEFAULT_MAX_MESSAGE, InputError, checkNotification, fitText, notificationFromFields, refuseChannelName } from "./web_input";
 import { githubNotification, verifyGithubSignature } from "./github";
 import { gitlabNotification, verifyGitlabToken } from "./gitlab";
 import { giteaEvent, giteaNotification, verifyGiteaSignature } from "./gitea";
 import { alertmanagerNotification, grafanaNotification, verifyGrafanaSignature } from "./alerts";
-import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./template";
+import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./web_template";
 import type { SenderOutcome } from "./sender";
-import { DEFAULT_MAX_PATTERNS, Hub } from "./hub";
-import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, closeRevokedStreams, eventStream, recentMessages, streamStats } from "./events";
-import { Metrics } from "./metrics";
+import { DEFAULT_MAX_PATTERNS, Hub } from "./web_hub";
+import { DEFAULT_SSE_OUTPUT_LIMIT, channelsFrom, checkId, closeRevokedStreams, eventStream, recentMessages, streamStats } from "./web_events";
+import { Metrics } from "./web_metrics";
 import { HeldLimits, RateLimiter } from "./ratelimit";
-import { Publisher, Refused, Unavailable, redactUrl } from "./publisher";
-import { bodyFields, mediaType, parseJson, readBody, senderPayload } from "./body";
+import { Publisher, Refused, Unavailable, redactUrl } from "./web_publisher";
+import { bodyFields, mediaType, parseJson, readBody, senderPayload } from "./web_body";
 import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, isLoopback, parseCidrs, visitorKey, type Cidr } from "./web_visitor";
 import { isPattern } from "./glob";
-import { Push, loadVapidKeys, type VapidKeys } from "./push";
-import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./pushpolicy";
+import { Push, loadVapidKeys, type VapidKeys } from "./web_push";
+import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, SubscribeBodySchema, UnsubscribeBodySchema, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { aclSummary, exitOnSignals, intFlag, outputLimitFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec, type OutputLimits } from "./cli";
 import { Acl, userFromAuthorization } from "./acl";
 import { readFileSync } from "node:fs";

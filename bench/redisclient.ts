@@ -5,7 +5,7 @@
 import { RedisClient } from "bun";
 import Redis from "ioredis";
 import { startRedis } from "../test/helpers";
-import { Publisher } from "../publisher";
+import { Publisher } from "../web_publisher";
 import { cpuSeconds } from "./procstat";
 import { median } from "./median";
 

@@ -2,7 +2,7 @@
 // permission check, without any server.
 import { describe, expect, test } from "bun:test";
 import { Acl, AclFileError, AclUser, NOPERM, PUBLISH, RISKY_COMMANDS, SUBSCRIBE, argsOf, hashSecret, keepsPasswords, keepsSubscriptions, riskyAnonymousCommands, type HeldSubscriptions } from "../acl";
-import { commandByName } from "../commands";
+import { commandByName } from "../pubsub_commands";
 
 const sha = (s: string) => hashSecret(s).toString("hex");
 const parse = (...lines: string[]) => Acl.parse(lines.join("\n"), "users.acl");

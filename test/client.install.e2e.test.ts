@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 
 import { dirname, join } from "node:path";
 import { spawn } from "bun";
 import { ROOT, collect, run, startPubSub, tempPath, until, type Running } from "./helpers";
-import { execStartOf } from "../service";
+import { execStartOf } from "../client_service";
 
 const node = Bun.which("node");
 const npm = Bun.which("npm");

@@ -8,7 +8,7 @@ import { ROOT } from "./helpers";
 /**
  * Every module a source names: `import ... from`, `export ... from`, `import "x"` and `import("x")`. Type-only
  * imports count too: a type is still a dependency on that program's file, and the ACL's cycle ran through one
- * (connection.ts's `import type { AclUser }`). Comments are not stripped, so a commented-out import counts: strict.
+ * (pubsub_connection.ts's `import type { AclUser }`). Comments are not stripped, so a commented-out import counts: strict.
  */
 export function importsOf(source: string): string[] {
   const out: string[] = [];
@@ -90,12 +90,17 @@ function reach(graph: Map<string, string[]>, start: string): Map<string, string>
   return via;
 }
 
-/** The pub/sub server's own files: today's names, and any `pubsub_*` file to come (pubsub.ts is its entry point). */
-const PUBSUB_FILES = ["pubsub.ts", "commands.ts", "connection.ts", "keyspace.ts", "history.ts", "listpack.ts", "info.ts", "channels.ts"];
-const isPubsubFile = (f: string): boolean => PUBSUB_FILES.includes(f) || /^pubsub_.*\.ts$/.test(f);
-/** The web server's own files: today's names, and any `web_*` file to come. */
-const WEB_FILES = ["web.ts", "hub.ts", "events.ts", "push.ts", "pushpolicy.ts", "publisher.ts", "body.ts"];
-const isWebFile = (f: string): boolean => WEB_FILES.includes(f) || /^web_.*\.ts$/.test(f);
+/** The pub/sub server's own files: its entry point and every `pubsub_*` file. */
+const isPubsubFile = (f: string): boolean => f === "pubsub.ts" || /^pubsub_.*\.ts$/.test(f);
+/** The web server's own files: its entry point and every `web_*` file. */
+const isWebFile = (f: string): boolean => f === "web.ts" || /^web_.*\.ts$/.test(f);
+/** The client's own files: its entry point and every `client_*` file. */
+const isClientFile = (f: string): boolean => f === "client.ts" || /^client_.*\.ts$/.test(f);
+/**
+ * Files that serve one program yet keep their names: the ones the project's users know by name (resp.ts, the
+ * protocol they read; github.ts) and the senders, which sit together next to github.ts.
+ */
+const KEEP_THEIR_NAMES = ["resp.ts", "github.ts", "gitlab.ts", "gitea.ts", "alerts.ts", "sender.ts"];
 
 /** The chains by which `start` reaches a file `forbidden` names, one line each; empty when it reaches none. */
 function forbiddenReach(graph: Map<string, string[]>, start: string, forbidden: (f: string) => boolean): string[] {
@@ -127,10 +132,10 @@ describe("the walk itself finds what is there", () => {
   test("the real graph: every file, and the edges everyone knows of", () => {
     const g = importGraph();
     expect(g.size).toBeGreaterThan(40);
-    expect(g.get("web.ts")).toContain("hub.ts");
-    expect(g.get("history.ts")).toContain("bun:sqlite");
+    expect(g.get("web.ts")).toContain("web_hub.ts");
+    expect(g.get("pubsub_history.ts")).toContain("bun:sqlite");
     expect(g.get("app/app.ts")).toContain("message.ts");
-    expect(reach(importGraph(), "client.ts").has("subscription.ts")).toBe(true);
+    expect(reach(importGraph(), "client.ts").has("client_subscription.ts")).toBe(true);
     expect(reach(importGraph(), "pubsub.ts").has("bun:sqlite")).toBe(true);
   });
 });
@@ -150,9 +155,27 @@ describe("the shape's import rules (DESIGN.md, issue 23)", () => {
     expect(forbiddenReach(graph, "client.ts", (f) => f === "bun:sqlite" || isPubsubFile(f) || isWebFile(f))).toEqual([]);
   });
 
+  test("a file that only one program loads says which in its name (pubsub_*, web_*, client_*)", () => {
+    const programs = [
+      { entry: "pubsub.ts", owns: isPubsubFile },
+      { entry: "web.ts", owns: isWebFile },
+      { entry: "client.ts", owns: isClientFile },
+    ];
+    const reached = programs.map((p) => ({ ...p, files: new Set([p.entry, ...reach(graph, p.entry).keys()]) }));
+    const misnamed: string[] = [];
+    for (const file of graph.keys()) {
+      if (file.startsWith("app/") || KEEP_THEIR_NAMES.includes(file)) continue;
+      const users = reached.filter((p) => p.files.has(file));
+      if (users.length === 1 && !users[0]!.owns(file)) misnamed.push(`${file} (only ${users[0]!.entry} loads it)`);
+      if (users.length > 1 && users.some((p) => p.owns(file))) misnamed.push(`${file} (shared by ${users.map((p) => p.entry).join(", ")})`);
+    }
+    expect(misnamed).toEqual([]);
+  });
+
   test("the rules know the programs' future names", () => {
     expect(isPubsubFile("pubsub_history.ts")).toBe(true);
     expect(isWebFile("web_push.ts")).toBe(true);
-    expect(isPubsubFile("acl.ts") || isWebFile("acl.ts") || isWebFile("message.ts")).toBe(false);
+    expect(isClientFile("client_state.ts")).toBe(true);
+    expect(isPubsubFile("acl.ts") || isWebFile("acl.ts") || isWebFile("message.ts") || isClientFile("catchup.ts")).toBe(false);
   });
 });

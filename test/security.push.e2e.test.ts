@@ -9,9 +9,9 @@ import webpush from "web-push";
 import { BUN, ROOT, Raw, freePort, json, post, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 import { decryptPush, makeSubscription, startPushService, type TestSubscription } from "./pushservice";
 import { Acl } from "../acl";
-import { Hub } from "../hub";
-import { Publisher } from "../publisher";
-import { Push } from "../push";
+import { Hub } from "../web_hub";
+import { Publisher } from "../web_publisher";
+import { Push } from "../web_push";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 type Web = Running & { url: string };

@@ -8,10 +8,10 @@ import { Raw, haveRedis, publishOverHttp, run, startPubSub, startWebServer, temp
 import { haveCluster, startCluster, type Cluster } from "./cluster";
 import { rssBytes } from "../bench/procstat";
 import { SseParser, type SseEvent } from "../sse";
-import { closeRevokedStreams, eventStream } from "../events";
+import { closeRevokedStreams, eventStream } from "../web_events";
 import { compareIds } from "../message";
-import { Hub } from "../hub";
-import { Publisher } from "../publisher";
+import { Hub } from "../web_hub";
+import { Publisher } from "../web_publisher";
 import { writeFileSync } from "node:fs";
 
 type Web = Running & { url: string };

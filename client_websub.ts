@@ -1,0 +1,218 @@
+// client_websub.ts — the client's subscription over HTTPS, through the web server: per channel, catch-up from /messages,
+// then GET /events with Last-Event-ID, reconnecting with link.ts's backoff; each message once, in order.
+import { readFileSync } from "node:fs";
+import { backoffDelay, failureFromError, type LinkFailure, type Timing, DEFAULT_TIMING } from "./link";
+import { EnvelopeSchema, compareIds, isStreamId, type Envelope } from "./message";
+import { SseParser } from "./sse";
+import type { Config } from "./client_config";
+import { isPattern } from "./glob";
+import { ClientState } from "./client_state";
+import { liveMessage, replayMissed, restartIfPastHistory, type Handlers, type Subscribing } from "./catchup";
+
+/** /messages answers at most this many per request; catch-up pages through longer gaps. */
+const PAGE = 1000;
+
+/** An HTTP answer that will not change by asking again. */
+function httpFailure(status: number, body: string, base: string): LinkFailure {
+  let said = body.trim().slice(0, 300);
+  try {
+    said = (JSON.parse(body) as { error?: string }).error ?? said;
+  } catch {
+    // not JSON: the text as it is
+  }
+  if (status === 401) return { fatal: true, code: "HTTP401", reason: `${base} wants a login: ${said}` };
+  if (status === 403) return { fatal: true, code: "HTTP403", reason: `${base} refused: ${said}` };
+  if (status === 404) return { fatal: true, code: "HTTP404", reason: `${base} has no /events: it does not look like a Notistream web server (${said})` };
+  if (status >= 400 && status < 500) return { fatal: true, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
+  return { fatal: false, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
+}
+
+/**
+ * A message from the web server's /events or /messages for `ch`, as the client shows it. The web server checks each
+ * id against history before it sends it (its hub), so a well-formed id is taken; the channel is always the one asked
+ * for. An id that is not a stream ID could not be compared or saved: the message shows without it, and so never
+ * moves the saved place. Data that is not an envelope shows as its text, like a plain payload over RESP.
+ */
+export function envelopeFromServer(ch: string, data: unknown): Envelope {
+  const env = EnvelopeSchema.safeParse(data);
+  if (!env.success) return liveMessage(ch, typeof data === "string" ? data : JSON.stringify(data)).plain;
+  return { ...env.data, channel: ch, id: isStreamId(env.data.id) ? env.data.id : "" };
+}
+
+/** An SSE event's data: JSON if it parses, else the text itself. */
+function eventData(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A user logs in with Basic; a password alone is a Bearer token (the web server's --token, or an ACL password). */
+export function authorization(c: Pick<Config, "user" | "password">): string | null {
+  if (c.password === undefined) return null;
+  return c.user ? `Basic ${Buffer.from(`${c.user}:${c.password}`).toString("base64")}` : `Bearer ${c.password}`;
+}
+
+export class WebSubscription implements Subscribing {
+  private stopped = false;
+  private readonly aborts = new Set<AbortController>();
+  private readonly base: string;
+  private readonly headers: Record<string, string> = {};
+  private readonly tls: { ca: string } | undefined;
+  private finished: (() => void) | null = null;
+  /** When each channel's stream last ended; a fresh start counts as a long absence. */
+  private readonly lastDown = new Map<string, number>();
+  private readonly live = new Set<string>();
+
+  constructor(
+    private readonly config: Config & { url: string },
+    private readonly on: Handlers,
+    private readonly timing: Timing = DEFAULT_TIMING,
+    private readonly state: ClientState = new ClientState(null, ""),
+    private readonly replayLimit = 50,
+  ) {
+    this.base = config.url.replace(/\/+$/, "");
+    const auth = authorization(config);
+    if (auth) this.headers.authorization = auth;
+    this.tls = config.ca ? { ca: readFileSync(config.ca, "utf8") } : undefined;
+  }
+
+  run(): Promise<void> {
+    const globs = this.config.channels.filter(isPattern);
+    if (globs.length) {
+      this.on.fatal({ fatal: true, code: "GLOB", reason: `glob channels (${globs.join(", ")}) work over the pub/sub port only for now; list the channels one by one with --url` });
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.finished = resolve;
+      for (const ch of this.config.channels) void this.channelLoop(ch);
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const a of this.aborts) a.abort();
+    this.state.save();
+    this.finished?.();
+  }
+
+  private giveUp(failure: LinkFailure): void {
+    if (this.stopped) return;
+    this.stop();
+    this.on.fatal(failure);
+  }
+
+  private async fetchJson(path: string, signal: AbortSignal): Promise<unknown> {
+    const r = await fetch(`${this.base}${path}`, { headers: this.headers, signal, tls: this.tls });
+    const body = await r.text();
+    if (!r.ok) throw httpFailure(r.status, body, this.base);
+    return JSON.parse(body);
+  }
+
+  /** The envelopes of a /messages answer for `ch` that can be replayed: those with a stream ID (history's own). */
+  private envelopes(ch: string, reply: unknown): Envelope[] {
+    if (!Array.isArray(reply)) return [];
+    return reply.map((item) => envelopeFromServer(ch, item)).filter((e) => e.id !== "");
+  }
+
+  /** One channel, for as long as the client runs: catch up, stream, and after a break, again. */
+  private async channelLoop(ch: string): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      const abort = new AbortController();
+      this.aborts.add(abort);
+      let liveSince = 0;
+      let reason: LinkFailure;
+      try {
+        await this.catchUp(ch, abort.signal);
+        const headers: Record<string, string> = { ...this.headers, accept: "text/event-stream" };
+        const last = this.state.get(ch);
+        if (last) headers["last-event-id"] = last;
+        const r = await fetch(`${this.base}/events?channel=${encodeURIComponent(ch)}`, { headers, signal: abort.signal, tls: this.tls });
+        if (!r.ok || !r.body) throw httpFailure(r.status, await r.text(), this.base);
+        liveSince = Date.now();
+        this.wentLive(ch);
+        const parser = new SseParser();
+        for await (const chunk of r.body) {
+          for (const ev of parser.push(chunk)) {
+            if (ev.event === "status") this.serverStatus(ev.data);
+            else if (ev.event === "message") {
+              const env = envelopeFromServer(ch, eventData(ev.data));
+              if (this.state.advance(env) || this.followBack(ch, env)) {
+                this.on.message(env, false);
+                this.state.save();
+              }
+            }
+          }
+        }
+        reason = { fatal: false, code: "EOF", reason: `${this.base} closed the stream` };
+      } catch (err) {
+        if (this.stopped) break;
+        reason = "fatal" in (err as object) ? (err as LinkFailure) : failureFromError(err as Error, this.base);
+      } finally {
+        this.aborts.delete(abort);
+      }
+      this.live.delete(ch);
+      this.lastDown.set(ch, Date.now());
+      this.state.save();
+      if (reason.fatal) return this.giveUp(reason);
+      if (liveSince && Date.now() - liveSince >= this.timing.stableMs) attempt = 0;
+      const delay = backoffDelay(attempt++, Math.random, 500, this.timing.backoffCapMs);
+      this.on.status(`${ch}: disconnected: ${reason.reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+      await Bun.sleep(delay);
+    }
+  }
+
+  /** Everything after the last ID seen, from /messages, a page at a time; a first run starts at the newest message. */
+  private async catchUp(ch: string, signal: AbortSignal): Promise<void> {
+    const q = `channel=${encodeURIComponent(ch)}`;
+    let last = this.state.get(ch);
+    if (last === undefined) {
+      const newest = this.envelopes(ch, await this.fetchJson(`/messages?${q}&limit=1`, signal));
+      this.state.set(ch, newest[0]?.id ?? "0-0");
+      this.on.caughtUp();
+      return;
+    }
+    const missed: Envelope[] = [];
+    for (;;) {
+      const page = this.envelopes(ch, await this.fetchJson(`/messages?${q}&since=${encodeURIComponent(last)}&limit=${PAGE}`, signal));
+      missed.push(...page);
+      if (page.length < PAGE) break;
+      last = page[page.length - 1]!.id;
+    }
+    if (missed.length > 0) replayMissed(ch, missed, this.lastDown.get(ch) ?? 0, this.replayLimit, this.state, this.on);
+    // Nothing after the saved place: is the place still inside history?
+    else restartIfPastHistory(ch, this.envelopes(ch, await this.fetchJson(`/messages?${q}&limit=1`, signal))[0]?.id, this.state, this.on);
+    this.state.save();
+    this.on.caughtUp();
+  }
+
+  /**
+   * The web server sends a channel's events after Last-Event-ID in ID order, once each. So an event below the saved
+   * place means the place came from an event that should never have been sent (a forged ID an older web server
+   * relayed): the place follows the stream back and the event shows, so no ID can blind the channel. The same ID
+   * again is a repeat, and is not shown twice.
+   */
+  private followBack(ch: string, env: Envelope): boolean {
+    const last = this.state.get(ch);
+    if (!isStreamId(env.id) || last === undefined || compareIds(env.id, last) === 0) return false;
+    this.state.set(ch, env.id);
+    return true;
+  }
+
+  private wentLive(ch: string): void {
+    this.live.add(ch);
+    if (this.live.size === this.config.channels.length) this.on.status(`connected to ${this.base}; subscribed to ${this.config.channels.join(", ")}`);
+  }
+
+  /** The web server's own subscription went down or came back: say so, since nothing can arrive meanwhile. */
+  private serverStatus(data: string): void {
+    try {
+      const st = JSON.parse(data) as { connected: boolean; error?: string };
+      this.on.status(st.connected ? `${this.base} is receiving again` : `${this.base} cannot receive messages right now: ${st.error ?? "no reason given"}`);
+    } catch {
+      // a status that is not JSON is ignored
+    }
+  }
+}

@@ -1,0 +1,285 @@
+// pubsub_connection.ts — one server-side connection (Redis's networking.c): its state, replies and frames queued for one
+// write per event-loop turn, backpressure both ways, the output limits, and the one way a connection is closed.
+import type { Socket } from "bun";
+import { RequestParser, type Proto } from "./resp";
+import type { AclUser } from "./acl";
+import type { StreamId } from "./pubsub_history";
+import type { Subscriber, SubscriptionSets } from "./pubsub_channels";
+import type { OutputLimits } from "./cli";
+
+/** Redis's two classes that apply here: subscribers (pubsub), and every other client (normal). */
+export type OutputClass = "normal" | "pubsub";
+
+/**
+ * A client's input is not read while this much of its output is unsent: its own pipelined commands cannot make the
+ * server hold more than this plus one reply, whether or not it reads. 64 KB: a turn's replies to a fast reader.
+ */
+export const INPUT_HOLD_BYTES = 64 * 1024;
+
+/** Where the next reply will sit: at this offset of the text, which becomes chunks[chunk] when it is moved. */
+export type ReplyMark = { chunk: number; offset: number };
+
+/** What the server does around the output path: commit before any write, and forget a connection that closes. */
+export interface ConnectionOwner {
+  /** Runs before anything is written, so no reply acknowledges a write that is not yet on disk. */
+  beforeWrite(): void;
+  /** The connection is gone: drop its subscriptions and blocked reads. */
+  released(c: Connection): void;
+  /** A client passed its class's output limit and is being cut off. */
+  overLimit(c: Connection, which: "hard" | "soft", cls: OutputClass): void;
+  /** A held client's output went out in full: read its input again (what came while it was held first). */
+  inputResumed(c: Connection): void;
+  /** An error reply was queued (INFO errorstats counts it, even under CLIENT REPLY OFF, as afterErrorReply does). */
+  errorReplied(reply: string): void;
+}
+
+/** One connection's state: what Redis keeps in its `client` struct, trimmed to what pub/sub and streams need. */
+export class Connection implements Subscriber {
+  resp: Proto = 2;
+  name: string | null = null;
+  libName = "";
+  libVer = "";
+  subs: SubscriptionSets | null = null;
+  pubsubFlag = false;
+  replyOff = false;
+  replySkipNext = false;
+  replySkip = false;
+  closeAfterReply = false;
+  closed = false;
+  lastCommand = "NULL";
+  readonly createdAt = Date.now();
+  lastInteraction = this.createdAt;
+  /** Set while XREAD BLOCK waits; input is not read meanwhile, as in Redis. */
+  blocked: { keys: string[]; after: StreamId[]; count: number; timer: ReturnType<typeof setTimeout> | null } | null = null;
+  readonly parser = new RequestParser();
+  /** Replies waiting for this turn's single write: small ones as one latin1 string, frames as shared bytes. */
+  private text = "";
+  /** Made when output is queued, dropped once written: an idle connection holds no array. */
+  private chunks: Uint8Array[] | null = null;
+  private queuedBytes = 0;
+  /** What the kernel did not take last time; nothing more is written before drain (backpressure). */
+  unsent: Uint8Array | null = null;
+  /** Its socket is paused: output passed the hold mark, and nothing more is read until it has all gone out. */
+  inputHeld = false;
+  softLimitSince = 0;
+  dirty = false;
+  /** In a reserved slot (past --maxclients) until it logs in; the timer closes it if it does not in time. */
+  reserved: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket<Connection>,
+    readonly laddr: string,
+    /** The ACL user this connection runs as (without an ACL file, the one all-powerful "default"). */
+    public user: AclUser,
+    public authenticated: boolean,
+    private readonly pool: Connections,
+  ) {}
+
+  /** ip:port of the peer, made when asked (CLIENT LIST, a log line), not kept by every connection. */
+  get addr(): string {
+    return `${this.socket.remoteAddress}:${(this.socket as unknown as { remotePort?: number }).remotePort ?? 0}`;
+  }
+
+  /** A normal reply: suppressed by CLIENT REPLY OFF/SKIP, as prepareClientToWrite does. */
+  reply(s: string): void {
+    if (s.charCodeAt(0) === 45) this.pool.owner.errorReplied(s); // '-': an error reply
+    if (this.replyOff || this.replySkip) return;
+    this.text += s;
+  }
+  /** A pub/sub notification: always sent, even with CLIENT REPLY OFF (Redis's CLIENT_PUSHING). */
+  push(s: string): void {
+    this.text += s;
+  }
+  /** A delivery: the same frame object goes to every subscriber; the output limit is checked as it grows. */
+  queueFrame(frame: Uint8Array): void {
+    if (this.text) this.moveText();
+    (this.chunks ??= []).push(frame);
+    this.queuedBytes += frame.length;
+    this.pool.markDirty(this);
+    this.pool.checkOutputLimit(this);
+  }
+  private moveText(): void {
+    const b = Buffer.from(this.text, "latin1");
+    this.text = "";
+    (this.chunks ??= []).push(b);
+    this.queuedBytes += b.length;
+  }
+  get replyMark(): ReplyMark {
+    return { chunk: this.chunks?.length ?? 0, offset: this.text.length };
+  }
+  /**
+   * Replaces the reply queued between `from` and `to` (marks of one command) with `by`: a refused write's reply with
+   * its error. Latin1 text holds one char per byte, so the offsets hold in the text and in the chunk it became.
+   */
+  replaceReply(from: ReplyMark, to: number, by: string): boolean {
+    if (to === from.offset) return false; // no reply was queued (CLIENT REPLY OFF)
+    if ((this.chunks?.length ?? 0) === from.chunk) {
+      this.text = this.text.slice(0, from.offset) + by + this.text.slice(to);
+      return true;
+    }
+    const old = this.chunks?.[from.chunk];
+    if (!old || !this.chunks) return false;
+    const next = Buffer.concat([old.subarray(0, from.offset), Buffer.from(by, "latin1"), old.subarray(to)]);
+    this.chunks[from.chunk] = next;
+    this.queuedBytes += next.length - old.length;
+    return true;
+  }
+  get outputBytes(): number {
+    return this.queuedBytes + this.text.length + (this.unsent ? this.unsent.length : 0);
+  }
+  hasOutput(): boolean {
+    return this.text.length > 0 || this.chunks !== null;
+  }
+  /** Takes everything queued as one buffer, so the socket gets a single write. */
+  takeOutput(): Uint8Array | null {
+    if (this.text) this.moveText();
+    const chunks = this.chunks;
+    if (chunks === null) return null;
+    const n = chunks.length;
+    let out: Uint8Array;
+    if (n === 1) out = chunks[0]!;
+    else {
+      out = new Uint8Array(this.queuedBytes);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.length;
+      }
+    }
+    this.chunks = null;
+    this.queuedBytes = 0;
+    return out;
+  }
+}
+
+/** How a connection ends: after its queued output, at once (a slow subscriber), or already gone (the peer closed). */
+export type CloseHow = "end" | "abort" | "gone";
+
+/** The live connections and their output: the dirty list, the one write per turn, drain, limits and closing. */
+export class Connections {
+  readonly all = new Map<number, Connection>();
+  private readonly dirty: Connection[] = [];
+  private flushScheduled = false;
+
+  /** The smallest of the limits that are on, in either class: below it there is nothing to check. */
+  private readonly lowestLimit: number;
+  /** Output at which a client's input is held (and its output checked): INPUT_HOLD_BYTES, or a normal limit below it. */
+  readonly holdAt: number;
+
+  constructor(
+    readonly owner: ConnectionOwner,
+    readonly limits: Record<OutputClass, OutputLimits>,
+  ) {
+    const lowest = (l: OutputLimits) => Math.min(l.hard > 0 ? l.hard : Infinity, l.soft > 0 ? l.soft : Infinity);
+    this.lowestLimit = Math.min(lowest(limits.normal), lowest(limits.pubsub));
+    this.holdAt = Math.min(INPUT_HOLD_BYTES, lowest(limits.normal));
+  }
+
+  markDirty(c: Connection): void {
+    if (c.dirty) return;
+    c.dirty = true;
+    this.dirty.push(c);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // setImmediate runs after every socket event of this loop turn: one write per socket per turn.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    this.owner.beforeWrite();
+    const list = this.dirty.splice(0);
+    for (const c of list) {
+      c.dirty = false;
+      if (!c.closed && !c.unsent) this.writeQueued(c);
+    }
+  }
+
+  /** Writes what is queued now (a drain can come before the end of the turn), then closes if that was the last reply. */
+  writeQueued(c: Connection): void {
+    this.owner.beforeWrite();
+    const out = c.takeOutput();
+    if (out) this.writeOut(c, out);
+    if (c.closeAfterReply && !c.unsent && !c.hasOutput()) this.close(c, "end");
+    else if (c.inputHeld && !c.unsent && !c.closed) {
+      // All of it went to the kernel: read this client again.
+      c.inputHeld = false;
+      c.socket.resume();
+      this.owner.inputResumed(c);
+    }
+  }
+
+  /**
+   * The client's unsent output reached holdAt: check its output limit, then stop reading it until that output has
+   * gone out (the peer then sees TCP backpressure instead of the server buffering its replies without end).
+   */
+  holdInput(c: Connection): void {
+    this.checkOutputLimit(c);
+    if (c.closed || c.inputHeld) return;
+    c.inputHeld = true;
+    c.socket.pause();
+    this.markDirty(c);
+  }
+
+  /** The socket can take more: first the rest of the last write, then whatever was queued meanwhile. */
+  drained(c: Connection): void {
+    if (c.unsent) {
+      const u = c.unsent;
+      c.unsent = null;
+      this.writeOut(c, u);
+    }
+    if (!c.unsent) this.writeQueued(c);
+  }
+
+  private writeOut(c: Connection, out: Uint8Array): void {
+    const n = c.socket.write(out);
+    if (n < 0) return; // closed; the close handler releases the connection
+    if (n < out.length) c.unsent = out.subarray(n); // a view of the rest: no copy
+  }
+
+  /**
+   * Redis's client-output-buffer-limit, the class as getClientType says (a subscriber is pubsub, others normal):
+   * checked when a frame is queued, when output reaches holdAt, and once a second.
+   */
+  checkOutputLimit(c: Connection): void {
+    const used = c.outputBytes;
+    // The common case, once per delivery: well under every limit and never over the soft one.
+    if (used < this.lowestLimit && c.softLimitSince === 0) return;
+    const cls: OutputClass = c.pubsubFlag ? "pubsub" : "normal";
+    const { hard, soft, softSeconds } = this.limits[cls];
+    if (hard > 0 && used >= hard) return this.cutOff(c, "hard", cls);
+    if (soft > 0 && used >= soft) {
+      if (!c.softLimitSince) c.softLimitSince = Date.now();
+      else if (Date.now() - c.softLimitSince >= softSeconds * 1000) this.cutOff(c, "soft", cls);
+    } else c.softLimitSince = 0;
+  }
+
+  /** The soft limit is about time, so it is checked on a clock too, not only when output grows. */
+  checkSoftLimits(): void {
+    for (const c of this.all.values()) if (c.softLimitSince) this.checkOutputLimit(c);
+  }
+
+  private cutOff(c: Connection, which: "hard" | "soft", cls: OutputClass): void {
+    if (c.closed) return;
+    this.owner.overLimit(c, which, cls);
+    this.close(c, "abort");
+  }
+
+  /** The one way a connection ends: it is forgotten everywhere once, and its socket is ended or cut. */
+  close(c: Connection, how: CloseHow): void {
+    const wasClosed = c.closed;
+    c.closed = true;
+    if (this.all.delete(c.id)) this.owner.released(c);
+    if (wasClosed && how !== "abort") return;
+    if (how === "end") c.socket.end();
+    else if (how === "abort") c.socket.terminate();
+  }
+
+  /** Ends every connection after what is already queued for it (the server is stopping). */
+  closeAll(): void {
+    this.flush();
+    for (const c of [...this.all.values()]) this.close(c, "end");
+  }
+}
