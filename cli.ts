@@ -1,8 +1,8 @@
-// cli.ts — the servers' command line: `--name value` flags with environment fallbacks and --help, the files flags
-// name (ACL, TLS), and the shared conventions for a port that cannot be bound and for stopping on SIGINT/SIGTERM.
-
+// cli.ts — command lines: flags read by node:util's parseArgs, refused in plain sentences (servers and client); the servers'
+// environment fallbacks and --help; the files flags name (ACL, TLS); a port that cannot be bound; SIGINT/SIGTERM.
 import { Acl, AclFileError } from "./acl";
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 
 /** One client-output-buffer-limit class: hard bytes, soft bytes held for soft seconds (0 turns a limit off). */
 export type OutputLimits = { hard: number; soft: number; softSeconds: number };
@@ -19,7 +19,55 @@ export function usage(command: string, about: string, specs: FlagSpec[]): string
   return `${about}\n\nUsage: ${command} [options]\n\nOptions:\n${rows.join("\n")}\n  --help                          show this help\n`;
 }
 
-/** Parses flags, then fills gaps from the environment, then from defaults. Unknown flags are a usage error. */
+/** How a flag is given: with a value (`--port 6379`, `--port=6379`) or alone (`--trust-proxy`). */
+export type FlagKind = "string" | "boolean";
+
+/** A command line as node:util's parseArgs reads it (strict), --help or -h anywhere, or a plain sentence saying what was wrong. */
+export type ReadFlags =
+  | { kind: "flags"; values: Record<string, string | true>; positionals: string[] }
+  | { kind: "help" }
+  | { kind: "problem"; sentence: string };
+
+const RUN_HELP = "run with --help to see the flags";
+
+/**
+ * Reads argv with node:util's parseArgs, strict. Its own error texts name its internals ("Option '--x <value>' argument
+ * missing"), so a refused command line is read again token by token (strict off) to say what was wrong in our words.
+ */
+export function readFlags(argv: string[], kinds: Record<string, FlagKind>, allowPositionals = false): ReadFlags {
+  const options: Record<string, { type: FlagKind; short?: string }> = { help: { type: "boolean", short: "h" } };
+  for (const [name, type] of Object.entries(kinds)) options[name] = { type };
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  if (tokens.some((t) => t.kind === "option" && t.name === "help")) return { kind: "help" };
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    const out: Record<string, string | true> = {};
+    for (const [name, v] of Object.entries(values)) if (typeof v === "string" || v === true) out[name] = v;
+    return { kind: "flags", values: out, positionals };
+  } catch (err) {
+    return { kind: "problem", sentence: flagProblem(tokens, kinds, allowPositionals) ?? (err as Error).message };
+  }
+}
+
+type Token = ReturnType<typeof parseArgs>["tokens"] extends (infer T)[] | undefined ? T : never;
+
+/** The first token strict parsing refuses, as a sentence; null if none is found (then parseArgs's own text is shown). */
+function flagProblem(tokens: Token[], kinds: Record<string, FlagKind>, allowPositionals: boolean): string | null {
+  for (const t of tokens) {
+    if (t.kind === "positional" && !allowPositionals) return `unexpected argument ${JSON.stringify(t.value)}: flags start with --; ${RUN_HELP}`;
+    if (t.kind !== "option") continue;
+    const kind = kinds[t.name];
+    if (kind === undefined) return `unknown flag ${t.rawName}; ${RUN_HELP}`;
+    if (kind === "boolean" && t.value !== undefined) return `${t.rawName} takes no value: give it alone to turn it on`;
+    if (kind === "string" && t.value === undefined) return `${t.rawName} needs a value`;
+    // parseArgs takes `--port -1` as a forgotten value (the next flag, most likely), and the value may be a secret: not echoed.
+    if (kind === "string" && !t.inlineValue && t.value!.length > 1 && t.value!.startsWith("-"))
+      return `${t.rawName} needs a value; if its value starts with a dash, write ${t.rawName}=VALUE`;
+  }
+  return null;
+}
+
+/** Parses flags, then fills gaps from the environment, then from defaults. An unknown flag or a stray word is a usage error. */
 export function parseFlags(
   command: string,
   about: string,
@@ -27,46 +75,25 @@ export function parseFlags(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
 ): Record<string, string | undefined> {
+  const read = readFlags(argv, Object.fromEntries(specs.map((s) => [s.name, s.boolean ? "boolean" : "string"])));
+  if (read.kind === "help") {
+    process.stdout.write(usage(command, about, specs));
+    process.exit(0);
+  }
+  if (read.kind === "problem") {
+    process.stderr.write(`${command}: ${read.sentence}\n`);
+    process.exit(2);
+  }
   const out: Record<string, string | undefined> = {};
-  const byName = new Map(specs.map((s) => [s.name, s]));
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") {
-      process.stdout.write(usage(command, about, specs));
-      process.exit(0);
-    }
-    if (!arg.startsWith("--")) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const spec = byName.get(name);
-    if (!spec) {
-      process.stderr.write(`${command}: unknown option --${name}\n\n${usage(command, about, specs)}`);
-      process.exit(2);
-    }
-    if (spec.boolean) out[name] = "true";
-    else if (eq !== -1) out[name] = arg.slice(eq + 1);
-    else {
-      const v = argv[++i];
-      if (v === undefined) {
-        process.stderr.write(`${command}: --${name} needs a value\n`);
-        process.exit(2);
-      }
-      out[name] = v;
-    }
-  }
   for (const s of specs) {
-    if (out[s.name] === undefined && s.env && env[s.env] !== undefined && env[s.env] !== "") out[s.name] = env[s.env];
-    if (out[s.name] === undefined && s.default !== undefined) out[s.name] = s.default;
+    const given = read.values[s.name];
+    if (given !== undefined) out[s.name] = given === true ? "true" : given;
+    else if (s.env && env[s.env] !== undefined && env[s.env] !== "") out[s.name] = env[s.env];
+    else if (s.default !== undefined) out[s.name] = s.default;
   }
-  if (positional.length) out._ = positional.join(" ");
   return out;
 }
 
-/** A whole-number flag within [min, max], or a usage error (exit 2) that names the flag. */
 /** "<hard bytes> <soft bytes> <soft seconds>", as the output-limit flags take it (Redis's client-output-buffer-limit); null if not. */
 export function parseOutputLimit(text: string): OutputLimits | null {
   const n = text.trim().split(/\s+/).map(Number);
@@ -82,6 +109,7 @@ export function outputLimitFlag(prog: string, flags: Record<string, string | und
   process.exit(2);
 }
 
+/** A whole-number flag within [min, max], or a usage error (exit 2) that names the flag. */
 export function intFlag(prog: string, flags: Record<string, string | undefined>, name: string, min: number, max: number): number {
   const v = Number(flags[name]);
   if (!Number.isInteger(v) || v < min || v > max) {

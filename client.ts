@@ -16,6 +16,7 @@ import { setup } from "./client_setup";
 import { showControls, visibleJson, visibleLine } from "./client_visible";
 import { EXIT_FIX_SETTINGS, installService, serviceStatus, uninstallService } from "./client_service";
 import { resolve } from "node:path";
+import { readFlags, type FlagKind } from "./cli";
 
 const HELP = `notistream — desktop notifications from a Notistream (or Redis) pub/sub server
 
@@ -88,82 +89,61 @@ function wholeNumber(flag: string, raw: string, min: number, max: number): numbe
   return n;
 }
 
-export function parseArgs(argv: string[]): Args {
-  const a: Args = { command: "run", tls: false, print: false, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) fail(`${flag} needs a value; see notistream --help`, 2);
-      return v;
-    };
-    switch (flag) {
-      case "setup":
-        a.command = "setup";
-        break;
-      case "service": {
-        const sub = argv[++i];
-        if (sub !== "install" && sub !== "uninstall" && sub !== "status") fail(`notistream service needs install, uninstall or status${sub ? `, not ${JSON.stringify(sub)}` : ""}`, 2);
-        a.command = "service";
-        a.service = sub;
-        break;
-      }
-      case "--help":
-      case "-h":
-        process.stdout.write(HELP);
-        process.exit(0);
-      case "--config":
-        a.config = value();
-        break;
-      case "--host":
-        a.host = value();
-        break;
-      case "--port":
-        a.port = wholeNumber(flag, value(), 1, 65535);
-        break;
-      case "--channels":
-        a.channels = value();
-        break;
-      case "--password":
-        a.password = value();
-        break;
-      case "--user":
-        a.user = value();
-        break;
-      case "--tls":
-        a.tls = true;
-        break;
-      case "--ca":
-        a.ca = value();
-        break;
-      case "--url": {
-        const u = value();
-        if (!/^https?:\/\/[^/]/.test(u)) fail(`--url must be the web server's address, like https://notify.example.com:8080, got ${JSON.stringify(u)}`, 2);
-        a.url = u;
-        break;
-      }
-      case "--state":
-        a.state = value();
-        break;
-      case "--replay-limit":
-        a.replayLimit = wholeNumber(flag, value(), 0, 1_000_000);
-        break;
-      case "--exec":
-        a.exec = value();
-        break;
-      case "--print":
-        a.print = true;
-        break;
-      case "--json":
-        a.json = true;
-        break;
-      default:
-        fail(`unknown argument ${JSON.stringify(arg)}; see notistream --help`, 2);
-    }
+const FLAGS: Record<string, FlagKind> = {
+  config: "string",
+  host: "string",
+  port: "string",
+  channels: "string",
+  password: "string",
+  user: "string",
+  tls: "boolean",
+  ca: "string",
+  url: "string",
+  state: "string",
+  "replay-limit": "string",
+  exec: "string",
+  print: "boolean",
+  json: "boolean",
+};
+
+/** The command line: flags (read by node:util's parseArgs through cli.ts) and the subcommands setup and service. */
+function readArgs(argv: string[]): Args {
+  const read = readFlags(argv, FLAGS, true);
+  if (read.kind === "help") {
+    process.stdout.write(HELP);
+    process.exit(0);
   }
+  if (read.kind === "problem") fail(read.sentence, 2);
+  const text = (name: string) => (typeof read.values[name] === "string" ? (read.values[name] as string) : undefined);
+  const a: Args = { command: "run", tls: read.values.tls === true, print: read.values.print === true, json: read.values.json === true };
+  const [command, ...rest] = read.positionals;
+  if (command === "setup" && rest.length === 0) a.command = "setup";
+  else if (command === "service" && rest.length <= 1) {
+    const sub = rest[0];
+    if (sub !== "install" && sub !== "uninstall" && sub !== "status") fail(`service needs install, uninstall or status${sub ? `, not ${JSON.stringify(sub)}` : ""}`, 2);
+    a.command = "service";
+    a.service = sub;
+  } else if (command !== undefined) {
+    const stray = command === "setup" ? rest[0] : command === "service" ? rest[1] : command;
+    fail(`unexpected argument ${JSON.stringify(stray)}: the subcommands are setup and service install|uninstall|status; run with --help to see the flags`, 2);
+  }
+  const port = text("port");
+  const replayLimit = text("replay-limit");
+  const url = text("url");
+  if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) fail(`--url must be the web server's address, like https://notify.example.com:8080, got ${JSON.stringify(url)}`, 2);
+  Object.assign(a, {
+    config: text("config"),
+    host: text("host"),
+    port: port === undefined ? undefined : wholeNumber("--port", port, 1, 65535),
+    channels: text("channels"),
+    password: text("password"),
+    user: text("user"),
+    ca: text("ca"),
+    url,
+    state: text("state"),
+    replayLimit: replayLimit === undefined ? undefined : wholeNumber("--replay-limit", replayLimit, 0, 1_000_000),
+    exec: text("exec"),
+  });
   return a;
 }
 
@@ -235,7 +215,7 @@ function desktopShower(desktop: Desktop): { message: (env: Envelope, replayed: b
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv);
+  const args = readArgs(argv);
   if (args.command === "service") return runService(args);
   const path = args.config ?? process.env.NOTISTREAM_CONFIG ?? defaultConfigPath();
   let config: Config | null;

@@ -1,7 +1,7 @@
-// test/cli.test.ts — cli.ts's pure parts: maxclients from the open-file limit (Redis's rule: the limit less 32), and
-// the --help table.
+// test/cli.test.ts — cli.ts's pure parts: maxclients from the open-file limit (Redis's rule: the limit less 32), the
+// --help table, and flags read by parseArgs with each refusal in a plain sentence.
 import { describe, expect, test } from "bun:test";
-import { RESERVED_FDS, maxClientsFor, parseOutputLimit, usage } from "../cli";
+import { RESERVED_FDS, maxClientsFor, parseOutputLimit, readFlags, usage, type FlagKind } from "../cli";
 
 describe("usage", () => {
   test("help lines up in a column, and a flag name longer than the column still has a space before its help", () => {
@@ -45,4 +45,32 @@ test("parseOutputLimit: the output-limit flags' three whole numbers", () => {
   expect(parseOutputLimit("33554432 8388608 60")).toEqual({ hard: 33554432, soft: 8388608, softSeconds: 60 });
   expect(parseOutputLimit("  0 0 0 ")).toEqual({ hard: 0, soft: 0, softSeconds: 0 });
   for (const bad of ["", "1 2", "1 2 3 4", "1 -2 3", "1.5 2 3", "a b c", "1e400 1 1"]) expect(parseOutputLimit(bad)).toBeNull();
+});
+
+describe("readFlags", () => {
+  const kinds: Record<string, FlagKind> = { port: "string", password: "string", "trust-proxy": "boolean" };
+  const problem = (argv: string[], positionals = false) => {
+    const r = readFlags(argv, kinds, positionals);
+    return r.kind === "problem" ? r.sentence : r.kind;
+  };
+  test("values as typed, in both forms; a flag given alone is true; the last of a repeated flag wins", () => {
+    expect(readFlags(["--port", "6379", "--password=a=b", "--trust-proxy"], kinds)).toEqual({ kind: "flags", values: { port: "6379", password: "a=b", "trust-proxy": true }, positionals: [] });
+    expect(readFlags(["--port", "1", "--port", "2"], kinds)).toMatchObject({ values: { port: "2" } });
+    expect(readFlags(["--password=-starts-with-a-dash"], kinds)).toMatchObject({ values: { password: "-starts-with-a-dash" } });
+    expect(readFlags(["setup", "--port", "1"], kinds, true)).toMatchObject({ values: { port: "1" }, positionals: ["setup"] });
+  });
+  test("--help or -h anywhere asks for the help, even after a bad flag", () => {
+    for (const argv of [["--help"], ["-h"], ["--port", "1", "--help"], ["--nope", "-h"]]) expect(readFlags(argv, kinds).kind).toBe("help");
+  });
+  test("each refusal is our sentence, never parseArgs's own text", () => {
+    expect(problem(["--nope"])).toBe("unknown flag --nope; run with --help to see the flags");
+    expect(problem(["-p", "1"])).toBe("unknown flag -p; run with --help to see the flags");
+    expect(problem(["--port"])).toBe("--port needs a value");
+    expect(problem(["--port", "--trust-proxy"])).toBe("--port needs a value; if its value starts with a dash, write --port=VALUE");
+    expect(problem(["--password", "-secret"])).not.toContain("secret"); // a value is never echoed: it may be a password
+    expect(problem(["--trust-proxy=yes"])).toBe("--trust-proxy takes no value: give it alone to turn it on");
+    expect(problem(["6379"])).toBe('unexpected argument "6379": flags start with --; run with --help to see the flags');
+    // With subcommands allowed, a word is no problem, and a bad flag after it is still named.
+    expect(problem(["setup", "--nope"], true)).toBe("unknown flag --nope; run with --help to see the flags");
+  });
 });

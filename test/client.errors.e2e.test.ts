@@ -79,6 +79,19 @@ describe("flags", () => {
       expect(r.stderr).toContain(args.join(" ").includes("abc") ? '"abc"' : '"70000"');
     }
   });
+  test("an unknown flag, a missing value, a flag that takes none and a stray word each get a sentence", async () => {
+    for (const [args, sentence] of [
+      [["--chanels", "a"], "notistream: unknown flag --chanels; run with --help to see the flags"],
+      [["--channels"], "notistream: --channels needs a value"],
+      [["--print=yes", "--channels", "a"], "notistream: --print takes no value: give it alone to turn it on"],
+      [["servce", "install"], 'notistream: unexpected argument "servce": the subcommands are setup and service install|uninstall|status; run with --help to see the flags'],
+      [["service", "start"], 'notistream: service needs install, uninstall or status, not "start"'],
+    ] as const) {
+      const r = await run([BUN, CLIENT, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(sentence);
+    }
+  });
   test("--help lists every flag and subcommand", async () => {
     const r = await run([BUN, CLIENT, "--help"]);
     for (const s of ["setup", "service install", "service uninstall", "service status", "--url", "--exec", "--print", "--json", "--replay-limit", "--state", "--ca", "--tls", "--user", "--password", "--channels", "--config"]) expect(r.stdout).toContain(s);

@@ -261,6 +261,18 @@ describe("command line", () => {
     await srv.stop();
   });
 
+  test("an unknown flag, a flag without its value or a stray word is a usage error in a plain sentence", async () => {
+    for (const [args, sentence] of [
+      [["--prot", "6379"], "bun pubsub.ts: unknown flag --prot; run with --help to see the flags"],
+      [["--port"], "bun pubsub.ts: --port needs a value"],
+      [["6379"], 'bun pubsub.ts: unexpected argument "6379": flags start with --; run with --help to see the flags'],
+    ] as const) {
+      const r = await run([BUN, `${ROOT}/pubsub.ts`, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(sentence);
+    }
+  });
+
   test("a bad port is a usage error", async () => {
     const r = await run([BUN, `${ROOT}/pubsub.ts`, "--port", "http"]);
     expect(r.code).toBe(2);
