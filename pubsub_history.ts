@@ -180,8 +180,39 @@ export class Stream {
 
 export type FsyncPolicy = "always" | "everysec";
 
-/** The entries table, keyed by ID first (see open()); also what an older file is upgraded to. */
-const ENTRIES_TABLE = `CREATE TABLE IF NOT EXISTS entries (ms INTEGER NOT NULL, seq INTEGER NOT NULL, sid INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (ms, seq, sid)) WITHOUT ROWID`;
+/**
+ * The file's layout, as 0.1.0 writes it; a change to it raises LAYOUT_VERSION and upgrades the files of every lower one.
+ * Entries are keyed by their ID first, then the stream's row id: IDs come from the clock, so a turn's inserts over many
+ * channels land together at the end of the tree (one page or two), where keying by stream first writes a page per
+ * channel. Integer columns, because TEXT/BLOB keys make every insert compare strings. ms and seq are u64 stored
+ * bit-for-bit as i64 (order is restored in memory). `meta` holds the write probe's row.
+ */
+const TABLES = [
+  "CREATE TABLE streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL, trim_ms TEXT NOT NULL DEFAULT '0', trim_seq TEXT NOT NULL DEFAULT '0')",
+  "CREATE TABLE entries (ms INTEGER NOT NULL, seq INTEGER NOT NULL, sid INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (ms, seq, sid)) WITHOUT ROWID",
+  "CREATE TABLE meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID",
+];
+/** PRAGMA user_version of the layout above. A file at 0 with this layout (made before the version was set) is adopted. */
+export const LAYOUT_VERSION = 1;
+
+let expected: string | null = null;
+/** columnsOf a database made from TABLES, worked out once. */
+function expectedColumns(): string {
+  if (expected === null) {
+    const db = new Database(":memory:");
+    for (const sql of TABLES) db.exec(sql);
+    expected = columnsOf(db);
+    db.close();
+  }
+  return expected;
+}
+
+/** Each table's columns (name, type, NOT NULL, default, key position), to tell the layout above from any other. */
+function columnsOf(db: Database): string {
+  return ["streams", "entries", "meta"]
+    .map((table) => (db.query(`PRAGMA table_info(${table})`).all() as { name: string; type: string; notnull: unknown; dflt_value: unknown; pk: unknown }[]).map((c) => `${table}.${c.name} ${c.type} ${c.notnull} ${c.dflt_value} ${c.pk}`).join(", "))
+    .join("; ");
+}
 
 function encodeFields(fields: Uint8Array[]): Uint8Array {
   let size = 0;
@@ -237,8 +268,6 @@ export class History {
    */
   private trimmedRows: [sid: number, ms: bigint, seq: bigint][] = [];
   private trimmedRowsSince = 0;
-  /** An older file whose streams table has no trim point and that could not be upgraded (read-only): none is saved. */
-  private hasTrimPoint = true;
   /** Why the last commit failed (a full disk, a read-only file); null while writes work. Cleared by a probe. */
   failure: string | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
@@ -306,62 +335,45 @@ export class History {
     // always: fsync the WAL at every commit. everysec: let commits reach the OS at once, fsync once a second.
     this.db.exec(`PRAGMA synchronous = ${this.fsync === "always" ? "FULL" : "NORMAL"}`);
     this.db.exec("PRAGMA wal_autocheckpoint = 10000");
-    const cols = (this.db.query("PRAGMA table_info(entries)").all() as { name: string }[]).map((c) => c.name);
-    if (cols.length && !cols.includes("sid"))
-      throw new Error(`${this.path} holds history in an older layout (text keys, from a development build); move it aside or delete it to start a new history`);
-    this.db.exec(`CREATE TABLE IF NOT EXISTS streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL, trim_ms TEXT NOT NULL DEFAULT '0', trim_seq TEXT NOT NULL DEFAULT '0')`);
     try {
-      this.db.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID");
-    } catch {
-      // a read-only file from an older version: the write probe reports it
+      this.checkLayout();
+    } catch (err) {
+      this.db.close();
+      throw err;
     }
-    // Entries keyed by their ID first, then the stream's row id: IDs come from the clock, so a turn's inserts over many
-    // channels land together at the end of the tree (one page or two), where keying by stream first wrote a page per
-    // channel (bench/ingest.ts: 43 -> 34 µs of the store's CPU per POST over 100 channels). Integer columns: TEXT/BLOB
-    // keys made every insert compare strings. ms and seq are u64 stored bit-for-bit as i64 (order is restored in memory).
-    this.db.exec(ENTRIES_TABLE);
-    this.upgrade();
     this.st = {
       insert: this.db.prepare("INSERT OR REPLACE INTO entries (ms, seq, sid, fields) VALUES (?, ?, ?, ?)"),
       remove: this.db.prepare("DELETE FROM entries WHERE ms = ? AND seq = ? AND sid = ?"),
       newStream: this.db.prepare("INSERT INTO streams (key, last_ms, last_seq, added) VALUES (?, '0', '0', '0') RETURNING id"),
-      saveStream: this.hasTrimPoint
-        ? this.db.prepare("UPDATE streams SET last_ms = ?, last_seq = ?, added = ?, trim_ms = ?, trim_seq = ? WHERE id = ?")
-        : this.db.prepare("UPDATE streams SET last_ms = ?, last_seq = ?, added = ? WHERE id = ?"),
+      saveStream: this.db.prepare("UPDATE streams SET last_ms = ?, last_seq = ?, added = ?, trim_ms = ?, trim_seq = ? WHERE id = ?"),
       dropStream: this.db.prepare("DELETE FROM streams WHERE id = ?"),
     };
   }
 
   /**
-   * Files from before the time-ordered layout: entries keyed by stream first are moved over, and streams get their
-   * trim point, in one transaction. A read-only file stays as it is (it is read, and writes are refused anyway).
+   * A new file gets the tables and LAYOUT_VERSION; a file of this layout at version 0 is adopted (set to it when it can
+   * be written). A file from a newer version, or in a layout this code did not write, is refused with what to do.
    */
-  private upgrade(): void {
-    const sqlOf = (name: string) => (this.db.query("SELECT sql FROM sqlite_master WHERE name = ?").get(name) as { sql: string } | null)?.sql ?? "";
-    const columns = () => (this.db.query("PRAGMA table_info(streams)").all() as { name: string }[]).map((c) => c.name);
-    const oldEntries = /PRIMARY KEY \(sid, ms, seq\)/.test(sqlOf("entries"));
-    if (!oldEntries && columns().includes("trim_ms")) return;
-    try {
-      this.db.exec("BEGIN");
-      if (!columns().includes("trim_ms")) {
-        this.db.exec("ALTER TABLE streams ADD COLUMN trim_ms TEXT NOT NULL DEFAULT '0'");
-        this.db.exec("ALTER TABLE streams ADD COLUMN trim_seq TEXT NOT NULL DEFAULT '0'");
-      }
-      if (oldEntries) {
-        this.db.exec("ALTER TABLE entries RENAME TO entries_by_stream");
-        this.db.exec(ENTRIES_TABLE);
-        this.db.exec("INSERT INTO entries (ms, seq, sid, fields) SELECT ms, seq, sid, fields FROM entries_by_stream");
-        this.db.exec("DROP TABLE entries_by_stream");
-      }
-      this.db.exec("COMMIT");
-      if (oldEntries) console.log(`history: ${this.path} moved to the time-ordered layout`);
-    } catch {
+  private checkLayout(): void {
+    const version = Number((this.db.query("PRAGMA user_version").get() as { user_version: unknown }).user_version);
+    if (version > LAYOUT_VERSION)
+      throw new Error(`${this.path} was written by a newer Notistream (history layout ${version}; this version reads layout ${LAYOUT_VERSION}): run the newer version, or move the file aside to start a new history`);
+    const tables = this.db.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: unknown };
+    if (Number(tables.n) === 0) {
+      this.db.transaction(() => {
+        for (const sql of TABLES) this.db.exec(sql);
+        this.db.exec(`PRAGMA user_version = ${LAYOUT_VERSION}`);
+      })();
+      return;
+    }
+    if (columnsOf(this.db) !== expectedColumns())
+      throw new Error(`${this.path} is not a history file this version reads (another program's database, or history from a development build before 0.1.0): move it aside to start a new history`);
+    if (version === 0) {
       try {
-        this.db.exec("ROLLBACK");
+        this.db.exec(`PRAGMA user_version = ${LAYOUT_VERSION}`);
       } catch {
-        // nothing to roll back
+        // a read-only file: read as it is (writes are refused anyway), adopted when it can be written
       }
-      this.hasTrimPoint = columns().includes("trim_ms");
     }
   }
 
@@ -372,21 +384,20 @@ export class History {
 
   private load(): void {
     this.trimmedRows = [];
-    const trimCols = this.hasTrimPoint ? ", trim_ms, trim_seq" : "";
-    const rows = this.db.query(`SELECT id, key, last_ms, last_seq, added${trimCols} FROM streams`).all() as {
+    const rows = this.db.query("SELECT id, key, last_ms, last_seq, added, trim_ms, trim_seq FROM streams").all() as {
       id: bigint;
       key: Uint8Array;
       last_ms: string;
       last_seq: string;
       added: string;
-      trim_ms?: string;
-      trim_seq?: string;
+      trim_ms: string;
+      trim_seq: string;
     }[];
     const byId = new Map<number, Stream>();
     for (const r of rows) {
       const s = new Stream();
       s.sid = Number(r.id);
-      if (r.trim_ms !== undefined) s.trimmedThrough = { ms: BigInt(r.trim_ms), seq: BigInt(r.trim_seq ?? "0") };
+      s.trimmedThrough = { ms: BigInt(r.trim_ms), seq: BigInt(r.trim_seq) };
       byId.set(s.sid, s);
       this.streams.set(Buffer.from(r.key).toString("latin1"), s);
     }
@@ -437,8 +448,7 @@ export class History {
       for (const s of this.touched) {
         if (!s.sid) continue;
         const saved = [String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded)];
-        if (this.hasTrimPoint) this.st.saveStream.run(...saved, String(s.trimmedThrough.ms), String(s.trimmedThrough.seq), s.sid);
-        else this.st.saveStream.run(...saved, s.sid);
+        this.st.saveStream.run(...saved, String(s.trimmedThrough.ms), String(s.trimmedThrough.seq), s.sid);
       }
       // About once a second, the trimmed rows go in this commit (a full disk refuses them with the rest: they stay hidden).
       if (this.trimmedRows.length && (Date.now() - this.trimmedRowsSince >= 1000 || this.trimmedRows.length >= 50_000)) this.deleteTrimmedRows();
@@ -573,8 +583,7 @@ export class History {
     this.begin();
     const last = entries[entries.length - 1]!.id;
     if (cmpId(last, s.trimmedThrough) > 0) s.trimmedThrough = last;
-    if (!this.hasTrimPoint) this.removeRows(s.sid, entries); // no trim point can be saved in this file: delete at once
-    else for (const e of entries) this.trimmedRows.push([s.sid, BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq)]);
+    for (const e of entries) this.trimmedRows.push([s.sid, BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq)]);
     this.touched.add(s);
   }
 

@@ -2,7 +2,7 @@
 // approximate trimming, the age limit, and a database that survives being reopened with IDs that never go back.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
+import { History, LAYOUT_VERSION, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
 import { tempPath } from "./helpers";
 import { chmodSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -202,28 +202,56 @@ describe("History", () => {
     h.close();
   });
 
-  test("a file from before the time-ordered layout is upgraded in place and keeps its entries and last IDs", () => {
-    const path = tempPath("old-layout.db");
+  const userVersion = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    const v = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    db.close();
+    return v;
+  };
+
+  test("a new file is marked with the layout's version (PRAGMA user_version)", () => {
+    const path = tempPath("versioned.db");
+    new History(path, "always").close();
+    expect(userVersion(path)).toBe(LAYOUT_VERSION);
+    expect(LAYOUT_VERSION).toBe(1);
+  });
+
+  test("a file of this layout at user_version 0 (from before the version was set) is adopted: read whole, then marked", () => {
+    const path = tempPath("unversioned.db");
+    const h = new History(path, "always");
+    const s = h.create("kept");
+    h.add("kept", s, { id: id(5), fields: f("five") });
+    h.close();
+    const db = new Database(path);
+    db.exec("PRAGMA user_version = 0");
+    db.close();
+    const again = new History(path, "always");
+    expect(again.get("kept")!.range(id(0), id(99)).map((e) => idString(e.id))).toEqual(["5-0"]);
+    again.close();
+    expect(userVersion(path)).toBe(LAYOUT_VERSION);
+  });
+
+  test("a file from a newer version is refused with what to do, and left as it was", () => {
+    const path = tempPath("newer.db");
+    new History(path, "always").close();
+    const db = new Database(path);
+    db.exec("PRAGMA user_version = 2");
+    db.close();
+    expect(() => new History(path, "always")).toThrow(`${path} was written by a newer Notistream (history layout 2; this version reads layout 1): run the newer version, or move the file aside to start a new history`);
+    expect(userVersion(path)).toBe(2);
+  });
+
+  test("a file in a layout no release wrote (entries keyed by stream first, from a development build) is refused, not upgraded", () => {
+    const path = tempPath("dev-layout.db");
     const old = new Database(path, { create: true });
-    old.exec("PRAGMA journal_mode = WAL");
     old.exec("CREATE TABLE streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL)");
     old.exec("CREATE TABLE entries (sid INTEGER NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (sid, ms, seq)) WITHOUT ROWID");
-    old.query("INSERT INTO streams VALUES (1, ?, '12', '0', '3')").run(Buffer.from("notistream:old"));
-    // Fields as pubsub_history.ts encodes them: a 4-byte big-endian length before each.
-    const field = (t: string) => Buffer.concat([Buffer.from([0, 0, 0, t.length]), Buffer.from(t)]);
-    for (const ms of [10, 11]) old.query("INSERT INTO entries VALUES (1, ?, 0, ?)").run(ms, Buffer.concat([field("message"), field(`at ${ms}`)]));
     old.close();
-    const h = new History(path, "always");
-    const s = h.get("notistream:old")!;
-    expect(s.range(id(0), id(99)).map((e) => `${idString(e.id)} ${Buffer.from(e.fields[1]!).toString()}`)).toEqual(["10-0 at 10", "11-0 at 11"]);
-    expect(idString(s.lastId)).toBe("12-0"); // the saved last ID, above the entries left
-    h.add("notistream:old", s, { id: id(13), fields: f("new") });
-    h.trimmed("notistream:old", s.trim({ maxlen: 1, approx: false, limit: 0 }));
-    h.close();
+    expect(() => new History(path, "always")).toThrow(`${path} is not a history file this version reads (another program's database, or history from a development build before 0.1.0): move it aside to start a new history`);
     const db = new Database(path, { readonly: true });
-    expect((db.query("SELECT sql FROM sqlite_master WHERE name = 'entries'").get() as { sql: string }).sql).toContain("PRIMARY KEY (ms, seq, sid)");
+    expect((db.query("SELECT sql FROM sqlite_master WHERE name = 'entries'").get() as { sql: string }).sql).toContain("PRIMARY KEY (sid, ms, seq)");
     db.close();
-    expect(rowsOnDisk(path)).toEqual([13]);
+    expect(userVersion(path)).toBe(0);
   });
 
   test("binary fields round-trip", () => {
