@@ -1,5 +1,5 @@
-// pubsub_commands.ts — the command table (Redis's commands.def): one row per command with its arity, flags, ACL categories
-// and key and channel positions, and its handler, which reaches the server only through the narrow CommandHost.
+// pubsub_commands.ts — the command table (Redis's commands.def): one row per command (arity, flags, ACL categories, key and
+// channel positions, handler) and lookup by name; pub/sub, connection, CLIENT and server handlers here, stream and key ones in pubsub_keyspace.ts.
 import { enc, latin1, cString, equalsIgnoreCase as eqi, strictInt } from "./resp";
 import { globMatch } from "./glob";
 import { KEY_HANDLERS, type KeyHost } from "./pubsub_keyspace";
@@ -605,7 +605,7 @@ const TABLE: ReadonlyMap<string, Command> = new Map(Object.entries(ROWS).map(([n
 const BY_LENGTH: Command[][] = [];
 for (const cmd of TABLE.values()) (BY_LENGTH[cmd.name.length] ??= []).push(cmd);
 
-/** Finds a command by its name's bytes (any case). The profile had lower-casing each name at 8% of PUBLISH. */
+/** Finds a command by its name's bytes (any case), building no lower-cased string per command on the hot path. */
 export function findCommand(name: Uint8Array): Command | undefined {
   const candidates = BY_LENGTH[name.length];
   if (!candidates) return undefined;

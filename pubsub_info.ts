@@ -50,7 +50,7 @@ export function renderInfo(wanted: Set<Section>, lines: (s: Section) => string[]
 
 /**
  * One command's counters, as Redis keeps them in its command table. The clock is read on every 16th call only
- * (two clock reads cost about 10% of a pipelined PUBLISH), so `usec` is the sampled mean times the calls.
+ * (two clock reads per command weigh on a pipelined PUBLISH), so `usec` is the sampled mean times the calls.
  */
 export type CommandStat = { name: string; calls: number; rejected: number; failed: number; sampled: number; sampledUsec: number };
 
