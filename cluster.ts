@@ -1,14 +1,20 @@
-// cluster.ts — talking to a Redis Cluster through ioredis: commands routed by key (KEYS on every master), publishing
-// with SPUBLISH, and sharded subscriptions that follow failovers and say when each one is live again (to catch up).
+// cluster.ts — talking to a Redis Cluster through ioredis, for backend.ts: commands routed by key (KEYS on every master),
+// publishing with SPUBLISH, and sharded subscriptions that follow failovers and say when each one is live again (to catch up).
+import { readFileSync } from "node:fs";
 import { Cluster, type ClusterOptions, type Redis } from "ioredis";
 import { isPattern } from "./glob";
 import { keySlot } from "./layout";
+import { linkOptionsFromUrl, type LinkOptions } from "./link";
 
-/** ioredis's cluster options from redis://[user:password@]host:port or rediss:// (any one node of the cluster). */
-export function clusterFromUrl(url: string, ca?: string, extra: ClusterOptions = {}): Cluster {
-  const u = new URL(url);
-  const tls = u.protocol === "rediss:" ? { ...(ca ? { ca } : {}) } : undefined;
-  return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+/** Any one node of the cluster: a redis:// or rediss:// URL (with the CA to trust), or link.ts's options. */
+export type ClusterNode = string | LinkOptions;
+
+/** An ioredis Cluster client that starts from `node` (user, password, TLS and CA as link.ts takes them). */
+export function clusterOf(node: ClusterNode, ca?: string, extra: ClusterOptions = {}): Cluster {
+  const o = typeof node === "string" ? linkOptionsFromUrl(node, ca) : node;
+  const trusted = o.ca ?? (o.caFile ? readFileSync(o.caFile, "utf8") : undefined);
+  const tls = o.tls ? { ...(trusted ? { ca: trusted } : {}) } : undefined;
+  return new Cluster([{ host: o.host, port: o.port }], {
     // One sharded subscriber per master, made again after a failover or a reshard (ioredis's ClusterSubscriberGroup).
     shardedSubscribers: true,
     // A failover takes the cluster a few seconds: keep retrying a command a little, then let the caller answer 503.
@@ -18,8 +24,8 @@ export function clusterFromUrl(url: string, ca?: string, extra: ClusterOptions =
     maxRedirections: 16,
     slotsRefreshTimeout: 2000,
     redisOptions: {
-      username: u.username ? decodeURIComponent(u.username) : undefined,
-      password: u.password ? decodeURIComponent(u.password) : undefined,
+      username: o.user,
+      password: o.password,
       tls,
       connectTimeout: 3000,
       maxRetriesPerRequest: 2,
@@ -34,8 +40,8 @@ const errorText = (err: unknown): string => (err instanceof Error ? err.message 
 export class ClusterCommands {
   readonly cluster: Cluster;
 
-  constructor(url: string, ca?: string) {
-    this.cluster = clusterFromUrl(url, ca, { enableOfflineQueue: true });
+  constructor(node: ClusterNode, ca?: string) {
+    this.cluster = clusterOf(node, ca, { enableOfflineQueue: true });
     // Failures reach the caller through the command that failed; the event only keeps them from being unhandled.
     this.cluster.on("error", () => {});
   }
@@ -146,10 +152,10 @@ export class ClusterSubscriber {
   private stopped = false;
   private attempt = 0;
 
-  constructor(url: string, ca: string | undefined, private readonly on: ClusterSubscriberEvents) {
+  constructor(node: ClusterNode, ca: string | undefined, private readonly on: ClusterSubscriberEvents) {
     // Slots are read again every 2 s as well: a reshard that moves a channel's slot ends its SSUBSCRIBE on the old
     // master (Redis 7 sends SUNSUBSCRIBE), and ioredis subscribes again on the new one once it knows the new map.
-    this.cluster = clusterFromUrl(url, ca, { slotsRefreshInterval: 2000 });
+    this.cluster = clusterOf(node, ca, { slotsRefreshInterval: 2000 });
     this.cluster.on("smessage", (channel: string, payload: string) => this.deliver(channel, channel, payload));
     this.cluster.on("pmessage", (pattern: string, channel: string, payload: string) => this.deliver(pattern, channel, payload));
     const changed = () => {
