@@ -50,7 +50,7 @@ type Grant = { pattern: string; match: (s: string) => boolean; rights: number };
 type CommandRule = { allow: boolean; target: string };
 
 /** A command's arguments, read one at a time: only the ones a check needs become strings (not a PUBLISH payload). */
-export type Args = { length: number; at: (i: number) => string };
+type Args = { length: number; at: (i: number) => string };
 /** Args over plain strings, for callers that already have them. */
 export const argsOf = (argv: string[]): Args => ({ length: argv.length, at: (i) => argv[i]! });
 
@@ -334,7 +334,7 @@ function grant(list: Grant[], pattern: string, rights: number, all: () => void):
 
 
 /** Who an HTTP request is: a user, or why it is refused (always 401: the credentials are missing or wrong). */
-export type HttpIdentity = { user: AclUser } | { status: 401; message: string };
+type HttpIdentity = { user: AclUser } | { status: 401; message: string };
 
 /**
  * Reads `Authorization: Bearer <token>` (the token is a user's password; its hash finds the user) or
@@ -370,7 +370,7 @@ export function userFromAuthorization(acl: Acl, header: string | null, token?: s
 /** A connection's subscriptions by kind (pubsub_channels.ts keeps them so), as the ACL reads them. */
 export type HeldSubscriptions = { readonly channel?: Iterable<string>; readonly pattern?: Iterable<string>; readonly shard?: Iterable<string> };
 /** The commands held subscriptions and blocked reads are checked as: rows of the pub/sub server's table. */
-export type HoldingCommands = { readonly subscribe: AclCommand; readonly psubscribe: AclCommand; readonly ssubscribe: AclCommand; readonly xread: AclCommand };
+type HoldingCommands = { readonly subscribe: AclCommand; readonly psubscribe: AclCommand; readonly ssubscribe: AclCommand; readonly xread: AclCommand };
 
 /**
  * May `user` keep these subscriptions, and the keys a blocked XREAD waits on, under rules that just changed? Redis's
@@ -406,4 +406,4 @@ export function riskyAnonymousCommands(acl: Acl, risky: readonly AclCommand[]): 
 }
 
 /** Channel names as the pub/sub server sees them (UTF-8 bytes, one latin1 char each), for matching ACL patterns. */
-export const channelBytes = (channel: string): string => Buffer.from(channel, "utf8").toString("latin1");
+const channelBytes = (channel: string): string => Buffer.from(channel, "utf8").toString("latin1");

@@ -23,7 +23,7 @@ export function usage(command: string, about: string, specs: FlagSpec[]): string
 export type FlagKind = "string" | "boolean";
 
 /** A command line as node:util's parseArgs reads it (strict), --help or -h anywhere, or a plain sentence saying what was wrong. */
-export type ReadFlags =
+type ReadFlags =
   | { kind: "flags"; values: Record<string, string | true>; positionals: string[] }
   | { kind: "help" }
   | { kind: "problem"; sentence: string };

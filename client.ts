@@ -214,7 +214,7 @@ function desktopShower(desktop: Desktop): { message: (env: Envelope, replayed: b
   };
 }
 
-export async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<void> {
   const args = readArgs(argv);
   if (args.command === "service") return runService(args);
   const path = args.config ?? process.env.NOTISTREAM_CONFIG ?? defaultConfigPath();

@@ -5,7 +5,7 @@ import { markupEscape, type Toast } from "./client_toast";
 import { showControls } from "./client_visible";
 import type { Reporter } from "./client_report";
 
-export const APP_NAME = "Notistream";
+const APP_NAME = "Notistream";
 const ICON = `${import.meta.dir}/app/icon-192.png`;
 
 /**

@@ -8,9 +8,9 @@ import { homedir } from "node:os";
 export const EXIT_FIX_SETTINGS = 78;
 
 /** What the service runs: a program and its arguments, all absolute. */
-export type ServiceCommand = { program: string; args: string[] };
+type ServiceCommand = { program: string; args: string[] };
 
-export type ServiceKind = "systemd" | "launchd" | "startup";
+type ServiceKind = "systemd" | "launchd" | "startup";
 
 /** Where the service file goes on this platform. */
 export function serviceFile(platform: NodeJS.Platform = process.platform, env: Record<string, string | undefined> = process.env): { kind: ServiceKind; path: string } {
@@ -78,7 +78,7 @@ export function windowsStartup(cmd: ServiceCommand): string {
 }
 
 /** The file's text for its kind. */
-export function serviceText(kind: ServiceKind, cmd: ServiceCommand, home = homedir()): string {
+function serviceText(kind: ServiceKind, cmd: ServiceCommand, home = homedir()): string {
   if (kind === "launchd") return launchdPlist(cmd, join(home, "Library", "Logs"));
   if (kind === "startup") return windowsStartup(cmd);
   return systemdUnit(cmd);
@@ -104,7 +104,7 @@ const runSync: Run = (cmd) => {
 };
 
 /** Is a systemd user manager running for us (so systemctl --user can enable the unit)? */
-export function systemdRuns(run: Run = runSync): boolean {
+function systemdRuns(run: Run = runSync): boolean {
   return Bun.which("systemctl") !== null && run(["systemctl", "--user", "show-environment"]).code === 0;
 }
 

@@ -3,7 +3,7 @@
 import type { Envelope } from "./message";
 import { showControls } from "./client_visible";
 
-export type Urgency = "low" | "normal" | "critical";
+type Urgency = "low" | "normal" | "critical";
 
 /**
  * One desktop notification. `summary` and `body` are plain text with control characters shown as escapes (a

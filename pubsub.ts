@@ -14,10 +14,9 @@ import { REDIS_VERSION, commandByName, findCommand, safeError, type Command, typ
 import { InfoStats, renderInfo, replicationLines, requestedSections, type Section } from "./pubsub_info";
 import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, outputLimitFlag, listenOrExit, loadTls, parseFlags, type FlagSpec, type OutputLimits } from "./cli";
 
-export { REDIS_VERSION };
-export const NOTISTREAM_VERSION = "0.1.0";
+const NOTISTREAM_VERSION = "0.1.0";
 
-export type PubSubOptions = {
+type PubSubOptions = {
   host: string;
   port: number;
   password?: string;
@@ -61,7 +60,7 @@ const HOLDING_COMMANDS = { subscribe: commandByName("subscribe")!, psubscribe: c
 const RESERVED_LOGIN_MS = 2000;
 
 /** One warning line when clients with no password may act on other clients or the whole server; null when they may not. */
-export function anonymousRiskWarning(acl: Acl, path: string): string | null {
+function anonymousRiskWarning(acl: Acl, path: string): string | null {
   const risky = riskyAnonymousCommands(acl, Object.keys(RISKY_COMMANDS).map((name) => commandByName(name)!));
   if (risky.length === 0) return null;
   const names = risky.map((r) => r.replace("|", " ").toUpperCase()).join(", ");
@@ -69,7 +68,7 @@ export function anonymousRiskWarning(acl: Acl, path: string): string | null {
   return `pubsub: warning: anonymous clients may run ${names} (the default user's rules in ${path} allow it), so anyone can ${what}; give the default user only what it needs, as docs/users.acl does, or add ${risky.map((r) => `-${r}`).join(" ")} to its line`;
 }
 
-export const DEFAULTS: PubSubOptions = {
+const DEFAULTS: PubSubOptions = {
   host: "0.0.0.0",
   port: 6379,
   maxClients: 10000,
@@ -90,7 +89,7 @@ export const DEFAULTS: PubSubOptions = {
 /** Redis's words for refused writes (its AOF text, naming our history database instead). */
 const misconf = (why: string): string => `-MISCONF Errors writing to the history database: ${why.replace(/[\r\n]/g, " ")}\r\n`;
 
-export class PubSubServer implements CommandHost {
+class PubSubServer implements CommandHost {
   readonly opts: PubSubOptions;
   readonly channels = new Channels<Connection>();
   readonly connections: Connections;
@@ -591,7 +590,7 @@ const FLAGS: FlagSpec[] = [
   },
 ];
 
-export async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<void> {
   const flags = parseFlags("bun pubsub.ts", "The Notistream pub/sub server: speaks Redis 7's Pub/Sub protocol (RESP2 and RESP3).", FLAGS, argv);
   const port = intFlag("pubsub", flags, "port", 0, 65535);
   // The reserve is kept only where a client can prove something: with a password or an ACL.

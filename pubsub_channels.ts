@@ -39,7 +39,7 @@ type Kind = {
 
 const classic = (s: SubscriptionSets | null): number => subCount(s, "channel") + subCount(s, "pattern");
 
-export const KINDS: Record<KindName, Kind> = {
+const KINDS: Record<KindName, Kind> = {
   channel: { name: "channel", subscribe: "subscribe", unsubscribe: "unsubscribe", message: "message", count: classic, matches: false },
   pattern: { name: "pattern", subscribe: "psubscribe", unsubscribe: "punsubscribe", message: "pmessage", count: classic, matches: true },
   shard: { name: "shard", subscribe: "ssubscribe", unsubscribe: "sunsubscribe", message: "smessage", count: (s) => subCount(s, "shard"), matches: false },

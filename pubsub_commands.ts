@@ -29,7 +29,7 @@ export interface CommandHost extends KeyHost {
   flushData(): void;
 }
 
-export type Handler = (h: CommandHost, c: Connection, argv: Uint8Array[]) => void;
+type Handler = (h: CommandHost, c: Connection, argv: Uint8Array[]) => void;
 
 /** A row of the table; what the ACL reads of it (full name, categories, key and channel specs) is acl.ts's AclCommand. */
 export type Command = AclCommand & {
@@ -276,7 +276,7 @@ const CLIENT_TYPES: Record<string, string> = { normal: "normal", slave: "replica
 const clientType = (c: Connection): string => (c.pubsubFlag ? "pubsub" : "normal");
 
 /** One CLIENT LIST / CLIENT INFO line, with Redis's fields. */
-export function clientInfo(c: Connection): string {
+function clientInfo(c: Connection): string {
   const now = Date.now();
   const subs = c.subs;
   const events = c.unsent || c.hasOutput() ? "rw" : "r";
@@ -626,14 +626,4 @@ export function commandByName(fullname: string): Command | undefined {
   const bar = fullname.indexOf("|");
   if (bar < 0) return TABLE.get(fullname);
   return TABLE.get(fullname.slice(0, bar))?.sub?.get(fullname.slice(bar + 1));
-}
-
-/** Every command and subcommand, for tests. */
-export function allCommands(): Command[] {
-  const out: Command[] = [];
-  for (const c of TABLE.values()) {
-    out.push(c);
-    if (c.sub) out.push(...c.sub.values());
-  }
-  return out;
 }

@@ -8,7 +8,7 @@ import type { Subscriber, SubscriptionSets } from "./pubsub_channels";
 import type { OutputLimits } from "./cli";
 
 /** Redis's two classes that apply here: subscribers (pubsub), and every other client (normal). */
-export type OutputClass = "normal" | "pubsub";
+type OutputClass = "normal" | "pubsub";
 
 /**
  * A client's input is not read while this much of its output is unsent: its own pipelined commands cannot make the
@@ -154,7 +154,7 @@ export class Connection implements Subscriber {
 }
 
 /** How a connection ends: after its queued output, at once (a slow subscriber), or already gone (the peer closed). */
-export type CloseHow = "end" | "abort" | "gone";
+type CloseHow = "end" | "abort" | "gone";
 
 /** The live connections and their output: the dirty list, the one write per turn, drain, limits and closing. */
 export class Connections {

@@ -2,7 +2,7 @@
 // master's replication fields, and the counters behind commandstats and errorstats. Pure: the server hands in the lines.
 
 /** Redis 7.0's sections in the order genRedisInfoString writes them, whatever order they were asked in. */
-export const SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"] as const;
+const SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const HEADERS: Record<Section, string> = {
@@ -52,7 +52,7 @@ export function renderInfo(wanted: Set<Section>, lines: (s: Section) => string[]
  * One command's counters, as Redis keeps them in its command table. The clock is read on every 16th call only
  * (two clock reads per command weigh on a pipelined PUBLISH), so `usec` is the sampled mean times the calls.
  */
-export type CommandStat = { name: string; calls: number; rejected: number; failed: number; sampled: number; sampledUsec: number };
+type CommandStat = { name: string; calls: number; rejected: number; failed: number; sampled: number; sampledUsec: number };
 
 /** Counters for commandstats and errorstats. */
 export class InfoStats {

@@ -17,7 +17,7 @@ export interface KeyHost {
   signal(key: string): void;
 }
 
-export type KeyHandler = (h: KeyHost, c: KeyClient, argv: Uint8Array[]) => void;
+type KeyHandler = (h: KeyHost, c: KeyClient, argv: Uint8Array[]) => void;
 
 const SYNTAX = "syntax error";
 const NOT_INT = "value is not an integer or out of range";
@@ -49,7 +49,7 @@ function entryReply(e: Entry): string {
   for (const f of e.fields) s += enc.bulkBytes(f);
   return s;
 }
-export const entriesReply = (list: Entry[]): string => `*${list.length}\r\n` + list.map(entryReply).join("");
+const entriesReply = (list: Entry[]): string => `*${list.length}\r\n` + list.map(entryReply).join("");
 const nullArray = (c: KeyClient) => (c.resp === 3 ? "_\r\n" : "*-1\r\n");
 
 /** One stream's part of an XREAD reply: [key, entries] in RESP2, key => entries in a RESP3 map. */

@@ -47,7 +47,7 @@ export function refuseChannelName(channel: string): void {
 }
 
 /** The longest title, in characters. */
-export const MAX_TITLE = 1024;
+const MAX_TITLE = 1024;
 
 /** The channel's checks: named, at most 1024 characters, and a name HTTP takes. */
 function checkChannel(channel: string): void {
@@ -119,10 +119,10 @@ function cutChars(s: string, n: number): string {
 }
 
 /** ntfy's priority names, accepted wherever a priority is. */
-export const PRIORITY_NAMES: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 };
+const PRIORITY_NAMES: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 };
 
 /** A priority as a whole number 1-5 or one of ntfy's names; an InputError says what is accepted. */
-export function parsePriority(raw: string): number {
+function parsePriority(raw: string): number {
   const named = PRIORITY_NAMES[raw.trim().toLowerCase()];
   if (named !== undefined) return named;
   const p = Number(raw);

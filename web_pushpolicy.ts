@@ -10,7 +10,7 @@ import type { Acl } from "./acl";
  * subscription make the server POST to any of its services): Chrome's and Android's FCM, Firefox's autopush, Safari's
  * (Apple documents *.push.apple.com) and Edge's WNS (regional wns2-….notify.windows.com hosts).
  */
-export const DEFAULT_PUSH_HOSTS = ["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
+const DEFAULT_PUSH_HOSTS = ["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"];
 
 const b64url = (bytes: number, what: string) =>
   z.string().refine((s) => /^[A-Za-z0-9_-]+={0,2}$/.test(s) && Buffer.from(s, "base64url").length === bytes, `${what} must be ${bytes} bytes of base64url`);
@@ -19,7 +19,7 @@ const b64url = (bytes: number, what: string) =>
 export const MAX_CHANNELS_CEILING = 1000;
 
 /** PushSubscription.toJSON() as browsers send it. */
-export const PushSubscriptionSchema = z.object({
+const PushSubscriptionSchema = z.object({
   endpoint: z.string().max(2048),
   expirationTime: z.number().nullable().optional(),
   keys: z.object({ p256dh: b64url(65, "keys.p256dh"), auth: b64url(16, "keys.auth") }),

@@ -22,7 +22,7 @@ type Part = { text: string } | { path: string[]; at: number };
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /** Parses a template into text and field references; throws TemplateError on an unclosed or malformed {{ }}. */
-export function parseTemplate(tpl: string): Part[] {
+function parseTemplate(tpl: string): Part[] {
   const parts: Part[] = [];
   let i = 0;
   while (i < tpl.length) {

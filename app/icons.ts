@@ -21,7 +21,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-export function png(size: number, pixel: (x: number, y: number) => [number, number, number, number]): Uint8Array {
+function png(size: number, pixel: (x: number, y: number) => [number, number, number, number]): Uint8Array {
   const raw = new Uint8Array(size * (size * 4 + 1));
   for (let y = 0; y < size; y++) {
     raw[y * (size * 4 + 1)] = 0;
@@ -38,7 +38,7 @@ export function png(size: number, pixel: (x: number, y: number) => [number, numb
 }
 
 /** The icon: a rounded-square indigo-to-violet tile with a white bell and a small dot for "new". */
-export function icon(size: number): Uint8Array {
+function icon(size: number): Uint8Array {
   const s = size;
   return png(s, (px, py) => {
     const x = (px + 0.5) / s;

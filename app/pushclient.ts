@@ -1,7 +1,7 @@
 // app/pushclient.ts — Web Push in the browser: whether this browser can have it (an iOS tab must be added to the
 // Home Screen first), subscribing with the server's VAPID key, and keeping the server's channel list in step.
 
-export type PushSupport = "ok" | "ios-tab" | "unsupported";
+type PushSupport = "ok" | "ios-tab" | "unsupported";
 
 /** iOS 16.4+ gives Web Push only to an app added to the Home Screen; other browsers need a PushManager. */
 export function pushSupport(): PushSupport {

@@ -4,7 +4,7 @@ import { compileGlob, isPattern } from "../glob";
 import { compareIds, type Envelope } from "../message";
 
 /** Messages kept per channel of yours, so a busy channel never pushes a quiet one's messages out. */
-export const KEEP_PER_CHANNEL = 200;
+const KEEP_PER_CHANNEL = 200;
 
 /** "x, y ,x" typed into Add: the channels x and y. */
 export function parseChannelInput(s: string): string[] {
@@ -32,7 +32,7 @@ export function keepPerChannel(messages: Envelope[], channels: string[], per = K
   });
 }
 
-export type Piece = { text: string } | { url: string };
+type Piece = { text: string } | { url: string };
 
 /** A message's text with its http(s) links apart, so they can be made clickable (trailing punctuation stays text). */
 export function splitLinks(text: string): Piece[] {

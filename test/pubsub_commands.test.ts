@@ -1,8 +1,22 @@
 // test/pubsub_commands.test.ts — the command table: every row is reachable by its bytes in any case, its metadata is
 // coherent (flags, categories, key specs), and INFO's sections come out in Redis's order.
 import { describe, expect, test } from "bun:test";
-import { allCommands, commandByName, findCommand } from "../pubsub_commands";
+import { commandByName, findCommand, type Command, type CommandHost } from "../pubsub_commands";
+import type { Connection } from "../pubsub_connection";
 import { InfoStats, renderInfo, replicationLines, requestedSections } from "../pubsub_info";
+
+/** Every command, as COMMAND LIST names them (its handler, as the server runs it), and their subcommands. */
+function allCommands(): Command[] {
+  let reply = "";
+  const client = { resp: 2, reply: (bytes: string) => void (reply += bytes) } as unknown as Connection;
+  commandByName("command|list")!.handler!({} as CommandHost, client, [Buffer.from("COMMAND"), Buffer.from("LIST")]);
+  const names = [...reply.matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1]!);
+  expect(reply.startsWith(`*${names.length}\r\n`)).toBe(true);
+  return names.flatMap((name) => {
+    const cmd = commandByName(name)!;
+    return [cmd, ...(cmd.sub?.values() ?? [])];
+  });
+}
 
 describe("command table", () => {
   test("every command and subcommand is found by name; every top-level one by its bytes in any case", () => {
