@@ -1,11 +1,10 @@
-// web_hub.ts — one shared RESP subscription per web server: channels (and glob patterns) are subscribed while any
-// listener wants them (on a Redis Cluster through cluster.ts), messages are checked once and fan out; failures are told.
-import { DEFAULT_TIMING, Link, linkOptionsFromUrl, type LinkFailure } from "./link";
-import { ClusterSubscriber } from "./cluster";
+// web_hub.ts — one shared subscription per web server (backend.ts: one node or a Redis Cluster): channels (and glob
+// patterns) are subscribed while any listener wants them, messages are checked once and fan out; failures are told.
+import { DEFAULT_TIMING, linkOptionsFromUrl, type LinkFailure } from "./link";
+import { openBackend, type Backend } from "./backend";
 import { isPattern } from "./glob";
 import { envelopeFromEntry, parsePayload, plainEnvelope, type Envelope } from "./message";
 import type { Store } from "./web_publisher";
-import { bulkText, type Reply } from "./resp";
 
 /** A live message as the hub hands it on: on the channel of its RESP frame, with an id only if history holds it. */
 export type CheckedEnvelope = Envelope & { plain?: true };
@@ -42,11 +41,10 @@ type Waiting = { name: string; env: CheckedEnvelope | null };
 
 export class Hub {
   private readonly listeners = new Map<string, Set<HubListener>>();
-  /** Channels whose SUBSCRIBE the current connection has confirmed. */
+  /** Channels whose subscription is confirmed (on one node: by the current connection). */
   private confirmed = new Set<string>();
-  private readonly link: Link;
-  /** Set once the node in the URL says it is a Redis Cluster node: subscriptions go through it from then on. */
-  private cluster: ClusterSubscriber | null = null;
+  /** The shared subscription: one node's connection, or a Redis Cluster's sharded subscribers. */
+  private readonly backend: Backend;
   /** Why the hub cannot deliver, if it cannot: a refused login or SUBSCRIBE, or the server being away. */
   private problem: LinkFailure | null = null;
   /** The last reason logged, so a failure that repeats on every retry is logged once. */
@@ -66,59 +64,40 @@ export class Hub {
   readonly maxPatterns: number;
 
   constructor(
-    private readonly url: string,
-    private readonly ca: string | undefined,
+    url: string,
+    ca: string | undefined,
     private readonly log: (line: string) => void = console.error,
     options: HubOptions,
   ) {
     this.history = options.history;
     this.maxPatterns = options.maxPatterns ?? DEFAULT_MAX_PATTERNS;
-    this.link = new Link(linkOptionsFromUrl(url, ca), {
-      ready: () => this.link.askLayout((layout) => (layout.cluster ? this.useCluster() : this.subscribeAll())),
-      push: (items) => this.onPush(items),
-      down: (failure, retryInMs) => {
-        this.confirmed = new Set();
-        this.failed(failure, retryInMs);
+    this.backend = openBackend(
+      linkOptionsFromUrl(url, ca),
+      {
+        // Logged in (again): every subscription is being renewed, and each says `live` when it is.
+        ready: () => {
+          this.confirmed = new Set();
+          if (!this.listeners.size) this.recovered();
+        },
+        message: (name, channel, payload) => this.onMessage(name, channel, payload),
+        // Live (first time, after a reconnect or a failover): listeners catch up from history, which has what was
+        // missed; on a cluster the messages held meanwhile come after (each listener keeps them back until its catch-up is done).
+        live: (name) => {
+          this.recovered();
+          this.confirmed.add(name);
+          this.tell(this.listeners.get(name), (l) => l.resubscribed());
+        },
+        down: (failure, retryInMs) => {
+          this.confirmed = new Set();
+          this.failed(failure, retryInMs);
+        },
+        refused: (failure) => this.failed(failure, null),
       },
-      refused: (failure) => this.failed(failure, null),
-    },
-    // SSE readers wait on the hub: come back within 5 s of the server (they catch up from history meanwhile).
-    { ...DEFAULT_TIMING, backoffCapMs: 5000 });
+      // SSE readers wait on the hub: come back within 5 s of the server (they catch up from history meanwhile).
+      { timing: { ...DEFAULT_TIMING, backoffCapMs: 5000 }, log: (line) => this.log(`web: hub: ${line}`) },
+    );
     // Connected from the start, not at the first listener: a pub/sub server full of subscribers refuses newcomers.
-    this.link.start();
-  }
-
-  /** On one node: (re)subscribes to everything listened to, on the link. */
-  private subscribeAll(): void {
-    this.confirmed = new Set();
-    const names = [...this.listeners.keys()];
-    const channels = names.filter((n) => !isPattern(n));
-    const patterns = names.filter(isPattern);
-    if (channels.length) this.link.send(["SUBSCRIBE", ...channels]);
-    if (patterns.length) this.link.send(["PSUBSCRIBE", ...patterns]);
-    if (!names.length) this.recovered();
-  }
-
-  /** The node is part of a Redis Cluster: hand every subscription to a cluster subscriber and close the link. */
-  private useCluster(): void {
-    this.link.stop();
-    this.log("web: hub: the pub/sub server is a Redis Cluster node; subscribing by SSUBSCRIBE on each shard (PSUBSCRIBE for globs)");
-    this.cluster = new ClusterSubscriber(this.url, this.ca, {
-      message: (name, channel, payload) => this.onMessage(name, channel, payload),
-      // Live again (first time, or after a failover): listeners catch up from history, which has what was missed;
-      // the messages the subscriber held come after (each listener keeps them back until its catch-up is done).
-      live: (name) => {
-        this.recovered();
-        this.confirmed.add(name);
-        this.tell(this.listeners.get(name), (l) => l.resubscribed());
-      },
-      problem: (reason) => {
-        this.confirmed = new Set();
-        this.failed({ fatal: false, code: "CLUSTER", reason }, null);
-      },
-    });
-    this.recovered();
-    for (const name of this.listeners.keys()) this.cluster.add(name);
+    this.backend.start();
   }
 
   /** Listens to `channel` (a glob pattern uses PSUBSCRIBE) until the returned function is called. The first listener subscribes. */
@@ -133,14 +112,12 @@ export class Hub {
     if (!set) {
       this.listeners.set(channel, (set = new Set()));
       if (isPattern(channel)) this.patterns++;
-      if (this.cluster) this.cluster.add(channel);
-      else this.link.send([isPattern(channel) ? "PSUBSCRIBE" : "SUBSCRIBE", channel]);
+      this.backend.subscribe(channel);
     }
     set.add(l);
     // Already live: the newcomer can catch up now; otherwise it will when the SUBSCRIBE is confirmed.
     if (this.confirmed.has(channel)) queueMicrotask(() => this.tell([l], (x) => x.resubscribed()));
     if (this.problem) queueMicrotask(() => this.tell([l], (x) => x.status?.(this.problem?.reason ?? null)));
-    if (!this.cluster) this.link.start();
   }
 
   /** Stops `l` listening to `channel`; the last listener to go unsubscribes. */
@@ -152,8 +129,7 @@ export class Hub {
       this.listeners.delete(channel);
       if (isPattern(channel)) this.patterns--;
       this.confirmed.delete(channel);
-      if (this.cluster) this.cluster.remove(channel);
-      else this.link.send([isPattern(channel) ? "PUNSUBSCRIBE" : "UNSUBSCRIBE", channel]);
+      this.backend.unsubscribe(channel);
     }
   }
 
@@ -184,28 +160,12 @@ export class Hub {
 
   /** Connected, logged in and not refused. */
   get connected(): boolean {
-    return (this.cluster !== null || this.link.ready) && this.problem === null;
+    return this.backend.connected && this.problem === null;
   }
 
   /** Why the hub cannot deliver right now (null when it can, or when nobody has asked it for anything yet). */
   get error(): string | null {
     return this.problem?.reason ?? null;
-  }
-
-  private onPush(items: Reply[]): void {
-    const kind = bulkText(items[0]);
-    if (kind === "message" || kind === "pmessage") {
-      // [message, channel, payload] or [pmessage, pattern, channel, payload]: a pattern's listeners get the channel.
-      const at = kind === "message" ? 1 : 2;
-      this.onMessage(bulkText(items[1]), bulkText(items[at]), bulkText(items[at + 1]));
-    } else if (kind === "subscribe" || kind === "psubscribe") {
-      this.recovered();
-      const ch = bulkText(items[1]);
-      if (!this.confirmed.has(ch) && this.listeners.has(ch)) {
-        this.confirmed.add(ch);
-        this.tell(this.listeners.get(ch), (l) => l.resubscribed());
-      }
-    }
   }
 
   /**
@@ -315,7 +275,6 @@ export class Hub {
   }
 
   close(): void {
-    this.link.stop();
-    this.cluster?.stop();
+    this.backend.stop();
   }
 }
