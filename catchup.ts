@@ -1,7 +1,8 @@
-// catchup.ts — what the client's subscriptions (RESP, cluster, HTTPS) share while catching up: the handlers they
-// call, a live message checked against history and let through in arrival order, and replaying what a channel missed.
-import { compareIds, envelopeFromEntry, isStreamId, parsePayload, type Envelope } from "./message";
-import type { ClientState } from "./client_state";
+// catchup.ts — catch-up, written once for every reader (the client over RESP, a cluster or HTTPS; the web server's SSE
+// streams and push): history read after the last ID seen, live messages held meanwhile, flushed in ID order, each once.
+import { bulkText, type Reply } from "./resp";
+import { EnvelopeSchema, compareIds, envelopeFromEntry, isStreamId, parsePayload, type Envelope } from "./message";
+import { isPattern } from "./glob";
 import type { LinkFailure } from "./link";
 
 /** What a subscription (over RESP or over HTTPS) tells the client. */
@@ -15,19 +16,122 @@ export type Handlers = {
   fatal: (failure: LinkFailure) => void;
 };
 
-/** Both kinds of subscription run until stopped or until a fatal failure. */
+/** Every kind of subscription runs until stopped or until a fatal failure. */
 export interface Subscribing {
   run(): Promise<void>;
   stop(): void;
 }
 
+// ---- History replies -------------------------------------------------------------------------------------------
+
 /** A history entry as XRANGE returns it. */
 export type Entry = { id: string; fields: string[] };
 
-/** A history entry as a message: the channel is the one whose stream it was read from, never a field inside it. */
-export function envelopeFromHistory(entry: Entry, channel: string): Envelope {
-  return { ...envelopeFromEntry(entry.id, entry.fields, channel), channel };
+const isReply = (x: unknown): x is Reply => typeof x === "object" && x !== null && !Array.isArray(x) && "type" in x;
+/** A reply's elements: a plain array (ioredis, resp.ts's replyToJS) or a RESP3 array (link.ts); null for anything else. */
+const elements = (x: unknown): unknown[] | null => (Array.isArray(x) ? x : isReply(x) && x.type === "array" && x.value ? x.value : null);
+const text = (x: unknown): string => (typeof x === "string" ? x : x instanceof Uint8Array ? Buffer.from(x).toString() : isReply(x) ? bulkText(x) : String(x));
+
+/**
+ * The entries of an XRANGE or XREVRANGE reply, in either shape a connection gives: RESP3 from link.ts, or arrays from
+ * ioredis (and from the web server's store). An error reply is no reply: it throws. Anything that is not an entry
+ * with a stream ID (no Redis sends one) is left out, since it could be neither ordered nor saved.
+ */
+export function entriesFromReply(reply: unknown): Entry[] {
+  if (reply instanceof Error) throw reply;
+  if (isReply(reply) && reply.type === "error") throw new Error(reply.value);
+  const out: Entry[] = [];
+  for (const item of elements(reply) ?? []) {
+    const parts = elements(item);
+    const id = parts && parts.length >= 1 ? text(parts[0]) : "";
+    if (isStreamId(id)) out.push({ id, fields: (elements(parts![1]) ?? []).map(text) });
+  }
+  return out;
 }
+
+/**
+ * A history entry as a message, checked as a live payload is (EnvelopeSchema): the channel is the one whose stream it
+ * was read from, never a field inside it, and a time that is no number is the entry ID's own second.
+ */
+export function envelopeFromHistory(entry: Entry, channel: string): Envelope {
+  const env = { ...envelopeFromEntry(entry.id, entry.fields, channel), channel };
+  if (!Number.isFinite(env.time)) env.time = Math.floor(Number(entry.id.split("-")[0]) / 1000);
+  return EnvelopeSchema.parse(env);
+}
+
+/** The one decoder of XRANGE/XREVRANGE replies into envelopes on `channel`, for every reader. */
+export const envelopesFromReply = (reply: unknown, channel: string): Envelope[] => entriesFromReply(reply).map((e) => envelopeFromHistory(e, channel));
+
+// ---- Reading history -------------------------------------------------------------------------------------------
+
+/** What catch-up reads: a RESP link, a cluster's commands and the web server's store (historyOver), or /messages. */
+export interface History {
+  /** The ID of the newest entry in `channel`'s history, or null when it holds none. */
+  top(channel: string): Promise<string | null>;
+  /** Up to `count` entries after `lastId` (not including it), oldest first. */
+  after(channel: string, lastId: string, count: number): Promise<Envelope[]>;
+}
+
+/** History on a connection that runs commands, which also looks up one entry (a live message's check) and reads back. */
+export interface CommandHistory extends History {
+  /** The entry `id` of `channel`'s history, or null when it holds none such. */
+  find(channel: string, id: string): Promise<Envelope | null>;
+  /** Up to `count` entries before `beforeId` ("+": the newest), newest first. */
+  before(channel: string, beforeId: string, count: number): Promise<Envelope[]>;
+}
+
+/** A command's reply; an error reply rejects (link.ts's call, ioredis, the web server's store all do). */
+export type RunCommand = (command: string, args: string[]) => Promise<unknown>;
+
+/** The largest stream ID: nothing comes after it (and Redis refuses it as an exclusive start). */
+export const MAX_ID = "18446744073709551615-18446744073709551615";
+
+/** History read with XRANGE/XREVRANGE through `run`, from the stream `keyOf` names for a channel. */
+export function historyOver(run: RunCommand, keyOf: (channel: string) => string | Promise<string>): CommandHistory {
+  const read = async (channel: string, command: string, args: string[]) => envelopesFromReply(await run(command, [await keyOf(channel), ...args]), channel);
+  return {
+    top: async (channel) => (await read(channel, "XREVRANGE", ["+", "-", "COUNT", "1"]))[0]?.id ?? null,
+    after: async (channel, lastId, count) => (compareIds(lastId, MAX_ID) >= 0 ? [] : read(channel, "XRANGE", [`(${lastId}`, "+", "COUNT", String(count)])),
+    before: async (channel, beforeId, count) =>
+      beforeId !== "+" && compareIds(beforeId, "0-0") <= 0 ? [] : read(channel, "XREVRANGE", [beforeId === "+" ? "+" : `(${beforeId}`, "-", "COUNT", String(count)]),
+    find: async (channel, id) => (await read(channel, "XRANGE", [id, id])).find((e) => compareIds(e.id, id) === 0) ?? null,
+  };
+}
+
+// ---- Places: the last ID seen per channel ----------------------------------------------------------------------
+
+/** Where a reader stands in each channel's history: the client's saved state, or an SSE stream's last IDs sent. */
+export interface Places {
+  get(channel: string): string | undefined;
+  set(channel: string, id: string): void;
+  /** Moves the place on to `env`; false when it was seen already. A message with no stream ID is new and moves nothing. */
+  advance(env: Envelope): boolean;
+}
+
+/** Places kept in memory (an SSE stream's): each channel starts at `since` when given; the map is made on first use. */
+export class MemoryPlaces implements Places {
+  private last: Map<string, string> | null = null;
+  constructor(private readonly since?: string) {}
+  get(channel: string): string | undefined {
+    return this.last?.get(channel) ?? this.since;
+  }
+  /** Whether `channel` has a place of its own (not only `since`). */
+  has(channel: string): boolean {
+    return this.last?.has(channel) ?? false;
+  }
+  set(channel: string, id: string): void {
+    (this.last ??= new Map()).set(channel, id);
+  }
+  advance(env: Envelope): boolean {
+    if (!isStreamId(env.id)) return true;
+    const prev = this.get(env.channel);
+    if (prev !== undefined && compareIds(env.id, prev) <= 0) return false;
+    this.set(env.channel, env.id);
+    return true;
+  }
+}
+
+// ---- Live messages ---------------------------------------------------------------------------------------------
 
 /**
  * A live message before it is trusted. Anyone who may PUBLISH on a channel can put any JSON in a payload, so:
@@ -47,39 +151,38 @@ export function liveMessage(channel: string, payload: string, nowMs = Date.now()
   };
 }
 
-/** What a checked live message shows: its entry in history (from `XRANGE <key> <id> <id>`), or, with none, the plain payload. */
-export function settleLive(m: LiveMessage, entries: Entry[]): Envelope {
-  const entry = m.checkId === null ? undefined : entries.find((e) => isStreamId(e.id) && compareIds(e.id, m.checkId!) === 0);
-  return entry ? envelopeFromHistory(entry, m.channel) : m.plain;
+/** What a checked live message shows: its entry in history (CommandHistory.find), on the frame's channel; else the plain payload. */
+export function settleLive(m: LiveMessage, found: Envelope | null): Envelope {
+  return found && m.checkId !== null && compareIds(found.id, m.checkId) === 0 ? { ...found, channel: m.channel } : m.plain;
+}
+
+/**
+ * Held messages in the order to show them: those with an id sorted by it among the places ids held (several web
+ * servers may PUBLISH slightly out of XADD order), plain ones where they arrived. One comparator that called a plain
+ * message equal to every other was no order at all, and sort() then moved messages past each other.
+ */
+export function inIdOrder<T extends { id: string }>(held: T[]): T[] {
+  const withIds = held.filter((e) => e.id !== "").sort((a, b) => compareIds(a.id, b.id));
+  let next = 0;
+  return held.map((e) => (e.id !== "" ? withIds[next++]! : e));
 }
 
 /**
  * Live messages let through in the order they came, each once its history check has answered (checks on one
  * connection answer in order, but a plain message needs none and must not overtake a checked one before it).
  */
-/**
- * Held live messages in the order to show them: those with an id sorted by it among the places ids held (several
- * web servers may PUBLISH slightly out of XADD order), plain ones where they arrived. One comparator that called a
- * plain message equal to every other was no order at all, and sort() then moved messages past each other.
- */
-export function inIdOrder(held: Envelope[]): Envelope[] {
-  const withIds = held.filter((e) => e.id !== "").sort((a, b) => compareIds(a.id, b.id));
-  let next = 0;
-  return held.map((e) => (e.id !== "" ? withIds[next++]! : e));
-}
+export class ArrivalOrder<T = Envelope> {
+  private waiting: { item: T | null }[] = [];
 
-export class ArrivalOrder {
-  private waiting: { env: Envelope | null }[] = [];
+  constructor(private readonly deliver: (item: T) => void) {}
 
-  constructor(private readonly deliver: (env: Envelope) => void) {}
-
-  /** The next message's place in line: call the result with what to show once that is known. */
-  take(): (env: Envelope) => void {
-    const slot: { env: Envelope | null } = { env: null };
+  /** The next message's place in line: call the result with what to let through once that is known. */
+  take(): (item: T) => void {
+    const slot: { item: T | null } = { item: null };
     this.waiting.push(slot);
-    return (env) => {
-      slot.env ??= env;
-      while (this.waiting[0]?.env) this.deliver(this.waiting.shift()!.env!);
+    return (item) => {
+      slot.item ??= item;
+      while (this.waiting[0]?.item) this.deliver(this.waiting.shift()!.item!);
     };
   }
 
@@ -89,15 +192,82 @@ export class ArrivalOrder {
   }
 }
 
+// ---- Hold, flush, each once ------------------------------------------------------------------------------------
+
+/**
+ * Catch-up's bookkeeping, pure: while a name (a channel or a glob) catches up, its live messages are held; history's
+ * messages and then the held ones, in ID order, are shown; whatever the places have seen already is dropped, so each
+ * message is shown once whether it came from history, live, or both. Held messages of all names are kept in one
+ * arrival-ordered list (null when none are held: most of a reader's life).
+ */
+export class CatchUpBuffer {
+  private holding: Set<string> | null = null;
+  private held: { name: string; env: Envelope }[] | null = null;
+
+  constructor(
+    private readonly places: Places,
+    private readonly show: (env: Envelope, replayed: boolean) => void,
+  ) {}
+
+  /** `name` starts catching up: its live messages wait. */
+  hold(name: string): void {
+    (this.holding ??= new Set()).add(name);
+  }
+
+  holds(name: string): boolean {
+    return this.holding?.has(name) ?? false;
+  }
+
+  /** A live message on `name`: held (true) while `name` catches up, else shown if it is new. */
+  live(name: string, env: Envelope): boolean {
+    if (this.holds(name)) {
+      (this.held ??= []).push({ name, env });
+      return true;
+    }
+    if (this.places.advance(env)) this.show(env, false);
+    return false;
+  }
+
+  /** A message read from history: shown if it is new. */
+  replayed(env: Envelope): boolean {
+    if (!this.places.advance(env)) return false;
+    this.show(env, true);
+    return true;
+  }
+
+  /**
+   * `names` are caught up: what was held for them is shown in ID order, each once (as part of the catch-up), and they
+   * go live. Returns every message that was held for them, shown or dropped.
+   */
+  release(names: Iterable<string>): Envelope[] {
+    const done = new Set(names);
+    for (const n of done) this.holding?.delete(n);
+    if (this.holding?.size === 0) this.holding = null;
+    const mine = this.held?.filter((h) => done.has(h.name)).map((h) => h.env) ?? [];
+    if (this.held && mine.length) this.held = this.holding ? this.held.filter((h) => !done.has(h.name)) : null;
+    if (!this.holding) this.held = null;
+    for (const env of inIdOrder(mine)) this.replayed(env);
+    return mine;
+  }
+
+  /** Forgets everything held (the connection ended: the next catch-up brings the real messages back from history). */
+  clear(): void {
+    this.holding = null;
+    this.held = null;
+  }
+}
+
+// ---- The client's catch-up -------------------------------------------------------------------------------------
+
 /**
  * A saved place past the newest entry of the channel's history (a forged ID saved by an older client, or a server
  * whose history was reset) would make every catch-up, and every live message, look already seen. Such a channel
  * starts again from its newest entry, as on a first run; true when that happened.
  */
-export function restartIfPastHistory(ch: string, newest: string | undefined, state: ClientState, on: Pick<Handlers, "status">): boolean {
-  const last = state.get(ch);
+export function restartIfPastHistory(ch: string, newest: string | null | undefined, places: Places, on: Pick<Handlers, "status">): boolean {
+  const last = places.get(ch);
   if (last === undefined || compareIds(last, newest ?? "0-0") <= 0) return false;
-  state.set(ch, newest ?? "0-0");
+  places.set(ch, newest ?? "0-0");
   on.status(`${ch}: the saved place ${last} is past the newest message in its history; going on from ${newest ?? "the start"}`);
   return true;
 }
@@ -109,12 +279,140 @@ const LONG_ABSENCE_MS = 10 * 60_000;
  * Shows what a channel missed, oldest first, each message once. A short gap is replayed in full so nothing is lost;
  * only a start or a long absence (`lastDownAt` 0 means never connected) is capped at the newest `limit`.
  */
-export function replayMissed(ch: string, missed: Envelope[], lastDownAt: number, limit: number, state: ClientState, on: Handlers): void {
+export function replayMissed(ch: string, missed: Envelope[], lastDownAt: number, limit: number, places: Places, on: Pick<Handlers, "message" | "status">): void {
   const longAbsence = lastDownAt === 0 || Date.now() - lastDownAt > LONG_ABSENCE_MS;
   const skip = longAbsence ? Math.max(0, missed.length - limit) : 0;
   if (skip > 0) {
     on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${limit}`);
-    state.set(ch, missed[skip - 1]!.id);
+    places.set(ch, missed[skip - 1]!.id);
   }
-  for (const env of missed.slice(skip)) if (state.advance(env)) on.message(env, true);
+  for (const env of missed.slice(skip)) if (places.advance(env)) on.message(env, true);
+}
+
+/** Entries read at once while catching up (a longer gap takes several reads); /messages answers at most this many. */
+export const CATCH_UP_PAGE = 1000;
+
+/**
+ * One channel's catch-up for the client. A first run replays nothing and remembers where history stands; otherwise
+ * everything after the saved place is shown (capped after a long absence), or, with nothing after it, a place past
+ * history starts again from its newest entry. A failed read throws: the caller says so (or gives up).
+ */
+export async function catchUpChannel(ch: string, history: History, places: Places, on: Pick<Handlers, "message" | "status">, lastDownAt: number, limit: number): Promise<void> {
+  const last = places.get(ch);
+  if (last === undefined) {
+    const top = await history.top(ch);
+    if (places.get(ch) === undefined) places.set(ch, top ?? "0-0");
+    return;
+  }
+  const missed: Envelope[] = [];
+  for (let from = last; ; ) {
+    const page = await history.after(ch, from, CATCH_UP_PAGE);
+    missed.push(...page);
+    if (page.length < CATCH_UP_PAGE) break;
+    from = page[page.length - 1]!.id;
+  }
+  if (missed.length > 0) replayMissed(ch, missed, lastDownAt, limit, places, on);
+  // Nothing after the saved place: is the place still inside history?
+  else restartIfPastHistory(ch, await history.top(ch), places, on);
+}
+
+/** The client's saved places: kept in memory, and written to its state file. */
+export type SavedPlaces = Places & { save(): void; saveSoon(): void };
+
+/**
+ * The catch-up of the client's subscriptions on a connection that runs commands (RESP on one node, or a cluster):
+ * live messages checked against history in arrival order and held while their name catches up; each message shown
+ * once; `caughtUp` said once every name has caught up, and after each later catch-up (a failover's).
+ */
+export class ClientCatchUp {
+  private readonly buffer: CatchUpBuffer;
+  private readonly lines = new Map<string, ArrivalOrder<[string, Envelope]>>();
+  /** Channels whose history could not be read to check a live message (said once each). */
+  private readonly uncheckable = new Set<string>();
+  /** Names whose first catch-up is done. */
+  private readonly ready = new Set<string>();
+  /** Bumped when the connection ends: a catch-up still under way for the old one then stops quietly. */
+  private generation = 0;
+
+  constructor(
+    private readonly history: CommandHistory,
+    private readonly places: SavedPlaces,
+    private readonly on: Handlers,
+    private readonly replayLimit: number,
+    /** When the last connection ended; 0 before the first one (a fresh start counts as a long absence). */
+    public lastDownAt: number,
+    private readonly names: string[],
+    /** One line for all names (one RESP connection keeps the order across channels), or one per name. */
+    private readonly oneLine: boolean,
+  ) {
+    this.buffer = new CatchUpBuffer(places, (env, replayed) => {
+      this.on.message(env, replayed);
+      if (!replayed) this.places.saveSoon();
+    });
+  }
+
+  /** `names` are (being) subscribed: their live messages wait for their catch-up. */
+  hold(names: string[]): void {
+    for (const n of names) this.buffer.hold(n);
+  }
+
+  /** A live message for `name` (a channel, or the glob that matched it): checked against history, in arrival order. */
+  live(name: string, m: LiveMessage): void {
+    const key = this.oneLine ? "" : name;
+    let line = this.lines.get(key);
+    if (!line) this.lines.set(key, (line = new ArrivalOrder(([n, env]) => this.buffer.live(n, env))));
+    const settle = line.take();
+    if (m.checkId === null) return settle([name, m.plain]);
+    const generation = this.generation;
+    this.history.find(m.channel, m.checkId).then(
+      (found) => settle([name, settleLive(m, found)]),
+      (err: Error) => {
+        if (generation !== this.generation) return; // the connection ended: catch-up brings it back from history
+        // Not checked is not trusted: the payload shows as text (and a real message is still in history).
+        if (!this.uncheckable.has(m.channel)) this.on.status(`cannot read ${m.channel}'s history to check its messages (${err.message}); they show as plain text`);
+        this.uncheckable.add(m.channel);
+        settle([name, m.plain]);
+      },
+    );
+  }
+
+  /**
+   * Catches `names` up (the globs among them have no history of their own), then shows what they held. Says whether
+   * the client is caught up now: "all" when this was the last name's first catch-up, "again" for a later one (a
+   * reconnection, a failover), "waiting" while other names have not caught up once yet, "stale" when the connection
+   * ended meanwhile. A name caught up twice before the others are in is not everyone caught up: a cluster says a name
+   * is live again after any topology change, and its second catch-up once said "caught up" while another name's
+   * first read was still under way (the clustersub test's first-run flake).
+   */
+  async catchUp(names: string[]): Promise<"all" | "again" | "waiting" | "stale"> {
+    const generation = this.generation;
+    await Promise.all(names.filter((n) => !isPattern(n)).map((ch) => this.catchUpChannel(ch, generation)));
+    if (generation !== this.generation) return "stale";
+    this.buffer.release(names);
+    this.places.save();
+    const allBefore = this.names.every((n) => this.ready.has(n));
+    for (const n of names) this.ready.add(n);
+    if (allBefore) return "again";
+    return this.names.every((n) => this.ready.has(n)) ? "all" : "waiting";
+  }
+
+  private async catchUpChannel(ch: string, generation: number): Promise<void> {
+    try {
+      await catchUpChannel(ch, this.history, this.places, this.on, this.lastDownAt, this.replayLimit);
+    } catch (err) {
+      if (generation === this.generation) this.on.status(`history for ${ch} is unavailable (${(err as Error).message}); showing live messages only`);
+    }
+  }
+
+  /** The connection ended (`forget`: with what it held, which history brings back) or is being made again. */
+  down(forget: boolean): void {
+    this.lastDownAt = Date.now();
+    if (forget) {
+      this.generation++;
+      this.buffer.clear();
+      for (const line of this.lines.values()) line.clear();
+      this.lines.clear();
+    }
+    this.places.save();
+  }
 }

@@ -7,10 +7,7 @@ import { SseParser } from "./sse";
 import type { Config } from "./client_config";
 import { isPattern } from "./glob";
 import { ClientState } from "./client_state";
-import { liveMessage, replayMissed, restartIfPastHistory, type Handlers, type Subscribing } from "./catchup";
-
-/** /messages answers at most this many per request; catch-up pages through longer gaps. */
-const PAGE = 1000;
+import { catchUpChannel, liveMessage, type Handlers, type History, type Subscribing } from "./catchup";
 
 /** An HTTP answer that will not change by asking again. */
 function httpFailure(status: number, body: string, base: string): LinkFailure {
@@ -164,26 +161,18 @@ export class WebSubscription implements Subscribing {
     }
   }
 
-  /** Everything after the last ID seen, from /messages, a page at a time; a first run starts at the newest message. */
+  /** History as the web server's /messages serves it (at most 1000 a request: catch-up reads a page at a time). */
+  private historyOver(signal: AbortSignal): History {
+    const q = (ch: string) => `/messages?channel=${encodeURIComponent(ch)}`;
+    return {
+      top: async (ch) => this.envelopes(ch, await this.fetchJson(`${q(ch)}&limit=1`, signal))[0]?.id ?? null,
+      after: async (ch, lastId, count) => this.envelopes(ch, await this.fetchJson(`${q(ch)}&since=${encodeURIComponent(lastId)}&limit=${count}`, signal)),
+    };
+  }
+
+  /** Everything after the last ID seen (catchup.ts); the /events stream then starts from there (Last-Event-ID). */
   private async catchUp(ch: string, signal: AbortSignal): Promise<void> {
-    const q = `channel=${encodeURIComponent(ch)}`;
-    let last = this.state.get(ch);
-    if (last === undefined) {
-      const newest = this.envelopes(ch, await this.fetchJson(`/messages?${q}&limit=1`, signal));
-      this.state.set(ch, newest[0]?.id ?? "0-0");
-      this.on.caughtUp();
-      return;
-    }
-    const missed: Envelope[] = [];
-    for (;;) {
-      const page = this.envelopes(ch, await this.fetchJson(`/messages?${q}&since=${encodeURIComponent(last)}&limit=${PAGE}`, signal));
-      missed.push(...page);
-      if (page.length < PAGE) break;
-      last = page[page.length - 1]!.id;
-    }
-    if (missed.length > 0) replayMissed(ch, missed, this.lastDown.get(ch) ?? 0, this.replayLimit, this.state, this.on);
-    // Nothing after the saved place: is the place still inside history?
-    else restartIfPastHistory(ch, this.envelopes(ch, await this.fetchJson(`/messages?${q}&limit=1`, signal))[0]?.id, this.state, this.on);
+    await catchUpChannel(ch, this.historyOver(signal), this.state, this.on, this.lastDown.get(ch) ?? 0, this.replayLimit);
     this.state.save();
     this.on.caughtUp();
   }

@@ -1,7 +1,8 @@
-// web_events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with history catch-up from Last-Event-ID
+// web_events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with catch-up (catchup.ts) from Last-Event-ID
 // or ?since=, read only as fast as the client takes it, under output limits) and GET /messages (history as JSON, paged).
 import type { CheckedEnvelope, Hub, HubListener } from "./web_hub";
-import { compareIds, envelopeFromEntry, isReservedChannel, isStreamId, type Envelope } from "./message";
+import { compareIds, isReservedChannel, isStreamId, type Envelope } from "./message";
+import { CatchUpBuffer, MemoryPlaces, historyOver, type CommandHistory } from "./catchup";
 import { InputError, refuseChannelName } from "./web_input";
 import { serverReplyIn } from "./link";
 import type { Store } from "./web_publisher";
@@ -53,14 +54,12 @@ export function checkId(id: string | null, what: string): string | undefined {
   return id;
 }
 
-/** Turns an XRANGE/XREVRANGE reply (as Bun's RedisClient gives it) into envelopes. */
-function entries(reply: unknown, channel: string): Envelope[] {
-  if (!Array.isArray(reply)) return [];
-  return reply.map((e) => {
-    const [id, fields] = e as [string, string[]];
-    return envelopeFromEntry(String(id), (fields ?? []).map(String), channel);
-  });
-}
+/** The store's channel histories, read through catchup.ts (its one decoder of XRANGE replies). */
+const historyIn = (store: Store): CommandHistory =>
+  historyOver(
+    (command, args) => store.send(command, args),
+    async (channel) => (await store.layout()).historyKey(channel),
+  );
 
 /** The channels with history that a name stands for: itself, or for a glob every channel it matches. */
 async function channelsWithHistory(name: string, store: Store): Promise<string[]> {
@@ -75,11 +74,11 @@ async function channelsWithHistory(name: string, store: Store): Promise<string[]
  * while the hub's subscription is still being made (the first stream on a channel) or made again.
  */
 async function historyTops(store: Store, names: string[]): Promise<Map<string, string>> {
-  const layout = await store.layout();
+  const history = historyIn(store);
   const channels = [...new Set((await Promise.all(names.map((n) => channelsWithHistory(n, store)))).flat())];
   // Sent together: one round trip for all of them on a connection that pipelines.
-  const tops = await Promise.all(channels.map((ch) => store.send("XREVRANGE", [layout.historyKey(ch), "+", "-", "COUNT", "1"])));
-  return new Map(channels.map((ch, i) => [ch, entries(tops[i], ch)[0]?.id ?? "0-0"]));
+  const tops = await Promise.all(channels.map((ch) => history.top(ch)));
+  return new Map(channels.map((ch, i) => [ch, tops[i] ?? "0-0"]));
 }
 
 /** Where a stream that opened without `since` starts on `channel` (of `name`), from the tops read at its open. */
@@ -88,8 +87,6 @@ const startAt = (tops: Map<string, string>, name: string, channel: string): stri
 
 /** No names: shared, so a stream that needs no tops keeps no array of its own. */
 const NONE: string[] = [];
-
-const MAX_ID = "18446744073709551615-18446744073709551615";
 
 /** A binary heap by `first`: a merge takes the channel whose next entry comes first in O(log n), for any n. */
 class Heap<T> {
@@ -136,8 +133,8 @@ class Heap<T> {
   }
 }
 
-/** One channel in a merged read: its key, the page in hand and how far into it the merge is. */
-type Cursor = { channel: string; key: string; page: Envelope[]; at: number };
+/** One channel in a merged read: the page in hand and how far into it the merge is. */
+type Cursor = { channel: string; page: Envelope[]; at: number };
 
 /**
  * Several channels' histories read as one, in ID order: oldest first after each channel's start (exclusive), or with
@@ -147,17 +144,15 @@ type Cursor = { channel: string; key: string; page: Envelope[]; at: number };
  */
 async function* mergedHistory(store: Store, starts: [channel: string, from: string][], newestFirst: boolean, page: number): AsyncGenerator<Envelope> {
   if (!starts.length) return;
-  const layout = await store.layout();
-  const count = String(page);
-  const read = async (c: Cursor, bound: string) => {
-    c.page = entries(await store.send(newestFirst ? "XREVRANGE" : "XRANGE", newestFirst ? [c.key, bound, "-", "COUNT", count] : [c.key, bound, "+", "COUNT", count]), c.channel);
+  const history = historyIn(store);
+  // After (or before) `from`, not including it; "+" reads from the newest. Past the largest ID or before 0-0 reads nothing.
+  const read = async (c: Cursor, from: string) => {
+    c.page = await (newestFirst ? history.before(c.channel, from, page) : history.after(c.channel, from, page));
     c.at = 0;
   };
-  // Nothing comes after the largest ID or before 0-0 (and Redis refuses those exclusive bounds).
-  const readable = starts.filter(([, from]) => (newestFirst ? from === "+" || compareIds(from, "0-0") > 0 : compareIds(from, MAX_ID) < 0));
-  const cursors = readable.map(([channel]): Cursor => ({ channel, key: layout.historyKey(channel), page: [], at: 0 }));
+  const cursors = starts.map(([channel]): Cursor => ({ channel, page: [], at: 0 }));
   // The first pages sent together: one round trip on a connection that pipelines.
-  await Promise.all(cursors.map((c, i) => read(c, readable[i]![1] === "+" ? "+" : `(${readable[i]![1]}`)));
+  await Promise.all(cursors.map((c, i) => read(c, starts[i]![1])));
   const order = newestFirst ? -1 : 1;
   const heap = new Heap<Cursor>((a, b) => order * compareIds(a.page[a.at]!.id, b.page[b.at]!.id) < 0);
   for (const c of cursors) if (c.page.length) heap.push(c);
@@ -170,7 +165,7 @@ async function* mergedHistory(store: Store, starts: [channel: string, from: stri
         heap.pop(); // a short page was the channel's last
         continue;
       }
-      await read(c, `(${env.id}`);
+      await read(c, env.id);
       if (!c.page.length) {
         heap.pop();
         continue;
@@ -283,10 +278,10 @@ export function closeRevokedStreams(mayRead: (user: string, channels: string[]) 
  * at once, and methods on a prototype cost nothing per stream where a closure per callback did (bench/ssefloor.ts).
  */
 class SseStream implements UnderlyingDefaultSource<Uint8Array> {
-  /** The last ID sent per channel (a glob's messages are counted by the channel they came on); made on first use. */
-  private last: Map<string, string> | null = null;
-  /** Live messages held per name while its history replay runs; null when none runs (most of a stream's life). */
-  private buffers: Map<string, Envelope[]> | null = new Map();
+  /** The last ID sent per channel (a glob's messages are counted by the channel they came on), from `since`. */
+  private readonly places: MemoryPlaces;
+  /** Live messages held per name while its history replay runs, then sent in ID order, each once (catchup.ts). */
+  private readonly held: CatchUpBuffer;
   /**
    * Names whose replay runs, each with whether it must run once more (the subscription came back meanwhile) before
    * the held messages go out; null when none runs.
@@ -305,7 +300,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
    */
   private readonly late: string[];
   private opened: Promise<Map<string, string> | void> | null;
-  /** Bytes of the live messages held in `buffers`: output the client has not taken either. */
+  /** Bytes of the live messages in `held`: output the client has not taken either. */
   private heldBytes = 0;
   /** Since when the unread output has been over the soft limit (0: it is not). */
   private softSince = 0;
@@ -316,7 +311,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     private readonly hub: Hub,
     private readonly store: Store,
     readonly channels: string[],
-    private readonly since: string | undefined,
+    since: string | undefined,
     private readonly onError: (err: unknown) => void,
     private readonly onClose: (() => void) | undefined,
     private readonly options: StreamOptions,
@@ -324,7 +319,9 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     const late = since === undefined ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
     this.late = late.length ? late : NONE;
     this.opened = this.late.length ? historyTops(store, this.late).catch(onError) : null;
-    for (const ch of channels) this.buffers!.set(ch, []);
+    this.places = new MemoryPlaces(since);
+    this.held = new CatchUpBuffer(this.places, (env) => this.write(frame(env)));
+    for (const ch of channels) this.held.hold(ch);
   }
 
   start(controller: ReadableStreamDefaultController<Uint8Array>): void {
@@ -364,7 +361,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
       keepaliveTimer = null;
     }
     this.listeners.forEach((l, i) => this.hub.unlisten(this.channels[i]!, l));
-    this.buffers = null;
+    this.held.clear();
     this.heldBytes = 0;
     this.pull(); // a replay waiting for room sees the stream closed and stops
     this.onClose?.();
@@ -436,16 +433,6 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     c?.error(new Error(`SSE stream closed: ${why}`));
   }
 
-  send(env: Envelope): void {
-    if (this.closed) return;
-    if (env.id) {
-      const prev = this.last?.get(env.channel) ?? this.since;
-      if (prev !== undefined && compareIds(env.id, prev) <= 0) return; // already sent
-      (this.last ??= new Map()).set(env.channel, env.id);
-    }
-    this.write(frame(env));
-  }
-
   /** The shared subscription's state, sent when it changes: a browser must not sit on a silent "Live". */
   status(now: string | null): void {
     if (this.closed || now === this.problem) return;
@@ -458,9 +445,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
 
   message(name: string, env: CheckedEnvelope): void {
     if (this.closed || isReservedChannel(env.channel)) return; // the server's own traffic, matched by a glob like *
-    const buf = this.buffers?.get(name);
-    if (!buf) return this.send(env);
-    buf.push(env);
+    if (!this.held.live(name, env)) return;
     this.heldBytes += frame(env).byteLength;
     this.checkOutput();
   }
@@ -473,8 +458,7 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
       this.replays.set(name, true);
       return;
     }
-    const buffers = (this.buffers ??= new Map());
-    if (!buffers.has(name)) buffers.set(name, []);
+    this.held.hold(name);
     (this.replays ??= new Map()).set(name, false);
     void this.replayHeld(name);
   }
@@ -491,13 +475,8 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     } finally {
       this.replays?.delete(name);
       if (this.replays?.size === 0) this.replays = null;
-      const held = this.buffers?.get(name) ?? [];
-      this.buffers?.delete(name);
-      if (this.buffers?.size === 0) this.buffers = null;
-      for (const env of held) {
-        this.heldBytes -= frame(env).byteLength;
-        this.send(env);
-      }
+      // Sent in ID order, each once: what the replay sent already is dropped.
+      for (const env of this.held.release([name])) this.heldBytes -= frame(env).byteLength;
     }
   }
 
@@ -506,15 +485,15 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     const tops = await this.opened;
     const starts: [string, string][] = [];
     for (const c of await channelsWithHistory(name, this.store)) {
-      const from = this.last?.get(c) ?? this.since ?? (tops && this.late.includes(name) ? startAt(tops, name, c) : undefined);
+      const from = this.places.get(c) ?? (tops && this.late.includes(name) ? startAt(tops, name, c) : undefined);
       if (from) starts.push([c, from]);
       // From here on `last` is the start: the tops need not be kept for the stream's life.
-      if (from && tops && !isPattern(name) && !this.last?.has(c)) (this.last ??= new Map()).set(c, from);
+      if (from && tops && !isPattern(name) && !this.places.has(c)) this.places.set(c, from);
     }
-    if (tops && this.late.every((n) => !isPattern(n) && this.last?.has(n))) this.opened = null;
+    if (tops && this.late.every((n) => !isPattern(n) && this.places.has(n))) this.opened = null;
     for await (const env of mergedHistory(this.store, starts, false, pageFor(starts.length, READ_BUDGET))) {
       if (this.closed) return;
-      this.send(env);
+      this.held.replayed(env);
       // Backpressure: read no more history until the client has taken what is queued.
       if (this.queued >= REPLAY_HIGH_WATER) await new Promise<void>((resolve) => (this.drained = resolve));
     }

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import webpush from "web-push";
 import { z } from "zod";
 import { compileGlob, isPattern } from "./glob";
-import { RESERVED_CHANNEL_PREFIX, envelopeFromEntry, isReservedChannel, type Envelope } from "./message";
+import { RESERVED_CHANNEL_PREFIX, isReservedChannel, type Envelope } from "./message";
+import { entriesFromReply, historyOver, type CommandHistory } from "./catchup";
 import {
   DEFAULT_PUSH_LIMITS,
   EXPIRE_AFTER_MS,
@@ -75,6 +76,8 @@ const ChangeSchema = z.union([z.object({ op: z.literal("put"), record: RecordSch
 // Keys outside history's notistream:<channel> namespace, so no channel's history can be read as one of them.
 const SUB_PREFIX = "notistream-push:sub:";
 const CHANGES = `${RESERVED_CHANNEL_PREFIX}push:changes`;
+/** Per channel, a stream of the IDs claimed for pushing (Push.claim): its newest is where a catch-up starts. */
+const claimsKey = (channel: string) => `notistream-push:claims:${channel}`;
 const subKey = (endpoint: string) => SUB_PREFIX + createHash("sha256").update(endpoint).digest("hex");
 const visitorHash = (visitor: string) => createHash("sha256").update(`notistream-push-visitor\0${visitor}`).digest("base64url").slice(0, 22);
 
@@ -141,8 +144,14 @@ export class Push {
   /** Subscriptions being stored right now, counted with `subs`: parallel requests cannot all pass the caps at once. */
   private readonly storing = new Map<string, PushRecord>();
   private readonly limits: PushLimits;
+  /** Channels' histories and their claims, read through catchup.ts. */
+  private readonly history: CommandHistory;
+  private readonly claims: CommandHistory;
 
   constructor(private readonly o: PushOptions) {
+    const run = (command: string, args: string[]) => o.store.send(command, args);
+    this.history = historyOver(run, async (channel) => (await o.store.layout()).historyKey(channel));
+    this.claims = historyOver(run, claimsKey);
     this.concurrency = o.concurrency ?? 64;
     this.queueMax = o.queueMax ?? 100_000;
     this.limits = o.limits ?? DEFAULT_PUSH_LIMITS;
@@ -182,8 +191,7 @@ export class Push {
     const keys = await this.o.store.keys(`${SUB_PREFIX}*`);
     const found = new Map<string, PushRecord>();
     for (const key of keys) {
-      const entries = (await this.o.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"])) as [string, string[]][];
-      const fields = entries?.[0]?.[1] ?? [];
+      const fields = entriesFromReply(await this.o.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0]?.fields ?? [];
       const rec = RecordSchema.safeParse(JSON.parse(fields[fields.indexOf("sub") + 1] ?? "null"));
       if (rec.success) found.set(rec.data.endpoint, rec.data);
     }
@@ -362,14 +370,9 @@ export class Push {
    * while the hub was away. Their claims still make each one pushed once.
    */
   private async catchUp(channel: string): Promise<void> {
-    const top = (await this.o.store.send("XREVRANGE", [`notistream-push:claims:${channel}`, "+", "-", "COUNT", "1"])) as [string, string[]][] | null;
-    const last = top?.[0]?.[0];
-    if (!last) return;
-    const missed = (await this.o.store.send("XRANGE", [(await this.o.store.layout()).historyKey(channel), `(${last}`, "+", "COUNT", "100"])) as [string, string[]][] | null;
-    for (const [id, fields] of missed ?? []) {
-      const env = envelopeFromEntry(String(id), (fields ?? []).map(String), channel);
-      await this.handle(channel, env, JSON.stringify(env));
-    }
+    const last = await this.claims.top(channel);
+    if (last === null) return;
+    for (const env of await this.history.after(channel, last, 100)) await this.handle(channel, env, JSON.stringify(env));
   }
 
   /**
@@ -416,7 +419,7 @@ export class Push {
     const refusedAsTaken = (err: unknown) => /equal or smaller/.test((err as Error).message);
     if (env.id && !env.plain) {
       try {
-        await this.o.store.send("XADD", [`notistream-push:claims:${channel}`, "MAXLEN", "~", "1000", env.id, "by", this.serverId]);
+        await this.o.store.send("XADD", [claimsKey(channel), "MAXLEN", "~", "1000", env.id, "by", this.serverId]);
         return true;
       } catch (err) {
         if (refusedAsTaken(err)) return false;

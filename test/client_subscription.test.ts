@@ -40,18 +40,18 @@ describe("settleLive: history decides", () => {
   const huge = "18446744073709551615-18446744073709551615";
   test("an id found in the channel's history shows the entry read back, with the frame's channel", () => {
     const m = liveMessage("team/x", payload({ id: "5-0", channel: "alerts", message: "TAMPERED", title: "forged" }), NOW);
-    expect(settleLive(m, [entry("5-0", "alerts", "the real text", ["title", "Real"])])).toEqual({ id: "5-0", time: 5, channel: "team/x", message: "the real text", title: "Real" });
+    expect(settleLive(m, envelopeFromHistory(entry("5-0", "alerts", "the real text", ["title", "Real"]), "alerts"))).toEqual({ id: "5-0", time: 5, channel: "team/x", message: "the real text", title: "Real" });
   });
   test("an id not in history (a huge one, or another channel's) shows the payload as plain text", () => {
     const m = liveMessage("blind", payload({ id: huge }), NOW);
-    expect(settleLive(m, [])).toBe(m.plain);
-    expect(settleLive(m, [entry("6-0", "blind", "other entry")])).toBe(m.plain);
+    expect(settleLive(m, null)).toBe(m.plain);
+    expect(settleLive(m, envelopeFromHistory(entry("6-0", "blind", "other entry"), "blind"))).toBe(m.plain);
   });
   test("a plain payload stays plain and never moves the saved place", () => {
     const s = new ClientState(null, "srv");
     s.set("blind", "5-0");
     const m = liveMessage("blind", payload({ id: huge }), NOW);
-    expect(s.advance(settleLive(m, []))).toBe(true);
+    expect(s.advance(settleLive(m, null))).toBe(true);
     expect(s.get("blind")).toBe("5-0");
   });
   test("history's own entries keep the channel they were read from", () => {

@@ -1,0 +1,300 @@
+// test/catchup.test.ts — catchup.ts without a server: the one decoder of XRANGE replies (both shapes), history read by
+// commands, the hold/flush/dedupe buffer, one channel's catch-up (first run, paging, a gap, a place past history, a
+// failed read), and the client's catch-up over it (a live message during the read, when "caught up" may be said).
+import { describe, expect, test } from "bun:test";
+import type { Reply } from "../resp";
+import type { Envelope } from "../message";
+import {
+  CATCH_UP_PAGE,
+  CatchUpBuffer,
+  ClientCatchUp,
+  MAX_ID,
+  MemoryPlaces,
+  catchUpChannel,
+  entriesFromReply,
+  envelopesFromReply,
+  historyOver,
+  liveMessage,
+  type CommandHistory,
+  type Handlers,
+  type History,
+} from "../catchup";
+
+const bulk = (s: string): Reply => ({ type: "bulk", value: new TextEncoder().encode(s) });
+const resp3 = (entries: [string, string[]][]): Reply => ({ type: "array", value: entries.map(([id, f]) => ({ type: "array", value: [bulk(id), { type: "array", value: f.map(bulk) }] })) });
+const env = (id: string, message = `m ${id}`, channel = "c"): Envelope => ({ id, time: 1, channel, message });
+const fields = (message: string, channel = "c") => ["time", "1", "channel", channel, "message", message];
+
+describe("one decoder of XRANGE replies", () => {
+  const entries: [string, string[]][] = [
+    ["1-1", [...fields("one"), "title", "T", "priority", "5", "tags", '["a"]']],
+    ["1-2", fields("two", "elsewhere")],
+  ];
+  test("link.ts's RESP3 and ioredis's arrays give the same envelopes, on the channel read, never a field's", () => {
+    const want = [
+      { id: "1-1", time: 1, channel: "c", message: "one", title: "T", priority: 5, tags: ["a"] },
+      { id: "1-2", time: 1, channel: "c", message: "two" },
+    ];
+    expect(envelopesFromReply(resp3(entries), "c")).toEqual(want);
+    expect(envelopesFromReply(entries, "c")).toEqual(want);
+  });
+  test("an error reply throws; an empty or null reply is no entries; an entry without a stream ID is left out", () => {
+    expect(() => entriesFromReply({ type: "error", value: "NOPERM no" })).toThrow("NOPERM no");
+    expect(() => entriesFromReply(new Error("CLUSTERDOWN"))).toThrow("CLUSTERDOWN");
+    expect(entriesFromReply({ type: "array", value: null })).toEqual([]);
+    expect(entriesFromReply(null)).toEqual([]);
+    expect(entriesFromReply([["nope", []], ["2-0", ["message", "x"]], "junk"])).toEqual([{ id: "2-0", fields: ["message", "x"] }]);
+  });
+  test("validated as a live message is: a time that is no number becomes the entry's second, unknown fields are ignored", () => {
+    expect(envelopesFromReply([["1700000000123-0", ["time", "soon", "message", "x", "evil", "1"]]], "c")).toEqual([{ id: "1700000000123-0", time: 1700000000, channel: "c", message: "x" }]);
+  });
+});
+
+describe("historyOver: the commands a catch-up sends", () => {
+  const recording = () => {
+    const sent: string[] = [];
+    const history = historyOver(async (cmd, args) => {
+      sent.push([cmd, ...args].join(" "));
+      return [["5-0", fields("five")]];
+    }, (ch) => `h:${ch}`);
+    return { sent, history };
+  };
+  test("top, after, before and find", async () => {
+    const { sent, history } = recording();
+    expect(await history.top("c")).toBe("5-0");
+    expect((await history.after("c", "4-0", 10)).map((e) => e.id)).toEqual(["5-0"]);
+    await history.before("c", "+", 3);
+    await history.before("c", "9-0", 3);
+    expect(await history.find("c", "5-0")).toMatchObject({ id: "5-0", message: "five" });
+    expect(await history.find("c", "6-0")).toBeNull();
+    expect(sent).toEqual(["XREVRANGE h:c + - COUNT 1", "XRANGE h:c (4-0 + COUNT 10", "XREVRANGE h:c + - COUNT 3", "XREVRANGE h:c (9-0 - COUNT 3", "XRANGE h:c 5-0 5-0", "XRANGE h:c 6-0 6-0"]);
+  });
+  test("nothing comes after the largest ID or before 0-0: no command (Redis refuses those bounds)", async () => {
+    const { sent, history } = recording();
+    expect(await history.after("c", MAX_ID, 10)).toEqual([]);
+    expect(await history.before("c", "0-0", 10)).toEqual([]);
+    expect(sent).toEqual([]);
+  });
+});
+
+describe("CatchUpBuffer: hold, flush in ID order, each once", () => {
+  const make = (since?: string) => {
+    const shown: string[] = [];
+    const buffer = new CatchUpBuffer(new MemoryPlaces(since), (e, replayed) => shown.push(`${replayed ? "r" : "l"} ${e.channel} ${e.id || e.message}`));
+    return { shown, buffer };
+  };
+  test("held live messages come after history, in ID order, and what history showed already is dropped", () => {
+    const { shown, buffer } = make();
+    buffer.hold("c");
+    // Live messages during the read: out of order (two web servers), one that history will also return.
+    expect(buffer.live("c", env("7-0"))).toBe(true);
+    expect(buffer.live("c", env("5-0"))).toBe(true);
+    expect(shown).toEqual([]);
+    for (const e of [env("4-0"), env("5-0")]) buffer.replayed(e);
+    expect(buffer.release(["c"]).map((e) => e.id)).toEqual(["7-0", "5-0"]);
+    expect(shown).toEqual(["r c 4-0", "r c 5-0", "r c 7-0"]);
+    // Live now: shown at once; a repeat and an older one are dropped.
+    expect(buffer.live("c", env("8-0"))).toBe(false);
+    buffer.live("c", env("8-0"));
+    buffer.live("c", env("6-0"));
+    expect(shown).toEqual(["r c 4-0", "r c 5-0", "r c 7-0", "l c 8-0"]);
+  });
+  test("messages with no id are always shown, where they arrived among the held ones, and move no place", () => {
+    const { shown, buffer } = make("1-0");
+    buffer.hold("c");
+    buffer.live("c", env("3-0"));
+    buffer.live("c", { ...env(""), message: "plain" });
+    buffer.live("c", env("2-0"));
+    buffer.release(["c"]);
+    expect(shown).toEqual(["r c 2-0", "r c plain", "r c 3-0"]);
+    buffer.live("c", { ...env(""), message: "plain" });
+    expect(shown.at(-1)).toBe("l c plain");
+  });
+  test("each name is held and released on its own; clear() forgets what was held", () => {
+    const { shown, buffer } = make();
+    buffer.hold("a");
+    buffer.hold("b");
+    buffer.live("a", env("1-0", "x", "a"));
+    buffer.live("b", env("1-0", "y", "b"));
+    buffer.release(["b"]);
+    expect(shown).toEqual(["r b 1-0"]);
+    expect(buffer.holds("a")).toBe(true);
+    buffer.clear();
+    expect(buffer.holds("a")).toBe(false);
+    expect(buffer.release(["a"])).toEqual([]);
+    expect(shown).toEqual(["r b 1-0"]);
+  });
+  test("since: nothing at or before it is shown", () => {
+    const { shown, buffer } = make("5-0");
+    buffer.replayed(env("5-0"));
+    buffer.live("c", env("4-0"));
+    buffer.live("c", env("6-0"));
+    expect(shown).toEqual(["l c 6-0"]);
+  });
+});
+
+/** A channel's history in memory, as a History; `fail` makes every read throw. */
+function memoryHistory(entries: Envelope[], fail?: string): History & { reads: string[] } {
+  const reads: string[] = [];
+  const check = () => {
+    if (fail) throw new Error(fail);
+  };
+  return {
+    reads,
+    top: async (ch) => (reads.push(`top ${ch}`), check(), entries.at(-1)?.id ?? null),
+    after: async (ch, last, count) => {
+      reads.push(`after ${ch} ${last} ${count}`);
+      check();
+      return entries.filter((e) => BigInt(e.id.split("-")[0]!) > BigInt(last.split("-")[0]!)).slice(0, count);
+    },
+  };
+}
+
+function recorder() {
+  const shown: string[] = [];
+  const said: string[] = [];
+  let caughtUp = 0;
+  const on: Handlers = { message: (e, replayed) => shown.push(`${replayed ? "r" : "l"} ${e.id || e.message}`), caughtUp: () => void caughtUp++, status: (l) => said.push(l), fatal: () => {} };
+  return { on, shown, said, caughtUps: () => caughtUp };
+}
+
+describe("catchUpChannel: one channel's catch-up for the client", () => {
+  test("a first run replays nothing and remembers where history stands (0-0 when it is empty)", async () => {
+    const places = new MemoryPlaces();
+    const r = recorder();
+    await catchUpChannel("c", memoryHistory([env("3-0"), env("4-0")]), places, r.on, 0, 50);
+    await catchUpChannel("empty", memoryHistory([]), places, r.on, 0, 50);
+    expect([places.get("c"), places.get("empty"), r.shown]).toEqual(["4-0", "0-0", []]);
+  });
+  test("a long gap is read a page at a time, and after a long absence only the newest `limit` show", async () => {
+    const all = Array.from({ length: CATCH_UP_PAGE + 5 }, (_, i) => env(`${i + 1}-0`));
+    const places = new MemoryPlaces();
+    places.set("c", "0-0");
+    const r = recorder();
+    const history = memoryHistory(all);
+    await catchUpChannel("c", history, places, r.on, 0, 3);
+    expect(history.reads).toEqual([`after c 0-0 ${CATCH_UP_PAGE}`, `after c ${CATCH_UP_PAGE}-0 ${CATCH_UP_PAGE}`]);
+    expect(r.shown).toEqual([`r ${CATCH_UP_PAGE + 3}-0`, `r ${CATCH_UP_PAGE + 4}-0`, `r ${CATCH_UP_PAGE + 5}-0`]);
+    expect(r.said).toEqual([`c: skipped ${CATCH_UP_PAGE + 2} older messages while away; showing the last 3`]);
+  });
+  test("a trimmed gap shows what history still has; a place past history starts again from its newest entry", async () => {
+    const places = new MemoryPlaces();
+    places.set("c", "2-0");
+    const r = recorder();
+    await catchUpChannel("c", memoryHistory([env("8-0"), env("9-0")]), places, r.on, Date.now() - 1000, 50);
+    expect(r.shown).toEqual(["r 8-0", "r 9-0"]);
+    places.set("c", "18446744073709551615-0");
+    await catchUpChannel("c", memoryHistory([env("9-0")]), places, r.on, Date.now() - 1000, 50);
+    expect(places.get("c")).toBe("9-0");
+    expect(r.said).toEqual(["c: the saved place 18446744073709551615-0 is past the newest message in its history; going on from 9-0"]);
+  });
+  test("a history read that fails throws, and the place is left as it was", async () => {
+    const places = new MemoryPlaces();
+    const r = recorder();
+    await expect(catchUpChannel("c", memoryHistory([], "NOPERM no rights"), places, r.on, 0, 50)).rejects.toThrow("NOPERM no rights");
+    expect(places.get("c")).toBeUndefined();
+  });
+});
+
+/** A CommandHistory whose reads wait until the test lets them answer. */
+function gatedHistory(entries: Record<string, Envelope[]>) {
+  const gates: { ch: string; open: () => void }[] = [];
+  const wait = (ch: string) => new Promise<void>((open) => gates.push({ ch, open }));
+  const of = (ch: string) => entries[ch] ?? [];
+  const history: CommandHistory = {
+    top: async (ch) => (await wait(ch), of(ch).at(-1)?.id ?? null),
+    after: async (ch, last) => (await wait(ch), of(ch).filter((e) => Number(e.id.split("-")[0]) > Number(last.split("-")[0]))),
+    before: async () => [],
+    find: async (ch, id) => of(ch).find((e) => e.id === id) ?? null,
+  };
+  /** Lets the reads waiting (on `ch`, or all) answer. */
+  const answer = async (ch?: string) => {
+    for (let turn = 0; turn < 10; turn++) {
+      for (const g of gates.filter((g) => ch === undefined || g.ch === ch)) {
+        gates.splice(gates.indexOf(g), 1);
+        g.open();
+      }
+      await Bun.sleep(0);
+    }
+  };
+  return { history, answer, pending: () => gates.map((g) => g.ch) };
+}
+
+const savedPlaces = () => Object.assign(new MemoryPlaces(), { save() {}, saveSoon() {} });
+
+describe("ClientCatchUp: the client's catch-up on a connection that runs commands", () => {
+  test("a live message arriving during the read waits, and shows once after what history had", async () => {
+    const h = gatedHistory({ c: [env("1-0"), env("2-0"), env("3-0")] });
+    const places = savedPlaces();
+    places.set("c", "1-0");
+    const r = recorder();
+    const cu = new ClientCatchUp(h.history, places, r.on, 50, Date.now() - 1000, ["c"], true);
+    cu.hold(["c"]);
+    const done = cu.catchUp(["c"]);
+    cu.live("c", liveMessage("c", JSON.stringify(env("3-0"))));
+    cu.live("c", liveMessage("c", "plain text"));
+    await Bun.sleep(0);
+    expect(r.shown).toEqual([]);
+    await h.answer();
+    expect(await done).toBe("all");
+    expect(r.shown).toEqual(["r 2-0", "r 3-0", "r plain text"]);
+    cu.live("c", liveMessage("c", JSON.stringify(env("3-0"))));
+    await Bun.sleep(0);
+    expect(r.shown).toHaveLength(3); // a repeat is dropped
+  });
+
+  test("a history read that fails is said, and what was held still shows", async () => {
+    const places = savedPlaces();
+    places.set("c", "1-0");
+    const r = recorder();
+    const failing: CommandHistory = { ...memoryHistory([], "LOADING"), before: async () => [], find: async () => null };
+    const cu = new ClientCatchUp(failing, places, r.on, 50, 0, ["c"], true);
+    cu.hold(["c"]);
+    const done = cu.catchUp(["c"]);
+    cu.live("c", liveMessage("c", "held"));
+    expect(await done).toBe("all");
+    expect(r.said).toEqual(["history for c is unavailable (LOADING); showing live messages only"]);
+    expect(r.shown).toEqual(["r held"]);
+  });
+
+  // The clustersub flake: a cluster says a name is live again after any topology change. When that came for cs1/b
+  // while cs1/a's first read was still under way, "caught up" was said and cs1/a's place was not set yet.
+  test("caught up is said once every name has caught up once, however often one of them catches up again first", async () => {
+    const h = gatedHistory({ a: [env("1-2")] });
+    const places = savedPlaces();
+    const r = recorder();
+    const cu = new ClientCatchUp(h.history, places, r.on, 50, 0, ["a", "b"], false);
+    cu.hold(["a", "b"]);
+    const a = cu.catchUp(["a"]);
+    const b1 = cu.catchUp(["b"]);
+    const b2 = cu.catchUp(["b"]);
+    expect(h.pending()).toEqual(["a", "b", "b"]);
+    // Only b's reads answer: a's first read is still under way.
+    await h.answer("b");
+    expect([await b1, await b2]).toEqual(["waiting", "waiting"]);
+    expect(r.caughtUps()).toBe(0);
+    expect(places.get("a")).toBeUndefined();
+    await h.answer("a");
+    expect(await a).toBe("all");
+    expect([places.get("a"), places.get("b")]).toEqual(["1-2", "0-0"]);
+    const again = cu.catchUp(["b"]);
+    await h.answer();
+    expect(await again).toBe("again");
+  });
+
+  test("a catch-up of a connection that ended stops quietly: it neither says nor shows anything", async () => {
+    const h = gatedHistory({ c: [env("2-0")] });
+    const places = savedPlaces();
+    places.set("c", "1-0");
+    const r = recorder();
+    const cu = new ClientCatchUp(h.history, places, r.on, 50, 0, ["c"], true);
+    cu.hold(["c"]);
+    const done = cu.catchUp(["c"]);
+    cu.live("c", liveMessage("c", "held on the old connection"));
+    cu.down(true);
+    await h.answer();
+    expect(await done).toBe("stale");
+    expect(r.shown).toEqual(["r 2-0"]); // history's own entry is real; the held one is forgotten (history has it)
+    expect(r.said).toEqual([]);
+  });
+});
