@@ -1,5 +1,5 @@
-// link.ts — the client side of one RESP connection, for web_hub.ts, web_publisher.ts and client.ts: connect (TCP or TLS), HELLO 3
-// with AUTH, commands written once per turn, replies matched in order, keepalive, one backoff policy, errors sorted.
+// link.ts — the client side of one RESP connection (backend.ts's one node, the client's setup check): connect (TCP or TLS),
+// HELLO 3 with AUTH, commands written once per turn, replies matched in order, keepalive, one backoff policy, errors sorted.
 import { readFileSync } from "node:fs";
 import type { Socket } from "bun";
 import { ReplyParser, bulkText, encodeCommandText, type Reply } from "./resp";
@@ -97,6 +97,17 @@ export type LinkEvents = {
 /** Commands answered by one push per argument (or one error), not by a reply. */
 const SUBSCRIBING = new Set(["SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"]);
 type Waiting = { onReply: (r: Reply) => void; onFail?: (f: LinkFailure) => void } | { pushes: number };
+
+/** One connection attempt's own state: its parser and timers, and whether it has ended (a later one has its own). */
+type Attempt = {
+  ended: boolean;
+  /** No byte has come yet: the first one says whether the peer speaks RESP at all. */
+  first: boolean;
+  parser: ReplyParser;
+  connectTimer?: ReturnType<typeof setTimeout>;
+  pingTimer?: ReturnType<typeof setInterval>;
+  pongDeadline?: ReturnType<typeof setTimeout>;
+};
 
 /** A command's failure as an Error: the connection ended or was not up (`failure`), or the server answered `-…` (`reply`). */
 export class LinkError extends Error {
@@ -220,45 +231,11 @@ export class Link {
   }
 
   private connect(): void {
-    const parser = new ReplyParser();
-    let ended = false;
-    let first = true;
-    let pingTimer: ReturnType<typeof setInterval> | undefined;
-    let pongDeadline: ReturnType<typeof setTimeout> | undefined;
+    const attempt: Attempt = { ended: false, first: true, parser: new ReplyParser() };
     this.waiting = [];
-    const end = (failure: LinkFailure) => {
-      if (ended) return;
-      ended = true;
-      this.endCurrent = null;
-      clearTimeout(connectTimer);
-      clearInterval(pingTimer);
-      clearTimeout(pongDeadline);
-      const socket = this.socket;
-      this.socket = null;
-      socket?.terminate();
-      // A connection that lasted a while was healthy: the backoff starts again from the bottom.
-      if (this.readyAt && Date.now() - this.readyAt >= this.timing.stableMs) this.attempt = 0;
-      this.readyAt = 0;
-      const failed = this.waiting;
-      this.waiting = [];
-      // The unsent output goes with the connection (a new one starts empty: send() writes only while ready).
-      this.out = "";
-      this.rest = null;
-      this.blocked = false;
-      this.lastFailure = failure;
-      for (const w of failed) if ("onFail" in w) w.onFail?.(failure);
-      if (this.stopped) return; // a stop() asked for is no failure and is not retried
-      const delay = backoffDelay(this.attempt++, Math.random, 500, this.timing.backoffCapMs);
-      this.retry = setTimeout(() => {
-        this.retry = null;
-        if (!this.stopped) this.connect();
-      }, delay);
-      this.on.down(failure, delay);
-    };
+    const end = (failure: LinkFailure) => this.end(attempt, failure);
     this.endCurrent = end;
-    const connectTimer = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no connection to ${this.where} within ${this.timing.connectTimeoutMs / 1000} s` }), this.timing.connectTimeoutMs);
-    const { user, password } = this.opts;
-    const hello = ["HELLO", "3", ...(password !== undefined ? ["AUTH", user ?? "default", password] : [])];
+    attempt.connectTimer = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no connection to ${this.where} within ${this.timing.connectTimeoutMs / 1000} s` }), this.timing.connectTimeoutMs);
     let ca: string | undefined;
     try {
       ca = this.opts.ca ?? (this.opts.caFile ? readFileSync(this.opts.caFile, "utf8") : undefined);
@@ -266,53 +243,19 @@ export class Link {
       queueMicrotask(() => end({ fatal: true, code: "CAFILE", reason: `cannot read the CA file ${this.opts.caFile}: ${(err as Error).message}` }));
       return;
     }
-    const onReply = (r: Reply) => {
-      if (r.type === "push") {
-        const head = this.waiting[0];
-        if (head && "pushes" in head && /subscribe$/i.test(bulkText(r.value[0])) && --head.pushes === 0) this.waiting.shift();
-        this.on.push(r.value);
-        return;
-      }
-      const head = this.waiting.shift();
-      if (head && "onReply" in head) return head.onReply(r);
-      // An error for a subscribing command (or for nothing): the connection goes on, the owner decides.
-      if (r.type === "error") this.on.refused?.(failureFromReply(r.value));
-    };
     Bun.connect({
       hostname: this.opts.host,
       port: this.opts.port,
       tls: this.opts.tls ? (ca ? { ca } : true) : undefined,
       socket: {
-        open: (socket) => {
-          // The connect timer runs on until HELLO is answered: a server that accepts and then says nothing (stopped
-          // with SIGSTOP: the kernel still accepts) must fail within the timeout too.
-          if (this.stopped) return void socket.end();
-          this.socket = socket;
-          this.waiting.push({
-            onReply: (r) => {
-              clearTimeout(connectTimer);
-              if (r.type === "error") return end(failureFromReply(r.value));
-              this.readyAt = Date.now();
-              this.lastFailure = null;
-              this.on.ready();
-            },
-          });
-          socket.write(Buffer.from(encodeCommandText(hello)));
-          // Keepalive: a sleeping laptop or a dropped NAT mapping shows up as a PING with no answer.
-          pingTimer = setInterval(() => {
-            if (!this.ready) return;
-            this.send(["PING"], () => clearTimeout(pongDeadline));
-            clearTimeout(pongDeadline);
-            pongDeadline = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no reply to PING within ${this.timing.pingTimeoutMs / 1000} s` }), this.timing.pingTimeoutMs);
-          }, this.timing.pingIntervalMs);
-        },
+        open: (socket) => this.opened(socket, attempt, end),
         data: (_socket, chunk) => {
           // HELLO's answer starts with % or * (RESP3 or RESP2 map), or - (an error); anything else is not a RESP server.
-          if (first && !"%*-".includes(String.fromCharCode(chunk[0] ?? 0))) return end(notRespFailure(chunk, this.where));
-          first = false;
-          parser.push(chunk);
+          if (attempt.first && !"%*-".includes(String.fromCharCode(chunk[0] ?? 0))) return end(notRespFailure(chunk, this.where));
+          attempt.first = false;
+          attempt.parser.push(chunk);
           try {
-            for (let r = parser.next(); r && !ended; r = parser.next()) onReply(r);
+            for (let r = attempt.parser.next(); r && !attempt.ended; r = attempt.parser.next()) this.onReply(r);
           } catch (err) {
             end({ fatal: true, code: "NOTRESP", reason: `${this.where} sent something that is not RESP (${(err as Error).message})` });
           }
@@ -326,5 +269,76 @@ export class Link {
         connectError: (_socket, err) => end(failureFromError(err, this.where)),
       },
     }).catch((err: Error) => end(failureFromError(err, this.where)));
+  }
+
+  /** The socket is open: log in with HELLO 3 (AUTH when there is a password), and start the keepalive. */
+  private opened(socket: Socket<undefined>, attempt: Attempt, end: (failure: LinkFailure) => void): void {
+    // The connect timer runs on until HELLO is answered: a server that accepts and then says nothing (stopped
+    // with SIGSTOP: the kernel still accepts) must fail within the timeout too.
+    if (this.stopped) return void socket.end();
+    this.socket = socket;
+    this.waiting.push({
+      onReply: (r) => {
+        clearTimeout(attempt.connectTimer);
+        if (r.type === "error") return end(failureFromReply(r.value));
+        this.readyAt = Date.now();
+        this.lastFailure = null;
+        this.on.ready();
+      },
+    });
+    const { user, password } = this.opts;
+    socket.write(Buffer.from(encodeCommandText(["HELLO", "3", ...(password !== undefined ? ["AUTH", user ?? "default", password] : [])])));
+    // Keepalive: a sleeping laptop or a dropped NAT mapping shows up as a PING with no answer.
+    attempt.pingTimer = setInterval(() => {
+      if (!this.ready) return;
+      this.send(["PING"], () => clearTimeout(attempt.pongDeadline));
+      clearTimeout(attempt.pongDeadline);
+      attempt.pongDeadline = setTimeout(() => end({ fatal: false, code: "ETIMEDOUT", reason: `no reply to PING within ${this.timing.pingTimeoutMs / 1000} s` }), this.timing.pingTimeoutMs);
+    }, this.timing.pingIntervalMs);
+  }
+
+  /** A reply or a push from the server: pushes go to the owner, replies to the command waiting at the head. */
+  private onReply(r: Reply): void {
+    if (r.type === "push") {
+      const head = this.waiting[0];
+      if (head && "pushes" in head && /subscribe$/i.test(bulkText(r.value[0])) && --head.pushes === 0) this.waiting.shift();
+      this.on.push(r.value);
+      return;
+    }
+    const head = this.waiting.shift();
+    if (head && "onReply" in head) return head.onReply(r);
+    // An error for a subscribing command (or for nothing): the connection goes on, the owner decides.
+    if (r.type === "error") this.on.refused?.(failureFromReply(r.value));
+  }
+
+  /** Ends `attempt`'s connection once: its timers stop, waiting commands fail, and (unless stopped) a retry is planned. */
+  private end(attempt: Attempt, failure: LinkFailure): void {
+    if (attempt.ended) return;
+    attempt.ended = true;
+    this.endCurrent = null;
+    clearTimeout(attempt.connectTimer);
+    clearInterval(attempt.pingTimer);
+    clearTimeout(attempt.pongDeadline);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.terminate();
+    // A connection that lasted a while was healthy: the backoff starts again from the bottom.
+    if (this.readyAt && Date.now() - this.readyAt >= this.timing.stableMs) this.attempt = 0;
+    this.readyAt = 0;
+    const failed = this.waiting;
+    this.waiting = [];
+    // The unsent output goes with the connection (a new one starts empty: send() writes only while ready).
+    this.out = "";
+    this.rest = null;
+    this.blocked = false;
+    this.lastFailure = failure;
+    for (const w of failed) if ("onFail" in w) w.onFail?.(failure);
+    if (this.stopped) return; // a stop() asked for is no failure and is not retried
+    const delay = backoffDelay(this.attempt++, Math.random, 500, this.timing.backoffCapMs);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (!this.stopped) this.connect();
+    }, delay);
+    this.on.down(failure, delay);
   }
 }

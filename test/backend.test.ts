@@ -65,7 +65,8 @@ async function sameEitherWay(open: (on: BackendEvents) => Backend, layout: typeo
     expect((await commands.keys(layout.historyKeys("bk-*"))).sort()).toEqual([...keys].sort());
     expect(await commands.call(["XLEN", keys[0]!])).toBe(1);
     expect(await commands.publish("news", "hello", true)).toBeGreaterThanOrEqual(1);
-    expect(await commands.publish("alpha", "glob", true)).toBeGreaterThanOrEqual(1);
+    // Not counted: on a cluster the glob's PSUBSCRIBE is on one node, and a PUBLISH counts only the node it went to.
+    await commands.publish("alpha", "glob", true);
     await until("both messages", () => told.includes("message news news hello") && told.includes("message al* alpha glob"));
     b.unsubscribe("news");
     await Bun.sleep(300);
