@@ -7,7 +7,7 @@ import { CLUSTER, SINGLE_NODE } from "../layout";
 import { LinkError, type LinkFailure } from "../link";
 import { CLUSTER_NEEDS, startCluster, type Cluster } from "./cluster";
 import { writeFileSync } from "node:fs";
-import { freePort, needs, startPubSub, tempPath, until, type Running } from "./helpers";
+import { freePort, needs, spawnPubSubAt, startPubSub, tempPath, until, waitForPort, type Running } from "./helpers";
 
 const replyError = (message: string) => Object.assign(new Error(message), { name: "ReplyError" });
 
@@ -133,6 +133,35 @@ describe("one node (our pub/sub server)", () => {
       await acl.stop();
     }
   }, 20_000);
+});
+
+describe("one node that goes away and comes back", () => {
+  test("`down` with the retry, then `ready` and each subscription `live` again; the choice is not asked again", async () => {
+    const port = await freePort();
+    const data = tempPath("backend-restart.db");
+    let server = spawnPubSubAt(port, data);
+    const { told, on } = recorder();
+    const fast = { pingIntervalMs: 30_000, pingTimeoutMs: 10_000, stableMs: 30_000, connectTimeoutMs: 2000, backoffCapMs: 300 };
+    const b = openBackend(node(port), on, { timing: fast });
+    try {
+      await waitForPort(port);
+      b.subscribe("again");
+      await until("live", () => told.includes("live again"));
+      server.kill(9);
+      await server.exited;
+      await until("down", () => told.some((t) => t.startsWith("down ")));
+      server = spawnPubSubAt(port, data);
+      await until("live a second time", () => told.filter((t) => t === "live again").length === 2);
+      expect(told.filter((t) => t === "ready").length).toBe(2);
+      const commands = openBackend(node(port));
+      await commands.publish("again", "back", false);
+      commands.stop();
+      await until("the message after the comeback", () => told.includes("message again again back"));
+    } finally {
+      b.stop();
+      server.kill(9);
+    }
+  }, 30_000);
 });
 
 describe("a node that is away", () => {

@@ -1,7 +1,9 @@
 // test/web_publisher.test.ts — web_publisher.ts without a server: the record of what this web server published, which the hub
-// trusts without reading history back: exact payloads only, and bounded by count and by size; and --redis as logged.
+// trusts without reading history back: exact payloads only, and bounded by count and by size; --redis as logged; and how
+// it publishes on one node or a cluster (the replicas it waits for, the start-up line).
 import { describe, expect, test } from "bun:test";
-import { RecentlyPublished, redactUrl } from "../web_publisher";
+import { RecentlyPublished, publishingPlan, redactUrl } from "../web_publisher";
+import { CLUSTER, SINGLE_NODE } from "../layout";
 
 describe("RecentlyPublished", () => {
   test("only the exact payload, on its channel and id, is known", () => {
@@ -35,4 +37,22 @@ describe("redactUrl", () => {
     ["redis://h:6379/", "redis://h:6379"],
     ["not a url", "(unparsable URL)"], // never echoed: it may be a password pasted in the wrong place
   ])("%s is logged as %s", (url, logged) => expect(redactUrl(url)).toBe(logged));
+});
+
+describe("publishingPlan", () => {
+  const url = "redis://web:secret@h:7000";
+  test("one node waits for no replica and says nothing, unless --cluster-wait was given for nothing", () => {
+    expect(publishingPlan(SINGLE_NODE, url, 0, true)).toEqual({ replicas: 0, line: null });
+    expect(publishingPlan(SINGLE_NODE, url, 2, true)).toEqual({ replicas: 0, line: "web: --cluster-wait applies to a Redis Cluster only; this is a single node" });
+  });
+  test("a cluster waits for --cluster-wait replicas and says how it publishes, the password hidden", () => {
+    expect(publishingPlan(CLUSTER, url, 0, true)).toEqual({
+      replicas: 0,
+      line: "web: redis://web:***@h:7000 is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH (and by PUBLISH, for glob subscribers)",
+    });
+    expect(publishingPlan(CLUSTER, url, 1, false)).toEqual({
+      replicas: 1,
+      line: "web: redis://web:***@h:7000 is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH; glob subscriptions are off (--cluster-globs off), and a publish waits for 1 replica(s)",
+    });
+  });
 });
