@@ -18,7 +18,7 @@ import { loadVapidKeys } from "./web_push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { pushRoutes, startPush } from "./web_pushroutes";
 import { DEFAULT_MAX_PATTERNS_PER_VISITOR, DEFAULT_MAX_STREAMS_PER_VISITOR, readingRoutes } from "./web_reading";
-import { CHANNEL, buildRoutes, matchRoute, methodRefusal, type Handler, type Right, type RouteRow, type RouteTable } from "./web_routes";
+import { CHANNEL, buildRoutes, matchRoute, methodRefusal, type Handler, type Right, type RouteRow, type RouteTable, type TokenFrom } from "./web_routes";
 import { GITHUB_MAX_BODY, SENDERS, senderRow } from "./web_senders";
 import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, parseCidrs, visitorKey, type Cidr } from "./web_visitor";
 import { mediaType } from "./web_body";
@@ -49,18 +49,19 @@ type Features = {
 };
 
 /**
- * The route table: one row per method and path, with the right the dispatcher checks before the handler runs (see
- * web_routes.ts). Fixed paths first, then /<prefix>/<channel>, then any other path is a channel, ntfy-style (except
- * under a fixed path's folder, /push/). A 405's Allow lists a path's methods in the order written here.
+ * The route table: one row per method and path, with the right the dispatcher checks before the handler runs and where
+ * a login's token may come from besides Authorization (see web_routes.ts). A request matches a fixed path first, then
+ * a /<prefix>/<channel>, then any other path is a channel, ntfy-style (except under a fixed path's folder, /push/).
+ * A 405's Allow lists a path's methods in the order written here.
  */
 function routeTable(ctx: WebContext, { app, reading, ops, push }: Features): RouteRow[] {
-  const row = (method: string, path: string, right: Right, handler: Handler): RouteRow => ({ method, path, right, handler });
+  const row = (method: string, path: string, right: Right, handler: Handler, token?: TokenFrom): RouteRow => ({ method, path, right, handler, ...(token ? { token } : {}) });
   const toChannel = publishPath(ctx);
   const noPage: Handler = async (_req, url) => error(404, `no such page ${url.pathname}: GET / is the app; POST or PUT /<channel> publishes to a channel`);
   return [
     row("GET", "/", "none", app.page),
     row("HEAD", "/", "none", app.page),
-    { ...row("POST", "/", "login", publishRoot(ctx)), token: "query or body" },
+    row("POST", "/", "login", publishRoot(ctx), "query or body"),
     // /github, /gitlab, /gitea ("login", or "signed" with their secret), /alertmanager/<channel>, /grafana/<channel> ("write" or "signed").
     ...SENDERS.map((sender) => senderRow(ctx, sender)),
     row("GET", "/health", "none", ops.health),
@@ -72,8 +73,8 @@ function routeTable(ctx: WebContext, { app, reading, ops, push }: Features): Rou
     row("POST", "/push/subscribe", push.right, push.subscribe),
     row("DELETE", "/push/subscribe", push.right, push.unsubscribe),
     ...app.files.map(([path, handler]) => row("GET", path, "none", handler)),
-    { ...row("POST", `/${CHANNEL}`, "write", toChannel), token: "query" },
-    { ...row("PUT", `/${CHANNEL}`, "write", toChannel), token: "query" },
+    row("POST", `/${CHANNEL}`, "write", toChannel, "query"),
+    row("PUT", `/${CHANNEL}`, "write", toChannel, "query"),
     row("GET", `/${CHANNEL}`, "none", noPage),
   ];
 }
