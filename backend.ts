@@ -206,25 +206,41 @@ class OneNode implements Backend {
   }
 
   call(args: string[]): Promise<unknown> {
-    if (!this.link.ready) return this.whenReady().then(() => this.sendNow(args));
-    return this.sendNow(args);
+    return this.command(args, replyToJS);
   }
 
-  private sendNow(args: string[]): Promise<unknown> {
-    if (this.options.commandTimeoutMs === undefined) return this.link.call(args).then(replyToJS);
-    if (this.pending++ === 0) this.waitingSince = Date.now();
-    this.watch(this.options.commandTimeoutMs);
-    const settled = () => {
-      this.pending--;
-      this.waitingSince = Date.now();
-    };
-    return this.link.call(args).then(
-      (r) => (settled(), replyToJS(r)),
-      (err: unknown) => {
-        settled();
-        throw err;
-      },
+  /** Sends `args` once the link is up; the reply as `read` makes it (one step per command: this is the publish path). */
+  private command<T>(args: string[], read: (r: Reply) => T): Promise<T> {
+    if (!this.link.ready) return this.whenReady().then(() => this.sendNow(args, read));
+    return this.sendNow(args, read);
+  }
+
+  private sendNow<T>(args: string[], read: (r: Reply) => T): Promise<T> {
+    const limitMs = this.options.commandTimeoutMs;
+    if (limitMs !== undefined) {
+      if (this.pending++ === 0) this.waitingSince = Date.now();
+      this.watch(limitMs);
+    }
+    return new Promise((resolve, reject) =>
+      this.link.send(
+        args,
+        (r) => {
+          this.settled(limitMs);
+          if (r.type === "error") reject(new LinkError(r.value, null, r.value));
+          else resolve(read(r));
+        },
+        (f) => {
+          this.settled(limitMs);
+          reject(new LinkError(f.reason, f));
+        },
+      ),
     );
+  }
+
+  private settled(limitMs: number | undefined): void {
+    if (limitMs === undefined) return;
+    this.pending--;
+    this.waitingSince = Date.now();
   }
 
   // One shared 1 s watchdog instead of a timer per command. Replies come back in order on one connection: no reply
@@ -242,11 +258,11 @@ class OneNode implements Backend {
   }
 
   publish(channel: string, payload: string): Promise<number> {
-    return this.call(["PUBLISH", channel, payload]).then(Number);
+    return this.command(["PUBLISH", channel, payload], (r) => Number(replyToJS(r)));
   }
 
   append(key: string, xaddArgs: string[]): Promise<{ id: string; acked: number }> {
-    return this.call(["XADD", key, ...xaddArgs]).then((id) => ({ id: String(id), acked: 0 }));
+    return this.command(["XADD", key, ...xaddArgs], (r) => ({ id: String(replyToJS(r)), acked: 0 }));
   }
 
   subscribe(name: string): void {

@@ -138,15 +138,15 @@ export class Publisher implements Store {
    * `p`'s result, or its failure in the web server's two kinds: the server refused (an error reply such as MISCONF
    * on a full disk, or NOPERM: the connection is fine, say what it said), or it could not be reached in time.
    */
-  private async failsAs<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } catch (err) {
-      const what = this.backend.name;
-      if (err instanceof LinkError && err.reply !== null) throw new Refused(`cannot publish: ${what} refused it: ${err.reply}`);
-      throw new Unavailable(`cannot publish: ${what} at ${redactUrl(this.url)} is unavailable (${(err as Error).message})`);
-    }
+  private failsAs<T>(p: Promise<T>): Promise<T> {
+    return p.catch(this.sorted);
   }
+
+  private readonly sorted = (err: unknown): never => {
+    const what = this.backend.name;
+    if (err instanceof LinkError && err.reply !== null) throw new Refused(`cannot publish: ${what} refused it: ${err.reply}`);
+    throw new Unavailable(`cannot publish: ${what} at ${redactUrl(this.url)} is unavailable (${(err as Error).message})`);
+  };
 
   /** Runs one command (routed by key on a cluster); an error reply is Refused, a broken connection Unavailable. */
   async send(command: string, args: string[]): Promise<unknown> {
