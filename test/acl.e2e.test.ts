@@ -2,7 +2,7 @@
 // (Bearer, Basic, 401/403), the client logs in as a user, and the web server publishes as a user to a real redis-server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { Raw, Subscriber, haveRedis, killClients, post, startClient, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
+import { Raw, Subscriber, killClients, needs, post, startClient, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
 
 const sha = (p: string) => new Bun.CryptoHasher("sha256").update(p).digest("hex");
 const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}` });
@@ -170,7 +170,7 @@ describe("a server whose anonymous user is off", () => {
   });
 });
 
-describe.skipIf(!haveRedis)("the web server as an ACL user of a real redis-server", () => {
+needs("redis-server").describe("the web server as an ACL user of a real redis-server", () => {
   test("publishes with XADD and PUBLISH as user web; a wrong password answers 503", async () => {
     const file = tempPath("redis.acl");
     writeFileSync(file, `user default off\nuser web on #${sha("web-secret-pw")} allchannels ~notistream:* +@all\n`);

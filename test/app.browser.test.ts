@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
-import { post, startPubSub, startWebServer, type Running } from "./helpers";
+import { needs, post, startPubSub, startWebServer, type Running } from "./helpers";
 
 let pubsub: Running;
 let web: Running & { url: string };
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 
-describe.skipIf(!haveChromium)("the web app on a phone", () => {
+needs(CHROMIUM).describe("the web app on a phone", () => {
   test("subscribe, enable notifications, receive, reload from history, installable", async () => {
     // A persistent profile, not an incognito context: Chromium refuses to call anything installable in incognito.
     const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "notistream-chrome-")), {
@@ -171,7 +171,7 @@ describe.skipIf(!haveChromium)("the web app on a phone", () => {
   }, 30000);
 });
 
-describe.skipIf(!haveChromium)("the web app on a server that needs a login", () => {
+needs(CHROMIUM).describe("the web app on a server that needs a login", () => {
   test("the browser is asked for a Basic login, and once given it the app is live and shows messages", async () => {
     const sha = (p: string) => new Bun.CryptoHasher("sha256").update(p).digest("hex");
     const file = join(mkdtempSync(join(tmpdir(), "notistream-acl-")), "users.acl");

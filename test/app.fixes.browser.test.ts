@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
-import { post, startPubSub, startWebServer, type Running } from "./helpers";
+import { needs, post, startPubSub, startWebServer, type Running } from "./helpers";
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
@@ -30,7 +30,7 @@ afterAll(async () => {
 const publish = (fields: Record<string, string>) => post(web.url, fields, { status: 200 });
 const live = (page: Page) => page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
 
-describe.skipIf(!haveChromium)("the app, as a new user tried it", () => {
+needs(CHROMIUM).describe("the app, as a new user tried it", () => {
   test("a glob: /?channels=octo/* shows a message to octo/hello, live and from history", async () => {
     await publish({ channel: "octo/before", message: "from history" });
     const page = await browser.newPage(PHONE);
@@ -119,7 +119,7 @@ describe.skipIf(!haveChromium)("the app, as a new user tried it", () => {
   }, 30000);
 });
 
-describe.skipIf(!haveChromium)("the service worker's push handler (driven through DevTools)", () => {
+needs(CHROMIUM).describe("the service worker's push handler (driven through DevTools)", () => {
   test("a push becomes a notification: title, body with the channel, a tag per channel, the icon", async () => {
     const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "notistream-chrome-")), { executablePath: CHROMIUM, headless: true, args: CHROME_ARGS, ...PHONE });
     try {

@@ -3,15 +3,13 @@
 // The app subscribes when "Enable notifications" is clicked, muting updates the server, the page is closed, a POST
 // arrives, and Firefox's service worker shows the notification. A screenshot of the screen goes to .tmp/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { spawn, type Subprocess } from "bun";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { ROOT, post, startPubSub, startWebServer, until, type Running } from "./helpers";
+import { ROOT, needs, post, startPubSub, startWebServer, until, type Running } from "./helpers";
 import { startMozillaPush } from "./mozpush";
 
 const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
-const haveFirefox = existsSync(FIREFOX) && Bun.which("Xvfb") !== null;
-if (!haveFirefox && process.env.CI) throw new Error(`Firefox ESR or Xvfb is missing (${FIREFOX}): .ci/run should have installed them`);
 const SHOTS = `${ROOT}/.tmp/screenshots`;
 
 /** Waits until an async check holds, or fails naming `what`. */
@@ -23,7 +21,7 @@ async function eventually(what: string, check: () => Promise<boolean>, ms: numbe
   }
 }
 
-describe.skipIf(!haveFirefox)("Web Push in Firefox ESR with the page closed", () => {
+needs(FIREFOX, "Xvfb").describe("Web Push in Firefox ESR with the page closed", () => {
   let xvfb: Subprocess;
   let display = "";
   let moz: ReturnType<typeof startMozillaPush>;

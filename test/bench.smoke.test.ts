@@ -1,9 +1,9 @@
 // test/bench.smoke.test.ts — the benchmark suite's smoke mode runs in the tests so it cannot rot: every workload
 // runs once at tiny sizes against redis-server and Notistream; the push, ingest, client and SSE-memory benchmarks. No timing assertions.
 import { expect, test } from "bun:test";
-import { BUN, ROOT, haveRedis, run } from "./helpers";
+import { BUN, ROOT, needs, run } from "./helpers";
 
-test.skipIf(!haveRedis || Bun.which("redis-benchmark") === null)("bun bench/run.ts --smoke runs every workload and reports a table", async () => {
+needs("redis-server", "redis-benchmark").test("bun bench/run.ts --smoke runs every workload and reports a table", async () => {
   const r = await run([BUN, `${ROOT}/bench/run.ts`, "--smoke"], { timeoutMs: 170000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
@@ -22,7 +22,7 @@ test("bun bench/push.ts --smoke pushes to every subscription and reports the rat
   expect(r.stdout).toContain("notistream_push_sent_total 200");
 }, 70000);
 
-test.skipIf(!haveRedis || Bun.which("wrk") === null)("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores, for the floor and for Bun.serve with no store", async () => {
+needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores, for the floor and for Bun.serve with no store", async () => {
   const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--floors"], { timeoutMs: 110000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
@@ -39,7 +39,7 @@ test.skipIf(!haveRedis || Bun.which("wrk") === null)("bun bench/ingest.ts (short
   expect(r.stdout).toContain("non-2xx answers: 0");
 }, 120000);
 
-test.skipIf(!haveRedis)("bun bench/redisclient.ts (short) compares Bun's RedisClient, ioredis and the web server's Publisher", async () => {
+needs("redis-server").test("bun bench/redisclient.ts (short) compares Bun's RedisClient, ioredis and the web server's Publisher", async () => {
   const r = await run([BUN, `${ROOT}/bench/redisclient.ts`, "--rounds", "1", "--seconds", "0.3"], { timeoutMs: 60000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);

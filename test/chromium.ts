@@ -1,11 +1,10 @@
 // test/chromium.ts — how the browser tests find and start Debian's Chromium (no download), and where their
 // screenshots go. Shared by every *.browser.test.ts.
-import { existsSync, mkdirSync } from "node:fs";
-import { ROOT } from "./helpers";
+import { mkdirSync } from "node:fs";
+import { ROOT, have } from "./helpers";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`Chromium is missing at ${CHROMIUM}: .ci/run should have installed it`);
+export const haveChromium = have(CHROMIUM);
 /** Screenshots for a person to look at. */
 export const SHOTS = `${ROOT}/.tmp/screenshots`;
 if (haveChromium) mkdirSync(SHOTS, { recursive: true });

@@ -4,14 +4,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, haveDesktop, recordingOpener, json, killClients, post, startClient, startPubSub, startDesktop, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
+import { DESKTOP, ROOT, needs, recordingOpener, json, killClients, post, startClient, startPubSub, startDesktop, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
 
 const SHOTS = `${ROOT}/.tmp/screenshots`;
 
 /** What a markup-reading daemon shows for a body we sent escaped. */
 const shown = (markup: string) => markup.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 
-describe.skipIf(!haveDesktop)("desktop notifications under dunst", () => {
+needs(...DESKTOP).describe("desktop notifications under dunst", () => {
   let desk: Awaited<ReturnType<typeof startDesktop>>;
   let pubsub: Running;
   let web: Running & { url: string };

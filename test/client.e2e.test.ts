@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, Raw, Terminal, spawnPubSubAt, freePort, killClients, startClient, tempPath, until, haveRedis, haveTmux, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Raw, Terminal, spawnPubSubAt, freePort, killClients, startClient, tempPath, until, needs, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "notistream-e2e-"));
 const CLIENT = `${ROOT}/client.ts`;
@@ -52,7 +52,7 @@ async function publishWhenSubscribed(port: number, channel: string, payload: str
 }
 
 describe("setup", () => {
-  test.skipIf(!haveTmux)("first run in a real terminal: prompts, a 0600 config, then a message is shown", async () => {
+  needs("tmux").test("first run in a real terminal: prompts, a 0600 config, then a message is shown", async () => {
     const srv = await startPubSub();
     const home = tmp();
     const cfg = join(home, "config.json");
@@ -90,7 +90,7 @@ describe("setup", () => {
     }
   }, 40000);
 
-  test.skipIf(!haveTmux)("notistream setup asks again, pre-filled with the current values", async () => {
+  needs("tmux").test("notistream setup asks again, pre-filled with the current values", async () => {
     const cfg = join(tmp(), "config.json");
     writeFileSync(cfg, JSON.stringify({ host: "example.test", port: 6390, channels: ["one", "two"], user: "ann", password: "kept-pw", replayLimit: 5 }));
     const term = await Terminal.start(`${BUN} ${CLIENT} setup --print --config ${cfg} --state ${tempPath("state.json")}`);
@@ -171,7 +171,7 @@ describe("receiving", () => {
   }, 20000);
 
   for (const kind of ["notistream", "redis-server"] as const) {
-    test.skipIf(kind === "redis-server" && !haveRedis)(`against ${kind}, with a password`, async () => {
+    needs(...(kind === "redis-server" ? ["redis-server"] : [])).test(`against ${kind}, with a password`, async () => {
       const srv: Running = kind === "redis-server" ? await startRedis(["--requirepass", "pw9"]) : await startPubSub(["--password", "pw9"]);
       const wrong = startClient(["--print", "--host", "127.0.0.1", "--port", String(srv.port), "--channels", "p", "--password", "nope"]);
       const c = startClient(["--print", "--host", "127.0.0.1", "--port", String(srv.port), "--channels", "p", "--password", "pw9"]);
@@ -242,10 +242,8 @@ describe("a connection that survives", () => {
   }, 20000);
 });
 
-const haveDunst = ["Xvfb", "dunst", "dunstctl", "dbus-launch", "notify-send"].every((b) => Bun.which(b) !== null);
 describe("desktop notifications", () => {
-  if (!haveDunst) test.skip("a real notification daemon (skipped: Xvfb, dunst, dbus-x11 or libnotify-bin is missing; .ci/run installs them)", () => {});
-  test.skipIf(!haveDunst)("a published message raises a real notification, read back from dunst", async () => {
+  needs("Xvfb", "dunst", "dunstctl", "dbus-launch", "notify-send").test("a published message raises a real notification, read back from dunst", async () => {
     const display = `:${90 + Math.floor(Math.random() * 100)}`;
     const xvfb = spawn(["Xvfb", display, "-screen", "0", "800x600x24"], { stdout: "ignore", stderr: "ignore" });
     const dbus = await run(["dbus-launch", "--sh-syntax"]);

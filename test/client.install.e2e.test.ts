@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { spawn } from "bun";
-import { ROOT, collect, run, startPubSub, tempPath, until, type Running } from "./helpers";
+import { ROOT, collect, needs, run, startPubSub, tempPath, until, type Running } from "./helpers";
 import { execStartOf } from "../client_service";
 
 const node = Bun.which("node");
 const npm = Bun.which("npm");
 
-describe.skipIf(!node || !npm)("installed with npm, on a machine without bun on PATH", () => {
+needs("node", "npm").describe("installed with npm, on a machine without bun on PATH", () => {
   const dir = tempPath("install");
   const prefix = join(dir, "prefix");
   const home = join(dir, "home");

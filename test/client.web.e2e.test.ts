@@ -6,12 +6,11 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, freePort, killClients, post, run, startClient, startPubSub, startWebServer, tempPath, until, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, freePort, killClients, needs, post, run, startClient, startPubSub, startWebServer, tempPath, until, waitForPort, type Running } from "./helpers";
 
-const haveOpenssl = Bun.which("openssl") !== null;
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
-describe.skipIf(!haveOpenssl)("notistream --url: subscribing over HTTPS", () => {
+needs("openssl").describe("notistream --url: subscribing over HTTPS", () => {
   const dir = tempPath("webclient");
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");

@@ -2,8 +2,8 @@
 // the web server, an SSE stream, a glob stream and the notistream client given one node; catch-up after a restart;
 // and a master killed with -9 under a stream of POSTs with --cluster-wait 1.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { json, killClients, post, publishOverHttp, run, startClient, startWebServer, tempPath, until, type ClientProcess } from "./helpers";
-import { haveCluster, startCluster, type Cluster } from "./cluster";
+import { json, killClients, needs, post, publishOverHttp, run, startClient, startWebServer, tempPath, until, type ClientProcess } from "./helpers";
+import { CLUSTER_NEEDS, haveCluster, startCluster, type Cluster } from "./cluster";
 import { CLUSTER, keySlot } from "../layout";
 import { decryptPush, makeSubscription, startPushService } from "./pushservice";
 
@@ -99,7 +99,7 @@ async function withReaders(
   }
 }
 
-describe.skipIf(!haveCluster)("on a real Redis Cluster", () => {
+needs(...CLUSTER_NEEDS).describe("on a real Redis Cluster", () => {
   test("history keys sit in their channel's slot, braces included, as the cluster itself computes it", async () => {
     const names = ["alerts", "a{b}c", "{x}", "a{b", "a}b", "{}x", "}{", "ünïcode/✓", "octo/{repo}/push", ...CHANNELS.slice(0, 5)];
     for (const ch of names) {

@@ -1,9 +1,11 @@
 // test/cluster.ts — a real Redis Cluster for tests and benchmarks: 3 masters and 3 replicas from Debian's
 // redis-server on free ports, joined by `redis-cli --cluster create`, with kill -9 and wait-for-failover helpers.
 import { spawn, type Subprocess } from "bun";
-import { collect, freePort, run, tempPath, waitForPort } from "./helpers";
+import { collect, freePort, have, run, tempPath, waitForPort } from "./helpers";
 
-export const haveCluster = Bun.which("redis-server") !== null && Bun.which("redis-cli") !== null;
+/** What startCluster() runs: Debian's redis-server, and redis-cli --cluster create to join the nodes. */
+export const CLUSTER_NEEDS = ["redis-server", "redis-cli"];
+export const haveCluster = CLUSTER_NEEDS.every(have);
 
 export type ClusterNode = { port: number; proc: Subprocess; output: () => string };
 

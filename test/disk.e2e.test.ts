@@ -6,13 +6,12 @@ import { spawnSync } from "bun";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Raw, Subscriber, collect, freePort, post, spawnPubSubAt, startWebServer, until, waitForPort } from "./helpers";
+import { Raw, Subscriber, collect, freePort, needs, post, spawnPubSubAt, startWebServer, until, waitForPort } from "./helpers";
 
 const sh = (...cmd: string[]) => {
   const r = spawnSync(cmd);
   if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${r.stderr.toString().trim()}`);
 };
-const isRoot = process.getuid?.() === 0;
 const mounts: string[] = [];
 
 function tmpfs(sizeKb: number): string {
@@ -38,7 +37,7 @@ afterAll(() => {
   for (const m of mounts.reverse()) spawnSync(["umount", "-l", m]);
 });
 
-describe.skipIf(!isRoot)("a full disk", () => {
+needs("root").describe("a full disk", () => {
   test("refuses history writes with MISCONF (503 on POST), keeps live delivery, loses nothing acknowledged, recovers", async () => {
     const dir = tmpfs(1024);
     const data = join(dir, "history.db");
@@ -122,7 +121,7 @@ describe.skipIf(!isRoot)("a full disk", () => {
   }, 60000);
 });
 
-describe.skipIf(!isRoot)("a read-only data file", () => {
+needs("root").describe("a read-only data file", () => {
   let dir: string;
   let ro: string;
   beforeAll(() => {

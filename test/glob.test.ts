@@ -2,7 +2,7 @@
 // against a real redis-server's own matcher (PUBSUB CHANNELS <pattern>).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { GLOB_LIMITS, compileGlob, globCostRefusal, globMatch, globWithin, MAX_NESTING, wildcardCount } from "../glob";
-import { Raw, haveRedis, seededRandom, startRedis, type Running } from "./helpers";
+import { Raw, needs, seededRandom, startRedis, type Running } from "./helpers";
 
 describe("globMatch", () => {
   test.each([
@@ -152,7 +152,7 @@ describe("a stranger's glob (issue 22, Medium 4)", () => {
   });
 });
 
-describe.skipIf(!haveRedis)("globMatch agrees with redis-server's stringmatchlen", () => {
+needs("redis-server").describe("globMatch agrees with redis-server's stringmatchlen", () => {
   let redis: Running;
   let sub: Raw;
   let q: Raw;

@@ -1,9 +1,10 @@
 // test/helpers.ts — test plumbing: start real servers (ours and redis-server) on free ports as child processes,
-// and talk raw RESP to them over real sockets.
+// talk raw RESP to them over real sockets, and say what a test needs from the machine (needs()).
 import { spawn, type Subprocess } from "bun";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { describe, test, type TestOptions } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ReplyParser, encodeCommand, replyToJS, type Reply } from "../resp";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
@@ -13,6 +14,84 @@ export function tempPath(name: string): string {
   return join(mkdtempSync(join(tmpdir(), "notistream-")), name);
 }
 export const BUN = process.execPath;
+
+// What a test needs from the machine. A test that cannot run says what is missing and how to get it: outside CI it is
+// skipped with one line saying so; under CI=true it fails, since a suite that skips in silence proves nothing.
+
+/** The Debian package of each program a test looks for, from .ci/packages: the one list, which .ci/setup installs. */
+const PACKAGE_OF: ReadonlyMap<string, string> = new Map(
+  readFileSync(`${ROOT}.ci/packages`, "utf8")
+    .split("\n")
+    .flatMap((line) => {
+      const [pkg, ...programs] = line.replace(/#.*/, "").trim().split(/\s+/);
+      return pkg ? programs.map((program) => [program, pkg] as const) : [];
+    }),
+);
+
+/** Where Redis's own test suite is: .ci/setup fetches it there, unless NOTISTREAM_REDIS_SUITE points elsewhere. */
+export const REDIS_SUITE = process.env.NOTISTREAM_REDIS_SUITE ?? `${ROOT}.tmp/redis-src`;
+
+/** What a test may need that is not a program of .ci/packages: how to tell it is here, and how to get it. */
+const OTHER_NEEDS: Record<string, { here: () => boolean; get: string }> = {
+  root: { here: () => process.getuid?.() === 0, get: "run the tests as root (they mount filesystems)" },
+  "redis-suite": { here: () => existsSync(`${REDIS_SUITE}/runtest`), get: `\`bash .ci/setup\` fetches it into ${REDIS_SUITE} (npm test runs it)` },
+  node: { here: () => Bun.which("node") !== null, get: "install Node.js and npm" },
+  npm: { here: () => Bun.which("npm") !== null, get: "install Node.js and npm" },
+};
+
+/**
+ * Whether `need` is here: a program on PATH (one of .ci/packages), an absolute path that exists (a browser), or one
+ * of OTHER_NEEDS ("root", "redis-suite", "node", "npm"). Anything else is a mistake in the test, and throws.
+ */
+export function have(need: string): boolean {
+  const other = OTHER_NEEDS[need];
+  if (other) return other.here();
+  if (need.startsWith("/")) return existsSync(need);
+  if (!PACKAGE_OF.has(need)) throw new Error(`needs(): "${need}" is in no package of .ci/packages; add its Debian package there`);
+  return Bun.which(need) !== null;
+}
+
+/** One sentence on how to get what is missing: the apt-get command for the packages, then anything else. */
+function howToGet(missing: string[]): string {
+  const packages = [...new Set(missing.flatMap((m) => PACKAGE_OF.get(basename(m)) ?? []))];
+  const apt = packages.length ? [`${process.getuid?.() === 0 ? "" : "sudo "}apt-get install -y ${packages.join(" ")} (npm test installs them when it can)`] : [];
+  const rest = missing.filter((m) => !PACKAGE_OF.has(basename(m))).map((m) => OTHER_NEEDS[m]?.get ?? `install ${m}`);
+  return [...apt, ...new Set(rest)].join("; ");
+}
+
+const UNDER_CI = !!process.env.CI && !/^(0|false)$/i.test(process.env.CI);
+
+type Gated = {
+  describe(label: string, fn: () => void): void;
+  test(label: string, fn: () => void | Promise<unknown>, options?: number | TestOptions): void;
+};
+
+/**
+ * describe() and test() for tests that need `what` (see have()): as they are when all of it is here. Otherwise,
+ * outside CI the tests are skipped with one line naming what is missing; under CI=true each fails with that line.
+ */
+export function needs(...what: string[]): Gated {
+  const missing = what.filter((need) => !have(need));
+  if (missing.length === 0) return { describe: (label, fn) => describe(label, fn), test: (label, fn, options) => test(label, fn, options) };
+  const why = `needs ${missing.join(", ")}, missing here: ${howToGet(missing)}`;
+  if (UNDER_CI) {
+    const fail = (label: string, name: string) =>
+      test(name, () => {
+        throw new Error(`${label}: ${why}. Under CI=true a test that cannot run is a failure.`);
+      });
+    return { describe: (label) => describe(label, () => fail(label, "cannot run here")), test: (label) => fail(label, label) };
+  }
+  return {
+    describe: (label, fn) => {
+      console.warn(`skipped "${label}": ${why}`);
+      describe.skip(label, fn);
+    },
+    test: (label, fn, options) => {
+      console.warn(`skipped "${label}": ${why}`);
+      test.skip(label, fn, options);
+    },
+  };
+}
 
 /** A link opener for NOTISTREAM_OPENER that only writes each URL it is given, one a line, to `opened`. */
 export function recordingOpener(): { opener: string; opened: string } {
@@ -97,7 +176,7 @@ export async function startPubSub(args: string[] = [], env: Record<string, strin
   return { port, proc, output, stop: () => stopProc(proc) };
 }
 
-export const haveRedis = Bun.which("redis-server") !== null;
+export const haveRedis = have("redis-server");
 
 /** Starts a throwaway redis-server (no persistence) on a free port. */
 export async function startRedis(extra: string[] = []): Promise<Running> {
@@ -256,7 +335,7 @@ export async function run(cmd: string[], opts: { input?: string; env?: Record<st
   return { stdout, stderr, code };
 }
 
-export const haveTmux = Bun.which("tmux") !== null;
+export const haveTmux = have("tmux");
 
 /** A program running in a real terminal (a detached tmux session), driven with send-keys and read with capture-pane. */
 export class Terminal {
@@ -445,7 +524,9 @@ export function spawnPubSubAt(port: number, data: string, extra: string[] = [], 
   return spawn([BUN, `${ROOT}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, ...extra], { stdout: output, stderr: output });
 }
 
-export const haveDesktop = ["Xvfb", "dunst", "dunstctl", "dbus-launch", "notify-send", "dbus-monitor"].every((b) => Bun.which(b) !== null);
+/** What startDesktop() runs: a screen, a session bus, a notification daemon, and the programs that talk to it. */
+export const DESKTOP = ["Xvfb", "dunst", "dunstctl", "dbus-launch", "notify-send", "dbus-monitor"];
+export const haveDesktop = DESKTOP.every(have);
 
 /** One Notify call as the notification daemon received it (read from dbus-monitor). */
 export type NotifyCall = { app: string; icon: string; summary: string; body: string; actions: string[]; urgency: number | null; expire: number };

@@ -5,7 +5,7 @@ import { spawn } from "bun";
 import IORedis from "ioredis";
 import { createClient } from "redis";
 import { RedisClient } from "bun";
-import { Terminal, collect, haveTmux, run, startPubSub, type Running } from "./helpers";
+import { Terminal, collect, needs, run, startPubSub, type Running } from "./helpers";
 
 let srv: Running;
 let srvPw: Running;
@@ -24,7 +24,7 @@ async function eventually(check: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-describe.skipIf(Bun.which("redis-cli") === null)("redis-cli", () => {
+needs("redis-cli").describe("redis-cli", () => {
   for (const proto of ["2", "3"]) {
     test(`RESP${proto}: SUBSCRIBE and PSUBSCRIBE receive what PUBLISH sends`, async () => {
       const extra = proto === "3" ? ["-3"] : [];
@@ -45,7 +45,7 @@ describe.skipIf(Bun.which("redis-cli") === null)("redis-cli", () => {
     });
   }
 
-  test.skipIf(!haveTmux)("interactive start in a terminal: redis-cli connects, runs commands and reads replies", async () => {
+  needs("tmux").test("interactive start in a terminal: redis-cli connects, runs commands and reads replies", async () => {
     const term = await Terminal.start(`redis-cli -p ${srv.port}`);
     try {
       await term.waitFor(`127.0.0.1:${srv.port}>`);

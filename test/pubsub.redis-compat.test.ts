@@ -2,7 +2,7 @@
 // and every reply byte (and whether the connection closed) must be the same.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import { Raw, haveRedis, startPubSub, startRedis, tempPath, type Running } from "./helpers";
+import { Raw, needs, startPubSub, startRedis, tempPath, type Running } from "./helpers";
 import { encodeCommand, latin1 } from "../resp";
 
 type Step = { conn?: number; send: string | Uint8Array; ids?: boolean };
@@ -609,7 +609,7 @@ function show(t: Transcript): string {
   return t.map((e) => `#${e.step} c${e.conn}${e.closed ? " (closed)" : ""}: ${JSON.stringify(e.bytes)}`).join("\n");
 }
 
-describe.skipIf(!haveRedis)("byte-for-byte against redis-server", () => {
+needs("redis-server").describe("byte-for-byte against redis-server", () => {
   let redis: Running, ours: Running, redisPw: Running, oursPw: Running;
   beforeAll(async () => {
     [redis, ours, redisPw, oursPw] = await Promise.all([
@@ -698,7 +698,7 @@ const INFO_CASES: Case[] = [
   },
 ];
 
-describe.skipIf(!haveRedis)("INFO byte-for-byte against redis-server", () => {
+needs("redis-server").describe("INFO byte-for-byte against redis-server", () => {
   for (const c of INFO_CASES) {
     test(c.name, async () => {
       const [redis, ours] = await Promise.all([startRedis(), startPubSub(["--history-max-age", "0"])]);
@@ -737,7 +737,7 @@ function infoSkeleton(text: string): { header: string; names: string[] }[] {
   return out;
 }
 
-describe.skipIf(!haveRedis)("INFO's sections and field names against redis-server", () => {
+needs("redis-server").describe("INFO's sections and field names against redis-server", () => {
   let redis: Running, ours: Running;
   const conns: Raw[] = [];
   beforeAll(async () => {
@@ -784,7 +784,7 @@ describe.skipIf(!haveRedis)("INFO's sections and field names against redis-serve
   });
 });
 
-describe.skipIf(!haveRedis)("ACL byte-for-byte against redis-server --aclfile", () => {
+needs("redis-server").describe("ACL byte-for-byte against redis-server --aclfile", () => {
   const servers: Record<string, Running> = {};
   beforeAll(async () => {
     const open = tempPath("users.acl");

@@ -1,17 +1,11 @@
 // test/pubsub.redis-suite.test.ts — end to end: Redis 7.0.15's own tests/unit/pubsub.tcl, unit/pubsubshard.tcl and
-// unit/info-command.tcl, run against our server. `npm run redis-suite` (and .ci/run) fetches them;
+// unit/info-command.tcl, run against our server. .ci/setup (run by `npm test`) fetches them;
 // NOTISTREAM_REDIS_SUITE may point elsewhere.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { run, startPubSub, type Running } from "./helpers";
+import { readFileSync, writeFileSync } from "node:fs";
+import { REDIS_SUITE as suite, have, needs, run, startPubSub, type Running } from "./helpers";
 
-const suite = process.env.NOTISTREAM_REDIS_SUITE ?? `${import.meta.dir}/../.tmp/redis-src`;
-const present = existsSync(`${suite}/runtest`) && Bun.which("tclsh") !== null;
-if (!present) {
-  const why = `Redis's own pub/sub suites were NOT run: no Redis source at ${suite}${Bun.which("tclsh") ? "" : " (and no tclsh)"}. Run \`npm run redis-suite\` once to fetch them.`;
-  if (process.env.CI) throw new Error(`${why} .ci/run should have fetched them.`);
-  console.warn(`\n${"!".repeat(100)}\n${why}\n${"!".repeat(100)}\n`);
-}
+const present = have("redis-suite") && have("tclsh");
 
 let server: Running;
 beforeAll(async () => {
@@ -31,11 +25,11 @@ async function runUnit(unit: string, extra: string[] = []): Promise<string[]> {
   return oks;
 }
 
-test.skipIf(!present)("Redis 7.0.15's unit/pubsub passes: 15 ok, no errors", async () => {
+needs("redis-suite", "tclsh").test("Redis 7.0.15's unit/pubsub passes: 15 ok, no errors", async () => {
   expect((await runUnit("unit/pubsub", ["--skiptest", "/Keyspace notifications"])).length).toBe(15);
 }, 150000);
 
-test.skipIf(!present)("Redis 7.0.15's unit/pubsubshard passes: 9 ok, no errors", async () => {
+needs("redis-suite", "tclsh").test("Redis 7.0.15's unit/pubsubshard passes: 9 ok, no errors", async () => {
   // The file tags itself external:skip because its last block starts a replica pair. Its first block only talks to
   // the server under test, so run that block, unchanged but for the tag, against ours.
   const text = readFileSync(`${suite}/tests/unit/pubsubshard.tcl`, "utf8");
@@ -45,6 +39,6 @@ test.skipIf(!present)("Redis 7.0.15's unit/pubsubshard passes: 9 ok, no errors",
   expect((await runUnit("unit/notistream-pubsubshard")).length).toBe(9);
 }, 150000);
 
-test.skipIf(!present)("Redis 7.0.15's unit/info-command passes: 3 ok, no errors (INFO with several sections, all, default)", async () => {
+needs("redis-suite", "tclsh").test("Redis 7.0.15's unit/info-command passes: 3 ok, no errors (INFO with several sections, all, default)", async () => {
   expect((await runUnit("unit/info-command")).length).toBe(3);
 }, 150000);

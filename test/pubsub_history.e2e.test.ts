@@ -3,7 +3,7 @@
 // messages catch up without a duplicate; and the replay limit says what it skipped.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
-import { Raw, spawnPubSubAt, freePort, haveRedis, killClients, post, startClient, until, type ClientProcess, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
+import { Raw, spawnPubSubAt, freePort, killClients, needs, post, startClient, until, type ClientProcess, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
 
 const procs: Subprocess[] = [];
 afterAll(() => {
@@ -50,7 +50,7 @@ describe("a client that was away", () => {
     await srv.stop();
   }, 30000);
 
-  test.skipIf(!haveRedis)("against a real redis-server: the same", async () => {
+  needs("redis-server").test("against a real redis-server: the same", async () => {
     const redis = await startRedis();
     await awayScenario(redis.port, `redis://127.0.0.1:${redis.port}`);
     await redis.stop();

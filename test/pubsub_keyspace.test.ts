@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { History, idString, type StreamId } from "../pubsub_history";
 import { KEY_HANDLERS, type KeyClient, type KeyHost } from "../pubsub_keyspace";
 import { RequestParser, encodeCommand, type Proto } from "../resp";
-import { Raw, haveRedis, startRedis } from "./helpers";
+import { Raw, needs, startRedis } from "./helpers";
 
 /** A host over a fresh in-memory history that records what the handlers ask of it. */
 function host() {
@@ -193,7 +193,7 @@ describe("the host: woken readers and parked ones", () => {
 });
 
 // The literals above are Redis's: the same steps against a real redis-server give the same bytes.
-describe.skipIf(!haveRedis)("the same steps against redis-server 7.0.15", () => {
+needs("redis-server").describe("the same steps against redis-server 7.0.15", () => {
   let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   afterAll(async () => await redis?.stop());
 

@@ -1,10 +1,10 @@
 // test/reliability.smoke.test.ts — the reliability report at tiny sizes runs in the tests so it cannot rot: every
 // step runs (load, kill -9, full disk, read-only file, slow subscriber, SIGTERM, fuzz, ACL) and the table adds up.
 import { expect, test } from "bun:test";
-import { BUN, ROOT, haveRedis, run } from "./helpers";
+import { BUN, ROOT, needs, run } from "./helpers";
 
 // The disk faults mount filesystems, so the report needs root (as CI has).
-test.skipIf(!haveRedis || process.getuid?.() !== 0)("bun bench/reliability.ts --smoke prints the report with lost 0 and duplicated 0", async () => {
+needs("redis-server", "root").test("bun bench/reliability.ts --smoke prints the report with lost 0 and duplicated 0", async () => {
   const r = await run([BUN, `${ROOT}/bench/reliability.ts`, "--smoke"], { timeoutMs: 280000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.stdout).toContain("# Notistream reliability report (smoke");

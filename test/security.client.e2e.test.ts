@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ClusterCommands } from "../cluster";
 import { CLUSTER } from "../layout";
-import { ROOT, Raw, Terminal, recordingOpener, haveDesktop, haveRedis, haveTmux, killClients, run, startClient, startDesktop, startPubSub, startRedis, tempPath, until, type ClientProcess, type Running } from "./helpers";
-import { haveCluster, startCluster, type Cluster } from "./cluster";
+import { ROOT, Raw, Terminal, recordingOpener, DESKTOP, killClients, needs, run, startClient, startDesktop, startPubSub, startRedis, tempPath, until, type ClientProcess, type Running } from "./helpers";
+import { CLUSTER_NEEDS, startCluster, type Cluster } from "./cluster";
 
 const HUGE = "18446744073709551615-18446744073709551615";
 const SHOTS = `${ROOT}/.tmp/screenshots`;
@@ -38,11 +38,10 @@ async function genuine(raw: Raw, channel: string, fields: Record<string, string>
 
 const forged = (o: Record<string, unknown>) => JSON.stringify({ time: 1, message: "forged", ...o });
 
-const servers: [string, () => Promise<Running>][] = [["Notistream's pub/sub server", () => startPubSub()]];
-if (haveRedis) servers.push(["redis-server", () => startRedis()]);
+const servers: [string, () => Promise<Running>][] = [["Notistream's pub/sub server", () => startPubSub()], ["redis-server", () => startRedis()]];
 
 for (const [name, start] of servers) {
-  describe(`forged envelopes over RESP (issue 22, high 5), on ${name}`, () => {
+  needs(...(name === "redis-server" ? ["redis-server"] : [])).describe(`forged envelopes over RESP (issue 22, high 5), on ${name}`, () => {
     let server: Running;
     let raw: Raw;
     beforeAll(async () => {
@@ -156,7 +155,7 @@ describe("escapes in a message are shown, never obeyed (issue 22, medium 5)", ()
     expect(RAW_CONTROL.test(c.out())).toBe(false);
   }, 30_000);
 
-  test.skipIf(!haveTmux)("in a real terminal: the title stays, the screen is not cleared, the line is text", async () => {
+  needs("tmux").test("in a real terminal: the title stays, the screen is not cleared, the line is text", async () => {
     const state = tempPath("state.json");
     const term = await Terminal.start(`${process.execPath} ${ROOT}/client.ts --print --host 127.0.0.1 --port ${server.port} --channels escterm --config ${tempPath("none.json")} --state ${state}`);
     try {
@@ -183,7 +182,7 @@ describe("escapes in a message are shown, never obeyed (issue 22, medium 5)", ()
   }, 30_000);
 });
 
-describe.skipIf(!haveDesktop)("on a desktop under dunst (issue 22, medium 5)", () => {
+needs(...DESKTOP).describe("on a desktop under dunst (issue 22, medium 5)", () => {
   let desk: Awaited<ReturnType<typeof startDesktop>>;
   let server: Running;
   let raw: Raw;
@@ -277,7 +276,7 @@ describe("over --url: what the web server sends cannot throw or blind the client
   }, 30_000);
 });
 
-describe.skipIf(!haveCluster)("forged envelopes on a Redis Cluster (issue 22, high 5)", () => {
+needs(...CLUSTER_NEEDS).describe("forged envelopes on a Redis Cluster (issue 22, high 5)", () => {
   let cluster: Cluster;
   let commands: ClusterCommands;
   /** PUBLISH always through one node: the cluster bus then hands them on in the order sent (a random node each would not). */

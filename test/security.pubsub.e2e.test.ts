@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Socket } from "bun";
-import { BUN, ROOT, Raw, haveRedis, json, post, publishOverHttp, run, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, Raw, json, needs, post, publishOverHttp, run, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
 import { decryptPush, makeSubscription, startPushService } from "./pushservice";
 import { rssBytes } from "../bench/procstat";
 import { encodeCommand } from "../resp";
@@ -172,7 +172,7 @@ describe("High 2: the documented ACL lines (docs/users.acl) grant each role only
     }
   });
 
-  test.skipIf(!haveRedis)("redis-server 7.0 loads the same file as its header says, and answers the anonymous client the same bytes", async () => {
+  needs("redis-server").test("redis-server 7.0 loads the same file as its header says, and answers the anonymous client the same bytes", async () => {
     const redis = await startRedis(["--aclfile", forRedis(aclPath)]);
     try {
       const script = [

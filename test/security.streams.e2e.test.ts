@@ -4,8 +4,8 @@
 // out-of-range since, and streams closed when their user's rights go. One node, and a Redis Cluster.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
-import { Raw, haveRedis, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, BUN, ROOT, type Running } from "./helpers";
-import { haveCluster, startCluster, type Cluster } from "./cluster";
+import { Raw, needs, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, BUN, ROOT, type Running } from "./helpers";
+import { CLUSTER_NEEDS, startCluster, type Cluster } from "./cluster";
 import { rssBytes } from "../bench/procstat";
 import { SseParser, type SseEvent } from "../sse";
 import { closeRevokedStreams, eventStream } from "../web_events";
@@ -458,7 +458,7 @@ describe("Medium 1 (SSE side) through SIGHUP: a real web server ends what its ne
   }, 30_000);
 });
 
-describe.skipIf(!haveCluster || !haveRedis)("High 5 on a Redis Cluster: ids checked against the channel's shard", () => {
+needs(...CLUSTER_NEEDS).describe("High 5 on a Redis Cluster: ids checked against the channel's shard", () => {
   let cluster: Cluster;
   let cw: Web;
   beforeAll(async () => {

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Raw, freePort, post, run, startClient, startPubSub, startWebServer, tempPath, until, killClients, type Running } from "./helpers";
+import { Raw, freePort, have, needs, post, run, startClient, startPubSub, startWebServer, tempPath, until, killClients, type Running } from "./helpers";
 
-const haveOpenssl = Bun.which("openssl") !== null;
+const haveOpenssl = have("openssl");
 const dir = tempPath("tls").replace(/\/tls$/, "");
 const cert = join(dir, "cert.pem");
 const key = join(dir, "key.pem");
@@ -25,7 +25,7 @@ afterAll(async () => {
   await pubsub?.stop();
 });
 
-describe.skipIf(!haveOpenssl)("TLS", () => {
+needs("openssl").describe("TLS", () => {
   test("RESP over TLS: a client trusting the CA logs in, and so does redis-cli --tls; the TLS port speaks only TLS; the plain port still works", async () => {
     const secure = await Raw.open(tlsPort, { ca: readFileSync(cert, "utf8") });
     expect(await secure.call("AUTH", "tlspw")).toBe("OK");

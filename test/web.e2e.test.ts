@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import examples from "@octokit/webhooks-examples";
-import { BUN, ROOT, Subscriber, spawnPubSubAt, freePort, tempPath, haveRedis, json, post, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, Subscriber, spawnPubSubAt, freePort, tempPath, json, needs, post, run, startPubSub, startRedis, startWebServer, waitForPort, type Running } from "./helpers";
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
@@ -229,7 +229,7 @@ describe("POST /github", () => {
   }, 60000);
 });
 
-describe.skipIf(!haveRedis)("against a real redis-server with a password", () => {
+needs("redis-server").describe("against a real redis-server with a password", () => {
   test("the web server publishes and a redis subscriber receives", async () => {
     const redis = await startRedis(["--requirepass", "r3dis"]);
     const web = await startWebServer(`redis://:r3dis@127.0.0.1:${redis.port}`);

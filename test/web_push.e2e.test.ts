@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { BUN, ROOT, Raw, freePort, json, post, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, Raw, freePort, json, needs, post, publishOverHttp, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 import { decryptPush, makeSubscription, startPushService, verifyVapid, type TestSubscription } from "./pushservice";
 import { MAX_PAYLOAD } from "../web_pushpolicy";
 
@@ -254,7 +254,7 @@ describe("Web Push", () => {
 });
 
 describe("Web Push over HTTPS, trusted through NODE_EXTRA_CA_CERTS", () => {
-  test.skipIf(!Bun.which("openssl"))("a push service with a self-signed certificate", async () => {
+  needs("openssl").test("a push service with a self-signed certificate", async () => {
     const dir = tempPath("push-tls");
     mkdirSync(dir, { recursive: true });
     const cert = join(dir, "cert.pem");
