@@ -342,13 +342,19 @@ export class ClientCatchUp {
     /** When the last connection ended; 0 before the first one (a fresh start counts as a long absence). */
     public lastDownAt: number,
     private readonly names: string[],
-    /** One line for all names (one RESP connection keeps the order across channels), or one per name. */
-    private readonly oneLine: boolean,
+    /** One line for all names (one RESP connection keeps the order across channels), or one per name (a cluster's shards). */
+    private readonly oneLine: () => boolean,
   ) {
     this.buffer = new CatchUpBuffer(places, (env, replayed) => {
       this.on.message(env, replayed);
       if (!replayed) this.places.saveSoon();
     });
+  }
+
+  /** A new connection: every name waits for its catch-up, and the client is caught up again once all are. */
+  begin(): void {
+    this.ready.clear();
+    this.hold(this.names);
   }
 
   /** `names` are (being) subscribed: their live messages wait for their catch-up. */
@@ -358,7 +364,7 @@ export class ClientCatchUp {
 
   /** A live message for `name` (a channel, or the glob that matched it): checked against history, in arrival order. */
   live(name: string, m: LiveMessage): void {
-    const key = this.oneLine ? "" : name;
+    const key = this.oneLine() ? "" : name;
     let line = this.lines.get(key);
     if (!line) this.lines.set(key, (line = new ArrivalOrder(([n, env]) => this.buffer.live(n, env))));
     const settle = line.take();

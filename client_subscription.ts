@@ -1,74 +1,74 @@
-// client_subscription.ts — the client's subscription over RESP, kept up by link.ts: SUBSCRIBE (PSUBSCRIBE for globs),
-// then catch-up from each channel's history stream while live messages wait, each message exactly once, in order.
-import { bulkText, type Reply } from "./resp";
-import { DEFAULT_TIMING, Link, type LinkFailure, type Timing } from "./link";
+// client_subscription.ts — the client's subscription over RESP, one path for one node or a Redis Cluster (backend.ts):
+// SUBSCRIBE (SSUBSCRIBE on a cluster, PSUBSCRIBE for globs), and each time a name is live its catch-up (catchup.ts).
+import { DEFAULT_TIMING, type LinkFailure, type Timing } from "./link";
+import { openBackend, type Backend } from "./backend";
 import { ClientCatchUp, historyOver, liveMessage, type Handlers, type Subscribing } from "./catchup";
-import { SINGLE_NODE } from "./layout";
 import type { Config } from "./client_config";
-import { isPattern } from "./glob";
 import { ClientState } from "./client_state";
 
 /**
- * Holds one subscription open for as long as the process runs (link.ts reconnects it). On every connection:
- * SUBSCRIBE, then catch up from history while live messages wait in a buffer, then deliver the buffer and go live.
+ * Holds one subscription open for as long as the process runs (the backend reconnects it, and follows a cluster's
+ * failovers). Each time a name is subscribed (again), its live messages wait while it catches up from history.
  */
 export class Subscription implements Subscribing {
-  private readonly link: Link;
-  /** Catch-up on this link: one line of arrivals for all names, since one connection keeps their order. */
+  private readonly backend: Backend;
   private readonly catchUp: ClientCatchUp;
-  private confirmed = 0;
+  /** Whether the client has been caught up once: a cluster's problem before that is only said, not an absence. */
+  private started = false;
   private finished: (() => void) | null = null;
-  /** Set once the server says it is a Redis Cluster node: that subscription runs instead of this link's. */
-  private cluster: Subscribing | null = null;
 
   constructor(
     private readonly config: Config,
     private readonly on: Handlers,
     timing: Timing = DEFAULT_TIMING,
     private readonly state: ClientState = new ClientState(null, ""),
-    private readonly replayLimit = 50,
+    replayLimit = 50,
+    /** When the connection before this one ended (0: a fresh start, which counts as a long absence). */
+    lastDownAt = 0,
   ) {
-    this.link = new Link(
+    const where = `${config.host}:${config.port}`;
+    this.backend = openBackend(
       { host: config.host, port: config.port, user: config.user, password: config.password, tls: config.tls, caFile: config.ca },
       {
-        ready: () => this.link.askLayout((layout) => (layout.cluster ? void this.useCluster() : this.subscribe())),
-        push: (items) => this.onPush(items),
+        // Logged in (one node: after every reconnect; a cluster: once): every name waits for its catch-up.
+        ready: () => this.catchUp.begin(),
+        message: (name, channel, payload) => this.catchUp.live(name, liveMessage(channel, payload)),
+        live: (name) => void this.caughtUp(name),
         down: (failure, retryInMs) => {
-          this.catchUp.down(true);
           if (failure.fatal) return this.giveUp(failure);
-          this.on.status(`disconnected: ${failure.reason}; reconnecting in ${(retryInMs / 1000).toFixed(1)} s`);
+          if (retryInMs !== null) {
+            // One node: what this connection held goes with it (catch-up brings it back from history).
+            this.catchUp.down(true);
+            return this.on.status(`disconnected: ${failure.reason}; reconnecting in ${(retryInMs / 1000).toFixed(1)} s`);
+          }
+          // A cluster: the subscriber holds live messages itself until each name is live again.
+          if (!this.started) return this.on.status(failure.reason);
+          this.catchUp.down(false);
+          this.on.status(`${failure.reason}; subscribing again when the cluster answers`);
         },
         // A SUBSCRIBE refused (NOPERM): retrying will not change the server's mind.
         refused: (failure) => this.giveUp(failure),
       },
-      timing,
+      { timing, log: () => this.on.status(`${where} is a Redis Cluster node; subscribing on each shard`) },
     );
-    // Replies come in order on the one connection, so a live message's check answers in line with the catch-up's.
-    const history = historyOver((command, args) => this.link.call([command, ...args]), SINGLE_NODE.historyKey);
-    this.catchUp = new ClientCatchUp(history, state, on, replayLimit, 0, config.channels, true);
+    // On one node, replies come in order on the one connection: a live message's check answers in line with the
+    // catch-up's, and one line of arrivals keeps the order across channels; a cluster's shards keep no such order.
+    const history = historyOver((command, args) => this.backend.call([command, ...args]), async (channel) => (await this.backend.layout()).historyKey(channel));
+    this.catchUp = new ClientCatchUp(history, state, on, replayLimit, lastDownAt, config.channels, () => this.backend.name !== "the Redis Cluster");
   }
 
   /** Runs until stop(). */
   run(): Promise<void> {
     return new Promise((resolve) => {
       this.finished = resolve;
-      this.link.start();
+      for (const name of this.config.channels) this.backend.subscribe(name);
+      this.backend.start();
     });
   }
 
   stop(): void {
-    this.link.stop();
-    this.cluster?.stop();
+    this.backend.stop();
     this.state.save();
-    this.finished?.();
-  }
-
-  /** The node is part of a Redis Cluster (logged in already, so the settings are right): subscribe shard by shard. */
-  private async useCluster(): Promise<void> {
-    this.link.stop();
-    const { ClusterSubscription } = await import("./client_clustersub"); // ioredis loads only for a cluster
-    this.cluster = new ClusterSubscription(this.config, this.on, this.state, this.replayLimit, this.catchUp.lastDownAt);
-    await this.cluster.run();
     this.finished?.();
   }
 
@@ -77,29 +77,16 @@ export class Subscription implements Subscribing {
     this.on.fatal(failure);
   }
 
-  private subscribe(): void {
-    const { channels } = this.config;
-    this.catchUp.hold(channels);
-    this.confirmed = 0;
-    const plain = channels.filter((c) => !isPattern(c));
-    const patterns = channels.filter(isPattern);
-    if (plain.length) this.link.send(["SUBSCRIBE", ...plain]);
-    if (patterns.length) this.link.send(["PSUBSCRIBE", ...patterns]);
-  }
-
-  private onPush(items: Reply[]): void {
-    const kind = bulkText(items[0]);
-    // The channel is the frame's: ["message", channel, payload] or ["pmessage", pattern, channel, payload].
-    if (kind === "message") this.catchUp.live(bulkText(items[1]), liveMessage(bulkText(items[1]), bulkText(items[2])));
-    else if (kind === "pmessage") this.catchUp.live(bulkText(items[1]), liveMessage(bulkText(items[2]), bulkText(items[3])));
-    else if ((kind === "subscribe" || kind === "psubscribe") && ++this.confirmed === this.config.channels.length) void this.caughtUp();
-  }
-
-  /** Every name is subscribed: read what each channel missed, then show what was held, then say so. */
-  private async caughtUp(): Promise<void> {
-    if ((await this.catchUp.catchUp(this.config.channels)) === "stale") return;
+  /** `name` is subscribed (again): read what it missed, show that and what it held, once each; say when all are in. */
+  private async caughtUp(name: string): Promise<void> {
+    this.catchUp.hold([name]);
+    const now = await this.catchUp.catchUp([name]);
+    if (now !== "all" && now !== "again") return;
     this.on.caughtUp();
+    if (now === "again" && this.started) return; // a cluster's failover: one name caught up again
+    this.started = true;
     // Said only now: from here on the place in history is saved, so a stop loses nothing.
-    this.on.status(`connected to ${this.config.host}:${this.config.port}; subscribed to ${this.config.channels.join(", ")}`);
+    const cluster = this.backend.name === "the Redis Cluster" ? " (Redis Cluster)" : "";
+    this.on.status(`connected to ${this.config.host}:${this.config.port}${cluster}; subscribed to ${this.config.channels.join(", ")}`);
   }
 }

@@ -3,7 +3,8 @@
 import { DEFAULT_TIMING, linkOptionsFromUrl, type LinkFailure } from "./link";
 import { openBackend, type Backend } from "./backend";
 import { isPattern } from "./glob";
-import { envelopeFromEntry, parsePayload, plainEnvelope, type Envelope } from "./message";
+import { parsePayload, plainEnvelope, type Envelope } from "./message";
+import { envelopesFromReply } from "./catchup";
 import type { Store } from "./web_publisher";
 
 /** A live message as the hub hands it on: on the channel of its RESP frame, with an id only if history holds it. */
@@ -207,11 +208,8 @@ export class Hub {
     if (!pending) {
       pending = (async () => {
         const reply = await this.history.send("XRANGE", [(await this.history.layout()).historyKey(channel), id, id]);
-        const entry: unknown = Array.isArray(reply) ? reply[0] : undefined;
-        if (!Array.isArray(entry) || String(entry[0]) !== id) return null;
-        const env = envelopeFromEntry(id, Array.isArray(entry[1]) ? entry[1].map(String) : [], channel);
-        env.channel = channel; // the frame's, even if someone wrote another into the entry
-        return env;
+        // catchup.ts's one decoder: on the frame's channel, even if someone wrote another into the entry.
+        return envelopesFromReply(reply, channel).find((e) => e.id === id) ?? null;
       })().finally(() => this.checks.delete(key));
       this.checks.set(key, pending);
     }

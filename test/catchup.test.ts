@@ -228,7 +228,7 @@ describe("ClientCatchUp: the client's catch-up on a connection that runs command
     const places = savedPlaces();
     places.set("c", "1-0");
     const r = recorder();
-    const cu = new ClientCatchUp(h.history, places, r.on, 50, Date.now() - 1000, ["c"], true);
+    const cu = new ClientCatchUp(h.history, places, r.on, 50, Date.now() - 1000, ["c"], () => true);
     cu.hold(["c"]);
     const done = cu.catchUp(["c"]);
     cu.live("c", liveMessage("c", JSON.stringify(env("3-0"))));
@@ -248,7 +248,7 @@ describe("ClientCatchUp: the client's catch-up on a connection that runs command
     places.set("c", "1-0");
     const r = recorder();
     const failing: CommandHistory = { ...memoryHistory([], "LOADING"), before: async () => [], find: async () => null };
-    const cu = new ClientCatchUp(failing, places, r.on, 50, 0, ["c"], true);
+    const cu = new ClientCatchUp(failing, places, r.on, 50, 0, ["c"], () => true);
     cu.hold(["c"]);
     const done = cu.catchUp(["c"]);
     cu.live("c", liveMessage("c", "held"));
@@ -263,7 +263,7 @@ describe("ClientCatchUp: the client's catch-up on a connection that runs command
     const h = gatedHistory({ a: [env("1-2")] });
     const places = savedPlaces();
     const r = recorder();
-    const cu = new ClientCatchUp(h.history, places, r.on, 50, 0, ["a", "b"], false);
+    const cu = new ClientCatchUp(h.history, places, r.on, 50, 0, ["a", "b"], () => false);
     cu.hold(["a", "b"]);
     const a = cu.catchUp(["a"]);
     const b1 = cu.catchUp(["b"]);
@@ -287,7 +287,7 @@ describe("ClientCatchUp: the client's catch-up on a connection that runs command
     const places = savedPlaces();
     places.set("c", "1-0");
     const r = recorder();
-    const cu = new ClientCatchUp(h.history, places, r.on, 50, 0, ["c"], true);
+    const cu = new ClientCatchUp(h.history, places, r.on, 50, 0, ["c"], () => true);
     cu.hold(["c"]);
     const done = cu.catchUp(["c"]);
     cu.live("c", liveMessage("c", "held on the old connection"));
