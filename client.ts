@@ -114,37 +114,45 @@ function readArgs(argv: string[]): Args {
     process.exit(0);
   }
   if (read.kind === "problem") fail(read.sentence, 2);
-  const text = (name: string) => (typeof read.values[name] === "string" ? (read.values[name] as string) : undefined);
-  const a: Args = { command: "run", tls: read.values.tls === true, print: read.values.print === true, json: read.values.json === true };
-  const [command, ...rest] = read.positionals;
-  if (command === "setup" && rest.length === 0) a.command = "setup";
-  else if (command === "service" && rest.length <= 1) {
+  const text = (name: string): string | undefined => {
+    const v = read.values[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  let command: Args["command"] = "run";
+  let service: Args["service"];
+  const [word, ...rest] = read.positionals;
+  if (word === "setup" && rest.length === 0) command = "setup";
+  else if (word === "service" && rest.length <= 1) {
     const sub = rest[0];
     if (sub !== "install" && sub !== "uninstall" && sub !== "status") fail(`service needs install, uninstall or status${sub ? `, not ${JSON.stringify(sub)}` : ""}`, 2);
-    a.command = "service";
-    a.service = sub;
-  } else if (command !== undefined) {
-    const stray = command === "setup" ? rest[0] : command === "service" ? rest[1] : command;
+    command = "service";
+    service = sub;
+  } else if (word !== undefined) {
+    const stray = word === "setup" ? rest[0] : word === "service" ? rest[1] : word;
     fail(`unexpected argument ${JSON.stringify(stray)}: the subcommands are setup and service install|uninstall|status; run with --help to see the flags`, 2);
   }
   const port = text("port");
   const replayLimit = text("replay-limit");
   const url = text("url");
   if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) fail(`--url must be the web server's address, like https://notify.example.com:8080, got ${JSON.stringify(url)}`, 2);
-  Object.assign(a, {
+  return {
+    command,
+    service,
     config: text("config"),
     host: text("host"),
     port: port === undefined ? undefined : wholeNumber("--port", port, 1, 65535),
     channels: text("channels"),
     password: text("password"),
     user: text("user"),
-    ca: text("ca"),
-    url,
+    tls: read.values.tls === true,
+    print: read.values.print === true,
+    json: read.values.json === true,
     state: text("state"),
     replayLimit: replayLimit === undefined ? undefined : wholeNumber("--replay-limit", replayLimit, 0, 1_000_000),
+    ca: text("ca"),
+    url,
     exec: text("exec"),
-  });
-  return a;
+  };
 }
 
 /** A failure that settings must fix, as a sentence that says what to do. */
