@@ -78,14 +78,21 @@ const CLUSTER_WAIT_MS = 1000;
 const NODE_TIMING = { ...DEFAULT_TIMING, connectTimeoutMs: 3000, backoffCapMs: 5000 };
 
 /**
- * How the web server publishes where it is: the replicas a publish waits for (--cluster-wait, a cluster's only) and
- * the line that says so at start-up (null: nothing to say). Pure.
+ * How the web server publishes where it is: the replicas a publish waits for (--cluster-wait, a cluster's only), why
+ * live glob subscriptions cannot work (a cluster where it does not PUBLISH for them: --cluster-globs off), and the
+ * line that says so at start-up (null: nothing to say). Pure.
  */
-export function publishingPlan(layout: Layout, url: string, clusterWait: number, clusterGlobs: boolean): { replicas: number; line: string | null } {
-  if (!layout.cluster) return { replicas: 0, line: clusterWait ? "web: --cluster-wait applies to a Redis Cluster only; this is a single node" : null };
+export type PublishingPlan = { replicas: number; noGlobs: string | null; line: string | null };
+
+export function publishingPlan(layout: Layout, url: string, clusterWait: number, clusterGlobs: boolean): PublishingPlan {
+  if (!layout.cluster) return { replicas: 0, noGlobs: null, line: clusterWait ? "web: --cluster-wait applies to a Redis Cluster only; this is a single node" : null };
   const globs = clusterGlobs ? " (and by PUBLISH, for glob subscribers)" : "; glob subscriptions are off (--cluster-globs off)";
   const wait = clusterWait ? `, and a publish waits for ${clusterWait} replica(s)` : "";
-  return { replicas: clusterWait, line: `web: ${redactUrl(url)} is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH${globs}${wait}` };
+  return {
+    replicas: clusterWait,
+    noGlobs: clusterGlobs ? null : "glob subscriptions are off on this Redis Cluster (the web server runs with --cluster-globs off); subscribe to channels by name",
+    line: `web: ${redactUrl(url)} is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH${globs}${wait}`,
+  };
 }
 
 export class Publisher implements Store {
@@ -93,8 +100,8 @@ export class Publisher implements Store {
   private readonly backend: Backend;
   /** Known once the first node answered INFO cluster. */
   private known: Layout | null = null;
-  /** How many replicas a publish waits for: --cluster-wait on a cluster, none on one node. */
-  private replicas = 0;
+  /** How it publishes here, known with the layout. */
+  private plan: PublishingPlan = { replicas: 0, noGlobs: null, line: null };
   /** What publish() sent lately: the hub takes these as they are (see RecentlyPublished). */
   private readonly recent = new RecentlyPublished();
 
@@ -120,9 +127,8 @@ export class Publisher implements Store {
     const layout = await this.failsAs(this.backend.layout());
     if (this.known) return this.known; // another request detected it meanwhile
     this.known = layout;
-    const plan = publishingPlan(layout, this.url, this.clusterWait, this.clusterGlobs);
-    this.replicas = plan.replicas;
-    if (plan.line) this.log(plan.line);
+    this.plan = publishingPlan(layout, this.url, this.clusterWait, this.clusterGlobs);
+    if (this.plan.line) this.log(this.plan.line);
     return layout;
   }
 
@@ -169,8 +175,8 @@ export class Publisher implements Store {
   /** Null, or why live glob subscriptions cannot work here: a cluster where this web server does not PUBLISH for them. */
   async globRefusal(channels: string[]): Promise<string | null> {
     if (this.clusterGlobs || !channels.some(isPattern)) return null;
-    if (!(await this.layout()).cluster) return null;
-    return "glob subscriptions are off on this Redis Cluster (the web server runs with --cluster-globs off); subscribe to channels by name";
+    if (!this.known) await this.layout();
+    return this.plan.noGlobs;
   }
 
   /**
@@ -181,10 +187,11 @@ export class Publisher implements Store {
     const now = Date.now();
     const layout = this.known ?? (await this.layout());
     const xadd = ["MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)];
-    const stored = await this.failsAs(this.backend.append(layout.historyKey(n.channel), xadd, this.replicas, CLUSTER_WAIT_MS));
+    const { replicas } = this.plan;
+    const stored = await this.failsAs(this.backend.append(layout.historyKey(n.channel), xadd, replicas, CLUSTER_WAIT_MS));
     // The master has it, but fewer replicas than asked: a failover now could lose it, so this is no 200.
-    if (stored.acked < this.replicas)
-      throw new Unavailable(`cannot confirm the message: ${stored.acked} of ${this.replicas} replica(s) acknowledged it within ${CLUSTER_WAIT_MS} ms (it may still be kept)`);
+    if (stored.acked < replicas)
+      throw new Unavailable(`cannot confirm the message: ${stored.acked} of ${replicas} replica(s) acknowledged it within ${CLUSTER_WAIT_MS} ms (it may still be kept)`);
     const payload = JSON.stringify(buildEnvelope(n, stored.id, now));
     // Kept before it is sent: the hub's copy may arrive before the PUBLISH's reply does.
     this.recent.add(n.channel, stored.id, payload);

@@ -39,19 +39,21 @@ describe("redactUrl", () => {
   ])("%s is logged as %s", (url, logged) => expect(redactUrl(url)).toBe(logged));
 });
 
-describe("publishingPlan", () => {
+describe("publishingPlan (one node: no replicas, globs work; --cluster-wait and --cluster-globs are a cluster's)", () => {
   const url = "redis://web:secret@h:7000";
   test("one node waits for no replica and says nothing, unless --cluster-wait was given for nothing", () => {
-    expect(publishingPlan(SINGLE_NODE, url, 0, true)).toEqual({ replicas: 0, line: null });
-    expect(publishingPlan(SINGLE_NODE, url, 2, true)).toEqual({ replicas: 0, line: "web: --cluster-wait applies to a Redis Cluster only; this is a single node" });
+    expect(publishingPlan(SINGLE_NODE, url, 0, true)).toEqual({ replicas: 0, noGlobs: null, line: null });
+    expect(publishingPlan(SINGLE_NODE, url, 2, false)).toEqual({ replicas: 0, noGlobs: null, line: "web: --cluster-wait applies to a Redis Cluster only; this is a single node" });
   });
-  test("a cluster waits for --cluster-wait replicas and says how it publishes, the password hidden", () => {
+  test("a cluster waits for --cluster-wait replicas, refuses globs with --cluster-globs off, and says how it publishes, the password hidden", () => {
     expect(publishingPlan(CLUSTER, url, 0, true)).toEqual({
       replicas: 0,
+      noGlobs: null,
       line: "web: redis://web:***@h:7000 is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH (and by PUBLISH, for glob subscribers)",
     });
     expect(publishingPlan(CLUSTER, url, 1, false)).toEqual({
       replicas: 1,
+      noGlobs: "glob subscriptions are off on this Redis Cluster (the web server runs with --cluster-globs off); subscribe to channels by name",
       line: "web: redis://web:***@h:7000 is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH; glob subscriptions are off (--cluster-globs off), and a publish waits for 1 replica(s)",
     });
   });
