@@ -137,11 +137,6 @@ export class AclUser {
     return this.enabled && this.mayRun(PUBLISH) && this.mayUseChannel(channelBytes(channel), WRITE);
   }
 
-  /** May this user subscribe to `channel` (its name as HTTP gives it, a glob read as a name)? As SUBSCRIBE is checked. */
-  maySubscribe(channel: string): boolean {
-    return this.enabled && this.mayRun(SUBSCRIBE) && this.mayUseChannel(channelBytes(channel), READ);
-  }
-
   /**
    * May this user read `channels` over HTTP (/events, /messages, Web Push)? As SUBSCRIBE is checked (the command and
    * each name), and a glob must also lie inside a read grant: SUBSCRIBE reads a glob as a plain name, so `*` would

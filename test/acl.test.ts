@@ -22,7 +22,7 @@ describe("parsing", () => {
     expect(anon.enabled).toBe(false);
     expect(anon.nopass).toBe(false);
     expect(anon.mayRun(cmd("ping"))).toBe(false);
-    expect(anon.maySubscribe("x")).toBe(false);
+    expect(anon.mayReadOverHttp(["x"])).toBe(false);
   });
 
   const bad: [string, RegExp][] = [
@@ -104,10 +104,10 @@ describe("permissions", () => {
   const u = (n: string) => acl.users.get(n)!;
 
   test("%R& reads but cannot publish; %W& publishes but cannot subscribe", () => {
-    expect(u("default").maySubscribe("public/x")).toBe(true);
+    expect(u("default").mayReadOverHttp(["public/x"])).toBe(true);
     expect(u("default").mayPublish("public/x")).toBe(false);
     expect(u("writer").mayPublish("alerts/x")).toBe(true);
-    expect(u("writer").maySubscribe("alerts/x")).toBe(false);
+    expect(u("writer").mayReadOverHttp(["alerts/x"])).toBe(false);
     expect(u("writer").mayPublish("public/x")).toBe(false);
   });
 
@@ -148,7 +148,7 @@ describe("permissions", () => {
     expect(u("order").mayRun(cmd("xadd"))).toBe(true);
   });
 
-  test("the HTTP checks ask the ACL directly: mayPublish and maySubscribe check the command as PUBLISH and SUBSCRIBE are, then the channel", () => {
+  test("the HTTP checks ask the ACL directly: mayPublish and mayReadOverHttp check the command as PUBLISH and SUBSCRIBE are, then the channel", () => {
     const http = parse(
       "user reader on nopass allchannels -@all +subscribe",
       "user nopublish on nopass allchannels +@all -publish",
@@ -156,12 +156,12 @@ describe("permissions", () => {
       "user gone off nopass allchannels +@all",
     );
     const h = (n: string) => http.users.get(n)!;
-    expect(h("reader").maySubscribe("any")).toBe(true);
+    expect(h("reader").mayReadOverHttp(["any"])).toBe(true);
     expect(h("reader").mayPublish("any")).toBe(false); // the channel is granted, the command is not
     expect(h("nopublish").mayPublish("any")).toBe(false);
-    expect(h("nopublish").maySubscribe("any")).toBe(true);
-    expect(h("nopubsub").mayPublish("any") || h("nopubsub").maySubscribe("any") || h("nopubsub").mayReadOverHttp(["any"])).toBe(false); // by category
-    expect(h("gone").mayPublish("any") || h("gone").maySubscribe("any")).toBe(false); // a disabled user
+    expect(h("nopublish").mayReadOverHttp(["any"])).toBe(true);
+    expect(h("nopubsub").mayPublish("any") || h("nopubsub").mayReadOverHttp(["any"])).toBe(false); // by category
+    expect(h("gone").mayPublish("any") || h("gone").mayReadOverHttp(["any"])).toBe(false); // a disabled user
     expect(u("both").mayPublish("alerts/x")).toBe(true);
   });
 
