@@ -25,7 +25,7 @@ import { mediaType } from "./web_body";
 import { readFileSync } from "node:fs";
 import type { Server } from "bun";
 
-export const DEFAULT_MAX_BODY = 1024 * 1024;
+const DEFAULT_MAX_BODY = 1024 * 1024;
 
 /**
  * A 503's text: NOT_CONNECTED, except that a refusal keeps the server's error code (MISCONF on a full disk, NOPERM,

@@ -39,7 +39,7 @@ export function publishRefusal(acl: Acl | undefined, req: Request, checked: Chec
 }
 
 /** The channel a path names (the part after its pattern's prefix), percent-decoded; a broken escape is a 400. */
-export function pathChannel(url: URL, raw: string): string {
+function pathChannel(url: URL, raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {

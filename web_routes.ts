@@ -93,7 +93,7 @@ export function buildRoutes(rows: RouteRow[]): RouteTable {
  * A request's row. `label` names it in the request metrics: the path for a fixed route, the pattern for the others,
  * so channels and scanners' random paths never each grow a label. `rawChannel` is the path's channel, still escaped.
  */
-export type Match =
+type Match =
   | { kind: "found"; row: RouteRow; label: string; rawChannel: string }
   | { kind: "no such path" }
   | { kind: "no such method"; allow: string[] };

@@ -19,7 +19,7 @@ export const GITHUB_MAX_BODY = 25 * 1024 * 1024;
 type Rendered = { outcome: SenderOutcome; extra: Record<string, unknown> };
 
 /** One sender's route. A new sender is one more entry in SENDERS (its renderer in a file of its own, on sender.ts). */
-export type Sender = {
+type Sender = {
   /** POST here: a fixed path (the channel is in the payload), or one ending in /<channel>. */
   path: string;
   /**
