@@ -21,7 +21,7 @@ export class Subscription implements Subscribing {
     private readonly config: Config,
     private readonly on: Handlers,
     timing: Timing = DEFAULT_TIMING,
-    private readonly state: ClientState = new ClientState(null, ""),
+    state: ClientState = new ClientState(null, ""),
     replayLimit = 50,
     /** When the connection before this one ended (0: a fresh start, which counts as a long absence). */
     lastDownAt = 0,
@@ -67,8 +67,8 @@ export class Subscription implements Subscribing {
   }
 
   stop(): void {
+    this.catchUp.down(true); // saves the places; a catch-up under way ends quietly, not as "history unavailable"
     this.backend.stop();
-    this.state.save();
     this.finished?.();
   }
 
