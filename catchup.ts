@@ -108,6 +108,18 @@ export interface Places {
   advance(env: Envelope): boolean;
 }
 
+/**
+ * The one rule for moving a place on, whichever keeps it: false when `env` was seen already (its ID is not above the
+ * channel's place). A message without a well-formed ID (a plain payload) is new and never moves the place.
+ */
+export function advancePlace(places: Pick<Places, "get" | "set">, env: Envelope): boolean {
+  if (!isStreamId(env.id)) return true;
+  const prev = places.get(env.channel);
+  if (prev !== undefined && compareIds(env.id, prev) <= 0) return false;
+  places.set(env.channel, env.id);
+  return true;
+}
+
 /** Places kept in memory (an SSE stream's): each channel starts at `since` when given; the map is made on first use. */
 export class MemoryPlaces implements Places {
   private last: Map<string, string> | null = null;
@@ -123,11 +135,7 @@ export class MemoryPlaces implements Places {
     (this.last ??= new Map()).set(channel, id);
   }
   advance(env: Envelope): boolean {
-    if (!isStreamId(env.id)) return true;
-    const prev = this.get(env.channel);
-    if (prev !== undefined && compareIds(env.id, prev) <= 0) return false;
-    this.set(env.channel, env.id);
-    return true;
+    return advancePlace(this, env);
   }
 }
 

@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { homedir } from "node:os";
 import { z } from "zod";
-import { compareIds, isStreamId, type Envelope } from "./message";
+import { isStreamId, type Envelope } from "./message";
+import { advancePlace } from "./catchup";
 
 export function defaultStatePath(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state");
@@ -114,16 +115,9 @@ export class ClientState {
     (this.data.servers[this.server] ??= {})[channel] = id;
     this.changed.add(channel);
   }
-  /**
-   * Moves a channel's place on to this message; false when it was shown already (its ID is not above the place).
-   * A message without a well-formed ID (a plain payload) is shown and never moves the place.
-   */
+  /** Moves a channel's place on to this message; false when it was shown already (catchup.ts's one rule). */
   advance(env: Envelope): boolean {
-    if (!isStreamId(env.id)) return true;
-    const last = this.get(env.channel);
-    if (last !== undefined && compareIds(env.id, last) <= 0) return false;
-    this.set(env.channel, env.id);
-    return true;
+    return advancePlace(this, env);
   }
   private saveQueued = false;
   /** Saves once at the end of this event-loop turn, not once per message of a burst. */
