@@ -1,5 +1,5 @@
-// test/client_clustersub.test.ts — client_subscription.ts on a real Redis Cluster (test/cluster.ts; one path over backend.ts
-// since client_clustersub.ts was folded in), through what it tells the client: a first run, catch-up after short and
+// test/client_subscription.cluster.test.ts — client_subscription.ts on a real Redis Cluster (test/cluster.ts; the same path over backend.ts
+// as on one node), through what it tells the client: a first run, catch-up after short and
 // long absences, a saved place past history, live messages checked against history, and globs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ClusterCommands } from "../cluster";
