@@ -88,16 +88,14 @@ describe("pub/sub server", () => {
     const payload = "p".repeat(1000);
     const N = 20000;
     let fastGot = 0;
+    // The reader keeps up by construction: each batch is read before the next is sent. Sending on without waiting
+    // let this process (reader and publisher both) fall behind on a loaded machine, and the reader, over the
+    // 256 KB soft limit for 2 s, was cut off too: a slow reader, which is what the limit is for.
     for (let i = 0; i < N; i += 500) {
       for (let j = 0; j < 500; j++) pub.command("PUBLISH", "flood", payload);
-      await pub.waitBytes(1);
-      await Bun.sleep(5);
+      for (let j = 0; j < 500; j++) if ((await fast.reply(10000)).type === "array") fastGot++;
     }
     await pub.settle(50, 10000);
-    for (let i = 0; i < N; i++) {
-      const r = await fast.reply(10000);
-      if (r.type === "array") fastGot++;
-    }
     expect(fastGot).toBe(N);
     const q = await Raw.open(srv.port);
     const stats = String(await q.call("INFO", "stats"));
