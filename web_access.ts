@@ -62,7 +62,8 @@ export function checkRight(acl: Acl | undefined, req: Request, url: URL, row: Ro
     if (!checked.channel) throw new InputError(`name the channel in the path: ${row.method} ${row.path}`);
     refuseChannelName(checked.channel);
   }
-  if (row.right === "read") checked.channels = channelsFrom(url);
+  if (row.channelsOf) checked.channel = (checked.channels = row.channelsOf(rawChannel))[0] ?? "";
+  else if (row.right === "read") checked.channels = channelsFrom(url);
   if (!acl || row.right === "signed") return checked;
   // With no login outside the body, one may come in it (POST /'s token field): the handler decides once it is read.
   const waitForBody = row.token === "query or body" && token === undefined && !req.headers.get("authorization");

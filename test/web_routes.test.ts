@@ -97,3 +97,59 @@ describe("building the table", () => {
     expect(matchRoute(buildRoutes([row("GET", "/health")]), "GET", "/deploys")).toEqual({ kind: "no such path" });
   });
 });
+
+describe("verb paths, /<channels>/<verb> (ntfy's /<topics>/json: server.go's jsonPathRegex ... authPathRegex)", () => {
+  const channelsOf = (raw: string) => raw.split(",");
+  const verbRow = (method: string, path: string, right: Right = "read"): RouteRow => ({ method, path, right, handler, channelsOf });
+  const VERBS = buildRoutes([
+    row("GET", "/"),
+    row("GET", "/events", "read"),
+    row("POST", "/grafana/<channel>", "signed"),
+    verbRow("GET", "/<channels>/json"),
+    verbRow("GET", "/<channels>/ws"),
+    verbRow("GET", "/<channels>/publish", "write"),
+    row("POST", "/<channel>", "write"),
+    row("PUT", "/<channel>", "write"),
+    row("GET", "/<channel>"),
+  ]);
+  const at = (method: string, path: string) => {
+    const m = matchRoute(VERBS, method, path);
+    if (m.kind !== "found") throw new Error(`${method} ${path}: ${m.kind}`);
+    return m;
+  };
+
+  test("the last segment is the verb; everything before it is the channels, still escaped, slashes and commas kept", () => {
+    expect(at("GET", "/alerts/json")).toMatchObject({ label: "/<channels>/json", rawChannel: "alerts" });
+    expect(at("GET", "/t1,t2/json").rawChannel).toBe("t1,t2");
+    expect(at("GET", "/owner/repo/json").rawChannel).toBe("owner/repo");
+    expect(at("GET", "/a%2Fb/ws")).toMatchObject({ label: "/<channels>/ws", rawChannel: "a%2Fb" });
+    expect(at("GET", "/x/publish").row.right).toBe("write");
+  });
+
+  test("ntfy's verbs win on their methods: GET /a/json reads a; POST /a/json publishes to the channel named a/json; a/json is read at /a/json/json", () => {
+    expect(at("POST", "/a/json")).toMatchObject({ label: "/<channel>", rawChannel: "a/json" });
+    expect(at("PUT", "/a/ws").rawChannel).toBe("a/ws");
+    expect(at("GET", "/a/json/json")).toMatchObject({ label: "/<channels>/json", rawChannel: "a/json" });
+    // A method no row has on either: the channel path's 405.
+    expect(matchRoute(VERBS, "DELETE", "/a/json")).toEqual({ kind: "no such method", allow: ["POST", "PUT", "GET"] });
+  });
+
+  test("a verb path wins over a prefix route, not over a fixed path; a bare verb (/json) is a channel named json", () => {
+    expect(at("GET", "/grafana/json").label).toBe("/<channels>/json");
+    expect(at("GET", "/events").label).toBe("/events");
+    expect(at("GET", "/json").label).toBe("/<channel>");
+    expect(at("GET", "/jsonx/json2").label).toBe("/<channel>");
+    expect(at("GET", "//json").label).toBe("/<channel>");
+  });
+
+  test("verb rows are declared as data: a bad pattern, or one named twice, is refused at start", () => {
+    for (const path of ["/<channels>/a/b", "/x/<channels>/json", "/<channels>", "/<channels>/"]) expect(() => buildRoutes([verbRow("GET", path)])).toThrow("a verb path is");
+    expect(() => buildRoutes([verbRow("GET", "/<channels>/json"), verbRow("GET", "/<channels>/json")])).toThrow("in the table twice");
+  });
+
+  test("labels stay bounded: every channel on one verb shares its pattern", () => {
+    const labels = new Set<string>();
+    for (let i = 0; i < 200; i++) labels.add(at("GET", `/${Math.random().toString(36).slice(2)}/t${i}/json`).label);
+    expect([...labels]).toEqual(["/<channels>/json"]);
+  });
+});
