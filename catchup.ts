@@ -1,5 +1,5 @@
-// catchup.ts — catch-up, written once for every reader (the client over RESP, a cluster or HTTPS; the web server's SSE
-// streams and push): history read after the last ID seen, live messages held meanwhile, flushed in ID order, each once.
+// catchup.ts — catch-up, written once for every reader (the client over RESP, a cluster, HTTPS or an ntfy server; the web
+// server's SSE streams and push): history read after the last ID seen, live messages held meanwhile, in order, each once.
 import { bulkText, type Reply } from "./resp";
 import { EnvelopeSchema, compareIds, envelopeFromEntry, isStreamId, parsePayload, type Envelope } from "./message";
 import { isPattern } from "./glob";
@@ -120,6 +120,87 @@ export function advancePlace(places: Pick<Places, "get" | "set">, env: Envelope)
   return true;
 }
 
+/**
+ * Where a reader stands on a server whose message IDs carry no order (ntfy's random 12-character IDs), as kept: the
+ * `since` to ask from (the last ID shown, or a first run's starting second), the second before which everything counts
+ * as seen, and the IDs shown from then on, with their seconds.
+ */
+export type OpaquePlace = { since: string; horizon: number; seen: [id: string, time: number][] };
+
+/** IDs an opaque place remembers; past this its oldest seconds are forgotten whole, and the horizon moves past them. */
+const SEEN_KEPT = 200;
+
+/**
+ * Places on a server whose IDs are opaque, for one stream of several channels (ntfy's since=<id> counts across all
+ * the topics of a stream, so the stream has one place, not one per channel). IDs cannot be compared, so a message is
+ * new when its second is not before the horizon and its ID was not shown yet: repeats (a stream's replay overlapping
+ * a catch-up, a server that forgot the ID and sends everything it holds) are dropped by ID, and what is older than
+ * every remembered ID by time. Forgetting the oldest second whole keeps that exact: every message shown at or after
+ * the horizon is still remembered. `changed` is told of every move (the client's state file saves it).
+ */
+export class OpaquePlaces implements Places {
+  private since: string | undefined;
+  private horizon: number;
+  private readonly seen: Map<string, number>;
+
+  constructor(
+    kept: OpaquePlace | null = null,
+    private readonly changed: () => void = () => {},
+    private readonly keep = SEEN_KEPT,
+  ) {
+    this.since = kept?.since;
+    this.horizon = kept?.horizon ?? 0;
+    this.seen = new Map(kept?.seen ?? []);
+  }
+
+  /** The `since` to ask from (the same for every channel of the stream); undefined on a first run. */
+  get(): string | undefined {
+    return this.since;
+  }
+
+  set(_channel: string, since: string): void {
+    this.since = since;
+    this.changed();
+  }
+
+  /** A first run stands at the server's second `time` (an ntfy stream's open event): nothing before it is shown. */
+  startAt(time: number): void {
+    this.since = String(time);
+    this.horizon = Math.max(this.horizon, time);
+    this.changed();
+  }
+
+  advance(env: Envelope): boolean {
+    if (env.id === "") return true;
+    if (env.time < this.horizon || this.seen.has(env.id)) return false;
+    this.seen.set(env.id, env.time);
+    this.since = env.id;
+    this.forgetOldest();
+    this.changed();
+    return true;
+  }
+
+  /** Over `keep` IDs, the oldest second goes whole (never the newest one: its repeats must still be known). */
+  private forgetOldest(): void {
+    while (this.seen.size > this.keep) {
+      let oldest = Infinity;
+      let newest = -Infinity;
+      for (const t of this.seen.values()) {
+        oldest = Math.min(oldest, t);
+        newest = Math.max(newest, t);
+      }
+      if (oldest >= newest) return;
+      for (const [id, t] of this.seen) if (t === oldest) this.seen.delete(id);
+      this.horizon = oldest + 1;
+    }
+  }
+
+  /** The place as the state file keeps it; null before a first run has started. */
+  snapshot(): OpaquePlace | null {
+    return this.since === undefined ? null : { since: this.since, horizon: this.horizon, seen: [...this.seen] };
+  }
+}
+
 /** Places kept in memory (an SSE stream's): each channel starts at `since` when given; the map is made on first use. */
 export class MemoryPlaces implements Places {
   private last: Map<string, string> | null = null;
@@ -163,6 +244,9 @@ export function liveMessage(channel: string, payload: string, nowMs = Date.now()
 export function settleLive(m: LiveMessage, found: Envelope | null): Envelope {
   return found && m.checkId !== null && compareIds(found.id, m.checkId) === 0 ? { ...found, channel: m.channel } : m.plain;
 }
+
+/** Messages from a server whose IDs carry no order (ntfy's), by their second; those of one second as they came (sort is stable). */
+export const inTimeOrder = <T extends { time: number }>(list: T[]): T[] => [...list].sort((a, b) => a.time - b.time);
 
 /**
  * Held messages in the order to show them: those with an id sorted by it among the places ids held (several web
@@ -284,17 +368,29 @@ export function restartIfPastHistory(ch: string, newest: string | null | undefin
 const LONG_ABSENCE_MS = 10 * 60_000;
 
 /**
- * Shows what a channel missed, oldest first, each message once. A short gap is replayed in full so nothing is lost;
- * only a start or a long absence (`lastDownAt` 0 means never connected) is capped at the newest `limit`.
+ * Shows what was missed, in the order given (a channel's history in ID order, an ntfy stream's topics in time order),
+ * each message once. A short gap is replayed in full so nothing is lost; only a start or a long absence (`lastDownAt` 0
+ * means never connected) is capped at the newest `limit` of each channel, the older ones passed over as seen.
  */
-export function replayMissed(ch: string, missed: Envelope[], lastDownAt: number, limit: number, places: Places, on: Pick<Handlers, "message" | "status">): void {
+export function replayMissed(missed: Envelope[], lastDownAt: number, limit: number, places: Places, on: Pick<Handlers, "message" | "status">): void {
   const longAbsence = lastDownAt === 0 || Date.now() - lastDownAt > LONG_ABSENCE_MS;
-  const skip = longAbsence ? Math.max(0, missed.length - limit) : 0;
-  if (skip > 0) {
-    on.status(`${ch}: skipped ${skip} older messages while away; showing the last ${limit}`);
-    places.set(ch, missed[skip - 1]!.id);
+  const skip = new Map<string, number>();
+  if (longAbsence) {
+    const count = new Map<string, number>();
+    for (const env of missed) count.set(env.channel, (count.get(env.channel) ?? 0) + 1);
+    for (const [ch, n] of count) {
+      if (n <= limit) continue;
+      skip.set(ch, n - limit);
+      on.status(`${ch}: skipped ${n - limit} older messages while away; showing the last ${limit}`);
+    }
   }
-  for (const env of missed.slice(skip)) if (places.advance(env)) on.message(env, true);
+  for (const env of missed) {
+    const left = skip.get(env.channel) ?? 0;
+    if (left > 0) {
+      skip.set(env.channel, left - 1);
+      places.advance(env);
+    } else if (places.advance(env)) on.message(env, true);
+  }
 }
 
 /** Entries read at once while catching up (a longer gap takes several reads); /messages answers at most this many. */
@@ -319,7 +415,7 @@ export async function catchUpChannel(ch: string, history: History, places: Place
     if (page.length < CATCH_UP_PAGE) break;
     from = page[page.length - 1]!.id;
   }
-  if (missed.length > 0) replayMissed(ch, missed, lastDownAt, limit, places, on);
+  if (missed.length > 0) replayMissed(missed, lastDownAt, limit, places, on);
   // Nothing after the saved place: is the place still inside history?
   else restartIfPastHistory(ch, await history.top(ch), places, on);
 }

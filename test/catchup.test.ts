@@ -1,6 +1,7 @@
 // test/catchup.test.ts — catchup.ts without a server: the one decoder of XRANGE replies (both shapes), history read by
 // commands, the hold/flush/dedupe buffer, one channel's catch-up (first run, paging, a gap, a place past history, a
-// failed read), and the client's catch-up over it (a live message during the read, when "caught up" may be said).
+// failed read), and the client's catch-up over it (a live message during the read, when "caught up" may be said); places
+// for opaque IDs (an ntfy server's) and a catch-up of several channels in time order.
 import { describe, expect, test } from "bun:test";
 import type { Reply } from "../resp";
 import type { Envelope } from "../message";
@@ -10,7 +11,10 @@ import {
   ClientCatchUp,
   MAX_ID,
   MemoryPlaces,
+  OpaquePlaces,
   catchUpChannel,
+  inTimeOrder,
+  replayMissed,
   entriesFromReply,
   envelopesFromReply,
   historyOver,
@@ -296,5 +300,59 @@ describe("ClientCatchUp: the client's catch-up on a connection that runs command
     expect(await done).toBe("stale");
     expect(r.shown).toEqual(["r 2-0"]); // history's own entry is real; the held one is forgotten (history has it)
     expect(r.said).toEqual([]);
+  });
+});
+
+describe("OpaquePlaces: one place for a stream whose IDs carry no order (ntfy's random IDs)", () => {
+  const msg = (id: string, time: number, channel = "a"): Envelope => ({ id, time, channel, message: `m ${id}` });
+  test("each ID once, whatever its order; since is the last shown, for every channel of the stream", () => {
+    const p = new OpaquePlaces();
+    expect(p.get()).toBeUndefined();
+    p.startAt(100);
+    expect([p.get(), p.snapshot()]).toEqual(["100", { since: "100", horizon: 100, seen: [] }]);
+    expect([p.advance(msg("zzz", 100)), p.advance(msg("aaa", 100, "b")), p.advance(msg("zzz", 100)), p.advance(msg("aaa", 101))]).toEqual([true, true, false, false]);
+    expect(p.get()).toBe("aaa");
+    // Before the first run's start (a server sending everything it holds): already passed.
+    expect(p.advance(msg("old", 99))).toBe(false);
+    // A message without an ID is new and moves nothing.
+    expect([p.advance(msg("", 1)), p.get()]).toEqual([true, "aaa"]);
+  });
+  test("past `keep` IDs the oldest second is forgotten whole and the horizon moves past it: still each once", () => {
+    const p = new OpaquePlaces(null, () => {}, 3);
+    p.startAt(10);
+    for (const [id, t] of [["a", 10], ["b", 10], ["c", 11], ["d", 12]] as const) expect(p.advance(msg(id, t))).toBe(true);
+    expect(p.snapshot()).toEqual({ since: "d", horizon: 11, seen: [["c", 11], ["d", 12]] });
+    // A server that forgot `d` sends all it holds again: nothing shows twice, and a message it had not sent still shows.
+    expect(["a", "b", "c", "d"].map((id, i) => p.advance(msg(id, [10, 10, 11, 12][i]!)))).toEqual([false, false, false, false]);
+    expect(p.advance(msg("e", 11))).toBe(true);
+  });
+  test("the newest second is never forgotten, however many IDs share it", () => {
+    const p = new OpaquePlaces(null, () => {}, 2);
+    for (const id of ["a", "b", "c", "d"]) p.advance(msg(id, 5));
+    expect(["a", "b", "c", "d"].map((id) => p.advance(msg(id, 5)))).toEqual([false, false, false, false]);
+  });
+  test("kept and read back (the state file's shape); every move is told", () => {
+    let told = 0;
+    const p = new OpaquePlaces({ since: "x", horizon: 3, seen: [["x", 4]] }, () => void told++);
+    expect([p.get(), p.advance(msg("x", 4)), p.advance(msg("y", 2)), p.advance(msg("y", 5)), told]).toEqual(["x", false, false, true, 1]);
+    p.set("any", "z");
+    expect([p.get(), told]).toEqual(["z", 2]);
+  });
+});
+
+describe("a catch-up of several channels (an ntfy stream's topics)", () => {
+  test("inTimeOrder sorts by second, keeping the arrival order within one", () => {
+    const list = [env("c", "1", "x"), env("a", "2", "y"), env("b", "3", "x")].map((e, i) => ({ ...e, time: [5, 3, 5][i]! }));
+    expect(inTimeOrder(list).map((e) => e.id)).toEqual(["a", "c", "b"]);
+  });
+  test("replayMissed caps each channel at its newest `limit` after a long absence, in the order given", () => {
+    const places = new OpaquePlaces();
+    const r = recorder();
+    const missed = ["x1", "y1", "x2", "x3", "y2", "x4"].map((id, i) => ({ ...env(id, id, id[0]!), time: i }));
+    replayMissed(missed, 0, 2, places, r.on);
+    expect(r.shown).toEqual(["r y1", "r x3", "r y2", "r x4"]);
+    expect(r.said).toEqual(["x: skipped 2 older messages while away; showing the last 2"]);
+    // The ones passed over count as seen.
+    expect(places.advance(missed[0]!)).toBe(false);
   });
 });

@@ -35,7 +35,7 @@ test("replayMissed after a short gap shows everything missed", () => {
   s.set("c", "0-0");
   const r = recorder();
   const missed = Array.from({ length: 8 }, (_, i) => env(`${i + 1}-0`));
-  replayMissed("c", missed, Date.now() - 1000, 3, s, r.on);
+  replayMissed(missed, Date.now() - 1000, 3, s, r.on);
   expect(r.shown).toEqual(missed.map((e) => e.id));
   expect(r.said).toEqual([]);
   expect(s.get("c")).toBe("8-0");
@@ -46,7 +46,7 @@ test("replayMissed on a start or after a long absence shows the newest `limit` a
     const s = new ClientState(null, "srv");
     s.set("c", "0-0");
     const r = recorder();
-    replayMissed("c", Array.from({ length: 8 }, (_, i) => env(`${i + 1}-0`)), lastDownAt, 3, s, r.on);
+    replayMissed(Array.from({ length: 8 }, (_, i) => env(`${i + 1}-0`)), lastDownAt, 3, s, r.on);
     expect(r.shown).toEqual(["6-0", "7-0", "8-0"]);
     expect(r.said).toEqual(["c: skipped 5 older messages while away; showing the last 3"]);
     expect(s.get("c")).toBe("8-0");
@@ -69,4 +69,20 @@ test("a saved place that is not a stream ID is forgotten when the file is read, 
   const s = new ClientState(path, "srv");
   expect([s.get("good"), s.get("forged"), s.get("huge")]).toEqual(["7-1", undefined, undefined]);
   expect(new ClientState(path, "other").get("x")).toBe("1-0");
+});
+
+test("an ntfy stream's place is kept per server and stream, merged with other clients', and a damaged one is dropped alone", () => {
+  const path = tempPath("state.json");
+  writeFileSync(path, JSON.stringify({ servers: { "https://n": { c: "1-0" } }, opaque: { "https://n": { "x,y": { since: "nope" } }, other: { s: { since: "k", horizon: 1, seen: [] } } } }));
+  const s = new ClientState(path, "https://n");
+  const places = s.opaquePlaces("a,b");
+  expect([places.get(), s.opaquePlaces("x,y").get(), s.opaquePlaces("a,b") === places]).toEqual([undefined, undefined, true]);
+  places.startAt(50);
+  places.advance({ id: "Ab3dEf7hIj9k", time: 51, channel: "a", message: "m" });
+  s.save();
+  const again = new ClientState(path, "https://n");
+  expect(again.opaquePlaces("a,b").snapshot()).toEqual({ since: "Ab3dEf7hIj9k", horizon: 50, seen: [["Ab3dEf7hIj9k", 51]] });
+  expect(again.opaquePlaces("a,b").advance({ id: "Ab3dEf7hIj9k", time: 51, channel: "b", message: "m" })).toBe(false);
+  expect(again.get("c")).toBe("1-0");
+  expect(new ClientState(path, "other").opaquePlaces("s").get()).toBe("k");
 });
