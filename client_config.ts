@@ -7,8 +7,9 @@ import { z } from "zod";
 
 export const ConfigSchema = z
   .object({
-    host: z.string().min(1, "host must not be empty"),
-    port: z.number().int().min(1).max(65535),
+    /** The pub/sub server; a config that names only a url (a web server, an ntfy server) needs neither. */
+    host: z.string().min(1, "host must not be empty").default("localhost"),
+    port: z.number().int().min(1).max(65535).default(6379),
     channels: z.array(z.string().min(1, "a channel name must not be empty")).min(1, "at least one channel is required"),
     password: z.string().optional(),
     /** The ACL user to log in as (AUTH user password); without it the password is the default user's. */
@@ -18,11 +19,15 @@ export const ConfigSchema = z
     ca: z.string().optional(),
     /** After an absence, show at most this many missed messages per channel. */
     replayLimit: z.number().int().min(0).optional(),
-    /** Subscribe through the web server (GET /events over HTTPS) instead of the pub/sub port. */
+    /** Subscribe through the web server (GET /events over HTTPS), or an ntfy server (its /json), instead of the pub/sub port. */
     url: z
       .string()
       .refine((u) => /^https?:\/\/[^/]/.test(u), "url must start with https:// (or http://), like https://notify.example.com:8080")
       .optional(),
+    /** A token for the url's server (ntfy's tk_…, or the web server's), sent as Bearer; it takes the place of user and password there. */
+    token: z.string().min(1, "token must not be empty").optional(),
+    /** The url is an ntfy server (or our web server spoken to as one): skip asking it what it is. */
+    ntfy: z.boolean().optional(),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;

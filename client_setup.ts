@@ -2,7 +2,7 @@
 // config; then a real connection is tried before saving, and a failed one is explained with an offer to save anyway.
 import { saveConfig, parseChannels, type Config } from "./client_config";
 import { DEFAULT_TIMING, Link, type LinkFailure } from "./link";
-import { authorization } from "./client_websub";
+import { authorization } from "./client_http";
 import { showControls } from "./client_visible";
 
 /** Connects once (logs in, and for --url reads /messages) and says why not; null when it worked. */

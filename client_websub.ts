@@ -1,6 +1,5 @@
 // client_websub.ts — the client's subscription over HTTPS, through the web server: per channel, catch-up from /messages,
 // then GET /events with Last-Event-ID, reconnecting with link.ts's backoff; each message once, in order.
-import { readFileSync } from "node:fs";
 import { backoffDelay, failureFromError, type LinkFailure, type Timing, DEFAULT_TIMING } from "./link";
 import { EnvelopeSchema, compareIds, isStreamId, type Envelope } from "./message";
 import { SseParser } from "./sse";
@@ -8,21 +7,11 @@ import type { Config } from "./client_config";
 import { isPattern } from "./glob";
 import { ClientState } from "./client_state";
 import { catchUpChannel, liveMessage, type Handlers, type History, type Subscribing } from "./catchup";
+import { authorization, httpFailure as anyHttpFailure, trustedCa } from "./client_http";
 
-/** An HTTP answer that will not change by asking again. */
-function httpFailure(status: number, body: string, base: string): LinkFailure {
-  let said = body.trim().slice(0, 300);
-  try {
-    said = (JSON.parse(body) as { error?: string }).error ?? said;
-  } catch {
-    // not JSON: the text as it is
-  }
-  if (status === 401) return { fatal: true, code: "HTTP401", reason: `${base} wants a login: ${said}` };
-  if (status === 403) return { fatal: true, code: "HTTP403", reason: `${base} refused: ${said}` };
-  if (status === 404) return { fatal: true, code: "HTTP404", reason: `${base} has no /events: it does not look like a Notistream web server (${said})` };
-  if (status >= 400 && status < 500) return { fatal: true, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
-  return { fatal: false, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
-}
+/** An HTTP answer that will not change by asking again; a 404 means no /events here. */
+const httpFailure = (status: number, body: string, base: string): LinkFailure =>
+  anyHttpFailure(status, body, base, "has no /events: it does not look like a Notistream web server");
 
 /**
  * A message from the web server's /events or /messages for `ch`, as the client shows it. The web server checks each
@@ -43,12 +32,6 @@ function eventData(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-/** A user logs in with Basic; a password alone is a Bearer token (the web server's --token, or an ACL password). */
-export function authorization(c: Pick<Config, "user" | "password">): string | null {
-  if (c.password === undefined) return null;
-  return c.user ? `Basic ${Buffer.from(`${c.user}:${c.password}`).toString("base64")}` : `Bearer ${c.password}`;
 }
 
 export class WebSubscription implements Subscribing {
@@ -72,7 +55,7 @@ export class WebSubscription implements Subscribing {
     this.base = config.url.replace(/\/+$/, "");
     const auth = authorization(config);
     if (auth) this.headers.authorization = auth;
-    this.tls = config.ca ? { ca: readFileSync(config.ca, "utf8") } : undefined;
+    this.tls = trustedCa(config.ca);
   }
 
   run(): Promise<void> {

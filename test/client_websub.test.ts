@@ -3,7 +3,8 @@
 // and the login it sends.
 import { expect, test } from "bun:test";
 import { ClientState } from "../client_state";
-import { authorization, envelopeFromServer } from "../client_websub";
+import { envelopeFromServer } from "../client_websub";
+import { authorization } from "../client_http";
 
 test("the channel is the one asked for; an id that is not a stream ID is dropped, the message still shows", () => {
   expect(envelopeFromServer("team/x", { id: "5-0", time: 1, channel: "alerts", message: "m" })).toEqual({ id: "5-0", time: 1, channel: "team/x", message: "m" });
@@ -23,7 +24,8 @@ test("data that is not an envelope shows as its text", () => {
   expect(envelopeFromServer("c", { id: 5 })).toMatchObject({ id: "", channel: "c", message: '{"id":5}' });
 });
 
-test("the login sent to the web server: Basic for a user, Bearer for a password alone, nothing without a password", () => {
+test("the login sent to the web server: Bearer for a token, Basic for a user, Bearer for a password alone, nothing without either", () => {
+  expect(authorization({ token: "tk_abc", user: "ann", password: "pw" })).toBe("Bearer tk_abc");
   expect(authorization({ user: "ann", password: "pw:with:colons" })).toBe(`Basic ${btoa("ann:pw:with:colons")}`);
   expect(authorization({ password: "tok" })).toBe("Bearer tok");
   expect(authorization({ user: "ann" })).toBeNull();
