@@ -84,7 +84,7 @@ describe("flags", () => {
       [["--chanels", "a"], "notistream: unknown flag --chanels; run with --help to see the flags"],
       [["--channels"], "notistream: --channels needs a value"],
       [["--print=yes", "--channels", "a"], "notistream: --print takes no value: give it alone to turn it on"],
-      [["servce", "install"], 'notistream: unexpected argument "servce": the subcommands are setup and service install|uninstall|status; run with --help to see the flags'],
+      [["servce", "install"], 'notistream: unexpected argument "servce": the subcommands are publish, setup and service install|uninstall|status; run with --help to see the flags'],
       [["service", "start"], 'notistream: service needs install, uninstall or status, not "start"'],
     ] as const) {
       const r = await run([BUN, CLIENT, ...args]);
@@ -94,7 +94,7 @@ describe("flags", () => {
   });
   test("--help lists every flag and subcommand", async () => {
     const r = await run([BUN, CLIENT, "--help"]);
-    for (const s of ["setup", "service install", "service uninstall", "service status", "--url", "--exec", "--print", "--json", "--replay-limit", "--state", "--ca", "--tls", "--user", "--password", "--channels", "--config"]) expect(r.stdout).toContain(s);
+    for (const s of ["setup", "service install", "service uninstall", "service status", "publish <channel> <message>", "--token", "--ntfy", "--title", "--priority", "--tags", "--click", "--url", "--exec", "--print", "--json", "--replay-limit", "--state", "--ca", "--tls", "--user", "--password", "--channels", "--config"]) expect(r.stdout).toContain(s);
   });
 });
 

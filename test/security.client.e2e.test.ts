@@ -254,6 +254,8 @@ describe("over --url: what the web server sends cannot throw or blind the client
       fetch(req) {
         const u = new URL(req.url);
         if (u.pathname === "/messages") return Response.json([]);
+        // What the client asks first, to tell our web server from an ntfy server (client_http.ts serverKind).
+        if (u.pathname === "/health") return Response.json({ ok: true, hub: { connected: true, channels: 1, error: null } });
         if (u.pathname !== "/events") return new Response("no", { status: 404 });
         const body = events.map((e) => `event: message\ndata: ${typeof e === "string" ? e : JSON.stringify(e)}\n\n`).join("");
         return new Response(new ReadableStream({ start: (ctl) => ctl.enqueue(new TextEncoder().encode(`: hello\n\n${body}`)) }), { headers: { "content-type": "text/event-stream" } });
