@@ -219,13 +219,34 @@ export function decodeHeaderWords(value: string): string {
   }
 }
 
+/** RFC 9218's Priority header (`u=3`, `u=3, i`), which Cloudflare adds to requests: no ntfy priority (util.go priorityHeaderIgnoreRegex). */
+const RFC9218_PRIORITY = /^u=\d,\s*(i|\d)$|^u=\d$/;
+
 /**
- * A parameter as ntfy's readParam reads it: the first of `names` set as a header (trimmed, RFC 2047 decoded), else
- * the first set as a query key, written in lower case (readQueryParam lowercases the name, so ?Since= is not read).
+ * A header's value as ntfy's readHeaderParam reads it: as the UTF-8 its bytes are (fetch's Headers hand each byte over
+ * as one Latin-1 character, where Go reads UTF-8; bytes that are not UTF-8 stay as they came), RFC 2047 decoded,
+ * trimmed, and "" for Cloudflare's `Priority: u=3, i` (maybeIgnoreSpecialHeader).
+ */
+export function headerParam(name: string, raw: string): string {
+  let text = raw;
+  if (/[\u0080-\u00ff]/.test(raw) && !/[^\u0000-\u00ff]/.test(raw)) {
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(raw, "latin1"));
+    } catch {
+      text = raw;
+    }
+  }
+  const value = decodeHeaderWords(text).trim();
+  return name.toLowerCase() === "priority" && RFC9218_PRIORITY.test(value) ? "" : value;
+}
+
+/**
+ * A parameter as ntfy's readParam reads it: the first of `names` set as a header (headerParam), else the first set
+ * as a query key, written in lower case (readQueryParam lowercases the name, so ?Since= is not read).
  */
 export function readParam(headers: Headers, query: URLSearchParams, ...names: string[]): string {
   for (const name of names) {
-    const v = decodeHeaderWords(headers.get(name) ?? "").trim();
+    const v = headerParam(name, headers.get(name) ?? "");
     if (v) return v;
   }
   for (const name of names) {

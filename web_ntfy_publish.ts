@@ -1,0 +1,255 @@
+// web_ntfy_publish.ts — an ntfy publish read as ntfy's server reads it (server/server.go parsePublishParams, readParam,
+// transformBodyJSON; server/util.go): headers, lowercase query keys and a JSON body into a notification's fields, or a refusal. Pure.
+//
+// Every parameter goes by several names (X-Title, Title, ti, t ...). Headers win over the query, in the order of the
+// names; header values may be RFC 2047 encoded-words. A publish that asks for something Notistream does not do yet
+// (a delay, actions, attachments, an icon, Markdown, e-mail, a call ...) is refused with a 400 naming it, never
+// published without it.
+import { headerParam, NTFY_ERRORS, NtfyError, ntfyPriority, type NtfyErrorKind } from "./web_ntfy";
+
+/** Where a publish's parameters come from: the request's headers and query, and ntfy's JSON body (POST / with a topic). */
+export type ParamSource = {
+  /** A request header by name (any case), or null. */
+  header: (name: string) => string | null;
+  query: URLSearchParams;
+  /**
+   * ntfy's JSON publish as the headers transformBodyJSON sets from it (lower-case names: x-title, x-priority ...): they
+   * replace the request's own headers of the same name, so X-* headers the JSON does not set still count.
+   */
+  json?: Map<string, string>;
+  /** What the `json` values came as, for the sentences: "the JSON" (ntfy's JSON publish), "the request" (our own POST /'s fields). */
+  jsonName?: string;
+};
+
+/** What a publish asks for, read: the fields a notification takes. `message` is the X-Message parameter, `\n` decoded. */
+export type PublishParams = { title?: string; priority?: number; tags?: string[]; click?: string; message?: string; template: boolean };
+
+const DOCS = "https://ntfy.sh/docs/publish/";
+/** An ntfy error of the table with a link to the part of ntfy's docs about the feature. */
+const linked = (kind: NtfyErrorKind, anchor: string): NtfyErrorKind => ({ ...kind, link: DOCS + anchor });
+
+// ---- reading a parameter: readParam, readHeaderParam, readQueryParam, maybeDecodeHeader (server/util.go) ----
+
+/** Where a value was found, for the sentences that name it: `the X-Delay header`, `the delay query parameter`, `"delay" in the JSON`. */
+type Found = { value: string; where: string };
+
+/** ntfy's JSON publish keys that transformBodyJSON turns into headers, and the header each becomes (server/types.go publishMessage). */
+const JSON_HEADERS: [key: string, header: string][] = [
+  ["title", "x-title"], ["priority", "x-priority"], ["tags", "x-tags"], ["attach", "x-attach"], ["filename", "x-filename"], ["click", "x-click"],
+  ["icon", "x-icon"], ["markdown", "x-markdown"], ["actions", "x-actions"], ["email", "x-email"], ["delay", "x-delay"], ["call", "x-call"],
+  ["cache", "x-cache"], ["firebase", "x-firebase"], ["sequence_id", "x-sequence-id"],
+];
+/** The JSON key a header came from, to name it in a refusal. */
+const JSON_KEY_OF_HEADER = new Map(JSON_HEADERS.map(([key, header]) => [header, key]));
+
+/** A header's name as people write it: X-Title, Content-Type. */
+const headerName = (name: string): string => name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+
+/**
+ * The first non-empty value among `names`: every name as a header first (the JSON's value replacing the request's),
+ * read as web_ntfy.ts's headerParam reads it (UTF-8, RFC 2047, Cloudflare's Priority ignored), then every name as a
+ * lower-case query key, trimmed. Unset: null.
+ */
+export function readParam(src: ParamSource, names: string[]): Found | null {
+  for (const name of names) {
+    const fromJson = src.json?.get(name);
+    const raw = fromJson ?? src.header(name);
+    if (raw === null) continue;
+    const value = headerParam(name, raw);
+    if (value !== "") return { value, where: fromJson !== undefined ? `"${JSON_KEY_OF_HEADER.get(name) ?? name}" in ${src.jsonName ?? "the JSON"}` : `the ${headerName(name)} header` };
+  }
+  for (const name of names) {
+    const value = (src.query.get(name.toLowerCase()) ?? "").trim();
+    if (value !== "") return { value, where: `the "${name.toLowerCase()}" query parameter` };
+  }
+  return null;
+}
+
+/** ntfy's booleans (server/util.go toBool): 1, yes and true are true, in any case; anything else is false. */
+export const isTrue = (value: string): boolean => ["1", "yes", "true"].includes(value.toLowerCase());
+const isFalse = (value: string): boolean => ["0", "no", "false"].includes(value.toLowerCase());
+
+// ---- the parameters ----
+
+/** Every name of each parameter ntfy reads (server/server.go parsePublishParams, in its order). */
+export const PARAM_NAMES = {
+  title: ["x-title", "title", "ti", "t"],
+  click: ["x-click", "click"],
+  message: ["x-message", "message", "m"],
+  priority: ["x-priority", "priority", "prio", "p"],
+  tags: ["x-tags", "tags", "tag", "ta"],
+  template: ["x-template", "template", "tpl"],
+} as const;
+
+/** What Notistream does not do yet, each with every name ntfy takes for it, the ntfy error code and the docs' anchor. */
+type Unsupported = { feature: string; names: readonly string[]; kind: NtfyErrorKind; asks?: (value: string) => boolean };
+
+/**
+ * The refusal table. Codes are ntfy's own where ntfy has one for a feature its server has turned off (40001 e-mail,
+ * 40014 attachments, 40032 calls); the others are ntfy's generic 40000.
+ */
+export const UNSUPPORTED: readonly Unsupported[] = [
+  { feature: "delay (scheduled delivery)", names: ["x-delay", "delay", "x-at", "at", "x-in", "in"], kind: linked(NTFY_ERRORS.badRequest, "#scheduled-delivery") },
+  { feature: "actions (action buttons)", names: ["x-actions", "actions", "action"], kind: linked(NTFY_ERRORS.badRequest, "#action-buttons") },
+  { feature: "attach (attachments from a URL)", names: ["x-attach", "attach", "a"], kind: NTFY_ERRORS.attachmentsDisallowed },
+  { feature: "filename (file attachments)", names: ["x-filename", "filename", "file", "f"], kind: NTFY_ERRORS.attachmentsDisallowed },
+  { feature: "icon", names: ["x-icon", "icon"], kind: linked(NTFY_ERRORS.badRequest, "#icons") },
+  { feature: "markdown (Markdown formatting)", names: ["x-markdown", "markdown", "md"], kind: linked(NTFY_ERRORS.badRequest, "#markdown-formatting"), asks: isTrue },
+  { feature: "email (e-mail notifications)", names: ["x-email", "x-e-mail", "email", "e-mail", "mail", "e"], kind: NTFY_ERRORS.emailDisabled },
+  { feature: "call (phone calls)", names: ["x-call", "call"], kind: NTFY_ERRORS.callsDisabled },
+  { feature: "cache=no (a message kept out of history)", names: ["x-cache", "cache"], kind: linked(NTFY_ERRORS.badRequest, "#message-caching"), asks: isFalse },
+  { feature: "sequence_id (updating a notification)", names: ["x-sequence-id", "sequence-id", "sid"], kind: linked(NTFY_ERRORS.badRequest, "#updating-deleting-notifications") },
+  { feature: "poll_id (poll requests)", names: ["x-poll-id", "poll-id"], kind: linked(NTFY_ERRORS.badRequest, "../config/#ios-instant-notifications") },
+];
+
+/** `Content-Type: text/markdown` (or ?content_type=) is Markdown too, as ntfy reads it. */
+const MARKDOWN_TYPE = { feature: "markdown (Markdown formatting)", names: ["content-type", "content_type"], kind: linked(NTFY_ERRORS.badRequest, "#markdown-formatting"), asks: (v: string) => v.toLowerCase() === "text/markdown" };
+
+/** The features a publish asks for that Notistream lacks, with where each was asked for. */
+export function unsupportedAsked(src: ParamSource): { rule: Unsupported; where: string }[] {
+  const asked: { rule: Unsupported; where: string }[] = [];
+  for (const rule of [...UNSUPPORTED, MARKDOWN_TYPE]) {
+    const found = readParam(src, [...rule.names]);
+    if (found && (rule.asks ?? (() => true))(found.value) && !asked.some((a) => a.rule.feature === rule.feature)) asked.push({ rule, where: found.where });
+  }
+  return asked;
+}
+
+/** The 400 for features Notistream lacks: each named, with where it was asked for; ntfy's code is the first one's. */
+export function unsupportedRefusal(asked: { rule: Unsupported; where: string }[]): NtfyError {
+  const list = asked.map((a) => `${a.rule.feature}, asked by ${a.where}`).join("; ");
+  return new NtfyError(asked[0]!.rule.kind, `Notistream does not support ${list}; nothing was published: send the message without ${asked.length === 1 ? "it" : "them"}`);
+}
+
+/**
+ * The fields of an ntfy publish, read as parsePublishParams reads them; throws an NtfyError for a bad priority
+ * (40007), a named template (Notistream fills only inline ones) or a feature it lacks.
+ */
+export function readPublishParams(src: ParamSource): PublishParams {
+  const asked = unsupportedAsked(src);
+  if (asked.length) throw unsupportedRefusal(asked);
+  const params: PublishParams = { template: false };
+  const title = readParam(src, [...PARAM_NAMES.title]);
+  if (title) params.title = title.value;
+  const click = readParam(src, [...PARAM_NAMES.click]);
+  if (click) params.click = click.value;
+  const message = readParam(src, [...PARAM_NAMES.message]);
+  if (message) params.message = message.value.replaceAll("\\n", "\n"); // ntfy: a literal \n in X-Message is a newline
+  const priority = readParam(src, [...PARAM_NAMES.priority]);
+  if (priority) {
+    const p = ntfyPriority(priority.value);
+    if (p === null) throw new NtfyError(NTFY_ERRORS.priorityInvalid, `${JSON.stringify(priority.value)} from ${priority.where} is not one: give 1 to 5, or a name (min, low, default, high, max, urgent)`);
+    params.priority = p;
+  }
+  const tags = readParam(src, [...PARAM_NAMES.tags]);
+  if (tags) {
+    const list = tags.value.split(",").map((t) => t.trim()).filter(Boolean);
+    if (list.length) params.tags = list;
+  }
+  const template = readParam(src, [...PARAM_NAMES.template]);
+  if (template && !isFalse(template.value)) {
+    if (!isTrue(template.value)) throw new NtfyError(NTFY_ERRORS.templateInvalid, `Notistream has no template named ${JSON.stringify(template.value)} (from ${template.where}): use template=yes with the message and title as {{.path}} templates, or POST /github, /alertmanager/<channel> or /grafana/<channel>`);
+    params.template = true;
+  }
+  return params;
+}
+
+// ---- ntfy's JSON publish (server/types.go publishMessage, server/server.go transformBodyJSON) ----
+
+/** ntfy's JSON publish: what its body holds besides the headers it becomes. */
+export type JsonPublish = { topic: string; message: string | undefined; headers: Map<string, string>; token: string | undefined };
+
+/** Whether a POST / body is ntfy's JSON publish: a JSON object naming a `topic` and no `channel` (that is our own form). */
+export const isNtfyJson = (body: Record<string, unknown>): boolean => typeof body.topic === "string" && !("channel" in body);
+
+const badJson = (key: string, want: string): NtfyError => new NtfyError(linked(NTFY_ERRORS.jsonInvalid, "#publish-as-json"), `"${key}" in the JSON must be ${want}`);
+
+/** A JSON value as the header text transformBodyJSON writes for it; "" for what it skips (empty, zero, false, null). */
+function jsonHeaderValue(key: string, v: unknown): string {
+  // ntfy's cache and firebase are strings ("no"); a boolean says the same.
+  if (key === "cache" || key === "firebase") return typeof v === "boolean" ? (v ? "yes" : "no") : typeof v === "string" ? v : "";
+  if (v === null || v === undefined || v === "" || v === false) return "";
+  if (key === "actions") {
+    if (typeof v === "string") return v; // ntfy's short form, as X-Actions takes it
+    if (!Array.isArray(v)) throw badJson(key, "a list of actions");
+    return v.length ? JSON.stringify(v) : "";
+  }
+  if (key === "tags") {
+    if (typeof v === "string") return v;
+    if (!Array.isArray(v) || !v.every((t) => typeof t === "string")) throw badJson(key, "a list of strings");
+    return v.join(",");
+  }
+  if (key === "markdown") return v === true ? "yes" : typeof v === "string" ? v : "";
+  if (key === "priority") {
+    if (v === 0) return "";
+    if (typeof v === "number" || typeof v === "string") return String(v);
+    throw badJson(key, "a number from 1 to 5 (or a name: min, low, default, high, max, urgent)");
+  }
+  if (typeof v !== "string") throw badJson(key, "a string");
+  return v;
+}
+
+/**
+ * The headers transformBodyJSON makes of a JSON object's keys (`url`, our own name for the link, stands for `click`
+ * when that is not given), or of those of `keys`. Keys ntfy does not know are not read, as ntfy ignores them.
+ */
+export function jsonHeaders(body: Record<string, unknown>, keys?: Set<string>): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const [key, header] of JSON_HEADERS) {
+    if (keys && !keys.has(key)) continue;
+    const value = jsonHeaderValue(key, key === "click" && (body.click === undefined || body.click === "") ? body.url : body[key]);
+    if (value !== "") headers.set(header, value);
+  }
+  return headers;
+}
+
+/** ntfy's JSON publish, read: the topic, the message and the headers its other keys become; `token` logs in, as on our own POST /. */
+export function readJsonPublish(body: Record<string, unknown>): JsonPublish {
+  if (typeof body.topic !== "string" || body.topic.trim() === "") throw new NtfyError(NTFY_ERRORS.topicInvalid, '"topic" in the JSON must name the topic (the channel) to publish to');
+  if (body.message !== undefined && body.message !== null && typeof body.message !== "string") throw badJson("message", "a string");
+  if (body.token !== undefined && typeof body.token !== "string") throw badJson("token", "a string");
+  return { topic: body.topic, message: typeof body.message === "string" ? body.message : undefined, headers: jsonHeaders(body), token: body.token as string | undefined };
+}
+
+/** The JSON keys of the features Notistream lacks (the ones our own POST / does not read). */
+const FEATURE_KEYS = new Set(["attach", "filename", "icon", "markdown", "actions", "email", "delay", "call", "cache", "sequence_id"]);
+
+/**
+ * Our own POST / (form, JSON with a `channel`, or query fields): ntfy's keys for features Notistream lacks (delay,
+ * actions, attach, icon, ...) are refused there too, rather than published without them.
+ */
+export function refuseUnsupportedFields(fields: Record<string, unknown>): void {
+  const asked = unsupportedAsked({ header: () => null, query: new URLSearchParams(), json: jsonHeaders(fields, FEATURE_KEYS), jsonName: "the request" });
+  if (asked.length) throw unsupportedRefusal(asked);
+}
+
+// ---- the body (server/server.go handlePublishBody, handleBodyAsTextMessage) ----
+
+/**
+ * The body as text: ntfy keeps a body that is not UTF-8 as a file (an attachment), and Notistream keeps no
+ * attachments, so it is refused (40014).
+ */
+export function bodyText(raw: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    throw new NtfyError(NTFY_ERRORS.attachmentsDisallowed, "the body is not UTF-8 text, so ntfy would keep it as a file (an attachment), and Notistream does not support attachments: send the message as UTF-8 text");
+  }
+}
+
+/**
+ * The body as the message, trimmed as ntfy trims it. One over `maxMessage` bytes is a file to ntfy too (an
+ * attachment): refused, 413 (41301), as is one that is not UTF-8 (bodyText).
+ */
+export function bodyMessage(raw: Uint8Array, maxMessage: number): string {
+  const text = bodyText(raw);
+  if (raw.length > maxMessage)
+    throw new NtfyError(NTFY_ERRORS.entityTooLargeAttachment, `the body is ${raw.length} bytes, over the message limit of ${maxMessage} bytes (--max-message); ntfy would keep a longer body as a file (an attachment), and Notistream does not support attachments: send a shorter message`);
+  return text.trim();
+}
+
+/**
+ * The message ntfy publishes: the body, else the X-Message parameter, else "triggered" (server.go emptyMessageBody:
+ * a publish with neither, as GET /<topic>/trigger is, still notifies).
+ */
+export const messageOf = (body: string, params: PublishParams): string => (body !== "" ? body : (params.message ?? "triggered"));
