@@ -192,6 +192,13 @@ export class Acl {
   readonly users = new Map<string, AclUser>();
   /** Bearer tokens name no user: the token's hash finds it. */
   private readonly byHash = new Map<string, AclUser>();
+  /**
+   * Tokens issued to this ACL's users besides their passwords (the web server's ntfy tokens, web_tokens.ts): the
+   * user's name a token was issued to, or null. Set by whoever keeps them; never set for --token's one-user ACL.
+   */
+  issued: ((token: string) => string | null) | undefined;
+  /** Whether tokens may be issued to its users: an ACL file's named users; not --token's publisher, whose token may change. */
+  issuesTokens = true;
 
   /** Redis's "default" user: the rights of a connection or request that has not logged in. */
   get anonymous(): AclUser {
@@ -213,7 +220,9 @@ export class Acl {
    */
   static publishToken(token: string): Acl {
     const lines = ["user default on nopass allkeys %R&* +@all", `user publisher on #${hashSecret(token).toString("hex")} allkeys allchannels +@all`];
-    return Acl.parse(lines.join("\n"), "(--token)");
+    const acl = Acl.parse(lines.join("\n"), "(--token)");
+    acl.issuesTokens = false;
+    return acl;
   }
 
   /** The user `name` if `secret` is one of its passwords and it is enabled. */
@@ -222,10 +231,13 @@ export class Acl {
     return u && u.accepts(secret) ? u : null;
   }
 
-  /** The user whose password is `token` (an HTTP Bearer token). */
+  /** The user whose password is `token` (an HTTP Bearer token), else the enabled user it was issued to. */
   byToken(token: string): AclUser | null {
     const u = this.byHash.get(hashSecret(token).toString("hex"));
-    return u && u.accepts(token) ? u : null;
+    if (u && u.accepts(token)) return u;
+    const name = this.issuesTokens ? this.issued?.(token) : null;
+    const holder = name ? this.users.get(name) : undefined;
+    return holder && holder.enabled && holder !== this.anonymous ? holder : null;
   }
 
   /**
@@ -332,8 +344,9 @@ function grant(list: Grant[], pattern: string, rights: number, all: () => void):
 type HttpIdentity = { user: AclUser } | { status: 401; message: string };
 
 /**
- * Reads `Authorization: Bearer <token>` (the token is a user's password; its hash finds the user) or
- * `Basic <base64 user:password>`. No header means the default user, when it is on and needs no password.
+ * Reads `Authorization: Bearer <token>` (the token is a user's password, whose hash finds the user, or a token issued
+ * to a user) or `Basic <base64 user:password>`, where an empty user name makes the password a token, as ntfy reads it
+ * (server.go authenticateBasicAuth). No header means the default user, when it is on and needs no password.
  */
 export function userFromAuthorization(acl: Acl, header: string | null, token?: string): HttpIdentity {
   const login = 'send Authorization: Bearer <token> or Basic <user:password>';
@@ -356,6 +369,10 @@ export function userFromAuthorization(acl: Acl, header: string | null, token?: s
     const decoded = Buffer.from(m![2]!.trim(), "base64").toString("utf8");
     const colon = decoded.indexOf(":");
     if (colon < 0) return { status: 401, message: "Basic credentials must be base64 of user:password" };
+    if (colon === 0) {
+      const u = acl.byToken(decoded.slice(1));
+      return u ? { user: u } : { status: 401, message: "the token (Basic with an empty user name) is not valid (or its user is disabled)" };
+    }
     const u = acl.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1));
     return u ? { user: u } : { status: 401, message: "wrong user name or password, or the user is disabled" };
   }

@@ -28,6 +28,12 @@ export class RateLimiter {
     return Math.ceil((1 - b.tokens) / this.perSecond);
   }
 
+  /** The tokens `key` holds now, taking none (a key never seen holds a full burst): for limits that count failures only. */
+  peek(key: string, nowMs: number): number {
+    const b = this.buckets.get(key);
+    return b ? Math.min(this.burst, b.tokens + ((nowMs - b.at) / 1000) * this.perSecond) : this.burst;
+  }
+
   /** Forgets buckets that have been full for a while, so memory stays bounded by active clients. */
   sweep(nowMs: number): void {
     for (const [k, b] of this.buckets) if (b.tokens + ((nowMs - b.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(k);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { Acl } from "../acl";
-import { checkRight, publishRefusal } from "../web_access";
+import { AUTH_FAILURE_BURST, LoginGuard, authorizationOf, checkRight, identify, publishRefusal } from "../web_access";
 import { InputError } from "../web_input";
 import type { Checked, Right, RouteRow, TokenFrom } from "../web_routes";
 
@@ -125,5 +125,119 @@ describe("signed and none: nothing asked before the body", () => {
   });
   test("a none row decodes nothing (GET /<channel>'s 404 names any path)", () => {
     expect(check(CLOSED, row("GET", "/<channel>", "none"), "/%zz")).toEqual({ channel: "", channels: [], who: undefined, token: undefined });
+  });
+});
+
+// Every credential form ntfy takes (server.go maybeAuthenticate, readAuthHeader, authenticateBasicAuth).
+describe("credentials as ntfy's clients send them", () => {
+  const b64url = (s: string) => Buffer.from(s).toString("base64url");
+  const reading = row("GET", "/events", "read");
+  const withIssued = () => {
+    const acl = Acl.parse([`user default on nopass %R&public/* +@all`, `user alice on #${sha("alice-pw")} &deploys +@all`, "user off-user off &deploys +@all"].join("\n"), "(test)");
+    acl.issued = (token) => ({ tk_alicealicealicealicealiceali: "alice", tk_offoffoffoffoffoffoffoffoffof: "off-user", tk_defaultdefaultdefaultdefaul: "default" })[token] ?? null;
+    return acl;
+  };
+  const nameOf = (got: ReturnType<typeof identify>) => (got instanceof Response ? got.status : got.name);
+  const req = (path: string, authorization?: string) => new Request(`http://x${path}`, { headers: authorization ? { authorization } : {} });
+
+  test("?auth= is the Authorization header's value, base64url without padding (as ntfy's web app encodes it) or with it", () => {
+    const header = basic("alice", "alice-pw");
+    expect(authorizationOf(req(`/d/ws?auth=${b64url(header)}`))).toBe(header);
+    const padded = Buffer.from(header).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+    expect(padded.endsWith("=")).toBe(true);
+    expect(authorizationOf(req(`/d/ws?auth=${padded}`))).toBe(header);
+    expect(authorizationOf(req(`/d/ws?authorization=${b64url("Bearer x")}`))).toBe("Bearer x");
+    // The parameter wins over the header, as in readAuthHeader.
+    expect(authorizationOf(req(`/d/ws?auth=${b64url("Bearer x")}`, "Bearer y"))).toBe("Bearer x");
+    expect(authorizationOf(req("/d/ws", "Bearer y"))).toBe("Bearer y");
+    expect(authorizationOf(req("/d/ws"))).toBeNull();
+    expect(authorizationOf(req("/d/ws?auth=not%20base64"))).toBe(false);
+  });
+
+  test("Basic, Bearer (a password or an issued token), Basic with an empty user name (the password is a token), ?auth=", () => {
+    const acl = withIssued();
+    expect(nameOf(identify(acl, req("/", basic("alice", "alice-pw"))))).toBe("alice");
+    expect(nameOf(identify(acl, req("/", "Bearer alice-pw")))).toBe("alice");
+    expect(nameOf(identify(acl, req("/", "Bearer tk_alicealicealicealicealiceali")))).toBe("alice");
+    expect(nameOf(identify(acl, req("/", basic("", "tk_alicealicealicealicealiceali"))))).toBe("alice");
+    expect(nameOf(identify(acl, req("/", basic("", "alice-pw"))))).toBe("alice");
+    expect(nameOf(identify(acl, req(`/?auth=${b64url("Bearer tk_alicealicealicealicealiceali")}`)))).toBe("alice");
+    expect(nameOf(identify(acl, req(`/?auth=${b64url(basic("alice", "alice-pw"))}`)))).toBe("alice");
+  });
+
+  test("a wrong or unknown token, a token of a user turned off or of the anonymous user, and a bad ?auth= are 401s", async () => {
+    const acl = withIssued();
+    expect(nameOf(identify(acl, req("/", "Bearer tk_nobodynobodynobodynobodynobod")))).toBe(401);
+    expect(nameOf(identify(acl, req("/", basic("", "tk_offoffoffoffoffoffoffoffoffof"))))).toBe(401);
+    expect(nameOf(identify(acl, req("/", "Bearer tk_defaultdefaultdefaultdefaul")))).toBe(401);
+    const bad = identify(acl, req("/?auth=%25%25"));
+    expect(nameOf(bad)).toBe(401);
+    expect(await errorOf(bad as Response)).toContain("base64url");
+  });
+
+  test("--token's one-user ACL takes no issued token; the row's check goes through the same forms", () => {
+    const acl = Acl.publishToken("secret");
+    acl.issued = () => "publisher";
+    expect(acl.issuesTokens).toBe(false);
+    expect(nameOf(identify(acl, req("/", "Bearer tk_alicealicealicealicealiceali")))).toBe(401);
+    const issued = withIssued();
+    const got = checkRight(issued, req(`/events?channel=deploys&auth=${b64url("Bearer tk_alicealicealicealicealiceali")}`), new URL(`http://x/events?channel=deploys&auth=${b64url("Bearer tk_alicealicealicealicealiceali")}`), reading, "");
+    expect((got as Checked).who?.name).toBe("alice");
+  });
+});
+
+// ntfy's auth-failure limit (visitor.go AuthAllowed: more than one token left; config.go: 30 burst, one a minute).
+describe("the login guard: failed logins per visitor", () => {
+  const events = row("GET", "/events", "read");
+  const at = (visitor: string, authorization?: string, path = "/events?channel=deploys") =>
+    new Request(`http://x${path}`, { headers: { "x-visitor": visitor, ...(authorization ? { authorization } : {}) } });
+  const guard = (refreshed: string[] = []) =>
+    new LoginGuard({
+      visitorOf: (r) => r.headers.get("x-visitor")!,
+      refreshToken: (t) => (refreshed.push(t), null),
+      tooManyFailures: (visitor, wait) => new Response(`${visitor} ${wait}`, { status: 429 }),
+      storeAway: () => new Response(null, { status: 503 }),
+    });
+  const url = new URL("http://x/events?channel=deploys");
+
+  test("after the burst of failures, any login from that visitor is a 429, the right one too; other visitors and anonymous requests go on", async () => {
+    const g = guard();
+    const wrong = basic("alice", "nope");
+    let failures = 0;
+    while ((await g.before(ACL, at("a", wrong), url, events)) === null && failures < 100) {
+      g.after(ACL, at("a", wrong), url, events, 401);
+      failures++;
+    }
+    expect(failures).toBe(AUTH_FAILURE_BURST - 1);
+    expect((await g.before(ACL, at("a", basic("alice", "alice-pw")), url, events))?.status).toBe(429);
+    expect(await g.before(ACL, at("b", basic("alice", "alice-pw")), url, events)).toBeNull();
+    expect(await g.before(ACL, at("a"), url, events)).toBeNull();
+  });
+
+  test("successes and refusals that are not 401 cost nothing; without an ACL credentials are ignored", async () => {
+    const g = guard();
+    for (let i = 0; i < 100; i++) {
+      g.after(ACL, at("a", basic("alice", "alice-pw")), url, events, 200);
+      g.after(ACL, at("a", basic("reader", "reader-pw")), url, events, 403);
+      g.after(undefined, at("a", basic("alice", "nope")), url, events, 401);
+    }
+    expect(await g.before(ACL, at("a", basic("alice", "alice-pw")), url, events)).toBeNull();
+  });
+
+  test("a token it has not read lately is read before the check: Bearer, Basic with no user, ?auth=, ?token= where the row takes it", async () => {
+    const refreshed: string[] = [];
+    const g = guard(refreshed);
+    const tk = "tk_alicealicealicealicealiceali";
+    g.before(ACL, at("a", `Bearer ${tk}`), url, events);
+    g.before(ACL, at("a", basic("", tk)), url, events);
+    const withAuth = `/events?channel=deploys&auth=${Buffer.from(`Bearer ${tk}`).toString("base64url")}`;
+    g.before(ACL, at("a", undefined, withAuth), new URL(`http://x${withAuth}`), events);
+    g.before(ACL, at("a", undefined, `/deploys?token=${tk}`), new URL(`http://x/deploys?token=${tk}`), row("POST", "/<channel>", "write", "query"));
+    g.before(ACL, at("a", undefined, `/events?token=${tk}`), new URL(`http://x/events?token=${tk}`), events);
+    g.before(ACL, at("a", basic("alice", tk)), url, events);
+    expect(refreshed).toEqual([tk, tk, tk, tk]);
+    // A store that does not answer: the request gets the 503, not a 401 that would blame the token.
+    const away = new LoginGuard({ visitorOf: () => "a", refreshToken: () => Promise.reject(new Error("down")), tooManyFailures: () => new Response(null, { status: 429 }), storeAway: () => new Response(null, { status: 503 }) });
+    expect((await away.before(ACL, at("a", `Bearer ${tk}`), url, events))?.status).toBe(503);
   });
 });
