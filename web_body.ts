@@ -56,9 +56,12 @@ export function nestsDeeper(text: string, max: number): boolean {
   return false;
 }
 
-/** The body's fields: form, multipart or JSON object. An empty body has none. */
-export async function bodyFields(req: Request, raw: Uint8Array): Promise<Record<string, unknown>> {
-  if (raw.length === 0) return {};
+/**
+ * The body's fields (form, multipart or JSON object; an empty body has none), and whether they came as a JSON object:
+ * POST / tells ntfy's JSON publish from our own fields by it.
+ */
+export async function bodyFields(req: Request, raw: Uint8Array): Promise<{ fields: Record<string, unknown>; json: boolean }> {
+  if (raw.length === 0) return { fields: {}, json: false };
   const type = mediaType(req);
   if (type === "application/x-www-form-urlencoded") {
     const text = decoder.decode(raw);
@@ -66,17 +69,17 @@ export async function bodyFields(req: Request, raw: Uint8Array): Promise<Record<
     if (text.trimStart().startsWith("{")) {
       try {
         const parsed: unknown = JSON.parse(text);
-        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return { fields: parsed as Record<string, unknown>, json: true };
       } catch {
         // not JSON after all: a form
       }
     }
-    return Object.fromEntries(new URLSearchParams(text));
+    return { fields: Object.fromEntries(new URLSearchParams(text)), json: false };
   }
   if (type === "application/json" || type.endsWith("+json")) {
     const parsed = parseJson(decoder.decode(raw), "the body");
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError('the JSON body must be an object, like {"channel": "alerts", "message": "hello"}');
-    return parsed as Record<string, unknown>;
+    return { fields: parsed as Record<string, unknown>, json: true };
   }
   if (type === "multipart/form-data") {
     let form: FormData;
@@ -86,9 +89,12 @@ export async function bodyFields(req: Request, raw: Uint8Array): Promise<Record<
       // Found by the HTTP fuzz test: a broken multipart body used to surface as a 500.
       throw new InputError(`the multipart body cannot be read: ${(err as Error).message}`);
     }
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of form) if (typeof v === "string") out[k] = v;
-    return out;
+    const fields: Record<string, unknown> = {};
+    for (const [k, v] of form) {
+      if (typeof v !== "string") throw new InputError(`the multipart field "${k}" is a file, and Notistream does not support attachments: send text fields only`);
+      fields[k] = v;
+    }
+    return { fields, json: false };
   }
   throw new InputError(`unsupported content type ${JSON.stringify(type || "(none)")}: send application/x-www-form-urlencoded, multipart/form-data or application/json`, 415);
 }

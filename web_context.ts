@@ -64,8 +64,8 @@ export type WebContext = {
   readonly publisher: Publisher;
   readonly hub: Hub;
   readonly metrics: Metrics;
-  /** Publishes one notification, timed and counted in the metrics. */
-  readonly publish: (n: Notification) => Promise<Published>;
+  /** Publishes one notification, timed and counted in the metrics; `now` (default the clock) is its envelope's time. */
+  readonly publish: (n: Notification, now?: number) => Promise<Published>;
   /** Behind --trust-proxy, the proxies whose X-Forwarded-For is believed; null: the header is ignored. */
   readonly trusted: Cidr[] | null;
   /** The client's IP: behind --trust-proxy, the rightmost X-Forwarded-For entry that is not a trusted proxy. */

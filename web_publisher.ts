@@ -183,8 +183,7 @@ export class Publisher implements Store {
    * XADD to the channel's history first: its ID becomes the envelope's id. Then PUBLISH the envelope. The history
    * copy and the live copy carry the same `time`, read once from one clock.
    */
-  async publish(n: Notification): Promise<Published> {
-    const now = Date.now();
+  async publish(n: Notification, now = Date.now()): Promise<Published> {
     const layout = this.known ?? (await this.layout());
     const xadd = ["MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)];
     const { replicas } = this.plan;

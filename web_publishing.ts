@@ -1,17 +1,19 @@
-// web_publishing.ts — publishing over HTTP: POST / (form, multipart or JSON fields) and POST or PUT /<channel> (ntfy's
-// way: the body is the message), and the one publish every route goes through, timed and counted.
-import type { Notification } from "./message";
+// web_publishing.ts — publishing over HTTP: POST / (our own fields, or ntfy's JSON publish), POST or PUT /<channel> and
+// GET /<channel>/publish (ntfy's way, answered as ntfy answers), and the one publish every route goes through, timed and counted.
+import { buildEnvelope, type Notification } from "./message";
 import { publishRefusal } from "./web_access";
 import { bodyFields, readBody } from "./web_body";
 import { json, type WebContext } from "./web_context";
 import { InputError, notificationFromFields } from "./web_input";
 import type { Metrics } from "./web_metrics";
+import { NTFY_CORS, NTFY_ERRORS, NtfyError, PUBLISH_VERBS, ntfyErrorForStatus, ntfyErrorResponse, ntfyJson, ntfyMessage, topicsOf, type NtfyErrorKind } from "./web_ntfy";
+import { bodyMessage, bodyText, isNtfyJson, messageOf, readJsonPublish, readPublishParams, refuseUnsupportedFields, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Published, Publisher } from "./web_publisher";
-import type { Handler } from "./web_routes";
+import { CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { fillTemplates } from "./web_senders";
 
 /** The publish every route uses: timed into the latency histogram, counted, and summed up in a log line a minute. */
-export function countedPublish(publisher: Publisher, metrics: Metrics, log: (line: string) => void): { publish: (n: Notification) => Promise<Published>; stop: () => void } {
+export function countedPublish(publisher: Publisher, metrics: Metrics, log: (line: string) => void): { publish: (n: Notification, now?: number) => Promise<Published>; stop: () => void } {
   const countPublished = metrics.counter("notistream_messages_published_total", "Messages accepted and published (POST / and /github).");
   const publishSeconds = metrics.histogram("notistream_publish_seconds", "Time to XADD and PUBLISH one message.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
   // A line a minute instead of a line a request: printing costs CPU under load.
@@ -21,9 +23,9 @@ export function countedPublish(publisher: Publisher, metrics: Metrics, log: (lin
     published = 0;
   }, 60_000);
   summary.unref?.();
-  const publish = async (n: Notification) => {
+  const publish = async (n: Notification, now = Date.now()) => {
     const t0 = performance.now();
-    const result = await publisher.publish(n);
+    const result = await publisher.publish(n, now);
     publishSeconds((performance.now() - t0) / 1000);
     countPublished();
     published++;
@@ -32,45 +34,126 @@ export function countedPublish(publisher: Publisher, metrics: Metrics, log: (lin
   return { publish, stop: () => clearInterval(summary) };
 }
 
-/** POST /: the fields of the query and the body (the body's win); a `token` field logs in, as ?token= does. */
+/**
+ * POST / and PUT /: the fields of the query and the body (the body's win); a `token` field logs in, as ?token= does.
+ * A JSON object with a `topic` and no `channel` is ntfy's JSON publish (server.go transformBodyJSON): its keys are
+ * read as the X-* headers they stand for, the request's own X-* headers count where the JSON sets nothing, and the
+ * reply is ntfy's. Anything else is our own form, with our reply {"id", "channel", "receivers"}.
+ */
 export function publishRoot(ctx: WebContext): Handler {
   return async (req, url, checked) => {
     const raw = await readBody(req, ctx.opts.maxBody);
-    const fields: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...(await bodyFields(req, raw)) };
+    const body = await bodyFields(req, raw);
+    if (body.json && isNtfyJson(body.fields)) return ntfyAnswer(() => publishNtfyJson(ctx, req, url, checked, body.fields), NTFY_ERRORS.entityTooLargeJsonBody);
+    const fields: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...body.fields };
     const token = typeof fields.token === "string" ? fields.token : undefined;
     delete fields.token;
+    refuseInOurShape(() => refuseUnsupportedFields(fields));
     const n = notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "form" });
-    return publishRefusal(ctx.opts.acl, req, checked, n.channel, token) ?? json(200, await ctx.publish(n));
+    const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, token);
+    if (denied) return denied;
+    const { id, channel, receivers } = await ctx.publish(n);
+    return json(200, { id, channel, receivers });
   };
 }
 
+/** Our own POST / answers in our shape ({"error"}), also for a refusal web_ntfy_publish.ts words. */
+function refuseInOurShape(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof NtfyError) throw new InputError(err.detail ?? err.message, err.status);
+    throw err;
+  }
+}
+
+/** ntfy's JSON publish to /: the topic is the channel, the caller's rights on it are checked once it is known. */
+async function publishNtfyJson(ctx: WebContext, req: Request, url: URL, checked: Checked, body: Record<string, unknown>): Promise<Response> {
+  const published = readJsonPublish(body);
+  const params = readPublishParams(paramSource(req, url, published.headers));
+  const n = ntfyNotification(ctx, published.topic, params, (published.message ?? "").trim());
+  const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, published.token ?? checked.token);
+  return denied ? ntfyRefusal(denied) : ntfyPublished(ctx, n);
+}
+
 /**
- * POST or PUT /<channel>, as ntfy takes it: the body is the message, whatever its type; Title, Priority, Tags and
- * Click come as headers (also X-…, and ntfy's short names) or query fields. With template=1 the body is JSON and
- * the message and title are templates filled from it. The dispatcher has checked the caller's write rights.
+ * POST or PUT /<channel> and GET /<channel>/publish (also /send, /trigger), as ntfy takes them: the body is the
+ * message, whatever its type (with none, the Message parameter; with neither, "triggered"); the other fields come as
+ * headers or query keys under every name ntfy reads (web_ntfy_publish.ts). With template=yes the body is JSON and
+ * the message and title are templates filled from it. The dispatcher has checked the caller's write rights. The
+ * reply is ntfy's message JSON; a refusal is ntfy's error.
  */
 export function publishPath(ctx: WebContext): Handler {
-  return async (req, url, checked) => {
-    const q = url.searchParams;
-    const pick = (names: string[]): string | undefined => {
-      for (const n of names) {
-        const v = req.headers.get(n) ?? req.headers.get(`x-${n}`) ?? q.get(n);
-        if (v !== null) return v;
-      }
-      return undefined;
-    };
-    const raw = await readBody(req, ctx.opts.maxBody);
-    let body: string;
-    try {
-      body = new TextDecoder("utf-8", { fatal: true }).decode(raw);
-    } catch {
-      throw new InputError("the body is not UTF-8 text: send the message as text", 415);
-    }
-    const fields: Record<string, unknown> = { channel: checked.channel, title: pick(["title", "t"]), priority: pick(["priority", "prio", "p"]), tags: pick(["tags", "tag", "ta"]), url: pick(["click"]) };
-    const messageField = pick(["message", "m"]);
-    if (/^(1|yes|true)$/i.test(pick(["template", "tpl"]) ?? "")) Object.assign(fields, fillTemplates(body, messageField, fields.title));
-    else fields.message = body !== "" ? body : messageField;
-    const n = notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "http" });
-    return json(200, await ctx.publish(n));
-  };
+  return (req, url, checked) =>
+    ntfyAnswer(async () => {
+      const params = readPublishParams(paramSource(req, url));
+      const raw = await readBody(req, ctx.opts.maxBody);
+      if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage)));
+      const filled = fillTemplates(bodyText(raw), params.message, params.title);
+      const title = typeof filled.title === "string" ? filled.title : undefined;
+      return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, { ...params, title }, filled.message));
+    }, NTFY_ERRORS.entityTooLargeAttachment);
+}
+
+/**
+ * ntfy's publishing rows beside POST / and POST or PUT /<channel>, for web.ts's table: PUT / (ntfy routes PUT or POST
+ * / alike) and GET /<topic>/publish, /send and /trigger, which need write rights on the one topic the path names.
+ */
+export function ntfyPublishRows(root: Handler, toChannel: Handler): RouteRow[] {
+  return [
+    { method: "PUT", path: "/", right: "login", handler: root, token: "query or body" },
+    ...PUBLISH_VERBS.map((verb): RouteRow => ({ method: "GET", path: `/${CHANNELS}/${verb}`, right: "write", handler: toChannel, token: "query", channelsOf: publishTopicOf })),
+  ];
+}
+
+/** GET /<topic>/publish names one topic: a comma list is ntfy's 404 (publishPathRegex takes one). */
+function publishTopicOf(raw: string): string[] {
+  const topics = topicsOf(raw);
+  if (topics.length !== 1) throw new NtfyError(NTFY_ERRORS.notFound, "GET /<topic>/publish (or /send, /trigger) publishes to one topic; send one request per topic");
+  return topics;
+}
+
+/** Where an ntfy publish's parameters come from: the request's headers and query, and a JSON publish's keys. */
+function paramSource(req: Request, url: URL, json?: Map<string, string>): ParamSource {
+  return { header: (name) => req.headers.get(name), query: url.searchParams, json };
+}
+
+/**
+ * The notification an ntfy publish makes, through the checks every route's passes (a 400 or 413 names the field).
+ * A click link is http(s), as every route's link: ntfy's apps also open mailto: and geo:, which are refused here.
+ */
+function ntfyNotification(ctx: WebContext, channel: string, params: PublishParams, body: string): Notification {
+  if (params.click !== undefined && !/^https?:\/\//i.test(params.click))
+    throw new NtfyError(NTFY_ERRORS.badRequest, `the click link must start with http:// or https:// (Notistream opens no other kind), got ${JSON.stringify(params.click.slice(0, 200))}`);
+  const fields = { channel, message: messageOf(body, params), title: params.title, priority: params.priority, tags: params.tags, url: params.click };
+  return notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "http" });
+}
+
+/** Publishes, and answers as ntfy does (handlePublish, writeJSON): 200 and the message JSON, which the CLI and Apprise require. */
+async function ntfyPublished(ctx: WebContext, n: Notification): Promise<Response> {
+  const now = Date.now();
+  const { id } = await ctx.publish(n, now);
+  return new Response(`${ntfyJson(ntfyMessage(buildEnvelope(n, id, now)))}\n`, { status: 200, headers: { "content-type": "application/json", ...NTFY_CORS } });
+}
+
+/**
+ * Runs an ntfy publish and answers its bad input in ntfy's shape ({"code","http","error","link"}), which ntfy's
+ * clients parse: an NtfyError with its code, any other InputError by its status (`tooLarge` for a 413). An outage
+ * (503) and the rest go on to the dispatcher.
+ */
+async function ntfyAnswer(publish: () => Promise<Response>, tooLarge: NtfyErrorKind): Promise<Response> {
+  try {
+    return await publish();
+  } catch (err) {
+    if (err instanceof NtfyError) return ntfyErrorResponse(err.kind, err.detail);
+    if (err instanceof InputError) return ntfyErrorResponse(err.status === 413 ? tooLarge : ntfyErrorForStatus(err.status), err.message);
+    throw err;
+  }
+}
+
+/** The ACL's 401 or 403 for a JSON publish's topic, in ntfy's shape, its challenge kept. */
+async function ntfyRefusal(denied: Response): Promise<Response> {
+  const { error } = (await denied.json()) as { error: string };
+  const challenge = denied.headers.get("www-authenticate");
+  return ntfyErrorResponse(ntfyErrorForStatus(denied.status), error, challenge ? { "www-authenticate": challenge } : {});
 }

@@ -7,7 +7,8 @@
 //   "expect": one object per curl in that block: fields the published envelope must have (as /messages returns it);
 //   "files":  files the examples read (`-d @alert.json`), written into the directory curl runs in;
 //   "server": flags for a web server of the block's own (`--token s3cret`), started for it beside the shared one.
-// Each example must answer 200 with `{"id", "channel", "receivers"}`, reach a subscriber on the pub/sub server, and
+// Each example must answer 200 with `{"id", "channel", "receivers"}` (POST / with our own fields) or ntfy's message
+// JSON `{"id", "time", "event": "message", "topic", …}` (ntfy's routes), reach a subscriber on the pub/sub server, and
 // be in `/messages`. No example is skipped: one that needs a secret or other setup must say so in its comment.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -140,12 +141,15 @@ describe("the docs' curl examples, run as written against real servers", () => {
       const r = await run(["sh", "-c", command], { cwd: dir }).finally(() => own?.stop());
       const replyText = existsSync(join(dir, "reply.json")) ? readFileSync(join(dir, "reply.json"), "utf8") : "";
       expect(`${r.stdout} ${replyText} ${r.stderr}`.trim()).toStartWith("200 ");
-      const reply = JSON.parse(replyText) as { id: unknown; channel: unknown; receivers: unknown };
-      const { id, channel, receivers } = reply;
-      if (typeof id !== "string" || typeof channel !== "string" || typeof receivers !== "number") {
-        throw new Error(`the reply is not {"id", "channel", "receivers"}: ${replyText}`);
+      const reply = JSON.parse(replyText) as { id: unknown; channel?: unknown; receivers?: unknown; event?: unknown; topic?: unknown };
+      // ntfy's routes answer as ntfy does (server.go handlePublish writes the message JSON), our POST / as before.
+      const ntfy = reply.event === "message";
+      const { id } = reply;
+      const channel = ntfy ? reply.topic : reply.channel;
+      if (typeof id !== "string" || typeof channel !== "string" || (!ntfy && typeof reply.receivers !== "number")) {
+        throw new Error(`the reply is neither {"id", "channel", "receivers"} nor ntfy's message JSON: ${replyText}`);
       }
-      expect(receivers).toBeGreaterThanOrEqual(1); // the test's own PSUBSCRIBE
+      if (!ntfy) expect(reply.receivers).toBeGreaterThanOrEqual(1); // the test's own PSUBSCRIBE
 
       await until(`the subscriber to get ${id} on ${channel}`, () => delivered.some((d) => d.channel === channel && d.envelope.id === id), 5000);
       const res = await fetch(`${web.url}/messages?channel=${encodeURIComponent(channel)}&limit=1000`);
