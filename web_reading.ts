@@ -44,7 +44,7 @@ export function readingRoutes(ctx: WebContext): { events: Handler; messages: Han
     }
     const over = visitor === null ? null : held.take(visitor, holds);
     if (over === "streams")
-      return error(429, `${visitor} already has ${held.caps.streams} streams open, the most --max-streams-per-visitor allows: close one (each tab of the app holds one) and try again`);
+      return error(429, `${visitor} already has ${held.caps.streams} streams open, the most --visitor-subscriptions allows: close one (each tab of the app holds one) and try again`);
     if (over === "patterns")
       return error(429, `this stream's ${holds.patterns} glob pattern(s) would take ${visitor} past ${held.caps.patterns} patterns over its open streams, the most --max-patterns-per-visitor allows: close a stream, or subscribe to channels by name`);
     ctx.keepOpen(req); // a stream stays open; the 25 s keepalive proves it is alive

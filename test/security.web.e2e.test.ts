@@ -335,7 +335,7 @@ describe("Low: per-visitor caps on GET /events streams and the glob patterns the
     expect([a.status, b.status]).toEqual([200, 200]);
     const c = await stream("198.51.100.1", "open/c");
     expect(c.status).toBe(429);
-    expect(c.error).toContain("198.51.100.1 already has 2 streams open, the most --max-streams-per-visitor allows");
+    expect(c.error).toContain("198.51.100.1 already has 2 streams open, the most --visitor-subscriptions allows");
     expect((await stream("198.51.100.2", "open/c")).status).toBe(200);
     // An IPv6 neighbour in the same /64 is the same visitor.
     const v6 = [await stream("2001:db8:5:5::1", "open/a"), await stream("2001:db8:5:5::2", "open/a"), await stream("2001:db8:5:5::3", "open/a")];
@@ -366,7 +366,7 @@ describe("Low: per-visitor caps on GET /events streams and the glob patterns the
   test("the env twins set the caps, and the start says what they are", async () => {
     const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy"], { NOTISTREAM_MAX_STREAMS_PER_VISITOR: "1", NOTISTREAM_MAX_PATTERNS_PER_VISITOR: "7" });
     try {
-      expect(web.output()).toContain("web: each client IP (IPv6 per /64; this machine's own are not counted) may hold 1 GET /events streams with 7 glob patterns in all");
+      expect(web.output()).toContain("web: each client IP (IPv6 per /64; this machine's own are not counted) may hold 1 streams (GET /events and ntfy's /<topics>/json, sse, raw and ws; --visitor-subscriptions) with 7 glob patterns in all");
       const abort = new AbortController();
       const visitor = { "x-forwarded-for": "192.0.2.33" };
       const first = await fetch(`${web.url}/events?channel=open/x`, { headers: visitor, signal: abort.signal });
