@@ -228,6 +228,28 @@ describe("nothing silently dropped: each feature Notistream lacks is a 400 in nt
   });
 });
 
+describe("logins on ntfy's publishing routes (--token: a one-user ACL)", () => {
+  test("JSON to / checks write rights on its topic once the body is read: 401 in ntfy's shape, then 200 with the token (Bearer, ?token= or a token key)", async () => {
+    const locked = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--token", "s3cret"]);
+    try {
+      const seen = on("json").length;
+      const body = JSON.stringify({ topic: "json", message: "locked" });
+      const anon = await curl(locked.url, "-d", body);
+      expect(anon.status).toBe(401);
+      expect(ntfyError(anon.body).code).toBe(40101);
+      expect((await curl("-H", "Authorization: Bearer s3cret", locked.url, "-d", body)).status).toBe(200);
+      expect((await curl(`${locked.url}/?token=s3cret`, "-d", body)).status).toBe(200);
+      expect((await curl(locked.url, "-d", JSON.stringify({ topic: "json", message: "locked", token: "s3cret" }))).status).toBe(200);
+      // GET /<topic>/publish takes ?token= as POST /<topic> does (a webhook that only takes a URL).
+      expect((await curl(`${locked.url}/json/publish?m=locked`)).status).toBe(401);
+      expect((await curl(`${locked.url}/json/publish?m=locked&token=s3cret`)).status).toBe(200);
+      for (let i = 0; i < 4; i++) expect((await nextOn("json", seen + i)).message).toBe("locked");
+    } finally {
+      await locked.stop();
+    }
+  }, 20_000);
+});
+
 /** A sender's own code run with fetch watched: what it sent (headers, body) and what the server answered. */
 async function watched(send: () => Promise<unknown>): Promise<{ result: unknown; sent: { url: string; headers: Record<string, string>; body: string }[]; answers: { status: number; text: string }[] }> {
   const original = globalThis.fetch;
