@@ -37,6 +37,8 @@ export type WebOptions = {
   maxStreamsPerVisitor?: number;
   /** Glob patterns one visitor's open streams may hold in all; 0: no cap. Default DEFAULT_MAX_PATTERNS_PER_VISITOR. */
   maxPatternsPerVisitor?: number;
+  /** Seconds between keepalives on ntfy's streams (--keepalive); default 45, as ntfy's keepalive-interval. */
+  keepalive?: number;
   /** SSE streams' output limits (--sse-output-limit); default DEFAULT_SSE_OUTPUT_LIMIT. */
   sseOutputLimit?: OutputLimits;
   /** Most distinct glob patterns the hub holds (--max-patterns); default DEFAULT_MAX_PATTERNS. */

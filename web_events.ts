@@ -1,5 +1,5 @@
-// web_events.ts — subscriptions over HTTP: GET /events (Server-Sent Events, with catch-up (catchup.ts) from Last-Event-ID
-// or ?since=, read only as fast as the client takes it, under output limits) and GET /messages (history as JSON, paged).
+// web_events.ts — subscriptions over HTTP: GET /events (Server-Sent Events) and ntfy's streams (any StreamFormat, over a
+// response or a WebSocket), with catch-up (catchup.ts) read only as fast as the client takes it, under output limits; GET /messages (history, paged).
 import type { CheckedEnvelope, Hub, HubListener } from "./web_hub";
 import { compareIds, isReservedChannel, isStreamId, type Envelope } from "./message";
 import { CatchUpBuffer, MemoryPlaces, historyOver, type CommandHistory } from "./catchup";
@@ -9,6 +9,8 @@ import type { Store } from "./web_publisher";
 import type { OutputLimits } from "./cli";
 import { encodeComment, encodeEvent, encodeOpening } from "./sse";
 import { globCostRefusal, isPattern } from "./glob";
+import { idBefore } from "./web_ntfy";
+import type { ServerWebSocket } from "bun";
 
 export const KEEPALIVE_MS = 25_000;
 /** What a stream says while the shared subscription is down for a reason other than a refusal; the log has the reason. */
@@ -204,39 +206,78 @@ export async function recentMessages(url: URL, store: Store): Promise<Envelope[]
   return since ? out : out.reverse();
 }
 
+// ---- Streams ------------------------------------------------------------------------------------------------------
+
+/** A frame as a stream writes it: bytes on an HTTP stream, a text frame on a WebSocket. */
+export type Frame = Uint8Array | string;
+/** A frame's size for the output limits: its bytes, or a text frame's length (its bytes, for the JSON it carries). */
+const sizeOf = (f: Frame): number => (typeof f === "string" ? f.length : f.byteLength);
+
+/**
+ * What a stream writes, and how often it says it is alive: /events's SSE (SSE_FORMAT), or ntfy's lines and frames
+ * (web_ntfy_subscribe.ts). A format may be one object for every stream (SSE) or one per stream (ntfy's carry the
+ * stream's topics and filters); either way a message's frame is made once per envelope and shared, as below.
+ */
+export interface StreamFormat<F extends Frame = Frame> {
+  /** An HTTP stream's response headers. */
+  readonly headers: Record<string, string>;
+  /** How often keepalive() goes out. */
+  readonly keepaliveMs: number;
+  /** The first frame, once the stream listens; null: none. */
+  opening(channels: string[]): F | null;
+  /** A message's frame; null leaves it out of this stream (its filters) without moving where the stream stands. */
+  message(env: Envelope): F | null;
+  /** The keepalive frame; null: the stream pings instead (a WebSocket). */
+  keepalive(): F | null;
+  /** The shared subscription came back (error null) or is down, with what a stranger may be told; null: nothing said. */
+  status(error: string | null): F | null;
+  /** The last frame when the stream's rights are withdrawn; null: none. */
+  revoked(): F | null;
+}
+
 // Encode once for all streams: the hub checks each live message once and hands the same envelope to every stream's
 // listener, so each envelope's frame is made once (a stream only reads it). Why: with thousands of streams on one
 // channel, encoding per stream was most of the web server's CPU per delivery.
-const frames = new WeakMap<Envelope, Uint8Array>();
-const frame = (env: Envelope): Uint8Array => {
-  let f = frames.get(env);
-  if (!f) frames.set(env, (f = encodeEvent({ id: env.id || undefined, data: JSON.stringify(env) })));
-  return f;
+const sseFrames = new WeakMap<Envelope, Uint8Array>();
+const statusFrame = (body: { connected: boolean; error?: string }): Uint8Array => encodeEvent({ event: "status", data: JSON.stringify(body) });
+const KEEPALIVE_FRAME = encodeComment("keepalive");
+
+/** GET /events's format: our envelope as an SSE event with its id, a comment as keepalive, `status` events. */
+export const SSE_FORMAT: StreamFormat<Uint8Array> = {
+  headers: {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  },
+  keepaliveMs: KEEPALIVE_MS,
+  opening: (channels) => encodeOpening(3000, `subscribed to ${channels.join(", ")}`),
+  message(env) {
+    let f = sseFrames.get(env);
+    if (!f) sseFrames.set(env, (f = encodeEvent({ id: env.id || undefined, data: JSON.stringify(env) })));
+    return f;
+  },
+  keepalive: () => KEEPALIVE_FRAME,
+  status: (error) => statusFrame(error === null ? { connected: true } : { connected: false, error }),
+  revoked: () => statusFrame({ connected: false, error: "your rights to read these channels were withdrawn; this stream is closed" }),
 };
 
-// One timer sends every stream's keepalive, instead of a timer per stream (memory per stream).
-const open = new Set<SseStream>();
-let keepaliveTimer: ReturnType<typeof setInterval> | null = null;
-const KEEPALIVE_FRAME = encodeComment("keepalive");
+// Every open stream (closeRevokedStreams asks them all), and per keepalive interval one timer that beats all of its
+// streams, instead of a timer per stream (memory per stream).
+const open = new Set<Stream<Frame>>();
+const beats = new Map<number, { streams: Set<Stream<Frame>>; timer: ReturnType<typeof setInterval> }>();
 // One clock for the soft limit, over only the streams that are over it: it is about time, not only about writes.
-const overSoft = new Set<SseStream>();
+const overSoft = new Set<Stream<Frame>>();
 let softTimer: ReturnType<typeof setInterval> | null = null;
 
 /** Streams closed for their output (the limits) and for rights taken away (closeRevokedStreams), since the start. */
 export const streamStats = { outputLimitCloses: 0, revokedCloses: 0 };
 
 // Counted in bytes, so a stream's queue is what the client has not taken yet (Bun moves a chunk out as the socket
-// takes it). A high-water mark of 1 byte: Bun's buffer per stream grows with it (a 64 KB mark doubled the memory per
-// idle stream, bench/ssefloor.ts), and pull() then comes once the queue is empty. One strategy object for every stream.
+// takes it). A high-water mark of 1 byte: Bun's buffer per stream grows with the mark (bench/ssefloor.ts measures
+// it), and pull() then comes once the queue is empty. One strategy object for every stream.
 const STRATEGY_MARK = 1;
-const STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: STRATEGY_MARK, size: (chunk) => chunk?.byteLength ?? 0 };
-
-const SSE_HEADERS = {
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache, no-transform",
-  connection: "keep-alive",
-  "x-accel-buffering": "no",
-};
+export const STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: STRATEGY_MARK, size: (chunk) => chunk?.byteLength ?? 0 };
 
 export type StreamOptions = {
   /** Who opened the stream (an ACL user's name): closeRevokedStreams asks about it. */
@@ -245,16 +286,34 @@ export type StreamOptions = {
   limits?: OutputLimits;
   /** Where a stream closed for its output is told (one line each, as the pub/sub server logs its clients). */
   log?: (line: string) => void;
+  /** What the stream writes; SSE_FORMAT when not given. */
+  format?: StreamFormat<Frame>;
+  /** With no `since`: start at each channel's newest message (ntfy's since=latest) rather than after it. */
+  latest?: boolean;
 };
 
 /**
- * GET /events: a Server-Sent Events stream. For each channel it buffers live messages, replays what came after
- * `since` (or, without it, after where history stood at the open) from history, then sends the buffer, skipping
- * anything already sent: each message once, in ID order. The caller has asked hub.patternRefusal(channels) first.
+ * GET /events: a Server-Sent Events stream (or, with options.format, another format over HTTP). For each channel it
+ * buffers live messages, replays what came after `since` (or, without it, after where history stood at the open)
+ * from history, then sends the buffer, skipping anything already sent: each message once, in ID order. The first
+ * catch-up waits until every channel is subscribed, then reads their histories merged in ID order. The caller has
+ * asked hub.patternRefusal(channels) first.
  */
 export function eventStream(hub: Hub, store: Store, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose?: () => void, options: StreamOptions = {}): Response {
-  const source = new SseStream(hub, store, channels, since, onError, onClose, options);
-  return new Response(new ReadableStream<Uint8Array>(source, STRATEGY), { headers: SSE_HEADERS });
+  const source = new HttpStream(hub, store, channels, since, onError, onClose, options);
+  return new Response(new ReadableStream<Uint8Array>(source, STRATEGY), { headers: (options.format ?? SSE_FORMAT).headers });
+}
+
+/** What a WebSocket's `data` is: the stream it carries, told by web.ts's websocket handler when the socket opens, drains and closes. */
+export interface SocketSession {
+  opened(ws: ServerWebSocket<SocketSession>): void;
+  drained(): void;
+  closed(): void;
+}
+
+/** The same stream as eventStream's over a WebSocket (ntfy's /ws): text frames, ping frames as keepalive. Starts once upgraded. */
+export function socketStream(hub: Hub, store: Store, channels: string[], since: string | undefined, onError: (err: unknown) => void, onClose: (() => void) | undefined, options: StreamOptions & { format: StreamFormat<string> }): SocketSession {
+  return new SocketStream(hub, store, channels, since, onError, onClose, options);
 }
 
 /**
@@ -274,10 +333,10 @@ export function closeRevokedStreams(mayRead: (user: string, channels: string[]) 
 }
 
 /**
- * One stream's state, and the underlying source of its ReadableStream. Why a class: thousands of streams stay open
- * at once, and methods on a prototype cost nothing per stream where a closure per callback did (bench/ssefloor.ts).
+ * One stream's state, whatever carries it (an HTTP response's body, a WebSocket). Why a class: thousands of streams
+ * stay open at once, and methods on a prototype cost nothing per stream where a closure per callback did.
  */
-class SseStream implements UnderlyingDefaultSource<Uint8Array> {
+abstract class Stream<F extends Frame> {
   /** The last ID sent per channel (a glob's messages are counted by the channel they came on), from `since`. */
   private readonly places: MemoryPlaces;
   /** Live messages held per name while its history replay runs, then sent in ID order, each once (catchup.ts). */
@@ -287,25 +346,28 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
    * the held messages go out; null when none runs.
    */
   private replays: Map<string, boolean> | null = null;
-  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
-  private closed = false;
+  /** Names not yet subscribed once, when there are several: the first catch-up waits for all, then reads them merged. */
+  private firstWait: Set<string> | null;
+  protected isClosed = false;
   /** The shared subscription's problem as last told to this stream (null: fine). */
   private problem: string | null = null;
   /** Its listener on the hub for each name, in the order of `channels`. */
-  private readonly listeners: SseListener[] = [];
+  private readonly listeners: StreamListener[] = [];
   /**
    * No since, and the hub not yet subscribed to a name (the first stream on it, or the hub subscribing again): the
    * stream starts where that name's history stands now, so what is published before the subscription is live is
    * replayed, not missed. Names the hub already holds need nothing: their messages come live from the open on.
+   * With options.latest, every name starts there, at its newest message.
    */
   private readonly late: string[];
-  private opened: Promise<Map<string, string> | void> | null;
+  private topsAtOpen: Promise<Map<string, string> | void> | null;
   /** Bytes of the live messages in `held`: output the client has not taken either. */
   private heldBytes = 0;
   /** Since when the unread output has been over the soft limit (0: it is not). */
   private softSince = 0;
   /** A replay waiting for the client to take what is queued; called by pull(). */
-  private drained: (() => void) | null = null;
+  private roomWaiter: (() => void) | null = null;
+  protected readonly format: StreamFormat<F>;
 
   constructor(
     private readonly hub: Hub,
@@ -316,49 +378,71 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     private readonly onClose: (() => void) | undefined,
     private readonly options: StreamOptions,
   ) {
-    const late = since === undefined ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
+    this.format = (options.format ?? SSE_FORMAT) as StreamFormat<F>;
+    const late = options.latest ? channels : since === undefined ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
     this.late = late.length ? late : NONE;
-    this.opened = this.late.length ? historyTops(store, this.late).catch(onError) : null;
+    this.topsAtOpen = this.late.length ? historyTops(store, this.late).catch(onError) : null;
     this.places = new MemoryPlaces(since);
-    this.held = new CatchUpBuffer(this.places, (env) => this.write(frame(env)));
+    this.held = new CatchUpBuffer(this.places, (env) => this.show(env));
     for (const ch of channels) this.held.hold(ch);
+    this.firstWait = channels.length > 1 ? new Set(channels) : null;
   }
 
-  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    this.controller = controller;
-    this.write(encodeOpening(3000, `subscribed to ${this.channels.join(", ")}`));
+  /** Bytes queued for the client: written, and not yet taken by the socket. */
+  protected abstract get queued(): number;
+  /** Hands a frame to the socket; false: it refused it (a WebSocket past its buffer), and the stream must end. */
+  protected abstract send(frame: F): boolean;
+  /** Closes the socket after a last frame (rights withdrawn). */
+  protected abstract finish(): void;
+  /** Closes the socket at once, dropping what is queued (a limit). */
+  protected abstract abort(why: string): void;
+
+  /** Subscribed (to the hub, each name), then the opening frame, then keepalives on the format's beat. */
+  protected begin(): void {
     for (const ch of this.channels) {
-      const l = new SseListener(this, ch);
+      const l = new StreamListener(this, ch);
       this.listeners.push(l);
       this.hub.listen(ch, l);
     }
-    // A comment line every 25 s keeps proxies and NAT mappings from closing an idle stream.
+    const first = this.format.opening(this.channels);
+    if (first !== null) this.write(first);
     open.add(this);
-    keepaliveTimer ??= setInterval(() => {
-      for (const s of open) s.write(KEEPALIVE_FRAME);
-    }, KEEPALIVE_MS);
+    const every = this.format.keepaliveMs;
+    let beat = beats.get(every);
+    if (!beat) {
+      const streams = new Set<Stream<Frame>>();
+      // A keepalive keeps proxies and NAT mappings from closing an idle stream, and tells the client it is alive.
+      const timer = setInterval(() => {
+        for (const s of streams) s.keepalive();
+      }, every);
+      beats.set(every, (beat = { streams, timer }));
+    }
+    beat.streams.add(this);
+  }
+
+  /** The keepalive frame, or (a WebSocket) a ping. */
+  keepalive(): void {
+    const f = this.format.keepalive();
+    if (f !== null) this.write(f);
   }
 
   /** The client took all that was queued: a replay waiting for room goes on. */
   pull(): void {
-    const d = this.drained;
-    this.drained = null;
+    const d = this.roomWaiter;
+    this.roomWaiter = null;
     d?.();
   }
 
-  cancel(): void {
-    this.end();
-  }
-
   /** The one way a stream ends (the client left, a limit, revoked rights): forgotten everywhere, once. */
-  private end(): boolean {
-    if (this.closed) return false;
-    this.closed = true;
+  protected end(): boolean {
+    if (this.isClosed) return false;
+    this.isClosed = true;
     open.delete(this);
     overSoft.delete(this);
-    if (open.size === 0 && keepaliveTimer) {
-      clearInterval(keepaliveTimer);
-      keepaliveTimer = null;
+    const beat = beats.get(this.format.keepaliveMs);
+    if (beat?.streams.delete(this) && beat.streams.size === 0) {
+      clearInterval(beat.timer);
+      beats.delete(this.format.keepaliveMs);
     }
     this.listeners.forEach((l, i) => this.hub.unlisten(this.channels[i]!, l));
     this.held.clear();
@@ -368,18 +452,24 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     return true;
   }
 
-  /** Rights taken away: a last status event says so, then the stream ends (the browser's retry then gets a 401/403). */
+  /** Rights taken away: a last frame says so (SSE's status event), then the stream ends (a retry then gets a 401/403). */
   revoke(): void {
-    if (this.closed) return;
-    this.write(encodeEvent({ event: "status", data: JSON.stringify({ connected: false, error: "your rights to read these channels were withdrawn; this stream is closed" }) }));
-    const c = this.controller;
-    if (this.end()) c?.close();
+    if (this.isClosed) return;
+    const last = this.format.revoked();
+    if (last !== null) this.write(last);
+    if (this.end()) this.finish();
   }
 
-  /** Queues bytes for the client, then holds the stream to its output limits. */
-  private write(bytes: Uint8Array): void {
-    if (this.closed) return;
-    this.controller!.enqueue(bytes);
+  /** A message for the client, unless the format leaves it out. */
+  private show(env: Envelope): void {
+    const f = this.format.message(env);
+    if (f !== null) this.write(f);
+  }
+
+  /** Queues a frame for the client, then holds the stream to its output limits. */
+  private write(frame: F): void {
+    if (this.isClosed) return;
+    if (!this.send(frame)) return this.cutOff("the socket would take no more output");
     this.checkOutput();
   }
 
@@ -388,17 +478,12 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
     return this.options.user;
   }
 
-  /** Bytes in the stream's queue: written, and not yet taken by the socket. */
-  private get queued(): number {
-    return STRATEGY_MARK - (this.controller?.desiredSize ?? STRATEGY_MARK);
-  }
-
   /** Bytes the client has not taken: the stream's queue, and live messages held behind a replay. */
   private get unread(): number {
     return this.queued + this.heldBytes;
   }
 
-  /** Redis's client-output-buffer-limit, for SSE: closed past `hard`, or over `soft` for `softSeconds`. */
+  /** Redis's client-output-buffer-limit, for streams: closed past `hard`, or over `soft` for `softSeconds`. */
   checkOutput(): void {
     const used = this.unread;
     const { hard, soft, softSeconds } = this.options.limits ?? DEFAULT_SSE_OUTPUT_LIMIT;
@@ -425,85 +510,187 @@ class SseStream implements UnderlyingDefaultSource<Uint8Array> {
 
   /** Over a limit: the stream is ended at once and what is queued for it dropped (the client is not reading it). */
   private cutOff(why: string): void {
-    const c = this.controller;
     const unread = this.unread;
     if (!this.end()) return;
     streamStats.outputLimitCloses++;
-    this.options.log?.(`web: an SSE stream on ${this.channels.map((ch) => JSON.stringify(ch)).join(", ")}${this.user !== undefined ? ` (user ${this.user})` : ""} closed: ${why} (${unread} bytes unread)`);
-    c?.error(new Error(`SSE stream closed: ${why}`));
+    this.options.log?.(`web: a stream on ${this.channels.map((ch) => JSON.stringify(ch)).join(", ")}${this.user !== undefined ? ` (user ${this.user})` : ""} closed: ${why} (${unread} bytes unread)`);
+    this.abort(why);
   }
 
   /** The shared subscription's state, sent when it changes: a browser must not sit on a silent "Live". */
   status(now: string | null): void {
-    if (this.closed || now === this.problem) return;
+    if (this.isClosed || now === this.problem) return;
     this.problem = now;
     // Addresses and hosts are for the log, not for strangers: the stream says it waits, and only Redis's own reply why.
     const said = now === null ? null : serverReplyIn(now);
-    const error = said === null ? HUB_AWAY : `the pub/sub server said: ${said}`;
-    this.write(encodeEvent({ event: "status", data: JSON.stringify(now === null ? { connected: true } : { connected: false, error }) }));
+    const f = this.format.status(now === null ? null : said === null ? HUB_AWAY : `the pub/sub server said: ${said}`);
+    if (f !== null) this.write(f);
   }
 
   message(name: string, env: CheckedEnvelope): void {
-    if (this.closed || isReservedChannel(env.channel)) return; // the server's own traffic, matched by a glob like *
+    if (this.isClosed || isReservedChannel(env.channel)) return; // the server's own traffic, matched by a glob like *
     if (!this.held.live(name, env)) return;
-    this.heldBytes += frame(env).byteLength;
+    this.heldBytes += this.sizeHeld(env);
     this.checkOutput();
+  }
+
+  /** What a held message will cost once sent (nothing, if the format leaves it out). */
+  private sizeHeld(env: Envelope): number {
+    const f = this.format.message(env);
+    return f === null ? 0 : sizeOf(f);
   }
 
   /** `name` is subscribed (again): hold its live messages while history fills the gap, so nothing is lost or doubled. */
   resubscribed(name: string): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
+    if (this.firstWait) {
+      // Every name is held from the start; once all are subscribed, their histories are read as one, in ID order.
+      this.firstWait.delete(name);
+      if (this.firstWait.size === 0) {
+        this.firstWait = null;
+        this.startReplay(this.channels);
+      }
+      return;
+    }
     if (this.replays?.has(name)) {
       // A replay runs already (a long one, for a slow client): it goes once more when it is done.
       this.replays.set(name, true);
       return;
     }
     this.held.hold(name);
-    (this.replays ??= new Map()).set(name, false);
-    void this.replayHeld(name);
+    this.startReplay([name]);
   }
 
-  /** Replays `name` (again while asked to), then sends what was held meanwhile. */
-  private async replayHeld(name: string): Promise<void> {
+  private startReplay(names: string[]): void {
+    const running = (this.replays ??= new Map());
+    for (const n of names) running.set(n, false);
+    void this.replayHeld(names);
+  }
+
+  /** Replays `names` (those asked to, again), then sends what was held meanwhile. */
+  private async replayHeld(names: string[]): Promise<void> {
     try {
-      do {
-        this.replays?.set(name, false);
-        await this.replay(name);
-      } while (this.replays?.get(name) && !this.closed);
+      let todo = names;
+      while (todo.length && !this.isClosed) {
+        for (const n of todo) this.replays?.set(n, false);
+        await this.replay(todo);
+        todo = todo.filter((n) => this.replays?.get(n));
+      }
     } catch (err) {
       this.onError(err);
     } finally {
-      this.replays?.delete(name);
+      for (const n of names) this.replays?.delete(n);
       if (this.replays?.size === 0) this.replays = null;
       // Sent in ID order, each once: what the replay sent already is dropped.
-      for (const env of this.held.release([name])) this.heldBytes -= frame(env).byteLength;
+      for (const env of this.held.release(names)) this.heldBytes -= this.sizeHeld(env);
     }
   }
 
-  /** Sends `name`'s history from where this stream stands, a page at a time, waiting while the client's queue is full. */
-  private async replay(name: string): Promise<void> {
-    const tops = await this.opened;
-    const starts: [string, string][] = [];
-    for (const c of await channelsWithHistory(name, this.store)) {
-      const from = this.places.get(c) ?? (tops && this.late.includes(name) ? startAt(tops, name, c) : undefined);
-      if (from) starts.push([c, from]);
-      // From here on `last` is the start: the tops need not be kept for the stream's life.
-      if (from && tops && !isPattern(name) && !this.places.has(c)) this.places.set(c, from);
-    }
-    if (tops && this.late.every((n) => !isPattern(n) && this.places.has(n))) this.opened = null;
-    for await (const env of mergedHistory(this.store, starts, false, pageFor(starts.length, READ_BUDGET))) {
-      if (this.closed) return;
+  /** Where a late name's channel starts: after its newest (or with `latest`, at it), from the tops read at the open. */
+  private startOf(tops: Map<string, string>, name: string, channel: string): string | undefined {
+    if (!this.options.latest) return startAt(tops, name, channel);
+    const top = tops.get(channel) ?? "0-0";
+    return top === "0-0" ? top : idBefore(top);
+  }
+
+  /** Sends the names' histories from where this stream stands, merged in ID order, a page at a time, waiting while the client's queue is full. */
+  private async replay(names: string[]): Promise<void> {
+    const tops = await this.topsAtOpen;
+    const starts = new Map<string, string>();
+    const lists = await Promise.all(names.map((name) => channelsWithHistory(name, this.store)));
+    names.forEach((name, i) => {
+      for (const c of lists[i]!) {
+        const from = this.places.get(c) ?? (tops && this.late.includes(name) ? this.startOf(tops, name, c) : undefined);
+        if (from && !starts.has(c)) starts.set(c, from);
+        // From here on `last` is the start: the tops need not be kept for the stream's life.
+        if (from && tops && !isPattern(name) && !this.places.has(c)) this.places.set(c, from);
+      }
+    });
+    if (tops && this.late.every((n) => !isPattern(n) && this.places.has(n))) this.topsAtOpen = null;
+    for await (const env of mergedHistory(this.store, [...starts], false, pageFor(starts.size, READ_BUDGET))) {
+      if (this.isClosed) return;
       this.held.replayed(env);
       // Backpressure: read no more history until the client has taken what is queued.
-      if (this.queued >= REPLAY_HIGH_WATER) await new Promise<void>((resolve) => (this.drained = resolve));
+      if (this.queued >= REPLAY_HIGH_WATER) await new Promise<void>((resolve) => (this.roomWaiter = resolve));
     }
   }
 }
 
+/** A stream as an HTTP response's body (SSE, ntfy's lines): the underlying source of its ReadableStream. */
+class HttpStream extends Stream<Uint8Array> implements UnderlyingDefaultSource<Uint8Array> {
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+    this.begin();
+  }
+
+  cancel(): void {
+    this.end();
+  }
+
+  protected get queued(): number {
+    return STRATEGY_MARK - (this.controller?.desiredSize ?? STRATEGY_MARK);
+  }
+
+  protected send(frame: Uint8Array): boolean {
+    this.controller!.enqueue(frame);
+    return true;
+  }
+
+  protected finish(): void {
+    this.controller?.close();
+  }
+
+  protected abort(why: string): void {
+    this.controller?.error(new Error(`stream closed: ${why}`));
+  }
+}
+
+/** A stream over a WebSocket (ntfy's /ws): JSON text frames, a ping frame as keepalive. */
+class SocketStream extends Stream<string> implements SocketSession {
+  private ws: ServerWebSocket<SocketSession> | null = null;
+
+  opened(ws: ServerWebSocket<SocketSession>): void {
+    this.ws = ws;
+    this.begin();
+  }
+
+  drained(): void {
+    this.pull();
+  }
+
+  closed(): void {
+    this.end();
+  }
+
+  override keepalive(): void {
+    this.ws?.ping();
+  }
+
+  protected get queued(): number {
+    return this.ws?.getBufferedAmount() ?? 0;
+  }
+
+  // sendText answers -1 when the frame is queued behind others (backpressure, counted by `queued`), and 0 when Bun
+  // dropped it (past its backpressureLimit): a gap the client would never see, so the stream ends instead.
+  protected send(frame: string): boolean {
+    return this.ws!.sendText(frame) !== 0;
+  }
+
+  protected finish(): void {
+    this.ws?.close(1008, "your rights to read these topics were withdrawn");
+  }
+
+  protected abort(why: string): void {
+    this.ws?.close(1008, why.slice(0, 120));
+  }
+}
+
 /** A stream's listener for one name on the hub: two fields, its methods shared. */
-class SseListener implements HubListener {
+class StreamListener implements HubListener {
   constructor(
-    private readonly stream: SseStream,
+    private readonly stream: Stream<Frame>,
     private readonly name: string,
   ) {}
   message(env: CheckedEnvelope): void {
@@ -515,4 +702,21 @@ class SseListener implements HubListener {
   status(problem: string | null): void {
     this.stream.status(problem);
   }
+}
+
+/** Where a read of cached messages starts on every channel: after an ID (0-0: all of them), or at each one's newest. */
+export type CachedStart = { after: string } | "latest";
+
+/**
+ * Cached messages on `channels` (names, not globs), merged in ID order, read a page at a time as the reader asks for
+ * more (ntfy's poll=1, which needs no subscription).
+ */
+export async function* cachedMessages(store: Store, channels: string[], start: CachedStart): AsyncGenerator<Envelope> {
+  if (start === "latest") {
+    const history = historyIn(store);
+    const newest = await Promise.all(channels.map((c) => history.before(c, "+", 1)));
+    yield* newest.flat().sort((a, b) => compareIds(a.id, b.id));
+    return;
+  }
+  yield* mergedHistory(store, channels.map((c): [string, string] => [c, start.after]), false, pageFor(channels.length, READ_BUDGET));
 }

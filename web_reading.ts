@@ -1,9 +1,9 @@
-// web_reading.ts — reading over HTTP: GET /events (a Server-Sent Events stream, within each visitor's share of streams
-// and glob patterns) and GET /messages (recent history). The dispatcher has checked read rights on the query's channels.
+// web_reading.ts — reading over HTTP: GET /events (a Server-Sent Events stream) and GET /messages (recent history), and
+// each visitor's share of streams and glob patterns, which ntfy's streams take too. The dispatcher has checked read rights.
 import { isPattern } from "./glob";
 import { HeldLimits } from "./ratelimit";
 import { error, json, type WebContext } from "./web_context";
-import { checkId, eventStream, recentMessages, streamStats } from "./web_events";
+import { checkId, eventStream, recentMessages, streamStats, type StreamOptions } from "./web_events";
 import type { Handler } from "./web_routes";
 import { isLoopback, visitorKey } from "./web_visitor";
 
@@ -12,28 +12,34 @@ export const DEFAULT_MAX_STREAMS_PER_VISITOR = 30;
 /** Per visitor, over all its streams: each distinct glob costs the pub/sub server a match on every PUBLISH. */
 export const DEFAULT_MAX_PATTERNS_PER_VISITOR = 50;
 
-/** GET /events and GET /messages, and the stream gauges in the metrics. */
-export function readingRoutes(ctx: WebContext): { events: Handler; messages: Handler } {
+/** A stream let in: the options it opens with (its user, limits, log) and what to call when it closes. */
+export type Admitted = { options: StreamOptions; closed: () => void };
+/** A stream refused for its visitor's share: which cap, and the sentence that says so. */
+export type Refused = { over: "streams" | "patterns"; message: string };
+/** Which gauge a stream counts in: /events's, or ntfy's streams'. */
+export type StreamKind = "sse" | "ntfy";
+
+/**
+ * GET /events and GET /messages, the stream gauges in the metrics, and `admit`, the one way any stream (ours or
+ * ntfy's) takes its share of its visitor's streams and globs.
+ */
+export function readingRoutes(ctx: WebContext): { events: Handler; messages: Handler; admit: (req: Request, channels: string[], user: string | undefined, kind: StreamKind) => Admitted | Refused; replayFailed: (err: unknown) => void } {
   const { opts, log, publisher, hub, metrics } = ctx;
-  let sseStreams = 0;
-  metrics.gauge("notistream_sse_streams", "Open Server-Sent Events streams.", () => sseStreams);
+  const open = { sse: 0, ntfy: 0 };
+  metrics.gauge("notistream_sse_streams", "Open Server-Sent Events streams.", () => open.sse);
+  metrics.gauge("notistream_ntfy_streams", "Open ntfy streams (GET /<topics>/json, /sse, /raw and /ws).", () => open.ntfy);
   metrics.counterFrom("notistream_sse_output_limit_closed_total", "Event streams closed because their unread output passed --sse-output-limit.", () => streamStats.outputLimitCloses);
   metrics.counterFrom("notistream_sse_revoked_closed_total", "Event streams closed because an ACL reload took their rights away.", () => streamStats.revokedCloses);
   // Shared by every stream rather than made for each: thousands stay open at once.
   const replayFailed = (err: unknown) => log(`web: history replay failed: ${(err as Error).message}`);
   /** What each visitor's open streams hold: one visitor may not hold every stream, nor make the hub match every glob. */
   const held = new HeldLimits({ streams: opts.maxStreamsPerVisitor ?? DEFAULT_MAX_STREAMS_PER_VISITOR, patterns: opts.maxPatternsPerVisitor ?? DEFAULT_MAX_PATTERNS_PER_VISITOR });
-  const streamClosed = () => void sseStreams--;
+  const closedUncounted = { sse: () => void open.sse--, ntfy: () => void open.ntfy-- };
   /** A stream's options when no user logged in (no ACL): one object for all of them, as thousands stay open. */
   const anonymousStreams = { limits: opts.sseOutputLimit, log };
   let proxyWarned = false;
 
-  const events: Handler = async (req, url, { channels, who }) => {
-    const noGlobs = await publisher.globRefusal(channels);
-    if (noGlobs) return error(400, noGlobs);
-    const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
-    const tooManyGlobs = hub.patternRefusal(channels);
-    if (tooManyGlobs) return error(429, tooManyGlobs);
+  const admit = (req: Request, channels: string[], user: string | undefined, kind: StreamKind): Admitted | Refused => {
     const address = ctx.clientOf(req);
     const holds = { streams: 1, patterns: channels.filter(isPattern).length };
     // This machine is not counted: capping it would cap everyone behind a reverse proxy that --trust-proxy does not name.
@@ -44,21 +50,32 @@ export function readingRoutes(ctx: WebContext): { events: Handler; messages: Han
     }
     const over = visitor === null ? null : held.take(visitor, holds);
     if (over === "streams")
-      return error(429, `${visitor} already has ${held.caps.streams} streams open, the most --visitor-subscriptions allows: close one (each tab of the app holds one) and try again`);
+      return { over, message: `${visitor} already has ${held.caps.streams} streams open, the most --visitor-subscriptions allows: close one (each tab of the app, each ntfy subscription holds one) and try again` };
     if (over === "patterns")
-      return error(429, `this stream's ${holds.patterns} glob pattern(s) would take ${visitor} past ${held.caps.patterns} patterns over its open streams, the most --max-patterns-per-visitor allows: close a stream, or subscribe to channels by name`);
-    ctx.keepOpen(req); // a stream stays open; the 25 s keepalive proves it is alive
-    sseStreams++;
-    const streamOpts = who !== undefined ? { ...anonymousStreams, user: who.name } : anonymousStreams;
-    if (visitor === null) return eventStream(hub, publisher, channels, since, replayFailed, streamClosed, streamOpts);
+      return { over, message: `this stream's ${holds.patterns} glob pattern(s) would take ${visitor} past ${held.caps.patterns} patterns over its open streams, the most --max-patterns-per-visitor allows: close a stream, or subscribe to channels by name` };
+    ctx.keepOpen(req); // a stream stays open; its keepalive proves it is alive
+    open[kind]++;
+    const options = user !== undefined ? { ...anonymousStreams, user } : anonymousStreams;
+    if (visitor === null) return { options, closed: closedUncounted[kind] };
     // A closure per counted stream (unlike the shared callbacks above): it gives back what this visitor's stream held.
     const closed = () => {
-      streamClosed();
+      open[kind]--;
       held.give(visitor, holds);
     };
-    return eventStream(hub, publisher, channels, since, replayFailed, closed, streamOpts);
+    return { options, closed };
+  };
+
+  const events: Handler = async (req, url, { channels, who }) => {
+    const noGlobs = await publisher.globRefusal(channels);
+    if (noGlobs) return error(400, noGlobs);
+    const since = checkId(req.headers.get("last-event-id") ?? url.searchParams.get("since"), "Last-Event-ID / since");
+    const tooManyGlobs = hub.patternRefusal(channels);
+    if (tooManyGlobs) return error(429, tooManyGlobs);
+    const admitted = admit(req, channels, who?.name, "sse");
+    if ("over" in admitted) return error(429, admitted.message);
+    return eventStream(hub, publisher, channels, since, replayFailed, admitted.closed, admitted.options);
   };
 
   const messages: Handler = async (_req, url) => json(200, await recentMessages(url, publisher));
-  return { events, messages };
+  return { events, messages, admit, replayFailed };
 }
