@@ -4,7 +4,8 @@
 import { Acl } from "./acl";
 import { aclSummary, exitOnSignals, intFlag, outputLimitFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
 import { RateLimiter } from "./ratelimit";
-import { checkRight } from "./web_access";
+import { AUTH_FAILURE_BURST, LoginGuard, checkRight } from "./web_access";
+import { accountRoutes, type AccountRoutes } from "./web_account";
 import { appRoutes, buildApp } from "./web_app";
 import { error, NOT_CONNECTED, type WebContext, type WebOptions } from "./web_context";
 import { DEFAULT_SSE_OUTPUT_LIMIT, closeRevokedStreams, type SocketSession } from "./web_events";
@@ -13,7 +14,7 @@ import { DEFAULT_MAX_MESSAGE, InputError } from "./web_input";
 import { Metrics } from "./web_metrics";
 import { opsRoutes } from "./web_ops";
 import { Publisher, Refused, Unavailable, redactUrl } from "./web_publisher";
-import { countedPublish, ntfyPublishRows, publishPath, publishRoot } from "./web_publishing";
+import { countedPublish, publishPath, publishRoot } from "./web_publishing";
 import { loadVapidKeys } from "./web_push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { pushRoutes, startPush } from "./web_pushroutes";
@@ -21,8 +22,9 @@ import { DEFAULT_MAX_PATTERNS_PER_VISITOR, DEFAULT_MAX_STREAMS_PER_VISITOR, read
 import { CHANNEL, buildRoutes, matchRoute, methodRefusal, type Handler, type Right, type RouteRow, type RouteTable, type TokenFrom } from "./web_routes";
 import { GITHUB_MAX_BODY, SENDERS, senderRow } from "./web_senders";
 import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, parseCidrs, visitorKey, type Cidr } from "./web_visitor";
-import { NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntfyErrorResponse } from "./web_ntfy";
+import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntfyErrorResponse } from "./web_ntfy";
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
+import { TokenStore } from "./web_tokens";
 import { mediaType } from "./web_body";
 import { readFileSync } from "node:fs";
 import type { Server } from "bun";
@@ -50,6 +52,7 @@ type Features = {
   push: ReturnType<typeof pushRoutes>;
   /** ntfy's subscribing routes, GET /<channels>/json, sse, raw, ws and auth (web_ntfy_subscribe.ts). */
   ntfySubscribe: RouteRow[];
+  account: AccountRoutes;
 };
 
 /**
@@ -58,17 +61,14 @@ type Features = {
  * a /<prefix>/<channel>, then any other path is a channel, ntfy-style (except under a fixed path's folder, /push/).
  * A 405's Allow lists a path's methods in the order written here.
  */
-function routeTable(ctx: WebContext, { app, reading, ops, push, ntfySubscribe }: Features): RouteRow[] {
+function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySubscribe }: Features): RouteRow[] {
   const row = (method: string, path: string, right: Right, handler: Handler, token?: TokenFrom): RouteRow => ({ method, path, right, handler, ...(token ? { token } : {}) });
   const toChannel = publishPath(ctx);
-  const toRoot = publishRoot(ctx);
   const noPage: Handler = async (_req, url) => error(404, `no such page ${url.pathname}: GET / is the app; POST or PUT /<channel> publishes to a channel`);
   return [
     row("GET", "/", "none", app.page),
     row("HEAD", "/", "none", app.page),
-    row("POST", "/", "login", toRoot, "query or body"),
-    // ntfy's: PUT / as POST /, and GET /<topic>/publish, /send and /trigger ("write" on the one topic named).
-    ...ntfyPublishRows(toRoot, toChannel),
+    row("POST", "/", "login", publishRoot(ctx), "query or body"),
     // /github, /gitlab, /gitea ("login", or "signed" with their secret), /alertmanager/<channel>, /grafana/<channel> ("write" or "signed").
     ...SENDERS.map((sender) => senderRow(ctx, sender)),
     row("GET", "/health", "none", ops.health),
@@ -81,6 +81,14 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, ntfySubscribe }:
     row("DELETE", "/push/subscribe", push.right, push.unsubscribe),
     // ntfy's streams, GET /<channels>/json, sse, raw, ws and auth: "read" on every channel the path names.
     ...ntfySubscribe,
+    // ntfy's account routes: each logs its caller in itself, answering a wrong login in ntfy's shape.
+    row("GET", "/v1/health", "none", account.health),
+    row("GET", "/v1/config", "none", account.config),
+    row("GET", "/config.js", "none", account.configJs),
+    row("GET", "/v1/account", "none", account.account),
+    row("POST", "/v1/account/token", "none", account.tokenCreate),
+    row("PATCH", "/v1/account/token", "none", account.tokenUpdate),
+    row("DELETE", "/v1/account/token", "none", account.tokenDelete),
     ...app.files.map(([path, handler]) => row("GET", path, "none", handler)),
     row("POST", `/${CHANNEL}`, "write", toChannel, "query"),
     row("PUT", `/${CHANNEL}`, "write", toChannel, "query"),
@@ -94,9 +102,9 @@ type RequestCounters = { requests: (labels: Record<string, string>) => void; err
  * Every request's way: the rate limit, the cross-site check, its row (404, 405 with Allow), the row's right (before any
  * body is read), the handler, and the answer counted by the row's label; InputError and Unavailable become JSON errors.
  */
-function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters): { fetch: (req: Request) => Promise<Response>; stop: () => void } {
+function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters, logins: LoginGuard): { fetch: (req: Request) => Promise<Response>; stop: () => void } {
   const limiter = new RateLimiter(ctx.opts.rateLimit ?? 0);
-  const sweeper = setInterval(() => limiter.sweep(Date.now()), 60_000);
+  const sweeper = setInterval(() => (limiter.sweep(Date.now()), logins.sweep(Date.now())), 60_000);
   sweeper.unref?.();
   const answer = async (req: Request, url: URL): Promise<Response> => {
     if (limiter.perSecond > 0) {
@@ -124,8 +132,12 @@ function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters)
     }
     const { row, label } = found;
     try {
-      const checked = checkRight(ctx.opts.acl, req, url, row, found.rawChannel);
+      const acl = ctx.opts.acl;
+      // A visitor past its failed logins is turned away, and an issued token read, before the row's check.
+      const early = logins.before(acl, req, url, row);
+      const checked = (early instanceof Promise ? await early : early) ?? checkRight(acl, req, url, row, found.rawChannel);
       const res = checked instanceof Response ? checked : await row.handler(req, url, checked);
+      logins.after(acl, req, url, row, res.status);
       count.requests({ route: label, code: String(res.status) });
       return res;
     } catch (err) {
@@ -188,8 +200,20 @@ export async function startWeb(opts: WebOptions) {
   const keepalive = opts.keepalive ?? DEFAULT_NTFY_KEEPALIVE_SECONDS;
   const ops = opsRoutes(ctx);
   const push = await startPush(ctx);
-  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive) }));
-  const dispatch = dispatcher(ctx, routes, count);
+  // ntfy's tokens, issued to an ACL file's users: kept in the pub/sub server, so every web server takes each one.
+  const tokens = opts.acl?.issuesTokens ? new TokenStore(publisher, hub) : null;
+  tokens?.start();
+  const takeTokens = (acl: Acl) => void (acl.issued = tokens ? (token) => tokens.userOf(token) : undefined);
+  if (opts.acl) takeTokens(opts.acl);
+  const logins = new LoginGuard({
+    visitorOf,
+    ...(tokens ? { refreshToken: (token: string) => tokens.refresh(token) } : {}),
+    tooManyFailures: (visitor, wait) =>
+      ntfyErrorResponse(NTFY_ERRORS.tooManyAuthFailures, `${visitor} failed to log in too often (${AUTH_FAILURE_BURST} tries at once, then one a minute); try again in ${wait} s`, { "retry-after": String(wait) }),
+    storeAway: () => error(503, `cannot check the token: ${NOT_CONNECTED}`, { "retry-after": "5" }),
+  });
+  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account: accountRoutes(ctx, tokens), ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive) }));
+  const dispatch = dispatcher(ctx, routes, count, logins);
   server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
@@ -211,6 +235,7 @@ export async function startWeb(opts: WebOptions) {
      * now, as Redis 7 does on RESP: open streams that may not read their channels end, push subscriptions lose them.
      */
     setAcl: (next: Acl) => {
+      takeTokens(next);
       opts.acl = next;
       const ended = closeRevokedStreams((user, channels) => next.users.get(user)?.mayReadOverHttp(channels) ?? false);
       if (ended) log(`web: ended ${ended} event stream${ended === 1 ? "" : "s"} whose user may no longer read its channels`);
@@ -220,11 +245,28 @@ export async function startWeb(opts: WebOptions) {
       publishing.stop();
       dispatch.stop();
       push?.stop();
+      tokens?.stop();
       hub.close();
       publisher.close();
       server.stop(true);
     },
   };
+}
+
+/**
+ * --visitor-subscriptions, or its old name --max-streams-per-visitor when only that is given (flag or env twin); both
+ * with different values is a usage error (exit 2).
+ */
+function visitorSubscriptions(f: Record<string, string | undefined>, argv: string[]): number {
+  const given = (flag: string, env: string) => argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`)) || !!process.env[env];
+  const newGiven = given("visitor-subscriptions", "NOTISTREAM_VISITOR_SUBSCRIPTIONS");
+  if (f["max-streams-per-visitor"] === undefined) return intFlag("web", f, "visitor-subscriptions", 0, 100_000_000);
+  const old = intFlag("web", f, "max-streams-per-visitor", 0, 100_000_000);
+  if (newGiven && intFlag("web", f, "visitor-subscriptions", 0, 100_000_000) !== old) {
+    console.error(`web: --visitor-subscriptions and its old name --max-streams-per-visitor disagree (${f["visitor-subscriptions"]} and ${old}); give only --visitor-subscriptions`);
+    process.exit(2);
+  }
+  return old;
 }
 
 const FLAGS: FlagSpec[] = [
@@ -244,7 +286,8 @@ const FLAGS: FlagSpec[] = [
   { name: "rate-limit", env: "NOTISTREAM_RATE_LIMIT", help: "requests per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "trust-proxy", env: "NOTISTREAM_TRUST_PROXY", help: "take the client IP from X-Forwarded-For, its rightmost entry that is not a --trusted-proxies address (only behind your own reverse proxy)", boolean: true },
   { name: "trusted-proxies", env: "NOTISTREAM_TRUSTED_PROXIES", help: "with --trust-proxy, the reverse proxies' addresses or networks (comma list, e.g. 127.0.0.0/8,::1,10.0.0.0/8), whose X-Forwarded-For entries are believed", default: DEFAULT_TRUSTED_PROXIES },
-  { name: "max-streams-per-visitor", env: "NOTISTREAM_MAX_STREAMS_PER_VISITOR", help: "open GET /events streams per client IP (IPv6 per /64; this machine's own are not counted); more are refused with 429 (0: no limit)", default: String(DEFAULT_MAX_STREAMS_PER_VISITOR) },
+  { name: "visitor-subscriptions", env: "NOTISTREAM_VISITOR_SUBSCRIPTIONS", help: "open streams per client IP, GET /events and ntfy's /<topics>/json, sse, raw and ws alike (ntfy's visitor-subscription-limit; IPv6 per /64; this machine's own are not counted); more are refused with 429 (0: no limit)", default: String(DEFAULT_MAX_STREAMS_PER_VISITOR) },
+  { name: "max-streams-per-visitor", env: "NOTISTREAM_MAX_STREAMS_PER_VISITOR", help: "the old name of --visitor-subscriptions, still read" },
   { name: "max-patterns-per-visitor", env: "NOTISTREAM_MAX_PATTERNS_PER_VISITOR", help: "glob patterns one client IP's open GET /events streams may hold in all (IPv6 per /64; this machine's own are not counted); more are refused with 429 (0: no limit)", default: String(DEFAULT_MAX_PATTERNS_PER_VISITOR) },
   { name: "keepalive", env: "NOTISTREAM_KEEPALIVE", help: "seconds between keepalives on ntfy's streams: a keepalive event on /<topics>/json, sse and raw, a ping on /ws (ntfy's keepalive-interval; its Android app gives up after 77 s of silence)", default: String(DEFAULT_NTFY_KEEPALIVE_SECONDS) },
   { name: "sse-output-limit", env: "NOTISTREAM_SSE_OUTPUT_LIMIT", help: "close a stream (GET /events, ntfy's /<topics>/json, sse, raw and ws) whose unread output passes <hard> bytes, or stays over <soft> bytes for <seconds>", default: `${DEFAULT_SSE_OUTPUT_LIMIT.hard} ${DEFAULT_SSE_OUTPUT_LIMIT.soft} ${DEFAULT_SSE_OUTPUT_LIMIT.softSeconds}` },
@@ -273,7 +316,7 @@ export async function main(argv: string[]): Promise<void> {
   const maxPatterns = intFlag("web", f, "max-patterns", 1, 100_000_000);
   const sseOutputLimit = outputLimitFlag("web", f, "sse-output-limit");
   const keepalive = intFlag("web", f, "keepalive", 1, 900);
-  const maxStreamsPerVisitor = intFlag("web", f, "max-streams-per-visitor", 0, 100_000_000);
+  const maxStreamsPerVisitor = visitorSubscriptions(f, argv);
   const maxPatternsPerVisitor = intFlag("web", f, "max-patterns-per-visitor", 0, 100_000_000);
   const trustProxy = ["true", "1", "yes"].includes(f["trust-proxy"] ?? "");
   let trustedProxies: Cidr[];
@@ -328,6 +371,7 @@ export async function main(argv: string[]): Promise<void> {
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); SIGHUP reads it again`);
+    console.log(`web: ntfy's tokens (POST /v1/account/token) are issued to its users and kept in the pub/sub server (notistream-token:*), shared by every web server`);
     if (!new URL(redisUrl).username)
       console.warn("web: warning: --redis names no user, so the web server publishes as the pub/sub server's default user; with an ACL there give it its own user: redis://web:<password>@host:port");
   }
@@ -343,10 +387,11 @@ export async function main(argv: string[]): Promise<void> {
       if (secret === undefined) console.log(`web: ${route}: no --${flag}, so only callers with write rights on the channel may use it (Authorization, or ?token= in the webhook's URL)`);
     console.log("web: POST /alertmanager/<channel>: Alertmanager signs nothing, so only callers with write rights on the channel may use it (its basic_auth, or ?token=)");
   }
+  if (acl) console.log(`web: a client IP that fails to log in ${AUTH_FAILURE_BURST} times gets 429 for any login, then may try once a minute`);
   if (trustProxy) console.log(`web: --trust-proxy: a client's address is the rightmost X-Forwarded-For entry that is not a trusted proxy (${f["trusted-proxies"]})`);
   else if (process.env.NOTISTREAM_TRUSTED_PROXIES || argv.some((a) => a.startsWith("--trusted-proxies")))
     console.warn("web: warning: --trusted-proxies does nothing without --trust-proxy: X-Forwarded-For is ignored");
-  console.log(`web: each client IP (IPv6 per /64; this machine's own are not counted) may hold ${maxStreamsPerVisitor || "any number of"} GET /events streams with ${maxPatternsPerVisitor || "any number of"} glob patterns in all`);
+  console.log(`web: each client IP (IPv6 per /64; this machine's own are not counted) may hold ${maxStreamsPerVisitor || "any number of"} streams (GET /events and ntfy's /<topics>/json, sse, raw and ws; --visitor-subscriptions) with ${maxPatternsPerVisitor || "any number of"} glob patterns in all`);
   console.log(`web: ntfy's streams (GET /<topics>/json, sse, raw, ws) send a keepalive every ${keepalive} s (--keepalive)`);
   console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   if (acl && f.acl)
