@@ -234,7 +234,9 @@ describe("High 3: cross-site requests", () => {
     expect((await post(`${acl.url}/push/subscribe`, JSON.stringify({ endpoint: subscription.endpoint }), { headers: { ...alice, ...JSON_TYPE }, method: "DELETE" })).status).toBe(200);
   });
 
-  test("no CORS: a preflight or a request with an Origin gets no Access-Control-Allow-* header, so no credentialed CORS either", async () => {
+  // Issue 24 made ntfy's routes (GET /<topics>/json, sse, raw, ws, auth; /v1/) answer with CORS as ntfy does, so that
+  // ntfy's web app and other pages can use them; the app's and our own routes still send none.
+  test("no CORS on our own routes and the app's: a preflight or a request with an Origin gets no Access-Control-Allow-* header, so no credentialed CORS either; ntfy's routes send ntfy's", async () => {
     const origin = { origin: "https://evil.example" };
     const answers = [
       await fetch(`${acl.url}/push/subscribe`, { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" } }),
@@ -248,6 +250,10 @@ describe("High 3: cross-site requests", () => {
       expect(r.headers.get("access-control-allow-origin")).toBeNull();
       expect(r.headers.get("access-control-allow-credentials")).toBeNull();
     }
+    // ntfy's: any origin (server.go handleOptions), never with credentials.
+    const ntfy = await fetch(`${acl.url}/public/x/json`, { method: "OPTIONS", headers: { ...origin, "access-control-request-method": "GET" } });
+    expect(ntfy.headers.get("access-control-allow-origin")).toBe("*");
+    expect(ntfy.headers.get("access-control-allow-credentials")).toBeNull();
   });
 });
 
