@@ -55,6 +55,8 @@ const NtfyLineSchema = z.object({
   attachment: z.object({ name: z.string().optional(), url: z.string().optional() }).optional(),
   content_type: z.string().optional(),
   encoding: z.string().optional(),
+  /** v2.16+: a message with the sequence_id of an earlier one updates that notification (absent when it equals id). */
+  sequence_id: z.string().optional(),
   /** Our web server's own field, riding along (ntfy's apps ignore it): which sender made the message. */
   source: z.string().optional(),
 });
@@ -89,6 +91,7 @@ export function envelopeFromNtfy(m: NtfyLine): { env: Envelope; unshown: string[
   if (m.attachment && (m.click || !m.attachment.url)) unshown.push("attachment");
   if (m.content_type === "text/markdown") unshown.push("markdown (shown as plain text)");
   if (m.encoding) unshown.push(`${m.encoding} encoding (shown as it came)`);
+  if (m.sequence_id && m.sequence_id !== m.id) unshown.push("sequence_id (an update of an earlier notification, shown as a new one)");
   return { env, unshown };
 }
 

@@ -84,6 +84,18 @@ describe("notistream with an ntfy server (test/ntfyserver.ts)", () => {
     expect(bad.out()).toContain('"octo/hello" is not an ntfy topic name: those are 1 to 64 letters, digits, - and _');
   }, 30000);
 
+  test("a poll_request (ntfy's relay telling iOS to fetch a message elsewhere) is not shown, and said once", async () => {
+    const c = startClient(["--print", "--config", none(), "--url", ntfy.url, "--channels", "relay"]);
+    await until("subscribed", () => c.out().includes("subscribed to relay"), 10000);
+    await ntfyPost(ntfy.url, "relay", "", { "X-Poll-ID": "abcdefghijkl" });
+    await ntfyPost(ntfy.url, "relay", "", { "X-Poll-ID": "bcdefghijklm" });
+    await ntfyPost(ntfy.url, "relay", "a real one");
+    await until("shown", () => c.out().includes("[relay] a real one"));
+    expect(shown(c.out())).toEqual(["[relay] a real one"]);
+    expect(c.out().split("poll_request events are ignored: they tell iOS to fetch a message from the server that has it").length).toBe(2);
+    c.proc.kill();
+  }, 30000);
+
   test("publish: --title, --priority, --tags, --click, the message from stdin with -, one line back (id and topic)", async () => {
     const c = startClient(["--json", "--config", none(), "--url", ntfy.url, "--channels", "pub"]);
     await until("subscribed", () => c.out().includes("subscribed to pub"), 10000);
@@ -198,10 +210,20 @@ describe("notistream with our own web server", () => {
     const c = startClient(["--print", "--config", none(), "--url", base, "--channels", "ours"]);
     await until("subscribed", () => c.out().includes(`connected to ${base}; subscribed to ours`), 10000);
     expect(c.out()).toContain(`${base} is a Notistream web server: subscribing through /events`);
-    const r = await publishCmd(["--url", base, "ours", "hello", "--title", "T", "--priority", "4", "--tags", "a,b", "--click", "https://example.com/o"]);
+    const r = await publishCmd(["--url", base, "ours", "hello", "--title", "Grüße 🚀", "--priority", "4", "--tags", "a,b", "--click", "https://example.com/o"]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^\S+ ours\n$/);
-    await until("shown", () => c.out().includes("[ours] T: hello <https://example.com/o>"));
+    expect((await publishCmd(["--url", base, "ours", "-"], "from stdin\n")).code).toBe(0);
+    await until("shown", () => c.out().includes("[ours] from stdin"));
+    expect(shown(c.out())).toEqual(["[ours] Grüße 🚀: hello <https://example.com/o>", "[ours] from stdin"]);
+    c.proc.kill();
+  }, 30000);
+
+  test("with --ntfy a repository's channel, owner/repo, is one stream of its own (/<owner>/<repo>/json)", async () => {
+    const c = startClient(["--print", "--config", none(), "--url", base, "--ntfy", "--channels", "octo/hello"]);
+    await until("subscribed", () => c.out().includes("subscribed to octo/hello"), 10000);
+    expect((await publishCmd(["--url", base, "octo/hello", "pushed"])).stdout).toMatch(/^\S+ octo\/hello\n$/);
+    await until("shown", () => c.out().includes("[octo/hello] pushed"));
     c.proc.kill();
   }, 30000);
 

@@ -37,6 +37,8 @@ describe("an ntfy JSON line as the client takes it", () => {
     expect(envelopeFromNtfy({ ...base, attachment: { name: "a.jpg", url: "https://x/a.jpg" } })).toEqual({ env: { id: "a", time: 1, channel: "t", message: "m", url: "https://x/a.jpg" }, unshown: [] });
     expect(envelopeFromNtfy({ ...base, click: "https://c", attachment: { name: "a.jpg", url: "https://x/a.jpg" } })).toEqual({ env: { id: "a", time: 1, channel: "t", message: "m", url: "https://c" }, unshown: ["attachment"] });
     expect(envelopeFromNtfy({ ...base, priority: 9 })).toEqual({ env: { id: "a", time: 1, channel: "t", message: "m" }, unshown: ["priority 9"] });
+    expect(envelopeFromNtfy({ ...base, sequence_id: "first" }).unshown).toEqual(["sequence_id (an update of an earlier notification, shown as a new one)"]);
+    expect(envelopeFromNtfy({ ...base, sequence_id: "a" }).unshown).toEqual([]);
     // Our web server's own source rides along on its ntfy JSON.
     expect(envelopeFromNtfy({ ...base, source: "github" }).env.source).toBe("github");
   });

@@ -21,6 +21,7 @@ export type NtfyMessage = {
   priority?: number;
   tags?: string[];
   click?: string;
+  poll_id?: string;
 };
 
 const ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -172,8 +173,15 @@ function serve(o: Options): void {
     if (tags) extra.tags = tags.split(",").map((t) => t.trim()).filter(Boolean);
     const click = param("x-click", "click");
     if (click) extra.click = click;
-    const text = (await req.text()).trim() || param("x-message", "message", "m") || "triggered";
-    const m = cachedMessage(topic, text, extra);
+    const body = (await req.text()).trim();
+    // X-Poll-ID: a poll_request event, not cached ("New message" unless a body is given; server.go handlePublishInternal).
+    const pollId = param("x-poll-id", "poll-id");
+    if (pollId) {
+      const m: NtfyMessage = { id: randomId(), time: Math.floor(Date.now() / 1000), event: "poll_request", topic, message: body || "New message", poll_id: pollId };
+      for (const s of subscribers) if (s.topics.includes(topic)) s.send(m);
+      return new Response(JSON.stringify(m) + "\n", { headers: { "content-type": "application/json" } });
+    }
+    const m = cachedMessage(topic, body || param("x-message", "message", "m") || "triggered", extra);
     cache.push(m);
     appendFileSync(o.cacheFile, JSON.stringify(m) + "\n");
     for (const s of subscribers) if (s.topics.includes(topic)) s.send(m);
