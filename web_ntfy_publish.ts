@@ -249,6 +249,18 @@ export function bodyMessage(raw: Uint8Array, maxMessage: number): string {
 }
 
 /**
+ * Whether a request is ntfy's clear (v2.16): PUT /<topic>/<sequence_id>/clear or /read, no body, which marks a
+ * notification read. To Notistream the path is a channel (topic/sid/clear), so without this it would publish
+ * "triggered" there; Home Assistant's ntfy.clear action sends it.
+ */
+export const isClearRequest = (method: string, pathname: string, bodyLength: number): boolean =>
+  method === "PUT" && bodyLength === 0 && /^\/[-_A-Za-z0-9]{1,64}\/[-_A-Za-z0-9]{1,64}\/(read|clear)$/.test(pathname);
+
+/** The 400 for ntfy's clear: Notistream keeps no per-notification state to mark read. */
+export const clearRefusal = (pathname: string): NtfyError =>
+  new NtfyError(linked(NTFY_ERRORS.badRequest, "#updating-deleting-notifications"), `Notistream does not support clearing a notification (PUT ${pathname.slice(0, 200)}: /<topic>/<sequence_id>/clear); nothing was published`);
+
+/**
  * The message ntfy publishes: the body, else the X-Message parameter, else "triggered" (server.go emptyMessageBody:
  * a publish with neither, as GET /<topic>/trigger is, still notifies).
  */

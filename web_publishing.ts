@@ -7,7 +7,7 @@ import { json, type WebContext } from "./web_context";
 import { InputError, notificationFromFields } from "./web_input";
 import type { Metrics } from "./web_metrics";
 import { NTFY_CORS, NTFY_ERRORS, NtfyError, PUBLISH_VERBS, ntfyErrorForStatus, ntfyErrorResponse, ntfyJson, ntfyMessage, topicsOf, type NtfyErrorKind } from "./web_ntfy";
-import { bodyMessage, bodyText, isNtfyJson, messageOf, readJsonPublish, readPublishParams, refuseUnsupportedFields, type ParamSource, type PublishParams } from "./web_ntfy_publish";
+import { bodyMessage, bodyText, clearRefusal, isClearRequest, isNtfyJson, messageOf, readJsonPublish, readPublishParams, refuseUnsupportedFields, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Published, Publisher } from "./web_publisher";
 import { CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { fillTemplates } from "./web_senders";
@@ -88,6 +88,7 @@ export function publishPath(ctx: WebContext): Handler {
     ntfyAnswer(async () => {
       const params = readPublishParams(paramSource(req, url));
       const raw = await readBody(req, ctx.opts.maxBody);
+      if (isClearRequest(req.method, url.pathname, raw.length)) throw clearRefusal(url.pathname);
       if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage)));
       const filled = fillTemplates(bodyText(raw), params.message, params.title);
       const title = typeof filled.title === "string" ? filled.title : undefined;

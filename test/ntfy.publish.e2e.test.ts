@@ -213,6 +213,15 @@ describe("nothing silently dropped: each feature Notistream lacks is a 400 in nt
     await nothingPublished("refused", seen);
   });
 
+  test("ntfy's clear (PUT /<topic>/<sequence_id>/clear, as Home Assistant's ntfy.clear sends it) is refused, not published as 'triggered'", async () => {
+    const r = await curl("-X", "PUT", `${web.url}/refused/abc123/clear`);
+    expect(r.status).toBe(400);
+    expect(ntfyError(r.body).error).toContain("clearing a notification");
+    // To Notistream the path is a channel; nothing went there.
+    const kept = await fetch(`${web.url}/messages?channel=${encodeURIComponent("refused/abc123/clear")}`);
+    expect(await kept.json()).toEqual([]);
+  });
+
   test("a file (PUT with a binary body, or an upload with Filename) names attachments (40014)", async () => {
     const seen = on("refused").length;
     const png = tempPath("flower.png");

@@ -6,6 +6,7 @@ import { NtfyError } from "../web_ntfy";
 import {
   UNSUPPORTED,
   bodyMessage,
+  isClearRequest,
   isNtfyJson,
   messageOf,
   readJsonPublish,
@@ -246,4 +247,14 @@ test("readParam says where a value came from: a header, a query key, or a JSON k
   expect(readParam(source({ "x-delay": "1m" }), ["x-delay"])?.where).toBe("the X-Delay header");
   expect(readParam(source({}, "in=1m"), ["x-in", "in"])?.where).toBe('the "in" query parameter');
   expect(readParam(source({}, "", new Map([["x-delay", "1m"]])), ["x-delay"])?.where).toBe('"delay" in the JSON');
+});
+
+test("ntfy's clear, PUT /<topic>/<sequence_id>/clear (or /read) with no body (server.go's v2.16 clear route), is told from a publish to a channel", () => {
+  expect(isClearRequest("PUT", "/mytopic/abc123/clear", 0)).toBe(true);
+  expect(isClearRequest("PUT", "/mytopic/abc123/read", 0)).toBe(true);
+  // A body, POST, or a path that is not /<topic>/<sid>/clear publishes to the channel the path names, as before.
+  expect(isClearRequest("PUT", "/mytopic/abc123/clear", 5)).toBe(false);
+  expect(isClearRequest("POST", "/mytopic/abc123/clear", 0)).toBe(false);
+  expect(isClearRequest("PUT", "/mytopic/clear", 0)).toBe(false);
+  expect(isClearRequest("PUT", "/a/b/c/clear", 0)).toBe(false);
 });
