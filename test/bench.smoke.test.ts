@@ -1,5 +1,5 @@
 // test/bench.smoke.test.ts — the benchmark suite's smoke mode runs in the tests so it cannot rot: every workload
-// runs once at tiny sizes against redis-server and Notistream; the push, ingest, client and SSE-memory benchmarks. No timing assertions.
+// runs once at tiny sizes against redis-server and Notistream; the push, ingest, client, SSE-memory and ntfy-streams benchmarks. No timing assertions.
 import { expect, test } from "bun:test";
 import { BUN, ROOT, needs, run } from "./helpers";
 
@@ -56,3 +56,14 @@ test("bun bench/ssefloor.ts (small) reports memory per SSE stream for the web se
   expect(rows.map((l) => l.split(" | ")[0])).toEqual(["| web server GET /events (one channel)", "| bare Bun.serve, default ReadableStream", "| bare Bun.serve, direct ReadableStream"]);
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| -?[\d,]+ \|$/);
 }, 70000);
+
+test("bun bench/ntfystreams.ts --smoke holds /json and /ws streams through a few messages, none lost, and reports memory per stream beside SSE's and RESP's", async () => {
+  const r = await run([BUN, `${ROOT}/bench/ntfystreams.ts`, "--smoke"], { timeoutMs: 110000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/\| ntfy GET \/<topic>\/json \| 40 \| -?[\d.]+ KB \| 40 of 40 \(short 0, doubled 0\) \|/);
+  expect(r.stdout).toMatch(/\| ntfy GET \/<topic>\/ws \| 10 \| -?[\d.]+ KB \| 10 of 10 \(short 0, doubled 0\) \|/);
+  expect(r.stdout).toMatch(/\| SSE GET \/events \| 40 \| -?[\d.]+ KB \|/);
+  expect(r.stdout).toMatch(/\| RESP SUBSCRIBE connection \(pub\/sub server\) \| 40 \| -?[\d.]+ KB \|/);
+  expect(r.stdout).toContain("streams with a message lost or doubled: 0");
+}, 120000);
