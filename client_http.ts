@@ -76,6 +76,19 @@ export function serverKind(health: Probe, v1health: Probe): ServerKind | null {
 /** A probe's answer in words, for the sentence that says a --url is neither kind. */
 export const probeSaid = (p: Probe): string => `${p.status} ${JSON.stringify(p.body.trim().slice(0, 80))}`;
 
+/** The first `max` bytes of a body as text (a probe needs no more, whatever a server sends), the rest left unread. */
+async function head(r: Response, max: number): Promise<string> {
+  if (!r.body) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of r.body) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= max) break;
+  }
+  return new TextDecoder().decode(Buffer.concat(parts).subarray(0, max));
+}
+
 /** GET `url`'s status and body. Throws when no answer came (refused, reset, a certificate), or "did not answer" after `timeoutMs`. */
 export async function probe(url: string, tls: { ca: string } | undefined, timeoutMs: number, stop: AbortSignal): Promise<Probe> {
   const abort = new AbortController();
@@ -84,7 +97,7 @@ export async function probe(url: string, tls: { ca: string } | undefined, timeou
   stop.addEventListener("abort", end);
   try {
     const r = await fetch(url, { signal: abort.signal, tls });
-    return { status: r.status, body: (await r.text()).slice(0, 4096) };
+    return { status: r.status, body: await head(r, 4096) };
   } catch (err) {
     if (abort.signal.aborted && !stop.aborted) throw new Error(`${url} did not answer in ${(timeoutMs / 1000).toFixed(0)} s`);
     throw err;

@@ -132,6 +132,10 @@ class Lines {
     if (this.rest.length > MAX_LINE) throw new Error(`a line of over ${MAX_LINE} bytes`);
     return parts;
   }
+  /** What is left when the body ends (a last line without its newline). */
+  end(): string {
+    return this.rest + this.decoder.decode();
+  }
 }
 
 /** Ends a request that stays quiet too long (by aborting it), and says why it did. */
@@ -253,15 +257,15 @@ export class NtfySubscription implements Subscribing {
   private async catchUp(signal: AbortSignal, watchdog: Watchdog): Promise<void> {
     const since = this.places!.get();
     if (since === undefined) return;
-    watchdog.arm(this.timing.connectTimeoutMs + this.silenceMs, `${this.base} did not finish answering the catch-up in time`);
+    watchdog.arm(this.timing.connectTimeoutMs, this.noAnswer());
     const r = await fetch(this.url({ poll: "1", since }), { headers: this.headers, signal, tls: this.tls });
-    const body = await r.text();
-    if (!r.ok) throw this.failure(r.status, body);
+    if (!r.ok || !r.body) throw this.failure(r.status, await r.text());
     const missed: Envelope[] = [];
-    for (const line of body.split("\n")) {
+    const refused = await this.readLines(r.body, watchdog, (line) => {
       const env = this.take(line);
       if (env) missed.push(env);
-    }
+    });
+    if (refused) throw refused;
     replayMissed(inTimeOrder(missed), this.lastDownAt, this.replayLimit, this.places!, this.on);
     this.state.save();
     this.on.caughtUp();
@@ -269,13 +273,25 @@ export class NtfySubscription implements Subscribing {
 
   /** The live stream, from the place on (so a message published since the catch-up still comes), until it ends. */
   private async stream(signal: AbortSignal, watchdog: Watchdog, live: { since: number }): Promise<LinkFailure> {
-    const silence = `nothing from ${this.base} in ${(this.silenceMs / 1000).toFixed(0)} s (ntfy sends a keepalive every 45 s)`;
-    watchdog.arm(this.timing.connectTimeoutMs, `${this.base} did not answer in ${(this.timing.connectTimeoutMs / 1000).toFixed(0)} s`);
+    watchdog.arm(this.timing.connectTimeoutMs, this.noAnswer());
     const r = await fetch(this.url({ since: this.places!.get() ?? "none" }), { headers: this.headers, signal, tls: this.tls });
     if (!r.ok || !r.body) throw this.failure(r.status, await r.text());
-    watchdog.arm(this.silenceMs, silence);
+    return (await this.readLines(r.body, watchdog, (line) => this.streamLine(line, live))) ?? { fatal: false, code: "EOF", reason: `${this.base} closed the stream` };
+  }
+
+  private noAnswer(): string {
+    return `${this.base} did not answer in ${(this.timing.connectTimeoutMs / 1000).toFixed(0)} s`;
+  }
+
+  /**
+   * An NDJSON body, line by line, until it ends (null) or a line is over MAX_LINE (a fatal failure: not ntfy). Silence
+   * for silenceMs ends it through the watchdog: ntfy sends a keepalive every 45 s, and a catch-up comes at once.
+   */
+  private async readLines(body: ReadableStream<Uint8Array>, watchdog: Watchdog, each: (line: string) => void): Promise<LinkFailure | null> {
+    const silence = `nothing from ${this.base} in ${(this.silenceMs / 1000).toFixed(0)} s (ntfy sends a keepalive every 45 s)`;
     const lines = new Lines();
-    for await (const chunk of r.body) {
+    watchdog.arm(this.silenceMs, silence);
+    for await (const chunk of body) {
       watchdog.arm(this.silenceMs, silence);
       let split: string[];
       try {
@@ -283,9 +299,10 @@ export class NtfySubscription implements Subscribing {
       } catch (err) {
         return { fatal: true, code: "NOTNTFY", reason: `${this.base} sent ${(err as Error).message} on ${this.path}/json: that is not ntfy's message JSON` };
       }
-      for (const line of split) this.streamLine(line, live);
+      for (const line of split) each(line);
     }
-    return { fatal: false, code: "EOF", reason: `${this.base} closed the stream` };
+    each(lines.end());
+    return null;
   }
 
   private streamLine(line: string, live: { since: number }): void {
