@@ -143,6 +143,19 @@ describe("notistream with an ntfy server (test/ntfyserver.ts)", () => {
   }, 40000);
 });
 
+test("a --url that is neither our web server nor an ntfy server is said so, naming both answers (exit 78)", async () => {
+  const neither = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("nothing here", { status: 404 }) });
+  try {
+    const c = startClient(["--print", "--config", none(), "--url", `http://127.0.0.1:${neither.port}`, "--channels", "a"]);
+    expect(await c.proc.exited).toBe(78);
+    expect(c.out()).toContain(
+      `http://127.0.0.1:${neither.port} answers neither as a Notistream web server (GET /health: 404 "nothing here") nor as an ntfy server (GET /v1/health: 404 "nothing here"). Check the address; if it is an ntfy server that hides /v1/health, add --ntfy.`,
+    );
+  } finally {
+    neither.stop(true);
+  }
+}, 20000);
+
 describe("logins to an ntfy server: Basic, a token, and refusals said plainly", () => {
   let ntfy: NtfyServer;
   beforeAll(async () => {
