@@ -22,7 +22,7 @@ export type ParamSource = {
 };
 
 /** What a publish asks for, read: the fields a notification takes. `message` is the X-Message parameter, `\n` decoded. */
-export type PublishParams = { title?: string; priority?: number; tags?: string[]; click?: string; message?: string; template: boolean };
+export type PublishParams = { title?: string; priority?: number; tags?: string[]; click?: string; message?: string; template: boolean; unifiedPush?: true };
 
 const DOCS = "https://ntfy.sh/docs/publish/";
 /** An ntfy error of the table with a link to the part of ntfy's docs about the feature. */
@@ -146,6 +146,9 @@ export function readPublishParams(src: ParamSource): PublishParams {
     const list = tags.value.split(",").map((t) => t.trim()).filter(Boolean);
     if (list.length) params.tags = list;
   }
+  // UnifiedPush (up=1, or an encrypted Web Push body): only a binary body matters to Notistream (bodyText says so).
+  const up = readParam(src, ["x-unifiedpush", "unifiedpush", "up"]);
+  if ((up && isTrue(up.value)) || readParam(src, ["content-encoding"])?.value === "aes128gcm") params.unifiedPush = true;
   const template = readParam(src, [...PARAM_NAMES.template]);
   if (template && !isFalse(template.value)) {
     if (!isTrue(template.value)) throw new NtfyError(NTFY_ERRORS.templateInvalid, `Notistream has no template named ${JSON.stringify(template.value)} (from ${template.where}): use template=yes with the message and title as {{.path}} templates, or POST /github, /alertmanager/<channel> or /grafana/<channel>`);
@@ -227,12 +230,14 @@ export function refuseUnsupportedFields(fields: Record<string, unknown>): void {
 
 /**
  * The body as text: ntfy keeps a body that is not UTF-8 as a file (an attachment), and Notistream keeps no
- * attachments, so it is refused (40014).
+ * attachments, so it is refused (40014); for UnifiedPush, whose encrypted messages ntfy passes on base64-encoded, the
+ * refusal names UnifiedPush.
  */
-export function bodyText(raw: Uint8Array): string {
+export function bodyText(raw: Uint8Array, unifiedPush = false): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(raw);
   } catch {
+    if (unifiedPush) throw new NtfyError(linked(NTFY_ERRORS.badRequest, "#unifiedpush"), "the body is binary, as UnifiedPush's encrypted messages are: ntfy passes them on base64-encoded, and Notistream does not support UnifiedPush yet; nothing was published");
     throw new NtfyError(NTFY_ERRORS.attachmentsDisallowed, "the body is not UTF-8 text, so ntfy would keep it as a file (an attachment), and Notistream does not support attachments: send the message as UTF-8 text");
   }
 }
@@ -241,8 +246,8 @@ export function bodyText(raw: Uint8Array): string {
  * The body as the message, trimmed as ntfy trims it. One over `maxMessage` bytes is a file to ntfy too (an
  * attachment): refused, 413 (41301), as is one that is not UTF-8 (bodyText).
  */
-export function bodyMessage(raw: Uint8Array, maxMessage: number): string {
-  const text = bodyText(raw);
+export function bodyMessage(raw: Uint8Array, maxMessage: number, unifiedPush = false): string {
+  const text = bodyText(raw, unifiedPush);
   if (raw.length > maxMessage)
     throw new NtfyError(NTFY_ERRORS.entityTooLargeAttachment, `the body is ${raw.length} bytes, over the message limit of ${maxMessage} bytes (--max-message); ntfy would keep a longer body as a file (an attachment), and Notistream does not support attachments: send a shorter message`);
   return text.trim();

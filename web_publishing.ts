@@ -89,8 +89,8 @@ export function publishPath(ctx: WebContext): Handler {
       const params = readPublishParams(paramSource(req, url));
       const raw = await readBody(req, ctx.opts.maxBody);
       if (isClearRequest(req.method, url.pathname, raw.length)) throw clearRefusal(url.pathname);
-      if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage)));
-      const filled = fillTemplates(bodyText(raw), params.message, params.title);
+      if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)));
+      const filled = fillTemplates(bodyText(raw, params.unifiedPush), params.message, params.title);
       const title = typeof filled.title === "string" ? filled.title : undefined;
       return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, { ...params, title }, filled.message));
     }, NTFY_ERRORS.entityTooLargeAttachment);

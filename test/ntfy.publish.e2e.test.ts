@@ -91,6 +91,11 @@ describe("the reply: 200 and ntfy's message JSON (server.go handlePublish: write
     const j = await curl("-H", "content-type: application/json", "-d", JSON.stringify({ channel: "form", topic: "ignored", message: "ours" }), `${web.url}/`);
     expect(Object.keys(JSON.parse(j.body))).toEqual(["id", "channel", "receivers"]);
     expect(await nextOn("form", seen + 1)).toMatchObject({ channel: "form", message: "ours" });
+    // ntfy's keys for features Notistream lacks are refused there too, in our own shape ({"error"}), not dropped.
+    const refused = await curl("-d", "message=later&channel=form&delay=10m", `${web.url}/`);
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toEqual({ error: 'Notistream does not support delay (scheduled delivery), asked by "delay" in the request; nothing was published: send the message without it' });
+    await nothingPublished("form", seen + 2);
   });
 
   test("an empty POST /<topic> is 'triggered' (server.go emptyMessageBody), and the body is trimmed (handleBodyAsTextMessage)", async () => {

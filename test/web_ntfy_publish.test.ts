@@ -235,6 +235,15 @@ describe("the body (server.go handlePublishBody, handleBodyAsTextMessage)", () =
     expect([e.kind.code, e.kind.http]).toEqual([40014, 400]);
     expect(e.message).toContain("attachments");
   });
+  test("UnifiedPush (up=1, or Content-Encoding: aes128gcm): a binary body is refused naming UnifiedPush; a text one is a message", () => {
+    for (const src of [source({}, "up=1"), source({ "X-UnifiedPush": "yes" }), source({ "Content-Encoding": "aes128gcm" })]) {
+      const p = readPublishParams(src);
+      expect(p.unifiedPush).toBe(true);
+      expect(refusal(() => bodyMessage(Uint8Array.from([0xaa, 0xff, 0x00]), 4096, p.unifiedPush)).message).toContain("UnifiedPush");
+      expect(bodyMessage(bytes("text"), 4096, p.unifiedPush)).toBe("text");
+    }
+    expect(readPublishParams(source({}, "up=0")).unifiedPush).toBeUndefined();
+  });
   test("a body over the message limit would be an attachment too: 413 (41301), naming the limit", () => {
     const e = refusal(() => bodyMessage(bytes("x".repeat(101)), 100));
     expect([e.kind.code, e.kind.http]).toEqual([41301, 413]);
