@@ -11,6 +11,11 @@ import { headerParam, NTFY_ERRORS, NtfyError, ntfyPriority, type NtfyErrorKind }
 export type ParamSource = {
   /** A request header by name (any case), or null. */
   header: (name: string) => string | null;
+  /**
+   * The request's header names, in lower case, when known: a name not among them is not looked up. A publish reads
+   * some sixty names, nearly all absent, and this keeps that to a set lookup each.
+   */
+  present?: ReadonlySet<string>;
   query: URLSearchParams;
   /**
    * ntfy's JSON publish as the headers transformBodyJSON sets from it (lower-case names: x-title, x-priority ...): they
@@ -31,7 +36,14 @@ const linked = (kind: NtfyErrorKind, anchor: string): NtfyErrorKind => ({ ...kin
 // ---- reading a parameter: readParam, readHeaderParam, readQueryParam, maybeDecodeHeader (server/util.go) ----
 
 /** Where a value was found, for the sentences that name it: `the X-Delay header`, `the delay query parameter`, `"delay" in the JSON`. */
-type Found = { value: string; where: string };
+type Found = { value: string; readonly where: string };
+/** A value found, its `where` worded only when a sentence asks for it (most publishes never do). */
+const found = (value: string, where: () => string): Found => ({
+  value,
+  get where() {
+    return where();
+  },
+});
 
 /** ntfy's JSON publish keys that transformBodyJSON turns into headers, and the header each becomes (server/types.go publishMessage). */
 const JSON_HEADERS: [key: string, header: string][] = [
@@ -50,17 +62,19 @@ const headerName = (name: string): string => name.replace(/(^|-)([a-z])/g, (_m, 
  * read as web_ntfy.ts's headerParam reads it (UTF-8, RFC 2047, Cloudflare's Priority ignored), then every name as a
  * lower-case query key, trimmed. Unset: null.
  */
-export function readParam(src: ParamSource, names: string[]): Found | null {
+export function readParam(src: ParamSource, names: readonly string[]): Found | null {
   for (const name of names) {
     const fromJson = src.json?.get(name);
+    if (fromJson === undefined && src.present && !src.present.has(name)) continue;
     const raw = fromJson ?? src.header(name);
     if (raw === null) continue;
     const value = headerParam(name, raw);
-    if (value !== "") return { value, where: fromJson !== undefined ? `"${JSON_KEY_OF_HEADER.get(name) ?? name}" in ${src.jsonName ?? "the JSON"}` : `the ${headerName(name)} header` };
+    if (value !== "") return found(value, () => (fromJson !== undefined ? `"${JSON_KEY_OF_HEADER.get(name) ?? name}" in ${src.jsonName ?? "the JSON"}` : `the ${headerName(name)} header`));
   }
+  if (src.query.size === 0) return null;
   for (const name of names) {
     const value = (src.query.get(name.toLowerCase()) ?? "").trim();
-    if (value !== "") return { value, where: `the "${name.toLowerCase()}" query parameter` };
+    if (value !== "") return found(value, () => `the "${name.toLowerCase()}" query parameter`);
   }
   return null;
 }
@@ -105,11 +119,20 @@ export const UNSUPPORTED: readonly Unsupported[] = [
 /** `Content-Type: text/markdown` (or ?content_type=) is Markdown too, as ntfy reads it. */
 const MARKDOWN_TYPE = { feature: "markdown (Markdown formatting)", names: ["content-type", "content_type"], kind: linked(NTFY_ERRORS.badRequest, "#markdown-formatting"), asks: (v: string) => v.toLowerCase() === "text/markdown" };
 
+const RULES: readonly Unsupported[] = [...UNSUPPORTED, MARKDOWN_TYPE];
+/** Every name the refusal table reads, but Content-Type (nearly every request has one). */
+const FEATURE_NAMES = new Set(UNSUPPORTED.flatMap((rule) => rule.names));
+
 /** The features a publish asks for that Notistream lacks, with where each was asked for. */
 export function unsupportedAsked(src: ParamSource): { rule: Unsupported; where: string }[] {
   const asked: { rule: Unsupported; where: string }[] = [];
-  for (const rule of [...UNSUPPORTED, MARKDOWN_TYPE]) {
-    const found = readParam(src, [...rule.names]);
+  // The common case, a publish with none of those names and no query: one Content-Type read instead of the table.
+  if (!src.json && src.query.size === 0 && src.present && ![...src.present].some((name) => FEATURE_NAMES.has(name))) {
+    const type = readParam(src, MARKDOWN_TYPE.names);
+    return type && MARKDOWN_TYPE.asks(type.value) ? [{ rule: MARKDOWN_TYPE, where: type.where }] : [];
+  }
+  for (const rule of RULES) {
+    const found = readParam(src, rule.names);
     if (found && (rule.asks ?? (() => true))(found.value) && !asked.some((a) => a.rule.feature === rule.feature)) asked.push({ rule, where: found.where });
   }
   return asked;
@@ -129,19 +152,19 @@ export function readPublishParams(src: ParamSource): PublishParams {
   const asked = unsupportedAsked(src);
   if (asked.length) throw unsupportedRefusal(asked);
   const params: PublishParams = { template: false };
-  const title = readParam(src, [...PARAM_NAMES.title]);
+  const title = readParam(src, PARAM_NAMES.title);
   if (title) params.title = title.value;
-  const click = readParam(src, [...PARAM_NAMES.click]);
+  const click = readParam(src, PARAM_NAMES.click);
   if (click) params.click = click.value;
-  const message = readParam(src, [...PARAM_NAMES.message]);
+  const message = readParam(src, PARAM_NAMES.message);
   if (message) params.message = message.value.replaceAll("\\n", "\n"); // ntfy: a literal \n in X-Message is a newline
-  const priority = readParam(src, [...PARAM_NAMES.priority]);
+  const priority = readParam(src, PARAM_NAMES.priority);
   if (priority) {
     const p = ntfyPriority(priority.value);
     if (p === null) throw new NtfyError(NTFY_ERRORS.priorityInvalid, `${JSON.stringify(priority.value)} from ${priority.where} is not one: give 1 to 5, or a name (min, low, default, high, max, urgent)`);
     params.priority = p;
   }
-  const tags = readParam(src, [...PARAM_NAMES.tags]);
+  const tags = readParam(src, PARAM_NAMES.tags);
   if (tags) {
     const list = tags.value.split(",").map((t) => t.trim()).filter(Boolean);
     if (list.length) params.tags = list;
@@ -149,7 +172,7 @@ export function readPublishParams(src: ParamSource): PublishParams {
   // UnifiedPush (up=1, or an encrypted Web Push body): only a binary body matters to Notistream (bodyText says so).
   const up = readParam(src, ["x-unifiedpush", "unifiedpush", "up"]);
   if ((up && isTrue(up.value)) || readParam(src, ["content-encoding"])?.value === "aes128gcm") params.unifiedPush = true;
-  const template = readParam(src, [...PARAM_NAMES.template]);
+  const template = readParam(src, PARAM_NAMES.template);
   if (template && !isFalse(template.value)) {
     if (!isTrue(template.value)) throw new NtfyError(NTFY_ERRORS.templateInvalid, `Notistream has no template named ${JSON.stringify(template.value)} (from ${template.where}): use template=yes with the message and title as {{.path}} templates, or POST /github, /alertmanager/<channel> or /grafana/<channel>`);
     params.template = true;

@@ -116,7 +116,7 @@ function publishTopicOf(raw: string): string[] {
 
 /** Where an ntfy publish's parameters come from: the request's headers and query, and a JSON publish's keys. */
 function paramSource(req: Request, url: URL, json?: Map<string, string>): ParamSource {
-  return { header: (name) => req.headers.get(name), query: url.searchParams, json };
+  return { header: (name) => req.headers.get(name), present: new Set(req.headers.keys()), query: url.searchParams, json };
 }
 
 /**

@@ -19,7 +19,8 @@ import {
 /** A request's parameters: headers (any case, as fetch's Headers reads them) and a query string. */
 const source = (headers: Record<string, string> = {}, query = "", json?: Map<string, string>): ParamSource => {
   const h = new Headers(headers);
-  return { header: (name) => h.get(name), query: new URLSearchParams(query), json };
+  // present, as web_publishing.ts hands it: the header names, so absent ones are not looked up (and the fast path runs).
+  return { header: (name) => h.get(name), present: new Set(h.keys()), query: new URLSearchParams(query), json };
 };
 const params = (headers: Record<string, string> = {}, query = "") => readPublishParams(source(headers, query));
 
