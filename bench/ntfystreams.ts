@@ -88,7 +88,7 @@ const WS_STREAMS = num("ws", SMOKE ? 10 : 1_000);
 const SECONDS = num("seconds", SMOKE ? 3 : 300);
 const SSE_STREAMS = num("sse", SMOKE ? 40 : 2_000);
 const RESP_CONNECTIONS = num("resp", SMOKE ? 40 : 2_000);
-const FDS = JSON_STREAMS + WS_STREAMS + SSE_STREAMS + RESP_CONNECTIONS + 10_000;
+const FDS = 2 * (JSON_STREAMS + WS_STREAMS + SSE_STREAMS + RESP_CONNECTIONS) + 10_000;
 
 // Every connection is a file descriptor in the web server (and the readers): raise the limit for this process and its
 // children first, by running again under a shell that raised it (a process cannot raise its own from Bun).
@@ -149,16 +149,20 @@ const pubsub = await startPubSub(["--maxclients", String(RESP_CONNECTIONS + 1000
 const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--max-streams-per-visitor", "0"]);
 const TOPIC = "bench-ntfy";
 try {
-  // The hub holds the topic before the streams are measured, as it does once any reader is on it.
-  const first = await open("json", web.port, 1, `/${TOPIC}/json`, 0);
-  const [perSse, sse] = await grows(web.proc.pid, SSE_STREAMS, () => open("sse", web.port, SSE_STREAMS, `/events?channel=${TOPIC}-sse`, 0));
-  await stopAll(sse);
+  // The hub holds the topics before the streams are measured, as it does once any reader is on them; and each kind
+  // is measured on top of the ones before, all kept open, so that none is measured on a fresh heap.
+  // A warm-up of each kind first (kept open, not counted): the first streams also pay for the heap's first growth.
+  const warm = Math.max(1, Math.min(500, Math.floor(JSON_STREAMS / 4)));
+  const first = await open("json", web.port, warm, `/${TOPIC}/json`, 0);
+  const firstSse = await open("sse", web.port, warm, `/events?channel=${TOPIC}`, 0);
+  const firstWs = await open("ws", web.port, Math.max(1, Math.floor(warm / 10)), `/${TOPIC}/ws`, 0);
   const [perJson, json] = await grows(web.proc.pid, JSON_STREAMS, () => open("json", web.port, JSON_STREAMS, `/${TOPIC}/json`, SECONDS));
   const [perWs, ws] = await grows(web.proc.pid, WS_STREAMS, () => open("ws", web.port, WS_STREAMS, `/${TOPIC}/ws`, SECONDS));
+  const [perSse, sse] = await grows(web.proc.pid, SSE_STREAMS, () => open("sse", web.port, SSE_STREAMS, `/events?channel=${TOPIC}`, 0));
   const respPort = pubsub.port;
   const [perResp, resp] = await grows(pubsub.proc.pid, RESP_CONNECTIONS, () => open("resp", respPort, RESP_CONNECTIONS, `${TOPIC}-resp`, 0));
   await stopAll(resp);
-  log(`all ${JSON_STREAMS + WS_STREAMS} streams open; web server RSS ${Math.round(rssBytes(web.proc.pid) / 1048576)} MB; publishing`);
+  log(`all ${JSON_STREAMS + WS_STREAMS} streams (and ${SSE_STREAMS} SSE streams) open; web server RSS ${Math.round(rssBytes(web.proc.pid) / 1048576)} MB; publishing`);
   const started = Date.now();
   for (let i = 1; i <= SECONDS; i++) {
     const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: TOPIC, message: `tick ${i}` }) });
@@ -175,7 +179,7 @@ try {
       results[kind].over += r.over;
     }
   const peak = rssBytes(web.proc.pid);
-  await Promise.all([stopAll(json), stopAll(ws), stopAll(first)]);
+  await Promise.all([stopAll(json), stopAll(ws), stopAll(sse), stopAll(first), stopAll(firstSse), stopAll(firstWs)]);
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
   console.log(`\n| what | count | memory per stream | every message, once |\n| --- | --- | --- | --- |`);
   console.log(`| ntfy GET /<topic>/json | ${JSON_STREAMS} | ${kb(perJson)} | ${results.json.complete} of ${JSON_STREAMS} (short ${results.json.short}, doubled ${results.json.over}) |`);
