@@ -243,7 +243,7 @@ const statusFrame = (body: { connected: boolean; error?: string }): Uint8Array =
 const KEEPALIVE_FRAME = encodeComment("keepalive");
 
 /** GET /events's format: our envelope as an SSE event with its id, a comment as keepalive, `status` events. */
-export const SSE_FORMAT: StreamFormat<Uint8Array> = {
+const SSE_FORMAT: StreamFormat<Uint8Array> = {
   headers: {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache, no-transform",

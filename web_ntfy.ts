@@ -138,13 +138,13 @@ export async function inNtfyShape(res: Response): Promise<Response> {
 // ---- Paths -------------------------------------------------------------------------------------------------------
 
 /** The subscribing verbs (jsonPathRegex ... authPathRegex) and the publishing ones (publishPathRegex). */
-export const SUBSCRIBE_VERBS = ["json", "sse", "raw", "ws", "auth"] as const;
+const SUBSCRIBE_VERBS = ["json", "sse", "raw", "ws", "auth"] as const;
 export const PUBLISH_VERBS = ["publish", "send", "trigger"] as const;
-export type NtfyVerb = (typeof SUBSCRIBE_VERBS)[number] | (typeof PUBLISH_VERBS)[number];
+type NtfyVerb = (typeof SUBSCRIBE_VERBS)[number] | (typeof PUBLISH_VERBS)[number];
 const VERBS = new Set<string>([...SUBSCRIBE_VERBS, ...PUBLISH_VERBS]);
 
 /** Most topics one ntfy path may name (as /events's MAX_NAMES). */
-export const MAX_TOPICS = 100;
+const MAX_TOPICS = 100;
 
 /**
  * Whether a path is one of ntfy's verb paths, `/<topics>/<verb>`: its last segment is a verb and something comes
@@ -257,7 +257,7 @@ export function readParam(headers: Headers, query: URLSearchParams, ...names: st
 }
 
 /** ntfy's toBool (server/util.go): 1, yes and true; anything else is false. Empty: the default. */
-export function readBoolParam(headers: Headers, query: URLSearchParams, fallback: boolean, ...names: string[]): boolean {
+function readBoolParam(headers: Headers, query: URLSearchParams, fallback: boolean, ...names: string[]): boolean {
   const v = readParam(headers, query, ...names).toLowerCase();
   return v === "" ? fallback : v === "1" || v === "yes" || v === "true";
 }
@@ -320,7 +320,7 @@ export function idBefore(id: string): string {
 export type Filters = { id: string; message: string; title: string; priorities: number[]; tags: string[] };
 
 /** A subscription's parameters (parseSubscribeParams): each a header or a lower-case query key, with ntfy's aliases. */
-export type SubscribeParams = { poll: boolean; scheduled: boolean; since: Since; filters: Filters | null };
+type SubscribeParams = { poll: boolean; scheduled: boolean; since: Since; filters: Filters | null };
 
 export function parseSubscribeParams(headers: Headers, query: URLSearchParams, nowMs: number): SubscribeParams {
   const poll = readBoolParam(headers, query, false, "x-poll", "poll", "po");
@@ -365,7 +365,7 @@ export function passes(f: Filters | null, env: Envelope): boolean {
 // ---- Messages and events -----------------------------------------------------------------------------------------
 
 /** The events a stream carries (types.go). */
-export type NtfyEventName = "open" | "keepalive" | "message" | "poll_request";
+type NtfyEventName = "open" | "keepalive" | "message" | "poll_request";
 
 /** ntfy's message JSON, in its struct's field order (types.go `message`): what its apps and libraries parse. */
 export type NtfyMessage = {

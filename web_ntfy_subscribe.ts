@@ -29,9 +29,9 @@ import type { ServerWebSocket, WebSocketHandler } from "bun";
 /** ntfy's keepalive-interval (config.go DefaultKeepaliveInterval): the Android app gives up after 77 s of silence. */
 export const DEFAULT_NTFY_KEEPALIVE_SECONDS = 45;
 /** How long a WebSocket may stay silent past a keepalive before it is closed: ntfy's wsPongWait. */
-export const WS_PONG_WAIT_SECONDS = 15;
+const WS_PONG_WAIT_SECONDS = 15;
 /** The most a WebSocket client may send in one frame: ntfy reads only pongs (wsReadLimit). */
-export const WS_READ_LIMIT = 64;
+const WS_READ_LIMIT = 64;
 
 /** Hands a request over to the web server's WebSocket handler with the session it carries; false: not a WebSocket handshake. */
 export type Upgrade = (req: Request, session: SocketSession) => boolean;

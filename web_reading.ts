@@ -13,11 +13,11 @@ export const DEFAULT_MAX_STREAMS_PER_VISITOR = 30;
 export const DEFAULT_MAX_PATTERNS_PER_VISITOR = 50;
 
 /** A stream let in: the options it opens with (its user, limits, log) and what to call when it closes. */
-export type Admitted = { options: StreamOptions; closed: () => void };
+type Admitted = { options: StreamOptions; closed: () => void };
 /** A stream refused for its visitor's share: which cap, and the sentence that says so. */
-export type Refused = { over: "streams" | "patterns"; message: string };
+type Refused = { over: "streams" | "patterns"; message: string };
 /** Which gauge a stream counts in: /events's, or ntfy's streams'. */
-export type StreamKind = "sse" | "ntfy";
+type StreamKind = "sse" | "ntfy";
 
 /**
  * GET /events and GET /messages, the stream gauges in the metrics, and `admit`, the one way any stream (ours or

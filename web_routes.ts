@@ -7,7 +7,7 @@
 // handler runs, so a request that may not be there is turned away before a byte of its body is read.
 //
 // A verb path, /<channels>/json (ntfy's /<topics>/json), names its channels before its last segment, the verb: a
-// row says how to read them (channelsOf), and the dispatcher answers its errors in ntfy's shape. A verb row claims
+// row says how to read them (channelsOf), and web.ts's dispatcher answers there in ntfy's shape. A verb row claims
 // only its own methods: GET /a/json reads channel a, while POST /a/json publishes to the channel named a/json (the
 // /<channel> rows), and channel a/json is read at /a/json/json.
 import type { AclUser } from "./acl";
@@ -66,9 +66,6 @@ export type RouteRow = {
 export const CHANNEL = "<channel>";
 /** The channels' place in a verb path pattern, /<channels>/<verb>: everything before the last segment. */
 export const CHANNELS = "<channels>";
-
-/** Whether a row is ntfy's, answered in ntfy's shape with CORS (web.ts's dispatcher): the verb rows and ntfy's API under /v1/. */
-export const isNtfyRow = (row: RouteRow): boolean => row.path.startsWith(`/${CHANNELS}/`) || row.path.startsWith("/v1/");
 
 /** One path pattern's rows by method, in the table's order (the order a 405's Allow lists them in). */
 type PathRows = { pattern: string; prefix: string; methods: Map<string, RouteRow> };
