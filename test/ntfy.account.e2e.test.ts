@@ -1,0 +1,372 @@
+// test/ntfy.account.e2e.test.ts — who may do what, as ntfy's clients send it, against real processes: every credential
+// form on the ACL (Basic, Bearer, Basic with no user name, ?auth=), /v1/account, tokens made, extended and revoked and
+// shared by two web servers, /v1/health, /v1/config and /config.js, the failed-login and --visitor-subscriptions 429s,
+// and Home Assistant's config flow replayed as aiontfy sends it.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUN, ROOT, freePort, json, post, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+const PASSWORDS: Record<string, string> = { web: "web-secret-24", alice: "alice-secret-24", ci: "ci-secret-24" };
+const b64url = (s: string) => Buffer.from(s).toString("base64url");
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+const ALICE = basic("alice", PASSWORDS.alice!);
+/** The stats aiontfy's Account cannot do without; Notistream counts none of them. */
+const NO_STATS = {
+  messages: 0,
+  messages_remaining: 0,
+  emails: 0,
+  emails_remaining: 0,
+  calls: 0,
+  calls_remaining: 0,
+  reservations: 0,
+  reservations_remaining: 0,
+  attachment_total_size: 0,
+  attachment_total_size_remaining: 0,
+};
+
+/**
+ * docs/users.acl with its placeholder hashes replaced (so the web user's documented grants are what the token store
+ * gets), plus Home Assistant's user, who reads and publishes the ntfy-style topics ha_*.
+ */
+function aclFile(): string {
+  let text = readFileSync(join(ROOT, "docs/users.acl"), "latin1");
+  for (const [user, pass] of Object.entries(PASSWORDS)) text = text.replace(new RegExp(`^(user ${user} on )#0{63}[0-9]`, "m"), `$1#${sha(pass)}`);
+  text += `\nuser hass on #${sha("hass-secret-24")} &ha_* -@all +subscribe +publish\n`;
+  const path = tempPath("users.acl");
+  writeFileSync(path, text);
+  return path;
+}
+
+type Web = Running & { url: string };
+/** `probe`'s answer once it is `want`, or its last one after 15 s (a web server acts on a notice as it arrives). */
+async function eventually<T>(probe: () => Promise<T>, want: T): Promise<T> {
+  let got = await probe();
+  for (const end = Date.now() + 15_000; got !== want && Date.now() < end; got = await probe()) await Bun.sleep(50);
+  return got;
+}
+const get = (web: Web, path: string, headers: Record<string, string> = {}) => fetch(`${web.url}${path}`, { headers });
+const from = (visitor: string, headers: Record<string, string> = {}) => ({ "x-forwarded-for": visitor, ...headers });
+/** An ntfy error body: {code, http, error, link}. */
+type NtfyErr = { code: number; http: number; error: string; link?: string };
+
+describe("ntfy's credentials, accounts and tokens on the ACL", () => {
+  let pubsub: Running;
+  let web1: Web;
+  let web2: Web;
+  const redis = () => `redis://web:${PASSWORDS.web}@127.0.0.1:${pubsub.port}`;
+  beforeAll(async () => {
+    const file = aclFile();
+    pubsub = await startPubSub(["--acl", file]);
+    // --trust-proxy: each test speaks as its own visitor through X-Forwarded-For (from this machine, a trusted proxy).
+    [web1, web2] = await Promise.all([startWebServer(redis(), ["--acl", file, "--trust-proxy"]), startWebServer(redis(), ["--acl", file, "--trust-proxy"])]);
+  });
+  afterAll(async () => {
+    await Promise.all([web1?.stop(), web2?.stop()]);
+    await pubsub?.stop();
+  });
+
+  /** Issues a token to alice on `web` (POST /v1/account/token, logged in with Basic). */
+  const issue = async (web: Web, body: unknown, visitor = "192.0.2.10") => {
+    const r = await post(`${web.url}/v1/account/token`, json(body), { headers: from(visitor, { authorization: ALICE }) });
+    expect(r.status).toBe(200);
+    return (await r.json()) as { token: string; label?: string; expires?: number; last_access: number; last_origin?: string };
+  };
+  /** Whether `authorization` may read team/x on `web` (GET /messages, our own reading route, checked by the ACL). */
+  const reads = async (web: Web, authorization: string | null, query = "", visitor = "192.0.2.11") =>
+    (await get(web, `/messages?channel=team/x${query}`, from(visitor, authorization ? { authorization } : {}))).status;
+
+  // ntfy: server.go maybeAuthenticate, readAuthHeader (?auth= is base64url of the header), authenticateBasicAuth (an
+  // empty user name makes the password a token); docs/publish.md §Authentication.
+  test("every credential form maps onto the ACL: Basic, Bearer (a password or a token), Basic with no user name, ?auth=", async () => {
+    const { token } = await issue(web1, { label: "forms" });
+    expect(await reads(web1, null)).toBe(401);
+    expect(await reads(web1, ALICE)).toBe(200);
+    expect(await reads(web1, `Bearer ${PASSWORDS.alice}`)).toBe(200);
+    expect(await reads(web1, `Bearer ${token}`)).toBe(200);
+    expect(await reads(web1, basic("", token))).toBe(200);
+    expect(await reads(web1, basic("", PASSWORDS.alice!))).toBe(200);
+    expect(await reads(web1, null, `&auth=${b64url(ALICE)}`)).toBe(200);
+    expect(await reads(web1, null, `&auth=${b64url(`Bearer ${token}`)}`)).toBe(200);
+    // ci may only publish: its token-less login reads nothing (403), and a wrong one is a 401.
+    expect(await reads(web1, `Bearer ${PASSWORDS.ci}`)).toBe(403);
+    expect(await reads(web1, basic("alice", "wrong"))).toBe(401);
+    expect(await reads(web1, null, `&auth=${b64url("Bearer tk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaa")}`)).toBe(401);
+    // ntfy's web app: a browser's WebSocket, which sends no headers, with ?auth= (web/src/app/Connection.js).
+    const frames: string[] = [];
+    const ws = new WebSocket(`${web1.url.replace("http", "ws")}/team/x/ws?auth=${b64url(`Bearer ${token}`)}`);
+    ws.onmessage = (e) => frames.push(String(e.data));
+    await until("the WebSocket's open event", () => frames.length > 0);
+    ws.close();
+    expect(JSON.parse(frames[0]!)).toMatchObject({ event: "open", topic: "team/x" });
+    // Publishing with a token, as ntfy's CLI does with -k.
+    const published = await post(`${web1.url}/`, json({ channel: "team/x", message: "by token" }), { headers: from("192.0.2.11", { authorization: `Bearer ${token}` }) });
+    expect(published.status).toBe(200);
+  });
+
+  // ntfy: server_account.go handleAccountGet; types.go apiAccountResponse (username, role, stats; empty ones left out).
+  test("GET /v1/account: anonymous callers are *, users their name and role; a wrong login is ntfy's 401", async () => {
+    const anonymous = await get(web1, "/v1/account", from("192.0.2.12"));
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.headers.get("access-control-allow-origin")).toBe("*");
+    expect(await anonymous.json()).toEqual({ username: "*", role: "anonymous", stats: NO_STATS });
+    expect(await (await get(web1, "/v1/account", from("192.0.2.12", { authorization: ALICE }))).json()).toEqual({ username: "alice", role: "user", stats: NO_STATS });
+    const wrong = await get(web1, "/v1/account", from("192.0.2.12", { authorization: basic("alice", "nope") }));
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get("www-authenticate")).toBeNull();
+    const body = (await wrong.json()) as NtfyErr;
+    expect(body).toMatchObject({ code: 40101, http: 401, link: "https://ntfy.sh/docs/publish/#authentication" });
+    expect(body.error).toStartWith("unauthorized; wrong user name or password");
+  });
+
+  // ntfy: server_account.go handleAccountTokenCreate, ...Update, ...Delete; user/manager.go CreateToken (tk_ + 29).
+  test("tokens: made (72 hours by default, 0 for never), relabelled, extended, revoked by X-Token or by themselves", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const made = await issue(web1, { label: "phone" });
+    expect(made.token).toMatch(/^tk_[a-z0-9]{29}$/);
+    expect(made).toMatchObject({ label: "phone", last_origin: "192.0.2.10" });
+    expect(made.expires! - now).toBeGreaterThanOrEqual(72 * 3600 - 5);
+    expect(made.expires! - now).toBeLessThanOrEqual(72 * 3600 + 5);
+    const forever = await issue(web1, { label: "server", expires: 0 });
+    expect(forever.expires).toBeUndefined();
+
+    const patch = (body: unknown, authorization = ALICE) => post(`${web1.url}/v1/account/token`, json(body), { method: "PATCH", headers: from("192.0.2.13", { authorization }) });
+    const relabelled = await (await patch({ token: made.token, label: "laptop" })).json();
+    expect(relabelled).toMatchObject({ token: made.token, label: "laptop", expires: made.expires });
+    // No label and no expiry, logged in with the token itself: extended by 72 hours from now.
+    const extended = (await (await patch({}, `Bearer ${forever.token}`)).json()) as { expires: number };
+    expect(extended.expires - now).toBeGreaterThanOrEqual(72 * 3600 - 5);
+    const never = await (await patch({ token: forever.token, expires: 0 })).json();
+    expect(never).toEqual({ token: forever.token, label: "server", last_access: forever.last_access, last_origin: "192.0.2.10" });
+
+    const refusals: [Response, number, number, string][] = [
+      [await patch({ token: made.token, expires: now - 10 }), 400, 40000, "a time already past"],
+      [await patch({ token: "tk_bbbbbbbbbbbbbbbbbbbbbbbbbbbbb" }), 404, 40401, "user 'alice' has no such live token"],
+      [await patch({ label: "x" }), 400, 40023, "no token provided"],
+      [await post(`${web1.url}/v1/account/token`, "{not json", { headers: from("192.0.2.13", { authorization: ALICE }) }), 400, 40024, "request body must be valid JSON"],
+      [await post(`${web1.url}/v1/account/token`, json({ expires: "soon" }), { headers: from("192.0.2.13", { authorization: ALICE }) }), 400, 40024, '"expires"'],
+      [await post(`${web1.url}/v1/account/token`, json({}), { headers: from("192.0.2.13") }), 401, 40101, "log in"],
+    ];
+    for (const [r, status, code, text] of refusals) {
+      expect(r.status).toBe(status);
+      const body = (await r.json()) as NtfyErr;
+      expect(body.code).toBe(code);
+      expect(body.error).toContain(text);
+    }
+
+    // Another user cannot revoke alice's token (ntfy scopes it to the caller; the answer is success all the same).
+    const byCi = await post(`${web1.url}/v1/account/token`, null, { method: "DELETE", headers: from("192.0.2.13", { authorization: `Bearer ${PASSWORDS.ci}`, "x-token": made.token }) });
+    expect(await byCi.json()).toEqual({ success: true });
+    expect(await reads(web1, `Bearer ${made.token}`)).toBe(200);
+    const revoked = await post(`${web1.url}/v1/account/token`, null, { method: "DELETE", headers: from("192.0.2.13", { authorization: ALICE, "x-token": made.token }) });
+    expect(await revoked.json()).toEqual({ success: true });
+    expect(await reads(web1, `Bearer ${made.token}`)).toBe(401);
+    // With no X-Token, the token the caller logged in with.
+    const itself = await post(`${web1.url}/v1/account/token`, null, { method: "DELETE", headers: from("192.0.2.13", { authorization: `Bearer ${forever.token}` }) });
+    expect(await itself.json()).toEqual({ success: true });
+    expect(await reads(web1, `Bearer ${forever.token}`)).toBe(401);
+  });
+
+  // ntfy: user/manager.go CreateToken keeps at most tokenMaxCount (60) per user.
+  test("past 60 tokens a user's soonest to expire goes; the one just made always stays", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const made: string[] = [];
+    // ci's own tokens (ci logs in with its password as a Bearer token), so alice's elsewhere are not counted.
+    for (let i = 0; i < 61; i++) {
+      const r = await post(`${web2.url}/v1/account/token`, json({ expires: now + 10_000 - i }), { headers: from("192.0.2.15", { authorization: `Bearer ${PASSWORDS.ci}` }), status: 200 });
+      made.push(((await r.json()) as { token: string }).token);
+    }
+    const publishes = async (token: string) => (await post(`${web2.url}/`, json({ channel: "deploys", message: "x" }), { headers: from("192.0.2.15", { authorization: `Bearer ${token}` }) })).status;
+    // The 61st made room by dropping the one expiring soonest among the others: the 60th made.
+    expect(await publishes(made[59]!)).toBe(401);
+    for (const kept of [made[60]!, made[58]!, made[0]!]) expect(await publishes(kept)).toBe(200);
+  }, 20_000);
+
+  test("a token made on one web server works on another, and on a web server started later; revoked on one, refused by all", async () => {
+    const { token } = await issue(web1, { label: "shared", expires: 0 });
+    expect(await reads(web2, `Bearer ${token}`)).toBe(200);
+    const web3 = await startWebServer(redis(), ["--acl", aclFile(), "--trust-proxy"]);
+    try {
+      expect(await reads(web3, `Bearer ${token}`)).toBe(200);
+      const revoked = await post(`${web2.url}/v1/account/token`, null, { method: "DELETE", headers: from("192.0.2.14", { authorization: `Bearer ${token}` }) });
+      expect(await revoked.json()).toEqual({ success: true });
+      expect(await reads(web2, `Bearer ${token}`)).toBe(401);
+      // The others read it lately: the revocation's notice over the pub/sub server makes them read it again.
+      for (const web of [web1, web3]) expect(await eventually(() => reads(web, `Bearer ${token}`), 401)).toBe(401);
+    } finally {
+      await web3.stop();
+    }
+  }, 40_000);
+
+  // ntfy: server.go handleHealth, handleWebConfig (config.js), and /v1/config's apiConfigResponse.
+  test("/v1/health, /v1/config and /config.js say what this server is", async () => {
+    const health = await get(web1, "/v1/health");
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ healthy: true });
+    const config = (await (await get(web1, "/v1/config")).json()) as Record<string, unknown>;
+    expect(config).toEqual({
+      base_url: "",
+      app_root: "/",
+      enable_login: true,
+      require_login: false,
+      enable_signup: false,
+      enable_payments: false,
+      enable_calls: false,
+      enable_emails: false,
+      enable_reservations: false,
+      enable_web_push: false,
+      billing_contact: "",
+      web_push_public_key: "",
+      disallowed_topics: [],
+    });
+    const script = await get(web1, "/config.js");
+    expect(script.headers.get("content-type")).toBe("text/javascript");
+    const text = await script.text();
+    expect(text).toStartWith("// Generated server configuration\nvar config = {");
+    expect(JSON.parse(text.slice(text.indexOf("{"), text.lastIndexOf(";")))).toEqual(config);
+  });
+
+  // ntfy: visitor.go AuthAllowed and AuthFailed (the authLimiter: 30 at once, then one a minute); errors.go 42909.
+  test("repeated failed logins: a 429 in ntfy's shape for that visitor's logins, the right one too; others go on", async () => {
+    const visitor = "198.51.100.9";
+    let failures = 0;
+    let last: Response | null = null;
+    for (; failures < 40; failures++) {
+      last = await get(web1, "/v1/account", from(visitor, { authorization: basic("alice", `guess-${failures}`) }));
+      if (last.status !== 401) break;
+    }
+    expect(failures).toBe(29);
+    expect(last!.status).toBe(429);
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+    const body = (await last!.json()) as NtfyErr;
+    expect(body).toMatchObject({ code: 42909, http: 429, link: "https://ntfy.sh/docs/publish/#limitations" });
+    expect(body.error).toStartWith(`limit reached: too many auth failures; ${visitor} failed to log in too often (30 tries at once, then one a minute); try again in `);
+    expect((await get(web1, "/v1/account", from(visitor, { authorization: ALICE }))).status).toBe(429);
+    expect(await reads(web1, ALICE, "", visitor)).toBe(429);
+    expect(await reads(web1, ALICE, "", "198.51.100.10")).toBe(200);
+    expect(await (await get(web1, "/v1/account", from(visitor))).json()).toMatchObject({ username: "*" });
+  });
+});
+
+// Home Assistant's ntfy integration (homeassistant/components/ntfy/config_flow.py async_step_user, and its event
+// entities through aiontfy's Ntfy.subscribe): the calls, headers and bodies aiontfy makes (src/aiontfy/ntfy.py).
+describe("Home Assistant's config flow, replayed", () => {
+  let pubsub: Running;
+  let web: Web;
+  const HASS = basic("hass", "hass-secret-24");
+  const UA = { "user-agent": "aiontfy/0.6.1" };
+  beforeAll(async () => {
+    const file = aclFile();
+    pubsub = await startPubSub(["--acl", file]);
+    web = await startWebServer(`redis://web:${PASSWORDS.web}@127.0.0.1:${pubsub.port}`, ["--acl", file]);
+  });
+  afterAll(async () => {
+    await web?.stop();
+    await pubsub?.stop();
+  });
+
+  test("account anonymously, then as the user; a never-expiring token; then a WebSocket with that Bearer token and filters", async () => {
+    // 1. The URL alone: Ntfy(url).account(); "*" means no token is made.
+    expect(await (await get(web, "/v1/account", UA)).json()).toMatchObject({ username: "*" });
+    // 2. With the user's name and password: BasicAuth(username, password, "utf8").encode().
+    expect(await (await get(web, "/v1/account", { ...UA, authorization: HASS })).json()).toMatchObject({ username: "hass", role: "user" });
+    // 3. generate_token("Home Assistant"): {"label": "Home Assistant", "expires": 0}.
+    const made = await post(`${web.url}/v1/account/token`, json({ label: "Home Assistant", expires: 0 }), { headers: { ...UA, authorization: HASS }, status: 200 });
+    const { token } = (await made.json()) as { token: string };
+    expect(token).toMatch(/^tk_[a-z0-9]{29}$/);
+    const bearer = { ...UA, authorization: `Bearer ${token}` };
+    // From here on the entry holds only the token: the coordinator's account() and the event entity's subscribe().
+    expect(await (await get(web, "/v1/account", bearer)).json()).toMatchObject({ username: "hass" });
+    const auth = await get(web, "/ha_door/auth", bearer);
+    expect(auth.status).toBe(200);
+    expect(await auth.json()).toEqual({ success: true });
+    expect((await get(web, "/ha_door/auth", UA)).status).toBe(401);
+
+    const frames: Record<string, unknown>[] = [];
+    const ws = new WebSocket(`${web.url.replace("http", "ws")}/ha_door/ws?tags=door&priority=4,5`, { headers: bearer } as unknown as string[]);
+    ws.onmessage = (e) => frames.push(JSON.parse(String(e.data)) as Record<string, unknown>);
+    await until("the WebSocket's open event", () => frames.length > 0);
+    expect(frames[0]).toMatchObject({ event: "open", topic: "ha_door" });
+    // aiontfy's publish(): POST / with the message as JSON, logged in with the token.
+    const publish = (body: Record<string, unknown>) => post(`${web.url}/`, json({ topic: "ha_door", ...body }), { headers: bearer, status: 200 });
+    await publish({ message: "opened", title: "Front door", priority: 5, tags: ["door", "alarm"] });
+    await publish({ message: "low priority", priority: 3, tags: ["door"] });
+    await publish({ message: "other tag", priority: 4, tags: ["window"] });
+    await publish({ message: "closed", priority: 4, tags: ["door"] });
+    await until("the two messages that pass the filters", () => frames.length >= 3);
+    ws.close();
+    expect(frames.slice(1).map((f) => [f.event, f.topic, f.message, f.title, f.priority, f.tags])).toEqual([
+      ["message", "ha_door", "opened", "Front door", 5, ["door", "alarm"]],
+      ["message", "ha_door", "closed", undefined, 4, ["door"]],
+    ]);
+  }, 30_000);
+});
+
+describe("ntfy's tokens without users", () => {
+  test("without --acl everyone is anonymous, credentials are ignored, and no token is issued", async () => {
+    const pubsub = await startPubSub();
+    const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
+    try {
+      expect(await (await get(web, "/v1/account", { authorization: basic("alice", "x") })).json()).toEqual({ username: "*", role: "anonymous", stats: NO_STATS });
+      const refused = await post(`${web.url}/v1/account/token`, json({ label: "x" }), { headers: { authorization: basic("alice", "x") } });
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as NtfyErr).error).toBe("unauthorized; this server has no users (it runs without --acl), so it issues no tokens");
+      expect(((await (await get(web, "/v1/config")).json()) as { enable_login: boolean }).enable_login).toBe(false);
+    } finally {
+      await web.stop();
+      await pubsub.stop();
+    }
+  }, 20_000);
+});
+
+describe("--visitor-subscriptions", () => {
+  // ntfy: config.go DefaultVisitorSubscriptionLimit 30; errors.go 42903.
+  test("the streams one visitor may hold open; the 429 names the flag; the env twin and the old name set it too", async () => {
+    const pubsub = await startPubSub();
+    const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy", "--visitor-subscriptions", "2"]);
+    const open: AbortController[] = [];
+    try {
+      await until("the start-up line on streams", () => web.output().includes("may hold 2 streams"));
+      // Streams open once the web server's subscription to the pub/sub server is up (/healthz), as on a loaded machine it may not be yet.
+      expect(await eventually(async () => (await fetch(`${web.url}/healthz`)).status, 200)).toBe(200);
+      const stream = async (visitor: string) => {
+        const c = new AbortController();
+        open.push(c);
+        return fetch(`${web.url}/events?channel=news`, { headers: from(visitor), signal: c.signal });
+      };
+      expect((await stream("203.0.113.5")).status).toBe(200);
+      expect((await stream("203.0.113.5")).status).toBe(200);
+      const over = await stream("203.0.113.5");
+      expect(over.status).toBe(429);
+      expect(((await over.json()) as { error: string }).error).toContain("--visitor-subscriptions");
+      // ntfy's streams count in the same share, refused in ntfy's shape (errors.go errHTTPTooManyRequestsLimitSubscriptions).
+      const c = new AbortController();
+      open.push(c);
+      const ntfyOver = await fetch(`${web.url}/news/json`, { headers: from("203.0.113.5"), signal: c.signal });
+      expect(ntfyOver.status).toBe(429);
+      const body = (await ntfyOver.json()) as NtfyErr;
+      expect(body).toMatchObject({ code: 42903, http: 429 });
+      expect(body.error).toContain("--visitor-subscriptions");
+      expect((await stream("203.0.113.6")).status).toBe(200);
+      const other = await fetch(`${web.url}/news/json`, { headers: from("203.0.113.6"), signal: c.signal });
+      expect(other.status).toBe(200);
+    } finally {
+      for (const c of open) c.abort();
+      await web.stop();
+    }
+    const viaEnv = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, [], { NOTISTREAM_VISITOR_SUBSCRIPTIONS: "7" });
+    const viaOld = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--max-streams-per-visitor", "5"]);
+    try {
+      await until("--visitor-subscriptions from its env twin", () => viaEnv.output().includes("may hold 7 streams"));
+      await until("--visitor-subscriptions from its old name", () => viaOld.output().includes("may hold 5 streams"));
+    } finally {
+      await Promise.all([viaEnv.stop(), viaOld.stop()]);
+    }
+    const both = Bun.spawnSync([BUN, `${ROOT}/web.ts`, "--port", String(await freePort()), "--visitor-subscriptions", "3", "--max-streams-per-visitor", "4"]);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr.toString()).toContain("--visitor-subscriptions and its old name --max-streams-per-visitor disagree (3 and 4)");
+    await pubsub.stop();
+  }, 40_000);
+});
