@@ -14,7 +14,7 @@ import { DEFAULT_MAX_MESSAGE, InputError } from "./web_input";
 import { Metrics } from "./web_metrics";
 import { opsRoutes } from "./web_ops";
 import { Publisher, Refused, Unavailable, redactUrl } from "./web_publisher";
-import { countedPublish, publishPath, publishRoot } from "./web_publishing";
+import { countedPublish, ntfyPublishRows, publishPath, publishRoot } from "./web_publishing";
 import { loadVapidKeys } from "./web_push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { pushRoutes, startPush } from "./web_pushroutes";
@@ -64,11 +64,14 @@ type Features = {
 function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySubscribe }: Features): RouteRow[] {
   const row = (method: string, path: string, right: Right, handler: Handler, token?: TokenFrom): RouteRow => ({ method, path, right, handler, ...(token ? { token } : {}) });
   const toChannel = publishPath(ctx);
+  const toRoot = publishRoot(ctx);
   const noPage: Handler = async (_req, url) => error(404, `no such page ${url.pathname}: GET / is the app; POST or PUT /<channel> publishes to a channel`);
   return [
     row("GET", "/", "none", app.page),
     row("HEAD", "/", "none", app.page),
-    row("POST", "/", "login", publishRoot(ctx), "query or body"),
+    row("POST", "/", "login", toRoot, "query or body"),
+    // ntfy's: PUT / as POST /, and GET /<topic>/publish, /send and /trigger ("write" on the one topic named).
+    ...ntfyPublishRows(toRoot, toChannel),
     // /github, /gitlab, /gitea ("login", or "signed" with their secret), /alertmanager/<channel>, /grafana/<channel> ("write" or "signed").
     ...SENDERS.map((sender) => senderRow(ctx, sender)),
     row("GET", "/health", "none", ops.health),
