@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
 // bench/ntfystreams.ts — ntfy's streams at scale on one web server: N GET /<topic>/json streams and M /ws streams held
 // while 1 message a second is published for S seconds, every stream checked for every message (nothing lost), and
-// memory per stream (the web server's RSS growth) beside an SSE stream's (GET /events) and a RESP connection's.
+// memory per stream (the web server's RSS growth) beside an SSE stream's (GET /events, on a web server of its own) and a RESP connection's.
 // Usage: bun bench/ntfystreams.ts [--json 18000] [--ws 1000] [--seconds 300] [--sse 2000] [--resp 2000] [--smoke]
 import { spawn, type Subprocess } from "bun";
+import { readFileSync } from "node:fs";
 import { rssBytes } from "./procstat";
 import { BUN, startPubSub, startWebServer } from "../test/helpers";
 
@@ -145,24 +146,44 @@ const stopAll = async (r: Readers) => {
 };
 
 log(`${JSON_STREAMS} /json and ${WS_STREAMS} /ws streams, 1 message a second for ${SECONDS} s; memory beside ${SSE_STREAMS} SSE streams and ${RESP_CONNECTIONS} RESP connections`);
+// A warm-up of each kind first (kept open, not counted): the first streams also pay for the heap's first growth.
+const warmUp = (n: number) => Math.max(1, Math.min(300, Math.floor(n / 4)));
+// Every stream is a file descriptor of the one web server, which may not hold more than its limit (a container may not
+// let even root raise it).
+const fdLimit = Number(/Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? Infinity);
+const webFds = warmUp(JSON_STREAMS) + warmUp(WS_STREAMS) + JSON_STREAMS + WS_STREAMS + 100;
+if (webFds > fdLimit) {
+  console.error(`bench/ntfystreams: the web server would hold ${webFds} connections, past this machine's limit of ${fdLimit} open files (ulimit -n; it could not be raised here): ask for fewer with --json and --ws`);
+  process.exit(2);
+}
 const pubsub = await startPubSub(["--maxclients", String(RESP_CONNECTIONS + 1000)]);
-const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--max-streams-per-visitor", "0"]);
 const TOPIC = "bench-ntfy";
+// SSE's figure on a web server of its own, so that ntfy's streams alone hold the other one's file descriptors.
+const sseWeb = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--max-streams-per-visitor", "0"]);
+let perSse: number;
 try {
-  // The hub holds the topics before the streams are measured, as it does once any reader is on them; and each kind
-  // is measured on top of the ones before, all kept open, so that none is measured on a fresh heap.
-  // A warm-up of each kind first (kept open, not counted): the first streams also pay for the heap's first growth.
-  const warm = Math.max(1, Math.min(500, Math.floor(JSON_STREAMS / 4)));
-  const first = await open("json", web.port, warm, `/${TOPIC}/json`, 0);
-  const firstSse = await open("sse", web.port, warm, `/events?channel=${TOPIC}`, 0);
-  const firstWs = await open("ws", web.port, Math.max(1, Math.floor(warm / 10)), `/${TOPIC}/ws`, 0);
+  const warmSse = await open("sse", sseWeb.port, warmUp(SSE_STREAMS), `/events?channel=${TOPIC}`, 0);
+  const [bytes, sse] = await grows(sseWeb.proc.pid, SSE_STREAMS, () => open("sse", sseWeb.port, SSE_STREAMS, `/events?channel=${TOPIC}`, 0));
+  perSse = bytes;
+  await Promise.all([stopAll(sse), stopAll(warmSse)]);
+} catch (err) {
+  await pubsub.stop();
+  throw err;
+} finally {
+  await sseWeb.stop();
+}
+const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--max-streams-per-visitor", "0"]);
+try {
+  // The hub holds the topic before the streams are measured, as it does once any reader is on it; /ws is measured on
+  // top of /json, both kept open.
+  const first = await open("json", web.port, warmUp(JSON_STREAMS), `/${TOPIC}/json`, 0);
+  const firstWs = await open("ws", web.port, warmUp(WS_STREAMS), `/${TOPIC}/ws`, 0);
   const [perJson, json] = await grows(web.proc.pid, JSON_STREAMS, () => open("json", web.port, JSON_STREAMS, `/${TOPIC}/json`, SECONDS));
   const [perWs, ws] = await grows(web.proc.pid, WS_STREAMS, () => open("ws", web.port, WS_STREAMS, `/${TOPIC}/ws`, SECONDS));
-  const [perSse, sse] = await grows(web.proc.pid, SSE_STREAMS, () => open("sse", web.port, SSE_STREAMS, `/events?channel=${TOPIC}`, 0));
   const respPort = pubsub.port;
   const [perResp, resp] = await grows(pubsub.proc.pid, RESP_CONNECTIONS, () => open("resp", respPort, RESP_CONNECTIONS, `${TOPIC}-resp`, 0));
   await stopAll(resp);
-  log(`all ${JSON_STREAMS + WS_STREAMS} streams (and ${SSE_STREAMS} SSE streams) open; web server RSS ${Math.round(rssBytes(web.proc.pid) / 1048576)} MB; publishing`);
+  log(`all ${JSON_STREAMS + WS_STREAMS} streams open; web server RSS ${Math.round(rssBytes(web.proc.pid) / 1048576)} MB; publishing`);
   const started = Date.now();
   for (let i = 1; i <= SECONDS; i++) {
     const r = await fetch(`${web.url}/`, { method: "POST", body: new URLSearchParams({ channel: TOPIC, message: `tick ${i}` }) });
@@ -179,7 +200,7 @@ try {
       results[kind].over += r.over;
     }
   const peak = rssBytes(web.proc.pid);
-  await Promise.all([stopAll(json), stopAll(ws), stopAll(sse), stopAll(first), stopAll(firstSse), stopAll(firstWs)]);
+  await Promise.all([stopAll(json), stopAll(ws), stopAll(first), stopAll(firstWs)]);
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
   console.log(`\n| what | count | memory per stream | every message, once |\n| --- | --- | --- | --- |`);
   console.log(`| ntfy GET /<topic>/json | ${JSON_STREAMS} | ${kb(perJson)} | ${results.json.complete} of ${JSON_STREAMS} (short ${results.json.short}, doubled ${results.json.over}) |`);
