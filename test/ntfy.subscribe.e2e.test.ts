@@ -518,6 +518,15 @@ describe("errors in ntfy's shape, rights, the visitor's share, CORS and --keepal
     for (const path of ["/a*/json", "/notistream:push/json", "/a%0Ab/json", "/,/json"]) await ntfyError(await fetch(`${open.url}${path}`), 40009, 400);
   });
 
+  test("Cloudflare's RFC 9218 Priority: u=3, i header is no priority filter (util.go maybeIgnoreSpecialHeader)", async () => {
+    for (const value of ["u=3, i", "u=1", "u=5,i"]) {
+      const r = await fetch(`${open.url}/t/json?poll=1`, { headers: { priority: value } });
+      expect(r.status).toBe(200);
+      await r.text();
+    }
+    await ntfyError(await fetch(`${open.url}/t/json?poll=1`, { headers: { priority: "u=3, x" } }), 40007, 400);
+  });
+
   test("/ws without Upgrade: websocket is 40016 (server.go handleSubscribeWS)", async () => {
     await ntfyError(await fetch(`${open.url}/t/ws`), 40016, 400);
   });
