@@ -8,7 +8,7 @@ import type { SenderOutcome } from "./sender";
 import { identify, publishRefusal, refuse } from "./web_access";
 import { parseJson, readBody, senderPayload } from "./web_body";
 import { error, json, type WebContext } from "./web_context";
-import { InputError, checkNotification, fitText } from "./web_input";
+import { InputError, checkNotification, fitText, refuseChannelName } from "./web_input";
 import { CHANNEL, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { MAX_DATA_DEPTH, TemplateError, renderTemplate } from "./web_template";
 
@@ -118,6 +118,10 @@ export function senderRow(ctx: WebContext, sender: Sender): RouteRow {
 function senderHandler(ctx: WebContext, sender: Sender, secret: string | undefined, inPath: boolean): Handler {
   return async (req, url, checked) => {
     const acl = ctx.opts.acl;
+    // ?channel= sends a forge's events to a channel of the caller's choosing instead of owner/repo: ntfy's apps take
+    // no slash in a topic, so this is how a phone on ntfy's app gets a repository. Checked before the body is read.
+    const chosen = inPath ? null : url.searchParams.get("channel");
+    if (chosen !== null) refuseChannelName(chosen);
     const raw = await readBody(req, sender.large ? Math.max(ctx.opts.maxBody, GITHUB_MAX_BODY) : ctx.opts.maxBody);
     // Whether the caller's rights on the payload's channel are settled: by the dispatcher for a channel in the path.
     let authorized = !acl || inPath;
@@ -132,8 +136,15 @@ function senderHandler(ctx: WebContext, sender: Sender, secret: string | undefin
       }
     }
     const { outcome, extra } = sender.render(req, raw, checked.channel);
-    return senderReply(ctx, req, checked, authorized, outcome, extra);
+    return senderReply(ctx, req, checked, authorized, chosen === null ? outcome : onChannel(outcome, chosen), extra);
   };
+}
+
+/** A rendered delivery moved to the channel the caller chose (?channel=); its rights are checked on that channel. */
+function onChannel(outcome: SenderOutcome, channel: string): SenderOutcome {
+  if (outcome.kind === "publish") return { ...outcome, notification: { ...outcome.notification, channel } };
+  if (outcome.kind === "ping") return { ...outcome, channel };
+  return outcome;
 }
 
 /**

@@ -10,7 +10,7 @@ import { ALERTMANAGER, GITEA, GITLAB, GRAFANA } from "./fixtures/senders";
 let pubsub: Running;
 let web: Running & { url: string };
 let sub: Subscriber;
-const CHANNELS = ["mytopic", "phil_alerts", "short", "cam", "octo/hello", "alerts", "plain", "tpl", "mike/diaspora", "gitea/webhooks", "ops", "grafana-ops"];
+const CHANNELS = ["diaspora-phone", "mytopic", "phil_alerts", "short", "cam", "octo/hello", "alerts", "plain", "tpl", "mike/diaspora", "gitea/webhooks", "ops", "grafana-ops"];
 beforeAll(async () => {
   pubsub = await startPubSub();
   web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--gitlab-secret", "gl-secret", "--gitea-secret", "gt-secret", "--grafana-secret", "gf-secret"]);
@@ -141,6 +141,15 @@ describe("forges", () => {
     expect(await next()).toMatchObject({ title: "gitea/webhooks: gitea merged PR #12", source: "forgejo" });
     const edited = { ...GITEA.issues, action: "edited" };
     expect((await deliver("/gitea", edited, { "x-gitea-event": "issues", "x-gitea-signature": sign(edited) })).status).toBe(202);
+  });
+  test("?channel= sends a forge's events to a channel ntfy's apps can name (no slash); a bad name is a 400 before the body", async () => {
+    const ok = { "x-gitlab-token": "gl-secret", "x-gitlab-event": "Push Hook" };
+    const r = await deliver("/gitlab?channel=diaspora-phone", GITLAB.push, ok);
+    expect(r.status).toBe(200);
+    expect(await next()).toMatchObject({ channel: "diaspora-phone", title: "mike/diaspora: John Smith pushed 4 commits to master", source: "gitlab" });
+    const bad = await deliver("/gitlab?channel=notistream%3Ax", GITLAB.push, ok);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("the server's own");
   });
 });
 
