@@ -9,7 +9,7 @@ import { Subscription } from "./client_subscription";
 import type { Handlers, Subscribing } from "./catchup";
 import { WebSubscription } from "./client_websub";
 import { NTFY_SILENCE_MS, NtfySubscription } from "./client_ntfy";
-import { authorization, probe, probeSaid, serverKind, trustedCa, type ServerKind } from "./client_http";
+import { askKind, authorization, trustedCa, type ServerKind } from "./client_http";
 import { parsePriority, publish, type Publication } from "./client_publish";
 import { Desktop } from "./client_desktop";
 import { BurstGrouper, catchUpToasts } from "./client_toast";
@@ -415,24 +415,16 @@ class UrlSubscription implements Subscribing {
     for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
       let why: string;
       try {
-        const health = await probe(`${base}/health`, tls, this.timing.connectTimeoutMs, this.stopping.signal);
-        const v1health = await probe(`${base}/v1/health`, tls, this.timing.connectTimeoutMs, this.stopping.signal);
-        const kind = serverKind(health, v1health);
-        if (kind) {
-          this.on.status(kind === "ntfy" ? `${base} is an ntfy server: one /json stream for ${this.config.channels.join(", ")}` : `${base} is a Notistream web server: subscribing through /events`);
-          return kind;
+        const asked = await askKind(base, tls, this.timing.connectTimeoutMs, this.stopping.signal);
+        if ("kind" in asked) {
+          this.on.status(asked.kind === "ntfy" ? `${base} is an ntfy server: one /json stream for ${this.config.channels.join(", ")}` : `${base} is a Notistream web server: subscribing through /events`);
+          return asked.kind;
         }
-        // A server error or a rate limit may pass (a proxy before a server still starting): those are asked again.
-        const passing = (p: { status: number }) => p.status >= 500 || p.status === 429;
-        if (!passing(health) && !passing(v1health)) {
-          this.on.fatal({
-            fatal: true,
-            code: "NOTHTTPSUB",
-            reason: `${base} answers neither as a Notistream web server (GET /health: ${probeSaid(health)}) nor as an ntfy server (GET /v1/health: ${probeSaid(v1health)}). Check the address; if it is an ntfy server that hides /v1/health, add --ntfy`,
-          });
+        if (asked.failure.fatal) {
+          this.on.fatal(asked.failure);
           return null;
         }
-        why = `${base} answered ${Math.max(health.status, v1health.status)}`;
+        why = asked.failure.reason;
       } catch (err) {
         if (this.stopping.signal.aborted) return null;
         const f = failureFromError(err as Error & { code?: string }, base);

@@ -74,7 +74,28 @@ export function serverKind(health: Probe, v1health: Probe): ServerKind | null {
 }
 
 /** A probe's answer in words, for the sentence that says a --url is neither kind. */
-export const probeSaid = (p: Probe): string => `${p.status} ${JSON.stringify(p.body.trim().slice(0, 80))}`;
+const probeSaid = (p: Probe): string => `${p.status} ${JSON.stringify(p.body.trim().slice(0, 80))}`;
+
+/**
+ * Asks `base` which kind of server it is (GET /health, then GET /v1/health): the kind, or a failure. A server error or
+ * a rate limit may pass (a proxy before a server still starting), so it is not fatal; an answer of neither kind is.
+ * Throws when no answer came, as probe does. The client's --url and `notistream setup` both ask through this.
+ */
+export async function askKind(base: string, tls: { ca: string } | undefined, timeoutMs: number, stop: AbortSignal): Promise<{ kind: ServerKind } | { failure: LinkFailure }> {
+  const health = await probe(`${base}/health`, tls, timeoutMs, stop);
+  const v1health = await probe(`${base}/v1/health`, tls, timeoutMs, stop);
+  const kind = serverKind(health, v1health);
+  if (kind) return { kind };
+  const passing = (p: { status: number }) => p.status >= 500 || p.status === 429;
+  if (passing(health) || passing(v1health)) return { failure: { fatal: false, code: "ERROR", reason: `${base} answered ${Math.max(health.status, v1health.status)}` } };
+  return {
+    failure: {
+      fatal: true,
+      code: "NOTHTTPSUB",
+      reason: `${base} answers neither as a Notistream web server (GET /health: ${probeSaid(health)}) nor as an ntfy server (GET /v1/health: ${probeSaid(v1health)}). Check the address; if it is an ntfy server that hides /v1/health, add --ntfy`,
+    },
+  };
+}
 
 /** The first `max` bytes of a body as text (a probe needs no more, whatever a server sends), the rest left unread. */
 async function head(r: Response, max: number): Promise<string> {

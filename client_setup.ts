@@ -2,16 +2,31 @@
 // config; then a real connection is tried before saving, and a failed one is explained with an offer to save anyway.
 import { saveConfig, parseChannels, type Config } from "./client_config";
 import { DEFAULT_TIMING, Link, type LinkFailure } from "./link";
-import { authorization } from "./client_http";
+import { askKind, authorization, trustedCa } from "./client_http";
+import { topicsPath } from "./client_ntfy";
 import { showControls } from "./client_visible";
 
-/** Connects once (logs in, and for --url reads /messages) and says why not; null when it worked. */
+/**
+ * Connects once and says why not; null when it worked. Over RESP it logs in. A --url is asked what it is, as the client
+ * asks it (client_http.ts's askKind, or --ntfy), then read once: our web server's /messages, or an ntfy server's
+ * /<topics>/json?poll=1 (which needs the same read rights as the stream, and sends nothing back with since=none).
+ */
 export async function tryConnection(config: Config, timeoutMs = 5000): Promise<LinkFailure | null> {
   if (config.url) {
+    const base = config.url.replace(/\/+$/, "");
     const auth = authorization(config);
     const headers: Record<string, string> = auth ? { authorization: auth } : {};
+    const tls = trustedCa(config.ca);
     try {
-      const r = await fetch(`${config.url.replace(/\/+$/, "")}/messages?channel=${encodeURIComponent(config.channels[0]!)}&limit=1`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+      const asked = config.ntfy ? { kind: "ntfy" as const } : await askKind(base, tls, timeoutMs, new AbortController().signal);
+      if ("failure" in asked) return asked.failure;
+      let path: string;
+      if (asked.kind === "ntfy") {
+        const topics = topicsPath(config.channels);
+        if ("problem" in topics) return { fatal: true, code: "CONFIG", reason: topics.problem };
+        path = `${topics.path}/json?poll=1&since=none`;
+      } else path = `/messages?channel=${encodeURIComponent(config.channels[0]!)}&limit=1`;
+      const r = await fetch(`${base}${path}`, { headers, tls, signal: AbortSignal.timeout(timeoutMs) });
       return r.ok ? null : { fatal: true, code: `HTTP${r.status}`, reason: `${config.url} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
     } catch (err) {
       return { fatal: false, code: "ERROR", reason: `${config.url}: ${(err as Error).message}` };

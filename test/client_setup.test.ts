@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Config } from "../client_config";
 import { tryConnection } from "../client_setup";
-import { freePort, startPubSub, type Running } from "./helpers";
+import { freePort, startPubSub, tempPath, type Running } from "./helpers";
+import { startNtfyServer, type NtfyServer } from "./ntfyserver";
 
 describe("tryConnection over --url", () => {
   let server: ReturnType<typeof Bun.serve>;
@@ -24,6 +25,9 @@ describe("tryConnection over --url", () => {
       port: 0,
       fetch: async (req) => {
         const url = new URL(req.url);
+        // What the client asks first (client_http.ts askKind): our web server's /health names its hub.
+        if (url.pathname === "/notify/health") return Response.json({ ok: true, hub: { connected: true } });
+        if (url.pathname === "/notify/v1/health") return new Response("no such page", { status: 404 });
         asked.push({ path: url.pathname + url.search, authorization: req.headers.get("authorization") });
         const channel = url.searchParams.get("channel") ?? "";
         if (channel === "silent") return await new Promise<Response>(() => {}); // never answers
@@ -69,6 +73,30 @@ describe("tryConnection over --url", () => {
     const silent = await tryConnection(config(["silent"]), 300);
     expect(silent).toMatchObject({ fatal: false, code: "ERROR" });
     expect(silent!.reason.startsWith(`${base}/notify//: `)).toBe(true);
+  });
+});
+
+describe("tryConnection against an ntfy server (test/ntfyserver.ts, ntfy's wire format)", () => {
+  let ntfy: NtfyServer;
+  beforeAll(async () => {
+    ntfy = await startNtfyServer(tempPath("setup-ntfy-cache.jsonl"), ["--user", "ann:pw", "--deny-anonymous"]);
+  });
+  afterAll(async () => {
+    await ntfy?.kill();
+  });
+  const config = (extra: Partial<Config> = {}): Config => ({ host: "unused", port: 1, channels: ["alerts", "backups"], url: ntfy.url, ...extra });
+
+  test("asked what it is, then one poll of the channels' stream with the login: a working connection", async () => {
+    expect(await tryConnection(config({ user: "ann", password: "pw" }))).toBeNull();
+    expect(await tryConnection(config({ user: "ann", password: "pw", ntfy: true }))).toBeNull();
+  });
+
+  test("a wrong password or no login is ntfy's refusal, said; a channel ntfy cannot name is said before asking", async () => {
+    expect(await tryConnection(config({ user: "ann", password: "nope" }))).toMatchObject({ fatal: true, code: "HTTP401" });
+    expect(await tryConnection(config())).toMatchObject({ fatal: true, code: "HTTP403" });
+    const glob = await tryConnection(config({ channels: ["octo/*"], user: "ann", password: "pw" }));
+    expect(glob).toMatchObject({ fatal: true, code: "CONFIG" });
+    expect(glob!.reason).toContain("ntfy has no glob topics");
   });
 });
 
