@@ -134,6 +134,12 @@ function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters,
       return error(405, refusal.message, refusal.headers);
     }
     const { row, label } = found;
+    // A GET that publishes (a row that needs write rights) is as much a change as a form's POST.
+    const publishingGet = site === null || row.right !== "write" ? null : crossSiteRefusal(req.method, site, mediaType(req), true);
+    if (publishingGet) {
+      count.requests({ route: "cross_site", code: "403" });
+      return error(403, publishingGet);
+    }
     try {
       const acl = ctx.opts.acl;
       // A visitor past its failed logins is turned away, and an issued token read, before the row's check.

@@ -155,11 +155,13 @@ const SIMPLE_TYPES = new Set(["", "application/x-www-form-urlencoded", "multipar
  * its place on the network: another site's page could publish, or subscribe a push endpoint, as the visitor. So
  * such a request whose Sec-Fetch-Site is not same-origin or none (typed in, a bookmark) is refused. same-site is
  * refused too: a sibling subdomain is another origin, and may be less trusted than this server. Requests that went
- * through a preflight (PUT, DELETE, JSON) pass, and so do GETs (nothing here changes on a GET, and without CORS a
- * page cannot read the answer); curl and webhooks send no Sec-Fetch-Site and pass.
+ * through a preflight (PUT, DELETE, JSON) pass, and so do GETs (without CORS a page cannot read the answer), except
+ * the GETs that publish (`getPublishes`: ntfy's GET /<topic>/publish); curl and webhooks send no Sec-Fetch-Site and pass.
  */
-export function crossSiteRefusal(method: string, fetchSite: string | null, mediaType: string): string | null {
+export function crossSiteRefusal(method: string, fetchSite: string | null, mediaType: string, getPublishes = false): string | null {
   if (fetchSite === null || fetchSite === "same-origin" || fetchSite === "none") return null;
+  // ntfy's GET /<topic>/publish (send, trigger) changes something on a GET: an <img> on another site would publish.
+  if (getPublishes && method === "GET") return `a page on another site may not make a browser publish here with a GET (Sec-Fetch-Site: ${fetchSite}): it would act with the visitor's login; publish with curl, a webhook or this server's own app`;
   if ((method !== "POST" && method !== "HEAD") || !SIMPLE_TYPES.has(mediaType)) return null;
   return `a page on another site may not make a browser ${method} here (Sec-Fetch-Site: ${fetchSite}): it would act with the visitor's login; publish from this server's own app, or send JSON (application/json), which the browser checks with this server first`;
 }

@@ -223,6 +223,19 @@ describe("High 3: cross-site requests", () => {
     await until("five messages", () => publishedOn("team/x").length === 5);
   });
 
+  test("ntfy's GET /<topic>/publish (send, trigger) from another site's page is refused with 403 even with a login: an <img> would publish; curl's GET still publishes", async () => {
+    for (const site of ["cross-site", "same-site"])
+      for (const verb of ["publish", "send", "trigger"]) {
+        const r = await fetch(`${acl.url}/team/x/${verb}?message=forged`, { headers: { ...alice, "sec-fetch-site": site, "sec-fetch-mode": "no-cors", "sec-fetch-dest": "image" } });
+        expect(r.status).toBe(403);
+        expect(await errorOf(r)).toContain("may not make a browser publish here with a GET");
+      }
+    await Bun.sleep(300);
+    expect(publishedOn("team/x").filter((m) => m.message === "forged")).toEqual([]);
+    expect((await fetch(`${acl.url}/team/x/publish?message=by-curl`, { headers: alice })).status).toBe(200);
+    expect((await fetch(`${acl.url}/team/x/trigger`, { headers: { ...alice, "sec-fetch-site": "same-origin" } })).status).toBe(200);
+  });
+
   test("POST /push/subscribe takes only JSON (415 otherwise), so a page on another site cannot send it without a preflight", async () => {
     const subscription = { endpoint: "https://fcm.googleapis.com/fcm/send/security-web", keys: { p256dh: Buffer.alloc(65, 4).toString("base64url"), auth: Buffer.alloc(16, 1).toString("base64url") } };
     const body = JSON.stringify({ subscription, channels: ["team/x"] });

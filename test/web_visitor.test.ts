@@ -117,4 +117,11 @@ describe("crossSiteRefusal", () => {
     expect(crossSiteRefusal("DELETE", "cross-site", "")).toBeNull();
     expect(crossSiteRefusal("POST", "cross-site", "application/json")).toBeNull();
   });
+
+  test("a GET that publishes (ntfy's GET /<topic>/publish) is refused cross-site and same-site, whatever its type", () => {
+    expect(crossSiteRefusal("GET", "cross-site", "", true)).toContain("publish here with a GET");
+    expect(crossSiteRefusal("GET", "same-site", "text/plain", true)).toContain("Sec-Fetch-Site: same-site");
+    expect(crossSiteRefusal("GET", "same-origin", "", true)).toBeNull();
+    expect(crossSiteRefusal("GET", null, "", true)).toBeNull();
+  });
 });
