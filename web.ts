@@ -22,7 +22,7 @@ import { DEFAULT_MAX_PATTERNS_PER_VISITOR, DEFAULT_MAX_STREAMS_PER_VISITOR, read
 import { CHANNEL, buildRoutes, matchRoute, methodRefusal, type Handler, type Right, type RouteRow, type RouteTable, type TokenFrom } from "./web_routes";
 import { GITHUB_MAX_BODY, SENDERS, senderRow } from "./web_senders";
 import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, parseCidrs, visitorKey, type Cidr } from "./web_visitor";
-import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntfyErrorResponse } from "./web_ntfy";
+import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntfyErrorResponse, withNtfyErrorFields } from "./web_ntfy";
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
 import { TokenStore } from "./web_tokens";
 import { mediaType } from "./web_body";
@@ -173,7 +173,13 @@ function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters,
   const fetch = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const res = await answer(req, url);
-    return isNtfyRequest(req.method, url.pathname) ? inNtfyShape(res) : res;
+    if (isNtfyRequest(req.method, url.pathname)) return inNtfyShape(res);
+    // ntfy-style publishing, POST or PUT /<topic>: errors carry ntfy's fields too (its senders read the code).
+    if (res.status >= 400 && (req.method === "POST" || req.method === "PUT")) {
+      const found = matchRoute(routes, req.method, url.pathname);
+      if (found.kind === "found" && found.row.path === `/${CHANNEL}`) return withNtfyErrorFields(res);
+    }
+    return res;
   };
   return { fetch, stop: () => clearInterval(sweeper) };
 }

@@ -119,13 +119,7 @@ export async function inNtfyShape(res: Response): Promise<Response> {
     res.headers.set("access-control-allow-origin", NTFY_CORS["access-control-allow-origin"]);
     return res;
   }
-  let text = "";
-  try {
-    const body: unknown = await res.json();
-    if (body && typeof body === "object" && "error" in body && typeof body.error === "string") text = body.error;
-  } catch {
-    text = "";
-  }
+  const text = await errorTextOf(res);
   const kept: Record<string, string> = {};
   for (const name of ["retry-after", "allow"]) {
     const v = res.headers.get(name);
@@ -133,6 +127,40 @@ export async function inNtfyShape(res: Response): Promise<Response> {
   }
   const kind = ntfyErrorForStatus(res.status);
   return ntfyErrorResponse(kind.http === res.status ? kind : { ...kind, http: res.status }, text, kept);
+}
+
+/**
+ * An error on ntfy-style publishing (POST or PUT /<topic>) in ntfy's shape for ntfy's senders (Home Assistant's
+ * library reads its code), keeping every header (a 401's WWW-Authenticate for curl and browsers) and adding no CORS:
+ * the route is ours as much as ntfy's. Our own clients read `error`, which ntfy's shape has too. An answer already in
+ * ntfy's shape (it has a code) is left as it is.
+ */
+export async function withNtfyErrorFields(res: Response): Promise<Response> {
+  if (res.status < 400) return res;
+  const body = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = null;
+  }
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  if (parsed && typeof parsed === "object" && "code" in parsed) return new Response(body, { status: res.status, headers });
+  const text = parsed && typeof parsed === "object" && "error" in parsed && typeof parsed.error === "string" ? parsed.error : "";
+  const kind = ntfyErrorForStatus(res.status);
+  headers.set("content-type", "application/json");
+  return new Response(ntfyErrorBody(kind.http === res.status ? kind : { ...kind, http: res.status }, text), { status: res.status, headers });
+}
+
+/** The text of one of our `{"error"}` answers, or "" for any other body. */
+async function errorTextOf(res: Response): Promise<string> {
+  try {
+    const body: unknown = await res.json();
+    return body && typeof body === "object" && "error" in body && typeof body.error === "string" ? body.error : "";
+  } catch {
+    return "";
+  }
 }
 
 // ---- Paths -------------------------------------------------------------------------------------------------------

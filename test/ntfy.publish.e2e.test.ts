@@ -258,6 +258,17 @@ describe("logins on ntfy's publishing routes (--token: a one-user ACL)", () => {
       expect((await curl(`${locked.url}/json/publish?m=locked`)).status).toBe(401);
       expect((await curl(`${locked.url}/json/publish?m=locked&token=s3cret`)).status).toBe(200);
       for (let i = 0; i < 4; i++) expect((await nextOn("json", seen + i)).message).toBe("locked");
+      // POST /<topic> refused before its body: ntfy's fields (Home Assistant's library reads the code; server.go's
+      // errHTTPUnauthorized), our error text, and still the challenge curl and browsers answer.
+      const refused = await fetch(`${locked.url}/json`, { method: "POST", body: "locked" });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toContain("Basic");
+      const shape = (await refused.json()) as Record<string, unknown>;
+      expect(shape).toMatchObject({ code: 40101, http: 401 });
+      expect(String(shape.error)).toContain("anonymous clients may not publish");
+      const wrong = await fetch(`${locked.url}/json`, { method: "PUT", body: "locked", headers: { authorization: "Bearer nope" } });
+      expect(wrong.status).toBe(401);
+      expect(((await wrong.json()) as { code: number }).code).toBe(40101);
     } finally {
       await locked.stop();
     }
