@@ -2,19 +2,13 @@
 // X-Title, X-Priority, X-Tags, X-Click) to our web server or any ntfy server, and its answer as one line, or a sentence.
 import { z } from "zod";
 import { serverSaid } from "./client_http";
+import { priorityFrom } from "./message";
 
 /** What to publish, as the command line gave it (checked). */
 export type Publication = { channel: string; message: string; title?: string; priority?: number; tags?: string[]; click?: string };
 
-/** ntfy's priority names (util.go ParsePriority), any case; "urgent" is "max". */
-const PRIORITY_NAMES: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 };
-
-/** A priority as ntfy takes it: 1 to 5, or min, low, default, high, max (urgent); null for anything else. */
-export function parsePriority(text: string): number | null {
-  const t = text.trim().toLowerCase();
-  if (/^[1-5]$/.test(t)) return Number(t);
-  return PRIORITY_NAMES[t] ?? null;
-}
+/** A priority as ntfy takes it: 1 to 5, or min, low, default, high, max (urgent); null for anything else (message.ts). */
+export const parsePriority = priorityFrom;
 
 /**
  * A header value as ntfy reads it. HTTP header bytes are not UTF-8 (fetch refuses anything past Latin-1, and a newline

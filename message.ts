@@ -3,6 +3,15 @@
 // zod/mini: the same validation with a tree-shakable API, so the app that bundles this file stays small.
 import { z } from "zod/mini";
 
+/** ntfy's priority names (util.go ParsePriority), any case; "urgent" is "max". */
+const PRIORITY_NAMES: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 };
+
+/** A priority as every way in takes it, ntfy's way: 1 to 5, or min, low, default, high, max (urgent); null: not one. */
+export function priorityFrom(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  return /^[1-5]$/.test(t) ? Number(t) : (PRIORITY_NAMES[t] ?? null);
+}
+
 /**
  * The envelope's optional fields, listed once: each one's schema, and how it is written to a history entry's
  * fields (strings) and read back. Building, storing and reading an envelope all go through this table.

@@ -1,6 +1,6 @@
 // web_input.ts — what a request sends, checked: InputError (a 4xx that says what to fix), the channel-name rules every
 // route applies, and a publish's fields turned into a notification that passes the checks. Pure: no I/O.
-import { RESERVED_CHANNEL_PREFIX, isReservedChannel, type Notification } from "./message";
+import { RESERVED_CHANNEL_PREFIX, isReservedChannel, priorityFrom, type Notification } from "./message";
 
 export const DEFAULT_MAX_MESSAGE = 64 * 1024;
 
@@ -118,15 +118,10 @@ function cutChars(s: string, n: number): string {
   return last >= 0xd800 && last <= 0xdbff ? head.slice(0, -1) : head;
 }
 
-/** ntfy's priority names, accepted wherever a priority is. */
-const PRIORITY_NAMES: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 };
-
-/** A priority as a whole number 1-5 or one of ntfy's names; an InputError says what is accepted. */
+/** A priority as a whole number 1-5 or one of ntfy's names (message.ts); an InputError says what is accepted. */
 function parsePriority(raw: string): number {
-  const named = PRIORITY_NAMES[raw.trim().toLowerCase()];
-  if (named !== undefined) return named;
-  const p = Number(raw);
-  if (!Number.isInteger(p) || p < 1 || p > 5) throw new InputError(`"priority" must be a whole number from 1 to 5 or a name (min, low, default, high, max, urgent), got ${JSON.stringify(raw)}`);
+  const p = priorityFrom(raw);
+  if (p === null) throw new InputError(`"priority" must be a whole number from 1 to 5 or a name (min, low, default, high, max, urgent), got ${JSON.stringify(raw)}`);
   return p;
 }
 

@@ -4,7 +4,7 @@
 // Checked against ntfy's server/types.go (message, newOpenMessage, queryFilter), server/errors.go (errHTTP and its
 // table), server/server.go (the path regexes, handleSubscribe*, parseSince, topicsFromPath) and server/util.go (readParam).
 import { isPattern } from "./glob";
-import { isStreamId, type Envelope } from "./message";
+import { isStreamId, priorityFrom, type Envelope } from "./message";
 import { channelRefusal, InputError } from "./web_input";
 
 // ---- Errors ----------------------------------------------------------------------------------------------------
@@ -290,11 +290,8 @@ function readBoolParam(headers: Headers, query: URLSearchParams, fallback: boole
   return v === "" ? fallback : v === "1" || v === "yes" || v === "true";
 }
 
-/** ntfy's priority names and numbers (util.ParsePriority); null: not one. */
-export function ntfyPriority(raw: string): number | null {
-  const names: Record<string, number> = { "1": 1, min: 1, "2": 2, low: 2, "3": 3, default: 3, "4": 4, high: 4, "5": 5, max: 5, urgent: 5 };
-  return names[raw.trim().toLowerCase()] ?? null;
-}
+/** ntfy's priority names and numbers (util.ParsePriority), as message.ts reads them everywhere; null: not one. */
+export const ntfyPriority = priorityFrom;
 
 /** Go's time.ParseDuration: `10m`, `100ms`, `1h30m`, `1.5h`, `-2s` (units ns, us, µs, ms, s, m, h; no days); null if not one. */
 export function parseGoDuration(s: string): number | null {

@@ -1,7 +1,7 @@
 // test/message.test.ts — the envelope on its own: building, its history fields, and reading payloads back (JSON
 // envelopes and plain text). A request's fields and their errors are test/web_input.test.ts's.
 import { describe, expect, test } from "bun:test";
-import { OPTIONAL_FIELDS, buildEnvelope, compareIds, envelopeFields, envelopeFromEntry, formatLine, parsePayload } from "../message";
+import { OPTIONAL_FIELDS, buildEnvelope, compareIds, envelopeFields, envelopeFromEntry, formatLine, parsePayload, priorityFrom } from "../message";
 
 describe("envelopes", () => {
   test("build and read back", () => {
@@ -72,4 +72,9 @@ describe("a payload from RESP is a claim, not a fact (issue 22, High 5)", () => 
     expect(compareIds("007-1", "7-1")).toBe(0);
     expect(compareIds("18446744073709551615-0", "18446744073709551614-99")).toBe(1);
   });
+});
+
+test("priorityFrom: 1 to 5 or ntfy's names in any case, urgent as max; anything else is none (the one reading every way in shares)", () => {
+  expect(["1", " 5 ", "min", "LOW", "default", "High", "max", "urgent"].map(priorityFrom)).toEqual([1, 5, 1, 2, 3, 4, 5, 5]);
+  expect(["0", "6", "04", "4.0", "", "highest", "u=3, i"].map(priorityFrom)).toEqual([null, null, null, null, null, null, null]);
 });
