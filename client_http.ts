@@ -39,6 +39,14 @@ export function httpFailure(status: number, body: string, base: string, missing:
   return { fatal: false, code: `HTTP${status}`, reason: `${base} answered ${status}: ${said}` };
 }
 
+/** Where a --url goes: its base (no trailing slash, so a path is appended once), the login header, the CA to trust. */
+export type HttpTarget = { base: string; headers: Record<string, string>; tls: { ca: string } | undefined };
+
+export function httpTarget(config: Pick<Config, "user" | "password" | "token" | "ca"> & { url: string }): HttpTarget {
+  const auth = authorization(config);
+  return { base: config.url.replace(/\/+$/, ""), headers: auth ? { authorization: auth } : {}, tls: trustedCa(config.ca) };
+}
+
 /** fetch's TLS options for a CA file (a self-signed server), read once. */
 export function trustedCa(caFile: string | undefined): { ca: string } | undefined {
   return caFile ? { ca: readFileSync(caFile, "utf8") } : undefined;

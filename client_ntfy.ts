@@ -7,7 +7,7 @@ import type { Config } from "./client_config";
 import { isPattern } from "./glob";
 import { ClientState } from "./client_state";
 import { inTimeOrder, replayMissed, type Handlers, type OpaquePlaces, type Subscribing } from "./catchup";
-import { authorization, httpFailure, trustedCa } from "./client_http";
+import { httpFailure, httpTarget } from "./client_http";
 
 /** ntfy's topic names (server.go's topicRegex): the only ones its apps and servers take. */
 export const NTFY_TOPIC = /^[-_A-Za-z0-9]{1,64}$/;
@@ -162,7 +162,7 @@ export class NtfySubscription implements Subscribing {
   private abort: AbortController | null = null;
   private finished: (() => void) | null = null;
   private readonly base: string;
-  private readonly headers: Record<string, string> = {};
+  private readonly headers: Record<string, string>;
   private readonly tls: { ca: string } | undefined;
   /** The stream's one place (ntfy's since=<id> counts across its topics); made in run(). */
   private places: OpaquePlaces | null = null;
@@ -180,10 +180,7 @@ export class NtfySubscription implements Subscribing {
     private readonly replayLimit = 50,
     private readonly silenceMs = NTFY_SILENCE_MS,
   ) {
-    this.base = config.url.replace(/\/+$/, "");
-    const auth = authorization(config);
-    if (auth) this.headers.authorization = auth;
-    this.tls = trustedCa(config.ca);
+    ({ base: this.base, headers: this.headers, tls: this.tls } = httpTarget(config));
   }
 
   run(): Promise<void> {

@@ -2,7 +2,7 @@
 // config; then a real connection is tried before saving, and a failed one is explained with an offer to save anyway.
 import { saveConfig, parseChannels, type Config } from "./client_config";
 import { DEFAULT_TIMING, Link, type LinkFailure } from "./link";
-import { askKind, authorization, trustedCa } from "./client_http";
+import { askKind, httpTarget } from "./client_http";
 import { topicsPath } from "./client_ntfy";
 import { showControls } from "./client_visible";
 
@@ -13,10 +13,7 @@ import { showControls } from "./client_visible";
  */
 export async function tryConnection(config: Config, timeoutMs = 5000): Promise<LinkFailure | null> {
   if (config.url) {
-    const base = config.url.replace(/\/+$/, "");
-    const auth = authorization(config);
-    const headers: Record<string, string> = auth ? { authorization: auth } : {};
-    const tls = trustedCa(config.ca);
+    const { base, headers, tls } = httpTarget({ ...config, url: config.url });
     try {
       const asked = config.ntfy ? { kind: "ntfy" as const } : await askKind(base, tls, timeoutMs, new AbortController().signal);
       if ("failure" in asked) return asked.failure;

@@ -7,7 +7,7 @@ import type { Config } from "./client_config";
 import { isPattern } from "./glob";
 import { ClientState } from "./client_state";
 import { catchUpChannel, liveMessage, type Handlers, type History, type Subscribing } from "./catchup";
-import { authorization, httpFailure as anyHttpFailure, trustedCa } from "./client_http";
+import { httpFailure as anyHttpFailure, httpTarget } from "./client_http";
 
 /** An HTTP answer that will not change by asking again; a 404 means no /events here. */
 const httpFailure = (status: number, body: string, base: string): LinkFailure =>
@@ -38,7 +38,7 @@ export class WebSubscription implements Subscribing {
   private stopped = false;
   private readonly aborts = new Set<AbortController>();
   private readonly base: string;
-  private readonly headers: Record<string, string> = {};
+  private readonly headers: Record<string, string>;
   private readonly tls: { ca: string } | undefined;
   private finished: (() => void) | null = null;
   /** When each channel's stream last ended; a fresh start counts as a long absence. */
@@ -52,10 +52,7 @@ export class WebSubscription implements Subscribing {
     private readonly state: ClientState = new ClientState(null, ""),
     private readonly replayLimit = 50,
   ) {
-    this.base = config.url.replace(/\/+$/, "");
-    const auth = authorization(config);
-    if (auth) this.headers.authorization = auth;
-    this.tls = trustedCa(config.ca);
+    ({ base: this.base, headers: this.headers, tls: this.tls } = httpTarget(config));
   }
 
   run(): Promise<void> {
