@@ -320,6 +320,44 @@ const FLAGS: FlagSpec[] = [
   { name: "push-max-channels", env: "NOTISTREAM_PUSH_MAX_CHANNELS", help: `channels (or globs) one Web Push subscription may name, at most ${MAX_CHANNELS_CEILING}; more are refused with 400`, default: String(DEFAULT_PUSH_LIMITS.maxChannels) },
 ];
 
+/** Web Push's settings from the flags (the VAPID keys made or read in --data); a bad one is a usage error (exit 2). */
+function pushFromFlags(f: Record<string, string | undefined>, argv: string[]): NonNullable<WebOptions["push"]> {
+  try {
+    const contact = f["push-contact"]!;
+    if (!/^(mailto:.+@.+|https:\/\/.+)/.test(contact)) throw new Error(`--push-contact must be mailto:you@example.com or an https:// URL, got ${JSON.stringify(contact)}`);
+    const extraOrigins = parseOrigins(f["push-endpoints"] ?? "");
+    const vapid = loadVapidKeys(f["vapid-keys"], f.data!);
+    if (vapid.made) console.log(`web: made a VAPID key pair for Web Push in ${vapid.path}; keep it: phones subscribed with it`);
+    if (vapid.warning) console.warn(`web: warning: ${vapid.warning}`);
+    if (!process.env.NOTISTREAM_PUSH_CONTACT && !argv.some((a) => a.startsWith("--push-contact")))
+      console.warn("web: warning: --push-contact is not set; push services (Apple's above all) want a real mailto: or https: contact");
+    const limits: PushLimits = {
+      maxSubscriptions: intFlag("web", f, "push-max-subscriptions", 1, 100_000_000),
+      maxPerVisitor: intFlag("web", f, "push-max-per-visitor", 1, 100_000_000),
+      maxChannels: intFlag("web", f, "push-max-channels", 1, MAX_CHANNELS_CEILING),
+    };
+    console.log(`web: Web Push keeps at most ${limits.maxSubscriptions} subscriptions, ${limits.maxPerVisitor} per client address, ${limits.maxChannels} channels each`);
+    return { keys: vapid.keys, contact, extraOrigins, limits };
+  } catch (err) {
+    console.error(`web: ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
+
+/** With an ACL (or --token): which sender routes are closed to callers without write rights (no secret set), and the failed-login limit. */
+function sayAccessRules(f: Record<string, string | undefined>): void {
+  const secrets: [string, string, string | undefined][] = [
+    ["POST /github", "github-secret", f["github-secret"]],
+    ["POST /gitlab", "gitlab-secret", f["gitlab-secret"]],
+    ["POST /gitea", "gitea-secret", f["gitea-secret"]],
+    ["POST /grafana/<channel>", "grafana-secret", f["grafana-secret"]],
+  ];
+  for (const [route, flag, secret] of secrets)
+    if (secret === undefined) console.log(`web: ${route}: no --${flag}, so only callers with write rights on the channel may use it (Authorization, or ?token= in the webhook's URL)`);
+  console.log("web: POST /alertmanager/<channel>: Alertmanager signs nothing, so only callers with write rights on the channel may use it (its basic_auth, or ?token=)");
+  console.log(`web: a client IP that fails to log in ${AUTH_FAILURE_BURST} times gets 429 for any login, then may try once a minute`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const f = parseFlags("bun web.ts", "The Notistream web server: webhooks in, notifications published over RESP.", FLAGS, argv);
   const port = intFlag("web", f, "port", 0, 65535);
@@ -355,27 +393,7 @@ export async function main(argv: string[]): Promise<void> {
     console.error(`web: cannot read --redis-ca: ${(err as Error).message}`);
     process.exit(2);
   }
-  let push: WebOptions["push"];
-  try {
-    const contact = f["push-contact"]!;
-    if (!/^(mailto:.+@.+|https:\/\/.+)/.test(contact)) throw new Error(`--push-contact must be mailto:you@example.com or an https:// URL, got ${JSON.stringify(contact)}`);
-    const extraOrigins = parseOrigins(f["push-endpoints"] ?? "");
-    const vapid = loadVapidKeys(f["vapid-keys"], f.data!);
-    if (vapid.made) console.log(`web: made a VAPID key pair for Web Push in ${vapid.path}; keep it: phones subscribed with it`);
-    if (vapid.warning) console.warn(`web: warning: ${vapid.warning}`);
-    if (!process.env.NOTISTREAM_PUSH_CONTACT && !argv.some((a) => a.startsWith("--push-contact")))
-      console.warn("web: warning: --push-contact is not set; push services (Apple's above all) want a real mailto: or https: contact");
-    const limits: PushLimits = {
-      maxSubscriptions: intFlag("web", f, "push-max-subscriptions", 1, 100_000_000),
-      maxPerVisitor: intFlag("web", f, "push-max-per-visitor", 1, 100_000_000),
-      maxChannels: intFlag("web", f, "push-max-channels", 1, MAX_CHANNELS_CEILING),
-    };
-    console.log(`web: Web Push keeps at most ${limits.maxSubscriptions} subscriptions, ${limits.maxPerVisitor} per client address, ${limits.maxChannels} channels each`);
-    push = { keys: vapid.keys, contact, extraOrigins, limits };
-  } catch (err) {
-    console.error(`web: ${(err as Error).message}`);
-    process.exit(2);
-  }
+  const push = pushFromFlags(f, argv);
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
@@ -390,19 +408,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!new URL(redisUrl).username)
       console.warn("web: warning: --redis names no user, so the web server publishes as the pub/sub server's default user; with an ACL there give it its own user: redis://web:<password>@host:port");
   }
-  if (acl) {
-    // With an ACL (or --token) a sender route takes its secret or a caller with write rights: say which ones are closed.
-    const secrets: [string, string, string | undefined][] = [
-      ["POST /github", "github-secret", f["github-secret"]],
-      ["POST /gitlab", "gitlab-secret", f["gitlab-secret"]],
-      ["POST /gitea", "gitea-secret", f["gitea-secret"]],
-      ["POST /grafana/<channel>", "grafana-secret", f["grafana-secret"]],
-    ];
-    for (const [route, flag, secret] of secrets)
-      if (secret === undefined) console.log(`web: ${route}: no --${flag}, so only callers with write rights on the channel may use it (Authorization, or ?token= in the webhook's URL)`);
-    console.log("web: POST /alertmanager/<channel>: Alertmanager signs nothing, so only callers with write rights on the channel may use it (its basic_auth, or ?token=)");
-  }
-  if (acl) console.log(`web: a client IP that fails to log in ${AUTH_FAILURE_BURST} times gets 429 for any login, then may try once a minute`);
+  if (acl) sayAccessRules(f);
   if (trustProxy) console.log(`web: --trust-proxy: a client's address is the rightmost X-Forwarded-For entry that is not a trusted proxy (${f["trusted-proxies"]})`);
   else if (process.env.NOTISTREAM_TRUSTED_PROXIES || argv.some((a) => a.startsWith("--trusted-proxies")))
     console.warn("web: warning: --trusted-proxies does nothing without --trust-proxy: X-Forwarded-For is ignored");
