@@ -12,31 +12,93 @@ export function priorityFrom(text: string): number | null {
   return /^[1-5]$/.test(t) ? Number(t) : (PRIORITY_NAMES[t] ?? null);
 }
 
+/** ntfy's topic regex, which a sequence ID must match too (server.go topicRegex; errors.go 40049 for a bad one). */
+export const SEQUENCE_ID_PATTERN = /^[-_A-Za-z0-9]{1,64}$/;
+
+/** An action button, as ntfy's message JSON has it (model.go Action): `id` is 10 characters, `clear` always set. */
+export const ActionSchema = z.object({
+  id: z.string(),
+  action: z.enum(["view", "http", "broadcast", "copy"]),
+  label: z.string(),
+  clear: z.boolean(),
+  url: z.optional(z.string()),
+  method: z.optional(z.string()),
+  headers: z.optional(z.record(z.string(), z.string())),
+  body: z.optional(z.string()),
+  intent: z.optional(z.string()),
+  extras: z.optional(z.record(z.string(), z.string())),
+  value: z.optional(z.string()),
+});
+export type Action = z.infer<typeof ActionSchema>;
+/** ntfy's limit on actions per message (action.go actionsMax). */
+export const MAX_ACTIONS = 3;
+
+/** A file, uploaded or at an external URL: `type`, `size` and `expires` only for files the server keeps (ntfy's attachment). */
+export const AttachmentSchema = z.object({
+  name: z.string(),
+  type: z.optional(z.string()),
+  size: z.optional(z.number()),
+  expires: z.optional(z.number()),
+  url: z.string(),
+});
+export type Attachment = z.infer<typeof AttachmentSchema>;
+
+const text = { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s };
+
+/** A field kept in history as JSON: read back through its schema, and an unreadable one dropped (the message still shows). */
+function jsonField<T>(schema: z.ZodMiniType<T>) {
+  return {
+    schema: z.optional(schema),
+    store: (v: T) => JSON.stringify(v),
+    load: (s: string): T | undefined => {
+      try {
+        const r = schema.safeParse(JSON.parse(s));
+        return r.success ? r.data : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** A field that takes one of a few words: any other word read back from history is dropped. */
+function wordField<const W extends string>(words: readonly [W, ...W[]]) {
+  return {
+    schema: z.optional(z.enum(words)),
+    store: (v: W) => v,
+    load: (s: string): W | undefined => (words as readonly string[]).includes(s) ? (s as W) : undefined,
+  };
+}
+
 /**
  * The envelope's optional fields, listed once: each one's schema, and how it is written to a history entry's
- * fields (strings) and read back. Building, storing and reading an envelope all go through this table.
+ * fields (strings) and read back. Building, storing and reading an envelope all go through this table. A reader that
+ * knows only some of them still shows the message: EnvelopeSchema drops keys it does not know.
  */
 const OPTIONAL = {
-  title: { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s },
+  title: text,
   priority: {
     schema: z.optional(z.int().check(z.gte(1), z.lte(5))),
     store: (v: number) => String(v),
     load: (s: string): number | undefined => (/^[1-5]$/.test(s) ? Number(s) : undefined),
   },
-  tags: {
-    schema: z.optional(z.array(z.string())),
-    store: (v: string[]) => JSON.stringify(v),
-    load: (s: string): string[] | undefined => {
-      try {
-        const t: unknown = JSON.parse(s);
-        return Array.isArray(t) && t.every((x) => typeof x === "string") ? t : undefined;
-      } catch {
-        return undefined; // unreadable tags are dropped, the message still shows
-      }
-    },
+  tags: jsonField(z.array(z.string())),
+  url: text,
+  source: text,
+  /** Absent: an ordinary message. message_delete withdraws, message_clear marks read, the notification of `sequence_id`. */
+  event: wordField(["message_delete", "message_clear"]),
+  /** The notification this message updates, deletes or clears (ntfy v2.16); absent: the message's own id. */
+  sequence_id: {
+    schema: z.optional(z.string().check(z.regex(SEQUENCE_ID_PATTERN))),
+    store: (v: string) => v,
+    load: (s: string): string | undefined => (SEQUENCE_ID_PATTERN.test(s) ? s : undefined),
   },
-  url: { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s },
-  source: { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s },
+  actions: jsonField(z.array(ActionSchema).check(z.maxLength(MAX_ACTIONS))),
+  attachment: jsonField(AttachmentSchema),
+  /** An http(s) URL of an image to show beside the notification. */
+  icon: text,
+  /** "text/markdown": the message is Markdown. */
+  content_type: wordField(["text/markdown"]),
 };
 type OptionalField = keyof typeof OPTIONAL;
 export const OPTIONAL_FIELDS = Object.keys(OPTIONAL) as OptionalField[];
@@ -51,6 +113,12 @@ export const EnvelopeSchema = z.object({
   tags: OPTIONAL.tags.schema,
   url: OPTIONAL.url.schema,
   source: OPTIONAL.source.schema,
+  event: OPTIONAL.event.schema,
+  sequence_id: OPTIONAL.sequence_id.schema,
+  actions: OPTIONAL.actions.schema,
+  attachment: OPTIONAL.attachment.schema,
+  icon: OPTIONAL.icon.schema,
+  content_type: OPTIONAL.content_type.schema,
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 

@@ -1,7 +1,8 @@
 // test/message.test.ts — the envelope on its own: building, its history fields, and reading payloads back (JSON
 // envelopes and plain text). A request's fields and their errors are test/web_input.test.ts's.
 import { describe, expect, test } from "bun:test";
-import { OPTIONAL_FIELDS, buildEnvelope, compareIds, envelopeFields, envelopeFromEntry, formatLine, parsePayload, priorityFrom } from "../message";
+import { z } from "zod/mini";
+import { OPTIONAL_FIELDS, type Envelope, type Notification, buildEnvelope, compareIds, envelopeFields, envelopeFromEntry, formatLine, parsePayload, priorityFrom } from "../message";
 
 describe("envelopes", () => {
   test("build and read back", () => {
@@ -27,14 +28,43 @@ describe("envelopes", () => {
 
 describe("the envelope, defined once", () => {
   test("every optional field survives history: the stored copy reads back as the live copy, with the same time", () => {
-    const n = { channel: "c", message: "m", title: "t", priority: 4, tags: ["a", "b"], url: "https://x.test/", source: "github" };
-    expect([...OPTIONAL_FIELDS].sort()).toEqual(["priority", "source", "tags", "title", "url"]);
+    const n: Notification = {
+      channel: "c", message: "m", title: "t", priority: 4, tags: ["a", "b"], url: "https://x.test/", source: "github",
+      sequence_id: "build-42",
+      actions: [
+        { id: "a1b2c3d4e5", action: "view", label: "Open", clear: true, url: "https://x.test/run" },
+        { id: "f6g7h8i9j0", action: "http", label: "Close, now", clear: false, url: "https://x.test/c", method: "PUT", headers: { Authorization: "Bearer x" }, body: '{"a":1}' },
+        { id: "k1l2m3n4o5", action: "broadcast", label: "B", clear: false, intent: "io.x.Y", extras: { cmd: "pic" } },
+      ],
+      attachment: { name: "a.png", type: "image/png", size: 10, expires: 1_700_010_000, url: "https://x.test/file/a.png" },
+      icon: "https://x.test/i.png", content_type: "text/markdown",
+    };
+    expect([...OPTIONAL_FIELDS].sort()).toEqual(["actions", "attachment", "content_type", "event", "icon", "priority", "sequence_id", "source", "tags", "title", "url"]);
     const t = 1_700_000_000_999;
     const live = buildEnvelope(n, "1700000001000-0", t);
     const stored = envelopeFromEntry("1700000001000-0", envelopeFields(n, t), "c");
     expect(stored).toEqual(live);
     expect(live.time).toBe(1_700_000_000);
     for (const k of OPTIONAL_FIELDS) expect(live[k]).toEqual(n[k]);
+    const del = { channel: "c", message: "", event: "message_delete" as const, sequence_id: "build-42" };
+    expect(envelopeFromEntry("1-0", envelopeFields(del, t), "c")).toEqual(buildEnvelope(del, "1-0", t));
+  });
+  test("an unreadable field in history is dropped, as tags are, and the message still shows", () => {
+    const f = ["time", "5", "channel", "c", "message", "hi"];
+    const bad = [
+      ["tags", "[1]"], ["actions", "{not json"], ["actions", '[{"action":"fly","label":"x","id":"1","clear":false}]'],
+      ["actions", JSON.stringify(Array(4).fill({ id: "1", action: "copy", label: "x", clear: false, value: "v" }))],
+      ["attachment", '{"name":"x"}'], ["event", "message_explode"], ["sequence_id", "has space"], ["sequence_id", "x".repeat(65)],
+      ["content_type", "text/html"],
+    ];
+    for (const [k, v] of bad) expect(envelopeFromEntry("1-0", [...f, k!, v!], "c")).toEqual({ id: "1-0", time: 5, channel: "c", message: "hi" });
+  });
+  test("a reader that knows only the old fields still shows the text of a message with every new one", () => {
+    // The envelope as an older reader (client, app, service worker) parsed it: unknown keys are dropped, never an error.
+    const OldSchema = z.object({ id: z.string(), time: z.number(), channel: z.string(), message: z.string(), title: z.optional(z.string()) });
+    const payload: Envelope = { id: "1-0", time: 1, channel: "c", message: "build passed", title: "CI", sequence_id: "b", actions: [{ id: "x", action: "view", label: "L", clear: false, url: "https://x.test" }], icon: "https://x.test/i.png", content_type: "text/markdown", attachment: { name: "f", url: "https://x.test/f" } };
+    expect(OldSchema.parse(payload)).toEqual({ id: "1-0", time: 1, channel: "c", message: "build passed", title: "CI" });
+    expect(parsePayload("c", JSON.stringify(payload))).toEqual(payload);
   });
   test("stream IDs compare as 64-bit numbers, past 2^53 too", () => {
     expect(compareIds("9007199254740993-0", "9007199254740992-0")).toBe(1);
