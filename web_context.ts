@@ -2,6 +2,7 @@
 // publisher, hub, metrics, who a request comes from), and the JSON replies every route answers with.
 import type { Acl } from "./acl";
 import type { OutputLimits } from "./cli";
+import type { AttachmentSettings } from "./web_attachlimits";
 import type { Notification } from "./message";
 import type { Hub } from "./web_hub";
 import type { Metrics } from "./web_metrics";
@@ -9,6 +10,8 @@ import type { Published, Publisher } from "./web_publisher";
 import type { VapidKeys } from "./web_push";
 import type { PushLimits } from "./web_pushpolicy";
 import type { Cidr } from "./web_visitor";
+import type { Scheduler } from "./web_scheduled";
+import type { Mailer } from "./web_email";
 
 export type WebOptions = {
   host: string;
@@ -53,7 +56,15 @@ export type WebOptions = {
   clusterGlobs?: boolean;
   /** Web Push: the VAPID keys, the contact for push services, and push services allowed beyond the known ones. */
   push?: { keys: VapidKeys; contact: string; extraOrigins: string[]; limits?: PushLimits };
+  /** The server's public URL, without a trailing slash (--base-url): links the server hands out start with it. */
+  baseUrl?: string;
+  /** Uploaded files: where they live and their limits (--attachment-cache-dir and the rest); unset, files are refused. */
+  attachments?: AttachmentSettings;
   quiet?: boolean;
+  /** How far ahead a message may be scheduled (--delay-limit), in ms; default 3 days (ntfy's message-delay-limit). */
+  delayLimitMs?: number;
+  /** Where e-mail notifications go out (--smtp-url, smtp:// or smtps://) and from whom (--smtp-from); none: X-Email is refused (40001). */
+  smtp?: { url: string; from: string };
 };
 
 /** What startWeb hands each route file. `opts.acl` changes on SIGHUP: read it per request, never keep it. */
@@ -76,6 +87,10 @@ export type WebContext = {
   readonly visitorOf: (req: Request) => string;
   /** Lifts the server's idle timeout for a request whose answer stays open (an event stream). */
   readonly keepOpen: (req: Request) => void;
+  /** Scheduled delivery (web_scheduled.ts): keeps, delivers, cancels and lists scheduled messages. */
+  readonly scheduler?: Scheduler;
+  /** E-mail notifications (web_email.ts), when --smtp-url is set. */
+  readonly mailer?: Mailer | null;
 };
 
 /** Both schemes in one challenge; a browser that sees Basic asks for a login and sends it with later requests. */
