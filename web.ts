@@ -5,7 +5,8 @@ import { Acl } from "./acl";
 import { aclSummary, exitOnSignals, intFlag, outputLimitFlag, listenOrExit, loadAcl, loadTls, readAcl, reloadAclOnHup, parseFlags, type FlagSpec } from "./cli";
 import { RateLimiter } from "./ratelimit";
 import { AUTH_FAILURE_BURST, LoginGuard, checkRight } from "./web_access";
-import { accountRoutes, type AccountRoutes } from "./web_account";
+import { accountRoutes, countsAsPublish, type AccountRoutes } from "./web_account";
+import { attachmentsFromFlags, fileRoute, openAttachments } from "./web_attachments";
 import { appRoutes, buildApp } from "./web_app";
 import { error, NOT_CONNECTED, type WebContext, type WebOptions } from "./web_context";
 import { DEFAULT_SSE_OUTPUT_LIMIT, closeRevokedStreams, type SocketSession } from "./web_events";
@@ -25,6 +26,9 @@ import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, parseCidrs, v
 import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntfyErrorResponse, withNtfyErrorFields } from "./web_ntfy";
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
 import { TokenStore } from "./web_tokens";
+import { Scheduler } from "./web_scheduled";
+import { Mailer, defaultSmtpFrom, redactSmtpUrl, smtpSettingsRefusal } from "./web_email";
+import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
 import { mediaType } from "./web_body";
 import { readFileSync } from "node:fs";
 import type { Server } from "bun";
@@ -65,6 +69,7 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
   const row = (method: string, path: string, right: Right, handler: Handler, token?: TokenFrom): RouteRow => ({ method, path, right, handler, ...(token ? { token } : {}) });
   const toChannel = publishPath(ctx);
   const toRoot = publishRoot(ctx);
+  const files = fileRoute(ctx);
   const noPage: Handler = async (_req, url) => error(404, `no such page ${url.pathname}: GET / is the app; POST or PUT /<channel> publishes to a channel`);
   return [
     row("GET", "/", "none", app.page),
@@ -74,6 +79,9 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     ...ntfyPublishRows(toRoot, toChannel),
     // /github, /gitlab, /gitea ("login", or "signed" with their secret), /alertmanager/<channel>, /grafana/<channel> ("write" or "signed").
     ...SENDERS.map((sender) => senderRow(ctx, sender)),
+    // Uploaded files (ntfy's /file/<id>.<ext>): the handler checks read rights on the channel each was published to.
+    row("GET", "/file/<channel>", "none", files),
+    row("HEAD", "/file/<channel>", "none", files),
     row("GET", "/health", "none", ops.health),
     row("GET", "/healthz", "none", ops.healthz),
     row("GET", "/metrics", "none", ops.metrics),
@@ -92,6 +100,10 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     row("POST", "/v1/account/token", "none", account.tokenCreate),
     row("PATCH", "/v1/account/token", "none", account.tokenUpdate),
     row("DELETE", "/v1/account/token", "none", account.tokenDelete),
+    row("PATCH", "/v1/account/settings", "none", account.settings),
+    row("POST", "/v1/account/subscription", "none", account.subscriptionAdd),
+    row("PATCH", "/v1/account/subscription", "none", account.subscriptionChange),
+    row("DELETE", "/v1/account/subscription", "none", account.subscriptionDelete),
     ...app.files.map(([path, handler]) => row("GET", path, "none", handler)),
     row("POST", `/${CHANNEL}`, "write", toChannel, "query"),
     row("PUT", `/${CHANNEL}`, "write", toChannel, "query"),
@@ -105,7 +117,7 @@ type RequestCounters = { requests: (labels: Record<string, string>) => void; err
  * Every request's way: the rate limit, the cross-site check, its row (404, 405 with Allow), the row's right (before any
  * body is read), the handler, and the answer counted by the row's label; InputError and Unavailable become JSON errors.
  */
-function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters, logins: LoginGuard): { fetch: (req: Request) => Promise<Response>; stop: () => void } {
+function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters, logins: LoginGuard, published: AccountRoutes["published"]): { fetch: (req: Request) => Promise<Response>; stop: () => void } {
   const limiter = new RateLimiter(ctx.opts.rateLimit ?? 0);
   const sweeper = setInterval(() => (limiter.sweep(Date.now()), logins.sweep(Date.now())), 60_000);
   sweeper.unref?.();
@@ -147,6 +159,8 @@ function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters,
       const checked = (early instanceof Promise ? await early : early) ?? checkRight(acl, req, url, row, found.rawChannel);
       const res = checked instanceof Response ? checked : await row.handler(req, url, checked);
       logins.after(acl, req, url, row, res.status);
+      // Counted for /v1/account's stats (ntfy's messages per visitor per day); not awaited.
+      if (res.status === 200 && !(checked instanceof Response) && countsAsPublish(row)) published(req, url, checked);
       count.requests({ route: label, code: String(res.status) });
       return res;
     } catch (err) {
@@ -208,8 +222,13 @@ export async function startWeb(opts: WebOptions) {
   const clientOf = (req: Request): string => clientAddress(server.requestIP(req)?.address ?? "unknown", trusted && req.headers.get("x-forwarded-for"), trusted);
   const visitorOf = (req: Request): string => visitorKey(clientOf(req));
   const keepOpen = (req: Request): void => server.timeout(req, 0);
-  const ctx: WebContext = { opts, log, logError, publisher, hub, metrics, publish: publishing.publish, trusted, clientOf, visitorOf, keepOpen };
+  // Scheduled messages wait in the pub/sub server; any publish with a sequence ID cancels the scheduled ones it names.
+  const scheduler = new Scheduler({ store: publisher, publish: publishing.publish, log });
+  const mailer = opts.smtp ? new Mailer(opts.smtp.url, opts.smtp.from, log) : null;
+  const ctx: WebContext = { opts, log, logError, publisher, hub, metrics, publish: scheduler.publishNow, trusted, clientOf, visitorOf, keepOpen, scheduler, mailer };
+  scheduler.start();
   const reading = readingRoutes(ctx);
+  const attachments = await openAttachments(ctx);
   // ntfy's /ws: the request is handed to the websocket handler below with the stream it carries.
   const upgrade: Upgrade = (req, session) => server.upgrade(req, { data: session });
   const keepalive = opts.keepalive ?? DEFAULT_NTFY_KEEPALIVE_SECONDS;
@@ -227,13 +246,14 @@ export async function startWeb(opts: WebOptions) {
       ntfyErrorResponse(NTFY_ERRORS.tooManyAuthFailures, `${visitor} failed to log in too often (${AUTH_FAILURE_BURST} tries at once, then one a minute); try again in ${wait} s`, { "retry-after": String(wait) }),
     storeAway: () => error(503, `cannot check the token: ${NOT_CONNECTED}`, { "retry-after": "5" }),
   });
-  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account: accountRoutes(ctx, tokens), ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive) }));
-  const dispatch = dispatcher(ctx, routes, count, logins);
+  const account = accountRoutes(ctx, tokens);
+  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account, ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive) }));
+  const dispatch = dispatcher(ctx, routes, count, logins, account.published);
   server = Bun.serve({
     hostname: opts.host,
     port: opts.port,
     // Bun's own cap sits above ours so that our readBody answers with a JSON 413 first.
-    maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY) + 1024 * 1024,
+    maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY, opts.attachments?.limits.fileSize ?? 0) + 1024 * 1024,
     ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     fetch: dispatch.fetch,
     websocket: ntfyWebSocket(keepalive, (opts.sseOutputLimit ?? DEFAULT_SSE_OUTPUT_LIMIT).hard),
@@ -260,6 +280,9 @@ export async function startWeb(opts: WebOptions) {
       publishing.stop();
       dispatch.stop();
       push?.stop();
+      scheduler.stop();
+      mailer?.close();
+      attachments?.stop();
       tokens?.stop();
       hub.close();
       publisher.close();
@@ -351,6 +374,29 @@ function pushFromFlags(f: Record<string, string | undefined>, argv: string[]): N
   }
 }
 
+/** --delay-limit and --smtp-url/--smtp-from, said at start-up; a bad one is a usage error (exit 2). */
+function scheduleAndMailFromFlags(f: Record<string, string | undefined>): Pick<WebOptions, "delayLimitMs" | "smtp"> {
+  const delayLimitMs = parseDuration(f["delay-limit"]!.trim());
+  if (delayLimitMs === null || delayLimitMs < MIN_DELAY_MS) {
+    console.error(`web: --delay-limit must be a duration of at least ${MIN_DELAY_MS / 1000} s, such as 3d, 12h or 90m, got ${JSON.stringify(f["delay-limit"])}`);
+    process.exit(2);
+  }
+  console.log(`web: scheduled messages (X-Delay, At, In) may be due up to ${formatDuration(delayLimitMs)} ahead (--delay-limit); they wait in the pub/sub server, and one web server delivers each`);
+  const url = f["smtp-url"];
+  if (url === undefined) {
+    console.log("web: e-mail notifications are off (no --smtp-url): a publish asking for one (X-Email) is refused with 400");
+    return { delayLimitMs };
+  }
+  const from = f["smtp-from"] ?? defaultSmtpFrom(url);
+  const refusal = smtpSettingsRefusal(url, from);
+  if (refusal) {
+    console.error(`web: ${refusal}`);
+    process.exit(2);
+  }
+  console.log(`web: e-mail notifications (X-Email) go out through ${redactSmtpUrl(url)} from ${from}, at most 16 per client address at once, then one an hour`);
+  return { delayLimitMs, smtp: { url, from } };
+}
+
 /** With an ACL (or --token): which sender routes are closed to callers without write rights (no secret set), and the failed-login limit. */
 function sayAccessRules(f: Record<string, string | undefined>): void {
   const secrets: [string, string, string | undefined][] = [
@@ -401,13 +447,14 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const push = pushFromFlags(f, argv);
+  const files = attachmentsFromFlags(f);
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, sseOutputLimit, keepalive, maxPatterns, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on" }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, sseOutputLimit, keepalive, maxPatterns, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on", ...scheduleAndMailFromFlags(f), ...files }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); SIGHUP reads it again`);
