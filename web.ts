@@ -27,7 +27,7 @@ import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntf
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
 import { TokenStore } from "./web_tokens";
 import { Scheduler } from "./web_scheduled";
-import { Mailer, defaultSmtpFrom, redactSmtpUrl, smtpSettingsRefusal } from "./web_email";
+import { EMAIL_BURST, Mailer, defaultSmtpFrom, redactSmtpUrl, smtpSettingsRefusal } from "./web_email";
 import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
 import { mediaType } from "./web_body";
 import { readFileSync } from "node:fs";
@@ -348,6 +348,9 @@ const FLAGS: FlagSpec[] = [
   { name: "push-max-subscriptions", env: "NOTISTREAM_PUSH_MAX_SUBSCRIPTIONS", help: "Web Push subscriptions kept in all, across web servers (each is a push per message); more are refused with 429", default: String(DEFAULT_PUSH_LIMITS.maxSubscriptions) },
   { name: "push-max-per-visitor", env: "NOTISTREAM_PUSH_MAX_PER_VISITOR", help: "Web Push subscriptions per client address (IPv6 per /64); more are refused with 429", default: String(DEFAULT_PUSH_LIMITS.maxPerVisitor) },
   { name: "push-max-channels", env: "NOTISTREAM_PUSH_MAX_CHANNELS", help: `channels (or globs) one Web Push subscription may name, at most ${MAX_CHANNELS_CEILING}; more are refused with 400`, default: String(DEFAULT_PUSH_LIMITS.maxChannels) },
+  { name: "delay-limit", env: "NOTISTREAM_DELAY_LIMIT", help: "how far ahead a message may be scheduled (X-Delay, At, In, or delay in POST /): a duration such as 3d, 12h or 90m, at least 10s (ntfy's message-delay-limit); scheduled messages wait in the pub/sub server", default: formatDuration(DEFAULT_DELAY_LIMIT_MS) },
+  { name: "smtp-url", env: "NOTISTREAM_SMTP_URL", help: "send e-mail notifications (X-Email, or email in POST /) through this SMTP server: smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://user:password@host:465; unset, a publish asking for one is refused (400, 40001)" },
+  { name: "smtp-from", env: "NOTISTREAM_SMTP_FROM", help: "the e-mails' sender address (default: --smtp-url's login when it is an address, else notistream@<this machine's name>)" },
 ];
 
 /** Web Push's settings from the flags (the VAPID keys made or read in --data); a bad one is a usage error (exit 2). */
@@ -393,7 +396,7 @@ function scheduleAndMailFromFlags(f: Record<string, string | undefined>): Pick<W
     console.error(`web: ${refusal}`);
     process.exit(2);
   }
-  console.log(`web: e-mail notifications (X-Email) go out through ${redactSmtpUrl(url)} from ${from}, at most 16 per client address at once, then one an hour`);
+  console.log(`web: e-mail notifications (X-Email) go out through ${redactSmtpUrl(url)} from ${from}, at most ${EMAIL_BURST} per client address at once, then one an hour`);
   return { delayLimitMs, smtp: { url, from } };
 }
 

@@ -103,13 +103,11 @@ type Unsupported = { feature: string; names: readonly string[]; kind: NtfyErrorK
  * 40014 attachments, 40032 calls); the others are ntfy's generic 40000.
  */
 export const UNSUPPORTED: readonly Unsupported[] = [
-  { feature: "delay (scheduled delivery)", names: ["x-delay", "delay", "x-at", "at", "x-in", "in"], kind: linked(NTFY_ERRORS.badRequest, "#scheduled-delivery") },
   { feature: "actions (action buttons)", names: ["x-actions", "actions", "action"], kind: linked(NTFY_ERRORS.badRequest, "#action-buttons") },
   { feature: "attach (attachments from a URL)", names: ["x-attach", "attach", "a"], kind: NTFY_ERRORS.attachmentsDisallowed },
   { feature: "filename (file attachments)", names: ["x-filename", "filename", "file", "f"], kind: NTFY_ERRORS.attachmentsDisallowed },
   { feature: "icon", names: ["x-icon", "icon"], kind: linked(NTFY_ERRORS.badRequest, "#icons") },
   { feature: "markdown (Markdown formatting)", names: ["x-markdown", "markdown", "md"], kind: linked(NTFY_ERRORS.badRequest, "#markdown-formatting"), asks: isTrue },
-  { feature: "email (e-mail notifications)", names: ["x-email", "x-e-mail", "email", "e-mail", "mail", "e"], kind: NTFY_ERRORS.emailDisabled },
   { feature: "call (phone calls)", names: ["x-call", "call"], kind: NTFY_ERRORS.callsDisabled },
   { feature: "cache=no (a message kept out of history)", names: ["x-cache", "cache"], kind: linked(NTFY_ERRORS.badRequest, "#message-caching"), asks: isFalse },
   { feature: "sequence_id (updating a notification)", names: ["x-sequence-id", "sequence-id", "sid"], kind: linked(NTFY_ERRORS.badRequest, "#updating-deleting-notifications") },

@@ -1,6 +1,6 @@
 // web_publishing.ts — publishing over HTTP: POST / (our own fields, or ntfy's JSON publish), POST or PUT /<channel> and
 // GET /<channel>/publish (ntfy's way, answered as ntfy answers), and the one publish every route goes through, timed and counted.
-import { buildEnvelope, type Notification } from "./message";
+import type { Notification } from "./message";
 import { publishRefusal } from "./web_access";
 import { bodyFields, readBody } from "./web_body";
 import { json, type WebContext } from "./web_context";
@@ -11,6 +11,7 @@ import { bodyMessage, bodyText, clearRefusal, isClearRequest, isNtfyJson, messag
 import type { Published, Publisher } from "./web_publisher";
 import { CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { fillTemplates } from "./web_senders";
+import { extrasFromFields, ourAnswer, publishAsked, readExtras } from "./web_scheduled";
 
 /** The publish every route uses: timed into the latency histogram, counted, and summed up in a log line a minute. */
 export function countedPublish(publisher: Publisher, metrics: Metrics, log: (line: string) => void): { publish: (n: Notification, now?: number) => Promise<Published>; stop: () => void } {
@@ -52,15 +53,15 @@ export function publishRoot(ctx: WebContext): Handler {
     const n = notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "form" });
     const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, token);
     if (denied) return denied;
-    const { id, channel, receivers } = await ctx.publish(n);
-    return json(200, { id, channel, receivers });
+    const asked = await publishAsked(ctx, n, refuseInOurShape(() => extrasFromFields(ctx, req, url, fields)));
+    return json(200, ourAnswer(asked));
   };
 }
 
 /** Our own POST / answers in our shape ({"error"}), also for a refusal web_ntfy_publish.ts words. */
-function refuseInOurShape(check: () => void): void {
+function refuseInOurShape<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (err) {
     if (err instanceof NtfyError) throw new InputError(err.detail ?? err.message, err.status);
     throw err;
@@ -73,7 +74,7 @@ async function publishNtfyJson(ctx: WebContext, req: Request, url: URL, checked:
   const params = readPublishParams(paramSource(req, url, published.headers));
   const n = ntfyNotification(ctx, published.topic, params, (published.message ?? "").trim());
   const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, published.token ?? checked.token);
-  return denied ? ntfyRefusal(denied) : ntfyPublished(ctx, n);
+  return denied ? ntfyRefusal(denied) : ntfyPublished(ctx, n, req, url, published.headers);
 }
 
 /**
@@ -89,10 +90,10 @@ export function publishPath(ctx: WebContext): Handler {
       const params = readPublishParams(paramSource(req, url));
       const raw = await readBody(req, ctx.opts.maxBody);
       if (isClearRequest(req.method, url.pathname, raw.length)) throw clearRefusal(url.pathname);
-      if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)));
+      if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)), req, url);
       const filled = fillTemplates(bodyText(raw, params.unifiedPush), params.message, params.title);
       const title = typeof filled.title === "string" ? filled.title : undefined;
-      return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, { ...params, title }, filled.message));
+      return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, { ...params, title }, filled.message), req, url);
     }, NTFY_ERRORS.entityTooLargeAttachment);
 }
 
@@ -130,11 +131,13 @@ function ntfyNotification(ctx: WebContext, channel: string, params: PublishParam
   return notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "http" });
 }
 
-/** Publishes, and answers as ntfy does (handlePublish, writeJSON): 200 and the message JSON, which the CLI and Apprise require. */
-async function ntfyPublished(ctx: WebContext, n: Notification): Promise<Response> {
-  const now = Date.now();
-  const { id } = await ctx.publish(n, now);
-  return new Response(`${ntfyJson(ntfyMessage(buildEnvelope(n, id, now)))}\n`, { status: 200, headers: { "content-type": "application/json", ...NTFY_CORS } });
+/**
+ * Publishes (or schedules, and mails, as its delay and e-mail parameters ask: web_scheduled.ts), and answers as ntfy
+ * does (handlePublish, writeJSON): 200 and the message JSON, which the CLI and Apprise require; a scheduled one's time is its due time.
+ */
+async function ntfyPublished(ctx: WebContext, n: Notification, req: Request, url: URL, json?: Map<string, string>): Promise<Response> {
+  const asked = await publishAsked(ctx, n, readExtras(ctx, req, url, paramSource(req, url, json)));
+  return new Response(`${ntfyJson(ntfyMessage(asked.envelope))}\n`, { status: 200, headers: { "content-type": "application/json", ...NTFY_CORS } });
 }
 
 /**
