@@ -1,12 +1,14 @@
-// web_account.ts — ntfy's account routes over the ACL, as ntfy's clients call them: GET /v1/account, the tokens at
-// /v1/account/token (made, extended, revoked), /v1/health, and the web app's /v1/config and /config.js; errors in ntfy's shape.
+// web_account.ts — ntfy's account routes over the ACL, as ntfy's clients call them: GET /v1/account (with today's publish
+// count), the tokens at /v1/account/token, the web app's settings and subscriptions, /v1/health, /v1/config and /config.js.
 import { userFromAuthorization, type Acl, type AclUser } from "./acl";
 import { authorizationOf, tokenOf } from "./web_access";
+import type { z } from "zod";
 import { readBody } from "./web_body";
 import type { WebContext } from "./web_context";
 import { InputError } from "./web_input";
 import { NTFY_CORS, NTFY_ERRORS, NtfyError, ntfyErrorForStatus, ntfyErrorResponse, readParam, type NtfyErrorKind } from "./web_ntfy";
-import type { Handler } from "./web_routes";
+import { PrefsStore, PublishCounts, SavedSubscriptionSchema, SettingsSchema, renamed, withSettings, withSubscription, without, type Counted, type Prefs } from "./web_account_data";
+import type { Checked, Handler, RouteRow } from "./web_routes";
 import { TOKEN_FORMAT, TokenRequestSchema, expiryOf, tokenJson, updated, type TokenRequest, type TokenStore } from "./web_tokens";
 
 /** ntfy's limit on a JSON request body (server.go jsonBodyBytesLimit). */
@@ -15,23 +17,60 @@ const JSON_BODY_LIMIT = 32768;
 const ntfyJson = (body: unknown, headers: Record<string, string> = {}): Response =>
   new Response(`${JSON.stringify(body)}\n`, { status: 200, headers: { "content-type": "application/json", ...NTFY_CORS, ...headers } });
 
+/** ntfy's 40903 (server/errors.go errHTTPConflictSubscriptionExists), which only these routes answer. */
+const SUBSCRIPTION_EXISTS: NtfyErrorKind = { code: 40903, http: 409, error: "conflict: topic subscription already exists", link: "" };
+
 /**
- * ntfy's account statistics (apiAccountStats). aiontfy, which Home Assistant uses, cannot read an account without
- * them, so they are sent; Notistream has no e-mails, calls, reservations or attachments, and counts no messages per
- * account, so every figure is 0.
+ * ntfy's account limits (apiAccountLimits), which aiontfy requires and ntfy's web app reads on its account page. The
+ * basis is "ip", as ntfy's for limits from the server's settings rather than a tier (visitor.go configBasedVisitorLimits).
+ * Messages: with --rate-limit r, at most r × 86,400 a day, as ntfy approximates its own from its request limiter
+ * (replenishDurationToDailyLimit); without one, 0, ntfy's figure for what is not limited. Everything else is 0:
+ * history keeps a count of messages, not an age, and Notistream sends no e-mails or calls and takes no reservations
+ * or uploads.
  */
-const NO_STATS = {
-  messages: 0,
-  messages_remaining: 0,
-  emails: 0,
-  emails_remaining: 0,
-  calls: 0,
-  calls_remaining: 0,
-  reservations: 0,
-  reservations_remaining: 0,
-  attachment_total_size: 0,
-  attachment_total_size_remaining: 0,
-};
+export function accountLimits(rateLimit: number | undefined) {
+  return {
+    basis: "ip",
+    messages: (rateLimit ?? 0) * 86_400,
+    messages_expiry_duration: 0,
+    emails: 0,
+    calls: 0,
+    reservations: 0,
+    attachment_total_size: 0,
+    attachment_file_size: 0,
+    attachment_expiry_duration: 0,
+    attachment_bandwidth: 0,
+  };
+}
+
+/**
+ * ntfy's account statistics (apiAccountStats), which aiontfy cannot read an account without: `messages` is what the
+ * visitor published today (UTC); each `*_remaining` is its limit less the use, never below 0 (visitor.go zeroIfNegative).
+ */
+export function accountStats(messages: number, limits: ReturnType<typeof accountLimits>) {
+  return {
+    messages,
+    messages_remaining: Math.max(0, limits.messages - messages),
+    emails: 0,
+    emails_remaining: 0,
+    calls: 0,
+    calls_remaining: 0,
+    reservations: 0,
+    reservations_remaining: 0,
+    attachment_total_size: 0,
+    attachment_total_size_remaining: 0,
+  };
+}
+
+/**
+ * Whether a row's 200 is a published message, counted in /v1/account's stats as ntfy counts each visitor's messages:
+ * every route that needs write rights on a channel or a sender's signature, and POST or PUT to / and the senders that
+ * take a login. (A GitHub ping is answered 200 and counted though it publishes nothing.)
+ */
+export function countsAsPublish(row: Pick<RouteRow, "method" | "path" | "right">): boolean {
+  if (row.right === "write" || row.right === "signed") return true;
+  return row.right === "login" && (row.method === "POST" || row.method === "PUT") && !row.path.startsWith("/push/");
+}
 
 /** Who calls an account route: a named ACL user, with the issued token they logged in with (if so), or anonymous (null). */
 type Caller = { user: AclUser | null; token: string | null };
@@ -61,8 +100,11 @@ function tokenHolder(acl: Acl | undefined, caller: Caller): AclUser | Response {
   return caller.user;
 }
 
-/** A token request's JSON body (an empty body is {}, as ntfy allows), checked; a 400 in ntfy's shape says what is wrong. */
-async function tokenRequest(req: Request): Promise<TokenRequest> {
+/**
+ * A request's JSON body (an empty body is {}, as ntfy allows) checked by `schema`; a 400 in ntfy's shape says what
+ * is wrong and, with `example`, what to send.
+ */
+async function jsonRequest<T>(req: Request, schema: z.ZodType<T>, example: string): Promise<T> {
   const text = new TextDecoder().decode(await readBody(req, JSON_BODY_LIMIT)).trim();
   let body: unknown = {};
   if (text) {
@@ -72,13 +114,15 @@ async function tokenRequest(req: Request): Promise<TokenRequest> {
       throw new NtfyError(NTFY_ERRORS.jsonInvalid, (err as Error).message);
     }
   }
-  const parsed = TokenRequestSchema.safeParse(body);
+  const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new NtfyError(NTFY_ERRORS.jsonInvalid, `"${issue.path.join(".") || "body"}": ${issue.message} (send {"label": "…", "expires": <Unix seconds, 0 for never>})`);
+    throw new NtfyError(NTFY_ERRORS.jsonInvalid, `"${issue.path.join(".") || "body"}": ${issue.message} (send ${example})`);
   }
   return parsed.data;
 }
+
+const tokenRequest = (req: Request): Promise<TokenRequest> => jsonRequest(req, TokenRequestSchema, '{"label": "…", "expires": <Unix seconds, 0 for never>}');
 
 /** Answers an InputError (a too large body, a bad field) in ntfy's shape; anything else goes on to the dispatcher. */
 function ntfyShaped(handler: Handler): Handler {
@@ -93,21 +137,90 @@ function ntfyShaped(handler: Handler): Handler {
   };
 }
 
-export type AccountRoutes = { account: Handler; tokenCreate: Handler; tokenUpdate: Handler; tokenDelete: Handler; health: Handler; config: Handler; configJs: Handler };
+export type AccountRoutes = {
+  account: Handler;
+  tokenCreate: Handler;
+  tokenUpdate: Handler;
+  tokenDelete: Handler;
+  settings: Handler;
+  subscriptionAdd: Handler;
+  subscriptionChange: Handler;
+  subscriptionDelete: Handler;
+  health: Handler;
+  config: Handler;
+  configJs: Handler;
+  /** Counts a publish the dispatcher answered 200 (countsAsPublish) for its caller, not awaited. */
+  published: (req: Request, url: URL, checked: Checked) => void;
+};
 
 /** The /v1 account routes; `tokens` is null without an ACL (then no token is ever issued). */
 export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): AccountRoutes {
   const acl = () => ctx.opts.acl; // changes on SIGHUP: read per request
-  const nowS = () => Math.floor(Date.now() / 1000);
+  const counts = new PublishCounts(ctx.publisher, ctx.logError);
+  const prefs = new PrefsStore(ctx.publisher);
 
-  // ntfy's handleAccountGet: the user's name and role, or "*" and "anonymous"; limits are left out (Notistream sets no
-  // daily quotas), and tokens too (only their hashes are kept, so they cannot be listed).
+  // ntfy's handleAccountGet: the user's name and role, or "*" and "anonymous"; limits, and stats counted for the user
+  // or, anonymous, for the visitor (ntfy's visitor per IP); a user's saved settings and subscriptions; and the token
+  // the caller logged in with (only hashes are kept, so no other can be listed).
   const account: Handler = async (req, url) => {
     const caller = callerOf(acl(), req, url, tokens);
     if (caller instanceof Response) return caller;
-    if (!caller.user) return ntfyJson({ username: "*", role: "anonymous", stats: NO_STATS });
-    return ntfyJson({ username: caller.user.name, role: caller.user.unrestricted ? "admin" : "user", stats: NO_STATS });
+    const limits = accountLimits(ctx.opts.rateLimit);
+    const who: Counted = caller.user ? { user: caller.user.name } : { visitor: ctx.visitorOf(req) };
+    const stats = accountStats(await counts.today(who), limits);
+    if (!caller.user) return ntfyJson({ username: "*", role: "anonymous", limits, stats });
+    const saved = await prefs.read(caller.user.name);
+    const rec = caller.token ? await tokens?.find(caller.user.name, caller.token) : null;
+    return ntfyJson({
+      username: caller.user.name,
+      role: caller.user.unrestricted ? "admin" : "user",
+      ...prefsJson(saved),
+      ...(rec && caller.token ? { tokens: [tokenJson(caller.token, rec)] } : {}),
+      limits,
+      stats,
+    });
   };
+
+  const published = (req: Request, url: URL, checked: Checked): void => {
+    const list = acl();
+    let user = checked.who;
+    if (list && user === undefined) {
+      // The row's check waited for the body (POST /): the caller is read again from the request.
+      const caller = callerOf(list, req, url, tokens);
+      user = caller instanceof Response ? undefined : (caller.user ?? undefined);
+    }
+    counts.count(user && user !== list?.anonymous ? { user: user.name } : { visitor: ctx.visitorOf(req) });
+  };
+
+  return {
+    account: ntfyShaped(account),
+    ...tokenRoutes(ctx, acl, tokens),
+    ...prefsRoutes(acl, tokens, prefs),
+    // ntfy's handleHealth: the web server answers (/healthz says whether the pub/sub server does too).
+    health: async () => ntfyJson({ healthy: true }),
+    config: async () => ntfyJson(webConfig(acl())),
+    // ntfy's handleWebConfig: the same object as a script for ntfy's web app.
+    configJs: async () =>
+      new Response(`// Generated server configuration\nvar config = ${JSON.stringify(webConfig(acl()), null, 2)};\n`, {
+        headers: { "content-type": "text/javascript", "cache-control": "no-cache" },
+      }),
+    published,
+  };
+}
+
+/** Saved prefs as GET /v1/account carries them (apiAccountResponse): empty ones left out, as ntfy's omitempty does. */
+function prefsJson(p: Prefs): Record<string, unknown> {
+  return {
+    ...(p.language ? { language: p.language } : {}),
+    ...(p.notification && Object.keys(p.notification).length ? { notification: p.notification } : {}),
+    // Never an empty list: ntfy's web app removes every local subscription missing from one (syncFromRemote).
+    ...(p.subscriptions?.length ? { subscriptions: p.subscriptions } : {}),
+  };
+}
+
+/** POST, PATCH and DELETE /v1/account/token. */
+function tokenRoutes(ctx: WebContext, acl: () => Acl | undefined, tokens: TokenStore | null): Pick<AccountRoutes, "tokenCreate" | "tokenUpdate" | "tokenDelete"> {
+  const nowS = () => Math.floor(Date.now() / 1000);
 
   // ntfy's handleAccountTokenCreate: {"label", "expires"}; no expires: 72 hours; 0: never.
   const tokenCreate: Handler = async (req, url) => {
@@ -151,19 +264,71 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
     return ntfyJson({ success: true });
   };
 
+  return { tokenCreate: ntfyShaped(tokenCreate), tokenUpdate: ntfyShaped(tokenUpdate), tokenDelete: ntfyShaped(tokenDelete) };
+}
+
+/**
+ * PATCH /v1/account/settings and POST, PATCH and DELETE /v1/account/subscription, which ntfy's web app calls while
+ * logged in (web/src/app/AccountApi.js updateSettings, addSubscription, updateSubscription, deleteSubscription), so a
+ * user's subscriptions and settings follow them to another browser (server_account.go handleAccountSettingsChange,
+ * handleAccountSubscription*). Any logged-in user; anonymous callers get ntfy's 401.
+ */
+function prefsRoutes(acl: () => Acl | undefined, tokens: TokenStore | null, prefs: PrefsStore): Pick<AccountRoutes, "settings" | "subscriptionAdd" | "subscriptionChange" | "subscriptionDelete"> {
+  /** The logged-in user a prefs route acts for, or the 401 that says to log in. */
+  const userOf = (req: Request, url: URL): AclUser | Response => {
+    const caller = callerOf(acl(), req, url, tokens);
+    if (caller instanceof Response) return caller;
+    if (!acl()) return ntfyErrorResponse(NTFY_ERRORS.unauthorized, "this server has no users (it runs without --acl), so it keeps no settings or subscriptions");
+    return caller.user ?? ntfyErrorResponse(NTFY_ERRORS.unauthorized, "log in to keep settings and subscriptions on the server");
+  };
+  const subscriptionExample = '{"base_url": "https://…", "topic": "…", "display_name": "…"}';
+
+  const settings: Handler = async (req, url) => {
+    const user = userOf(req, url);
+    if (user instanceof Response) return user;
+    const body = await jsonRequest(req, SettingsSchema, '{"language": "de", "notification": {"sound": "…", "min_priority": 1-5, "delete_after": <seconds>}}');
+    await prefs.write(user.name, withSettings(await prefs.read(user.name), body));
+    return ntfyJson({ success: true });
+  };
+
+  // 40903 when it is there already (ntfy's errHTTPConflictSubscriptionExists).
+  const subscriptionAdd: Handler = async (req, url) => {
+    const user = userOf(req, url);
+    if (user instanceof Response) return user;
+    const sub = await jsonRequest(req, SavedSubscriptionSchema, subscriptionExample);
+    const saved = await prefs.read(user.name);
+    const next = refusedAs400(() => withSubscription(saved, sub));
+    if (next === "exists") return ntfyErrorResponse(SUBSCRIPTION_EXISTS, `${sub.base_url}/${sub.topic} is saved already`);
+    await prefs.write(user.name, next);
+    return ntfyJson(next.subscriptions!.at(-1));
+  };
+
+  // A new display name; 40401 when there is no such subscription.
+  const subscriptionChange: Handler = async (req, url) => {
+    const user = userOf(req, url);
+    if (user instanceof Response) return user;
+    const sub = await jsonRequest(req, SavedSubscriptionSchema, subscriptionExample);
+    const changed = renamed(await prefs.read(user.name), sub);
+    if (!changed) return ntfyErrorResponse(NTFY_ERRORS.notFound, `no saved subscription to ${sub.base_url}/${sub.topic}`);
+    await prefs.write(user.name, changed.prefs);
+    return ntfyJson(changed.sub);
+  };
+
+  // Named by X-BaseURL and X-Topic (a DELETE has no body); success whether it was there or not, as ntfy's.
+  const subscriptionDelete: Handler = async (req, url) => {
+    const user = userOf(req, url);
+    if (user instanceof Response) return user;
+    const saved = await prefs.read(user.name);
+    const next = without(saved, readParam(req.headers, url.searchParams, "X-BaseURL", "BaseURL"), readParam(req.headers, url.searchParams, "X-Topic", "Topic"));
+    if (next !== saved) await prefs.write(user.name, next);
+    return ntfyJson({ success: true });
+  };
+
   return {
-    account: ntfyShaped(account),
-    tokenCreate: ntfyShaped(tokenCreate),
-    tokenUpdate: ntfyShaped(tokenUpdate),
-    tokenDelete: ntfyShaped(tokenDelete),
-    // ntfy's handleHealth: the web server answers (/healthz says whether the pub/sub server does too).
-    health: async () => ntfyJson({ healthy: true }),
-    config: async () => ntfyJson(webConfig(acl())),
-    // ntfy's handleWebConfig: the same object as a script for ntfy's web app.
-    configJs: async () =>
-      new Response(`// Generated server configuration\nvar config = ${JSON.stringify(webConfig(acl()), null, 2)};\n`, {
-        headers: { "content-type": "text/javascript", "cache-control": "no-cache" },
-      }),
+    settings: ntfyShaped(settings),
+    subscriptionAdd: ntfyShaped(subscriptionAdd),
+    subscriptionChange: ntfyShaped(subscriptionChange),
+    subscriptionDelete: ntfyShaped(subscriptionDelete),
   };
 }
 
