@@ -232,7 +232,9 @@ export async function publishBody(ctx: WebContext, req: Request, src: ParamSourc
   }
   const store = attachmentsOf(ctx);
   if (asked.name !== undefined && !store) throw attachmentsOff("Filename asks for the body to be kept as a file");
-  if (!store || (params.template && asked.name === undefined)) return plain();
+  if (params.template && asked.name !== undefined)
+    throw new NtfyError(NTFY_ERRORS.badRequest, "Filename and template=yes ask for the body to be both the file and the template's JSON; send one of them");
+  if (!store || params.template) return plain();
   const visitor = uploaderOf(ctx, req, checked);
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   // ntfy's early "do-not-trust" check on Content-Length (handleBodyAsAttachment); the bytes are counted again as they come.
@@ -347,4 +349,17 @@ export function attachmentsFromFlags(f: Record<string, string | undefined>): { b
     console.error(`web: ${(err as Error).message}`);
     process.exit(2);
   }
+}
+
+/**
+ * ntfy's JSON publish (POST / with a topic): `attach` (an http(s) URL, named by `filename` or its path) goes out as
+ * the attachment, the message defaulting to "You received a file: <name>". A `filename` with no `attach` would make
+ * ntfy keep the message text as a file: refused (40014), since the JSON's message is text to send, not a file.
+ */
+export function linkedFile(src: ParamSource, params: PublishParams): { params: PublishParams; attach: (n: Notification) => Notification } {
+  const asked = readAttachParams(src);
+  if (asked.url === undefined && asked.name !== undefined) throw attachmentsOff("a JSON publish's filename without attach asks for its message to be kept as a file (upload a file with PUT /<topic> and Filename instead)");
+  if (asked.url === undefined) return { params, attach: (n) => n };
+  const link: Attachment = { name: asked.name!, url: asked.url };
+  return { params: withDefaultMessage(params, link.name), attach: (n) => ({ ...n, attachment: link }) };
 }
