@@ -349,7 +349,7 @@ type SubscribeParams = { poll: boolean; scheduled: boolean; since: Since; filter
 
 export function parseSubscribeParams(headers: Headers, query: URLSearchParams, nowMs: number): SubscribeParams {
   const poll = readBoolParam(headers, query, false, "x-poll", "poll", "po");
-  // Accepted as ntfy does; Notistream has no scheduled messages, so every cached message is already delivered.
+  // With poll=1, the scheduled messages follow the cached ones (web_scheduled.ts withScheduled).
   const scheduled = readBoolParam(headers, query, false, "x-scheduled", "scheduled", "sched");
   const since = parseSince(readParam(headers, query, "x-since", "since", "si"), poll, nowMs);
   const priorities: number[] = [];

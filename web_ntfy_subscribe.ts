@@ -24,6 +24,7 @@ import {
 } from "./web_ntfy";
 import type { readingRoutes } from "./web_reading";
 import type { Handler, RouteRow } from "./web_routes";
+import { withScheduled } from "./web_scheduled";
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 
 /** ntfy's keepalive-interval (config.go DefaultKeepaliveInterval): the Android app gives up after 77 s of silence. */
@@ -242,7 +243,7 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
       const start = startOf(params.since);
       const format = new NtfyLines(kind, topicsPart(url), params.filters, keepaliveMs);
       const a = admitted(req, channels, who?.name);
-      if (params.poll) return pollResponse(start.cached && cachedMessages(publisher, channels, start.cached), format, a.closed, replayFailed);
+      if (params.poll) return pollResponse(withScheduled(start.cached && cachedMessages(publisher, channels, start.cached), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed);
       return eventStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest });
     };
 
@@ -254,7 +255,7 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
     const format = new NtfyFrames(topicsPart(url), params.filters, keepaliveMs);
     const a = admitted(req, channels, who?.name);
     const session = params.poll
-      ? new PollSocket(start.cached && cachedMessages(publisher, channels, start.cached), format, a.closed, replayFailed)
+      ? new PollSocket(withScheduled(start.cached && cachedMessages(publisher, channels, start.cached), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed)
       : socketStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest });
     if (!upgrade(req, session)) {
       a.closed();

@@ -3,7 +3,8 @@
 import { isPattern } from "./glob";
 import { HeldLimits } from "./ratelimit";
 import { error, json, type WebContext } from "./web_context";
-import { checkId, eventStream, recentMessages, streamStats, type StreamOptions } from "./web_events";
+import { channelsFrom, checkId, eventStream, recentMessages, streamStats, type StreamOptions } from "./web_events";
+import { scheduledForMessages } from "./web_scheduled";
 import type { Handler } from "./web_routes";
 import { isLoopback, visitorKey } from "./web_visitor";
 
@@ -76,6 +77,7 @@ export function readingRoutes(ctx: WebContext): { events: Handler; messages: Han
     return eventStream(hub, publisher, channels, since, replayFailed, admitted.closed, admitted.options);
   };
 
-  const messages: Handler = async (_req, url) => json(200, await recentMessages(url, publisher));
+  // With ?scheduled=1, the scheduled messages follow the history, each marked `scheduled` (its time is when it is due).
+  const messages: Handler = async (_req, url) => json(200, [...(await recentMessages(url, publisher)), ...(await scheduledForMessages(url, ctx.scheduler, channelsFrom(url)))]);
   return { events, messages, admit, replayFailed };
 }

@@ -338,3 +338,22 @@ export function ourAnswer(asked: Asked): Record<string, unknown> {
   const { id, channel, time } = asked.envelope;
   return asked.scheduled ? { id, channel, receivers: 0, scheduled: true, time } : { id, channel, receivers: asked.receivers };
 }
+
+/**
+ * ntfy's `scheduled=1` on a poll (server.go sendOldMessages with scheduled): the cached messages, then the scheduled
+ * ones on those channels, due first; their time is in the future, so this is ntfy's order by time too.
+ */
+export function withScheduled(cached: AsyncGenerator<Envelope> | null, scheduler: Scheduler | undefined, channels: string[], asked: boolean): AsyncGenerator<Envelope> | null {
+  if (!cached || !asked || !scheduler) return cached;
+  return (async function* () {
+    yield* cached;
+    yield* await scheduler.listed(channels);
+  })();
+}
+
+/** /messages?scheduled=1: the scheduled messages on the channels asked for, each marked `scheduled`, after the history. */
+export async function scheduledForMessages(url: URL, scheduler: Scheduler | undefined, channels: string[]): Promise<(Envelope & { scheduled: true })[]> {
+  const asked = url.searchParams.get("scheduled") ?? url.searchParams.get("sched");
+  if (!scheduler || asked === null || !isTrue(asked)) return [];
+  return (await scheduler.listed(channels)).map((e) => ({ ...e, scheduled: true as const }));
+}
