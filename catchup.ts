@@ -351,17 +351,61 @@ export class CatchUpBuffer {
 
 // ---- The client's catch-up -------------------------------------------------------------------------------------
 
+// ---- Reads that may pass -----------------------------------------------------------------------------------------
+
 /**
- * A saved place past the newest entry of the channel's history (a forged ID saved by an older client, or a server
- * whose history was reset) would make every catch-up, and every live message, look already seen. Such a channel
- * starts again from its newest entry, as on a first run; true when that happened.
+ * How long a read that may pass is asked again, as the waits between tries (milliseconds): a Redis Cluster's failover
+ * takes the node timeout and an election, and ioredis gives up on CLUSTERDOWN after a few seconds of its own.
  */
-export function restartIfPastHistory(ch: string, newest: string | null | undefined, places: Places, on: Pick<Handlers, "status">): boolean {
+export const PATIENCE_MS: readonly number[] = [100, 200, 400, 800, 1600, ...Array<number>(14).fill(2000)];
+
+/** Replies that say the server is busy or moving (a restart, a failover, a reshard), not that it refused the command. */
+const PASSING_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|MOVED|ASK)\b/;
+
+/**
+ * Whether a failed read may succeed if asked again: a lost connection, a timeout or a cluster in flux (backend.ts's
+ * LinkError with no `reply`, or a reply above); not a refusal such as NOPERM or WRONGTYPE, which asking again repeats.
+ */
+export function mayPass(err: unknown): boolean {
+  const reply = err instanceof Error && "reply" in err ? err.reply : null;
+  return typeof reply !== "string" || PASSING_REPLY.test(reply);
+}
+
+/**
+ * A clock difference between a server and its readers that still counts as the same time: a stream ID's milliseconds
+ * further ahead of the reader's clock than this come from no real message yet (a forged ID, or a server's clock that
+ * went back), so a place or a live message there is not waited for.
+ */
+const CLOCK_SLACK_MS = 60_000;
+
+/** Whether stream ID `id` is from the future: past now and the clock slack. */
+export const fromTheFuture = (id: string, nowMs = Date.now()): boolean => Number(id.split("-")[0]) > nowMs + CLOCK_SLACK_MS;
+
+/** Whether stream ID `id` could be a message added just now (within the clock slack either way), as a live one is. */
+export const addedJustNow = (id: string, nowMs = Date.now()): boolean => Math.abs(Number(id.split("-")[0]) - nowMs) <= CLOCK_SLACK_MS;
+
+/** A channel's history that ends before the reader's saved place, which is kept (catchUpChannel). */
+export type Behind = { last: string; newest: string | null };
+
+export const behindLine = (ch: string, b: Behind): string =>
+  `${ch}: its history ends at ${b.newest ?? "nothing"}, before the saved place ${b.last} (a node that has not caught up?); keeping the place`;
+
+/**
+ * A saved place past the newest entry of the channel's history. From the future (a forged ID saved by an older
+ * client, or a server whose clock went back), it would make every catch-up and every live message look already seen:
+ * the channel starts again from its newest entry, as on a first run, and null is returned. Otherwise it is a real
+ * place and the history read is behind it: a node that lacks the newest writes answered (a master restarted with an
+ * old copy, before the cluster tells it its slots moved on). Going back to that node's newest would show everything
+ * after it a second time once the real master answers, so the place is kept (new messages come after it anyway) and
+ * the gap is returned, for the caller to ask again.
+ */
+export function placeAgainstHistory(ch: string, newest: string | null, places: Places, on: Pick<Handlers, "status">): Behind | null {
   const last = places.get(ch);
-  if (last === undefined || compareIds(last, newest ?? "0-0") <= 0) return false;
+  if (last === undefined || compareIds(last, newest ?? "0-0") <= 0) return null;
+  if (!fromTheFuture(last)) return { last, newest };
   places.set(ch, newest ?? "0-0");
   on.status(`${ch}: the saved place ${last} is past the newest message in its history; going on from ${newest ?? "the start"}`);
-  return true;
+  return null;
 }
 
 /** Gaps shorter than this (a Wi-Fi drop, a server restart) are replayed in full; longer ones use the replay limit. */
@@ -398,15 +442,16 @@ export const CATCH_UP_PAGE = 1000;
 
 /**
  * One channel's catch-up for the client. A first run replays nothing and remembers where history stands; otherwise
- * everything after the saved place is shown (capped after a long absence), or, with nothing after it, a place past
- * history starts again from its newest entry. A failed read throws: the caller says so (or gives up).
+ * everything after the saved place is shown (capped after a long absence), or, with nothing after it, the place is
+ * held against history's newest entry (placeAgainstHistory): the gap is returned when history is behind a real place.
+ * A failed read throws: the caller says so, asks again (mayPass) or gives up.
  */
-export async function catchUpChannel(ch: string, history: History, places: Places, on: Pick<Handlers, "message" | "status">, lastDownAt: number, limit: number): Promise<void> {
+export async function catchUpChannel(ch: string, history: History, places: Places, on: Pick<Handlers, "message" | "status">, lastDownAt: number, limit: number): Promise<Behind | null> {
   const last = places.get(ch);
   if (last === undefined) {
     const top = await history.top(ch);
     if (places.get(ch) === undefined) places.set(ch, top ?? "0-0");
-    return;
+    return null;
   }
   const missed: Envelope[] = [];
   for (let from = last; ; ) {
@@ -415,9 +460,12 @@ export async function catchUpChannel(ch: string, history: History, places: Place
     if (page.length < CATCH_UP_PAGE) break;
     from = page[page.length - 1]!.id;
   }
-  if (missed.length > 0) replayMissed(missed, lastDownAt, limit, places, on);
+  if (missed.length > 0) {
+    replayMissed(missed, lastDownAt, limit, places, on);
+    return null;
+  }
   // Nothing after the saved place: is the place still inside history?
-  else restartIfPastHistory(ch, await history.top(ch), places, on);
+  return placeAgainstHistory(ch, await history.top(ch), places, on);
 }
 
 /** The client's saved places: kept in memory, and written to its state file. */
@@ -426,7 +474,9 @@ export type SavedPlaces = Places & { save(): void; saveSoon(): void };
 /**
  * The catch-up of the client's subscriptions on a connection that runs commands (RESP on one node, or a cluster):
  * live messages checked against history in arrival order and held while their name catches up; each message shown
- * once; `caughtUp` said once every name has caught up, and after each later catch-up (a failover's).
+ * once; `caughtUp` said once every name has caught up, and after each later catch-up (a failover's). A read that
+ * meets a failover, or a node behind the newest writes, is asked again for a while (`patience`) rather than taken
+ * as history: a message's check that failed once showed it as plain text, without its ID (the cluster e2e flake).
  */
 export class ClientCatchUp {
   private readonly buffer: CatchUpBuffer;
@@ -446,8 +496,14 @@ export class ClientCatchUp {
     /** When the last connection ended; 0 before the first one (a fresh start counts as a long absence). */
     public lastDownAt: number,
     private readonly names: string[],
-    /** One line for all names (one RESP connection keeps the order across channels), or one per name (a cluster's shards). */
-    private readonly oneLine: () => boolean,
+    /**
+     * One node: its one connection keeps the order across channels (one line for all names), and its history took
+     * every message before it was published (a message not there is not real). Else a cluster: a line per name (its
+     * shards keep no common order), and a history read may be answered by a node behind the newest writes.
+     */
+    private readonly oneNode: () => boolean,
+    /** The waits between tries of a read that may pass (PATIENCE_MS). */
+    private readonly patience: readonly number[] = PATIENCE_MS,
   ) {
     this.buffer = new CatchUpBuffer(places, (env, replayed) => {
       this.on.message(env, replayed);
@@ -468,22 +524,57 @@ export class ClientCatchUp {
 
   /** A live message for `name` (a channel, or the glob that matched it): checked against history, in arrival order. */
   live(name: string, m: LiveMessage): void {
-    const key = this.oneLine() ? "" : name;
+    const key = this.oneNode() ? "" : name;
     let line = this.lines.get(key);
     if (!line) this.lines.set(key, (line = new ArrivalOrder(([n, env]) => this.buffer.live(n, env))));
     const settle = line.take();
     if (m.checkId === null) return settle([name, m.plain]);
-    const generation = this.generation;
-    this.history.find(m.channel, m.checkId).then(
-      (found) => settle([name, settleLive(m, found)]),
-      (err: Error) => {
-        if (generation !== this.generation) return; // the connection ended: catch-up brings it back from history
-        // Not checked is not trusted: the payload shows as text (and a real message is still in history).
-        if (!this.uncheckable.has(m.channel)) this.on.status(`cannot read ${m.channel}'s history to check its messages (${err.message}); they show as plain text`);
-        this.uncheckable.add(m.channel);
-        settle([name, m.plain]);
-      },
-    );
+    // Null: the connection ended meanwhile, and the line with it (catch-up brings the message back from history).
+    void this.check(m, m.checkId, this.generation).then((env) => env && settle([name, env]));
+  }
+
+  /**
+   * A live message as its entry in history, or as plain text when it is not there or history cannot be read. On a
+   * cluster, "not there" for an ID added just now from a history that ends before it is a node behind the newest
+   * writes (a master restarted with an old copy): asked again. A forged ID (below history's newest entry, or not of
+   * now, which a message just published always is) is plain at once; one that looks fresh waits out the patience.
+   */
+  private async check(m: LiveMessage, id: string, generation: number): Promise<Envelope | null> {
+    const read = async (): Promise<Envelope | "behind" | null> => {
+      const found = await this.history.find(m.channel, id);
+      if (found || this.oneNode() || !addedJustNow(id)) return found;
+      const newest = await this.history.top(m.channel);
+      return newest !== null && compareIds(newest, id) >= 0 ? null : "behind";
+    };
+    const outcome = await this.patiently(generation, read, (answer) => answer === "behind");
+    if (!outcome) return null;
+    if ("answer" in outcome) return outcome.answer === "behind" ? m.plain : settleLive(m, outcome.answer);
+    // Not checked is not trusted: the payload shows as text (and a real message is still in history).
+    if (!this.uncheckable.has(m.channel)) this.on.status(`cannot read ${m.channel}'s history to check its messages (${outcome.failure.message}); they show as plain text`);
+    this.uncheckable.add(m.channel);
+    return m.plain;
+  }
+
+  /**
+   * `read`'s answer, asked again after each of `patience`'s waits while it fails in a way that may pass (mayPass) or
+   * `again` says its answer may still change; then its last answer or failure. Null when the connection ended first.
+   */
+  private async patiently<T>(generation: number, read: () => Promise<T>, again: (answer: T) => boolean): Promise<{ answer: T } | { failure: Error } | null> {
+    for (let attempt = 0; ; attempt++) {
+      let outcome: { answer: T } | { failure: Error };
+      try {
+        outcome = { answer: await read() };
+        if (!again(outcome.answer)) return outcome;
+      } catch (err) {
+        outcome = { failure: err instanceof Error ? err : new Error(String(err)) };
+        if (!mayPass(err)) return generation === this.generation ? outcome : null;
+      }
+      const wait = this.patience[attempt];
+      if (generation !== this.generation) return null;
+      if (wait === undefined) return outcome;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (generation !== this.generation) return null;
+    }
   }
 
   /**
@@ -506,12 +597,16 @@ export class ClientCatchUp {
     return this.names.every((n) => this.ready.has(n)) ? "all" : "waiting";
   }
 
+  /**
+   * One channel's catch-up, asked again while it fails in a way that may pass or, on a cluster, while the history
+   * read ends before the saved place (a node behind the newest writes: what was published meanwhile is not there).
+   */
   private async catchUpChannel(ch: string, generation: number): Promise<void> {
-    try {
-      await catchUpChannel(ch, this.history, this.places, this.on, this.lastDownAt, this.replayLimit);
-    } catch (err) {
-      if (generation === this.generation) this.on.status(`history for ${ch} is unavailable (${(err as Error).message}); showing live messages only`);
-    }
+    const read = () => catchUpChannel(ch, this.history, this.places, this.on, this.lastDownAt, this.replayLimit);
+    const outcome = await this.patiently(generation, read, (behind) => behind !== null && !this.oneNode());
+    if (!outcome) return;
+    if ("failure" in outcome) this.on.status(`history for ${ch} is unavailable (${outcome.failure.message}); showing live messages only`);
+    else if (outcome.answer) this.on.status(behindLine(ch, outcome.answer));
   }
 
   /** The connection ended (`forget`: with what it held, which history brings back) or is being made again. */

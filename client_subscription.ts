@@ -52,7 +52,8 @@ export class Subscription implements Subscribing {
       { timing, log: () => this.on.status(`${where} is a Redis Cluster node; subscribing on each shard`) },
     );
     // On one node, replies come in order on the one connection: a live message's check answers in line with the
-    // catch-up's, and one line of arrivals keeps the order across channels; a cluster's shards keep no such order.
+    // catch-up's, one line of arrivals keeps the order across channels, and its history took every message before it
+    // was published. A cluster's shards keep no such order, and a failover may answer a read from a node behind.
     const history = historyOver((command, args) => this.backend.call([command, ...args]), async (channel) => (await this.backend.layout()).historyKey(channel));
     this.catchUp = new ClientCatchUp(history, state, on, replayLimit, lastDownAt, config.channels, () => this.backend.name !== "the Redis Cluster");
   }

@@ -1,10 +1,10 @@
 // test/catchup.test.ts — catchup.ts without a server: the one decoder of XRANGE replies (both shapes), history read by
 // commands, the hold/flush/dedupe buffer, one channel's catch-up (first run, paging, a gap, a place past history, a
-// failed read), and the client's catch-up over it (a live message during the read, when "caught up" may be said); places
-// for opaque IDs (an ntfy server's) and a catch-up of several channels in time order.
+// failed read), and the client's catch-up over it (a live message during the read, when "caught up" may be said, reads
+// during a failover answered stale or CLUSTERDOWN and asked again); places for opaque IDs (an ntfy server's) and a
+// catch-up of several channels in time order.
 import { describe, expect, test } from "bun:test";
 import type { Reply } from "../resp";
-import type { Envelope } from "../message";
 import {
   CATCH_UP_PAGE,
   CatchUpBuffer,
@@ -23,6 +23,9 @@ import {
   type Handlers,
   type History,
 } from "../catchup";
+import { compareIds, type Envelope } from "../message";
+import { clusterError } from "../backend";
+import { until } from "./helpers";
 
 const bulk = (s: string): Reply => ({ type: "bulk", value: new TextEncoder().encode(s) });
 const resp3 = (entries: [string, string[]][]): Reply => ({ type: "array", value: entries.map(([id, f]) => ({ type: "array", value: [bulk(id), { type: "array", value: f.map(bulk) }] })) });
@@ -247,12 +250,12 @@ describe("ClientCatchUp: the client's catch-up on a connection that runs command
     expect(r.shown).toHaveLength(3); // a repeat is dropped
   });
 
-  test("a history read that fails is said, and what was held still shows", async () => {
+  test("a history read that keeps failing is said once patience runs out, and what was held still shows", async () => {
     const places = savedPlaces();
     places.set("c", "1-0");
     const r = recorder();
     const failing: CommandHistory = { ...memoryHistory([], "LOADING"), before: async () => [], find: async () => null };
-    const cu = new ClientCatchUp(failing, places, r.on, 50, 0, ["c"], () => true);
+    const cu = new ClientCatchUp(failing, places, r.on, 50, 0, ["c"], () => true, [1, 1]);
     cu.hold(["c"]);
     const done = cu.catchUp(["c"]);
     cu.live("c", liveMessage("c", "held"));
@@ -354,5 +357,117 @@ describe("a catch-up of several channels (an ntfy stream's topics)", () => {
     expect(r.said).toEqual(["x: skipped 2 older messages while away; showing the last 2"]);
     // The ones passed over count as seen.
     expect(places.advance(missed[0]!)).toBe(false);
+  });
+});
+
+/**
+ * A shard's history during a failover, as the notistream client on a Redis Cluster saw it (the cluster e2e test's
+ * flake): for its first `window` reads it is answered by a node that does not have the newest writes (a restarted
+ * master with an old copy of the data, before the cluster tells it that its slots moved on), or by no node
+ * (CLUSTERDOWN while a replica takes over); after that by the shard's real master.
+ */
+function failoverHistory(real: Envelope[], stale: Envelope[], window: number, mode: "stale" | "down") {
+  let reads = 0;
+  const inFlux = clusterError(new Error("Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down"));
+  const now = () => {
+    if (reads++ >= window) return real;
+    if (mode === "down") throw inFlux;
+    return stale;
+  };
+  const history: CommandHistory = {
+    top: async () => now().at(-1)?.id ?? null,
+    after: async (_ch, last) => now().filter((e) => compareIds(e.id, last) > 0),
+    before: async () => [],
+    find: async (_ch, id) => now().find((e) => e.id === id) ?? null,
+  };
+  return { history, reads: () => reads };
+}
+
+describe("ClientCatchUp during a failover: a read answered stale, or not at all, is asked again", () => {
+  // IDs of the last seconds, as real messages published now have (a saved place from the future is a forged ID, which
+  // does start again; a live ID long past or from the future was not just published).
+  const t = Date.now() - 10_000;
+  const id = (i: number) => `${t + i}-0`;
+  const real = [1, 2, 3, 4, 5, 6].map((i) => env(id(i)));
+  // Four quick tries; [60_000] where a wait would be the bug (the test then times out instead of passing late).
+  const onCluster = (h: CommandHistory, places = savedPlaces(), r = recorder(), patience = [1, 1, 1, 1]) =>
+    ({ cu: new ClientCatchUp(h, places, r.on, 50, Date.now() - 1000, ["c"], () => false, patience), places, r });
+
+  test("a live message whose check meets CLUSTERDOWN shows with its id once the new master answers, not as plain text", async () => {
+    const { history } = failoverHistory(real, [], 2, "down");
+    const { cu, places, r } = onCluster(history);
+    places.set("c", id(4));
+    cu.live("c", liveMessage("c", JSON.stringify(real[4])));
+    cu.live("c", liveMessage("c", JSON.stringify(real[5])));
+    await until("both live messages", () => r.shown.length === 2, 5000);
+    expect(r.shown).toEqual([`l ${id(5)}`, `l ${id(6)}`]);
+    expect(places.get("c")).toBe(id(6));
+    expect(r.said).toEqual([]);
+  });
+
+  test("a live message checked against a node whose history is behind it shows with its id once the real master answers", async () => {
+    const { history } = failoverHistory(real, real.slice(0, 2), 2, "stale");
+    const { cu, places, r } = onCluster(history);
+    places.set("c", id(4));
+    cu.live("c", liveMessage("c", JSON.stringify(real[4])));
+    await until("the live message", () => r.shown.length === 1, 5000);
+    expect(r.shown).toEqual([`l ${id(5)}`]);
+  });
+
+  test("a catch-up answered by a node whose history is behind the saved place keeps the place, and shows what it missed once the real master answers", async () => {
+    const { history, reads } = failoverHistory(real, real.slice(0, 2), 2, "stale");
+    const { cu, places, r } = onCluster(history);
+    places.set("c", id(4));
+    cu.hold(["c"]);
+    expect(await cu.catchUp(["c"])).toBe("all");
+    expect(reads()).toBeGreaterThan(2);
+    expect(r.shown).toEqual([`r ${id(5)}`, `r ${id(6)}`]);
+    expect(places.get("c")).toBe(id(6));
+    expect(r.said).toEqual([]); // never "the saved place is past the newest message"
+  });
+
+  test("a catch-up that meets CLUSTERDOWN is asked again; what was held shows after it, once", async () => {
+    const { history } = failoverHistory(real, [], 3, "down");
+    const { cu, places, r } = onCluster(history);
+    places.set("c", id(3));
+    cu.hold(["c"]);
+    const done = cu.catchUp(["c"]);
+    cu.live("c", liveMessage("c", JSON.stringify(real[5])));
+    expect(await done).toBe("all");
+    await until("the held message", () => r.shown.length === 3, 5000);
+    expect(r.shown).toEqual([`r ${id(4)}`, `r ${id(5)}`, `r ${id(6)}`]);
+    expect(r.said).toEqual([]);
+  });
+
+  test("a history still behind when patience runs out: the place is kept, said once; later messages still show", async () => {
+    const { history } = failoverHistory(real, real.slice(0, 2), 1000, "stale");
+    const { cu, places, r } = onCluster(history);
+    places.set("c", id(4));
+    cu.hold(["c"]);
+    expect(await cu.catchUp(["c"])).toBe("all");
+    expect(places.get("c")).toBe(id(4));
+    expect(r.said).toEqual([`c: its history ends at ${id(2)}, before the saved place ${id(4)} (a node that has not caught up?); keeping the place`]);
+  });
+
+  test("what asking again cannot change is not waited for: a forged ID, a refusal, one node's own history", async () => {
+    const h: CommandHistory = { ...memoryHistory(real), before: async () => [], find: async (_ch, id) => real.find((e) => e.id === id) ?? null };
+    const { cu, r } = onCluster(h, savedPlaces(), recorder(), [60_000]);
+    // Below the newest entry and not in history: no node has it.
+    cu.live("c", liveMessage("c", JSON.stringify(env(`${t + 3}-5`, "forged"))));
+    // Above it, but from the future or from long ago: not a message published just now.
+    cu.live("c", liveMessage("c", JSON.stringify(env("9999999999999-0", "from the future"))));
+    cu.live("c", liveMessage("c", JSON.stringify(env("9-9", "from 1970"))));
+    await until("all three", () => r.shown.length === 3, 5000);
+    expect(r.shown.map((l) => l.startsWith("l {"))).toEqual([true, true, true]);
+    // A refusal (NOPERM) is final; so is "not found" on one node, whose history took the message before it was published.
+    const refusing: CommandHistory = { ...h, find: async () => Promise.reject(clusterError(Object.assign(new Error("NOPERM no rights to read"), { name: "ReplyError" }))) };
+    const r2 = recorder();
+    new ClientCatchUp(refusing, savedPlaces(), r2.on, 50, 0, ["c"], () => false, [60_000]).live("c", liveMessage("c", JSON.stringify(real[5])));
+    const r3 = recorder();
+    const stale = failoverHistory(real, real.slice(0, 2), 1000, "stale").history;
+    new ClientCatchUp(stale, savedPlaces(), r3.on, 50, 0, ["c"], () => true, [60_000]).live("c", liveMessage("c", JSON.stringify(real[5])));
+    await until("the refused and the one-node check", () => r2.shown.length === 1 && r3.shown.length === 1, 5000);
+    expect(r2.said).toEqual(["cannot read c's history to check its messages (NOPERM no rights to read); they show as plain text"]);
+    expect([r2.shown[0]!.startsWith("l {"), r3.shown[0]!.startsWith("l {")]).toEqual([true, true]);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { isStreamId, type Envelope } from "../message";
 import { ClientState } from "../client_state";
-import { ArrivalOrder, envelopeFromHistory, inIdOrder, liveMessage, restartIfPastHistory, settleLive, type Entry } from "../catchup";
+import { ArrivalOrder, envelopeFromHistory, inIdOrder, liveMessage, placeAgainstHistory, settleLive, type Entry } from "../catchup";
 
 const NOW = 1_700_000_000_000;
 const payload = (o: Record<string, unknown>) => JSON.stringify({ time: 1, message: "m", ...o });
@@ -81,24 +81,29 @@ describe("ArrivalOrder", () => {
   });
 });
 
-describe("restartIfPastHistory", () => {
-  test("a saved place beyond the newest entry (a forged huge id) starts again from that entry, and says so", () => {
+describe("placeAgainstHistory", () => {
+  test("a saved place from the future (a forged huge id) starts again from the newest entry, and says so", () => {
     const said: string[] = [];
     const s = new ClientState(null, "srv");
     s.set("c", "18446744073709551615-0");
-    expect(restartIfPastHistory("c", "1700000000000-2", s, { status: (l) => said.push(l) })).toBe(true);
+    expect(placeAgainstHistory("c", "1700000000000-2", s, { status: (l) => said.push(l) })).toBeNull();
     expect(s.get("c")).toBe("1700000000000-2");
     expect(said).toEqual(["c: the saved place 18446744073709551615-0 is past the newest message in its history; going on from 1700000000000-2"]);
-    expect(restartIfPastHistory("c", "1700000000000-2", s, { status: (l) => said.push(l) })).toBe(false);
-    expect(restartIfPastHistory("c", "1800000000000-0", s, { status: (l) => said.push(l) })).toBe(false);
+    expect(placeAgainstHistory("c", "1700000000000-2", s, { status: (l) => said.push(l) })).toBeNull();
+    expect(placeAgainstHistory("c", "1800000000000-0", s, { status: (l) => said.push(l) })).toBeNull();
     expect(s.get("c")).toBe("1700000000000-2");
+    expect(said).toHaveLength(1);
   });
-  test("an empty history puts any place back to 0-0; a channel never seen is left alone", () => {
+  test("a real place past history (a node behind the newest writes, an emptied history) is kept, and the gap returned; a channel never seen is left alone", () => {
     const s = new ClientState(null, "srv");
     s.set("c", "5-0");
-    expect(restartIfPastHistory("c", undefined, s, { status: () => {} })).toBe(true);
-    expect(s.get("c")).toBe("0-0");
-    expect(restartIfPastHistory("new", undefined, s, { status: () => {} })).toBe(false);
+    expect(placeAgainstHistory("c", null, s, { status: () => {} })).toEqual({ last: "5-0", newest: null });
+    expect(placeAgainstHistory("c", "4-9", s, { status: () => {} })).toEqual({ last: "5-0", newest: "4-9" });
+    expect(s.get("c")).toBe("5-0");
+    s.set("f", "99999999999999-0");
+    expect(placeAgainstHistory("f", null, s, { status: () => {} })).toBeNull();
+    expect(s.get("f")).toBe("0-0");
+    expect(placeAgainstHistory("new", null, s, { status: () => {} })).toBeNull();
     expect(s.get("new")).toBeUndefined();
   });
 });
