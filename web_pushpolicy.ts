@@ -123,21 +123,35 @@ export function pushUrgency(priority: number | undefined): "low" | "normal" | "h
  */
 export const MAX_PAYLOAD = 4096 - 86 - 16 - 1;
 
-/** The envelope as the push's payload; a message too long is cut with "…" and marked, and the app fetches it whole. */
+/** Fields a push can go without, least needed first, when even an empty message does not fit (the channel, tag and event stay). */
+const SHEDDABLE = ["actions", "attachment", "icon", "url", "tags", "title"] as const;
+
+/**
+ * The envelope as the push's payload; a message too long is cut with "…" and marked, and the app fetches it whole.
+ * When even an empty message is too long (large action headers or bodies, a long title), whole fields go too,
+ * in SHEDDABLE's order, so the notification still shows, updates and closes by its sequence ID.
+ */
 export function pushPayload(env: Envelope, max = MAX_PAYLOAD): string {
   const whole = JSON.stringify(env);
   if (Buffer.byteLength(whole) <= max) return whole;
-  // The longest start of the message (whole characters; JSON escapes make bytes unpredictable) that fits.
   const chars = Array.from(env.message);
-  const attempt = (k: number) => JSON.stringify({ ...env, message: `${chars.slice(0, k).join("")}…`, truncated: true });
-  let lo = 0;
-  let hi = chars.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (Buffer.byteLength(attempt(mid)) <= max) lo = mid;
-    else hi = mid - 1;
+  let base: Envelope = env;
+  for (let i = 0; ; i++) {
+    // The longest start of the message (whole characters; JSON escapes make bytes unpredictable) that fits.
+    const attempt = (k: number) => JSON.stringify({ ...base, message: `${chars.slice(0, k).join("")}…`, truncated: true });
+    if (Buffer.byteLength(attempt(0)) <= max || i === SHEDDABLE.length) {
+      let lo = 0;
+      let hi = chars.length;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (Buffer.byteLength(attempt(mid)) <= max) lo = mid;
+        else hi = mid - 1;
+      }
+      return attempt(lo);
+    }
+    const { [SHEDDABLE[i]!]: _dropped, ...rest } = base;
+    base = rest as Envelope;
   }
-  return attempt(lo);
 }
 
 /** Subscriptions not renewed for this long are dropped: the browser has most likely forgotten them. */

@@ -129,4 +129,15 @@ describe("payloads", () => {
       expect(back.message.endsWith("…")).toBe(true);
       expect(unit.repeat(5000).startsWith(back.message.slice(0, -1))).toBe(true);
     });
+  test("when even an empty message does not fit, big fields go (actions first) and the sequence ID, event and channel stay", () => {
+    const action = { id: "a1", action: "http" as const, label: "Open door", clear: false, url: "https://door.test/", headers: { authorization: "x".repeat(5000) } };
+    const rich = { ...env, sequence_id: "door-1", title: "Door", actions: [action], message: "m".repeat(100) };
+    const p = pushPayload(rich);
+    expect(Buffer.byteLength(p)).toBeLessThanOrEqual(MAX_PAYLOAD);
+    const back = JSON.parse(p) as Record<string, unknown>;
+    expect(back).toMatchObject({ id: "1-0", channel: "c", sequence_id: "door-1", title: "Door", truncated: true, message: `${"m".repeat(100)}…` });
+    expect(back.actions).toBeUndefined();
+    const gone = pushPayload({ ...env, event: "message_delete", sequence_id: "door-1", title: "t".repeat(5000) });
+    expect(JSON.parse(gone)).toMatchObject({ event: "message_delete", sequence_id: "door-1", channel: "c" });
+  });
 });
