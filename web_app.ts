@@ -1,5 +1,6 @@
 // web_app.ts — the browser app's routes: app/ built once at start (TypeScript bundled by Bun.build, static files read
-// as they are) and served from memory; the page asks for a login when anonymous clients may read nothing.
+// as they are) and served from memory with a Content-Security-Policy; the page asks for a login when anonymous clients
+// may read nothing.
 import { userFromAuthorization } from "./acl";
 import { CHALLENGE, type WebContext } from "./web_context";
 import type { Handler } from "./web_routes";
@@ -14,6 +15,13 @@ const APP_FILES: [string, string, string][] = [
   ["/icon-192.png", "icon-192.png", "image/png"],
   ["/icon-512.png", "icon-512.png", "image/png"],
 ];
+
+/**
+ * The page's Content-Security-Policy: scripts only from our own files (app.js), never inline, so even markup that
+ * slipped into a message could not run; images (icons, attachments) from any http(s) host; requests to any http(s)
+ * host, which an http action needs; no plugins, no <base>, not framed by another site.
+ */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: http:; connect-src 'self' https: http:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /** Builds the browser app (app/) once at start: TypeScript bundled by Bun.build, static files read as they are. */
 export async function buildApp(): Promise<Map<string, Asset>> {
@@ -45,7 +53,9 @@ export function appRoutes(ctx: WebContext, assets: Map<string, Asset>): { page: 
       const a = assets.get(path)!;
       // The page and the service worker must always be fresh; the rest may be cached briefly.
       const cache = path === "/" || path === "/sw.js" ? "no-cache" : "public, max-age=300";
-      return new Response(a.body, { headers: { "content-type": a.type, "cache-control": cache } });
+      const headers: Record<string, string> = { "content-type": a.type, "cache-control": cache };
+      if (path === "/") headers["content-security-policy"] = CSP;
+      return new Response(a.body, { headers });
     };
   return { page: asset("/"), files: [...assets.keys()].filter((p) => p !== "/").map((p) => [p, asset(p)]) };
 }

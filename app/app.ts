@@ -1,7 +1,9 @@
 // app/app.ts — the browser app's page: your channels and globs (remembered in localStorage), messages per channel
-// from /events and /messages, unread counts, mute, connection status, and turning on notifications (Web Push).
+// from /events and /messages (folded into cards by sequence_id), unread counts, mute, connection status, and
+// turning on notifications (Web Push).
 import { EnvelopeSchema, type Envelope } from "../message";
-import { channelMatcher, isLong, keepPerChannel, parseChannelInput, splitLinks } from "./text";
+import { messageCard } from "./card";
+import { channelMatcher, foldCards, keepPerChannel, notificationFor, notificationTag, parseChannelInput } from "./text";
 import { pushSupport, subscribePush, updatePush } from "./pushclient";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -33,16 +35,6 @@ let notify: "push" | "page" | false = store.get<"push" | "page" | false>("notify
 let source: EventSource | null = null;
 /** Channels whose oldest kept message is the oldest there is (nothing older to load). */
 const exhausted = new Set<string>();
-/** Messages the reader unfolded with "Show more". */
-const unfolded = new Set<string>();
-
-function relTime(unixSeconds: number): string {
-  const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
-  if (s < 45) return "just now";
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return new Date(unixSeconds * 1000).toLocaleDateString();
-}
 
 function setStatus(text: string, kind: "live" | "wait" | "offline", detail = ""): void {
   const el = $("status");
@@ -130,93 +122,18 @@ function renderChannels(): void {
   );
 }
 
-/** Text with its links made clickable: built from text nodes and anchors, never from markup. */
-function withLinks(el: HTMLElement, text: string): HTMLElement {
-  for (const piece of splitLinks(text)) {
-    if ("text" in piece) el.append(piece.text);
-    else {
-      const a = document.createElement("a");
-      a.href = piece.url;
-      a.target = "_blank";
-      a.rel = "noopener noreferrer";
-      a.className = "inline";
-      a.textContent = piece.url;
-      el.append(a);
-    }
-  }
-  return el;
-}
-
-function messageItem(m: Envelope, fresh: boolean): HTMLLIElement {
-  const li = document.createElement("li");
-  li.className = `msg${m.priority ? ` p${m.priority}` : ""}${fresh ? " new" : ""}`;
-  li.dataset.id = m.id;
-  const top = document.createElement("div");
-  top.className = "top";
-  const ch = document.createElement("span");
-  ch.className = "channel";
-  ch.textContent = m.channel;
-  const time = document.createElement("time");
-  time.dateTime = new Date(m.time * 1000).toISOString();
-  time.textContent = relTime(m.time);
-  top.append(ch, time);
-  li.append(top);
-  if (m.title) {
-    const h = document.createElement("h3");
-    h.dir = "auto"; // Hebrew or Arabic reads right to left
-    h.textContent = m.title;
-    li.append(h);
-  }
-  const p = withLinks(document.createElement("p"), m.message);
-  p.dir = "auto";
-  li.append(p);
-  const key = `${m.channel}\n${m.id}`;
-  if (isLong(m.message)) {
-    const open = unfolded.has(key);
-    p.classList.toggle("folded", !open);
-    const more = document.createElement("button");
-    more.type = "button";
-    more.className = "more";
-    more.textContent = open ? "Show less" : "Show more";
-    more.setAttribute("aria-expanded", String(open));
-    more.onclick = () => {
-      if (unfolded.has(key)) unfolded.delete(key);
-      else unfolded.add(key);
-      render();
-    };
-    li.append(more);
-  }
-  if (m.tags?.length) {
-    const tags = document.createElement("div");
-    tags.className = "tags";
-    for (const t of m.tags) {
-      const s = document.createElement("span");
-      s.textContent = t;
-      tags.append(s);
-    }
-    li.append(tags);
-  }
-  if (m.url && /^https?:\/\//.test(m.url)) {
-    const a = document.createElement("a");
-    a.href = m.url;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    a.className = "open";
-    a.textContent = "Open link →";
-    li.append(a);
-  }
-  return li;
-}
-
 let freshIds = new Set<string>();
 function render(): void {
   renderChannels();
   const owner = channelMatcher(channels);
-  const shown = messages.filter((m) => {
-    const c = owner(m.channel);
-    return c !== null && (filter === null || c === filter);
-  });
-  $("messages").replaceChildren(...shown.map((m) => messageItem(m, freshIds.has(m.id))));
+  // History is append-only: updates, deletes and clears are entries of their own, folded here into what is current.
+  const shown = foldCards(
+    messages.filter((m) => {
+      const c = owner(m.channel);
+      return c !== null && (filter === null || c === filter);
+    }),
+  );
+  $("messages").replaceChildren(...shown.map((card) => messageCard(card, freshIds.has(card.m.id), { rerender: render })));
   freshIds = new Set();
   $("empty").hidden = shown.length > 0;
   // Older messages can be loaded for the channel shown (or for all of them).
@@ -228,7 +145,10 @@ function render(): void {
 function add(m: Envelope, live: boolean): boolean {
   if (m.id && messages.some((x) => x.id === m.id && x.channel === m.channel)) return false;
   messages.push(m);
-  if (live) {
+  if (live && m.event) {
+    // A delete or clear: no unread count, and the page's own notification for it goes away.
+    if (notify === "page") void closeNotifications(m);
+  } else if (live) {
     freshIds.add(m.id);
     const c = channelMatcher(channels)(m.channel) ?? m.channel;
     if (filter !== c && !document.hasFocus()) unread[c] = (unread[c] ?? 0) + 1;
@@ -240,9 +160,17 @@ function add(m: Envelope, live: boolean): boolean {
 }
 
 async function showNotification(m: Envelope): Promise<void> {
-  // Android Chrome only shows notifications raised by a service worker, so every platform goes that way.
+  // Android Chrome only shows notifications raised by a service worker, so every platform goes that way; the
+  // service worker's push handler builds the same notification (text.ts notificationFor).
   const reg = await navigator.serviceWorker.ready;
-  await reg.showNotification(m.title || m.channel, { body: m.message, tag: m.channel, icon: "/icon-192.png", badge: "/icon-192.png", data: { url: m.url ?? "/", channel: m.channel, id: m.id } });
+  const maxActions = (Notification as unknown as { maxActions?: number }).maxActions ?? 0;
+  const n = notificationFor(m, maxActions, location.origin);
+  await reg.showNotification(n.title, n.options);
+}
+
+async function closeNotifications(m: Envelope): Promise<void> {
+  const reg = await navigator.serviceWorker.ready;
+  for (const n of await reg.getNotifications({ tag: notificationTag(m) })) n.close();
 }
 
 function lastId(): string | undefined {

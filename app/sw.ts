@@ -1,12 +1,13 @@
 // app/sw.ts — the service worker: caches the app shell so the app opens offline, shows a Web Push as a notification
-// (the app may be closed), opens or focuses the app when one is tapped, and subscribes again when the browser asks.
+// (the app may be closed; an update replaces it, a delete or clear closes it), opens or focuses the app when one is
+// tapped or runs the tapped action, and subscribes again when the browser asks.
 import { EnvelopeSchema } from "../message";
 import { b64urlToBytes } from "./pushclient";
+import { httpUrl, notificationFor, notificationTag, type NotificationAction, type NotificationData } from "./text";
 
 type SwExtendableEvent = Event & { waitUntil(p: Promise<unknown>): void };
 type SwFetchEvent = SwExtendableEvent & { request: Request; respondWith(r: Promise<Response> | Response): void };
-type NotificationData = { url?: string; channel?: string; id?: string };
-type SwNotificationEvent = SwExtendableEvent & { notification: Notification & { data?: NotificationData } };
+type SwNotificationEvent = SwExtendableEvent & { action: string; notification: Notification & { data?: NotificationData } };
 type SwPushEvent = SwExtendableEvent & { data: { json(): unknown; text(): string } | null };
 type SwSubscriptionChangeEvent = SwExtendableEvent & { oldSubscription?: PushSubscription | null };
 type SwWindowClient = { url: string; focused: boolean; focus(): Promise<unknown>; navigate(url: string): Promise<unknown>; postMessage(m: unknown): void };
@@ -64,7 +65,8 @@ sw.addEventListener("fetch", (e) => {
   );
 });
 
-// A push: the envelope (cut to fit, if it was long) becomes a notification, one per channel on screen (the tag).
+// A push: the envelope (cut to fit, if it was long) becomes a notification tagged by its sequence ID, so an update
+// replaces the one on screen; a message_delete or message_clear closes it instead.
 sw.addEventListener("push", (e) => {
   let data: unknown = null;
   try {
@@ -74,26 +76,40 @@ sw.addEventListener("push", (e) => {
   }
   const parsed = EnvelopeSchema.safeParse(data);
   const m = parsed.success ? parsed.data : { id: "", time: Math.floor(Date.now() / 1000), channel: "notistream", message: "A new message arrived" };
-  const body = m.title ? `${m.message}\n${m.channel}` : m.message;
-  e.waitUntil(
-    sw.registration.showNotification(m.title ?? m.channel, {
-      body,
-      tag: m.channel,
-      // A new message on a channel whose notification is still up alerts again, not silently.
-      renotify: true,
-      icon: "/icon-192.png",
-      badge: "/icon-192.png",
-      timestamp: m.time * 1000,
-      requireInteraction: m.priority === 5,
-      data: { url: m.url, channel: m.channel, id: m.id } satisfies NotificationData,
-    } as NotificationOptions),
-  );
+  if (m.event) {
+    e.waitUntil(sw.registration.getNotifications({ tag: notificationTag(m) }).then((shown) => shown.forEach((n) => n.close())));
+    return;
+  }
+  // Chrome shows 2 actions and says so in Notification.maxActions; a browser without it shows none.
+  const maxActions = (Notification as unknown as { maxActions?: number }).maxActions ?? 0;
+  const n = notificationFor(m, maxActions, sw.location.origin);
+  e.waitUntil(sw.registration.showNotification(n.title, n.options));
 });
 
-// Tapped: the message's link, else the app at its channel (an open app window is focused, not a second one opened).
+/** An http action tapped on a notification: sent from the service worker (CORS applies; no login or cookies go). */
+async function sendFromWorker(a: NotificationAction, tag: string): Promise<void> {
+  const url = httpUrl(a.url)!;
+  const method = (a.method ?? "POST").toUpperCase();
+  const failed = (why: string) => sw.registration.showNotification(`${a.label} failed`, { body: why, tag, icon: "/icon-192.png" });
+  try {
+    const r = await fetch(url, { method, headers: a.headers ?? {}, body: method === "GET" || method === "HEAD" ? undefined : (a.body ?? ""), credentials: "omit", referrerPolicy: "no-referrer" });
+    if (!r.ok) await failed(`${new URL(url).host} answered ${r.status}`);
+  } catch (err) {
+    await failed(`no answer the app may read from ${new URL(url).host} (${(err as Error).message}); that server must allow requests from this app (CORS)`);
+  }
+}
+
+// Tapped: an action runs (view opens its page, http sends its request); else the message's link, else the app at its
+// channel (an open app window is focused, not a second one opened).
 sw.addEventListener("notificationclick", (e) => {
   e.notification.close();
   const data = e.notification.data ?? {};
+  const action = e.action ? data.actions?.find((a: NotificationAction) => a.id === e.action) : undefined;
+  if (action) {
+    const url = httpUrl(action.url);
+    if (url) e.waitUntil(action.action === "view" ? sw.clients.openWindow(url) : sendFromWorker(action, e.notification.tag));
+    return;
+  }
   e.waitUntil(
     sw.clients.matchAll({ type: "window", includeUncontrolled: true }).then(async (wins) => {
       if (data.url && /^https?:\/\//.test(data.url) && data.url !== "/") return sw.clients.openWindow(data.url);

@@ -62,7 +62,8 @@ needs(CHROMIUM).describe("the web app on a phone", () => {
       shown = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body })));
       if (!shown.length) await Bun.sleep(100);
     }
-    expect(shown).toContainEqual({ title: "Deploy finished", body: "v2.4.1 is live on production" });
+    // The same notification a push shows (app/text.ts notificationFor): under a title, the body names the channel.
+    expect(shown).toContainEqual({ title: "Deploy finished", body: "v2.4.1 is live on production\nphone-test" });
 
     // A few more, so the screenshot shows what the list looks like in use.
     await post(web.url, { channel: "phone-test", title: "octo/hello: ann pushed 3 commits to main", message: "abc1234 Fix login (+2 more)", url: "https://github.com/octo/hello" });
