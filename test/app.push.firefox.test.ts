@@ -1,13 +1,17 @@
 // test/app.push.firefox.test.ts — end to end in a real browser with the page closed: Debian's Firefox ESR (under Xvfb,
 // driven by puppeteer-core over WebDriver BiDi) uses a Mozilla push service written in the test (dom.push.serverURL).
 // The app subscribes when "Enable notifications" is clicked, muting updates the server, the page is closed, a POST
-// arrives, and Firefox's service worker shows the notification. A screenshot of the screen goes to .tmp/screenshots/.
+// arrives, and Firefox's service worker shows the notification. Issue 25's rich pushes: actions, an image, a tag by
+// sequence ID (an update replaces the notification) and a delete that closes it, each with the page closed.
+// A screenshot of the screen goes to .tmp/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { spawn, type Subprocess } from "bun";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { ROOT, needs, post, startPubSub, startWebServer, until, type Running } from "./helpers";
+import { ROOT, Raw, needs, post, startPubSub, startWebServer, until, type Running } from "./helpers";
 import { startMozillaPush } from "./mozpush";
+import { buildEnvelope, envelopeFields, type Notification as Publish } from "../message";
+import { SINGLE_NODE } from "../layout";
 
 const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 const SHOTS = `${ROOT}/.tmp/screenshots`;
@@ -91,7 +95,7 @@ needs(FIREFOX, "Xvfb").describe("Web Push in Firefox ESR with the page closed", 
     await publish("fx-muted", "should not be pushed");
 
     await page.close(); // the app is closed now
-    await publish("fx/deploys", "v2 is live on production", "Deploy finished");
+    const deployId = ((await (await publish("fx/deploys", "v2 is live on production", "Deploy finished")).json()) as { id: string }).id;
     await until("pushed and acknowledged", () => pushes() === before + 1 && moz.acks.length === pushes(), 10000);
     expect(moz.log.some((l) => l.startsWith("ws nack"))).toBe(false);
     await Bun.sleep(500);
@@ -101,7 +105,73 @@ needs(FIREFOX, "Xvfb").describe("Web Push in Firefox ESR with the page closed", 
     const again = await browser.newPage();
     await again.goto(`${web.url}/`);
     const shown = await again.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag })));
-    expect(shown).toEqual([{ title: "Deploy finished", body: "v2 is live on production\nfx/deploys", tag: "fx/deploys" }]);
+    // Tagged by the message's sequence ID (its id, having none) and its channel, since issue 25.
+    expect(shown).toEqual([{ title: "Deploy finished", body: "v2 is live on production\nfx/deploys", tag: `${deployId} fx/deploys` }]);
     await again.close();
+  }, 90000);
+
+  /** Publishes as the web server does (history, then the envelope): the rich fields before their HTTP routes existed. */
+  async function publishRich(n: Publish): Promise<void> {
+    const raw = await Raw.open(pubsub.port);
+    try {
+      const now = Date.now();
+      const id = String(await raw.call("XADD", SINGLE_NODE.historyKey(n.channel), "*", ...envelopeFields(n, now)));
+      await raw.call("PUBLISH", n.channel, JSON.stringify(buildEnvelope(n, id, now)));
+    } finally {
+      raw.close();
+    }
+  }
+  type Shown = { title: string; body: string; tag: string; image: string | null; actions: unknown };
+  /** The notifications the service worker shows for `tag`, read back from a page opened for that and closed again. */
+  async function shownFor(tag: string): Promise<Shown[]> {
+    const page = await browser.newPage();
+    await page.goto(`${web.url}/`);
+    const got = await page.evaluate(async (t) => {
+      const list = await (await navigator.serviceWorker.ready).getNotifications({ tag: t });
+      return list.map((n) => {
+        const x = n as Notification & { image?: string; actions?: { action: string; title: string }[] };
+        return { title: x.title, body: x.body, tag: x.tag, image: x.image ?? null, actions: x.actions === undefined ? "no actions property" : x.actions.map((a) => ({ action: a.action, title: a.title })) };
+      });
+    }, tag);
+    const max = await page.evaluate(() => (Notification as unknown as { maxActions?: number }).maxActions ?? "no maxActions property");
+    console.log(`Firefox: Notification.maxActions = ${String(max)}; read back: ${JSON.stringify(got)}`);
+    await page.close();
+    return got;
+  }
+
+  test("rich pushes with the page closed: actions and an image offered, an update replaces by sequence ID, a delete closes it", async () => {
+    for (const p of await browser.pages()) if (p.url().startsWith(web.url)) await p.close();
+    const tag = "door-1 fx/door";
+    const before = pushes();
+    await publishRich({
+      channel: "fx/door",
+      title: "Front door",
+      sequence_id: "door-1",
+      content_type: "text/markdown",
+      message: "**Motion** at the front door",
+      attachment: { name: "snap.png", type: "image/png", size: 2000, url: `${web.url}/icon-192.png` },
+      actions: [
+        { id: "a1", action: "view", label: "Open camera", clear: false, url: "https://example.com/cam" },
+        { id: "a2", action: "http", label: "Close door", clear: true, url: "https://example.com/door", method: "PUT" },
+      ],
+    });
+    await until("the rich push acknowledged", () => pushes() === before + 1 && moz.acks.length === pushes(), 10000);
+    await Bun.sleep(500);
+    if (Bun.which("import")) Bun.spawnSync(["import", "-display", display, "-window", "root", `${SHOTS}/firefox-push-rich.png`]);
+    const first = await shownFor(tag);
+    // Firefox ESR 153 shows two actions (Notification.maxActions 2); it has no notification image (image reads null).
+    expect(first.map(({ title, body, tag, actions }) => ({ title, body, tag, actions }))).toEqual([
+      { title: "Front door", body: "Motion at the front door\nfx/door", tag, actions: [{ action: "a1", title: "Open camera" }, { action: "a2", title: "Close door" }] },
+    ]);
+
+    await publishRich({ channel: "fx/door", title: "Front door", sequence_id: "door-1", message: "Door closed" });
+    await until("the update acknowledged", () => pushes() === before + 2 && moz.acks.length === pushes(), 10000);
+    await eventually("the update shown", async () => (await shownFor(tag))[0]?.body === "Door closed\nfx/door", 5000);
+    expect((await shownFor(tag)).map((n) => n.body)).toEqual(["Door closed\nfx/door"]);
+
+    await publishRich({ channel: "fx/door", sequence_id: "door-1", event: "message_delete", message: "" });
+    await until("the delete acknowledged", () => pushes() === before + 3 && moz.acks.length === pushes(), 10000);
+    await eventually("the notification closed", async () => (await shownFor(tag)).length === 0, 5000);
+    expect(moz.log.some((l) => l.startsWith("ws nack"))).toBe(false);
   }, 90000);
 });
