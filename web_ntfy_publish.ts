@@ -104,8 +104,6 @@ type Unsupported = { feature: string; names: readonly string[]; kind: NtfyErrorK
  */
 export const UNSUPPORTED: readonly Unsupported[] = [
   { feature: "actions (action buttons)", names: ["x-actions", "actions", "action"], kind: linked(NTFY_ERRORS.badRequest, "#action-buttons") },
-  { feature: "attach (attachments from a URL)", names: ["x-attach", "attach", "a"], kind: NTFY_ERRORS.attachmentsDisallowed },
-  { feature: "filename (file attachments)", names: ["x-filename", "filename", "file", "f"], kind: NTFY_ERRORS.attachmentsDisallowed },
   { feature: "icon", names: ["x-icon", "icon"], kind: linked(NTFY_ERRORS.badRequest, "#icons") },
   { feature: "markdown (Markdown formatting)", names: ["x-markdown", "markdown", "md"], kind: linked(NTFY_ERRORS.badRequest, "#markdown-formatting"), asks: isTrue },
   { feature: "call (phone calls)", names: ["x-call", "call"], kind: NTFY_ERRORS.callsDisabled },
@@ -259,7 +257,7 @@ export function bodyText(raw: Uint8Array, unifiedPush = false): string {
     return new TextDecoder("utf-8", { fatal: true }).decode(raw);
   } catch {
     if (unifiedPush) throw new NtfyError(linked(NTFY_ERRORS.badRequest, "#unifiedpush"), "the body is binary, as UnifiedPush's encrypted messages are: ntfy passes them on base64-encoded, and Notistream does not support UnifiedPush yet; nothing was published");
-    throw new NtfyError(NTFY_ERRORS.attachmentsDisallowed, "the body is not UTF-8 text, so ntfy would keep it as a file (an attachment), and Notistream does not support attachments: send the message as UTF-8 text");
+    throw new NtfyError(NTFY_ERRORS.attachmentsDisallowed, "the body is not UTF-8 text, so it is a file (an attachment), and this server keeps no files (its operator turns them on with --attachment-cache-dir and --base-url): send the message as UTF-8 text");
   }
 }
 
@@ -270,7 +268,7 @@ export function bodyText(raw: Uint8Array, unifiedPush = false): string {
 export function bodyMessage(raw: Uint8Array, maxMessage: number, unifiedPush = false): string {
   const text = bodyText(raw, unifiedPush);
   if (raw.length > maxMessage)
-    throw new NtfyError(NTFY_ERRORS.entityTooLargeAttachment, `the body is ${raw.length} bytes, over the message limit of ${maxMessage} bytes (--max-message); ntfy would keep a longer body as a file (an attachment), and Notistream does not support attachments: send a shorter message`);
+    throw new NtfyError(NTFY_ERRORS.entityTooLargeAttachment, `the body is ${raw.length} bytes, over the message limit of ${maxMessage} bytes (--max-message); a longer body is a file (an attachment), and this server keeps no files (its operator turns them on with --attachment-cache-dir and --base-url): send a shorter message`);
   return text.trim();
 }
 
