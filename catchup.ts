@@ -236,7 +236,8 @@ export function liveMessage(channel: string, payload: string, nowMs = Date.now()
   return {
     channel,
     checkId: !parsed.plain && isStreamId(parsed.id) ? parsed.id : null,
-    plain: { id: "", time: Math.floor(nowMs / 1000), channel, message: payload, plain: true },
+    // Cache: no has no entry to check: shown as it came, with no id, so it moves no place and no catch-up repeats it.
+    plain: parsed.uncached && !parsed.plain ? { ...parsed, plain: true } : { id: "", time: Math.floor(nowMs / 1000), channel, message: payload, plain: true },
   };
 }
 

@@ -119,6 +119,11 @@ export const EnvelopeSchema = z.object({
   attachment: OPTIONAL.attachment.schema,
   icon: OPTIONAL.icon.schema,
   content_type: OPTIONAL.content_type.schema,
+  /**
+   * Cache: no: a message published live and kept in no history, so it has no id (""), never moves a reader's place,
+   * and a live reader shows it as it came rather than look it up in history (parsePayload). Never a history field.
+   */
+  uncached: z.optional(z.literal(true)),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 
@@ -139,6 +144,7 @@ export const isReservedChannel = (channel: string): boolean => channel.startsWit
 export function buildEnvelope(n: Notification, id: string, timeMs: number): Envelope {
   const env: Envelope = { id, time: Math.floor(timeMs / 1000), channel: n.channel, message: n.message };
   copyOptional(n, env);
+  if (n.uncached) env.uncached = true;
   return env;
 }
 
@@ -147,12 +153,14 @@ export function buildEnvelope(n: Notification, id: string, timeMs: number): Enve
  * payload's own), if its id is a complete stream ID; anything else (for example a plain `redis-cli PUBLISH ch hello`,
  * or an envelope with a made-up id) becomes a plain message whose text is the whole payload. The id is still only a
  * claim: a reader that acts on it checks it against the channel's history (web_hub.ts does, for the web server).
+ * An uncached envelope (Cache: no) has no id and no history to check: it is taken as it came, trusted as far as the
+ * channel's PUBLISH right goes, as plain text is.
  */
 export function parsePayload(channel: string, payload: string): Envelope & { plain?: true } {
   if (payload.startsWith("{")) {
     try {
       const parsed = EnvelopeSchema.safeParse(JSON.parse(payload));
-      if (parsed.success && isStreamId(parsed.data.id)) {
+      if (parsed.success && (isStreamId(parsed.data.id) || (parsed.data.id === "" && parsed.data.uncached === true))) {
         parsed.data.channel = channel;
         return parsed.data;
       }

@@ -15,7 +15,7 @@ import { DEFAULT_MAX_MESSAGE, InputError } from "./web_input";
 import { Metrics } from "./web_metrics";
 import { opsRoutes } from "./web_ops";
 import { Publisher, Refused, Unavailable, redactUrl } from "./web_publisher";
-import { countedPublish, ntfyPublishRows, publishPath, publishRoot } from "./web_publishing";
+import { countedPublish, ntfyEventRows, ntfyPublishRows, publishPath, publishRoot } from "./web_publishing";
 import { loadVapidKeys } from "./web_push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { pushRoutes, startPush } from "./web_pushroutes";
@@ -77,6 +77,8 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     row("POST", "/", "login", toRoot, "query or body"),
     // ntfy's: PUT / as POST /, and GET /<topic>/publish, /send and /trigger ("write" on the one topic named).
     ...ntfyPublishRows(toRoot, toChannel),
+    // ntfy's delete and clear: DELETE /<topic>/<sid>, GET /<topic>/<sid>/delete, PUT or GET /<topic>/<sid>/clear and /read ("write").
+    ...ntfyEventRows(ctx),
     // /github, /gitlab, /gitea ("login", or "signed" with their secret), /alertmanager/<channel>, /grafana/<channel> ("write" or "signed").
     ...SENDERS.map((sender) => senderRow(ctx, sender)),
     // Uploaded files (ntfy's /file/<id>.<ext>): the handler checks read rights on the channel each was published to.

@@ -180,7 +180,7 @@ export class Hub {
     if (!this.listeners.has(name)) return;
     const env = parsePayload(channel, payload);
     const queue = this.waiting.get(channel);
-    if (env.plain || this.history.publishedHere(channel, env.id, payload)) {
+    if (env.plain || env.uncached || this.history.publishedHere(channel, env.id, payload)) {
       if (queue) queue.push({ name, env });
       else this.deliver(name, env);
       return;

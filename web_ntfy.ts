@@ -4,7 +4,7 @@
 // Checked against ntfy's server/types.go (message, newOpenMessage, queryFilter), server/errors.go (errHTTP and its
 // table), server/server.go (the path regexes, handleSubscribe*, parseSince, topicsFromPath) and server/util.go (readParam).
 import { isPattern } from "./glob";
-import { isStreamId, priorityFrom, type Envelope } from "./message";
+import { isStreamId, priorityFrom, type Action, type Attachment, type Envelope } from "./message";
 import { channelRefusal, InputError } from "./web_input";
 
 // ---- Errors ----------------------------------------------------------------------------------------------------
@@ -40,6 +40,7 @@ export const NTFY_ERRORS = {
   callsDisabled: e(40032, "invalid request: calling is disabled", `${DOCS}/config/#phone-calls`),
   templateMessageTooLarge: e(40041, "invalid request: message or title is too large after replacing template", `${DOCS}/publish/#message-templating`),
   templateMessageNotJson: e(40042, "invalid request: message body must be JSON if templating is enabled", `${DOCS}/publish/#message-templating`),
+  sequenceIdInvalid: e(40049, "invalid request: sequence ID invalid", `${DOCS}/publish/#updating-deleting-notifications`),
   templateInvalid: e(40043, "invalid request: could not parse template", `${DOCS}/publish/#message-templating`),
   templateExecuteFailed: e(40045, "invalid request: template execution failed", `${DOCS}/publish/#message-templating`),
   unauthorized: e(40101, "unauthorized", `${DOCS}/publish/#authentication`),
@@ -192,8 +193,15 @@ export function ntfyVerbOf(pathname: string): NtfyVerb | null {
 export function isNtfyRequest(method: string, pathname: string): boolean {
   if (pathname.startsWith("/v1/")) return true;
   const verb = ntfyVerbOf(pathname);
-  return verb !== null && (method === "GET" || method === "OPTIONS");
+  if (verb !== null) return method === "GET" || method === "OPTIONS";
+  // ntfy's delete and clear (v2.16): DELETE /<topic>/<sid> (DELETE /push/subscribe is ours), /<topic>/<sid>/clear ...
+  if (method === "DELETE") return !pathname.startsWith("/push/");
+  const last = pathname.slice(pathname.lastIndexOf("/") + 1);
+  return EVENT_VERBS.has(last) && pathname.lastIndexOf("/") > 0 && (method === "GET" || method === "PUT" || method === "OPTIONS");
 }
+
+/** The last segments of ntfy's delete and clear paths (web_ntfy_publish.ts EVENT_OF_VERB). */
+const EVENT_VERBS: ReadonlySet<string> = new Set(["delete", "clear", "read"]);
 
 /**
  * The topics a path's `<topics>` part names (still percent-escaped, as the matcher hands it over): one topic or a
@@ -389,12 +397,15 @@ export function passes(f: Filters | null, env: Envelope): boolean {
 
 // ---- Messages and events -----------------------------------------------------------------------------------------
 
-/** The events a stream carries (types.go). */
-type NtfyEventName = "open" | "keepalive" | "message" | "poll_request";
+/** The events a stream carries (model.go): a message, and since v2.16 a message's withdrawal or its being read. */
+type NtfyEventName = "open" | "keepalive" | "message" | "message_delete" | "message_clear" | "poll_request";
+/** The events a subscriber's filters apply to and that are the stream's content, not its upkeep. */
+const MESSAGE_EVENTS: ReadonlySet<string> = new Set(["message", "message_delete", "message_clear"]);
 
-/** ntfy's message JSON, in its struct's field order (types.go `message`): what its apps and libraries parse. */
+/** ntfy's message JSON, in its struct's field order (model.go `Message`): what its apps and libraries parse. */
 export type NtfyMessage = {
   id: string;
+  sequence_id?: string;
   time: number;
   expires?: number;
   event: NtfyEventName;
@@ -404,22 +415,34 @@ export type NtfyMessage = {
   priority?: number;
   tags?: string[];
   click?: string;
+  icon?: string;
+  actions?: Action[];
+  attachment?: Attachment;
   poll_id?: string;
+  content_type?: string;
   /** Ours, riding along (ntfy's apps ignore fields they do not know): which sender made the message. */
   source?: string;
 };
 
 /**
  * An envelope as ntfy's message: the stream ID as its id (opaque to ntfy's clients), the channel as its topic, our
- * `url` as `click`; empty fields left out (omitempty). No `expires`: history keeps a count of messages, not an age.
+ * `url` as `click`; empty fields left out (omitempty), and `sequence_id` when it is the id itself (ForJSON). An
+ * event (message_delete, message_clear) is its kind, topic and sequence ID. No `expires`: history keeps a count of
+ * messages, not an age (and a Cache: no message has none in ntfy either).
  */
 export function ntfyMessage(env: Envelope): NtfyMessage {
-  const m: NtfyMessage = { id: env.id, time: env.time, event: "message", topic: env.channel };
+  // In the struct's order, sequence_id right after id.
+  const sid = env.sequence_id && env.sequence_id !== env.id ? { sequence_id: env.sequence_id } : {};
+  const m: NtfyMessage = { id: env.id, ...sid, time: env.time, event: env.event ?? "message", topic: env.channel };
   if (env.title) m.title = env.title;
   if (env.message) m.message = env.message;
   if (env.priority) m.priority = env.priority;
   if (env.tags?.length) m.tags = env.tags;
   if (env.url) m.click = env.url;
+  if (env.icon) m.icon = env.icon;
+  if (env.actions?.length) m.actions = env.actions;
+  if (env.attachment) m.attachment = env.attachment;
+  if (env.content_type) m.content_type = env.content_type;
   if (env.source) m.source = env.source;
   return m;
 }
@@ -460,12 +483,13 @@ export const STREAM_TYPES: Record<LineFormat, string> = {
 };
 
 /**
- * One event as a stream writes it: NDJSON is the JSON and a newline; SSE is `data: <json>` with an `event:` line
- * first for anything but a message (so EventSource.onmessage fires on messages only); raw is a message's text on
- * one line (newlines as spaces), and an empty line for any other event.
+ * One event as a stream writes it (handleSubscribeSSE, handleSubscribeRaw): NDJSON is the JSON and a newline; SSE is
+ * `data: <json>`, with an `event:` line first for anything but a message, message_delete or message_clear (so
+ * EventSource.onmessage fires on those three); raw is a message's text on one line (newlines as spaces), and an
+ * empty line for any other event, deletes and clears among them.
  */
 export function ntfyLine(format: LineFormat, m: NtfyMessage, json = m.event === "message" && format === "raw" ? "" : ntfyJson(m)): string {
   if (format === "json") return `${json}\n`;
-  if (format === "sse") return m.event === "message" ? `data: ${json}\n\n` : `event: ${m.event}\ndata: ${json}\n\n`;
+  if (format === "sse") return MESSAGE_EVENTS.has(m.event) ? `data: ${json}\n\n` : `event: ${m.event}\ndata: ${json}\n\n`;
   return m.event === "message" ? `${(m.message ?? "").replace(/\n/g, " ")}\n` : "\n";
 }

@@ -3,9 +3,10 @@
 //
 // Every parameter goes by several names (X-Title, Title, ti, t ...). Headers win over the query, in the order of the
 // names; header values may be RFC 2047 encoded-words. A publish that asks for something Notistream does not do yet
-// (a delay, actions, attachments, an icon, Markdown, e-mail, a call ...) is refused with a 400 naming it, never
-// published without it.
-import { headerParam, NTFY_ERRORS, NtfyError, ntfyPriority, type NtfyErrorKind } from "./web_ntfy";
+// (the features left in UNSUPPORTED) is refused with a 400 naming it, never published without it.
+import { SEQUENCE_ID_PATTERN, type Action, type Notification } from "./message";
+import { parseActions } from "./web_actions";
+import { headerParam, NTFY_ERRORS, NtfyError, ntfyPriority, topicsOf, type NtfyErrorKind } from "./web_ntfy";
 
 /** Where a publish's parameters come from: the request's headers and query, and ntfy's JSON body (POST / with a topic). */
 export type ParamSource = {
@@ -27,7 +28,17 @@ export type ParamSource = {
 };
 
 /** What a publish asks for, read: the fields a notification takes. `message` is the X-Message parameter, `\n` decoded. */
-export type PublishParams = { title?: string; priority?: number; tags?: string[]; click?: string; message?: string; template: boolean; unifiedPush?: true };
+export type PublishParams = { title?: string; priority?: number; tags?: string[]; click?: string; message?: string; template: boolean; unifiedPush?: true } & Features;
+
+/** The features of issue 25 a publish may ask for, read the same way on ntfy's routes and our own POST /. */
+export type Features = {
+  sequenceId?: string;
+  actions?: Action[];
+  icon?: string;
+  markdown?: true;
+  /** Cache: no: delivered to whoever is listening, not kept in history. */
+  noCache?: true;
+};
 
 const DOCS = "https://ntfy.sh/docs/publish/";
 /** An ntfy error of the table with a link to the part of ntfy's docs about the feature. */
@@ -93,6 +104,12 @@ export const PARAM_NAMES = {
   priority: ["x-priority", "priority", "prio", "p"],
   tags: ["x-tags", "tags", "tag", "ta"],
   template: ["x-template", "template", "tpl"],
+  sequenceId: ["x-sequence-id", "sequence-id", "sid"],
+  actions: ["x-actions", "actions", "action"],
+  icon: ["x-icon", "icon"],
+  markdown: ["x-markdown", "markdown", "md"],
+  contentType: ["content-type", "content_type"],
+  cache: ["x-cache", "cache"],
 } as const;
 
 /** What Notistream does not do yet, each with every name ntfy takes for it, the ntfy error code and the docs' anchor. */
@@ -103,31 +120,19 @@ type Unsupported = { feature: string; names: readonly string[]; kind: NtfyErrorK
  * 40014 attachments, 40032 calls); the others are ntfy's generic 40000.
  */
 export const UNSUPPORTED: readonly Unsupported[] = [
-  { feature: "actions (action buttons)", names: ["x-actions", "actions", "action"], kind: linked(NTFY_ERRORS.badRequest, "#action-buttons") },
-  { feature: "icon", names: ["x-icon", "icon"], kind: linked(NTFY_ERRORS.badRequest, "#icons") },
-  { feature: "markdown (Markdown formatting)", names: ["x-markdown", "markdown", "md"], kind: linked(NTFY_ERRORS.badRequest, "#markdown-formatting"), asks: isTrue },
   { feature: "call (phone calls)", names: ["x-call", "call"], kind: NTFY_ERRORS.callsDisabled },
-  { feature: "cache=no (a message kept out of history)", names: ["x-cache", "cache"], kind: linked(NTFY_ERRORS.badRequest, "#message-caching"), asks: isFalse },
-  { feature: "sequence_id (updating a notification)", names: ["x-sequence-id", "sequence-id", "sid"], kind: linked(NTFY_ERRORS.badRequest, "#updating-deleting-notifications") },
   { feature: "poll_id (poll requests)", names: ["x-poll-id", "poll-id"], kind: linked(NTFY_ERRORS.badRequest, "../config/#ios-instant-notifications") },
 ];
 
-/** `Content-Type: text/markdown` (or ?content_type=) is Markdown too, as ntfy reads it. */
-const MARKDOWN_TYPE = { feature: "markdown (Markdown formatting)", names: ["content-type", "content_type"], kind: linked(NTFY_ERRORS.badRequest, "#markdown-formatting"), asks: (v: string) => v.toLowerCase() === "text/markdown" };
-
-const RULES: readonly Unsupported[] = [...UNSUPPORTED, MARKDOWN_TYPE];
-/** Every name the refusal table reads, but Content-Type (nearly every request has one). */
+/** Every name the refusal table reads. */
 const FEATURE_NAMES = new Set(UNSUPPORTED.flatMap((rule) => rule.names));
 
 /** The features a publish asks for that Notistream lacks, with where each was asked for. */
 export function unsupportedAsked(src: ParamSource): { rule: Unsupported; where: string }[] {
   const asked: { rule: Unsupported; where: string }[] = [];
-  // The common case, a publish with none of those names and no query: one Content-Type read instead of the table.
-  if (!src.json && src.query.size === 0 && src.present && ![...src.present].some((name) => FEATURE_NAMES.has(name))) {
-    const type = readParam(src, MARKDOWN_TYPE.names);
-    return type && MARKDOWN_TYPE.asks(type.value) ? [{ rule: MARKDOWN_TYPE, where: type.where }] : [];
-  }
-  for (const rule of RULES) {
+  // The common case, a publish with none of those names and no query: no lookups through the table.
+  if (!src.json && src.query.size === 0 && src.present && ![...src.present].some((name) => FEATURE_NAMES.has(name))) return [];
+  for (const rule of UNSUPPORTED) {
     const found = readParam(src, rule.names);
     if (found && (rule.asks ?? (() => true))(found.value) && !asked.some((a) => a.rule.feature === rule.feature)) asked.push({ rule, where: found.where });
   }
@@ -173,7 +178,44 @@ export function readPublishParams(src: ParamSource): PublishParams {
     if (!isTrue(template.value)) throw new NtfyError(NTFY_ERRORS.templateInvalid, `Notistream has no template named ${JSON.stringify(template.value)} (from ${template.where}): use template=yes with the message and title as {{.path}} templates, or POST /github, /alertmanager/<channel> or /grafana/<channel>`);
     params.template = true;
   }
-  return params;
+  return Object.assign(params, readFeatures(src));
+}
+
+/** Whether `value` is an http(s) URL (ntfy's urlRegex, ^https?://, and one that parses). */
+const isHttpUrl = (value: string): boolean => /^https?:\/\//i.test(value) && URL.canParse(value);
+
+/**
+ * The features of issue 25 as parsePublishParams reads them: a sequence ID (ntfy's topic regex, else 40049), actions
+ * (web_actions.ts, 40018), an icon (an http(s) URL, else 40021), Markdown (a true Markdown parameter, or the
+ * Content-Type text/markdown) and Cache (ntfy's booleans; no: not kept in history; any other word is refused).
+ */
+export function readFeatures(src: ParamSource): Features {
+  const f: Features = {};
+  const sid = readParam(src, PARAM_NAMES.sequenceId);
+  if (sid) {
+    if (!SEQUENCE_ID_PATTERN.test(sid.value)) throw new NtfyError(NTFY_ERRORS.sequenceIdInvalid, `${JSON.stringify(sid.value.slice(0, 100))} from ${sid.where} is not one: 1 to 64 letters, digits, - or _`);
+    f.sequenceId = sid.value;
+  }
+  const actions = readParam(src, PARAM_NAMES.actions);
+  if (actions) {
+    const list = parseActions(actions.value);
+    if (list.length) f.actions = list;
+  }
+  const icon = readParam(src, PARAM_NAMES.icon);
+  if (icon) {
+    if (!isHttpUrl(icon.value)) throw new NtfyError(NTFY_ERRORS.iconUrlInvalid, `${JSON.stringify(icon.value.slice(0, 200))} from ${icon.where} is not an http:// or https:// URL`);
+    f.icon = icon.value;
+  }
+  const markdown = readParam(src, PARAM_NAMES.markdown);
+  // Content-Type's media type alone: text/markdown; charset=utf-8 is Markdown too.
+  const type = markdown ? null : readParam(src, PARAM_NAMES.contentType);
+  if ((markdown && isTrue(markdown.value)) || type?.value.split(";")[0]!.trim().toLowerCase() === "text/markdown") f.markdown = true;
+  const cache = readParam(src, PARAM_NAMES.cache);
+  if (cache) {
+    if (!isTrue(cache.value) && !isFalse(cache.value)) throw new NtfyError(linked(NTFY_ERRORS.badRequest, "#message-caching"), `cache must be yes or no, got ${JSON.stringify(cache.value.slice(0, 60))} from ${cache.where}`);
+    if (isFalse(cache.value)) f.noCache = true;
+  }
+  return f;
 }
 
 // ---- ntfy's JSON publish (server/types.go publishMessage, server/server.go transformBodyJSON) ----
@@ -233,16 +275,19 @@ export function readJsonPublish(body: Record<string, unknown>): JsonPublish {
   return { topic: body.topic, message: typeof body.message === "string" ? body.message : undefined, headers: jsonHeaders(body), token: body.token as string | undefined };
 }
 
-/** The JSON keys of the features Notistream lacks (the ones our own POST / does not read). */
+/** The JSON keys of ntfy's features that our own POST / reads beside its own fields (web_input.ts reads those). */
 const FEATURE_KEYS = new Set(["attach", "filename", "icon", "markdown", "actions", "email", "delay", "call", "cache", "sequence_id"]);
 
 /**
- * Our own POST / (form, JSON with a `channel`, or query fields): ntfy's keys for features Notistream lacks (delay,
- * actions, attach, icon, ...) are refused there too, rather than published without them.
+ * Our own POST / (form, JSON with a `channel`, or query fields): ntfy's keys for its features, read as ntfy's JSON
+ * publish reads them (`actions` a JSON array or the simple format, `markdown` true, `cache` "no", `icon`,
+ * `sequence_id`); those Notistream lacks are refused there too, rather than published without them.
  */
-export function refuseUnsupportedFields(fields: Record<string, unknown>): void {
-  const asked = unsupportedAsked({ header: () => null, query: new URLSearchParams(), json: jsonHeaders(fields, FEATURE_KEYS), jsonName: "the request" });
+export function readFeatureFields(fields: Record<string, unknown>): Features {
+  const src: ParamSource = { header: () => null, query: new URLSearchParams(), json: jsonHeaders(fields, FEATURE_KEYS), jsonName: "the request" };
+  const asked = unsupportedAsked(src);
   if (asked.length) throw unsupportedRefusal(asked);
+  return readFeatures(src);
 }
 
 // ---- the body (server/server.go handlePublishBody, handleBodyAsTextMessage) ----
@@ -272,17 +317,41 @@ export function bodyMessage(raw: Uint8Array, maxMessage: number, unifiedPush = f
   return text.trim();
 }
 
-/**
- * Whether a request is ntfy's clear (v2.16): PUT /<topic>/<sequence_id>/clear or /read, no body, which marks a
- * notification read. To Notistream the path is a channel (topic/sid/clear), so without this it would publish
- * "triggered" there; Home Assistant's ntfy.clear action sends it.
- */
-export const isClearRequest = (method: string, pathname: string, bodyLength: number): boolean =>
-  method === "PUT" && bodyLength === 0 && /^\/[-_A-Za-z0-9]{1,64}\/[-_A-Za-z0-9]{1,64}\/(read|clear)$/.test(pathname);
+// ---- update, delete, clear (v2.16: server.go handlePublish with a sequence ID, handleDelete, handleClear) ----
 
-/** The 400 for ntfy's clear: Notistream keeps no per-notification state to mark read. */
-export const clearRefusal = (pathname: string): NtfyError =>
-  new NtfyError(linked(NTFY_ERRORS.badRequest, "#updating-deleting-notifications"), `Notistream does not support clearing a notification (PUT ${pathname.slice(0, 200)}: /<topic>/<sequence_id>/clear); nothing was published`);
+/** ntfy's event routes' last segment and the event each publishes: /delete (beside DELETE), /clear and its alias /read. */
+export const EVENT_OF_VERB = { delete: "message_delete", clear: "message_clear", read: "message_clear" } as const;
+
+/**
+ * The notification an event path names, `<channel>/<sequence_id>` (still percent-escaped, as the route matcher hands
+ * it over): the last segment is the sequence ID (ntfy's topic regex, else 40049), everything before it the one channel
+ * (ntfy's topic; here a channel may hold a slash, as /owner/repo/json reads owner/repo).
+ */
+export function sequencePath(raw: string): { channel: string; sequenceId: string } {
+  const slash = raw.lastIndexOf("/");
+  if (slash <= 0) throw new NtfyError(NTFY_ERRORS.notFound, "name the notification as /<topic>/<sequence_id>: DELETE /<topic>/<sequence_id>, or PUT /<topic>/<sequence_id>/clear");
+  const channels = topicsOf(raw.slice(0, slash));
+  if (channels.length !== 1) throw new NtfyError(NTFY_ERRORS.notFound, "a notification is on one topic: send one request per topic");
+  let sequenceId: string;
+  try {
+    sequenceId = decodeURIComponent(raw.slice(slash + 1));
+  } catch {
+    sequenceId = raw.slice(slash + 1);
+  }
+  if (!SEQUENCE_ID_PATTERN.test(sequenceId)) throw new NtfyError(NTFY_ERRORS.sequenceIdInvalid, `${JSON.stringify(sequenceId.slice(0, 100))} in the path is not one: 1 to 64 letters, digits, - or _`);
+  return { channel: channels[0]!, sequenceId };
+}
+
+/** The envelope's fields for a publish's features: a sequence ID, actions, an icon, Markdown, Cache: no. */
+export function featureFields(f: Features): Pick<Notification, "sequence_id" | "actions" | "icon" | "content_type" | "uncached"> {
+  const n: Pick<Notification, "sequence_id" | "actions" | "icon" | "content_type" | "uncached"> = {};
+  if (f.sequenceId) n.sequence_id = f.sequenceId;
+  if (f.actions?.length) n.actions = f.actions;
+  if (f.icon) n.icon = f.icon;
+  if (f.markdown) n.content_type = "text/markdown";
+  if (f.noCache) n.uncached = true;
+  return n;
+}
 
 /**
  * The message ntfy publishes: the body, else the X-Message parameter, else "triggered" (server.go emptyMessageBody:

@@ -181,9 +181,11 @@ export class Publisher implements Store {
 
   /**
    * XADD to the channel's history first: its ID becomes the envelope's id. Then PUBLISH the envelope. The history
-   * copy and the live copy carry the same `time`, read once from one clock.
+   * copy and the live copy carry the same `time`, read once from one clock. An uncached one is only PUBLISHed.
    */
   async publish(n: Notification, now = Date.now()): Promise<Published> {
+    // Cache: no: PUBLISH alone, so only whoever listens now gets it; no id, since history holds no entry for it.
+    if (n.uncached) return { id: "", channel: n.channel, receivers: await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, "", now))) };
     const layout = this.known ?? (await this.layout());
     const xadd = ["MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)];
     const { replicas } = this.plan;

@@ -1,17 +1,16 @@
-// web_publishing.ts — publishing over HTTP: POST / (our own fields, or ntfy's JSON publish), POST or PUT /<channel> and
-// GET /<channel>/publish (ntfy's way, answered as ntfy answers), and the one publish every route goes through, timed and counted.
+// web_publishing.ts — publishing over HTTP: POST / (our own fields, or ntfy's JSON publish), POST or PUT /<channel>,
+// GET /<channel>/publish and ntfy's delete and clear routes (ntfy's way, answered as ntfy answers), and the one publish every route goes through, timed and counted.
 import type { Notification } from "./message";
 import { publishRefusal } from "./web_access";
 import { bodyFields, readBody } from "./web_body";
 import { json, type WebContext } from "./web_context";
 import { InputError, notificationFromFields } from "./web_input";
 import type { Metrics } from "./web_metrics";
-import { NTFY_CORS, NTFY_ERRORS, NtfyError, PUBLISH_VERBS, ntfyErrorForStatus, ntfyErrorResponse, ntfyJson, ntfyMessage, topicsOf, type NtfyErrorKind } from "./web_ntfy";
-import { bodyMessage, bodyText, clearRefusal, isClearRequest, isNtfyJson, messageOf, readJsonPublish, readPublishParams, refuseUnsupportedFields, type ParamSource, type PublishParams } from "./web_ntfy_publish";
+import { NTFY_CORS, NTFY_ERRORS, NtfyError, PUBLISH_VERBS, ntfyErrorForStatus, ntfyErrorResponse, ntfyJson, ntfyMessage, randomNtfyId, topicsOf, type NtfyErrorKind } from "./web_ntfy";
+import { EVENT_OF_VERB, bodyMessage, bodyText, featureFields, isNtfyJson, messageOf, readFeatureFields, readJsonPublish, readPublishParams, sequencePath, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Published, Publisher } from "./web_publisher";
-import { CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
+import { CHANNEL, CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { fillTemplates } from "./web_senders";
-import { linkedFile, publishBody } from "./web_attachments";
 import { extrasFromFields, ourAnswer, publishAsked, readExtras } from "./web_scheduled";
 
 /** The publish every route uses: timed into the latency histogram, counted, and summed up in a log line a minute. */
@@ -50,8 +49,8 @@ export function publishRoot(ctx: WebContext): Handler {
     const fields: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...body.fields };
     const token = typeof fields.token === "string" ? fields.token : undefined;
     delete fields.token;
-    refuseInOurShape(() => refuseUnsupportedFields(fields));
-    const n = notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "form" });
+    const features = refuseInOurShape(() => featureFields(readFeatureFields(fields)));
+    const n = { ...notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "form" }), ...features };
     const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, token);
     if (denied) return denied;
     const asked = await publishAsked(ctx, n, refuseInOurShape(() => extrasFromFields(ctx, req, url, fields)));
@@ -72,8 +71,8 @@ function refuseInOurShape<T>(check: () => T): T {
 /** ntfy's JSON publish to /: the topic is the channel, the caller's rights on it are checked once it is known. */
 async function publishNtfyJson(ctx: WebContext, req: Request, url: URL, checked: Checked, body: Record<string, unknown>): Promise<Response> {
   const published = readJsonPublish(body);
-  const linked = linkedFile(paramSource(req, url, published.headers), readPublishParams(paramSource(req, url, published.headers)));
-  const n = linked.attach(ntfyNotification(ctx, published.topic, linked.params, (published.message ?? "").trim()));
+  const params = readPublishParams(paramSource(req, url, published.headers));
+  const n = ntfyNotification(ctx, published.topic, params, (published.message ?? "").trim());
   const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, published.token ?? checked.token);
   return denied ? ntfyRefusal(denied) : ntfyPublished(ctx, n, req, url, published.headers);
 }
@@ -89,11 +88,8 @@ export function publishPath(ctx: WebContext): Handler {
   return (req, url, checked) =>
     ntfyAnswer(async () => {
       const params = readPublishParams(paramSource(req, url));
-      // The body is the message, or a file kept as the attachment (web_attachments.ts, in ntfy's order).
-      const body = await publishBody(ctx, req, paramSource(req, url), checked, params);
-      const raw = body.raw;
-      if (isClearRequest(req.method, url.pathname, raw.length)) throw clearRefusal(url.pathname);
-      if (!params.template) return body.publish(() => ntfyNotification(ctx, checked.channel, body.params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)), (n) => ntfyPublished(ctx, n, req, url));
+      const raw = await readBody(req, ctx.opts.maxBody);
+      if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)), req, url);
       const filled = fillTemplates(bodyText(raw, params.unifiedPush), params.message, params.title);
       const title = typeof filled.title === "string" ? filled.title : undefined;
       return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, { ...params, title }, filled.message), req, url);
@@ -131,7 +127,7 @@ function ntfyNotification(ctx: WebContext, channel: string, params: PublishParam
   if (params.click !== undefined && !/^https?:\/\//i.test(params.click))
     throw new NtfyError(NTFY_ERRORS.badRequest, `the click link must start with http:// or https:// (Notistream opens no other kind), got ${JSON.stringify(params.click.slice(0, 200))}`);
   const fields = { channel, message: messageOf(body, params), title: params.title, priority: params.priority, tags: params.tags, url: params.click };
-  return notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "http" });
+  return { ...notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "http" }), ...featureFields(params) };
 }
 
 /**
@@ -140,7 +136,38 @@ function ntfyNotification(ctx: WebContext, channel: string, params: PublishParam
  */
 async function ntfyPublished(ctx: WebContext, n: Notification, req: Request, url: URL, json?: Map<string, string>): Promise<Response> {
   const asked = await publishAsked(ctx, n, readExtras(ctx, req, url, paramSource(req, url, json)));
-  return new Response(`${ntfyJson(ntfyMessage(asked.envelope))}\n`, { status: 200, headers: { "content-type": "application/json", ...NTFY_CORS } });
+  // A Cache: no message has no id of ours (no history entry): the answer carries one of ntfy's kind.
+  const envelope = asked.envelope.id ? asked.envelope : { ...asked.envelope, id: randomNtfyId() };
+  return new Response(`${ntfyJson(ntfyMessage(envelope))}\n`, { status: 200, headers: { "content-type": "application/json", ...NTFY_CORS } });
+}
+
+/**
+ * ntfy's delete and clear (v2.16, server.go handleDelete, handleClear): a message_delete or message_clear event for
+ * the notification the path names, published like any message (kept in history, which is append-only; readers fold
+ * by sequence_id), answered with the event's JSON. The path is /<channel>/<sid> (DELETE) or /<channel>/<sid>/<verb>.
+ */
+function publishEvent(ctx: WebContext, event: "message_delete" | "message_clear", hasVerb: boolean): Handler {
+  return (req, url) =>
+    ntfyAnswer(async () => {
+      const path = hasVerb ? url.pathname.slice(0, url.pathname.lastIndexOf("/")) : url.pathname;
+      const { channel, sequenceId } = sequencePath(path.slice(1));
+      return ntfyPublished(ctx, { channel, message: "", event, sequence_id: sequenceId }, req, url);
+    }, NTFY_ERRORS.entityTooLargeAttachment);
+}
+
+/**
+ * ntfy's event rows, for web.ts's table: DELETE /<topic>/<sid> and GET /<topic>/<sid>/delete withdraw; PUT or GET
+ * /<topic>/<sid>/clear (or /read) mark read. Each needs write rights on the channel, the path before the sequence ID
+ * (a GET is refused cross-site, as a publishing GET is). POST or PUT /<a>/<b> stays a publish to channel a/b: our
+ * channels take a slash, so ntfy's /<topic>/<sid> publish form is X-Sequence-ID (or sid=) here.
+ */
+export function ntfyEventRows(ctx: WebContext): RouteRow[] {
+  const channelOf = (raw: string): string[] => [sequencePath(raw).channel];
+  const row = (method: string, path: string, handler: Handler): RouteRow => ({ method, path, right: "write", handler, token: "query", channelsOf: channelOf });
+  const verbRows = Object.entries(EVENT_OF_VERB).flatMap(([verb, event]) =>
+    (verb === "delete" ? ["GET"] : ["PUT", "GET"]).map((method) => row(method, `/${CHANNELS}/${verb}`, publishEvent(ctx, event, true))),
+  );
+  return [row("DELETE", `/${CHANNEL}`, publishEvent(ctx, "message_delete", false)), ...verbRows];
 }
 
 /**

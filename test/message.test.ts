@@ -90,6 +90,13 @@ describe("a payload from RESP is a claim, not a fact (issue 22, High 5)", () => 
     }
     expect(parsePayload("alerts", JSON.stringify({ ...env, id: "18446744073709551615-18446744073709551615" })).plain).toBeUndefined();
   });
+  test("an uncached envelope (Cache: no) has no id and is taken as it came; one claiming a made-up id is still plain", () => {
+    const live = { id: "", time: 1, channel: "alerts", message: "now only", title: "T", uncached: true as const };
+    expect(parsePayload("x", JSON.stringify(live))).toEqual({ ...live, channel: "x" });
+    for (const forged of [{ ...live, uncached: undefined }, { ...live, id: "abc" }, { ...live, uncached: "yes" }]) expect(parsePayload("x", JSON.stringify(forged)).plain).toBe(true);
+    // Never a history field: envelopeFields does not write it.
+    expect(envelopeFields({ channel: "c", message: "m", uncached: true }, 0)).not.toContain("uncached");
+  });
   test("compareIds never throws, and what is no ID never sorts after an ID", () => {
     const junk = ["", "abc", "1-x", "-", "1-2-3", "x".repeat(100), "1".repeat(30) + "-0", "\n"];
     for (const j of junk) {

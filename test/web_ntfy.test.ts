@@ -304,4 +304,34 @@ describe("which requests are ntfy's before routing (the rate limit's 429 and OPT
     expect(isNtfyRequest("GET", "/events")).toBe(false);
     expect(isNtfyRequest("OPTIONS", "/")).toBe(false);
   });
+  test("ntfy's delete and clear (v2.16): DELETE /<topic>/<sid>, GET or PUT /<topic>/<sid>/clear, /read, /delete; not our DELETE /push/subscribe", () => {
+    expect(isNtfyRequest("DELETE", "/t/s1")).toBe(true);
+    expect(isNtfyRequest("PUT", "/t/s1/clear")).toBe(true);
+    expect(isNtfyRequest("GET", "/t/s1/read")).toBe(true);
+    expect(isNtfyRequest("GET", "/t/s1/delete")).toBe(true);
+    expect(isNtfyRequest("DELETE", "/push/subscribe")).toBe(false);
+    expect(isNtfyRequest("POST", "/t/s1/clear")).toBe(false);
+    expect(isNtfyRequest("GET", "/clear")).toBe(false);
+  });
+});
+
+// Issue 25: the fields and events of v2.16+ (wire reference §1.4 and §1.1: model.go Message, ForJSON, handleSubscribeSSE).
+describe("the message JSON's new fields and events", () => {
+  const action = { id: "a1b2c3d4e5", action: "view" as const, label: "Open", clear: false, url: "https://x.test" };
+  test("sequence_id right after id, dropped when it is the id (ForJSON); icon, actions, attachment and content_type in the struct's order", () => {
+    const env: Envelope = { id: "5-0", time: 1, channel: "t", message: "m", sequence_id: "b7", icon: "https://x.test/i.png", actions: [action], attachment: { name: "a.png", url: "https://x.test/a.png" }, content_type: "text/markdown", url: "https://x.test/c" };
+    expect(ntfyJson(ntfyMessage(env))).toBe(
+      '{"id":"5-0","sequence_id":"b7","time":1,"event":"message","topic":"t","message":"m","click":"https://x.test/c","icon":"https://x.test/i.png","actions":[{"id":"a1b2c3d4e5","action":"view","label":"Open","clear":false,"url":"https://x.test"}],"attachment":{"name":"a.png","url":"https://x.test/a.png"},"content_type":"text/markdown"}',
+    );
+    expect(ntfyMessage({ id: "5-0", time: 1, channel: "t", message: "m", sequence_id: "5-0" }).sequence_id).toBeUndefined();
+  });
+  test("message_delete and message_clear: the kind, topic and sequence ID, no message; SSE writes them with data: alone, raw as an empty line", () => {
+    const del = ntfyMessage({ id: "6-0", time: 2, channel: "t", message: "", event: "message_delete", sequence_id: "b7" });
+    expect(ntfyJson(del)).toBe('{"id":"6-0","sequence_id":"b7","time":2,"event":"message_delete","topic":"t"}');
+    expect(ntfyLine("sse", del)).toBe('data: {"id":"6-0","sequence_id":"b7","time":2,"event":"message_delete","topic":"t"}\n\n');
+    expect(ntfyLine("json", del)).toBe(`${ntfyJson(del)}\n`);
+    expect(ntfyLine("raw", del)).toBe("\n");
+    const clear = ntfyMessage({ id: "7-0", time: 3, channel: "t", message: "", event: "message_clear", sequence_id: "b7" });
+    expect(ntfyLine("sse", clear)).toBe('data: {"id":"7-0","sequence_id":"b7","time":3,"event":"message_clear","topic":"t"}\n\n');
+  });
 });

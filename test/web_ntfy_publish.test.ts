@@ -6,13 +6,14 @@ import { NtfyError } from "../web_ntfy";
 import {
   UNSUPPORTED,
   bodyMessage,
-  isClearRequest,
+  featureFields,
   isNtfyJson,
   messageOf,
+  readFeatureFields,
   readJsonPublish,
   readParam,
   readPublishParams,
-  refuseUnsupportedFields,
+  sequencePath,
   type ParamSource,
 } from "../web_ntfy_publish";
 
@@ -134,7 +135,7 @@ describe("what Notistream does not do yet is refused with a 400 naming it, never
   // Each name ntfy reads for each feature (server.go parsePublishParams), as a header and as a query key.
   for (const rule of UNSUPPORTED) {
     test(`${rule.feature}: ${rule.names.join(", ")}`, () => {
-      const value = rule.feature.startsWith("cache") ? "no" : rule.feature.startsWith("markdown") ? "yes" : "https://example.com/x";
+      const value = "https://example.com/x";
       const word = rule.feature.split(" ")[0]!.split("=")[0]!;
       for (const name of rule.names) {
         for (const [where, src] of [
@@ -151,23 +152,65 @@ describe("what Notistream does not do yet is refused with a 400 naming it, never
     });
   }
 
-  test("ntfy's codes where ntfy has one for a feature turned off: e-mail 40001, attachments 40014, calls 40032; the rest 40000", () => {
-    expect(refusal(() => params({ "X-Email": "phil@example.com" })).kind.code).toBe(40001);
+  test("ntfy's codes where ntfy has one for a feature turned off: attachments 40014, calls 40032; the rest 40000", () => {
     expect(refusal(() => params({ Attach: "https://x/y.jpg" })).kind.code).toBe(40014);
     expect(refusal(() => params({ Filename: "flower.jpg" })).kind.code).toBe(40014);
     expect(refusal(() => params({ Call: "yes" })).kind.code).toBe(40032);
-    expect(refusal(() => params({ Delay: "30m" })).kind.code).toBe(40000);
-  });
-
-  test("Markdown by Content-Type: text/markdown too (as ntfy reads it); markdown=no, cache=yes and firebase=no are no request for anything", () => {
-    expect(refusal(() => params({ "Content-Type": "text/markdown" })).message).toContain("markdown");
-    expect(params({ "X-Markdown": "false", "X-Cache": "yes", "X-Firebase": "no", "Content-Type": "text/plain" })).toEqual({ template: false });
+    expect(refusal(() => params({ "X-Poll-ID": "abc" })).kind.code).toBe(40000);
   });
 
   test("several at once are all named, each with where it was asked for; ntfy's code is the first one's", () => {
-    const e = refusal(() => params({ "X-Delay": "30m", "X-Icon": "https://x/i.png", "X-Actions": "view, Open, https://x" }));
-    expect(e.kind.code).toBe(40000);
-    for (const part of ["delay", "X-Delay header", "actions", "X-Actions header", "icon", "X-Icon header"]) expect(e.message).toContain(part);
+    const e = refusal(() => params({ "X-Call": "yes", "X-Poll-ID": "abc" }));
+    expect(e.kind.code).toBe(40032);
+    for (const part of ["call", "X-Call header", "poll_id", "X-Poll-Id header"]) expect(e.message).toContain(part);
+  });
+});
+
+// Issue 25: these left the refusal table. Read as ntfy v2.27's parsePublishParams reads them (wire reference §2.2;
+// v2.16's sequence ID from ntfy's docs/publish.md §Updating + deleting notifications).
+describe("sequence ID, actions, icon, Markdown and Cache, read under every name ntfy takes", () => {
+  test("X-Sequence-ID, Sequence-ID, SID and ?sid=: ntfy's topic regex, else 40049 naming where it came from", () => {
+    for (const src of [source({ "X-Sequence-ID": "build-42" }), source({ "Sequence-ID": "build-42" }), source({ SID: "build-42" }), source({}, "sid=build-42"), source({}, "sequence-id=build-42")])
+      expect(readPublishParams(src).sequenceId).toBe("build-42");
+    for (const bad of ["has space", "x".repeat(65), "a/b", "é"]) {
+      const e = refusal(() => params({ "X-Sequence-ID": encodeURIComponent(bad) === bad ? bad : `=?UTF-8?B?${Buffer.from(bad).toString("base64")}?=` }));
+      expect([e.kind.code, e.kind.http]).toEqual([40049, 400]);
+      expect(e.message).toContain("X-Sequence-Id header");
+    }
+    expect(refusal(() => readPublishParams(source({}, "", readJsonPublish({ topic: "t", sequence_id: "no way" }).headers))).message).toContain('"sequence_id" in the JSON');
+  });
+  test("X-Actions, Actions, Action and ?actions=: the simple format or JSON (web_actions.ts); a bad one is 40018", () => {
+    for (const src of [source({ "X-Actions": "view, Open, https://x.test" }), source({ Actions: "view, Open, https://x.test" }), source({ Action: "view, Open, https://x.test" }), source({}, "actions=view,Open,https://x.test")]) {
+      const [a] = readPublishParams(src).actions!;
+      expect(a).toMatchObject({ action: "view", label: "Open", url: "https://x.test", clear: false });
+    }
+    expect(refusal(() => params({ "X-Actions": "view, Open" })).kind.code).toBe(40018);
+    expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", actions: [] }).headers)).actions).toBeUndefined();
+  });
+  test("X-Icon, Icon: an http(s) URL, else 40021", () => {
+    expect(params({ "X-Icon": "https://x.test/i.png" }).icon).toBe("https://x.test/i.png");
+    expect(params({}, "icon=http%3A%2F%2Fx.test%2Fi.png").icon).toBe("http://x.test/i.png");
+    for (const bad of ["javascript:alert(1)", "ftp://x/i.png", "x.test/i.png", "https://"]) expect(refusal(() => params({ Icon: bad })).kind.code).toBe(40021);
+  });
+  test("X-Markdown, Markdown, md (ntfy's booleans), or Content-Type: text/markdown (its media type, any case)", () => {
+    for (const src of [source({ "X-Markdown": "yes" }), source({ Markdown: "1" }), source({ md: "true" }), source({}, "md=1"), source({ "Content-Type": "text/markdown" }), source({ "Content-Type": "Text/Markdown; charset=utf-8" })])
+      expect(readPublishParams(src).markdown).toBe(true);
+    expect(params({ "X-Markdown": "false", "Content-Type": "text/plain" }).markdown).toBeUndefined();
+    expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", markdown: true }).headers)).markdown).toBe(true);
+  });
+  test("X-Cache, Cache: no (also 0, false; cache=no in JSON, or false) keeps a message out of history; yes is the default; any other word is a 400", () => {
+    for (const v of ["no", "0", "false", "NO"]) expect(params({ Cache: v }).noCache).toBe(true);
+    for (const v of ["yes", "1", "true"]) expect(params({ "X-Cache": v }).noCache).toBeUndefined();
+    for (const cache of ["no", false]) expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", cache }).headers)).noCache).toBe(true);
+    expect(refusal(() => params({ Cache: "maybe" })).kind.http).toBe(400);
+    expect(params({ "X-Firebase": "no" })).toEqual({ template: false });
+  });
+  test("the envelope's fields they become", () => {
+    const p = params({ SID: "s1", "X-Icon": "https://x.test/i.png", md: "1", Cache: "no", Actions: "copy, Copy, 1234" });
+    const f = featureFields(p);
+    expect(f).toMatchObject({ sequence_id: "s1", icon: "https://x.test/i.png", content_type: "text/markdown", uncached: true });
+    expect(f.actions![0]).toMatchObject({ action: "copy", label: "Copy", value: "1234" });
+    expect(featureFields({})).toEqual({});
   });
 });
 
@@ -199,13 +242,13 @@ describe("ntfy's JSON publish to / (server.go transformBodyJSON, types.go publis
 
   test("features in the JSON are refused like their headers, naming the JSON key (Uptime Kuma sends actions and icon)", () => {
     const kuma = readJsonPublish({ topic: "kuma", title: "Up", message: "[✅ Up] ok", priority: 3, tags: ["green_circle"], actions: [{ action: "view", label: "Open", url: "https://kuma.example.com" }], icon: "https://kuma.example.com/icon.svg" });
-    const e = refusal(() => readPublishParams(source({}, "", kuma.headers)));
-    for (const part of ['"actions" in the JSON', '"icon" in the JSON']) expect(e.message).toContain(part);
-    expect(refusal(() => readPublishParams(source({}, "", readJsonPublish({ topic: "t", markdown: true }).headers))).message).toContain("markdown");
+    // Issue 25: taken now, as ntfy takes them.
+    const p = readPublishParams(source({}, "", kuma.headers));
+    expect(p.icon).toBe("https://kuma.example.com/icon.svg");
+    expect(p.actions).toHaveLength(1);
+    expect(p.actions![0]).toMatchObject({ action: "view", label: "Open", url: "https://kuma.example.com", clear: false });
     expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", markdown: false, actions: [], firebase: "no" }).headers))).toEqual({ template: false });
-    expect(refusal(() => readPublishParams(source({}, "", readJsonPublish({ topic: "t", delay: "30m", email: "a@b.c" }).headers))).message).toContain('"delay" in the JSON');
-    // cache is a string in ntfy's JSON ("no"); a boolean false says the same and is refused the same way.
-    for (const cache of ["no", false]) expect(refusal(() => readPublishParams(source({}, "", readJsonPublish({ topic: "t", cache }).headers))).message).toContain("cache=no");
+    expect(refusal(() => readPublishParams(source({}, "", readJsonPublish({ topic: "t", attach: "https://x/y" }).headers))).message).toContain('"attach" in the JSON');
     expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", cache: true }).headers))).toEqual({ template: false });
   });
 
@@ -216,10 +259,14 @@ describe("ntfy's JSON publish to / (server.go transformBodyJSON, types.go publis
     expect(refusal(() => readJsonPublish({ topic: "" })).kind.code).toBe(40009);
   });
 
-  test("our own POST / refuses the same features among its fields, rather than dropping them", () => {
-    expect(() => refuseUnsupportedFields({ channel: "c", message: "m", title: "t", priority: "4", tags: "a" })).not.toThrow();
-    const e = refusal(() => refuseUnsupportedFields({ channel: "c", message: "m", delay: "10m", attach: "https://x/y" }));
-    for (const part of ['"delay" in the request', '"attach" in the request']) expect(e.message).toContain(part);
+  test("our own POST / reads ntfy's feature keys among its fields, and refuses those Notistream lacks rather than dropping them", () => {
+    expect(readFeatureFields({ channel: "c", message: "m", title: "t", priority: "4", tags: "a" })).toEqual({});
+    const f = readFeatureFields({ channel: "c", message: "m", sequence_id: "s", actions: [{ action: "view", label: "L", url: "https://x" }], icon: "https://x/i.png", markdown: true, cache: "no" });
+    expect(f).toMatchObject({ sequenceId: "s", icon: "https://x/i.png", markdown: true, noCache: true });
+    expect(readFeatureFields({ actions: "view, L, https://x" }).actions![0]!.label).toBe("L");
+    expect(refusal(() => readFeatureFields({ actions: [{ action: "view" }] })).kind.code).toBe(40018);
+    const e = refusal(() => readFeatureFields({ channel: "c", message: "m", call: "yes", attach: "https://x/y" }));
+    for (const part of ['"call" in the request', '"attach" in the request']) expect(e.message).toContain(part);
   });
 });
 
@@ -259,12 +306,13 @@ test("readParam says where a value came from: a header, a query key, or a JSON k
   expect(readParam(source({}, "", new Map([["x-delay", "1m"]])), ["x-delay"])?.where).toBe('"delay" in the JSON');
 });
 
-test("ntfy's clear, PUT /<topic>/<sequence_id>/clear (or /read) with no body (server.go's v2.16 clear route), is told from a publish to a channel", () => {
-  expect(isClearRequest("PUT", "/mytopic/abc123/clear", 0)).toBe(true);
-  expect(isClearRequest("PUT", "/mytopic/abc123/read", 0)).toBe(true);
-  // A body, POST, or a path that is not /<topic>/<sid>/clear publishes to the channel the path names, as before.
-  expect(isClearRequest("PUT", "/mytopic/abc123/clear", 5)).toBe(false);
-  expect(isClearRequest("POST", "/mytopic/abc123/clear", 0)).toBe(false);
-  expect(isClearRequest("PUT", "/mytopic/clear", 0)).toBe(false);
-  expect(isClearRequest("PUT", "/a/b/c/clear", 0)).toBe(false);
+test("an event path names its notification: the last segment is the sequence ID, everything before it the channel (a slash kept, as /owner/repo/json)", () => {
+  // ntfy v2.16: DELETE /<topic>/<sid>, PUT /<topic>/<sid>/clear (wire reference §2.1 and its route table).
+  expect(sequencePath("mytopic/abc123")).toEqual({ channel: "mytopic", sequenceId: "abc123" });
+  expect(sequencePath("owner/repo/build-7")).toEqual({ channel: "owner/repo", sequenceId: "build-7" });
+  expect(sequencePath("my%20topic/s")).toEqual({ channel: "my topic", sequenceId: "s" });
+  expect(refusal(() => sequencePath("mytopic")).kind.code).toBe(40401);
+  expect(refusal(() => sequencePath("a,b/s")).kind.code).toBe(40401);
+  expect(refusal(() => sequencePath("t/has%20space")).kind.code).toBe(40049);
+  expect(refusal(() => sequencePath(`t/${"x".repeat(65)}`)).kind.code).toBe(40049);
 });
