@@ -63,6 +63,16 @@ export function nestsDeeper(text: string, max: number): boolean {
 export async function bodyFields(req: Request, raw: Uint8Array): Promise<{ fields: Record<string, unknown>; json: boolean }> {
   if (raw.length === 0) return { fields: {}, json: false };
   const type = mediaType(req);
+  // ntfy's web app PUTs its JSON publish as a string, which fetch labels text/plain (web/src/app/Api.js publish), and
+  // ntfy reads a body to / as JSON whatever its type (server.go transformBodyJSON): a JSON object is read as such.
+  if (type === "text/plain" && raw[0] === 0x7b) {
+    try {
+      const parsed: unknown = JSON.parse(decoder.decode(raw));
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return { fields: parsed as Record<string, unknown>, json: true };
+    } catch {
+      // not JSON: refused below as any other text/plain body
+    }
+  }
   if (type === "application/x-www-form-urlencoded") {
     const text = decoder.decode(raw);
     // curl -d '{"topic": …}' sends JSON labelled as a form (ntfy's own examples do this): read it as the JSON it is.

@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, ROOT, freePort, json, post, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, freePort, haveRedis, json, post, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const PASSWORDS: Record<string, string> = { web: "web-secret-24", alice: "alice-secret-24", ci: "ci-secret-24" };
 const b64url = (s: string) => Buffer.from(s).toString("base64url");
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 const ALICE = basic("alice", PASSWORDS.alice!);
-/** The stats aiontfy's Account cannot do without; Notistream counts none of them. */
+/** ntfy's apiAccountStats of a visitor who published nothing today; aiontfy's Account cannot do without them. */
 const NO_STATS = {
   messages: 0,
   messages_remaining: 0,
@@ -25,6 +25,22 @@ const NO_STATS = {
   reservations_remaining: 0,
   attachment_total_size: 0,
   attachment_total_size_remaining: 0,
+};
+/**
+ * ntfy's apiAccountLimits without --rate-limit (server_account.go handleAccountGet; aiontfy's AccountLimits requires
+ * every figure): basis "ip" as ntfy's for limits from the server's settings, 0 for what is not limited or not offered.
+ */
+const NO_LIMITS = {
+  basis: "ip",
+  messages: 0,
+  messages_expiry_duration: 0,
+  emails: 0,
+  calls: 0,
+  reservations: 0,
+  attachment_total_size: 0,
+  attachment_file_size: 0,
+  attachment_expiry_duration: 0,
+  attachment_bandwidth: 0,
 };
 
 /**
@@ -106,13 +122,14 @@ describe("ntfy's credentials, accounts and tokens on the ACL", () => {
     expect(published.status).toBe(200);
   });
 
-  // ntfy: server_account.go handleAccountGet; types.go apiAccountResponse (username, role, stats; empty ones left out).
+  // ntfy: server_account.go handleAccountGet; types.go apiAccountResponse (username, role, limits, stats; empty ones left out).
   test("GET /v1/account: anonymous callers are *, users their name and role; a wrong login is ntfy's 401", async () => {
     const anonymous = await get(web1, "/v1/account", from("192.0.2.12"));
     expect(anonymous.status).toBe(200);
     expect(anonymous.headers.get("access-control-allow-origin")).toBe("*");
-    expect(await anonymous.json()).toEqual({ username: "*", role: "anonymous", stats: NO_STATS });
-    expect(await (await get(web1, "/v1/account", from("192.0.2.12", { authorization: ALICE }))).json()).toEqual({ username: "alice", role: "user", stats: NO_STATS });
+    expect(await anonymous.json()).toEqual({ username: "*", role: "anonymous", limits: NO_LIMITS, stats: NO_STATS });
+    // alice published once in the test above (by token): her own count, not the visitor's.
+    expect(await (await get(web1, "/v1/account", from("192.0.2.12", { authorization: ALICE }))).json()).toEqual({ username: "alice", role: "user", limits: NO_LIMITS, stats: { ...NO_STATS, messages: 1 } });
     const wrong = await get(web1, "/v1/account", from("192.0.2.12", { authorization: basic("alice", "nope") }));
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("www-authenticate")).toBeNull();
@@ -309,7 +326,7 @@ describe("ntfy's tokens without users", () => {
     const pubsub = await startPubSub();
     const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
     try {
-      expect(await (await get(web, "/v1/account", { authorization: basic("alice", "x") })).json()).toEqual({ username: "*", role: "anonymous", stats: NO_STATS });
+      expect(await (await get(web, "/v1/account", { authorization: basic("alice", "x") })).json()).toEqual({ username: "*", role: "anonymous", limits: NO_LIMITS, stats: NO_STATS });
       const refused = await post(`${web.url}/v1/account/token`, json({ label: "x" }), { headers: { authorization: basic("alice", "x") } });
       expect(refused.status).toBe(401);
       expect(((await refused.json()) as NtfyErr).error).toBe("unauthorized; this server has no users (it runs without --acl), so it issues no tokens");
@@ -369,4 +386,169 @@ describe("--visitor-subscriptions", () => {
     expect(both.stderr.toString()).toContain("--visitor-subscriptions and its old name --max-streams-per-visitor disagree (3 and 4)");
     await pubsub.stop();
   }, 40_000);
+});
+
+/**
+ * What ntfy's web app and aiontfy read of an account. Stats: ntfy counts each visitor's messages of the day, a visitor
+ * being the user or, anonymous, the IP (server/visitor.go Stats, infoLightNoLock; reset at midnight UTC,
+ * DefaultVisitorStatsResetTime), answered by server_account.go handleAccountGet. aiontfy (src/aiontfy/types.py
+ * Account, AccountStats, AccountLimits) requires stats and limits, every figure an int and basis a string. The web
+ * app's calls are web/src/app/AccountApi.js's (get, addSubscription, updateSubscription, deleteSubscription,
+ * updateSettings) and Api.js's publish (a PUT / whose JSON body fetch labels text/plain).
+ */
+describe("what ntfy's web app and aiontfy read of an account", () => {
+  let pubsub: Running;
+  let web1: Web;
+  let web2: Web;
+  const HASS = basic("hass", "hass-secret-24");
+  const RATE = 100; // web2's --rate-limit: r a second is at most r × 86,400 a day
+  beforeAll(async () => {
+    const file = aclFile();
+    pubsub = await startPubSub(["--acl", file]);
+    const redis = `redis://web:${PASSWORDS.web}@127.0.0.1:${pubsub.port}`;
+    [web1, web2] = await Promise.all([startWebServer(redis, ["--acl", file, "--trust-proxy"]), startWebServer(redis, ["--acl", file, "--trust-proxy", "--rate-limit", String(RATE)])]);
+  });
+  afterAll(async () => {
+    await Promise.all([web1?.stop(), web2?.stop()]);
+    await pubsub?.stop();
+  });
+  type Account = { username: string; role: string; limits: Record<string, number | string>; stats: Record<string, number>; tokens?: { token: string; label?: string }[]; subscriptions?: unknown[]; language?: string; notification?: unknown };
+  const account = async (web: Web, authorization: string, visitor = "192.0.2.50"): Promise<Account> => {
+    const r = await get(web, "/v1/account", from(visitor, { authorization }));
+    expect(r.status).toBe(200);
+    return (await r.json()) as Account;
+  };
+  /** The count web reads for hass once it is `want` (a publish is counted as it is answered, on whichever web server took it). */
+  const hassCount = (web: Web, want: number) => eventually(async () => (await account(web, HASS)).stats.messages, want);
+
+  test("every publish form counts once for its user, on every web server; refused ones and reads do not", async () => {
+    const before = await account(web1, HASS);
+    // aiontfy's types: every stats and limits figure an int, basis a string.
+    for (const v of Object.values(before.stats)) expect(Number.isInteger(v)).toBe(true);
+    for (const [k, v] of Object.entries(before.limits)) expect(k === "basis" ? typeof v === "string" : Number.isInteger(v)).toBe(true);
+    expect(before).toMatchObject({ username: "hass", role: "user", limits: NO_LIMITS, stats: NO_STATS });
+
+    const headers = from("192.0.2.51", { authorization: HASS });
+    // 1. ntfy-style POST /<topic> (curl, Apprise's topic URLs).
+    expect((await fetch(`${web1.url}/ha_stats`, { method: "POST", headers, body: "one" })).status).toBe(200);
+    expect(await hassCount(web2, 1)).toBe(1);
+    // 2. GET /<topic>/publish (webhooks).
+    expect((await fetch(`${web2.url}/ha_stats/publish?m=two`, { headers })).status).toBe(200);
+    expect(await hassCount(web1, 2)).toBe(2);
+    // 3. ntfy's web app: PUT / with JSON that fetch labels text/plain;charset=UTF-8 (Api.js publish). It was a 415.
+    const asBrowsers = { ...headers, "content-type": "text/plain;charset=UTF-8" }; // what a browser's fetch labels a string body
+    const put = await fetch(`${web1.url}/`, { method: "PUT", headers: asBrowsers, body: JSON.stringify({ topic: "ha_stats", message: "three", title: "From the web app" }) });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ event: "message", topic: "ha_stats", message: "three", title: "From the web app" });
+    expect(await hassCount(web2, 3)).toBe(3);
+    // 4. aiontfy's publish(): POST / with application/json.
+    expect((await post(`${web2.url}/`, json({ topic: "ha_stats", message: "four" }), { headers })).status).toBe(200);
+    expect(await hassCount(web1, 4)).toBe(4);
+
+    // Not counted: a refused publish (hass may not write team/x), a bad one, a poll, a token made.
+    expect((await fetch(`${web1.url}/team/x`, { method: "POST", headers, body: "no" })).status).toBe(403);
+    expect((await fetch(`${web1.url}/ha_stats?priority=9`, { method: "POST", headers, body: "bad" })).status).toBe(400);
+    expect((await fetch(`${web1.url}/ha_stats/json?poll=1`, { headers })).status).toBe(200);
+    expect((await post(`${web1.url}/v1/account/token`, json({ label: "x" }), { headers })).status).toBe(200);
+    // A last publish, so that once it shows every request before it has been counted or not.
+    expect((await fetch(`${web1.url}/ha_stats`, { method: "POST", headers, body: "five" })).status).toBe(200);
+    expect(await hassCount(web1, 5)).toBe(5);
+    expect((await account(web2, HASS)).stats.messages).toBe(5);
+  }, 30_000);
+
+  test("limits: without --rate-limit none (0); with --rate-limit r, r × 86,400 a day, and messages_remaining counts down", async () => {
+    const one = await account(web1, ALICE);
+    const two = await account(web2, ALICE);
+    expect(one.limits).toEqual(NO_LIMITS);
+    expect(two.limits).toEqual({ ...NO_LIMITS, messages: RATE * 86_400 });
+    const used = two.stats.messages!;
+    expect(two.stats.messages_remaining).toBe(RATE * 86_400 - used);
+    expect(one.stats.messages_remaining).toBe(0);
+  });
+
+  test("the web app's subscriptions and settings follow the user: added, renamed, removed; 409 twice; anonymous 401", async () => {
+    const headers = from("192.0.2.52", { authorization: HASS });
+    const send = (web: Web, method: string, body: unknown, extra: Record<string, string> = {}) =>
+      fetch(`${web.url}/v1/account/subscription`, { method, headers: { ...headers, ...extra }, ...(body === null ? {} : { body: JSON.stringify(body) }) });
+    const sub = { base_url: "https://notify.example", topic: "ha_door" };
+    const added = await send(web1, "POST", sub);
+    expect(added.status).toBe(200);
+    expect(await added.json()).toEqual({ ...sub, display_name: null });
+    const again = await send(web2, "POST", sub);
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: 40903, http: 409 });
+    const renamed = await send(web2, "PATCH", { ...sub, display_name: "Front door" });
+    expect(await renamed.json()).toEqual({ ...sub, display_name: "Front door" });
+    expect((await send(web1, "PATCH", { base_url: sub.base_url, topic: "ha_none", display_name: "x" })).status).toBe(404);
+    const settings = await fetch(`${web2.url}/v1/account/settings`, { method: "PATCH", headers, body: JSON.stringify({ language: "de", notification: { min_priority: 4, delete_after: 0 } }) });
+    expect(await settings.json()).toEqual({ success: true });
+    expect(await account(web1, HASS)).toMatchObject({ language: "de", notification: { min_priority: 4, delete_after: 0 }, subscriptions: [{ ...sub, display_name: "Front door" }] });
+    // DELETE names it in X-BaseURL and X-Topic; after it, no subscriptions key at all (the app would drop every local one on an empty list).
+    expect(await (await send(web2, "DELETE", null, { "x-baseurl": sub.base_url, "x-topic": sub.topic })).json()).toEqual({ success: true });
+    expect("subscriptions" in (await account(web1, HASS))).toBe(false);
+    // Bad input and anonymous callers, in ntfy's shape.
+    const bad = await fetch(`${web1.url}/v1/account/subscription`, { method: "POST", headers, body: "{nope" });
+    expect(await bad.json()).toMatchObject({ code: 40024, http: 400 });
+    const anonymous = await fetch(`${web1.url}/v1/account/subscription`, { method: "POST", headers: from("192.0.2.52"), body: JSON.stringify(sub) });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ code: 40101 });
+  });
+
+  test("the token the caller logged in with is listed (the app's 'current browser session' row); with a password, none", async () => {
+    const made = await post(`${web1.url}/v1/account/token`, json({ label: "browser" }), { headers: from("192.0.2.53", { authorization: HASS }) });
+    const { token } = (await made.json()) as { token: string };
+    const withToken = await account(web2, `Bearer ${token}`);
+    expect(withToken.tokens).toEqual([expect.objectContaining({ token, label: "browser" })]);
+    expect("tokens" in (await account(web2, HASS))).toBe(false);
+  });
+});
+
+describe("anonymous visitors' counts (no --acl: everyone is ntfy's *, counted by IP)", () => {
+  test("each visitor's publishes are its own; /v1/account answers '*' with that visitor's count", async () => {
+    const pubsub = await startPubSub();
+    const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy"]);
+    try {
+      const count = async (visitor: string) => ((await (await get(web, "/v1/account", from(visitor))).json()) as { username: string; stats: { messages: number } }).stats.messages;
+      for (const body of ["a", "b", "c"]) expect((await fetch(`${web.url}/news`, { method: "POST", headers: from("198.51.100.7"), body })).status).toBe(200);
+      expect((await fetch(`${web.url}/news`, { method: "POST", headers: from("198.51.100.8"), body: "d" })).status).toBe(200);
+      expect(await eventually(() => count("198.51.100.7"), 3)).toBe(3);
+      expect(await eventually(() => count("198.51.100.8"), 1)).toBe(1);
+      expect(await count("198.51.100.9")).toBe(0);
+      expect(await (await get(web, "/v1/account", from("198.51.100.7"))).json()).toMatchObject({ username: "*", role: "anonymous" });
+    } finally {
+      await web.stop();
+      await pubsub.stop();
+    }
+  }, 20_000);
+});
+
+/**
+ * The count's store: XADD <day>-* MAXLEN 1 numbers a day's entries 0, 1, 2... from the stream's last ID though only one
+ * entry is kept, and starts again at 0 on the next day (Redis 7's streamIncrID on s->last_id, t_stream.c). Shown on
+ * redis-cli against our pub/sub server and a real redis-server, so the count holds on either.
+ */
+describe("the count's store on the pub/sub server and on Redis", () => {
+  const cli = (port: number, ...args: string[]) => Bun.spawnSync(["redis-cli", "-p", String(port), ...args]).stdout.toString().trim();
+  const replay = (port: number) => {
+    const key = "notistream-account:stats:user:day-test";
+    const ids = ["20426-*", "20426-*", "20426-*", "20427-*", "20427-*"].map((id) => cli(port, "XADD", key, "MAXLEN", "1", id, "n", "1"));
+    return { ids, length: cli(port, "XLEN", key), last: cli(port, "XREVRANGE", key, "+", "-", "COUNT", "1").split("\n")[0] };
+  };
+  const want = { ids: ["20426-0", "20426-1", "20426-2", "20427-0", "20427-1"], length: "1", last: "20427-1" };
+  test("our pub/sub server", async () => {
+    const pubsub = await startPubSub();
+    try {
+      expect(replay(pubsub.port)).toEqual(want);
+    } finally {
+      await pubsub.stop();
+    }
+  });
+  test.skipIf(!haveRedis)("redis-server 7", async () => {
+    const redis = await startRedis();
+    try {
+      expect(replay(redis.port)).toEqual(want);
+    } finally {
+      await redis.stop();
+    }
+  });
 });
