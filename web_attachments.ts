@@ -14,7 +14,7 @@ import { refuse } from "./web_access";
 import { AttachmentLedger, attachmentSettings, formatSize, limitSentence, parseBaseUrl, type AttachmentSettings, type LimitHit, type Upload } from "./web_attachlimits";
 import { readBody } from "./web_body";
 import type { WebContext } from "./web_context";
-import { SNIFF_BYTES, fileMessage, readAttachParams, servingHeaders, sniff } from "./web_filetype";
+import { SNIFF_BYTES, fileMessage, multipartBoundary, multipartFile, readAttachParams, servingHeaders, sniff } from "./web_filetype";
 import { NTFY_ERRORS, NtfyError, ntfyErrorResponse, type NtfyErrorKind } from "./web_ntfy";
 import type { ParamSource, PublishParams } from "./web_ntfy_publish";
 import type { Checked, Handler } from "./web_routes";
@@ -218,7 +218,7 @@ function uploaderOf(ctx: WebContext, req: Request, checked: Checked): string {
  * An ntfy publish's body, decided in the order of ntfy's handlePublishBody (server.go): UnifiedPush's body is the
  * message; with Attach (an http(s) URL) the body is the message and the URL the attachment; with Filename the body is
  * the file; with template=yes it is JSON; a UTF-8 body of at most ntfy's 4096 bytes (or --max-message, if lower) is the
- * message; anything else is a file. Files need --attachment-cache-dir (else ntfy's 40014, or without the store the old
+ * message; anything else is a file, and of a multipart form only its first part's bytes. Files need --attachment-cache-dir (else ntfy's 40014, or without the store the old
  * rule: bodyMessage's 413 past --max-message). Called after the row's write right was checked, so only those who may
  * publish to the channel write to disk.
  */
@@ -242,13 +242,16 @@ export async function publishBody(ctx: WebContext, req: Request, src: ParamSourc
   if (early && (asked.name !== undefined || declared > Math.min(NTFY_MESSAGE_LIMIT, ctx.opts.maxMessage))) throw tooLarge(early, store.settings);
   const reader = req.body?.getReader();
   const head: Uint8Array[] = [];
-  if (asked.name === undefined) {
+  const boundary = multipartBoundary(req.headers.get("content-type"));
+  if (asked.name === undefined && boundary === null) {
     const limit = Math.min(NTFY_MESSAGE_LIMIT, ctx.opts.maxMessage);
     const peeked = await peek(reader, head, limit + 1);
     const raw = Buffer.concat(head);
     if (peeked.done && raw.length <= limit && isUtf8(raw)) return { raw, params, publish: asIs };
   }
-  const kept = await store.store(chunksOf(head, reader), { name: asked.name, channel: checked.channel, visitor });
+  // A form's file (Debian's Apprise uploads so) is the file, not the form around it.
+  const chunks = boundary === null ? chunksOf(head, reader) : multipartFile(chunksOf(head, reader), boundary);
+  const kept = await store.store(chunks, { name: asked.name, channel: checked.channel, visitor });
   return {
     raw: new Uint8Array(0),
     params: withDefaultMessage(params, kept.attachment.name),

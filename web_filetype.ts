@@ -1,6 +1,6 @@
 // web_filetype.ts — an attachment's pure rules: its type sniffed from its first bytes (never the sender's word), how it
 // is served (inline or as a download, and the headers that keep it from running in our origin), its name, and ntfy's
-// Attach and Filename parameters read (server.go parsePublishParams). Pure: no I/O.
+// Attach and Filename parameters read (server.go parsePublishParams), and the file in a multipart upload. Pure: no I/O.
 import { NTFY_ERRORS, NtfyError } from "./web_ntfy";
 import { readParam, type ParamSource } from "./web_ntfy_publish";
 
@@ -192,3 +192,46 @@ export function readAttachParams(src: ParamSource): AttachParams {
 
 /** ntfy's message for an attachment sent without one (server.go defaultAttachmentMessage). */
 export const fileMessage = (name: string): string => `You received a file: ${name}`;
+
+/** The boundary of a multipart/form-data body, from its Content-Type; null for any other body. */
+export function multipartBoundary(contentType: string | null): string | null {
+  const m = /^multipart\/form-data\s*;.*\bboundary=(?:"([^"]+)"|([^\s;]+))/i.exec(contentType ?? "");
+  return m ? (m[1] ?? m[2]!) : null;
+}
+
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => (a.length === 0 ? b : Buffer.concat([a, b]));
+
+/**
+ * The first part's bytes of a multipart/form-data upload, streamed: Debian's Apprise (plugins/NotifyNtfy.py) posts
+ * its attachment as a form's `file` field, where ntfy would keep the whole form as the file. The part's headers are
+ * skipped and its end found at the next boundary; at most one boundary's length is held back between chunks. A body
+ * that is not a well-formed form is a 400 naming what is missing.
+ */
+export async function* multipartFile(chunks: AsyncIterable<Uint8Array>, boundary: string): AsyncGenerator<Uint8Array> {
+  const start = Buffer.from(`--${boundary}`);
+  const end = Buffer.from(`\r\n--${boundary}`);
+  let buffered: Uint8Array = new Uint8Array(0);
+  let inBody = false;
+  for await (const chunk of chunks) {
+    buffered = concat(buffered, chunk);
+    if (!inBody) {
+      const at = Buffer.from(buffered).indexOf(start);
+      const headersEnd = at < 0 ? -1 : Buffer.from(buffered).indexOf("\r\n\r\n", at);
+      if (headersEnd < 0) {
+        if (buffered.length > 64 * 1024) throw new NtfyError(NTFY_ERRORS.badRequest, "the multipart body has no part headers in its first 64 KB");
+        continue;
+      }
+      buffered = buffered.subarray(headersEnd + 4);
+      inBody = true;
+    }
+    const stop = Buffer.from(buffered).indexOf(end);
+    if (stop >= 0) {
+      if (stop > 0) yield buffered.subarray(0, stop);
+      return; // the rest (other fields, the closing boundary) is not the file
+    }
+    const keep = Math.min(buffered.length, end.length - 1); // a boundary may be cut across two chunks
+    if (buffered.length > keep) yield buffered.subarray(0, buffered.length - keep);
+    buffered = buffered.subarray(buffered.length - keep);
+  }
+  throw new NtfyError(NTFY_ERRORS.badRequest, inBody ? "the multipart body ends before its closing boundary" : "the multipart body has no part");
+}

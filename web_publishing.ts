@@ -11,6 +11,7 @@ import { EVENT_OF_VERB, bodyMessage, bodyText, featureFields, isNtfyJson, messag
 import type { Published, Publisher } from "./web_publisher";
 import { CHANNEL, CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { fillTemplates } from "./web_senders";
+import { linkedFile, publishBody } from "./web_attachments";
 import { extrasFromFields, ourAnswer, publishAsked, readExtras } from "./web_scheduled";
 
 /** The publish every route uses: timed into the latency histogram, counted, and summed up in a log line a minute. */
@@ -71,8 +72,8 @@ function refuseInOurShape<T>(check: () => T): T {
 /** ntfy's JSON publish to /: the topic is the channel, the caller's rights on it are checked once it is known. */
 async function publishNtfyJson(ctx: WebContext, req: Request, url: URL, checked: Checked, body: Record<string, unknown>): Promise<Response> {
   const published = readJsonPublish(body);
-  const params = readPublishParams(paramSource(req, url, published.headers));
-  const n = ntfyNotification(ctx, published.topic, params, (published.message ?? "").trim());
+  const linked = linkedFile(paramSource(req, url, published.headers), readPublishParams(paramSource(req, url, published.headers)));
+  const n = linked.attach(ntfyNotification(ctx, published.topic, linked.params, (published.message ?? "").trim()));
   const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, published.token ?? checked.token);
   return denied ? ntfyRefusal(denied) : ntfyPublished(ctx, n, req, url, published.headers);
 }
@@ -88,8 +89,10 @@ export function publishPath(ctx: WebContext): Handler {
   return (req, url, checked) =>
     ntfyAnswer(async () => {
       const params = readPublishParams(paramSource(req, url));
-      const raw = await readBody(req, ctx.opts.maxBody);
-      if (!params.template) return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)), req, url);
+      // The body is the message, or a file kept as the attachment (web_attachments.ts, in ntfy's order).
+      const body = await publishBody(ctx, req, paramSource(req, url), checked, params);
+      const raw = body.raw;
+      if (!params.template) return body.publish(() => ntfyNotification(ctx, checked.channel, body.params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)), (n) => ntfyPublished(ctx, n, req, url));
       const filled = fillTemplates(bodyText(raw, params.unifiedPush), params.message, params.title);
       const title = typeof filled.title === "string" ? filled.title : undefined;
       return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, { ...params, title }, filled.message), req, url);

@@ -52,9 +52,13 @@ export async function startCluster(): Promise<Cluster> {
   await Bun.write(`${dir}/.keep`, "");
   const nodes: ClusterNode[] = [];
   // A node keeps its identity in nodes-<port>.conf, so starting it again on the same port brings it back (as a replica).
+  // Without persistence a killed node comes back empty: a replica's full sync still writes an RDB file to load, so each
+  // node has its own and deletes it once loaded. One shared dump.rdb made a restarted master load whichever shard
+  // synced last, seconds old, and serve it as its history until the cluster told it its slots had moved on.
   const launch = (port: number): ClusterNode => {
     const proc = spawn(
       ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+        "--dbfilename", `dump-${port}.rdb`, "--rdb-del-sync-files", "yes",
         "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "1000",
         "--cluster-replica-validity-factor", "0"],
       { stdout: "pipe", stderr: "pipe" },

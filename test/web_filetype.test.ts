@@ -2,7 +2,7 @@
 // served: only what cannot run in our origin shows inline (issue 25). ntfy sniffs the same way (util.go DetectContentType,
 // content_type_writer.go, which also never serves text/html); we go further and serve HTML, SVG, XML and PDF as downloads.
 import { describe, expect, test } from "bun:test";
-import { cleanName, contentDisposition, readAttachParams, servingHeaders, sniff } from "../web_filetype";
+import { cleanName, contentDisposition, multipartBoundary, multipartFile, readAttachParams, servingHeaders, sniff } from "../web_filetype";
 import { NtfyError } from "../web_ntfy";
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
@@ -97,5 +97,33 @@ describe("names and ntfy's Attach/Filename parameters (server.go parsePublishPar
       expect(err).toBeInstanceOf(NtfyError);
       expect((err as NtfyError).kind.code).toBe(40013);
     }
+  });
+});
+
+describe("multipartFile: the file in a form upload (Debian's Apprise sends its attachment so), streamed", () => {
+  const form = (boundary: string, file: Uint8Array): Uint8Array =>
+    Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n`), file, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  async function* split(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+  }
+  const collect = async (gen: AsyncGenerator<Uint8Array>): Promise<Uint8Array> => {
+    const parts: Uint8Array[] = [];
+    for await (const p of gen) parts.push(p);
+    return Buffer.concat(parts);
+  };
+  test("the boundary from Content-Type, quoted or not; none for other bodies", () => {
+    expect(multipartBoundary("multipart/form-data; boundary=abc123")).toBe("abc123");
+    expect(multipartBoundary('multipart/form-data; charset=utf-8; boundary="a b"')).toBe("a b");
+    expect(multipartBoundary("application/octet-stream")).toBeNull();
+    expect(multipartBoundary(null)).toBeNull();
+  });
+  test("the part's bytes exactly, however the body is cut into chunks (a boundary split across two, a CR LF inside the file)", async () => {
+    const file = Uint8Array.from([0xff, 0xd8, 0xff, 13, 10, 45, 45, 1, 2, 3, 13, 10]);
+    const body = form("XyZ", file);
+    for (const size of [1, 2, 3, 7, 64, body.length]) expect(await collect(multipartFile(split(body, size), "XyZ"))).toEqual(file);
+  });
+  test("a form cut short is a 400, never a file", async () => {
+    const body = form("XyZ", text("abc")).subarray(0, 60);
+    await expect(collect(multipartFile(split(body, 5), "XyZ"))).rejects.toBeInstanceOf(NtfyError);
   });
 });
