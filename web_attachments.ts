@@ -16,7 +16,7 @@ import { readBody } from "./web_body";
 import type { WebContext } from "./web_context";
 import { SNIFF_BYTES, fileMessage, multipartBoundary, multipartFile, readAttachParams, servingHeaders, sniff } from "./web_filetype";
 import { NTFY_ERRORS, NtfyError, ntfyErrorResponse, type NtfyErrorKind } from "./web_ntfy";
-import type { ParamSource, PublishParams } from "./web_ntfy_publish";
+import { jsonHeaders, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Checked, Handler } from "./web_routes";
 
 /** ntfy's download refusal past the uploader's bandwidth (errors.go errHTTPTooManyRequestsLimitAttachmentBandwidth). */
@@ -365,4 +365,14 @@ export function linkedFile(src: ParamSource, params: PublishParams): { params: P
   if (asked.url === undefined) return { params, attach: (n) => n };
   const link: Attachment = { name: asked.name!, url: asked.url };
   return { params: withDefaultMessage(params, link.name), attach: (n) => ({ ...n, attachment: link }) };
+}
+
+/**
+ * Our own POST / (form, JSON with a `channel`, or query fields): `attach`, an http(s) URL named by `filename` or its
+ * path, goes out as the attachment, as in ntfy's JSON publish; a `filename` alone is refused (linkedFile).
+ */
+export function linkFromFields(fields: Record<string, unknown>): { attachment?: Attachment } {
+  const src: ParamSource = { header: () => null, query: new URLSearchParams(), json: jsonHeaders(fields, new Set(["attach", "filename"])), jsonName: "the request" };
+  const { attachment } = linkedFile(src, { template: false }).attach({ channel: "", message: "" });
+  return attachment ? { attachment } : {};
 }

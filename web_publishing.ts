@@ -11,7 +11,7 @@ import { EVENT_OF_VERB, bodyMessage, bodyText, featureFields, isNtfyJson, messag
 import type { Published, Publisher } from "./web_publisher";
 import { CHANNEL, CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { fillTemplates } from "./web_senders";
-import { linkedFile, publishBody } from "./web_attachments";
+import { linkFromFields, linkedFile, publishBody } from "./web_attachments";
 import { extrasFromFields, ourAnswer, publishAsked, readExtras } from "./web_scheduled";
 
 /** The publish every route uses: timed into the latency histogram, counted, and summed up in a log line a minute. */
@@ -52,6 +52,7 @@ export function publishRoot(ctx: WebContext): Handler {
     delete fields.token;
     const features = refuseInOurShape(() => featureFields(readFeatureFields(fields)));
     const n = { ...notificationFromFields(fields, { maxMessage: ctx.opts.maxMessage, source: "form" }), ...features };
+    if (fields.attach !== undefined || fields.filename !== undefined) Object.assign(n, refuseInOurShape(() => linkFromFields(fields)));
     const denied = publishRefusal(ctx.opts.acl, req, checked, n.channel, token);
     if (denied) return denied;
     const asked = await publishAsked(ctx, n, refuseInOurShape(() => extrasFromFields(ctx, req, url, fields)));
