@@ -290,7 +290,7 @@ export function readExtras(ctx: WebContext, req: Request, url: URL, src: ParamSo
   const extras: PublishExtras = { senderIp: ctx.clientOf(req), origin: url.origin };
   const email = readParam(src, EMAIL_NAMES);
   if (email) {
-    if (!ctx.mailer) throw new NtfyError(NTFY_ERRORS.emailDisabled, `${email.where} asks for an e-mail, and this server sends none: start the web server with --smtp-url, or publish without it`);
+    if (!ctx.mailer) throw new NtfyError(NTFY_ERRORS.emailDisabled, `Notistream does not support email (e-mail notifications) here, asked by ${email.where}: this web server has no --smtp-url; nothing was published: send the message without it`);
     extras.email = email.value;
   }
   const delay = readParam(src, DELAY_NAMES);

@@ -66,7 +66,7 @@ describe("POST / against our pub/sub server", () => {
       [post(`${web.url}/`, "x".repeat(2 * 1024 * 1024), { headers: { "content-type": "application/x-www-form-urlencoded" } }), 413, /limit of|limit is/],
       // Since issue 15 every other path is a channel (ntfy-style). An empty POST there is ntfy's "triggered" since
       // issue 24 (server.go emptyMessageBody); a feature Notistream lacks is what it refuses.
-      [post(`${web.url}/nowhere`, "x", { headers: { "x-delay": "30m" } }), 400, /does not support delay/],
+      [post(`${web.url}/nowhere`, "x", { headers: { "x-call": "yes" } }), 400, /does not support call/],
       [fetch(`${web.url}/nowhere`), 404, /no such page/],
       [fetch(`${web.url}/`, { method: "PATCH" }), 405, /not allowed/],
     ];
