@@ -4,7 +4,6 @@
 import { ConfigError, ConfigSchema, defaultConfigPath, loadConfig, parseChannels, type Config } from "./client_config";
 import { ClientState, claimConfig, defaultStatePath } from "./client_state";
 import { DEFAULT_TIMING, backoffDelay, failureFromError, type LinkFailure, type Timing } from "./link";
-import { formatLine, type Envelope } from "./message";
 import { Subscription } from "./client_subscription";
 import type { Handlers, Subscribing } from "./catchup";
 import { WebSubscription } from "./client_websub";
@@ -12,7 +11,8 @@ import { NTFY_SILENCE_MS, NtfySubscription } from "./client_ntfy";
 import { askKind, authorization, trustedCa, type ServerKind } from "./client_http";
 import { parsePriority, publish, type Publication } from "./client_publish";
 import { Desktop } from "./client_desktop";
-import { BurstGrouper, catchUpToasts } from "./client_toast";
+import { desktopShower } from "./client_shower";
+import { messageLine } from "./client_line";
 import { Reporter } from "./client_report";
 import { Executor } from "./client_exec";
 import { setup } from "./client_setup";
@@ -253,34 +253,6 @@ function timingFromEnv(): Timing {
   };
 }
 
-/** The desktop side: catch-ups and bursts grouped per channel, everything else one notification per message. */
-function desktopShower(desktop: Desktop): { message: (env: Envelope, replayed: boolean) => void; caughtUp: () => void } {
-  const grouper = new BurstGrouper();
-  let replayed: Envelope[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const schedule = () => {
-    const at = grouper.nextFlushAt();
-    if (at === null || timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      for (const t of grouper.flush(Date.now())) desktop.show(t);
-      schedule();
-    }, Math.max(0, at - Date.now()));
-  };
-  return {
-    message: (env, isReplay) => {
-      if (isReplay) return void replayed.push(env);
-      const t = grouper.offer(env, Date.now());
-      if (t) desktop.show(t);
-      schedule();
-    },
-    caughtUp: () => {
-      for (const t of catchUpToasts(replayed)) desktop.show(t);
-      replayed = [];
-    },
-  };
-}
-
 async function main(argv: string[]): Promise<void> {
   const args = readArgs(argv);
   if (args.command === "service") return runService(args);
@@ -340,12 +312,12 @@ async function main(argv: string[]): Promise<void> {
   // and the server's own words, and none of those may move the cursor, set the title or write the clipboard.
   const say = (line: string) => process.stderr.write(`${showControls(line)}\n`);
   const reporter = new Reporter(say, Number(process.env.NOTISTREAM_REPORT_INTERVAL_MS) || 10_000);
-  const desktop = args.print || args.json ? null : desktopShower(new Desktop(reporter));
+  const desktop = args.print || args.json ? null : desktopShower(new Desktop(reporter, say));
   const exec = args.exec ? new Executor(args.exec, say) : null;
   let fatal: LinkFailure | null = null;
   const handlers: Handlers = {
     message: (env, replayed) => {
-      process.stdout.write((args.json ? visibleJson(env) : visibleLine(formatLine(env))) + "\n");
+      process.stdout.write((args.json ? visibleJson(env) : visibleLine(messageLine(env))) + "\n");
       desktop?.message(env, replayed);
       exec?.run(env);
     },

@@ -1,15 +1,31 @@
-// client_toast.ts — what a desktop notification says: summary, body, urgency and link from an envelope, and how a catch-up
-// or a burst too fast to read becomes one summary per channel instead of a flood. Pure: the time is passed in.
-import type { Envelope } from "./message";
+// client_toast.ts — what a desktop notification says: summary, body, urgency, link, buttons, icon and image from an envelope,
+// which notification an update replaces, and how a catch-up or a burst becomes one summary per channel. Pure: time passed in.
+import type { Action, Envelope } from "./message";
 import { showControls } from "./client_visible";
+import { plainMarkdown } from "./client_markdown";
 
 type Urgency = "low" | "normal" | "critical";
 
+/** The actions a desktop can do: broadcast sends an Android intent, which has no meaning here (left out, and said). */
+export type DesktopAction = Action & { action: "view" | "http" | "copy" };
+const onDesktop = (a: Action): a is DesktopAction => a.action !== "broadcast";
+
 /**
  * One desktop notification. `summary` and `body` are plain text with control characters shown as escapes (a
- * notification daemon must not get ESC or a bidi override from a message); the notifier escapes markup.
+ * notification daemon must not get ESC or a bidi override from a message); the notifier escapes markup. `key` names
+ * the notification an update replaces and a delete closes; `icon` and `image` are http(s) URLs the notifier fetches.
  */
-export type Toast = { channel: string; summary: string; body: string; urgency: Urgency; url?: string };
+export type Toast = {
+  channel: string;
+  summary: string;
+  body: string;
+  urgency: Urgency;
+  url?: string;
+  key?: string;
+  actions?: DesktopAction[];
+  icon?: string;
+  image?: string;
+};
 
 /** Priority 5 is critical (it stays until dismissed), 3 and 4 (and none) normal, 1 and 2 low. */
 export function toastUrgency(priority: number | undefined): Urgency {
@@ -24,21 +40,47 @@ const tagLine = (tags: string[]): string => tags.map((t) => `#${t}`).join(" ");
 /** Where it came from, on a line of its own: the channel and the tags (without a title, the summary names the channel). */
 const origin = (env: Envelope): string => (env.tags?.length ? `${env.channel} · ${tagLine(env.tags)}` : env.channel);
 
-/** A message's notification: the title (or the channel) as summary; the text, then the channel and tags. */
+/**
+ * The notification a message updates, deletes or clears: its channel and sequence_id, else its own id (ntfy's key, as
+ * its Android app keys on topic and sequence ID). A plain payload has neither, and replaces nothing.
+ */
+export function toastKey(env: Envelope): string | undefined {
+  const sid = env.sequence_id ?? env.id;
+  return sid ? `${env.channel}\n${sid}` : undefined;
+}
+
+/** The text a person reads: Markdown without its syntax (client_markdown.ts), anything else as sent. */
+export const readableText = (env: Envelope): string => (env.content_type === "text/markdown" ? plainMarkdown(env.message) : env.message);
+
+/** An attachment a notification can show as its image: an image type, said by the sender or by the name. */
+export function isImageAttachment(env: Envelope): boolean {
+  const a = env.attachment;
+  if (!a) return false;
+  return a.type !== undefined ? /^image\/(png|jpe?g|gif|webp|bmp)$/i.test(a.type) : /\.(png|jpe?g|gif|webp|bmp)$/i.test(a.name);
+}
+
+/** A message's notification: the title (or the channel) as summary; the text, then the channel and tags; its buttons. */
 export function toastFor(env: Envelope): Toast {
+  const text = env.attachment ? `${readableText(env)}\nattached: ${env.attachment.name}` : readableText(env);
   const t: Toast = {
     channel: env.channel,
     summary: showControls(env.title ?? env.channel),
-    body: showControls(env.title !== undefined ? `${env.message}\n${origin(env)}` : env.tags?.length ? `${env.message}\n${tagLine(env.tags)}` : env.message),
+    body: showControls(env.title !== undefined ? `${text}\n${origin(env)}` : env.tags?.length ? `${text}\n${tagLine(env.tags)}` : text),
     urgency: toastUrgency(env.priority),
   };
   if (env.url !== undefined) t.url = env.url;
+  const key = toastKey(env);
+  if (key !== undefined) t.key = key;
+  const actions = env.actions?.filter(onDesktop) ?? [];
+  if (actions.length) t.actions = actions.map((a) => ({ ...a, label: showControls(a.label, "show") }));
+  if (env.icon !== undefined) t.icon = env.icon;
+  if (isImageAttachment(env)) t.image = env.attachment!.url;
   return t;
 }
 
 /** One line for "latest: …": the title and the first line of the text. */
 function gist(env: Envelope): string {
-  const first = env.message.split(/\r?\n/, 1)[0]!;
+  const first = readableText(env).split(/\r?\n/, 1)[0]!;
   const line = showControls(env.title !== undefined ? `${env.title}: ${first}` : first);
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
@@ -56,25 +98,59 @@ export function summaryToast(channel: string, envs: Envelope[], what: "missed" |
 /** More than this many on one channel at once (a catch-up, or a burst) become one summary. */
 export const GROUP_OVER = 3;
 
-/** A catch-up: each channel's messages one by one if there are few, else one summary, channels in order of first arrival. */
-export function catchUpToasts(envs: Envelope[]): Toast[] {
-  const byChannel = new Map<string, Envelope[]>();
+/** Priority 4 and 5: never held back, never folded into a summary. */
+export const isUrgent = (env: Envelope): boolean => env.priority !== undefined && env.priority >= 4;
+
+/**
+ * A catch-up's messages folded as ntfy's readers fold its append-only log: per notification (toastKey), only the
+ * latest update; one deleted or cleared later is gone. `closed` are the keys of the deletes and clears, in order: a
+ * notification still on screen from before the absence is closed.
+ */
+export function foldUpdates(envs: Envelope[]): { messages: Envelope[]; closed: string[] } {
+  const kept: (Envelope | null)[] = [];
+  const at = new Map<string, number>();
+  const closed: string[] = [];
   for (const e of envs) {
+    const key = toastKey(e);
+    const before = key === undefined ? undefined : at.get(key);
+    if (before !== undefined) kept[before] = null;
+    if (e.event !== undefined) {
+      if (key !== undefined) closed.push(key);
+      continue;
+    }
+    if (key !== undefined) at.set(key, kept.length);
+    kept.push(e);
+  }
+  return { messages: kept.filter((e) => e !== null), closed };
+}
+
+/**
+ * A catch-up: updates folded (foldUpdates); each channel's messages one by one if there are few, else one summary,
+ * channels in order of first arrival; urgent ones always on their own.
+ */
+export function catchUpToasts(envs: Envelope[]): { toasts: Toast[]; closed: string[] } {
+  const { messages, closed } = foldUpdates(envs);
+  const byChannel = new Map<string, Envelope[]>();
+  for (const e of messages) {
     let list = byChannel.get(e.channel);
     if (!list) byChannel.set(e.channel, (list = []));
     list.push(e);
   }
-  const out: Toast[] = [];
+  const toasts: Toast[] = [];
   for (const [ch, list] of byChannel) {
-    if (list.length > GROUP_OVER) out.push(summaryToast(ch, list, "missed"));
-    else for (const e of list) out.push(toastFor(e));
+    const calm = list.filter((e) => !isUrgent(e));
+    if (calm.length > GROUP_OVER) {
+      for (const e of list) if (isUrgent(e)) toasts.push(toastFor(e));
+      toasts.push(summaryToast(ch, calm, "missed"));
+    } else for (const e of list) toasts.push(toastFor(e));
   }
-  return out;
+  return { toasts, closed };
 }
 
 /**
  * Live messages, paced for a person: per channel, the first GROUP_OVER in a window of `windowMs` show one by one;
- * the rest of that window are held and shown as one "N more on …" when it ends. A flood that goes on gets one
+ * the rest of that window are held and shown as one "N more on …" when it ends; urgent ones (priority 4 and 5) always
+ * show at once, on their own. A flood that goes on gets one
  * summary per window: after a window that held messages, the next one holds from its first message.
  */
 export class BurstGrouper {
@@ -84,6 +160,8 @@ export class BurstGrouper {
 
   /** A live message: its toast now, or null when it is held for the window's summary. */
   offer(env: Envelope, now: number): Toast | null {
+    // Urgent stays urgent: shown at once, and not counted, so it neither waits nor vanishes into "N more".
+    if (isUrgent(env)) return toastFor(env);
     let w = this.windows.get(env.channel);
     // A window that ended with nothing held is over; one that ended holding messages waits for flush().
     if (w && now >= w.until && w.held.length === 0) w = undefined;

@@ -1,7 +1,7 @@
 // test/client_desktop.test.ts — what showing a toast runs: notify-send's arguments, and the command a click opens a link
 // with: web links only, never through a shell (on Windows, not `cmd /c start`). Real notifications: client.desktop.e2e.
 import { describe, expect, test } from "bun:test";
-import { linkToOpen, notifySendArgs, openerCommand } from "../client_desktop";
+import { closeCommand, linkToOpen, notifySendArgs, openerCommand } from "../client_desktop";
 import { toastFor } from "../client_toast";
 
 describe("opening a link (issue 22, medium 5)", () => {
@@ -41,5 +41,36 @@ describe("notify-send's arguments", () => {
   test("a backslash typed in a message reaches the daemon as typed: `\\033[2J` is not turned into ESC (issue 22, medium 5)", () => {
     const body = notifySendArgs(toastFor({ id: "1-0", time: 1, channel: "c", message: String.raw`\033[2J C:\new \\x` }), false, "/nonexistent.png").at(-1)!;
     expect(body).toBe(String.raw`\\033[2J C:\\new \\\\x`);
+  });
+});
+
+describe("buttons, replacing and closing (issue 25)", () => {
+  const toast = toastFor({
+    id: "1-0",
+    time: 1,
+    channel: "door",
+    message: "someone rang",
+    url: "https://cam.test/",
+    actions: [
+      { id: "a1", action: "view", label: "Camera", clear: false, url: "https://cam.test/live" },
+      { id: "a2", action: "broadcast", label: "Ring", clear: false },
+      { id: "a3", action: "http", label: "Open=door", clear: true, url: "https://door.test/open", method: "PUT" },
+    ],
+  });
+  test("each desktop action is a Notify action, named by its place; a click on the toast is `default`", () => {
+    const args = notifySendArgs(toast, false, "/nonexistent.png");
+    expect(args.filter((a) => a.startsWith("--action="))).toEqual(["--action=default=Open link", "--action=action-0=Camera", "--action=action-1=Open=door"]);
+  });
+  test("an update carries the replaced notification's ID; fetched pictures go as the icon and the image-path hint", () => {
+    const args = notifySendArgs(toast, false, "/nonexistent.png", { replaceId: 42, icon: import.meta.path, image: "/tmp/x/cam.jpg" });
+    expect(args).toContain("--replace-id=42");
+    expect(args).toContain(`--icon=${import.meta.path}`);
+    expect(args).toContain("--hint=string:image-path:/tmp/x/cam.jpg");
+    expect(args.indexOf("--")).toBe(args.length - 3); // the text still comes last, after --
+  });
+  test("CloseNotification through gdbus, else dbus-send, else nothing to close with", () => {
+    expect(closeCommand(7, () => "/usr/bin/x")).toEqual(["gdbus", "call", "--session", "--dest", "org.freedesktop.Notifications", "--object-path", "/org/freedesktop/Notifications", "--method", "org.freedesktop.Notifications.CloseNotification", "7"]);
+    expect(closeCommand(7, (c) => (c === "dbus-send" ? "/usr/bin/dbus-send" : null))).toEqual(["dbus-send", "--session", "--type=method_call", "--dest=org.freedesktop.Notifications", "/org/freedesktop/Notifications", "org.freedesktop.Notifications.CloseNotification", "uint32:7"]);
+    expect(closeCommand(7, () => null)).toBeNull();
   });
 });
