@@ -2,7 +2,7 @@
 // stream for every channel, and after every break a catch-up (poll=1&since=<last id>) in time order, each message once.
 import { z } from "zod";
 import { backoffDelay, failureFromError, DEFAULT_TIMING, type LinkFailure, type Timing } from "./link";
-import type { Envelope } from "./message";
+import { ActionSchema, AttachmentSchema, MAX_ACTIONS, SEQUENCE_ID_PATTERN, type Envelope } from "./message";
 import type { Config } from "./client_config";
 import { isPattern } from "./glob";
 import { ClientState } from "./client_state";
@@ -51,8 +51,9 @@ const NtfyLineSchema = z.object({
   tags: z.array(z.string()).optional(),
   click: z.string().optional(),
   icon: z.string().optional(),
+  /** Checked against message.ts's Action and Attachment when taken (envelopeFromNtfy): a bad one is named, not fatal. */
   actions: z.array(z.unknown()).optional(),
-  attachment: z.object({ name: z.string().optional(), url: z.string().optional() }).optional(),
+  attachment: z.unknown().optional(),
   content_type: z.string().optional(),
   encoding: z.string().optional(),
   /** v2.16+: a message with the sequence_id of an earlier one updates that notification (absent when it equals id). */
@@ -69,29 +70,51 @@ export type NtfyEvent =
   /** The stream is subscribed (ntfy's first line); `time` is the server's clock. */
   | { kind: "open"; time: number }
   | { kind: "keepalive" }
-  /** poll_request (a relay's "fetch it from its own server", for iOS), message_delete, message_clear, or a newer kind. */
+  /** poll_request (a relay's "fetch it from its own server", for iOS), or a newer kind. */
   | { kind: "ignored"; event: string }
   | { kind: "bad"; reason: string };
 
-/** ntfy's message JSON as our envelope: topic → channel, click → url (else an attachment's link), empty fields left out. */
+/** ntfy's v2.16 events that withdraw a notification: delete it, or mark it read (which dismisses it too). */
+const WITHDRAWALS = ["message_delete", "message_clear"] as const;
+type Withdrawal = (typeof WITHDRAWALS)[number];
+const isWithdrawal = (event: string): event is Withdrawal => (WITHDRAWALS as readonly string[]).includes(event);
+
+/**
+ * ntfy's message JSON as our envelope: topic → channel, click → url, and its v2.16 fields as message.ts has them
+ * (sequence_id, actions, attachment, icon, Markdown), the same names on both sides. A field that does not fit the
+ * envelope is left out and named in `unshown`. A message_delete or message_clear keys on sequence_id, else its id, as
+ * ntfy's Android app does (msg/NotificationParser.kt; wire reference §1.4).
+ */
 export function envelopeFromNtfy(m: NtfyLine): { env: Envelope; unshown: string[] } {
   const env: Envelope = { id: m.id, time: m.time, channel: m.topic, message: m.message ?? "" };
   const unshown: string[] = [];
+  if (isWithdrawal(m.event)) env.event = m.event;
   if (m.title) env.title = m.title;
   if (m.priority !== undefined) {
     if (Number.isInteger(m.priority) && m.priority >= 1 && m.priority <= 5) env.priority = m.priority;
     else unshown.push(`priority ${m.priority}`);
   }
   if (m.tags?.length) env.tags = m.tags;
-  const link = m.click || m.attachment?.url;
-  if (link) env.url = link;
+  if (m.click) env.url = m.click;
   if (m.source) env.source = m.source;
-  if (m.icon) unshown.push("icon");
-  if (m.actions?.length) unshown.push("actions");
-  if (m.attachment && (m.click || !m.attachment.url)) unshown.push("attachment");
-  if (m.content_type === "text/markdown") unshown.push("markdown (shown as plain text)");
+  const sid = m.sequence_id ?? (env.event ? m.id : undefined);
+  if (sid !== undefined) {
+    if (SEQUENCE_ID_PATTERN.test(sid)) env.sequence_id = sid;
+    else unshown.push(`sequence_id ${JSON.stringify(sid.slice(0, 80))} (not ntfy's form; shown as a new notification)`);
+  }
+  if (m.icon) env.icon = m.icon;
+  if (m.actions?.length) {
+    const actions = z.array(ActionSchema).max(MAX_ACTIONS).safeParse(m.actions);
+    if (actions.success) env.actions = actions.data;
+    else unshown.push("actions (not in ntfy's shape)");
+  }
+  if (m.attachment !== undefined) {
+    const attachment = AttachmentSchema.safeParse(m.attachment);
+    if (attachment.success) env.attachment = attachment.data;
+    else unshown.push("attachment (not in ntfy's shape)");
+  }
+  if (m.content_type === "text/markdown") env.content_type = "text/markdown";
   if (m.encoding) unshown.push(`${m.encoding} encoding (shown as it came)`);
-  if (m.sequence_id && m.sequence_id !== m.id) unshown.push("sequence_id (an update of an earlier notification, shown as a new one)");
   return { env, unshown };
 }
 
@@ -111,15 +134,13 @@ export function ntfyEvent(line: string): NtfyEvent {
   const m = parsed.data;
   if (m.event === "open") return { kind: "open", time: m.time };
   if (m.event === "keepalive") return { kind: "keepalive" };
-  if (m.event !== "message") return { kind: "ignored", event: m.event };
+  if (m.event !== "message" && !isWithdrawal(m.event)) return { kind: "ignored", event: m.event };
   return { kind: "message", ...envelopeFromNtfy(m) };
 }
 
 /** Why an ignored event kind is ignored, said once a run. */
 const IGNORED_WHY: Record<string, string> = {
   poll_request: "poll_request events are ignored: they tell iOS to fetch a message from the server that has it",
-  message_delete: "message_delete events are ignored: a desktop notification already shown stays",
-  message_clear: "message_clear events are ignored: a desktop notification already shown stays",
 };
 
 /** Splits a byte stream into lines (NDJSON), one decoder across chunks; refuses a line without end. */

@@ -18,11 +18,21 @@ describe("an ntfy JSON line as the client takes it", () => {
     expect(ntfyEvent(JSON.stringify({ id: "abcdefABCDEF", time: 1, event: "message", topic: "t", message: "hi", title: "", tags: [] }))).toEqual({ kind: "message", env: { id: "abcdefABCDEF", time: 1, channel: "t", message: "hi" }, unshown: [] });
   });
 
-  test("open and keepalive are not messages; poll_request, message_delete and newer kinds are ignored by name", () => {
+  test("open and keepalive are not messages; poll_request and newer kinds are ignored by name", () => {
     expect(ntfyEvent('{"id":"2pgIAaGrQ8","time":1638542110,"event":"open","topic":"phil_alerts"}')).toEqual({ kind: "open", time: 1638542110 });
     expect(ntfyEvent('{"id":"371sevb0pD","time":1638542275,"event":"keepalive","topic":"phil_alerts"}')).toEqual({ kind: "keepalive" });
     expect(ntfyEvent('{"id":"x1","time":1,"event":"poll_request","topic":"t","message":"New message","poll_id":"abc"}')).toEqual({ kind: "ignored", event: "poll_request" });
-    expect(ntfyEvent('{"id":"x1","time":1,"event":"message_delete","topic":"t"}')).toEqual({ kind: "ignored", event: "message_delete" });
+    expect(ntfyEvent('{"id":"x1","time":1,"event":"message_fold","topic":"t"}')).toEqual({ kind: "ignored", event: "message_fold" });
+  });
+
+  test("message_delete and message_clear (ntfy v2.16) withdraw the notification of their sequence_id, else their id (issue 25)", () => {
+    // The wire reference §1.4: Android keys on sequence_id, falling back to id (msg/NotificationParser.kt).
+    expect(ntfyEvent('{"id":"x1","time":1,"event":"message_delete","topic":"t","sequence_id":"build-7"}')).toEqual({
+      kind: "message",
+      env: { id: "x1", time: 1, channel: "t", message: "", event: "message_delete", sequence_id: "build-7" },
+      unshown: [],
+    });
+    expect(ntfyEvent('{"id":"x2","time":1,"event":"message_clear","topic":"t"}')).toMatchObject({ kind: "message", env: { event: "message_clear", sequence_id: "x2" } });
   });
 
   test("a line that is not ntfy's JSON says what is wrong with it", () => {
@@ -31,14 +41,22 @@ describe("an ntfy JSON line as the client takes it", () => {
     expect(ntfyEvent('{"id":"a","time":"soon","event":"message","topic":"t"}')).toMatchObject({ kind: "bad", reason: expect.stringContaining("time") });
   });
 
-  test("what a desktop notification cannot show is named, never dropped in silence; an attachment's link is the click when there is none", () => {
+  test("ntfy's v2.16 fields arrive as the envelope's (issue 25); one that does not fit is named, never dropped in silence", () => {
+    // Field shapes from the wire reference §1.4 (ntfy v2.27 model/model.go Message, Action).
     const base = { id: "a", time: 1, event: "message", topic: "t", message: "m" };
-    expect(envelopeFromNtfy({ ...base, icon: "https://x/i.png", actions: [{ action: "view" }], content_type: "text/markdown" }).unshown).toEqual(["icon", "actions", "markdown (shown as plain text)"]);
-    expect(envelopeFromNtfy({ ...base, attachment: { name: "a.jpg", url: "https://x/a.jpg" } })).toEqual({ env: { id: "a", time: 1, channel: "t", message: "m", url: "https://x/a.jpg" }, unshown: [] });
-    expect(envelopeFromNtfy({ ...base, click: "https://c", attachment: { name: "a.jpg", url: "https://x/a.jpg" } })).toEqual({ env: { id: "a", time: 1, channel: "t", message: "m", url: "https://c" }, unshown: ["attachment"] });
+    const actions = [{ id: "0123456789", action: "view", label: "Open", url: "https://x/o", clear: false }, { id: "abcdefghij", action: "http", label: "Close door", url: "https://x/d", method: "PUT", headers: { Authorization: "Bearer t" }, body: "{}", clear: true }];
+    const attachment = { name: "a.jpg", type: "image/jpeg", size: 1234, expires: 99, url: "https://x/file/a.jpg" };
+    expect(envelopeFromNtfy({ ...base, icon: "https://x/i.png", actions, attachment, content_type: "text/markdown", sequence_id: "build-7", click: "https://c" })).toEqual({
+      env: { id: "a", time: 1, channel: "t", message: "m", url: "https://c", sequence_id: "build-7", icon: "https://x/i.png", actions: actions as never, attachment, content_type: "text/markdown" },
+      unshown: [],
+    });
+    // The attachment's link is no longer the click: it is the attachment.
+    expect(envelopeFromNtfy({ ...base, attachment: { name: "a.jpg", url: "https://x/a.jpg" } }).env).toEqual({ id: "a", time: 1, channel: "t", message: "m", attachment: { name: "a.jpg", url: "https://x/a.jpg" } });
+    expect(envelopeFromNtfy({ ...base, actions: [{ action: "view" }] }).unshown).toEqual(["actions (not in ntfy's shape)"]);
+    expect(envelopeFromNtfy({ ...base, attachment: { name: "x" } }).unshown).toEqual(["attachment (not in ntfy's shape)"]);
+    expect(envelopeFromNtfy({ ...base, sequence_id: "no spaces allowed" }).unshown).toEqual(['sequence_id "no spaces allowed" (not ntfy\'s form; shown as a new notification)']);
     expect(envelopeFromNtfy({ ...base, priority: 9 })).toEqual({ env: { id: "a", time: 1, channel: "t", message: "m" }, unshown: ["priority 9"] });
-    expect(envelopeFromNtfy({ ...base, sequence_id: "first" }).unshown).toEqual(["sequence_id (an update of an earlier notification, shown as a new one)"]);
-    expect(envelopeFromNtfy({ ...base, sequence_id: "a" }).unshown).toEqual([]);
+    expect(envelopeFromNtfy({ ...base, content_type: "text/plain" }).env.content_type).toBeUndefined();
     // Our web server's own source rides along on its ntfy JSON.
     expect(envelopeFromNtfy({ ...base, source: "github" }).env.source).toBe("github");
   });
