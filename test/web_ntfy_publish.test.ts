@@ -152,9 +152,9 @@ describe("what Notistream does not do yet is refused with a 400 naming it, never
     });
   }
 
-  test("ntfy's codes where ntfy has one for a feature turned off: attachments 40014, calls 40032; the rest 40000", () => {
-    expect(refusal(() => params({ Attach: "https://x/y.jpg" })).kind.code).toBe(40014);
-    expect(refusal(() => params({ Filename: "flower.jpg" })).kind.code).toBe(40014);
+  test("ntfy's codes where ntfy has one for a feature turned off: calls 40032; the rest 40000; attachments are no longer refused here", () => {
+    // Attach and Filename are read by web_filetype.ts (test/web_filetype.test.ts, test/attachments.e2e.test.ts) since issue 25.
+    expect(() => params({ Attach: "https://x/y.jpg", Filename: "flower.jpg" })).not.toThrow();
     expect(refusal(() => params({ Call: "yes" })).kind.code).toBe(40032);
     expect(refusal(() => params({ "X-Poll-ID": "abc" })).kind.code).toBe(40000);
   });
@@ -248,7 +248,8 @@ describe("ntfy's JSON publish to / (server.go transformBodyJSON, types.go publis
     expect(p.actions).toHaveLength(1);
     expect(p.actions![0]).toMatchObject({ action: "view", label: "Open", url: "https://kuma.example.com", clear: false });
     expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", markdown: false, actions: [], firebase: "no" }).headers))).toEqual({ template: false });
-    expect(refusal(() => readPublishParams(source({}, "", readJsonPublish({ topic: "t", attach: "https://x/y" }).headers))).message).toContain('"attach" in the JSON');
+    // attach is no longer refused: web_filetype.ts reads it (a link), test/attachments.e2e.test.ts publishes one.
+    expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", attach: "https://x/y" }).headers))).toEqual({ template: false });
     expect(readPublishParams(source({}, "", readJsonPublish({ topic: "t", cache: true }).headers))).toEqual({ template: false });
   });
 
@@ -266,7 +267,9 @@ describe("ntfy's JSON publish to / (server.go transformBodyJSON, types.go publis
     expect(readFeatureFields({ actions: "view, L, https://x" }).actions![0]!.label).toBe("L");
     expect(refusal(() => readFeatureFields({ actions: [{ action: "view" }] })).kind.code).toBe(40018);
     const e = refusal(() => readFeatureFields({ channel: "c", message: "m", call: "yes", attach: "https://x/y" }));
-    for (const part of ['"call" in the request', '"attach" in the request']) expect(e.message).toContain(part);
+    // attach goes out as a link (web_attachments.ts linkFromFields), so only the call is named.
+    expect(e.message).toContain('"call" in the request');
+    expect(e.message).not.toContain("attach");
   });
 });
 
