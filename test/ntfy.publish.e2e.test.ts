@@ -192,8 +192,6 @@ describe("the names ntfy reads each parameter by, over HTTP (server.go parsePubl
 describe("nothing silently dropped: each feature Notistream lacks is a 400 in ntfy's shape naming it", () => {
   const CASES: [feature: string, args: string[]][] = [
     ["actions", ["-H", "Actions: view, Open portal, https://home.nest.com/, clear=true"]],
-    ["attach", ["-H", "Attach: https://f-droid.org/F-Droid.apk"]],
-    ["filename", ["-H", "Filename: flower.jpg"]],
     ["icon", ["-H", "Icon: https://styles.redditmedia.com/t5_32uhe/styles/communityIcon_xnt6chtnr2j21.png"]],
     ["markdown", ["-H", "Markdown: yes"]],
     ["markdown", ["-H", "Content-Type: text/markdown"]],
