@@ -33,6 +33,9 @@ let filter: string | null = null;
 /** Notifications: "push" (Web Push: they arrive with the app closed), "page" (only while this page is open), or off. */
 let notify: "push" | "page" | false = store.get<"push" | "page" | false>("notify", false);
 let source: EventSource | null = null;
+/** "Show scheduled messages": those not yet due (GET /messages?scheduled=1), listed above the rest. */
+let showScheduled: boolean = store.get("showScheduled", false);
+let scheduled: Envelope[] = [];
 /** Channels whose oldest kept message is the oldest there is (nothing older to load). */
 const exhausted = new Set<string>();
 
@@ -133,7 +136,8 @@ function render(): void {
       return c !== null && (filter === null || c === filter);
     }),
   );
-  $("messages").replaceChildren(...shown.map((card) => messageCard(card, freshIds.has(card.m.id), { rerender: render })));
+  const later = showScheduled ? scheduled.filter((m) => filter === null || owner(m.channel) === filter).map((m) => ({ m, read: false })) : [];
+  $("messages").replaceChildren(...[...later, ...shown].map((card) => messageCard(card, freshIds.has(card.m.id), { rerender: render })));
   freshIds = new Set();
   $("empty").hidden = shown.length > 0;
   // Older messages can be loaded for the channel shown (or for all of them).
@@ -188,6 +192,36 @@ async function fetchMessages(q: URLSearchParams): Promise<Envelope[] | null> {
     if (m.success) out.push(m.data);
   }
   return out;
+}
+
+/**
+ * The scheduled messages of your channels, when asked for: /messages?scheduled=1 lists them after the history, each
+ * marked "scheduled", its id the handle that cancels it and its time when it is due. Kept apart from `messages`:
+ * they are not history (no stream ID to start a stream from) until delivered.
+ */
+async function loadScheduled(): Promise<void> {
+  if (!showScheduled || !channels.length) {
+    scheduled = [];
+    render();
+    return;
+  }
+  const q = new URLSearchParams();
+  for (const c of channels) q.append("channel", c);
+  q.set("limit", "1");
+  q.set("scheduled", "1");
+  try {
+    const r = await fetch(`/messages?${q}`);
+    const list: unknown = r.ok ? await r.json() : [];
+    const out: Envelope[] = [];
+    for (const item of Array.isArray(list) ? list : []) {
+      const m = EnvelopeSchema.safeParse(item);
+      if (m.success && (item as { scheduled?: unknown }).scheduled === true) out.push(m.data);
+    }
+    scheduled = out;
+  } catch {
+    // offline: the list stays as it was
+  }
+  render();
 }
 
 /** Loads the latest messages of every channel; true when the server answered (even with none). */
@@ -282,6 +316,8 @@ function connect(fallback?: string): void {
       if (m.success && add(m.data, true)) {
         save();
         render();
+        // A scheduled one may have just been delivered (or replaced): the list of those still waiting follows.
+        if (showScheduled) void loadScheduled();
       }
     } catch {
       // a frame that is not JSON is ignored
@@ -373,6 +409,13 @@ function start(): void {
     void loadHistory();
   };
   $<HTMLButtonElement>("older").onclick = () => void loadOlder();
+  const later = $<HTMLInputElement>("show-scheduled");
+  later.checked = showScheduled;
+  later.onchange = () => {
+    showScheduled = later.checked;
+    store.set("showScheduled", showScheduled);
+    void loadScheduled();
+  };
   window.addEventListener("online", () => connect());
   window.addEventListener("offline", () => setStatus("Offline", "offline"));
   window.addEventListener("focus", () => {
@@ -392,7 +435,8 @@ function start(): void {
   render();
   // The stream opens once history is in, from the newest message: nothing published in between is missed.
   void loadHistory().then((answered) => connect(answered ? "0-0" : undefined));
-  setInterval(() => render(), 60_000); // keeps the relative times honest
+  void loadScheduled();
+  setInterval(() => (showScheduled ? void loadScheduled() : render()), 60_000); // keeps the relative times (and what is due) honest
 }
 
 start();

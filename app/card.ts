@@ -72,7 +72,7 @@ function top(m: Envelope, isRead: boolean): HTMLElement {
   if (isRead) row.append(el("span", "mark", "Read"));
   const time = el("time");
   time.dateTime = new Date(m.time * 1000).toISOString();
-  time.textContent = isScheduled(m) ? `for ${new Date(m.time * 1000).toLocaleString()}` : relTime(m.time);
+  time.textContent = isScheduled(m) ? `for ${new Date(m.time * 1000).toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" })}` : relTime(m.time);
   row.append(time);
   return row;
 }

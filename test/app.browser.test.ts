@@ -21,7 +21,7 @@ beforeAll(async () => {
     headless: true,
     args: CHROME_ARGS,
   });
-});
+}, 30000); // two servers and a browser start: more than bun's 5 s for a hook on a busy machine
 afterAll(async () => {
   await browser?.close();
   await web?.stop();
@@ -116,7 +116,7 @@ needs(CHROMIUM).describe("the web app on a phone", () => {
     } finally {
       await page.close();
     }
-  });
+  }, 30000);
 
   test("opens offline from the service worker's cache, with the last messages", async () => {
     const context = await browser.newContext({ viewport: { width: 360, height: 740 }, colorScheme: "dark" });
@@ -152,7 +152,7 @@ needs(CHROMIUM).describe("the web app on a phone", () => {
       await bad.stop();
       await locked.stop();
     }
-  });
+  }, 30000);
 
   test("keyboard: add and remove a channel without a mouse", async () => {
     const context = await browser.newContext({ viewport: { width: 430, height: 900 } });

@@ -20,7 +20,7 @@ beforeAll(async () => {
   pubsub = await startPubSub();
   web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
-});
+}, 30000); // two servers and a browser start: more than bun's 5 s for a hook on a busy machine
 afterAll(async () => {
   await browser?.close();
   await web?.stop();
