@@ -106,6 +106,8 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     row("POST", "/v1/account/subscription", "none", account.subscriptionAdd),
     row("PATCH", "/v1/account/subscription", "none", account.subscriptionChange),
     row("DELETE", "/v1/account/subscription", "none", account.subscriptionDelete),
+    row("DELETE", "/v1/account", "none", account.managedByAcl),
+    row("POST", "/v1/account/password", "none", account.managedByAcl),
     ...app.files.map(([path, handler]) => row("GET", path, "none", handler)),
     row("POST", `/${CHANNEL}`, "write", toChannel, "query"),
     row("PUT", `/${CHANNEL}`, "write", toChannel, "query"),

@@ -146,6 +146,8 @@ export type AccountRoutes = {
   subscriptionAdd: Handler;
   subscriptionChange: Handler;
   subscriptionDelete: Handler;
+  /** DELETE /v1/account and POST /v1/account/password: refused with a sentence (the ACL file holds users and passwords). */
+  managedByAcl: Handler;
   health: Handler;
   config: Handler;
   configJs: Handler;
@@ -196,6 +198,16 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
     account: ntfyShaped(account),
     ...tokenRoutes(ctx, acl, tokens),
     ...prefsRoutes(acl, tokens, prefs),
+    // ntfy's web app offers "Change password" and "Delete account" (AccountApi.js changePassword, delete): a 403 with a
+    // sentence the app shows in its dialog (a 401 would log the user out; a 404 said nothing).
+    managedByAcl: ntfyShaped(async (req, url) => {
+      const caller = callerOf(acl(), req, url, tokens);
+      if (caller instanceof Response) return caller;
+      return ntfyErrorResponse(
+        NTFY_ERRORS.forbidden,
+        "this server's users and passwords are its --acl file's (kept as SHA-256 hashes): its admin changes a password or removes a user there and reloads it (SIGHUP)",
+      );
+    }),
     // ntfy's handleHealth: the web server answers (/healthz says whether the pub/sub server does too).
     health: async () => ntfyJson({ healthy: true }),
     config: async () => ntfyJson(webConfig(acl())),
