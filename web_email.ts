@@ -13,7 +13,7 @@ export const EMAIL_BURST = 16;
 const EMAIL_PER_SECOND = 1 / 3600;
 
 /** One address, nothing else: a comma, a space or angle brackets would let one publish mail many people, or add headers. */
-const ADDRESS = /^[^\s@<>,;:"()[\]\\]+@[^\s@<>,;:"()[\]\\]+\.[^\s@<>,;:"()[\]\\]+$/;
+const ADDRESS = /^[^\s@<>,;:"()[\]\\]+@[^\s@<>,;:"()[\]\\]+$/;
 
 /** ntfy's priority names (util.PriorityString). */
 const PRIORITY_NAMES = ["", "min", "low", "default", "high", "max"];

@@ -287,7 +287,8 @@ export type PublishExtras = { dueMs?: number; email?: string; senderIp: string; 
  * itself (web_delay.ts: 40004, 40005, 40006). The e-mail's address and its visitor's share are checked too.
  */
 export function readExtras(ctx: WebContext, req: Request, url: URL, src: ParamSource): PublishExtras {
-  const extras: PublishExtras = { senderIp: ctx.clientOf(req), origin: url.origin };
+  // The channel's URL in a mail: --base-url when set (a request's Host is anyone's to forge), else where the request came.
+  const extras: PublishExtras = { senderIp: ctx.clientOf(req), origin: ctx.opts.baseUrl ?? url.origin };
   const email = readParam(src, EMAIL_NAMES);
   if (email) {
     if (!ctx.mailer) throw new NtfyError(NTFY_ERRORS.emailDisabled, `Notistream does not support email (e-mail notifications) here, asked by ${email.where}: this web server has no --smtp-url; nothing was published: send the message without it`);

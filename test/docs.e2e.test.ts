@@ -6,7 +6,9 @@
 // An HTML comment before the code block, `<!-- docs-test {JSON} -->`, may give:
 //   "expect": one object per curl in that block: fields the published envelope must have (as /messages returns it);
 //   "files":  files the examples read (`-d @alert.json`), written into the directory curl runs in;
-//   "server": flags for a web server of the block's own (`--token s3cret`), started for it beside the shared one.
+//   "server": flags for a web server of the block's own (`--token s3cret`), started for it beside the shared one;
+//   "smtp":   true: that web server sends e-mail (--smtp-url) to an SMTP listener the test starts, and the mail must arrive;
+//   "scheduled": true: the examples schedule their messages, so each must be listed by /messages?scheduled=1 instead.
 // Each example must answer 200 with `{"id", "channel", "receivers"}` (POST / with our own fields) or ntfy's message
 // JSON `{"id", "time", "event": "message", "topic", …}` (ntfy's routes), reach a subscriber on the pub/sub server, and
 // be in `/messages`. No example is skipped: one that needs a secret or other setup must say so in its comment.
@@ -14,12 +16,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Raw, ROOT, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { SmtpSink } from "./smtpsink";
 
 /** The host every example is written against; the test swaps in its own web server. */
 const DOC_HOST = "http://yourserver.com:8080";
 
-type Directive = { expect?: Record<string, unknown>[]; files?: Record<string, unknown>; server?: string[] };
-type Example = { doc: string; line: number; command: string; expect?: Record<string, unknown>; files: Record<string, unknown>; server: string[] };
+type Directive = { expect?: Record<string, unknown>[]; files?: Record<string, unknown>; server?: string[]; smtp?: boolean; scheduled?: boolean };
+type Example = { doc: string; line: number; command: string; expect?: Record<string, unknown>; files: Record<string, unknown>; server: string[]; smtp?: boolean; scheduled?: boolean };
 
 /** README.md and every page in docs/, as paths relative to the repository. */
 function pages(): string[] {
@@ -76,7 +79,7 @@ export function curlExamples(markdown: string, doc: string): Example[] {
     let command = line.trim();
     while (command.endsWith("\\") && i + 1 < lines.length) command = command.slice(0, -1) + " " + lines[++i]!.trim();
     const d: Directive = directive ?? {};
-    found.push({ doc, line: start, command, expect: d.expect?.[used], files: d.files ?? {}, server: d.server ?? [] });
+    found.push({ doc, line: start, command, expect: d.expect?.[used], files: d.files ?? {}, server: d.server ?? [], smtp: d.smtp, scheduled: d.scheduled });
     if (directive) used++;
   }
   closeDirective(lines.length);
@@ -135,10 +138,15 @@ describe("the docs' curl examples, run as written against real servers", () => {
       }
       // The command runs as a person would paste it (through a shell), with only the host changed and curl told to
       // print the status and keep the reply.
-      const own = ex.server.length > 0 ? await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ex.server) : null;
+      const sink = ex.smtp ? SmtpSink.start() : null;
+      const flags = sink ? [...ex.server, "--smtp-url", `smtp://127.0.0.1:${sink.port}`] : ex.server;
+      const own = flags.length > 0 ? await startWebServer(`redis://127.0.0.1:${pubsub.port}`, flags) : null;
       const target = own ?? web;
       const command = ex.command.split(DOC_HOST).join(target.url).replace(/^curl /, `curl -sS --max-time 10 -o reply.json -w '%{http_code}' `);
-      const r = await run(["sh", "-c", command], { cwd: dir }).finally(() => own?.stop());
+      const r = await run(["sh", "-c", command], { cwd: dir }).finally(async () => {
+        if (sink) await until("the e-mail at the SMTP listener", () => sink.mails.length === 1, 10_000).finally(() => sink.stop());
+        await own?.stop();
+      });
       const replyText = existsSync(join(dir, "reply.json")) ? readFileSync(join(dir, "reply.json"), "utf8") : "";
       expect(`${r.stdout} ${replyText} ${r.stderr}`.trim()).toStartWith("200 ");
       const reply = JSON.parse(replyText) as { id: unknown; channel?: unknown; receivers?: unknown; event?: unknown; topic?: unknown };
@@ -148,6 +156,15 @@ describe("the docs' curl examples, run as written against real servers", () => {
       const channel = ntfy ? reply.topic : reply.channel;
       if (typeof id !== "string" || typeof channel !== "string" || (!ntfy && typeof reply.receivers !== "number")) {
         throw new Error(`the reply is neither {"id", "channel", "receivers"} nor ntfy's message JSON: ${replyText}`);
+      }
+      if (ex.scheduled) {
+        // Kept until it is due (at least 10 s): listed as scheduled, with its future time, instead of delivered now.
+        const listed = (await (await fetch(`${web.url}/messages?channel=${encodeURIComponent(channel)}&scheduled=1`)).json()) as Record<string, unknown>[];
+        const kept = listed.find((m) => m.id === id && m.scheduled === true);
+        expect(kept, `/messages?channel=${channel}&scheduled=1 lists ${id}`).toBeDefined();
+        expect(kept!.time as number).toBeGreaterThan(Date.now() / 1000);
+        if (ex.expect) expect(kept).toMatchObject(ex.expect);
+        return;
       }
       if (!ntfy) expect(reply.receivers).toBeGreaterThanOrEqual(1); // the test's own PSUBSCRIBE
 
