@@ -20,7 +20,7 @@ needs(...DESKTOP).describe("desktop notifications under dunst", () => {
     pubsub = await startPubSub();
     web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
     mkdirSync(SHOTS, { recursive: true });
-  });
+  }, 30000); // a desktop, a pub/sub server and a web server (which builds the app at start) take more than bun's 5 s
   afterAll(async () => {
     killClients();
     desk?.stop();
