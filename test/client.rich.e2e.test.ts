@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, type Subprocess } from "bun";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DESKTOP, ROOT, Raw, collect, killClients, needs, parseNotifyCalls, run, startClient, startPubSub, tempPath, until, type NotifyCall, type Running } from "./helpers";
+import { DESKTOP, ROOT, Raw, collect, killClients, needs, parseNotifyCalls, run, startClient, startPubSub, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
 import { buildEnvelope, envelopeFields, type Notification } from "../message";
 
 /** Where the issue's screenshots go (and the suite's own copies). */
@@ -81,6 +81,7 @@ async function startRichDesktop() {
 needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)", () => {
   let desk: Awaited<ReturnType<typeof startRichDesktop>>;
   let pubsub: Running;
+  let web: Running & { url: string };
   let site: ReturnType<typeof Bun.serve>;
   const requests: { method: string; path: string; auth: string | null; body: string }[] = [];
   const bin = tempPath("fakebin");
@@ -114,11 +115,13 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     });
     desk = await startRichDesktop();
     pubsub = await startPubSub();
-  });
+    web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
+  }, 30000);
   afterAll(async () => {
     killClients();
     desk?.stop();
     site?.stop(true);
+    await web?.stop();
     await pubsub?.stop();
   });
 
@@ -131,8 +134,10 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     await r.call("PUBLISH", channel, JSON.stringify(buildEnvelope({ channel, ...n }, id, now)));
     r.close();
   };
-  const client = async (channel: string) => {
-    const c = startClient(["--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", channel, "--config", tempPath("none.json"), "--state", tempPath("state.json")], {
+  /** A desktop client on `channel`: over RESP, through the web server's /events, or its ntfy stream (/<topic>/json). */
+  const client = async (channel: string, over: "resp" | "web" | "ntfy" = "resp") => {
+    const where = over === "resp" ? ["--host", "127.0.0.1", "--port", String(pubsub.port)] : ["--url", web.url, ...(over === "ntfy" ? ["--ntfy"] : [])];
+    const c = startClient([...where, "--channels", channel, "--config", tempPath("none.json"), "--state", tempPath("state.json")], {
       ...desk.env,
       PATH: `${bin}:${process.env.PATH}`,
       XDG_CACHE_HOME: cache,
@@ -243,6 +248,26 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     await until("on screen", () => desk.dunstctl("count", "displayed").trim() === "1", 5000);
     desk.screenshot(`${SHOTS}/dunst-image.png`);
   }, 30000);
+
+  for (const over of ["resp", "web", "ntfy"] as const)
+    test(`published through the web server with ntfy's headers, read ${{ resp: "over RESP", web: "through /events", ntfy: "through its ntfy stream" }[over]}: buttons, Markdown, an update in place, DELETE closes it`, async () => {
+      const channel = `porch-${over}`;
+      const c = await client(channel, over);
+      desk.dunstctl("close-all");
+      const put = (path: string, body: string, headers: Record<string, string> = {}, method = "PUT") => fetch(`${web.url}/${path}`, { method, body: method === "DELETE" ? undefined : body, headers }).then((r) => expect(r.status).toBe(200));
+      // ntfy's simple action format and its headers (docs/publish.md: X-Actions, X-Sequence-ID, X-Markdown).
+      await put(channel, "**Parcel** delivered", { Title: "Porch", "X-Actions": `view, Track, https://post.test/1; http, Thank courier, ${base()}/thanks, method=POST, body=thanks`, "X-Sequence-ID": "parcel-1", Markdown: "yes" });
+      await until("toast", () => callsOn(channel).length >= 1, 10000);
+      expect(callsOn(channel)[0]).toMatchObject({ summary: "Porch", body: `Parcel delivered\n${channel}`, actions: ["action-0", "Track", "action-1", "Thank courier"], replaces: 0 });
+      await put(channel, "Parcel taken in", { Title: "Porch", "X-Sequence-ID": "parcel-1" });
+      await until("the update", () => callsOn(channel).length >= 2, 10000);
+      const id = callsOn(channel)[1]!.replaces;
+      expect(id).toBeGreaterThan(0);
+      expect(callsOn(channel)[1]!.body).toBe(`Parcel taken in\n${channel}`);
+      await put(`${channel}/parcel-1`, "", {}, "DELETE");
+      await until("closed", () => closeCalls(desk.text()).includes(id), 10000);
+      await until("the line", () => c.out().includes(`[${channel}] deleted parcel-1`), 5000);
+    }, 30000);
 
   test("a toast waiting for its buttons does not hold back the toasts after it", async () => {
     await client("queue*");
