@@ -250,15 +250,21 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
   }, 30000);
 
   for (const over of ["resp", "web", "ntfy"] as const)
-    test(`published through the web server with ntfy's headers, read ${{ resp: "over RESP", web: "through /events", ntfy: "through its ntfy stream" }[over]}: buttons, Markdown, an update in place, DELETE closes it`, async () => {
+    test(`published through the web server with ntfy's headers, read ${{ resp: "over RESP", web: "through /events", ntfy: "through its ntfy stream" }[over]}: buttons, Markdown, an attached picture and the icon, an update in place, DELETE closes it`, async () => {
       const channel = `porch-${over}`;
       const c = await client(channel, over);
       desk.dunstctl("close-all");
       const put = (path: string, body: string, headers: Record<string, string> = {}, method = "PUT") => fetch(`${web.url}/${path}`, { method, body: method === "DELETE" ? undefined : body, headers }).then((r) => expect(r.status).toBe(200));
       // ntfy's simple action format and its headers (docs/publish.md: X-Actions, X-Sequence-ID, X-Markdown).
-      await put(channel, "**Parcel** delivered", { Title: "Porch", "X-Actions": `view, Track, https://post.test/1; http, Thank courier, ${base()}/thanks, method=POST, body=thanks`, "X-Sequence-ID": "parcel-1", Markdown: "yes" });
+      // Attach: a file elsewhere (the web server's uploads are tested in attachments.e2e); Icon: the toast's icon.
+      const file = `${base()}/file/camera.png`;
+      await put(channel, "**Parcel** delivered", { Title: "Porch", "X-Actions": `view, Track, https://post.test/1; http, Thank courier, ${base()}/thanks, method=POST, body=thanks`, "X-Sequence-ID": "parcel-1", Markdown: "yes", Attach: file, Icon: `${base()}/icon.png` });
       await until("toast", () => callsOn(channel).length >= 1, 10000);
-      expect(callsOn(channel)[0]).toMatchObject({ summary: "Porch", body: `Parcel delivered\n${channel}`, actions: ["action-0", "Track", "action-1", "Thank courier"], replaces: 0 });
+      const first = callsOn(channel)[0]!;
+      expect(first).toMatchObject({ summary: "Porch", body: `Parcel delivered\nattached: camera.png\n${channel}`, actions: ["action-0", "Track", "action-1", "Thank courier"], replaces: 0 });
+      expect(readFileSync(first.image!).equals(picture)).toBe(true);
+      expect(first.icon).toContain("/notistream/pictures/");
+      expect(c.out()).toContain(`[${channel}] Porch: Parcel delivered [file camera.png: ${file}]`);
       await put(channel, "Parcel taken in", { Title: "Porch", "X-Sequence-ID": "parcel-1" });
       await until("the update", () => callsOn(channel).length >= 2, 10000);
       const id = callsOn(channel)[1]!.replaces;
