@@ -139,7 +139,7 @@ needs(FIREFOX, "Xvfb").describe("Web Push in Firefox ESR with the page closed", 
     return got;
   }
 
-  test("rich pushes with the page closed: actions and an image offered, an update replaces by sequence ID, a delete closes it", async () => {
+  test("rich pushes with the page closed: actions offered, an update replaces by sequence ID, a delete closes it", async () => {
     for (const p of await browser.pages()) if (p.url().startsWith(web.url)) await p.close();
     const tag = "door-1 fx/door";
     const before = pushes();
