@@ -8,10 +8,11 @@
 //   "files":  files the examples read (`-d @alert.json`), written into the directory curl runs in;
 //   "server": flags for a web server of the block's own (`--token s3cret`), started for it beside the shared one;
 //   "smtp":   true: that web server sends e-mail (--smtp-url) to an SMTP listener the test starts, and the mail must arrive;
-//   "scheduled": true: the examples schedule their messages, so each must be listed by /messages?scheduled=1 instead.
+//   "scheduled": true: the examples schedule their messages, so each must be listed by /messages?scheduled=1 instead;
+//   "uncached": true: the examples publish with Cache: no, so each must reach the subscriber and NOT be in /messages.
 // Each example must answer 200 with `{"id", "channel", "receivers"}` (POST / with our own fields) or ntfy's message
-// JSON `{"id", "time", "event": "message", "topic", …}` (ntfy's routes), reach a subscriber on the pub/sub server, and
-// be in `/messages`. No example is skipped: one that needs a secret or other setup must say so in its comment.
+// JSON `{"id", "time", "event", "topic", …}` (ntfy's routes; the event is message, or message_delete or message_clear
+// for a delete or a clear), reach a subscriber on the pub/sub server, and be in `/messages`. No example is skipped: one that needs a secret or other setup must say so in its comment.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,8 +22,8 @@ import { SmtpSink } from "./smtpsink";
 /** The host every example is written against; the test swaps in its own web server. */
 const DOC_HOST = "http://yourserver.com:8080";
 
-type Directive = { expect?: Record<string, unknown>[]; files?: Record<string, unknown>; server?: string[]; smtp?: boolean; scheduled?: boolean };
-type Example = { doc: string; line: number; command: string; expect?: Record<string, unknown>; files: Record<string, unknown>; server: string[]; smtp?: boolean; scheduled?: boolean };
+type Directive = { expect?: Record<string, unknown>[]; files?: Record<string, unknown>; server?: string[]; smtp?: boolean; scheduled?: boolean; uncached?: boolean };
+type Example = { doc: string; line: number; command: string; expect?: Record<string, unknown>; files: Record<string, unknown>; server: string[]; smtp?: boolean; scheduled?: boolean; uncached?: boolean };
 
 /** README.md and every page in docs/, as paths relative to the repository. */
 function pages(): string[] {
@@ -79,7 +80,7 @@ export function curlExamples(markdown: string, doc: string): Example[] {
     let command = line.trim();
     while (command.endsWith("\\") && i + 1 < lines.length) command = command.slice(0, -1) + " " + lines[++i]!.trim();
     const d: Directive = directive ?? {};
-    found.push({ doc, line: start, command, expect: d.expect?.[used], files: d.files ?? {}, server: d.server ?? [], smtp: d.smtp, scheduled: d.scheduled });
+    found.push({ doc, line: start, command, expect: d.expect?.[used], files: d.files ?? {}, server: d.server ?? [], smtp: d.smtp, scheduled: d.scheduled, uncached: d.uncached });
     if (directive) used++;
   }
   closeDirective(lines.length);
@@ -151,7 +152,7 @@ describe("the docs' curl examples, run as written against real servers", () => {
       expect(`${r.stdout} ${replyText} ${r.stderr}`.trim()).toStartWith("200 ");
       const reply = JSON.parse(replyText) as { id: unknown; channel?: unknown; receivers?: unknown; event?: unknown; topic?: unknown };
       // ntfy's routes answer as ntfy does (server.go handlePublish writes the message JSON), our POST / as before.
-      const ntfy = reply.event === "message";
+      const ntfy = reply.event === "message" || reply.event === "message_delete" || reply.event === "message_clear";
       const { id } = reply;
       const channel = ntfy ? reply.topic : reply.channel;
       if (typeof id !== "string" || typeof channel !== "string" || (!ntfy && typeof reply.receivers !== "number")) {
@@ -167,6 +168,15 @@ describe("the docs' curl examples, run as written against real servers", () => {
         return;
       }
       if (!ntfy) expect(reply.receivers).toBeGreaterThanOrEqual(1); // the test's own PSUBSCRIBE
+      if (ex.uncached) {
+        // Cache: no: live only, with no id of ours (the reply's is ntfy's kind), and nowhere in history.
+        const isIt = (e: Record<string, unknown>) => e.uncached === true && e.message === ex.expect?.message;
+        await until(`the subscriber to get the uncached message on ${channel}`, () => delivered.some((d) => d.channel === channel && isIt(d.envelope)), 5000);
+        expect(delivered.find((d) => d.channel === channel && isIt(d.envelope))!.envelope).toMatchObject({ id: "", ...ex.expect });
+        const kept = (await (await fetch(`${web.url}/messages?channel=${encodeURIComponent(channel)}&limit=1000`)).json()) as Record<string, unknown>[];
+        expect(kept.some((m) => m.message === ex.expect?.message)).toBe(false);
+        return;
+      }
 
       await until(`the subscriber to get ${id} on ${channel}`, () => delivered.some((d) => d.channel === channel && d.envelope.id === id), 5000);
       const res = await fetch(`${web.url}/messages?channel=${encodeURIComponent(channel)}&limit=1000`);
