@@ -310,6 +310,21 @@ needs("apprise").describe("Apprise, Debian's package (plugins/NotifyNtfy.py: JSO
     expect(env).toMatchObject({ channel: "apprise", title: "Backup server", message: "Disk space is low", priority: 4, tags: ["skull", "warning"], url: "https://example.com/backups" });
   });
 
+  test("X-Actions from Apprise: its ntfy:// plugin (1.2.0) sends no actions, so its json:// plugin posts ntfy's JSON to / (:topic=) with an +X-Actions header, which counts beside the JSON (transformBodyJSON keeps the request's headers)", async () => {
+    const seen = on("apprise").length;
+    const actions = encodeURIComponent("view, Open camera, https://home.example/cam; http, Close door, https://home.example/close, method=PUT, clear=true");
+    const r = await run(["apprise", "-vvv", "-t", "Garage", "-b", "The garage door is open", `json://127.0.0.1:${web.port}/?:topic=apprise&+X-Actions=${actions}`]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await nextOn("apprise", seen)).toMatchObject({
+      title: "Garage",
+      message: "The garage door is open",
+      actions: [
+        { action: "view", label: "Open camera", url: "https://home.example/cam", clear: false },
+        { action: "http", label: "Close door", url: "https://home.example/close", method: "PUT", clear: true },
+      ],
+    });
+  });
+
   test("?email= without --smtp-url is refused: Apprise says it failed, with our sentence, and nothing arrives", async () => {
     const seen = on("apprise").length;
     for (const [query, feature] of [["email=phil@example.com", "email"]] as const) {
