@@ -54,7 +54,8 @@ Options:
   --state <file>       where the last message seen per channel is kept
                        (env NOTISTREAM_STATE; default $XDG_STATE_HOME/notistream/state.json)
   --exec <cmd>         run cmd once per message, one at a time: the message as JSON on stdin, and
-                       NOTISTREAM_ID, _CHANNEL, _TITLE, _MESSAGE, _PRIORITY, _URL, _TAGS in its environment
+                       NOTISTREAM_ID, _CHANNEL, _TITLE, _MESSAGE, _PRIORITY, _URL, _TAGS, _EVENT,
+                       _SEQUENCE_ID, _ATTACHMENT_URL in its environment
                        (control characters in those shown as \\x1b; the JSON holds the exact text)
   --print              print messages only, no desktop notification (headless use, tests)
   --json               print each message as one JSON line
@@ -71,7 +72,9 @@ Each message prints one line on stdout: [channel] title: message <url>. Status g
 Control characters in a message (ESC, C1, bidi overrides) are shown as escapes like \\x1b, never obeyed.
 On the desktop, priority 5 is critical (it stays until dismissed), 3-4 normal, 1-2 low; a click opens an
 http(s) link (others are refused).
-More than 3 missed (or arriving at once) on a channel show as one "N missed on channel" notification.
+More than 3 missed (or arriving at once) on a channel show as one "N missed on channel" notification;
+priority 4 and 5 always show at once, on their own. A message's buttons (ntfy's view, http, copy) are the
+notification's actions; an update (same sequence_id) replaces the notification, a delete or clear closes it.
 Errors that settings must fix (a wrong password, say) stop it with exit code ${EXIT_FIX_SETTINGS}; others are retried.
 `;
 

@@ -17,6 +17,10 @@ export function execEnv(env: Envelope): Record<string, string> {
     NOTISTREAM_PRIORITY: env.priority === undefined ? "" : String(env.priority),
     NOTISTREAM_URL: env.url ?? "",
     NOTISTREAM_TAGS: (env.tags ?? []).join(","),
+    // Issue 25: "message_delete" or "message_clear" for a withdrawal (empty for a message), and the notification's key.
+    NOTISTREAM_EVENT: env.event ?? "",
+    NOTISTREAM_SEQUENCE_ID: env.sequence_id ?? env.id,
+    NOTISTREAM_ATTACHMENT_URL: env.attachment?.url ?? "",
   };
   for (const k in vars) vars[k] = showControls(vars[k]!);
   return vars;

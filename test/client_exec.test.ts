@@ -14,7 +14,15 @@ test("the variables a command gets", () => {
     NOTISTREAM_PRIORITY: "4",
     NOTISTREAM_URL: "https://x.test",
     NOTISTREAM_TAGS: "a,b",
+    NOTISTREAM_EVENT: "",
+    NOTISTREAM_SEQUENCE_ID: "1-0",
+    NOTISTREAM_ATTACHMENT_URL: "",
   });
+});
+
+test("a withdrawal, an update's key and an attachment (issue 25)", () => {
+  expect(execEnv({ id: "2-0", time: 1, channel: "c", message: "", event: "message_delete", sequence_id: "build-7" })).toMatchObject({ NOTISTREAM_EVENT: "message_delete", NOTISTREAM_SEQUENCE_ID: "build-7" });
+  expect(execEnv({ id: "3-0", time: 1, channel: "c", message: "m", attachment: { name: "a.png", url: "https://x.test/file/a.png" } }).NOTISTREAM_ATTACHMENT_URL).toBe("https://x.test/file/a.png");
 });
 
 test("in order, one at a time, stdin and variables; a failure is reported and the next still runs", async () => {
