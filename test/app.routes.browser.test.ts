@@ -1,0 +1,95 @@
+// test/app.routes.browser.test.ts — end to end in Debian's Chromium at 390×844 (issue 25), published through ntfy's
+// routes as a sender would: PUT /<topic> with Markdown, an icon, actions, an attached URL and a sequence ID; the same
+// sequence ID again updates the card, PUT /<topic>/<sid>/clear marks it read, DELETE /<topic>/<sid> removes it; a
+// message with X-Delay shows under "Show scheduled messages" until a DELETE cancels it.
+// ntfy's routes and headers: docs/publish.md (v2.16+ "Updating, clearing and deleting"), server.go handlePublish,
+// as /work/shared/reference/ntfy-gotify-wire.md cites them for v2.27.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
+import { needs, post, startPubSub, startWebServer, type Running } from "./helpers";
+
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+let pubsub: Running;
+let web: Running & { url: string };
+let browser: Browser;
+beforeAll(async () => {
+  if (!haveChromium) return;
+  pubsub = await startPubSub();
+  web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
+}, 30000);
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await pubsub?.stop();
+});
+
+/** A request to one of ntfy's routes, expecting 200. */
+const ntfy = (method: string, path: string, body: string | null, headers: Record<string, string> = {}) => post(`${web.url}${path}`, body, { method, headers, status: 200 });
+const live = (page: Page) => page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
+
+needs(CHROMIUM).describe("rich messages through ntfy's routes", () => {
+  test("PUT with Markdown, icon, actions, Attach and a sequence ID; then update, clear and delete by that ID", async () => {
+    const page = await browser.newPage(PHONE);
+    await page.goto(`${web.url}/?channels=rt`);
+    await live(page);
+    await ntfy("PUT", "/rt", "**Door** is open\n\n- since `21:04`", {
+      Title: "Front door",
+      "X-Sequence-ID": "door-2",
+      "X-Markdown": "yes",
+      "X-Icon": `${web.url}/icon-192.png`,
+      Attach: `${web.url}/icon-512.png`,
+      "X-Actions": "view, Open camera, https://example.com/cam; http, Close door, https://example.com/door, method=PUT, body=close",
+    });
+    const door = page.locator("#messages > li", { hasText: "Front door" });
+    await door.waitFor({ timeout: 5000 });
+    expect(await door.getAttribute("data-key")).toBe("rt\ndoor-2");
+    expect(await door.locator(".md strong").textContent()).toBe("Door");
+    expect(await door.locator("img.icon").getAttribute("src")).toBe(`${web.url}/icon-192.png`);
+    expect(await door.getByRole("link", { name: "Open camera" }).getAttribute("href")).toBe("https://example.com/cam");
+    expect(await door.getByRole("button", { name: "Close door" }).getAttribute("title")).toContain("PUT https://example.com/door");
+    // An attached URL comes with no size: the picture loads only when asked.
+    expect(await door.locator(".attachment .file").getAttribute("href")).toBe(`${web.url}/icon-512.png`);
+    await door.getByRole("button", { name: "Show image (size unknown)" }).click();
+    await page.waitForFunction(() => (document.querySelector("#messages .attachment img") as HTMLImageElement | null)?.naturalWidth === 512, null, { timeout: 5000 });
+
+    // The update by X-Sequence-ID (PUT /rt/door-2, ntfy's other way, publishes to the channel "rt/door-2" here today).
+    await ntfy("PUT", "/rt", "Door closed", { Title: "Front door", "X-Sequence-ID": "door-2" });
+    await door.getByText("Door closed").waitFor({ timeout: 5000 });
+    expect(await page.locator("#messages > li").count()).toBe(1);
+    await ntfy("PUT", "/rt/door-2/clear", null);
+    await page.locator("#messages > li.read", { hasText: "Door closed" }).waitFor({ timeout: 5000 });
+    await ntfy("DELETE", "/rt/door-2", null);
+    await door.waitFor({ state: "detached", timeout: 5000 });
+    await page.reload();
+    await live(page);
+    expect(await page.locator("#messages > li").count()).toBe(0);
+    await page.close();
+  }, 60000);
+
+  test("a scheduled message shows as such when asked for, and goes when cancelled", async () => {
+    const page = await browser.newPage(PHONE);
+    await page.goto(`${web.url}/?channels=later`);
+    await live(page);
+    // The answer's id is the handle that cancels it (ntfy: its sequence ID, the message's own id when none was given).
+    const handle = ((await (await ntfy("PUT", "/later", "Backup reminder", { "X-Delay": "1h", Title: "Nightly backup" })).json()) as { id: string }).id;
+    await ntfy("PUT", "/later", "already here");
+    await page.getByText("already here").waitFor({ timeout: 5000 });
+    expect(await page.getByText("Backup reminder").count()).toBe(0);
+    await page.getByLabel("Show scheduled messages").check();
+    const card = page.locator("#messages > li.later", { hasText: "Backup reminder" });
+    await card.waitFor({ timeout: 5000 });
+    expect(await card.locator(".mark").textContent()).toBe("Scheduled");
+    expect(await card.locator("time").textContent()).toMatch(/^for /);
+    await page.screenshot({ path: `${SHOTS}/app-scheduled.png` });
+    // Kept across a reload, as the other settings are.
+    await page.reload();
+    await card.waitFor({ timeout: 5000 });
+    await ntfy("DELETE", `/later/${handle}`, null);
+    await card.waitFor({ state: "detached", timeout: 5000 });
+    await page.getByLabel("Show scheduled messages").uncheck();
+    await page.close();
+  }, 60000);
+});
