@@ -146,7 +146,7 @@ export type AccountRoutes = {
   subscriptionAdd: Handler;
   subscriptionChange: Handler;
   subscriptionDelete: Handler;
-  /** DELETE /v1/account and POST /v1/account/password: refused with a sentence (the ACL file holds users and passwords). */
+  /** DELETE /v1/account and POST /v1/account/password: a 400 with a sentence (the ACL file holds users and passwords). */
   managedByAcl: Handler;
   health: Handler;
   config: Handler;
@@ -198,13 +198,14 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
     account: ntfyShaped(account),
     ...tokenRoutes(ctx, acl, tokens),
     ...prefsRoutes(acl, tokens, prefs),
-    // ntfy's web app offers "Change password" and "Delete account" (AccountApi.js changePassword, delete): a 403 with a
-    // sentence the app shows in its dialog (a 401 would log the user out; a 404 said nothing).
+    // ntfy's web app offers "Change password" and "Delete account" (AccountApi.js changePassword, delete): a 400 with a
+    // sentence the app shows in its dialog (errors.js throwAppError reads a 401 or 403 as a lost login and logs the
+    // user out; the 404 and 405 said nothing).
     managedByAcl: ntfyShaped(async (req, url) => {
       const caller = callerOf(acl(), req, url, tokens);
       if (caller instanceof Response) return caller;
       return ntfyErrorResponse(
-        NTFY_ERRORS.forbidden,
+        NTFY_ERRORS.badRequest,
         "this server's users and passwords are its --acl file's (kept as SHA-256 hashes): its admin changes a password or removes a user there and reloads it (SIGHUP)",
       );
     }),

@@ -494,14 +494,15 @@ describe("what ntfy's web app and aiontfy read of an account", () => {
     expect(await anonymous.json()).toMatchObject({ code: 40101 });
   });
 
-  test("'Change password' and 'Delete account' get a 403 whose sentence the app shows (not a 404, nor a 401 that logs out)", async () => {
+  // web/src/app/errors.js throwAppError: a 401 or 403 is a lost login (the app logs out); another ntfy error shows its text.
+  test("'Change password' and 'Delete account' get a 400 whose sentence the app shows (not a 404, nor a 401 or 403 that logs out)", async () => {
     const headers = from("192.0.2.54", { authorization: HASS });
     const password = await fetch(`${web1.url}/v1/account/password`, { method: "POST", headers, body: JSON.stringify({ password: "hass-secret-24", new_password: "x" }) });
     const remove = await fetch(`${web1.url}/v1/account`, { method: "DELETE", headers, body: JSON.stringify({ password: "hass-secret-24" }) });
     for (const r of [password, remove]) {
-      expect(r.status).toBe(403);
+      expect(r.status).toBe(400);
       const body = (await r.json()) as NtfyErr;
-      expect(body).toMatchObject({ code: 40301, http: 403 });
+      expect(body).toMatchObject({ code: 40000, http: 400 });
       expect(body.error).toContain("its admin changes a password or removes a user there and reloads it (SIGHUP)");
     }
     expect((await account(web1, HASS)).username).toBe("hass");
