@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Subscriber, freePort, needs, spawnPubSubAt, startRedis, startWebServer, tempPath, until, waitForPort, type Running } from "./helpers";
 import { SmtpSink } from "./smtpsink";
+import { CLUSTER_NEEDS, startCluster, type Cluster } from "./cluster";
 import type { Subprocess } from "bun";
 
 type Env = { id: string; time: number; channel: string; message: string; sequence_id?: string; scheduled?: true };
@@ -33,7 +34,7 @@ beforeAll(async () => {
   await waitForPort(pubsubPort);
   web = await startWeb();
   sub = await Subscriber.open(pubsubPort, ["dms", "once", "twice"]);
-});
+}, 30_000);
 afterAll(async () => {
   sub?.close();
   for (const w of webs) await w.stop();
@@ -242,4 +243,28 @@ needs("redis-server").describe("on Redis (the store behind the web servers may b
       watch.close();
     }
   }, 90_000);
+});
+
+needs(...CLUSTER_NEEDS).describe("on a Redis Cluster (3 masters, 3 replicas: the pending stream and each claim are keys of their own slots)", () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 90_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test("two web servers given one node each: replaced, listed, and delivered once", async () => {
+    const ports = await cluster.masters();
+    const a = await startWebServer(`redis://127.0.0.1:${ports[0]}`);
+    const b = await startWebServer(`redis://127.0.0.1:${ports[1]}`);
+    webs.push(a, b);
+    expect((await publish(a.url, "cluster-sched", "first", { "X-Delay": "10s", "X-Sequence-ID": "job" })).status).toBe(200);
+    expect((await publish(b.url, "cluster-sched", "second", { "X-Delay": "10s", "X-Sequence-ID": "job" })).status).toBe(200);
+    expect((await messages(b.url, "cluster-sched")).filter((m) => m.scheduled).map((m) => m.message)).toEqual(["second"]);
+    await arrives(a.url, "cluster-sched", "second");
+    await afterMarkerOn(b.url, "cluster-sched", "marker");
+    const history = (await messages(a.url, "cluster-sched")).filter((m) => !m.scheduled).map((m) => m.message);
+    expect(history).toEqual(["second", "marker"]);
+  }, 120_000);
 });
