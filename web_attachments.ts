@@ -67,7 +67,7 @@ export class Attachments {
     await mkdir(settings.dir, { recursive: true, mode: 0o700 });
     const store = new Attachments(settings, log);
     const removed = await store.sweep(Date.now());
-    log(`web: attachments in ${settings.dir}: ${store.ledger.totalSize} bytes kept${removed ? `, ${removed} expired files removed` : ""}`);
+    log(`web: attachments in ${settings.dir}: ${formatSize(store.ledger.totalSize)} kept${removed ? `, ${removed} expired file${removed === 1 ? "" : "s"} removed` : ""}`);
     // Every minute as ntfy's manager loop, or sooner when files expire sooner (a short --attachment-expiry-duration).
     const every = Math.min(60_000, Math.max(1000, settings.limits.expiryMs / 2));
     store.sweeper = setInterval(() => void store.sweep(Date.now()).catch((err: Error) => log(`web: sweeping attachments failed: ${err.message}`)), every);

@@ -137,6 +137,10 @@ describe("a link (Attach: server.go parsePublishParams)", () => {
     // JSON to / with attach and filename, as Apprise sends a link.
     const json = await curl("-d", JSON.stringify({ topic: "linked", message: "the APK", attach: "https://f-droid.org/F-Droid.apk", filename: "fdroid.apk" }), off.url);
     expect(JSON.parse(json.body)).toMatchObject({ message: "the APK", attachment: { name: "fdroid.apk", url: "https://f-droid.org/F-Droid.apk" } });
+    // Our own POST / takes attach too (a link), rather than dropping it.
+    const ours = await curl("-H", "Content-Type: application/json", "-d", JSON.stringify({ channel: "linked", message: "ours", attach: "https://example.com/files/report.pdf" }), `${off.url}/`);
+    expect(ours.status, ours.body).toBe(200);
+    expect(await nextOn("linked", seen + 2)).toMatchObject({ message: "ours", attachment: { name: "report.pdf", url: "https://example.com/files/report.pdf" } });
     // Without a store, a file is ntfy's 40014 (handleBodyAsAttachment), saying which flags keep files.
     const file = await curl("-T", fileOf("f.jpg", JPEG), "-H", "Filename: f.jpg", `${off.url}/linked`);
     expect([file.status, (JSON.parse(file.body) as { code: number }).code]).toEqual([400, 40014]);
@@ -204,7 +208,7 @@ describe("expiry", () => {
     expect(stored(dir).length).toBe(2);
     await Bun.sleep(2500); // past the file's expiry
     const next = await filesServer(["--attachment-expiry-duration", "2s"], dir);
-    await until("the start-up line", () => next.output().includes("1 expired files removed"), 10_000);
+    await until("the start-up line", () => next.output().includes("1 expired file removed"), 10_000);
     expect(stored(dir)).toEqual([]);
   }, 60_000);
 });
