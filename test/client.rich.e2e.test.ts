@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { DESKTOP, ROOT, Raw, collect, killClients, needs, parseNotifyCalls, run, startClient, startPubSub, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
 import { buildEnvelope, envelopeFields, type Notification } from "../message";
 
-/** Where the issue's screenshots go (and the suite's own copies). */
-const SHOTS = "/tmp/shots";
+/** Where the screenshots go, beside client.desktop.e2e's (what dunst drew, for a person to look at). */
+const SHOTS = `${ROOT}/.tmp/screenshots`;
 
 /** One Notify call with what the shared parser leaves out: the ID it replaces and the image-path hint. */
 type Call = NotifyCall & { replaces: number; image: string | null };
@@ -164,7 +164,7 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     expect(toast.icon.startsWith(join(cache, "notistream", "pictures"))).toBe(true);
     expect(readFileSync(toast.icon)).toEqual(readFileSync(`${ROOT}/app/icon-192.png`));
     await until("on screen", () => desk.dunstctl("count", "displayed").trim() === "1", 5000);
-    desk.screenshot(`${SHOTS}/dunst-actions.png`); // ImageMagick's import, where it is installed
+    desk.screenshot(`${SHOTS}/rich-buttons.png`); // ImageMagick's import, where it is installed
 
     desk.press("Open door");
     await until("the http action's request", () => requests.some((r) => r.path === "/door/1"), 10000);
@@ -208,7 +208,7 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     await publish("build", { title: "Build 7", message: "running", sequence_id: "build-7" });
     await until("first toast", () => callsOn("build").length >= 1, 10000);
     await until("on screen", () => desk.dunstctl("count", "displayed").trim() === "1", 5000);
-    desk.screenshot(`${SHOTS}/dunst-update-before.png`);
+    desk.screenshot(`${SHOTS}/rich-update-before.png`);
     expect(callsOn("build")[0]!.replaces).toBe(0);
     await publish("build", { title: "Build 7", message: "passed ✅", sequence_id: "build-7" });
     await until("the update", () => callsOn("build").length >= 2, 10000);
@@ -219,7 +219,7 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     expect(update).toMatchObject({ summary: "Build 7", body: "passed ✅\nbuild" });
     await Bun.sleep(300); // for the daemon to draw it
     expect(desk.dunstctl("count", "displayed").trim()).toBe("1"); // replaced, not a second toast
-    desk.screenshot(`${SHOTS}/dunst-update-after.png`);
+    desk.screenshot(`${SHOTS}/rich-update-after.png`);
 
     await publish("build", { message: "", sequence_id: "build-7", event: "message_delete" });
     await until("closed", () => closeCalls(desk.text()).includes(id), 10000);
@@ -246,7 +246,7 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     expect(readFileSync(t.image!).equals(picture)).toBe(true);
     expect(c.out()).toContain(`[yard] Motion: Someone in the yard: see camera 2 (https://cam.test/2) [file camera.png: ${url}]`);
     await until("on screen", () => desk.dunstctl("count", "displayed").trim() === "1", 5000);
-    desk.screenshot(`${SHOTS}/dunst-image.png`);
+    desk.screenshot(`${SHOTS}/rich-image.png`);
   }, 30000);
 
   for (const over of ["resp", "web", "ntfy"] as const)
