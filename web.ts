@@ -26,7 +26,7 @@ import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, parseCidrs, v
 import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntfyErrorResponse, withNtfyErrorFields } from "./web_ntfy";
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
 import { TokenStore } from "./web_tokens";
-import { Scheduler } from "./web_scheduled";
+import { Scheduler, schedulingMetrics } from "./web_scheduled";
 import { EMAIL_BURST, Mailer, defaultSmtpFrom, redactSmtpUrl, smtpSettingsRefusal } from "./web_email";
 import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
 import { mediaType } from "./web_body";
@@ -231,6 +231,7 @@ export async function startWeb(opts: WebOptions) {
   const mailer = opts.smtp ? new Mailer(opts.smtp.url, opts.smtp.from, log) : null;
   const ctx: WebContext = { opts, log, logError, publisher, hub, metrics, publish: scheduler.publishNow, trusted, clientOf, visitorOf, keepOpen, scheduler, mailer };
   scheduler.start();
+  schedulingMetrics(metrics, scheduler, mailer);
   const reading = readingRoutes(ctx);
   const attachments = await openAttachments(ctx);
   // ntfy's /ws: the request is handed to the websocket handler below with the stream it carries.

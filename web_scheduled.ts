@@ -14,6 +14,8 @@ import { entriesFromReply } from "./catchup";
 import { NTFY_ERRORS, NtfyError, randomNtfyId } from "./web_ntfy";
 import type { Published, Store } from "./web_publisher";
 import type { WebContext } from "./web_context";
+import type { Mailer } from "./web_email";
+import type { Metrics } from "./web_metrics";
 import { DEFAULT_DELAY_LIMIT_MS, dueTime } from "./web_delay";
 import { isTrue, jsonHeaders, readParam, type ParamSource } from "./web_ntfy_publish";
 import { randomUUID } from "node:crypto";
@@ -75,6 +77,11 @@ export class Scheduler {
   private failing = false;
 
   constructor(private readonly o: SchedulerOptions) {}
+
+  /** Scheduled messages waiting, as this web server's index knows them (every web server's, read every tick). */
+  get pending(): number {
+    return this.index.size;
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.o.tickMs ?? TICK_MS);
@@ -357,4 +364,12 @@ export async function scheduledForMessages(url: URL, scheduler: Scheduler | unde
   const asked = url.searchParams.get("scheduled") ?? url.searchParams.get("sched");
   if (!scheduler || asked === null || !isTrue(asked)) return [];
   return (await scheduler.listed(channels)).map((e) => ({ ...e, scheduled: true as const }));
+}
+
+/** The metrics of scheduled delivery and e-mail: messages waiting, and mails sent and failed (when --smtp-url is set). */
+export function schedulingMetrics(metrics: Metrics, scheduler: Scheduler, mailer: Mailer | null | undefined): void {
+  metrics.gauge("notistream_scheduled_messages", "Scheduled messages waiting to be delivered (X-Delay), over all web servers.", () => scheduler.pending);
+  if (!mailer) return;
+  metrics.counterFrom("notistream_emails_sent_total", "E-mail notifications (X-Email) handed to the SMTP server.", () => mailer.sent);
+  metrics.counterFrom("notistream_emails_failed_total", "E-mail notifications the SMTP server did not take (the log says why).", () => mailer.failed);
 }

@@ -206,6 +206,10 @@ describe("e-mail through --smtp-url (a real SMTP listener)", () => {
       const text = mail.data.replace(/=\r\n/g, ""); // quoted-printable's soft line breaks
       expect(text).toContain("Disk full on db1\r\n\r\nTags: warning\r\n\r\n--\r\nThis message was sent by 127.0.0.1 at ");
       expect(text).toContain(`via http://127.0.0.1:${mailing.port}/mail`);
+      // Counted in /metrics once the SMTP server took it.
+      for (let end = Date.now() + 10_000; !/^notistream_emails_sent_total 1$/m.test(await (await fetch(`${mailing.url}/metrics`)).text()); await Bun.sleep(100))
+        if (Date.now() > end) throw new Error("notistream_emails_sent_total never reached 1");
+      expect(await (await fetch(`${mailing.url}/metrics`)).text()).toMatch(/^notistream_scheduled_messages \d+$/m);
       // With a delay: ntfy's 40003 (it keeps no address for later).
       expect((await publish(mailing.url, "mail", "x", { Email: "phil@example.com", Delay: "1h" })).json.code).toBe(40003);
       // One address only.
