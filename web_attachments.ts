@@ -18,9 +18,13 @@ import { SNIFF_BYTES, fileMessage, multipartBoundary, multipartFile, readAttachP
 import { NTFY_ERRORS, NtfyError, ntfyErrorResponse, type NtfyErrorKind } from "./web_ntfy";
 import { jsonHeaders, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Checked, Handler } from "./web_routes";
+import { readExtras } from "./web_scheduled";
 
 /** ntfy's download refusal past the uploader's bandwidth (errors.go errHTTPTooManyRequestsLimitAttachmentBandwidth). */
 const BANDWIDTH_USED_UP: NtfyErrorKind = { code: 42905, http: 429, error: "limit reached: daily bandwidth reached", link: "https://ntfy.sh/docs/publish/#limitations" };
+
+/** ntfy's refusal of a file that would expire before its scheduled message is due (errors.go errHTTPBadRequestAttachmentsExpiryBeforeDelivery). */
+const EXPIRES_BEFORE_DUE: NtfyErrorKind = { code: 40015, http: 400, error: "invalid request: attachment expiry before delayed delivery date", link: "https://ntfy.sh/docs/publish/#scheduled-delivery" };
 
 /** ntfy's message-size-limit: a longer body (or one that is not UTF-8) is a file, as ntfy's handlePublishBody decides. */
 export const NTFY_MESSAGE_LIMIT = 4096;
@@ -248,6 +252,12 @@ export async function publishBody(ctx: WebContext, req: Request, src: ParamSourc
     const peeked = await peek(reader, head, limit + 1);
     const raw = Buffer.concat(head);
     if (peeked.done && raw.length <= limit && isUtf8(raw)) return { raw, params, publish: asIs };
+  }
+  // ntfy's 40015 (handleBodyAsAttachment): a scheduled message would arrive with its file already gone.
+  const dueMs = readExtras(ctx, req, new URL(req.url), src).dueMs;
+  if (dueMs !== undefined && dueMs > Date.now() + store.settings.limits.expiryMs) {
+    await reader?.cancel().catch(() => {});
+    throw new NtfyError(EXPIRES_BEFORE_DUE, `the file would be removed after ${store.settings.limits.expiryMs / 60_000} minutes (--attachment-expiry-duration), before the message is due; schedule it sooner or send the file later`);
   }
   // A form's file (Debian's Apprise uploads so) is the file, not the form around it.
   const chunks = boundary === null ? chunksOf(head, reader) : multipartFile(chunksOf(head, reader), boundary);

@@ -122,6 +122,18 @@ describe("an uploaded file (ntfy's docs: curl -T flower.jpg -H \"Filename: flowe
   });
 });
 
+describe("a file for a scheduled message (server.go handleBodyAsAttachment: 40015)", () => {
+  test("due after the file would expire: 400 (40015), nothing kept; due sooner: accepted", async () => {
+    const late = await curl("-T", fileOf("late.jpg", JPEG), "-H", "Filename: late.jpg", "-H", "Delay: 2d", `${files.url}/up`);
+    expect([late.status, (JSON.parse(late.body) as { code: number }).code]).toEqual([400, 40015]);
+    expect(late.body).toContain("--attachment-expiry-duration");
+    const before = stored(files.dir).length;
+    const soon = await curl("-T", fileOf("soon.jpg", JPEG), "-H", "Filename: soon.jpg", "-H", "Delay: 1h", `${files.url}/up`);
+    expect(soon.status, soon.body).toBe(200);
+    expect(stored(files.dir).length).toBe(before + 2);
+  });
+});
+
 describe("a link (Attach: server.go parsePublishParams)", () => {
   test("an http(s) URL goes out as the attachment, named by its path, with no type, size or expiry; another scheme is 40013", async () => {
     const off = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
