@@ -222,9 +222,9 @@ function uploaderOf(ctx: WebContext, req: Request, checked: Checked): string {
  * An ntfy publish's body, decided in the order of ntfy's handlePublishBody (server.go): UnifiedPush's body is the
  * message; with Attach (an http(s) URL) the body is the message and the URL the attachment; with Filename the body is
  * the file; with template=yes it is JSON; a UTF-8 body of at most ntfy's 4096 bytes (or --max-message, if lower) is the
- * message; anything else is a file, and of a multipart form only its first part's bytes. Files need --attachment-cache-dir (else ntfy's 40014, or without the store the old
- * rule: bodyMessage's 413 past --max-message). Called after the row's write right was checked, so only those who may
- * publish to the channel write to disk.
+ * message; anything else is a file, and of a multipart form only its first part's bytes. Files need
+ * --attachment-cache-dir (else ntfy's 40014, or without the store the old rule: bodyMessage's 413 past --max-message).
+ * Called after the row's write right was checked, so only those who may publish to the channel write to disk.
  */
 export async function publishBody(ctx: WebContext, req: Request, src: ParamSource, checked: Checked, params: PublishParams): Promise<PublishBody> {
   const asked = readAttachParams(src);
