@@ -1,13 +1,17 @@
 // test/app.routes.browser.test.ts — end to end in Debian's Chromium at 390×844 (issue 25), published through ntfy's
 // routes as a sender would: PUT /<topic> with Markdown, an icon, actions, an attached URL and a sequence ID; the same
 // sequence ID again updates the card, PUT /<topic>/<sid>/clear marks it read, DELETE /<topic>/<sid> removes it; a
-// message with X-Delay shows under "Show scheduled messages" until a DELETE cancels it.
+// message with X-Delay shows under "Show scheduled messages" until a DELETE cancels it; an uploaded picture is
+// previewed from /file/, and an uploaded HTML file is offered as a download.
 // ntfy's routes and headers: docs/publish.md (v2.16+ "Updating, clearing and deleting"), server.go handlePublish,
 // as /work/shared/reference/ntfy-gotify-wire.md cites them for v2.27.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { spawn } from "bun";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
-import { needs, post, startPubSub, startWebServer, type Running } from "./helpers";
+import { sizeText } from "../app/text";
+import { BUN, ROOT, freePort, needs, post, startPubSub, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
 
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
@@ -91,5 +95,37 @@ needs(CHROMIUM).describe("rich messages through ntfy's routes", () => {
     await card.waitFor({ state: "detached", timeout: 5000 });
     await page.getByLabel("Show scheduled messages").uncheck();
     await page.close();
+  }, 60000);
+
+  test("an uploaded picture is previewed from /file/ with its size; another file is a download link", async () => {
+    // Uploads need --base-url, which names the port: this web server is started here, on a port chosen first.
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const proc = spawn([BUN, `${ROOT}/web.ts`, "--host", "127.0.0.1", "--port", String(port), "--redis", `redis://127.0.0.1:${pubsub.port}`, "--data", tempPath("web-data"), "--base-url", base, "--attachment-cache-dir", tempPath("attachments")], { stdout: "ignore", stderr: "ignore" });
+    const page = await browser.newPage(PHONE);
+    try {
+      await waitForPort(port);
+      await page.goto(`${base}/?channels=uploads`);
+      await live(page);
+      const png = readFileSync(`${ROOT}/app/icon-512.png`);
+      await post(`${base}/uploads`, png, { method: "PUT", headers: { Filename: "chart.png", Title: "Weekly chart" }, status: 200 });
+      await post(`${base}/uploads`, "<script>window.__xss=1</script>", { method: "PUT", headers: { Filename: "report.html", Title: "Report" }, status: 200 });
+      const chart = page.locator("#messages > li", { hasText: "Weekly chart" });
+      await chart.waitFor({ timeout: 5000 });
+      const img = chart.locator(".attachment img");
+      expect(await img.getAttribute("src")).toStartWith(`${base}/file/`);
+      expect(await img.getAttribute("loading")).toBe("lazy");
+      await page.waitForFunction(() => (document.querySelector("#messages .attachment img") as HTMLImageElement | null)?.naturalWidth === 512, null, { timeout: 5000 });
+      expect(await chart.locator(".attachment .file").textContent()).toBe(`chart.png · ${sizeText(png.length)}`);
+      const report = page.locator("#messages > li", { hasText: "Report" });
+      await report.waitFor({ timeout: 5000 });
+      expect(await report.locator("img").count()).toBe(0);
+      expect(await report.locator(".attachment a.file").getAttribute("href")).toStartWith(`${base}/file/`);
+      expect(await report.locator(".attachment a.file").textContent()).toMatch(/^report\.html · \d+ B$/);
+    } finally {
+      await page.close();
+      proc.kill();
+      await proc.exited;
+    }
   }, 60000);
 });
