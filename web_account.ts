@@ -1,5 +1,6 @@
 // web_account.ts — ntfy's account routes over the ACL, as ntfy's clients call them: GET /v1/account (with today's publish
 // count), the tokens at /v1/account/token, the web app's settings and subscriptions, /v1/health, /v1/config and /config.js.
+import { createHash } from "node:crypto";
 import { userFromAuthorization, type Acl, type AclUser } from "./acl";
 import { authorizationOf, tokenOf } from "./web_access";
 import type { z } from "zod";
@@ -356,13 +357,22 @@ function refusedAs400<T>(rule: () => T): T {
 }
 
 /**
+ * Topic names ntfy's web app refuses to subscribe to (its SubscribeDialog checks config.disallowed_topics): ntfy's own
+ * (config.go DefaultDisallowedTopics: the app's pages and files, which share its paths), and the names of this
+ * server's own routes, where POST /<name> is no publish (GET /health, /events, /messages; POST /github, /gitlab, /gitea).
+ */
+export const DISALLOWED_TOPICS = ["docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1", "health", "healthz", "events", "messages", "github", "gitlab", "gitea"];
+
+/**
  * What ntfy's web app reads at start (apiConfigResponse), said as this server is: login where an ACL file issues
  * tokens, required where anonymous clients may not log in; no signup, payments, calls, e-mails or reservations; and
- * no Web Push for ntfy's app (Notistream's own app has its own at /push/*, not ntfy's /v1/webpush).
+ * no Web Push for ntfy's app (Notistream's own app has its own at /push/*, not ntfy's /v1/webpush). config_hash
+ * (v2.16+; docs/api/openapi.yaml ServerConfig) is what the app's VersionChecker.js compares every 5 minutes to offer
+ * a reload: a digest of the rest, the same on every web server with the same settings, new when a SIGHUP changes them.
  */
 export function webConfig(acl: Acl | undefined): Record<string, unknown> {
   const anonymous = acl?.anonymous;
-  return {
+  const config = {
     base_url: "", // ntfy's web app reads "" as the page's own origin
     app_root: "/",
     enable_login: acl?.issuesTokens ?? false,
@@ -375,6 +385,7 @@ export function webConfig(acl: Acl | undefined): Record<string, unknown> {
     enable_web_push: false,
     billing_contact: "",
     web_push_public_key: "",
-    disallowed_topics: [],
+    disallowed_topics: DISALLOWED_TOPICS,
   };
+  return { ...config, config_hash: createHash("sha256").update(JSON.stringify(config)).digest("hex") };
 }

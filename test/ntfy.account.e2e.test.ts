@@ -236,8 +236,13 @@ describe("ntfy's credentials, accounts and tokens on the ACL", () => {
       enable_web_push: false,
       billing_contact: "",
       web_push_public_key: "",
-      disallowed_topics: [],
+      // ntfy's own (config.go DefaultDisallowedTopics), then the names of our own routes.
+      disallowed_topics: ["docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1", "health", "healthz", "events", "messages", "github", "gitlab", "gitea"],
+      // What web/src/app/VersionChecker.js compares every 5 minutes (v2.16+; docs/api/openapi.yaml ServerConfig.config_hash).
+      config_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
+    // The same on every web server with the same settings, so a load balancer never makes the app offer a reload.
+    expect(((await (await get(web2, "/v1/config")).json()) as { config_hash: string }).config_hash).toBe(config.config_hash as string);
     const script = await get(web1, "/config.js");
     expect(script.headers.get("content-type")).toBe("text/javascript");
     const text = await script.text();
