@@ -325,7 +325,9 @@ export type Asked = { envelope: Envelope; receivers: number; scheduled: boolean 
  * Publishes `n` as its extras ask: kept for later when it has a delay, else published now and then mailed when it
  * names an address (in the background, as ntfy's go sendEmail; the publish stands if the mail fails).
  */
-export async function publishAsked(ctx: WebContext, n: Notification, extras: PublishExtras | null): Promise<Asked> {
+export async function publishAsked(ctx: WebContext, n: Notification, asked: PublishExtras | null): Promise<Asked> {
+  // A delete or a clear (ntfy's handleDelete, handleClear) is neither scheduled nor mailed: it acts now.
+  const extras = n.event === undefined ? asked : null;
   if (extras?.dueMs !== undefined) {
     if (!ctx.scheduler) throw new Error("no scheduler on this web server");
     const s = await ctx.scheduler.schedule(n, extras.dueMs);
