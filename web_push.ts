@@ -384,7 +384,8 @@ export class Push {
     if (!targets.length) return;
     // A channel watch and a pattern watch both deliver the same message: handle it once here. Plain text is keyed by
     // its hash: 10,000 remembered payloads of up to 64 KB each would be a memory bill anyone who may publish could run up.
-    const key = `${channel}\n${env.plain ? createHash("sha256").update(payload).digest("base64url") : env.id}`;
+    // A Cache: no message has no id either (issue 25): keyed by its hash too, or every one after the first would be "seen".
+    const key = `${channel}\n${env.plain || !env.id ? createHash("sha256").update(payload).digest("base64url") : env.id}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     if (this.seen.size > 10_000) this.seen.delete(this.seen.values().next().value!);
