@@ -1,5 +1,5 @@
-// web_publisher.ts — the web server's commands and publishing: XADD to the channel's history, then PUBLISH the envelope,
-// through backend.ts (one node, its connection held from the start, or a Redis Cluster); failures become 503s.
+// web_publisher.ts — the web server's commands and publishing: XADD to the channel's history, then PUBLISH the envelope
+// (PUBLISH alone for Cache: no), through backend.ts (one node, its connection held from the start, or a Redis Cluster); failures become 503s.
 import { buildEnvelope, envelopeFields, type Notification } from "./message";
 import { openBackend, type Backend } from "./backend";
 import type { Layout } from "./layout";
