@@ -1,11 +1,13 @@
 // test/app.push.firefox.desktop.test.ts — a rich Web Push (issue 25) shown by Firefox ESR through the desktop's
 // notification daemon (alerts.useSystemBackend: dunst on a session D-Bus under Xvfb), with the page closed: the
 // Notify call dunst receives is read back with dbus-monitor, so its action buttons are what the desktop got, and the
-// screen is captured to look at. Published through ntfy's route PUT /<topic> with X-Actions and X-Sequence-ID.
+// screen is captured to look at. Published through ntfy's route PUT /<topic> with X-Actions and X-Sequence-ID. Then
+// the "Close door" action is chosen in dunst's menu (a dmenu stand-in that picks it): the service worker sends the
+// http action's request, which the test's door server receives.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import puppeteer, { type Browser } from "puppeteer-core";
-import { DESKTOP, ROOT, needs, post, startDesktop, startPubSub, startWebServer, until, type Running } from "./helpers";
+import { DESKTOP, ROOT, needs, post, startDesktop, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 import { startMozillaPush } from "./mozpush";
 
 const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
@@ -17,8 +19,33 @@ needs(FIREFOX, ...DESKTOP).describe("a rich Web Push on the desktop, through Fir
   let pubsub: Running;
   let web: Running & { url: string };
   let browser: Browser;
+  let door: ReturnType<typeof Bun.serve>;
+  const knocks: string[] = [];
   beforeAll(async () => {
-    desktop = await startDesktop();
+    // dunst's context menu runs "dmenu" with one line per action: this stand-in picks the Close door action.
+    const config = tempPath("dunst-config");
+    mkdirSync(`${config}/dunst`, { recursive: true });
+    writeFileSync(`${config}/pick.sh`, '#!/bin/sh\ngrep -m1 "Close door"\n');
+    chmodSync(`${config}/pick.sh`, 0o755);
+    writeFileSync(`${config}/dunst/dunstrc`, `[global]\n    dmenu = ${config}/pick.sh\n`);
+    const before = process.env.XDG_CONFIG_HOME;
+    process.env.XDG_CONFIG_HOME = config; // read by the dunst startDesktop spawns, and put back at once
+    try {
+      desktop = await startDesktop();
+    } finally {
+      if (before === undefined) delete process.env.XDG_CONFIG_HOME;
+      else process.env.XDG_CONFIG_HOME = before;
+    }
+    // The http action's target; it allows any origin (CORS), as a server meant for the app's actions must.
+    door = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const cors = { "access-control-allow-origin": "*", "access-control-allow-methods": "PUT" };
+        if (req.method !== "OPTIONS") knocks.push(`${req.method} ${new URL(req.url).pathname} ${await req.text()}`);
+        return new Response(null, { status: 204, headers: cors });
+      },
+    });
     moz = startMozillaPush();
     pubsub = await startPubSub();
     web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--push-endpoints", moz.origin, "--push-contact", "mailto:ops@example.com"]);
@@ -44,10 +71,11 @@ needs(FIREFOX, ...DESKTOP).describe("a rich Web Push on the desktop, through Fir
     await web?.stop();
     await pubsub?.stop();
     moz?.stop();
+    door?.stop(true);
     desktop?.stop();
   });
 
-  test("the push's two actions reach the desktop's notification daemon, with the page closed", async () => {
+  test("the push's two actions reach the desktop's notification daemon with the page closed, and choosing the http one sends its request", async () => {
     const page = await browser.newPage();
     await page.goto(`${web.url}/?channels=fxdesk`);
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
@@ -65,7 +93,7 @@ needs(FIREFOX, ...DESKTOP).describe("a rich Web Push on the desktop, through Fir
     await post(`${web.url}/fxdesk`, "**Motion** at the front door", {
       method: "PUT",
       status: 200,
-      headers: { Title: "Front door", "X-Sequence-ID": "door-1", "X-Markdown": "yes", "X-Actions": "view, Open camera, https://example.com/cam; http, Close door, https://example.com/door, method=PUT" },
+      headers: { Title: "Front door", "X-Sequence-ID": "door-1", "X-Markdown": "yes", "X-Actions": `view, Open camera, https://example.com/cam; http, Close door, http://127.0.0.1:${door.port}/door, method=PUT, body=close` },
     });
     await until("pushed and acknowledged", () => pushes() === 1 && moz.acks.length === 1, 10000);
     await until("the desktop was asked to show it", () => desktop.calls().some((c) => c.summary === "Front door"), 10000);
@@ -78,5 +106,10 @@ needs(FIREFOX, ...DESKTOP).describe("a rich Web Push on the desktop, through Fir
     await Bun.sleep(500);
     // dunst marks a toast that has actions "(A)" and lists them in its context menu, not as buttons on the toast.
     desktop.screenshot(`${SHOTS}/firefox-push-actions.png`);
+
+    // Chosen on the desktop: Firefox wakes the service worker with the action, and it sends the request.
+    desktop.dunstctl("context");
+    await until("the door server got the action's request", () => knocks.length > 0, 10000);
+    expect(knocks).toEqual(["PUT /door close"]);
   }, 90000);
 });
