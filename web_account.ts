@@ -212,10 +212,10 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
     }),
     // ntfy's handleHealth: the web server answers (/healthz says whether the pub/sub server does too).
     health: async () => ntfyJson({ healthy: true }),
-    config: async () => ntfyJson(webConfig(acl())),
+    config: async () => ntfyJson(webConfig(acl(), !!ctx.mailer)),
     // ntfy's handleWebConfig: the same object as a script for ntfy's web app.
     configJs: async () =>
-      new Response(`// Generated server configuration\nvar config = ${JSON.stringify(webConfig(acl()), null, 2)};\n`, {
+      new Response(`// Generated server configuration\nvar config = ${JSON.stringify(webConfig(acl(), !!ctx.mailer), null, 2)};\n`, {
         headers: { "content-type": "text/javascript", "cache-control": "no-cache" },
       }),
     published,
@@ -370,7 +370,7 @@ export const DISALLOWED_TOPICS = ["docs", "static", "file", "app", "metrics", "a
  * (v2.16+; docs/api/openapi.yaml ServerConfig) is what the app's VersionChecker.js compares every 5 minutes to offer
  * a reload: a digest of the rest, the same on every web server with the same settings, new when a SIGHUP changes them.
  */
-export function webConfig(acl: Acl | undefined): Record<string, unknown> {
+export function webConfig(acl: Acl | undefined, emails = false): Record<string, unknown> {
   const anonymous = acl?.anonymous;
   const config = {
     base_url: "", // ntfy's web app reads "" as the page's own origin
@@ -380,7 +380,7 @@ export function webConfig(acl: Acl | undefined): Record<string, unknown> {
     enable_signup: false,
     enable_payments: false,
     enable_calls: false,
-    enable_emails: false,
+    enable_emails: emails, // --smtp-url set (ntfy: smtp-sender-from): its web app offers an e-mail field
     enable_reservations: false,
     enable_web_push: false,
     billing_contact: "",

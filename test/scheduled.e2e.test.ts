@@ -210,6 +210,9 @@ describe("e-mail through --smtp-url (a real SMTP listener)", () => {
       for (let end = Date.now() + 10_000; !/^notistream_emails_sent_total 1$/m.test(await (await fetch(`${mailing.url}/metrics`)).text()); await Bun.sleep(100))
         if (Date.now() > end) throw new Error("notistream_emails_sent_total never reached 1");
       expect(await (await fetch(`${mailing.url}/metrics`)).text()).toMatch(/^notistream_scheduled_messages \d+$/m);
+      // ntfy's web app offers an e-mail field where /v1/config says e-mails are on (server.go handleWebConfig: EnableEmails).
+      expect(((await (await fetch(`${mailing.url}/v1/config`)).json()) as { enable_emails: boolean }).enable_emails).toBe(true);
+      expect(((await (await fetch(`${web.url}/v1/config`)).json()) as { enable_emails: boolean }).enable_emails).toBe(false);
       // With a delay: ntfy's 40003 (it keeps no address for later).
       expect((await publish(mailing.url, "mail", "x", { Email: "phil@example.com", Delay: "1h" })).json.code).toBe(40003);
       // One address only.
