@@ -15,7 +15,7 @@ import { DEFAULT_MAX_MESSAGE, InputError } from "./web_input";
 import { Metrics } from "./web_metrics";
 import { opsRoutes } from "./web_ops";
 import { Publisher, Refused, Unavailable, redactUrl } from "./web_publisher";
-import { countedPublish, ntfyEventRows, ntfyPublishRows, publishPath, publishRoot } from "./web_publishing";
+import { countedPublish, ntfyEventRows, ntfyPublishRows, ntfyPutRow, publishPath, publishRoot } from "./web_publishing";
 import { loadVapidKeys } from "./web_push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { pushRoutes, startPush } from "./web_pushroutes";
@@ -110,7 +110,7 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     row("POST", "/v1/account/password", "none", account.managedByAcl),
     ...app.files.map(([path, handler]) => row("GET", path, "none", handler)),
     row("POST", `/${CHANNEL}`, "write", toChannel, "query"),
-    row("PUT", `/${CHANNEL}`, "write", toChannel, "query"),
+    ntfyPutRow(toChannel),
     row("GET", `/${CHANNEL}`, "none", noPage),
   ];
 }

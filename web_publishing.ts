@@ -162,8 +162,8 @@ function publishEvent(ctx: WebContext, event: "message_delete" | "message_clear"
 /**
  * ntfy's event rows, for web.ts's table: DELETE /<topic>/<sid> and GET /<topic>/<sid>/delete withdraw; PUT or GET
  * /<topic>/<sid>/clear (or /read) mark read. Each needs write rights on the channel, the path before the sequence ID
- * (a GET is refused cross-site, as a publishing GET is). POST or PUT /<a>/<b> stays a publish to channel a/b: our
- * channels take a slash, so ntfy's /<topic>/<sid> publish form is X-Sequence-ID (or sid=) here.
+ * (a GET is refused cross-site, as a publishing GET is). PUT /<channel>/<sid> publishes an update (ntfyPutRow);
+ * POST /<a>/<b> stays a publish to channel a/b, our forge channels' form.
  */
 export function ntfyEventRows(ctx: WebContext): RouteRow[] {
   const channelOf = (raw: string): string[] => [sequencePath(raw).channel];
@@ -172,6 +172,25 @@ export function ntfyEventRows(ctx: WebContext): RouteRow[] {
     (verb === "delete" ? ["GET"] : ["PUT", "GET"]).map((method) => row(method, `/${CHANNELS}/${verb}`, publishEvent(ctx, event, true))),
   );
   return [row("DELETE", `/${CHANNEL}`, publishEvent(ctx, "message_delete", false)), ...verbRows];
+}
+
+/**
+ * PUT /<channel>/<sid>: ntfy's update form (v2.16's PUT /<topic>/<sequence_id>), the last segment the sequence ID as
+ * DELETE reads it; PUT /<channel> of one segment publishes. POST /<a>/<b> stays a publish to channel a/b (our forge
+ * channels' form): a slash is read one way per method, never guessed.
+ */
+export function ntfyPutRow(toChannel: Handler): RouteRow {
+  const names = (raw: string): boolean => raw.includes("/");
+  const channelsOf = (raw: string): string[] => [names(raw) ? sequencePath(raw).channel : raw];
+  const handler: Handler = (req, url, checked) => {
+    const raw = url.pathname.slice(1);
+    if (!names(raw)) return toChannel(req, url, checked);
+    // The path's sequence ID as the sid parameter, which the publish reads as X-Sequence-ID.
+    const withSid = new URL(url);
+    withSid.searchParams.set("sid", sequencePath(raw).sequenceId);
+    return toChannel(req, withSid, checked);
+  };
+  return { method: "PUT", path: `/${CHANNEL}`, right: "write", handler, token: "query", channelsOf };
 }
 
 /**

@@ -71,9 +71,9 @@ describe("the reply: 200 and ntfy's message JSON (server.go handlePublish: write
     expect(env).toMatchObject({ channel: "reply", title: "Dogs are better than cats", message: "Unauthorized access detected", priority: 5, tags: ["warning", "skull"], url: "https://home.nest.com/" });
   });
 
-  test("PUT /<topic>, and a channel with a slash (owner/repo): the topic is the channel", async () => {
+  test("POST /<topic>, and a channel with a slash (owner/repo): the path is the channel", async () => {
     const seen = on("owner/repo").length;
-    const r = await curl("-X", "PUT", "-d", "Deployed", `${web.url}/owner/repo?t=Deploy&p=high&ta=rocket`);
+    const r = await curl("-X", "POST", "-d", "Deployed", `${web.url}/owner/repo?t=Deploy&p=high&ta=rocket`);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ event: "message", topic: "owner/repo", message: "Deployed", title: "Deploy", priority: 4, tags: ["rocket"] });
     expect(await nextOn("owner/repo", seen)).toMatchObject({ channel: "owner/repo", message: "Deployed" });

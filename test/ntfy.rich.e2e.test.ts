@@ -11,7 +11,7 @@ let pubsub: Running;
 let web: Running & { url: string };
 let guarded: Running & { url: string };
 let sub: Subscriber;
-const CHANNELS = ["seq", "events", "owner/repo", "rich", "md", "uncached", "ours", "streams", "desk", "guarded"];
+const CHANNELS = ["heartbeat", "seq", "events", "owner/repo", "rich", "md", "uncached", "ours", "streams", "desk", "guarded"];
 
 beforeAll(async () => {
   pubsub = await startPubSub();
@@ -123,14 +123,30 @@ describe("delete and clear (ntfy v2.16's routes, wire reference §2.1)", () => {
     expect((await curl("-X", "DELETE", `${web.url}/owner/repo/build-7`)).status).toBe(200);
     expect(await nextOn("owner/repo", seen)).toMatchObject({ channel: "owner/repo", event: "message_delete", sequence_id: "build-7" });
   });
-  test("our own behaviour stays: POST or PUT /owner/repo publishes to channel owner/repo, not sequence ID repo on topic owner", async () => {
+  test("our own behaviour stays: POST /owner/repo publishes to channel owner/repo, not sequence ID repo on topic owner", async () => {
     const seen = on("owner/repo").length;
-    const r = await curl("-X", "PUT", "-d", "Deployed", `${web.url}/owner/repo`);
+    const r = await curl("-X", "POST", "-d", "Deployed", `${web.url}/owner/repo`);
     expect(JSON.parse(r.body)).toMatchObject({ topic: "owner/repo", message: "Deployed" });
     const env = await nextOn("owner/repo", seen);
     expect(env).toMatchObject({ channel: "owner/repo", message: "Deployed" });
     expect(env.sequence_id).toBeUndefined();
   });
+  // ntfy v2.16's path form (wire reference §2.4: PUT /<topic>/<sequence_id> publishes or updates); the issue names PUT.
+  test("PUT /<topic>/<sid> publishes with that sequence ID, twice an update, and PUT /owner/repo/<sid> on owner/repo", async () => {
+    const seen = on("heartbeat").length;
+    const first = await curl("-X", "PUT", "-d", "Backup running", `${web.url}/heartbeat/backup-1`);
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.body)).toMatchObject({ topic: "heartbeat", message: "Backup running", sequence_id: "backup-1" });
+    expect(await nextOn("heartbeat", seen)).toMatchObject({ channel: "heartbeat", message: "Backup running", sequence_id: "backup-1" });
+    const again = await curl("-X", "PUT", "-d", "Backup done", `${web.url}/heartbeat/backup-1`);
+    expect(JSON.parse(again.body)).toMatchObject({ topic: "heartbeat", message: "Backup done", sequence_id: "backup-1" });
+    expect(await nextOn("heartbeat", seen + 1)).toMatchObject({ message: "Backup done", sequence_id: "backup-1" });
+    const repoSeen = on("owner/repo").length;
+    expect((await curl("-X", "PUT", "-d", "Build 7 passed", `${web.url}/owner/repo/build-7`)).status).toBe(200);
+    expect(await nextOn("owner/repo", repoSeen)).toMatchObject({ channel: "owner/repo", message: "Build 7 passed", sequence_id: "build-7" });
+    const bad = await curl("-X", "PUT", "-d", "x", `${web.url}/heartbeat/has%20space`);
+    expect([bad.status, ntfyCode(bad.body)]).toEqual([400, 40049]);
+  }, 30_000);
   test("bad paths: no sequence ID is 404 (40401), a bad one 40049, both in ntfy's shape", async () => {
     const none = await curl("-X", "DELETE", `${web.url}/lonely`);
     expect([none.status, ntfyCode(none.body)]).toEqual([404, 40401]);
