@@ -18,7 +18,7 @@ import { SNIFF_BYTES, fileMessage, multipartBoundary, multipartFile, readAttachP
 import { NTFY_ERRORS, NtfyError, ntfyErrorResponse, type NtfyErrorKind } from "./web_ntfy";
 import { jsonHeaders, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Checked, Handler } from "./web_routes";
-import { readExtras } from "./web_scheduled";
+import { readExtras } from "./web_publishextras";
 
 /** ntfy's download refusal past the uploader's bandwidth (errors.go errHTTPTooManyRequestsLimitAttachmentBandwidth). */
 const BANDWIDTH_USED_UP: NtfyErrorKind = { code: 42905, http: 429, error: "limit reached: daily bandwidth reached", link: "https://ntfy.sh/docs/publish/#limitations" };

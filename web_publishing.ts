@@ -12,7 +12,7 @@ import type { Published, Publisher } from "./web_publisher";
 import { CHANNEL, CHANNELS, type Checked, type Handler, type RouteRow } from "./web_routes";
 import { fillTemplates } from "./web_senders";
 import { linkFromFields, linkedFile, publishBody } from "./web_attachments";
-import { extrasFromFields, ourAnswer, publishAsked, readExtras } from "./web_scheduled";
+import { extrasFromFields, ourAnswer, publishAsked, readExtras } from "./web_publishextras";
 
 /** The publish every route uses: timed into the latency histogram, counted, and summed up in a log line a minute. */
 export function countedPublish(publisher: Publisher, metrics: Metrics, log: (line: string) => void): { publish: (n: Notification, now?: number) => Promise<Published>; stop: () => void } {
