@@ -15,16 +15,10 @@ import { AttachmentLedger, attachmentSettings, formatSize, limitSentence, parseB
 import { readBody } from "./web_body";
 import type { WebContext } from "./web_context";
 import { SNIFF_BYTES, fileMessage, multipartBoundary, multipartFile, readAttachParams, servingHeaders, sniff } from "./web_filetype";
-import { NTFY_ERRORS, NtfyError, ntfyErrorResponse, type NtfyErrorKind } from "./web_ntfy";
+import { NTFY_ERRORS, NtfyError, ntfyErrorResponse } from "./web_ntfy";
 import { jsonHeaders, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Checked, Handler } from "./web_routes";
 import { readExtras } from "./web_publishextras";
-
-/** ntfy's download refusal past the uploader's bandwidth (errors.go errHTTPTooManyRequestsLimitAttachmentBandwidth). */
-const BANDWIDTH_USED_UP: NtfyErrorKind = { code: 42905, http: 429, error: "limit reached: daily bandwidth reached", link: "https://ntfy.sh/docs/publish/#limitations" };
-
-/** ntfy's refusal of a file that would expire before its scheduled message is due (errors.go errHTTPBadRequestAttachmentsExpiryBeforeDelivery). */
-const EXPIRES_BEFORE_DUE: NtfyErrorKind = { code: 40015, http: 400, error: "invalid request: attachment expiry before delayed delivery date", link: "https://ntfy.sh/docs/publish/#scheduled-delivery" };
 
 /** ntfy's message-size-limit: a longer body (or one that is not UTF-8) is a file, as ntfy's handlePublishBody decides. */
 export const NTFY_MESSAGE_LIMIT = 4096;
@@ -257,7 +251,7 @@ export async function publishBody(ctx: WebContext, req: Request, src: ParamSourc
   const dueMs = readExtras(ctx, req, new URL(req.url), src).dueMs;
   if (dueMs !== undefined && dueMs > Date.now() + store.settings.limits.expiryMs) {
     await reader?.cancel().catch(() => {});
-    throw new NtfyError(EXPIRES_BEFORE_DUE, `the file would be removed after ${store.settings.limits.expiryMs / 60_000} minutes (--attachment-expiry-duration), before the message is due; schedule it sooner or send the file later`);
+    throw new NtfyError(NTFY_ERRORS.attachmentExpiresBeforeDue, `the file would be removed after ${store.settings.limits.expiryMs / 60_000} minutes (--attachment-expiry-duration), before the message is due; schedule it sooner or send the file later`);
   }
   // A form's file (Debian's Apprise uploads so) is the file, not the form around it.
   const chunks = boundary === null ? chunksOf(head, reader) : multipartFile(chunksOf(head, reader), boundary);
@@ -339,7 +333,7 @@ export function fileRoute(ctx: WebContext): Handler {
     const headers = servingHeaders(meta!);
     if (req.method === "HEAD") return new Response(null, { headers });
     if (!store!.ledger.takeBandwidth(meta!.visitor, meta!.size, Date.now()))
-      return ntfyErrorResponse(BANDWIDTH_USED_UP, "the uploader's daily attachment bandwidth is used up (--visitor-attachment-daily-bandwidth-limit); try again later", { "retry-after": "3600" });
+      return ntfyErrorResponse(NTFY_ERRORS.bandwidthUsedUp, "the uploader's daily attachment bandwidth is used up (--visitor-attachment-daily-bandwidth-limit); try again later", { "retry-after": "3600" });
     return new Response(file, { headers });
   };
 }

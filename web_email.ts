@@ -4,10 +4,8 @@ import nodemailer, { type Transporter } from "nodemailer";
 import { hostname } from "node:os";
 import type { Envelope } from "./message";
 import { RateLimiter } from "./ratelimit";
-import { NtfyError, type NtfyErrorKind } from "./web_ntfy";
+import { NTFY_ERRORS, NtfyError } from "./web_ntfy";
 
-/** ntfy's 42902 (server/errors.go errHTTPTooManyRequestsLimitEmails). */
-export const TOO_MANY_EMAILS: NtfyErrorKind = { code: 42902, http: 429, error: "limit reached: too many emails", link: "https://ntfy.sh/docs/publish/#limitations" };
 /** ntfy's visitor-email-limit-burst and -replenish (server/config.go): 16 at once, then one an hour. */
 export const EMAIL_BURST = 16;
 const EMAIL_PER_SECOND = 1 / 3600;
@@ -108,7 +106,7 @@ export class Mailer {
     if (!ADDRESS.test(to))
       throw new NtfyError({ code: 40000, http: 400, error: "invalid request", link: "https://ntfy.sh/docs/publish/#e-mail-notifications" }, `${JSON.stringify(to.slice(0, 100))} from ${where} is not one e-mail address (name@example.com); one publish mails one address`);
     const wait = this.perVisitor.take(visitor, Date.now());
-    if (wait > 0) throw new NtfyError(TOO_MANY_EMAILS, `${visitor} sent ${EMAIL_BURST} e-mails lately, the most at once; one more is allowed each hour (in ${wait} s)`);
+    if (wait > 0) throw new NtfyError(NTFY_ERRORS.tooManyEmails, `${visitor} sent ${EMAIL_BURST} e-mails lately, the most at once; one more is allowed each hour (in ${wait} s)`);
   }
 
   /** Sends the mail for a published message, in the background: a failure is logged and counted, the publish stands (as ntfy's go sendEmail). */
