@@ -232,19 +232,29 @@ describe("High 2: a real web server runs as `web` under docs/users.acl, Web Push
       const m = await fetch(`${web.url}/messages?channel=team/a`, { headers: alice });
       expect(m.status).toBe(200);
       expect(await m.text()).toContain("first");
+      // Issue 25's scheduled message (X-Delay) waits in notistream-sched:* and the web user delivers it; issue 24's
+      // count of the day lives in notistream-account:*. Both under the documented grants, with no NOPERM.
+      const later = await fetch(`${web.url}/team/a`, { method: "POST", body: "later", headers: { ...alice, "x-delay": "10s" } });
+      expect(later.status).toBe(200);
+      const listed = (await (await fetch(`${web.url}/messages?channel=team/a&scheduled=1`, { headers: alice })).json()) as { message: string; scheduled?: boolean }[];
+      expect(listed.filter((e) => e.message === "later" && e.scheduled)).toHaveLength(1);
+      await until("the scheduled message's push", () => push.received.length === 2, 30000);
+      expect(JSON.parse(decryptPush(push.received[1]!.body, sub))).toMatchObject({ channel: "team/a", message: "later" });
+      const account = (await (await fetch(`${web.url}/v1/account`, { headers: alice })).json()) as { stats: { messages: number } };
+      expect(account.stats.messages).toBeGreaterThanOrEqual(2);
       // A new web server reads the stored subscription back (KEYS and XREVRANGE on notistream-push:*) before it listens.
       await web.stop();
       web = await startWebServer(redisUrl, args);
       await publish("second");
-      await until("the second push", () => push.received.length === 2, 10000);
-      expect(JSON.parse(decryptPush(push.received[1]!.body, sub))).toMatchObject({ channel: "team/a", message: "second" });
+      await until("the second push", () => push.received.length === 3, 10000);
+      expect(JSON.parse(decryptPush(push.received[2]!.body, sub))).toMatchObject({ channel: "team/a", message: "second" });
       expect(web.output() + pubsub.output()).not.toContain("NOPERM");
     } finally {
       await web.stop();
       push.stop();
       await pubsub.stop();
     }
-  }, 60000);
+  }, 90000);
 });
 
 // ------------------------------------------------------------------------------------------------------------------
