@@ -154,9 +154,10 @@ export class Scheduler {
    * Claims an entry: XADD with an explicit ID to the entry's claim stream succeeds once and fails for everyone after
    * ("equal or smaller"), as Web Push claims pushes (web_push.ts claim()), on our server and on Redis alike. A claim
    * left behind by a web server that died mid-way (older than STALE_CLAIM_MS) is taken over with the next ID, which
-   * again only one succeeds in adding. True: this web server holds it now.
+   * again only one succeeds in adding. Null: someone else holds it; else this web server holds it now, and
+   * `takenOverFrom` is when the dead one claimed it (it may have published the message before it died).
    */
-  private async claim(entryId: string): Promise<boolean> {
+  private async claim(entryId: string): Promise<{ takenOverFrom?: number } | null> {
     const key = claimKey(entryId);
     const tryAdd = async (id: string): Promise<boolean> => {
       try {
@@ -167,12 +168,28 @@ export class Scheduler {
         throw err;
       }
     };
-    if (await tryAdd("1-1")) return true;
+    if (await tryAdd("1-1")) return {};
     const top = entriesFromReply(await this.o.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0];
-    if (!top) return tryAdd("1-1"); // released meanwhile
+    if (!top) return (await tryAdd("1-1")) ? {} : null; // released meanwhile
     const at = Number(fieldMap(top.fields).get("at"));
-    if (Date.now() - at < STALE_CLAIM_MS) return false;
-    return tryAdd(`${BigInt(top.id.split("-")[0]!) + 1n}-1`);
+    if (Date.now() - at < STALE_CLAIM_MS) return null;
+    return (await tryAdd(`${BigInt(top.id.split("-")[0]!) + 1n}-1`)) ? { takenOverFrom: Number.isFinite(at) ? at : 0 } : null;
+  }
+
+  /**
+   * Was the message published already, by a web server that died before it could remove the entry? Its channel's
+   * history since that server's claim holds an entry with its sequence ID then (stream IDs are milliseconds).
+   * Scheduled messages are always kept in history (Cache: no with a delay is ntfy's 40002), so history tells.
+   */
+  private async deliveredSince(p: Pending, sinceMs: number): Promise<boolean> {
+    const key = (await this.o.store.layout()).historyKey(p.channel);
+    let from = `${Math.max(0, sinceMs - 1000)}-0`; // a second of slack for clocks that differ between web servers
+    for (;;) {
+      const page = entriesFromReply(await this.o.store.send("XRANGE", [key, from, "+", "COUNT", String(PAGE)]));
+      if (page.some((e) => fieldMap(e.fields).get("sequence_id") === p.sid)) return true;
+      if (page.length < PAGE) return false;
+      from = `(${page[page.length - 1]!.id}`;
+    }
   }
 
   private release(entryId: string): Promise<unknown> {
@@ -181,12 +198,15 @@ export class Scheduler {
 
   /** Claims a due entry, reads it again (it may be gone: delivered or cancelled), publishes it now, removes it. */
   private async deliver(p: Pending): Promise<void> {
-    if (!(await this.claim(p.entryId))) return; // another web server has it, or a cancel does
+    const claim = await this.claim(p.entryId);
+    if (!claim) return; // another web server has it, or a cancel does
     try {
       const entry = entriesFromReply(await this.o.store.send("XRANGE", [PENDING_KEY, p.entryId, p.entryId]))[0];
       if (entry) {
+        // A web server that died between publishing and XDEL: its message is out already, so only the entry goes.
+        const done = claim.takenOverFrom !== undefined && (await this.deliveredSince(p, claim.takenOverFrom));
         // Delivered now: its time and stream ID are those of this moment (ntfy's time is the due time, a second away).
-        await this.o.publish(notificationOf(entry.id, entry.fields), Date.now());
+        if (!done) await this.o.publish(notificationOf(entry.id, entry.fields), Date.now());
         await this.o.store.send("XDEL", [PENDING_KEY, p.entryId]);
       }
       this.index.delete(p.entryId);

@@ -72,6 +72,20 @@ describe("Scheduler", () => {
     expect(await pendingIds()).toEqual([]);
   });
 
+  test("a web server that died after publishing but before removing the entry: the one taking over does not publish it again", async () => {
+    const { s, published } = scheduler();
+    const r = await s.schedule({ channel: "t4b", message: "already out" }, Date.now() - 1000);
+    const [entry] = await pendingIds();
+    const diedAt = Date.now() - 120_000;
+    await store.send("XADD", [claimKey(entry!), "1-1", "by", "a dead web server", "at", String(diedAt)]);
+    // What the dead server published before it died: the message, with its sequence ID, in the channel's history.
+    const history = (await store.layout()).historyKey("t4b");
+    await store.send("XADD", [history, `${diedAt + 5}-0`, "channel", "t4b", "message", "already out", "sequence_id", r.id]);
+    await s.tick();
+    expect(published).toEqual([]);
+    expect(await pendingIds()).toEqual([]);
+  });
+
   test("the same sequence ID replaces; publishNow with it cancels; a clear does not", async () => {
     const { s, published } = scheduler();
     const later = Date.now() + 3600_000;
