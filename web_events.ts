@@ -290,6 +290,11 @@ export type StreamOptions = {
   format?: StreamFormat<Frame>;
   /** With no `since`: start at each channel's newest message (ntfy's since=latest) rather than after it. */
   latest?: boolean;
+  /**
+   * Messages sent once, after the first catch-up and before anything live: ntfy's scheduled=1 lists the messages not
+   * yet due there, after the cached ones (sendOldMessages), their times in the future. Not history: no place moves.
+   */
+  afterHistory?: () => Promise<Envelope[]>;
 };
 
 /**
@@ -368,6 +373,8 @@ abstract class Stream<F extends Frame> {
   /** A replay waiting for the client to take what is queued; called by pull(). */
   private roomWaiter: (() => void) | null = null;
   protected readonly format: StreamFormat<F>;
+  /** options.afterHistory until the first catch-up has sent it. */
+  private afterHistory: (() => Promise<Envelope[]>) | null;
 
   constructor(
     private readonly hub: Hub,
@@ -379,6 +386,7 @@ abstract class Stream<F extends Frame> {
     private readonly options: StreamOptions,
   ) {
     this.format = (options.format ?? SSE_FORMAT) as StreamFormat<F>;
+    this.afterHistory = options.afterHistory ?? null;
     const late = options.latest ? channels : since === undefined ? channels.filter((ch) => !hub.isLive(ch)) : NONE;
     this.late = late.length ? late : NONE;
     this.topsAtOpen = this.late.length ? historyTops(store, this.late).catch(onError) : null;
@@ -576,6 +584,9 @@ abstract class Stream<F extends Frame> {
         await this.replay(todo);
         todo = todo.filter((n) => this.replays?.get(n));
       }
+      const after = this.afterHistory;
+      this.afterHistory = null;
+      if (after) for (const env of await after()) if (!this.isClosed) this.show(env);
     } catch (err) {
       this.onError(err);
     } finally {

@@ -244,7 +244,7 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
       const format = new NtfyLines(kind, topicsPart(url), params.filters, keepaliveMs);
       const a = admitted(req, channels, who?.name);
       if (params.poll) return pollResponse(withScheduled(start.cached && cachedMessages(publisher, channels, start.cached), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed);
-      return eventStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest });
+      return eventStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
     };
 
   const ws: Handler = async (req, url, { channels, who }) => {
@@ -256,7 +256,7 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
     const a = admitted(req, channels, who?.name);
     const session = params.poll
       ? new PollSocket(withScheduled(start.cached && cachedMessages(publisher, channels, start.cached), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed)
-      : socketStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest });
+      : socketStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
     if (!upgrade(req, session)) {
       a.closed();
       throw new NtfyError(NTFY_ERRORS.webSocketUpgradeMissing, "the WebSocket handshake is incomplete (Sec-WebSocket-Key and Sec-WebSocket-Version: 13)");
@@ -270,6 +270,12 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
 
   const row = (verb: string, handler: Handler): RouteRow => ({ method: "GET", path: `/<channels>/${verb}`, right: "read", handler, channelsOf: topicsOf });
   return [row("json", lines("json")), row("sse", lines("sse")), row("raw", lines("raw")), row("ws", ws), row("auth", auth)];
+}
+
+/** scheduled=1 on a stream: the messages not yet due on its channels, after the cached ones (ntfy's sendOldMessages). */
+function scheduledAfter(ctx: WebContext, channels: string[], asked: boolean): (() => Promise<Envelope[]>) | undefined {
+  const scheduler = ctx.scheduler;
+  return asked && scheduler ? () => scheduler.listed(channels) : undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ import { SmtpSink } from "./smtpsink";
 import { CLUSTER_NEEDS, startCluster, type Cluster } from "./cluster";
 import type { Subprocess } from "bun";
 
-type Env = { id: string; time: number; channel: string; message: string; sequence_id?: string; scheduled?: true };
+type Env = { id: string; event?: string; time: number; channel: string; message: string; sequence_id?: string; scheduled?: true };
 type Web = Running & { url: string };
 
 let pubsubPort: number;
@@ -63,6 +63,25 @@ async function arrives(base: string, channel: string, text: string, ms = 60_000)
   }
 }
 
+/** The first `count` lines of an ntfy JSON stream, then the stream is closed. */
+async function streamLines(url: string, count: number): Promise<Env[]> {
+  const controller = new AbortController();
+  const r = await fetch(url, { signal: controller.signal });
+  const reader = r.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.split("\n").filter(Boolean).length < count) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    controller.abort();
+  }
+  return text.split("\n").filter(Boolean).slice(0, count).map((l) => JSON.parse(l) as Env);
+}
+
 describe("the dead man's switch (ntfy v2.16: the same sequence ID replaces a scheduled message, DELETE cancels it)", () => {
   test("scheduled 15 s ahead, postponed three times by publishing again, then cancelled: nothing is delivered", async () => {
     const before = Math.floor(Date.now() / 1000);
@@ -80,6 +99,11 @@ describe("the dead man's switch (ntfy v2.16: the same sequence ID replaces a sch
     expect(poll.map((m) => [m.id, m.message])).toEqual([["heartbeat", "still alive 4"]]);
     expect(poll[0]!.time).toBeGreaterThan(Math.floor(Date.now() / 1000));
     expect(await (await fetch(`${web.url}/dms/json?poll=1`)).text()).toBe("");
+    // A stream (no poll) with scheduled=1 lists it too, after the open event and the cached ones (sendOldMessages).
+    expect((await streamLines(`${web.url}/dms/json?scheduled=1&since=all`, 2)).map((m) => [m.event, m.id, m.message])).toEqual([
+      ["open", expect.any(String), undefined],
+      ["message", "heartbeat", "still alive 4"],
+    ]);
     // Cancelled: DELETE /<topic>/<sid> publishes its message_delete and takes the scheduled one away.
     const del = await fetch(`${web.url}/dms/heartbeat`, { method: "DELETE" });
     expect(del.status).toBe(200);
