@@ -27,7 +27,7 @@ import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntf
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
 import { TokenStore } from "./web_tokens";
 import { Scheduler, schedulingMetrics } from "./web_scheduled";
-import { EMAIL_BURST, Mailer, defaultSmtpFrom, redactSmtpUrl, smtpSettingsRefusal } from "./web_email";
+import { EMAIL_BURST, Mailer, defaultSmtpFrom, smtpSettingsRefusal } from "./web_email";
 import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
 import { mediaType } from "./web_body";
 import { readFileSync } from "node:fs";
@@ -401,7 +401,7 @@ function scheduleAndMailFromFlags(f: Record<string, string | undefined>): Pick<W
     console.error(`web: ${refusal}`);
     process.exit(2);
   }
-  console.log(`web: e-mail notifications (X-Email) go out through ${redactSmtpUrl(url)} from ${from}, at most ${EMAIL_BURST} per client address at once, then one an hour`);
+  console.log(`web: e-mail notifications (X-Email) go out through ${redactUrl(url)} from ${from}, at most ${EMAIL_BURST} per client address at once, then one an hour`);
   return { delayLimitMs, smtp: { url, from } };
 }
 

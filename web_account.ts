@@ -7,6 +7,8 @@ import type { z } from "zod";
 import { readBody } from "./web_body";
 import type { WebContext } from "./web_context";
 import { InputError } from "./web_input";
+import type { AttachmentLimits } from "./web_attachlimits";
+import { EMAIL_BURST } from "./web_email";
 import { NTFY_CORS, NTFY_ERRORS, NtfyError, ntfyErrorForStatus, ntfyErrorResponse, readParam, type NtfyErrorKind } from "./web_ntfy";
 import { PrefsStore, PublishCounts, SavedSubscriptionSchema, SettingsSchema, renamed, withSettings, withSubscription, without, type Counted, type Prefs } from "./web_account_data";
 import type { Checked, Handler, RouteRow } from "./web_routes";
@@ -29,18 +31,19 @@ const SUBSCRIPTION_EXISTS: NtfyErrorKind = { code: 40903, http: 409, error: "con
  * history keeps a count of messages, not an age, and Notistream sends no e-mails or calls and takes no reservations
  * or uploads.
  */
-export function accountLimits(rateLimit: number | undefined) {
+export function accountLimits(rateLimit: number | undefined, attachments?: AttachmentLimits, emails = 0) {
   return {
     basis: "ip",
     messages: (rateLimit ?? 0) * 86_400,
     messages_expiry_duration: 0,
-    emails: 0,
+    emails,
     calls: 0,
     reservations: 0,
-    attachment_total_size: 0,
-    attachment_file_size: 0,
-    attachment_expiry_duration: 0,
-    attachment_bandwidth: 0,
+    // With --attachment-cache-dir: a visitor's share on disk, one file, how long a file is kept (s), a day's bandwidth.
+    attachment_total_size: attachments?.visitorTotal ?? 0,
+    attachment_file_size: attachments?.fileSize ?? 0,
+    attachment_expiry_duration: Math.floor((attachments?.expiryMs ?? 0) / 1000),
+    attachment_bandwidth: attachments?.visitorBandwidth ?? 0,
   };
 }
 
@@ -168,7 +171,7 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
   const account: Handler = async (req, url) => {
     const caller = callerOf(acl(), req, url, tokens);
     if (caller instanceof Response) return caller;
-    const limits = accountLimits(ctx.opts.rateLimit);
+    const limits = accountLimits(ctx.opts.rateLimit, ctx.opts.attachments?.limits, ctx.mailer ? EMAIL_BURST : 0);
     const who: Counted = caller.user ? { user: caller.user.name } : { visitor: ctx.visitorOf(req) };
     const stats = accountStats(await counts.today(who), limits);
     if (!caller.user) return ntfyJson({ username: "*", role: "anonymous", limits, stats });

@@ -1,5 +1,6 @@
 // web_email.ts — e-mail notifications (ntfy's X-Email): the mail a message makes, shaped as ntfy's smtp_sender.go
 // formatMail shapes it, sent through --smtp-url with nodemailer, and each visitor's share of mails (ntfy's email limit).
+import { redactUrl } from "./web_publisher";
 import nodemailer, { type Transporter } from "nodemailer";
 import { hostname } from "node:os";
 import type { Envelope } from "./message";
@@ -41,24 +42,13 @@ export function formatMail(env: Envelope, topicUrl: string, senderIp: string): M
   };
 }
 
-/** An --smtp-url with its password hidden, for the log. */
-export function redactSmtpUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return "(unparsable URL)";
-  }
-}
-
 /** Checks --smtp-url (smtp:// or smtps://, a host) and --smtp-from; returns a sentence saying what is wrong, or null. */
 export function smtpSettingsRefusal(url: string, from: string): string | null {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return `--smtp-url must be a URL such as smtp://user:password@mail.example.com:587 or smtps://mail.example.com, got ${JSON.stringify(redactSmtpUrl(url))}`;
+    return `--smtp-url must be a URL such as smtp://user:password@mail.example.com:587 or smtps://mail.example.com, got ${JSON.stringify(redactUrl(url))}`;
   }
   if (u.protocol !== "smtp:" && u.protocol !== "smtps:") return `--smtp-url must start with smtp:// (STARTTLS when the server offers it) or smtps:// (TLS from the start), got ${u.protocol}//`;
   if (!u.hostname) return "--smtp-url names no host: smtp://mail.example.com:587";

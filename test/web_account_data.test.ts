@@ -36,6 +36,9 @@ describe("limits and stats (aiontfy's AccountLimits and AccountStats)", () => {
     expect(accountLimits(undefined)).toEqual({ basis: "ip", messages: 0, messages_expiry_duration: 0, emails: 0, calls: 0, reservations: 0, attachment_total_size: 0, attachment_file_size: 0, attachment_expiry_duration: 0, attachment_bandwidth: 0 });
     expect(accountLimits(0).messages).toBe(0);
     expect(accountLimits(5).messages).toBe(432_000);
+    // With --attachment-cache-dir (ntfy's defaults) and --smtp-url: the limits those flags set, as ntfy's visitor limits.
+    const files = { fileSize: 15 * 1024 * 1024, totalSize: 5 * 1024 ** 3, visitorTotal: 100 * 1024 * 1024, visitorBandwidth: 500 * 1024 * 1024, expiryMs: 3 * 3600_000 };
+    expect(accountLimits(undefined, files, 16)).toMatchObject({ emails: 16, attachment_total_size: 104_857_600, attachment_file_size: 15_728_640, attachment_expiry_duration: 10_800, attachment_bandwidth: 524_288_000 });
   });
 
   test("remaining is the limit less the use, never below 0 (visitor.go zeroIfNegative)", () => {
