@@ -2,39 +2,24 @@
 // (globs, a quiet channel pushed out by a busy one, a removed channel coming back, right-to-left text, links, "x, y"
 // in Add, a 4.5 KB message, clipped focus rings), the iOS Home Screen hint, and the service worker's push handler
 // driven through DevTools (ServiceWorker.deliverPushMessage). Screenshots go to .tmp/screenshots/.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
-import { needs, post, startPubSub, startWebServer, type Running } from "./helpers";
+import { chromium, type Page } from "playwright-core";
+import { CHROME_ARGS, CHROMIUM, PHONE, SHOTS, appUnderTest } from "./chromium";
+import { needs, post } from "./helpers";
 
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const app = appUnderTest();
 
-let pubsub: Running;
-let web: Running & { url: string };
-let browser: Browser;
-beforeAll(async () => {
-  if (!haveChromium) return;
-  pubsub = await startPubSub();
-  web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
-}, 30000); // two servers and a browser start: more than bun's 5 s for a hook on a busy machine
-afterAll(async () => {
-  await browser?.close();
-  await web?.stop();
-  await pubsub?.stop();
-});
-
-const publish = (fields: Record<string, string>) => post(web.url, fields, { status: 200 });
+const publish = (fields: Record<string, string>) => post(app.web.url, fields, { status: 200 });
 const live = (page: Page) => page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
 
 needs(CHROMIUM).describe("the app, as a new user tried it", () => {
   test("a glob: /?channels=octo/* shows a message to octo/hello, live and from history", async () => {
     await publish({ channel: "octo/before", message: "from history" });
-    const page = await browser.newPage(PHONE);
-    await page.goto(`${web.url}/?channels=octo/*`);
+    const page = await app.browser.newPage(PHONE);
+    await page.goto(`${app.web.url}/?channels=octo/*`);
     await live(page);
     await page.getByText("from history").waitFor({ timeout: 5000 });
     await publish({ channel: "octo/hello", title: "ann pushed", message: "3 commits to main" });
@@ -43,8 +28,8 @@ needs(CHROMIUM).describe("the app, as a new user tried it", () => {
   }, 30000);
 
   test("one message on a quiet channel outlives 210 on a busy one; older ones load on request", async () => {
-    const page = await browser.newPage(PHONE);
-    await page.goto(`${web.url}/?channels=quiet,busy`);
+    const page = await app.browser.newPage(PHONE);
+    await page.goto(`${app.web.url}/?channels=quiet,busy`);
     await live(page);
     await publish({ channel: "quiet", message: "the only quiet one" });
     for (let i = 0; i < 210; i++) await publish({ channel: "busy", message: `busy ${i}` });
@@ -62,8 +47,8 @@ needs(CHROMIUM).describe("the app, as a new user tried it", () => {
   }, 60000);
 
   test("a channel removed in the app stays removed after a reload, though the first address named it", async () => {
-    const page = await browser.newPage(PHONE);
-    await page.goto(`${web.url}/?channels=keep,drop`);
+    const page = await app.browser.newPage(PHONE);
+    await page.goto(`${app.web.url}/?channels=keep,drop`);
     await live(page);
     expect(new URL(page.url()).search).toBe("");
     await page.getByRole("button", { name: "Remove drop" }).click();
@@ -74,8 +59,8 @@ needs(CHROMIUM).describe("the app, as a new user tried it", () => {
   }, 30000);
 
   test("right-to-left text, clickable links, 'x, y' in Add, a long message folded, and focus rings not clipped", async () => {
-    const page = await browser.newPage(PHONE);
-    await page.goto(`${web.url}/`);
+    const page = await app.browser.newPage(PHONE);
+    await page.goto(`${app.web.url}/`);
     await page.getByLabel("Add a channel").fill("texts, rtl");
     await page.getByLabel("Add a channel").press("Enter");
     await page.getByRole("button", { name: "Remove texts" }).waitFor();
@@ -107,9 +92,9 @@ needs(CHROMIUM).describe("the app, as a new user tried it", () => {
   }, 30000);
 
   test("in an iOS browser tab, the app says to add it to the Home Screen first", async () => {
-    const ctx = await browser.newContext({ ...PHONE, userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1" });
+    const ctx = await app.browser.newContext({ ...PHONE, userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1" });
     const page = await ctx.newPage();
-    await page.goto(`${web.url}/?channels=ios`);
+    await page.goto(`${app.web.url}/?channels=ios`);
     const hint = page.locator("#push-status");
     await hint.waitFor({ state: "visible", timeout: 5000 });
     expect(await hint.textContent()).toContain("add Notistream to your Home Screen first");
@@ -123,14 +108,14 @@ needs(CHROMIUM).describe("the service worker's push handler (driven through DevT
   test("a push becomes a notification: title, body with the channel, a tag per message, the icon", async () => {
     const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "notistream-chrome-")), { executablePath: CHROMIUM, headless: true, args: CHROME_ARGS, ...PHONE });
     try {
-      await ctx.grantPermissions(["notifications"], { origin: web.url });
+      await ctx.grantPermissions(["notifications"], { origin: app.web.url });
       const page = ctx.pages()[0] ?? (await ctx.newPage());
-      await page.goto(`${web.url}/?channels=pushed`);
+      await page.goto(`${app.web.url}/?channels=pushed`);
       await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
       const cdp = await ctx.newCDPSession(page);
       const registration = new Promise<string>((resolve) =>
         cdp.on("ServiceWorker.workerRegistrationUpdated", (ev: { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }) => {
-          const r = ev.registrations.find((x) => x.scopeURL === `${web.url}/` && !x.isDeleted);
+          const r = ev.registrations.find((x) => x.scopeURL === `${app.web.url}/` && !x.isDeleted);
           if (r) resolve(r.registrationId);
         }),
       );
@@ -141,7 +126,7 @@ needs(CHROMIUM).describe("the service worker's push handler (driven through DevT
       // On a loaded machine a push delivered while the worker is still starting can be dropped: deliver it again
       // if nothing showed (the same tag, so a second delivery replaces the first rather than adding one).
       for (let attempt = 0; attempt < 3 && !shown.length; attempt++) {
-        await cdp.send("ServiceWorker.deliverPushMessage", { origin: web.url, registrationId, data: JSON.stringify(envelope) });
+        await cdp.send("ServiceWorker.deliverPushMessage", { origin: app.web.url, registrationId, data: JSON.stringify(envelope) });
         for (let i = 0; i < 50 && !shown.length; i++) {
           shown = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, icon: n.icon, sticky: n.requireInteraction, data: n.data })));
           if (!shown.length) await Bun.sleep(100);
@@ -149,7 +134,7 @@ needs(CHROMIUM).describe("the service worker's push handler (driven through DevT
       }
       expect(shown).toEqual([
         // Tagged by the message's sequence ID (its id when it has none) and channel since issue 25, so an update replaces it.
-        { title: "Deploy", body: "the app is closed\npushed", tag: "1700000000000-0 pushed", icon: `${web.url}/icon-192.png`, sticky: true, data: { url: "https://example.com/d", channel: "pushed", id: "1700000000000-0" } },
+        { title: "Deploy", body: "the app is closed\npushed", tag: "1700000000000-0 pushed", icon: `${app.web.url}/icon-192.png`, sticky: true, data: { url: "https://example.com/d", channel: "pushed", id: "1700000000000-0" } },
       ]);
     } finally {
       await ctx.close();

@@ -5,57 +5,42 @@
 // previewed from /file/, and an uploaded HTML file is offered as a download.
 // ntfy's routes and headers: docs/publish.md (v2.16+ "Updating, clearing and deleting"), server.go handlePublish,
 // as /work/shared/reference/ntfy-gotify-wire.md cites them for v2.27.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { spawn } from "bun";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
+import type { Page } from "playwright-core";
+import { CHROMIUM, PHONE, SHOTS, appUnderTest } from "./chromium";
 import { sizeText } from "../app/text";
-import { BUN, ROOT, freePort, needs, post, startPubSub, startWebServer, tempPath, waitForPort, type Running } from "./helpers";
+import { BUN, ROOT, freePort, needs, post, tempPath, waitForPort } from "./helpers";
 
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-
-let pubsub: Running;
-let web: Running & { url: string };
-let browser: Browser;
-beforeAll(async () => {
-  if (!haveChromium) return;
-  pubsub = await startPubSub();
-  web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
-}, 30000);
-afterAll(async () => {
-  await browser?.close();
-  await web?.stop();
-  await pubsub?.stop();
-});
+const app = appUnderTest();
 
 /** A request to one of ntfy's routes, expecting 200. */
-const ntfy = (method: string, path: string, body: string | null, headers: Record<string, string> = {}) => post(`${web.url}${path}`, body, { method, headers, status: 200 });
+const ntfy = (method: string, path: string, body: string | null, headers: Record<string, string> = {}) => post(`${app.web.url}${path}`, body, { method, headers, status: 200 });
 const live = (page: Page) => page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
 
 needs(CHROMIUM).describe("rich messages through ntfy's routes", () => {
   test("PUT with Markdown, icon, actions, Attach and a sequence ID; then update, clear and delete by that ID", async () => {
-    const page = await browser.newPage(PHONE);
-    await page.goto(`${web.url}/?channels=rt`);
+    const page = await app.browser.newPage(PHONE);
+    await page.goto(`${app.web.url}/?channels=rt`);
     await live(page);
     await ntfy("PUT", "/rt", "**Door** is open\n\n- since `21:04`", {
       Title: "Front door",
       "X-Sequence-ID": "door-2",
       "X-Markdown": "yes",
-      "X-Icon": `${web.url}/icon-192.png`,
-      Attach: `${web.url}/icon-512.png`,
+      "X-Icon": `${app.web.url}/icon-192.png`,
+      Attach: `${app.web.url}/icon-512.png`,
       "X-Actions": "view, Open camera, https://example.com/cam; http, Close door, https://example.com/door, method=PUT, body=close",
     });
     const door = page.locator("#messages > li", { hasText: "Front door" });
     await door.waitFor({ timeout: 5000 });
     expect(await door.getAttribute("data-key")).toBe("rt\ndoor-2");
     expect(await door.locator(".md strong").textContent()).toBe("Door");
-    expect(await door.locator("img.icon").getAttribute("src")).toBe(`${web.url}/icon-192.png`);
+    expect(await door.locator("img.icon").getAttribute("src")).toBe(`${app.web.url}/icon-192.png`);
     expect(await door.getByRole("link", { name: "Open camera" }).getAttribute("href")).toBe("https://example.com/cam");
     expect(await door.getByRole("button", { name: "Close door" }).getAttribute("title")).toContain("PUT https://example.com/door");
     // An attached URL comes with no size: the picture loads only when asked.
-    expect(await door.locator(".attachment .file").getAttribute("href")).toBe(`${web.url}/icon-512.png`);
+    expect(await door.locator(".attachment .file").getAttribute("href")).toBe(`${app.web.url}/icon-512.png`);
     await door.getByRole("button", { name: "Show image (size unknown)" }).click();
     await page.waitForFunction(() => (document.querySelector("#messages .attachment img") as HTMLImageElement | null)?.naturalWidth === 512, null, { timeout: 5000 });
 
@@ -74,8 +59,8 @@ needs(CHROMIUM).describe("rich messages through ntfy's routes", () => {
   }, 60000);
 
   test("a scheduled message shows as such when asked for, and goes when cancelled", async () => {
-    const page = await browser.newPage(PHONE);
-    await page.goto(`${web.url}/?channels=later`);
+    const page = await app.browser.newPage(PHONE);
+    await page.goto(`${app.web.url}/?channels=later`);
     await live(page);
     // The answer's id is the handle that cancels it (ntfy: its sequence ID, the message's own id when none was given).
     const handle = ((await (await ntfy("PUT", "/later", "Backup reminder", { "X-Delay": "1h", Title: "Nightly backup" })).json()) as { id: string }).id;
@@ -101,8 +86,8 @@ needs(CHROMIUM).describe("rich messages through ntfy's routes", () => {
     // Uploads need --base-url, which names the port: this web server is started here, on a port chosen first.
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const proc = spawn([BUN, `${ROOT}/web.ts`, "--host", "127.0.0.1", "--port", String(port), "--redis", `redis://127.0.0.1:${pubsub.port}`, "--data", tempPath("web-data"), "--base-url", base, "--attachment-cache-dir", tempPath("attachments")], { stdout: "ignore", stderr: "ignore" });
-    const page = await browser.newPage(PHONE);
+    const proc = spawn([BUN, `${ROOT}/web.ts`, "--host", "127.0.0.1", "--port", String(port), "--redis", `redis://127.0.0.1:${app.pubsub.port}`, "--data", tempPath("web-data"), "--base-url", base, "--attachment-cache-dir", tempPath("attachments")], { stdout: "ignore", stderr: "ignore" });
+    const page = await app.browser.newPage(PHONE);
     try {
       await waitForPort(port);
       await page.goto(`${base}/?channels=uploads`);

@@ -1,37 +1,23 @@
 // test/app.wrap.browser.test.ts — end to end in Debian's Chromium at 390×844 (issue 25): a long unbroken title, URL,
 // hash, tag or channel wraps inside its card instead of running off the card's right edge and hiding the time.
 // Published with POST / and the envelope's old fields only, so the same test runs on the app before the fix.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chromium, type Browser } from "playwright-core";
-import { CHROME_ARGS, CHROMIUM, SHOTS, haveChromium } from "./chromium";
-import { needs, post, startPubSub, startWebServer, type Running } from "./helpers";
+import { expect, test } from "bun:test";
+import { CHROMIUM, PHONE, SHOTS, appUnderTest } from "./chromium";
+import { needs, post } from "./helpers";
 
-let pubsub: Running;
-let web: Running & { url: string };
-let browser: Browser;
-beforeAll(async () => {
-  if (!haveChromium) return;
-  pubsub = await startPubSub();
-  web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROME_ARGS });
-}, 30000);
-afterAll(async () => {
-  await browser?.close();
-  await web?.stop();
-  await pubsub?.stop();
-});
+const app = appUnderTest();
 
 needs(CHROMIUM).describe("long unbroken text on a phone", () => {
   test("a long title, URL, hash and tag wrap inside the card at 390×844, and each card's time stays in view", async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const page = await app.browser.newPage(PHONE);
     try {
-      await page.goto(`${web.url}/?channels=wrap`);
+      await page.goto(`${app.web.url}/?channels=wrap`);
       await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
       const hash = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a089f86d081884c7d659a2feaa0c55ad015";
       const long = "https://ci.example.com/octo/hello/actions/runs/123456789012345/jobs/987654321098765/logs?step=integration-tests-with-a-very-long-name";
-      await post(web.url, { channel: "wrap", title: `Deploy_${"x".repeat(120)}_finished`, message: "a long title" }, { status: 200 });
-      await post(web.url, { channel: "wrap", title: "Build log", message: long, url: long }, { status: 200 });
-      await post(web.url, { channel: "wrap", message: hash, tags: `tag-${"y".repeat(90)}` }, { status: 200 });
+      await post(app.web.url, { channel: "wrap", title: `Deploy_${"x".repeat(120)}_finished`, message: "a long title" }, { status: 200 });
+      await post(app.web.url, { channel: "wrap", title: "Build log", message: long, url: long }, { status: 200 });
+      await post(app.web.url, { channel: "wrap", message: hash, tags: `tag-${"y".repeat(90)}` }, { status: 200 });
       await page.getByText(hash).waitFor({ timeout: 5000 });
       await Bun.sleep(400); // the arrival animation
       const cards = await page.locator("#messages > li").evaluateAll((lis) =>
