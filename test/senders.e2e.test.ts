@@ -10,7 +10,7 @@ import { ALERTMANAGER, GITEA, GITLAB, GRAFANA } from "./fixtures/senders";
 let pubsub: Running;
 let web: Running & { url: string };
 let sub: Subscriber;
-const CHANNELS = ["diaspora-phone", "mytopic", "phil_alerts", "short", "cam", "octo/hello", "alerts", "plain", "tpl", "mike/diaspora", "gitea/webhooks", "ops", "grafana-ops"];
+const CHANNELS = ["octo", "diaspora-phone", "mytopic", "phil_alerts", "short", "cam", "octo/hello", "alerts", "plain", "tpl", "mike/diaspora", "gitea/webhooks", "ops", "grafana-ops"];
 beforeAll(async () => {
   pubsub = await startPubSub();
   web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--gitlab-secret", "gl-secret", "--gitea-secret", "gt-secret", "--grafana-secret", "gf-secret"]);
@@ -53,11 +53,13 @@ describe("ntfy-style publishing, as ntfy's docs show it with curl", () => {
     await curl("-H", "t: Short", "-H", "p: high", "-H", "ta: cd,rotating_light", "-d", "short names", `${web.url}/short`);
     expect(await next()).toMatchObject({ title: "Short", priority: 4, tags: ["cd", "rotating_light"], message: "short names" });
   });
-  test("Click is the url; PUT works; a slash in the path is kept", async () => {
+  test("Click is the url; PUT works; with POST a slash in the path is kept (PUT /<topic>/<id> is ntfy's update)", async () => {
     await curl("-H", "Click: https://home.nest.com/", "-d", "Motion detected", `${web.url}/cam`);
     expect(await next()).toMatchObject({ channel: "cam", url: "https://home.nest.com/", message: "Motion detected" });
-    expect((await curl("-X", "PUT", "-d", "Put it there", `${web.url}/octo/hello`)).status).toBe(200);
-    expect(await next()).toMatchObject({ channel: "octo/hello", message: "Put it there" });
+    expect((await curl("-X", "PUT", "-d", "Put it there", `${web.url}/octo`)).status).toBe(200);
+    expect(await next()).toMatchObject({ channel: "octo", message: "Put it there" });
+    expect((await curl("-d", "Posted there", `${web.url}/octo/hello`)).status).toBe(200);
+    expect(await next()).toMatchObject({ channel: "octo/hello", message: "Posted there" });
   });
   test("query twins: ?title=&priority=&tags=, and ?t=&p=&ta=", async () => {
     await curl("-d", "from the query", `${web.url}/alerts?title=Query%20title&priority=high&tags=a,b`);
