@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, ROOT, freePort, haveRedis, json, post, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
+import { BUN, ROOT, freePort, json, needs, post, startPubSub, startRedis, startWebServer, tempPath, until, type Running } from "./helpers";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 const PASSWORDS: Record<string, string> = { web: "web-secret-24", alice: "alice-secret-24", ci: "ci-secret-24" };
@@ -562,7 +562,7 @@ describe("the count's store on the pub/sub server and on Redis", () => {
       await pubsub.stop();
     }
   });
-  test.skipIf(!haveRedis)("redis-server 7", async () => {
+  needs("redis-server").test("redis-server 7", async () => {
     const redis = await startRedis();
     try {
       expect(replay(redis.port)).toEqual(want);
