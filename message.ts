@@ -99,6 +99,8 @@ const OPTIONAL = {
   icon: text,
   /** "text/markdown": the message is Markdown. */
   content_type: wordField(["text/markdown"]),
+  /** "base64": the message is a binary body base64-encoded (UnifiedPush's encrypted Web Push bodies; ntfy's encoding). */
+  encoding: wordField(["base64"]),
 };
 type OptionalField = keyof typeof OPTIONAL;
 export const OPTIONAL_FIELDS = Object.keys(OPTIONAL) as OptionalField[];
@@ -119,6 +121,7 @@ export const EnvelopeSchema = z.object({
   attachment: OPTIONAL.attachment.schema,
   icon: OPTIONAL.icon.schema,
   content_type: OPTIONAL.content_type.schema,
+  encoding: OPTIONAL.encoding.schema,
   /**
    * Cache: no: a message published live and kept in no history, so it has no id (""), never moves a reader's place,
    * and a live reader shows it as it came rather than look it up in history (parsePayload). Never a history field.

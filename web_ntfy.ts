@@ -55,7 +55,10 @@ export const NTFY_ERRORS = {
   bandwidthUsedUp: e(42905, "limit reached: daily bandwidth reached", `${DOCS}/publish/#limitations`),
   tooManyMessages: e(42908, "limit reached: daily message quota reached", `${DOCS}/publish/#limitations`),
   tooManyAuthFailures: e(42909, "limit reached: too many auth failures", `${DOCS}/publish/#limitations`),
+  matrixMessageInvalid: e(40019, "invalid request: Matrix JSON invalid", `${DOCS}/publish/#matrix-gateway`),
+  entityTooLargeMatrixRequest: e(41302, "Matrix request is larger than the max allowed length"),
   internal: e(50001, "internal server error"),
+  missingBaseUrl: e(50003, "internal server error: base-url must be be configured for this feature", `${DOCS}/config/`),
 } as const satisfies Record<string, NtfyErrorKind>;
 
 /** The error for a status when nothing more precise is known (a 401 from the ACL check, a 429 from the rate limit...). */
@@ -423,6 +426,8 @@ export type NtfyMessage = {
   attachment?: Attachment;
   poll_id?: string;
   content_type?: string;
+  /** "base64": a binary UnifiedPush body, base64-encoded (model.go Encoding). */
+  encoding?: "base64";
   /** Ours, riding along (ntfy's apps ignore fields they do not know): which sender made the message. */
   source?: string;
 };
@@ -446,6 +451,7 @@ export function ntfyMessage(env: Envelope): NtfyMessage {
   if (env.actions?.length) m.actions = env.actions;
   if (env.attachment) m.attachment = env.attachment;
   if (env.content_type) m.content_type = env.content_type;
+  if (env.encoding) m.encoding = env.encoding;
   if (env.source) m.source = env.source;
   return m;
 }
