@@ -232,7 +232,8 @@ describe("the read right: /file/<id> is for whoever may read the channel it was 
     const hash = (pw: string): string => createHash("sha256").update(pw).digest("hex");
     writeFileSync(acl, [`user default on nopass %R&public/* ${commands}`, `user alice on #${hash("alicepw")} &team/* ${commands}`, `user bob on #${hash("bobpw")} &other/* ${commands}`, ""].join("\n"));
     const locked = await filesServer(["--acl", acl]);
-    const r = await curl("-u", "alice:alicepw", "-T", fileOf("plan.txt", "the plan"), "-H", "Filename: plan.txt", `${locked.url}/team/files`);
+    // POST keeps the slash in team/files (curl -T alone is a PUT, and PUT /team/files would update sequence ID files on team).
+    const r = await curl("-u", "alice:alicepw", "-X", "POST", "-T", fileOf("plan.txt", "the plan"), "-H", "Filename: plan.txt", `${locked.url}/team/files`);
     expect(r.status, r.body).toBe(200);
     const url = local(locked, (JSON.parse(r.body) as Envelope).attachment!.url);
     const basic = (who: string) => ({ authorization: `Basic ${Buffer.from(who).toString("base64")}` });

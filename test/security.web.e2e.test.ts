@@ -217,7 +217,8 @@ describe("High 3: cross-site requests", () => {
     expect((await post(`${acl.url}/`, form("team/x", "same-origin"), { headers: { ...FORM, ...alice, "sec-fetch-site": "same-origin" } })).status).toBe(200);
     expect((await post(`${acl.url}/`, form("team/x", "typed in"), { headers: { ...FORM, ...alice, "sec-fetch-site": "none" } })).status).toBe(200);
     expect((await curl("-u", "alice:alice-pw", "-d", "curl", `${acl.url}/team/x`)).status).toBe(200);
-    expect((await post(`${acl.url}/team/x`, "put", { headers: { ...alice, "sec-fetch-site": "cross-site" }, method: "PUT" })).status).toBe(200);
+    // PUT /<channel>/<sid> is ntfy's update form: the channel is team/x, the sequence ID put-1.
+    expect((await post(`${acl.url}/team/x/put-1`, "put", { headers: { ...alice, "sec-fetch-site": "cross-site" }, method: "PUT" })).status).toBe(200);
     expect((await post(`${acl.url}/`, JSON.stringify({ channel: "team/x", message: "json" }), { headers: { ...JSON_TYPE, ...alice, "sec-fetch-site": "cross-site" } })).status).toBe(200);
     expect((await fetch(`${acl.url}/messages?channel=public/x`, { headers: { "sec-fetch-site": "cross-site" } })).status).toBe(200);
     await until("five messages", () => publishedOn("team/x").length === 5);
