@@ -19,6 +19,7 @@ import { NTFY_ERRORS, NtfyError, ntfyErrorResponse } from "./web_ntfy";
 import { jsonHeaders, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Checked, Handler } from "./web_routes";
 import { readExtras } from "./web_publishextras";
+import { isUnifiedPushTopic, unifiedPushBody } from "./web_unifiedpush_rules";
 
 /** ntfy's message-size-limit: a longer body (or one that is not UTF-8) is a file, as ntfy's handlePublishBody decides. */
 export const NTFY_MESSAGE_LIMIT = 4096;
@@ -214,7 +215,7 @@ function uploaderOf(ctx: WebContext, req: Request, checked: Checked): string {
 
 /**
  * An ntfy publish's body, decided in the order of ntfy's handlePublishBody (server.go): UnifiedPush's body is the
- * message; with Attach (an http(s) URL) the body is the message and the URL the attachment; with Filename the body is
+ * message, kept byte for byte; with Attach (an http(s) URL) the body is the message and the URL the attachment; with Filename the body is
  * the file; with template=yes it is JSON; a UTF-8 body of at most ntfy's 4096 bytes (or --max-message, if lower) is the
  * message; anything else is a file, and of a multipart form only its first part's bytes. Files need
  * --attachment-cache-dir (else ntfy's 40014, or without the store the old rule: bodyMessage's 413 past --max-message).
@@ -223,7 +224,7 @@ function uploaderOf(ctx: WebContext, req: Request, checked: Checked): string {
 export async function publishBody(ctx: WebContext, req: Request, src: ParamSource, checked: Checked, params: PublishParams): Promise<PublishBody> {
   const asked = readAttachParams(src);
   const plain = async (): Promise<PublishBody> => ({ raw: await readBody(req, ctx.opts.maxBody), params, publish: asIs });
-  if (params.unifiedPush) return plain();
+  if (params.unifiedPush || isUnifiedPushTopic(checked.channel)) return unifiedPushPublish(ctx, req, params);
   if (asked.url !== undefined) {
     const link: Attachment = { name: asked.name!, url: asked.url };
     return { raw: await readBody(req, ctx.opts.maxBody), params: withDefaultMessage(params, link.name), publish: (build, send) => send({ ...build(), attachment: link }) };
@@ -268,6 +269,19 @@ export async function publishBody(ctx: WebContext, req: Request, src: ParamSourc
       }
     },
   };
+}
+
+/**
+ * UnifiedPush's body (up=1, Content-Encoding: aes128gcm, or an up… topic) is the message byte for byte, binary as
+ * base64 with encoding "base64" (web_unifiedpush_rules.ts); Attach, Filename and template do not apply, as in ntfy's
+ * handlePublishBody, which takes case 2 first. The notification is built and checked as every publish's, then given
+ * the body: an empty one leaves ntfy's "triggered" (or X-Message).
+ */
+async function unifiedPushPublish(ctx: WebContext, req: Request, params: PublishParams): Promise<PublishBody> {
+  const limit = Math.min(NTFY_MESSAGE_LIMIT, ctx.opts.maxMessage);
+  const pushed = unifiedPushBody(await readBody(req, ctx.opts.maxBody), limit, ctx.opts.maxMessage);
+  const withBody = (n: Notification): Notification => (pushed.message === "" ? n : { ...n, message: pushed.message, ...(pushed.encoding ? { encoding: pushed.encoding } : {}) });
+  return { raw: new Uint8Array(0), params: { ...params, template: false, unifiedPush: true }, publish: (build, send) => send(withBody(build())) };
 }
 
 /** ntfy's 40014 (handleBodyAsAttachment without an attachment store), saying which flags turn files on. */

@@ -170,7 +170,7 @@ export function readPublishParams(src: ParamSource): PublishParams {
     const list = tags.value.split(",").map((t) => t.trim()).filter(Boolean);
     if (list.length) params.tags = list;
   }
-  // UnifiedPush (up=1, or an encrypted Web Push body): only a binary body matters to Notistream (bodyText says so).
+  // UnifiedPush (up=1, or an encrypted Web Push body): the body is kept byte for byte (web_attachments.ts's publishBody).
   const up = readParam(src, ["x-unifiedpush", "unifiedpush", "up"]);
   if ((up && isTrue(up.value)) || readParam(src, ["content-encoding"])?.value === "aes128gcm") params.unifiedPush = true;
   const template = readParam(src, PARAM_NAMES.template);
@@ -293,15 +293,14 @@ export function readFeatureFields(fields: Record<string, unknown>): Features {
 // ---- the body (server/server.go handlePublishBody, handleBodyAsTextMessage) ----
 
 /**
- * The body as text: ntfy keeps a body that is not UTF-8 as a file (an attachment), and Notistream keeps no
- * attachments, so it is refused (40014); for UnifiedPush, whose encrypted messages ntfy passes on base64-encoded, the
- * refusal names UnifiedPush.
+ * The body as text: ntfy keeps a body that is not UTF-8 as a file (an attachment), and without --attachment-cache-dir
+ * Notistream keeps none, so it is refused (40014). UnifiedPush's binary bodies never come here: web_attachments.ts's
+ * publishBody takes them first, base64-encoded, as ntfy's handlePublishBody does.
  */
-export function bodyText(raw: Uint8Array, unifiedPush = false): string {
+export function bodyText(raw: Uint8Array): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(raw);
   } catch {
-    if (unifiedPush) throw new NtfyError(linked(NTFY_ERRORS.badRequest, "#unifiedpush"), "the body is binary, as UnifiedPush's encrypted messages are: ntfy passes them on base64-encoded, and Notistream does not support UnifiedPush yet; nothing was published");
     throw new NtfyError(NTFY_ERRORS.attachmentsDisallowed, "the body is not UTF-8 text, so it is a file (an attachment), and this server keeps no files (its operator turns them on with --attachment-cache-dir and --base-url): send the message as UTF-8 text");
   }
 }
@@ -310,8 +309,8 @@ export function bodyText(raw: Uint8Array, unifiedPush = false): string {
  * The body as the message, trimmed as ntfy trims it. One over `maxMessage` bytes is a file to ntfy too (an
  * attachment): refused, 413 (41301), as is one that is not UTF-8 (bodyText).
  */
-export function bodyMessage(raw: Uint8Array, maxMessage: number, unifiedPush = false): string {
-  const text = bodyText(raw, unifiedPush);
+export function bodyMessage(raw: Uint8Array, maxMessage: number): string {
+  const text = bodyText(raw);
   if (raw.length > maxMessage)
     throw new NtfyError(NTFY_ERRORS.entityTooLargeAttachment, `the body is ${raw.length} bytes, over the message limit of ${maxMessage} bytes (--max-message); a longer body is a file (an attachment), and this server keeps no files (its operator turns them on with --attachment-cache-dir and --base-url): send a shorter message`);
   return text.trim();

@@ -93,8 +93,8 @@ export function publishPath(ctx: WebContext): Handler {
       // The body is the message, or a file kept as the attachment (web_attachments.ts, in ntfy's order).
       const body = await publishBody(ctx, req, paramSource(req, url), checked, params);
       const raw = body.raw;
-      if (!params.template) return body.publish(() => ntfyNotification(ctx, checked.channel, body.params, bodyMessage(raw, ctx.opts.maxMessage, params.unifiedPush)), (n) => ntfyPublished(ctx, n, req, url));
-      const filled = fillTemplates(bodyText(raw, params.unifiedPush), params.message, params.title);
+      if (!body.params.template) return body.publish(() => ntfyNotification(ctx, checked.channel, body.params, bodyMessage(raw, ctx.opts.maxMessage)), (n) => ntfyPublished(ctx, n, req, url));
+      const filled = fillTemplates(bodyText(raw), params.message, params.title);
       const title = typeof filled.title === "string" ? filled.title : undefined;
       return ntfyPublished(ctx, ntfyNotification(ctx, checked.channel, { ...params, title }, filled.message), req, url);
     }, NTFY_ERRORS.entityTooLargeAttachment);
