@@ -1,6 +1,6 @@
 // web_ntfy_subscribe.ts — ntfy's subscribing routes, as ntfy v2.27 serves them: GET /<topics>/json, /sse, /raw, /ws and
 // /auth (server.go handleSubscribe*, handleTopicAuth), on web_events.ts's streams and catch-up, written in web_ntfy.ts's format.
-import type { Envelope } from "./message";
+import { compareIds, isStreamId, type Envelope } from "./message";
 import type { WebContext } from "./web_context";
 import { STRATEGY, cachedMessages, eventStream, socketStream, type CachedStart, type SocketSession, type StreamFormat } from "./web_events";
 import {
@@ -8,6 +8,7 @@ import {
   NTFY_ERRORS,
   NtfyError,
   STREAM_TYPES,
+  idBefore,
   idBeforeTime,
   ntfyEvent,
   ntfyJson,
@@ -134,6 +135,25 @@ function startOf(since: Since): { since: string | undefined; latest: boolean; ca
   }
 }
 
+/**
+ * What poll=1 reads. With id=<message ID> and no since, ntfy's iOS app fetching the message a poll request named
+ * (queryFilter's ID on sinceAllMessages): only that ID on each topic, read from just before it, not the whole history
+ * the filter would then throw away. Otherwise the cached messages from `cached` on (null: none).
+ */
+function polled(store: WebContext["publisher"], channels: string[], cached: CachedStart | null, params: { since: Since; filters: Filters | null }): AsyncGenerator<Envelope> | null {
+  const id = params.filters?.id ?? "";
+  if (params.since.kind === "all" && isStreamId(id)) return upTo(cachedMessages(store, channels, { after: idBefore(id) }), id);
+  return cached && cachedMessages(store, channels, cached);
+}
+
+/** The messages up to `id`: IDs come in order, so the read stops at the first one past it. */
+async function* upTo(messages: AsyncGenerator<Envelope>, id: string): AsyncGenerator<Envelope> {
+  for await (const env of messages) {
+    if (compareIds(env.id, id) > 0) return;
+    yield env;
+  }
+}
+
 /** poll=1 over HTTP: the cached messages, read as the client takes them, then the end of the response (no open, no keepalive). */
 function pollResponse(messages: AsyncGenerator<Envelope> | null, format: NtfyLines, done: () => void, onError: (err: unknown) => void): Response {
   let finished = false;
@@ -243,7 +263,7 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
       const start = startOf(params.since);
       const format = new NtfyLines(kind, topicsPart(url), params.filters, keepaliveMs);
       const a = admitted(req, channels, who?.name);
-      if (params.poll) return pollResponse(withScheduled(start.cached && cachedMessages(publisher, channels, start.cached), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed);
+      if (params.poll) return pollResponse(withScheduled(polled(publisher, channels, start.cached, params), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed);
       return eventStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
     };
 
@@ -255,7 +275,7 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
     const format = new NtfyFrames(topicsPart(url), params.filters, keepaliveMs);
     const a = admitted(req, channels, who?.name);
     const session = params.poll
-      ? new PollSocket(withScheduled(start.cached && cachedMessages(publisher, channels, start.cached), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed)
+      ? new PollSocket(withScheduled(polled(publisher, channels, start.cached, params), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed)
       : socketStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
     if (!upgrade(req, session)) {
       a.closed();
