@@ -19,6 +19,7 @@ import { countedPublish, ntfyEventRows, ntfyPublishRows, ntfyPutRow, publishPath
 import { loadVapidKeys } from "./web_push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { pushRoutes, startPush } from "./web_pushroutes";
+import { startUpstream, upstreamFromFlags } from "./web_upstream";
 import { DEFAULT_MAX_PATTERNS_PER_VISITOR, DEFAULT_MAX_STREAMS_PER_VISITOR, readingRoutes } from "./web_reading";
 import { CHANNEL, buildRoutes, matchRoute, methodRefusal, type Handler, type Right, type RouteRow, type RouteTable, type TokenFrom } from "./web_routes";
 import { GITHUB_MAX_BODY, SENDERS, senderRow } from "./web_senders";
@@ -239,6 +240,8 @@ export async function startWeb(opts: WebOptions) {
   const keepalive = opts.keepalive ?? DEFAULT_NTFY_KEEPALIVE_SECONDS;
   const ops = opsRoutes(ctx);
   const push = await startPush(ctx);
+  // Poll requests for ntfy's iOS app: off the publishing path, listening on the hub as Web Push does.
+  const upstream = await startUpstream(opts.upstream, { store: publisher, hub, metrics, acl: () => opts.acl, log: logError });
   // ntfy's tokens, issued to an ACL file's users: kept in the pub/sub server, so every web server takes each one.
   const tokens = opts.acl?.issuesTokens ? new TokenStore(publisher, hub) : null;
   tokens?.start();
@@ -285,6 +288,7 @@ export async function startWeb(opts: WebOptions) {
       publishing.stop();
       dispatch.stop();
       push?.stop();
+      upstream?.stop();
       scheduler.stop();
       mailer?.close();
       attachments?.stop();
@@ -340,6 +344,8 @@ const FLAGS: FlagSpec[] = [
   { name: "history-max", env: "NOTISTREAM_HISTORY_MAX", help: "messages kept per channel for catch-up (XADD MAXLEN ~)", default: "1000" },
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
   { name: "base-url", env: "NOTISTREAM_BASE_URL", help: "the server's public URL, like https://notify.example.com (ntfy's base-url): links the server hands out (attachments) start with it; never taken from a request's Host" },
+  { name: "upstream-base-url", env: "NOTISTREAM_UPSTREAM_BASE_URL", help: "announce each message (UnifiedPush's aside) to this ntfy server as a poll request, so ntfy's iOS app gets instant pushes (ntfy's upstream-base-url, e.g. https://ntfy.sh); it sees the hash of <base-url>/<topic> and the message's id, never the text; needs --base-url; ntfy.sh allows 250 a day without a token" },
+  { name: "upstream-access-token", env: "NOTISTREAM_UPSTREAM_ACCESS_TOKEN", help: "with --upstream-base-url, sent as Authorization: Bearer (an ntfy.sh account's token raises its daily limit)" },
   { name: "attachment-cache-dir", env: "NOTISTREAM_ATTACHMENT_CACHE_DIR", help: "keep uploaded files (ntfy's attachments) in this directory, served at /file/<id>; needs --base-url; web servers behind one name share one directory; unset: files are refused (40014)" },
   { name: "attachment-file-size-limit", env: "NOTISTREAM_ATTACHMENT_FILE_SIZE_LIMIT", help: "largest uploaded file (K, M, G); larger ones get 413 (41301)", default: "15M" },
   { name: "attachment-total-size-limit", env: "NOTISTREAM_ATTACHMENT_TOTAL_SIZE_LIMIT", help: "all uploaded files together, the disk they may take (K, M, G)", default: "5G" },
@@ -456,13 +462,20 @@ export async function main(argv: string[]): Promise<void> {
   }
   const push = pushFromFlags(f, argv);
   const files = attachmentsFromFlags(f);
+  let upstream: ReturnType<typeof upstreamFromFlags>;
+  try {
+    upstream = upstreamFromFlags(f, files.baseUrl);
+  } catch (err) {
+    console.error(`web: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const redisUrl = f.redis!;
   if (!/^rediss?:\/\//.test(redisUrl)) {
     console.error(`web: --redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(redisUrl))}`);
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, sseOutputLimit, keepalive, maxPatterns, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on", ...scheduleAndMailFromFlags(f), ...files }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, sseOutputLimit, keepalive, maxPatterns, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on", upstream, ...scheduleAndMailFromFlags(f), ...files }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); SIGHUP reads it again`);

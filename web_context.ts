@@ -58,6 +58,8 @@ export type WebOptions = {
   push?: { keys: VapidKeys; contact: string; extraOrigins: string[]; limits?: PushLimits };
   /** The server's public URL, without a trailing slash (--base-url): links the server hands out start with it. */
   baseUrl?: string;
+  /** Poll requests to an upstream ntfy server for ntfy's iOS app (--upstream-base-url, web_upstream.ts); unset: none. */
+  upstream?: import("./web_upstream").UpstreamSettings;
   /** Uploaded files: where they live and their limits (--attachment-cache-dir and the rest); unset, files are refused. */
   attachments?: AttachmentSettings;
   quiet?: boolean;
