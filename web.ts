@@ -19,6 +19,7 @@ import { countedPublish, ntfyEventRows, ntfyPublishRows, ntfyPutRow, publishPath
 import { loadVapidKeys } from "./web_push";
 import { DEFAULT_PUSH_LIMITS, MAX_CHANNELS_CEILING, parseOrigins, type PushLimits } from "./web_pushpolicy";
 import { pushRoutes, startPush } from "./web_pushroutes";
+import { matrixGatewayRows, unifiedPushDiscovery } from "./web_unifiedpush";
 import { startUpstream, upstreamFromFlags } from "./web_upstream";
 import { DEFAULT_MAX_PATTERNS_PER_VISITOR, DEFAULT_MAX_STREAMS_PER_VISITOR, readingRoutes } from "./web_reading";
 import { CHANNEL, buildRoutes, matchRoute, methodRefusal, type Handler, type Right, type RouteRow, type RouteTable, type TokenFrom } from "./web_routes";
@@ -112,7 +113,9 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     ...app.files.map(([path, handler]) => row("GET", path, "none", handler)),
     row("POST", `/${CHANNEL}`, "write", toChannel, "query"),
     ntfyPutRow(toChannel),
-    row("GET", `/${CHANNEL}`, "none", noPage),
+    // UnifiedPush: the Matrix push gateway, and discovery on GET /<topic>?up=1 (any other GET /<topic> is no page).
+    ...matrixGatewayRows(ctx, toChannel),
+    row("GET", `/${CHANNEL}`, "none", unifiedPushDiscovery(noPage)),
   ];
 }
 
@@ -241,7 +244,7 @@ export async function startWeb(opts: WebOptions) {
   const ops = opsRoutes(ctx);
   const push = await startPush(ctx);
   // Poll requests for ntfy's iOS app: off the publishing path, listening on the hub as Web Push does.
-  const upstream = await startUpstream(opts.upstream, { store: publisher, hub, metrics, acl: () => opts.acl, log: logError });
+  const upstream = await startUpstream(opts.upstream, { store: publisher, hub, metrics, acl: () => opts.acl, self: new URL(opts.redisUrl).username || "default", log: logError });
   // ntfy's tokens, issued to an ACL file's users: kept in the pub/sub server, so every web server takes each one.
   const tokens = opts.acl?.issuesTokens ? new TokenStore(publisher, hub) : null;
   tokens?.start();
