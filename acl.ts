@@ -376,7 +376,9 @@ export function userFromAuthorization(acl: Acl, header: string | null, token?: s
     const u = acl.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1));
     return u ? { user: u } : { status: 401, message: "wrong user name or password, or the user is disabled" };
   }
-  return { status: 401, message: `unsupported Authorization scheme: ${login}` };
+  // Another scheme is no login, as ntfy's supportedAuthHeader (ntfy#629): Mastodon sends Web Push's "vapid t=…, k=…" to
+  // a UnifiedPush endpoint, and refusing it would make Mastodon drop the phone's subscription.
+  return userFromAuthorization(acl, null, token);
 }
 
 /** A connection's subscriptions by kind (pubsub_channels.ts keeps them so), as the ACL reads them. */
