@@ -380,6 +380,8 @@ export class Push {
    * so the claim below, keyed by that id, cannot be pushed past every real ID by a forged one.
    */
   private async handle(channel: string, env: CheckedEnvelope, payload: string): Promise<void> {
+    // A base64 body is UnifiedPush's ciphertext for another app: no browser can read it, so it is not pushed.
+    if (env.encoding === "base64") return;
     const targets = this.targets(channel);
     if (!targets.length) return;
     // A channel watch and a pattern watch both deliver the same message: handle it once here. Plain text is keyed by
