@@ -244,7 +244,7 @@ export async function startWeb(opts: WebOptions) {
   const ops = opsRoutes(ctx);
   const push = await startPush(ctx);
   // Poll requests for ntfy's iOS app: off the publishing path, listening on the hub as Web Push does.
-  const upstream = await startUpstream(opts.upstream, { store: publisher, hub, metrics, acl: () => opts.acl, self: new URL(opts.redisUrl).username || "default", log: logError });
+  const upstream = await startUpstream(opts.upstream, { store: publisher, hub, metrics, acl: () => opts.acl, self: decodeURIComponent(new URL(opts.redisUrl).username) || undefined, log: logError });
   // ntfy's tokens, issued to an ACL file's users: kept in the pub/sub server, so every web server takes each one.
   const tokens = opts.acl?.issuesTokens ? new TokenStore(publisher, hub) : null;
   tokens?.start();

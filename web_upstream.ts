@@ -46,12 +46,13 @@ export function pollRequest(s: UpstreamSettings, channel: string, id: string): {
 }
 
 /**
- * Whether anyone may read `channel` over HTTP under `acl` (no ACL: everyone). A channel nobody may read gets no poll
- * request: no iPhone could fetch the message, and each request spends the upstream's daily allowance.
+ * Whether anyone may read `channel` over HTTP under `acl` (no ACL: everyone), not counting `self`, the web server's own
+ * pub/sub user (docs/users.acl's web, which reads every channel for the others). A channel nobody may read gets no
+ * poll request: no iPhone could fetch the message, and each request spends the upstream's daily allowance.
  */
-export function someoneMayRead(acl: Acl | undefined, channel: string): boolean {
+export function someoneMayRead(acl: Acl | undefined, channel: string, self?: string): boolean {
   if (!acl) return true;
-  for (const user of acl.users.values()) if (user.mayReadOverHttp([channel])) return true;
+  for (const [name, user] of acl.users) if (name !== self && user.mayReadOverHttp([channel])) return true;
   return false;
 }
 
@@ -70,6 +71,8 @@ export type UpstreamOptions = {
   hub: Hub;
   /** The ACL in force now (none: everyone reads everything), asked per message. */
   acl: () => Acl | undefined;
+  /** The web server's own user on the pub/sub server (--redis's), not a reader: it reads every channel for the others. */
+  self?: string;
   count: { forwarded: () => void; retried: (reason: string) => void; failed: (reason: string) => void; dropped: (reason: string) => void; skipped: (reason: SkipReason) => void };
   log: (line: string) => void;
   /** Poll requests waiting or being claimed at most; more are dropped (counted and logged). */
@@ -98,6 +101,9 @@ export class Upstream {
   private readonly serverId = randomUUID();
   /** The last time each kind of failure was logged: a dead upstream would otherwise log every message. */
   private readonly logged = new Map<string, number>();
+  /** Per channel, whether someone may read it, under the ACL `readersOf`. */
+  private readonly readers = new Map<string, boolean>();
+  private readersOf: Acl | undefined;
   private readonly queueMax: number;
   private readonly concurrency: number;
   private readonly retries: number;
@@ -139,7 +145,7 @@ export class Upstream {
     if (env.plain || !env.id) return this.o.count.skipped("no_id");
     // A delete or a clear: the app sees it at its next poll; the day's allowance upstream goes to new messages.
     if (env.event) return this.o.count.skipped("event");
-    if (!someoneMayRead(this.o.acl(), env.channel)) return this.o.count.skipped("no_reader");
+    if (!this.readable(env.channel)) return this.o.count.skipped("no_reader");
     if (this.queued >= this.queueMax) {
       this.o.count.dropped("queue_full");
       this.warn("queue_full", `web: upstream: ${this.queued} poll requests wait already (the upstream is slow or refusing); a message on ${env.channel} is not forwarded`);
@@ -231,6 +237,21 @@ export class Upstream {
     this.o.count.failed(status === 0 ? "network" : `http_${status}`);
   }
 
+  /** someoneMayRead, remembered per channel until the ACL changes (SIGHUP): it walks every user. */
+  private readable(channel: string): boolean {
+    const acl = this.o.acl();
+    if (acl !== this.readersOf) {
+      this.readersOf = acl;
+      this.readers.clear();
+    }
+    let yes = this.readers.get(channel);
+    if (yes === undefined) {
+      if (this.readers.size >= 10_000) this.readers.clear(); // any publisher may name new channels: bounded
+      this.readers.set(channel, (yes = someoneMayRead(acl, channel, this.o.self)));
+    }
+    return yes;
+  }
+
   /** Logs a kind of failure at most once a minute. */
   private warn(kind: string, line: string): void {
     const now = Date.now();
@@ -259,7 +280,7 @@ export function upstreamFromFlags(f: Record<string, string | undefined>, baseUrl
 /** The forwarder, started, with its counters in /metrics; null when --upstream-base-url is not set. */
 export async function startUpstream(
   settings: UpstreamSettings | undefined,
-  on: { store: Store; hub: Hub; metrics: Metrics; acl: () => Acl | undefined; log: (line: string) => void },
+  on: { store: Store; hub: Hub; metrics: Metrics; acl: () => Acl | undefined; self?: string | undefined; log: (line: string) => void },
 ): Promise<Upstream | null> {
   if (!settings) return null;
   const forwarded = on.metrics.counter("notistream_upstream_forwarded_total", "Poll requests the upstream ntfy server (--upstream-base-url) accepted.");
@@ -272,6 +293,7 @@ export async function startUpstream(
     store: on.store,
     hub: on.hub,
     acl: on.acl,
+    ...(on.self ? { self: on.self } : {}),
     count: { forwarded: () => forwarded(), retried: (reason) => retried({ reason }), failed: (reason) => failed({ reason }), dropped: (reason) => dropped({ reason }), skipped: (reason) => skipped({ reason }) },
     log: on.log,
   });

@@ -3,7 +3,9 @@
 // UnifiedPush one; a 429 and a 500 are tried again; then the iOS app's fetch, GET /<topic>/json?poll=1&id=<poll id>.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { BUN, ROOT, run, startPubSub, startWebServer, until, type Running } from "./helpers";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUN, ROOT, run, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 
 type Web = Running & { url: string };
 type Seen = { path: string; headers: Record<string, string>; body: string };
@@ -44,19 +46,19 @@ afterAll(async () => {
 });
 
 /** A counter's value in /metrics, summed over both web servers (0 when not there yet). */
-async function counted(line: string): Promise<number> {
+async function counted(line: string, webs: Web[] = [a, b]): Promise<number> {
   let sum = 0;
-  for (const web of [a, b]) {
+  for (const web of webs) {
     const text = await (await fetch(`${web.url}/metrics`)).text();
     const found = text.split("\n").find((l) => l.startsWith(`${line} `));
     sum += found ? Number(found.slice(line.length + 1)) : 0;
   }
   return sum;
 }
-async function untilCounted(line: string, n: number): Promise<void> {
+async function untilCounted(line: string, n: number, webs: Web[] = [a, b]): Promise<void> {
   let now = -1;
   const end = Date.now() + 20_000;
-  while ((now = await counted(line)) < n) {
+  while ((now = await counted(line, webs)) < n) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${line} to reach ${n} (it is ${now})`);
     await Bun.sleep(50);
   }
@@ -140,5 +142,33 @@ describe("poll requests to an upstream ntfy server (server.go forwardPollRequest
     const help = await run([BUN, `${ROOT}/web.ts`, "--help"]);
     expect(help.stdout).toContain("--upstream-base-url");
     expect(help.stdout).toContain("NOTISTREAM_UPSTREAM_ACCESS_TOKEN");
+  });
+
+  test("under docs/users.acl the web user may claim and forward (no NOPERM); a channel nobody may read is not announced", async () => {
+    // The documented file, the web user's placeholder hash replaced by its test password's, as its comments ask.
+    const pass = "web-upstream-pass";
+    const text = readFileSync(join(ROOT, "docs/users.acl"), "latin1").replace(/^(user web on )#0{63}1/m, `$1#${createHash("sha256").update(pass).digest("hex")}`);
+    const aclPath = tempPath("upstream-users.acl");
+    writeFileSync(aclPath, text);
+    const guarded = await startPubSub(["--acl", aclPath]);
+    const args = ["--acl", aclPath, "--base-url", BASE, "--upstream-base-url", `http://127.0.0.1:${upstream.port}`];
+    const web = await startWebServer(`redis://web:${pass}@127.0.0.1:${guarded.port}`, args);
+    try {
+      const auth = { authorization: `Bearer ${pass}` };
+      // public/* is anonymous's to read: announced. deploys is only ci's to publish to, and only the web server's own
+      // user (allchannels, --redis's login, which reads for the others) reads it: nobody may read it, so not announced.
+      expect((await fetch(`${web.url}/deploys`, { method: "POST", body: "a release", headers: auth })).status).toBe(200);
+      await untilCounted('notistream_upstream_skipped_total{reason="no_reader"}', 1, [web]);
+      const res = await fetch(`${web.url}/public/iosacl`, { method: "POST", body: "for everyone", headers: auth });
+      expect(res.status).toBe(200);
+      const id = ((await res.json()) as { id: string }).id;
+      await until("the public message's poll request", () => to("public/iosacl").length === 1);
+      expect(to("public/iosacl")[0]!.headers["x-poll-id"]).toBe(id);
+      expect(to("deploys")).toHaveLength(0);
+      expect(web.output()).not.toContain("NOPERM");
+    } finally {
+      await web.stop();
+      await guarded.stop();
+    }
   });
 });

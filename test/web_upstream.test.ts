@@ -37,6 +37,11 @@ describe("someoneMayRead", () => {
     expect(someoneMayRead(acl, "public/news")).toBe(true);
     expect(someoneMayRead(acl, "inbox")).toBe(false); // ci may only publish there
     expect(someoneMayRead(acl, "secret")).toBe(false); // bob is off
+    // The web server's own pub/sub user reads every channel for the others: it is nobody's reader.
+    const withWeb = Acl.parse("user default on nopass %R&public/* -@all +subscribe\nuser web on nopass allchannels -@all +subscribe", "(test)");
+    expect(someoneMayRead(withWeb, "inbox", "web")).toBe(false);
+    expect(someoneMayRead(withWeb, "inbox")).toBe(true);
+    expect(someoneMayRead(withWeb, "public/x", "web")).toBe(true);
   });
 });
 
