@@ -49,8 +49,12 @@ export function toastKey(env: Envelope): string | undefined {
   return sid ? `${env.channel}\n${sid}` : undefined;
 }
 
-/** The text a person reads: Markdown without its syntax (client_markdown.ts), anything else as sent. */
-export const readableText = (env: Envelope): string => (env.content_type === "text/markdown" ? plainMarkdown(env.message) : env.message);
+/**
+ * The text a person reads: Markdown without its syntax (client_markdown.ts), a base64 body (UnifiedPush's ciphertext
+ * for an app on a phone, unreadable here) as a short note of its size, anything else as sent.
+ */
+export const readableText = (env: Envelope): string =>
+  env.encoding === "base64" ? `(an encrypted UnifiedPush message, ${Buffer.from(env.message, "base64").length} bytes)` : env.content_type === "text/markdown" ? plainMarkdown(env.message) : env.message;
 
 /** An attachment a notification can show as its image: an image type, said by the sender or by the name. */
 export function isImageAttachment(env: Envelope): boolean {

@@ -1,6 +1,8 @@
 // web_unifiedpush_rules.test.ts — UnifiedPush's pure rules: up… topics, a body kept byte for byte (binary as base64,
 // ntfy's truncation), a Matrix gateway request's pushkey and whether it names this server.
 import { describe, expect, test } from "bun:test";
+import { messageLine } from "../client_line";
+import { toastFor } from "../client_toast";
 import { NtfyError } from "../web_ntfy";
 import { isUnifiedPushMessage, isUnifiedPushTopic, matrixAnswer, matrixPushkey, pushkeyPath, unifiedPushBody } from "../web_unifiedpush_rules";
 
@@ -79,5 +81,15 @@ describe("the Matrix gateway's request (server_matrix.go newRequestFromMatrixJSO
   test("the answer is ntfy's {\"rejected\":[…]} with its newline", () => {
     expect(matrixAnswer([])).toBe('{"rejected":[]}\n');
     expect(matrixAnswer(["http://wrong-base-url.com/mytopic?up=1"])).toBe('{"rejected":["http://wrong-base-url.com/mytopic?up=1"]}\n');
+  });
+});
+
+describe("the desktop client beside UnifiedPush", () => {
+  test("a base64 body shows as a short note of its size, never as base64; text on an up… topic shows as sent", () => {
+    const env = { id: "1-0", time: 1, channel: "upAbCdEf123456", message: Buffer.from(new Uint8Array(300).fill(0xaa)).toString("base64"), encoding: "base64" as const };
+    expect(toastFor(env).body).toContain("(an encrypted UnifiedPush message, 300 bytes)");
+    expect(toastFor(env).body).not.toContain(env.message);
+    expect(messageLine(env)).toContain("(an encrypted UnifiedPush message, 300 bytes)");
+    expect(toastFor({ ...env, message: "plain", encoding: undefined }).body).toContain("plain");
   });
 });
