@@ -1,5 +1,6 @@
 // web_push.ts — Web Push for the web server: VAPID keys kept across restarts, subscriptions kept in the pub/sub server
 // (shared by every web server), and each message pushed once per phone: claimed, encrypted, queued, retried.
+import { SendQueue } from "./web_sendqueue";
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -127,10 +128,8 @@ export class Push {
   /** Per channel, messages are claimed one after another, in ID order (a claim below the last one fails). */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly matchers = new Map<string, (ch: string) => boolean>();
-  private queue: Job[] = [];
-  private head = 0;
-  private inflight = 0;
-  private readonly concurrency: number;
+  /** Pushes waiting and in flight (web_sendqueue.ts): the POST that published never waits for them. */
+  private readonly sends: SendQueue<Job>;
   private readonly queueMax: number;
   /** The signed VAPID JWT per push-service origin, reused until an hour before it expires (signing dominated a push). */
   private readonly jwts = new Map<string, { header: string; until: number }>();
@@ -152,7 +151,7 @@ export class Push {
     const run = (command: string, args: string[]) => o.store.send(command, args);
     this.history = historyOver(run, async (channel) => (await o.store.layout()).historyKey(channel));
     this.claims = historyOver(run, claimsKey);
-    this.concurrency = o.concurrency ?? 64;
+    this.sends = new SendQueue((job) => this.send(job), o.concurrency ?? 64);
     this.queueMax = o.queueMax ?? 100_000;
     this.limits = o.limits ?? DEFAULT_PUSH_LIMITS;
   }
@@ -166,7 +165,7 @@ export class Push {
   }
 
   get queued(): number {
-    return this.queue.length - this.head + this.inflight;
+    return this.sends.waiting + this.sends.running;
   }
 
   /** Loads every stored subscription and listens for messages and other web servers' changes; resolves once subscribed. */
@@ -441,29 +440,11 @@ export class Push {
   }
 
   private enqueue(job: Job): void {
-    if (this.queue.length - this.head >= this.queueMax) {
+    if (this.sends.waiting >= this.queueMax) {
       this.o.count.failed("queue_full");
       return;
     }
-    this.queue.push(job);
-    this.pump();
-  }
-
-  /** Starts pushes while fewer than `concurrency` are in flight; the POST that published never waits for them. */
-  private pump(): void {
-    while (this.inflight < this.concurrency && this.head < this.queue.length) {
-      const job = this.queue[this.head++]!;
-      // Drop the consumed part now and then instead of shifting the array on every job.
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      this.inflight++;
-      void this.send(job).finally(() => {
-        this.inflight--;
-        this.pump();
-      });
-    }
+    this.sends.add(job);
   }
 
   /** The VAPID Authorization header for a push service's origin: signed once and reused while it is valid. */

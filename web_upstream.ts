@@ -1,5 +1,6 @@
 // web_upstream.ts — instant pushes to ntfy's iOS app (ntfy's upstream-base-url): every message on a channel someone may
 // read, UnifiedPush's aside, is told to an upstream ntfy server as a poll request (the topic's hash and the id, no text); once.
+import { SendQueue } from "./web_sendqueue";
 import { createHash, randomUUID } from "node:crypto";
 import { backoffDelay } from "./link";
 import { isReservedChannel } from "./message";
@@ -89,14 +90,10 @@ type Job = { channel: string; id: string; attempt: number };
 const claimsKey = (channel: string) => `notistream-push:upstream:${channel}`;
 
 export class Upstream {
-  private queue: Job[] = [];
-  private head = 0;
-  private inflight = 0;
+  /** Poll requests waiting and in flight (web_sendqueue.ts), paused after a 429. */
+  private readonly sends: SendQueue<Job>;
   /** Claims asked and not yet answered: they count against the queue's limit too. */
   private claiming = 0;
-  /** After a 429, nothing goes out before this time (ms): every request would be refused meanwhile. */
-  private pausedUntil = 0;
-  private resume: ReturnType<typeof setTimeout> | null = null;
   private unwatch: (() => void) | null = null;
   private readonly serverId = randomUUID();
   /** The last time each kind of failure was logged: a dead upstream would otherwise log every message. */
@@ -105,18 +102,17 @@ export class Upstream {
   private readonly readers = new Map<string, boolean>();
   private readersOf: Acl | undefined;
   private readonly queueMax: number;
-  private readonly concurrency: number;
   private readonly retries: number;
 
   constructor(private readonly o: UpstreamOptions) {
     this.queueMax = o.queueMax ?? 10_000;
-    this.concurrency = o.concurrency ?? 4;
+    this.sends = new SendQueue((job) => this.send(job), o.concurrency ?? 4);
     this.retries = o.retries ?? 5;
   }
 
   /** Waiting, being claimed or in flight. */
   get queued(): number {
-    return this.queue.length - this.head + this.inflight + this.claiming;
+    return this.sends.waiting + this.sends.running + this.claiming;
   }
 
   /**
@@ -134,7 +130,7 @@ export class Upstream {
 
   stop(): void {
     this.unwatch?.();
-    if (this.resume) clearTimeout(this.resume);
+    this.sends.stop();
   }
 
   private onMessage(env: CheckedEnvelope): void {
@@ -180,31 +176,7 @@ export class Upstream {
   }
 
   private enqueue(job: Job): void {
-    this.queue.push(job);
-    this.pump();
-  }
-
-  /** Starts requests while fewer than `concurrency` are in flight and no 429 holds them back. */
-  private pump(): void {
-    const wait = this.pausedUntil - Date.now();
-    if (wait > 0) {
-      this.resume ??= setTimeout(() => ((this.resume = null), this.pump()), wait);
-      this.resume.unref?.();
-      return;
-    }
-    while (this.inflight < this.concurrency && this.head < this.queue.length) {
-      const job = this.queue[this.head++]!;
-      // Drop the consumed part now and then instead of shifting the array on every job.
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
-      this.inflight++;
-      void this.send(job).finally(() => {
-        this.inflight--;
-        this.pump();
-      });
-    }
+    this.sends.add(job);
   }
 
   private async send(job: Job): Promise<void> {
@@ -224,7 +196,8 @@ export class Upstream {
     const retry = status === 0 || status === 429 || status >= 500;
     if (status === 429) {
       const ms = upstreamRetryMs(job.attempt + 1, retryAfter);
-      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+      // After a 429, nothing goes out before then: every request would be refused meanwhile.
+      this.sends.pauseUntil(Date.now() + ms);
       this.warn("http_429", `web: upstream: ${this.o.settings.upstreamUrl} answered 429 (too many requests; ntfy.sh allows 250 a day without an account): waiting ${Math.ceil(ms / 1000)} s; --upstream-access-token with an ntfy.sh account raises the limit`);
     } else if (status !== 0) this.warn(`http_${status}`, `web: upstream: ${this.o.settings.upstreamUrl} answered ${status} to a poll request${retry ? "; trying again" : ", not forwarded"}`);
     if (retry && job.attempt < this.retries) {
