@@ -30,12 +30,17 @@ export function countOf(lastId: string | undefined, day: number): number {
 }
 
 /**
- * Today's publishes per visitor, one single-entry stream each. Why so: a count costs one XADD on the publish path and
- * one XREVRANGE on GET /v1/account, holds one entry per visitor whatever the count, and needs no INCR or EXPIRE, which
+ * Today's publishes per visitor, one single-entry stream each. Why so: a count costs at most one XADD per visitor per
+ * event-loop turn on the publish path and one XREVRANGE on GET /v1/account, holds one entry per visitor whatever the count, and needs no INCR or EXPIRE, which
  * the pub/sub server does not have; it works the same on Redis and a Redis Cluster (one key each).
  */
 export class PublishCounts {
   private warned = false;
+  /** Publishes counted this turn and not yet added to the store, per key: a burst costs one write per visitor. */
+  private pending = new Map<string, number>();
+  /** Publishes taken from `pending` whose XADD is not sent yet (a batch reads the last ID first). */
+  private readonly sending = new Map<string, number>();
+  private flushing = false;
 
   constructor(
     private readonly store: Store,
@@ -44,21 +49,73 @@ export class PublishCounts {
   ) {}
 
   /**
-   * Counts one publish, not awaited: the publish has been answered already. A refusal is logged once (a users.acl
-   * without ~notistream-account:*, or a web server whose clock is behind another's just past midnight).
+   * Counts one publish, not awaited: the publish has been answered already. The counts of one event-loop turn go to
+   * the store together after it (a burst of webhooks from one address is one write, not one each).
    */
   count(who: Counted): void {
-    this.store.send("XADD", [statsKey(who), "MAXLEN", "1", `${dayOf(this.now())}-*`, "n", "1"]).catch((err: Error) => {
-      if (this.warned) return;
-      this.warned = true;
-      this.logError(`web: cannot count a publish for /v1/account's stats (${err.message}); the web user needs ~${ACCOUNT_KEY_PREFIX}* in the pub/sub server's ACL (see docs/users.acl). Said once.`);
-    });
+    const key = statsKey(who);
+    this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => void this.flush());
   }
 
-  /** How many publishes `who` made today (UTC). */
+  /** How many publishes `who` made today (UTC): the store's count and this server's not yet written. */
   async today(who: Counted): Promise<number> {
-    const last = entriesFromReply(await this.store.send("XREVRANGE", [statsKey(who), "+", "-", "COUNT", "1"]))[0]?.id;
-    return countOf(last, dayOf(this.now()));
+    const key = statsKey(who);
+    // Taken as the read is sent: commands on a key go in order, so it sees every XADD sent before it and none after.
+    const local = (this.pending.get(key) ?? 0) + (this.sending.get(key) ?? 0);
+    const last = entriesFromReply(await this.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0]?.id;
+    return countOf(last, dayOf(this.now())) + local;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = false;
+    for (const [key, n] of batch) this.move(key, n);
+    await Promise.all([...batch].map(([key, n]) => this.add(key, n)));
+  }
+
+  /** Counts `n` as about to be sent (positive) or sent (negative). */
+  private move(key: string, n: number): void {
+    const left = (this.sending.get(key) ?? 0) + n;
+    if (left > 0) this.sending.set(key, left);
+    else this.sending.delete(key);
+  }
+
+  /**
+   * Adds `n` to a key's count. One publish: XADD "<day>-*", which the server numbers one past the last. More: the
+   * entry "<day>-<last + n>" after reading the last, again if another web server wrote meanwhile ("equal or smaller").
+   * A refusal is logged once (a users.acl without ~notistream-account:*).
+   */
+  private async add(key: string, n: number): Promise<void> {
+    let unsent = true;
+    const send = (id: string) => {
+      const sent = this.store.send("XADD", [key, "MAXLEN", "1", id, "n", String(n)]);
+      this.move(key, -n); // sent: a read sent from now on sees it
+      unsent = false;
+      return sent;
+    };
+    try {
+      const day = dayOf(this.now());
+      if (n === 1) return void (await send(`${day}-*`));
+      for (let attempt = 0; ; attempt++) {
+        const last = entriesFromReply(await this.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0]?.id;
+        try {
+          return void (await send(`${day}-${countOf(last, day) + n - 1}`));
+        } catch (err) {
+          if (attempt >= 4 || !/equal or smaller/.test((err as Error).message)) throw err;
+          this.move(key, n); // not written: counted as unsent again while the last ID is read anew
+          unsent = true;
+        }
+      }
+    } catch (err) {
+      if (unsent) this.move(key, -n);
+      if (this.warned) return;
+      this.warned = true;
+      this.logError(`web: cannot count a publish for /v1/account's stats (${(err as Error).message}); the web user needs ~${ACCOUNT_KEY_PREFIX}* in the pub/sub server's ACL (see docs/users.acl). Said once.`);
+    }
   }
 }
 

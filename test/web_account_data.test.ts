@@ -1,9 +1,11 @@
 // test/web_account_data.test.ts — /v1/account's rules on their own: the day a count is for and the count a stream's
 // last ID says, the key names, the limits and stats sent, which routes count as a publish, and the web app's settings
 // and subscriptions merged as ntfy merges them (server_account.go, visitor.go).
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Publisher } from "../web_publisher";
+import { startPubSub, type Running } from "./helpers";
 import { accountLimits, accountStats, countsAsPublish } from "../web_account";
-import { MAX_SAVED_SUBSCRIPTIONS, countOf, dayOf, prefsKey, renamed, statsKey, withSettings, withSubscription, without, type Prefs } from "../web_account_data";
+import { MAX_SAVED_SUBSCRIPTIONS, PublishCounts, countOf, dayOf, prefsKey, renamed, statsKey, withSettings, withSubscription, without, type Prefs } from "../web_account_data";
 
 const DAY = 86_400_000;
 
@@ -28,6 +30,45 @@ describe("today's count", () => {
     expect(statsKey({ user: "alice" })).toBe("notistream-account:stats:user:alice");
     expect(statsKey({ visitor: "2001:db8:1:2::/64" })).toBe("notistream-account:stats:visitor:2001:db8:1:2::/64");
     expect(prefsKey("alice")).toBe("notistream-account:prefs:alice");
+  });
+});
+
+describe("PublishCounts against a real pub/sub server", () => {
+  let pubsub: Running;
+  let store: Publisher;
+  beforeAll(async () => {
+    pubsub = await startPubSub();
+    store = new Publisher(`redis://127.0.0.1:${pubsub.port}`, 1000);
+  });
+  afterAll(async () => {
+    store?.close();
+    await pubsub?.stop();
+  });
+  /** The store with its commands counted by name. */
+  const counted = (): { store: Publisher; sent: string[] } => {
+    const sent: string[] = [];
+    const proxy = Object.create(store) as Publisher;
+    proxy.send = (command: string, args: string[]) => (sent.push(command), store.send(command, args));
+    return { store: proxy, sent };
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  test("a burst in one turn is one write; counted as it goes, and after it lands; two web servers add up", async () => {
+    const a = counted();
+    const one = new PublishCounts(a.store, () => {});
+    const who = { visitor: "198.51.100.7" };
+    for (let i = 0; i < 5; i++) one.count(who);
+    expect(await one.today(who)).toBe(5); // not yet written: this server's own count is added
+    await settle();
+    expect(a.sent.filter((c) => c === "XADD")).toHaveLength(1);
+    const other = new PublishCounts(store, () => {});
+    expect(await other.today(who)).toBe(5);
+    other.count(who); // one alone: XADD <day>-*, one past the last
+    await settle();
+    for (let i = 0; i < 3; i++) one.count(who);
+    await settle();
+    expect(await other.today(who)).toBe(9);
+    expect(await one.today({ visitor: "203.0.113.9" })).toBe(0);
   });
 });
 
