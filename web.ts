@@ -348,6 +348,7 @@ const FLAGS: FlagSpec[] = [
   { name: "max-body", env: "NOTISTREAM_MAX_BODY", help: "largest request body on POST /, in bytes (POST /github allows 25 MB)", default: String(DEFAULT_MAX_BODY) },
   { name: "base-url", env: "NOTISTREAM_BASE_URL", help: "the server's public URL, like https://notify.example.com (ntfy's base-url): links the server hands out (attachments) and the pushkeys the Matrix push gateway takes (UnifiedPush) start with it; never taken from a request's Host" },
   { name: "upstream-base-url", env: "NOTISTREAM_UPSTREAM_BASE_URL", help: "announce each message (UnifiedPush's aside) to this ntfy server as a poll request, so ntfy's iOS app gets instant pushes (ntfy's upstream-base-url, e.g. https://ntfy.sh); it sees the hash of <base-url>/<topic> and the message's id, never the text; needs --base-url; ntfy.sh allows 250 a day without a token" },
+  { name: "visitor-subscriber-rate-limiting", env: "NOTISTREAM_VISITOR_SUBSCRIBER_RATE_LIMITING", help: "UnifiedPush (ntfy's visitor-subscriber-rate-limiting, off as in ntfy): a publish with up=1 or Content-Encoding: aes128gcm to a topic that had no subscriber (ntfy's /json, sse, raw, ws) in the last day is refused with ntfy's 507, so strangers cannot fill unused up… topics; subscriptions are recorded in the pub/sub server (notistream-push:up-subscriber:*), shared by every web server", boolean: true },
   { name: "upstream-access-token", env: "NOTISTREAM_UPSTREAM_ACCESS_TOKEN", help: "with --upstream-base-url, sent as Authorization: Bearer (an ntfy.sh account's token raises its daily limit)" },
   { name: "attachment-cache-dir", env: "NOTISTREAM_ATTACHMENT_CACHE_DIR", help: "keep uploaded files (ntfy's attachments) in this directory, served at /file/<id>; needs --base-url; web servers behind one name share one directory; unset: files are refused (40014)" },
   { name: "attachment-file-size-limit", env: "NOTISTREAM_ATTACHMENT_FILE_SIZE_LIMIT", help: "largest uploaded file (K, M, G); larger ones get 413 (41301)", default: "15M" },
@@ -442,6 +443,7 @@ export async function main(argv: string[]): Promise<void> {
   const maxStreamsPerVisitor = visitorSubscriptions(f, argv);
   const maxPatternsPerVisitor = intFlag("web", f, "max-patterns-per-visitor", 0, 100_000_000);
   const trustProxy = ["true", "1", "yes"].includes(f["trust-proxy"] ?? "");
+  const visitorSubscriberRateLimiting = ["true", "1", "yes"].includes(f["visitor-subscriber-rate-limiting"] ?? "");
   let trustedProxies: Cidr[];
   try {
     trustedProxies = parseCidrs(f["trusted-proxies"]!);
@@ -478,7 +480,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const web = await listenOrExit("web", f.host!, port, () =>
-    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, sseOutputLimit, keepalive, maxPatterns, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on", upstream, ...scheduleAndMailFromFlags(f), ...files }),
+    startWeb({ host: f.host!, port, redisUrl, acl, push, githubSecret: f["github-secret"], gitlabSecret: f["gitlab-secret"], giteaSecret: f["gitea-secret"], grafanaSecret: f["grafana-secret"], maxMessage, maxBody, historyMax, rateLimit, sseOutputLimit, keepalive, maxPatterns, trustProxy, trustedProxies, maxStreamsPerVisitor, maxPatternsPerVisitor, tls, redisCa, clusterWait, clusterGlobs: f["cluster-globs"] === "on", upstream, visitorSubscriberRateLimiting, ...scheduleAndMailFromFlags(f), ...files }),
   );
   if (acl && f.acl) {
     console.log(`web: ${aclSummary(acl)} (${f.acl}); SIGHUP reads it again`);
@@ -487,6 +489,8 @@ export async function main(argv: string[]): Promise<void> {
       console.warn("web: warning: --redis names no user, so the web server publishes as the pub/sub server's default user; with an ACL there give it its own user: redis://web:<password>@host:port");
   }
   if (acl) sayAccessRules(f);
+  if (visitorSubscriberRateLimiting)
+    console.log("web: --visitor-subscriber-rate-limiting: a UnifiedPush publish (up=1, Content-Encoding: aes128gcm) to a topic with no subscriber in the last day is refused with ntfy's 507 (50701); subscriptions to up… topics are recorded in notistream-push:up-subscriber:*");
   if (trustProxy) console.log(`web: --trust-proxy: a client's address is the rightmost X-Forwarded-For entry that is not a trusted proxy (${f["trusted-proxies"]})`);
   else if (process.env.NOTISTREAM_TRUSTED_PROXIES || argv.some((a) => a.startsWith("--trusted-proxies")))
     console.warn("web: warning: --trusted-proxies does nothing without --trust-proxy: X-Forwarded-For is ignored");

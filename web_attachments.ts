@@ -15,14 +15,12 @@ import { AttachmentLedger, attachmentSettings, formatSize, limitSentence, parseB
 import { readBody } from "./web_body";
 import type { WebContext } from "./web_context";
 import { SNIFF_BYTES, fileMessage, multipartBoundary, multipartFile, readAttachParams, servingHeaders, sniff } from "./web_filetype";
-import { NTFY_ERRORS, NtfyError, ntfyErrorResponse } from "./web_ntfy";
+import { NTFY_ERRORS, NTFY_MESSAGE_LIMIT, NtfyError, ntfyErrorResponse } from "./web_ntfy";
 import { jsonHeaders, type ParamSource, type PublishParams } from "./web_ntfy_publish";
 import type { Checked, Handler } from "./web_routes";
 import { readExtras } from "./web_publishextras";
+import { countUnifiedPush, refuseWithoutSubscriber } from "./web_unifiedpush";
 import { isUnifiedPushTopic, unifiedPushBody } from "./web_unifiedpush_rules";
-
-/** ntfy's message-size-limit: a longer body (or one that is not UTF-8) is a file, as ntfy's handlePublishBody decides. */
-export const NTFY_MESSAGE_LIMIT = 4096;
 
 /** A file's id: 16 letters and digits (95 random bits), the part of /file/<id>.<ext> before the dot. */
 const FILE_ID = /^[A-Za-z0-9]{16}$/;
@@ -224,7 +222,10 @@ function uploaderOf(ctx: WebContext, req: Request, checked: Checked): string {
 export async function publishBody(ctx: WebContext, req: Request, src: ParamSource, checked: Checked, params: PublishParams): Promise<PublishBody> {
   const asked = readAttachParams(src);
   const plain = async (): Promise<PublishBody> => ({ raw: await readBody(req, ctx.opts.maxBody), params, publish: asIs });
-  if (params.unifiedPush || isUnifiedPushTopic(checked.channel)) return unifiedPushPublish(ctx, req, params);
+  if (params.unifiedPush || isUnifiedPushTopic(checked.channel)) {
+    await refuseWithoutSubscriber(ctx, checked.channel, params.unifiedPush === true);
+    return unifiedPushPublish(ctx, req, params);
+  }
   if (asked.url !== undefined) {
     const link: Attachment = { name: asked.name!, url: asked.url };
     return { raw: await readBody(req, ctx.opts.maxBody), params: withDefaultMessage(params, link.name), publish: (build, send) => send({ ...build(), attachment: link }) };
@@ -281,7 +282,12 @@ async function unifiedPushPublish(ctx: WebContext, req: Request, params: Publish
   const limit = Math.min(NTFY_MESSAGE_LIMIT, ctx.opts.maxMessage);
   const pushed = unifiedPushBody(await readBody(req, ctx.opts.maxBody), limit, ctx.opts.maxMessage);
   const withBody = (n: Notification): Notification => (pushed.message === "" ? n : { ...n, message: pushed.message, ...(pushed.encoding ? { encoding: pushed.encoding } : {}) });
-  return { raw: new Uint8Array(0), params: { ...params, template: false, unifiedPush: true }, publish: (build, send) => send(withBody(build())) };
+  const publish = async (build: () => Notification, send: (n: Notification) => Promise<Response>): Promise<Response> => {
+    const answer = await send(withBody(build()));
+    if (answer.status === 200) countUnifiedPush(ctx);
+    return answer;
+  };
+  return { raw: new Uint8Array(0), params: { ...params, template: false, unifiedPush: true }, publish };
 }
 
 /** ntfy's 40014 (handleBodyAsAttachment without an attachment store), saying which flags turn files on. */

@@ -58,6 +58,8 @@ export type WebOptions = {
   push?: { keys: VapidKeys; contact: string; extraOrigins: string[]; limits?: PushLimits };
   /** The server's public URL, without a trailing slash (--base-url): links the server hands out start with it. */
   baseUrl?: string;
+  /** ntfy's visitor-subscriber-rate-limiting: a UnifiedPush publish to an up… topic no subscriber holds is a 507 (web_unifiedpush.ts). */
+  visitorSubscriberRateLimiting?: boolean;
   /** Poll requests to an upstream ntfy server for ntfy's iOS app (--upstream-base-url, web_upstream.ts); unset: none. */
   upstream?: import("./web_upstream").UpstreamSettings;
   /** Uploaded files: where they live and their limits (--attachment-cache-dir and the rest); unset, files are refused. */

@@ -13,6 +13,8 @@ import { channelRefusal, InputError } from "./web_input";
 export type NtfyErrorKind = { readonly code: number; readonly http: number; readonly error: string; readonly link: string };
 
 const DOCS = "https://ntfy.sh/docs";
+/** ntfy's message-size-limit: a longer body (or one that is not UTF-8) is a file, as ntfy's handlePublishBody decides. */
+export const NTFY_MESSAGE_LIMIT = 4096;
 const e = (code: number, error: string, link = ""): NtfyErrorKind => ({ code, http: Math.floor(code / 100), error, link });
 
 /** ntfy's error codes, as server/errors.go names them; other route files take theirs from here. */
@@ -59,6 +61,7 @@ export const NTFY_ERRORS = {
   entityTooLargeMatrixRequest: e(41302, "Matrix request is larger than the max allowed length"),
   internal: e(50001, "internal server error"),
   missingBaseUrl: e(50003, "internal server error: base-url must be be configured for this feature", `${DOCS}/config/`),
+  insufficientStorageUnifiedPush: e(50701, "cannot publish to UnifiedPush topic without previously active subscriber"),
 } as const satisfies Record<string, NtfyErrorKind>;
 
 /** The error for a status when nothing more precise is known (a 401 from the ACL check, a 429 from the rate limit...). */

@@ -26,6 +26,7 @@ import {
 import type { readingRoutes } from "./web_reading";
 import type { Handler, RouteRow } from "./web_routes";
 import { withScheduled } from "./web_scheduled";
+import { holdUpTopics } from "./web_unifiedpush";
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 
 /** ntfy's keepalive-interval (config.go DefaultKeepaliveInterval): the Android app gives up after 77 s of silence. */
@@ -258,27 +259,31 @@ export function ntfySubscribeRows(ctx: WebContext, reading: ReturnType<typeof re
 
   const lines =
     (kind: LineFormat): Handler =>
-    async (req, url, { channels, who }) => {
+    async (req, url, checked) => {
+      const { channels, who } = checked;
       const params = parseSubscribeParams(req.headers, url.searchParams, Date.now());
       const start = startOf(params.since);
       const format = new NtfyLines(kind, topicsPart(url), params.filters, keepaliveMs);
       const a = admitted(req, channels, who?.name);
-      if (params.poll) return pollResponse(withScheduled(polled(publisher, channels, start.cached, params), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed);
-      return eventStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
+      const closed = await holdUpTopics(ctx, req, checked, params.poll, a.closed);
+      if (params.poll) return pollResponse(withScheduled(polled(publisher, channels, start.cached, params), ctx.scheduler, channels, params.scheduled), format, closed, replayFailed);
+      return eventStream(hub, publisher, channels, start.since, replayFailed, closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
     };
 
-  const ws: Handler = async (req, url, { channels, who }) => {
+  const ws: Handler = async (req, url, checked) => {
+    const { channels, who } = checked;
     if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket")
       throw new NtfyError(NTFY_ERRORS.webSocketUpgradeMissing, "connect with a WebSocket client (Upgrade: websocket); /json, /sse and /raw stream over plain HTTP");
     const params = parseSubscribeParams(req.headers, url.searchParams, Date.now());
     const start = startOf(params.since);
     const format = new NtfyFrames(topicsPart(url), params.filters, keepaliveMs);
     const a = admitted(req, channels, who?.name);
+    const closed = await holdUpTopics(ctx, req, checked, params.poll, a.closed);
     const session = params.poll
-      ? new PollSocket(withScheduled(polled(publisher, channels, start.cached, params), ctx.scheduler, channels, params.scheduled), format, a.closed, replayFailed)
-      : socketStream(hub, publisher, channels, start.since, replayFailed, a.closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
+      ? new PollSocket(withScheduled(polled(publisher, channels, start.cached, params), ctx.scheduler, channels, params.scheduled), format, closed, replayFailed)
+      : socketStream(hub, publisher, channels, start.since, replayFailed, closed, { ...a.options, format, latest: start.latest, afterHistory: scheduledAfter(ctx, channels, params.scheduled) });
     if (!upgrade(req, session)) {
-      a.closed();
+      closed();
       throw new NtfyError(NTFY_ERRORS.webSocketUpgradeMissing, "the WebSocket handshake is incomplete (Sec-WebSocket-Key and Sec-WebSocket-Version: 13)");
     }
     // Bun answers the handshake itself once upgraded, and ignores this; it is what the request metrics count.

@@ -1,14 +1,24 @@
 // web_unifiedpush.ts — UnifiedPush's routes: discovery (GET /<topic>?up=1) and the Matrix push gateway (GET and POST
-// /_matrix/push/v1/notify), which publishes a homeserver's notification to the topic its pushkey names on this server.
-import { publishRefusal } from "./web_access";
-import { NTFY_MESSAGE_LIMIT } from "./web_attachments";
+// /_matrix/push/v1/notify), which publishes a homeserver's notification to the topic its pushkey names on this server;
+// and, with --visitor-subscriber-rate-limiting, the shared record of which up… topics have a subscriber (ntfy's 507).
+import { entriesFromReply } from "./catchup";
+import { publishRefusal, rightsRefusal } from "./web_access";
 import { readBody } from "./web_body";
 import type { WebContext } from "./web_context";
 import { InputError, refuseChannelName } from "./web_input";
-import { NTFY_CORS, NTFY_ERRORS, NtfyError, inNtfyShape, ntfyErrorResponse } from "./web_ntfy";
+import { NTFY_CORS, NTFY_ERRORS, NTFY_MESSAGE_LIMIT, NtfyError, inNtfyShape, ntfyErrorResponse } from "./web_ntfy";
 import { isTrue, readParam } from "./web_ntfy_publish";
-import type { Handler, RouteRow } from "./web_routes";
-import { matrixAnswer, matrixPushkey, pushkeyPath } from "./web_unifiedpush_rules";
+import type { Checked, Handler, RouteRow } from "./web_routes";
+import {
+  UP_SUBSCRIBER_RENEW_MS,
+  isUnifiedPushTopic,
+  matrixAnswer,
+  matrixPushkey,
+  matrixRejectsPushkey,
+  pushkeyPath,
+  streamIdMs,
+  upSubscriberState,
+} from "./web_unifiedpush_rules";
 
 /** ntfy's matrixPushPath (server.go): the Matrix push gateway API's path (spec.matrix.org push-gateway-api). */
 export const MATRIX_PUSH_PATH = "/_matrix/push/v1/notify";
@@ -42,7 +52,10 @@ function matrixPublish(ctx: WebContext, toChannel: Handler): Handler {
     const raw = await readMatrixBody(req, Math.min(NTFY_MESSAGE_LIMIT, ctx.opts.maxMessage));
     const pushkey = matrixPushkey(raw);
     const path = pushkeyPath(pushkey, base);
-    if (path === null) return ntfyJsonAnswer(matrixAnswer([pushkey]));
+    if (path === null) {
+      counters(ctx).matrix("rejected");
+      return ntfyJsonAnswer(matrixAnswer([pushkey]));
+    }
     const target = new URL(path, url.origin);
     const channel = decodedChannel(target.pathname.slice(1));
     const denied = publishRefusal(ctx.opts.acl, req, checked, channel, checked.token);
@@ -51,7 +64,11 @@ function matrixPublish(ctx: WebContext, toChannel: Handler): Handler {
     const forwarded = req.headers.get("x-forwarded-for");
     const inner = new Request(target, { method: "POST", body: new Uint8Array(raw), headers: forwarded ? { "x-forwarded-for": forwarded } : {} });
     const published = await toChannel(inner, target, { ...checked, channel, channels: [channel] });
-    return published.status === 200 ? ntfyJsonAnswer(matrixAnswer([])) : published;
+    if (published.status === 200) {
+      counters(ctx).matrix("accepted");
+      return ntfyJsonAnswer(matrixAnswer([]));
+    }
+    return matrixRefused(ctx, channel, pushkey, published);
   };
   // Every answer in ntfy's shape: its codes for bad requests, and the ACL's 401 or 403 rewritten (inNtfyShape).
   return async (req, url, checked) => {
@@ -62,6 +79,20 @@ function matrixPublish(ctx: WebContext, toChannel: Handler): Handler {
       throw err;
     }
   };
+}
+
+/**
+ * A gateway push whose publish was refused (server.go handlePublishMatrix): ntfy's 507 for a topic whose subscriber
+ * is long gone becomes {"rejected":[pushkey]}, so the homeserver drops the pushkey; a topic nobody ever subscribed to
+ * keeps the 507 (ntfy's topic is new then), as does any other refusal.
+ */
+async function matrixRefused(ctx: WebContext, channel: string, pushkey: string, published: Response): Promise<Response> {
+  if (published.status === 507 && matrixRejectsPushkey(await subscriberState(ctx.publisher, channel))) {
+    counters(ctx).matrix("rejected");
+    return ntfyJsonAnswer(matrixAnswer([pushkey]));
+  }
+  counters(ctx).matrix("failed");
+  return published;
 }
 
 /** The gateway's body, at most `limit` bytes: past it ntfy's 413 (41302, errHTTPEntityTooLargeMatrixRequest). */
@@ -103,4 +134,82 @@ export function matrixGatewayRows(ctx: WebContext, toChannel: Handler): RouteRow
     { method: "GET", path: MATRIX_PUSH_PATH, right: "none", handler: discovery },
     { method: "POST", path: MATRIX_PUSH_PATH, right: "login", handler: matrixPublish(ctx, toChannel) },
   ];
+}
+
+// ---- UnifiedPush's subscribers and counters ---------------------------------------------------------------------
+
+/**
+ * Per up… topic, a stream of one entry whose ID is the last time a subscriber was seen (the pub/sub server's clock,
+ * shared by every web server). A stream because the web user may only XADD and XRANGE there (docs/users.acl's
+ * notistream-push:*); MAXLEN 1 keeps one entry per topic.
+ */
+const subscriberKey = (topic: string) => `notistream-push:up-subscriber:${topic}`;
+
+type Store = Pick<WebContext["publisher"], "send">;
+type Counters = { unifiedPush: () => void; matrix: (result: "accepted" | "rejected" | "failed") => void };
+
+/** ntfy's metricUnifiedPushPublishedSuccess and metricMatrixPublished{Success,Failure} (server_metrics.go), once per server. */
+const countersOf = new WeakMap<WebContext, Counters>();
+function counters(ctx: WebContext): Counters {
+  let c = countersOf.get(ctx);
+  if (!c) {
+    const up = ctx.metrics.counter("notistream_unifiedpush_published_total", "UnifiedPush messages published (up=1, Content-Encoding: aes128gcm or an up… topic), as ntfy_unifiedpush_published_success.");
+    const matrix = ctx.metrics.counter(
+      "notistream_matrix_pushes_total",
+      "Matrix push gateway pushes, by result: accepted (published), rejected (answered {\"rejected\":[pushkey]}), failed (the publish was refused, a 507 included).",
+    );
+    c = { unifiedPush: () => up(), matrix: (result) => matrix({ result }) };
+    countersOf.set(ctx, c);
+  }
+  return c;
+}
+
+/** Counts a UnifiedPush message published (web_attachments.ts's publishBody, once the publish answered 200). */
+export const countUnifiedPush = (ctx: WebContext): void => counters(ctx).unifiedPush();
+
+/** When a subscriber was last seen on an up… topic: "fresh", "never" or "gone" (web_unifiedpush_rules.ts). */
+async function subscriberState(store: Store, topic: string): Promise<"fresh" | "never" | "gone"> {
+  const last = entriesFromReply(await store.send("XREVRANGE", [subscriberKey(topic), "+", "-", "COUNT", "1"]))[0];
+  return upSubscriberState(last ? streamIdMs(last.id) : null, Date.now());
+}
+
+/**
+ * ntfy's check before a UnifiedPush publish (server.go handlePublishInternal): with --visitor-subscriber-rate-limiting,
+ * a UnifiedPush publish (up=1 or Content-Encoding: aes128gcm, ntfy's own test; not the topic's shape alone) to a topic
+ * no subscriber holds is ntfy's 507 (50701), before the body is read; nothing is published. A 5xx, because Mastodon
+ * drops a subscription on most 4xx. Any other publish goes on.
+ */
+export async function refuseWithoutSubscriber(ctx: WebContext, channel: string, unifiedPush: boolean): Promise<void> {
+  if (!ctx.opts.visitorSubscriberRateLimiting || !unifiedPush) return;
+  const state = await subscriberState(ctx.publisher, channel);
+  if (state !== "fresh") throw new NtfyError(NTFY_ERRORS.insufficientStorageUnifiedPush, `${JSON.stringify(channel)} has had no subscriber in the last day: the phone's UnifiedPush distributor subscribes to it first`);
+}
+
+/**
+ * A subscription's hold on the up… topics it reads (server.go maybeSetRateVisitors): each becomes "subscribed" now,
+ * awaited so that a publish right after sees it, and again every UP_SUBSCRIBER_RENEW_MS while the stream is open (as
+ * ntfy's keepalive loop keeps its visitor seen); poll=1 marks once. With an ACL, only topics the subscriber may also
+ * write count (or that anyone may write), as ntfy asks. Returns the stream's `closed` with the renewal stopped; a store that fails is logged and
+ * the subscription goes on.
+ */
+export async function holdUpTopics(ctx: WebContext, req: Request, checked: Checked, poll: boolean, closed: () => void): Promise<() => void> {
+  if (!ctx.opts.visitorSubscriberRateLimiting) return closed;
+  const acl = ctx.opts.acl;
+  // ntfy's Authorize counts the grants to everyone with the user's own: anonymous publishing there (docs/security.md's
+  // UnifiedPush lines) lets the phone's user, who only reads, hold the topic.
+  const mayWrite = (t: string) => !acl || rightsRefusal(acl, acl.anonymous, "publish", [t]) === null || publishRefusal(acl, req, checked, t, checked.token) === null;
+  const topics = checked.channels.filter((t) => isUnifiedPushTopic(t) && mayWrite(t));
+  if (topics.length === 0) return closed;
+  const mark = () =>
+    Promise.all(topics.map((t) => ctx.publisher.send("XADD", [subscriberKey(t), "MAXLEN", "1", "*", "seen", "1"]))).then(
+      () => undefined,
+      (err: Error) => ctx.logError(`web: unifiedpush: cannot record the subscriber of ${topics.join(",")} (${err.message}); publishes there may be answered 507`),
+    );
+  await mark();
+  if (poll) return closed;
+  const renew = setInterval(() => void mark(), UP_SUBSCRIBER_RENEW_MS);
+  return () => {
+    clearInterval(renew);
+    closed();
+  };
 }

@@ -78,3 +78,36 @@ export function pushkeyPath(pushkey: string, baseUrl: string): string | null {
 
 /** The gateway's answer (server_matrix.go writeMatrixResponse): the pushkeys rejected, [] when it was taken. */
 export const matrixAnswer = (rejected: string[]): string => `${JSON.stringify({ rejected })}\n`;
+
+/**
+ * How long a subscription to an up… topic lets UnifiedPush publish to it under --visitor-subscriber-rate-limiting:
+ * ntfy's topic keeps its subscriber as "rate visitor" until that visitor is stale, a day after it was last seen
+ * (visitor.go visitorExpungeAfter); an open stream keeps it seen (server.go's keepalive loop calls v.Keepalive()).
+ */
+export const UP_SUBSCRIBER_FRESH_MS = 24 * 3600_000;
+/** How often an open subscription to an up… topic renews its record, well inside UP_SUBSCRIBER_FRESH_MS. */
+export const UP_SUBSCRIBER_RENEW_MS = 3600_000;
+
+/**
+ * An up… topic's subscriber record, from the last time a subscriber was seen (ms; null: never, or forgotten):
+ * "fresh" lets a publish through; "never" is ntfy's 507 for a topic whose rate visitor was never set; "gone" is the
+ * 507 too, for a subscriber last seen past UP_SUBSCRIBER_FRESH_MS.
+ */
+export function upSubscriberState(lastSeenMs: number | null, nowMs: number): "fresh" | "never" | "gone" {
+  if (lastSeenMs === null) return "never";
+  return nowMs - lastSeenMs <= UP_SUBSCRIBER_FRESH_MS ? "fresh" : "gone";
+}
+
+/**
+ * Whether the Matrix gateway answers a 507 with {"rejected":[pushkey]} (server.go handlePublishMatrix): ntfy does when
+ * the topic was last accessed over 12 hours ago (matrixRejectPushKeyForUnifiedPushTopicWithoutRateVisitorAfter), so
+ * that the homeserver drops a dead pushkey; a topic nobody ever subscribed to is new (accessed now), and the 507
+ * stands. A subscriber gone for a day was last seen over 12 hours ago.
+ */
+export const matrixRejectsPushkey = (state: "fresh" | "never" | "gone"): boolean => state === "gone";
+
+/** The milliseconds of a stream entry ID ("1733350000000-0"), the time the pub/sub server gave it; null if none. */
+export function streamIdMs(id: string): number | null {
+  const m = /^(\d+)-\d+$/.exec(id);
+  return m ? Number(m[1]) : null;
+}

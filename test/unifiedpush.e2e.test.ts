@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import webpush from "web-push";
-import { ROOT, Subscriber, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
+import { ROOT, Raw, Subscriber, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 import { decryptPush, makeSubscription, startPushService } from "./pushservice";
 
 const BASE = "https://push.example.test";
@@ -118,18 +118,19 @@ describe("a Web Push body, encrypted as Mastodon encrypts it", () => {
   });
 });
 
+// Synapse's HTTP pusher's request (synapse/push/httppusher.py dispatch_push), as the push gateway API defines it.
+const synapse = (pushkey: string) =>
+  JSON.stringify({
+    notification: {
+      event_id: "$3957tyerfgewrf384",
+      room_id: "!slw48wfj34rtnrf:example.org",
+      counts: { unread: 2 },
+      prio: "high",
+      devices: [{ app_id: "im.vector.app.android", pushkey, pushkey_ts: 1_700_000_000, data: { url: `${BASE}/_matrix/push/v1/notify`, format: "event_id_only" }, tweaks: {} }],
+    },
+  });
+
 describe("the Matrix push gateway (server_matrix.go)", () => {
-  // Synapse's HTTP pusher's request (synapse/push/httppusher.py dispatch_push), as the push gateway API defines it.
-  const synapse = (pushkey: string) =>
-    JSON.stringify({
-      notification: {
-        event_id: "$3957tyerfgewrf384",
-        room_id: "!slw48wfj34rtnrf:example.org",
-        counts: { unread: 2 },
-        prio: "high",
-        devices: [{ app_id: "im.vector.app.android", pushkey, pushkey_ts: 1_700_000_000, data: { url: `${BASE}/_matrix/push/v1/notify`, format: "event_id_only" }, tweaks: {} }],
-      },
-    });
   test("a push for a pushkey under --base-url is published whole to its topic; the answer is {\"rejected\":[]}", async () => {
     const seen = on(MATRIX_TOPIC).length;
     const body = synapse(`${BASE}/${MATRIX_TOPIC}?up=1`);
@@ -186,13 +187,13 @@ describe("the ACL lines docs/security.md gives for UnifiedPush, as written", () 
   let guarded: Running & { url: string };
   const PASSWORD = "phone-secret-pw";
   const phone = { authorization: `Basic ${Buffer.from(`phone:${PASSWORD}`).toString("base64")}` };
+  const file = tempPath("unifiedpush.acl");
   beforeAll(async () => {
     // The block after <!-- unifiedpush-acl --> in the security page, only the placeholder hash replaced.
     const page = readFileSync(`${ROOT}docs/security.md`, "utf8");
     const block = /<!-- unifiedpush-acl -->\s*```[a-z]*\n([\s\S]*?)```/.exec(page)?.[1];
     expect(block).toBeDefined();
     const hash = createHash("sha256").update(PASSWORD).digest("hex");
-    const file = tempPath("unifiedpush.acl");
     writeFileSync(file, block!.replace(/#0{63}\d/g, `#${hash}`));
     guarded = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--base-url", BASE, "--acl", file]);
   });
@@ -204,6 +205,21 @@ describe("the ACL lines docs/security.md gives for UnifiedPush, as written", () 
     expect((await fetch(`${guarded.url}/${TOPIC}?up=1`, { method: "POST", headers: push.headers, body: push.body })).status).toBe(200);
     const r = await fetch(`${guarded.url}/_matrix/push/v1/notify`, { method: "POST", body: JSON.stringify({ notification: { devices: [{ pushkey: `${BASE}/${MATRIX_TOPIC}?up=1` }] } }) });
     expect(await r.text()).toBe('{"rejected":[]}\n');
+  });
+  test("with --visitor-subscriber-rate-limiting, the phone's user (who only reads) holds its topic, as ntfy's Authorize counts everyone's write grant", async () => {
+    // server.go maybeSetRateVisitors: with access control, the subscriber counts if it may write the topic; ntfy's
+    // user.Manager.Authorize includes the grants to everyone, and these lines let anonymous publish to up… topics.
+    const strict = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--base-url", BASE, "--acl", file, "--visitor-subscriber-rate-limiting"]);
+    try {
+      const topic = "upPhoneHeld123";
+      expect((await fetch(`${strict.url}/${topic}?up=1`, { method: "POST", body: "before" })).status).toBe(507);
+      expect((await fetch(`${strict.url}/${topic}/json?poll=1`)).status).toBe(401); // anonymous may not read, so cannot hold it
+      expect((await fetch(`${strict.url}/${topic}?up=1`, { method: "POST", body: "still" })).status).toBe(507);
+      expect((await fetch(`${strict.url}/${topic}/json?poll=1`, { headers: phone })).status).toBe(200);
+      expect((await fetch(`${strict.url}/${topic}?up=1`, { method: "POST", body: "after" })).status).toBe(200);
+    } finally {
+      await strict.stop();
+    }
   });
   test("nothing else is open: anonymous may not publish elsewhere, nor read up… topics; the phone's user reads them", async () => {
     expect((await fetch(`${guarded.url}/alerts`, { method: "POST", body: "x" })).status).toBe(401);
@@ -240,5 +256,123 @@ describe("our own Web Push beside UnifiedPush", () => {
     await until("the marker's push", () => service.received.length >= 1, 10_000);
     await Bun.sleep(300); // anything pushed for the first message would have come before the marker's (pushes go in order per channel)
     expect(service.received.map((x) => (JSON.parse(decryptPush(x.body, browser)) as { message: string }).message)).toEqual(["readable marker"]);
+  });
+});
+
+describe("--visitor-subscriber-rate-limiting: ntfy's 507 for a UnifiedPush topic nobody subscribed to", () => {
+  // server.go handlePublishInternal: `unifiedpush && s.config.VisitorSubscriberRateLimiting && t.RateVisitor() == nil`
+  // is errHTTPInsufficientStorageUnifiedPush (errors.go: 50701, 507); handleSubscribeHTTP's maybeSetRateVisitors makes
+  // the subscriber the topic's rate visitor. Two web servers share the record through the pub/sub server.
+  let ps: Running;
+  let a: Running & { url: string };
+  let b: Running & { url: string };
+  let resp: Subscriber;
+  const FRESH = "upFresh_abc123";
+  const NEVER = "upNeverSub1234";
+  const GONE = "upLongGone1234";
+  beforeAll(async () => {
+    ps = await startPubSub();
+    const flags = ["--base-url", BASE, "--visitor-subscriber-rate-limiting"];
+    a = await startWebServer(`redis://127.0.0.1:${ps.port}`, flags);
+    b = await startWebServer(`redis://127.0.0.1:${ps.port}`, [], { NOTISTREAM_BASE_URL: BASE, NOTISTREAM_VISITOR_SUBSCRIBER_RATE_LIMITING: "true" });
+    resp = await Subscriber.open(ps.port, [FRESH, NEVER, GONE]);
+  });
+  afterAll(async () => {
+    resp?.close();
+    await a?.stop();
+    await b?.stop();
+    await ps?.stop();
+  });
+  const got = (channel: string) => resp.messages.filter((m) => m.channel === channel).map((m) => JSON.parse(m.payload) as Envelope);
+  const push = (url: string, topic: string, body: string) => fetch(`${url}/${topic}?up=1`, { method: "POST", body });
+
+  test("the start-up log says so", () => {
+    expect(a.output()).toContain("--visitor-subscriber-rate-limiting");
+    expect(b.output()).toContain("--visitor-subscriber-rate-limiting");
+  });
+
+  test("a push to a fresh up… topic is 507 (50701) and publishes nothing; after a /json subscription on one web server, a push through the other is 200 and arrives", async () => {
+    const refused = await push(a.url, FRESH, "refused push");
+    expect(refused.status).toBe(507);
+    const err = (await refused.json()) as { code: number; http: number; error: string };
+    expect(err.code).toBe(50701);
+    expect(err.http).toBe(507);
+    expect(err.error).toStartWith("cannot publish to UnifiedPush topic without previously active subscriber");
+    expect((await push(b.url, FRESH, "refused too")).status).toBe(507);
+
+    // The phone's distributor subscribes (ntfy's Android app reads /<topic>/json) on server a.
+    const stop = new AbortController();
+    const stream = await fetch(`${a.url}/${FRESH}/json`, { signal: stop.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let text = "";
+    const readUntil = async (what: string) => {
+      while (!text.includes(what)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before ${what}: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil('"event":"open"');
+    try {
+      const ok = await push(b.url, FRESH, "accepted push");
+      expect(ok.status).toBe(200);
+      await readUntil("accepted push");
+      await until("the push over RESP", () => got(FRESH).length >= 1, 10_000);
+      // The refused pushes were never published: the first message the channel ever carried is the accepted one.
+      expect(got(FRESH).map((m) => m.message)).toEqual(["accepted push"]);
+      expect(text).not.toContain("refused");
+    } finally {
+      stop.abort();
+    }
+  });
+
+  test("a plain publish to an up… topic (no up=1, no aes128gcm) is not UnifiedPush's in ntfy's check, and goes through", async () => {
+    // parsePublishParams: unifiedpush is only up=1 / X-UnifiedPush or Content-Encoding: aes128gcm.
+    const r = await fetch(`${a.url}/${NEVER}`, { method: "POST", body: "plain text" });
+    expect(r.status).toBe(200);
+  });
+
+  test("the Matrix gateway: a never-subscribed topic keeps the 507; one whose subscriber is gone past a day gets {\"rejected\":[pushkey]}", async () => {
+    // server.go handlePublishMatrix: the 507 becomes writeMatrixResponse(pushKey) only when the topic was last accessed
+    // over 12 h ago (matrixRejectPushKeyForUnifiedPushTopicWithoutRateVisitorAfter); a topic never seen is new.
+    const never = await fetch(`${a.url}/_matrix/push/v1/notify`, { method: "POST", body: synapse(`${BASE}/${NEVER}?up=1`) });
+    expect(never.status).toBe(507);
+    expect(((await never.json()) as { code: number }).code).toBe(50701);
+
+    // A subscriber last seen 25 hours ago: its record, written as a web server writes it, with an old ID.
+    const raw = await Raw.open(ps.port);
+    raw.command("XADD", `notistream-push:up-subscriber:${GONE}`, "MAXLEN", "1", `${Date.now() - 25 * 3600_000}-0`, "seen", "1");
+    await raw.reply();
+    raw.close();
+    const pushkey = `${BASE}/${GONE}?up=1`;
+    const gone = await fetch(`${b.url}/_matrix/push/v1/notify`, { method: "POST", body: synapse(pushkey) });
+    expect(gone.status).toBe(200);
+    expect(await gone.text()).toBe(`${JSON.stringify({ rejected: [pushkey] })}\n`);
+    // And a plain UnifiedPush push there is the 507 (a day without a subscriber).
+    expect((await push(a.url, GONE, "late")).status).toBe(507);
+
+    // Once the phone subscribes again (poll=1 counts too, as maybeSetRateVisitors runs before the poll), the gateway publishes.
+    expect((await fetch(`${a.url}/${GONE}/json?poll=1`)).status).toBe(200);
+    const back = await fetch(`${b.url}/_matrix/push/v1/notify`, { method: "POST", body: synapse(pushkey) });
+    expect(await back.text()).toBe('{"rejected":[]}\n');
+    await until("the gateway's push over RESP", () => got(GONE).length >= 1, 10_000);
+    expect(got(NEVER).map((m) => m.message)).toEqual(["plain text"]);
+  });
+
+  test("/metrics counts UnifiedPush messages and the gateway's pushes by result (server_metrics.go)", async () => {
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toMatch(/^notistream_unifiedpush_published_total 2$/m); // the accepted push and the gateway's last
+    expect(metrics).toMatch(/^notistream_matrix_pushes_total\{result="rejected"\} 1$/m);
+    expect(metrics).toMatch(/^notistream_matrix_pushes_total\{result="accepted"\} 1$/m);
+    const onA = await (await fetch(`${a.url}/metrics`)).text();
+    expect(onA).toMatch(/^notistream_matrix_pushes_total\{result="failed"\} 1$/m);
+  });
+});
+
+describe("without --visitor-subscriber-rate-limiting (the default, as ntfy's)", () => {
+  test("a UnifiedPush push to an up… topic nobody ever subscribed to is published (no 507)", async () => {
+    const r = await fetch(`${web.url}/upNobody_98765?up=1`, { method: "POST", body: "no subscriber needed" });
+    expect(r.status).toBe(200);
   });
 });

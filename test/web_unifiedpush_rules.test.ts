@@ -1,10 +1,22 @@
 // web_unifiedpush_rules.test.ts — UnifiedPush's pure rules: up… topics, a body kept byte for byte (binary as base64,
-// ntfy's truncation), a Matrix gateway request's pushkey and whether it names this server.
+// ntfy's truncation), a Matrix gateway request's pushkey and whether it names this server, and when an up… topic's
+// subscriber record lets a push through (--visitor-subscriber-rate-limiting).
 import { describe, expect, test } from "bun:test";
 import { messageLine } from "../client_line";
 import { toastFor } from "../client_toast";
 import { NtfyError } from "../web_ntfy";
-import { isUnifiedPushMessage, isUnifiedPushTopic, matrixAnswer, matrixPushkey, pushkeyPath, unifiedPushBody } from "../web_unifiedpush_rules";
+import {
+  UP_SUBSCRIBER_FRESH_MS,
+  isUnifiedPushMessage,
+  isUnifiedPushTopic,
+  matrixAnswer,
+  matrixPushkey,
+  matrixRejectsPushkey,
+  pushkeyPath,
+  streamIdMs,
+  unifiedPushBody,
+  upSubscriberState,
+} from "../web_unifiedpush_rules";
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const code = (f: () => unknown): number => {
@@ -91,5 +103,29 @@ describe("the desktop client beside UnifiedPush", () => {
     expect(toastFor(env).body).not.toContain(env.message);
     expect(messageLine(env)).toContain("(an encrypted UnifiedPush message, 300 bytes)");
     expect(toastFor({ ...env, message: "plain", encoding: undefined }).body).toContain("plain");
+  });
+});
+
+describe("an up… topic's subscriber record (--visitor-subscriber-rate-limiting)", () => {
+  const now = 1_800_000_000_000;
+  // visitor.go: a rate visitor is stale past visitorExpungeAfter (a day) since it was last seen.
+  test("a subscriber seen within a day holds the topic; never seen, or seen longer ago, is ntfy's 507", () => {
+    expect(UP_SUBSCRIBER_FRESH_MS).toBe(24 * 3600 * 1000);
+    expect(upSubscriberState(now, now)).toBe("fresh");
+    expect(upSubscriberState(now - UP_SUBSCRIBER_FRESH_MS, now)).toBe("fresh");
+    expect(upSubscriberState(now - UP_SUBSCRIBER_FRESH_MS - 1, now)).toBe("gone");
+    expect(upSubscriberState(null, now)).toBe("never");
+  });
+  // server.go handlePublishMatrix: the 507 becomes {"rejected":[pushkey]} only for a topic last accessed over 12 h ago.
+  test("the Matrix gateway rejects the pushkey only of a topic whose subscriber is gone", () => {
+    expect(matrixRejectsPushkey("gone")).toBe(true);
+    expect(matrixRejectsPushkey("never")).toBe(false);
+    expect(matrixRejectsPushkey("fresh")).toBe(false);
+  });
+  test("a stream entry ID's milliseconds, the time the record was written", () => {
+    expect(streamIdMs("1733350000000-0")).toBe(1_733_350_000_000);
+    expect(streamIdMs("1733350000000-17")).toBe(1_733_350_000_000);
+    expect(streamIdMs("nonsense")).toBeNull();
+    expect(streamIdMs("")).toBeNull();
   });
 });
