@@ -12,7 +12,7 @@ export const EMAIL_NAMES = ["x-email", "x-e-mail", "email", "e-mail", "mail", "e
 const CACHE_NAMES = ["x-cache", "cache"] as const;
 
 /** What a publish asks for beyond its notification, read and checked before anything is published. */
-export type PublishExtras = { dueMs?: number; email?: string; senderIp: string; origin: string };
+export type PublishExtras = { dueMs?: number; email?: string; senderIp?: string; origin: string };
 
 /**
  * A publish's delay and e-mail, read as parsePublishParams reads them and in its order: an e-mail without --smtp-url
@@ -21,11 +21,12 @@ export type PublishExtras = { dueMs?: number; email?: string; senderIp: string; 
  */
 export function readExtras(ctx: WebContext, req: Request, url: URL, src: ParamSource): PublishExtras {
   // The channel's URL in a mail: --base-url when set (a request's Host is anyone's to forge), else where the request came.
-  const extras: PublishExtras = { senderIp: ctx.clientOf(req), origin: ctx.opts.baseUrl ?? url.origin };
+  const extras: PublishExtras = { origin: ctx.opts.baseUrl ?? url.origin };
   const email = readParam(src, EMAIL_NAMES);
   if (email) {
     if (!ctx.mailer) throw new NtfyError(NTFY_ERRORS.emailDisabled, `Notistream does not support email (e-mail notifications) here, asked by ${email.where}: this web server has no --smtp-url; nothing was published: send the message without it`);
     extras.email = email.value;
+    extras.senderIp = ctx.clientOf(req); // only for a mail: asking Bun for a request's address is not free
   }
   const delay = readParam(src, DELAY_NAMES);
   if (delay) {
@@ -62,7 +63,7 @@ export async function publishAsked(ctx: WebContext, n: Notification, asked: Publ
   const now = Date.now();
   const { id, receivers } = await ctx.publish(n, now);
   const envelope = buildEnvelope(n, id, now);
-  if (extras?.email) ctx.mailer?.send(envelope, extras.email, `${extras.origin}/${n.channel}`, extras.senderIp);
+  if (extras?.email) ctx.mailer?.send(envelope, extras.email, `${extras.origin}/${n.channel}`, extras.senderIp ?? "unknown");
   return { envelope, receivers, scheduled: false };
 }
 
