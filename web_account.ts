@@ -172,7 +172,7 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
     const caller = callerOf(acl(), req, url, tokens);
     if (caller instanceof Response) return caller;
     const limits = accountLimits(ctx.opts.rateLimit, ctx.opts.attachments?.limits, ctx.mailer ? EMAIL_BURST : 0);
-    const who: Counted = caller.user ? { user: caller.user.name } : { visitor: ctx.visitorOf(req) };
+    const who: Counted = caller.user ? { user: caller.user.name } : anonymousVisitor(req);
     const stats = accountStats(await counts.today(who), limits);
     if (!caller.user) return ntfyJson({ username: "*", role: "anonymous", limits, stats });
     const saved = await prefs.read(caller.user.name);
@@ -187,6 +187,13 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
     });
   };
 
+  /**
+   * Whose count an anonymous publish is: with an ACL or --rate-limit, the visitor by address as ntfy counts it; with
+   * neither, nothing is limited and all anonymous callers are one visitor, "*" (Bun's requestIP was a fifth of a
+   * webhook's CPU in a profile, too dear for a figure nobody is charged by).
+   */
+  const anonymousVisitor = (req: Request): Counted => ({ visitor: acl() || (ctx.opts.rateLimit ?? 0) > 0 ? ctx.visitorOf(req) : "*" });
+
   const published = (req: Request, url: URL, checked: Checked): void => {
     const list = acl();
     let user = checked.who;
@@ -195,7 +202,7 @@ export function accountRoutes(ctx: WebContext, tokens: TokenStore | null): Accou
       const caller = callerOf(list, req, url, tokens);
       user = caller instanceof Response ? undefined : (caller.user ?? undefined);
     }
-    counts.count(user && user !== list?.anonymous ? { user: user.name } : { visitor: ctx.visitorOf(req) });
+    counts.count(user && user !== list?.anonymous ? { user: user.name } : anonymousVisitor(req));
   };
 
   return {

@@ -522,10 +522,10 @@ describe("what ntfy's web app and aiontfy read of an account", () => {
   });
 });
 
-describe("anonymous visitors' counts (no --acl: everyone is ntfy's *, counted by IP)", () => {
-  test("each visitor's publishes are its own; /v1/account answers '*' with that visitor's count", async () => {
+describe("anonymous visitors' counts (no --acl: everyone is ntfy's *)", () => {
+  test("with --rate-limit, counted by IP as ntfy's visitors: each visitor's publishes are its own; /v1/account answers '*' with that visitor's count", async () => {
     const pubsub = await startPubSub();
-    const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy"]);
+    const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy", "--rate-limit", "1000"]);
     try {
       const count = async (visitor: string) => ((await (await get(web, "/v1/account", from(visitor))).json()) as { username: string; stats: { messages: number } }).stats.messages;
       for (const body of ["a", "b", "c"]) expect((await fetch(`${web.url}/news`, { method: "POST", headers: from("198.51.100.7"), body })).status).toBe(200);
@@ -534,6 +534,18 @@ describe("anonymous visitors' counts (no --acl: everyone is ntfy's *, counted by
       expect(await eventually(() => count("198.51.100.8"), 1)).toBe(1);
       expect(await count("198.51.100.9")).toBe(0);
       expect(await (await get(web, "/v1/account", from("198.51.100.7"))).json()).toMatchObject({ username: "*", role: "anonymous" });
+    } finally {
+      await web.stop();
+      await pubsub.stop();
+    }
+  }, 20_000);
+  test("with neither an ACL nor a rate limit nothing is limited: every anonymous caller is one visitor, and the count is theirs together", async () => {
+    const pubsub = await startPubSub();
+    const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy"]);
+    try {
+      const count = async (visitor: string) => ((await (await get(web, "/v1/account", from(visitor))).json()) as { stats: { messages: number } }).stats.messages;
+      for (const [visitor, body] of [["198.51.100.7", "a"], ["198.51.100.7", "b"], ["198.51.100.8", "c"]]) expect((await fetch(`${web.url}/news`, { method: "POST", headers: from(visitor!), body })).status).toBe(200);
+      expect(await eventually(() => count("198.51.100.9"), 3)).toBe(3);
     } finally {
       await web.stop();
       await pubsub.stop();
