@@ -21,6 +21,7 @@ import type { Checked, Handler } from "./web_routes";
 import { readExtras } from "./web_publishextras";
 import { countUnifiedPush, refuseWithoutSubscriber } from "./web_unifiedpush";
 import { isUnifiedPushTopic, unifiedPushBody } from "./web_unifiedpush_rules";
+import { isUtf8 } from "node:buffer";
 
 /** A file's id: 16 letters and digits (95 random bits), the part of /file/<id>.<ext> before the dot. */
 const FILE_ID = /^[A-Za-z0-9]{16}$/;
@@ -294,14 +295,6 @@ async function unifiedPushPublish(ctx: WebContext, req: Request, params: Publish
 const attachmentsOff = (why: string): NtfyError =>
   new NtfyError(NTFY_ERRORS.attachmentsDisallowed, `${why}, and this server keeps no files (its operator turns them on with --attachment-cache-dir and --base-url); nothing was published`);
 
-const isUtf8 = (bytes: Uint8Array): boolean => {
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 type BodyReader = ReadableStreamDefaultReader<Uint8Array> | undefined;
 

@@ -3,6 +3,7 @@
 import { z } from "zod/mini";
 import type { Envelope } from "./message";
 import { NTFY_ERRORS, NtfyError } from "./web_ntfy";
+import { isUtf8 } from "node:buffer";
 
 /**
  * The topics the ntfy Android app hands to UnifiedPush apps: "up" and 12 more characters of ntfy's topic alphabet
@@ -18,14 +19,6 @@ export const isUnifiedPushTopic = (channel: string): boolean => UP_TOPIC.test(ch
  */
 export const isUnifiedPushMessage = (env: Pick<Envelope, "channel" | "encoding">): boolean => env.encoding === "base64" || isUnifiedPushTopic(env.channel);
 
-const isUtf8 = (bytes: Uint8Array): boolean => {
-  try {
-    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * A UnifiedPush body as the message (server.go handleBodyAsMessageAutoDetect): its first `limit` bytes (ntfy peeks

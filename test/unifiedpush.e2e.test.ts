@@ -286,7 +286,9 @@ describe("--visitor-subscriber-rate-limiting: ntfy's 507 for a UnifiedPush topic
   const got = (channel: string) => resp.messages.filter((m) => m.channel === channel).map((m) => JSON.parse(m.payload) as Envelope);
   const push = (url: string, topic: string, body: string) => fetch(`${url}/${topic}?up=1`, { method: "POST", body });
 
-  test("the start-up log says so", () => {
+  test("the start-up log says so", async () => {
+    // The line may come just after the one that says the server listens: waited for, not read at once.
+    await until("both start-up lines", () => a.output().includes("--visitor-subscriber-rate-limiting") && b.output().includes("--visitor-subscriber-rate-limiting"), 10_000);
     expect(a.output()).toContain("--visitor-subscriber-rate-limiting");
     expect(b.output()).toContain("--visitor-subscriber-rate-limiting");
   });
