@@ -1,6 +1,6 @@
 // client_toast.ts — what a desktop notification says: summary, body, urgency, link, buttons, icon and image from an envelope,
 // which notification an update replaces, and how a catch-up or a burst becomes one summary per channel. Pure: time passed in.
-import type { Action, Envelope } from "./message";
+import { encryptedNote, type Action, type Envelope } from "./message";
 import { showControls } from "./client_visible";
 import { plainMarkdown } from "./client_markdown";
 
@@ -53,8 +53,7 @@ export function toastKey(env: Envelope): string | undefined {
  * The text a person reads: Markdown without its syntax (client_markdown.ts), a base64 body (UnifiedPush's ciphertext
  * for an app on a phone, unreadable here) as a short note of its size, anything else as sent.
  */
-export const readableText = (env: Envelope): string =>
-  env.encoding === "base64" ? `(an encrypted UnifiedPush message, ${Buffer.from(env.message, "base64").length} bytes)` : env.content_type === "text/markdown" ? plainMarkdown(env.message) : env.message;
+export const readableText = (env: Envelope): string => encryptedNote(env) ?? (env.content_type === "text/markdown" ? plainMarkdown(env.message) : env.message);
 
 /** An attachment a notification can show as its image: an image type, said by the sender or by the name. */
 export function isImageAttachment(env: Envelope): boolean {

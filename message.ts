@@ -135,6 +135,17 @@ function copyOptional(from: Partial<Envelope>, to: Partial<Envelope>): void {
   for (const k of OPTIONAL_FIELDS) if (from[k] !== undefined) (to as Record<string, unknown>)[k] = from[k];
 }
 
+/**
+ * What a person is shown for a UnifiedPush body that is not UTF-8 (`encoding: "base64"`): ciphertext for an app on a
+ * phone, unreadable anywhere else, so a note of its size; null for any other message. Shared by the desktop client
+ * and the app, so both say the same.
+ */
+export function encryptedNote(env: Pick<Envelope, "encoding" | "message">): string | null {
+  if (env.encoding !== "base64") return null;
+  const bytes = Math.floor((env.message.replace(/=+$/, "").length * 3) / 4);
+  return `(an encrypted UnifiedPush message, ${bytes} bytes)`;
+}
+
 /** What a publisher asks for, before it has an id and a time. */
 export type Notification = Omit<Envelope, "id" | "time">;
 

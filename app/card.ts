@@ -1,6 +1,6 @@
 // app/card.ts — one message's card in the app's list: title, text (Markdown rendered safely), icon, attachment,
 // tags, link and action buttons, built from DOM nodes and text, never from a message's own markup.
-import type { Action, Envelope } from "../message";
+import { encryptedNote, type Action, type Envelope } from "../message";
 import { markdownHtml } from "./markdown";
 import { attachmentPlan, cardKey, httpUrl, isLong, isScheduled, splitLinks, type Card } from "./text";
 
@@ -79,6 +79,8 @@ function top(m: Envelope, isRead: boolean): HTMLElement {
 
 /** The text: Markdown through markdown-it (raw HTML escaped, only http(s) and mailto links), else text with links. */
 function body(m: Envelope, key: string, host: CardHost): HTMLElement[] {
+  const note = encryptedNote(m);
+  if (note !== null) return [el("p", "encrypted", note)]; // UnifiedPush's ciphertext: its size, not base64 noise
   const markdown = m.content_type === "text/markdown";
   const text = markdown ? el("div", "md") : withLinks(el("p"), m.message);
   if (markdown) text.innerHTML = markdownHtml(m.message);

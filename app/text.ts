@@ -2,7 +2,7 @@
 // each channel keeps, links found in a message's text, long messages, channels typed into Add, and the rich fields:
 // cards folded by sequence_id, safe URLs, attachments, and a message as a notification. No DOM.
 import { compileGlob, isPattern } from "../glob";
-import { compareIds, type Action, type Attachment, type Envelope } from "../message";
+import { compareIds, encryptedNote, type Action, type Attachment, type Envelope } from "../message";
 import { markdownText } from "./markdown";
 
 /** Messages kept per channel of yours, so a busy channel never pushes a quiet one's messages out. */
@@ -129,7 +129,7 @@ export function attachmentPlan(a: Attachment, base?: string, limit = PREVIEW_MAX
 export const isScheduled = (m: Envelope, nowSeconds = Date.now() / 1000): boolean => m.time > nowSeconds + 1;
 
 /** The message's text as a person reads it: Markdown as clean text, plain text as it is. */
-export const plainText = (m: Envelope): string => (m.content_type === "text/markdown" ? markdownText(m.message) : m.message);
+export const plainText = (m: Envelope): string => encryptedNote(m) ?? (m.content_type === "text/markdown" ? markdownText(m.message) : m.message);
 
 /**
  * A notification's tag: the sequence ID, so an update replaces the notification and a delete finds it, with the

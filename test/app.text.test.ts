@@ -2,7 +2,7 @@
 // messages kept per channel, links in text (trailing punctuation left out), what counts as long; and issue 25's rich
 // fields: cards folded by sequence_id, safe URLs, attachments, Markdown, and a message as a notification.
 import { describe, expect, test } from "bun:test";
-import { attachmentPlan, channelMatcher, foldCards, httpUrl, isLong, keepPerChannel, notificationFor, parseChannelInput, sizeText, splitLinks } from "../app/text";
+import { attachmentPlan, channelMatcher, foldCards, httpUrl, isLong, keepPerChannel, notificationFor, parseChannelInput, plainText, sizeText, splitLinks } from "../app/text";
 import { markdownHtml, markdownText } from "../app/markdown";
 import type { Envelope } from "../message";
 
@@ -140,5 +140,13 @@ describe("a message as a notification (the service worker's and the page's)", ()
     const n = notificationFor(msg("6-0", { icon: "javascript:alert(1)" }), 2);
     expect(n.options).toMatchObject({ tag: "6-0 ci", icon: "/icon-192.png", actions: [] });
     expect("image" in n.options).toBe(false);
+  });
+});
+
+describe("UnifiedPush's ciphertext in the app (issue 26)", () => {
+  test("a base64 body reads as a note of its size, in a card's text and a notification's body, as on the desktop", () => {
+    const env = { id: "1-0", time: 1, channel: "upAbCdEf123456", message: Buffer.from(new Uint8Array(300)).toString("base64"), encoding: "base64" } as Envelope;
+    expect(plainText(env)).toBe("(an encrypted UnifiedPush message, 300 bytes)");
+    expect(plainText({ ...env, encoding: undefined, message: "hello" })).toBe("hello");
   });
 });

@@ -2,7 +2,7 @@
 // envelopes and plain text). A request's fields and their errors are test/web_input.test.ts's.
 import { describe, expect, test } from "bun:test";
 import { z } from "zod/mini";
-import { OPTIONAL_FIELDS, type Envelope, type Notification, buildEnvelope, compareIds, envelopeFields, envelopeFromEntry, formatLine, parsePayload, priorityFrom } from "../message";
+import { OPTIONAL_FIELDS, type Envelope, type Notification, buildEnvelope, compareIds, encryptedNote, envelopeFields, envelopeFromEntry, formatLine, parsePayload, priorityFrom } from "../message";
 
 describe("envelopes", () => {
   test("build and read back", () => {
@@ -114,4 +114,14 @@ describe("a payload from RESP is a claim, not a fact (issue 22, High 5)", () => 
 test("priorityFrom: 1 to 5 or ntfy's names in any case, urgent as max; anything else is none (the one reading every way in shares)", () => {
   expect(["1", " 5 ", "min", "LOW", "default", "High", "max", "urgent"].map(priorityFrom)).toEqual([1, 5, 1, 2, 3, 4, 5, 5]);
   expect(["0", "6", "04", "4.0", "", "highest", "u=3, i"].map(priorityFrom)).toEqual([null, null, null, null, null, null, null]);
+});
+
+describe("encryptedNote: what a person is shown for UnifiedPush's ciphertext (issue 26)", () => {
+  test("a base64 body is a note of its size in bytes, whatever its padding; anything else is null", () => {
+    for (const n of [1, 2, 3, 4, 200, 4096]) {
+      const message = Buffer.from(new Uint8Array(n).fill(255)).toString("base64");
+      expect(encryptedNote({ encoding: "base64", message })).toBe(`(an encrypted UnifiedPush message, ${n} bytes)`);
+    }
+    expect(encryptedNote({ message: "/w==" })).toBeNull();
+  });
 });
