@@ -206,6 +206,20 @@ function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters,
   return { fetch, stop: () => clearInterval(sweeper) };
 }
 
+/**
+ * A request's client address (behind a trusted proxy, the one X-Forwarded-For names), asked of Bun once per request:
+ * the rate limit, the day's count, a login's failures and a mail may each want it, and Bun's requestIP builds a new
+ * address object per call, which showed as a quarter of a webhook's CPU in a profile.
+ */
+function clientAddresses(trusted: Cidr[] | null, server: () => Server<SocketSession>): (req: Request) => string {
+  const addresses = new WeakMap<Request, string>();
+  return (req) => {
+    let address = addresses.get(req);
+    if (address === undefined) addresses.set(req, (address = clientAddress(server().requestIP(req)?.address ?? "unknown", trusted && req.headers.get("x-forwarded-for"), trusted)));
+    return address;
+  };
+}
+
 export async function startWeb(opts: WebOptions) {
   const log = (line: string) => {
     if (!opts.quiet) console.log(line);
@@ -227,14 +241,7 @@ export async function startWeb(opts: WebOptions) {
   };
   const trusted = opts.trustProxy ? (opts.trustedProxies ?? parseCidrs(DEFAULT_TRUSTED_PROXIES)) : null;
   let server: Server<SocketSession>;
-  // Asked once per request (the rate limit, the day's count, a login's failures, a mail may each want it): Bun's
-  // requestIP builds a new address object per call, which showed as a quarter of a webhook's CPU in a profile.
-  const addresses = new WeakMap<Request, string>();
-  const clientOf = (req: Request): string => {
-    let address = addresses.get(req);
-    if (address === undefined) addresses.set(req, (address = clientAddress(server.requestIP(req)?.address ?? "unknown", trusted && req.headers.get("x-forwarded-for"), trusted)));
-    return address;
-  };
+  const clientOf = clientAddresses(trusted, () => server);
   const visitorOf = (req: Request): string => visitorKey(clientOf(req));
   const keepOpen = (req: Request): void => server.timeout(req, 0);
   // Scheduled messages wait in the pub/sub server; any publish with a sequence ID cancels the scheduled ones it names.
