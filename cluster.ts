@@ -2,9 +2,30 @@
 // publishing with SPUBLISH, and sharded subscriptions that follow failovers and say when each one is live again (to catch up).
 import { readFileSync } from "node:fs";
 import { Cluster, type ClusterOptions, type Redis } from "ioredis";
+import ShardedSubscriber from "ioredis/built/cluster/ShardedSubscriber";
 import { isPattern } from "./glob";
 import { keySlot } from "./layout";
 import { linkOptionsFromUrl, type LinkOptions } from "./link";
+
+/**
+ * ioredis 5.11's ShardedSubscriber.stop() disconnects its node connection and then removes every listener, its "error"
+ * one too; a reply already on the wire (an SUNSUBSCRIBE's, during a failover) then fails ioredis's own queue check and
+ * is emitted as an "error" nobody listens to, which throws and ends the process (seen in a cluster e2e run: "Command
+ * queue state error … Last reply: sunsubscribe,spread/050,7"). A stopped subscriber's connection keeps a listener that
+ * drops what it says: it is being closed, and the subscriber group makes a new one.
+ */
+export function keepStoppedSubscribersQuiet(): void {
+  const proto = ShardedSubscriber.prototype as { stop(): void; getInstance(): Redis | null; quieted?: true };
+  if (proto.quieted) return;
+  const stop = proto.stop;
+  proto.stop = function (this: ShardedSubscriber) {
+    const instance = this.getInstance();
+    stop.call(this);
+    instance?.on("error", () => {});
+  };
+  proto.quieted = true;
+}
+keepStoppedSubscribersQuiet();
 
 /** Any one node of the cluster: a redis:// or rediss:// URL (with the CA to trust), or link.ts's options. */
 export type ClusterNode = string | LinkOptions;
