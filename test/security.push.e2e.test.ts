@@ -252,7 +252,7 @@ describe("Medium 1: push subscriptions lose what the ACL no longer allows", () =
       await inProcess.subscribe(alice.json, ["alice/a", "shared"], "alice", "192.0.2.1");
       await inProcess.subscribe(bob.json, ["shared"], "bob", "192.0.2.2");
       await inProcess.subscribe(ops.json, ["shared", "alice/a"], "ops", "192.0.2.3");
-      await eventually("the web server has all three", async () => /^notistream_push_subscriptions 3$/m.test(await metrics(web.url)), 5000);
+      await eventually("the web server has all three", async () => /^notistream_push_subscriptions 3$/m.test(await metrics(web.url)));
 
       const next = Acl.parse(`user default off\nuser alice on nopass &alice/* +@all\nuser bob off &* +@all\nuser ops on nopass &* +@all`, "test");
       expect(await inProcess.revoke(next)).toEqual({ dropped: 1, trimmed: 1 });
