@@ -386,7 +386,10 @@ describe("Low: per-visitor caps on GET /events streams and the glob patterns the
   test("the env twins set the caps, and the start says what they are", async () => {
     const web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy"], { NOTISTREAM_MAX_STREAMS_PER_VISITOR: "1", NOTISTREAM_MAX_PATTERNS_PER_VISITOR: "7" });
     try {
-      expect(web.output()).toContain("web: each client IP (IPv6 per /64; this machine's own are not counted) may hold 1 streams (GET /events and ntfy's /<topics>/json, sse, raw and ws; --visitor-subscriptions) with 7 glob patterns in all");
+      const line = "web: each client IP (IPv6 per /64; this machine's own are not counted) may hold 1 streams (GET /events and ntfy's /<topics>/json, sse, raw and ws; --visitor-subscriptions) with 7 glob patterns in all";
+      // Start-up lines may come just after the one that says the server listens: waited for, not read at once.
+      await until("the start-up line on the caps", () => web.output().includes(line), 10_000);
+      expect(web.output()).toContain(line);
       const abort = new AbortController();
       const visitor = { "x-forwarded-for": "192.0.2.33" };
       const first = await fetch(`${web.url}/events?channel=open/x`, { headers: visitor, signal: abort.signal });
