@@ -369,9 +369,10 @@ function refusedAs400<T>(rule: () => T): T {
 /**
  * Topic names ntfy's web app refuses to subscribe to (its SubscribeDialog checks config.disallowed_topics): ntfy's own
  * (config.go DefaultDisallowedTopics: the app's pages and files, which share its paths), and the names of this
- * server's own routes, where POST /<name> is no publish (GET /health, /events, /messages; POST /github, /gitlab, /gitea).
+ * server's own routes, where POST /<name> is no publish (GET /health, /events, /messages; POST /github, /gitlab, /gitea), and Gotify's (web_gotify.ts: /message, /stream,
+ * /application, /client, /current/user, /user, /version, /image).
  */
-export const DISALLOWED_TOPICS = ["docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1", "health", "healthz", "events", "messages", "github", "gitlab", "gitea"];
+export const DISALLOWED_TOPICS = ["docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1", "health", "healthz", "events", "messages", "github", "gitlab", "gitea", "message", "stream", "application", "client", "current", "user", "version", "image"];
 
 /**
  * What ntfy's web app reads at start (apiConfigResponse), said as this server is: login where an ACL file issues

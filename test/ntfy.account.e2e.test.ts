@@ -237,7 +237,7 @@ describe("ntfy's credentials, accounts and tokens on the ACL", () => {
       billing_contact: "",
       web_push_public_key: "",
       // ntfy's own (config.go DefaultDisallowedTopics), then the names of our own routes.
-      disallowed_topics: ["docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1", "health", "healthz", "events", "messages", "github", "gitlab", "gitea"],
+      disallowed_topics: ["docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1", "health", "healthz", "events", "messages", "github", "gitlab", "gitea", "message", "stream", "application", "client", "current", "user", "version", "image"],
       // What web/src/app/VersionChecker.js compares every 5 minutes (v2.16+; docs/api/openapi.yaml ServerConfig.config_hash).
       config_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
