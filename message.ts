@@ -43,6 +43,14 @@ export const AttachmentSchema = z.object({
 });
 export type Attachment = z.infer<typeof AttachmentSchema>;
 
+/** The `gotify` field: a number that only grows (≥ 1 once published), Gotify's own priority and extras. */
+export const GotifySchema = z.object({
+  id: z.int().check(z.gte(0)),
+  priority: z.optional(z.int()),
+  extras: z.optional(z.record(z.string(), z.unknown())),
+});
+export type GotifyFields = z.infer<typeof GotifySchema>;
+
 const text = { schema: z.optional(z.string()), store: (v: string) => v, load: (s: string): string | undefined => s };
 
 /** A field kept in history as JSON: read back through its schema, and an unreadable one dropped (the message still shows). */
@@ -101,6 +109,12 @@ const OPTIONAL = {
   content_type: wordField(["text/markdown"]),
   /** "base64": the message is a binary body base64-encoded (UnifiedPush's encrypted Web Push bodies; ntfy's encoding). */
   encoding: wordField(["base64"]),
+  /**
+   * Gotify's view of a message on a channel some Gotify app is bound to (web_gotify_model.ts): its number, given by the
+   * Publisher at publish time from one counter shared by every web server; the exact 0–10 priority and the extras a
+   * Gotify sender gave. 0 only before the Publisher numbers it.
+   */
+  gotify: jsonField(GotifySchema),
 };
 type OptionalField = keyof typeof OPTIONAL;
 export const OPTIONAL_FIELDS = Object.keys(OPTIONAL) as OptionalField[];
@@ -122,6 +136,7 @@ export const EnvelopeSchema = z.object({
   icon: OPTIONAL.icon.schema,
   content_type: OPTIONAL.content_type.schema,
   encoding: OPTIONAL.encoding.schema,
+  gotify: OPTIONAL.gotify.schema,
   /**
    * Cache: no: a message published live and kept in no history, so it has no id (""), never moves a reader's place,
    * and a live reader shows it as it came rather than look it up in history (parsePayload). Never a history field.

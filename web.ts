@@ -28,6 +28,7 @@ import { DEFAULT_TRUSTED_PROXIES, clientAddress, crossSiteRefusal, parseCidrs, v
 import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntfyErrorResponse, withNtfyErrorFields } from "./web_ntfy";
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
 import { TokenStore } from "./web_tokens";
+import { GotifyStore } from "./web_gotify_store";
 import { Scheduler, schedulingMetrics } from "./web_scheduled";
 import { EMAIL_BURST, Mailer, defaultSmtpFrom, smtpSettingsRefusal } from "./web_email";
 import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
@@ -262,6 +263,9 @@ export async function startWeb(opts: WebOptions) {
   // ntfy's tokens, issued to an ACL file's users: kept in the pub/sub server, so every web server takes each one.
   const tokens = opts.acl?.issuesTokens ? new TokenStore(publisher, hub) : null;
   tokens?.start();
+  const gotifyStore = new GotifyStore(publisher, hub, logError); // Gotify's apps and clients, shared by every web server
+  void gotifyStore.start();
+  publisher.numbering = gotifyStore; // a message to a channel some Gotify app is bound to is numbered as it is published
   const takeTokens = (acl: Acl) => void (acl.issued = tokens ? (token) => tokens.userOf(token) : undefined);
   if (opts.acl) takeTokens(opts.acl);
   const logins = new LoginGuard({

@@ -27,6 +27,16 @@ export function redactUrl(url: string): string {
 
 export type Published = { id: string; channel: string; receivers: number };
 
+/**
+ * Gotify's message numbers (web_gotify_store.ts): whether a channel is bound to some Gotify app (from memory, no round
+ * trip), and the next number of the counter every web server shares.
+ */
+export type Numbering = {
+  /** From memory; a Promise only until the bindings are first loaded (a publish then waits for them). */
+  isBound(channel: string): boolean | Promise<boolean>;
+  nextMessageNumber(): Promise<number>;
+};
+
 /** What the web server's readers (web_events.ts, web_push.ts) need of the store: commands, keys, the layout, publishing. */
 export type Store = {
   send(command: string, args: string[]): Promise<unknown>;
@@ -104,6 +114,8 @@ export class Publisher implements Store {
   private plan: PublishingPlan = { replicas: 0, noGlobs: null, line: null };
   /** What publish() sent lately: the hub takes these as they are (see RecentlyPublished). */
   private readonly recent = new RecentlyPublished();
+  /** Gotify's numbering, set by web.ts once its store has started (null: no Gotify apps are kept here). */
+  numbering: Numbering | null = null;
 
   constructor(
     private readonly url: string,
@@ -183,7 +195,8 @@ export class Publisher implements Store {
    * XADD to the channel's history first: its ID becomes the envelope's id. Then PUBLISH the envelope. The history
    * copy and the live copy carry the same `time`, read once from one clock. An uncached one is only PUBLISHed.
    */
-  async publish(n: Notification, now = Date.now()): Promise<Published> {
+  async publish(given: Notification, now = Date.now()): Promise<Published> {
+    const n = await this.numbered(given);
     // Cache: no: PUBLISH alone, so only whoever listens now gets it; no id, since history holds no entry for it.
     if (n.uncached) return { id: "", channel: n.channel, receivers: await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, "", now))) };
     const layout = this.known ?? (await this.layout());
@@ -198,6 +211,19 @@ export class Publisher implements Store {
     this.recent.add(n.channel, stored.id, payload);
     const receivers = await this.publishPayload(n.channel, payload);
     return { id: stored.id, channel: n.channel, receivers };
+  }
+
+  /**
+   * The notification with its Gotify number: the next one for a channel some Gotify app is bound to (only those pay
+   * the extra round trip), taken before the XADD so numbers follow publish order; elsewhere no `gotify` field at all,
+   * so a number never comes from anywhere but the shared counter.
+   */
+  private async numbered(n: Notification): Promise<Notification> {
+    const bound = this.numbering?.isBound(n.channel) ?? false;
+    if (bound === true || (bound !== false && (await bound))) return { ...n, gotify: { ...n.gotify, id: await this.numbering!.nextMessageNumber() } };
+    if (n.gotify === undefined) return n;
+    const { gotify: _dropped, ...rest } = n;
+    return rest;
   }
 
   /** Did this web server publish exactly `payload` on `channel` as `id`, lately? Then the hub need not check it. */

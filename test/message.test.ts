@@ -38,8 +38,9 @@ describe("the envelope, defined once", () => {
       ],
       attachment: { name: "a.png", type: "image/png", size: 10, expires: 1_700_010_000, url: "https://x.test/file/a.png" },
       icon: "https://x.test/i.png", content_type: "text/markdown", encoding: "base64",
+      gotify: { id: 7, priority: 9, extras: { "client::display": { contentType: "text/markdown" }, "x::y": [1, null] } },
     };
-    expect([...OPTIONAL_FIELDS].sort()).toEqual(["actions", "attachment", "content_type", "encoding", "event", "icon", "priority", "sequence_id", "source", "tags", "title", "url"]);
+    expect([...OPTIONAL_FIELDS].sort()).toEqual(["actions", "attachment", "content_type", "encoding", "event", "gotify", "icon", "priority", "sequence_id", "source", "tags", "title", "url"]);
     const t = 1_700_000_000_999;
     const live = buildEnvelope(n, "1700000001000-0", t);
     const stored = envelopeFromEntry("1700000001000-0", envelopeFields(n, t), "c");
@@ -56,6 +57,7 @@ describe("the envelope, defined once", () => {
       ["actions", JSON.stringify(Array(4).fill({ id: "1", action: "copy", label: "x", clear: false, value: "v" }))],
       ["attachment", '{"name":"x"}'], ["event", "message_explode"], ["sequence_id", "has space"], ["sequence_id", "x".repeat(65)],
       ["content_type", "text/html"], ["encoding", "base32"],
+      ["gotify", '{"id":-1}'], ["gotify", '{"id":1.5}'], ["gotify", '{"priority":3}'], ["gotify", "{not json"],
     ];
     for (const [k, v] of bad) expect(envelopeFromEntry("1-0", [...f, k!, v!], "c")).toEqual({ id: "1-0", time: 5, channel: "c", message: "hi" });
   });
