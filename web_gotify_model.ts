@@ -63,6 +63,8 @@ export const MAX_HIDDEN_IDS = 10_000;
 
 // ---- Requests ----------------------------------------------------------------------------------------------------
 
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+
 /** A number sent as JSON, or as text by a form or a query (Gin binds both into an int). */
 const intInput = z.union([z.number().int(), z.string().trim().regex(/^-?\d+$/).transform(Number)]);
 
@@ -96,10 +98,12 @@ export type CreateMessage = z.infer<typeof CreateMessageSchema>;
 export function parseParams<T>(schema: z.ZodType<T>, input: unknown): { ok: true; value: T } | { ok: false; description: string } {
   const r = schema.safeParse(input ?? {});
   if (r.success) return { ok: true, value: r.data };
+  const given = isRecord(input) ? input : {};
   const texts = r.error.issues.map((i) => {
     const field = String(i.path[0] ?? "body");
-    const missing = i.code === "invalid_type" && i.input === undefined;
-    return missing || (i.code === "too_small" && i.minimum === 1 && typeof i.input === "string") ? `Field '${field}' is required` : `Field '${field}' is not valid`;
+    // Gin's "required" refuses a missing field and the zero value ("").
+    const missing = given[field] === undefined || given[field] === null || given[field] === "";
+    return missing ? `Field '${field}' is required` : `Field '${field}' is not valid`;
   });
   return { ok: false, description: [...new Set(texts)].join("; ") };
 }
@@ -148,8 +152,6 @@ export type GotifyMessage = {
   extras?: Record<string, unknown>;
   date: string;
 };
-
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
 
 /** The last path segment of a URL, for an attachment's name ("image" when it has none). */
 function lastSegment(url: string): string {
@@ -268,6 +270,7 @@ export const userJson = (id: number, name: string, admin: boolean): { id: number
 export function channelSlug(name: string): string {
   const slug = name
     .normalize("NFKD")
+    .replace(/\p{M}/gu, "") // accents off: "É" is "E"
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")
