@@ -29,6 +29,7 @@ import { NTFY_ERRORS, NTFY_PREFLIGHT, NtfyError, inNtfyShape, isNtfyRequest, ntf
 import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type Upgrade } from "./web_ntfy_subscribe";
 import { TokenStore } from "./web_tokens";
 import { GotifyStore } from "./web_gotify_store";
+import { gotifyRoutes, isGotifyRequest } from "./web_gotify";
 import { Scheduler, schedulingMetrics } from "./web_scheduled";
 import { EMAIL_BURST, Mailer, defaultSmtpFrom, smtpSettingsRefusal } from "./web_email";
 import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
@@ -60,6 +61,8 @@ type Features = {
   /** ntfy's subscribing routes, GET /<channels>/json, sse, raw, ws and auth (web_ntfy_subscribe.ts). */
   ntfySubscribe: RouteRow[];
   account: AccountRoutes;
+  /** Gotify's REST API (web_gotify.ts), GET and HEAD /health among its rows (ours, with Gotify's fields). */
+  gotify: RouteRow[];
 };
 
 /**
@@ -68,7 +71,7 @@ type Features = {
  * a /<prefix>/<channel>, then any other path is a channel, ntfy-style (except under a fixed path's folder, /push/).
  * A 405's Allow lists a path's methods in the order written here.
  */
-function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySubscribe }: Features): RouteRow[] {
+function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySubscribe, gotify }: Features): RouteRow[] {
   const row = (method: string, path: string, right: Right, handler: Handler, token?: TokenFrom): RouteRow => ({ method, path, right, handler, ...(token ? { token } : {}) });
   const toChannel = publishPath(ctx);
   const toRoot = publishRoot(ctx);
@@ -87,7 +90,6 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     // Uploaded files (ntfy's /file/<id>.<ext>): the handler checks read rights on the channel each was published to.
     row("GET", "/file/<channel>", "none", files),
     row("HEAD", "/file/<channel>", "none", files),
-    row("GET", "/health", "none", ops.health),
     row("GET", "/healthz", "none", ops.healthz),
     row("GET", "/metrics", "none", ops.metrics),
     row("GET", "/events", "read", reading.events),
@@ -111,6 +113,8 @@ function routeTable(ctx: WebContext, { app, reading, ops, push, account, ntfySub
     row("DELETE", "/v1/account/subscription", "none", account.subscriptionDelete),
     row("DELETE", "/v1/account", "none", account.managedByAcl),
     row("POST", "/v1/account/password", "none", account.managedByAcl),
+    // Gotify's API: /message, /application, /client, /current/user, /user, /version, /health, images (each logs its caller in).
+    ...gotify,
     ...app.files.map(([path, handler]) => row("GET", path, "none", handler)),
     row("POST", `/${CHANNEL}`, "write", toChannel, "query"),
     ntfyPutRow(toChannel),
@@ -196,7 +200,7 @@ function dispatcher(ctx: WebContext, routes: RouteTable, count: RequestCounters,
   const fetch = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const res = await answer(req, url);
-    if (isNtfyRequest(req.method, url.pathname)) return inNtfyShape(res);
+    if (isNtfyRequest(req.method, url.pathname) && !isGotifyRequest(req.method, url.pathname)) return inNtfyShape(res);
     // ntfy-style publishing, POST or PUT /<topic>: errors carry ntfy's fields too (its senders read the code).
     if (res.status >= 400 && (req.method === "POST" || req.method === "PUT")) {
       const found = matchRoute(routes, req.method, url.pathname);
@@ -276,7 +280,7 @@ export async function startWeb(opts: WebOptions) {
     storeAway: () => error(503, `cannot check the token: ${NOT_CONNECTED}`, { "retry-after": "5" }),
   });
   const account = accountRoutes(ctx, tokens);
-  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account, ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive) }));
+  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account, ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive), gotify: gotifyRoutes(ctx, gotifyStore, ops.health) }));
   const dispatch = dispatcher(ctx, routes, count, logins, account.published);
   server = Bun.serve({
     hostname: opts.host,
