@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { compareIds, type Envelope } from "../message";
 import type { SocketSession } from "../web_events";
-import { GotifyStream, gotifyFrame, openGotifyStreams, type BoundApp, type HistoryAfter } from "../web_gotify_stream";
+import { GotifyStream, gotifyFrame, openGotifyStreams, originAllowed, type BoundApp, type HistoryAfter } from "../web_gotify_stream";
 import type { HubListener } from "../web_hub";
 import type { ServerWebSocket } from "bun";
 import { until } from "./helpers";
@@ -220,5 +220,18 @@ describe("GotifyStream", () => {
     await until("the held message", () => ws.texts.length === 1);
     expect(errors.map((e) => (e as Error).message)).toEqual(["the pub/sub server is away"]);
     stream.closed();
+  });
+});
+
+describe("originAllowed (api/stream/stream.go isAllowedOrigin, without an allowed-origins list)", () => {
+  test("no Origin, or the request's own host, may open a stream; another site's page may not", () => {
+    expect(originAllowed(null, "push.example.org")).toBe(true);
+    expect(originAllowed("", "push.example.org")).toBe(true);
+    expect(originAllowed("https://push.example.org", "push.example.org")).toBe(true);
+    expect(originAllowed("https://PUSH.example.org:8443", "push.example.org:8443")).toBe(true);
+    expect(originAllowed("https://evil.example", "push.example.org")).toBe(false);
+    expect(originAllowed("https://push.example.org:444", "push.example.org")).toBe(false);
+    expect(originAllowed("not a url", "push.example.org")).toBe(false);
+    expect(originAllowed("https://push.example.org", null)).toBe(false);
   });
 });
