@@ -101,7 +101,7 @@ type Deps = { ctx: WebContext; store: GotifyStore; history: ReturnType<typeof hi
  * `takes` allows (another is a 401, as there), or, beyond Gotify, a login token of the ACL's (ntfy's tk_…) as Bearer.
  * With no credentials: "*" on a server without an ACL, else the 401.
  */
-function callerOf(d: Deps, req: Request, url: URL, takes: Takes): GotifyCaller | Response {
+export function callerOf(d: Pick<Deps, "ctx" | "store">, req: Request, url: URL, takes: Takes): GotifyCaller | Response {
   const acl = d.ctx.opts.acl;
   const header = req.headers.get("authorization");
   const login = (scheme: RegExp): AclUser | null => {
@@ -205,6 +205,8 @@ function shaped(handler: Handler): Handler {
 /** A handler for a caller who logged in as `takes` allows; the 401 otherwise. */
 function withCaller(d: Deps, takes: Takes, handler: (c: GotifyCaller, req: Request, url: URL) => Promise<Response>): Handler {
   return shaped(async (req, url) => {
+    // A web server just started may still be loading apps and clients: a valid token must not get a 401 meanwhile.
+    if (!(await d.store.ready().then(() => true, () => false))) return gotifyFail(503, NOT_CONNECTED, { "retry-after": "5" });
     const caller = callerOf(d, req, url, takes);
     return caller instanceof Response ? caller : handler(caller, req, url);
   });
