@@ -30,6 +30,7 @@ import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type 
 import { TokenStore } from "./web_tokens";
 import { GotifyStore } from "./web_gotify_store";
 import { gotifyRoutes, isGotifyRequest } from "./web_gotify";
+import { gotifyStreamRow } from "./web_gotify_stream";
 import { Scheduler, schedulingMetrics } from "./web_scheduled";
 import { EMAIL_BURST, Mailer, defaultSmtpFrom, smtpSettingsRefusal } from "./web_email";
 import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
@@ -280,7 +281,7 @@ export async function startWeb(opts: WebOptions) {
     storeAway: () => error(503, `cannot check the token: ${NOT_CONNECTED}`, { "retry-after": "5" }),
   });
   const account = accountRoutes(ctx, tokens);
-  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account, ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive), gotify: gotifyRoutes(ctx, gotifyStore, ops.health) }));
+  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account, ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive), gotify: [...gotifyRoutes(ctx, gotifyStore, ops.health), gotifyStreamRow(ctx, gotifyStore, upgrade, keepalive)] }));
   const dispatch = dispatcher(ctx, routes, count, logins, account.published);
   server = Bun.serve({
     hostname: opts.host,
@@ -289,6 +290,7 @@ export async function startWeb(opts: WebOptions) {
     maxRequestBodySize: Math.max(opts.maxBody, GITHUB_MAX_BODY, opts.attachments?.limits.fileSize ?? 0) + 1024 * 1024,
     ...(opts.tls ? { tls: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
     fetch: dispatch.fetch,
+    // ntfy's /ws and Gotify's /stream alike: each socket carries its session (SocketSession), and both read only pongs.
     websocket: ntfyWebSocket(keepalive, (opts.sseOutputLimit ?? DEFAULT_SSE_OUTPUT_LIMIT).hard),
     error(err) {
       console.error("web: unexpected error", err);

@@ -2,8 +2,9 @@
 // per numbered message on the channels its user's applications are bound to, following them as apps come and go.
 import { isPattern } from "./glob";
 import { compareIds, type Envelope } from "./message";
-import type { WebContext } from "./web_context";
+import { NOT_CONNECTED, type WebContext } from "./web_context";
 import { cachedMessages, type SocketSession } from "./web_events";
+import { callerOf } from "./web_gotify";
 import { gotifyError, messageJson } from "./web_gotify_model";
 import type { GotifyStore } from "./web_gotify_store";
 import type { HubListener } from "./web_hub";
@@ -193,9 +194,6 @@ export class GotifyStream implements SocketSession {
 /** How many Gotify streams this web server holds (for /metrics and tests). */
 export const openGotifyStreams = (): number => open.size;
 
-/** Who a Gotify request is (web_gotify.ts's client login: a client token, or the user's Basic login), or the answer refusing it. */
-export type ClientLogin = (req: Request, url: URL) => Promise<{ user: string; clientToken: string | null } | Response>;
-
 const gotifyAnswer = (status: number, description: string): Response => Response.json(gotifyError(status, description), { status });
 
 /**
@@ -216,16 +214,19 @@ export function originAllowed(origin: string | null, host: string | null): boole
  * the user's Basic login; the socket is handed to web.ts's shared WebSocket handler with its GotifyStream.
  * `pingSeconds` is --keepalive (Gotify's own 45 by default), so Bun's idle close (15 s past it) fits the pings.
  */
-export function gotifyStreamRow(ctx: WebContext, store: GotifyStore, login: ClientLogin, upgrade: Upgrade, pingSeconds: number): RouteRow {
+export function gotifyStreamRow(ctx: WebContext, store: GotifyStore, upgrade: Upgrade, pingSeconds: number): RouteRow {
   const historyAfter: HistoryAfter = (channel, after) => cachedMessages(ctx.publisher, [channel], { after });
   const onError = (err: unknown) => ctx.log(`web: gotify: /stream could not catch up from history: ${(err as Error).message}`);
   const handler: Handler = async (req, url) => {
     if (!originAllowed(req.headers.get("origin"), req.headers.get("host")))
       return gotifyAnswer(403, "the WebSocket was opened by a page of another site (its Origin is not this server's); open it from this server's own pages or a client that sends no Origin");
-    await store.ready();
-    const who = await login(req, url);
+    // A web server just started may still be loading the clients: a valid token must not be refused meanwhile.
+    if (!(await store.ready().then(() => true, () => false))) return gotifyAnswer(503, NOT_CONNECTED);
+    // As the REST routes log in (web_gotify.ts callerOf, auth/authentication.go RequireClient): an app token is a 401.
+    const who = callerOf({ ctx, store }, req, url, "client");
     if (who instanceof Response) return who;
-    const { user, clientToken } = who;
+    const user = who.user;
+    const clientToken = who.client?.token ?? null;
     // The user's apps whose channels the user may still read (an ACL reload may have taken a right away since).
     const mayRead = (channel: string): boolean => ctx.opts.acl?.users.get(user)?.mayReadOverHttp([channel]) ?? true;
     const directory: StreamDirectory = {
@@ -240,5 +241,5 @@ export function gotifyStreamRow(ctx: WebContext, store: GotifyStore, login: Clie
     // Bun answers the handshake itself once upgraded, and ignores this; it is what the request metrics count.
     return new Response(null, { status: 200 });
   };
-  return { method: "GET", path: "/stream", right: "none", handler };
+  return { method: "GET", path: "/stream", right: "none", handler, token: "query" };
 }
