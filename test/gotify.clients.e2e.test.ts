@@ -1,0 +1,194 @@
+// test/gotify.clients.e2e.test.ts — real Gotify clients against our web server: npm gotify-client 0.4.2 (generated
+// from Gotify's API spec) logs in, makes an application and a client, publishes, lists and deletes; Apprise 1.2.0's
+// gotify:// sends title, priority and Markdown; messages published our ways (curl, ntfy's PUT) reach GET /stream,
+// and our own client shows a Gotify-published message.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ApplicationApi, ClientApi, CurrentApi, GotifyClient, type HttpClient, type HttpRequestParams } from "gotify-client";
+import { Raw, killClients, needs, run, startClient, startPubSub, startWebServer, until, type Running } from "./helpers";
+
+const PASSWORD = "clients-pass-1";
+const BASIC = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString("base64")}`;
+type GotifyMessage = { id: number; appid: number; message: string; title: string; priority: number; extras?: Record<string, unknown>; date: string };
+
+let pubsub: Running;
+let web: Running & { url: string };
+beforeAll(async () => {
+  pubsub = await startPubSub();
+  const dir = mkdtempSync(join(tmpdir(), "notistream-gotify-clients-"));
+  const acl = join(dir, "users.acl");
+  writeFileSync(acl, `user alice on #${new Bun.CryptoHasher("sha256").update(PASSWORD).digest("hex")} &gotify/* &alerts +@all\n`);
+  web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--acl", acl]);
+});
+afterAll(async () => {
+  killClients();
+  await web?.stop();
+  await pubsub?.stop();
+});
+
+/**
+ * The library's HttpClient (its README's "Custom client") with a Basic login: its own FetchHttpClient sends only
+ * tokens (X-Gotify-Key), and a user's first client token is made with the user's password, as Gotify's UI does.
+ */
+class BasicLogin implements HttpClient {
+  constructor(
+    private readonly host: string,
+    private readonly authorization: string,
+  ) {}
+  async request<Result>(url: string, params: HttpRequestParams = {}): Promise<Result> {
+    const hasBody = params.body !== undefined && params.body !== null;
+    const res = await fetch(`${this.host}${url}`, {
+      method: params.method ?? "GET",
+      headers: { authorization: this.authorization, ...(hasBody ? { "content-type": "application/json" } : {}) },
+      ...(hasBody ? { body: JSON.stringify(params.body) } : {}),
+    });
+    return (params.format === "json" ? await res.json() : await res.text()) as Result;
+  }
+}
+
+/** A GET /stream WebSocket with a client token, keeping every frame. */
+async function stream(token: string): Promise<{ frames: GotifyMessage[]; ws: WebSocket }> {
+  const frames: GotifyMessage[] = [];
+  const ws = new WebSocket(`${web.url.replace(/^http/, "ws")}/stream?token=${token}`);
+  ws.onmessage = (e) => frames.push(JSON.parse(String(e.data)) as GotifyMessage);
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("GET /stream did not open"));
+  });
+  return { frames, ws };
+}
+
+describe("npm gotify-client 0.4.2", () => {
+  test("logs in, creates an application and a client, publishes, lists, deletes", async () => {
+    // Log in: the user, then a client token made with the password (api/client.go CreateClient).
+    const login = new BasicLogin(web.url, BASIC);
+    const me = await new CurrentApi(login).currentUser();
+    expect(me).toMatchObject({ name: "alice", admin: false });
+    const client = await new ClientApi(login).createClient({ name: "gotify-client" });
+    expect(client.token).toMatch(/^C[-_.a-zA-Z0-9]{14}$/);
+    const gotify = new GotifyClient(web.url, { client: client.token });
+    expect((await gotify.current.currentUser()).name).toBe("alice");
+    expect((await gotify.client.getClients()).map((c) => c.name)).toContain("gotify-client");
+
+    // An application (api/application.go CreateApplication): its token, image and default priority as Gotify answers.
+    const app = await gotify.application.createApp({ name: "CI builds", description: "from the pipeline", defaultPriority: 4 });
+    expect(app).toMatchObject({ name: "CI builds", description: "from the pipeline", defaultPriority: 4, internal: false, image: "static/defaultapp.png" });
+    expect(app.token).toMatch(/^A[-_.a-zA-Z0-9]{14}$/);
+    expect((await gotify.application.getApps()).map((a) => a.id)).toEqual([app.id]);
+
+    // Publish with the app token (the library sends it in X-Gotify-Key on POST /message only).
+    const sender = new GotifyClient(web.url, { app: app.token, client: client.token });
+    const first = await sender.message.createMessage({ message: "build 41 passed", title: "CI" } as Parameters<typeof sender.message.createMessage>[0]);
+    // No priority: the application's default (api/message.go CreateMessage).
+    expect(first).toMatchObject({ appid: app.id, message: "build 41 passed", title: "CI", priority: 4 });
+    const second = await sender.message.createMessage({ message: "build 42 **failed**", title: "CI", priority: 9, extras: { "client::display": { contentType: "text/markdown" } } } as Parameters<typeof sender.message.createMessage>[0]);
+    expect(second.id).toBeGreaterThan(first.id);
+    expect(second.extras).toEqual({ "client::display": { contentType: "text/markdown" } });
+
+    // List: newest first, with Gotify's paging object; per application too.
+    const listed = await gotify.message.getMessages({ limit: 10 });
+    expect(listed.messages.map((m) => m.id)).toEqual([second.id, first.id]);
+    expect(listed.paging).toMatchObject({ size: 2, limit: 10, since: 0 });
+    expect(listed.messages[0]).toEqual(second);
+    const perApp = await gotify.application.getAppMessages({ id: app.id, limit: 1 });
+    expect(perApp.messages.map((m) => m.id)).toEqual([second.id]);
+    expect(perApp.paging.next).toBe(`${web.url}/application/${app.id}/message?limit=1&since=${second.id}`);
+
+    // Delete one, then all (hidden for this user: api/message.go DeleteMessage, DeleteMessages).
+    await gotify.message.deleteMessage(second.id);
+    expect((await gotify.message.getMessages({ limit: 10 })).messages.map((m) => m.id)).toEqual([first.id]);
+    await gotify.message.deleteMessages();
+    expect((await gotify.message.getMessages({})).messages).toEqual([]);
+    const third = await sender.message.createMessage({ message: "build 43 passed" } as Parameters<typeof sender.message.createMessage>[0]);
+    expect((await gotify.message.getMessages({})).messages.map((m) => m.id)).toEqual([third.id]);
+
+    // Errors in Gotify's shape (model/error.go): a wrong token is 401.
+    const stranger = new GotifyClient(web.url, { client: "Cnotavalidtoken" });
+    expect(await stranger.application.getApps()).toMatchObject({ error: "Unauthorized", errorCode: 401 });
+
+    // Delete the application and the client: the client token stops working.
+    await gotify.application.deleteApp(app.id);
+    expect(await gotify.application.getApps()).toEqual([]);
+    await gotify.client.deleteClient(client.id);
+    expect(await gotify.current.currentUser()).toMatchObject({ errorCode: 401 });
+    // The login still works, and the deleted client is gone from its list.
+    expect((await new ClientApi(login).getClients()).map((c) => c.id)).not.toContain(client.id);
+    expect(await new ApplicationApi(login).getApps()).toEqual([]);
+  }, 30_000);
+});
+
+describe("Apprise 1.2.0 gotify://", () => {
+  needs("apprise").test("delivers title, priority and Markdown (plugins/NotifyGotify.py send)", async () => {
+    const login = new BasicLogin(web.url, BASIC);
+    const app = await new ApplicationApi(login).createApp({ name: "Apprise", description: "" });
+    const client = await new ClientApi(login).createClient({ name: "apprise check" });
+    const { frames, ws } = await stream(client.token);
+    const port = new URL(web.url).port;
+    // priority=high is Gotify's 8 (GotifyPriority.HIGH); format=markdown adds extras client::display text/markdown.
+    const r = await run(["apprise", "-vv", "-t", "Disk space", "-b", "**/var** is at 91%", `gotify://127.0.0.1:${port}/${app.token}?priority=high&format=markdown`], { timeoutMs: 30_000 });
+    expect(r.code).toBe(0);
+    await until("Apprise's message on /stream", () => frames.length === 1);
+    expect(frames[0]).toMatchObject({ appid: app.id, title: "Disk space", message: "**/var** is at 91%", priority: 8, extras: { "client::display": { contentType: "text/markdown" } } });
+    ws.close();
+    // Our own readers see it as ours: priority 8 is our 4, Markdown is content_type (GET /messages, our history).
+    const ours = (await (await fetch(`${web.url}/messages?channel=${encodeURIComponent("gotify/apprise")}`, { headers: { authorization: BASIC } })).json()) as Record<string, unknown>[];
+    expect(ours.at(-1)).toMatchObject({ channel: "gotify/apprise", title: "Disk space", message: "**/var** is at 91%", priority: 4, content_type: "text/markdown", gotify: { priority: 8 } });
+  }, 40_000);
+});
+
+describe("every way in reaches GET /stream", () => {
+  test("curl to an app's channel and ntfy's PUT to a channel an app is bound to are numbered and streamed; a raw RESP PUBLISH is not", async () => {
+    const login = new BasicLogin(web.url, BASIC);
+    const backups = await new ApplicationApi(login).createApp({ name: "Backups", description: "" });
+    expect((backups as unknown as { channel: string }).channel).toBe("gotify/backups");
+    // ntfy's topics are one path segment (PUT /<topic>/<x> is ntfy's sequence-ID form), so an app meant for ntfy's
+    // senders too is bound to an existing one-segment channel: our `channel` extension of POST /application.
+    const alertsRes = await fetch(`${web.url}/application`, { method: "POST", headers: { authorization: BASIC, "content-type": "application/json" }, body: JSON.stringify({ name: "Alerts", channel: "alerts" }) });
+    expect(alertsRes.status).toBe(200);
+    const alerts = (await alertsRes.json()) as { id: number; channel: string };
+    expect(alerts.channel).toBe("alerts");
+    const client = await new ClientApi(login).createClient({ name: "stream check" });
+    const { frames, ws } = await stream(client.token);
+    const curl = await run(["curl", "-sS", "-f", "-u", `alice:${PASSWORD}`, "-H", "Title: from curl", "-H", "Priority: 5", "-d", "curl body", `${web.url}/gotify/backups`]);
+    expect(curl.code).toBe(0);
+    // A raw PUBLISH to the pub/sub server has no number: Gotify clients never see it.
+    const raw = await Raw.open(pubsub.port);
+    await raw.call("PUBLISH", "gotify/backups", "raw RESP text");
+    raw.close();
+    const put = await fetch(`${web.url}/alerts`, { method: "PUT", headers: { authorization: BASIC, "x-title": "from ntfy", "x-markdown": "yes" }, body: "ntfy *body*" });
+    expect([put.status, put.status === 200 ? "" : await put.text()]).toEqual([200, ""]);
+    await until("two frames", () => frames.length >= 2);
+    expect(frames.map((f) => [f.title, f.message, f.priority, f.appid])).toEqual([
+      // Our priorities shown on Gotify's scale: 5 → 10, and the default 3 → 5.
+      ["from curl", "curl body", 10, backups.id],
+      ["from ntfy", "ntfy *body*", 5, alerts.id],
+    ]);
+    expect(frames[1]!.extras).toEqual({ "client::display": { contentType: "text/markdown" } });
+    expect(frames[1]!.id).toBeGreaterThan(frames[0]!.id);
+    // The listing has the same two, newest first, under the same numbers.
+    const gotify = new GotifyClient(web.url, { client: client.token });
+    expect((await gotify.message.getMessages({ limit: 2 })).messages).toEqual([frames[1]!, frames[0]!] as never);
+    ws.close();
+  }, 30_000);
+});
+
+describe("our client shows a Gotify-published message", () => {
+  test("notistream --json and --print, subscribed to the app's channel over RESP", async () => {
+    const login = new BasicLogin(web.url, BASIC);
+    const app = await new ApplicationApi(login).createApp({ name: "Printer", description: "", defaultPriority: 8 });
+    const channel = (app as unknown as { channel: string }).channel;
+    const j = startClient(["--json", "--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", channel]);
+    const p = startClient(["--print", "--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", channel]);
+    await until("both subscribed", () => j.out().includes(`subscribed to ${channel}`) && p.out().includes(`subscribed to ${channel}`));
+    const sender = new GotifyClient(web.url, { app: app.token });
+    const sent = await sender.message.createMessage({ message: "toner low", title: "Office printer", extras: { "client::notification": { click: { url: "https://printer.example/status" } } } } as Parameters<typeof sender.message.createMessage>[0]);
+    expect(sent.priority).toBe(8);
+    await until("the JSON line", () => j.out().includes("toner low"));
+    const line = j.out().split("\n").find((l) => l.includes("toner low"))!;
+    expect(JSON.parse(line)).toMatchObject({ channel, title: "Office printer", message: "toner low", priority: 4, url: "https://printer.example/status", gotify: { id: sent.id, priority: 8 } });
+    await until("the printed line", () => p.out().includes("toner low"));
+    expect(p.out()).toContain(`[${channel}] Office printer: toner low <https://printer.example/status>`);
+  }, 30_000);
+});
