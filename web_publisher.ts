@@ -105,6 +105,13 @@ export function publishingPlan(layout: Layout, url: string, clusterWait: number,
   };
 }
 
+/** A notification without a `gotify` field: only the shared counter gives numbers, so a given one is dropped. */
+function unnumbered(n: Notification): Notification {
+  if (n.gotify === undefined) return n;
+  const { gotify: _dropped, ...rest } = n;
+  return rest;
+}
+
 export class Publisher implements Store {
   /** The pub/sub server, one node or a cluster (backend.ts); on one node every command goes through one connection. */
   private readonly backend: Backend;
@@ -196,7 +203,9 @@ export class Publisher implements Store {
    * copy and the live copy carry the same `time`, read once from one clock. An uncached one is only PUBLISHed.
    */
   async publish(given: Notification, now = Date.now()): Promise<Published> {
-    const n = await this.numbered(given);
+    const numbered = this.numbered(given);
+    // Awaited only when a number is taken: an unbound channel's publish costs no extra turn.
+    const n = numbered instanceof Promise ? await numbered : numbered;
     // Cache: no: PUBLISH alone, so only whoever listens now gets it; no id, since history holds no entry for it.
     if (n.uncached) return { id: "", channel: n.channel, receivers: await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, "", now))) };
     const layout = this.known ?? (await this.layout());
@@ -218,12 +227,13 @@ export class Publisher implements Store {
    * the extra round trip), taken before the XADD so numbers follow publish order; elsewhere no `gotify` field at all,
    * so a number never comes from anywhere but the shared counter.
    */
-  private async numbered(n: Notification): Promise<Notification> {
-    const bound = this.numbering?.isBound(n.channel) ?? false;
-    if (bound === true || (bound !== false && (await bound))) return { ...n, gotify: { ...n.gotify, id: await this.numbering!.nextMessageNumber() } };
-    if (n.gotify === undefined) return n;
-    const { gotify: _dropped, ...rest } = n;
-    return rest;
+  private numbered(n: Notification): Notification | Promise<Notification> {
+    const numbering = this.numbering;
+    const bound = numbering?.isBound(n.channel) ?? false;
+    const withNumber = async (): Promise<Notification> => ({ ...n, gotify: { ...n.gotify, id: await numbering!.nextMessageNumber() } });
+    if (bound === true) return withNumber();
+    if (bound !== false) return bound.then((yes) => (yes ? withNumber() : unnumbered(n)));
+    return unnumbered(n);
   }
 
   /** Did this web server publish exactly `payload` on `channel` as `id`, lately? Then the hub need not check it. */

@@ -163,6 +163,24 @@ function sharedState(kind: string, start: () => Promise<Running>) {
       expect(free.map((e) => e.gotify)).toEqual([undefined]);
       expect(await a.store.current("message")).toBe(before + 3); // the unbound channel took no number
     });
+
+    test("a web server whose store has not loaded yet waits for it before publishing: a bound channel's message is still numbered", async () => {
+      await a.store.createApp("ivy", { name: "Early", description: "", defaultPriority: 0, sortKey: "", channel: "num/early" });
+      const publisher = new Publisher(url, 1000);
+      const hub = new Hub(url, undefined, () => {}, { history: publisher });
+      const store = new GotifyStore(publisher, hub); // not started: nothing loaded
+      publisher.numbering = store;
+      try {
+        expect(store.isBound("num/early")).toBeInstanceOf(Promise);
+        const { id } = await publisher.publish({ channel: "num/early", message: "right after a restart" });
+        const layout = await publisher.layout();
+        const [env] = envelopesFromReply(await publisher.send("XRANGE", [layout.historyKey("num/early"), id, id]), "num/early");
+        expect(env?.gotify?.id).toBe(await a.store.current("message"));
+        expect(store.isBound("num/early")).toBe(true);
+      } finally {
+        closeAll([{ publisher, hub, store }]);
+      }
+    });
   });
 }
 
