@@ -3,6 +3,7 @@
 //
 // API (GotifyStore; web.ts makes one, starts it and sets `publisher.numbering = gotifyStore`):
 //   start(): Promise<void>, stop()                       load everything, follow GOTIFY_CHANGES; resubscribed: reload
+//   ready(): Promise<void>                               resolves once apps and clients are in memory (a route waits on it)
 //   onChange(l): () => void                             l({kind: "app"|"client", id, before, after}) after any change, any server
 //   appByToken(token), clientByToken(token)             AppRecord | ClientRecord | null (from memory)
 //   appsOf(user), clientsOf(user)                       the user's, by id
@@ -292,7 +293,11 @@ export class GotifyStore implements Numbering {
     return fieldOf(await this.store.send("XREVRANGE", [hiddenKey(user), "+", "-", "COUNT", "1"]), "hidden", HiddenMarksSchema) ?? NO_HIDDEN;
   }
 
-  /** Changes what `user` no longer sees (hideMessage, hideAll, hideApp of web_gotify_model.ts) and keeps it. */
+  /**
+   * Changes what `user` no longer sees (hideMessage, hideAll, hideApp of web_gotify_model.ts) and keeps it. Read,
+   * changed and written: two deletions by one user at the same moment on two web servers may keep only one (the other
+   * message shows again, nothing is lost).
+   */
   async hide(user: string, change: (m: HiddenMarks) => HiddenMarks): Promise<HiddenMarks> {
     const next = change(await this.hidden(user));
     await this.store.send("XADD", [hiddenKey(user), "MAXLEN", "1", "*", "hidden", JSON.stringify(next)]);
