@@ -121,7 +121,6 @@ export function callerOf(d: Pick<Deps, "ctx" | "store">, req: Request, url: URL,
     if (owner !== undefined) {
       const user = userOf(owner);
       if (user === false) return gotifyFail(401, NO_LOGIN);
-      if (client) void d.store.touchClient(client).catch(() => {});
       return { user: owner, acl: user, app, client };
     }
     const bearer = login(/^bearer\s/i);
@@ -208,7 +207,10 @@ function withCaller(d: Deps, takes: Takes, handler: (c: GotifyCaller, req: Reque
     // A web server just started may still be loading apps and clients: a valid token must not get a 401 meanwhile.
     if (!(await d.store.ready().then(() => true, () => false))) return gotifyFail(503, NOT_CONNECTED, { "retry-after": "5" });
     const caller = callerOf(d, req, url, takes);
-    return caller instanceof Response ? caller : handler(caller, req, url);
+    if (caller instanceof Response) return caller;
+    // Gotify's lastUsed, written before the answer: a write still under way could bring back a client deleted next.
+    if (caller.client) await d.store.touchClient(caller.client).catch(() => {});
+    return handler(caller, req, url);
   });
 }
 
@@ -256,7 +258,7 @@ function createMessage(d: Deps): Handler {
     const n = checkNotification(notificationFromGotify(app, asked), d.ctx.opts.maxMessage);
     const now = Date.now();
     const published = await d.ctx.publish(n, now);
-    void d.store.touchApp(app).catch(() => {});
+    if (c.app) await d.store.touchApp(app).catch(() => {});
     const shown = messageJson(await storedEnvelope(d, n, published, now), app.id);
     if (!shown) throw new Refusal(500, `the message was published to "${app.channel}" (${published.id}) but got no Gotify number: the channel's application was deleted meanwhile`);
     return ok(shown);
