@@ -15,6 +15,12 @@ import type { ServerWebSocket } from "bun";
 /** Gotify's pingPeriod (config.go Server.Stream.PingPeriodSeconds 45); Bun closes a socket silent 15 s past it (web.ts's handler). */
 export const GOTIFY_PING_SECONDS = 45;
 
+/**
+ * How far back a channel bound while a stream is open is read: an app's announcement reaches other web servers a
+ * moment after it was made, and its first message may come before.
+ */
+const LATE_BINDING_SLACK_MS = 5000;
+
 /** An application as the stream needs it: its number and the channel it is bound to. */
 export type BoundApp = { readonly id: number; readonly channel: string };
 
@@ -86,7 +92,7 @@ export class GotifyStream implements SocketSession {
     this.ws = ws;
     open.add(this);
     this.stopWatching = this.directory.onChange(() => this.changed());
-    this.follow();
+    this.follow(true);
     // api/stream/client.go startWriteHandler: a ping every pingPeriod; the pong (or anything) keeps Bun's idle timer back.
     this.pinger = setInterval(() => this.ws?.ping(), this.pingMs);
     this.pinger.unref?.();
@@ -110,11 +116,16 @@ export class GotifyStream implements SocketSession {
   private changed(): void {
     if (this.gone) return;
     if (!this.directory.stillValid()) return this.end(1000, "the client was deleted");
-    this.follow();
+    this.follow(false);
   }
 
-  /** Listens to the channels of the user's apps now, and stops listening to those no app is bound to any more. */
-  private follow(): void {
+  /**
+   * Listens to the channels of the user's apps now, and stops listening to those no app is bound to any more. A
+   * channel followed when the socket opens starts from then, as Gotify's stream does; one bound later (an app made
+   * here or on another web server) is read from history from a little before the change was heard, once its
+   * subscription is confirmed: the app's first messages may have been published before (the announcement travels).
+   */
+  private follow(opening: boolean): void {
     const wanted = new Map<string, number>();
     // Our channels are names, never globs (the store refuses those); one channel shows under the user's first app on it.
     for (const app of this.directory.appsOf(this.user)) if (!isPattern(app.channel) && !wanted.has(app.channel)) wanted.set(app.channel, app.id);
@@ -125,9 +136,10 @@ export class GotifyStream implements SocketSession {
       } else state.appid = wanted.get(channel)!;
     for (const [channel, appid] of wanted)
       if (!this.channels.has(channel)) {
-        // Before its first message, a channel stands at the time it began listening, for a catch-up after an outage.
-        // One listener per channel: the hub's resubscribed() does not say which channel it is about.
-        const state: ChannelState = { appid, after: `${Date.now()}-0`, confirmed: false, held: null, listener: { message: (env) => this.onMessage(state, env), resubscribed: () => this.onResubscribed(channel, state) } };
+        // Before its first message, a channel stands at the time it began listening (for a channel bound later, a
+        // little before), for its catch-up. One listener per channel: the hub's resubscribed() does not say which.
+        const since = opening ? Date.now() : Date.now() - LATE_BINDING_SLACK_MS;
+        const state: ChannelState = { appid, after: `${since}-0`, confirmed: !opening, held: null, listener: { message: (env) => this.onMessage(state, env), resubscribed: () => this.onResubscribed(channel, state) } };
         this.channels.set(channel, state);
         this.hub.listen(channel, state.listener);
       }
@@ -153,8 +165,8 @@ export class GotifyStream implements SocketSession {
   }
 
   /**
-   * The hub's subscription to `channel` is (again) confirmed. The first time, nothing is owed; after that (the pub/sub
-   * server was away), the channel catches up from where it stood.
+   * The hub's subscription to `channel` is (again) confirmed. The first time for a channel followed at the opening,
+   * nothing is owed; otherwise (bound later, or the pub/sub server was away) it catches up from where it stood.
    */
   private onResubscribed(channel: string, state: ChannelState): void {
     if (this.gone) return;

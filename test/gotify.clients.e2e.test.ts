@@ -192,3 +192,42 @@ describe("our client shows a Gotify-published message", () => {
     expect(p.out()).toContain(`[${channel}] Office printer: toner low <https://printer.example/status>`);
   }, 30_000);
 });
+
+describe("GET /stream over a real socket", () => {
+  test("refusals in Gotify's shape; follows an app made and deleted while open; deleting its client closes it", async () => {
+    const login = new BasicLogin(web.url, BASIC);
+    const client = await new ClientApi(login).createClient({ name: "follow check" });
+    const first = await new ApplicationApi(login).createApp({ name: "Follow one", description: "" });
+    // auth/authentication.go RequireClient: no credentials or an application token is 401 (model/error.go's shape).
+    for (const query of ["", `?token=${first.token}`]) {
+      const res = await fetch(`${web.url}/stream${query}`, { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: "Unauthorized", errorCode: 401 });
+    }
+    // Not a WebSocket (gorilla's upgrader answers 400), and another site's page (stream.go isAllowedOrigin: 403).
+    const plain = await fetch(`${web.url}/stream?token=${client.token}`);
+    expect(plain.status).toBe(400);
+    expect(await plain.json()).toMatchObject({ error: "Bad Request", errorCode: 400 });
+    const foreign = await fetch(`${web.url}/stream?token=${client.token}`, { headers: { origin: "https://elsewhere.example", upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+    expect(foreign.status).toBe(403);
+    expect(await foreign.json()).toMatchObject({ error: "Forbidden", errorCode: 403 });
+
+    const { frames, ws } = await stream(client.token);
+    const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
+    const second = await new ApplicationApi(login).createApp({ name: "Follow two", description: "" });
+    // The app made after the socket opened is followed (its channel is listened to once the change is announced).
+    const sendAs = (token: string, message: string) => new GotifyClient(web.url, { app: token }).message.createMessage({ message } as Parameters<GotifyClient["message"]["createMessage"]>[0]);
+    // The app made after the socket opened is followed at once (its first message is read from history if it came
+    // before the subscription was live).
+    const firstOfSecond = await sendAs(second.token, "to the new app");
+    await until("the new app's message on the stream", () => frames.some((f) => f.appid === second.id));
+    expect(frames).toEqual([firstOfSecond]);
+    await new ApplicationApi(login).deleteApp(second.id);
+    const afterDelete = await sendAs(first.token, "after the delete");
+    await until("the first app's message", () => frames.length === 2);
+    expect(frames).toEqual([firstOfSecond, afterDelete]);
+    // api/client.go DeleteClient → stream.go NotifyDeletedClient: the socket closes.
+    await new ClientApi(login).deleteClient(client.id);
+    expect(await closed).toBe(1000);
+  }, 30_000);
+});

@@ -206,6 +206,33 @@ describe("GotifyStream", () => {
     stream.closed();
   });
 
+  test("a channel bound while the stream is open is read from history once confirmed: its first messages may come before", async () => {
+    const hub = new FakeHub();
+    const dir = new FakeDirectory();
+    dir.apps = [{ id: 1, channel: "gotify/a" }];
+    const early = numbered("gotify/b", 1);
+    const asked: string[] = [];
+    const history: HistoryAfter = async function* (channel, after) {
+      asked.push(channel);
+      expect(compareIds(after, early.id)).toBeLessThan(0); // from a little before the change was heard
+      yield early;
+    };
+    const { ws, stream } = start(dir, hub, history);
+    hub.confirm("gotify/a"); // opened with the socket: nothing owed
+    dir.apps = [...dir.apps, { id: 2, channel: "gotify/b" }];
+    dir.change();
+    hub.confirm("gotify/b");
+    hub.publish(early); // the same message live too: sent once
+    await until("the catch-up", () => ws.texts.length === 1);
+    hub.publish(numbered("gotify/b", 2));
+    expect(asked).toEqual(["gotify/b"]);
+    expect(ws.messages.map((m) => [m.id, m.appid])).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
+    stream.closed();
+  });
+
   test("a failed catch-up is reported, and the held live messages still go out", async () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
