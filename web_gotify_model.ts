@@ -11,7 +11,7 @@
 //   Channels     channelSlug(name), defaultChannel(name, id, taken)
 //   Hidden       NO_HIDDEN, isHidden(marks, appId, n), hideMessage/hideAll/hideApp(marks, …)
 //   Errors       gotifyError(status, description), STATUS_TEXT
-//   Paging       parsePaging(query), pagedMessages(rows, limit, pageUrl)
+//   Paging       parsePaging(query), pagedMessages(rows, limit, pageUrl), newestFirst(a, b), DEFAULT_LIMIT, MAX_LIMIT
 import { randomInt } from "node:crypto";
 import { z } from "zod";
 import { compareIds, type Attachment, type Envelope, type Notification } from "./message";
