@@ -221,11 +221,11 @@ describe("GET /stream over a real socket", () => {
     // before the subscription was live).
     const firstOfSecond = await sendAs(second.token, "to the new app");
     await until("the new app's message on the stream", () => frames.some((f) => f.appid === second.id));
-    expect(frames).toEqual([firstOfSecond]);
+    expect(frames).toEqual([firstOfSecond as GotifyMessage]);
     await new ApplicationApi(login).deleteApp(second.id);
     const afterDelete = await sendAs(first.token, "after the delete");
     await until("the first app's message", () => frames.length === 2);
-    expect(frames).toEqual([firstOfSecond, afterDelete]);
+    expect(frames).toEqual([firstOfSecond, afterDelete] as GotifyMessage[]);
     // api/client.go DeleteClient → stream.go NotifyDeletedClient: the socket closes.
     await new ClientApi(login).deleteClient(client.id);
     expect(await closed).toBe(1000);
