@@ -129,9 +129,12 @@ const SHEDDABLE = ["actions", "attachment", "icon", "url", "tags", "title"] as c
 /**
  * The envelope as the push's payload; a message too long is cut with "…" and marked, and the app fetches it whole.
  * When even an empty message is too long (large action headers or bodies, a long title), whole fields go too,
- * in SHEDDABLE's order, so the notification still shows, updates and closes by its sequence ID.
+ * in SHEDDABLE's order, so the notification still shows, updates and closes by its sequence ID. Gotify's field is never pushed.
  */
-export function pushPayload(env: Envelope, max = MAX_PAYLOAD): string {
+export function pushPayload(full: Envelope, max = MAX_PAYLOAD): string {
+  // Gotify's number, priority and extras are for Gotify's readers (GET /message, /stream); the app reads the rest, and
+  // free-form extras must not crowd the text out of a push's 4 KB.
+  const { gotify: _forGotify, ...env } = full;
   const whole = JSON.stringify(env);
   if (Buffer.byteLength(whole) <= max) return whole;
   const chars = Array.from(env.message);
