@@ -365,14 +365,13 @@ describe.each(BACKENDS)("Gotify's API on an open server, on $name", ({ start }) 
   });
 });
 
-/** An ACL for the web server: alice reads and writes team/*, ci only writes there, bob has bob/*. */
-function aclFile(): string {
-  const path = tempPath("gotify.acl");
+/** An ACL for the web server: alice reads and writes `aliceHas` (team/*), ci only writes team/*, bob has bob/*. */
+function aclFile(path = tempPath("gotify.acl"), aliceHas = "team/*"): string {
   const reader = "-@all +subscribe +psubscribe +publish +xrange +xrevrange +xread";
   writeFileSync(
     path,
     [
-      `user alice on #${sha("alice-pw")} &team/* %R~notistream:team/* ${reader}`,
+      `user alice on #${sha("alice-pw")} &${aliceHas} %R~notistream:${aliceHas} ${reader}`,
       `user bob on #${sha("bob-pw")} &bob/* %R~notistream:bob/* ${reader}`,
       `user ci on #${sha("ci-pw")} %W&team/* -@all +publish`,
       "",
@@ -384,11 +383,13 @@ function aclFile(): string {
 describe.each(BACKENDS)("Gotify's API with an ACL, on $name", ({ start }) => {
   let backend: Running;
   let web: Web;
+  let acl: string;
   const ALICE = { authorization: basic("alice", "alice-pw") };
   const BOB = { authorization: basic("bob", "bob-pw") };
   beforeAll(async () => {
     backend = await start();
-    web = await startWebServer(`redis://127.0.0.1:${backend.port}`, ["--acl", aclFile()]);
+    acl = aclFile();
+    web = await startWebServer(`redis://127.0.0.1:${backend.port}`, ["--acl", acl]);
   });
   afterAll(async () => {
     await web?.stop();
@@ -438,5 +439,23 @@ describe.each(BACKENDS)("Gotify's API with an ACL, on $name", ({ start }) => {
     expect(await call(web, "POST", "/message", { headers: BOB, json: { message: "x", appid: app.id } })).toMatchObject({ status: 400, body: gotifyError(400, "appid not found") });
     // Alice's client token is no application token.
     expect(await call(web, "POST", "/message", { headers: { "x-gotify-key": client.token as string }, json: { message: "x" } })).toMatchObject({ status: 400, body: gotifyError(400, "appid is required when not authenticating with an application token") });
+  });
+
+  // Issue 27's design: an application token publishes with its owner's write right at that moment, and a listing shows
+  // only channels the user may read now (the ACL file is read again on SIGHUP).
+  test("after the ACL takes a channel away, the app's token is Gotify's 403 and the user's listing leaves it out", async () => {
+    const app = (await call(web, "GET", "/application", { headers: ALICE })).items.find((a) => a.channel === "team/deploys")!;
+    aclFile(acl, "elsewhere/*");
+    web.proc.kill("SIGHUP");
+    await until("the ACL to be read again", () => web.output().includes("ACL reloaded"));
+    const refused = await call(web, "POST", "/message", { headers: { "x-gotify-key": app.token as string }, json: { message: "not now" } });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: "Forbidden", errorCode: 403, errorDescription: expect.stringContaining("team/deploys") });
+    expect((await call(web, "GET", "/message", { headers: ALICE })).body.messages).toEqual([]);
+    aclFile(acl);
+    web.proc.kill("SIGHUP");
+    await until("the ACL to be read back", () => web.output().split("ACL reloaded").length > 2);
+    expect((await call(web, "POST", "/message", { headers: { "x-gotify-key": app.token as string }, json: { message: "again" } })).status).toBe(200);
+    expect(((await call(web, "GET", "/message", { headers: ALICE })).body.messages as Json[]).length).toBeGreaterThan(0);
   });
 });
