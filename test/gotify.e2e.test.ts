@@ -405,6 +405,10 @@ describe.each(BACKENDS)("Gotify's API with an ACL, on $name", ({ start }) => {
     expect((await call(web, "GET", "/current/user", { headers: BOB })).body.id).not.toBe(id);
     expect(await call(web, "GET", "/current/user")).toMatchObject({ status: 401, body: NO_LOGIN });
     expect(await call(web, "GET", "/current/user", { headers: { authorization: basic("alice", "wrong") } })).toMatchObject({ status: 401, body: NO_LOGIN });
+    // A right Basic login wins over a token; a wrong one leaves the token to decide (requireToken asks auth(token, user)).
+    const bobs = (await call(web, "POST", "/client", { headers: BOB, json: { name: "bob's phone" } })).body.token as string;
+    expect((await call(web, "GET", "/current/user", { headers: { ...ALICE, "x-gotify-key": bobs } })).body.name).toBe("alice");
+    expect((await call(web, "GET", `/current/user?token=${bobs}`, { headers: { authorization: basic("alice", "wrong") } })).body.name).toBe("bob");
     expect(await call(web, "GET", "/application")).toMatchObject({ status: 401, body: NO_LOGIN });
   });
 
