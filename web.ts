@@ -281,7 +281,7 @@ export async function startWeb(opts: WebOptions) {
     storeAway: () => error(503, `cannot check the token: ${NOT_CONNECTED}`, { "retry-after": "5" }),
   });
   const account = accountRoutes(ctx, tokens);
-  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account, ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive), gotify: [...gotifyRoutes(ctx, gotifyStore, ops.health), gotifyStreamRow(ctx, gotifyStore, upgrade, keepalive)] }));
+  const routes = buildRoutes(routeTable(ctx, { app: appRoutes(ctx, assets), reading, ops, push: pushRoutes(ctx, push), account, ntfySubscribe: ntfySubscribeRows(ctx, reading, upgrade, keepalive), gotify: [...gotifyRoutes(ctx, gotifyStore, ops.health), gotifyStreamRow(ctx, gotifyStore, reading.admit, upgrade, keepalive)] }));
   const dispatch = dispatcher(ctx, routes, count, logins, account.published);
   server = Bun.serve({
     hostname: opts.host,

@@ -9,6 +9,7 @@ import { gotifyError, messageJson } from "./web_gotify_model";
 import type { GotifyStore } from "./web_gotify_store";
 import type { HubListener } from "./web_hub";
 import type { Upgrade } from "./web_ntfy_subscribe";
+import type { readingRoutes } from "./web_reading";
 import type { Handler, RouteRow } from "./web_routes";
 import type { ServerWebSocket } from "bun";
 
@@ -226,7 +227,7 @@ export function originAllowed(origin: string | null, host: string | null): boole
  * the user's Basic login; the socket is handed to web.ts's shared WebSocket handler with its GotifyStream.
  * `pingSeconds` is --keepalive (Gotify's own 45 by default), so Bun's idle close (15 s past it) fits the pings.
  */
-export function gotifyStreamRow(ctx: WebContext, store: GotifyStore, upgrade: Upgrade, pingSeconds: number): RouteRow {
+export function gotifyStreamRow(ctx: WebContext, store: GotifyStore, admit: ReturnType<typeof readingRoutes>["admit"], upgrade: Upgrade, pingSeconds: number): RouteRow {
   const historyAfter: HistoryAfter = (channel, after) => cachedMessages(ctx.publisher, [channel], { after });
   const onError = (err: unknown) => ctx.log(`web: gotify: /stream could not catch up from history: ${(err as Error).message}`);
   const handler: Handler = async (req, url) => {
@@ -248,8 +249,14 @@ export function gotifyStreamRow(ctx: WebContext, store: GotifyStore, upgrade: Up
     };
     if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket")
       return gotifyAnswer(400, "GET /stream is a WebSocket: connect with a WebSocket client (Upgrade: websocket); GET /message lists messages over plain HTTP");
-    const session = new GotifyStream(user, ctx.hub, directory, historyAfter, pingSeconds * 1000, onError);
-    if (!upgrade(req, session)) return gotifyAnswer(400, "the WebSocket handshake is incomplete (Sec-WebSocket-Key and Sec-WebSocket-Version: 13)");
+    // Its share of the visitor's streams (--visitor-subscriptions), as every stream of ours and ntfy's takes one.
+    const admitted = admit(req, directory.appsOf(user).map((app) => app.channel), user, "gotify");
+    if ("over" in admitted) return gotifyAnswer(429, admitted.message);
+    const session = new GotifyStream(user, ctx.hub, directory, historyAfter, pingSeconds * 1000, onError, admitted.closed);
+    if (!upgrade(req, session)) {
+      admitted.closed();
+      return gotifyAnswer(400, "the WebSocket handshake is incomplete (Sec-WebSocket-Key and Sec-WebSocket-Version: 13)");
+    }
     // Bun answers the handshake itself once upgraded, and ignores this; it is what the request metrics count.
     return new Response(null, { status: 200 });
   };

@@ -17,8 +17,8 @@ export const DEFAULT_MAX_PATTERNS_PER_VISITOR = 50;
 type Admitted = { options: StreamOptions; closed: () => void };
 /** A stream refused for its visitor's share: which cap, and the sentence that says so. */
 type Refused = { over: "streams" | "patterns"; message: string };
-/** Which gauge a stream counts in: /events's, or ntfy's streams'. */
-type StreamKind = "sse" | "ntfy";
+/** Which gauge a stream counts in: /events's, ntfy's streams', or Gotify's GET /stream. */
+type StreamKind = "sse" | "ntfy" | "gotify";
 
 /**
  * GET /events and GET /messages, the stream gauges in the metrics, and `admit`, the one way any stream (ours or
@@ -26,16 +26,17 @@ type StreamKind = "sse" | "ntfy";
  */
 export function readingRoutes(ctx: WebContext): { events: Handler; messages: Handler; admit: (req: Request, channels: string[], user: string | undefined, kind: StreamKind) => Admitted | Refused; replayFailed: (err: unknown) => void } {
   const { opts, log, publisher, hub, metrics } = ctx;
-  const open = { sse: 0, ntfy: 0 };
+  const open = { sse: 0, ntfy: 0, gotify: 0 };
   metrics.gauge("notistream_sse_streams", "Open Server-Sent Events streams.", () => open.sse);
   metrics.gauge("notistream_ntfy_streams", "Open ntfy streams (GET /<topics>/json, /sse, /raw and /ws).", () => open.ntfy);
+  metrics.gauge("notistream_gotify_streams", "Open Gotify streams (GET /stream).", () => open.gotify);
   metrics.counterFrom("notistream_sse_output_limit_closed_total", "Event streams closed because their unread output passed --sse-output-limit.", () => streamStats.outputLimitCloses);
   metrics.counterFrom("notistream_sse_revoked_closed_total", "Event streams closed because an ACL reload took their rights away.", () => streamStats.revokedCloses);
   // Shared by every stream rather than made for each: thousands stay open at once.
   const replayFailed = (err: unknown) => log(`web: history replay failed: ${(err as Error).message}`);
   /** What each visitor's open streams hold: one visitor may not hold every stream, nor make the hub match every glob. */
   const held = new HeldLimits({ streams: opts.maxStreamsPerVisitor ?? DEFAULT_MAX_STREAMS_PER_VISITOR, patterns: opts.maxPatternsPerVisitor ?? DEFAULT_MAX_PATTERNS_PER_VISITOR });
-  const closedUncounted = { sse: () => void open.sse--, ntfy: () => void open.ntfy-- };
+  const closedUncounted = { sse: () => void open.sse--, ntfy: () => void open.ntfy--, gotify: () => void open.gotify-- };
   /** A stream's options when no user logged in (no ACL): one object for all of them, as thousands stay open. */
   const anonymousStreams = { limits: opts.sseOutputLimit, log };
   let proxyWarned = false;

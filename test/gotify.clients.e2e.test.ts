@@ -231,3 +231,59 @@ describe("GET /stream over a real socket", () => {
     expect(await closed).toBe(1000);
   }, 30_000);
 });
+
+/** A WebSocket handshake over raw TCP, with headers Bun's WebSocket client does not send: the status line and body of the answer, and the socket. */
+async function handshake(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; body: string; close: () => void }> {
+  let text = "";
+  let got: () => void = () => {};
+  const answered = new Promise<void>((resolve) => (got = resolve));
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(_s, chunk) {
+        text += new TextDecoder().decode(chunk);
+        const end = text.indexOf("\r\n\r\n");
+        if (end >= 0 && (text.startsWith("HTTP/1.1 101") || text.length >= end + 4 + Number(/content-length: (\d+)/i.exec(text)?.[1] ?? 0))) got();
+      },
+      close() {
+        got();
+      },
+    },
+  });
+  const lines = [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  socket.write(lines.join("\r\n") + "\r\n\r\n");
+  await answered;
+  return { status: Number(text.slice(9, 12)), body: text.slice(text.indexOf("\r\n\r\n") + 4), close: () => socket.end() };
+}
+
+describe("GET /stream takes its share of the visitor's streams", () => {
+  test("--visitor-subscriptions 1: a second stream from the same address is Gotify's 429 until the first closes", async () => {
+    const capped = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--trust-proxy", "--visitor-subscriptions", "1"]);
+    try {
+      // No ACL on this one: everyone is the user "*", and a stream needs no token.
+      const from = { "X-Forwarded-For": "203.0.113.7" };
+      const first = await handshake(capped.port, "/stream", from);
+      expect(first.status).toBe(101);
+      const second = await handshake(capped.port, "/stream", from);
+      expect(second.status).toBe(429);
+      expect(JSON.parse(second.body)).toMatchObject({ error: "Too Many Requests", errorCode: 429 });
+      expect(JSON.parse(second.body).errorDescription).toContain("--visitor-subscriptions");
+      // Another address has its own share.
+      expect((await handshake(capped.port, "/stream", { "X-Forwarded-For": "198.51.100.9" })).status).toBe(101);
+      expect(await (await fetch(`${capped.url}/metrics`)).text()).toContain("notistream_gotify_streams 2");
+      first.close();
+      // The server hears the close a moment later: try until the share is back (a wait, not a timing assertion).
+      let again = 0;
+      for (let i = 0; i < 200 && again !== 101; i++) {
+        const h = await handshake(capped.port, "/stream", from);
+        again = h.status;
+        h.close();
+        if (again !== 101) await Bun.sleep(20);
+      }
+      expect(again).toBe(101);
+    } finally {
+      await capped.stop();
+    }
+  }, 30_000);
+});
