@@ -7,8 +7,8 @@
 // an ACL every request is the one user "*", but a token that is given and unknown is still a 401.
 import { readFileSync } from "node:fs";
 import { userFromAuthorization, type AclUser } from "./acl";
-import { entriesFromReply, historyOver } from "./catchup";
-import { buildEnvelope, envelopeFromEntry, type Envelope, type Notification } from "./message";
+import { historyOver } from "./catchup";
+import { buildEnvelope, type Notification } from "./message";
 import type { z } from "zod";
 import { mediaType, readBody } from "./web_body";
 import { NOT_CONNECTED, type WebContext } from "./web_context";
@@ -40,7 +40,7 @@ import {
   type GotifyMessage,
 } from "./web_gotify_model";
 import { findMessage, readMessages, type GotifyRow } from "./web_gotify_history";
-import { ChannelTaken, MAX_IMAGE_BYTES, type GotifyStore } from "./web_gotify_store";
+import { ChannelTaken, MAX_IMAGE_BYTES, SortKeyTaken, type GotifyStore } from "./web_gotify_store";
 
 /** The Gotify version whose API this is: the Android app and gotify-client 0.4.2 speak v2.9.1's. */
 export const GOTIFY_API_VERSION = "2.9.1";
@@ -194,7 +194,7 @@ function shaped(handler: Handler): Handler {
       return await handler(req, url, checked);
     } catch (err) {
       if (err instanceof Refusal || err instanceof InputError) return gotifyFail(err.status, err.message);
-      if (err instanceof ChannelTaken) return gotifyFail(400, err.message);
+      if (err instanceof ChannelTaken || err instanceof SortKeyTaken) return gotifyFail(400, err.message);
       if (err instanceof Unavailable) return gotifyFail(503, NOT_CONNECTED, { "retry-after": "5" });
       throw err;
     }
@@ -233,16 +233,6 @@ function appNamed(d: Deps, c: GotifyCaller, fields: Record<string, unknown>): Ap
 }
 
 /**
- * The envelope just published, read back from history for its Gotify number (given by the Publisher as it stored
- * it); as built here when history no longer holds it.
- */
-async function storedEnvelope(d: Deps, n: Notification, published: { id: string; channel: string }, now: number): Promise<Envelope> {
-  const layout = await d.ctx.publisher.layout();
-  const entry = entriesFromReply(await d.ctx.publisher.send("XRANGE", [layout.historyKey(published.channel), published.id, published.id]))[0];
-  return entry ? envelopeFromEntry(entry.id, entry.fields, published.channel) : buildEnvelope(n, published.id, now);
-}
-
-/**
  * api/message.go CreateMessage: an application token's app, or (v3) a login's or client's `appid`; the owner's write
  * right on its channel now; published the normal way (history, streams, RESP, Web Push); Gotify's message JSON back.
  */
@@ -259,7 +249,8 @@ function createMessage(d: Deps): Handler {
     const now = Date.now();
     const published = await d.ctx.publish(n, now);
     if (c.app) await d.store.touchApp(app).catch(() => {});
-    const shown = messageJson(await storedEnvelope(d, n, published, now), app.id);
+    // The Publisher numbered it on its way to history: Gotify's answer is the envelope as stored, number included.
+    const shown = published.gotify === undefined ? null : messageJson(buildEnvelope({ ...n, gotify: { ...n.gotify, id: published.gotify } }, published.id, now), app.id);
     if (!shown) throw new Refusal(500, `the message was published to "${app.channel}" (${published.id}) but got no Gotify number: the channel's application was deleted meanwhile`);
     return ok(shown);
   });

@@ -25,7 +25,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-export type Published = { id: string; channel: string; receivers: number };
+/** What a publish did: its stream ID ("" if uncached), channel, receivers, and its Gotify number when its channel is bound to an app. */
+export type Published = { id: string; channel: string; receivers: number; gotify?: number };
 
 /**
  * Gotify's message numbers (web_gotify_store.ts): whether a channel is bound to some Gotify app (from memory, no round
@@ -207,7 +208,8 @@ export class Publisher implements Store {
     // Awaited only when a number is taken: an unbound channel's publish costs no extra turn.
     const n = numbered instanceof Promise ? await numbered : numbered;
     // Cache: no: PUBLISH alone, so only whoever listens now gets it; no id, since history holds no entry for it.
-    if (n.uncached) return { id: "", channel: n.channel, receivers: await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, "", now))) };
+    const number = n.gotify ? { gotify: n.gotify.id } : {};
+    if (n.uncached) return { id: "", channel: n.channel, receivers: await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, "", now))), ...number };
     const layout = this.known ?? (await this.layout());
     const xadd = ["MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)];
     const { replicas } = this.plan;
@@ -219,7 +221,7 @@ export class Publisher implements Store {
     // Kept before it is sent: the hub's copy may arrive before the PUBLISH's reply does.
     this.recent.add(n.channel, stored.id, payload);
     const receivers = await this.publishPayload(n.channel, payload);
-    return { id: stored.id, channel: n.channel, receivers };
+    return { id: stored.id, channel: n.channel, receivers, ...number };
   }
 
   /**
