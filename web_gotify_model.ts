@@ -285,6 +285,47 @@ export function defaultChannel(name: string, id: number, taken: (channel: string
   return taken(channel) ? `${channel}-${id}` : channel;
 }
 
+// ---- Sort keys ---------------------------------------------------------------------------------------------------
+
+/** fracdex's digits (fracdex/fracdex.go base62Digits): a key sorts by its bytes. */
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/** An integer key's length from its head: "a" two characters, "b" three … (fracdex getIntLen, positive heads). */
+const intLength = (head: string): number => head.charCodeAt(0) - 97 + 2;
+
+/**
+ * The sort key a new app gets after the user's largest, as Gotify v3's CreateApplication takes
+ * fracdex.KeyBetween(largest, ""): "a0" first, then the integer part counted up in base 62 (a0 … az, b00 …), so that
+ * byte order is creation order. A largest key that is not fracdex's (a client may send any) is followed by itself and
+ * "V", which still sorts after it.
+ */
+export function sortKeyAfter(largest: string | undefined): string {
+  if (!largest) return "a0";
+  const head = largest[0]!;
+  const len = head >= "a" && head <= "z" ? intLength(head) : 0;
+  if (len === 0 || largest.length < len || ![...largest.slice(1, len)].every((c) => BASE62.includes(c))) return `${largest}V`;
+  const digits = [...largest.slice(1, len)];
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const d = BASE62.indexOf(digits[i]!) + 1;
+    if (d < BASE62.length) return head + digits.slice(0, i).join("") + BASE62[d] + "0".repeat(digits.length - 1 - i);
+  }
+  // Every digit was the last: the next head, one digit longer (fracdex incrementInt); past "z", a fraction after it.
+  return head === "z" ? `${largest}V` : String.fromCharCode(head.charCodeAt(0) + 1) + "0".repeat(digits.length + 1);
+}
+
+/**
+ * The n-th key of that count (0 → "a0", 61 → "az", 62 → "b00" …): a new app's key from its id, which the counter
+ * makes unique across web servers, where "after the largest this web server knows" could be taken twice at once.
+ */
+export function sortKeyOfNumber(n: number): string {
+  let width = 1;
+  let first = 0; // how many keys the shorter heads hold
+  while (n - first >= 62 ** width) (first += 62 ** width), width++;
+  let rest = n - first;
+  let digits = "";
+  for (let i = 0; i < width; i++) (digits = BASE62[rest % 62] + digits), (rest = Math.floor(rest / 62));
+  return String.fromCharCode(97 + width - 1) + digits;
+}
+
 // ---- Hidden messages ---------------------------------------------------------------------------------------------
 
 export const isHidden = (m: HiddenMarks, appId: number, n: number): boolean => n <= m.all || n <= (m.apps[String(appId)] ?? 0) || m.ids.includes(n);

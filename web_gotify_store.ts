@@ -31,6 +31,8 @@ import {
   goTime,
   newAppToken,
   newClientToken,
+  sortKeyAfter,
+  sortKeyOfNumber,
   type AppParams,
   type AppRecord,
   type ClientRecord,
@@ -62,6 +64,22 @@ export const imageKey = (name: string): string => `${GOTIFY_KEY_PREFIX}image:${n
 export class ChannelTaken extends Error {
   constructor(readonly channel: string) {
     super(`you already have an application on the channel "${channel}": give another channel, or use that application`);
+  }
+}
+
+/**
+ * A new app's sort key: from its id (unique, and growing with creation on every web server), unless the user set a
+ * larger key on an app, when it comes after that one, as Gotify's fracdex.KeyBetween(largest, "").
+ */
+function newSortKey(id: number, largest: string | undefined): string {
+  const byId = sortKeyOfNumber(id);
+  return largest !== undefined && largest >= byId ? sortKeyAfter(largest) : byId;
+}
+
+/** Another app of the user already has this sort key (Gotify v3's handleApplicationError: "sort key is not unique"). */
+export class SortKeyTaken extends Error {
+  constructor() {
+    super("sort key is not unique");
   }
 }
 
@@ -226,6 +244,7 @@ export class GotifyStore implements Numbering {
     await this.ready();
     const mine = (channel: string) => this.appsOf(user).some((a) => a.channel === channel);
     if (params.channel !== undefined && mine(params.channel)) throw new ChannelTaken(params.channel);
+    if (params.sortKey && this.sortKeyTaken(user, params.sortKey, 0)) throw new SortKeyTaken();
     const id = await this.next("app");
     const app: AppRecord = {
       id,
@@ -236,7 +255,7 @@ export class GotifyStore implements Numbering {
       defaultPriority: params.defaultPriority,
       image: "",
       channel: params.channel ?? defaultChannel(params.name, id, mine),
-      sortKey: params.sortKey || `a${id}`,
+      sortKey: params.sortKey || newSortKey(id, this.appsOf(user).map((a) => a.sortKey).sort().at(-1)),
       lastUsed: null,
     };
     await this.writeApp(app);
@@ -245,6 +264,7 @@ export class GotifyStore implements Numbering {
 
   /** Stores a changed app (its id, token, user and channel as they were) and tells every web server. */
   async updateApp(app: AppRecord): Promise<AppRecord> {
+    if (this.sortKeyTaken(app.user, app.sortKey, app.id)) throw new SortKeyTaken();
     await this.writeApp(app);
     return app;
   }
@@ -258,7 +278,7 @@ export class GotifyStore implements Numbering {
   /** Notes that the app's token was used: written when never or over 5 minutes ago, as Gotify does. */
   async touchApp(app: AppRecord, nowMs = Date.now()): Promise<void> {
     if (app.lastUsed !== null && nowMs - Date.parse(app.lastUsed) < LAST_USED_EVERY_MS) return;
-    await this.writeApp({ ...app, lastUsed: goTime(nowMs) });
+    await this.writeApp({ ...app, lastUsed: goTime(nowMs) }, "if it exists");
   }
 
   // ---- Clients ----
@@ -283,7 +303,7 @@ export class GotifyStore implements Numbering {
 
   async touchClient(client: ClientRecord, nowMs = Date.now()): Promise<void> {
     if (client.lastUsed !== null && nowMs - Date.parse(client.lastUsed) < LAST_USED_EVERY_MS) return;
-    await this.writeClient({ ...client, lastUsed: goTime(nowMs) });
+    await this.writeClient({ ...client, lastUsed: goTime(nowMs) }, "if it exists");
   }
 
   // ---- Hidden messages ----
@@ -334,14 +354,24 @@ export class GotifyStore implements Numbering {
     }
   }
 
-  private async writeApp(app: AppRecord): Promise<void> {
-    await this.store.send("XADD", [appKey(app.id), "MAXLEN", "1", "*", "app", JSON.stringify(app)]);
+  private sortKeyTaken(user: string, sortKey: string, except: number): boolean {
+    return this.appsOf(user).some((a) => a.sortKey === sortKey && a.id !== except);
+  }
+
+  /**
+   * "if it exists" (a lastUsed touch): NOMKSTREAM, so a touch racing a delete on another web server cannot bring the
+   * deleted record back; a nil reply means it is gone.
+   */
+  private async writeApp(app: AppRecord, only?: "if it exists"): Promise<void> {
+    const written = await this.store.send("XADD", [appKey(app.id), ...(only ? ["NOMKSTREAM"] : []), "MAXLEN", "1", "*", "app", JSON.stringify(app)]);
+    if (written === null) return;
     this.setApp(app.id, app);
     await this.announce(`app ${app.id}`);
   }
 
-  private async writeClient(client: ClientRecord): Promise<void> {
-    await this.store.send("XADD", [clientKey(client.id), "MAXLEN", "1", "*", "client", JSON.stringify(client)]);
+  private async writeClient(client: ClientRecord, only?: "if it exists"): Promise<void> {
+    const written = await this.store.send("XADD", [clientKey(client.id), ...(only ? ["NOMKSTREAM"] : []), "MAXLEN", "1", "*", "client", JSON.stringify(client)]);
+    if (written === null) return;
     this.setClient(client.id, client);
     await this.announce(`client ${client.id}`);
   }

@@ -18,6 +18,8 @@ import {
   goTime,
   gotifyError,
   hideAll,
+  sortKeyAfter,
+  sortKeyOfNumber,
   hideApp,
   hideMessage,
   isHidden,
@@ -213,5 +215,30 @@ describe("hidden marks (DELETE /message, /message/{id}, /application/{id}/messag
     for (let n = 1; n <= 5; n++) m = hideMessage(m, n, 3);
     expect(m.ids).toEqual([3, 4, 5]);
     expect(hideMessage(m, 4, 3)).toBe(m);
+  });
+});
+
+describe("sort keys (Gotify v3 database/application.go CreateApplication: fracdex.KeyBetween(largest, \"\"))", () => {
+  test("a0 first, then the integer part counted up in base 62, a longer one after az; byte order is creation order", () => {
+    expect(sortKeyAfter(undefined)).toBe("a0");
+    expect(sortKeyAfter("a0")).toBe("a1");
+    expect(sortKeyAfter("a9")).toBe("aA");
+    expect(sortKeyAfter("aZ")).toBe("aa");
+    expect(sortKeyAfter("az")).toBe("b00");
+    expect(sortKeyAfter("b0z")).toBe("b10");
+    expect(sortKeyAfter("bzz")).toBe("c000");
+    // A key with a fraction (one a client placed between two others): the next integer (fracdex incrementInt).
+    expect(sortKeyAfter("a0V")).toBe("a1");
+    const keys = [sortKeyAfter(undefined)];
+    for (let i = 0; i < 5000; i++) keys.push(sortKeyAfter(keys.at(-1)));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect([...keys].sort()).toEqual(keys);
+  });
+  test("the n-th key of that count is what counting up from a0 n times gives", () => {
+    let key = "a0";
+    for (let n = 0; n < 5000; n++, key = sortKeyAfter(key)) expect(sortKeyOfNumber(n)).toBe(key);
+  });
+  test("a largest key that is not fracdex's is still followed by one that sorts after it", () => {
+    for (const odd of ["zebra!", "Q", "a", "my-key", "1"]) expect(sortKeyAfter(odd) > odd).toBe(true);
   });
 });

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Publisher } from "../web_publisher";
 import { Hub } from "../web_hub";
 import { envelopesFromReply } from "../catchup";
-import { ChannelTaken, GotifyStore, MAX_IMAGE_BYTES, counterKey } from "../web_gotify_store";
-import { hideAll, hideMessage, isHidden } from "../web_gotify_model";
+import { ChannelTaken, GotifyStore, MAX_IMAGE_BYTES, SortKeyTaken, appKey, clientKey, counterKey } from "../web_gotify_store";
+import { hideAll, hideMessage, isHidden, type AppRecord } from "../web_gotify_model";
 import { freePort, needs, spawnPubSubAt, startPubSub, startRedis, tempPath, until, waitForPort, type Running } from "./helpers";
 
 type Server = { publisher: Publisher; hub: Hub; store: GotifyStore };
@@ -111,6 +111,32 @@ function sharedState(kind: string, start: () => Promise<Running>) {
       await until("b to drop the client", () => b.store.clientByToken(phone.token) === null);
       off();
       expect(seen).toEqual([`client ${phone.id} new has`, `client ${phone.id} had has`, `client ${phone.id} had gone`]);
+    });
+
+    test("sort keys follow creation past ten apps (Gotify v3's fracdex.KeyBetween(largest, \"\")), and one taken twice is refused", async () => {
+      const made: AppRecord[] = [];
+      for (let i = 0; i < 12; i++) made.push(await (i % 2 ? b : a).store.createApp("kim", { name: `App ${i}`, description: "", defaultPriority: 0, sortKey: "" }));
+      await until("both to know all twelve", () => [a, b].every((s) => s.store.appsOf("kim").length === 12));
+      const byKey = [...b.store.appsOf("kim")].sort((x, y) => (x.sortKey < y.sortKey ? -1 : x.sortKey > y.sortKey ? 1 : 0));
+      expect(byKey.map((x) => x.id)).toEqual(made.map((x) => x.id));
+      expect(new Set(made.map((x) => x.sortKey)).size).toBe(12); // made on two web servers at once: none twice
+      // api/application.go handleApplicationError: a duplicate (user, sort key) is "sort key is not unique".
+      await expect(a.store.createApp("kim", { name: "Dup", description: "", defaultPriority: 0, sortKey: made[1]!.sortKey })).rejects.toBeInstanceOf(SortKeyTaken);
+      await expect(a.store.updateApp({ ...made[0]!, sortKey: made[1]!.sortKey })).rejects.toBeInstanceOf(SortKeyTaken);
+      for (const app of made) await a.store.deleteApp(app);
+    });
+
+    test("a lastUsed touch racing a delete on another web server does not bring the record back (XADD NOMKSTREAM)", async () => {
+      const app = await a.store.createApp("lee", { name: "Touched", description: "", defaultPriority: 0, sortKey: "" });
+      const phone = await a.store.createClient("lee", "Phone");
+      await until("b to learn both", () => b.store.appByToken(app.token) !== null && b.store.clientByToken(phone.token) !== null);
+      await b.store.deleteApp(app);
+      await b.store.deleteClient(phone);
+      // a still holds the records it read (a delete's notice may be on its way): touching them must not write them back.
+      await a.store.touchApp(app, Date.UTC(2026, 0, 2));
+      await a.store.touchClient(phone, Date.UTC(2026, 0, 2));
+      expect(await a.publisher.send("EXISTS", [appKey(app.id), clientKey(phone.id)])).toBe(0);
+      await until("both to have forgotten them", () => [a, b].every((s) => s.store.appByToken(app.token) === null && s.store.clientByToken(phone.token) === null));
     });
 
     test("a web server started later loads every app and client (KEYS and one read each)", async () => {
