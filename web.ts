@@ -30,7 +30,7 @@ import { DEFAULT_NTFY_KEEPALIVE_SECONDS, ntfySubscribeRows, ntfyWebSocket, type 
 import { TokenStore } from "./web_tokens";
 import { GotifyStore } from "./web_gotify_store";
 import { gotifyRoutes, isGotifyRequest } from "./web_gotify";
-import { gotifyStreamRow } from "./web_gotify_stream";
+import { gotifyStreamRow, recheckGotifyStreams } from "./web_gotify_stream";
 import { Scheduler, schedulingMetrics } from "./web_scheduled";
 import { EMAIL_BURST, Mailer, defaultSmtpFrom, smtpSettingsRefusal } from "./web_email";
 import { DEFAULT_DELAY_LIMIT_MS, MIN_DELAY_MS, formatDuration, parseDuration } from "./web_delay";
@@ -309,6 +309,7 @@ export async function startWeb(opts: WebOptions) {
       opts.acl = next;
       const ended = closeRevokedStreams((user, channels) => next.users.get(user)?.mayReadOverHttp(channels) ?? false);
       if (ended) log(`web: ended ${ended} event stream${ended === 1 ? "" : "s"} whose user may no longer read its channels`);
+      recheckGotifyStreams();
       void push?.revoke(next).catch((err: Error) => log(`web: push: cannot apply the new ACL to stored subscriptions yet (${err.message}); pushes are still checked against it one by one`));
     },
     stop: () => {

@@ -113,10 +113,13 @@ export class GotifyStream implements SocketSession {
     this.onClose();
   }
 
-  /** Apps or clients changed: a deleted client (or user) ends the stream (stream.go NotifyDeletedClient); else follow the apps. */
-  private changed(): void {
+  /**
+   * Apps, clients or the ACL changed: a deleted client or user ends the stream (stream.go NotifyDeletedClient,
+   * NotifyDeletedUser); else it follows the apps, and lets go of channels the user may no longer read.
+   */
+  changed(): void {
     if (this.gone) return;
-    if (!this.directory.stillValid()) return this.end(1000, "the client was deleted");
+    if (!this.directory.stillValid()) return this.end(1000, "the client or its user was deleted");
     this.follow(false);
   }
 
@@ -204,8 +207,13 @@ export class GotifyStream implements SocketSession {
   }
 }
 
-/** How many Gotify streams this web server holds (for /metrics and tests). */
+/** How many Gotify streams this web server holds (for tests). */
 export const openGotifyStreams = (): number => open.size;
+
+/** After an ACL reload (SIGHUP): each open stream checks its login and its channels again, as closeRevokedStreams does for ours. */
+export function recheckGotifyStreams(): void {
+  for (const stream of [...open]) stream.changed();
+}
 
 const gotifyAnswer = (status: number, description: string): Response => Response.json(gotifyError(status, description), { status });
 
@@ -244,7 +252,8 @@ export function gotifyStreamRow(ctx: WebContext, store: GotifyStore, admit: Retu
     const mayRead = (channel: string): boolean => ctx.opts.acl?.users.get(user)?.mayReadOverHttp([channel]) ?? true;
     const directory: StreamDirectory = {
       appsOf: (name) => store.appsOf(name).filter((app) => mayRead(app.channel)),
-      stillValid: () => (clientToken === null ? !ctx.opts.acl || ctx.opts.acl.users.has(user) : store.clientByToken(clientToken) !== null),
+      // Its client not deleted, and its user still in the ACL file and on (as callerOf logs a token's user in).
+      stillValid: () => (clientToken === null || store.clientByToken(clientToken) !== null) && (!ctx.opts.acl || ctx.opts.acl.users.get(user)?.enabled === true),
       onChange: (listener) => store.onChange(() => listener()),
     };
     if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket")

@@ -287,3 +287,28 @@ describe("GET /stream takes its share of the visitor's streams", () => {
     }
   }, 30_000);
 });
+
+describe("GET /stream after an ACL reload", () => {
+  test("a user taken out of the ACL file (SIGHUP) loses their open streams, as a deleted user's close in Gotify (stream.go NotifyDeletedUser)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "notistream-gotify-sighup-"));
+    const acl = join(dir, "users.acl");
+    const bob = `user bob on #${new Bun.CryptoHasher("sha256").update("bob-pass-1").digest("hex")} &gotify/* +@all\n`;
+    writeFileSync(acl, bob);
+    const own = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--acl", acl]);
+    try {
+      const login = new BasicLogin(own.url, `Basic ${Buffer.from("bob:bob-pass-1").toString("base64")}`);
+      await new ApplicationApi(login).createApp({ name: "Bob's", description: "" });
+      const client = await new ClientApi(login).createClient({ name: "bob's phone" });
+      const ws = new WebSocket(`${own.url.replace(/^http/, "ws")}/stream?token=${client.token}`);
+      await new Promise<void>((resolve, reject) => ((ws.onopen = () => resolve()), (ws.onerror = () => reject(new Error("did not open")))));
+      const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
+      writeFileSync(acl, bob.replace("user bob on", "user bob off"));
+      own.proc.kill("SIGHUP");
+      expect(await closed).toBe(1000);
+      // And the token is refused from now on (web_gotify.ts callerOf: a token's user must be in the file, and on).
+      expect((await fetch(`${own.url}/current/user`, { headers: { "x-gotify-key": client.token } })).status).toBe(401);
+    } finally {
+      await own.stop();
+    }
+  }, 30_000);
+});

@@ -143,7 +143,7 @@ describe("GotifyStream", () => {
     expect(openGotifyStreams()).toBe(before + 1);
     dir.valid = false;
     dir.change();
-    expect(ws.closedWith).toEqual([1000, "the client was deleted"]);
+    expect(ws.closedWith).toEqual([1000, "the client or its user was deleted"]);
     stream.closed(); // Bun's close callback
     stream.closed();
     expect(closes()).toBe(1);
