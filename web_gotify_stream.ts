@@ -1,5 +1,5 @@
-// web_gotify_stream.ts — Gotify's GET /stream WebSocket (v2.9.1 api/stream/stream.go, client.go): one JSON text frame
-// per numbered message on the channels its user's applications are bound to, following them as apps come and go.
+// web_gotify_stream.ts — Gotify's GET /stream WebSocket (v2.9.1 api/stream/stream.go, client.go), its route and sessions:
+// one JSON text frame per numbered message on the channels its user's applications are bound to, following the apps.
 import { isPattern } from "./glob";
 import { compareIds, type Envelope } from "./message";
 import { NOT_CONNECTED, type WebContext } from "./web_context";
@@ -12,9 +12,6 @@ import type { Upgrade } from "./web_ntfy_subscribe";
 import type { readingRoutes } from "./web_reading";
 import type { Handler, RouteRow } from "./web_routes";
 import type { ServerWebSocket } from "bun";
-
-/** Gotify's pingPeriod (config.go Server.Stream.PingPeriodSeconds 45); Bun closes a socket silent 15 s past it (web.ts's handler). */
-export const GOTIFY_PING_SECONDS = 45;
 
 /**
  * How far back a channel bound while a stream is open is read: an app's announcement reaches other web servers a
