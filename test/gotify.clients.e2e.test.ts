@@ -1,13 +1,13 @@
 // test/gotify.clients.e2e.test.ts — real Gotify clients against our web server: npm gotify-client 0.4.2 (generated
 // from Gotify's API spec) logs in, makes an application and a client, publishes, lists and deletes; Apprise 1.2.0's
-// gotify:// sends title, priority and Markdown; messages published our ways (curl, ntfy's PUT) reach GET /stream,
-// and our own client shows a Gotify-published message.
+// gotify:// sends title, priority and Markdown; messages published our ways (curl, ntfy's PUT) reach GET /stream;
+// our own client (--json, --print, a real desktop) shows a Gotify-published message; /stream's refusals, cap and closes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApplicationApi, ClientApi, CurrentApi, GotifyClient, type HttpClient, type HttpRequestParams } from "gotify-client";
-import { Raw, killClients, needs, run, startClient, startPubSub, startWebServer, until, type Running } from "./helpers";
+import { DESKTOP, Raw, killClients, needs, run, startClient, startDesktop, startPubSub, startWebServer, tempPath, until, type Running } from "./helpers";
 
 const PASSWORD = "clients-pass-1";
 const BASIC = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString("base64")}`;
@@ -135,6 +135,29 @@ describe("Apprise 1.2.0 gotify://", () => {
     // Our own readers see it as ours: priority 8 is our 4, Markdown is content_type (GET /messages, our history).
     const ours = (await (await fetch(`${web.url}/messages?channel=${encodeURIComponent("gotify/apprise")}`, { headers: { authorization: BASIC } })).json()) as Record<string, unknown>[];
     expect(ours.at(-1)).toMatchObject({ channel: "gotify/apprise", title: "Disk space", message: "**/var** is at 91%", priority: 4, content_type: "text/markdown", gotify: { priority: 8 } });
+  }, 40_000);
+});
+
+needs(...DESKTOP).describe("our desktop client shows a Gotify-published message", () => {
+  test("a real notification under dunst: the title, the Markdown body as text, urgency from the priority", async () => {
+    const desk = await startDesktop();
+    try {
+      const login = new BasicLogin(web.url, BASIC);
+      const app = await new ApplicationApi(login).createApp({ name: "Desk", description: "" });
+      const channel = (app as unknown as { channel: string }).channel;
+      const c = startClient(["--host", "127.0.0.1", "--port", String(pubsub.port), "--channels", channel, "--config", tempPath("none.json"), "--state", tempPath("state.json")], desk.env);
+      await until("the desktop client subscribed", () => c.out().includes(`subscribed to ${channel}`));
+      const sender = new GotifyClient(web.url, { app: app.token });
+      await sender.message.createMessage({ title: "Deploy", message: "**prod** is live", priority: 10, extras: { "client::display": { contentType: "text/markdown" } } } as Parameters<typeof sender.message.createMessage>[0]);
+      await until("the notification", () => desk.calls().some((call) => call.summary === "Deploy"), 10_000);
+      const call = desk.calls().find((x) => x.summary === "Deploy")!;
+      // Markdown shown as its text (client_markdown.ts), then the channel, as every notification of ours.
+      expect(call.body).toBe(`prod is live\n${channel}`);
+      // Gotify's 10 is our 5, shown as critical (urgency 2).
+      expect(call.urgency).toBe(2);
+    } finally {
+      desk.stop();
+    }
   }, 40_000);
 });
 
