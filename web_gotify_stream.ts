@@ -55,11 +55,11 @@ export function gotifyFrame(env: Envelope, appid: number): string | null {
 }
 
 /**
- * One channel the stream listens to: the app shown for it, where it stands in the channel's history (the last ID
- * seen, or the time it began listening), and, while it catches up after the shared subscription came back, the live
- * messages held back until the catch-up is done.
+ * One channel the stream listens to: the app shown for it, where it stands in the channel's history (`last`, the last
+ * ID seen; before any, `from`, the time it began listening, where a catch-up starts), and, while it catches up, the
+ * live messages held back until the catch-up is done.
  */
-type ChannelState = { appid: number; after: string; confirmed: boolean; held: Envelope[] | null; listener: HubListener };
+type ChannelState = { appid: number; from: string; last: string | null; confirmed: boolean; held: Envelope[] | null; listener: HubListener };
 
 /** Every open Gotify stream of this web server. */
 const open = new Set<GotifyStream>();
@@ -137,10 +137,10 @@ export class GotifyStream implements SocketSession {
       } else state.appid = wanted.get(channel)!;
     for (const [channel, appid] of wanted)
       if (!this.channels.has(channel)) {
-        // Before its first message, a channel stands at the time it began listening (for a channel bound later, a
-        // little before), for its catch-up. One listener per channel: the hub's resubscribed() does not say which.
+        // Until its first message, a catch-up starts at the time it began listening (for a channel bound later, a
+        // little before). One listener per channel: the hub's resubscribed() does not say which channel.
         const since = opening ? Date.now() : Date.now() - LATE_BINDING_SLACK_MS;
-        const state: ChannelState = { appid, after: `${since}-0`, confirmed: !opening, held: null, listener: { message: (env) => this.onMessage(state, env), resubscribed: () => this.onResubscribed(channel, state) } };
+        const state: ChannelState = { appid, from: `${since}-0`, last: null, confirmed: !opening, held: null, listener: { message: (env) => this.onMessage(state, env), resubscribed: () => this.onResubscribed(channel, state) } };
         this.channels.set(channel, state);
         this.hub.listen(channel, state.listener);
       }
@@ -155,8 +155,9 @@ export class GotifyStream implements SocketSession {
   /** Sends a message not sent before (its history ID past where the channel stands), and moves the channel on. */
   private deliver(state: ChannelState, env: Envelope): void {
     if (env.id !== "") {
-      if (compareIds(env.id, state.after) <= 0) return;
-      state.after = env.id;
+      // Only IDs seen decide what is old: the web server's clock (`from`) is not the pub/sub server's.
+      if (state.last !== null && compareIds(env.id, state.last) <= 0) return;
+      state.last = env.id;
     }
     const frame = gotifyFrame(env, state.appid);
     if (frame === null || !this.ws) return;
@@ -179,7 +180,7 @@ export class GotifyStream implements SocketSession {
 
   private async catchUp(channel: string, state: ChannelState): Promise<void> {
     try {
-      for await (const env of this.historyAfter(channel, state.after)) {
+      for await (const env of this.historyAfter(channel, state.last ?? state.from)) {
         if (this.gone || this.channels.get(channel) !== state) return;
         this.deliver(state, env);
       }

@@ -106,6 +106,20 @@ describe("GotifyStream", () => {
     stream.closed();
   });
 
+  test("a live message is never judged old by the web server's clock: only IDs already seen are", () => {
+    const hub = new FakeHub();
+    const dir = new FakeDirectory();
+    dir.apps = [{ id: 3, channel: "gotify/skew" }];
+    const { ws, stream } = start(dir, hub);
+    // A pub/sub server whose clock is behind the web server's: its IDs are older than the time the stream opened.
+    const behind = (n: number, ms: number): Envelope => ({ id: `${ms}-0`, time: 1, channel: "gotify/skew", message: `m${n}`, gotify: { id: n } });
+    hub.publish(behind(1, 1000));
+    hub.publish(behind(2, 1001));
+    hub.publish(behind(2, 1001)); // the same entry twice (the hub's and a catch-up's copy): once
+    expect(ws.messages.map((m) => m.id)).toEqual([1, 2]);
+    stream.closed();
+  });
+
   test("a frame is made once per message and app number, and shared", () => {
     const env = numbered("gotify/x", 9);
     expect(gotifyFrame(env, 1)).toBe(gotifyFrame(env, 1));
