@@ -235,6 +235,13 @@ describe("GET /stream over a real socket", () => {
     expect(foreign.status).toBe(403);
     expect(await foreign.json()).toMatchObject({ error: "Forbidden", errorCode: 403 });
 
+    // The user's Basic login opens a stream too (RequireClient takes a user), and so do X-Gotify-Key and Bearer.
+    for (const auth of [{ Authorization: BASIC }, { "X-Gotify-Key": client.token }, { Authorization: `Bearer ${client.token}` }]) {
+      const h = await handshake(Number(new URL(web.url).port), "/stream", auth);
+      expect(h.status).toBe(101);
+      h.close();
+    }
+    expect((await handshake(Number(new URL(web.url).port), "/stream", { Authorization: "Basic " + Buffer.from("alice:wrong").toString("base64") })).status).toBe(401);
     const { frames, ws } = await stream(client.token);
     const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
     const second = await new ApplicationApi(login).createApp({ name: "Follow two", description: "" });
