@@ -236,7 +236,8 @@ describe("GET /stream over a real socket", () => {
     expect(await foreign.json()).toMatchObject({ error: "Forbidden", errorCode: 403 });
 
     // The user's Basic login opens a stream too (RequireClient takes a user), and so do X-Gotify-Key and Bearer.
-    for (const auth of [{ Authorization: BASIC }, { "X-Gotify-Key": client.token }, { Authorization: `Bearer ${client.token}` }]) {
+    const logins: Record<string, string>[] = [{ Authorization: BASIC }, { "X-Gotify-Key": client.token }, { Authorization: `Bearer ${client.token}` }];
+    for (const auth of logins) {
       const h = await handshake(Number(new URL(web.url).port), "/stream", auth);
       expect(h.status).toBe(101);
       h.close();
