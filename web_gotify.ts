@@ -300,14 +300,14 @@ function bindable(c: GotifyCaller, channel: string): void {
     throw new Refusal(403, `user '${c.user}' may not both publish to and read "${channel}", so no application can be bound to it; the ACL file sets each user's channels`);
 }
 
-/** api/application.go CreateApplication, bound to the `channel` named or to gotify/<slug of the name>. */
+/** api/application.go CreateApplication, bound to the `channel` named or to gotify-<slug of the name>. */
 function createApp(d: Deps): Handler {
   return withCaller(d, "client", async (c, req, url) => {
     const params = bound(AppParamsSchema, await bindFields(req, url, d.ctx.opts.maxBody));
-    bindable(c, params.channel ?? `gotify/${channelSlug(params.name)}`);
+    bindable(c, params.channel ?? `gotify-${channelSlug(params.name)}`);
     const app = await d.store.createApp(c.user, params);
-    // The default channel took its -<id> suffix (the user already had gotify/<slug>): its rights are asked again.
-    if (params.channel === undefined && app.channel !== `gotify/${channelSlug(params.name)}`) {
+    // The default channel took its -<id> suffix (the user already had gotify-<slug>): its rights are asked again.
+    if (params.channel === undefined && app.channel !== `gotify-${channelSlug(params.name)}`) {
       try {
         bindable(c, app.channel);
       } catch (err) {

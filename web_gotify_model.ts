@@ -279,10 +279,15 @@ export function channelSlug(name: string): string {
   return slug || "app";
 }
 
-/** A new app's channel: gotify/<slug>, or gotify/<slug>-<id> when the user already has an app there. */
+/**
+ * A new app's channel: gotify-<slug>, or gotify-<slug>-<id> when the user already has an app there; one word of at
+ * most 64 characters, so that ntfy's apps can subscribe to it as a topic (server.go topicRegex).
+ */
 export function defaultChannel(name: string, id: number, taken: (channel: string) => boolean): string {
-  const channel = `gotify/${channelSlug(name)}`;
-  return taken(channel) ? `${channel}-${id}` : channel;
+  const channel = `gotify-${channelSlug(name)}`;
+  if (!taken(channel)) return channel;
+  const suffix = `-${id}`;
+  return channel.slice(0, 64 - suffix.length).replace(/-+$/, "") + suffix;
 }
 
 // ---- Sort keys ---------------------------------------------------------------------------------------------------

@@ -121,6 +121,9 @@ export class GotifyStore implements Numbering {
   /** The load under way or done; null before start and after a failed one (the next use starts another). */
   private loading: Promise<void> | null = null;
   private loaded = false;
+  /** The generation each record was last set at (see mark, newer). */
+  private readonly setAt = new Map<string, number>();
+  private generation = 0;
 
   constructor(
     private readonly store: Store,
@@ -237,7 +240,7 @@ export class GotifyStore implements Numbering {
   // ---- Applications ----
 
   /**
-   * A new app of `user`: bound to `params.channel`, or to gotify/<slug of the name> (gotify/<slug>-<id> when the user
+   * A new app of `user`: bound to `params.channel`, or to gotify-<slug of the name> (gotify-<slug>-<id> when the user
    * already has an app there). Rights on the channel are the caller's to check first.
    */
   async createApp(user: string, params: AppParams): Promise<AppRecord> {
@@ -271,7 +274,7 @@ export class GotifyStore implements Numbering {
 
   async deleteApp(app: AppRecord): Promise<void> {
     await this.store.send("DEL", [appKey(app.id)]);
-    this.setApp(app.id, null);
+    this.setApp(app.id, null, this.mark());
     await this.announce(`app ${app.id}`);
   }
 
@@ -297,7 +300,7 @@ export class GotifyStore implements Numbering {
 
   async deleteClient(client: ClientRecord): Promise<void> {
     await this.store.send("DEL", [clientKey(client.id)]);
-    this.setClient(client.id, null);
+    this.setClient(client.id, null, this.mark());
     await this.announce(`client ${client.id}`);
   }
 
@@ -365,14 +368,14 @@ export class GotifyStore implements Numbering {
   private async writeApp(app: AppRecord, only?: "if it exists"): Promise<void> {
     const written = await this.store.send("XADD", [appKey(app.id), ...(only ? ["NOMKSTREAM"] : []), "MAXLEN", "1", "*", "app", JSON.stringify(app)]);
     if (written === null) return;
-    this.setApp(app.id, app);
+    this.setApp(app.id, app, this.mark());
     await this.announce(`app ${app.id}`);
   }
 
   private async writeClient(client: ClientRecord, only?: "if it exists"): Promise<void> {
     const written = await this.store.send("XADD", [clientKey(client.id), ...(only ? ["NOMKSTREAM"] : []), "MAXLEN", "1", "*", "client", JSON.stringify(client)]);
     if (written === null) return;
-    this.setClient(client.id, client);
+    this.setClient(client.id, client, this.mark());
     await this.announce(`client ${client.id}`);
   }
 
@@ -385,8 +388,8 @@ export class GotifyStore implements Numbering {
     const m = /^(app|client) (\d{1,15})$/.exec(notice);
     if (!m) return;
     const id = Number(m[2]);
-    if (m[1] === "app") this.setApp(id, await this.readApp(id));
-    else this.setClient(id, await this.readClient(id));
+    if (m[1] === "app") this.setApp(id, await this.readApp(id), this.mark());
+    else this.setClient(id, await this.readClient(id), this.mark());
   }
 
   private async readApp(id: number): Promise<AppRecord | null> {
@@ -401,6 +404,8 @@ export class GotifyStore implements Numbering {
 
   /** Reads every app and client again (at start, and after the change announcements may have been missed). */
   private reload(): Promise<void> {
+    // What this web server wrote or was told of after the reload began is newer than what the reload reads.
+    const began = this.generation;
     const load = (async () => {
       const idsOf = (keys: string[], prefix: string) => keys.map((k) => k.slice(prefix.length)).filter((s) => /^\d{1,15}$/.test(s)).map(Number);
       const appIds = idsOf(await this.store.keys(`${GOTIFY_KEY_PREFIX}app:*`), `${GOTIFY_KEY_PREFIX}app:`);
@@ -408,11 +413,11 @@ export class GotifyStore implements Numbering {
       const apps = await Promise.all(appIds.map((id) => this.readApp(id)));
       const clients = await Promise.all(clientIds.map((id) => this.readClient(id)));
       const seenApps = new Set(appIds);
-      for (const id of [...this.apps.keys()]) if (!seenApps.has(id)) this.setApp(id, null);
-      appIds.forEach((id, i) => this.setApp(id, apps[i] ?? null));
+      for (const id of [...this.apps.keys()]) if (!seenApps.has(id)) this.setApp(id, null, began);
+      appIds.forEach((id, i) => this.setApp(id, apps[i] ?? null, began));
       const seenClients = new Set(clientIds);
-      for (const id of [...this.clients.keys()]) if (!seenClients.has(id)) this.setClient(id, null);
-      clientIds.forEach((id, i) => this.setClient(id, clients[i] ?? null));
+      for (const id of [...this.clients.keys()]) if (!seenClients.has(id)) this.setClient(id, null, began);
+      clientIds.forEach((id, i) => this.setClient(id, clients[i] ?? null, began));
       this.loaded = true;
     })();
     this.loading = load;
@@ -427,7 +432,23 @@ export class GotifyStore implements Numbering {
     return settled;
   }
 
-  private setApp(id: number, after: AppRecord | null): void {
+  /** A new generation: a record set now is newer than any reload that began before it. */
+  private mark(): number {
+    return ++this.generation;
+  }
+
+  /**
+   * Whether a record read at generation `at` may replace what is held: not when something newer was set since (an app
+   * made here while a reload's KEYS, read before it, did not list it: the reload must not drop it).
+   */
+  private newer(key: string, at: number): boolean {
+    if ((this.setAt.get(key) ?? 0) > at) return false;
+    this.setAt.set(key, at);
+    return true;
+  }
+
+  private setApp(id: number, after: AppRecord | null, at: number): void {
+    if (!this.newer(`app ${id}`, at)) return;
     const before = this.apps.get(id) ?? null;
     if (JSON.stringify(before) === JSON.stringify(after)) return;
     if (before) {
@@ -445,7 +466,8 @@ export class GotifyStore implements Numbering {
     this.tell({ kind: "app", id, before, after });
   }
 
-  private setClient(id: number, after: ClientRecord | null): void {
+  private setClient(id: number, after: ClientRecord | null, at: number): void {
+    if (!this.newer(`client ${id}`, at)) return;
     const before = this.clients.get(id) ?? null;
     if (JSON.stringify(before) === JSON.stringify(after)) return;
     if (before) {

@@ -121,7 +121,7 @@ describe.each(backends)("the Gotify Android app's session on %s", (_name, startB
     const redisUrl = `redis://127.0.0.1:${backend.port}`;
     const dir = mkdtempSync(join(tmpdir(), "notistream-gotify-android-"));
     const acl = join(dir, "users.acl");
-    writeFileSync(acl, `user alice on #${new Bun.CryptoHasher("sha256").update(PASSWORD).digest("hex")} &gotify/* &alerts +@all\n`);
+    writeFileSync(acl, `user alice on #${new Bun.CryptoHasher("sha256").update(PASSWORD).digest("hex")} &gotify-* &alerts +@all\n`);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     let web = await webAt(port, redisUrl, acl, join(dir, "web-a"));

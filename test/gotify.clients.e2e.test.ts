@@ -19,7 +19,7 @@ beforeAll(async () => {
   pubsub = await startPubSub();
   const dir = mkdtempSync(join(tmpdir(), "notistream-gotify-clients-"));
   const acl = join(dir, "users.acl");
-  writeFileSync(acl, `user alice on #${new Bun.CryptoHasher("sha256").update(PASSWORD).digest("hex")} &gotify/* &alerts +@all\n`);
+  writeFileSync(acl, `user alice on #${new Bun.CryptoHasher("sha256").update(PASSWORD).digest("hex")} &gotify-* &alerts +@all\n`);
   web = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--acl", acl]);
 });
 afterAll(async () => {
@@ -133,8 +133,8 @@ describe("Apprise 1.2.0 gotify://", () => {
     expect(frames[0]).toMatchObject({ appid: app.id, title: "Disk space", message: "**/var** is at 91%", priority: 8, extras: { "client::display": { contentType: "text/markdown" } } });
     ws.close();
     // Our own readers see it as ours: priority 8 is our 4, Markdown is content_type (GET /messages, our history).
-    const ours = (await (await fetch(`${web.url}/messages?channel=${encodeURIComponent("gotify/apprise")}`, { headers: { authorization: BASIC } })).json()) as Record<string, unknown>[];
-    expect(ours.at(-1)).toMatchObject({ channel: "gotify/apprise", title: "Disk space", message: "**/var** is at 91%", priority: 4, content_type: "text/markdown", gotify: { priority: 8 } });
+    const ours = (await (await fetch(`${web.url}/messages?channel=${encodeURIComponent("gotify-apprise")}`, { headers: { authorization: BASIC } })).json()) as Record<string, unknown>[];
+    expect(ours.at(-1)).toMatchObject({ channel: "gotify-apprise", title: "Disk space", message: "**/var** is at 91%", priority: 4, content_type: "text/markdown", gotify: { priority: 8 } });
   }, 40_000);
 });
 
@@ -165,7 +165,7 @@ describe("every way in reaches GET /stream", () => {
   test("curl to an app's channel and ntfy's PUT to a channel an app is bound to are numbered and streamed; a raw RESP PUBLISH is not", async () => {
     const login = new BasicLogin(web.url, BASIC);
     const backups = await new ApplicationApi(login).createApp({ name: "Backups", description: "" });
-    expect((backups as unknown as { channel: string }).channel).toBe("gotify/backups");
+    expect((backups as unknown as { channel: string }).channel).toBe("gotify-backups");
     // ntfy's topics are one path segment (PUT /<topic>/<x> is ntfy's sequence-ID form), so an app meant for ntfy's
     // senders too is bound to an existing one-segment channel: our `channel` extension of POST /application.
     const alertsRes = await fetch(`${web.url}/application`, { method: "POST", headers: { authorization: BASIC, "content-type": "application/json" }, body: JSON.stringify({ name: "Alerts", channel: "alerts" }) });
@@ -174,11 +174,11 @@ describe("every way in reaches GET /stream", () => {
     expect(alerts.channel).toBe("alerts");
     const client = await new ClientApi(login).createClient({ name: "stream check" });
     const { frames, ws } = await stream(client.token);
-    const curl = await run(["curl", "-sS", "-f", "-u", `alice:${PASSWORD}`, "-H", "Title: from curl", "-H", "Priority: 5", "-d", "curl body", `${web.url}/gotify/backups`]);
+    const curl = await run(["curl", "-sS", "-f", "-u", `alice:${PASSWORD}`, "-H", "Title: from curl", "-H", "Priority: 5", "-d", "curl body", `${web.url}/gotify-backups`]);
     expect(curl.code).toBe(0);
     // A raw PUBLISH to the pub/sub server has no number: Gotify clients never see it.
     const raw = await Raw.open(pubsub.port);
-    await raw.call("PUBLISH", "gotify/backups", "raw RESP text");
+    await raw.call("PUBLISH", "gotify-backups", "raw RESP text");
     raw.close();
     const put = await fetch(`${web.url}/alerts`, { method: "PUT", headers: { authorization: BASIC, "x-title": "from ntfy", "x-markdown": "yes" }, body: "ntfy *body*" });
     expect([put.status, put.status === 200 ? "" : await put.text()]).toEqual([200, ""]);
@@ -323,7 +323,7 @@ describe("GET /stream after an ACL reload", () => {
   test("a user taken out of the ACL file (SIGHUP) loses their open streams, as a deleted user's close in Gotify (stream.go NotifyDeletedUser)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "notistream-gotify-sighup-"));
     const acl = join(dir, "users.acl");
-    const bob = `user bob on #${new Bun.CryptoHasher("sha256").update("bob-pass-1").digest("hex")} &gotify/* +@all\n`;
+    const bob = `user bob on #${new Bun.CryptoHasher("sha256").update("bob-pass-1").digest("hex")} &gotify-* +@all\n`;
     writeFileSync(acl, bob);
     const own = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--acl", acl]);
     try {

@@ -111,7 +111,7 @@ describe.each(BACKENDS)("Gotify's API on an open server, on $name", ({ start }) 
   });
 
   // api/application.go CreateApplication, GetApplications, UpdateApplication; error/handler.go validationErrorToText.
-  test("applications: created on gotify/<slug> or a named channel, listed, renamed, and their refusals", async () => {
+  test("applications: created on gotify-<slug> or a named channel, listed, renamed, and their refusals", async () => {
     const made = await call(web, "POST", "/application", { form: { name: "Backup Job", description: "nightly", defaultPriority: "6" } });
     expect(made.status).toBe(200);
     expect(made.type).toBe("application/json; charset=utf-8");
@@ -125,12 +125,12 @@ describe.each(BACKENDS)("Gotify's API on an open server, on $name", ({ start }) 
       defaultPriority: 6,
       lastUsed: null,
       sortKey: expect.any(String),
-      channel: "gotify/backup-job",
+      channel: "gotify-backup-job",
     });
     const id = made.body.id as number;
-    // The same name again: the user already has gotify/backup-job, so the new one takes its id as a suffix.
+    // The same name again: the user already has gotify-backup-job, so the new one takes its id as a suffix.
     const again = await call(web, "POST", "/application", { json: { name: "Backup Job" } });
-    expect(again.body.channel).toBe(`gotify/backup-job-${again.body.id}`);
+    expect(again.body.channel).toBe(`gotify-backup-job-${again.body.id}`);
     // Our extension: the channel named in the body, once per user.
     expect((await call(web, "POST", "/application", { json: { name: "Alerts", channel: "alerts-gotify" } })).body.channel).toBe("alerts-gotify");
     const taken = await call(web, "POST", "/application", { json: { name: "Other", channel: "alerts-gotify" } });
@@ -146,7 +146,7 @@ describe.each(BACKENDS)("Gotify's API on an open server, on $name", ({ start }) 
     expect(listed.items[0]).toEqual(made.body);
     // PUT renames; the channel never changes.
     const renamed = await call(web, "PUT", `/application/${id}`, { json: { name: "Backups", description: "", defaultPriority: 2 } });
-    expect(renamed.body).toMatchObject({ id, name: "Backups", defaultPriority: 2, channel: "gotify/backup-job", token: made.body.token });
+    expect(renamed.body).toMatchObject({ id, name: "Backups", defaultPriority: 2, channel: "gotify-backup-job", token: made.body.token });
     expect((await call(web, "PUT", `/application/${id}`, { json: { name: "Backups", channel: "elsewhere" } })).status).toBe(400);
     expect(await call(web, "PUT", `/application/${id}`, { json: {} })).toMatchObject({ status: 400, body: gotifyError(400, "Field 'name' is required") });
     expect(await call(web, "PUT", "/application/99999", { json: { name: "x" } })).toMatchObject({ status: 404, body: gotifyError(404, "app with id 99999 doesn't exists") });
@@ -419,7 +419,7 @@ describe.each(BACKENDS)("Gotify's API with an ACL, on $name", ({ start }) => {
     const refused = await call(web, "POST", "/application", { headers: ALICE, json: { name: "Elsewhere", channel: "bob/x" } });
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: "Forbidden", errorCode: 403, errorDescription: expect.stringContaining("bob/x") });
-    // The default channel gotify/<slug> needs rights too, which alice has not.
+    // The default channel gotify-<slug> needs rights too, which alice has not.
     expect((await call(web, "POST", "/application", { headers: ALICE, json: { name: "Plain" } })).status).toBe(403);
     // ci may only write team/*: no app (it could not read what it sends).
     expect((await call(web, "POST", "/application", { headers: { authorization: basic("ci", "ci-pw") }, json: { name: "CI", channel: "team/ci" } })).status).toBe(403);

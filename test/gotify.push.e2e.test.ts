@@ -25,7 +25,7 @@ type Pushed = { message: string; title?: string; priority?: number; content_type
 test("POST /message (Gotify) is pushed to the app's channel with its title, Markdown, click URL and priority; extras stay out of the push", async () => {
   // An open server: the one anonymous Gotify user makes the application (api/application.go CreateApplication).
   const app = (await (await post(`${web.url}/application`, json({ name: "Backups" }))).json()) as { token: string; channel: string };
-  expect(app.channel).toBe("gotify/backups");
+  expect(app.channel).toBe("gotify-backups");
   const sub = makeSubscription(`${push.origin}/push/gotify`);
   expect((await post(`${web.url}/push/subscribe`, json({ subscription: sub.json, channels: [app.channel] }))).status).toBe(201);
   const pushed = () => push.received.filter((r) => sub.json.endpoint.endsWith(r.path)).map((r) => JSON.parse(decryptPush(r.body, sub)) as Pushed);

@@ -45,15 +45,15 @@ async function allPages(h: Histories, apps: AppRecord[], marks: HiddenMarks, lim
 }
 
 describe("listing a user's numbered messages", () => {
-  const a = appOn(1, "gotify/a");
+  const a = appOn(1, "gotify-a");
   const b = appOn(2, "alerts");
   const h = new Histories();
   // Numbers 1..11 spread over two channels, with an un-numbered message, an ntfy event and a base64 body between.
-  for (const [ch, n] of [["gotify/a", 1], ["alerts", 2], ["alerts", 3], ["gotify/a", 4], ["alerts", 5], ["gotify/a", 6], ["gotify/a", 7], ["alerts", 8], ["gotify/a", 9], ["alerts", 10], ["gotify/a", 11]] as const) {
+  for (const [ch, n] of [["gotify-a", 1], ["alerts", 2], ["alerts", 3], ["gotify-a", 4], ["alerts", 5], ["gotify-a", 6], ["gotify-a", 7], ["alerts", 8], ["gotify-a", 9], ["alerts", 10], ["gotify-a", 11]] as const) {
     h.add(ch, { gotify: { id: n } });
-    if (n === 4) h.add("gotify/a", {}); // published before the channel was bound, or by raw RESP: no number
+    if (n === 4) h.add("gotify-a", {}); // published before the channel was bound, or by raw RESP: no number
     if (n === 6) h.add("alerts", { event: "message_delete", sequence_id: "x", gotify: { id: 99 } });
-    if (n === 8) h.add("gotify/a", { encoding: "base64", gotify: { id: 98 } });
+    if (n === 8) h.add("gotify-a", { encoding: "base64", gotify: { id: 98 } });
   }
 
   test("newest first across both channels; no number, ntfy events and base64 bodies are never shown", async () => {

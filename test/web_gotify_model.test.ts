@@ -39,7 +39,7 @@ import {
 
 const app: AppRecord = {
   id: 3, token: "AWH0wZ5r0Mbac.r", user: "alice", name: "Backup Server", description: "", defaultPriority: 4,
-  image: "", channel: "gotify/backup-server", sortKey: "a3", lastUsed: null,
+  image: "", channel: "gotify-backup-server", sortKey: "a3", lastUsed: null,
 };
 const create = (body: unknown) => {
   const r = parseParams(CreateMessageSchema, body);
@@ -77,7 +77,7 @@ describe("tokens (auth/token.go generateRandomToken: prefix and 14 of a-zA-Z0-9.
 describe("POST /message into our envelope (api/message.go CreateMessage)", () => {
   test("a blank title is the app's name (strings.TrimSpace), a missing priority the app's default, kept exactly", () => {
     const n = notificationFromGotify(app, create({ message: "done", title: "  " }));
-    expect(n).toEqual({ channel: "gotify/backup-server", message: "done", title: "Backup Server", priority: 3, gotify: { id: 0, priority: 4 } });
+    expect(n).toEqual({ channel: "gotify-backup-server", message: "done", title: "Backup Server", priority: 3, gotify: { id: 0, priority: 4 } });
     const p0 = notificationFromGotify(app, create({ message: "m", title: "T", priority: 0 }));
     expect([p0.title, p0.priority, p0.gotify]).toEqual(["T", 1, { id: 0, priority: 0 }]);
   });
@@ -156,18 +156,22 @@ describe("apps, clients and channels as the API shows them", () => {
   test("an app's JSON: model/application.go's fields, the image resolved (withResolvedImage), our channel", () => {
     expect(appJson(app)).toEqual({
       id: 3, token: "AWH0wZ5r0Mbac.r", name: "Backup Server", description: "", internal: false, image: "static/defaultapp.png",
-      defaultPriority: 4, lastUsed: null, sortKey: "a3", channel: "gotify/backup-server",
+      defaultPriority: 4, lastUsed: null, sortKey: "a3", channel: "gotify-backup-server",
     });
     expect(appJson({ ...app, image: "abc.png" }).image).toBe("image/abc.png");
     expect(clientJson({ id: 2, token: "Cx", user: "alice", name: "Phone", lastUsed: null })).toEqual({ id: 2, token: "Cx", name: "Phone", lastUsed: null });
   });
-  test("a default channel: gotify/<slug>, with -<id> when the user already has it", () => {
+  test("a default channel: gotify-<slug>, with -<id> when the user already has it", () => {
     expect(channelSlug("Backup Server")).toBe("backup-server");
     expect(channelSlug("  Ünïcode & Émoji 🚀 ")).toBe("unicode-emoji");
     expect(channelSlug("!!!")).toBe("app");
     expect(channelSlug("x".repeat(100)).length).toBe(48);
-    expect(defaultChannel("Backup Server", 9, () => false)).toBe("gotify/backup-server");
-    expect(defaultChannel("Backup Server", 9, (c) => c === "gotify/backup-server")).toBe("gotify/backup-server-9");
+    expect(defaultChannel("Backup Server", 9, () => false)).toBe("gotify-backup-server");
+    expect(defaultChannel("Backup Server", 9, (c) => c === "gotify-backup-server")).toBe("gotify-backup-server-9");
+    // One word, so ntfy's apps can subscribe to it as a topic (ntfy server.go topicRegex ^[-_A-Za-z0-9]{1,64}$), even
+    // the longest name with the largest id.
+    const longest = defaultChannel("x".repeat(200), Number.MAX_SAFE_INTEGER, () => true);
+    for (const c of [defaultChannel("Backup Server", 9, () => false), longest]) expect(c).toMatch(/^[-_A-Za-z0-9]{1,64}$/);
   });
 });
 

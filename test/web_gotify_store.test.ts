@@ -4,7 +4,7 @@
 // exactly the messages of channels some app is bound to.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Publisher } from "../web_publisher";
-import { Hub } from "../web_hub";
+import { Hub, type HubListener } from "../web_hub";
 import { envelopesFromReply } from "../catchup";
 import { ChannelTaken, GotifyStore, MAX_IMAGE_BYTES, SortKeyTaken, appKey, clientKey, counterKey } from "../web_gotify_store";
 import { hideAll, hideMessage, isHidden, type AppRecord } from "../web_gotify_model";
@@ -61,24 +61,24 @@ function sharedState(kind: string, start: () => Promise<Running>) {
 
     test("an app made on one web server is known to the other at once: its token, its channel bound; deleted, gone from both", async () => {
       const app = await a.store.createApp("alice", { name: "Backup Server", description: "nightly", defaultPriority: 4, sortKey: "" });
-      expect(app).toMatchObject({ user: "alice", name: "Backup Server", channel: "gotify/backup-server", defaultPriority: 4, image: "", lastUsed: null });
+      expect(app).toMatchObject({ user: "alice", name: "Backup Server", channel: "gotify-backup-server", defaultPriority: 4, image: "", lastUsed: null });
       expect(app.token).toMatch(/^A[a-zA-Z0-9._-]{14}$/);
       await until("web server b to learn the app", () => b.store.appByToken(app.token)?.id === app.id);
-      expect(b.store.isBound("gotify/backup-server")).toBe(true);
+      expect(b.store.isBound("gotify-backup-server")).toBe(true);
       expect(b.store.appOf("alice", app.id)).toEqual(app);
       expect(b.store.appOf("bob", app.id)).toBeNull(); // another user's app is not found (api/application.go: app.UserID == GetUserID)
       // A second app of the same name: the channel takes its id.
       const again = await b.store.createApp("alice", { name: "backup server!", description: "", defaultPriority: 0, sortKey: "" });
-      expect(again.channel).toBe(`gotify/backup-server-${again.id}`);
+      expect(again.channel).toBe(`gotify-backup-server-${again.id}`);
       expect(again.id).toBeGreaterThan(app.id);
       // Renamed: the channel stays.
       await a.store.updateApp({ ...app, name: "Renamed" });
       await until("the rename on b", () => b.store.appOf("alice", app.id)?.name === "Renamed");
-      expect(b.store.appOf("alice", app.id)?.channel).toBe("gotify/backup-server");
+      expect(b.store.appOf("alice", app.id)?.channel).toBe("gotify-backup-server");
       await b.store.deleteApp(again);
       await a.store.deleteApp(app);
       await until("both apps gone on both", () => [a, b].every((s) => s.store.appsOf("alice").length === 0));
-      expect(a.store.isBound("gotify/backup-server")).toBe(false);
+      expect(a.store.isBound("gotify-backup-server")).toBe(false);
       expect(b.store.appByToken(app.token)).toBeNull();
     });
 
@@ -139,6 +139,38 @@ function sharedState(kind: string, start: () => Promise<Running>) {
       await until("both to have forgotten them", () => [a, b].every((s) => s.store.appByToken(app.token) === null && s.store.clientByToken(phone.token) === null));
     });
 
+    test("a reload (the changes channel resubscribed) whose KEYS came before an app made here does not drop that app", async () => {
+      // The store's reads through the real server, its KEYS held until the app is made; the hub's listener by hand.
+      let release = () => {};
+      let hold = false;
+      const store = {
+        send: (c: string, args: string[]) => a.publisher.send(c, args),
+        layout: () => a.publisher.layout(),
+        publishPayload: (ch: string, p: string) => a.publisher.publishPayload(ch, p),
+        keys: async (pattern: string) => {
+          const keys = await a.publisher.keys(pattern); // read now, before the app exists
+          if (hold) await new Promise<void>((r) => (release = r));
+          return keys;
+        },
+      };
+      const listeners: HubListener[] = [];
+      const hub = { watch: (_ch: string, l: HubListener) => (listeners.push(l), () => {}) };
+      const gotify = new GotifyStore(store, hub);
+      await gotify.start();
+      hold = true;
+      listeners[0]!.resubscribed(); // a reload begins: its KEYS is read and held
+      await Bun.sleep(50);
+      hold = false;
+      const app = await gotify.createApp("mia", { name: "Raced", description: "", defaultPriority: 0, sortKey: "" });
+      expect(gotify.appByToken(app.token)?.id).toBe(app.id);
+      release();
+      await gotify.ready();
+      await Bun.sleep(50);
+      expect(gotify.appByToken(app.token)?.id).toBe(app.id); // a token that works must not turn into a 401
+      gotify.stop();
+      await a.store.deleteApp(app);
+    });
+
     test("a web server started later loads every app and client (KEYS and one read each)", async () => {
       const app = await a.store.createApp("erin", { name: "CI", description: "", defaultPriority: 2, sortKey: "" });
       const client = await a.store.createClient("erin", "Laptop");
@@ -146,7 +178,7 @@ function sharedState(kind: string, start: () => Promise<Running>) {
       try {
         expect(c.store.appByToken(app.token)).toEqual(app);
         expect(c.store.clientByToken(client.token)).toEqual(client);
-        expect(c.store.isBound("gotify/ci")).toBe(true);
+        expect(c.store.isBound("gotify-ci")).toBe(true);
       } finally {
         closeAll([c]);
       }

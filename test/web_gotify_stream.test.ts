@@ -88,17 +88,17 @@ describe("GotifyStream", () => {
   test("one JSON frame per numbered message, under the user's app for its channel; unnumbered and ntfy events are left out", () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 7, channel: "gotify/backups" }];
+    dir.apps = [{ id: 7, channel: "gotify-backups" }];
     const { ws, stream } = start(dir, hub);
-    expect(stream.listening).toEqual(new Map([["gotify/backups", 7]]));
-    hub.publish(numbered("gotify/backups", 1));
+    expect(stream.listening).toEqual(new Map([["gotify-backups", 7]]));
+    hub.publish(numbered("gotify-backups", 1));
     // Published before the channel was bound, or straight over RESP: no number, never shown to Gotify clients.
-    hub.publish({ id: `${++ms}-0`, time: 1, channel: "gotify/backups", message: "no number" });
-    hub.publish({ id: "", time: 1, channel: "gotify/backups", message: "plain RESP" });
+    hub.publish({ id: `${++ms}-0`, time: 1, channel: "gotify-backups", message: "no number" });
+    hub.publish({ id: "", time: 1, channel: "gotify-backups", message: "plain RESP" });
     // ntfy's delete and clear events (issue 25) and base64 bodies are not Gotify messages.
-    hub.publish(numbered("gotify/backups", 2, { event: "message_delete" }));
-    hub.publish(numbered("gotify/backups", 3, { encoding: "base64" }));
-    hub.publish(numbered("gotify/backups", 4));
+    hub.publish(numbered("gotify-backups", 2, { event: "message_delete" }));
+    hub.publish(numbered("gotify-backups", 3, { encoding: "base64" }));
+    hub.publish(numbered("gotify-backups", 4));
     expect(ws.messages.map((m) => [m.id, m.appid, m.message])).toEqual([
       [1, 7, "message 1"],
       [4, 7, "message 4"],
@@ -109,10 +109,10 @@ describe("GotifyStream", () => {
   test("a live message is never judged old by the web server's clock: only IDs already seen are", () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 3, channel: "gotify/skew" }];
+    dir.apps = [{ id: 3, channel: "gotify-skew" }];
     const { ws, stream } = start(dir, hub);
     // A pub/sub server whose clock is behind the web server's: its IDs are older than the time the stream opened.
-    const behind = (n: number, ms: number): Envelope => ({ id: `${ms}-0`, time: 1, channel: "gotify/skew", message: `m${n}`, gotify: { id: n } });
+    const behind = (n: number, ms: number): Envelope => ({ id: `${ms}-0`, time: 1, channel: "gotify-skew", message: `m${n}`, gotify: { id: n } });
     hub.publish(behind(1, 1000));
     hub.publish(behind(2, 1001));
     hub.publish(behind(2, 1001)); // the same entry twice (the hub's and a catch-up's copy): once
@@ -121,7 +121,7 @@ describe("GotifyStream", () => {
   });
 
   test("a frame is made once per message and app number, and shared", () => {
-    const env = numbered("gotify/x", 9);
+    const env = numbered("gotify-x", 9);
     expect(gotifyFrame(env, 1)).toBe(gotifyFrame(env, 1));
     expect(JSON.parse(gotifyFrame(env, 2)!)).toMatchObject({ id: 9, appid: 2 });
     expect(gotifyFrame({ ...env, gotify: undefined }, 1)).toBeNull();
@@ -130,17 +130,17 @@ describe("GotifyStream", () => {
   test("follows the user's apps: a new app's channel is listened to, a deleted one's is let go", () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 1, channel: "gotify/a" }];
+    dir.apps = [{ id: 1, channel: "gotify-a" }];
     const { ws, stream } = start(dir, hub);
-    hub.publish(numbered("gotify/b", 1));
-    dir.apps = [...dir.apps, { id: 2, channel: "gotify/b" }];
+    hub.publish(numbered("gotify-b", 1));
+    dir.apps = [...dir.apps, { id: 2, channel: "gotify-b" }];
     dir.change();
-    hub.publish(numbered("gotify/b", 2));
-    dir.apps = [{ id: 2, channel: "gotify/b" }];
+    hub.publish(numbered("gotify-b", 2));
+    dir.apps = [{ id: 2, channel: "gotify-b" }];
     dir.change();
-    expect([...hub.listeners.keys()]).toEqual(["gotify/b"]);
-    hub.publish(numbered("gotify/a", 3));
-    hub.publish(numbered("gotify/b", 4));
+    expect([...hub.listeners.keys()]).toEqual(["gotify-b"]);
+    hub.publish(numbered("gotify-a", 3));
+    hub.publish(numbered("gotify-b", 4));
     expect(ws.messages.map((m) => [m.id, m.appid])).toEqual([
       [2, 2],
       [4, 2],
@@ -151,7 +151,7 @@ describe("GotifyStream", () => {
   test("a deleted client (or user) closes the stream, as Gotify's NotifyDeletedClient; closing lets go of everything", () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 1, channel: "gotify/a" }];
+    dir.apps = [{ id: 1, channel: "gotify-a" }];
     const before = openGotifyStreams();
     const { ws, stream, closes } = start(dir, hub);
     expect(openGotifyStreams()).toBe(before + 1);
@@ -179,10 +179,10 @@ describe("GotifyStream", () => {
   test("a frame Bun drops (past the backpressure limit) ends the socket abruptly, so the client pages for the gap", () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 1, channel: "gotify/a" }];
+    dir.apps = [{ id: 1, channel: "gotify-a" }];
     const { ws, stream } = start(dir, hub);
     ws.full = true;
-    hub.publish(numbered("gotify/a", 1));
+    hub.publish(numbered("gotify-a", 1));
     expect(ws.terminated).toBe(true);
     stream.closed();
   });
@@ -190,10 +190,10 @@ describe("GotifyStream", () => {
   test("after the shared subscription comes back: what history has since, in order, then the live ones held meanwhile, none twice", async () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 1, channel: "gotify/a" }];
-    const seen = numbered("gotify/a", 1);
-    const missed = [numbered("gotify/a", 2), numbered("gotify/a", 3)];
-    const liveDuring = numbered("gotify/a", 4);
+    dir.apps = [{ id: 1, channel: "gotify-a" }];
+    const seen = numbered("gotify-a", 1);
+    const missed = [numbered("gotify-a", 2), numbered("gotify-a", 3)];
+    const liveDuring = numbered("gotify-a", 4);
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const asked: [string, string][] = [];
@@ -204,18 +204,18 @@ describe("GotifyStream", () => {
       for (const env of [seen, ...missed, liveDuring]) if (compareIds(env.id, after) > 0) yield env;
     };
     const { ws, stream } = start(dir, hub, history);
-    hub.confirm("gotify/a"); // the first confirmation: nothing owed
+    hub.confirm("gotify-a"); // the first confirmation: nothing owed
     expect(asked).toEqual([]);
     hub.publish(seen);
-    hub.confirm("gotify/a"); // back after an outage
+    hub.confirm("gotify-a"); // back after an outage
     hub.publish(liveDuring); // held until the catch-up is done
-    hub.publish(numbered("gotify/a", 5));
+    hub.publish(numbered("gotify-a", 5));
     expect(ws.messages.map((m) => m.id)).toEqual([1]);
     release();
     await until("the catch-up", () => ws.texts.length === 5);
-    expect(asked).toEqual([["gotify/a", seen.id]]);
+    expect(asked).toEqual([["gotify-a", seen.id]]);
     expect(ws.messages.map((m) => m.id)).toEqual([1, 2, 3, 4, 5]);
-    hub.publish(numbered("gotify/a", 6));
+    hub.publish(numbered("gotify-a", 6));
     expect(ws.messages.map((m) => m.id)).toEqual([1, 2, 3, 4, 5, 6]);
     stream.closed();
   });
@@ -223,8 +223,8 @@ describe("GotifyStream", () => {
   test("a channel bound while the stream is open is read from history once confirmed: its first messages may come before", async () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 1, channel: "gotify/a" }];
-    const early = numbered("gotify/b", 1);
+    dir.apps = [{ id: 1, channel: "gotify-a" }];
+    const early = numbered("gotify-b", 1);
     const asked: string[] = [];
     const history: HistoryAfter = async function* (channel, after) {
       asked.push(channel);
@@ -232,14 +232,14 @@ describe("GotifyStream", () => {
       yield early;
     };
     const { ws, stream } = start(dir, hub, history);
-    hub.confirm("gotify/a"); // opened with the socket: nothing owed
-    dir.apps = [...dir.apps, { id: 2, channel: "gotify/b" }];
+    hub.confirm("gotify-a"); // opened with the socket: nothing owed
+    dir.apps = [...dir.apps, { id: 2, channel: "gotify-b" }];
     dir.change();
-    hub.confirm("gotify/b");
+    hub.confirm("gotify-b");
     hub.publish(early); // the same message live too: sent once
     await until("the catch-up", () => ws.texts.length === 1);
-    hub.publish(numbered("gotify/b", 2));
-    expect(asked).toEqual(["gotify/b"]);
+    hub.publish(numbered("gotify-b", 2));
+    expect(asked).toEqual(["gotify-b"]);
     expect(ws.messages.map((m) => [m.id, m.appid])).toEqual([
       [1, 2],
       [2, 2],
@@ -250,14 +250,14 @@ describe("GotifyStream", () => {
   test("a failed catch-up is reported, and the held live messages still go out", async () => {
     const hub = new FakeHub();
     const dir = new FakeDirectory();
-    dir.apps = [{ id: 1, channel: "gotify/a" }];
+    dir.apps = [{ id: 1, channel: "gotify-a" }];
     const history: HistoryAfter = async function* () {
       throw new Error("the pub/sub server is away");
     };
     const { ws, stream, errors } = start(dir, hub, history);
-    hub.confirm("gotify/a");
-    hub.confirm("gotify/a");
-    hub.publish(numbered("gotify/a", 1));
+    hub.confirm("gotify-a");
+    hub.confirm("gotify-a");
+    hub.publish(numbered("gotify-a", 1));
     await until("the held message", () => ws.texts.length === 1);
     expect(errors.map((e) => (e as Error).message)).toEqual(["the pub/sub server is away"]);
     stream.closed();
