@@ -51,7 +51,7 @@ const NOT_ALLOWED = "you are not allowed to access this api";
 const INVALID_ID = "invalid id";
 const PAGE_NOT_FOUND = "page not found";
 export const PASSWORDS_IN_ACL =
-  "passwords live in the ACL file (--acl), not here: change the user's line there (a new #<sha256> or >password) and send the web server SIGHUP";
+  "passwords live in the ACL file (--acl), not here: change the user's line there (a new #<sha256>, which printf %s 'password' | sha256sum prints) and send the web server SIGHUP";
 export const USERS_IN_ACL = "users are the ACL file's (--acl): add, change or remove them there and send the web server SIGHUP; this server keeps no Gotify users of its own";
 
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
