@@ -227,12 +227,8 @@ function clientAddresses(trusted: Cidr[] | null, server: () => Server<SocketSess
 }
 
 export async function startWeb(opts: WebOptions) {
-  const log = (line: string) => {
-    if (!opts.quiet) console.log(line);
-  };
-  const logError = (line: string) => {
-    if (!opts.quiet) console.error(line);
-  };
+  const log = (line: string): void => void (opts.quiet || console.log(line));
+  const logError = (line: string): void => void (opts.quiet || console.error(line));
   const publisher = new Publisher(opts.redisUrl, opts.historyMax, opts.redisCa, opts.clusterWait ?? 0, opts.clusterGlobs ?? true, log);
   // Connected from the start and made again at once: a pub/sub server full of subscribers refuses newcomers.
   publisher.hold();
@@ -268,9 +264,9 @@ export async function startWeb(opts: WebOptions) {
   // ntfy's tokens, issued to an ACL file's users: kept in the pub/sub server, so every web server takes each one.
   const tokens = opts.acl?.issuesTokens ? new TokenStore(publisher, hub) : null;
   tokens?.start();
-  const gotifyStore = new GotifyStore(publisher, hub, logError); // Gotify's apps and clients, shared by every web server
+  // Gotify's apps and clients, shared by every web server; a message to a channel an app is bound to gets its number.
+  const gotifyStore = (publisher.numbering = new GotifyStore(publisher, hub, logError));
   void gotifyStore.start();
-  publisher.numbering = gotifyStore; // a message to a channel some Gotify app is bound to is numbered as it is published
   const takeTokens = (acl: Acl) => void (acl.issued = tokens ? (token) => tokens.userOf(token) : undefined);
   if (opts.acl) takeTokens(opts.acl);
   const logins = new LoginGuard({
@@ -321,6 +317,7 @@ export async function startWeb(opts: WebOptions) {
       mailer?.close();
       attachments?.stop();
       tokens?.stop();
+      gotifyStore.stop();
       hub.close();
       publisher.close();
       server.stop(true);
@@ -521,6 +518,7 @@ export async function main(argv: string[]): Promise<void> {
     console.warn("web: warning: --trusted-proxies does nothing without --trust-proxy: X-Forwarded-For is ignored");
   console.log(`web: each client IP (IPv6 per /64; this machine's own are not counted) may hold ${maxStreamsPerVisitor || "any number of"} streams (GET /events and ntfy's /<topics>/json, sse, raw and ws; --visitor-subscriptions) with ${maxPatternsPerVisitor || "any number of"} glob patterns in all`);
   console.log(`web: ntfy's streams (GET /<topics>/json, sse, raw, ws) send a keepalive every ${keepalive} s (--keepalive)`);
+  console.log(`web: Gotify's API (POST /message, GET /stream, /application, /client; docs/gotify.md) keeps its applications and clients in the pub/sub server (notistream-gotify:*); /stream pings every ${keepalive} s (--keepalive)`);
   console.log(`web: listening on ${tls ? "https" : "http"}://${f.host}:${web.port}, publishing to ${redactUrl(redisUrl)}${f.token ? " (token required)" : ""}`);
   if (acl && f.acl)
     reloadAclOnHup("web", () => {
