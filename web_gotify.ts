@@ -34,13 +34,14 @@ import {
   pagedMessages,
   parsePaging,
   parseParams,
+  tokenRefusal,
   userJson,
   type AppRecord,
   type ClientRecord,
   type GotifyMessage,
 } from "./web_gotify_model";
 import { findMessage, readMessages, type GotifyRow } from "./web_gotify_history";
-import { ChannelTaken, MAX_IMAGE_BYTES, SortKeyTaken, type GotifyStore } from "./web_gotify_store";
+import { ChannelTaken, MAX_IMAGE_BYTES, SortKeyTaken, TokenTaken, type GotifyStore } from "./web_gotify_store";
 
 /** The Gotify version whose API this is: the Android app and gotify-client 0.4.2 speak v2.9.1's. */
 export const GOTIFY_API_VERSION = "2.9.1";
@@ -194,7 +195,7 @@ function shaped(handler: Handler): Handler {
       return await handler(req, url, checked);
     } catch (err) {
       if (err instanceof Refusal || err instanceof InputError) return gotifyFail(err.status, err.message);
-      if (err instanceof ChannelTaken || err instanceof SortKeyTaken) return gotifyFail(400, err.message);
+      if (err instanceof ChannelTaken || err instanceof SortKeyTaken || err instanceof TokenTaken) return gotifyFail(400, err.message);
       if (err instanceof Unavailable) return gotifyFail(503, NOT_CONNECTED, { "retry-after": "5" });
       throw err;
     }
@@ -300,10 +301,23 @@ function bindable(c: GotifyCaller, channel: string): void {
     throw new Refusal(403, `user '${c.user}' may not both publish to and read "${channel}", so no application can be bound to it; the ACL file sets each user's channels`);
 }
 
-/** api/application.go CreateApplication, bound to the `channel` named or to gotify-<slug of the name>. */
+/**
+ * A token carried over from a Gotify server (our extension: `token` in a POST body, never the query, whose ?token= is
+ * the login): Gotify v2's form for its kind, or the 400 saying why. Whether it is in use is the store's to say.
+ */
+function carriedToken(kind: "app" | "client", token: string | undefined): void {
+  const why = token === undefined ? null : tokenRefusal(kind, token);
+  if (why) throw new Refusal(400, why);
+}
+
+/**
+ * api/application.go CreateApplication, bound to the `channel` named or to gotify-<slug of the name>, with the
+ * `token` given (carried over) or a new one.
+ */
 function createApp(d: Deps): Handler {
   return withCaller(d, "client", async (c, req, url) => {
     const params = bound(AppParamsSchema, await bindFields(req, url, d.ctx.opts.maxBody));
+    carriedToken("app", params.token);
     bindable(c, params.channel ?? `gotify-${channelSlug(params.name)}`);
     const app = await d.store.createApp(c.user, params);
     // The default channel took its -<id> suffix (the user already had gotify-<slug>): its rights are asked again.
@@ -385,6 +399,8 @@ async function updateApp(d: Deps, app: AppRecord, fields: Record<string, unknown
   const params = bound(AppParamsSchema, fields);
   if (params.channel !== undefined && params.channel !== app.channel)
     throw new Refusal(400, `an application's channel never changes (application ${app.id} is bound to "${app.channel}"): create another application for "${params.channel}"`);
+  if (params.token !== undefined && params.token !== app.token)
+    throw new Refusal(400, `an application's token never changes: a token is given only when the application is made (POST /application)`);
   return d.store.updateApp({ ...app, name: params.name, description: params.description, defaultPriority: params.defaultPriority, sortKey: params.sortKey || app.sortKey });
 }
 
@@ -395,7 +411,8 @@ function clientRoutes(d: Deps): { list: Handler; create: Handler; one: Handler }
     list: withCaller(d, "client", async (c) => ok(d.store.clientsOf(c.user).map(clientJson))),
     create: withCaller(d, "client", async (c, req, url) => {
       const params = bound(ClientParamsSchema, await bindFields(req, url, d.ctx.opts.maxBody));
-      return ok(clientJson(await d.store.createClient(c.user, params.name)));
+      carriedToken("client", params.token);
+      return ok(clientJson(await d.store.createClient(c.user, params.name, params.token)));
     }),
     // api/client.go UpdateClient and DeleteClient.
     one: withCaller(d, "client", async (c, req, url) => {
@@ -409,6 +426,8 @@ function clientRoutes(d: Deps): { list: Handler; create: Handler; one: Handler }
         return done();
       }
       const params = bound(ClientParamsSchema, await bindFields(req, url, d.ctx.opts.maxBody));
+      if (params.token !== undefined && params.token !== client.token)
+        throw new Refusal(400, "a client's token never changes: a token is given only when the client is made (POST /client)");
       return ok(clientJson(await d.store.updateClient({ ...client, name: params.name })));
     }),
   };

@@ -4,7 +4,8 @@
 // API (used by web_gotify.ts, web_gotify_stream.ts, web_gotify_store.ts, web_gotify_history.ts):
 //   Records      AppRecordSchema/AppRecord, ClientRecordSchema/ClientRecord, HiddenMarksSchema/HiddenMarks
 //   Requests     AppParamsSchema, ClientParamsSchema, CreateMessageSchema, parseParams(schema, input) → value | {description}
-//   Tokens       APP_TOKEN_FORMAT, CLIENT_TOKEN_FORMAT, newAppToken(), newClientToken(), newImageName(ext)
+//   Tokens       APP_TOKEN_FORMAT, CLIENT_TOKEN_FORMAT, newAppToken(), newClientToken(), newImageName(ext),
+//                tokenRefusal(kind, token) (a token carried over from Gotify: its form, or why not)
 //   Priorities   priorityFromGotify(p) (0–10 → 1–5), priorityToGotify(p) (1–5 → 0–10)
 //   Messages     notificationFromGotify(app, req), messageJson(env, appid), extrasOf(env), goTime(ms)
 //   JSON out     appJson(app), clientJson(client), userJson(id, name, admin), resolvedImage(image)
@@ -68,18 +69,22 @@ const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "obj
 /** A number sent as JSON, or as text by a form or a query (Gin binds both into an int). */
 const intInput = z.union([z.number().int(), z.string().trim().regex(/^-?\d+$/).transform(Number)]);
 
-/** POST/PUT /application (api/application.go ApplicationParams), plus our `channel`. `name` is required. */
+/**
+ * POST/PUT /application (api/application.go ApplicationParams), plus our `channel` and `token` (POST only: a token
+ * carried over from a Gotify server, checked by tokenRefusal). `name` is required.
+ */
 export const AppParamsSchema = z.object({
   name: z.string().min(1),
   description: z.string().optional().default(""),
   defaultPriority: intInput.optional().default(0),
   sortKey: z.string().optional().default(""),
   channel: z.string().min(1).optional(),
+  token: z.string().optional(),
 });
 export type AppParams = z.infer<typeof AppParamsSchema>;
 
-/** POST/PUT /client (api/client.go ClientParams). */
-export const ClientParamsSchema = z.object({ name: z.string().min(1) });
+/** POST/PUT /client (api/client.go ClientParams), plus our `token` (POST only, as for an application). */
+export const ClientParamsSchema = z.object({ name: z.string().min(1), token: z.string().optional() });
 export type ClientParams = z.infer<typeof ClientParamsSchema>;
 
 /** POST /message (model/message.go MessageExternal's writable fields): `message` is required; extras only from JSON. */
@@ -122,6 +127,24 @@ function randomString(length: number): string {
 }
 export const newAppToken = (): string => "A" + randomString(14);
 export const newClientToken = (): string => "C" + randomString(14);
+/** Gotify v3's enhanced tokens start so (v3.0.0 auth/token.go enhancedTokenPrefix): "gtfya.…", "gtfyc.…". */
+const ENHANCED_TOKEN_PREFIX = "gtfy";
+
+/**
+ * Why a token carried over from a Gotify server cannot be an application's (kind "app") or a client's here; null
+ * when it has Gotify v2's form for that kind. Gotify v3's enhanced tokens are refused: a v3 server keeps only their
+ * public half and checks a signed form of them (ed25519, v3.0.0 auth/token.go ParseEnhancedToken), so neither its
+ * API nor this server could carry one over as it is.
+ */
+export function tokenRefusal(kind: "app" | "client", token: string): string | null {
+  const [format, letter, what, other] = kind === "app" ? [APP_TOKEN_FORMAT, "A", "an application", "a client"] : [CLIENT_TOKEN_FORMAT, "C", "a client", "an application"];
+  if (format.test(token)) return null;
+  if (token.startsWith(ENHANCED_TOKEN_PREFIX))
+    return `Gotify v3's enhanced tokens (gtfy…) cannot be carried over: a v3 server keeps only their public half, and this server takes Gotify v2's tokens; leave out "token" to get a new one, and put it in your senders`;
+  if ((kind === "app" ? CLIENT_TOKEN_FORMAT : APP_TOKEN_FORMAT).test(token)) return `that token is ${other}'s (it starts with "${kind === "app" ? "C" : "A"}"); ${what}'s token starts with "${letter}"`;
+  return `${what}'s token has Gotify's form: "${letter}" and 14 of a-z A-Z 0-9 . - _ (this one has ${token.length} characters${token.length ? `, starting "${token[0]}"` : ""}); leave out "token" to get a new one`;
+}
+
 /** An uploaded image's name: 25 random characters and its extension (auth/token.go GenerateImageName). */
 export const newImageName = (ext: string): string => randomString(25) + ext.toLowerCase();
 

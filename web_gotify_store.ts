@@ -9,9 +9,11 @@
 //   appsOf(user), clientsOf(user)                       the user's, by id
 //   appOf(user, id), clientOf(user, id)                 one of the user's, or null
 //   appsOnChannel(channel)                              every app bound to it (any user)
-//   createApp(user, params) → AppRecord                 throws ChannelTaken when the user has an app on that channel
+//   createApp(user, params) → AppRecord                 throws ChannelTaken when the user has an app on that channel,
+//                                                       TokenTaken when params.token (carried over) is in use
 //   updateApp(app), deleteApp(app), touchApp(app)       touch: lastUsed, written at most every 5 minutes (auth/authentication.go)
-//   createClient(user, name) → ClientRecord, updateClient(c), deleteClient(c), touchClient(c)
+//   createClient(user, name, token?) → ClientRecord, updateClient(c), deleteClient(c), touchClient(c)
+//   tokenInUse(token)                                   whether an app or a client has it
 //   userId(name) → number                               allocated once per user name, kept
 //   next(kind) / current(kind) → number                 the shared counters ("app" | "client" | "user" | "message")
 //   isBound(channel), nextMessageNumber()               the Publisher's Numbering (web_publisher.ts)
@@ -64,6 +66,13 @@ export const imageKey = (name: string): string => `${GOTIFY_KEY_PREFIX}image:${n
 export class ChannelTaken extends Error {
   constructor(readonly channel: string) {
     super(`you already have an application on the channel "${channel}": give another channel, or use that application`);
+  }
+}
+
+/** A token carried over (POST /application or /client with `token`) is already some app's or client's here. */
+export class TokenTaken extends Error {
+  constructor() {
+    super(`that token is already in use here (by an application or a client): leave out "token" to get a new one, or delete the application or client that has it first`);
   }
 }
 
@@ -185,6 +194,14 @@ export class GotifyStore implements Numbering {
     return c && c.user === user ? c : null;
   }
 
+  /**
+   * Whether an app or a client has `token`, as far as this web server knows: one made on another web server a moment
+   * ago is known once its change notice arrives, so two imports of one token at the same instant could both pass.
+   */
+  tokenInUse(token: string): boolean {
+    return this.appTokens.has(token) || this.clientTokens.has(token);
+  }
+
   appsOnChannel(channel: string): AppRecord[] {
     return [...this.apps.values()].filter((a) => a.channel === channel);
   }
@@ -241,17 +258,19 @@ export class GotifyStore implements Numbering {
 
   /**
    * A new app of `user`: bound to `params.channel`, or to gotify-<slug of the name> (gotify-<slug>-<id> when the user
-   * already has an app there). Rights on the channel are the caller's to check first.
+   * already has an app there), with `params.token` when one is carried over (its form checked by the caller), else a
+   * new one. Rights on the channel are the caller's to check first.
    */
   async createApp(user: string, params: AppParams): Promise<AppRecord> {
     await this.ready();
     const mine = (channel: string) => this.appsOf(user).some((a) => a.channel === channel);
     if (params.channel !== undefined && mine(params.channel)) throw new ChannelTaken(params.channel);
+    if (params.token !== undefined && this.tokenInUse(params.token)) throw new TokenTaken();
     if (params.sortKey && this.sortKeyTaken(user, params.sortKey, 0)) throw new SortKeyTaken();
     const id = await this.next("app");
     const app: AppRecord = {
       id,
-      token: this.unusedToken(newAppToken),
+      token: params.token ?? this.unusedToken(newAppToken),
       user,
       name: params.name,
       description: params.description,
@@ -286,9 +305,11 @@ export class GotifyStore implements Numbering {
 
   // ---- Clients ----
 
-  async createClient(user: string, name: string): Promise<ClientRecord> {
+  /** A new client of `user`, with `token` when one is carried over (its form checked by the caller), else a new one. */
+  async createClient(user: string, name: string, token?: string): Promise<ClientRecord> {
     await this.ready();
-    const client: ClientRecord = { id: await this.next("client"), token: this.unusedToken(newClientToken), user, name, lastUsed: null };
+    if (token !== undefined && this.tokenInUse(token)) throw new TokenTaken();
+    const client: ClientRecord = { id: await this.next("client"), token: token ?? this.unusedToken(newClientToken), user, name, lastUsed: null };
     await this.writeClient(client);
     return client;
   }

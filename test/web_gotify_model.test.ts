@@ -20,6 +20,7 @@ import {
   hideAll,
   sortKeyAfter,
   sortKeyOfNumber,
+  tokenRefusal,
   hideApp,
   hideMessage,
   isHidden,
@@ -71,6 +72,27 @@ describe("tokens (auth/token.go generateRandomToken: prefix and 14 of a-zA-Z0-9.
     expect("CWH0wZ5r0Mbac.r").toMatch(CLIENT_TOKEN_FORMAT);
     // api/application.go UploadApplicationImage: generateImageName() (25 characters) + the extension.
     expect(newImageName(".PNG")).toMatch(/^[a-zA-Z0-9._-]{25}\.png$/);
+  });
+
+  // Our extension: POST /application and /client take a token carried over from a Gotify server (web_gotify_import.ts).
+  test("a carried-over token must have Gotify v2's form for its kind; v3's enhanced tokens are refused with the reason", () => {
+    expect(tokenRefusal("app", "AWH0wZ5r0Mbac.r")).toBeNull();
+    expect(tokenRefusal("client", "CWH0wZ5r0Mbac.r")).toBeNull();
+    expect(tokenRefusal("app", "CWH0wZ5r0Mbac.r")).toContain(`a client's (it starts with "C")`);
+    expect(tokenRefusal("client", "AWH0wZ5r0Mbac.r")).toContain(`an application's (it starts with "A")`);
+    expect(tokenRefusal("app", "Ashort")).toContain("this one has 6 characters");
+    expect(tokenRefusal("app", "AWH0wZ5r0Mbac/r")).toContain(`"A" and 14 of a-z A-Z 0-9 . - _`);
+    expect(tokenRefusal("client", "")).toContain("this one has 0 characters");
+    // v3.0.0 auth/token.go: "gtfy" + ident + "." + base64url of a 32-byte key (String, GenerateApplicationToken).
+    const enhanced = `gtfya.${Buffer.alloc(32, 7).toString("base64url")}`;
+    expect(tokenRefusal("app", enhanced)).toContain("Gotify v3's enhanced tokens (gtfy…) cannot be carried over");
+    expect(tokenRefusal("client", enhanced.replace("gtfya", "gtfyc"))).toContain("Gotify v3's enhanced tokens");
+  });
+
+  test("an application's and a client's params take an optional token", () => {
+    expect(parseParams(AppParamsSchema, { name: "x", token: "AWH0wZ5r0Mbac.r" })).toMatchObject({ ok: true, value: { token: "AWH0wZ5r0Mbac.r" } });
+    expect(parseParams(ClientParamsSchema, { name: "x", token: "CWH0wZ5r0Mbac.r" })).toEqual({ ok: true, value: { name: "x", token: "CWH0wZ5r0Mbac.r" } });
+    expect(parseParams(ClientParamsSchema, { name: "x", token: 5 })).toEqual({ ok: false, description: "Field 'token' is not valid" });
   });
 });
 
