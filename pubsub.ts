@@ -180,7 +180,8 @@ class PubSubServer implements CommandHost {
           server.stats.connections++;
           const c = new Connection(server.nextId++, socket, (laddr ??= laddrOf()), server.acl.anonymous, !server.authRequiredByDefault, conns);
           socket.data = c;
-          const wait = server.connLimiter.take(socket.remoteAddress, Date.now());
+          // The peer's address is asked only when the limit is on: Bun keeps the string it makes on the socket.
+          const wait = server.connLimiter.perSecond > 0 ? server.connLimiter.take(socket.remoteAddress, Date.now()) : 0;
           const full = conns.all.size >= server.opts.maxClients;
           const refusal =
             wait > 0
@@ -202,7 +203,7 @@ class PubSubServer implements CommandHost {
           const c = socket.data;
           if (c.closed) return;
           c.lastInteraction = Date.now();
-          c.parser.push(chunk);
+          c.feed(chunk);
           server.processInput(c);
           conns.markDirty(c);
         },
@@ -310,7 +311,7 @@ class PubSubServer implements CommandHost {
       // Output piling up (a client that pipelines and does not read): stop reading it until that output is out.
       if (c.outputBytes >= conns.holdAt) return conns.holdInput(c);
       // A client that proved no password gets a request budget (Redis gives it proto-max-bulk-len, 512 MB).
-      const r = c.parser.next({ authRequired: !c.authenticated, maxBulk: this.opts.maxBulk, maxRequest: c.user.nopass ? this.opts.anonymousMaxRequest : undefined });
+      const r = c.nextCommand({ authRequired: !c.authenticated, maxBulk: this.opts.maxBulk, maxRequest: c.user.nopass ? this.opts.anonymousMaxRequest : undefined });
       if (r === null) return;
       if (r.kind === "error") {
         c.reply(enc.error(r.message));

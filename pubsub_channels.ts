@@ -5,19 +5,76 @@ import { compileGlob } from "./glob";
 
 export type KindName = "channel" | "pattern" | "shard";
 
+/** One kind's names: none, the one name itself, or a Set once there are two (a Set of one costs many times a field). */
+type Held = string | Set<string> | null;
+
 /**
- * A subscriber's own subscriptions: the object on its first SUBSCRIBE, each kind's set on its first use (a connection
- * that never subscribes holds none, and a plain subscriber holds one set, not three: memory per idle connection).
+ * A subscriber's own subscriptions, made on its first SUBSCRIBE. A name of the registry's own (one string shared by
+ * every subscriber of a channel), and a plain field per kind until a kind holds two names: memory per idle connection.
  */
-export type SubscriptionSets = Partial<Record<KindName, Set<string>>>;
+export class Subscriptions {
+  private channels: Held = null;
+  private patterns: Held = null;
+  private shards: Held = null;
+
+  private held(kind: KindName): Held {
+    return kind === "channel" ? this.channels : kind === "pattern" ? this.patterns : this.shards;
+  }
+  private hold(kind: KindName, h: Held): void {
+    if (kind === "channel") this.channels = h;
+    else if (kind === "pattern") this.patterns = h;
+    else this.shards = h;
+  }
+  count(kind: KindName): number {
+    const h = this.held(kind);
+    return h === null ? 0 : typeof h === "string" ? 1 : h.size;
+  }
+  has(kind: KindName, name: string): boolean {
+    const h = this.held(kind);
+    return h === name || (typeof h === "object" && h !== null && h.has(name));
+  }
+  /** Adds a name not held yet. */
+  add(kind: KindName, name: string): void {
+    const h = this.held(kind);
+    if (h === null) this.hold(kind, name);
+    else if (typeof h === "string") this.hold(kind, new Set([h, name]));
+    else h.add(name);
+  }
+  /** Removes `name`; true if it was held. */
+  delete(kind: KindName, name: string): boolean {
+    const h = this.held(kind);
+    if (h === name) this.hold(kind, null);
+    else if (typeof h !== "object" || h === null || !h.delete(name)) return false;
+    else if (h.size === 1) this.hold(kind, h.values().next().value!); // back to one plain name
+    return true;
+  }
+  /** A copy of one kind's names, safe to iterate while leaving them. */
+  names(kind: KindName): string[] {
+    const h = this.held(kind);
+    return h === null ? [] : typeof h === "string" ? [h] : [...h];
+  }
+  // What acl.ts's keepsSubscriptions reads (HeldSubscriptions): each kind as names, made only when asked.
+  get channel(): Iterable<string> {
+    return this.names("channel");
+  }
+  get pattern(): Iterable<string> {
+    return this.names("pattern");
+  }
+  get shard(): Iterable<string> {
+    return this.names("shard");
+  }
+}
+
+/** Kept for callers that name the type: a connection's subscriptions. */
+export type SubscriptionSets = Subscriptions;
 
 /** How many subscriptions of `kind` a subscriber holds. */
-export const subCount = (s: SubscriptionSets | null, kind: KindName): number => s?.[kind]?.size ?? 0;
+export const subCount = (s: Subscriptions | null, kind: KindName): number => (s === null ? 0 : s.count(kind));
 
 /** What the registry needs of a connection: its protocol, its subscriptions, and a way to queue output. */
 export interface Subscriber {
   readonly resp: Proto;
-  subs: SubscriptionSets | null;
+  subs: Subscriptions | null;
   /** A subscribe/unsubscribe notice: sent even under CLIENT REPLY OFF, as Redis's CLIENT_PUSHING does. */
   push(s: string): void;
   /** A message frame; the same bytes go to every receiver. */
@@ -32,12 +89,12 @@ type Kind = {
   /** The delivery's first word: message, pmessage or smessage. */
   readonly message: "message" | "pmessage" | "smessage";
   /** The count a notice carries: channels and patterns together, shard channels apart (clientSubscriptionsCount). */
-  readonly count: (s: SubscriptionSets | null) => number;
+  readonly count: (s: Subscriptions | null) => number;
   /** Patterns match channel names; the others are looked up by name. */
   readonly matches: boolean;
 };
 
-const classic = (s: SubscriptionSets | null): number => subCount(s, "channel") + subCount(s, "pattern");
+const classic = (s: Subscriptions | null): number => subCount(s, "channel") + subCount(s, "pattern");
 
 const KINDS: Record<KindName, Kind> = {
   channel: { name: "channel", subscribe: "subscribe", unsubscribe: "unsubscribe", message: "message", count: classic, matches: false },
@@ -51,8 +108,11 @@ const REACHED_BY: Record<"publish" | "spublish", Kind[]> = { publish: [KINDS.cha
 /** A pattern's matcher and its name as bytes, both made once at PSUBSCRIBE so PUBLISH does neither. */
 type Pattern = { match: (channel: string) => boolean; bytes: Uint8Array };
 
+/** A channel's (or pattern's) subscribers, with its name: the one string every subscriber's own record shares. */
+type Audience<C> = { readonly name: string; readonly members: Set<C> };
+
 export class Channels<C extends Subscriber> {
-  private readonly byKind: Record<KindName, Map<string, Set<C>>> = { channel: new Map(), pattern: new Map(), shard: new Map() };
+  private readonly byKind: Record<KindName, Map<string, Audience<C>>> = { channel: new Map(), pattern: new Map(), shard: new Map() };
   private readonly patterns = new Map<string, Pattern>();
 
   /** How many distinct channels (or patterns, or shard channels) have subscribers. */
@@ -67,21 +127,21 @@ export class Channels<C extends Subscriber> {
 
   /** How many subscribers `name` has (PUBSUB NUMSUB, SHARDNUMSUB). */
   subscribers(kind: KindName, name: string): number {
-    return this.byKind[kind].get(name)?.size ?? 0;
+    return this.byKind[kind].get(name)?.members.size ?? 0;
   }
 
   subscribe(c: C, kind: KindName, name: string): void {
     const k = KINDS[kind];
-    const mine = ((c.subs ??= {})[kind] ??= new Set());
-    if (!mine.has(name)) {
-      mine.add(name);
+    const mine = (c.subs ??= new Subscriptions());
+    if (!mine.has(kind, name)) {
       const all = this.byKind[kind];
-      let set = all.get(name);
-      if (!set) {
-        all.set(name, (set = new Set()));
+      let audience = all.get(name);
+      if (!audience) {
+        all.set(name, (audience = { name, members: new Set() }));
         if (k.matches) this.patterns.set(name, { match: compileGlob(name), bytes: Buffer.from(name, "latin1") });
       }
-      set.add(c);
+      audience.members.add(c);
+      mine.add(kind, audience.name); // the registry's string, not this command's copy of it
     }
     c.push(enc.notice(c.resp, k.subscribe, name, k.count(c.subs)));
   }
@@ -90,10 +150,10 @@ export class Channels<C extends Subscriber> {
   unsubscribe(c: C, kind: KindName, name: string | null, notify: boolean): number {
     const k = KINDS[kind];
     let removed = 0;
-    if (name !== null && c.subs?.[kind]?.delete(name)) {
+    if (name !== null && c.subs?.delete(kind, name)) {
       removed = 1;
       const all = this.byKind[kind];
-      const set = all.get(name)!;
+      const set = all.get(name)!.members;
       set.delete(c);
       if (set.size === 0) {
         all.delete(name);
@@ -107,8 +167,7 @@ export class Channels<C extends Subscriber> {
   /** UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE with no arguments: each one leaves, or one notice if none. */
   unsubscribeAll(c: C, kind: KindName, notify: boolean): void {
     let count = 0;
-    const mine = c.subs?.[kind];
-    if (mine) for (const name of [...mine]) count += this.unsubscribe(c, kind, name, notify);
+    if (c.subs) for (const name of c.subs.names(kind)) count += this.unsubscribe(c, kind, name, notify);
     if (notify && count === 0) this.unsubscribe(c, kind, null, true);
   }
 
@@ -137,13 +196,13 @@ export class Channels<C extends Subscriber> {
       const all = this.byKind[k.name];
       if (all.size === 0) continue;
       if (!k.matches) {
-        const subs = all.get(name);
-        if (subs) receivers += deliver(subs, encodeDelivery(k.message, [channel, message]));
+        const audience = all.get(name);
+        if (audience) receivers += deliver(audience.members, encodeDelivery(k.message, [channel, message]));
         continue;
       }
-      for (const [pat, subs] of all) {
+      for (const [pat, audience] of all) {
         const p = this.patterns.get(pat)!;
-        if (p.match(name)) receivers += deliver(subs, encodeDelivery(k.message, [p.bytes, channel, message]));
+        if (p.match(name)) receivers += deliver(audience.members, encodeDelivery(k.message, [p.bytes, channel, message]));
       }
     }
     return receivers;

@@ -1,7 +1,7 @@
 // pubsub_connection.ts — one server-side connection (Redis's networking.c): its state, replies and frames queued for one
 // write per event-loop turn, backpressure both ways, the output limits, and the one way a connection is closed.
 import type { Socket } from "bun";
-import { RequestParser, type Proto } from "./resp";
+import { RequestParser, type ParseLimits, type ParseResult, type Proto } from "./resp";
 import type { AclUser } from "./acl";
 import type { StreamId } from "./pubsub_history";
 import type { Subscriber, SubscriptionSets } from "./pubsub_channels";
@@ -33,6 +33,25 @@ export interface ConnectionOwner {
   errorReplied(reply: string): void;
 }
 
+/**
+ * A connection's yes/no state, one bit each in one number: each field of a class costs every connection 8 bytes, and
+ * a hundred thousand idle subscribers are what this server is for. Read and set as plain boolean properties.
+ */
+const FLAG_BITS = {
+  authenticated: 1,
+  pubsubFlag: 2,
+  replyOff: 4,
+  replySkipNext: 8,
+  replySkip: 16,
+  closeAfterReply: 32,
+  closed: 64,
+  inputHeld: 128,
+  dirty: 256,
+} as const;
+
+/** What CLIENT LIST reads of a connection with no parser: nothing buffered. */
+const NO_INPUT: { readonly buffered: number } = { buffered: 0 };
+
 /** One connection's state: what Redis keeps in its `client` struct, trimmed to what pub/sub and streams need. */
 export class Connection implements Subscriber {
   resp: Proto = 2;
@@ -40,18 +59,24 @@ export class Connection implements Subscriber {
   libName = "";
   libVer = "";
   subs: SubscriptionSets | null = null;
-  pubsubFlag = false;
-  replyOff = false;
-  replySkipNext = false;
-  replySkip = false;
-  closeAfterReply = false;
-  closed = false;
+  private flags = 0;
+  declare authenticated: boolean;
+  declare pubsubFlag: boolean;
+  declare replyOff: boolean;
+  declare replySkipNext: boolean;
+  declare replySkip: boolean;
+  declare closeAfterReply: boolean;
+  declare closed: boolean;
+  /** Its socket is paused: output passed the hold mark, and nothing more is read until it has all gone out. */
+  declare inputHeld: boolean;
+  declare dirty: boolean;
   lastCommand = "NULL";
   readonly createdAt = Date.now();
   lastInteraction = this.createdAt;
   /** Set while XREAD BLOCK waits; input is not read meanwhile, as in Redis. */
   blocked: { keys: string[]; after: StreamId[]; count: number; timer: ReturnType<typeof setTimeout> | null } | null = null;
-  readonly parser = new RequestParser();
+  /** Held only while a command is incomplete; an idle connection holds none (Connections lends one). */
+  private input: RequestParser | null = null;
   /** Replies waiting for this turn's single write: small ones as one latin1 string, frames as shared bytes. */
   private text = "";
   /** Made when output is queued, dropped once written: an idle connection holds no array. */
@@ -59,10 +84,7 @@ export class Connection implements Subscriber {
   private queuedBytes = 0;
   /** What the kernel did not take last time; nothing more is written before drain (backpressure). */
   unsent: Uint8Array | null = null;
-  /** Its socket is paused: output passed the hold mark, and nothing more is read until it has all gone out. */
-  inputHeld = false;
   softLimitSince = 0;
-  dirty = false;
   /** In a reserved slot (past --maxclients) until it logs in; the timer closes it if it does not in time. */
   reserved: ReturnType<typeof setTimeout> | null = null;
 
@@ -72,9 +94,31 @@ export class Connection implements Subscriber {
     readonly laddr: string,
     /** The ACL user this connection runs as (without an ACL file, the one all-powerful "default"). */
     public user: AclUser,
-    public authenticated: boolean,
+    authenticated: boolean,
     private readonly pool: Connections,
-  ) {}
+  ) {
+    if (authenticated) this.flags = FLAG_BITS.authenticated;
+  }
+
+  /** Bytes from the socket, for the parser (lent by the pool when this connection has none). */
+  feed(chunk: Uint8Array): void {
+    (this.input ??= this.pool.lendParser()).push(chunk);
+  }
+  /** The next whole command, or null; once all input is parsed, the parser goes back to the pool. */
+  nextCommand(limits: ParseLimits): ParseResult {
+    const p = this.input;
+    if (p === null) return null;
+    const r = p.next(limits);
+    if (r === null && p.idle) {
+      this.input = null;
+      this.pool.returnParser(p);
+    }
+    return r;
+  }
+  /** The query buffer as CLIENT LIST reads it. */
+  get parser(): { readonly buffered: number } {
+    return this.input ?? NO_INPUT;
+  }
 
   /** ip:port of the peer, made when asked (CLIENT LIST, a log line), not kept by every connection. */
   get addr(): string {
@@ -153,6 +197,16 @@ export class Connection implements Subscriber {
   }
 }
 
+for (const [name, bit] of Object.entries(FLAG_BITS))
+  Object.defineProperty(Connection.prototype, name, {
+    get(this: { flags: number }): boolean {
+      return (this.flags & bit) !== 0;
+    },
+    set(this: { flags: number }, on: boolean) {
+      this.flags = on ? this.flags | bit : this.flags & ~bit;
+    },
+  });
+
 /** How a connection ends: after its queued output, at once (a slow subscriber), or already gone (the peer closed). */
 type CloseHow = "end" | "abort" | "gone";
 
@@ -161,6 +215,8 @@ export class Connections {
   readonly all = new Map<number, Connection>();
   private readonly dirty: Connection[] = [];
   private flushScheduled = false;
+  /** One parser kept for the next connection that receives bytes while holding none: no allocation per read. */
+  private spareParser: RequestParser | null = null;
 
   /** The smallest of the limits that are on, in either class: below it there is nothing to check. */
   private readonly lowestLimit: number;
@@ -174,6 +230,16 @@ export class Connections {
     const lowest = (l: OutputLimits) => Math.min(l.hard > 0 ? l.hard : Infinity, l.soft > 0 ? l.soft : Infinity);
     this.lowestLimit = Math.min(lowest(limits.normal), lowest(limits.pubsub));
     this.holdAt = Math.min(INPUT_HOLD_BYTES, lowest(limits.normal));
+  }
+
+  lendParser(): RequestParser {
+    const p = this.spareParser;
+    if (p === null) return new RequestParser();
+    this.spareParser = null;
+    return p;
+  }
+  returnParser(p: RequestParser): void {
+    this.spareParser = p;
   }
 
   markDirty(c: Connection): void {

@@ -205,6 +205,11 @@ export class RequestParser {
   /** What the multibulk under way holds so far, as ParseLimits.maxRequest counts it. */
   private requestBytes = 0;
 
+  /** Nothing buffered and no command under way: the parser can be dropped or lent to another connection. */
+  get idle(): boolean {
+    return this.big === null && this.multibulkLen === 0 && this.pos >= this.buf.length;
+  }
+
   /** Bytes received but not yet turned into a command: Redis's query buffer length. */
   get buffered(): number {
     return this.buf.length - this.pos + this.bigFill;

@@ -1,7 +1,7 @@
 // test/pubsub_channels.test.ts — the subscription registry without sockets: notices byte for byte, counts per kind,
 // fan-out to channels, patterns and shard channels, one shared frame per delivery, and leaving.
 import { describe, expect, test } from "bun:test";
-import { Channels, type Subscriber, type SubscriptionSets } from "../pubsub_channels";
+import { Channels, Subscriptions, type Subscriber, type SubscriptionSets } from "../pubsub_channels";
 import { encodeDelivery, latin1, type Proto } from "../resp";
 
 class Fake implements Subscriber {
@@ -148,4 +148,33 @@ describe("Channels", () => {
     expect(reg.subscribers("shard", "s")).toBe(1);
     expect(reg.subscribers("shard", "a")).toBe(0);
   });
+
+  test("a connection's own record: one name held plainly, more in a set, back to one, each kind apart, names for the ACL", () => {
+    const s = new Subscriptions();
+    s.add("channel", "a");
+    expect([s.count("channel"), s.has("channel", "a"), s.has("channel", "b"), s.has("pattern", "a")]).toEqual([1, true, false, false]);
+    s.add("channel", "b");
+    s.add("channel", "c");
+    s.add("shard", "a");
+    expect([...s.channel].sort()).toEqual(["a", "b", "c"]);
+    expect([[...s.pattern], [...s.shard]]).toEqual([[], ["a"]]);
+    expect([s.delete("channel", "b"), s.delete("channel", "b"), s.delete("pattern", "a")]).toEqual([true, false, false]);
+    expect(s.delete("channel", "a")).toBe(true);
+    expect([s.count("channel"), s.names("channel"), s.has("channel", "c")]).toEqual([1, ["c"], true]);
+    expect(s.delete("channel", "c")).toBe(true);
+    expect([s.count("channel"), s.names("channel"), s.count("shard")]).toEqual([0, [], 1]);
+  });
+
+  test("subscribers of one channel named by different strings, one leaving and coming back: counts and delivery hold", () => {
+    const reg = new Channels<Fake>();
+    const [x, y] = [new Fake(), new Fake()];
+    reg.subscribe(x, "channel", "shared");
+    reg.subscribe(y, "channel", "shar" + "ed".repeat(1)); // another string with the same text
+    reg.unsubscribe(x, "channel", "shared", false);
+    expect([reg.subscribers("channel", "shared"), subCountOf(y)]).toEqual([1, 1]);
+    reg.subscribe(x, "channel", "shared");
+    expect(reg.publish("publish", b("shared"), b("m"))).toBe(2);
+  });
 });
+
+const subCountOf = (f: Fake): number => Channels.total(f);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bun
+// bench/idlefloor.ts — memory per idle subscribed RESP connection: our pub/sub server against Bun's floor, a bare
+// Bun.listen that answers SUBSCRIBE and keeps nothing, and optionally another checkout (A B A B, RSS growth per
+// connection, clients in worker processes as bench/run.ts's idle row). Usage: bun bench/idlefloor.ts [--conns N]
+// [--rounds N] [--against DIR]; `bun bench/idlefloor.ts --serve-bare <port>` is the floor server itself.
+import { spawn } from "bun";
+import { rssBytes } from "./procstat";
+import { BUN, freePort, lines, startPubSub, waitForPort, type Running } from "../test/helpers";
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);
+
+if (args.includes("--serve-bare")) {
+  // The floor: per connection only what Bun keeps for an open socket. The reply is built from the request's bytes
+  // (the channel name sits after the last "$<len>\r\n") and nothing outlives the data callback.
+  Bun.listen({
+    hostname: "127.0.0.1",
+    port: Number(opt("--serve-bare", "0")),
+    socket: {
+      data(socket, chunk) {
+        const s = Buffer.from(chunk).toString("latin1");
+        const name = s.slice(s.lastIndexOf("\r\n", s.length - 3) + 2, -2);
+        socket.write(`*3\r\n$9\r\nsubscribe\r\n$${name.length}\r\n${name}\r\n:1\r\n`);
+      },
+    },
+  });
+  await new Promise(() => {});
+}
+
+if (args.includes("--help")) {
+  console.log("Usage: bun bench/idlefloor.ts [--conns N (10000)] [--rounds N (2)] [--against DIR]");
+  process.exit(0);
+}
+const CONNS = Number(opt("--conns", "10000"));
+const ROUNDS = Number(opt("--rounds", "2"));
+const AGAINST = args.includes("--against") ? opt("--against", "") : null;
+
+async function startBare(): Promise<Running> {
+  const port = await freePort();
+  const proc = spawn([BUN, import.meta.path, "--serve-bare", String(port)], { stdout: "pipe", stderr: "inherit" });
+  await waitForPort(port);
+  return { port, proc, output: () => "", stop: async () => void proc.kill() };
+}
+
+/** RSS growth per connection while CONNS subscribers (100 channels, two worker processes) sit idle. */
+async function perConnection(run: Running): Promise<number> {
+  await Bun.sleep(500);
+  const before = rssBytes(run.proc.pid);
+  const workers = [0, 1].map((w) => {
+    const channels = Array.from({ length: CONNS / 2 }, (_, i) => `idle-${(i * 2 + w) % 100}`);
+    const proc = spawn([BUN, `${import.meta.dir}/worker.ts`, JSON.stringify({ role: "sub", port: run.port, channels, perConn: 1, expect: 1e9, frameBytes: 100 })], { stdout: "pipe", stderr: "inherit" });
+    return { proc, out: lines(proc) };
+  });
+  for (const w of workers) for (;;) { const { value, done } = await w.out.next(); if (done || value.startsWith("ready")) break; }
+  await Bun.sleep(2000); // as bench/run.ts: let allocators settle before reading RSS
+  const after = rssBytes(run.proc.pid);
+  for (const w of workers) w.proc.kill();
+  await Promise.all(workers.map((w) => w.proc.exited));
+  return (after - before) / CONNS;
+}
+
+const kinds: [string, () => Promise<Running>][] = [
+  ["bare Bun.listen", startBare],
+  ["notistream", () => startPubSub(["--maxclients", "30000", "--history-max-age", "0"])],
+];
+if (AGAINST) kinds.push([`notistream at ${AGAINST}`, () => startPubSub(["--maxclients", "30000", "--history-max-age", "0"], {}, AGAINST)]);
+const results = new Map<string, number[]>();
+for (let r = 0; r < ROUNDS; r++)
+  for (const [name, start] of kinds) {
+    const run = await start(); // a fresh process each time: what one process already grew to does not hide the next
+    const v = await perConnection(run);
+    await run.stop();
+    (results.get(name) ?? results.set(name, []).get(name)!).push(v);
+    console.error(`  round ${r + 1}, ${name}: ${v.toFixed(0)} bytes per idle connection`);
+  }
+for (const [name, vs] of results) console.log(`${name}: ${vs.map((v) => v.toFixed(0)).join(", ")} bytes per idle subscribed connection (${CONNS} connections)`);
