@@ -175,20 +175,27 @@ export class Connection implements Subscriber {
   hasOutput(): boolean {
     return this.text.length > 0 || this.chunks !== null;
   }
-  /** Takes everything queued as one buffer, so the socket gets a single write. */
-  takeOutput(): Uint8Array | null {
+  /**
+   * Takes everything queued as one buffer, so the socket gets a single write. With `last`, the buffer joined for the
+   * connection before: subscribers of one channel queue the very same frames in a turn, so theirs is joined once.
+   */
+  takeOutput(last?: JoinedOutput): Uint8Array | null {
     if (this.text) this.moveText();
     const chunks = this.chunks;
     if (chunks === null) return null;
-    const n = chunks.length;
     let out: Uint8Array;
-    if (n === 1) out = chunks[0]!;
+    if (chunks.length === 1) out = chunks[0]!;
+    else if (last !== undefined && sameChunks(last.chunks, chunks)) out = last.out!;
     else {
       out = new Uint8Array(this.queuedBytes);
       let at = 0;
       for (const c of chunks) {
         out.set(c, at);
         at += c.length;
+      }
+      if (last !== undefined) {
+        last.chunks = chunks;
+        last.out = out;
       }
     }
     this.chunks = null;
@@ -206,6 +213,16 @@ for (const [name, bit] of Object.entries(FLAG_BITS))
       this.flags = on ? this.flags | bit : this.flags & ~bit;
     },
   });
+
+/** The last output joined in one flush: which chunks, and the buffer they made (never written to afterwards). */
+type JoinedOutput = { chunks: Uint8Array[] | null; out: Uint8Array | null };
+
+/** The same chunk objects in the same order: comparing references costs far less than copying their bytes again. */
+function sameChunks(a: Uint8Array[] | null, b: Uint8Array[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** How a connection ends: after its queued output, at once (a slow subscriber), or already gone (the peer closed). */
 type CloseHow = "end" | "abort" | "gone";
@@ -257,16 +274,18 @@ export class Connections {
     this.flushScheduled = false;
     this.owner.beforeWrite();
     const list = this.dirty.splice(0);
+    // Subscribers marked one after another by the same deliveries have the same queue: joined once for all of them.
+    const last: JoinedOutput = { chunks: null, out: null };
     for (const c of list) {
       c.dirty = false;
-      if (!c.closed && !c.unsent) this.writeQueued(c);
+      if (!c.closed && !c.unsent) this.writeQueued(c, last);
     }
   }
 
   /** Writes what is queued now (a drain can come before the end of the turn), then closes if that was the last reply. */
-  writeQueued(c: Connection): void {
+  writeQueued(c: Connection, last?: JoinedOutput): void {
     this.owner.beforeWrite();
-    const out = c.takeOutput();
+    const out = c.takeOutput(last);
     if (out) this.writeOut(c, out);
     if (c.closeAfterReply && !c.unsent && !c.hasOutput()) this.close(c, "end");
     else if (c.inputHeld && !c.unsent && !c.closed) {

@@ -109,6 +109,24 @@ describe("output: queued for one write per turn", () => {
     expect(b.socket.writes[0]).toBe(frame);
   });
 
+  test("a turn's frames are joined once for subscribers that queued the same ones; a different queue gets its own bytes", async () => {
+    const { connect } = pool();
+    const [a, b, c, d] = [connect(), connect(), connect(), connect()];
+    const f1 = bytes("*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nx\r\n");
+    const f2 = bytes("*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\ny\r\n");
+    for (const s of [a, b, c, d]) s.c.queueFrame(f1);
+    c.c.push("+note\r\n"); // c's queue differs (its own text between the frames)
+    for (const s of [a, b, c, d]) s.c.queueFrame(f2);
+    await nextTurn();
+    const text = (w: Uint8Array | undefined) => Buffer.from(w!).toString("latin1");
+    expect(text(a.socket.writes[0])).toBe(text(f1) + text(f2));
+    expect(b.socket.writes[0]).toBe(a.socket.writes[0]); // the same buffer, not a second copy
+    expect(text(c.socket.writes[0])).toBe(text(f1) + "+note\r\n" + text(f2));
+    expect(text(d.socket.writes[0])).toBe(text(f1) + text(f2));
+    expect(d.socket.writes[0]).not.toBe(c.socket.writes[0]);
+    expect([a, b, c, d].map((s) => s.socket.writes.length)).toEqual([1, 1, 1, 1]);
+  });
+
   test("CLIENT REPLY OFF and SKIP hide replies but not pushes; an error reply is counted either way", async () => {
     const { conns, log, connect } = pool();
     const { c, socket } = connect();
