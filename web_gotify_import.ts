@@ -106,6 +106,7 @@ export function answerText(body: string): string {
 export function refusalSentence(server: string, user: string, doing: string, status: number, body: string): string {
   if (status === 401) return `${server} refused the login of user "${user}": wrong user name or password (or the user is switched off there)`;
   if (status === 403) return `${server} refused to ${doing} for user "${user}": ${answerText(body)}`;
+  if (status >= 300 && status < 400) return `${server} ${body.startsWith("redirected to ") ? `redirects elsewhere (${body.slice("redirected to ".length)})` : `answered ${status}`}: give that URL instead (for example https:// rather than http://)`;
   const hint = status === 404 ? "; is the URL the root of a Gotify server (or of Notistream's web server)?" : "";
   return `${server} answered ${status} when asked to ${doing}: ${answerText(body)}${hint}`;
 }
@@ -165,7 +166,7 @@ export const FLAGS: FlagSpec[] = [
   { name: "to", env: "NOTISTREAM_IMPORT_TO", help: "Notistream's web server URL" },
   { name: "user", env: "NOTISTREAM_IMPORT_USER", help: "the Gotify user whose applications and clients to carry over" },
   { name: "to-user", env: "NOTISTREAM_IMPORT_TO_USER", help: "the ACL user on Notistream who gets them", default: "the same as --user" },
-  { name: "dry-run", env: "NOTISTREAM_IMPORT_DRY_RUN", help: "show what would be made, make nothing", boolean: true },
+  { name: "dry-run", env: "NOTISTREAM_IMPORT_DRY_RUN", help: "show what would be made, make nothing (a token another Notistream user has shows only when made)", boolean: true },
 ];
 
 const ABOUT = `bun web_gotify_import.ts --from https://gotify.example.org --to https://push.example.org --user alice
@@ -225,12 +226,15 @@ export function serverOf(label: string, base: string, user: string, password: st
 async function ask(s: Server, method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<{ status: number; body: string; bytes: Uint8Array; type: string }> {
   let res: Response;
   try {
-    res = await fetch(under(s.base, path), { method, body, headers: { authorization: s.authorization, accept: "application/json", ...headers }, signal: AbortSignal.timeout(30_000) });
+    // Redirects are not followed: the login must not go to another address unasked (refusalSentence names the target).
+    res = await fetch(under(s.base, path), { method, body, redirect: "manual", headers: { authorization: s.authorization, accept: "application/json", ...headers }, signal: AbortSignal.timeout(30_000) });
   } catch (err) {
     throw new ImportStop(unreachable(s.label, err));
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
-  return { status: res.status, body: new TextDecoder().decode(bytes), bytes, type: res.headers.get("content-type") ?? "" };
+  const location = res.headers.get("location");
+  const text = location && res.status >= 300 && res.status < 400 ? `redirected to ${location}` : new TextDecoder().decode(bytes);
+  return { status: res.status, body: text, bytes, type: res.headers.get("content-type") ?? "" };
 }
 
 /** A list the server answers (GET /application, GET /client), each item checked; a refusal or anything else stops. */
@@ -280,31 +284,51 @@ async function copyImageOver(from: Server, to: Server, image: string, id: number
   return put.status === 200 ? null : `its image was not taken: ${refusalSentence(to.label, to.user, "keep the image", put.status, put.body)}`;
 }
 
+/** What became of an app's image: not wanted, copied, would be (a dry run), or why it failed. */
+type ImageOutcome = { kind: "none" | "copied" | "would" } | { kind: "failed"; why: string };
+
+/** Copies an app's image when the step wants it, counting it in the tally. */
+async function imageOf(step: Step, id: number, from: Server, to: Server, dryRun: boolean, t: Tally): Promise<ImageOutcome> {
+  if (step.kind !== "app" || step.action === "cannot" || !step.copyImage) return { kind: "none" };
+  const why = dryRun ? null : await copyImageOver(from, to, (step.old as OldApp).image, id);
+  if (why) {
+    t.imageFailures++;
+    return { kind: "failed", why };
+  }
+  t.images++;
+  return { kind: dryRun ? "would" : "copied" };
+}
+
+/** The end of a step's line for its image. */
+const imageWords = (o: ImageOutcome): string => (o.kind === "copied" ? ", image copied" : o.kind === "would" ? ", and its image would be copied" : o.kind === "failed" ? `, but ${o.why}` : "");
+
 /** Carries out one step, printing its line; the tally's counts grow. */
 async function carry(step: Step, from: Server, to: Server, dryRun: boolean, t: Tally, say: (line: string) => void): Promise<void> {
   const who = named(step);
-  if (step.action === "cannot") return void (t.cannot++, say(`${who}: not carried over: ${step.why}`));
-  const imageWanted = step.kind === "app" && step.copyImage;
+  if (step.action === "cannot") {
+    t.cannot++;
+    return say(`${who}: not carried over: ${step.why}`);
+  }
   if (step.action === "there") {
     t.there++;
-    if (!imageWanted) return say(`${who}: already on Notistream (id ${step.id}), left alone`);
-    if (dryRun) return void (t.images++, say(`${who}: already on Notistream (id ${step.id}); its image would be copied`));
-    const why = await copyImageOver(from, to, (step.old as OldApp).image, step.id);
-    return void (why ? (t.imageFailures++, say(`${who}: already on Notistream (id ${step.id}), but ${why}`)) : (t.images++, say(`${who}: already on Notistream (id ${step.id}); its image copied`)));
+    const image = await imageOf(step, step.id, from, to, dryRun, t);
+    return say(`${who}: already on Notistream (id ${step.id})${image.kind === "none" ? ", left alone" : imageWords(image)}`);
   }
-  if (dryRun) return void (t.created++, imageWanted && t.images++, say(`${who}: would be made with its old token${imageWanted ? " and its image" : ""}`));
+  if (dryRun) {
+    t.created++;
+    return say(`${who}: would be made with its old token${imageWords(await imageOf(step, 0, from, to, dryRun, t))}`);
+  }
   const made =
     step.kind === "app"
       ? await create(to, "/application", { name: step.old.name, description: (step.old as OldApp).description, defaultPriority: (step.old as OldApp).defaultPriority, token: step.old.token }, who)
       : await create(to, "/client", { name: step.old.name, token: step.old.token }, who);
-  if ("problem" in made) return void (t.failed++, say(`${who}: not carried over: ${made.problem}`));
+  if ("problem" in made) {
+    t.failed++;
+    return say(`${who}: not carried over: ${made.problem}`);
+  }
   t.created++;
-  const where = made.channel ? `, channel ${made.channel}` : "";
-  if (!imageWanted) return say(`${who}: made with its old token (id ${made.id}${where})`);
-  const why = await copyImageOver(from, to, (step.old as OldApp).image, made.id);
-  if (why) t.imageFailures++;
-  else t.images++;
-  say(`${who}: made with its old token (id ${made.id}${where})${why ? `, but ${why}` : ", image copied"}`);
+  const image = await imageOf(step, made.id, from, to, dryRun, t);
+  say(`${who}: made with its old token (id ${made.id}${made.channel ? `, channel ${made.channel}` : ""})${imageWords(image)}`);
 }
 
 /** The whole run: read both sides, plan, carry out, sum up. */

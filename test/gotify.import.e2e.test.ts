@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { BUN, ROOT, freePort, run, startPubSub, startWebServer, tempPath, type Running } from "./helpers";
+import { BUN, ROOT, Terminal, freePort, haveTmux, run, startPubSub, startWebServer, tempPath, type Running } from "./helpers";
 
 type Web = Running & { url: string };
 type Json = Record<string, unknown>;
@@ -120,6 +120,29 @@ describe("carrying Gotify tokens over", () => {
     expect(r.stdout).toContain(`application "Taken": not carried over: Notistream at ${neu.url} answered 400 when asked to make application "Taken": that token is already in use here`);
     expect(r.stdout).toContain("1 not carried over (see above)");
     expect((await items(neu, "/application")).map((a) => a.name)).toEqual(["Backups", "Alerts"]);
+  });
+
+  test("--dry-run says what would be made and makes nothing; then, in a terminal, the password is asked for (@clack/prompts)", async () => {
+    const later = (await call(old, "POST", "/application", ALICE, { name: "Later" })).json as Json;
+    const form = new FormData();
+    form.append("file", new Blob([PNG], { type: "image/png" }), "later.png");
+    expect((await call(old, "POST", `/application/${String(later.id)}/image`, ALICE, form)).status).toBe(200);
+    const dry = await run([BUN, `${ROOT}web_gotify_import.ts`, "--from", old.url, "--to", neu.url, "--user", "alice", "--dry-run"], { env: { NOTISTREAM_GOTIFY_PASSWORD: "alice-pw" } });
+    expect(dry.stdout).toContain(`application "Later": would be made with its old token, and its image would be copied`);
+    // "Taken" (bob's token here) is counted too: another user's tokens are not listed to alice, only refused when made.
+    expect(dry.stdout).toContain("dry run: 2 would be made, 3 already on Notistream, 1 image to copy.");
+    expect((await items(neu, "/application")).map((a) => a.name)).not.toContain("Later");
+    if (!haveTmux) return;
+    const term = await Terminal.start(`env -u NOTISTREAM_GOTIFY_PASSWORD ${BUN} ${ROOT}web_gotify_import.ts --from ${old.url} --to ${neu.url} --user alice`);
+    try {
+      await term.waitFor(`Password of "alice" on the old Gotify server`);
+      await term.enter("alice-pw");
+      const screen = await term.waitFor("[exited with code", 20_000);
+      expect(screen).toContain(`application "Later": made with its old token`);
+      expect((await items(neu, "/application")).find((a) => a.name === "Later")).toMatchObject({ token: later.token });
+    } finally {
+      await term.kill();
+    }
   });
 
   test("a wrong password, an unreachable server and a missing password are plain sentences with exit status 1", async () => {

@@ -85,6 +85,9 @@ describe("sentences", () => {
     );
     expect(refusalSentence("Notistream at http://n", "alice", "make x", 403, body)).toBe(`Notistream at http://n refused to make x for user "alice": user 'alice' may not both publish to and read "x"`);
     expect(refusalSentence("G", "a", "list", 404, "<html>Not here</html>")).toBe("G answered 404 when asked to list: <html>Not here</html>; is the URL the root of a Gotify server (or of Notistream's web server)?");
+    expect(refusalSentence("G at http://g", "a", "list", 301, "redirected to https://g/application")).toBe(
+      "G at http://g redirects elsewhere (https://g/application): give that URL instead (for example https:// rather than http://)",
+    );
     expect(answerText("")).toBe("(no body)");
     expect(answerText("x".repeat(300))).toHaveLength(201);
   });
