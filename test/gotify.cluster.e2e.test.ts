@@ -30,7 +30,7 @@ async function gotify<T>(base: string, method: string, path: string, body?: unkn
 needs(...CLUSTER_NEEDS).test("numbers grow across two web servers and three shards; one listing pages them all, newest first", async () => {
   const [a, b] = [webs[0]!.url, webs[1]!.url];
   // Their channels gotify-backups, gotify-deploys and gotify-alerts hash to slots 7652, 16383 and 2034: one per master.
-  const apps = [];
+  const apps: { id: number; token: string; channel: string }[] = [];
   for (const name of ["Backups", "Deploys", "Alerts"]) apps.push(await gotify<{ id: number; token: string; channel: string }>(a, "POST", "/application", { name }));
   const client = await gotify<{ token: string }>(b, "POST", "/client", { name: "phone" });
   const sent: Message[] = [];
