@@ -195,7 +195,7 @@ class PubSubServer implements CommandHost {
             conns.close(c, "end");
             return;
           }
-          conns.all.set(c.id, c);
+          conns.all.add(c);
           // Past --maxclients: a reserved slot, kept only if the first command logs in (within 2 s).
           if (full) c.reserved = setTimeout(() => server.refuseReserved(c), RESERVED_LOGIN_MS);
         },

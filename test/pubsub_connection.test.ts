@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { AclUser } from "../acl";
-import { Connection, Connections, INPUT_HOLD_BYTES, type ConnectionOwner } from "../pubsub_connection";
+import { Connection, ConnectionList, Connections, INPUT_HOLD_BYTES, type ConnectionOwner } from "../pubsub_connection";
 import type { OutputLimits } from "../cli";
 
 /** A socket that records what it is asked to do; `room` is how many bytes the kernel takes per write (all by default). */
@@ -57,7 +57,7 @@ function pool(limits: { normal?: OutputLimits; pubsub?: OutputLimits } = {}) {
   const connect = () => {
     const socket = new FakeSocket(log);
     const c = new Connection(++ids, socket as unknown as Socket<Connection>, "127.0.0.1:6379", new AclUser("default"), true, conns);
-    conns.all.set(c.id, c);
+    conns.all.add(c);
     return { c, socket };
   };
   return { conns, log, connect };
@@ -231,7 +231,7 @@ describe("output limits, per class", () => {
     expect(c.closed).toBe(true);
     expect(socket.terminated).toBe(1);
     expect(log).toEqual([`overLimit ${c.id} hard pubsub`, `released ${c.id}`]);
-    expect(conns.all.has(c.id)).toBe(false);
+    expect(conns.all.has(c)).toBe(false);
     c.queueFrame(new Uint8Array(60)); // a frame for a connection already cut off: no second report
     expect(log.filter((l) => l.startsWith("overLimit"))).toHaveLength(1);
   });
@@ -316,5 +316,21 @@ describe("closing", () => {
     expect([a.socket.ended, b.socket.ended]).toEqual([1, 1]);
     expect(conns.all.size).toBe(0);
     expect(log.filter((l) => l.startsWith("released"))).toEqual([`released ${a.c.id}`, `released ${b.c.id}`]);
+  });
+
+  test("the live list keeps connections oldest first, takes any one out once, finds one by id, and survives removal while walked", () => {
+    const { conns, connect } = pool();
+    const list: ConnectionList = conns.all;
+    const cs = [connect().c, connect().c, connect().c, connect().c]; // each added by connect()
+    list.add(cs[1]!); // already in: no second entry
+    expect([list.size, [...list.values()].map((c) => c.id)]).toEqual([4, cs.map((c) => c.id)]);
+    expect([list.delete(cs[1]!), list.delete(cs[1]!), list.has(cs[1]!)]).toEqual([true, false, false]);
+    expect(list.get(cs[2]!.id)).toBe(cs[2]!);
+    expect(list.get(cs[1]!.id)).toBeUndefined();
+    for (const c of list.values()) list.delete(c); // each one taken out as it is visited
+    expect([list.size, [...list.values()]]).toEqual([0, []]);
+    list.add(cs[3]!);
+    list.add(cs[0]!);
+    expect([...list.values()].map((c) => c.id)).toEqual([cs[3]!.id, cs[0]!.id]);
   });
 });
