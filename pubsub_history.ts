@@ -1,9 +1,10 @@
 // pubsub_history.ts — message history as Redis streams: stream IDs, append, range reads, deletes and trimming, kept in
-// memory for reads and in bun:sqlite (WAL mode) for durability, with group commit and an appendfsync-like policy.
-import { Database, type Statement } from "bun:sqlite";
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+// memory for reads and in an append-only file (pubsub_aof.ts) for durability, one write per turn, fsynced per appendfsync.
+import { accessSync, closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { AOF_MAGIC, AofReader, RecordBuffer, type AofRecord } from "./pubsub_aof";
 import { NODE_MAX_BYTES, entrySize, masterSize, rawLength, sameFields } from "./pubsub_listpack";
+import { isSqlite, readOldHistory } from "./pubsub_sqlite_upgrade";
 
 export type StreamId = { ms: bigint; seq: bigint };
 export type Entry = { id: StreamId; fields: Uint8Array[] };
@@ -49,10 +50,6 @@ export function parseU64(s: string): bigint | null {
 type Node = { entries: Entry[]; deleted: number; master: Entry; bytes: number };
 
 export class Stream {
-  /** The stream's row id in SQLite (0 until saved). */
-  sid = 0;
-  /** Trimming has removed every entry up to this ID (0-0: none). Saved with the stream, so trimmed rows may be deleted later. */
-  trimmedThrough: StreamId = MIN_ID;
   nodes: Node[] = [];
   length = 0;
   lastId: StreamId = MIN_ID;
@@ -70,6 +67,24 @@ export class Stream {
     this.length++;
     this.entriesAdded++;
     this.lastId = entry.id;
+  }
+
+  /** Removes the first entries up to and including `id`, as trim() removed them (the file's trim record, replayed). */
+  trimThrough(id: StreamId): void {
+    while (this.nodes.length) {
+      const node = this.nodes[0]!;
+      if (cmpId(node.entries.at(-1)!.id, id) <= 0) {
+        this.length -= node.entries.length;
+        this.nodes.shift();
+        continue;
+      }
+      while (cmpId(node.entries[0]!.id, id) <= 0) {
+        node.entries.shift();
+        node.deleted++;
+        this.length--;
+      }
+      return;
+    }
   }
 
   /** The ID XADD * would give now: the clock, or just above lastId when the clock is behind it. */
@@ -178,110 +193,65 @@ export class Stream {
   }
 }
 
-export type FsyncPolicy = "always" | "everysec";
+export type FsyncPolicy = "always" | "everysec" | "no";
+
+/** A rewrite under way: the streams as they were when it began, written out in slices, and the records made since. */
+type Rewrite = {
+  fd: number;
+  tmp: string;
+  /** Bytes written to the new file so far. */
+  at: number;
+  items: { key: string; lastId: StreamId; added: bigint; entries: Entry[] }[];
+  item: number;
+  entry: number;
+  /** Every turn's bytes since the rewrite began, appended to the new file at its end (Redis's rewrite buffer). */
+  tail: Uint8Array[];
+};
+
+/** Entries encoded per rewrite slice: small enough that no turn waits long behind one. */
+const REWRITE_SLICE = 2000;
+/** Redis's auto-aof-rewrite-min-size: below this the file is never rewritten. */
+export const REWRITE_MIN_BYTES = 64 * 1024 * 1024;
+/** Bytes read per chunk at load. */
+const READ_CHUNK = 4 * 1024 * 1024;
 
 /**
- * The file's layout, as 0.1.0 writes it; a change to it raises LAYOUT_VERSION and upgrades the files of every lower one.
- * Entries are keyed by their ID first, then the stream's row id: IDs come from the clock, so a turn's inserts over many
- * channels land together at the end of the tree (one page or two), where keying by stream first writes a page per
- * channel. Integer columns, because TEXT/BLOB keys make every insert compare strings. ms and seq are u64 stored
- * bit-for-bit as i64 (order is restored in memory). `meta` holds the write probe's row.
- */
-const TABLES = [
-  "CREATE TABLE streams (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, last_ms TEXT NOT NULL, last_seq TEXT NOT NULL, added TEXT NOT NULL, trim_ms TEXT NOT NULL DEFAULT '0', trim_seq TEXT NOT NULL DEFAULT '0')",
-  "CREATE TABLE entries (ms INTEGER NOT NULL, seq INTEGER NOT NULL, sid INTEGER NOT NULL, fields BLOB NOT NULL, PRIMARY KEY (ms, seq, sid)) WITHOUT ROWID",
-  "CREATE TABLE meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID",
-];
-/** PRAGMA user_version of the layout above. A file at 0 with this layout (made before the version was set) is adopted. */
-export const LAYOUT_VERSION = 1;
-
-let expected: string | null = null;
-/** columnsOf a database made from TABLES, worked out once. */
-function expectedColumns(): string {
-  if (expected === null) {
-    const db = new Database(":memory:");
-    for (const sql of TABLES) db.exec(sql);
-    expected = columnsOf(db);
-    db.close();
-  }
-  return expected;
-}
-
-/** Each table's columns (name, type, NOT NULL, default, key position), to tell the layout above from any other. */
-function columnsOf(db: Database): string {
-  return ["streams", "entries", "meta"]
-    .map((table) => (db.query(`PRAGMA table_info(${table})`).all() as { name: string; type: string; notnull: unknown; dflt_value: unknown; pk: unknown }[]).map((c) => `${table}.${c.name} ${c.type} ${c.notnull} ${c.dflt_value} ${c.pk}`).join(", "))
-    .join("; ");
-}
-
-function encodeFields(fields: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const f of fields) size += 4 + f.length;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const f of fields) {
-    view.setUint32(at, f.length);
-    out.set(f, at + 4);
-    at += 4 + f.length;
-  }
-  return out;
-}
-
-function decodeFields(b: Uint8Array): Uint8Array[] {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < b.length; ) {
-    const n = view.getUint32(at);
-    out.push(b.slice(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  return out;
-}
-
-/**
- * All streams, in memory for reads, written through to SQLite. Writes made during one event-loop turn share one
- * transaction (group commit); the server commits before it sends any reply, so an acknowledged write is on disk.
+ * All streams, in memory for reads, written through to an append-only file (pubsub_aof.ts's records), as Redis's AOF:
+ * the records of one event-loop turn go in one buffer and one write() before any reply is sent (commit), fsynced per
+ * the policy (always: before the replies; everysec: once a second; no: when the OS likes). When the file has doubled
+ * since its last rewrite, it is rewritten in slices between turns to the streams' live entries, then swapped in.
  */
 export class History {
   readonly streams = new Map<string, Stream>();
-  private db!: Database;
-  private inTx = false;
+  private readonly memory: boolean;
+  private fd = -1;
+  private writable = false;
+  /** Bytes at the file's start that are whole records: the next turn's write goes here. */
+  private size = 0;
+  /** The file's size after its last rewrite (or at load): the next rewrite begins once it has doubled. */
+  private baseSize = 0;
+  private readonly out = new RecordBuffer();
   private dirtySinceSync = false;
   private syncTimer: ReturnType<typeof setInterval> | null = null;
-  private st!: {
-    insert: Statement;
-    remove: Statement;
-    newStream: Statement;
-    saveStream: Statement;
-    dropStream: Statement;
-  };
-  /**
-   * Streams whose row (last id, entries added, trimmed through) must be saved at commit: those that lost entries (XDEL,
-   * trims). An XADD alone saves no row: what it changes is derived on load from the entries above the saved last ID
-   * (the one write per turn is then the entries' tail page, not also a page of the streams table per channel).
-   */
-  private readonly touched = new Set<Stream>();
-  /**
-   * Rows of trimmed entries, deleted together about once a second rather than at each trim: entries sit on disk in
-   * time order, so a second's trims empty whole pages at once. Until then the saved trim point hides them on load.
-   */
-  private trimmedRows: [sid: number, ms: bigint, seq: bigint][] = [];
-  private trimmedRowsSince = 0;
-  /** Why the last commit failed (a full disk, a read-only file); null while writes work. Cleared by a probe. */
+  private rewriting: Rewrite | null = null;
+  /** Why the last write failed (a full disk, a read-only file); null while writes work. Cleared by a probe. */
   failure: string | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
-
   /** The file's permission bits when other users may use it (an older file, or one made so by hand); null when not. */
   readonly looseMode: number | null = null;
 
   constructor(
     readonly path: string,
     readonly fsync: FsyncPolicy = "everysec",
+    readonly rewriteMinBytes = REWRITE_MIN_BYTES,
   ) {
-    if (path !== ":memory:") this.looseMode = History.makeFile(path);
+    this.memory = path === ":memory:";
+    if (this.memory) return;
+    this.looseMode = History.makeFile(path);
+    if (isSqlite(readHead(path))) this.upgrade();
     this.open();
     this.load();
+    this.baseSize = this.size;
     // A read-only file (or a full disk) at start: serve what is there, refuse writes, and say so now.
     const err = this.tryWrite();
     if (err) this.fail(err);
@@ -292,14 +262,14 @@ export class History {
   }
 
   /**
-   * The file holds private messages and push secrets. Directories made for it are 0700; a new file is made 0600 before
-   * SQLite opens it, and SQLite gives the -wal and -shm files the database file's mode. An existing directory (the
-   * cwd, say) or file keeps its mode: returns the file's mode bits when group or others may use it, else null.
+   * The file holds private messages and push secrets. Directories made for it are 0700 and a new file 0600 (the
+   * rewrite's new file too). An existing directory (the cwd, say) or file keeps its mode: returns the file's mode bits
+   * when group or others may use it, else null.
    */
   private static makeFile(path: string): number | null {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
-      closeSync(openSync(path, "wx", 0o600)); // "wx": made here and now, or left alone if it exists (an empty file is an empty database)
+      closeSync(openSync(path, "wx", 0o600)); // "wx": made here and now, or left alone if it exists
     } catch {
       // it exists, or cannot be made here (a read-only place): open() reads what is there or says why not
     }
@@ -311,206 +281,200 @@ export class History {
     }
   }
 
-  /** Opens (or opens again) the database and prepares the statements. */
-  private open(): void {
-    // safeIntegers: IDs are unsigned 64-bit; they must come back as BigInt, never as rounded doubles.
+  /**
+   * A file of the SQLite layout becomes an append-only file once, in place: its streams are written to a new file,
+   * which replaces it in one rename (a crash before that leaves the old file to upgrade again). The old file stays
+   * beside it as <path>.sqlite-v1 until the operator deletes it. A read-only one is read as it is, writes refused.
+   */
+  private upgrade(): void {
+    const old = readOldHistory(this.path);
+    const tmp = `${this.path}.upgrade`;
+    let fd = -1;
     try {
-      this.db = new Database(this.path, { create: true, strict: false, safeIntegers: true });
-      this.db.exec("PRAGMA journal_mode = WAL");
-    } catch (err) {
-      // A read-only directory or mount: read what is there (writes are refused until it is writable again).
-      if (!existsSync(this.path)) throw err;
-      try {
-        this.db = new Database(this.path, { readonly: true, strict: false, safeIntegers: true });
-        this.db.query("SELECT count(*) FROM sqlite_master").get();
-      } catch {
-        // A cleanly closed WAL database in a read-only place cannot be opened (SQLite would need its -shm file):
-        // read a copy in memory, its header switched to rollback-journal mode so SQLite accepts it. Writes still fail.
-        const copy = readFileSync(this.path);
-        copy[18] = 1;
-        copy[19] = 1;
-        this.db = Database.deserialize(copy, { readonly: true, strict: false, safeIntegers: true });
+      fd = openSync(tmp, "w", 0o600);
+      const buf = new RecordBuffer();
+      let at = writeAll(fd, AOF_MAGIC, 0);
+      for (const s of old) {
+        for (const e of s.entries) buf.add(s.key, e.id, e.fields);
+        buf.meta(s.key, s.lastId, s.added);
+        if (buf.length >= READ_CHUNK) at += writeAll(fd, buf.bytes(), at), buf.reset();
       }
-    }
-    // always: fsync the WAL at every commit. everysec: let commits reach the OS at once, fsync once a second.
-    this.db.exec(`PRAGMA synchronous = ${this.fsync === "always" ? "FULL" : "NORMAL"}`);
-    this.db.exec("PRAGMA wal_autocheckpoint = 10000");
-    try {
-      this.checkLayout();
+      writeAll(fd, buf.bytes(), at);
+      fdatasyncSync(fd);
+      closeSync(fd);
+      fd = -1;
+      rmSync(`${this.path}.sqlite-v1`, { force: true });
+      linkSync(this.path, `${this.path}.sqlite-v1`);
+      renameSync(tmp, this.path);
+      syncDir(this.path);
+      for (const suffix of ["-wal", "-shm"]) rmSync(`${this.path}${suffix}`, { force: true });
+      const n = old.reduce((sum, s) => sum + s.entries.length, 0);
+      console.log(`history: upgraded ${this.path} to the append-only file (${old.length} streams, ${n} entries); the old file is kept as ${this.path}.sqlite-v1: delete it once you no longer need to go back`);
     } catch (err) {
-      this.db.close();
-      throw err;
+      if (fd >= 0) closeSync(fd);
+      rmSync(tmp, { force: true });
+      // A read-only file or place: serve the old file's streams from memory; writes are refused until it can be upgraded.
+      for (const s of old) {
+        const st = new Stream();
+        for (const e of s.entries) st.append(e);
+        st.lastId = s.lastId;
+        st.entriesAdded = s.added;
+        this.streams.set(s.key, st);
+      }
+      this.failure = `${this.path} needs its one-time upgrade and cannot be written (${(err as Error).message})`;
+      this.upgradePending = true;
     }
-    this.st = {
-      insert: this.db.prepare("INSERT OR REPLACE INTO entries (ms, seq, sid, fields) VALUES (?, ?, ?, ?)"),
-      remove: this.db.prepare("DELETE FROM entries WHERE ms = ? AND seq = ? AND sid = ?"),
-      newStream: this.db.prepare("INSERT INTO streams (key, last_ms, last_seq, added) VALUES (?, '0', '0', '0') RETURNING id"),
-      saveStream: this.db.prepare("UPDATE streams SET last_ms = ?, last_seq = ?, added = ?, trim_ms = ?, trim_seq = ? WHERE id = ?"),
-      dropStream: this.db.prepare("DELETE FROM streams WHERE id = ?"),
-    };
+  }
+  private upgradePending = false;
+
+  /** Opens the file for reading and writing, or for reading only when it cannot be written. */
+  private open(): void {
+    if (this.upgradePending) return;
+    try {
+      this.fd = openSync(this.path, "r+");
+      this.writable = true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM") throw err;
+      this.fd = openSync(this.path, "r");
+      this.writable = false;
+      this.failure = reason(err);
+    }
+  }
+
+  /** A turn's records are waiting for commit: this turn's changes are not on disk yet. */
+  get pending(): boolean {
+    return this.out.length > 0;
   }
 
   /**
-   * A new file gets the tables and LAYOUT_VERSION; a file of this layout at version 0 is adopted (set to it when it can
-   * be written). A file from a newer version, or in a layout this code did not write, is refused with what to do.
+   * Reads the file into memory. A torn tail (a write cut by kill -9 or a full disk) or damage ends the reading at the
+   * last whole record; the rest is kept aside in <path>.torn and cut from the file, as Redis's aof-load-truncated does.
    */
-  private checkLayout(): void {
-    const version = Number((this.db.query("PRAGMA user_version").get() as { user_version: unknown }).user_version);
-    if (version > LAYOUT_VERSION)
-      throw new Error(`${this.path} was written by a newer Notistream (history layout ${version}; this version reads layout ${LAYOUT_VERSION}): run the newer version, or move the file aside to start a new history`);
-    const tables = this.db.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: unknown };
-    if (Number(tables.n) === 0) {
-      this.db.transaction(() => {
-        for (const sql of TABLES) this.db.exec(sql);
-        this.db.exec(`PRAGMA user_version = ${LAYOUT_VERSION}`);
-      })();
+  private load(): void {
+    if (this.upgradePending) return;
+    this.streams.clear();
+    const reader = new AofReader();
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    let total = 0;
+    for (;;) {
+      const n = readSync(this.fd, chunk, 0, chunk.length, total);
+      if (n === 0) break;
+      total += n;
+      reader.push(chunk.subarray(0, n), (r) => this.apply(r));
+    }
+    const torn = reader.end();
+    if (reader.good === 0 && total > 0 && !isMagicPrefix(chunk.subarray(0, Math.min(total, AOF_MAGIC.length))))
+      throw new Error(`${this.path} is not a history file this version reads (${torn}): move it aside to start a new history`);
+    this.size = reader.good;
+    if (total === this.size) {
+      if (total === 0 && this.writable) this.size = writeAll(this.fd, AOF_MAGIC, 0);
       return;
     }
-    if (columnsOf(this.db) !== expectedColumns())
-      throw new Error(`${this.path} is not a history file this version reads (another program's database, or history from a development build before 0.1.0): move it aside to start a new history`);
-    if (version === 0) {
-      try {
-        this.db.exec(`PRAGMA user_version = ${LAYOUT_VERSION}`);
-      } catch {
-        // a read-only file: read as it is (writes are refused anyway), adopted when it can be written
-      }
-    }
+    console.error(`history: ${this.path}: ${torn}; the ${total - this.size} bytes from byte ${this.size} on are cut${this.writable ? ` (kept in ${this.path}.torn)` : ""}`);
+    if (!this.writable) return;
+    const rest = Buffer.allocUnsafe(total - this.size);
+    readSync(this.fd, rest, 0, rest.length, this.size);
+    writeFileSync(`${this.path}.torn`, rest, { mode: 0o600 });
+    ftruncateSync(this.fd, this.size);
+    if (this.size === 0) this.size = writeAll(this.fd, AOF_MAGIC, 0);
   }
 
-  /** A write transaction is open: this turn's changes are not on disk yet. */
-  get pending(): boolean {
-    return this.inTx;
-  }
-
-  private load(): void {
-    this.trimmedRows = [];
-    const rows = this.db.query("SELECT id, key, last_ms, last_seq, added, trim_ms, trim_seq FROM streams").all() as {
-      id: bigint;
-      key: Uint8Array;
-      last_ms: string;
-      last_seq: string;
-      added: string;
-      trim_ms: string;
-      trim_seq: string;
-    }[];
-    const byId = new Map<number, Stream>();
-    for (const r of rows) {
-      const s = new Stream();
-      s.sid = Number(r.id);
-      s.trimmedThrough = { ms: BigInt(r.trim_ms), seq: BigInt(r.trim_seq) };
-      byId.set(s.sid, s);
-      this.streams.set(Buffer.from(r.key).toString("latin1"), s);
-    }
-    const lists = new Map<Stream, Entry[]>();
-    for (const e of this.db.query("SELECT sid, ms, seq, fields FROM entries").all() as { sid: bigint; ms: bigint; seq: bigint; fields: Uint8Array }[]) {
-      const s = byId.get(Number(e.sid));
-      const id = { ms: BigInt.asUintN(64, e.ms), seq: BigInt.asUintN(64, e.seq) };
-      // Trimmed (or of a dropped stream) but not deleted yet when the server stopped: delete it now, never serve it.
-      if (!s || cmpId(id, s.trimmedThrough) <= 0) {
-        this.trimmedRows.push([Number(e.sid), e.ms, e.seq]);
-        continue;
-      }
-      let list = lists.get(s);
-      if (!list) lists.set(s, (list = []));
-      list.push({ id, fields: decodeFields(e.fields) });
-    }
-    for (const r of rows) {
-      const s = byId.get(Number(r.id))!;
-      const list = lists.get(s) ?? [];
-      list.sort((a, b) => cmpId(a.id, b.id));
-      for (const e of list) s.append(e);
-      // The saved last ID wins: it stays above deleted and trimmed entries, so IDs never go backwards.
-      const saved = { ms: BigInt(r.last_ms), seq: BigInt(r.last_seq) };
-      if (cmpId(saved, s.lastId) > 0) s.lastId = saved;
-      // Entries above the saved last ID were added since the row was saved (XADD saves none), and none of them has
-      // been deleted or trimmed: that saves the row. So they are exactly the additions the saved count lacks.
-      let since = 0n;
-      for (let i = list.length - 1; i >= 0 && cmpId(list[i]!.id, saved) > 0; i--) since++;
-      s.entriesAdded = BigInt(r.added) + since;
-    }
-    this.trimmedRowsSince = Date.now();
-  }
-
-  private begin(): void {
-    if (!this.inTx) {
-      this.db.exec("BEGIN");
-      this.inTx = true;
+  /** Replays one record into memory. */
+  private apply(r: AofRecord): void {
+    if (r.op === "add") {
+      let s = this.streams.get(r.key);
+      if (!s) this.streams.set(r.key, (s = new Stream()));
+      if (cmpId(r.id, s.lastId) > 0) s.append({ id: r.id, fields: r.fields });
+    } else if (r.op === "xdel") {
+      const s = this.streams.get(r.key);
+      if (s) for (const id of r.ids) s.delete(id);
+    } else if (r.op === "trim") this.streams.get(r.key)?.trimThrough(r.through);
+    else if (r.op === "drop") this.streams.delete(r.key);
+    else if (r.op === "flush") this.streams.clear();
+    else if (r.op === "meta") {
+      let s = this.streams.get(r.key);
+      if (!s) this.streams.set(r.key, (s = new Stream()));
+      s.lastId = r.lastId;
+      s.entriesAdded = r.added;
     }
   }
 
   /**
-   * Ends this turn's transaction; false when the disk refused it. The server calls it before writing replies, and on
-   * false turns this turn's write replies into errors: nothing acknowledged is ever missing from the disk.
+   * Writes this turn's records in one write(); false when the disk refused them. The server calls it before writing
+   * replies, and on false turns this turn's write replies into errors: nothing acknowledged is ever missing from the disk.
    */
   commit(): boolean {
-    if (!this.inTx) return true;
+    if (this.out.length === 0) return true;
+    if (this.memory) {
+      this.out.reset();
+      return true;
+    }
+    const bytes = this.out.bytes();
     try {
-      for (const s of this.touched) {
-        if (!s.sid) continue;
-        const saved = [String(s.lastId.ms), String(s.lastId.seq), String(s.entriesAdded)];
-        this.st.saveStream.run(...saved, String(s.trimmedThrough.ms), String(s.trimmedThrough.seq), s.sid);
-      }
-      // About once a second, the trimmed rows go in this commit (a full disk refuses them with the rest: they stay hidden).
-      if (this.trimmedRows.length && (Date.now() - this.trimmedRowsSince >= 1000 || this.trimmedRows.length >= 50_000)) this.deleteTrimmedRows();
-      this.db.exec("COMMIT");
+      if (!this.writable) throw new Error(this.failure ?? `${this.path} is read-only`);
+      writeAll(this.fd, bytes, this.size);
+      if (this.fsync === "always") fdatasyncSync(this.fd);
+      this.size += bytes.length;
       this.dirtySinceSync = true;
+      this.rewriting?.tail.push(bytes.slice());
       return true;
     } catch (err) {
-      try {
-        this.db.exec("ROLLBACK");
-      } catch {
-        // already rolled back by SQLite
-      }
-      this.fail(err);
-      // Memory must match the disk again: the refused entries were never acknowledged.
-      this.streams.clear();
-      this.load();
+      this.undo(err);
       return false;
     } finally {
-      this.touched.clear();
-      this.inTx = false;
+      this.out.reset();
+      this.maybeRewrite();
     }
+  }
+
+  /** A refused write: the file is cut back to its whole records and memory made to match it again. */
+  private undo(err: unknown): void {
+    try {
+      if (this.writable) ftruncateSync(this.fd, this.size);
+    } catch {
+      // the probe cuts it before the next write (a write is never made after bytes that were refused)
+    }
+    this.abandonRewrite("a write failed");
+    this.fail(err);
+    this.load();
   }
 
   /** Enters the failed state: writes are refused (MISCONF) until a probe write succeeds, tried once a second. */
   private fail(err: unknown): void {
-    const first = this.failure === null;
-    this.failure = (err as Error).message;
-    if (first)
-      console.error(`history: writing to ${this.path} failed (${this.failure}); writes are refused (MISCONF) and retried every second, live delivery goes on`);
+    const first = this.failure === null || !this.probeTimer;
+    this.failure = reason(err);
+    if (first) console.error(`history: writing to ${this.path} failed (${(err as NodeJS.ErrnoException).code ? `${(err as NodeJS.ErrnoException).code}: ` : ""}${this.failure}); writes are refused (MISCONF) and retried every second, live delivery goes on`);
     this.probeTimer ??= setInterval(() => this.probe(), 1000);
     this.probeTimer.unref?.();
   }
 
-  /** One small real write; the error if the disk (or a read-only file) refuses it. */
+  /** One small real write (a no-op record); the error if the disk (or a read-only file) refuses it. */
   private tryWrite(): Error | null {
-    // SQLite opens a read-only file read-only, and the connection stays so: open it again to see a fix.
-    if (this.failure !== null && /readonly/i.test(this.failure)) {
-      try {
-        // Cheap check first: reopening reads the file, which is too much to do every second for nothing.
-        accessSync(this.path, constants.W_OK);
-        accessSync(dirname(this.path), constants.W_OK);
-      } catch {
-        return new Error(this.failure);
-      }
-      try {
-        this.db.close();
-        this.open();
-      } catch (err) {
-        return err as Error;
-      }
-    }
     try {
-      this.db.exec("BEGIN");
-      this.db.query("INSERT OR REPLACE INTO meta (k, v) VALUES ('probe', ?)").run(String(Date.now()));
-      this.db.exec("COMMIT");
+      if (this.upgradePending) {
+        accessSync(this.path, constants.W_OK); // cheap checks first: the upgrade reads the whole old file
+        accessSync(dirname(this.path), constants.W_OK);
+        this.upgradePending = false;
+        this.streams.clear();
+        this.failure = null;
+        this.upgrade();
+        if (this.upgradePending) return new Error(this.failure ?? "the upgrade failed");
+        this.open();
+        this.load();
+      }
+      if (!this.writable) {
+        this.fd = reopen(this.fd, this.path);
+        this.writable = true;
+      }
+      ftruncateSync(this.fd, this.size); // whatever a refused write left past the whole records goes first
+      const probe = new RecordBuffer();
+      probe.noop();
+      writeAll(this.fd, probe.bytes(), this.size);
+      if (this.fsync !== "no") fdatasyncSync(this.fd);
+      this.size += probe.length;
       return null;
     } catch (err) {
-      try {
-        this.db.exec("ROLLBACK");
-      } catch {
-        // nothing to roll back
-      }
       return err as Error;
     }
   }
@@ -520,7 +484,7 @@ export class History {
     if (this.failure === null) return true;
     const err = this.tryWrite();
     if (err) {
-      this.failure = err.message;
+      this.failure = reason(err);
       return false;
     }
     console.log(`history: writing to ${this.path} works again; writes are accepted`);
@@ -530,102 +494,134 @@ export class History {
     return true;
   }
 
-  /** The once-a-second fsync of the everysec policy: a checkpoint syncs the WAL, then the database. */
+  /** The once-a-second fsync of the everysec policy. */
   sync(): void {
-    if (!this.dirtySinceSync || this.inTx) return;
+    if (!this.dirtySinceSync || this.fd < 0) return;
     this.dirtySinceSync = false;
     try {
-      this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+      fdatasyncSync(this.fd);
     } catch (err) {
       // Runs on a timer: a failure here must never take the server down.
       console.error(`history: syncing ${this.path} failed (${(err as Error).message})`);
     }
   }
 
+  /** Starts a rewrite once the file has doubled since the last one (and is past the minimum), as Redis does. */
+  private maybeRewrite(): void {
+    if (this.rewriting || !this.writable || this.failure !== null || this.size < this.rewriteMinBytes || this.size < 2 * this.baseSize) return;
+    const tmp = `${this.path}.rewrite`;
+    let fd: number;
+    try {
+      fd = openSync(tmp, "w", 0o600);
+      writeAll(fd, AOF_MAGIC, 0);
+    } catch (err) {
+      console.error(`history: cannot rewrite ${this.path} (${(err as Error).message}); tried again once it has doubled`);
+      this.baseSize = this.size;
+      return;
+    }
+    // The streams as they are now: entries are never changed in place, so holding them is a snapshot.
+    const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, entries: s.nodes.flatMap((n) => n.entries) }));
+    this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, entry: 0, tail: [] };
+    setImmediate(() => this.rewriteSlice());
+  }
+
+  /** Writes the next slice of the rewrite between turns; swaps the new file in after the last. */
+  private rewriteSlice(): void {
+    const rw = this.rewriting;
+    if (!rw) return;
+    try {
+      const buf = new RecordBuffer();
+      let budget = REWRITE_SLICE;
+      while (rw.item < rw.items.length && budget > 0) {
+        const it = rw.items[rw.item]!;
+        for (; rw.entry < it.entries.length && budget > 0; rw.entry++, budget--) buf.add(it.key, it.entries[rw.entry]!.id, it.entries[rw.entry]!.fields);
+        if (rw.entry < it.entries.length) break;
+        buf.meta(it.key, it.lastId, it.added);
+        rw.item++;
+        rw.entry = 0;
+        budget--;
+      }
+      rw.at += writeAll(rw.fd, buf.bytes(), rw.at);
+      if (rw.item < rw.items.length) {
+        setImmediate(() => this.rewriteSlice());
+        return;
+      }
+      this.finishRewrite(rw);
+    } catch (err) {
+      this.abandonRewrite((err as Error).message);
+    }
+  }
+
+  /** The records made during the rewrite go after its snapshot; then the new file replaces the old in one rename. */
+  private finishRewrite(rw: Rewrite): void {
+    for (const bytes of rw.tail) rw.at += writeAll(rw.fd, bytes, rw.at);
+    if (this.fsync !== "no") fdatasyncSync(rw.fd);
+    renameSync(rw.tmp, this.path);
+    // Renamed: from here the new file is the history, whatever else fails.
+    const old = this.fd;
+    this.fd = rw.fd;
+    this.size = rw.at;
+    this.baseSize = rw.at;
+    this.rewriting = null;
+    closeSync(old);
+    try {
+      syncDir(this.path);
+    } catch (err) {
+      console.error(`history: syncing the directory of ${this.path} failed (${(err as Error).message})`);
+    }
+  }
+
+  private abandonRewrite(why: string): void {
+    const rw = this.rewriting;
+    if (!rw) return;
+    this.rewriting = null;
+    this.baseSize = this.size; // tried again once the file has doubled from here
+    try {
+      closeSync(rw.fd);
+      rmSync(rw.tmp, { force: true });
+    } catch {
+      // nothing more to clean
+    }
+    console.error(`history: rewriting ${this.path} stopped (${why}); the file as it is keeps everything`);
+  }
+
   get(key: string): Stream | undefined {
     return this.streams.get(key);
   }
 
+  /** A new, empty stream; its first entry's record makes it on disk. */
   create(key: string): Stream {
     const s = new Stream();
     this.streams.set(key, s);
-    this.begin();
-    const row = this.st.newStream.get(Buffer.from(key, "latin1")) as { id: bigint };
-    s.sid = Number(row.id);
     return s;
   }
 
-  add(_key: string, s: Stream, entry: Entry): void {
-    // Disk first: if SQLite refuses (a full disk, a read-only file), memory stays as it was and the caller errors.
-    this.begin();
-    this.st.insert.run(BigInt.asIntN(64, entry.id.ms), BigInt.asIntN(64, entry.id.seq), s.sid, encodeFields(entry.fields));
-    s.append(entry); // no row to save: load() derives the last ID and the count from this entry (see `touched`)
+  add(key: string, s: Stream, entry: Entry): void {
+    if (!this.memory) this.out.add(key, entry.id, entry.fields);
+    s.append(entry);
   }
 
-  /** XDEL: the rows go now (a deleted entry is not below the trim point, so nothing else would hide it). */
+  /** XDEL: the deleted entries' IDs. */
   deleted(key: string, entries: Entry[]): void {
-    if (!entries.length) return;
-    const s = this.streams.get(key);
-    if (!s) return;
-    this.begin();
-    this.removeRows(s.sid, entries);
-    this.touched.add(s);
+    if (!entries.length || this.memory) return;
+    this.out.xdel(key, entries.map((e) => e.id));
   }
 
-  /**
-   * Trimming (MAXLEN, MINID, the history's max age) removes the oldest entries, so everything up to the last one
-   * removed is gone: that trim point is saved with this turn's commit, and the rows are deleted later in one batch.
-   */
+  /** Trimming (MAXLEN, MINID, the history's max age) removes the oldest entries: everything up to the last one removed. */
   trimmed(key: string, entries: Entry[]): void {
-    if (!entries.length) return;
-    const s = this.streams.get(key);
-    if (!s) return;
-    this.begin();
-    const last = entries[entries.length - 1]!.id;
-    if (cmpId(last, s.trimmedThrough) > 0) s.trimmedThrough = last;
-    for (const e of entries) this.trimmedRows.push([s.sid, BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq)]);
-    this.touched.add(s);
-  }
-
-  /** Deletes `entries`' rows of stream `sid` now, inside the open transaction. */
-  private removeRows(sid: number, entries: Entry[]): void {
-    for (const e of entries) this.st.remove.run(BigInt.asIntN(64, e.id.ms), BigInt.asIntN(64, e.id.seq), sid);
-  }
-
-  /** Deletes rows kept as [sid, ms, seq] (trimmed ones), inside the open transaction. */
-  private removeRowTuples(rows: [number, bigint, bigint][]): void {
-    for (const [sid, ms, seq] of rows) this.st.remove.run(ms, seq, sid);
-  }
-
-  /** Deletes the trimmed rows waiting for it, inside the open transaction. */
-  private deleteTrimmedRows(): void {
-    // Sorted by ID: deletes walk the tree in order, page after page.
-    this.removeRowTuples(this.trimmedRows.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[0] - b[0])));
-    this.trimmedRows = [];
-    this.trimmedRowsSince = Date.now();
+    if (!entries.length || this.memory) return;
+    this.out.trim(key, entries[entries.length - 1]!.id);
   }
 
   deleteKey(key: string): boolean {
-    const s = this.streams.get(key);
-    if (!s) return false;
-    this.streams.delete(key);
-    this.begin();
-    // Every row of this stream goes now, its trimmed ones too: a new stream may get the same row id later.
-    for (const node of s.nodes) this.removeRows(s.sid, node.entries);
-    this.removeRowTuples(this.trimmedRows.filter((row) => row[0] === s.sid));
-    this.trimmedRows = this.trimmedRows.filter((row) => row[0] !== s.sid);
-    this.st.dropStream.run(s.sid);
-    this.touched.delete(s);
+    if (!this.streams.delete(key)) return false;
+    if (!this.memory) this.out.drop(key);
     return true;
   }
 
   flushAll(): void {
-    this.begin();
     this.streams.clear();
-    this.touched.clear();
-    this.trimmedRows = [];
-    this.db.exec("DELETE FROM entries");
-    this.db.exec("DELETE FROM streams");
+    if (!this.memory) this.out.flush();
   }
 
   /** Drops entries older than `maxAgeMs` from every stream (exact MINID trimming); returns how many. */
@@ -647,16 +643,64 @@ export class History {
   close(): void {
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.probeTimer) clearInterval(this.probeTimer);
-    if (this.trimmedRows.length && this.failure === null) {
-      this.begin();
-      this.deleteTrimmedRows();
-    }
     this.commit();
+    this.abandonRewrite("the server is stopping");
+    if (this.fd < 0) return;
     try {
-      this.db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      if (this.writable && this.fsync !== "no") fdatasyncSync(this.fd);
     } catch (err) {
-      console.error(`history: final checkpoint of ${this.path} failed (${(err as Error).message}); the WAL keeps the data`);
+      console.error(`history: final sync of ${this.path} failed (${(err as Error).message})`);
     }
-    this.db.close();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/**
+ * Why a write failed, in the words clients have always seen in MISCONF (the SQLite store's, which operators' alerts may
+ * match): a full disk and a read-only file by name, anything else as the system said it.
+ */
+function reason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") return "database or disk is full";
+  if (code === "EROFS" || code === "EACCES" || code === "EPERM") return "attempt to write a readonly database";
+  return (err as Error).message;
+}
+
+/** Writes all of `bytes` at `position` (write() may take less than asked); returns how many. */
+function writeAll(fd: number, bytes: Uint8Array, position: number): number {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+  return bytes.length;
+}
+
+/** The file's first bytes (empty when it cannot be read: open() says why). */
+function readHead(path: string): Uint8Array {
+  try {
+    const fd = openSync(path, "r");
+    const head = Buffer.alloc(16);
+    const n = readSync(fd, head, 0, 16, 0);
+    closeSync(fd);
+    return head.subarray(0, n);
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+const isMagicPrefix = (head: Uint8Array): boolean => head.every((b, i) => b === AOF_MAGIC[i]);
+
+/** A read-only descriptor replaced by a writable one (the file or its mount was made writable again). */
+function reopen(fd: number, path: string): number {
+  const next = openSync(path, "r+");
+  closeSync(fd);
+  return next;
+}
+
+/** A rename is on disk once its directory is synced. */
+function syncDir(path: string): void {
+  const fd = openSync(dirname(path), "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -133,7 +133,7 @@ describe("the walk itself finds what is there", () => {
     const g = importGraph();
     expect(g.size).toBeGreaterThan(40);
     expect(g.get("web.ts")).toContain("web_hub.ts");
-    expect(g.get("pubsub_history.ts")).toContain("bun:sqlite");
+    expect(g.get("pubsub_sqlite_upgrade.ts")).toContain("bun:sqlite");
     expect(g.get("app/app.ts")).toContain("message.ts");
     expect(reach(importGraph(), "client.ts").has("client_subscription.ts")).toBe(true);
     expect(reach(importGraph(), "pubsub.ts").has("bun:sqlite")).toBe(true);

@@ -1,10 +1,13 @@
 // test/pubsub_history.test.ts — pubsub_history.ts on its own: stream IDs, append and range reads, deletes, exact and
-// approximate trimming, the age limit, and a database that survives being reopened with IDs that never go back.
+// approximate trimming, the age limit, and an append-only file that survives being reopened (and a torn tail, a rewrite,
+// a refused write) with IDs that never go back; files of the SQLite layout upgraded once, in place.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { History, LAYOUT_VERSION, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
+import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
+import { AOF_MAGIC } from "../pubsub_aof";
+import { TABLES } from "../pubsub_sqlite_upgrade";
 import { tempPath } from "./helpers";
-import { chmodSync, statSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
@@ -76,14 +79,14 @@ describe("Stream", () => {
 });
 
 describe("History", () => {
-  test("its files are private: a new database, -wal and -shm 0600 in 0700 directories it made; an older file's loose mode is reported", () => {
+  test("its file is private: 0600 in 0700 directories it made; an older file's loose mode is reported", () => {
     const mode = (p: string) => statSync(p).mode & 0o777;
     const base = dirname(tempPath("x"));
-    const path = join(base, "a", "b", "h.db");
+    const path = join(base, "a", "b", "h.aof");
     const h = new History(path, "always");
     h.add("notistream:a", h.create("notistream:a"), { id: id(1), fields: f("private") });
     h.commit();
-    expect([mode(path), mode(`${path}-wal`), mode(`${path}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+    expect(mode(path)).toBe(0o600);
     expect([mode(join(base, "a")), mode(join(base, "a", "b"))]).toEqual([0o700, 0o700]);
     expect(h.looseMode).toBeNull();
     h.close();
@@ -96,7 +99,7 @@ describe("History", () => {
   });
 
   test("survives a reopen: entries, binary fields, and the last ID after trimming", () => {
-    const path = tempPath("h.db");
+    const path = tempPath("h.aof");
     const h = new History(path, "always");
     const s = h.create("notistream:a");
     for (let i = 1; i <= 5; i++) h.add("notistream:a", s, { id: id(i), fields: [Buffer.from("bin"), Buffer.from([0, 255, i])] });
@@ -118,127 +121,179 @@ describe("History", () => {
     expect(idString(s3.nextId(1n)!)).toBe("9-1");
     third.close();
   });
-  const rowsOnDisk = (path: string) => {
-    const db = new Database(path, { readonly: true });
-    const rows = (db.query("SELECT ms FROM entries ORDER BY ms").all() as { ms: number }[]).map((r) => r.ms);
-    db.close();
-    return rows;
+
+  /** What a second process reading the file now (as after kill -9: the first never closed) sees of stream k. */
+  const seenBy = (path: string, key = "k") => {
+    const other = new History(path, "always");
+    const s = other.get(key);
+    const seen = s ? `${idString(s.lastId)} added ${s.entriesAdded} length ${s.length} ids ${ids(s.range(id(0), id(1e12)))}` : "none";
+    other.close();
+    return seen;
   };
 
-  test("trimmed rows are deleted later in one batch; a stop before that keeps them hidden, and the next start deletes them", () => {
-    const path = tempPath("trim.db");
+  test("a second process sees every committed change: last ID and entries added after XDEL and trims, nothing uncommitted", () => {
+    const path = tempPath("derive.aof");
     const h = new History(path, "always");
     const s = h.create("k");
     for (let i = 1; i <= 5; i++) h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+    expect(seenBy(path)).toBe("none"); // not committed: not on disk, and never acknowledged
     h.commit();
-    h.trimmed("k", s.trim({ maxlen: 2, approx: false, limit: 0 }));
-    h.commit();
-    expect(rowsOnDisk(path)).toEqual([1, 2, 3, 4, 5]); // not deleted yet: the trim point hides them
-    // A second process reading the file now (as after kill -9) sees what the first one acknowledged.
-    const crashed = new History(path, "always");
-    expect(crashed.get("k")!.range(id(0), id(9)).map((e) => idString(e.id))).toEqual(["4-0", "5-0"]);
-    crashed.close(); // deletes what it found trimmed
-    expect(rowsOnDisk(path)).toEqual([4, 5]);
-    h.close();
-  });
-
-  test("an XADD saves no stream row: a second process derives the last ID and entries added from the entries", () => {
-    const path = tempPath("derive.db");
-    const savedRow = () => {
-      const db = new Database(path, { readonly: true });
-      const row = db.query("SELECT last_ms, last_seq, added FROM streams").get() as { last_ms: string; last_seq: string; added: string };
-      db.close();
-      return `${row.last_ms}-${row.last_seq} added ${row.added}`;
-    };
-    const reopened = () => {
-      const other = new History(path, "always"); // as after kill -9: the first process never closed
-      const s = other.get("k")!;
-      const seen = `${idString(s.lastId)} added ${s.entriesAdded} length ${s.length}`;
-      other.close();
-      return seen;
-    };
-    const h = new History(path, "always");
-    const s = h.create("k");
-    for (let i = 1; i <= 5; i++) h.add("k", s, { id: id(i), fields: f(`m${i}`) });
-    h.commit();
-    expect(savedRow()).toBe("0-0 added 0"); // only the entries were written
-    expect(reopened()).toBe("5-0 added 5 length 5");
-    // XDEL of the newest entries saves the row: the last ID stays above them, and the count keeps them.
+    expect(seenBy(path)).toBe("5-0 added 5 length 5 ids 1-0,2-0,3-0,4-0,5-0");
     h.deleted("k", [s.delete(id(5))!, s.delete(id(4))!]);
     h.commit();
-    expect(savedRow()).toBe("5-0 added 5");
-    expect(reopened()).toBe("5-0 added 5 length 3");
+    expect(seenBy(path)).toBe("5-0 added 5 length 3 ids 1-0,2-0,3-0");
     for (const ms of [6, 7]) h.add("k", s, { id: id(ms), fields: f(`m${ms}`) });
     h.commit();
-    expect(reopened()).toBe("7-0 added 7 length 5");
-    // Trimming saves it too (with the trim point), and additions after count on from there.
     h.trimmed("k", s.trim({ maxlen: 1, approx: false, limit: 0 }));
     h.add("k", s, { id: id(8), fields: f("m8") });
     h.commit();
-    expect(reopened()).toBe("8-0 added 8 length 2");
+    expect(seenBy(path)).toBe("8-0 added 8 length 2 ids 7-0,8-0");
     h.close();
-    expect(reopened()).toBe("8-0 added 8 length 2");
+    expect(seenBy(path)).toBe("8-0 added 8 length 2 ids 7-0,8-0");
   });
 
-  test("XDEL's rows go at once; DEL takes the stream's trimmed rows with it, so a new stream never inherits them", () => {
-    const path = tempPath("del.db");
+  test("approximate trimming after a restart removes the same whole nodes it would have before (the nodes are replayed)", () => {
+    const path = tempPath("nodes.aof");
+    const h = new History(path, "always");
+    const s = h.create("k");
+    for (let i = 1; i <= 3 * NODE_MAX_ENTRIES; i++) h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+    h.deleted("k", [s.delete(id(NODE_MAX_ENTRIES + 1))!]);
+    h.trimmed("k", s.trim({ maxlen: 2 * NODE_MAX_ENTRIES + 50, approx: false, limit: 0 }));
+    h.commit();
+    const again = new History(path);
+    const s2 = again.get("k")!;
+    expect(s2.nodes.map((n) => [n.entries.length, n.deleted])).toEqual(s.nodes.map((n) => [n.entries.length, n.deleted]));
+    const cut = { maxlen: NODE_MAX_ENTRIES, approx: true, limit: 0 };
+    expect(ids(s2.trim(cut))).toEqual(ids(s.trim(cut)));
+    again.close();
+    h.close();
+  });
+
+  test("DEL and FLUSHALL reach the file; a new stream of the same name starts empty", () => {
+    const path = tempPath("del.aof");
     const h = new History(path, "always");
     const a = h.create("a");
     for (let i = 1; i <= 4; i++) h.add("a", a, { id: id(i), fields: f(`a${i}`) });
-    h.deleted("a", [a.delete(id(4))!]);
-    h.commit();
-    expect(rowsOnDisk(path)).toEqual([1, 2, 3]);
-    h.trimmed("a", a.trim({ maxlen: 1, approx: false, limit: 0 }));
     h.commit();
     expect(h.deleteKey("a")).toBe(true);
-    const b = h.create("b"); // SQLite may give it a's row id
-    h.add("b", b, { id: id(7), fields: f("b7") });
+    const b = h.create("a");
+    h.add("a", b, { id: id(7), fields: f("again") });
+    h.add("z", h.create("z"), { id: id(1), fields: f("z") });
     h.commit();
-    expect(rowsOnDisk(path)).toEqual([7]);
-    const again = new History(path, "always");
-    expect(again.get("a")).toBeUndefined();
-    expect(again.get("b")!.range(id(0), id(99)).map((e) => idString(e.id))).toEqual(["7-0"]);
-    again.close();
+    expect(seenBy(path, "a")).toBe("7-0 added 1 length 1 ids 7-0");
+    h.flushAll();
+    h.commit();
+    expect([seenBy(path, "a"), seenBy(path, "z")]).toEqual(["none", "none"]);
     h.close();
   });
 
-  const userVersion = (path: string) => {
-    const db = new Database(path, { readonly: true });
-    const v = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  test("a rewrite keeps exactly the live entries, last IDs and counts, swaps in a smaller file, and keeps writes made during it", async () => {
+    const path = tempPath("rewrite.aof");
+    const h = new History(path, "everysec", 64 * 1024);
+    const streams = ["a", "b", "c"].map((k) => [k, h.create(k)] as const);
+    let ms = 1;
+    let shrunk = 0;
+    let last = statSync(path).size;
+    for (let turn = 0; turn < 3000; turn++) {
+      for (const [k, s] of streams) {
+        h.add(k, s, { id: id(ms++), fields: f("x".repeat(200)) });
+        h.trimmed(k, s.trim({ maxlen: 50, approx: true, limit: 0 }));
+      }
+      if (turn % 7 === 0) h.deleted("a", [streams[0]![1].delete(streams[0]![1].lastLiveId()!)!]);
+      h.commit();
+      await new Promise((r) => setImmediate(r)); // the rewrite's slices run between turns, as between the server's
+      const size = statSync(path).size;
+      if (size < last) shrunk++;
+      last = size;
+    }
+    expect(shrunk).toBeGreaterThan(5); // rewritten again and again, each time from a file twice the last rewrite's size
+    expect(last).toBeLessThan(4 * 64 * 1024);
+    expect(statSync(path).mode & 0o777).toBe(0o600); // the rewritten file is as private as the first
+    const expected = streams.map(([k]) => seenBy(path, k));
+    expect(expected).toEqual(streams.map(([, s]) => `${idString(s.lastId)} added ${s.entriesAdded} length ${s.length} ids ${ids(s.range(id(0), id(1e12)))}`));
+    expect(existsSync(`${path}.rewrite`)).toBe(false);
+    h.close();
+  });
+
+  test("a torn tail (kill -9 or a full disk mid-write) is cut at the last whole record and kept aside; what came before stays", () => {
+    const path = tempPath("torn.aof");
+    const h = new History(path, "always");
+    const s = h.create("k");
+    for (let i = 1; i <= 3; i++) {
+      h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+      h.commit();
+    }
+    h.close();
+    const whole = statSync(path).size;
+    truncateSync(path, whole - 3); // the last record cut short
+    appendFileSync(path, Buffer.alloc(0));
+    expect(seenBy(path)).toBe("2-0 added 2 length 2 ids 1-0,2-0");
+    const kept = statSync(path).size - 9; // less the no-op record each start writes to prove the disk takes writes
+    expect(kept).toBeLessThan(whole - 3);
+    expect(readFileSync(`${path}.torn`).length).toBe(whole - 3 - kept);
+    const again = new History(path, "always");
+    again.add("k", again.get("k")!, { id: id(3), fields: f("m3 again") });
+    again.commit();
+    again.close();
+    expect(seenBy(path)).toBe("3-0 added 3 length 3 ids 1-0,2-0,3-0");
+  });
+
+  /** A history file of the SQLite layout, as releases before the append-only file wrote it. */
+  const oldFile = (path: string, version: number) => {
+    const db = new Database(path, { create: true });
+    db.exec("PRAGMA journal_mode = WAL");
+    for (const sql of TABLES) db.exec(sql);
+    db.exec(`PRAGMA user_version = ${version}`);
+    db.exec("INSERT INTO streams (id, key, last_ms, last_seq, added, trim_ms, trim_seq) VALUES (1, X'6b00ff', '9', '0', '6', '2', '0'), (2, 'empty', '18446744073709551615', '5', '1', '0', '0')");
+    // Entries 1-2 were trimmed (below the trim point, not yet deleted); 9-0 was XDELed (the saved last ID keeps it);
+    // 10-0 and 11-0 were added after the row was saved. ms is u64 stored bit-for-bit as i64.
+    const ins = db.prepare("INSERT INTO entries (ms, seq, sid, fields) VALUES (?, ?, ?, ?)");
+    const blob = (s: string) => Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from("k"), Buffer.from([0, 0, 0, s.length]), Buffer.from(s)]);
+    for (const ms of [1, 2, 3, 5, 10, 11]) ins.run(ms, 0, 1, blob(`m${ms}`));
     db.close();
-    return v;
   };
 
-  test("a new file is marked with the layout's version (PRAGMA user_version)", () => {
-    const path = tempPath("versioned.db");
-    new History(path, "always").close();
-    expect(userVersion(path)).toBe(LAYOUT_VERSION);
-    expect(LAYOUT_VERSION).toBe(1);
-  });
+  for (const version of [0, 1])
+    test(`a file of the SQLite layout (user_version ${version}) is upgraded once, in place: entries, last IDs and counts kept, the old file beside it`, () => {
+      const path = tempPath(`old-${version}.db`);
+      oldFile(path, version);
+      const h = new History(path, "always");
+      const s = h.get("k\x00\xff")!;
+      expect(ids(s.range(id(0), id(99)))).toEqual(["3-0", "5-0", "10-0", "11-0"]);
+      expect(s.range(id(3), id(3))[0]!.fields.map((x) => Buffer.from(x).toString())).toEqual(["k", "m3"]);
+      expect(`${idString(s.lastId)} added ${s.entriesAdded}`).toBe("11-0 added 8");
+      expect(`${idString(h.get("empty")!.lastId)} length ${h.get("empty")!.length}`).toBe("18446744073709551615-5 length 0");
+      h.add("k\x00\xff", s, { id: id(12), fields: f("new") });
+      h.commit();
+      h.close();
+      expect(readFileSync(path).subarray(0, AOF_MAGIC.length)).toEqual(Buffer.from(AOF_MAGIC));
+      expect(existsSync(`${path}-wal`) || existsSync(`${path}.upgrade`)).toBe(false);
+      expect(readFileSync(`${path}.sqlite-v1`).subarray(0, 6).toString()).toBe("SQLite");
+      expect(seenBy(path, "k\x00\xff")).toBe("12-0 added 9 length 5 ids 3-0,5-0,10-0,11-0,12-0");
+    });
 
-  test("a file of this layout at user_version 0 (from before the version was set) is adopted: read whole, then marked", () => {
-    const path = tempPath("unversioned.db");
-    const h = new History(path, "always");
-    const s = h.create("kept");
-    h.add("kept", s, { id: id(5), fields: f("five") });
-    h.close();
-    const db = new Database(path);
-    db.exec("PRAGMA user_version = 0");
+  test("an old file left by kill -9, its last entry only in its -wal, keeps it through the upgrade", () => {
+    const live = tempPath("live.db");
+    oldFile(live, 1);
+    const db = new Database(live);
+    db.exec("PRAGMA wal_autocheckpoint = 0");
+    const fields = Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from("k"), Buffer.from([0, 0, 0, 3]), Buffer.from("m12")]);
+    db.prepare("INSERT INTO entries (ms, seq, sid, fields) VALUES (12, 0, 1, ?)").run(fields);
+    const path = tempPath("crashed.db");
+    copyFileSync(live, path); // as kill -9 leaves it: the committed entry is in the -wal, not yet in the file
+    copyFileSync(`${live}-wal`, `${path}-wal`);
     db.close();
-    const again = new History(path, "always");
-    expect(again.get("kept")!.range(id(0), id(99)).map((e) => idString(e.id))).toEqual(["5-0"]);
-    again.close();
-    expect(userVersion(path)).toBe(LAYOUT_VERSION);
+    const h = new History(path, "always");
+    expect(ids(h.get("k\x00\xff")!.range(id(0), id(99)))).toEqual(["3-0", "5-0", "10-0", "11-0", "12-0"]);
+    h.close();
   });
 
   test("a file from a newer version is refused with what to do, and left as it was", () => {
     const path = tempPath("newer.db");
-    new History(path, "always").close();
-    const db = new Database(path);
-    db.exec("PRAGMA user_version = 2");
-    db.close();
+    oldFile(path, 2);
+    const bytes = readFileSync(path);
     expect(() => new History(path, "always")).toThrow(`${path} was written by a newer Notistream (history layout 2; this version reads layout 1): run the newer version, or move the file aside to start a new history`);
-    expect(userVersion(path)).toBe(2);
+    expect(readFileSync(path)).toEqual(bytes);
   });
 
   test("a file in a layout no release wrote (entries keyed by stream first, from a development build) is refused, not upgraded", () => {
@@ -251,11 +306,17 @@ describe("History", () => {
     const db = new Database(path, { readonly: true });
     expect((db.query("SELECT sql FROM sqlite_master WHERE name = 'entries'").get() as { sql: string }).sql).toContain("PRIMARY KEY (sid, ms, seq)");
     db.close();
-    expect(userVersion(path)).toBe(0);
+  });
+
+  test("another program's file is refused, not cut", () => {
+    const path = tempPath("other.txt");
+    writeFileSync(path, "not a history file\n");
+    expect(() => new History(path, "always")).toThrow("is not a history file this version reads");
+    expect(readFileSync(path, "utf8")).toBe("not a history file\n");
   });
 
   test("binary fields round-trip", () => {
-    const path = tempPath("b.db");
+    const path = tempPath("b.aof");
     const h = new History(path);
     const s = h.create("k\x00\xff");
     h.add("k\x00\xff", s, { id: id(1), fields: [Buffer.from([0, 1, 2]), Buffer.alloc(0)] });
@@ -266,15 +327,27 @@ describe("History", () => {
     expect(e.fields[1]!.length).toBe(0);
     again.close();
   });
-  test("when the disk refuses a write, memory stays as it was and the error reaches the caller", () => {
-    const h = new History(tempPath("refuse.db"), "always"); // no sync timer to trip over the closed handle
+  test("when the disk refuses a write, commit says so, memory goes back to what the file holds, and a probe ends it", () => {
+    const path = tempPath("refuse.aof");
+    const h = new History(path, "always");
     const s = h.create("k");
     h.add("k", s, { id: id(1), fields: f("ok") });
     h.commit();
-    (h as unknown as { db: { close(): void } }).db.close(); // stands in for a full disk or a read-only file
-    expect(() => h.add("k", s, { id: id(2), fields: f("lost") })).toThrow();
-    expect(s.length).toBe(1);
-    expect(idString(s.lastId)).toBe("1-0");
+    const inner = h as unknown as { fd: number };
+    const writable = inner.fd;
+    inner.fd = openSync(path, "r"); // stands in for a full disk or a read-only file: write() fails
+    h.add("k", s, { id: id(2), fields: f("lost") });
+    expect(h.commit()).toBe(false);
+    expect(h.failure).not.toBeNull();
+    expect(ids(h.get("k")!.range(id(0), id(9)))).toEqual(["1-0"]);
+    expect(idString(h.get("k")!.lastId)).toBe("1-0");
+    closeSync(inner.fd);
+    inner.fd = writable; // the disk takes writes again
+    expect(h.probe()).toBe(true);
+    h.add("k", h.get("k")!, { id: id(3), fields: f("after") });
+    expect(h.commit()).toBe(true);
+    h.close();
+    expect(seenBy(path)).toBe("3-0 added 2 length 2 ids 1-0,3-0");
   });
 
   test("the age limit drops old entries from every stream", () => {

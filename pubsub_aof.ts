@@ -1,0 +1,265 @@
+// pubsub_aof.ts — the history's append-only file format (pure): records encoded into one buffer per event-loop turn,
+// and an incremental reader that takes any split of the bytes and stops at a torn or damaged tail (length + CRC-32).
+
+/** The file's first bytes: tells this format (and its version) from the SQLite layout it replaces. */
+export const AOF_MAGIC = new TextEncoder().encode("NSAOF001");
+/** Each record: payload length (u32 LE), CRC-32 of the payload (u32 LE), then the payload (op byte first). */
+export const RECORD_HEADER = 8;
+/** Larger than any record the server makes (a request is at most 512 MB): a length above it is damage, not data. */
+export const MAX_RECORD = 1 << 30;
+
+/** A stream ID as pubsub_history.ts has it (its StreamId; not imported, so the two files form no cycle). */
+export type StreamId = { ms: bigint; seq: bigint };
+
+export const OP = { add: 1, xdel: 2, trim: 3, drop: 4, flush: 5, meta: 6, noop: 7 } as const;
+
+export type AofRecord =
+  | { op: "add"; key: string; id: StreamId; fields: Uint8Array[] }
+  | { op: "xdel"; key: string; ids: StreamId[] }
+  /** Trimming removed the stream's first entries, up to and including `through`. */
+  | { op: "trim"; key: string; through: StreamId }
+  | { op: "drop"; key: string }
+  | { op: "flush" }
+  /** A snapshot's stream: its last ID and entries added, after its entries (and the stream itself when it has none). */
+  | { op: "meta"; key: string; lastId: StreamId; added: bigint }
+  /** A probe's write: proves the disk takes writes again, changes nothing. */
+  | { op: "noop" };
+
+/** Records of one turn, encoded into one growing buffer: one write() for the whole turn. */
+export class RecordBuffer {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  length = 0;
+  private start = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
+  }
+  private open(op: number, size: number): void {
+    this.room(RECORD_HEADER + 1 + size);
+    this.start = this.length;
+    this.buf[this.length + RECORD_HEADER] = op;
+    this.length += RECORD_HEADER + 1;
+  }
+  private close(): void {
+    const payload = this.buf.subarray(this.start + RECORD_HEADER, this.length);
+    this.buf.writeUInt32LE(payload.length, this.start);
+    this.buf.writeUInt32LE(Bun.hash.crc32(payload), this.start + 4);
+  }
+  private key(key: string): void {
+    this.buf.writeUInt32LE(key.length, this.length);
+    this.buf.write(key, this.length + 4, "latin1"); // keys are byte strings held as latin1: one char, one byte
+    this.length += 4 + key.length;
+  }
+  private id(id: StreamId): void {
+    this.buf.writeBigUInt64LE(id.ms, this.length);
+    this.buf.writeBigUInt64LE(id.seq, this.length + 8);
+    this.length += 16;
+  }
+
+  add(key: string, id: StreamId, fields: Uint8Array[]): void {
+    let size = 4 + key.length + 16 + 4;
+    for (const f of fields) size += 4 + f.length;
+    this.open(OP.add, size);
+    this.key(key);
+    this.id(id);
+    this.buf.writeUInt32LE(fields.length, this.length);
+    this.length += 4;
+    for (const f of fields) {
+      this.buf.writeUInt32LE(f.length, this.length);
+      this.buf.set(f, this.length + 4);
+      this.length += 4 + f.length;
+    }
+    this.close();
+  }
+  xdel(key: string, ids: StreamId[]): void {
+    this.open(OP.xdel, 4 + key.length + 4 + 16 * ids.length);
+    this.key(key);
+    this.buf.writeUInt32LE(ids.length, this.length);
+    this.length += 4;
+    for (const id of ids) this.id(id);
+    this.close();
+  }
+  trim(key: string, through: StreamId): void {
+    this.open(OP.trim, 4 + key.length + 16);
+    this.key(key);
+    this.id(through);
+    this.close();
+  }
+  drop(key: string): void {
+    this.open(OP.drop, 4 + key.length);
+    this.key(key);
+    this.close();
+  }
+  flush(): void {
+    this.open(OP.flush, 0);
+    this.close();
+  }
+  meta(key: string, lastId: StreamId, added: bigint): void {
+    this.open(OP.meta, 4 + key.length + 16 + 8);
+    this.key(key);
+    this.id(lastId);
+    this.buf.writeBigUInt64LE(added, this.length);
+    this.length += 8;
+    this.close();
+  }
+  noop(): void {
+    this.open(OP.noop, 0);
+    this.close();
+  }
+
+  /** The bytes so far (a view: valid until the next record or reset). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+  reset(): void {
+    this.length = 0;
+    // A rare huge turn should not pin its buffer for good.
+    if (this.buf.length > 16 * 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024);
+  }
+}
+
+/** Decodes one payload (CRC already checked); null when its inside does not match its op (damage the CRC missed). */
+export function decodePayload(p: Uint8Array): AofRecord | null {
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  let at = 1;
+  const need = (n: number): boolean => at + n <= p.length;
+  const key = (): string | null => {
+    if (!need(4)) return null;
+    const n = view.getUint32(at, true);
+    if (!need(4 + n)) return null;
+    const k = Buffer.from(p.buffer, p.byteOffset + at + 4, n).toString("latin1");
+    at += 4 + n;
+    return k;
+  };
+  const id = (): StreamId | null => {
+    if (!need(16)) return null;
+    const v = { ms: view.getBigUint64(at, true), seq: view.getBigUint64(at + 8, true) };
+    at += 16;
+    return v;
+  };
+  const count = (): number | null => {
+    if (!need(4)) return null;
+    at += 4;
+    return view.getUint32(at - 4, true);
+  };
+  const done = <T extends AofRecord>(r: T | null): T | null => (r && at === p.length ? r : null);
+  switch (p[0]) {
+    case OP.add: {
+      const k = key();
+      const i = k === null ? null : id();
+      const n = i === null ? null : count();
+      if (k === null || i === null || n === null) return null;
+      const fields: Uint8Array[] = [];
+      for (let j = 0; j < n; j++) {
+        const len = count();
+        if (len === null || !need(len)) return null;
+        fields.push(p.slice(at, at + len)); // a copy: a view would pin the whole chunk read from the file
+        at += len;
+      }
+      return done({ op: "add", key: k, id: i, fields });
+    }
+    case OP.xdel: {
+      const k = key();
+      const n = k === null ? null : count();
+      if (k === null || n === null || !need(16 * n)) return null;
+      const ids: StreamId[] = [];
+      for (let j = 0; j < n; j++) ids.push(id()!);
+      return done({ op: "xdel", key: k, ids });
+    }
+    case OP.trim: {
+      const k = key();
+      const i = k === null ? null : id();
+      return k === null || i === null ? null : done({ op: "trim", key: k, through: i });
+    }
+    case OP.drop: {
+      const k = key();
+      return k === null ? null : done({ op: "drop", key: k });
+    }
+    case OP.flush:
+      return done({ op: "flush" });
+    case OP.meta: {
+      const k = key();
+      const i = k === null ? null : id();
+      if (k === null || i === null || !need(8)) return null;
+      at += 8;
+      return done({ op: "meta", key: k, lastId: i, added: view.getBigUint64(at - 8, true) });
+    }
+    case OP.noop:
+      return done({ op: "noop" });
+    default:
+      return null;
+  }
+}
+
+/**
+ * Reads a file's bytes in chunks of any size. Records come out whole and in order; `good` is the offset just past the
+ * last whole record. At the end, `torn` says why bytes after `good` were not read (a record cut short by kill -9 or a
+ * full disk, or damaged): the caller cuts the file there, as Redis's aof-load-truncated does.
+ */
+export class AofReader {
+  /** Offset (from the file's start, magic included) just past the last whole record. */
+  good = 0;
+  /** Why reading stopped before the end; null while everything read so far is whole. */
+  damage: string | null = null;
+  private pending: Uint8Array = new Uint8Array(0);
+  private sawMagic = false;
+
+  /** Feeds the next bytes; calls `each` for every whole record they complete. After damage, further bytes are ignored. */
+  push(chunk: Uint8Array, each: (r: AofRecord) => void): void {
+    if (this.damage !== null) return;
+    const buf = this.pending.length ? concat(this.pending, chunk) : chunk;
+    let at = 0;
+    if (!this.sawMagic) {
+      const n = Math.min(buf.length, AOF_MAGIC.length);
+      for (let i = 0; i < n; i++)
+        if (buf[i] !== AOF_MAGIC[i]) {
+          this.damage = "the file does not start as a Notistream history file";
+          return;
+        }
+      if (buf.length < AOF_MAGIC.length) {
+        this.pending = buf.slice();
+        return;
+      }
+      this.sawMagic = true;
+      at = AOF_MAGIC.length;
+      this.good = AOF_MAGIC.length;
+    }
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    while (buf.length - at >= RECORD_HEADER) {
+      const len = view.getUint32(at, true);
+      if (len === 0 || len > MAX_RECORD) {
+        this.damage = `a record at byte ${this.good} has an impossible length (${len})`;
+        return;
+      }
+      if (buf.length - at - RECORD_HEADER < len) break;
+      const payload = buf.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len);
+      const record = Bun.hash.crc32(payload) === view.getUint32(at + 4, true) ? decodePayload(payload) : null;
+      if (!record) {
+        this.damage = `the record at byte ${this.good} is damaged (its checksum or contents do not match)`;
+        return;
+      }
+      each(record);
+      at += RECORD_HEADER + len;
+      this.good += RECORD_HEADER + len;
+    }
+    this.pending = at < buf.length ? buf.slice(at) : new Uint8Array(0);
+  }
+
+  /** After the last chunk: why the bytes after `good` are not records, or null when the file ended on a record. */
+  end(): string | null {
+    if (this.damage !== null) return this.damage;
+    if (!this.sawMagic) return this.pending.length ? "the file ends inside its header" : null;
+    if (this.pending.length) return `the last record, at byte ${this.good}, is cut short (${this.pending.length} bytes of it)`;
+    return null;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
