@@ -575,7 +575,7 @@ const FLAGS: FlagSpec[] = [
   { name: "tls-cert", env: "NOTISTREAM_TLS_CERT", help: "PEM certificate file for TLS" },
   { name: "tls-key", env: "NOTISTREAM_TLS_KEY", help: "PEM private key file for TLS" },
   { name: "conn-rate-limit", env: "NOTISTREAM_CONN_RATE_LIMIT", help: "new connections per second per client IP, burst twice that (0: no limit)", default: "0" },
-  { name: "appendfsync", env: "NOTISTREAM_APPENDFSYNC", help: "when history reaches the disk: everysec (fsync once a second) or always (every write)", default: DEFAULTS.fsync },
+  { name: "appendfsync", env: "NOTISTREAM_APPENDFSYNC", help: "when history reaches the disk: everysec (fsync once a second), always (before each reply) or no (when the OS writes it back)", default: DEFAULTS.fsync },
   { name: "history-max-age", env: "NOTISTREAM_HISTORY_MAX_AGE", help: "drop history older than this many seconds (0: never)", default: String(DEFAULTS.historyMaxAgeMs / 1000) },
   {
     name: "pubsub-output-limit",
@@ -603,8 +603,8 @@ async function main(argv: string[]): Promise<void> {
   const pubsubLimit = outputLimitFlag("pubsub", flags, "pubsub-output-limit");
   const normalOutput = outputLimitFlag("pubsub", flags, "normal-output-limit");
   const fsync = flags.appendfsync;
-  if (fsync !== "everysec" && fsync !== "always") {
-    console.error(`pubsub: --appendfsync must be everysec or always, got ${JSON.stringify(fsync)}`);
+  if (fsync !== "everysec" && fsync !== "always" && fsync !== "no") {
+    console.error(`pubsub: --appendfsync must be everysec, always or no, got ${JSON.stringify(fsync)}`);
     process.exit(2);
   }
   const historyMaxAgeMs = intFlag("pubsub", flags, "history-max-age", 0, 100 * 365 * 86400) * 1000;
