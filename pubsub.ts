@@ -3,7 +3,7 @@
 // group commit of history writes), XREAD BLOCK wake-ups, ACL logins and reloads, INFO's figures, and `main`.
 import { randomBytes } from "node:crypto";
 import type { TCPSocketListener } from "bun";
-import { DEFAULT_MAX_BULK, enc, latin1, cString } from "./resp";
+import { DEFAULT_MAX_BULK, enc, latin1, cString, type ParseLimits } from "./resp";
 import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./pubsub_history";
 import { xreadHeader, xreadPart, type KeyClient } from "./pubsub_keyspace";
@@ -109,12 +109,18 @@ class PubSubServer implements CommandHost {
   readonly history: History;
   private readonly blockedOn = new Map<string, Set<Connection>>();
   private readonly connLimiter: RateLimiter;
+  /** The parser's limits by [not logged in][proved no password], made once rather than as an object per command. */
+  private readonly parseLimits: ParseLimits[][];
   /** Where this turn's write replies sit in their clients' output, in case the group commit fails. */
   private readonly acks: { c: Connection; from: ReplyMark; to: number }[] = [];
 
   constructor(opts: Partial<PubSubOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
     this.acl = this.opts.acl ?? Acl.open(this.opts.password);
+    // A client that proved no password gets a request budget (Redis gives it proto-max-bulk-len, 512 MB).
+    this.parseLimits = [false, true].map((authRequired) =>
+      [false, true].map((anonymous) => ({ authRequired, maxBulk: this.opts.maxBulk, maxRequest: anonymous ? this.opts.anonymousMaxRequest : undefined })),
+    );
     this.history = new History(this.opts.dataPath, this.opts.fsync);
     this.connLimiter = new RateLimiter(this.opts.connRateLimit ?? 0);
     this.connections = new Connections(
@@ -310,8 +316,7 @@ class PubSubServer implements CommandHost {
       if (c.closeAfterReply || c.closed || c.blocked) return;
       // Output piling up (a client that pipelines and does not read): stop reading it until that output is out.
       if (c.outputBytes >= conns.holdAt) return conns.holdInput(c);
-      // A client that proved no password gets a request budget (Redis gives it proto-max-bulk-len, 512 MB).
-      const r = c.nextCommand({ authRequired: !c.authenticated, maxBulk: this.opts.maxBulk, maxRequest: c.user.nopass ? this.opts.anonymousMaxRequest : undefined });
+      const r = c.nextCommand(this.parseLimits[c.authenticated ? 0 : 1]![c.user.nopass ? 1 : 0]!);
       if (r === null) return;
       if (r.kind === "error") {
         c.reply(enc.error(r.message));

@@ -48,16 +48,32 @@ const FLAG_BITS = {
   inputHeld: 128,
   dirty: 256,
 } as const;
+/** Set when the connection speaks RESP3 (Connection.resp). */
+const RESP3_BIT = 512;
+
+/** An XREAD BLOCK under way. */
+type Blocked = { keys: string[]; after: StreamId[]; count: number; timer: ReturnType<typeof setTimeout> | null };
+
+/**
+ * What few connections ever set: a name and library (CLIENT SETNAME/SETINFO), a blocked read, a reserved slot, a
+ * soft-limit clock. One object made on the first set, so the rest pay one field for all six (JSC sizes an object by
+ * its count of fields in steps: this and the protocol bit below take Connection a step down).
+ */
+type Rare = {
+  name: string | null;
+  libName: string;
+  libVer: string;
+  blocked: Blocked | null;
+  reserved: ReturnType<typeof setTimeout> | null;
+  softLimitSince: number;
+};
+const RARE_UNSET: Readonly<Rare> = Object.freeze({ name: null, libName: "", libVer: "", blocked: null, reserved: null, softLimitSince: 0 });
 
 /** What CLIENT LIST reads of a connection with no parser: nothing buffered. */
 const NO_INPUT: { readonly buffered: number } = { buffered: 0 };
 
 /** One connection's state: what Redis keeps in its `client` struct, trimmed to what pub/sub and streams need. */
 export class Connection implements Subscriber {
-  resp: Proto = 2;
-  name: string | null = null;
-  libName = "";
-  libVer = "";
   subs: SubscriptionSets | null = null;
   private flags = 0;
   declare authenticated: boolean;
@@ -73,8 +89,6 @@ export class Connection implements Subscriber {
   lastCommand = "NULL";
   readonly createdAt = Date.now();
   lastInteraction = this.createdAt;
-  /** Set while XREAD BLOCK waits; input is not read meanwhile, as in Redis. */
-  blocked: { keys: string[]; after: StreamId[]; count: number; timer: ReturnType<typeof setTimeout> | null } | null = null;
   /** Held only while a command is incomplete; an idle connection holds none (Connections lends one). */
   private input: RequestParser | null = null;
   /** Replies waiting for this turn's single write: small ones as one latin1 string, frames as shared bytes. */
@@ -84,9 +98,7 @@ export class Connection implements Subscriber {
   private queuedBytes = 0;
   /** What the kernel did not take last time; nothing more is written before drain (backpressure). */
   unsent: Uint8Array | null = null;
-  softLimitSince = 0;
-  /** In a reserved slot (past --maxclients) until it logs in; the timer closes it if it does not in time. */
-  reserved: ReturnType<typeof setTimeout> | null = null;
+  private rare: Rare = RARE_UNSET;
   /** Its neighbours in the pool's list of live connections (ConnectionList). */
   older: Connection | null = null;
   newer: Connection | null = null;
@@ -101,6 +113,61 @@ export class Connection implements Subscriber {
     private readonly pool: Connections,
   ) {
     if (authenticated) this.flags = FLAG_BITS.authenticated;
+  }
+
+  /** The protocol HELLO chose: 2 or 3, a bit of the flags. */
+  get resp(): Proto {
+    return (this.flags & RESP3_BIT) !== 0 ? 3 : 2;
+  }
+  set resp(v: Proto) {
+    this.flags = v === 3 ? this.flags | RESP3_BIT : this.flags & ~RESP3_BIT;
+  }
+
+  private setRare<K extends keyof Rare>(key: K, value: Rare[K]): void {
+    if (this.rare === RARE_UNSET) {
+      if (value === RARE_UNSET[key]) return;
+      this.rare = { ...RARE_UNSET };
+    }
+    this.rare[key] = value;
+  }
+  get name(): string | null {
+    return this.rare.name;
+  }
+  set name(v: string | null) {
+    this.setRare("name", v);
+  }
+  get libName(): string {
+    return this.rare.libName;
+  }
+  set libName(v: string) {
+    this.setRare("libName", v);
+  }
+  get libVer(): string {
+    return this.rare.libVer;
+  }
+  set libVer(v: string) {
+    this.setRare("libVer", v);
+  }
+  /** Set while XREAD BLOCK waits; input is not read meanwhile, as in Redis. */
+  get blocked(): Blocked | null {
+    return this.rare.blocked;
+  }
+  set blocked(v: Blocked | null) {
+    this.setRare("blocked", v);
+  }
+  /** In a reserved slot (past --maxclients) until it logs in; the timer closes it if it does not in time. */
+  get reserved(): ReturnType<typeof setTimeout> | null {
+    return this.rare.reserved;
+  }
+  set reserved(v: ReturnType<typeof setTimeout> | null) {
+    this.setRare("reserved", v);
+  }
+  /** When its output passed the soft limit (0: it is under it). */
+  get softLimitSince(): number {
+    return this.rare.softLimitSince;
+  }
+  set softLimitSince(v: number) {
+    this.setRare("softLimitSince", v);
   }
 
   /** Bytes from the socket, for the parser (lent by the pool when this connection has none). */
@@ -131,7 +198,7 @@ export class Connection implements Subscriber {
   /** A normal reply: suppressed by CLIENT REPLY OFF/SKIP, as prepareClientToWrite does. */
   reply(s: string): void {
     if (s.charCodeAt(0) === 45) this.pool.owner.errorReplied(s); // '-': an error reply
-    if (this.replyOff || this.replySkip) return;
+    if ((this.flags & (FLAG_BITS.replyOff | FLAG_BITS.replySkip)) !== 0) return; // both bits in one test
     this.text += s;
   }
   /** A pub/sub notification: always sent, even with CLIENT REPLY OFF (Redis's CLIENT_PUSHING). */
