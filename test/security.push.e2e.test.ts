@@ -260,7 +260,7 @@ describe("Medium 1: push subscriptions lose what the ACL no longer allows", () =
       expect(await stored(bob)).toBeNull();
       expect(await stored(ops)).toMatchObject({ channels: ["shared", "alice/a"] });
       expect(lines.join("\n")).toContain("the new ACL dropped 1 subscription and took channels from 1 other");
-      await eventually("the web server follows", async () => /^notistream_push_subscriptions 2$/m.test(await metrics(web.url)), 5000);
+      await eventually("the web server follows", async () => /^notistream_push_subscriptions 2$/m.test(await metrics(web.url)));
 
       await publish(web.url, { channel: "shared", message: "after the revoke" });
       await until("ops got it", () => to(ops).length === 1, 10000);

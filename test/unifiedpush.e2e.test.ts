@@ -256,7 +256,7 @@ describe("our own Web Push beside UnifiedPush", () => {
     await until("the marker's push", () => service.received.length >= 1, 10_000);
     await Bun.sleep(300); // anything pushed for the first message would have come before the marker's (pushes go in order per channel)
     expect(service.received.map((x) => (JSON.parse(decryptPush(x.body, browser)) as { message: string }).message)).toEqual(["readable marker"]);
-  });
+  }, 20_000); // its waits (10 s for the push) need more than bun's 5 s default under a loaded machine
 });
 
 describe("--visitor-subscriber-rate-limiting: ntfy's 507 for a UnifiedPush topic nobody subscribed to", () => {
