@@ -156,7 +156,7 @@ export function decodePayload(p: Uint8Array): AofRecord | null {
       for (let j = 0; j < n; j++) {
         const len = count();
         if (len === null || !need(len)) return null;
-        fields.push(p.slice(at, at + len)); // a copy: a view would pin the whole chunk read from the file
+        fields.push(copy(p, at, at + len)); // a copy: a view would pin (or, reused, overwrite) the chunk read from the file
         at += len;
       }
       return done({ op: "add", key: k, id: i, fields });
@@ -220,7 +220,7 @@ export class AofReader {
           return;
         }
       if (buf.length < AOF_MAGIC.length) {
-        this.pending = buf.slice();
+        this.pending = copy(buf, 0, buf.length);
         return;
       }
       this.sawMagic = true;
@@ -245,7 +245,7 @@ export class AofReader {
       at += RECORD_HEADER + len;
       this.good += RECORD_HEADER + len;
     }
-    this.pending = at < buf.length ? buf.slice(at) : new Uint8Array(0);
+    this.pending = at < buf.length ? copy(buf, at, buf.length) : new Uint8Array(0); // the caller may reuse its chunk
   }
 
   /** After the last chunk: why the bytes after `good` are not records, or null when the file ended on a record. */
@@ -256,6 +256,9 @@ export class AofReader {
     return null;
   }
 }
+
+/** A copy of bytes [from, to): Uint8Array's slice, since a Buffer's own slice() is a view. */
+const copy = (b: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.prototype.slice.call(b, from, to);
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

@@ -77,6 +77,23 @@ describe("pubsub_aof", () => {
     }
   });
 
+  test("read from one reused Buffer (as the loader reads the file), every record and field stays as written", () => {
+    const { bytes, records } = file();
+    for (const size of [1, 7, 64, 100]) {
+      const chunk = Buffer.alloc(size);
+      const reader = new AofReader();
+      const got: AofRecord[] = [];
+      for (let at = 0; at < bytes.length; at += size) {
+        const n = Math.min(size, bytes.length - at);
+        chunk.set(bytes.subarray(at, at + n));
+        reader.push(chunk.subarray(0, n), (r) => got.push(r));
+      }
+      chunk.fill(0xee); // the next read would overwrite it
+      expect(reader.end()).toBeNull();
+      expect(got).toEqual(records);
+    }
+  });
+
   test("a file cut at any byte (kill -9 or a full disk mid-write) keeps exactly the whole records before the cut", () => {
     const { bytes, records, ends } = file();
     for (let cut = AOF_MAGIC.length; cut <= bytes.length; cut++) {

@@ -315,6 +315,21 @@ describe("History", () => {
     expect(readFileSync(path, "utf8")).toBe("not a history file\n");
   });
 
+  test("a file larger than one read (4 MB) reloads every entry and field exactly", () => {
+    const path = tempPath("big.aof");
+    const h = new History(path, "no");
+    const s = h.create("k");
+    const field = (i: number) => Buffer.alloc(1000 + (i % 37), i % 251);
+    for (let i = 1; i <= 6000; i++) h.add("k", s, { id: id(i), fields: [Buffer.from("m"), field(i)] });
+    h.commit();
+    h.close();
+    const again = new History(path, "no");
+    const entries = again.get("k")!.range(id(0), id(1e9));
+    expect(entries.length).toBe(6000);
+    expect(entries.every((e, i) => Buffer.from(e.fields[1]!).equals(field(i + 1)))).toBe(true);
+    again.close();
+  });
+
   test("binary fields round-trip", () => {
     const path = tempPath("b.aof");
     const h = new History(path);
