@@ -417,7 +417,7 @@ export class History {
       if (this.fsync === "always") fdatasyncSync(this.fd);
       this.size += bytes.length;
       this.dirtySinceSync = true;
-      this.rewriting?.tail.push(bytes.slice());
+      this.rewriting?.tail.push(Uint8Array.prototype.slice.call(bytes)); // a copy: the buffer is reused next turn (a Buffer's slice() is a view)
       return true;
     } catch (err) {
       this.undo(err);
