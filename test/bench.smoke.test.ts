@@ -1,5 +1,5 @@
 // test/bench.smoke.test.ts — the benchmark suite's smoke mode runs in the tests so it cannot rot: every workload
-// runs once at tiny sizes against redis-server and Notistream; the push, ingest, client, SSE-memory and ntfy-streams benchmarks. No timing assertions.
+// runs once at tiny sizes against redis-server and Notistream; the push, ingest, start-up, client, SSE-memory and ntfy-streams benchmarks. No timing assertions.
 import { expect, test } from "bun:test";
 import { BUN, ROOT, needs, run } from "./helpers";
 
@@ -38,6 +38,15 @@ needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s an
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| [\d,]+ \| [\d.]+ µs \| [\d.]+ µs \| [\d.]+ µs \|$/);
   expect(r.stdout).toContain("non-2xx answers: 0");
 }, 120000);
+
+needs("redis-server", "redis-benchmark").test("bun bench/startup.ts (small) fills redis-server and Notistream alike, restarts each, and reports start-up and memory per entry", async () => {
+  const r = await run([BUN, `${ROOT}/bench/startup.ts`, "--entries", "3000", "--channels", "10", "--rounds", "1"], { timeoutMs: 60000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
+  const rows = r.stdout.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| server") && !l.startsWith("| ---"));
+  expect(rows.map((l) => l.split(" | ")[0])).toEqual(["| redis-server (AOF everysec)", "| notistream"]);
+  for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| \d+ \| -?\d+ \| -?\d+ \| \d+ \|$/);
+}, 70000);
 
 needs("redis-server").test("bun bench/redisclient.ts (short) compares Bun's RedisClient, ioredis and the web server's Publisher", async () => {
   const r = await run([BUN, `${ROOT}/bench/redisclient.ts`, "--rounds", "1", "--seconds", "0.3"], { timeoutMs: 60000, cwd: ROOT });
