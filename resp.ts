@@ -114,6 +114,17 @@ function joinTail(buf: Uint8Array, pos: number, chunk: Uint8Array): Uint8Array {
   return merged;
 }
 
+/**
+ * Arguments up to this size are copied, larger ones are views. A view of a socket chunk makes JSC give the chunk an
+ * ArrayBuffer of its own (and the view is a heavier object); a short copy is a plain allocation and a few byte moves.
+ */
+const SMALL_ARG = 64;
+function copySmall(buf: Uint8Array, from: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = buf[from + i]!;
+  return out;
+}
+
 function indexOfStopAtNul(buf: Uint8Array, byte: number, from: number): number {
   // Redis uses strchr on a NUL-terminated buffer: a NUL hides everything after it.
   for (let i = from; i < buf.length; i++) {
@@ -190,7 +201,7 @@ export function splitArgs(line: Uint8Array): Uint8Array[] | null {
 
 /**
  * The incremental request parser. Feed it socket chunks with push(); pull commands with next().
- * Arguments are views into the received bytes, valid until the next push().
+ * Arguments are short copies, or views into the received bytes (SMALL_ARG), valid until the next push().
  */
 export class RequestParser {
   // Shared empties until input comes, and again once it is all parsed: an idle connection holds no buffer of its own.
@@ -327,7 +338,7 @@ export class RequestParser {
         }
       }
       if (this.buf.length - this.pos < this.bulkLen + 2) return null;
-      this.argv.push(this.buf.subarray(this.pos, this.pos + this.bulkLen)); // a view, not a copy
+      this.argv.push(this.bulkLen <= SMALL_ARG ? copySmall(this.buf, this.pos, this.bulkLen) : this.buf.subarray(this.pos, this.pos + this.bulkLen));
       this.pos += this.bulkLen + 2;
       this.bulkLen = -1;
       this.multibulkLen--;

@@ -85,13 +85,16 @@ describe("RequestParser", () => {
     }
   });
 
-  test("arguments are views into the received chunk, not copies", () => {
+  test("arguments past 64 bytes are views into the received chunk; shorter ones are copies of the same bytes", () => {
     const p = new RequestParser();
-    const chunk = b("*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n");
+    const long = "y".repeat(65);
+    const chunk = b(`*3\r\n$4\r\nECHO\r\n$3\r\nabc\r\n$65\r\n${long}\r\n`);
     p.push(chunk);
     const r = p.next(LIMITS);
     if (r?.kind !== "command") throw new Error("expected a command");
-    expect(r.argv[1]!.buffer).toBe(chunk.buffer);
+    expect(r.argv[2]!.buffer).toBe(chunk.buffer);
+    expect(r.argv[1]!.buffer).not.toBe(chunk.buffer);
+    expect(r.argv.map((a) => Buffer.from(a).toString())).toEqual(["ECHO", "abc", long]);
   });
 
   test("a big bulk arriving in many chunks is assembled once", () => {
