@@ -66,6 +66,15 @@ test("bun bench/ssefloor.ts (small) reports memory per SSE stream for the web se
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| -?[\d,]+ \|$/);
 }, 70000);
 
+test("bun bench/idlefloor.ts (small) reports memory per idle RESP subscriber for the pub/sub server and a bare Bun.listen", async () => {
+  const r = await run([BUN, `${ROOT}/bench/idlefloor.ts`, "--conns", "200", "--rounds", "1"], { timeoutMs: 60000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
+  // 200 connections are too few for a stable figure: only that each setup is measured and reported is checked.
+  expect(r.stdout).toMatch(/^bare Bun\.listen: -?\d+ bytes per idle subscribed connection \(200 connections\)$/m);
+  expect(r.stdout).toMatch(/^notistream: -?\d+ bytes per idle subscribed connection \(200 connections\)$/m);
+}, 70000);
+
 test("bun bench/ntfystreams.ts --smoke holds /json and /ws streams through a few messages, none lost, and reports memory per stream beside SSE's and RESP's", async () => {
   const r = await run([BUN, `${ROOT}/bench/ntfystreams.ts`, "--smoke"], { timeoutMs: 110000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
