@@ -1,6 +1,6 @@
 // pubsub_history.ts — message history as Redis streams: stream IDs, append, range reads, deletes and trimming, kept in
 // memory for reads and in an append-only file (pubsub_aof.ts) for durability, one write per turn, fsynced per appendfsync.
-import { accessSync, closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { AOF_MAGIC, AofReader, RecordBuffer, type AofRecord } from "./pubsub_aof";
 import { NODE_MAX_BYTES, entrySize, masterSize, rawLength, sameFields } from "./pubsub_listpack";
@@ -234,6 +234,8 @@ export class History {
   private dirtySinceSync = false;
   private syncTimer: ReturnType<typeof setInterval> | null = null;
   private rewriting: Rewrite | null = null;
+  /** The fsync of the history file (fdatasync: the data and the size, not the times); tests count its calls. */
+  syncFile: (fd: number) => void = fdatasyncSync;
   /** Why the last write failed (a full disk, a read-only file); null while writes work. Cleared by a probe. */
   failure: string | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
@@ -248,9 +250,18 @@ export class History {
     this.memory = path === ":memory:";
     if (this.memory) return;
     this.looseMode = History.makeFile(path);
-    if (isSqlite(readHead(path))) this.upgrade();
-    this.open();
-    this.load();
+    this.locked = takeLock(path);
+    // A rewrite's new file left by kill -9 before its rename (the file still holds everything): only the lock's holder
+    // may remove it, since another server's rewrite could be under way.
+    if (this.locked) rmSync(`${path}.rewrite`, { force: true });
+    try {
+      if (isSqlite(readHead(path))) this.upgrade();
+      this.open();
+      this.load();
+    } catch (err) {
+      if (this.locked) releaseLock(path);
+      throw err;
+    }
     this.baseSize = this.size;
     // A read-only file (or a full disk) at start: serve what is there, refuse writes, and say so now.
     const err = this.tryWrite();
@@ -326,6 +337,8 @@ export class History {
     }
   }
   private upgradePending = false;
+  /** This History holds <path>.lock (false in a read-only place, where no one can write the file anyway). */
+  private locked = false;
 
   /** Opens the file for reading and writing, or for reading only when it cannot be written. */
   private open(): void {
@@ -371,14 +384,46 @@ export class History {
       if (total === 0 && this.writable) this.size = writeAll(this.fd, AOF_MAGIC, 0);
       return;
     }
-    console.error(`history: ${this.path}: ${torn}; the ${total - this.size} bytes from byte ${this.size} on are cut${this.writable ? ` (kept in ${this.path}.torn)` : ""}`);
-    if (!this.writable) return;
-    const rest = Buffer.allocUnsafe(total - this.size);
-    readSync(this.fd, rest, 0, rest.length, this.size);
-    writeFileSync(`${this.path}.torn`, rest, { mode: 0o600 });
-    ftruncateSync(this.fd, this.size);
+    console.error(`history: ${this.path}: ${torn}; the ${total - this.size} bytes from byte ${this.size} on are cut, once kept aside`);
+    this.tornPending = true;
+    if (!this.writable) return; // tryWrite keeps them aside once the file can be written
+    try {
+      this.keepTorn();
+    } catch (err) {
+      // A full disk: the tail stays (memory ends at the last whole record) until a probe can keep it aside and cut it.
+      console.error(`history: cannot keep the cut bytes aside (${(err as Error).message}); writes wait until it can`);
+    }
+  }
+
+  /**
+   * The bytes after the last whole record go to a new <path>.torn (then .torn.2, .torn.3...: an older one, from an
+   * earlier crash, is never overwritten; the operator deletes them), synced, and only then cut from the file.
+   */
+  private keepTorn(): void {
+    const end = fstatSync(this.fd).size;
+    if (end > this.size) {
+      const rest = Buffer.allocUnsafe(end - this.size);
+      for (let got = 0; got < rest.length; ) got += readSync(this.fd, rest, got, rest.length - got, this.size + got);
+      let name = `${this.path}.torn`;
+      for (let n = 2; existsSync(name); n++) name = `${this.path}.torn.${n}`;
+      const fd = openSync(name, "wx", 0o600);
+      try {
+        writeAll(fd, rest, 0);
+        fdatasyncSync(fd);
+      } catch (err) {
+        rmSync(name, { force: true });
+        throw err;
+      } finally {
+        closeSync(fd);
+      }
+      console.error(`history: the ${rest.length} cut bytes of ${this.path} are kept in ${name}`);
+      ftruncateSync(this.fd, this.size);
+    }
+    this.tornPending = false;
     if (this.size === 0) this.size = writeAll(this.fd, AOF_MAGIC, 0);
   }
+  /** load() found a torn tail it could not keep aside yet (a read-only file, a full disk): the next probe does. */
+  private tornPending = false;
 
   /** Replays one record into memory. */
   private apply(r: AofRecord): void {
@@ -414,7 +459,7 @@ export class History {
     try {
       if (!this.writable) throw new Error(this.failure ?? `${this.path} is read-only`);
       writeAll(this.fd, bytes, this.size);
-      if (this.fsync === "always") fdatasyncSync(this.fd);
+      if (this.fsync === "always") this.syncFile(this.fd); // before commit returns: the replies are written after it
       this.size += bytes.length;
       this.dirtySinceSync = true;
       this.rewriting?.tail.push(Uint8Array.prototype.slice.call(bytes)); // a copy: the buffer is reused next turn (a Buffer's slice() is a view)
@@ -452,6 +497,7 @@ export class History {
   /** One small real write (a no-op record); the error if the disk (or a read-only file) refuses it. */
   private tryWrite(): Error | null {
     try {
+      if (!this.locked) this.locked = takeLock(this.path); // started in a read-only place (or on a full disk): lock before writing
       if (this.upgradePending) {
         accessSync(this.path, constants.W_OK); // cheap checks first: the upgrade reads the whole old file
         accessSync(dirname(this.path), constants.W_OK);
@@ -467,11 +513,12 @@ export class History {
         this.fd = reopen(this.fd, this.path);
         this.writable = true;
       }
+      if (this.tornPending) this.keepTorn(); // a torn tail found at load is kept aside before anything cuts it
       ftruncateSync(this.fd, this.size); // whatever a refused write left past the whole records goes first
       const probe = new RecordBuffer();
       probe.noop();
       writeAll(this.fd, probe.bytes(), this.size);
-      if (this.fsync !== "no") fdatasyncSync(this.fd);
+      if (this.fsync !== "no") this.syncFile(this.fd);
       this.size += probe.length;
       return null;
     } catch (err) {
@@ -499,10 +546,12 @@ export class History {
     if (!this.dirtySinceSync || this.fd < 0) return;
     this.dirtySinceSync = false;
     try {
-      fdatasyncSync(this.fd);
+      this.syncFile(this.fd);
     } catch (err) {
+      // As Redis after a failed background fsync: writes are refused (MISCONF) until a probe's write and fsync succeed.
       // Runs on a timer: a failure here must never take the server down.
       console.error(`history: syncing ${this.path} failed (${(err as Error).message})`);
+      this.fail(err);
     }
   }
 
@@ -512,7 +561,7 @@ export class History {
     const tmp = `${this.path}.rewrite`;
     let fd: number;
     try {
-      fd = openSync(tmp, "w", 0o600);
+      fd = openSync(tmp, "w+", 0o600); // read too: once swapped in it is the history, which a refused write reloads
       writeAll(fd, AOF_MAGIC, 0);
     } catch (err) {
       console.error(`history: cannot rewrite ${this.path} (${(err as Error).message}); tried again once it has doubled`);
@@ -555,7 +604,7 @@ export class History {
   /** The records made during the rewrite go after its snapshot; then the new file replaces the old in one rename. */
   private finishRewrite(rw: Rewrite): void {
     for (const bytes of rw.tail) rw.at += writeAll(rw.fd, bytes, rw.at);
-    if (this.fsync !== "no") fdatasyncSync(rw.fd);
+    this.syncFile(rw.fd); // whatever the policy, as Redis: a rename must never put an unsynced file in place of a synced one
     renameSync(rw.tmp, this.path);
     // Renamed: from here the new file is the history, whatever else fails.
     const old = this.fd;
@@ -628,6 +677,9 @@ export class History {
   expire(maxAgeMs: number, nowMs = Date.now()): number {
     if (this.failure !== null) return 0; // the disk refuses writes: expire once it takes them again
     const minid: StreamId = { ms: BigInt(Math.max(0, Math.floor(nowMs - maxAgeMs))), seq: 0n };
+    // Records of commands whose replies wait for the server's group commit: that commit (and its MISCONF, if the disk
+    // refuses) is theirs, so this one is left to it.
+    const theirs = this.pending;
     let n = 0;
     for (const [key, s] of this.streams) {
       const first = s.firstId();
@@ -636,7 +688,7 @@ export class History {
       this.trimmed(key, gone);
       n += gone.length;
     }
-    this.commit();
+    if (!theirs) this.commit();
     return n;
   }
 
@@ -647,12 +699,14 @@ export class History {
     this.abandonRewrite("the server is stopping");
     if (this.fd < 0) return;
     try {
-      if (this.writable && this.fsync !== "no") fdatasyncSync(this.fd);
+      if (this.writable && this.fsync !== "no") this.syncFile(this.fd);
     } catch (err) {
       console.error(`history: final sync of ${this.path} failed (${(err as Error).message})`);
     }
     closeSync(this.fd);
     this.fd = -1;
+    if (this.locked) releaseLock(this.path);
+    this.locked = false;
   }
 }
 
@@ -704,3 +758,85 @@ function syncDir(path: string): void {
     closeSync(fd);
   }
 }
+
+/**
+ * One writer per file: two servers appending to one file would interleave their records, and one's rewrite would
+ * rename away the other's writes. <path>.lock holds the owner's pid; it is made whole (written aside, then linked into
+ * place, which fails if one exists). A lock whose pid is dead (kill -9, a crash) is taken over; a live one is refused.
+ * One process may open the file more than once (tests, an in-process restart): it counts its opens.
+ */
+const heldLocks = new Map<string, number>();
+
+/** Takes <path>.lock; true when held, false in a read-only place; throws, saying what to do, when a live process has it. */
+function takeLock(path: string): boolean {
+  const lock = `${path}.lock`;
+  const mine = heldLocks.get(lock);
+  if (mine !== undefined) {
+    heldLocks.set(lock, mine + 1);
+    return true;
+  }
+  const aside = `${lock}.${process.pid}`;
+  try {
+    writeFileSync(aside, `${process.pid}\n`, { mode: 0o600 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (READ_ONLY_CODES.has(code)) return false;
+    rmSync(aside, { force: true }); // a full disk may have made it empty
+    // A full disk at start: serve what is there (writes are refused until it has room) rather than not start.
+    if (code !== "ENOSPC" && code !== "EDQUOT") throw err;
+    console.error(`history: cannot make ${lock} (the disk is full), so a second server on ${path} would not be stopped`);
+    return false;
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(aside, lock);
+        heldLocks.set(lock, 1);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
+      }
+      const owner = lockOwner(lock);
+      if (owner !== null && owner !== process.pid && alive(owner))
+        throw new Error(`${path} is in use by another Notistream pub/sub server (pid ${owner}): stop that one first, or give this one its own --data file. If no process ${owner} is a Notistream server, delete ${lock} and start again`);
+      // A dead owner (or our own pid, reused after a restart in a container): the lock is stale.
+      console.log(`history: taking over ${lock}, left by process ${owner ?? "unknown"}, which is no longer running`);
+      rmSync(lock, { force: true });
+    }
+  } finally {
+    rmSync(aside, { force: true });
+  }
+}
+
+function releaseLock(path: string): void {
+  const lock = `${path}.lock`;
+  const n = heldLocks.get(lock);
+  if (n === undefined) return;
+  if (n > 1) return void heldLocks.set(lock, n - 1);
+  heldLocks.delete(lock);
+  try {
+    if (lockOwner(lock) === process.pid) rmSync(lock, { force: true });
+  } catch (err) {
+    console.error(`history: could not remove ${lock} (${(err as Error).message}); the next start takes it over`);
+  }
+}
+
+function lockOwner(lock: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(lock, "latin1"), 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // another user's process is alive too
+  }
+}
+
+const READ_ONLY_CODES = new Set(["EROFS", "EACCES", "EPERM"]);

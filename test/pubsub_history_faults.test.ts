@@ -1,0 +1,297 @@
+// test/pubsub_history_faults.test.ts — the append-only history under faults: kill -9 at every stage of a rewrite, a real
+// full disk after a rewrite and at start with a torn tail, torn tails from two crashes, a failed everysec fsync, when
+// appendfsync always syncs, and one writer per file (<file>.lock) between two real pub/sub server processes.
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync, type Subprocess } from "bun";
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { History, idString, type StreamId } from "../pubsub_history";
+import { collect, freePort, needs, spawnPubSubAt, tempPath, until, waitForPort } from "./helpers";
+
+const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
+const f = (s: string) => [Buffer.from("k"), Buffer.from(s)];
+type Inner = { fd: number; rewriting: { fd: number } | null; rewriteSlice(): void; finishRewrite(rw: unknown): void; dirtySinceSync: boolean };
+const inner = (h: History) => h as unknown as Inner;
+
+/** Every stream as a line: what a restart must bring back (last ID, entries added, live IDs and their values). */
+function state(h: History): string {
+  return [...h.streams]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, s]) => `${k}: ${idString(s.lastId)} added ${s.entriesAdded} ` + s.range(id(0), id(1e15)).map((e) => `${idString(e.id)}=${Buffer.from(e.fields[1]!).toString()}`).join(","))
+    .join("\n");
+}
+
+const mounts: string[] = [];
+const procs: Subprocess[] = [];
+afterAll(() => {
+  for (const p of procs) p.kill("SIGKILL");
+  for (const m of mounts.reverse()) spawnSync(["umount", "-l", m]);
+});
+function tmpfs(sizeKb: number): string {
+  const dir = mkdtempSync(join(tmpdir(), "notistream-faults-"));
+  const r = spawnSync(["mount", "-t", "tmpfs", "-o", `size=${sizeKb}k`, "tmpfs", dir]);
+  if (r.exitCode !== 0) throw new Error(`mount failed: ${r.stderr.toString()}`);
+  mounts.push(dir);
+  return dir;
+}
+/** Fills the filesystem until the kernel says ENOSPC; returns the filler's path (delete it to make room). */
+function fill(dir: string): string {
+  const path = join(dir, "filler");
+  writeFileSync(path, "");
+  try {
+    for (;;) writeFileSync(path, Buffer.alloc(4096), { flag: "a" });
+  } catch (err) {
+    expect((err as NodeJS.ErrnoException).code).toBe("ENOSPC");
+  }
+  return path;
+}
+
+/** Turns of adds (with trims and deletes) until a rewrite has been swapped in; each turn yields as the server does. */
+async function untilRewritten(h: History, keys: string[], ms: { next: number }): Promise<void> {
+  let swapped = false;
+  const finish = inner(h).finishRewrite;
+  inner(h).finishRewrite = function (this: Inner, rw: unknown) {
+    finish.call(this, rw);
+    swapped = true;
+  };
+  for (let turn = 0; !swapped; turn++) {
+    if (turn > 20000) throw new Error("no rewrite happened");
+    for (const k of keys) {
+      const s = h.get(k) ?? h.create(k);
+      h.add(k, s, { id: id(ms.next++), fields: f(`v${turn}`) });
+      h.trimmed(k, s.trim({ maxlen: 300, approx: false, limit: 0 }));
+    }
+    h.commit();
+    await new Promise((r) => setImmediate(r));
+  }
+  inner(h).finishRewrite = finish;
+}
+
+describe("kill -9 during a rewrite", () => {
+  test("at every stage (each slice, before its tail, between its last write and the rename, right after the rename) a restart brings back exactly what was committed, and no stale new file is left", async () => {
+    const path = tempPath("stages.aof");
+    const h = new History(path, "always", 32 * 1024);
+    const snapshots: { stage: string; dir: string; expected: string }[] = [];
+    /** What kill -9 leaves: the files as they are now (the page cache survives it), copied aside. */
+    const snapshot = (stage: string) => {
+      const dir = mkdtempSync(join(tmpdir(), "notistream-kill9-"));
+      for (const name of readdirSync(join(path, ".."))) if (!name.endsWith(".lock")) copyFileSync(join(path, "..", name), join(dir, name));
+      snapshots.push({ stage, dir, expected: state(h) });
+    };
+    const slice = inner(h).rewriteSlice;
+    inner(h).rewriteSlice = function (this: Inner) {
+      if (this.rewriting) snapshot("between slices");
+      slice.call(this);
+    };
+    const finish = inner(h).finishRewrite;
+    let inFinish = false;
+    inner(h).finishRewrite = function (this: Inner, rw: unknown) {
+      snapshot("before the tail");
+      inFinish = true;
+      try {
+        finish.call(this, rw);
+      } finally {
+        inFinish = false;
+      }
+      snapshot("right after the rename");
+    };
+    const sync = h.syncFile;
+    h.syncFile = (fd) => {
+      sync(fd);
+      if (inFinish) snapshot("between the last write and the rename"); // the rewrite's own sync is its last step before the rename
+    };
+    // A stream whose entries are all deleted (its last ID must survive), one trimmed to nothing, DEL then XADD, FLUSHALL.
+    const ms = { next: 1 };
+    const gone = h.create("gone");
+    h.add("gone", gone, { id: id(9_000_000), fields: f("x") });
+    h.commit();
+    h.deleted("gone", [gone.delete(id(9_000_000))!]);
+    const trimmed = h.create("trimmed");
+    h.add("trimmed", trimmed, { id: id(8_000_000, 5), fields: f("y") });
+    h.trimmed("trimmed", trimmed.trim({ maxlen: 0, approx: false, limit: 0 }));
+    h.add("dropped", h.create("dropped"), { id: id(7_000_000), fields: f("z") });
+    h.commit();
+    h.deleteKey("dropped");
+    h.add("dropped", h.create("dropped"), { id: id(5), fields: f("again") });
+    h.commit();
+    await untilRewritten(h, ["a", "b"], ms);
+    h.flushAll();
+    h.add("after", h.create("after"), { id: id(ms.next++), fields: f("flushed") });
+    h.commit();
+    await untilRewritten(h, ["a", "c"], ms);
+    h.close();
+    const stages = new Set(snapshots.map((s) => s.stage));
+    expect([...stages].sort()).toEqual(["before the tail", "between slices", "between the last write and the rename", "right after the rename"]);
+    for (const s of snapshots) {
+      const file = join(s.dir, "stages.aof");
+      const again = new History(file, "always", 1 << 30);
+      expect(`${s.stage}:\n${state(again)}`).toBe(`${s.stage}:\n${s.expected}`);
+      again.close();
+      expect(existsSync(`${file}.rewrite`)).toBe(false); // a rewrite's file cut short by the kill is not left behind
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
+
+needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
+  test("after a rewrite swapped its file in, a refused write answers false, and memory keeps every committed entry", async () => {
+    const dir = tmpfs(2048);
+    const path = join(dir, "history.aof");
+    const h = new History(path, "always", 32 * 1024);
+    const ms = { next: 1 };
+    await untilRewritten(h, ["a"], ms);
+    const before = state(h);
+    const filler = fill(dir);
+    h.add("a", h.get("a")!, { id: id(ms.next++), fields: f("x".repeat(64 * 1024)) });
+    expect(h.commit()).toBe(false); // once threw EBADF: the swapped-in file was open write-only, so reloading it failed
+    expect(h.failure).toBe("database or disk is full");
+    expect(state(h)).toBe(before);
+    rmSync(filler);
+    expect(h.probe()).toBe(true);
+    h.add("a", h.get("a")!, { id: id(ms.next++), fields: f("after") });
+    expect(h.commit()).toBe(true);
+    const expected = state(h);
+    h.close();
+    const again = new History(path);
+    expect(state(again)).toBe(expected);
+    again.close();
+  }, 60000);
+
+  test("a torn tail found at start on a full disk: the server starts, writes are refused, and the tail is kept aside once there is room", () => {
+    const dir = tmpfs(1024);
+    const path = join(dir, "history.aof");
+    const h = new History(path, "always");
+    const s = h.create("k");
+    for (let i = 1; i <= 3; i++) {
+      h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+      h.commit();
+    }
+    h.close();
+    const whole = statSync(path).size;
+    truncateSync(path, whole - 3); // kill -9 cut the last record short
+    const filler = fill(dir);
+    const again = new History(path, "always"); // once threw ENOSPC: the torn bytes could not be written to <file>.torn
+    expect(ids(again)).toEqual(["1-0", "2-0"]);
+    expect(again.failure).toBe("database or disk is full");
+    rmSync(filler);
+    expect(again.probe()).toBe(true);
+    expect(readFileSync(`${path}.torn`).length).toBeGreaterThan(0);
+    again.add("k", again.get("k")!, { id: id(3), fields: f("m3 again") });
+    expect(again.commit()).toBe(true);
+    again.close();
+    const third = new History(path);
+    expect(ids(third)).toEqual(["1-0", "2-0", "3-0"]);
+    third.close();
+  });
+});
+const ids = (h: History, key = "k") => h.get(key)!.range(id(0), id(1e15)).map((e) => idString(e.id));
+
+test("a second crash's torn tail goes to a new <file>.torn.2: the first one's bytes are not overwritten", () => {
+  const path = tempPath("torn2.aof");
+  const tear = (from: number) => {
+    const h = new History(path, "always");
+    const s = h.get("k") ?? h.create("k");
+    for (let i = from; i < from + 3; i++) {
+      h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+      h.commit();
+    }
+    h.close();
+    truncateSync(path, statSync(path).size - 3);
+  };
+  tear(1);
+  new History(path).close();
+  const first = readFileSync(`${path}.torn`);
+  tear(10);
+  const h = new History(path);
+  expect(ids(h)).toEqual(["1-0", "2-0", "10-0", "11-0"]);
+  h.close();
+  expect(readFileSync(`${path}.torn`)).toEqual(first);
+  expect(readFileSync(`${path}.torn.2`).length).toBeGreaterThan(0);
+});
+
+describe("fsync", () => {
+  test("appendfsync always: commit syncs this turn's bytes once, before it returns (the server writes replies after commit returns); everysec and no do not", () => {
+    for (const policy of ["always", "everysec", "no"] as const) {
+      const path = tempPath(`sync-${policy}.aof`);
+      const h = new History(path, policy);
+      const synced: number[] = [];
+      h.syncFile = (fd) => synced.push(statSync(path).size); // the file's size when synced
+      const s = h.create("k");
+      h.add("k", s, { id: id(1), fields: f("one") });
+      h.add("k", s, { id: id(2), fields: f("two") });
+      expect(h.commit()).toBe(true);
+      expect([policy, synced]).toEqual([policy, policy === "always" ? [statSync(path).size] : []]);
+      if (policy === "everysec") {
+        h.sync(); // the once-a-second timer
+        expect(synced).toEqual([statSync(path).size]);
+      }
+      h.close();
+    }
+  });
+
+  test("everysec: a failed background fsync refuses writes (MISCONF), as Redis does, until a probe's write and fsync succeed", () => {
+    const path = tempPath("syncfail.aof");
+    const h = new History(path, "everysec");
+    const s = h.create("k");
+    h.add("k", s, { id: id(1), fields: f("one") });
+    h.commit();
+    const real = h.syncFile;
+    h.syncFile = () => {
+      throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+    };
+    h.sync();
+    expect(h.failure).toContain("EIO"); // once only logged: writes went on being acknowledged with nothing reaching the disk
+    h.syncFile = real;
+    expect(h.probe()).toBe(true);
+    h.close();
+  });
+
+  test("the age limit, run between a turn's commands and its group commit, leaves that commit (and its MISCONF) to the server", () => {
+    const path = tempPath("expire.aof");
+    const h = new History(path, "always");
+    const s = h.create("old");
+    h.add("old", s, { id: id(1), fields: f("old") });
+    h.commit();
+    h.add("k", h.create("k"), { id: id(Date.now()), fields: f("a reply waits for this") });
+    expect(h.expire(1000)).toBe(1);
+    expect(h.pending).toBe(true); // once false: the age timer committed the turn, so a refusal never reached its replies
+    expect(h.commit()).toBe(true);
+    h.close();
+  });
+});
+
+describe("one server per history file", () => {
+  test("a second server on the same --data is refused with the first's pid; after kill -9 the lock is taken over; a clean stop removes it", async () => {
+    const data = tempPath("locked.aof");
+    const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+    const first = spawnPubSubAt(p1, data, [], "pipe");
+    procs.push(first);
+    await waitForPort(p1);
+    expect(readFileSync(`${data}.lock`, "latin1").trim()).toBe(String(first.pid));
+    const second = spawnPubSubAt(p2, data, [], "pipe");
+    procs.push(second);
+    const secondOut = collect(second);
+    expect(await second.exited).toBe(1);
+    await until("its sentence", () => secondOut().includes(`in use by another Notistream pub/sub server (pid ${first.pid})`));
+    expect(secondOut()).toContain("give this one its own --data file");
+    expect(cli(p1, "XADD", "s", "*", "f", "v")).toMatch(/^\d+-0$/); // the first goes on serving
+    first.kill("SIGKILL");
+    await first.exited;
+    expect(existsSync(`${data}.lock`)).toBe(true);
+    const third = spawnPubSubAt(p3, data, [], "pipe");
+    procs.push(third);
+    const thirdOut = collect(third);
+    await waitForPort(p3);
+    expect(thirdOut()).toContain(`taking over ${data}.lock, left by process ${first.pid}`);
+    expect(cli(p3, "XLEN", "s")).toBe("1");
+    third.kill("SIGTERM");
+    expect(await third.exited).toBe(0);
+    expect(existsSync(`${data}.lock`)).toBe(false);
+  }, 30000);
+});
+
+function cli(port: number, ...args: string[]): string {
+  const r = spawnSync(["redis-cli", "-p", String(port), ...args]);
+  return r.stdout.toString().trim();
+}
