@@ -832,6 +832,13 @@ function lockOwner(lock: string): number | null {
 
 function alive(pid: number): boolean {
   try {
+    // A killed server its parent has not reaped yet (a zombie) answers kill(0) but holds no file: Linux says so here.
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") return false;
+  } catch {
+    // no /proc (not Linux), or no such process: kill(0) decides
+  }
+  try {
     process.kill(pid, 0);
     return true;
   } catch (err) {

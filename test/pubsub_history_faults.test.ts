@@ -291,7 +291,67 @@ describe("one server per history file", () => {
   }, 30000);
 });
 
+test("a server killed but not yet reaped by its parent (a zombie, as under an init that does not reap) does not hold the lock", async () => {
+  const data = tempPath("zombie.aof");
+  const [p1, p2] = [await freePort(), await freePort()];
+  // sh starts the server, then becomes `sleep`, which never reaps it: once killed, it stays a zombie.
+  const parent = Bun.spawn(["sh", "-c", `"$0" "$1" --host 127.0.0.1 --port ${p1} --data "$2" --history-max-age 0 & echo $! ; exec sleep 30`, process.execPath, `${import.meta.dir}/../pubsub.ts`, data], { stdout: "pipe", stderr: "ignore" });
+  procs.push(parent);
+  const reader = parent.stdout.getReader();
+  const pid = Number(new TextDecoder().decode((await reader.read()).value).trim());
+  await waitForPort(p1);
+  process.kill(pid, "SIGKILL");
+  await until("a zombie", () => readFileSync(`/proc/${pid}/stat`, "latin1").includes(") Z "));
+  const next = spawnPubSubAt(p2, data, [], "pipe");
+  procs.push(next);
+  const out = collect(next);
+  await waitForPort(p2); // once refused: kill(pid, 0) succeeds on a zombie
+  expect(out()).toContain(`taking over ${data}.lock, left by process ${pid}`);
+  next.kill("SIGTERM");
+  await next.exited;
+});
+
 function cli(port: number, ...args: string[]): string {
   const r = spawnSync(["redis-cli", "-p", String(port), ...args]);
   return r.stdout.toString().trim();
 }
+
+describe("kill -9 of a real server", () => {
+  test("nothing deleted comes back and IDs never go back: XDEL of every entry, MAXLEN 0, DEL then XADD, FLUSHALL", async () => {
+    const data = tempPath("ids.aof");
+    const port = await freePort();
+    const keepAll = ["--history-max-age", "0"]; // the IDs below are from 1970: no age limit
+    let server = spawnPubSubAt(port, data, keepAll);
+    procs.push(server);
+    await waitForPort(port);
+    const SMALLER = "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+    for (const cmd of [
+      ["XADD", "flushed", "1-0", "f", "v"],
+      ["FLUSHALL"],
+      ["XADD", "deleted", "5-0", "f", "v"],
+      ["XDEL", "deleted", "5-0"],
+      ["XADD", "trimmed", "MAXLEN", "0", "7-3", "f", "v"],
+      ["XADD", "dropped", "100-0", "f", "old"],
+      ["DEL", "dropped"],
+      ["XADD", "dropped", "3-0", "f", "new"],
+      ["XADD", "kept", "1-0", "f", "a"],
+      ["XADD", "kept", "2-0", "f", "b"],
+      ["XDEL", "kept", "2-0"],
+    ])
+      cli(port, ...cmd);
+    server.kill("SIGKILL");
+    await server.exited;
+    server = spawnPubSubAt(port, data, keepAll);
+    procs.push(server);
+    await waitForPort(port);
+    expect(cli(port, "EXISTS", "flushed")).toBe("0");
+    expect([cli(port, "XLEN", "deleted"), cli(port, "XLEN", "trimmed"), cli(port, "TYPE", "deleted"), cli(port, "TYPE", "trimmed")]).toEqual(["0", "0", "stream", "stream"]);
+    expect(cli(port, "XRANGE", "dropped", "-", "+")).toBe("3-0\nf\nnew");
+    expect(cli(port, "XRANGE", "kept", "-", "+")).toBe("1-0\nf\na");
+    // The last IDs survive their entries: an XADD at or below them is refused, just above is taken.
+    expect([cli(port, "XADD", "deleted", "5-0", "f", "v"), cli(port, "XADD", "trimmed", "7-3", "f", "v"), cli(port, "XADD", "kept", "2-0", "f", "v")]).toEqual([SMALLER, SMALLER, SMALLER]);
+    expect([cli(port, "XADD", "deleted", "5-1", "f", "v"), cli(port, "XADD", "trimmed", "7-4", "f", "v"), cli(port, "XADD", "dropped", "3-1", "f", "v")]).toEqual(["5-1", "7-4", "3-1"]);
+    server.kill("SIGTERM");
+    await server.exited;
+  }, 30000);
+});
