@@ -369,15 +369,17 @@ export class History {
     this.streams.clear();
     const reader = new AofReader();
     const chunk = Buffer.allocUnsafe(READ_CHUNK);
-    let total = 0;
-    for (;;) {
-      const n = readSync(this.fd, chunk, 0, chunk.length, total);
+    let head: Uint8Array | null = null;
+    for (let at = 0; reader.damage === null; ) {
+      const n = readSync(this.fd, chunk, 0, chunk.length, at);
       if (n === 0) break;
-      total += n;
+      head ??= Uint8Array.prototype.slice.call(chunk, 0, Math.min(n, AOF_MAGIC.length)); // a copy: the next read reuses chunk
+      at += n;
       reader.push(chunk.subarray(0, n), (r) => this.apply(r));
     }
+    const total = fstatSync(this.fd).size; // reading stops at damage: the rest is never records
     const torn = reader.end();
-    if (reader.good === 0 && total > 0 && !isMagicPrefix(chunk.subarray(0, Math.min(total, AOF_MAGIC.length))))
+    if (reader.good === 0 && head !== null && !isMagicPrefix(head))
       throw new Error(`${this.path} is not a history file this version reads (${torn}): move it aside to start a new history`);
     this.size = reader.good;
     if (total === this.size) {

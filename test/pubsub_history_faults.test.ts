@@ -210,6 +210,16 @@ test("a second crash's torn tail goes to a new <file>.torn.2: the first one's by
   expect(readFileSync(`${path}.torn.2`).length).toBeGreaterThan(0);
 });
 
+test("another program's file larger than one read (4 MB) is refused and left whole, whatever its last read's bytes are", () => {
+  // The check of the file's first bytes once looked at the read buffer after the last read, which had reused it.
+  const path = tempPath("other-large.txt");
+  const text = Buffer.concat([Buffer.from("not a history file\n"), Buffer.alloc(4 * 1024 * 1024 - 19, 0x2e), Buffer.from("NSAOF001")]);
+  writeFileSync(path, text);
+  expect(() => new History(path, "always")).toThrow("is not a history file this version reads");
+  expect(readFileSync(path).equals(text)).toBe(true);
+  expect(existsSync(`${path}.torn`)).toBe(false);
+});
+
 describe("fsync", () => {
   test("appendfsync always: commit syncs this turn's bytes once, before it returns (the server writes replies after commit returns); everysec and no do not", () => {
     for (const policy of ["always", "everysec", "no"] as const) {
