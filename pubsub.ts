@@ -521,7 +521,7 @@ class PubSubServer implements CommandHost {
       case "memory":
         return [`used_memory:${mem.heapUsed}`, `used_memory_rss:${mem.rss}`, `maxmemory:0`];
       case "persistence":
-        return [`loading:0`, `async_loading:0`, `aof_enabled:0`, `notistream_history_file:${this.opts.dataPath}`, `notistream_history_fsync:${this.opts.fsync}`,
+        return [`loading:0`, `async_loading:0`, `aof_enabled:1`, `notistream_history_file:${this.opts.dataPath}`, `notistream_history_fsync:${this.opts.fsync}`,
           `notistream_history_max_age:${Math.floor(this.opts.historyMaxAgeMs / 1000)}`,
           // Like Redis's aof_last_write_status: err while the disk refuses writes (MISCONF), ok again after recovery.
           `notistream_history_last_write_status:${this.history.failure === null ? "ok" : "err"}`, `notistream_history_refused_replies:${this.stats.refusedWrites}`];
