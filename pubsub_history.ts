@@ -254,6 +254,8 @@ export class History {
     // A rewrite's new file left by kill -9 before its rename (the file still holds everything): only the lock's holder
     // may remove it, since another server's rewrite could be under way.
     if (this.locked) rmSync(`${path}.rewrite`, { force: true });
+    // An upgrade killed right after its rename leaves the old file's -wal and -shm (emptied by its checkpoint) beside it.
+    if (this.locked && !isSqlite(readHead(path))) for (const suffix of ["-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
     try {
       if (isSqlite(readHead(path))) this.upgrade();
       this.open();

@@ -3,10 +3,12 @@
 // appendfsync always syncs, and one writer per file (<file>.lock) between two real pub/sub server processes.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync, type Subprocess } from "bun";
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, linkSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import { History, idString, type StreamId } from "../pubsub_history";
+import { TABLES } from "../pubsub_sqlite_upgrade";
 import { collect, freePort, needs, spawnPubSubAt, tempPath, until, waitForPort } from "./helpers";
 
 const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
@@ -135,6 +137,26 @@ describe("kill -9 during a rewrite", () => {
 });
 
 needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
+  test("during the SQLite upgrade: the old file's entries are served, writes refused, and the upgrade done once there is room", () => {
+    const dir = tmpfs(1024);
+    const path = join(dir, "history.db");
+    oldFile(path, 2000);
+    const filler = fill(dir);
+    const h = new History(path, "always");
+    expect(ids(h)).toEqual(upgraded(2000));
+    expect(h.failure).not.toBeNull();
+    expect(readFileSync(path).subarray(0, 6).toString()).toBe("SQLite"); // left as it was
+    rmSync(filler);
+    expect(h.probe()).toBe(true);
+    expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF001");
+    h.add("k", h.get("k")!, { id: id(5000), fields: f("after") });
+    expect(h.commit()).toBe(true);
+    h.close();
+    const again = new History(path);
+    expect(ids(again)).toEqual([...upgraded(2000), "5000-0"]);
+    again.close();
+  });
+
   test("after a rewrite swapped its file in, a refused write answers false, and memory keeps every committed entry", async () => {
     const dir = tmpfs(2048);
     const path = join(dir, "history.aof");
@@ -218,6 +240,49 @@ test("another program's file larger than one read (4 MB) is refused and left who
   expect(() => new History(path, "always")).toThrow("is not a history file this version reads");
   expect(readFileSync(path).equals(text)).toBe(true);
   expect(existsSync(`${path}.torn`)).toBe(false);
+});
+
+/** A history file of the SQLite layout, as releases before the append-only file wrote it (in WAL mode). */
+function oldFile(path: string, n = 3): void {
+  const db = new Database(path, { create: true });
+  db.exec("PRAGMA journal_mode = WAL");
+  for (const sql of TABLES) db.exec(sql);
+  db.exec("PRAGMA user_version = 1");
+  db.exec("INSERT INTO streams (id, key, last_ms, last_seq, added) VALUES (1, 'k', '99', '0', '0')");
+  const ins = db.prepare("INSERT INTO entries (ms, seq, sid, fields) VALUES (?, ?, ?, ?)");
+  const blob = (s: string) => Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from("k"), Buffer.from([0, 0, 0, s.length]), Buffer.from(s)]);
+  db.transaction(() => {
+    for (let ms = 1; ms <= n; ms++) ins.run(ms, 0, 1, blob(`m${ms}`));
+  })();
+  db.close();
+}
+const upgraded = (n: number) => Array.from({ length: n }, (_, i) => `${i + 1}-0`);
+
+describe("kill -9 during the SQLite upgrade", () => {
+  test("before its rename: the old file is upgraded again, the half-made new file replaced, the old kept as .sqlite-v1", () => {
+    const path = tempPath("before-rename.db");
+    oldFile(path);
+    linkSync(path, `${path}.sqlite-v1`); // the upgrade links the old file aside first
+    writeFileSync(`${path}.upgrade`, Buffer.concat([Buffer.from("NSAOF001"), Buffer.alloc(20, 7)])); // cut short by the kill
+    const h = new History(path);
+    expect(ids(h)).toEqual(upgraded(3));
+    expect(idString(h.get("k")!.lastId)).toBe("99-0");
+    h.close();
+    expect(existsSync(`${path}.upgrade`)).toBe(false);
+    expect(readFileSync(`${path}.sqlite-v1`).subarray(0, 6).toString()).toBe("SQLite");
+  });
+
+  test("right after its rename: the new file is the history; the old file's emptied -wal and -shm are not left beside it", () => {
+    const path = tempPath("after-rename.db");
+    oldFile(path);
+    new History(path).close();
+    writeFileSync(`${path}-wal`, ""); // what the kill left: the rename done, the -wal and -shm not yet removed
+    writeFileSync(`${path}-shm`, Buffer.alloc(32768));
+    const h = new History(path);
+    expect(ids(h)).toEqual(upgraded(3));
+    h.close();
+    expect([existsSync(`${path}-wal`), existsSync(`${path}-shm`)]).toEqual([false, false]);
+  });
 });
 
 describe("fsync", () => {
