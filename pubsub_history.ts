@@ -251,11 +251,7 @@ export class History {
     if (this.memory) return;
     this.looseMode = History.makeFile(path);
     this.locked = takeLock(path);
-    // A rewrite's new file left by kill -9 before its rename (the file still holds everything): only the lock's holder
-    // may remove it, since another server's rewrite could be under way.
-    if (this.locked) rmSync(`${path}.rewrite`, { force: true });
-    // An upgrade killed right after its rename leaves the old file's -wal and -shm (emptied by its checkpoint) beside it.
-    if (this.locked && !isSqlite(readHead(path))) for (const suffix of ["-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+    if (this.locked) removeLeftovers(path);
     try {
       if (isSqlite(readHead(path))) this.upgrade();
       this.open();
@@ -319,8 +315,13 @@ export class History {
       rmSync(`${this.path}.sqlite-v1`, { force: true });
       linkSync(this.path, `${this.path}.sqlite-v1`);
       renameSync(tmp, this.path);
-      syncDir(this.path);
-      for (const suffix of ["-wal", "-shm"]) rmSync(`${this.path}${suffix}`, { force: true });
+      // Renamed: from here the new file is the history, whatever else fails (the upgrade must not be judged undone).
+      try {
+        syncDir(this.path);
+        for (const suffix of ["-wal", "-shm"]) rmSync(`${this.path}${suffix}`, { force: true });
+      } catch (err) {
+        console.error(`history: upgraded ${this.path}, but could not sync its directory or remove the old -wal and -shm (${(err as Error).message})`);
+      }
       const n = old.reduce((sum, s) => sum + s.entries.length, 0);
       console.log(`history: upgraded ${this.path} to the append-only file (${old.length} streams, ${n} entries); the old file is kept as ${this.path}.sqlite-v1: delete it once you no longer need to go back`);
     } catch (err) {
@@ -760,6 +761,22 @@ function syncDir(path: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * What kill -9 can leave beside the file: a rewrite's new file cut before its rename (the file still holds everything),
+ * and after an upgrade's rename the old file's -wal and -shm (emptied by its checkpoint). Only the lock's holder may
+ * remove them (another server's rewrite could be under way); a failure here never stops the start.
+ */
+function removeLeftovers(path: string): void {
+  const left = isSqlite(readHead(path)) ? [".rewrite"] : [".rewrite", "-wal", "-shm"];
+  for (const suffix of left) {
+    try {
+      rmSync(`${path}${suffix}`, { force: true });
+    } catch (err) {
+      console.error(`history: could not remove ${path}${suffix}, left by an earlier run (${(err as Error).message}); remove it by hand`);
+    }
   }
 }
 

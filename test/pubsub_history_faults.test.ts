@@ -3,7 +3,7 @@
 // appendfsync always syncs, and one writer per file (<file>.lock) between two real pub/sub server processes.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync, type Subprocess } from "bun";
-import { closeSync, copyFileSync, existsSync, linkSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -254,6 +254,7 @@ function oldFile(path: string, n = 3): void {
   db.transaction(() => {
     for (let ms = 1; ms <= n; ms++) ins.run(ms, 0, 1, blob(`m${ms}`));
   })();
+  ins.finalize();
   db.close();
 }
 const upgraded = (n: number) => Array.from({ length: n }, (_, i) => `${i + 1}-0`);
@@ -283,6 +284,24 @@ describe("kill -9 during the SQLite upgrade", () => {
     h.close();
     expect([existsSync(`${path}-wal`), existsSync(`${path}-shm`)]).toEqual([false, false]);
   });
+});
+
+test("a failure after the upgrade's rename (its directory sync, the old -wal's removal) does not undo it: writes go on", () => {
+  const path = tempPath("after-rename-fails.db");
+  oldFile(path);
+  const db = new Database(path);
+  db.exec("PRAGMA journal_mode = DELETE"); // its -wal checkpointed and gone, so the path is free for the stand-in below
+  db.close();
+  mkdirSync(`${path}-wal/keep`, { recursive: true }); // stands in for any failure after the rename: a -wal rm cannot remove
+  const h = new History(path, "always");
+  expect(h.failure).toBeNull(); // once: judged not upgraded, and the retry read the new file as SQLite, refusing writes for good
+  expect(ids(h)).toEqual(upgraded(3));
+  h.add("k", h.get("k")!, { id: id(1000), fields: f("after") });
+  expect(h.commit()).toBe(true);
+  h.close();
+  const again = new History(path);
+  expect(ids(again)).toEqual([...upgraded(3), "1000-0"]);
+  again.close();
 });
 
 describe("fsync", () => {
