@@ -140,6 +140,11 @@ export class Push {
   private unwatchChanges: (() => void) | null = null;
   /** Whether `subs` holds what the pub/sub server stores: the caps count it, so a subscribe before that reads it first. */
   private loaded = false;
+  /**
+   * One set per reload under way: the endpoints changed (stored, renewed, dropped) while it was reading. Its view is
+   * older than theirs, so it leaves them alone: a reload whose KEYS came before a new subscription must not drop it.
+   */
+  private readonly reloading = new Set<Set<string>>();
   /** Subscriptions being stored right now, counted with `subs`: parallel requests cannot all pass the caps at once. */
   private readonly storing = new Map<string, PushRecord>();
   private readonly limits: PushLimits;
@@ -187,16 +192,27 @@ export class Push {
 
   /** Reads every subscription from the pub/sub server (at start, and after the hub was away). */
   private async reload(): Promise<void> {
-    const keys = await this.o.store.keys(`${SUB_PREFIX}*`);
-    const found = new Map<string, PushRecord>();
-    for (const key of keys) {
-      const fields = entriesFromReply(await this.o.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0]?.fields ?? [];
-      const rec = RecordSchema.safeParse(JSON.parse(fields[fields.indexOf("sub") + 1] ?? "null"));
-      if (rec.success) found.set(rec.data.endpoint, rec.data);
+    const changedMeanwhile = new Set<string>();
+    this.reloading.add(changedMeanwhile);
+    try {
+      const keys = await this.o.store.keys(`${SUB_PREFIX}*`);
+      const found = new Map<string, PushRecord>();
+      for (const key of keys) {
+        const fields = entriesFromReply(await this.o.store.send("XREVRANGE", [key, "+", "-", "COUNT", "1"]))[0]?.fields ?? [];
+        const rec = RecordSchema.safeParse(JSON.parse(fields[fields.indexOf("sub") + 1] ?? "null"));
+        if (rec.success) found.set(rec.data.endpoint, rec.data);
+      }
+      for (const endpoint of [...this.subs.keys()]) if (!found.has(endpoint) && !changedMeanwhile.has(endpoint)) this.forget(endpoint);
+      for (const rec of found.values()) if (!changedMeanwhile.has(rec.endpoint)) void this.remember(rec);
+      this.loaded = true;
+    } finally {
+      this.reloading.delete(changedMeanwhile);
     }
-    for (const endpoint of [...this.subs.keys()]) if (!found.has(endpoint)) this.forget(endpoint);
-    for (const rec of found.values()) void this.remember(rec);
-    this.loaded = true;
+  }
+
+  /** An endpoint changed now: every reload under way leaves it alone (see `reloading`). */
+  private changed(endpoint: string): void {
+    for (const meanwhile of this.reloading) meanwhile.add(endpoint);
   }
 
   private applyChange(payload: string): void {
@@ -208,6 +224,7 @@ export class Push {
     } catch {
       return;
     }
+    this.changed(change.op === "put" ? change.record.endpoint : change.endpoint);
     if (change.op === "put") void this.remember(change.record);
     else this.forget(change.endpoint);
   }
@@ -291,6 +308,7 @@ export class Push {
     await this.o.store.send("XADD", [subKey(record.endpoint), "MAXLEN", "1", "*", "sub", JSON.stringify(record)]);
     await this.o.store.publishPayload(CHANGES, JSON.stringify({ op: "put", record }));
     // Answered once this server is subscribed: a message published after the 201 is pushed.
+    this.changed(record.endpoint);
     await this.remember(record);
   }
 
@@ -327,6 +345,7 @@ export class Push {
   async unsubscribe(endpoint: string): Promise<boolean> {
     const existed = Number(await this.o.store.send("DEL", [subKey(endpoint)])) > 0;
     await this.o.store.publishPayload(CHANGES, JSON.stringify({ op: "del", endpoint }));
+    this.changed(endpoint);
     this.forget(endpoint);
     return existed;
   }
