@@ -1,6 +1,8 @@
 // pubsub_aof.ts — the history's append-only file format (pure): records encoded into one buffer per event-loop turn,
 // and an incremental reader that takes any split of the bytes and stops at a torn or damaged tail (length + CRC-32).
 
+import { isPacked } from "./pubsub_entry";
+
 /** The file's first bytes: tells this format (and its version) from the SQLite layout it replaces. */
 export const AOF_MAGIC = new TextEncoder().encode("NSAOF001");
 /** Each record: payload length (u32 LE), CRC-32 of the payload (u32 LE), then the payload (op byte first). */
@@ -14,7 +16,8 @@ export type StreamId = { ms: bigint; seq: bigint };
 export const OP = { add: 1, xdel: 2, trim: 3, drop: 4, flush: 5, meta: 6, noop: 7 } as const;
 
 export type AofRecord =
-  | { op: "add"; key: string; id: StreamId; fields: Uint8Array[] }
+  /** `packed`: the entry's fields and values as pubsub_entry.ts packs them, which is also their layout here. */
+  | { op: "add"; key: string; id: StreamId; packed: Uint8Array }
   | { op: "xdel"; key: string; ids: StreamId[] }
   /** Trimming removed the stream's first entries, up to and including `through`. */
   | { op: "trim"; key: string; through: StreamId }
@@ -59,19 +62,13 @@ export class RecordBuffer {
     this.length += 16;
   }
 
-  add(key: string, id: StreamId, fields: Uint8Array[]): void {
-    let size = 4 + key.length + 16 + 4;
-    for (const f of fields) size += 4 + f.length;
-    this.open(OP.add, size);
+  /** An entry: its packed fields (pubsub_entry.ts) are the record's tail as they are, one copy. */
+  add(key: string, id: StreamId, packed: Uint8Array): void {
+    this.open(OP.add, 4 + key.length + 16 + packed.length);
     this.key(key);
     this.id(id);
-    this.buf.writeUInt32LE(fields.length, this.length);
-    this.length += 4;
-    for (const f of fields) {
-      this.buf.writeUInt32LE(f.length, this.length);
-      this.buf.set(f, this.length + 4);
-      this.length += 4 + f.length;
-    }
+    this.buf.set(packed, this.length);
+    this.length += packed.length;
     this.close();
   }
   xdel(key: string, ids: StreamId[]): void {
@@ -150,16 +147,10 @@ export function decodePayload(p: Uint8Array): AofRecord | null {
     case OP.add: {
       const k = key();
       const i = k === null ? null : id();
-      const n = i === null ? null : count();
-      if (k === null || i === null || n === null) return null;
-      const fields: Uint8Array[] = [];
-      for (let j = 0; j < n; j++) {
-        const len = count();
-        if (len === null || !need(len)) return null;
-        fields.push(copy(p, at, at + len)); // a copy: a view would pin (or, reused, overwrite) the chunk read from the file
-        at += len;
-      }
-      return done({ op: "add", key: k, id: i, fields });
+      if (k === null || i === null || !isPacked(p, at, p.length)) return null;
+      const packed = copy(p, at, p.length); // a copy: a view would pin (or, reused, overwrite) the chunk read from the file
+      at = p.length;
+      return done({ op: "add", key: k, id: i, packed });
     }
     case OP.xdel: {
       const k = key();

@@ -3,11 +3,13 @@
 import { accessSync, closeSync, constants, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { AOF_MAGIC, AofReader, RecordBuffer, type AofRecord } from "./pubsub_aof";
-import { NODE_MAX_BYTES, entrySize, masterSize, rawLength, sameFields } from "./pubsub_listpack";
+import { NODE_MAX_BYTES, entrySize, masterSize, sameFields } from "./pubsub_listpack";
+import { rawBytes } from "./pubsub_entry";
 import { isSqlite, readOldHistory } from "./pubsub_sqlite_upgrade";
 
 export type StreamId = { ms: bigint; seq: bigint };
-export type Entry = { id: StreamId; fields: Uint8Array[] };
+/** `packed`: the fields and values in one buffer (pubsub_entry.ts), as the file's add record holds them. */
+export type Entry = { id: StreamId; packed: Uint8Array };
 
 const U64_MAX = 18446744073709551615n;
 export const MIN_ID: StreamId = { ms: 0n, seq: 0n };
@@ -59,10 +61,10 @@ export class Stream {
   append(entry: Entry): void {
     let tail = this.nodes.at(-1);
     // streamAppendItem: a new node once the bytes would reach stream-node-max-bytes or the entries node-max-entries.
-    if (!tail || tail.bytes + rawLength(entry.fields) >= NODE_MAX_BYTES || tail.entries.length + tail.deleted >= NODE_MAX_ENTRIES)
-      this.nodes.push((tail = { entries: [], deleted: 0, master: entry, bytes: masterSize(entry.fields) }));
+    if (!tail || tail.bytes + rawBytes(entry.packed) >= NODE_MAX_BYTES || tail.entries.length + tail.deleted >= NODE_MAX_ENTRIES)
+      this.nodes.push((tail = { entries: [], deleted: 0, master: entry, bytes: masterSize(entry.packed) }));
     const m = tail.master;
-    tail.bytes += entrySize(entry.id.ms - m.id.ms, entry.id.seq - m.id.seq, entry.fields, m === entry || sameFields(m.fields, entry.fields));
+    tail.bytes += entrySize(entry.id.ms - m.id.ms, entry.id.seq - m.id.seq, entry.packed, m === entry || sameFields(m.packed, entry.packed));
     tail.entries.push(entry);
     this.length++;
     this.entriesAdded++;
@@ -304,7 +306,7 @@ export class History {
       const buf = new RecordBuffer();
       let at = writeAll(fd, AOF_MAGIC, 0);
       for (const s of old) {
-        for (const e of s.entries) buf.add(s.key, e.id, e.fields);
+        for (const e of s.entries) buf.add(s.key, e.id, e.packed);
         buf.meta(s.key, s.lastId, s.added);
         if (buf.length >= READ_CHUNK) at += writeAll(fd, buf.bytes(), at), buf.reset();
       }
@@ -435,7 +437,7 @@ export class History {
     if (r.op === "add") {
       let s = this.streams.get(r.key);
       if (!s) this.streams.set(r.key, (s = new Stream()));
-      if (cmpId(r.id, s.lastId) > 0) s.append({ id: r.id, fields: r.fields });
+      if (cmpId(r.id, s.lastId) > 0) s.append({ id: r.id, packed: r.packed });
     } else if (r.op === "xdel") {
       const s = this.streams.get(r.key);
       if (s) for (const id of r.ids) s.delete(id);
@@ -588,7 +590,7 @@ export class History {
       let budget = REWRITE_SLICE;
       while (rw.item < rw.items.length && budget > 0) {
         const it = rw.items[rw.item]!;
-        for (; rw.entry < it.entries.length && budget > 0; rw.entry++, budget--) buf.add(it.key, it.entries[rw.entry]!.id, it.entries[rw.entry]!.fields);
+        for (; rw.entry < it.entries.length && budget > 0; rw.entry++, budget--) buf.add(it.key, it.entries[rw.entry]!.id, it.entries[rw.entry]!.packed);
         if (rw.entry < it.entries.length) break;
         buf.meta(it.key, it.lastId, it.added);
         rw.item++;
@@ -651,7 +653,7 @@ export class History {
   }
 
   add(key: string, s: Stream, entry: Entry): void {
-    if (!this.memory) this.out.add(key, entry.id, entry.fields);
+    if (!this.memory) this.out.add(key, entry.id, entry.packed);
     s.append(entry);
   }
 

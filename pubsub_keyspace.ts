@@ -1,7 +1,8 @@
 // pubsub_keyspace.ts — the stream and key commands that history needs (XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD,
 // DEL, EXISTS, TYPE, SCAN, KEYS): their handlers, argument parsing and replies as in Redis 7.0.15's t_stream.c and db.c.
-import { enc, equalsIgnoreCase, latin1, cString, strictInt, type Proto } from "./resp";
+import { enc, equalsIgnoreCase, latin1, latin1Range, cString, strictInt, type Proto } from "./resp";
 import { globMatch } from "./glob";
+import { eachElement, elementCount, pack } from "./pubsub_entry";
 import { History, Stream, MAX_ID, MIN_ID, cmpId, decrId, idString, incrId, parseU64, type Entry, type StreamId } from "./pubsub_history";
 
 export interface KeyClient {
@@ -45,8 +46,9 @@ function parseId(arg: Uint8Array, missingSeq: bigint, strict: boolean, allowSeqS
 
 function entryReply(e: Entry): string {
   const id = idString(e.id);
-  let s = `*2\r\n$${id.length}\r\n${id}\r\n*${e.fields.length}\r\n`;
-  for (const f of e.fields) s += enc.bulkBytes(f);
+  const p = e.packed;
+  let s = `*2\r\n$${id.length}\r\n${id}\r\n*${elementCount(p)}\r\n`;
+  eachElement(p, (start, end) => (s += `$${end - start}\r\n${latin1Range(p, start, end)}\r\n`));
   return s;
 }
 const entriesReply = (list: Entry[]): string => `*${list.length}\r\n` + list.map(entryReply).join("");
@@ -145,7 +147,7 @@ const xadd: KeyHandler = (h, c, argv) => {
   else if (s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("Elements are too large to be stored"));
   else id = incrId(s.lastId);
   if (!id || cmpId(id, s.lastId) <= 0) return c.reply(enc.error("The ID specified in XADD is equal or smaller than the target stream top item"));
-  h.history.add(key, s, { id, fields: argv.slice(fieldPos).map((f) => Uint8Array.prototype.slice.call(f)) }); // copies (a Buffer's own slice() is a view, which would pin the whole socket chunk)
+  h.history.add(key, s, { id, packed: pack(argv, fieldPos) }); // a copy: a view would pin the whole socket chunk
   c.reply(enc.bulk(idString(id)));
   if (a.maxlen !== undefined || a.minid !== undefined) trim(h, key, s, a);
   h.signal(key);

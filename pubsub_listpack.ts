@@ -1,6 +1,7 @@
 // pubsub_listpack.ts — the byte size of a Redis stream node's listpack (t_stream.c over listpack.c), so our nodes fill
 // up and split exactly where Redis's do under stream-node-max-bytes. Pure: sizes only, nothing is encoded.
 import { strictInt } from "./resp";
+import { elementCount, u32 } from "./pubsub_entry";
 
 /** Redis's stream-node-max-bytes default: a node is full when its listpack plus the new fields would reach it. */
 export const NODE_MAX_BYTES = 4096;
@@ -26,34 +27,42 @@ export function intSize(v: bigint | number): number {
   return element(9);
 }
 
-/** A string element; one that reads as a 64-bit integer is stored as that integer (lpAppend). */
-export function stringSize(s: Uint8Array): number {
-  if (s.length > 0 && s.length <= 20) {
-    const n = strictInt(s); // a double: rounded past 2^53, which never moves a value across an encoding edge
+/** A string element, bytes [start, end) of `b`; one that reads as a 64-bit integer is stored as that integer (lpAppend). */
+export function stringSize(b: Uint8Array, start = 0, end = b.length): number {
+  const len = end - start;
+  if (len > 0 && len <= 20) {
+    const n = strictInt(b, start, end); // a double: rounded past 2^53, which never moves a value across an encoding edge
     if (n !== null) return intSize(n);
   }
-  const len = s.length;
   return element(len < 64 ? 1 + len : len < 4096 ? 2 + len : 5 + len);
 }
 
-/** The raw length of the fields and values, which Redis adds to the node's size to decide on a new node. */
-export function rawLength(fields: Uint8Array[]): number {
-  let n = 0;
-  for (const f of fields) n += f.length;
+/** A new node: the master entry (count 1, deleted 0, the field names, a 0 terminator), from its packed fields. */
+export function masterSize(packed: Uint8Array): number {
+  const pairs = elementCount(packed) / 2;
+  let n = EMPTY + intSize(1) + intSize(0) + intSize(pairs) + intSize(0);
+  for (let i = 0, at = 4; i < pairs; i++) {
+    const len = u32(packed, at);
+    n += stringSize(packed, at + 4, at + 4 + len);
+    at += 8 + len + u32(packed, at + 4 + len); // past the name and its value
+  }
   return n;
 }
 
-/** A new node: the master entry (count 1, deleted 0, the field names, a 0 terminator). */
-export function masterSize(fields: Uint8Array[]): number {
-  let n = EMPTY + intSize(1) + intSize(0) + intSize(fields.length / 2) + intSize(0);
-  for (let i = 0; i < fields.length; i += 2) n += stringSize(fields[i]!);
-  return n;
-}
-
-/** Does this entry carry the master entry's field names, in order (STREAM_ITEM_FLAG_SAMEFIELDS)? */
-export function sameFields(master: Uint8Array[], fields: Uint8Array[]): boolean {
-  if (master.length !== fields.length) return false;
-  for (let i = 0; i < fields.length; i += 2) if (Buffer.compare(master[i]!, fields[i]!) !== 0) return false;
+/** Does this entry carry the master entry's field names, in order (STREAM_ITEM_FLAG_SAMEFIELDS)? Both packed. */
+export function sameFields(master: Uint8Array, packed: Uint8Array): boolean {
+  const n = elementCount(master);
+  if (n !== elementCount(packed)) return false;
+  for (let i = 0, a = 4, b = 4; i < n; i++) {
+    const la = u32(master, a);
+    const lb = u32(packed, b);
+    if (i % 2 === 0) {
+      if (la !== lb) return false;
+      for (let j = 4; j < 4 + la; j++) if (master[a + j] !== packed[b + j]) return false;
+    }
+    a += 4 + la;
+    b += 4 + lb;
+  }
   return true;
 }
 
@@ -61,13 +70,14 @@ export function sameFields(master: Uint8Array[], fields: Uint8Array[]): boolean 
  * One entry appended to a node: flags, the ID as differences from the master ID (wrapping like Redis's uint64
  * arithmetic read as int64), the field names unless they are the master's, the values, and lp-count.
  */
-export function entrySize(msDiff: bigint, seqDiff: bigint, fields: Uint8Array[], same: boolean): number {
-  const n = fields.length / 2;
+export function entrySize(msDiff: bigint, seqDiff: bigint, packed: Uint8Array, same: boolean): number {
+  const n = elementCount(packed) / 2;
   let size = intSize(same ? 2 : 0) + intSize(BigInt.asIntN(64, msDiff)) + intSize(BigInt.asIntN(64, seqDiff));
   if (!same) size += intSize(n);
-  for (let i = 0; i < fields.length; i += 2) {
-    if (!same) size += stringSize(fields[i]!);
-    size += stringSize(fields[i + 1]!);
+  for (let i = 0, at = 4; i < 2 * n; i++) {
+    const len = u32(packed, at);
+    if (!same || i % 2 === 1) size += stringSize(packed, at + 4, at + 4 + len);
+    at += 4 + len;
   }
   return size + intSize(same ? n + 3 : n * 2 + 4);
 }

@@ -3,6 +3,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
 import type { StreamId } from "./pubsub_aof";
+import { pack } from "./pubsub_entry";
 
 /** SQLite's file header: how a history file of this layout is told from an append-only one. */
 export const SQLITE_MAGIC = "SQLite format 3\u0000";
@@ -20,7 +21,7 @@ export const TABLES = [
 export const LAYOUT_VERSION = 1;
 
 /** One stream as the old file holds it: entries in ID order, the last ID ever given, and how many were ever added. */
-export type OldStream = { key: string; lastId: StreamId; added: bigint; entries: { id: StreamId; fields: Uint8Array[] }[] };
+export type OldStream = { key: string; lastId: StreamId; added: bigint; entries: { id: StreamId; packed: Uint8Array }[] };
 
 const cmp = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
 
@@ -52,7 +53,7 @@ function decodeFields(b: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let at = 0; at < b.length; ) {
     const n = view.getUint32(at);
-    out.push(b.slice(at + 4, at + 4 + n));
+    out.push(b.subarray(at + 4, at + 4 + n)); // views: pack() copies them
     at += 4 + n;
   }
   return out;
@@ -114,7 +115,7 @@ export function readOldHistory(path: string): OldStream[] {
       const s = bySid.get(Number(e.sid));
       const id = { ms: BigInt.asUintN(64, e.ms), seq: BigInt.asUintN(64, e.seq) };
       if (!s || cmp(id, s.trimmed) <= 0) continue;
-      s.stream.entries.push({ id, fields: decodeFields(e.fields) });
+      s.stream.entries.push({ id, packed: pack(decodeFields(e.fields)) });
     }
     for (const { stream, saved, savedAdded } of bySid.values()) {
       stream.entries.sort((a, b) => cmp(a.id, b.id));

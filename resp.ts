@@ -74,13 +74,15 @@ export function strictInt(b: Uint8Array, start = 0, end = b.length): number | nu
 }
 
 /** Bytes as a binary-safe JS string: one char per byte, so Map keys and replies round-trip exactly. */
-export function latin1(b: Uint8Array): string {
-  if (b.length < 64) {
+export const latin1 = (b: Uint8Array): string => latin1Range(b, 0, b.length);
+/** Bytes [start, end) of `b` as latin1 (see latin1). */
+export function latin1Range(b: Uint8Array, start: number, end: number): string {
+  if (end - start < 64) {
     let s = "";
-    for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
     return s;
   }
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1");
+  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString("latin1");
 }
 
 /** The part of bytes that C's "%s" prints: up to the first NUL. */

@@ -2,6 +2,7 @@
 // boundary, with torn and damaged tails cut where the last whole record ends, and fuzzed.
 import { describe, expect, test } from "bun:test";
 import { AOF_MAGIC, AofReader, RECORD_HEADER, RecordBuffer, decodePayload, type AofRecord } from "../pubsub_aof";
+import { pack } from "../pubsub_entry";
 import { seededRandom } from "./helpers";
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -11,8 +12,8 @@ const U64 = 18446744073709551615n;
 /** One of every record, with edge values: empty and binary fields, 64-bit IDs at their limits, a latin1 key. */
 function sample(buf: RecordBuffer): AofRecord[] {
   const out: AofRecord[] = [
-    { op: "add", key: "chan", id: id(1700000000000n, 0n), fields: [b("message"), b("hello")] },
-    { op: "add", key: "bin\u00ff\u0000k", id: id(U64, U64), fields: [new Uint8Array([0, 255, 13, 10]), new Uint8Array(0)] },
+    { op: "add", key: "chan", id: id(1700000000000n, 0n), packed: pack([b("message"), b("hello")]) },
+    { op: "add", key: "bin\u00ff\u0000k", id: id(U64, U64), packed: pack([new Uint8Array([0, 255, 13, 10]), new Uint8Array(0)]) },
     { op: "xdel", key: "chan", ids: [id(1n, 2n), id(U64, 0n)] },
     { op: "xdel", key: "", ids: [] },
     { op: "trim", key: "chan", through: id(5n, 7n) },
@@ -26,7 +27,7 @@ function sample(buf: RecordBuffer): AofRecord[] {
 }
 
 function write(buf: RecordBuffer, r: AofRecord): void {
-  if (r.op === "add") buf.add(r.key, r.id, r.fields);
+  if (r.op === "add") buf.add(r.key, r.id, r.packed);
   else if (r.op === "xdel") buf.xdel(r.key, r.ids);
   else if (r.op === "trim") buf.trim(r.key, r.through);
   else if (r.op === "drop") buf.drop(r.key);
@@ -153,7 +154,7 @@ describe("pubsub_aof", () => {
         const kind = int(4);
         const r: AofRecord =
           kind === 0
-            ? { op: "add", key, id: id(big(), big()), fields: Array.from({ length: int(5) }, () => new Uint8Array(Array.from({ length: int(300) }, () => int(256)))) }
+            ? { op: "add", key, id: id(big(), big()), packed: pack(Array.from({ length: int(5) }, () => new Uint8Array(Array.from({ length: int(300) }, () => int(256))))) }
             : kind === 1
               ? { op: "xdel", key, ids: Array.from({ length: int(4) }, () => id(big(), big())) }
               : kind === 2
@@ -178,7 +179,7 @@ describe("pubsub_aof", () => {
   test("one turn's buffer grows past its first size and resets for the next turn", () => {
     const buf = new RecordBuffer();
     const field = new Uint8Array(100_000).fill(7);
-    for (let i = 0; i < 20; i++) buf.add("k", id(BigInt(i + 1)), [field]);
+    for (let i = 0; i < 20; i++) buf.add("k", id(BigInt(i + 1)), pack([field]));
     expect(buf.length).toBe(20 * (RECORD_HEADER + 1 + 4 + 1 + 16 + 4 + 4 + 100_000));
     const got = read([new Uint8Array([...AOF_MAGIC]), buf.bytes()]);
     expect(got.records.length).toBe(20);

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
+import { pack, unpack } from "../pubsub_entry";
 import { AOF_MAGIC } from "../pubsub_aof";
 import { TABLES } from "../pubsub_sqlite_upgrade";
 import { tempPath } from "./helpers";
@@ -11,10 +12,10 @@ import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, openSyn
 import { dirname, join } from "node:path";
 
 const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
-const f = (s: string) => [Buffer.from("k"), Buffer.from(s)];
+const f = (s: string) => pack([Buffer.from("k"), Buffer.from(s)]);
 const filled = (n: number) => {
   const s = new Stream();
-  for (let i = 1; i <= n; i++) s.append({ id: id(i), fields: f(String(i)) });
+  for (let i = 1; i <= n; i++) s.append({ id: id(i), packed: f(String(i)) });
   return s;
 };
 const ids = (entries: { id: StreamId }[]) => entries.map((e) => idString(e.id));
@@ -40,7 +41,7 @@ describe("stream IDs", () => {
   });
   test("XADD * keeps increasing when the clock goes backwards", () => {
     const s = filled(0);
-    s.append({ id: s.nextId(1000n)!, fields: f("a") });
+    s.append({ id: s.nextId(1000n)!, packed: f("a") });
     expect(idString(s.nextId(500n)!)).toBe("1000-1"); // clock behind: sequence goes up instead
     expect(idString(s.nextId(2000n)!)).toBe("2000-0");
   });
@@ -84,7 +85,7 @@ describe("History", () => {
     const base = dirname(tempPath("x"));
     const path = join(base, "a", "b", "h.aof");
     const h = new History(path, "always");
-    h.add("notistream:a", h.create("notistream:a"), { id: id(1), fields: f("private") });
+    h.add("notistream:a", h.create("notistream:a"), { id: id(1), packed: f("private") });
     h.commit();
     expect(mode(path)).toBe(0o600);
     expect([mode(join(base, "a")), mode(join(base, "a", "b"))]).toEqual([0o700, 0o700]);
@@ -102,9 +103,9 @@ describe("History", () => {
     const path = tempPath("h.aof");
     const h = new History(path, "always");
     const s = h.create("notistream:a");
-    for (let i = 1; i <= 5; i++) h.add("notistream:a", s, { id: id(i), fields: [Buffer.from("bin"), Buffer.from([0, 255, i])] });
+    for (let i = 1; i <= 5; i++) h.add("notistream:a", s, { id: id(i), packed: pack([Buffer.from("bin"), Buffer.from([0, 255, i])]) });
     h.trimmed("notistream:a", s.trim({ maxlen: 0, approx: false, limit: 0 }));
-    h.add("notistream:a", s, { id: id(9), fields: f("last") });
+    h.add("notistream:a", s, { id: id(9), packed: f("last") });
     h.commit();
     h.close();
     const again = new History(path);
@@ -135,17 +136,17 @@ describe("History", () => {
     const path = tempPath("derive.aof");
     const h = new History(path, "always");
     const s = h.create("k");
-    for (let i = 1; i <= 5; i++) h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+    for (let i = 1; i <= 5; i++) h.add("k", s, { id: id(i), packed: f(`m${i}`) });
     expect(seenBy(path)).toBe("none"); // not committed: not on disk, and never acknowledged
     h.commit();
     expect(seenBy(path)).toBe("5-0 added 5 length 5 ids 1-0,2-0,3-0,4-0,5-0");
     h.deleted("k", [s.delete(id(5))!, s.delete(id(4))!]);
     h.commit();
     expect(seenBy(path)).toBe("5-0 added 5 length 3 ids 1-0,2-0,3-0");
-    for (const ms of [6, 7]) h.add("k", s, { id: id(ms), fields: f(`m${ms}`) });
+    for (const ms of [6, 7]) h.add("k", s, { id: id(ms), packed: f(`m${ms}`) });
     h.commit();
     h.trimmed("k", s.trim({ maxlen: 1, approx: false, limit: 0 }));
-    h.add("k", s, { id: id(8), fields: f("m8") });
+    h.add("k", s, { id: id(8), packed: f("m8") });
     h.commit();
     expect(seenBy(path)).toBe("8-0 added 8 length 2 ids 7-0,8-0");
     h.close();
@@ -156,7 +157,7 @@ describe("History", () => {
     const path = tempPath("nodes.aof");
     const h = new History(path, "always");
     const s = h.create("k");
-    for (let i = 1; i <= 3 * NODE_MAX_ENTRIES; i++) h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+    for (let i = 1; i <= 3 * NODE_MAX_ENTRIES; i++) h.add("k", s, { id: id(i), packed: f(`m${i}`) });
     h.deleted("k", [s.delete(id(NODE_MAX_ENTRIES + 1))!]);
     h.trimmed("k", s.trim({ maxlen: 2 * NODE_MAX_ENTRIES + 50, approx: false, limit: 0 }));
     h.commit();
@@ -173,12 +174,12 @@ describe("History", () => {
     const path = tempPath("del.aof");
     const h = new History(path, "always");
     const a = h.create("a");
-    for (let i = 1; i <= 4; i++) h.add("a", a, { id: id(i), fields: f(`a${i}`) });
+    for (let i = 1; i <= 4; i++) h.add("a", a, { id: id(i), packed: f(`a${i}`) });
     h.commit();
     expect(h.deleteKey("a")).toBe(true);
     const b = h.create("a");
-    h.add("a", b, { id: id(7), fields: f("again") });
-    h.add("z", h.create("z"), { id: id(1), fields: f("z") });
+    h.add("a", b, { id: id(7), packed: f("again") });
+    h.add("z", h.create("z"), { id: id(1), packed: f("z") });
     h.commit();
     expect(seenBy(path, "a")).toBe("7-0 added 1 length 1 ids 7-0");
     h.flushAll();
@@ -197,7 +198,7 @@ describe("History", () => {
     let last = statSync(path).size;
     for (let turn = 0; turn < 6000; turn++) {
       for (const [k, s] of streams) {
-        h.add(k, s, { id: id(ms++), fields: f(`x${turn}`) });
+        h.add(k, s, { id: id(ms++), packed: f(`x${turn}`) });
         h.trimmed(k, s.trim({ maxlen: 2000, approx: true, limit: 0 })); // more live entries than two rewrite slices hold
       }
       if (turn % 7 === 0) h.deleted("a", [streams[0]![1].delete(streams[0]![1].lastLiveId()!)!]);
@@ -226,7 +227,7 @@ describe("History", () => {
     const h = new History(path, "always");
     const s = h.create("k");
     for (let i = 1; i <= 3; i++) {
-      h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+      h.add("k", s, { id: id(i), packed: f(`m${i}`) });
       h.commit();
     }
     h.close();
@@ -238,7 +239,7 @@ describe("History", () => {
     expect(kept).toBeLessThan(whole - 3);
     expect(readFileSync(`${path}.torn`).length).toBe(whole - 3 - kept);
     const again = new History(path, "always");
-    again.add("k", again.get("k")!, { id: id(3), fields: f("m3 again") });
+    again.add("k", again.get("k")!, { id: id(3), packed: f("m3 again") });
     again.commit();
     again.close();
     expect(seenBy(path)).toBe("3-0 added 3 length 3 ids 1-0,2-0,3-0");
@@ -266,10 +267,10 @@ describe("History", () => {
       const h = new History(path, "always");
       const s = h.get("k\x00\xff")!;
       expect(ids(s.range(id(0), id(99)))).toEqual(["3-0", "5-0", "10-0", "11-0"]);
-      expect(s.range(id(3), id(3))[0]!.fields.map((x) => Buffer.from(x).toString())).toEqual(["k", "m3"]);
+      expect(unpack(s.range(id(3), id(3))[0]!.packed).map((x) => Buffer.from(x).toString())).toEqual(["k", "m3"]);
       expect(`${idString(s.lastId)} added ${s.entriesAdded}`).toBe("11-0 added 8");
       expect(`${idString(h.get("empty")!.lastId)} length ${h.get("empty")!.length}`).toBe("18446744073709551615-5 length 0");
-      h.add("k\x00\xff", s, { id: id(12), fields: f("new") });
+      h.add("k\x00\xff", s, { id: id(12), packed: f("new") });
       h.commit();
       h.close();
       expect(readFileSync(path).subarray(0, AOF_MAGIC.length)).toEqual(Buffer.from(AOF_MAGIC));
@@ -326,13 +327,13 @@ describe("History", () => {
     const h = new History(path, "no");
     const s = h.create("k");
     const field = (i: number) => Buffer.alloc(1000 + (i % 37), i % 251);
-    for (let i = 1; i <= 6000; i++) h.add("k", s, { id: id(i), fields: [Buffer.from("m"), field(i)] });
+    for (let i = 1; i <= 6000; i++) h.add("k", s, { id: id(i), packed: pack([Buffer.from("m"), field(i)]) });
     h.commit();
     h.close();
     const again = new History(path, "no");
     const entries = again.get("k")!.range(id(0), id(1e9));
     expect(entries.length).toBe(6000);
-    expect(entries.every((e, i) => Buffer.from(e.fields[1]!).equals(field(i + 1)))).toBe(true);
+    expect(entries.every((e, i) => Buffer.from(unpack(e.packed)[1]!).equals(field(i + 1)))).toBe(true);
     again.close();
   });
 
@@ -340,24 +341,24 @@ describe("History", () => {
     const path = tempPath("b.aof");
     const h = new History(path);
     const s = h.create("k\x00\xff");
-    h.add("k\x00\xff", s, { id: id(1), fields: [Buffer.from([0, 1, 2]), Buffer.alloc(0)] });
+    h.add("k\x00\xff", s, { id: id(1), packed: pack([Buffer.from([0, 1, 2]), Buffer.alloc(0)]) });
     h.close();
     const again = new History(path);
     const e = again.get("k\x00\xff")!.range(id(0), id(9))[0]!;
-    expect([...e.fields[0]!]).toEqual([0, 1, 2]);
-    expect(e.fields[1]!.length).toBe(0);
+    expect([...unpack(e.packed)[0]!]).toEqual([0, 1, 2]);
+    expect(unpack(e.packed)[1]!.length).toBe(0);
     again.close();
   });
   test("when the disk refuses a write, commit says so, memory goes back to what the file holds, and a probe ends it", () => {
     const path = tempPath("refuse.aof");
     const h = new History(path, "always");
     const s = h.create("k");
-    h.add("k", s, { id: id(1), fields: f("ok") });
+    h.add("k", s, { id: id(1), packed: f("ok") });
     h.commit();
     const inner = h as unknown as { fd: number };
     const writable = inner.fd;
     inner.fd = openSync(path, "r"); // stands in for a full disk or a read-only file: write() fails
-    h.add("k", s, { id: id(2), fields: f("lost") });
+    h.add("k", s, { id: id(2), packed: f("lost") });
     expect(h.commit()).toBe(false);
     expect(h.failure).not.toBeNull();
     expect(ids(h.get("k")!.range(id(0), id(9)))).toEqual(["1-0"]);
@@ -365,7 +366,7 @@ describe("History", () => {
     closeSync(inner.fd);
     inner.fd = writable; // the disk takes writes again
     expect(h.probe()).toBe(true);
-    h.add("k", h.get("k")!, { id: id(3), fields: f("after") });
+    h.add("k", h.get("k")!, { id: id(3), packed: f("after") });
     expect(h.commit()).toBe(true);
     h.close();
     expect(seenBy(path)).toBe("3-0 added 2 length 2 ids 1-0,3-0");
@@ -376,8 +377,8 @@ describe("History", () => {
     const now = 10_000_000;
     for (const key of ["a", "b"]) {
       const s = h.create(key);
-      h.add(key, s, { id: id(now - 5000), fields: f("old") });
-      h.add(key, s, { id: id(now - 10), fields: f("new") });
+      h.add(key, s, { id: id(now - 5000), packed: f("old") });
+      h.add(key, s, { id: id(now - 10), packed: f("new") });
     }
     expect(h.expire(1000, now)).toBe(2);
     expect(h.get("a")!.length).toBe(1);

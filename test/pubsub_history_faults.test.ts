@@ -8,11 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { History, idString, type StreamId } from "../pubsub_history";
+import { pack, unpack } from "../pubsub_entry";
 import { TABLES } from "../pubsub_sqlite_upgrade";
 import { collect, freePort, needs, spawnPubSubAt, tempPath, until, waitForPort } from "./helpers";
 
 const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
-const f = (s: string) => [Buffer.from("k"), Buffer.from(s)];
+const f = (s: string) => pack([Buffer.from("k"), Buffer.from(s)]);
 type Inner = { fd: number; rewriting: { fd: number } | null; rewriteSlice(): void; finishRewrite(rw: unknown): void; dirtySinceSync: boolean };
 const inner = (h: History) => h as unknown as Inner;
 
@@ -20,7 +21,7 @@ const inner = (h: History) => h as unknown as Inner;
 function state(h: History): string {
   return [...h.streams]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([k, s]) => `${k}: ${idString(s.lastId)} added ${s.entriesAdded} ` + s.range(id(0), id(1e15)).map((e) => `${idString(e.id)}=${Buffer.from(e.fields[1]!).toString()}`).join(","))
+    .map(([k, s]) => `${k}: ${idString(s.lastId)} added ${s.entriesAdded} ` + s.range(id(0), id(1e15)).map((e) => `${idString(e.id)}=${Buffer.from(unpack(e.packed)[1]!).toString()}`).join(","))
     .join("\n");
 }
 
@@ -61,7 +62,7 @@ async function untilRewritten(h: History, keys: string[], ms: { next: number }):
     if (turn > 20000) throw new Error("no rewrite happened");
     for (const k of keys) {
       const s = h.get(k) ?? h.create(k);
-      h.add(k, s, { id: id(ms.next++), fields: f(`v${turn}`) });
+      h.add(k, s, { id: id(ms.next++), packed: f(`v${turn}`) });
       h.trimmed(k, s.trim({ maxlen: 300, approx: false, limit: 0 }));
     }
     h.commit();
@@ -106,20 +107,20 @@ describe("kill -9 during a rewrite", () => {
     // A stream whose entries are all deleted (its last ID must survive), one trimmed to nothing, DEL then XADD, FLUSHALL.
     const ms = { next: 1 };
     const gone = h.create("gone");
-    h.add("gone", gone, { id: id(9_000_000), fields: f("x") });
+    h.add("gone", gone, { id: id(9_000_000), packed: f("x") });
     h.commit();
     h.deleted("gone", [gone.delete(id(9_000_000))!]);
     const trimmed = h.create("trimmed");
-    h.add("trimmed", trimmed, { id: id(8_000_000, 5), fields: f("y") });
+    h.add("trimmed", trimmed, { id: id(8_000_000, 5), packed: f("y") });
     h.trimmed("trimmed", trimmed.trim({ maxlen: 0, approx: false, limit: 0 }));
-    h.add("dropped", h.create("dropped"), { id: id(7_000_000), fields: f("z") });
+    h.add("dropped", h.create("dropped"), { id: id(7_000_000), packed: f("z") });
     h.commit();
     h.deleteKey("dropped");
-    h.add("dropped", h.create("dropped"), { id: id(5), fields: f("again") });
+    h.add("dropped", h.create("dropped"), { id: id(5), packed: f("again") });
     h.commit();
     await untilRewritten(h, ["a", "b"], ms);
     h.flushAll();
-    h.add("after", h.create("after"), { id: id(ms.next++), fields: f("flushed") });
+    h.add("after", h.create("after"), { id: id(ms.next++), packed: f("flushed") });
     h.commit();
     await untilRewritten(h, ["a", "c"], ms);
     h.close();
@@ -149,7 +150,7 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     rmSync(filler);
     expect(h.probe()).toBe(true);
     expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF001");
-    h.add("k", h.get("k")!, { id: id(5000), fields: f("after") });
+    h.add("k", h.get("k")!, { id: id(5000), packed: f("after") });
     expect(h.commit()).toBe(true);
     h.close();
     const again = new History(path);
@@ -165,13 +166,13 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     await untilRewritten(h, ["a"], ms);
     const before = state(h);
     const filler = fill(dir);
-    h.add("a", h.get("a")!, { id: id(ms.next++), fields: f("x".repeat(64 * 1024)) });
+    h.add("a", h.get("a")!, { id: id(ms.next++), packed: f("x".repeat(64 * 1024)) });
     expect(h.commit()).toBe(false); // once threw EBADF: the swapped-in file was open write-only, so reloading it failed
     expect(h.failure).toBe("database or disk is full");
     expect(state(h)).toBe(before);
     rmSync(filler);
     expect(h.probe()).toBe(true);
-    h.add("a", h.get("a")!, { id: id(ms.next++), fields: f("after") });
+    h.add("a", h.get("a")!, { id: id(ms.next++), packed: f("after") });
     expect(h.commit()).toBe(true);
     const expected = state(h);
     h.close();
@@ -186,7 +187,7 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     const h = new History(path, "always");
     const s = h.create("k");
     for (let i = 1; i <= 3; i++) {
-      h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+      h.add("k", s, { id: id(i), packed: f(`m${i}`) });
       h.commit();
     }
     h.close();
@@ -199,7 +200,7 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     rmSync(filler);
     expect(again.probe()).toBe(true);
     expect(readFileSync(`${path}.torn`).length).toBeGreaterThan(0);
-    again.add("k", again.get("k")!, { id: id(3), fields: f("m3 again") });
+    again.add("k", again.get("k")!, { id: id(3), packed: f("m3 again") });
     expect(again.commit()).toBe(true);
     again.close();
     const third = new History(path);
@@ -215,7 +216,7 @@ test("a second crash's torn tail goes to a new <file>.torn.2: the first one's by
     const h = new History(path, "always");
     const s = h.get("k") ?? h.create("k");
     for (let i = from; i < from + 3; i++) {
-      h.add("k", s, { id: id(i), fields: f(`m${i}`) });
+      h.add("k", s, { id: id(i), packed: f(`m${i}`) });
       h.commit();
     }
     h.close();
@@ -296,7 +297,7 @@ test("a failure after the upgrade's rename (its directory sync, the old -wal's r
   const h = new History(path, "always");
   expect(h.failure).toBeNull(); // once: judged not upgraded, and the retry read the new file as SQLite, refusing writes for good
   expect(ids(h)).toEqual(upgraded(3));
-  h.add("k", h.get("k")!, { id: id(1000), fields: f("after") });
+  h.add("k", h.get("k")!, { id: id(1000), packed: f("after") });
   expect(h.commit()).toBe(true);
   h.close();
   const again = new History(path);
@@ -312,8 +313,8 @@ describe("fsync", () => {
       const synced: number[] = [];
       h.syncFile = (fd) => synced.push(statSync(path).size); // the file's size when synced
       const s = h.create("k");
-      h.add("k", s, { id: id(1), fields: f("one") });
-      h.add("k", s, { id: id(2), fields: f("two") });
+      h.add("k", s, { id: id(1), packed: f("one") });
+      h.add("k", s, { id: id(2), packed: f("two") });
       expect(h.commit()).toBe(true);
       expect([policy, synced]).toEqual([policy, policy === "always" ? [statSync(path).size] : []]);
       if (policy === "everysec") {
@@ -328,7 +329,7 @@ describe("fsync", () => {
     const path = tempPath("syncfail.aof");
     const h = new History(path, "everysec");
     const s = h.create("k");
-    h.add("k", s, { id: id(1), fields: f("one") });
+    h.add("k", s, { id: id(1), packed: f("one") });
     h.commit();
     const real = h.syncFile;
     h.syncFile = () => {
@@ -345,9 +346,9 @@ describe("fsync", () => {
     const path = tempPath("expire.aof");
     const h = new History(path, "always");
     const s = h.create("old");
-    h.add("old", s, { id: id(1), fields: f("old") });
+    h.add("old", s, { id: id(1), packed: f("old") });
     h.commit();
-    h.add("k", h.create("k"), { id: id(Date.now()), fields: f("a reply waits for this") });
+    h.add("k", h.create("k"), { id: id(Date.now()), packed: f("a reply waits for this") });
     expect(h.expire(1000)).toBe(1);
     expect(h.pending).toBe(true); // once false: the age timer committed the turn, so a refusal never reached its replies
     expect(h.commit()).toBe(true);

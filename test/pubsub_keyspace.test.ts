@@ -1,6 +1,7 @@
 // test/pubsub_keyspace.test.ts — pubsub_keyspace.ts's handlers on their own, over an in-memory History and a recording host: each
 // reply byte for byte (the same steps are replayed against redis-server 7.0.15 to keep the bytes honest), and when
 // XADD wakes blocked readers and XREAD BLOCK parks a client.
+import { unpack } from "../pubsub_entry";
 import { afterAll, describe, expect, test } from "bun:test";
 import { History, idString, type StreamId } from "../pubsub_history";
 import { KEY_HANDLERS, type KeyClient, type KeyHost } from "../pubsub_keyspace";
@@ -184,10 +185,10 @@ describe("the host: woken readers and parked ones", () => {
     const parsed = parser.next({ authRequired: false, maxBulk: 512 * 1024 * 1024 });
     if (parsed?.kind !== "command") throw new Error("the parser did not return the command");
     KEY_HANDLERS.xadd!(h, { resp: 2, reply: () => {} }, parsed.argv);
-    const stored = history.get("s")!.range({ ms: 0n, seq: 0n }, { ms: 9n, seq: 0n }, 0)[0]!.fields[1]!;
+    const stored = history.get("s")!.range({ ms: 0n, seq: 0n }, { ms: 9n, seq: 0n }, 0)[0]!.packed;
     expect(stored.buffer === read.buffer).toBe(false);
     read.fill(0x21);
-    expect(Buffer.from(stored).toString()).toBe("value");
+    expect(unpack(stored).map((x) => Buffer.from(x).toString())).toEqual(["f", "value"]);
     history.close();
   });
 });

@@ -1,6 +1,7 @@
 // test/pubsub_listpack.test.ts — the listpack size model behind stream nodes: element encodings at their boundaries,
 // strings that are stored as integers, and whole entries. (The compat test checks it against redis-server.)
 import { describe, expect, test } from "bun:test";
+import { pack } from "../pubsub_entry";
 import { entrySize, intSize, masterSize, sameFields, stringSize } from "../pubsub_listpack";
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -25,9 +26,12 @@ describe("listpack sizes", () => {
     expect(stringSize(b("x".repeat(4096)))).toBe(4096 + 5 + 2);
   });
   test("an entry with the master's fields stores only its values", () => {
-    const f = [b("envelope"), b("hello")];
-    expect(sameFields(f, [b("envelope"), b("other")])).toBe(true);
-    expect(sameFields(f, [b("env"), b("hello")])).toBe(false);
+    const f = pack([b("envelope"), b("hello")]);
+    expect(sameFields(f, pack([b("envelope"), b("other")]))).toBe(true);
+    expect(sameFields(f, pack([b("env"), b("hello")]))).toBe(false);
+    expect(sameFields(f, pack([b("envelopf"), b("hello")]))).toBe(false); // same length, one byte differs
+    expect(sameFields(f, pack([b("envelope"), b("hello"), b("x"), b("y")]))).toBe(false);
+    expect(sameFields(pack([b("a"), b("1"), b("b"), b("2")]), pack([b("a"), b("xyz"), b("b"), b("")]))).toBe(true); // values differ, names match
     expect(masterSize(f)).toBe(7 + 2 + 2 + 2 + 10 + 2);
     // flags, ms-diff, seq-diff, the value, lp-count
     expect(entrySize(0n, 0n, f, true)).toBe(2 + 2 + 2 + 7 + 2);

@@ -1,0 +1,67 @@
+// pubsub_entry.ts — a stream entry's fields and values packed in one buffer (pure): a u32 LE count, then each element
+// as a u32 LE length and its bytes, the very layout of the history file's add record, so memory and file share it.
+//
+// Why packed: an entry held as an array of Uint8Arrays cost one allocation and one garbage-collected object per
+// field (eight for a webhook's envelope); one buffer is one allocation at XADD, one copy at load, one object to trace.
+
+/** The u32 LE at `at`. */
+export const u32 = (p: Uint8Array, at: number): number => (p[at]! | (p[at + 1]! << 8) | (p[at + 2]! << 16)) + p[at + 3]! * 0x1000000;
+
+function putU32(p: Uint8Array, at: number, v: number): void {
+  p[at] = v & 0xff;
+  p[at + 1] = (v >>> 8) & 0xff;
+  p[at + 2] = (v >>> 16) & 0xff;
+  p[at + 3] = v >>> 24;
+}
+
+/** `elements[from..]` packed into one new buffer (a copy: nothing of the caller's buffers is kept). */
+export function pack(elements: readonly Uint8Array[], from = 0): Uint8Array {
+  let size = 4;
+  for (let i = from; i < elements.length; i++) size += 4 + elements[i]!.length;
+  const p = new Uint8Array(size);
+  putU32(p, 0, elements.length - from);
+  let at = 4;
+  for (let i = from; i < elements.length; i++) {
+    const e = elements[i]!;
+    putU32(p, at, e.length);
+    p.set(e, at + 4);
+    at += 4 + e.length;
+  }
+  return p;
+}
+
+/** How many elements (fields and values together). */
+export const elementCount = (p: Uint8Array): number => u32(p, 0);
+
+/** The bytes of the elements themselves, without the count and lengths (Redis's raw length of the fields). */
+export const rawBytes = (p: Uint8Array): number => p.length - 4 - 4 * elementCount(p);
+
+/** Calls `each(start, end, index)` for every element, in order: its bytes are p[start, end). */
+export function eachElement(p: Uint8Array, each: (start: number, end: number, index: number) => void): void {
+  const n = elementCount(p);
+  for (let i = 0, at = 4; i < n; i++) {
+    const len = u32(p, at);
+    each(at + 4, at + 4 + len, i);
+    at += 4 + len;
+  }
+}
+
+/** The elements as views of `p` (tests and cold paths; the hot ones walk `p` itself). */
+export function unpack(p: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  eachElement(p, (start, end) => out.push(p.subarray(start, end)));
+  return out;
+}
+
+/** Do bytes [from, to) hold exactly a packed list: a count, then that many length-prefixed elements, nothing after? */
+export function isPacked(p: Uint8Array, from: number, to: number): boolean {
+  if (to - from < 4) return false;
+  const n = u32(p, from);
+  let at = from + 4;
+  for (let i = 0; i < n; i++) {
+    if (to - at < 4) return false;
+    at += 4 + u32(p, at);
+    if (at > to) return false;
+  }
+  return at === to;
+}
