@@ -18,7 +18,9 @@ export const MAX_ID: StreamId = { ms: U64_MAX, seq: U64_MAX };
 export const NODE_MAX_ENTRIES = 100;
 
 export const cmpId = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
-export const idString = (id: StreamId): string => `${id.ms}-${id.seq}`;
+/** "<ms>-<seq>". Parts below 2^53 are printed as doubles: a BigInt's toString cost several times a number's (profiled). */
+export const idString = (id: StreamId): string => `${id.ms < SAFE ? Number(id.ms) : id.ms}-${id.seq < SAFE ? Number(id.seq) : id.seq}`;
+const SAFE = 2n ** 53n;
 
 /** The next ID after `id`, or null when it is the largest possible (streamIncrID). */
 export function incrId(id: StreamId): StreamId | null {
@@ -46,6 +48,15 @@ export function parseU64(s: string): bigint | null {
 }
 
 /**
+ * a - b wrapped to int64 as Redis's uint64 arithmetic is read back (entrySize wants it). A double when both are below
+ * 2^53, as stream IDs from the clock are: then the difference is exact and no BigInt is made per entry.
+ */
+function idDiff(a: bigint, b: bigint): number | bigint {
+  if (a < SAFE && b < SAFE) return Number(a) - Number(b);
+  return BigInt.asIntN(64, a - b);
+}
+
+/**
  * One radix-tree node's worth of entries, so approximate trimming removes what Redis would: its master entry (the
  * first entry's ID and field names) and its listpack's size in bytes, which deletions do not shrink.
  */
@@ -64,7 +75,7 @@ export class Stream {
     if (!tail || tail.bytes + rawBytes(entry.packed) >= NODE_MAX_BYTES || tail.entries.length + tail.deleted >= NODE_MAX_ENTRIES)
       this.nodes.push((tail = { entries: [], deleted: 0, master: entry, bytes: masterSize(entry.packed) }));
     const m = tail.master;
-    tail.bytes += entrySize(entry.id.ms - m.id.ms, entry.id.seq - m.id.seq, entry.packed, m === entry || sameFields(m.packed, entry.packed));
+    tail.bytes += entrySize(idDiff(entry.id.ms, m.id.ms), idDiff(entry.id.seq, m.id.seq), entry.packed, m === entry || sameFields(m.packed, entry.packed));
     tail.entries.push(entry);
     this.length++;
     this.entriesAdded++;
@@ -168,7 +179,9 @@ export class Stream {
    * Approximate trimming removes only whole nodes and stops at `limit` entries (0: no limit).
    * Returns the removed entries.
    */
-  trim(opts: { maxlen?: number; minid?: StreamId; approx: boolean; limit: number }): Entry[] {
+  trim(opts: { maxlen?: number; minid?: StreamId; approx: boolean; limit: number }): readonly Entry[] {
+    // The common case under MAXLEN: nothing to remove, and no array made for it.
+    if (opts.maxlen !== undefined && this.length <= opts.maxlen) return NOTHING;
     const removed: Entry[] = [];
     while (this.nodes.length) {
       if (opts.maxlen !== undefined && this.length <= opts.maxlen) break;
@@ -194,6 +207,8 @@ export class Stream {
     return removed;
   }
 }
+
+const NOTHING: readonly Entry[] = Object.freeze([]);
 
 export type FsyncPolicy = "always" | "everysec" | "no";
 
@@ -664,7 +679,7 @@ export class History {
   }
 
   /** Trimming (MAXLEN, MINID, the history's max age) removes the oldest entries: everything up to the last one removed. */
-  trimmed(key: string, entries: Entry[]): void {
+  trimmed(key: string, entries: readonly Entry[]): void {
     if (!entries.length || this.memory) return;
     this.out.trim(key, entries[entries.length - 1]!.id);
   }

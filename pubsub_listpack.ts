@@ -70,9 +70,10 @@ export function sameFields(master: Uint8Array, packed: Uint8Array): boolean {
  * One entry appended to a node: flags, the ID as differences from the master ID (wrapping like Redis's uint64
  * arithmetic read as int64), the field names unless they are the master's, the values, and lp-count.
  */
-export function entrySize(msDiff: bigint, seqDiff: bigint, packed: Uint8Array, same: boolean): number {
+export function entrySize(msDiff: bigint | number, seqDiff: bigint | number, packed: Uint8Array, same: boolean): number {
   const n = elementCount(packed) / 2;
-  let size = intSize(same ? 2 : 0) + intSize(BigInt.asIntN(64, msDiff)) + intSize(BigInt.asIntN(64, seqDiff));
+  const wrap = (d: bigint | number) => (typeof d === "number" ? d : BigInt.asIntN(64, d)); // a double is exact already
+  let size = intSize(same ? 2 : 0) + intSize(wrap(msDiff)) + intSize(wrap(seqDiff));
   if (!same) size += intSize(n);
   for (let i = 0, at = 4; i < 2 * n; i++) {
     const len = u32(packed, at);

@@ -73,17 +73,14 @@ export function strictInt(b: Uint8Array, start = 0, end = b.length): number | nu
   return Number(negative ? -v : v);
 }
 
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+/**
+ * Bytes [start, end) of `b` as latin1 (see latin1). Buffer's native latin1Slice, called on any Uint8Array: a flat
+ * string with no Buffer made (a char-by-char loop built a rope, which every Map lookup by that key then flattened).
+ */
+export const latin1Range = (b: Uint8Array, start: number, end: number): string => latin1Slice.call(b, start, end);
 /** Bytes as a binary-safe JS string: one char per byte, so Map keys and replies round-trip exactly. */
-export const latin1 = (b: Uint8Array): string => latin1Range(b, 0, b.length);
-/** Bytes [start, end) of `b` as latin1 (see latin1). */
-export function latin1Range(b: Uint8Array, start: number, end: number): string {
-  if (end - start < 64) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!);
-    return s;
-  }
-  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString("latin1");
-}
+export const latin1 = (b: Uint8Array): string => latin1Slice.call(b, 0, b.length);
 
 /** The part of bytes that C's "%s" prints: up to the first NUL. */
 export function cString(b: Uint8Array): string {

@@ -18,7 +18,7 @@ const filled = (n: number) => {
   for (let i = 1; i <= n; i++) s.append({ id: id(i), packed: f(String(i)) });
   return s;
 };
-const ids = (entries: { id: StreamId }[]) => entries.map((e) => idString(e.id));
+const ids = (entries: readonly { id: StreamId }[]) => entries.map((e) => idString(e.id));
 
 describe("stream IDs", () => {
   test("compare, increment and decrement across the 64-bit edges", () => {

@@ -39,5 +39,8 @@ describe("listpack sizes", () => {
     expect(entrySize(0n, 0n, f, false)).toBe(2 + 2 + 2 + 2 + 10 + 7 + 2);
     // a sequence below the master's wraps to a negative 64-bit difference, as in Redis
     expect(entrySize(1n, -3n, f, true)).toBe(2 + 2 + 3 + 7 + 2);
+    // differences given as doubles (IDs below 2^53) size as their BigInt twins
+    for (const d of [0, 1, -1, 127, 128, -4097, 32768, -8388609, 2147483648, -(2 ** 53) + 1, 2 ** 53 - 1])
+      expect([d, entrySize(d, -d, f, false)]).toEqual([d, entrySize(BigInt(d), BigInt(-d), f, false)]);
   });
 });
