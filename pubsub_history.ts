@@ -19,8 +19,13 @@ export const NODE_MAX_ENTRIES = 100;
 
 export const cmpId = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
 /** "<ms>-<seq>". Parts below 2^53 are printed as doubles: a BigInt's toString cost several times a number's (profiled). */
-export const idString = (id: StreamId): string => `${id.ms < SAFE ? Number(id.ms) : id.ms}-${id.seq < SAFE ? Number(id.seq) : id.seq}`;
-const SAFE = 2n ** 53n;
+export const idString = (id: StreamId): string => `${printable(id.ms)}-${printable(id.seq)}`;
+/** Number() rounds monotonically and 2^53 is exact, so a double below 2^53 means the BigInt was below it: exact. */
+const SAFE = 2 ** 53;
+function printable(v: bigint): number | bigint {
+  const d = Number(v); // one conversion; comparing a BigInt with a BigInt is a runtime call in JSC, a double is not
+  return d < SAFE ? d : v;
+}
 
 /** The next ID after `id`, or null when it is the largest possible (streamIncrID). */
 export function incrId(id: StreamId): StreamId | null {
@@ -52,7 +57,9 @@ export function parseU64(s: string): bigint | null {
  * 2^53, as stream IDs from the clock are: then the difference is exact and no BigInt is made per entry.
  */
 function idDiff(a: bigint, b: bigint): number | bigint {
-  if (a < SAFE && b < SAFE) return Number(a) - Number(b);
+  const x = Number(a);
+  const y = Number(b);
+  if (x < SAFE && y < SAFE) return x - y; // both exact (see printable)
   return BigInt.asIntN(64, a - b);
 }
 
@@ -182,6 +189,8 @@ export class Stream {
   trim(opts: { maxlen?: number; minid?: StreamId; approx: boolean; limit: number }): readonly Entry[] {
     // The common case under MAXLEN: nothing to remove, and no array made for it.
     if (opts.maxlen !== undefined && this.length <= opts.maxlen) return NOTHING;
+    // MAXLEN ~ between N and N plus a node: the first node cannot go whole, so nothing goes (most XADDs of a full stream).
+    if (opts.approx && opts.maxlen !== undefined && this.nodes.length && this.length - this.nodes[0]!.entries.length < opts.maxlen) return NOTHING;
     const removed: Entry[] = [];
     while (this.nodes.length) {
       if (opts.maxlen !== undefined && this.length <= opts.maxlen) break;

@@ -28,6 +28,9 @@ describe("stream IDs", () => {
     expect(incrId({ ms: 18446744073709551615n, seq: 18446744073709551615n })).toBeNull();
     expect(idString(decrId(id(6))!)).toBe("5-18446744073709551615");
     expect(decrId(id(0))).toBeNull();
+    // printed exactly on both sides of 2^53, where the double fast path stops
+    for (const v of [0n, 9007199254740991n, 9007199254740992n, 9007199254740993n, 18446744073709551615n])
+      expect(idString({ ms: v, seq: v })).toBe(`${v.toString()}-${v.toString()}`);
   });
   test("parseU64 follows Redis's string2ull", () => {
     expect(parseU64("42")).toBe(42n);
