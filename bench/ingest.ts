@@ -11,12 +11,14 @@ import { median } from "./median";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--floors]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 3] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--floors]
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's
 pub/sub server and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare
 Bun.serve that only sends XADD and PUBLISH, through the web server's own client) for the floor, alternating A B A B.
 Prints POST/s and the CPU time per POST of the web server and of the store (utime + stime from /proc), and their sum.
+  --warmup S      seconds of the same load, not recorded, before each measurement (every setup alike): a server
+                  that runs for days has long finished compiling; its first seconds measure the JIT (0: none)
   --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
                   the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
@@ -32,6 +34,7 @@ const SECONDS = num("seconds", 5);
 const CONNECTIONS = num("connections", 50);
 const CHANNELS = num("channels", 100);
 const HISTORY_MAX = num("history-max", 1000);
+const WARMUP = num("warmup", 3);
 const webArgs = ["--history-max", String(HISTORY_MAX)];
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const FLOORS = args.includes("--floors");
@@ -80,6 +83,8 @@ async function once(s: Setup): Promise<Result> {
   const web = await s.web(store ? `redis://127.0.0.1:${store.port}` : "");
   try {
     for (let i = 0; i < 200; i++) await fetch(web.url, { method: "POST", body: new URLSearchParams({ channel: `ingest/${i % CHANNELS}`, message: "warm" }) });
+    // Unrecorded, the same for every setup: a JIT-compiled server's first seconds measure its compiler, not its work.
+    if (WARMUP > 0) await Bun.$`wrk -t2 -c${CONNECTIONS} -d${WARMUP}s -s ${lua} ${web.url}/`.quiet();
     const storeCpu = () => (store ? cpuSeconds(store.proc.pid) : 0);
     const before = { web: cpuSeconds(web.proc.pid), store: storeCpu() };
     const out = await Bun.$`wrk -t2 -c${CONNECTIONS} -d${SECONDS}s -s ${lua} ${web.url}/`.quiet().text();
@@ -94,7 +99,7 @@ async function once(s: Setup): Promise<Result> {
   }
 }
 
-log(`${cpus().length} cores; ${ROUNDS} rounds of ${SECONDS} s, wrk -c${CONNECTIONS} over ${CHANNELS} channel(s), MAXLEN ~ ${HISTORY_MAX}, A B A B`);
+log(`${cpus().length} cores; ${ROUNDS} rounds of ${SECONDS} s, wrk -c${CONNECTIONS} over ${CHANNELS} channel(s), MAXLEN ~ ${HISTORY_MAX}, ${WARMUP} s unrecorded warm-up each, A B A B`);
 const results = new Map<string, Result[]>(setups.map((s) => [s.name, []]));
 for (let r = 1; r <= ROUNDS; r++)
   for (const s of setups) {

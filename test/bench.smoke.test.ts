@@ -23,7 +23,7 @@ test("bun bench/push.ts --smoke pushes to every subscription and reports the rat
 }, 70000);
 
 needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores, for the floor and for Bun.serve with no store", async () => {
-  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--floors"], { timeoutMs: 110000, cwd: ROOT });
+  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--warmup", "1", "--floors"], { timeoutMs: 110000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
   const rows = r.stdout.split("\n").filter((l) => /^\| (web server|floor|no store)/.test(l));
