@@ -1,7 +1,7 @@
 // test/pubsub_entry.test.ts — packed entries: pack and unpack round-trip (empty, binary, large elements), the layout is
 // the history file's (a u32 LE count, then u32 LE length + bytes), and isPacked accepts exactly the well-formed ranges.
 import { describe, expect, test } from "bun:test";
-import { eachElement, elementCount, isPacked, pack, rawBytes, u32, unpack } from "../pubsub_entry";
+import { eachElement, elementCount, isPacked, pack, putU64, rawBytes, u32, u64, unpack } from "../pubsub_entry";
 import { seededRandom } from "./helpers";
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -26,6 +26,15 @@ describe("packed entries", () => {
   test("u32 reads lengths past 2^31 as unsigned", () => {
     expect(u32(new Uint8Array([0xff, 0xff, 0xff, 0xff]), 0)).toBe(0xffffffff);
     expect(u32(new Uint8Array([0, 0, 0, 0x80]), 0)).toBe(0x80000000);
+  });
+  test("u64 and putU64 round-trip across 2^32, 2^53 and 2^64 - 1, little-endian as DataView has it", () => {
+    const edges = [0n, 1n, 0xffffffffn, 0x100000000n, 1764900000000n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n];
+    for (const v of edges) {
+      const p = new Uint8Array(10);
+      putU64(p, 1, v);
+      expect(new DataView(p.buffer).getBigUint64(1, true)).toBe(v);
+      expect(u64(p, 1)).toBe(v);
+    }
   });
   test("isPacked: exactly a count and that many elements, at any offset, nothing more or less", () => {
     const p = pack([b("field"), b("value")]);
