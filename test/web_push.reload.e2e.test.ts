@@ -26,13 +26,15 @@ test("a reload whose KEYS came before a new subscription was stored keeps that s
   const url = `redis://127.0.0.1:${pubsub.port}`;
   const publisher = new Publisher(url, 1000, undefined, 0, true, () => {});
   const hub = new Hub(url, undefined, () => {}, { history: publisher });
-  // The store as Push sees it, with KEYS held (after it was read) while `hold` is set.
+  // The store as Push sees it, with KEYS held (after it was read) while `hold` is set. Every held read is released
+  // together: the start's own second reload (when the changes channel confirms) may read KEYS inside the window too.
   let hold = false;
-  let release = () => {};
+  const held: (() => void)[] = [];
+  const release = () => held.splice(0).forEach((r) => r());
   const store = Object.assign(Object.create(publisher) as Publisher, {
     keys: async (pattern: string) => {
       const keys = await publisher.keys(pattern);
-      if (hold) await new Promise<void>((r) => (release = r));
+      if (hold) await new Promise<void>((r) => held.push(r));
       return keys;
     },
   });
