@@ -1,11 +1,12 @@
 // pubsub_history.ts — message history as Redis streams: stream IDs, append, range reads, deletes and trimming, kept in
 // memory for reads and in an append-only file (pubsub_aof.ts) for durability, one write per turn, fsynced per appendfsync.
-import { accessSync, closeSync, constants, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { AOF_MAGIC, AofReader, RecordBuffer, type AofRecord } from "./pubsub_aof";
 import { NODE_MAX_BYTES, entrySize, masterSize, sameFields } from "./pubsub_listpack";
 import { rawBytes } from "./pubsub_entry";
 import { isSqlite, readOldHistory } from "./pubsub_sqlite_upgrade";
+import { releaseLock, takeLock } from "./pubsub_lock";
 
 export type StreamId = { ms: bigint; seq: bigint };
 /** `packed`: the fields and values in one buffer (pubsub_entry.ts), as the file's add record holds them. */
@@ -805,92 +806,3 @@ function removeLeftovers(path: string): void {
     }
   }
 }
-
-/**
- * One writer per file: two servers appending to one file would interleave their records, and one's rewrite would
- * rename away the other's writes. <path>.lock holds the owner's pid; it is made whole (written aside, then linked into
- * place, which fails if one exists). A lock whose pid is dead (kill -9, a crash) is taken over; a live one is refused.
- * One process may open the file more than once (tests, an in-process restart): it counts its opens.
- */
-const heldLocks = new Map<string, number>();
-
-/** Takes <path>.lock; true when held, false in a read-only place; throws, saying what to do, when a live process has it. */
-function takeLock(path: string): boolean {
-  const lock = `${path}.lock`;
-  const mine = heldLocks.get(lock);
-  if (mine !== undefined) {
-    heldLocks.set(lock, mine + 1);
-    return true;
-  }
-  const aside = `${lock}.${process.pid}`;
-  try {
-    writeFileSync(aside, `${process.pid}\n`, { mode: 0o600 });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    if (READ_ONLY_CODES.has(code)) return false;
-    rmSync(aside, { force: true }); // a full disk may have made it empty
-    // A full disk at start: serve what is there (writes are refused until it has room) rather than not start.
-    if (code !== "ENOSPC" && code !== "EDQUOT") throw err;
-    console.error(`history: cannot make ${lock} (the disk is full), so a second server on ${path} would not be stopped`);
-    return false;
-  }
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(aside, lock);
-        heldLocks.set(lock, 1);
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
-      }
-      const owner = lockOwner(lock);
-      if (owner !== null && owner !== process.pid && alive(owner))
-        throw new Error(`${path} is in use by another Notistream pub/sub server (pid ${owner}): stop that one first, or give this one its own --data file. If no process ${owner} is a Notistream server, delete ${lock} and start again`);
-      // A dead owner (or our own pid, reused after a restart in a container): the lock is stale.
-      console.log(`history: taking over ${lock}, left by process ${owner ?? "unknown"}, which is no longer running`);
-      rmSync(lock, { force: true });
-    }
-  } finally {
-    rmSync(aside, { force: true });
-  }
-}
-
-function releaseLock(path: string): void {
-  const lock = `${path}.lock`;
-  const n = heldLocks.get(lock);
-  if (n === undefined) return;
-  if (n > 1) return void heldLocks.set(lock, n - 1);
-  heldLocks.delete(lock);
-  try {
-    if (lockOwner(lock) === process.pid) rmSync(lock, { force: true });
-  } catch (err) {
-    console.error(`history: could not remove ${lock} (${(err as Error).message}); the next start takes it over`);
-  }
-}
-
-function lockOwner(lock: string): number | null {
-  try {
-    const pid = Number.parseInt(readFileSync(lock, "latin1"), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    // A killed server its parent has not reaped yet (a zombie) answers kill(0) but holds no file: Linux says so here.
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") return false;
-  } catch {
-    // no /proc (not Linux), or no such process: kill(0) decides
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM"; // another user's process is alive too
-  }
-}
-
-const READ_ONLY_CODES = new Set(["EROFS", "EACCES", "EPERM"]);
