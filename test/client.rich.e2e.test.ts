@@ -180,7 +180,8 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     await publish("door", { title: "Someone rang", message: "a third time", actions: actions(3) });
     await until("third toast", () => callsOn("door").length >= 3 && desk.dunstctl("count", "displayed").trim() === "1", 10000);
     desk.press("Copy code");
-    await until("copied", () => existsSync(clipped) && readFileSync(clipped, "utf8").includes("4711-3"), 10000);
+    // The fake xclip writes its args, then the value, then a newline: read once the last write is in.
+    await until("copied", () => existsSync(clipped) && /4711-3\n$/.test(readFileSync(clipped, "utf8")), 10000);
     expect(readFileSync(clipped, "utf8")).toBe("args: -selection clipboard\n4711-3\n");
     await until("the copy said", () => c.out().includes('copied the value of "Copy code" to the clipboard'), 5000);
 
