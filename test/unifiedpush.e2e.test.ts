@@ -236,14 +236,19 @@ describe("the ACL lines docs/security.md gives for UnifiedPush, as written", () 
 
 describe("our own Web Push beside UnifiedPush", () => {
   let service: ReturnType<typeof startPushService>;
+  let own: Running;
   let pushing: Running & { url: string };
   beforeAll(async () => {
     service = startPushService();
-    pushing = await startWebServer(`redis://127.0.0.1:${pubsub.port}`, ["--base-url", BASE, "--push-endpoints", service.origin, "--push-contact", "mailto:ops@example.com"]);
+    // A pub/sub server of its own: every web server on one pub/sub server shares its push subscriptions and claims each
+    // message once, so the file's other web server (another VAPID key, this push service not allowed) could claim it.
+    own = await startPubSub();
+    pushing = await startWebServer(`redis://127.0.0.1:${own.port}`, ["--base-url", BASE, "--push-endpoints", service.origin, "--push-contact", "mailto:ops@example.com"]);
   });
   afterAll(async () => {
     service?.stop();
     await pushing?.stop();
+    await own?.stop();
   });
   test("a browser watching an up… topic is not pushed its ciphertext (encoding base64); its text messages still are", async () => {
     const browser = makeSubscription(`${service.origin}/push/browser`);
