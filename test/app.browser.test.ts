@@ -45,9 +45,15 @@ needs(CHROMIUM).describe("the web app on a phone", () => {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
+    const consoleLines: string[] = []; // printed if no notification shows, to say why
+    page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     await page.goto(`${web.url}/?channels=phone-test`);
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
     await page.getByRole("button", { name: "Enable notifications" }).click();
+    // The page raises notifications once the permission prompt has answered (the button then hides); the stream may
+    // be live before that, and a message that came first would rightly raise none.
+    await page.getByRole("button", { name: "Enable notifications" }).waitFor({ state: "hidden", timeout: 10000 });
+    expect(await page.evaluate(() => localStorage.getItem("notistream.notify"))).toBe('"page"');
     await page.waitForFunction(() => document.getElementById("status")?.textContent === "Live", null, { timeout: 10000 });
 
     const started = Date.now();
@@ -62,6 +68,7 @@ needs(CHROMIUM).describe("the web app on a phone", () => {
       shown = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body })));
       if (!shown.length) await Bun.sleep(100);
     }
+    if (!shown.length) console.log(`no notification shown; the page's console:\n${consoleLines.join("\n")}\nerrors: ${errors.join("\n")}`);
     // The same notification a push shows (app/text.ts notificationFor): under a title, the body names the channel.
     expect(shown).toContainEqual({ title: "Deploy finished", body: "v2.4.1 is live on production\nphone-test" });
 
