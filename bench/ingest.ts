@@ -8,10 +8,11 @@ import { cpus } from "node:os";
 import { spawn } from "bun";
 import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
 import { median } from "./median";
+import { assertEnvOf, pubsubEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 3] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--floors]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 3] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--pubsub-env NAME=VALUE] [--floors]
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's
 pub/sub server and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare
@@ -23,6 +24,9 @@ Prints POST/s and the CPU time per POST of the web server and of the store (utim
                   the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
                   its web server with redis-server too
+  --pubsub-env NAME=VALUE
+                  also Notistream's pub/sub server started with this in its environment (repeatable, all in one
+                  setup): an allocator setting such as MIMALLOC_PURGE_DELAY=-1, measured in the same run
   --floors        also the floor in one round trip (bench/floor.ts --script: XADD and PUBLISH in one EVALSHA), and
                   bench/bare.ts with no store at all: a Bun.serve that reads and parses the form (--form), and one
                   that answers 200 without reading the body; what Bun.serve alone costs here`);
@@ -38,6 +42,7 @@ const WARMUP = num("warmup", 3);
 const webArgs = ["--history-max", String(HISTORY_MAX)];
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const FLOORS = args.includes("--floors");
+const PUBSUB_ENV = pubsubEnv(args, "bench/ingest");
 const log = (s: string) => console.error(`bench/ingest: ${s}`);
 
 const lua = tempPath(`post-${CHANNELS}.lua`);
@@ -65,6 +70,16 @@ const setups: Setup[] = [
   { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u, webArgs) },
   { name: "floor: bench/floor.ts + redis-server (AOF everysec)", store: redisAof, web: floorServer },
 ];
+// Second, so A B A B alternates it with the default setup and redis-server alike.
+if (PUBSUB_ENV) {
+  const { env, shown } = PUBSUB_ENV;
+  const store = async () => {
+    const pubsub = await startPubSub([], env);
+    assertEnvOf(pubsub.proc.pid, env);
+    return pubsub;
+  };
+  setups.splice(1, 0, { name: `web server + Notistream pub/sub with ${shown}`, store, web: (u) => startWebServer(u, webArgs) });
+}
 if (AGAINST)
   setups.push(
     { name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, webArgs, {}, AGAINST) },

@@ -5,18 +5,22 @@ import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { rssBytes } from "./procstat";
 import { median } from "./median";
+import { assertEnvOf, pubsubEnv } from "./pubsubenv";
 import { BUN, ROOT, freePort, tempPath } from "../test/helpers";
 
 const argv = process.argv.slice(2);
 if (argv.includes("--help")) {
-  console.log(`Usage: bun bench/startup.ts [--entries 1000000] [--channels 100] [--rounds 2] [--against DIR]
+  console.log(`Usage: bun bench/startup.ts [--entries 1000000] [--channels 100] [--rounds 2] [--against DIR] [--pubsub-env NAME=VALUE]
 
 Fills redis-server (appendonly yes, appendfsync everysec) and Notistream's pub/sub server with the same XADDs
 (redis-benchmark -P 16: 100-byte messages spread over --channels streams, no trimming), then restarts each in turn,
 A B A B, and times each start until PING answers PONG (Redis answers LOADING until its AOF is read).
 Prints: start-up time, RSS per stored entry (RSS growth over the fill / entries; and RSS once restarted, less the empty
 server's, / entries), and the file's size per entry.
-  --against DIR   also the pub/sub server of another Notistream checkout (old code vs new), filled the same way`);
+  --against DIR   also the pub/sub server of another Notistream checkout (old code vs new), filled the same way
+  --pubsub-env NAME=VALUE
+                  also our pub/sub server with this in its environment (repeatable, all in one more server), filled
+                  the same way: what an allocator setting such as MIMALLOC_PURGE_DELAY=-1 costs in memory`);
   process.exit(0);
 }
 const opt = (name: string, dflt: string): string => {
@@ -27,8 +31,10 @@ const ENTRIES = Number(opt("entries", "1000000"));
 const CHANNELS = Number(opt("channels", "100"));
 const ROUNDS = Number(opt("rounds", "2"));
 const AGAINST = opt("against", "");
+const PUBSUB_ENV = pubsubEnv(argv, "bench/startup");
 
-type Kind = { name: string; dataBytes: () => number; start: (port: number) => Subprocess };
+/** `env`: what was added to the server's environment (checked once it answers). */
+type Kind = { name: string; dataBytes: () => number; start: (port: number) => Subprocess; env?: Record<string, string> };
 
 /** The reply to one PING, or null when the connection fails. */
 async function ping(port: number): Promise<string | null> {
@@ -88,17 +94,19 @@ function redisKind(): Kind {
   };
 }
 
-function notistreamKind(name: string, root: string): Kind {
+function notistreamKind(name: string, root: string, env: Record<string, string> = {}): Kind {
   const data = tempPath("history");
   const files = () => [data, `${data}-wal`, `${data}-shm`].reduce((n, f) => n + sizeOf(f), 0);
   return {
     name,
     dataBytes: files,
-    start: (port) => spawn([BUN, `${root}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, "--history-max-age", "0"], { stdout: "ignore", stderr: "ignore" }),
+    env,
+    start: (port) => spawn([BUN, `${root}/pubsub.ts`, "--host", "127.0.0.1", "--port", String(port), "--data", data, "--history-max-age", "0"], { stdout: "ignore", stderr: "ignore", env: { ...process.env, ...env } }),
   };
 }
 
 const kinds: Kind[] = [redisKind(), notistreamKind("notistream", ROOT)];
+if (PUBSUB_ENV) kinds.push(notistreamKind(`notistream with ${PUBSUB_ENV.shown}`, ROOT, PUBSUB_ENV.env));
 if (AGAINST) kinds.push(notistreamKind(`notistream at ${AGAINST}`, AGAINST));
 
 const filled = new Map<Kind, { perEntry: number; fileBytes: number; empty: number }>();
@@ -106,6 +114,7 @@ for (const k of kinds) {
   const port = await freePort();
   const p = k.start(port);
   await untilPong(port, performance.now());
+  if (k.env) assertEnvOf(p.pid, k.env); // read once it answers: before its exec, the child still has ours
   const empty = rssBytes(p.pid);
   const cmd = ["XADD", "bench:__rand_int__", "*", "message", "x".repeat(100)];
   await Bun.$`redis-benchmark -p ${port} -c 50 -P 16 -n ${ENTRIES} -r ${CHANNELS} -q ${cmd}`.quiet();

@@ -22,13 +22,14 @@ test("bun bench/push.ts --smoke pushes to every subscription and reports the rat
   expect(r.stdout).toContain("notistream_push_sent_total 200");
 }, 70000);
 
-needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores, for the floor and for Bun.serve with no store", async () => {
-  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--warmup", "1", "--floors"], { timeoutMs: 110000, cwd: ROOT });
+needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores (ours also with an allocator setting), for the floor and for Bun.serve with no store", async () => {
+  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--warmup", "1", "--floors", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1"], { timeoutMs: 110000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
   const rows = r.stdout.split("\n").filter((l) => /^\| (web server|floor|no store)/.test(l));
   expect(rows.map((l) => l.split(" | ")[0])).toEqual([
     "| web server + Notistream pub/sub",
+    "| web server + Notistream pub/sub with MIMALLOC_PURGE_DELAY=-1",
     "| web server + redis-server (AOF everysec)",
     "| floor: bench/floor.ts + redis-server (AOF everysec)",
     "| floor, one round trip: bench/floor.ts --script + redis-server (AOF everysec)",
@@ -39,14 +40,22 @@ needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s an
   expect(r.stdout).toContain("non-2xx answers: 0");
 }, 120000);
 
-needs("redis-server", "redis-benchmark").test("bun bench/startup.ts (small) fills redis-server and Notistream alike, restarts each, and reports start-up and memory per entry", async () => {
-  const r = await run([BUN, `${ROOT}/bench/startup.ts`, "--entries", "3000", "--channels", "10", "--rounds", "1"], { timeoutMs: 60000, cwd: ROOT });
+needs("redis-server", "redis-benchmark").test("bun bench/startup.ts (small) fills redis-server and Notistream alike (ours also with an allocator setting), restarts each, and reports start-up and memory per entry", async () => {
+  const r = await run([BUN, `${ROOT}/bench/startup.ts`, "--entries", "3000", "--channels", "10", "--rounds", "1", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1"], { timeoutMs: 60000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
   const rows = r.stdout.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| server") && !l.startsWith("| ---"));
-  expect(rows.map((l) => l.split(" | ")[0])).toEqual(["| redis-server (AOF everysec)", "| notistream"]);
+  expect(rows.map((l) => l.split(" | ")[0])).toEqual(["| redis-server (AOF everysec)", "| notistream", "| notistream with MIMALLOC_PURGE_DELAY=-1"]);
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| \d+ \| -?\d+ \| -?\d+ \| \d+ \|$/);
 }, 70000);
+
+test("--pubsub-env without NAME=VALUE is refused with what it takes", async () => {
+  for (const tool of ["ingest.ts", "startup.ts"]) {
+    const r = await run([BUN, `${ROOT}/bench/${tool}`, "--pubsub-env", "MIMALLOC_PURGE_DELAY"], { timeoutMs: 20000, cwd: ROOT });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--pubsub-env takes NAME=VALUE (such as MIMALLOC_PURGE_DELAY=-1), not 'MIMALLOC_PURGE_DELAY'");
+  }
+});
 
 needs("redis-server").test("bun bench/redisclient.ts (short) compares Bun's RedisClient, ioredis and the web server's Publisher", async () => {
   const r = await run([BUN, `${ROOT}/bench/redisclient.ts`, "--rounds", "1", "--seconds", "0.3"], { timeoutMs: 60000, cwd: ROOT });
