@@ -75,7 +75,12 @@ if (PUBSUB_ENV) {
   const { env, shown } = PUBSUB_ENV;
   const store = async () => {
     const pubsub = await startPubSub([], env);
-    assertEnvOf(pubsub.proc.pid, env);
+    try {
+      assertEnvOf(pubsub.proc.pid, env);
+    } catch (err) {
+      await pubsub.stop(); // not left running when the run ends here
+      throw err;
+    }
     return pubsub;
   };
   setups.splice(1, 0, { name: `web server + Notistream pub/sub with ${shown}`, store, web: (u) => startWebServer(u, webArgs) });

@@ -114,7 +114,12 @@ for (const k of kinds) {
   const port = await freePort();
   const p = k.start(port);
   await untilPong(port, performance.now());
-  if (k.env) assertEnvOf(p.pid, k.env); // read once it answers: before its exec, the child still has ours
+  try {
+    if (k.env) assertEnvOf(p.pid, k.env); // read once it answers: before its exec, the child still has ours
+  } catch (err) {
+    await stop(p); // not left running when the run ends here
+    throw err;
+  }
   const empty = rssBytes(p.pid);
   const cmd = ["XADD", "bench:__rand_int__", "*", "message", "x".repeat(100)];
   await Bun.$`redis-benchmark -p ${port} -c 50 -P 16 -n ${ENTRIES} -r ${CHANNELS} -q ${cmd}`.quiet();
