@@ -36,6 +36,8 @@ let source: EventSource | null = null;
 /** "Show scheduled messages": those not yet due (GET /messages?scheduled=1), listed above the rest. */
 let showScheduled: boolean = store.get("showScheduled", false);
 let scheduled: Envelope[] = [];
+/** Which loadScheduled call is the latest: an older call's answer that arrives after it is not shown. */
+let scheduledAsked = 0;
 /** Channels whose oldest kept message is the oldest there is (nothing older to load). */
 const exhausted = new Set<string>();
 
@@ -200,6 +202,7 @@ async function fetchMessages(q: URLSearchParams): Promise<Envelope[] | null> {
  * they are not history (no stream ID to start a stream from) until delivered.
  */
 async function loadScheduled(): Promise<void> {
+  const asked = ++scheduledAsked;
   if (!showScheduled || !channels.length) {
     scheduled = [];
     render();
@@ -212,6 +215,7 @@ async function loadScheduled(): Promise<void> {
   try {
     const r = await fetch(`/messages?${q}`);
     const list: unknown = r.ok ? await r.json() : [];
+    if (asked !== scheduledAsked) return; // a later call asked after something changed: its answer is the one to show
     const out: Envelope[] = [];
     for (const item of Array.isArray(list) ? list : []) {
       const m = EnvelopeSchema.safeParse(item);
@@ -239,6 +243,10 @@ async function loadHistory(): Promise<boolean> {
   } catch {
     // Offline: the messages kept in localStorage are already on screen.
     return false;
+  } finally {
+    // Asked after history, not beside it: history may hold the delivery or cancel of one listed as scheduled, and
+    // the stream starts after it, so no live message would tell.
+    if (showScheduled) void loadScheduled();
   }
 }
 
@@ -435,7 +443,6 @@ function start(): void {
   render();
   // The stream opens once history is in, from the newest message: nothing published in between is missed.
   void loadHistory().then((answered) => connect(answered ? "0-0" : undefined));
-  void loadScheduled();
   setInterval(() => (showScheduled ? void loadScheduled() : render()), 60_000); // keeps the relative times (and what is due) honest
 }
 
