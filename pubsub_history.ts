@@ -6,7 +6,7 @@ import { AOF_MAGIC, AofReader, RecordBuffer, type AofRecord } from "./pubsub_aof
 import { NODE_MAX_BYTES, entrySize, masterSize, sameFields } from "./pubsub_listpack";
 import { rawBytes } from "./pubsub_entry";
 import { isSqlite, readOldHistory } from "./pubsub_sqlite_upgrade";
-import { releaseLock, takeLock } from "./pubsub_lock";
+import { READ_ONLY_CODES, releaseLock, takeLock } from "./pubsub_lock";
 
 export type StreamId = { ms: bigint; seq: bigint };
 /** `packed`: the fields and values in one buffer (pubsub_entry.ts), as the file's add record holds them. */
@@ -377,8 +377,7 @@ export class History {
       this.fd = openSync(this.path, "r+");
       this.writable = true;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM") throw err;
+      if (!READ_ONLY_CODES.has((err as NodeJS.ErrnoException).code ?? "")) throw err;
       this.fd = openSync(this.path, "r");
       this.writable = false;
       this.failure = reason(err);
@@ -749,7 +748,7 @@ export class History {
 function reason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") return "database or disk is full";
-  if (code === "EROFS" || code === "EACCES" || code === "EPERM") return "attempt to write a readonly database";
+  if (READ_ONLY_CODES.has(code ?? "")) return "attempt to write a readonly database";
   return (err as Error).message;
 }
 

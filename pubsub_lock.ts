@@ -180,4 +180,5 @@ function alive(pid: number): boolean {
   }
 }
 
-const READ_ONLY_CODES = new Set(["EROFS", "EACCES", "EPERM"]);
+/** The errors of a place this process may not write (a read-only mount, a file or directory not its own). */
+export const READ_ONLY_CODES: ReadonlySet<string> = new Set(["EROFS", "EACCES", "EPERM"]);

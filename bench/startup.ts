@@ -94,7 +94,7 @@ function redisKind(): Kind {
   };
 }
 
-function notistreamKind(name: string, root: string, env: Record<string, string> = {}): Kind {
+function notistreamKind(name: string, root: string, env?: Record<string, string>): Kind {
   const data = tempPath("history");
   const files = () => [data, `${data}-wal`, `${data}-shm`].reduce((n, f) => n + sizeOf(f), 0);
   return {

@@ -1,5 +1,6 @@
 // test/pubsub_lock.test.ts — the history file's one-writer lock over real processes: held with flock and refused with
-// the holder's pid, free again once the holder is killed, counted opens in one process, and starters racing at once.
+// the holder's pid, free again once the holder is killed, counted opens in one process, starters racing at once, and
+// the link() lock used where flock cannot be loaded.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -81,6 +82,18 @@ describe("the history file's lock", () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
     expect(takeLock(path)).toBe(true); // and again, after the release
     releaseLock(path);
+  });
+
+  test("without flock (the link() lock): a live holder refuses the next with its pid; a dead holder's lock is taken over", async () => {
+    const path = tempPath("linked.aof");
+    const go = tempPath("go-linked");
+    writeFileSync(go, "");
+    writeFileSync(`${path}.lock`, `${await deadPid()}\n`);
+    const first = await start(path, go, "link");
+    expect(await first.said).toBe("held");
+    expect(readFileSync(`${path}.lock`, "latin1").trim()).toBe(String(first.proc.pid));
+    const second = await start(path, go, "link");
+    expect(await second.said).toBe(`refused: ${path} is in use by another Notistream pub/sub server (pid ${first.proc.pid}): stop that one first, or give this one its own --data file. If no process ${first.proc.pid} is a Notistream server, delete ${path}.lock and start again`);
   });
 
   test("eight starters at the same instant over a dead holder's lock: exactly one holds it, the others name it", async () => {
