@@ -11,6 +11,7 @@ import { Acl, RISKY_COMMANDS, keepsPasswords, keepsSubscriptions, riskyAnonymous
 import { Channels } from "./pubsub_channels";
 import { Connection, Connections, type ReplyMark } from "./pubsub_connection";
 import { REDIS_VERSION, commandByName, findCommand, safeError, type Command, type CommandHost } from "./pubsub_commands";
+import { allocatorLine, reexecWithAllocatorSettings } from "./pubsub_allocator";
 import { InfoStats, renderInfo, replicationLines, requestedSections, type Section } from "./pubsub_info";
 import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, outputLimitFlag, listenOrExit, loadTls, parseFlags, type FlagSpec, type OutputLimits } from "./cli";
 
@@ -616,6 +617,7 @@ async function main(argv: string[]): Promise<void> {
   const connRateLimit = intFlag("pubsub", flags, "conn-rate-limit", 0, 10_000_000);
   const tls = loadTls("pubsub", flags, intFlag("pubsub", flags, "tls-port", 0, 65535));
   const acl = loadAcl("pubsub", flags.acl, flags.password, "--password");
+  reexecWithAllocatorSettings(); // flags checked first: a mistake is told once, at once; nothing is open yet
   let server: PubSubServer;
   try {
     server = new PubSubServer({
@@ -646,6 +648,7 @@ async function main(argv: string[]): Promise<void> {
   );
   const kept = [...server.history.streams.values()].reduce((n, st) => n + st.length, 0);
   console.log(`pubsub: history in ${flags.data} (${server.history.streams.size} streams, ${kept} entries, appendfsync ${fsync})`);
+  console.log(allocatorLine(process.env));
   const mode = server.history.looseMode;
   if (mode !== null)
     console.warn(`pubsub: warning: the history database ${flags.data} has mode ${mode.toString(8).padStart(4, "0")}, so other users of this machine may read its private messages and push secrets; run chmod 600 ${flags.data}* (new files are made 0600)`);

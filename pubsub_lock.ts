@@ -1,7 +1,8 @@
 // pubsub_lock.ts — one writer per history file: <file>.lock, held with flock(2) for the server's life (the kernel lets
 // go when the holder dies, however it dies), the holder's pid written in it for the refusal; a link-made lock without flock.
 import { closeSync, fstatSync, ftruncateSync, linkSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { dlopen, FFIType, suffix } from "bun:ffi";
+import { FFIType } from "bun:ffi";
+import { openLibc } from "./pubsub_libc";
 
 /**
  * Two servers appending to one file would interleave their records, and one's rewrite would rename away the other's
@@ -20,16 +21,8 @@ let flockFn: Flock | null | undefined;
 /** libc's flock through bun:ffi, loaded once; null where no libc offers it (then the link-made lock is used). */
 function loadFlock(): Flock | null {
   if (flockFn !== undefined) return flockFn;
-  flockFn = null;
-  for (const name of ["libc.so.6", `libc.${suffix}`, "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"]) {
-    try {
-      const lib = dlopen(name, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
-      flockFn = (fd, op) => lib.symbols.flock(fd, op);
-      break;
-    } catch {
-      // not this name: try the next
-    }
-  }
+  const lib = openLibc({ flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
+  flockFn = lib ? (fd, op) => lib.symbols.flock(fd, op) : null;
   return flockFn;
 }
 

@@ -153,7 +153,7 @@ export function collect(proc: Subprocess): () => string {
   return () => text;
 }
 
-async function stopProc(proc: Subprocess): Promise<void> {
+export async function stopProc(proc: Subprocess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   proc.kill("SIGTERM");
   const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
