@@ -1,39 +1,33 @@
-// pubsub_allocator.ts — starts the pub/sub server under the allocator settings it is measured with. mimalloc (Bun's
+// pubsub_allocator.ts — starts the pub/sub server under the allocator setting it is measured with. mimalloc (Bun's
 // allocator) reads its settings from the environment at process start only, so the server re-executes itself once with them.
 //
-// Why: under load mimalloc gives freed pages back to the system a few hundred times a second (madvise) and then faults
-// them in again, a third of the store's CPU per webhook on a 2-core VM (docs/performance.md, issue 28's third part).
-// These settings give back only what stays unused for 10 s, and leave the holes inside pages in use alone.
+// Why: under load mimalloc gives the freed holes inside pages still in use back to the system every 100 ms (madvise),
+// then faults them in again as they are reused: a third of the store's CPU per webhook on a 2-core VM (docs/performance.md,
+// issue 28). With MIMALLOC_PURGE_HOLES=0 those holes wait for reuse; whole free pages still go back as usual.
 import { existsSync } from "node:fs";
 import { FFIType, ptr } from "bun:ffi";
 import { openLibc } from "./pubsub_libc";
 
-/** What the server adds to its environment, unless the operator chose either setting (then nothing is changed). */
-export const ALLOCATOR_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
-  MIMALLOC_PURGE_DELAY: "10000", // ms a freed page waits before it goes back to the system (mimalloc's default: 100)
-  MIMALLOC_PURGE_HOLES: "0", // pages still in use keep their free holes (mimalloc's default: purged every 100 ms)
-});
+const SETTING = "MIMALLOC_PURGE_HOLES";
 
-/** One line for the start-up log: which settings run, and how to choose others. */
+/** One line for the start-up log: the setting the server runs with, and how to choose the other. */
 export function allocatorLine(env: Readonly<Record<string, string | undefined>>): string {
-  const ours = Object.entries(ALLOCATOR_SETTINGS).every(([k, v]) => env[k] === v);
-  const set = Object.keys(ALLOCATOR_SETTINGS)
-    .filter((k) => env[k] !== undefined)
-    .map((k) => `${k}=${env[k]}`)
-    .join(" ");
-  if (ours) return `pubsub: allocator: memory unused for 10 s goes back to the system (${set}; set either in the environment to choose your own)`;
-  return set ? `pubsub: allocator: your settings, ${set}` : "pubsub: allocator: mimalloc's defaults (the settings could not be applied at start)";
+  const v = env[SETTING];
+  if (v === "0") return `pubsub: allocator: ${SETTING}=0, freed memory inside pages in use is kept for reuse (less CPU under load for more memory; ${SETTING}=1 gives it back, docs/operations.md)`;
+  if (v !== undefined) return `pubsub: allocator: ${SETTING}=${v}, as set in the environment`;
+  return `pubsub: allocator: mimalloc's defaults (${SETTING}=0 could not be applied at start)`;
 }
 
 /**
- * The environment to re-execute with: the current one plus ALLOCATOR_SETTINGS. Null to run as it is: the settings
- * are there already (this is the re-executed process), or the operator set either of them (their choice stands).
+ * The environment to re-execute with: the current one plus MIMALLOC_PURGE_HOLES=0. Null to run as it is: the setting
+ * is there (this is the re-executed process, or the operator chose it: their choice stands).
  */
 export function allocatorEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> | null {
-  if (Object.keys(ALLOCATOR_SETTINGS).some((k) => env[k] !== undefined)) return null;
+  if (env[SETTING] !== undefined) return null;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return { ...out, ...ALLOCATOR_SETTINGS };
+  out[SETTING] = "0";
+  return out;
 }
 
 /**
