@@ -1,7 +1,7 @@
 // pubsub_aof.ts — the history's append-only file format (pure): records encoded into one buffer per event-loop turn,
 // and an incremental reader that takes any split of the bytes and stops at a torn or damaged tail (length + CRC-32).
 
-import { isPacked, putU32, putU64, u32, u64 } from "./pubsub_entry";
+import { isPacked, putU32, putU64, u32, u64, type U64 } from "./pubsub_entry";
 import { latin1Range } from "./resp";
 
 /** The file's first bytes: tells this format (and its version) from the SQLite layout it replaces. */
@@ -11,8 +11,10 @@ export const RECORD_HEADER = 8;
 /** Larger than any record the server makes (a request is at most 512 MB): a length above it is damage, not data. */
 export const MAX_RECORD = 1 << 30;
 
-/** A stream ID as pubsub_history.ts has it (its StreamId; not imported, so the two files form no cycle). */
-export type StreamId = { ms: bigint; seq: bigint };
+/** A stream ID, "<ms>-<seq>", each part a canonical U64 (pubsub_entry.ts); pubsub_history.ts and its users take it from here. */
+export type StreamId = { ms: U64; seq: U64 };
+/** Stream IDs in order: -1, 0 or 1. */
+export const cmpId = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
 
 export const OP = { add: 1, xdel: 2, trim: 3, drop: 4, flush: 5, meta: 6, noop: 7 } as const;
 
@@ -25,7 +27,7 @@ export type AofRecord =
   | { op: "drop"; key: string }
   | { op: "flush" }
   /** A snapshot's stream: its last ID and entries added, after its entries (and the stream itself when it has none). */
-  | { op: "meta"; key: string; lastId: StreamId; added: bigint }
+  | { op: "meta"; key: string; lastId: StreamId; added: U64 }
   /** A probe's write: proves the disk takes writes again, changes nothing. */
   | { op: "noop" };
 
@@ -100,7 +102,7 @@ export class RecordBuffer {
     this.open(OP.flush, 0);
     this.close();
   }
-  meta(key: string, lastId: StreamId, added: bigint): void {
+  meta(key: string, lastId: StreamId, added: U64): void {
     this.open(OP.meta, 4 + key.length + 16 + 8);
     this.key(key);
     this.id(lastId);

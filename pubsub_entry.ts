@@ -14,21 +14,34 @@ export function putU32(p: Uint8Array, at: number, v: number): void {
   p[at + 3] = v >>> 24;
 }
 
-// The file's 64-bit integers (stream IDs): below 2^53 (a clock's milliseconds, a sequence) through one exact double,
-// since every BigInt operation is a runtime call in JSC; the shifts only for larger values.
+/**
+ * A uint64 (a stream ID's part, a stream's count of entries added) in one canonical form: a double below 2^53, a BigInt
+ * from there. Why: every BigInt operation is a runtime call in JSC and each result a heap object, while a clock's
+ * milliseconds and a sequence are always below 2^53; one form per value keeps === exact, and <, > compare the two kinds
+ * exactly. Redis's edge IDs (up to 2^64 - 1) still work, on the slower path.
+ */
+export type U64 = number | bigint;
+export const SAFE = 2 ** 53;
+export const U64_MAX = 18446744073709551615n;
+/** A BigInt's canonical U64. */
+export const u64Of = (v: bigint): U64 => (v < 9007199254740992n ? Number(v) : v);
+/** v + 1 (the caller keeps it at most U64_MAX). */
+export const incU64 = (v: U64): U64 => (typeof v === "number" ? (v + 1 < SAFE ? v + 1 : BigInt(v) + 1n) : v + 1n);
+/** v - 1 (the caller keeps it at least 1). */
+export const decU64 = (v: U64): U64 => (typeof v === "number" ? v - 1 : u64Of(v - 1n));
+
 const TWO32 = 0x100000000;
 /** The u64 LE at `at`. */
-export function u64(p: Uint8Array, at: number): bigint {
+export function u64(p: Uint8Array, at: number): U64 {
   const hi = u32(p, at + 4);
   const lo = u32(p, at);
-  return hi < 0x200000 ? BigInt(hi * TWO32 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
+  return hi < 0x200000 ? hi * TWO32 + lo : (BigInt(hi) << 32n) | BigInt(lo);
 }
-export function putU64(p: Uint8Array, at: number, v: bigint): void {
-  const d = Number(v); // monotonic rounding, 2^53 exact: below it, d is v exactly
-  if (d < 2 ** 53) {
-    const lo = d % TWO32;
+export function putU64(p: Uint8Array, at: number, v: U64): void {
+  if (typeof v === "number") {
+    const lo = v % TWO32;
     putU32(p, at, lo);
-    putU32(p, at + 4, (d - lo) / TWO32);
+    putU32(p, at + 4, (v - lo) / TWO32);
   } else {
     putU32(p, at, Number(v & 0xffffffffn));
     putU32(p, at + 4, Number((v >> 32n) & 0xffffffffn));

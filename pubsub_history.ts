@@ -2,66 +2,57 @@
 // memory for reads and in an append-only file (pubsub_aof.ts) for durability, one write per turn, fsynced per appendfsync.
 import { accessSync, closeSync, constants, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { AOF_MAGIC, AofReader, RecordBuffer, type AofRecord } from "./pubsub_aof";
+import { AOF_MAGIC, AofReader, RecordBuffer, cmpId, type AofRecord, type StreamId } from "./pubsub_aof";
 import { NODE_MAX_BYTES, entrySize, masterSize, sameFields } from "./pubsub_listpack";
-import { rawBytes } from "./pubsub_entry";
+import { U64_MAX, decU64, incU64, rawBytes, u64Of, type U64 } from "./pubsub_entry";
 import { isSqlite, readOldHistory } from "./pubsub_sqlite_upgrade";
 import { READ_ONLY_CODES, releaseLock, takeLock } from "./pubsub_lock";
 
-export type StreamId = { ms: bigint; seq: bigint };
+export { cmpId, type StreamId };
 /** `packed`: the fields and values in one buffer (pubsub_entry.ts), as the file's add record holds them. */
 export type Entry = { id: StreamId; packed: Uint8Array };
 
-const U64_MAX = 18446744073709551615n;
-export const MIN_ID: StreamId = { ms: 0n, seq: 0n };
+export const MIN_ID: StreamId = { ms: 0, seq: 0 };
 export const MAX_ID: StreamId = { ms: U64_MAX, seq: U64_MAX };
 /** Redis's stream-node-max-entries: approximate trimming removes whole nodes of this many entries. */
 export const NODE_MAX_ENTRIES = 100;
 
-export const cmpId = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
-/** "<ms>-<seq>". Parts below 2^53 are printed as doubles: a BigInt's toString cost several times a number's (profiled). */
-export const idString = (id: StreamId): string => `${printable(id.ms)}-${printable(id.seq)}`;
-/** Number() rounds monotonically and 2^53 is exact, so a double below 2^53 means the BigInt was below it: exact. */
-const SAFE = 2 ** 53;
-function printable(v: bigint): number | bigint {
-  const d = Number(v); // one conversion; comparing a BigInt with a BigInt is a runtime call in JSC, a double is not
-  return d < SAFE ? d : v;
-}
+/** "<ms>-<seq>" (a double below 2^53 prints every digit, as a BigInt does). */
+export const idString = (id: StreamId): string => `${id.ms}-${id.seq}`;
 
 /** The next ID after `id`, or null when it is the largest possible (streamIncrID). */
 export function incrId(id: StreamId): StreamId | null {
-  if (id.seq === U64_MAX) return id.ms === U64_MAX ? null : { ms: id.ms + 1n, seq: 0n };
-  return { ms: id.ms, seq: id.seq + 1n };
+  if (id.seq === U64_MAX) return id.ms === U64_MAX ? null : { ms: incU64(id.ms), seq: 0 };
+  return { ms: id.ms, seq: incU64(id.seq) };
 }
 /** The ID before `id`, or null when it is 0-0 (streamDecrID). */
 export function decrId(id: StreamId): StreamId | null {
-  if (id.seq === 0n) return id.ms === 0n ? null : { ms: id.ms - 1n, seq: U64_MAX };
-  return { ms: id.ms, seq: id.seq - 1n };
+  if (id.seq === 0) return id.ms === 0 ? null : { ms: decU64(id.ms), seq: U64_MAX };
+  return { ms: id.ms, seq: decU64(id.seq) };
 }
 
 /** Redis's string2ull: a strict decimal first, then strtoull's looser rules (spaces, a sign, leading zeros). */
-export function parseU64(s: string): bigint | null {
+export function parseU64(s: string): U64 | null {
   if (/^(0|-?[1-9][0-9]{0,19})$/.test(s) && s.length < 21) {
+    if (s.length <= 15) return s.charCodeAt(0) === 45 ? null : Number(s); // below 10^15 < 2^53: exact, no BigInt
     const v = BigInt(s);
-    if (v >= -(2n ** 63n) && v < 2n ** 63n) return v < 0n ? null : v;
+    if (v >= -(2n ** 63n) && v < 2n ** 63n) return v < 0n ? null : u64Of(v);
   }
   const m = /^[\t\n\v\f\r ]*([+-]?)([0-9]+)$/.exec(s);
   if (!m) return null;
   let v = BigInt(m[2]!);
   if (v > U64_MAX) return null;
   if (m[1] === "-" && v !== 0n) v = (1n << 64n) - v;
-  return v;
+  return u64Of(v);
 }
 
 /**
- * a - b wrapped to int64 as Redis's uint64 arithmetic is read back (entrySize wants it). A double when both are below
- * 2^53, as stream IDs from the clock are: then the difference is exact and no BigInt is made per entry.
+ * a - b wrapped to int64 as Redis's uint64 arithmetic is read back (entrySize wants it). A double when both are doubles,
+ * as stream IDs from the clock are: then the difference is exact and no BigInt is made per entry.
  */
-function idDiff(a: bigint, b: bigint): number | bigint {
-  const x = Number(a);
-  const y = Number(b);
-  if (x < SAFE && y < SAFE) return x - y; // both exact (see printable)
-  return BigInt.asIntN(64, a - b);
+function idDiff(a: U64, b: U64): number | bigint {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return BigInt.asIntN(64, BigInt(a) - BigInt(b));
 }
 
 /**
@@ -74,7 +65,7 @@ export class Stream {
   nodes: Node[] = [];
   length = 0;
   lastId: StreamId = MIN_ID;
-  entriesAdded = 0n;
+  entriesAdded: U64 = 0;
 
   /** Appends in ID order; the caller has checked the ID is above lastId. */
   append(entry: Entry): void {
@@ -86,7 +77,7 @@ export class Stream {
     tail.bytes += entrySize(idDiff(entry.id.ms, m.id.ms), idDiff(entry.id.seq, m.id.seq), entry.packed, m === entry || sameFields(m.packed, entry.packed));
     tail.entries.push(entry);
     this.length++;
-    this.entriesAdded++;
+    this.entriesAdded = incU64(this.entriesAdded);
     this.lastId = entry.id;
   }
 
@@ -109,8 +100,8 @@ export class Stream {
   }
 
   /** The ID XADD * would give now: the clock, or just above lastId when the clock is behind it. */
-  nextId(nowMs: bigint): StreamId | null {
-    if (nowMs > this.lastId.ms) return { ms: nowMs, seq: 0n };
+  nextId(nowMs: number): StreamId | null {
+    if (nowMs > this.lastId.ms) return { ms: nowMs, seq: 0 };
     return incrId(this.lastId);
   }
 
@@ -228,7 +219,7 @@ type Rewrite = {
   tmp: string;
   /** Bytes written to the new file so far. */
   at: number;
-  items: { key: string; lastId: StreamId; added: bigint; entries: Entry[] }[];
+  items: { key: string; lastId: StreamId; added: U64; entries: Entry[] }[];
   item: number;
   entry: number;
   /** Every turn's bytes since the rewrite began, appended to the new file at its end (Redis's rewrite buffer). */
@@ -707,7 +698,7 @@ export class History {
   /** Drops entries older than `maxAgeMs` from every stream (exact MINID trimming); returns how many. */
   expire(maxAgeMs: number, nowMs = Date.now()): number {
     if (this.failure !== null) return 0; // the disk refuses writes: expire once it takes them again
-    const minid: StreamId = { ms: BigInt(Math.max(0, Math.floor(nowMs - maxAgeMs))), seq: 0n };
+    const minid: StreamId = { ms: Math.max(0, Math.floor(nowMs - maxAgeMs)), seq: 0 };
     // Records of commands whose replies wait for the server's group commit: that commit (and its MISCONF, if the disk
     // refuses) is theirs, so this one is left to it.
     const theirs = this.pending;

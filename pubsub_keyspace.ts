@@ -2,7 +2,7 @@
 // DEL, EXISTS, TYPE, SCAN, KEYS): their handlers, argument parsing and replies as in Redis 7.0.15's t_stream.c and db.c.
 import { enc, equalsIgnoreCase, latin1, latin1Range, cString, strictInt, type Proto } from "./resp";
 import { globMatch } from "./glob";
-import { eachElement, elementCount, pack } from "./pubsub_entry";
+import { eachElement, elementCount, pack, type U64 } from "./pubsub_entry";
 import { History, Stream, MAX_ID, MIN_ID, cmpId, decrId, idString, incrId, parseU64, type Entry, type StreamId } from "./pubsub_history";
 
 export interface KeyClient {
@@ -26,7 +26,7 @@ const BAD_ID = "Invalid stream ID specified as stream command argument";
 const eqi = equalsIgnoreCase;
 
 /** Redis's streamGenericParseIDOrReply. `strict` refuses "-" and "+"; `seqGiven` accepts "<ms>-*". */
-function parseId(arg: Uint8Array, missingSeq: bigint, strict: boolean, allowSeqStar = false): { id: StreamId; seqGiven: boolean } | null {
+function parseId(arg: Uint8Array, missingSeq: U64, strict: boolean, allowSeqStar = false): { id: StreamId; seqGiven: boolean } | null {
   if (arg.length > 127) return null;
   const s = cString(arg);
   if (strict && (s === "-" || s === "+")) return null;
@@ -38,7 +38,7 @@ function parseId(arg: Uint8Array, missingSeq: bigint, strict: boolean, allowSeqS
   if (ms === null) return null;
   if (dot === -1) return { id: { ms, seq: missingSeq }, seqGiven: true };
   const seqPart = s.slice(dot + 1);
-  if (allowSeqStar && seqPart === "*") return { id: { ms, seq: 0n }, seqGiven: false };
+  if (allowSeqStar && seqPart === "*") return { id: { ms, seq: 0 }, seqGiven: false };
   const seq = parseU64(seqPart);
   if (seq === null) return null;
   return { id: { ms, seq }, seqGiven: true };
@@ -88,7 +88,7 @@ function parseAddOrTrim(argv: Uint8Array[], xadd: boolean): TrimArgs | string {
         a.maxlen = v;
         strategy = "maxlen";
       } else {
-        const p = parseId(argv[i + 1]!, 0n, true);
+        const p = parseId(argv[i + 1]!, 0, true);
         if (!p) return BAD_ID;
         a.minid = p.id;
         strategy = "minid";
@@ -104,7 +104,7 @@ function parseAddOrTrim(argv: Uint8Array[], xadd: boolean): TrimArgs | string {
     } else if (xadd && eqi(opt, "nomkstream")) {
       a.noMkStream = true;
     } else if (xadd) {
-      const p = parseId(opt, 0n, true, true);
+      const p = parseId(opt, 0, true, true);
       if (!p) return BAD_ID;
       a.id = p;
       break;
@@ -131,7 +131,7 @@ const xadd: KeyHandler = (h, c, argv) => {
   const fieldPos = a.idPos + 1;
   const nf = argv.length - fieldPos;
   if (nf < 2 || nf % 2 === 1) return c.reply(enc.error("wrong number of arguments for 'xadd' command"));
-  if (a.id && a.id.seqGiven && a.id.id.ms === 0n && a.id.id.seq === 0n) return c.reply(enc.error("The ID specified in XADD must be greater than 0-0"));
+  if (a.id && a.id.seqGiven && a.id.id.ms === 0 && a.id.id.seq === 0) return c.reply(enc.error("The ID specified in XADD must be greater than 0-0"));
   const key = latin1(argv[1]!);
   let s = h.history.get(key);
   if (!s) {
@@ -140,7 +140,7 @@ const xadd: KeyHandler = (h, c, argv) => {
   }
   if (s.lastId.ms === MAX_ID.ms && s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("The stream has exhausted the last possible ID, unable to add more items"));
   let id: StreamId | null;
-  if (!a.id) id = s.nextId(BigInt(Date.now()));
+  if (!a.id) id = s.nextId(Date.now());
   else if (a.id.seqGiven) id = a.id.id;
   else if (s.lastId.ms !== a.id.id.ms) id = a.id.id;
   // "<ms>-*" after "<ms>-<max seq>": the sequence would overflow into the next millisecond, which Redis refuses.
@@ -157,12 +157,12 @@ function rangeCommand(rev: boolean): KeyHandler {
   return (h, c, argv) => {
     const startArg = rev ? argv[3]! : argv[2]!;
     const endArg = rev ? argv[2]! : argv[3]!;
-    const interval = (arg: Uint8Array, missing: bigint) => {
+    const interval = (arg: Uint8Array, missing: U64) => {
       const excl = arg.length > 1 && arg[0] === 40;
       const p = excl ? parseId(arg.subarray(1), missing, true) : parseId(arg, missing, false);
       return p ? { id: p.id, excl } : null;
     };
-    const st = interval(startArg, 0n);
+    const st = interval(startArg, 0);
     if (!st) return c.reply(enc.error(BAD_ID));
     let start: StreamId | null = st.id;
     if (st.excl && !(start = incrId(st.id))) return c.reply(enc.error("invalid start ID for the interval"));
@@ -230,7 +230,7 @@ const xread: KeyHandler = (h, c, argv) => {
       continue;
     }
     if (s === ">") return c.reply(enc.error("The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."));
-    const p = parseId(arg, 0n, true);
+    const p = parseId(arg, 0, true);
     if (!p) return c.reply(enc.error(BAD_ID));
     after.push(p.id);
   }
@@ -268,7 +268,7 @@ export const KEY_HANDLERS: Record<string, KeyHandler> = {
   xdel: (h, c, argv) => {
     const ids: StreamId[] = [];
     for (let j = 2; j < argv.length; j++) {
-      const p = parseId(argv[j]!, 0n, true);
+      const p = parseId(argv[j]!, 0, true);
       if (!p) return c.reply(enc.error(BAD_ID));
       ids.push(p.id);
     }

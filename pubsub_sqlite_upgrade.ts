@@ -2,8 +2,8 @@
 // upgraded once, in place: every stream's entries, last ID and count, with the checks that refuse files it did not write.
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync } from "node:fs";
-import type { StreamId } from "./pubsub_aof";
-import { pack } from "./pubsub_entry";
+import { cmpId as cmp, type StreamId } from "./pubsub_aof";
+import { pack, u64Of, type U64 } from "./pubsub_entry";
 
 /** SQLite's file header: how a history file of this layout is told from an append-only one. */
 export const SQLITE_MAGIC = "SQLite format 3\u0000";
@@ -21,9 +21,7 @@ export const TABLES = [
 export const LAYOUT_VERSION = 1;
 
 /** One stream as the old file holds it: entries in ID order, the last ID ever given, and how many were ever added. */
-export type OldStream = { key: string; lastId: StreamId; added: bigint; entries: { id: StreamId; packed: Uint8Array }[] };
-
-const cmp = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
+export type OldStream = { key: string; lastId: StreamId; added: U64; entries: { id: StreamId; packed: Uint8Array }[] };
 
 /** True when `head` (a file's first bytes) is an SQLite database's. */
 export function isSqlite(head: Uint8Array): boolean {
@@ -105,25 +103,25 @@ export function readOldHistory(path: string): OldStream[] {
     checkLayout(db, path);
     if (Number((db.query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: unknown }).n) === 0) return [];
     const rows = db.query("SELECT id, key, last_ms, last_seq, added, trim_ms, trim_seq FROM streams").all() as { id: bigint; key: Uint8Array; last_ms: string; last_seq: string; added: string; trim_ms: string; trim_seq: string }[];
-    const bySid = new Map<number, { stream: OldStream; trimmed: StreamId; saved: StreamId; savedAdded: bigint }>();
+    const bySid = new Map<number, { stream: OldStream; trimmed: StreamId; saved: StreamId; savedAdded: U64 }>();
     for (const r of rows) {
-      const saved = { ms: BigInt(r.last_ms), seq: BigInt(r.last_seq) };
-      const stream: OldStream = { key: Buffer.from(r.key).toString("latin1"), lastId: saved, added: BigInt(r.added), entries: [] };
-      bySid.set(Number(r.id), { stream, trimmed: { ms: BigInt(r.trim_ms), seq: BigInt(r.trim_seq) }, saved, savedAdded: BigInt(r.added) });
+      const saved = { ms: u64Of(BigInt(r.last_ms)), seq: u64Of(BigInt(r.last_seq)) };
+      const stream: OldStream = { key: Buffer.from(r.key).toString("latin1"), lastId: saved, added: u64Of(BigInt(r.added)), entries: [] };
+      bySid.set(Number(r.id), { stream, trimmed: { ms: u64Of(BigInt(r.trim_ms)), seq: u64Of(BigInt(r.trim_seq)) }, saved, savedAdded: u64Of(BigInt(r.added)) });
     }
     for (const e of db.query("SELECT sid, ms, seq, fields FROM entries").all() as { sid: bigint; ms: bigint; seq: bigint; fields: Uint8Array }[]) {
       const s = bySid.get(Number(e.sid));
-      const id = { ms: BigInt.asUintN(64, e.ms), seq: BigInt.asUintN(64, e.seq) };
+      const id = { ms: u64Of(BigInt.asUintN(64, BigInt(e.ms))), seq: u64Of(BigInt.asUintN(64, BigInt(e.seq))) };
       if (!s || cmp(id, s.trimmed) <= 0) continue;
       s.stream.entries.push({ id, packed: pack(decodeFields(e.fields)) });
     }
     for (const { stream, saved, savedAdded } of bySid.values()) {
       stream.entries.sort((a, b) => cmp(a.id, b.id));
-      let since = 0n;
+      let since = 0;
       for (let i = stream.entries.length - 1; i >= 0 && cmp(stream.entries[i]!.id, saved) > 0; i--) since++;
       const newest = stream.entries.at(-1)?.id;
       stream.lastId = newest && cmp(newest, saved) > 0 ? newest : saved;
-      stream.added = savedAdded + since;
+      stream.added = u64Of(BigInt(savedAdded) + BigInt(since));
     }
     try {
       db.exec("PRAGMA wal_checkpoint(TRUNCATE)"); // the file kept beside the upgraded one holds everything itself

@@ -2,11 +2,11 @@
 // boundary, with torn and damaged tails cut where the last whole record ends, and fuzzed.
 import { describe, expect, test } from "bun:test";
 import { AOF_MAGIC, AofReader, RECORD_HEADER, RecordBuffer, decodePayload, type AofRecord } from "../pubsub_aof";
-import { pack } from "../pubsub_entry";
+import { pack, u64Of } from "../pubsub_entry";
 import { seededRandom } from "./helpers";
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
-const id = (ms: bigint, seq = 0n) => ({ ms, seq });
+const id = (ms: bigint, seq = 0n) => ({ ms: u64Of(ms), seq: u64Of(seq) });
 const U64 = 18446744073709551615n;
 
 /** One of every record, with edge values: empty and binary fields, 64-bit IDs at their limits, a latin1 key. */

@@ -1,7 +1,7 @@
 // test/pubsub_entry.test.ts — packed entries: pack and unpack round-trip (empty, binary, large elements), the layout is
 // the history file's (a u32 LE count, then u32 LE length + bytes), and isPacked accepts exactly the well-formed ranges.
 import { describe, expect, test } from "bun:test";
-import { eachElement, elementCount, isPacked, pack, putU64, rawBytes, u32, u64, unpack } from "../pubsub_entry";
+import { eachElement, elementCount, isPacked, pack, putU64, rawBytes, u32, u64, u64Of, unpack } from "../pubsub_entry";
 import { seededRandom } from "./helpers";
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -31,9 +31,10 @@ describe("packed entries", () => {
     const edges = [0n, 1n, 0xffffffffn, 0x100000000n, 1764900000000n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n];
     for (const v of edges) {
       const p = new Uint8Array(10);
-      putU64(p, 1, v);
+      putU64(p, 1, u64Of(v));
       expect(new DataView(p.buffer).getBigUint64(1, true)).toBe(v);
-      expect(u64(p, 1)).toBe(v);
+      expect(u64(p, 1)).toBe(u64Of(v)); // one form per value: a double below 2^53, a BigInt from there
+      expect(typeof u64(p, 1)).toBe(v < 2n ** 53n ? "number" : "bigint");
     }
   });
   test("isPacked: exactly a count and that many elements, at any offset, nothing more or less", () => {

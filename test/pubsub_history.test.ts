@@ -4,14 +4,14 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
-import { pack, unpack } from "../pubsub_entry";
+import { pack, u64Of, unpack } from "../pubsub_entry";
 import { AOF_MAGIC } from "../pubsub_aof";
 import { TABLES } from "../pubsub_sqlite_upgrade";
 import { tempPath } from "./helpers";
 import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
+const id = (ms: number, seq = 0): StreamId => ({ ms, seq });
 const f = (s: string) => pack([Buffer.from("k"), Buffer.from(s)]);
 const filled = (n: number) => {
   const s = new Stream();
@@ -24,18 +24,25 @@ describe("stream IDs", () => {
   test("compare, increment and decrement across the 64-bit edges", () => {
     expect(cmpId(id(1, 2), id(1, 3))).toBe(-1);
     expect(cmpId(id(2), id(1, 99))).toBe(1);
-    expect(idString(incrId({ ms: 5n, seq: 18446744073709551615n })!)).toBe("6-0");
+    expect(idString(incrId({ ms: 5, seq: 18446744073709551615n })!)).toBe("6-0");
+    expect(incrId({ ms: 1, seq: 9007199254740991 })).toEqual({ ms: 1, seq: 9007199254740992n }); // 2^53: a BigInt from here
+    expect(decrId({ ms: 1, seq: 9007199254740992n })).toEqual({ ms: 1, seq: 9007199254740991 }); // and a double again below
     expect(incrId({ ms: 18446744073709551615n, seq: 18446744073709551615n })).toBeNull();
     expect(idString(decrId(id(6))!)).toBe("5-18446744073709551615");
     expect(decrId(id(0))).toBeNull();
     // printed exactly on both sides of 2^53, where the double fast path stops
     for (const v of [0n, 9007199254740991n, 9007199254740992n, 9007199254740993n, 18446744073709551615n])
-      expect(idString({ ms: v, seq: v })).toBe(`${v.toString()}-${v.toString()}`);
+      expect(idString({ ms: u64Of(v), seq: u64Of(v) })).toBe(`${v.toString()}-${v.toString()}`);
   });
   test("parseU64 follows Redis's string2ull", () => {
-    expect(parseU64("42")).toBe(42n);
-    expect(parseU64("007")).toBe(7n);
-    expect(parseU64("+3")).toBe(3n);
+    expect(parseU64("42")).toBe(42);
+    expect(parseU64("007")).toBe(7);
+    expect(parseU64("+3")).toBe(3);
+    // one form per value: a double below 2^53, a BigInt from there
+    expect(parseU64("999999999999999")).toBe(999999999999999);
+    expect(parseU64("9007199254740991")).toBe(9007199254740991);
+    expect(parseU64("9007199254740992")).toBe(9007199254740992n);
+    expect(parseU64("-0")).toBe(0);
     expect(parseU64("-1")).toBeNull();
     expect(parseU64("-01")).toBe(18446744073709551615n);
     expect(parseU64("18446744073709551616")).toBeNull();
@@ -44,9 +51,9 @@ describe("stream IDs", () => {
   });
   test("XADD * keeps increasing when the clock goes backwards", () => {
     const s = filled(0);
-    s.append({ id: s.nextId(1000n)!, packed: f("a") });
-    expect(idString(s.nextId(500n)!)).toBe("1000-1"); // clock behind: sequence goes up instead
-    expect(idString(s.nextId(2000n)!)).toBe("2000-0");
+    s.append({ id: s.nextId(1000)!, packed: f("a") });
+    expect(idString(s.nextId(500)!)).toBe("1000-1"); // clock behind: sequence goes up instead
+    expect(idString(s.nextId(2000)!)).toBe("2000-0");
   });
 });
 
@@ -122,7 +129,7 @@ describe("History", () => {
     const s3 = third.get("notistream:a")!;
     expect(s3.length).toBe(0);
     expect(idString(s3.lastId)).toBe("9-0"); // kept, so the next ID is still above every ID ever given
-    expect(idString(s3.nextId(1n)!)).toBe("9-1");
+    expect(idString(s3.nextId(1)!)).toBe("9-1");
     third.close();
   });
 

@@ -12,7 +12,7 @@ import { pack, unpack } from "../pubsub_entry";
 import { TABLES } from "../pubsub_sqlite_upgrade";
 import { collect, freePort, needs, spawnPubSubAt, tempPath, until, waitForPort } from "./helpers";
 
-const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
+const id = (ms: number, seq = 0): StreamId => ({ ms, seq });
 const f = (s: string) => pack([Buffer.from("k"), Buffer.from(s)]);
 type Inner = { fd: number; rewriting: { fd: number } | null; rewriteSlice(): void; finishRewrite(rw: unknown): void; dirtySinceSync: boolean };
 const inner = (h: History) => h as unknown as Inner;

@@ -185,7 +185,7 @@ describe("the host: woken readers and parked ones", () => {
     const parsed = parser.next({ authRequired: false, maxBulk: 512 * 1024 * 1024 });
     if (parsed?.kind !== "command") throw new Error("the parser did not return the command");
     KEY_HANDLERS.xadd!(h, { resp: 2, reply: () => {} }, parsed.argv);
-    const stored = history.get("s")!.range({ ms: 0n, seq: 0n }, { ms: 9n, seq: 0n }, 0)[0]!.packed;
+    const stored = history.get("s")!.range({ ms: 0, seq: 0 }, { ms: 9, seq: 0 }, 0)[0]!.packed;
     expect(stored.buffer === read.buffer).toBe(false);
     read.fill(0x21);
     expect(unpack(stored).map((x) => Buffer.from(x).toString())).toEqual(["f", "value"]);
