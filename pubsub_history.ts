@@ -1,6 +1,6 @@
 // pubsub_history.ts — message history as Redis streams: stream IDs, append, range reads, deletes and trimming, kept in
 // memory for reads and in an append-only file (pubsub_aof.ts) for durability, one write per turn, fsynced per appendfsync.
-import { accessSync, closeSync, constants, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { AOF_MAGIC, AofReader, RecordBuffer, cmpId, type AofRecord, type StreamId } from "./pubsub_aof";
 import { NODE_MAX_BYTES, entrySize, masterSize, sameFields } from "./pubsub_listpack";
@@ -254,6 +254,15 @@ export class History {
   private rewriting: Rewrite | null = null;
   /** The fsync of the history file (fdatasync: the data and the size, not the times); tests count its calls. */
   syncFile: (fd: number) => void = fdatasyncSync;
+  /**
+   * everysec's once-a-second fsync, on the thread pool as Redis's runs on its background thread: a slow disk then
+   * stalls no client. `done` gets the error or null; tests replace it to hold a sync in flight.
+   */
+  syncInBackground: (fd: number, done: (err: Error | null) => void) => void = (fd, done) => fdatasync(fd, (err) => done(err));
+  /** A background fsync is under way: descriptors closed meanwhile wait for it (the pool must never sync a reused number). */
+  private syncing = false;
+  private closeAfterSync: number[] = [];
+  private closed = false;
   /** Why the last write failed (a full disk, a read-only file); null while writes work. Cleared by a probe. */
   failure: string | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
@@ -532,7 +541,9 @@ export class History {
         this.load();
       }
       if (!this.writable) {
-        this.fd = reopen(this.fd, this.path);
+        const next = openSync(this.path, "r+"); // the file or its mount was made writable again
+        this.closeFd(this.fd);
+        this.fd = next;
         this.writable = true;
       }
       if (this.tornPending) this.keepTorn(); // a torn tail found at load is kept aside before anything cuts it
@@ -563,18 +574,28 @@ export class History {
     return true;
   }
 
-  /** The once-a-second fsync of the everysec policy. */
+  /**
+   * The once-a-second fsync of the everysec policy, in the background. One at a time, as Redis's: while one is under
+   * way the tick passes, and the next takes what came meanwhile (the bytes stay marked dirty).
+   */
   sync(): void {
-    if (!this.dirtySinceSync || this.fd < 0) return;
+    if (!this.dirtySinceSync || this.fd < 0 || this.syncing) return;
     this.dirtySinceSync = false;
-    try {
-      this.syncFile(this.fd);
-    } catch (err) {
+    this.syncing = true;
+    this.syncInBackground(this.fd, (err) => {
+      this.syncing = false;
+      for (const fd of this.closeAfterSync.splice(0)) closeQuietly(fd);
+      if (!err || this.closed) return;
       // As Redis after a failed background fsync: writes are refused (MISCONF) until a probe's write and fsync succeed.
-      // Runs on a timer: a failure here must never take the server down.
-      console.error(`history: syncing ${this.path} failed (${(err as Error).message})`);
+      console.error(`history: syncing ${this.path} failed (${err.message})`);
       this.fail(err);
-    }
+    });
+  }
+
+  /** Closes a descriptor of the history file now, or once the background fsync under way has ended. */
+  private closeFd(fd: number): void {
+    if (this.syncing) this.closeAfterSync.push(fd);
+    else closeSync(fd);
   }
 
   /** Starts a rewrite once the file has doubled since the last one (and is past the minimum), as Redis does. */
@@ -634,7 +655,7 @@ export class History {
     this.size = rw.at;
     this.baseSize = rw.at;
     this.rewriting = null;
-    closeSync(old);
+    this.closeFd(old);
     try {
       syncDir(this.path);
     } catch (err) {
@@ -715,6 +736,7 @@ export class History {
   }
 
   close(): void {
+    this.closed = true;
     if (this.syncTimer) clearInterval(this.syncTimer);
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.commit();
@@ -725,7 +747,7 @@ export class History {
     } catch (err) {
       console.error(`history: final sync of ${this.path} failed (${(err as Error).message})`);
     }
-    closeSync(this.fd);
+    this.closeFd(this.fd);
     this.fd = -1;
     if (this.locked) releaseLock(this.path);
     this.locked = false;
@@ -764,11 +786,12 @@ function readHead(path: string): Uint8Array {
 
 const isMagicPrefix = (head: Uint8Array): boolean => head.every((b, i) => b === AOF_MAGIC[i]);
 
-/** A read-only descriptor replaced by a writable one (the file or its mount was made writable again). */
-function reopen(fd: number, path: string): number {
-  const next = openSync(path, "r+");
-  closeSync(fd);
-  return next;
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already gone: nothing to release
+  }
 }
 
 /** A rename is on disk once its directory is synced. */

@@ -3,7 +3,7 @@
 // appendfsync always syncs, and one writer per file (<file>.lock) between two real pub/sub server processes.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync, type Subprocess } from "bun";
-import { closeSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, fstatSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -312,6 +312,7 @@ describe("fsync", () => {
       const h = new History(path, policy);
       const synced: number[] = [];
       h.syncFile = (fd) => synced.push(statSync(path).size); // the file's size when synced
+      h.syncInBackground = (fd, done) => (synced.push(statSync(path).size), done(null));
       const s = h.create("k");
       h.add("k", s, { id: id(1), packed: f("one") });
       h.add("k", s, { id: id(2), packed: f("two") });
@@ -331,14 +332,67 @@ describe("fsync", () => {
     const s = h.create("k");
     h.add("k", s, { id: id(1), packed: f("one") });
     h.commit();
-    const real = h.syncFile;
-    h.syncFile = () => {
-      throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
-    };
+    h.syncInBackground = (fd, done) => done(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
     h.sync();
     expect(h.failure).toContain("EIO"); // once only logged: writes went on being acknowledged with nothing reaching the disk
-    h.syncFile = real;
     expect(h.probe()).toBe(true);
+    h.close();
+  });
+
+  test("everysec: the fsync runs off the event loop, one at a time; what came meanwhile goes with the next", () => {
+    const path = tempPath("syncbg.aof");
+    const h = new History(path, "everysec");
+    const inFlight: ((err: Error | null) => void)[] = [];
+    const sizes: number[] = [];
+    h.syncInBackground = (fd, done) => (sizes.push(statSync(path).size), inFlight.push(done));
+    const s = h.create("k");
+    h.add("k", s, { id: id(1), packed: f("one") });
+    expect(h.commit()).toBe(true);
+    h.sync(); // starts one and returns at once
+    expect(inFlight).toHaveLength(1);
+    h.add("k", s, { id: id(2), packed: f("two") });
+    expect(h.commit()).toBe(true); // writes go on while it runs
+    h.sync(); // the next tick: one is under way, so none starts
+    expect(inFlight).toHaveLength(1);
+    inFlight[0]!(null);
+    h.sync(); // the tick after: the bytes written meanwhile
+    expect(sizes).toEqual([sizes[0]!, statSync(path).size]);
+    expect(sizes[1]!).toBeGreaterThan(sizes[0]!);
+    inFlight[1]!(null);
+    h.sync(); // nothing new: none
+    expect(inFlight).toHaveLength(2);
+    expect(h.failure).toBeNull();
+    h.close();
+  });
+
+  test("everysec: a descriptor closed while its fsync runs is closed only after it (the pool never syncs a reused number); an error then is not the server's", () => {
+    const path = tempPath("syncclose.aof");
+    const h = new History(path, "everysec");
+    let release: ((err: Error | null) => void) | null = null;
+    h.syncInBackground = (fd, done) => (release = done);
+    h.add("k", h.create("k"), { id: id(1), packed: f("one") });
+    h.commit();
+    const fd = (h as unknown as { fd: number }).fd;
+    h.sync();
+    h.close();
+    expect(() => fstatSync(fd)).not.toThrow(); // still open: the fsync in flight has it
+    release!(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    expect(() => fstatSync(fd)).toThrow(); // closed once it ended
+    expect(h.failure).toBeNull(); // the history is closed: no MISCONF state, no probe timer left behind
+  });
+
+  test("everysec: the real background fsync (fdatasync on the thread pool) ends without error", async () => {
+    const path = tempPath("syncreal.aof");
+    const h = new History(path, "everysec");
+    let ended = false;
+    const real = h.syncInBackground;
+    h.syncInBackground = (fd, done) => real(fd, (err) => ((ended = true), done(err)));
+    h.add("k", h.create("k"), { id: id(1), packed: f("one") });
+    h.commit();
+    h.sync();
+    for (let i = 0; i < 200 && !ended; i++) await Bun.sleep(5);
+    expect(ended).toBe(true);
+    expect(h.failure).toBeNull();
     h.close();
   });
 
