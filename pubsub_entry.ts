@@ -1,5 +1,6 @@
 // pubsub_entry.ts — a stream entry's fields and values packed in one buffer (pure): a u32 LE count, then each element
-// as a u32 LE length and its bytes, the very layout of the history file's add record, so memory and file share it.
+// as a u32 LE length and its bytes, the very layout of the history file's add record, so memory and file share it;
+// and the integers of those records: u32s, and uint64s (a stream ID's parts) held as doubles below 2^53 (U64).
 //
 // Why packed: an entry held as an array of Uint8Arrays cost one allocation and one garbage-collected object per
 // field (eight for a webhook's envelope); one buffer is one allocation at XADD, one copy at load, one object to trace.
@@ -21,7 +22,7 @@ export function putU32(p: Uint8Array, at: number, v: number): void {
  * exactly. Redis's edge IDs (up to 2^64 - 1) still work, on the slower path.
  */
 export type U64 = number | bigint;
-export const SAFE = 2 ** 53;
+const SAFE = 2 ** 53;
 export const U64_MAX = 18446744073709551615n;
 /** A BigInt's canonical U64. */
 export const u64Of = (v: bigint): U64 => (v < 9007199254740992n ? Number(v) : v);
