@@ -305,19 +305,36 @@ export class RequestParser {
         continue;
       }
       if (this.bulkLen === -1) {
-        const cr = indexOfStopAtNul(this.buf, CR, this.pos);
+        // The common header first, in one pass: "$" and 1 to 9 digits without a leading zero, then CR. Anything else
+        // (longer, "0", a sign, a NUL, not all here yet) takes the general path below, which says what is wrong.
+        const buf = this.buf; // not the one read above: a big argument replaces it
+        let cr = -1;
+        let ll: number | null = 0;
+        if (buf[this.pos] === 36) {
+          let at = this.pos + 1;
+          let c = buf[at]!;
+          if (c >= 49 && c <= 57) {
+            const stop = Math.min(at + 9, buf.length);
+            ll = c - 48;
+            for (at++; at < stop && (c = buf[at]!) >= 48 && c <= 57; at++) ll = ll * 10 + (c - 48);
+            if (buf[at] === CR) cr = at;
+          }
+        }
         if (cr === -1) {
-          if (this.buf.length - this.pos > INLINE_MAX) return { kind: "error", message: "Protocol error: too big bulk count string" };
-          return null;
-        }
-        if (cr - this.pos > this.buf.length - this.pos - 2) return null;
-        if (this.buf[this.pos] !== 36) {
-          const got = this.buf[this.pos]!;
-          // addReplyErrorFormat turns \r and \n into spaces.
-          const ch = got === CR || got === LF ? " " : String.fromCharCode(got);
-          return { kind: "error", message: `Protocol error: expected '$', got '${ch}'` };
-        }
-        const ll = strictInt(this.buf, this.pos + 1, cr);
+          cr = indexOfStopAtNul(buf, CR, this.pos);
+          if (cr === -1) {
+            if (buf.length - this.pos > INLINE_MAX) return { kind: "error", message: "Protocol error: too big bulk count string" };
+            return null;
+          }
+          if (cr - this.pos > buf.length - this.pos - 2) return null;
+          if (buf[this.pos] !== 36) {
+            const got = buf[this.pos]!;
+            // addReplyErrorFormat turns \r and \n into spaces.
+            const ch = got === CR || got === LF ? " " : String.fromCharCode(got);
+            return { kind: "error", message: `Protocol error: expected '$', got '${ch}'` };
+          }
+          ll = strictInt(buf, this.pos + 1, cr);
+        } else if (cr + 2 > buf.length) return null; // the byte after \r has not arrived
         if (ll === null || ll < 0 || ll > limits.maxBulk) return { kind: "error", message: "Protocol error: invalid bulk length" };
         if (ll > 16384 && limits.authRequired) return { kind: "error", message: "Protocol error: unauthenticated bulk length" };
         // Checked at the length line, before any buffer is made for the bulk: the budget bounds memory, not just argv.
