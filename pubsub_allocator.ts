@@ -1,9 +1,10 @@
-// pubsub_allocator.ts — starts the pub/sub server under the allocator setting it is measured with. mimalloc (Bun's
-// allocator) reads its settings from the environment at process start only, so the server re-executes itself once with them.
+// pubsub_allocator.ts — `--allocator cpu`: the pub/sub server under MIMALLOC_PURGE_HOLES=0. mimalloc (Bun's allocator)
+// reads its settings from the environment at process start only, so the server re-executes itself once with it.
 //
 // Why: under load mimalloc gives the freed holes inside pages still in use back to the system every 100 ms (madvise),
-// then faults them in again as they are reused: a third of the store's CPU per webhook on a 2-core VM (docs/performance.md,
-// issue 28). With MIMALLOC_PURGE_HOLES=0 those holes wait for reuse; whole free pages still go back as usual.
+// then faults them in again as they are reused: about a quarter of the store's CPU per webhook on a 2-core VM
+// (docs/performance.md, issue 28). Kept for reuse instead, they cost memory: 20-40% more in steady use, and about
+// 500 B more per idle connection, so saving memory stays the default (--allocator memory).
 import { existsSync } from "node:fs";
 import { FFIType, ptr } from "bun:ffi";
 import { openLibc } from "./pubsub_libc";
@@ -11,11 +12,12 @@ import { openLibc } from "./pubsub_libc";
 const SETTING = "MIMALLOC_PURGE_HOLES";
 
 /** One line for the start-up log: the setting the server runs with, and how to choose the other. */
-export function allocatorLine(env: Readonly<Record<string, string | undefined>>): string {
+export function allocatorLine(env: Readonly<Record<string, string | undefined>>, asked: "memory" | "cpu"): string {
   const v = env[SETTING];
-  if (v === "0") return `pubsub: allocator: ${SETTING}=0, freed memory inside pages in use is kept for reuse (less CPU under load for more memory; ${SETTING}=1 gives it back, docs/operations.md)`;
+  if (v === "0") return `pubsub: allocator: saves CPU (${SETTING}=0): freed memory inside pages in use is kept for reuse, so memory stays higher (--allocator memory gives it back)`;
   if (v !== undefined) return `pubsub: allocator: ${SETTING}=${v}, as set in the environment`;
-  return `pubsub: allocator: mimalloc's defaults (${SETTING}=0 could not be applied at start)`;
+  if (asked === "cpu") return `pubsub: allocator: mimalloc's defaults (--allocator cpu could not set ${SETTING}=0 at start)`;
+  return "pubsub: allocator: saves memory (mimalloc's defaults); --allocator cpu takes about a quarter less CPU per webhook under load for more memory";
 }
 
 /**
