@@ -1,6 +1,6 @@
 // bench/procstat.ts — what the benchmarks read of a process from /proc: its resident memory and its CPU time.
 // Linux only; a reading that is not there (the process is gone) is NaN.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 
 /** Resident set size in bytes (VmRSS). */
 export function rssBytes(pid: number): number {
@@ -12,4 +12,27 @@ export function rssBytes(pid: number): number {
 export function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/**
+ * CPU time so far in nanoseconds, every thread's time on a CPU summed from /proc/<pid>/task/<tid>/schedstat (user and
+ * system together). Why beside cpuSeconds: its 10 ms ticks are a tenth of a half-second fan-out run's server CPU.
+ * Threads that ended before the reading are not counted; a process that is gone reads NaN.
+ */
+export function cpuNanoseconds(pid: number): number {
+  let ns = 0;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return NaN;
+  }
+  for (const tid of tasks) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns;
 }
