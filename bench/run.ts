@@ -22,6 +22,8 @@ if (args.includes("--help") || args.includes("-h")) {
   --fanout A,B    subscriber counts for the fan-out runs (default 100,1000,10000)
 XADD rows: each server first takes an unrecorded warm-up (the same XADDs, 4x the count, -P 16), since a JIT-compiled
 server's first seconds measure its compiler; -P 16 then runs 4x the requests of -P 1, so it lasts long enough to read.
+Throughput rows (PUBLISH, fan-out, channels, patterns, XADD) are each followed by the server's CPU per request or per
+delivery while measured: all its threads, user and system, from /proc/<pid>/task/*/schedstat.
 Writes a markdown table to stdout and the figures as JSON under bench/results/.`);
   process.exit(0);
 }
