@@ -3,7 +3,7 @@
 // group commit of history writes), XREAD BLOCK wake-ups, ACL logins and reloads, INFO's figures, and `main`.
 import { randomBytes } from "node:crypto";
 import type { TCPSocketListener } from "bun";
-import { DEFAULT_MAX_BULK, enc, latin1, cString, type ParseLimits } from "./resp";
+import { DEFAULT_MAX_BULK, enc, latin1, cString, type InPlaceCommand, type ParseLimits } from "./resp";
 import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./pubsub_history";
 import { xreadHeader, xreadPart, type KeyClient } from "./pubsub_keyspace";
@@ -325,7 +325,8 @@ class PubSubServer implements CommandHost {
         return;
       }
       this.stats.commands++;
-      this.execute(c, r.argv);
+      if (r.kind === "in-place") this.executeInPlace(c, r);
+      else this.execute(c, r.argv);
       // CLIENT REPLY SKIP silences exactly the next command (resetClient's flag dance).
       c.replySkip = false;
       if (c.replySkipNext) {
@@ -336,12 +337,13 @@ class PubSubServer implements CommandHost {
   }
 
   /** The checks before a command runs, in processCommand's order; each refusal counts as a rejected call. */
-  private refusal(c: Connection, cmd: Command, argv: Uint8Array[]): string | null {
-    if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) return enc.error(`wrong number of arguments for '${cmd.fullname}' command`);
+  private refusal(c: Connection, cmd: Command, args: Uint8Array[] | InPlaceCommand): string | null {
+    if ((cmd.arity > 0 && cmd.arity !== args.length) || args.length < -cmd.arity) return enc.error(`wrong number of arguments for '${cmd.fullname}' command`);
     if (!c.authenticated && !cmd.noAuth) return "-NOAUTH Authentication required.\r\n";
     // ACL after NOAUTH and before the subscribed-mode check, in the order Redis 7 checks them.
     if (!c.user.unrestricted) {
-      const refused = c.user.refusal(cmd, cmd.noAuth, { length: argv.length, at: (i) => latin1(argv[i]!) });
+      const at = Array.isArray(args) ? (i: number) => latin1(args[i]!) : (i: number) => args.text(i);
+      const refused = c.user.refusal(cmd, cmd.noAuth, { length: args.length, at });
       if (refused !== null) return refused;
     }
     // Redis's MISCONF: after ACL, before the subscribed-mode check.
@@ -365,10 +367,25 @@ class PubSubServer implements CommandHost {
       }
       return;
     }
+    this.run(c, cmd, argv);
+  }
+
+  /**
+   * A command read in place runs there when its handler can (XADD: its fields are packed straight from the received
+   * bytes); any other is given an argv, as the general path would have made it, and runs as usual.
+   */
+  private executeInPlace(c: Connection, args: InPlaceCommand): void {
+    const cmd = findCommand(args.buf, args.spans[0]!, args.spans[1]!);
+    if (cmd?.inPlace === undefined) return this.execute(c, args.argv());
+    this.run(c, cmd, args);
+  }
+
+  /** Runs a command found in the table: the checks, the handler, its stats, and its reply's place in the group commit. */
+  private run(c: Connection, cmd: Command, args: Uint8Array[] | InPlaceCommand): void {
     // A reserved slot takes AUTH or HELLO first, and only a login keeps it.
     if (c.reserved !== null && cmd.fullname !== "auth" && cmd.fullname !== "hello") return this.refuseReserved(c);
     const stat = this.infoStats.command(cmd);
-    const refused = this.refusal(c, cmd, argv);
+    const refused = this.refusal(c, cmd, args);
     if (refused !== null) {
       stat.rejected++;
       c.reply(refused);
@@ -382,7 +399,8 @@ class PubSubServer implements CommandHost {
     const timed = (stat.calls & 15) === 0;
     const t0 = timed ? Bun.nanoseconds() : 0;
     try {
-      cmd.handler!(this, c, argv);
+      if (Array.isArray(args)) cmd.handler!(this, c, args);
+      else cmd.inPlace!(this, c, args);
     } catch (err) {
       // A failing command (say, history on a full disk) answers with an error; the server and its clients go on.
       console.error(`pubsub: ${cmd.fullname} failed: ${(err as Error).message}`);

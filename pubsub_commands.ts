@@ -1,8 +1,8 @@
 // pubsub_commands.ts — the command table (Redis's commands.def): one row per command (arity, flags, ACL categories, key and
 // channel positions, handler) and lookup by name; pub/sub, connection, CLIENT and server handlers here, stream and key ones in pubsub_keyspace.ts.
-import { enc, latin1, cString, equalsIgnoreCase as eqi, strictInt } from "./resp";
+import { enc, latin1, cString, equalsIgnoreCase as eqi, strictInt, type CommandArgs } from "./resp";
 import { globMatch } from "./glob";
-import { KEY_HANDLERS, type KeyHost } from "./pubsub_keyspace";
+import { KEY_HANDLERS, KEY_IN_PLACE, type KeyHost } from "./pubsub_keyspace";
 import { Channels, subCount, type KindName } from "./pubsub_channels";
 import type { Connection, Connections } from "./pubsub_connection";
 import { PUBLISH, READ, SUBSCRIBE, WRITE, type AclCommand, type ChannelSpec, type KeySpec, type Rights } from "./acl";
@@ -30,6 +30,8 @@ export interface CommandHost extends KeyHost {
 }
 
 type Handler = (h: CommandHost, c: Connection, argv: Uint8Array[]) => void;
+/** The same command on arguments read in place (resp.ts's InPlaceCommand), for the hot write path: no copy per argument. */
+export type InPlaceHandler = (h: CommandHost, c: Connection, args: CommandArgs) => void;
 
 /** A row of the table; what the ACL reads of it (full name, categories, key and channel specs) is acl.ts's AclCommand. */
 export type Command = AclCommand & {
@@ -46,6 +48,8 @@ export type Command = AclCommand & {
   /** Changes history (the write flag): refused with MISCONF while the disk refuses writes. */
   readonly writes: boolean;
   readonly handler?: Handler;
+  /** Set for the commands that also run on arguments read in place (XADD); the server then skips making an argv. */
+  readonly inPlace?: InPlaceHandler;
   readonly sub?: ReadonlyMap<string, Command>;
   readonly parent?: Command;
 };
@@ -58,6 +62,7 @@ type Row = {
   channels?: ChannelSpec;
   inPubsub?: boolean;
   handler?: Handler;
+  inPlace?: InPlaceHandler;
   subs?: Record<string, Row>;
 };
 
@@ -568,7 +573,7 @@ const KEY_ROWS: [string, number, string, string, KeySpec | null][] = [
   ["keys", 2, "readonly", "keyspace read slow dangerous", null],
   ["scan", -2, "readonly", "keyspace read slow", null],
 ];
-for (const [name, arity, flags, acl, keys] of KEY_ROWS) ROWS[name] = { arity, flags, acl, keys: keys ?? undefined, handler: KEY_HANDLERS[name]! };
+for (const [name, arity, flags, acl, keys] of KEY_ROWS) ROWS[name] = { arity, flags, acl, keys: keys ?? undefined, handler: KEY_HANDLERS[name]!, inPlace: KEY_IN_PLACE[name] };
 
 const words = (s: string | undefined): string[] => (s ? s.split(" ").filter(Boolean) : []);
 
@@ -588,6 +593,7 @@ function build(name: string, row: Row, parent?: Command): Command {
     noAuth: flags.includes("no_auth"),
     writes: flags.includes("write"),
     handler: row.handler,
+    inPlace: row.inPlace,
     parent,
   };
   if (row.subs) {
@@ -605,14 +611,18 @@ const TABLE: ReadonlyMap<string, Command> = new Map(Object.entries(ROWS).map(([n
 const BY_LENGTH: Command[][] = [];
 for (const cmd of TABLE.values()) (BY_LENGTH[cmd.name.length] ??= []).push(cmd);
 
-/** Finds a command by its name's bytes (any case), building no lower-cased string per command on the hot path. */
-export function findCommand(name: Uint8Array): Command | undefined {
-  const candidates = BY_LENGTH[name.length];
+/**
+ * Finds a command by its name's bytes (any case), building no lower-cased string per command on the hot path: `name`
+ * itself, or bytes [from, to) of it (a command read in place).
+ */
+export function findCommand(name: Uint8Array, from = 0, to = name.length): Command | undefined {
+  const len = to - from;
+  const candidates = BY_LENGTH[len];
   if (!candidates) return undefined;
   outer: for (const cmd of candidates) {
     const n = cmd.name;
-    for (let i = 0; i < name.length; i++) {
-      let b = name[i]!;
+    for (let i = 0; i < len; i++) {
+      let b = name[from + i]!;
       if (b >= 65 && b <= 90) b |= 32;
       if (b !== n.charCodeAt(i)) continue outer;
     }

@@ -1,7 +1,7 @@
 // pubsub_connection.ts — one server-side connection (Redis's networking.c): its state, replies and frames queued for one
 // write per event-loop turn, backpressure both ways, the output limits, and the one way a connection is closed.
 import type { Socket } from "bun";
-import { RequestParser, type ParseLimits, type ParseResult, type Proto } from "./resp";
+import { RequestParser, type InPlaceResult, type ParseLimits, type Proto } from "./resp";
 import type { AclUser } from "./acl";
 import type { StreamId } from "./pubsub_history";
 import type { Subscriber, SubscriptionSets } from "./pubsub_channels";
@@ -174,11 +174,14 @@ export class Connection implements Subscriber {
   feed(chunk: Uint8Array): void {
     (this.input ??= this.pool.lendParser()).push(chunk);
   }
-  /** The next whole command, or null; once all input is parsed, the parser goes back to the pool. */
-  nextCommand(limits: ParseLimits): ParseResult {
+  /**
+   * The next whole command, or null; once all input is parsed, the parser goes back to the pool. A command that is
+   * all here comes read in place (valid until the next call), any other as an argv.
+   */
+  nextCommand(limits: ParseLimits): InPlaceResult {
     const p = this.input;
     if (p === null) return null;
-    const r = p.next(limits);
+    const r = p.next(limits, true);
     if (r === null && p.idle) {
       this.input = null;
       this.pool.returnParser(p);

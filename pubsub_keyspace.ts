@@ -1,8 +1,8 @@
 // pubsub_keyspace.ts — the stream and key commands that history needs (XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD,
 // DEL, EXISTS, TYPE, SCAN, KEYS): their handlers, argument parsing and replies as in Redis 7.0.15's t_stream.c and db.c.
-import { enc, equalsIgnoreCase, latin1, latin1Range, cString, strictInt, type Proto } from "./resp";
+import { ArgvArgs, enc, equalsIgnoreCase, latin1, latin1Range, cString, strictInt, type CommandArgs, type Proto } from "./resp";
 import { globMatch } from "./glob";
-import { eachElement, elementCount, pack, type U64 } from "./pubsub_entry";
+import { eachElement, elementCount, packArgs, type U64 } from "./pubsub_entry";
 import { History, Stream, MAX_ID, MIN_ID, cmpId, decrId, idString, incrId, parseU64, type Entry, type StreamId } from "./pubsub_history";
 
 export interface KeyClient {
@@ -19,6 +19,8 @@ export interface KeyHost {
 }
 
 type KeyHandler = (h: KeyHost, c: KeyClient, argv: Uint8Array[]) => void;
+/** A handler that reads its arguments where they arrived (resp.ts's CommandArgs): no copy of each is made for it. */
+export type InPlaceKeyHandler = (h: KeyHost, c: KeyClient, args: CommandArgs) => void;
 
 const SYNTAX = "syntax error";
 const NOT_INT = "value is not an integer or out of range";
@@ -63,48 +65,47 @@ export const xreadHeader = (resp: Proto, n: number): string => (resp === 2 ? `*$
 type TrimArgs = { maxlen?: number; minid?: StreamId; approx: boolean; limit: number; noMkStream: boolean; id?: { id: StreamId; seqGiven: boolean }; idPos: number };
 
 /** streamParseAddOrTrimArgsOrReply. Returns an error message, or the parsed arguments. */
-function parseAddOrTrim(argv: Uint8Array[], xadd: boolean): TrimArgs | string {
+function parseAddOrTrim(args: CommandArgs, xadd: boolean): TrimArgs | string {
   const a: TrimArgs = { approx: false, limit: 0, noMkStream: false, idPos: -1 };
   let strategy: "none" | "maxlen" | "minid" = "none";
   let limitGiven = false;
   let i = 2;
-  for (; i < argv.length; i++) {
-    const more = argv.length - 1 - i;
-    const opt = argv[i]!;
-    if (xadd && opt.length === 1 && opt[0] === 42) break;
-    if ((eqi(opt, "maxlen") || eqi(opt, "minid")) && more) {
+  const oneByte = (j: number, b: number) => args.size(j) === 1 && args.byteAt(j, 0) === b;
+  for (; i < args.length; i++) {
+    const more = args.length - 1 - i;
+    if (xadd && oneByte(i, 42)) break;
+    if ((args.is(i, "maxlen") || args.is(i, "minid")) && more) {
       if (strategy !== "none") return "syntax error, MAXLEN and MINID options at the same time are not compatible";
-      const isMax = eqi(opt, "maxlen");
+      const isMax = args.is(i, "maxlen");
       a.approx = false;
-      const next = argv[i + 1]!;
-      if (more >= 2 && next.length === 1 && next[0] === 126) {
+      if (more >= 2 && oneByte(i + 1, 126)) {
         a.approx = true;
         i++;
-      } else if (more >= 2 && next.length === 1 && next[0] === 61) i++;
+      } else if (more >= 2 && oneByte(i + 1, 61)) i++;
       if (isMax) {
-        const v = strictInt(argv[i + 1]!);
+        const v = args.int(i + 1);
         if (v === null) return NOT_INT;
         if (v < 0) return "The MAXLEN argument must be >= 0.";
         a.maxlen = v;
         strategy = "maxlen";
       } else {
-        const p = parseId(argv[i + 1]!, 0, true);
+        const p = parseId(args.bytes(i + 1), 0, true);
         if (!p) return BAD_ID;
         a.minid = p.id;
         strategy = "minid";
       }
       i++;
-    } else if (eqi(opt, "limit") && more) {
-      const v = strictInt(argv[i + 1]!);
+    } else if (args.is(i, "limit") && more) {
+      const v = args.int(i + 1);
       if (v === null) return NOT_INT;
       if (v < 0) return "The LIMIT argument must be >= 0.";
       a.limit = v;
       limitGiven = true;
       i++;
-    } else if (xadd && eqi(opt, "nomkstream")) {
+    } else if (xadd && args.is(i, "nomkstream")) {
       a.noMkStream = true;
     } else if (xadd) {
-      const p = parseId(opt, 0, true, true);
+      const p = parseId(args.bytes(i), 0, true, true);
       if (!p) return BAD_ID;
       a.id = p;
       break;
@@ -125,14 +126,15 @@ function trim(h: KeyHost, key: string, s: Stream, a: TrimArgs): number {
   return gone.length;
 }
 
-const xadd: KeyHandler = (h, c, argv) => {
-  const a = parseAddOrTrim(argv, true);
+/** XADD, on its arguments wherever they are: an array, or the received bytes (the fields are packed straight from there). */
+const xadd: InPlaceKeyHandler = (h, c, args) => {
+  const a = parseAddOrTrim(args, true);
   if (typeof a === "string") return c.reply(enc.error(a));
   const fieldPos = a.idPos + 1;
-  const nf = argv.length - fieldPos;
+  const nf = args.length - fieldPos;
   if (nf < 2 || nf % 2 === 1) return c.reply(enc.error("wrong number of arguments for 'xadd' command"));
   if (a.id && a.id.seqGiven && a.id.id.ms === 0 && a.id.id.seq === 0) return c.reply(enc.error("The ID specified in XADD must be greater than 0-0"));
-  const key = latin1(argv[1]!);
+  const key = args.text(1);
   let s = h.history.get(key);
   if (!s) {
     if (a.noMkStream) return c.reply(enc.null(c.resp));
@@ -147,7 +149,7 @@ const xadd: KeyHandler = (h, c, argv) => {
   else if (s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("Elements are too large to be stored"));
   else id = incrId(s.lastId);
   if (!id || cmpId(id, s.lastId) <= 0) return c.reply(enc.error("The ID specified in XADD is equal or smaller than the target stream top item"));
-  h.history.add(key, s, { id, packed: pack(argv, fieldPos) }); // a copy: a view would pin the whole socket chunk
+  h.history.add(key, s, { id, packed: packArgs(args, fieldPos) }); // a copy: a view would pin the whole socket chunk
   c.reply(enc.bulk(idString(id)));
   if (a.maxlen !== undefined || a.minid !== undefined) trim(h, key, s, a);
   h.signal(key);
@@ -260,8 +262,11 @@ function scanKeys(h: KeyHost, pattern: string | null, type: string | null): stri
 }
 
 /** The handlers; each command's arity, flags, ACL categories and keys are its row in pubsub_commands.ts. */
+/** The commands that also read their arguments in place, by name. */
+export const KEY_IN_PLACE: Record<string, InPlaceKeyHandler> = { xadd };
+
 export const KEY_HANDLERS: Record<string, KeyHandler> = {
-  xadd: xadd,
+  xadd: (h, c, argv) => xadd(h, c, new ArgvArgs(argv)),
   xrange: rangeCommand(false),
   xrevrange: rangeCommand(true),
   xlen: (h, c, argv) => c.reply(enc.int(h.history.get(latin1(argv[1]!))?.length ?? 0)),
@@ -287,7 +292,7 @@ export const KEY_HANDLERS: Record<string, KeyHandler> = {
     const key = latin1(argv[1]!);
     const s = h.history.get(key);
     if (!s) return c.reply(":0\r\n");
-    const a = parseAddOrTrim(argv, false);
+    const a = parseAddOrTrim(new ArgvArgs(argv), false);
     if (typeof a === "string") return c.reply(enc.error(a));
     c.reply(enc.int(trim(h, key, s, a)));
   },

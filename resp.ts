@@ -33,6 +33,122 @@ export type ParseResult =
   | { kind: "command"; argv: Uint8Array[] }
   | { kind: "error"; message: string }
   | null;
+/** next() with inPlace: a whole command may also come back read in place, its arguments left in the received bytes. */
+export type InPlaceResult = ParseResult | InPlaceCommand;
+
+/**
+ * A command's arguments read by index, whether they are an array of copies (ArgvArgs) or ranges of the received bytes
+ * (InPlaceCommand): a handler written against this takes either, and reads an argument without a copy being made of it.
+ */
+export interface CommandArgs {
+  readonly length: number;
+  /** Argument i's length in bytes. */
+  size(i: number): number;
+  /** Byte k of argument i. */
+  byteAt(i: number, k: number): number;
+  /** Does argument i spell `word` (lower-case ASCII), in any case? */
+  is(i: number, word: string): boolean;
+  /** Argument i as Redis's string2ll reads it (strictInt). */
+  int(i: number): number | null;
+  /** Argument i as a binary-safe latin1 string. */
+  text(i: number): string;
+  /** Argument i's bytes: a view or the argument itself, to read and never to keep. */
+  bytes(i: number): Uint8Array;
+  /** Copies argument i into `out` at `at`. */
+  copyInto(i: number, out: Uint8Array, at: number): void;
+}
+
+/** Short copies by hand: set() is a native call, which costs more than moving a few bytes. */
+const HAND_COPY = 32;
+
+/** An argv array read through CommandArgs. */
+export class ArgvArgs implements CommandArgs {
+  constructor(private readonly argv: readonly Uint8Array[]) {}
+  get length(): number {
+    return this.argv.length;
+  }
+  size(i: number): number {
+    return this.argv[i]!.length;
+  }
+  byteAt(i: number, k: number): number {
+    return this.argv[i]![k]!;
+  }
+  is(i: number, word: string): boolean {
+    return equalsIgnoreCase(this.argv[i], word);
+  }
+  int(i: number): number | null {
+    return strictInt(this.argv[i]!);
+  }
+  text(i: number): string {
+    return latin1(this.argv[i]!);
+  }
+  bytes(i: number): Uint8Array {
+    return this.argv[i]!;
+  }
+  copyInto(i: number, out: Uint8Array, at: number): void {
+    const e = this.argv[i]!;
+    const n = e.length;
+    if (n <= HAND_COPY) for (let j = 0; j < n; j++) out[at + j] = e[j]!;
+    else out.set(e, at);
+  }
+}
+
+/** The most arguments a command may have to be read in place; longer ones take the general path. */
+const IN_PLACE_MAX_ARGS = 64;
+
+/**
+ * A whole command whose arguments are left where they arrived: argument i is buf[spans[2i], spans[2i + 1]). Why: a
+ * copy per argument is an object per argument for the collector, which a handler that packs the bytes straight from
+ * here (XADD) never needs. One per parser, reused: valid until that parser's next call.
+ */
+export class InPlaceCommand implements CommandArgs {
+  readonly kind = "in-place";
+  buf: Uint8Array = NO_BYTES;
+  readonly spans = new Int32Array(2 * IN_PLACE_MAX_ARGS);
+  length = 0;
+  size(i: number): number {
+    return this.spans[2 * i + 1]! - this.spans[2 * i]!;
+  }
+  byteAt(i: number, k: number): number {
+    return this.buf[this.spans[2 * i]! + k]!;
+  }
+  is(i: number, word: string): boolean {
+    const from = this.spans[2 * i]!;
+    if (this.spans[2 * i + 1]! - from !== word.length) return false;
+    for (let k = 0; k < word.length; k++) {
+      let c = this.buf[from + k]!;
+      if (c >= 65 && c <= 90) c |= 32;
+      if (c !== word.charCodeAt(k)) return false;
+    }
+    return true;
+  }
+  int(i: number): number | null {
+    return strictInt(this.buf, this.spans[2 * i]!, this.spans[2 * i + 1]!);
+  }
+  text(i: number): string {
+    return latin1Range(this.buf, this.spans[2 * i]!, this.spans[2 * i + 1]!);
+  }
+  bytes(i: number): Uint8Array {
+    return this.buf.subarray(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+  }
+  copyInto(i: number, out: Uint8Array, at: number): void {
+    const from = this.spans[2 * i]!;
+    const n = this.spans[2 * i + 1]! - from;
+    const buf = this.buf;
+    if (n <= HAND_COPY) for (let j = 0; j < n; j++) out[at + j] = buf[from + j]!;
+    else out.set(buf.subarray(from, from + n), at);
+  }
+  /** The arguments as the general path makes them: short ones copied, longer ones views (see SMALL_ARG). */
+  argv(): Uint8Array[] {
+    const out: Uint8Array[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) {
+      const from = this.spans[2 * i]!;
+      const n = this.spans[2 * i + 1]! - from;
+      out[i] = n <= SMALL_ARG ? copySmall(this.buf, from, n) : this.buf.subarray(from, from + n);
+    }
+    return out;
+  }
+}
 
 /**
  * Redis's string2ll: a strict decimal, no '+', no leading zeros, at most 20 characters.
@@ -214,6 +330,8 @@ export class RequestParser {
   private bigFill = 0;
   /** What the multibulk under way holds so far, as ParseLimits.maxRequest counts it. */
   private requestBytes = 0;
+  /** next()'s in-place result, made at its first use. */
+  private inPlace: InPlaceCommand | null = null;
 
   /** Nothing buffered and no command under way: the parser can be dropped or lent to another connection. */
   get idle(): boolean {
@@ -244,13 +362,25 @@ export class RequestParser {
     this.pos = 0;
   }
 
-  next(limits: ParseLimits): ParseResult {
+  /**
+   * The next command, or null when none is whole yet. With `inPlace`, a multibulk that is all here already comes back as
+   * the parser's InPlaceCommand (its arguments left in the received bytes, valid until the next call); anything else,
+   * and any request that is not plainly well formed, takes the general path, which says what is wrong as Redis does.
+   */
+  next(limits: ParseLimits): ParseResult;
+  next(limits: ParseLimits, inPlace: boolean): InPlaceResult;
+  next(limits: ParseLimits, inPlace = false): InPlaceResult {
     for (;;) {
       if (this.big === null && this.pos >= this.buf.length) {
         // All parsed: let go of the last chunk (an idle connection would keep it for as long as it stays idle).
         this.buf = NO_BYTES;
         this.pos = 0;
+        if (this.inPlace !== null) this.inPlace.buf = NO_BYTES;
         return null;
+      }
+      if (inPlace && this.multibulkLen === 0 && this.buf[this.pos] === 42) {
+        const whole = this.whole(limits);
+        if (whole !== null) return whole;
       }
       // Redis's reqtype, derived rather than kept (one field less per connection): a multibulk is under way, or starts
       // here with '*'; anything else is an inline command, which is read whole or not at all.
@@ -260,6 +390,45 @@ export class RequestParser {
       if (r.argv.length === 0) continue; // empty line or *0: Redis resets and reads on
       return r;
     }
+  }
+
+  /**
+   * A multibulk read in one pass when it is all in the buffer and plainly well formed: "*" and a count of 1 to 64, then
+   * per argument "$", its length (digits, no leading zero) and CR, each within the limits. Null, with nothing consumed,
+   * for anything else: the general path reads it instead and gives the error, if there is one.
+   */
+  private whole(limits: ParseLimits): InPlaceCommand | null {
+    if (limits.authRequired) return null; // Redis's tighter caps before AUTH: the general path has them
+    const buf = this.buf;
+    const end = buf.length;
+    let at = this.pos + 1;
+    let c = buf[at]!;
+    if (!(c >= 49 && c <= 57)) return null;
+    let count = c - 48;
+    for (at++; at < end && (c = buf[at]!) >= 48 && c <= 57; at++) if ((count = count * 10 + (c - 48)) > IN_PLACE_MAX_ARGS) return null;
+    if (buf[at] !== CR || at + 2 > end) return null;
+    at += 2; // the byte after CR is not looked at, as Redis does not
+    const cmd = (this.inPlace ??= new InPlaceCommand());
+    const spans = cmd.spans;
+    let budget = limits.maxRequest ?? Infinity;
+    for (let i = 0; i < count; i++) {
+      if (buf[at] !== 36) return null;
+      c = buf[++at]!;
+      if (!(c >= 49 && c <= 57)) return null;
+      let len = c - 48;
+      const stop = Math.min(at + 9, end);
+      for (at++; at < stop && (c = buf[at]!) >= 48 && c <= 57; at++) len = len * 10 + (c - 48);
+      if (buf[at] !== CR) return null;
+      at += 2;
+      if (len > limits.maxBulk || (budget -= len + ARG_OVERHEAD) < 0 || at + len + 2 > end) return null;
+      spans[2 * i] = at;
+      spans[2 * i + 1] = at + len;
+      at += len + 2;
+    }
+    this.pos = at;
+    cmd.buf = buf;
+    cmd.length = count;
+    return cmd;
   }
 
   private inline(): ParseResult {

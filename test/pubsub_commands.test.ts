@@ -27,9 +27,19 @@ describe("command table", () => {
       if (cmd.parent) continue;
       expect(findCommand(Buffer.from(cmd.name))).toBe(cmd);
       expect(findCommand(Buffer.from(cmd.name.toUpperCase()))).toBe(cmd);
+      // Read in place: the name's bytes within a larger buffer, nothing before or after it counting.
+      const around = Buffer.from(`*1\r\n$${cmd.name.length}\r\n${cmd.name.toUpperCase()}\r\n`);
+      const from = around.indexOf(cmd.name.toUpperCase(), 4);
+      expect(findCommand(around, from, from + cmd.name.length)).toBe(cmd);
+      expect(findCommand(around, from, from + cmd.name.length - 1)).not.toBe(cmd);
     }
     expect(findCommand(Buffer.from("nosuch"))).toBeUndefined();
     expect(commandByName("client|nosuch")).toBeUndefined();
+  });
+
+  test("only XADD runs on arguments read in place; every command has its argv handler", () => {
+    expect(allCommands().filter((c) => c.inPlace !== undefined).map((c) => c.fullname)).toEqual(["xadd"]);
+    for (const cmd of allCommands()) if (!cmd.sub) expect(cmd.handler).toBeDefined();
   });
 
   test("flags decide no_auth and write; subcommands know their parent", () => {

@@ -14,6 +14,9 @@ import {
   latin1,
   INLINE_MAX,
   ARG_OVERHEAD,
+  ArgvArgs,
+  equalsIgnoreCase,
+  type CommandArgs,
   type ParseResult,
   type ParseLimits,
   type Reply,
@@ -25,17 +28,46 @@ const LIMITS: ParseLimits = { authRequired: false, maxBulk: 512 * 1024 * 1024 };
 
 type Outcome = string[][] | { error: string; before: string[][] };
 
-/** Feeds `chunks` in order and collects every command (as latin1 strings) until the parser needs more or errors. */
-function parseChunks(chunks: Uint8Array[], limits = LIMITS): Outcome {
+/** Every argument of `args` through each of its accessors, which must agree with its bytes. */
+function readArgs(args: CommandArgs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const bytes = args.bytes(i);
+    const text = args.text(i);
+    expect(latin1(bytes)).toBe(text);
+    expect(args.size(i)).toBe(bytes.length);
+    for (let k = 0; k < bytes.length; k++) expect(args.byteAt(i, k)).toBe(bytes[k]!);
+    expect(args.int(i)).toBe(strictInt(bytes));
+    const lower = text.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+    expect(args.is(i, lower)).toBe(equalsIgnoreCase(bytes, lower));
+    expect(args.is(i, lower)).toBe(true);
+    expect(args.is(i, lower + "x")).toBe(false);
+    const copy = new Uint8Array(bytes.length + 2).fill(0xee);
+    args.copyInto(i, copy, 1);
+    expect([...copy]).toEqual([0xee, ...bytes, 0xee]);
+    out.push(text);
+  }
+  return out;
+}
+
+/**
+ * Feeds `chunks` in order and collects every command (as latin1 strings) until the parser needs more or errors. With
+ * `inPlace`, commands read in place are read through their accessors, and their argv() must say the same.
+ */
+function parseChunks(chunks: Uint8Array[], limits = LIMITS, inPlace = false): Outcome {
   const p = new RequestParser();
   const cmds: string[][] = [];
   for (const c of chunks) {
     p.push(c);
     for (;;) {
-      const r: ParseResult = p.next(limits);
+      const r = p.next(limits, inPlace);
       if (r === null) break;
       if (r.kind === "error") return { error: r.message, before: cmds };
-      cmds.push(r.argv.map(latin1));
+      if (r.kind === "in-place") {
+        const args = readArgs(r);
+        expect(r.argv().map(latin1)).toEqual(args);
+        cmds.push(args);
+      } else cmds.push(r.argv.map(latin1));
     }
   }
   return cmds;
@@ -87,7 +119,68 @@ describe("RequestParser", () => {
     test(`${name}: whole, byte by byte, and split at every boundary`, () => {
       for (const way of everySplit(input)) expect(parseChunks(way)).toEqual(want);
     });
+    test(`${name}, read in place where whole: the same commands and errors, every way`, () => {
+      for (const way of everySplit(input)) expect(parseChunks(way, LIMITS, true)).toEqual(want);
+    });
   }
+
+  test("in place: a whole multibulk is read where it arrived, once; one split across chunks, an inline one, or an unusual one is an argv", () => {
+    const p = new RequestParser();
+    const chunk = b("*3\r\n$4\r\nXADD\r\n$1\r\nk\r\n$5\r\nhello\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi");
+    p.push(chunk);
+    const first = p.next(LIMITS, true);
+    if (first?.kind !== "in-place") throw new Error("expected a command read in place");
+    expect(first.buf).toBe(chunk);
+    expect(first.length).toBe(3);
+    expect([...first.spans.subarray(0, 6)]).toEqual([8, 12, 18, 19, 25, 30]);
+    expect(p.next(LIMITS, true)).toBeNull(); // the ECHO is not all here yet
+    p.push(b("\r\nPING\r\n*1\r\n$04\r\nPING\r\n"));
+    const second = p.next(LIMITS, true);
+    expect(second?.kind).toBe("command"); // it began in the chunk before: the general path carried it
+    const third = p.next(LIMITS, true);
+    expect(third?.kind === "command" && third.argv.map(latin1)).toEqual(["PING"]); // inline
+    const fourth = p.next(LIMITS, true);
+    expect(fourth?.kind === "error" && fourth.message).toBe("Protocol error: invalid bulk length"); // "$04": the general path's error
+  });
+
+  test("in place: nothing is read in place before AUTH, past 64 arguments, or past a limit, and the general path says the same", () => {
+    const cmd = (n: number) => `*${n}\r\n` + "$1\r\na\r\n".repeat(n);
+    const kinds = (input: string, limits: ParseLimits) => {
+      const p = new RequestParser();
+      p.push(b(input));
+      const r = p.next(limits, true);
+      return r?.kind === "error" ? r.message : r?.kind;
+    };
+    expect(kinds(cmd(64), LIMITS)).toBe("in-place");
+    expect(kinds(cmd(65), LIMITS)).toBe("command");
+    expect(kinds(cmd(2), { authRequired: true, maxBulk: 1e9 })).toBe("command");
+    expect(kinds("*1\r\n$11\r\n01234567890\r\n", { authRequired: false, maxBulk: 10 })).toBe("Protocol error: invalid bulk length");
+    const budget = { authRequired: false, maxBulk: 1e9, maxRequest: 2 * ARG_OVERHEAD + 2 };
+    expect(kinds(cmd(2), budget)).toBe("in-place");
+    expect(kinds(cmd(3), budget)).toBe("Protocol error: invalid bulk length");
+  });
+
+  test("in place: the command lets go of the received chunk once all input is parsed (an idle connection keeps none)", () => {
+    const p = new RequestParser();
+    p.push(b("*1\r\n$4\r\nPING\r\n"));
+    const r = p.next(LIMITS, true);
+    if (r?.kind !== "in-place") throw new Error("expected a command read in place");
+    expect(r.buf.length).toBeGreaterThan(0);
+    expect(p.next(LIMITS, true)).toBeNull();
+    expect(r.buf.length).toBe(0);
+    expect(p.idle).toBe(true);
+  });
+
+  test("ArgvArgs reads an argv through the same accessors", () => {
+    const argv = [b("XADD"), b("MaxLen"), b("1000"), b("-12"), b("\x00\xff"), b("x".repeat(40))];
+    expect(readArgs(new ArgvArgs(argv))).toEqual(argv.map(latin1));
+    const args = new ArgvArgs(argv);
+    expect(args.is(1, "maxlen")).toBe(true);
+    expect(args.is(1, "maxle")).toBe(false);
+    expect(args.int(2)).toBe(1000);
+    expect(args.int(3)).toBe(-12);
+    expect(args.int(1)).toBeNull();
+  });
 
   test("an incomplete command waits for more bytes", () => {
     for (const partial of ["*", "*1", "*1\r", "*1\r\n$", "*1\r\n$4\r\nPI", "*1\r\n$4\r\nPING\r", "PIN", "PING\r"]) {
@@ -127,6 +220,18 @@ describe("RequestParser", () => {
     expect(parseChunks([b("*11\r\n")], unauth)).toEqual({ error: "Protocol error: unauthenticated multibulk length", before: [] });
     expect(parseChunks([b("*1\r\n$16385\r\n")], unauth)).toEqual({ error: "Protocol error: unauthenticated bulk length", before: [] });
     expect(parseChunks([b("*10\r\n")], unauth)).toEqual([]);
+  });
+
+  test("limits read in place: the same outcomes as the general path", () => {
+    const small = { authRequired: false, maxBulk: 10 };
+    for (const [input, limits] of [
+      ["*1\r\n$11\r\n01234567890\r\n", small],
+      ["*1\r\n$10\r\n0123456789\r\n", small],
+      ["*11\r\n", { authRequired: true, maxBulk: 1e9 }],
+      ["*1\r\n$16385\r\n", { authRequired: true, maxBulk: 1e9 }],
+      ["*2\r\n$1\r\na\r\n$2\r\nbc\r\n", { authRequired: true, maxBulk: 1e9 }],
+    ] as const)
+      for (const way of everySplit(input)) expect(parseChunks(way, limits, true)).toEqual(parseChunks(way, limits));
   });
 
   test("a request budget (anonymous clients): one bulk over it, or arguments adding up past it, is an invalid bulk length", () => {
@@ -393,12 +498,28 @@ describe("fuzz", () => {
         at += n;
         for (;;) {
           if (++steps > 10_000) throw new Error(`parser loops on ${JSON.stringify(latin1(input))}`);
-          const r = p.next({ authRequired: rand() < 0.2, maxBulk: 1 + Math.floor(rand() * 100) });
+          const r = p.next({ authRequired: rand() < 0.2, maxBulk: 1 + Math.floor(rand() * 100) }, rand() < 0.5);
           if (r === null || r.kind === "error") break;
-          expect(r.argv.length).toBeGreaterThan(0);
+          expect(r.kind === "in-place" ? r.length : r.argv.length).toBeGreaterThan(0);
         }
       }
       // Whatever was accepted is also what a whole-buffer parse accepts (split points never change meaning).
+    }
+  });
+
+  test("read in place or not, random and mutated input gives the same commands and errors, fed in random pieces", () => {
+    const valid = b("*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n*8\r\n$4\r\nXADD\r\n$1\r\nk\r\n$6\r\nMAXLEN\r\n$1\r\n~\r\n$2\r\n10\r\n$1\r\n*\r\n$1\r\nf\r\n$1\r\nv\r\nPING\r\n");
+    for (let round = 0; round < 2000; round++) {
+      let input: Uint8Array;
+      if (round % 2 === 0) input = new Uint8Array(1 + Math.floor(rand() * 64)).map(() => alphabet[Math.floor(rand() * alphabet.length)]!);
+      else {
+        input = valid.slice();
+        const flips = 1 + Math.floor(rand() * 4);
+        for (let i = 0; i < flips; i++) input[Math.floor(rand() * input.length)] = alphabet[Math.floor(rand() * alphabet.length)]!;
+      }
+      const limits = { authRequired: rand() < 0.2, maxBulk: 1 + Math.floor(rand() * 100), maxRequest: rand() < 0.3 ? Math.floor(rand() * 600) : undefined };
+      const pieces = randomPieces(input, rand, 1 + Math.floor(rand() * 16));
+      expect(parseChunks(pieces, limits, true)).toEqual(parseChunks(pieces, limits));
     }
   });
 
