@@ -316,7 +316,8 @@ export function splitArgs(line: Uint8Array): Uint8Array[] | null {
 
 /**
  * The incremental request parser. Feed it socket chunks with push(); pull commands with next().
- * Arguments are short copies, or views into the received bytes (SMALL_ARG), valid until the next push().
+ * Arguments are short copies, or views into the received bytes (SMALL_ARG), valid until the next push(); with next()'s
+ * inPlace, a whole command may instead come as ranges of the received bytes (InPlaceCommand), valid until the next call.
  */
 export class RequestParser {
   // Shared empties until input comes, and again once it is all parsed: an idle connection holds no buffer of its own.
