@@ -3,7 +3,7 @@
 // group commit of history writes), XREAD BLOCK wake-ups, ACL logins and reloads, INFO's figures, and `main`.
 import { randomBytes } from "node:crypto";
 import type { TCPSocketListener } from "bun";
-import { DEFAULT_MAX_BULK, enc, latin1, cString, type InPlaceCommand, type ParseLimits } from "./resp";
+import { DEFAULT_MAX_BULK, enc, latin1, cString, type CommandArgs, type InPlaceCommand, type ParseLimits } from "./resp";
 import { RateLimiter } from "./ratelimit";
 import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from "./pubsub_history";
 import { xreadHeader, xreadPart, type KeyClient } from "./pubsub_keyspace";
@@ -437,9 +437,10 @@ class PubSubServer implements CommandHost {
     this.acks.length = 0;
   }
 
-  publish(command: "publish" | "spublish", channel: Uint8Array, message: Uint8Array): number {
+  publish(command: "publish" | "spublish", args: CommandArgs): number {
     this.stats.published++;
-    const n = this.channels.publish(command, channel, message);
+    // Nobody listens: no argument is taken out of the received bytes at all (a command read in place stays there).
+    const n = this.channels.reaches(command) ? this.channels.publish(command, args.bytes(1), args.bytes(2)) : 0;
     this.stats.delivered += n;
     return n;
   }

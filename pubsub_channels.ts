@@ -184,12 +184,15 @@ export class Channels<C extends Subscriber> {
   }
 
   /** Delivers one message and returns how many received it. Each frame is encoded once and shared by every socket. */
+  /** Does anything subscribe to what `command` reaches (any channel, pattern or shard channel of its kinds)? */
+  reaches(command: "publish" | "spublish"): boolean {
+    for (const k of REACHED_BY[command]) if (this.byKind[k.name].size) return true;
+    return false;
+  }
   publish(command: "publish" | "spublish", channel: Uint8Array, message: Uint8Array): number {
     const kinds = REACHED_BY[command];
     // Nobody subscribed to anything this reaches: do not even build the channel's name as a string.
-    let any = false;
-    for (const k of kinds) if (this.byKind[k.name].size) any = true;
-    if (!any) return 0;
+    if (!this.reaches(command)) return 0;
     const name = latin1(channel);
     let receivers = 0;
     for (const k of kinds) {

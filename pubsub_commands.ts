@@ -1,6 +1,6 @@
 // pubsub_commands.ts — the command table (Redis's commands.def): one row per command (arity, flags, ACL categories, key and
 // channel positions, handler) and lookup by name; pub/sub, connection, CLIENT and server handlers here, stream and key ones in pubsub_keyspace.ts.
-import { enc, latin1, cString, equalsIgnoreCase as eqi, strictInt, type CommandArgs } from "./resp";
+import { ArgvArgs, enc, latin1, cString, equalsIgnoreCase as eqi, strictInt, type CommandArgs } from "./resp";
 import { globMatch } from "./glob";
 import { KEY_HANDLERS, KEY_IN_PLACE, type KeyHost } from "./pubsub_keyspace";
 import { Channels, subCount, type KindName } from "./pubsub_channels";
@@ -13,8 +13,8 @@ export const REDIS_VERSION = "7.0.15";
 export interface CommandHost extends KeyHost {
   readonly channels: Channels<Connection>;
   readonly connections: Connections;
-  /** PUBLISH and SPUBLISH: delivers and counts. */
-  publish(command: "publish" | "spublish", channel: Uint8Array, message: Uint8Array): number;
+  /** PUBLISH and SPUBLISH (the channel is argument 1, the message 2): delivers and counts. */
+  publish(command: "publish" | "spublish", args: CommandArgs): number;
   /** A connection's state before any AUTH, and again after RESET. */
   startAnonymous(c: Connection): void;
   /** AUTH / HELLO AUTH: on success the connection runs as that user. */
@@ -48,7 +48,7 @@ export type Command = AclCommand & {
   /** Changes history (the write flag): refused with MISCONF while the disk refuses writes. */
   readonly writes: boolean;
   readonly handler?: Handler;
-  /** Set for the commands that also run on arguments read in place (XADD); the server then skips making an argv. */
+  /** Set for the commands that also run on arguments read in place (XADD, PUBLISH, SPUBLISH); the server then skips making an argv. */
   readonly inPlace?: InPlaceHandler;
   readonly sub?: ReadonlyMap<string, Command>;
   readonly parent?: Command;
@@ -109,7 +109,8 @@ const publishRow = (command: "publish" | "spublish"): Row => ({
   flags: "pubsub loading stale fast may_replicate",
   acl: PUBLISH.categories.join(" "),
   channels: PUBLISH.channels,
-  handler: (h, c, argv) => c.reply(enc.int(h.publish(command, argv[1]!, argv[2]!))),
+  handler: (h, c, argv) => c.reply(enc.int(h.publish(command, new ArgvArgs(argv)))),
+  inPlace: (h, c, args) => c.reply(enc.int(h.publish(command, args))),
 });
 
 function channelList(h: CommandHost, c: Connection, argv: Uint8Array[], kind: KindName): void {

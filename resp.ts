@@ -52,7 +52,7 @@ export interface CommandArgs {
   int(i: number): number | null;
   /** Argument i as a binary-safe latin1 string. */
   text(i: number): string;
-  /** Argument i's bytes: a view or the argument itself, to read and never to keep. */
+  /** Argument i's bytes as the general path makes an argument (a short copy or a view, see SMALL_ARG), or the argument itself. */
   bytes(i: number): Uint8Array;
   /** Copies argument i into `out` at `at`. */
   copyInto(i: number, out: Uint8Array, at: number): void;
@@ -129,7 +129,9 @@ export class InPlaceCommand implements CommandArgs {
     return latin1Range(this.buf, this.spans[2 * i]!, this.spans[2 * i + 1]!);
   }
   bytes(i: number): Uint8Array {
-    return this.buf.subarray(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+    const from = this.spans[2 * i]!;
+    const n = this.spans[2 * i + 1]! - from;
+    return n <= SMALL_ARG ? copySmall(this.buf, from, n) : this.buf.subarray(from, from + n);
   }
   copyInto(i: number, out: Uint8Array, at: number): void {
     const from = this.spans[2 * i]!;
@@ -141,11 +143,7 @@ export class InPlaceCommand implements CommandArgs {
   /** The arguments as the general path makes them: short ones copied, longer ones views (see SMALL_ARG). */
   argv(): Uint8Array[] {
     const out: Uint8Array[] = new Array(this.length);
-    for (let i = 0; i < this.length; i++) {
-      const from = this.spans[2 * i]!;
-      const n = this.spans[2 * i + 1]! - from;
-      out[i] = n <= SMALL_ARG ? copySmall(this.buf, from, n) : this.buf.subarray(from, from + n);
-    }
+    for (let i = 0; i < this.length; i++) out[i] = this.bytes(i);
     return out;
   }
 }
