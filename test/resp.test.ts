@@ -477,18 +477,19 @@ describe("ReplyParser", () => {
 describe("fuzz", () => {
   const rand = seededRandom(0x9e3779b9); // seeded: failures stay reproducible
   const alphabet = b("*$\r\n0123456789-+:\"' \\xPINGabc\x00\xff");
+  /** Round `round`'s input: random bytes of `letters` on even rounds, `valid` with 1 to 4 bytes changed on odd ones. */
+  const fuzzInput = (round: number, valid: Uint8Array, letters: Uint8Array): Uint8Array => {
+    const letter = () => letters[Math.floor(rand() * letters.length)]!;
+    if (round % 2 === 0) return new Uint8Array(1 + Math.floor(rand() * 64)).map(letter);
+    const input = valid.slice();
+    for (let i = 0, flips = 1 + Math.floor(rand() * 4); i < flips; i++) input[Math.floor(rand() * input.length)] = letter();
+    return input;
+  };
 
   test("random and mutated input never throws, never hangs, and always makes progress", () => {
     const valid = b("*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\nPING\r\n*1\r\n$4\r\nPING\r\n");
     for (let round = 0; round < 3000; round++) {
-      let input: Uint8Array;
-      if (round % 2 === 0) {
-        input = new Uint8Array(1 + Math.floor(rand() * 64)).map(() => alphabet[Math.floor(rand() * alphabet.length)]!);
-      } else {
-        input = valid.slice();
-        const flips = 1 + Math.floor(rand() * 4);
-        for (let i = 0; i < flips; i++) input[Math.floor(rand() * input.length)] = alphabet[Math.floor(rand() * alphabet.length)]!;
-      }
+      const input = fuzzInput(round, valid, alphabet);
       const p = new RequestParser();
       let at = 0;
       let steps = 0;
@@ -510,13 +511,7 @@ describe("fuzz", () => {
   test("read in place or not, random and mutated input gives the same commands and errors, fed in random pieces", () => {
     const valid = b("*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n*8\r\n$4\r\nXADD\r\n$1\r\nk\r\n$6\r\nMAXLEN\r\n$1\r\n~\r\n$2\r\n10\r\n$1\r\n*\r\n$1\r\nf\r\n$1\r\nv\r\nPING\r\n");
     for (let round = 0; round < 2000; round++) {
-      let input: Uint8Array;
-      if (round % 2 === 0) input = new Uint8Array(1 + Math.floor(rand() * 64)).map(() => alphabet[Math.floor(rand() * alphabet.length)]!);
-      else {
-        input = valid.slice();
-        const flips = 1 + Math.floor(rand() * 4);
-        for (let i = 0; i < flips; i++) input[Math.floor(rand() * input.length)] = alphabet[Math.floor(rand() * alphabet.length)]!;
-      }
+      const input = fuzzInput(round, valid, alphabet);
       const limits = { authRequired: rand() < 0.2, maxBulk: 1 + Math.floor(rand() * 100), maxRequest: rand() < 0.3 ? Math.floor(rand() * 600) : undefined };
       const pieces = randomPieces(input, rand, 1 + Math.floor(rand() * 16));
       expect(parseChunks(pieces, limits, true)).toEqual(parseChunks(pieces, limits));
@@ -571,12 +566,7 @@ describe("fuzz", () => {
     const valid = b(encodeReply(xrangeReply(3, 5)) + ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n%1\r\n+k\r\n:1\r\n");
     const replyAlphabet = b("*$%>~=!+-:_,#(\r\n0123456789-abc\x00\xff");
     for (let round = 0; round < 3000; round++) {
-      let input: Uint8Array;
-      if (round % 2 === 0) input = new Uint8Array(1 + Math.floor(rand() * 64)).map(() => replyAlphabet[Math.floor(rand() * replyAlphabet.length)]!);
-      else {
-        input = valid.slice();
-        for (let i = 0, flips = 1 + Math.floor(rand() * 4); i < flips; i++) input[Math.floor(rand() * input.length)] = replyAlphabet[Math.floor(rand() * replyAlphabet.length)]!;
-      }
+      const input = fuzzInput(round, valid, replyAlphabet);
       const p = new ReplyParser();
       let steps = 0;
       try {
