@@ -183,12 +183,12 @@ export class Channels<C extends Subscriber> {
     return subCount(c.subs, "channel") + subCount(c.subs, "pattern") + subCount(c.subs, "shard");
   }
 
-  /** Delivers one message and returns how many received it. Each frame is encoded once and shared by every socket. */
   /** Does anything subscribe to what `command` reaches (any channel, pattern or shard channel of its kinds)? */
   reaches(command: "publish" | "spublish"): boolean {
     for (const k of REACHED_BY[command]) if (this.byKind[k.name].size) return true;
     return false;
   }
+  /** Delivers one message and returns how many received it. Each frame is encoded once and shared by every socket. */
   publish(command: "publish" | "spublish", channel: Uint8Array, message: Uint8Array): number {
     const kinds = REACHED_BY[command];
     // Nobody subscribed to anything this reaches: do not even build the channel's name as a string.

@@ -64,24 +64,26 @@ export const xreadHeader = (resp: Proto, n: number): string => (resp === 2 ? `*$
 
 type TrimArgs = { maxlen?: number; minid?: StreamId; approx: boolean; limit: number; noMkStream: boolean; id?: { id: StreamId; seqGiven: boolean }; idPos: number };
 
+/** Is argument j the one byte `b` ("*", "~", "=")? */
+const oneByte = (args: CommandArgs, j: number, b: number): boolean => args.size(j) === 1 && args.byteAt(j, 0) === b;
+
 /** streamParseAddOrTrimArgsOrReply. Returns an error message, or the parsed arguments. */
 function parseAddOrTrim(args: CommandArgs, xadd: boolean): TrimArgs | string {
   const a: TrimArgs = { approx: false, limit: 0, noMkStream: false, idPos: -1 };
   let strategy: "none" | "maxlen" | "minid" = "none";
   let limitGiven = false;
   let i = 2;
-  const oneByte = (j: number, b: number) => args.size(j) === 1 && args.byteAt(j, 0) === b;
   for (; i < args.length; i++) {
     const more = args.length - 1 - i;
-    if (xadd && oneByte(i, 42)) break;
+    if (xadd && oneByte(args, i, 42)) break;
     if ((args.is(i, "maxlen") || args.is(i, "minid")) && more) {
       if (strategy !== "none") return "syntax error, MAXLEN and MINID options at the same time are not compatible";
       const isMax = args.is(i, "maxlen");
       a.approx = false;
-      if (more >= 2 && oneByte(i + 1, 126)) {
+      if (more >= 2 && oneByte(args, i + 1, 126)) {
         a.approx = true;
         i++;
-      } else if (more >= 2 && oneByte(i + 1, 61)) i++;
+      } else if (more >= 2 && oneByte(args, i + 1, 61)) i++;
       if (isMax) {
         const v = args.int(i + 1);
         if (v === null) return NOT_INT;
@@ -261,10 +263,10 @@ function scanKeys(h: KeyHost, pattern: string | null, type: string | null): stri
   return keys;
 }
 
-/** The handlers; each command's arity, flags, ACL categories and keys are its row in pubsub_commands.ts. */
 /** The commands that also read their arguments in place, by name. */
 export const KEY_IN_PLACE: Record<string, InPlaceKeyHandler> = { xadd };
 
+/** The handlers; each command's arity, flags, ACL categories and keys are its row in pubsub_commands.ts. */
 export const KEY_HANDLERS: Record<string, KeyHandler> = {
   xadd: (h, c, argv) => xadd(h, c, new ArgvArgs(argv)),
   xrange: rangeCommand(false),
