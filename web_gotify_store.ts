@@ -409,8 +409,11 @@ export class GotifyStore implements Numbering {
     const m = /^(app|client) (\d{1,15})$/.exec(notice);
     if (!m) return;
     const id = Number(m[2]);
-    if (m[1] === "app") this.setApp(id, await this.readApp(id), this.mark());
-    else this.setClient(id, await this.readClient(id), this.mark());
+    // The mark before the read: a record set here while the read is under way (a delete) is newer than what it reads.
+    // Taken after, a read answered before this server's DEL could land after it and bring the record back.
+    const at = this.mark();
+    if (m[1] === "app") this.setApp(id, await this.readApp(id), at);
+    else this.setClient(id, await this.readClient(id), at);
   }
 
   private async readApp(id: number): Promise<AppRecord | null> {

@@ -113,6 +113,23 @@ function sharedState(kind: string, start: () => Promise<Running>) {
       expect(seen).toEqual([`client ${phone.id} new has`, `client ${phone.id} had has`, `client ${phone.id} had gone`]);
     });
 
+    test("a change notice read while this server deletes the record does not bring it back (the read began before the delete)", async () => {
+      // Another server's notice ("client <id>": read it again) and this server's delete, sent in the same turn: the
+      // store answers the read first, with the record as it was; the delete answers after, but its shorter await
+      // chain can finish first. The read must still lose: it began before the delete did.
+      const reread = (s: Server, notice: string) => (s.store as unknown as { reread(n: string): Promise<void> }).reread(notice);
+      const phone = await a.store.createClient("ria", "Phone");
+      const app = await a.store.createApp("ria", { name: "Race", description: "", defaultPriority: 0, sortKey: "" });
+      for (let round = 0; round < 5; round++) {
+        const client = round ? await a.store.createClient("ria", `Phone ${round}`) : phone;
+        await Promise.all([reread(a, `client ${client.id}`), a.store.deleteClient(client)]);
+        expect(a.store.clientByToken(client.token)).toBeNull();
+        expect(a.store.clientOf("ria", client.id)).toBeNull();
+      }
+      await Promise.all([reread(a, `app ${app.id}`), a.store.deleteApp(app)]);
+      expect(a.store.appByToken(app.token)).toBeNull();
+    });
+
     test("sort keys follow creation past ten apps (Gotify v3's fracdex.KeyBetween(largest, \"\")), and one taken twice is refused", async () => {
       const made: AppRecord[] = [];
       for (let i = 0; i < 12; i++) made.push(await (i % 2 ? b : a).store.createApp("kim", { name: `App ${i}`, description: "", defaultPriority: 0, sortKey: "" }));
