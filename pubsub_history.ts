@@ -55,11 +55,88 @@ function idDiff(a: U64, b: U64): number | bigint {
   return BigInt.asIntN(64, BigInt(a) - BigInt(b));
 }
 
+/** What trimming removed: how many entries, and the last of them (null when none), which the file's trim record names. */
+export type Trimmed = { readonly length: number; readonly last: StreamId | null };
+const NOTHING: Trimmed = Object.freeze({ length: 0, last: null });
+
+/** A row's slots in Node.rows: its ID's two parts, then where its packed fields are in the node's buffer. */
+const ROW = 4;
+/** The smallest buffer a node starts with: a stream of one short message stays small. */
+const NODE_MIN_BYTES = 64;
+
 /**
  * One radix-tree node's worth of entries, so approximate trimming removes what Redis would: its master entry (the
  * first entry's ID and field names) and its listpack's size in bytes, which deletions do not shrink.
+ *
+ * The entries are held as Redis's listpack holds them: their packed fields end to end in one buffer, and per live entry
+ * a row of plain numbers (ID, start, end). Why: an entry held as objects (the entry, its ID, its buffer) was three
+ * garbage-collected cells kept for as long as the history keeps it, which the collector traced again and again (a
+ * webhook store's CPU per POST dropped by that much when its history was short). Entry objects are made only for reads.
  */
-type Node = { entries: Entry[]; deleted: number; master: Entry; bytes: number };
+export class Node {
+  /** ROW slots per live entry, in ID order: ms, seq, start, end (its packed fields are buf[start, end)). */
+  rows: U64[] = [];
+  /** Every entry ever appended, deleted ones too, as a listpack keeps them; the master entry's fields are at 0. */
+  buf: Uint8Array;
+  used = 0;
+  deleted = 0;
+  /** The listpack's size in bytes (pubsub_listpack.ts). */
+  bytes: number;
+  readonly masterMs: U64;
+  readonly masterSeq: U64;
+
+  constructor(first: Entry) {
+    this.buf = new Uint8Array(Math.max(NODE_MIN_BYTES, first.packed.length));
+    this.masterMs = first.id.ms;
+    this.masterSeq = first.id.seq;
+    this.bytes = masterSize(first.packed);
+  }
+
+  /** Live entries. */
+  get count(): number {
+    return this.rows.length / ROW;
+  }
+
+  /** Copies the entry in (nothing of the caller's buffer is kept), the buffer doubling when full. */
+  push(id: StreamId, packed: Uint8Array): void {
+    const end = this.used + packed.length;
+    if (end > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(end, 2 * this.buf.length));
+      bigger.set(this.buf.subarray(0, this.used));
+      this.buf = bigger;
+    }
+    this.buf.set(packed, this.used);
+    this.rows.push(id.ms, id.seq, this.used, end);
+    this.used = end;
+  }
+
+  /** The node takes no more entries: its buffer and rows shrink to what they hold (one copy per node, not per entry). */
+  close(): void {
+    if (this.buf.length > this.used) this.buf = this.buf.slice(0, this.used);
+    this.rows = this.rows.slice(); // an array grown by push keeps room for more
+  }
+
+  /** Entry i's ID against `id`: -1, 0 or 1 (cmpId without making an ID). */
+  cmp(i: number, id: StreamId): number {
+    const ms = this.rows[i * ROW]!;
+    if (ms !== id.ms) return ms < id.ms ? -1 : 1;
+    const seq = this.rows[i * ROW + 1]!;
+    return seq < id.seq ? -1 : seq > id.seq ? 1 : 0;
+  }
+  id(i: number): StreamId {
+    return { ms: this.rows[i * ROW]!, seq: this.rows[i * ROW + 1]! };
+  }
+  /** Entry i, made for a read: its packed fields are a view of the buffer, whose bytes never change once written. */
+  entry(i: number): Entry {
+    const r = i * ROW;
+    return { id: { ms: this.rows[r]!, seq: this.rows[r + 1]! }, packed: this.buf.subarray(this.rows[r + 2] as number, this.rows[r + 3] as number) };
+  }
+  /** Removes `n` live entries from entry i on; their bytes stay, as a listpack's deleted entries do. */
+  remove(i: number, n: number): void {
+    this.rows.splice(i * ROW, n * ROW);
+    this.deleted += n;
+  }
+}
 
 export class Stream {
   nodes: Node[] = [];
@@ -67,15 +144,17 @@ export class Stream {
   lastId: StreamId = MIN_ID;
   entriesAdded: U64 = 0;
 
-  /** Appends in ID order; the caller has checked the ID is above lastId. */
+  /** Appends in ID order (copying the packed fields); the caller has checked the ID is above lastId. */
   append(entry: Entry): void {
     let tail = this.nodes.at(-1);
     // streamAppendItem: a new node once the bytes would reach stream-node-max-bytes or the entries node-max-entries.
-    if (!tail || tail.bytes + rawBytes(entry.packed) >= NODE_MAX_BYTES || tail.entries.length + tail.deleted >= NODE_MAX_ENTRIES)
-      this.nodes.push((tail = { entries: [], deleted: 0, master: entry, bytes: masterSize(entry.packed) }));
-    const m = tail.master;
-    tail.bytes += entrySize(idDiff(entry.id.ms, m.id.ms), idDiff(entry.id.seq, m.id.seq), entry.packed, m === entry || sameFields(m.packed, entry.packed));
-    tail.entries.push(entry);
+    if (!tail || tail.bytes + rawBytes(entry.packed) >= NODE_MAX_BYTES || tail.count + tail.deleted >= NODE_MAX_ENTRIES) {
+      tail?.close();
+      this.nodes.push((tail = new Node(entry)));
+    }
+    const same = tail.used === 0 || sameFields(tail.buf, entry.packed); // the master's packed fields start at byte 0
+    tail.bytes += entrySize(idDiff(entry.id.ms, tail.masterMs), idDiff(entry.id.seq, tail.masterSeq), entry.packed, same);
+    tail.push(entry.id, entry.packed);
     this.length++;
     this.entriesAdded = incU64(this.entriesAdded);
     this.lastId = entry.id;
@@ -85,16 +164,15 @@ export class Stream {
   trimThrough(id: StreamId): void {
     while (this.nodes.length) {
       const node = this.nodes[0]!;
-      if (cmpId(node.entries.at(-1)!.id, id) <= 0) {
-        this.length -= node.entries.length;
+      if (node.cmp(node.count - 1, id) <= 0) {
+        this.length -= node.count;
         this.nodes.shift();
         continue;
       }
-      while (cmpId(node.entries[0]!.id, id) <= 0) {
-        node.entries.shift();
-        node.deleted++;
-        this.length--;
-      }
+      let n = 0;
+      while (node.cmp(n, id) <= 0) n++;
+      node.remove(0, n);
+      this.length -= n;
       return;
     }
   }
@@ -106,11 +184,12 @@ export class Stream {
   }
 
   firstId(): StreamId | null {
-    return this.nodes[0]?.entries[0]?.id ?? null;
+    const n = this.nodes[0];
+    return n ? n.id(0) : null;
   }
   lastLiveId(): StreamId | null {
     const n = this.nodes.at(-1);
-    return n?.entries.at(-1)?.id ?? null;
+    return n ? n.id(n.count - 1) : null;
   }
 
   /** Entries with start <= id <= end, in order (or reversed), at most `count` (0: all). */
@@ -119,22 +198,22 @@ export class Stream {
     if (cmpId(start, end) > 0) return out;
     if (!rev) {
       for (let i = this.firstNodeAtOrAfter(start); i < this.nodes.length; i++) {
-        for (const e of this.nodes[i]!.entries) {
-          if (cmpId(e.id, start) < 0) continue;
-          if (cmpId(e.id, end) > 0) return out;
-          out.push(e);
+        const node = this.nodes[i]!;
+        for (let j = 0; j < node.count; j++) {
+          if (node.cmp(j, start) < 0) continue;
+          if (node.cmp(j, end) > 0) return out;
+          out.push(node.entry(j));
           if (count && out.length >= count) return out;
         }
       }
     } else {
       for (let i = this.nodes.length - 1; i >= 0; i--) {
-        const es = this.nodes[i]!.entries;
-        if (es.length && cmpId(es[0]!.id, end) > 0) continue;
-        for (let j = es.length - 1; j >= 0; j--) {
-          const e = es[j]!;
-          if (cmpId(e.id, end) > 0) continue;
-          if (cmpId(e.id, start) < 0) return out;
-          out.push(e);
+        const node = this.nodes[i]!;
+        if (node.cmp(0, end) > 0) continue;
+        for (let j = node.count - 1; j >= 0; j--) {
+          if (node.cmp(j, end) > 0) continue;
+          if (node.cmp(j, start) < 0) return out;
+          out.push(node.entry(j));
           if (count && out.length >= count) return out;
         }
       }
@@ -148,8 +227,8 @@ export class Stream {
     let hi = this.nodes.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const last = this.nodes[mid]!.entries.at(-1);
-      if (last && cmpId(last.id, id) < 0) lo = mid + 1;
+      const node = this.nodes[mid]!;
+      if (node.cmp(node.count - 1, id) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -159,16 +238,15 @@ export class Stream {
   delete(id: StreamId): Entry | null {
     for (let i = this.firstNodeAtOrAfter(id); i < this.nodes.length; i++) {
       const node = this.nodes[i]!;
-      const j = node.entries.findIndex((e) => cmpId(e.id, id) === 0);
-      if (j === -1) {
-        if (node.entries.length && cmpId(node.entries[0]!.id, id) > 0) return null;
-        continue;
-      }
-      const [gone] = node.entries.splice(j, 1);
-      node.deleted++;
+      let j = 0;
+      while (j < node.count && node.cmp(j, id) < 0) j++;
+      if (j === node.count) continue;
+      if (node.cmp(j, id) > 0) return null;
+      const gone = node.entry(j);
+      node.remove(j, 1);
       this.length--;
-      if (node.entries.length === 0) this.nodes.splice(i, 1);
-      return gone!;
+      if (node.count === 0) this.nodes.splice(i, 1);
+      return gone;
     }
     return null;
   }
@@ -176,42 +254,47 @@ export class Stream {
   /**
    * Redis's streamTrim. MAXLEN keeps at most `maxlen` entries; MINID drops entries below `minid`.
    * Approximate trimming removes only whole nodes and stops at `limit` entries (0: no limit).
-   * Returns the removed entries.
+   * Returns how many entries went, and the last of them.
    */
-  trim(opts: { maxlen?: number; minid?: StreamId; approx: boolean; limit: number }): readonly Entry[] {
-    // The common case under MAXLEN: nothing to remove, and no array made for it.
+  trim(opts: { maxlen?: number; minid?: StreamId; approx: boolean; limit: number }): Trimmed {
+    // The common case under MAXLEN: nothing to remove, and no object made for it.
     if (opts.maxlen !== undefined && this.length <= opts.maxlen) return NOTHING;
     // MAXLEN ~ between N and N plus a node: the first node cannot go whole, so nothing goes (most XADDs of a full stream).
-    if (opts.approx && opts.maxlen !== undefined && this.nodes.length && this.length - this.nodes[0]!.entries.length < opts.maxlen) return NOTHING;
-    const removed: Entry[] = [];
+    if (opts.approx && opts.maxlen !== undefined && this.nodes.length && this.length - this.nodes[0]!.count < opts.maxlen) return NOTHING;
+    let removed = 0;
+    let last: StreamId | null = null;
     while (this.nodes.length) {
       if (opts.maxlen !== undefined && this.length <= opts.maxlen) break;
       const node = this.nodes[0]!;
-      const live = node.entries.length;
-      if (opts.limit && removed.length + live > opts.limit) break;
-      const removeNode = opts.maxlen !== undefined ? this.length - live >= opts.maxlen : cmpId(node.entries.at(-1)!.id, opts.minid!) < 0;
+      const live = node.count;
+      if (opts.limit && removed + live > opts.limit) break;
+      const removeNode = opts.maxlen !== undefined ? this.length - live >= opts.maxlen : node.cmp(live - 1, opts.minid!) < 0;
       if (removeNode) {
-        removed.push(...node.entries);
+        last = node.id(live - 1);
+        removed += live;
         this.nodes.shift();
         this.length -= live;
         continue;
       }
       if (opts.approx) break;
-      while (node.entries.length) {
-        if (opts.maxlen !== undefined ? this.length <= opts.maxlen : cmpId(node.entries[0]!.id, opts.minid!) >= 0) break;
-        removed.push(node.entries.shift()!);
-        node.deleted++;
-        this.length--;
+      let n = 0;
+      while (n < live && (opts.maxlen !== undefined ? this.length - n > opts.maxlen : node.cmp(n, opts.minid!) < 0)) n++;
+      if (n) {
+        last = node.id(n - 1);
+        node.remove(0, n);
+        this.length -= n;
+        removed += n;
       }
       break;
     }
-    return removed;
+    return removed ? { length: removed, last } : NOTHING;
   }
 }
 
-const NOTHING: readonly Entry[] = Object.freeze([]);
-
 export type FsyncPolicy = "always" | "everysec" | "no";
+
+/** A node's live entries when a rewrite began: its rows copied (deletes splice them), its buffer shared (never rewritten). */
+type NodeSnapshot = { rows: U64[]; buf: Uint8Array };
 
 /** A rewrite under way: the streams as they were when it began, written out in slices, and the records made since. */
 type Rewrite = {
@@ -219,9 +302,11 @@ type Rewrite = {
   tmp: string;
   /** Bytes written to the new file so far. */
   at: number;
-  items: { key: string; lastId: StreamId; added: U64; entries: Entry[] }[];
+  items: { key: string; lastId: StreamId; added: U64; nodes: NodeSnapshot[] }[];
   item: number;
-  entry: number;
+  /** The next entry's node in the item, and its row in that node. */
+  node: number;
+  row: number;
   /** Every turn's bytes since the rewrite began, appended to the new file at its end (Redis's rewrite buffer). */
   tail: Uint8Array[];
 };
@@ -611,9 +696,9 @@ export class History {
       this.baseSize = this.size;
       return;
     }
-    // The streams as they are now: entries are never changed in place, so holding them is a snapshot.
-    const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, entries: s.nodes.flatMap((n) => n.entries) }));
-    this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, entry: 0, tail: [] };
+    // The streams as they are now: a node's bytes are never changed once written, so its rows and buffer are a snapshot.
+    const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => ({ rows: n.rows.slice(), buf: n.buf })) }));
+    this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, row: 0, tail: [] };
     setImmediate(() => this.rewriteSlice());
   }
 
@@ -626,11 +711,17 @@ export class History {
       let budget = REWRITE_SLICE;
       while (rw.item < rw.items.length && budget > 0) {
         const it = rw.items[rw.item]!;
-        for (; rw.entry < it.entries.length && budget > 0; rw.entry++, budget--) buf.add(it.key, it.entries[rw.entry]!.id, it.entries[rw.entry]!.packed);
-        if (rw.entry < it.entries.length) break;
+        for (; rw.node < it.nodes.length && budget > 0; rw.node++, rw.row = 0) {
+          const { rows, buf: bytes } = it.nodes[rw.node]!;
+          for (; rw.row < rows.length && budget > 0; rw.row += ROW, budget--)
+            buf.add(it.key, { ms: rows[rw.row]!, seq: rows[rw.row + 1]! }, bytes.subarray(rows[rw.row + 2] as number, rows[rw.row + 3] as number));
+          if (rw.row < rows.length) break;
+        }
+        if (rw.node < it.nodes.length) break;
         buf.meta(it.key, it.lastId, it.added);
         rw.item++;
-        rw.entry = 0;
+        rw.node = 0;
+        rw.row = 0;
         budget--;
       }
       rw.at += writeAll(rw.fd, buf.bytes(), rw.at);
@@ -700,9 +791,9 @@ export class History {
   }
 
   /** Trimming (MAXLEN, MINID, the history's max age) removes the oldest entries: everything up to the last one removed. */
-  trimmed(key: string, entries: readonly Entry[]): void {
-    if (!entries.length || this.memory) return;
-    this.out.trim(key, entries[entries.length - 1]!.id);
+  trimmed(key: string, gone: Trimmed): void {
+    if (!gone.last || this.memory) return;
+    this.out.trim(key, gone.last);
   }
 
   deleteKey(key: string): boolean {

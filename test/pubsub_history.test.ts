@@ -3,7 +3,7 @@
 // a refused write) with IDs that never go back; files of the SQLite layout upgraded once, in place.
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { History, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
+import { History, MAX_ID, MIN_ID, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
 import { pack, u64Of, unpack } from "../pubsub_entry";
 import { AOF_MAGIC } from "../pubsub_aof";
 import { TABLES } from "../pubsub_sqlite_upgrade";
@@ -58,6 +58,25 @@ describe("stream IDs", () => {
 });
 
 describe("Stream", () => {
+  test("a node holds its entries packed end to end: reads stay right as its buffer grows and closes, and deletes keep the bytes", () => {
+    const s = new Stream();
+    const early: { id: StreamId; packed: Uint8Array }[] = [];
+    for (let i = 1; i <= NODE_MAX_ENTRIES + 1; i++) {
+      s.append({ id: id(i), packed: f(`value ${i} `.repeat(i % 7)) });
+      if (i <= 3) early.push(s.range(id(i), id(i))[0]!); // views of the first buffer, which later entries outgrow
+    }
+    const [first, second] = s.nodes;
+    expect([first!.count, second!.count]).toEqual([NODE_MAX_ENTRIES, 1]);
+    expect(first!.buf.length).toBe(first!.used); // closed: shrunk to its bytes
+    for (const [i, e] of early.entries()) expect(Buffer.from(unpack(e.packed)[1]!).toString()).toBe(`value ${i + 1} `.repeat((i + 1) % 7));
+    for (const e of s.range(MIN_ID, MAX_ID)) expect(Buffer.from(unpack(e.packed)[1]!).toString()).toBe(`value ${e.id.ms} `.repeat(Number(e.id.ms) % 7));
+    const [used, bytes] = [first!.used, first!.bytes];
+    expect(idString(s.delete(id(50))!.id)).toBe("50-0");
+    expect(s.delete(id(50))).toBeNull();
+    expect([first!.count, first!.deleted, first!.used, first!.bytes]).toEqual([NODE_MAX_ENTRIES - 1, 1, used, bytes]); // a listpack does not shrink either
+    expect(ids(s.range(id(49), id(51)))).toEqual(["49-0", "51-0"]);
+    expect(ids(s.range(id(49), id(51), 0, true))).toEqual(["51-0", "49-0"]);
+  });
   test("range reads, forwards and backwards, with counts", () => {
     const s = filled(250);
     expect(ids(s.range(id(99), id(102)))).toEqual(["99-0", "100-0", "101-0", "102-0"]);
@@ -173,9 +192,11 @@ describe("History", () => {
     h.commit();
     const again = new History(path);
     const s2 = again.get("k")!;
-    expect(s2.nodes.map((n) => [n.entries.length, n.deleted])).toEqual(s.nodes.map((n) => [n.entries.length, n.deleted]));
+    expect(s2.nodes.map((n) => [n.count, n.deleted, n.bytes])).toEqual(s.nodes.map((n) => [n.count, n.deleted, n.bytes]));
     const cut = { maxlen: NODE_MAX_ENTRIES, approx: true, limit: 0 };
-    expect(ids(s2.trim(cut))).toEqual(ids(s.trim(cut)));
+    const [cut2, cut1] = [s2.trim(cut), s.trim(cut)];
+    expect([cut2.length, idString(cut2.last!)]).toEqual([cut1.length, idString(cut1.last!)]);
+    expect(ids(s2.range(MIN_ID, MAX_ID))).toEqual(ids(s.range(MIN_ID, MAX_ID)));
     again.close();
     h.close();
   });
