@@ -55,10 +55,30 @@ export function putU64(p: Uint8Array, at: number, v: U64): void {
 export const pack = (elements: readonly Uint8Array[], from = 0): Uint8Array => packArgs(new ArgvArgs(elements), from);
 
 /** Arguments `from..` of a command packed into one new buffer, copied from wherever they are (resp.ts's CommandArgs). */
-export function packArgs(args: CommandArgs, from: number): Uint8Array {
+export const packArgs = (args: CommandArgs, from: number): Uint8Array => packArgsInto(new Uint8Array(packedSize(args, from)), args, from);
+
+let scratch = new Uint8Array(4096);
+/** A larger entry gets a buffer of its own: the scratch buffer never holds on to a huge one. */
+const SCRATCH_MAX = 64 * 1024;
+/**
+ * The same packed into one reused buffer: a view, valid until the next call. For a caller that copies it at once (XADD:
+ * into the file's record and the stream's node). Why: a buffer made per XADD only to be copied and dropped was one more
+ * allocation per message for the collector.
+ */
+export function packArgsScratch(args: CommandArgs, from: number): Uint8Array {
+  const size = packedSize(args, from);
+  if (size > SCRATCH_MAX) return packArgsInto(new Uint8Array(size), args, from);
+  if (size > scratch.length) scratch = new Uint8Array(Math.min(SCRATCH_MAX, Math.max(size, 2 * scratch.length)));
+  return packArgsInto(scratch.subarray(0, size), args, from);
+}
+
+function packedSize(args: CommandArgs, from: number): number {
   let size = 4;
   for (let i = from; i < args.length; i++) size += 4 + args.size(i);
-  const p = new Uint8Array(size);
+  return size;
+}
+
+function packArgsInto(p: Uint8Array, args: CommandArgs, from: number): Uint8Array {
   putU32(p, 0, args.length - from);
   let at = 4;
   for (let i = from; i < args.length; i++) {

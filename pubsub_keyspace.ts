@@ -2,7 +2,7 @@
 // DEL, EXISTS, TYPE, SCAN, KEYS): their handlers, argument parsing and replies as in Redis 7.0.15's t_stream.c and db.c.
 import { ArgvArgs, enc, equalsIgnoreCase, latin1, latin1Range, cString, strictInt, type CommandArgs, type Proto } from "./resp";
 import { globMatch } from "./glob";
-import { eachElement, elementCount, packArgs, type U64 } from "./pubsub_entry";
+import { eachElement, elementCount, packArgsScratch, type U64 } from "./pubsub_entry";
 import { History, Stream, MAX_ID, MIN_ID, cmpId, decrId, idString, incrId, parseU64, type Entry, type StreamId } from "./pubsub_history";
 
 export interface KeyClient {
@@ -151,7 +151,7 @@ const xadd: InPlaceKeyHandler = (h, c, args) => {
   else if (s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("Elements are too large to be stored"));
   else id = incrId(s.lastId);
   if (!id || cmpId(id, s.lastId) <= 0) return c.reply(enc.error("The ID specified in XADD is equal or smaller than the target stream top item"));
-  h.history.add(key, s, { id, packed: packArgs(args, fieldPos) }); // a copy: a view would pin the whole socket chunk
+  h.history.add(key, s, { id, packed: packArgsScratch(args, fieldPos) }); // copied into the node and the file's record at once
   c.reply(enc.bulk(idString(id)));
   if (a.maxlen !== undefined || a.minid !== undefined) trim(h, key, s, a);
   h.signal(key);

@@ -1,7 +1,8 @@
 // test/pubsub_entry.test.ts — packed entries: pack and unpack round-trip (empty, binary, large elements), the layout is
 // the history file's (a u32 LE count, then u32 LE length + bytes), and isPacked accepts exactly the well-formed ranges.
 import { describe, expect, test } from "bun:test";
-import { eachElement, elementCount, isPacked, pack, putU64, rawBytes, u32, u64, u64Of, unpack } from "../pubsub_entry";
+import { eachElement, elementCount, isPacked, pack, packArgsScratch, putU64, rawBytes, u32, u64, u64Of, unpack } from "../pubsub_entry";
+import { ArgvArgs } from "../resp";
 import { seededRandom } from "./helpers";
 
 const b = (s: string) => Buffer.from(s, "latin1");
@@ -10,6 +11,18 @@ describe("packed entries", () => {
   test("the layout: a u32 LE count, then each element's u32 LE length and bytes", () => {
     expect([...pack([b("ab"), b("")])]).toEqual([2, 0, 0, 0, 2, 0, 0, 0, 97, 98, 0, 0, 0, 0]);
     expect([...pack([])]).toEqual([0, 0, 0, 0]);
+  });
+  test("packArgsScratch packs as pack does, into one reused buffer up to 64 KB, and a larger entry into its own", () => {
+    const small = [b("XADD"), b("k"), b("*"), b("f"), b("v")];
+    const one = packArgsScratch(new ArgvArgs(small), 3);
+    expect([...one]).toEqual([...pack(small, 3)]);
+    const two = packArgsScratch(new ArgvArgs([b("f"), b("w".repeat(5000))]), 0); // grows the scratch buffer
+    expect([...two]).toEqual([...pack([b("f"), b("w".repeat(5000))])]);
+    expect(two.buffer).toBe(packArgsScratch(new ArgvArgs(small), 3).buffer); // reused: valid until the next call
+    const huge = packArgsScratch(new ArgvArgs([b("f"), b("h".repeat(70_000))]), 0);
+    expect(huge.length).toBe(4 + 4 + 1 + 4 + 70_000);
+    expect(huge.buffer).not.toBe(packArgsScratch(new ArgvArgs(small), 3).buffer); // its own buffer: the scratch stays small
+    expect(unpack(huge)[1]!.length).toBe(70_000);
   });
   test("pack copies from an offset; unpack gives the same bytes back", () => {
     const argv = [b("XADD"), b("k"), b("*"), b("f"), new Uint8Array([0, 255, 13, 10]), b("x".repeat(70_000)), new Uint8Array(0)];
