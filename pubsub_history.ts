@@ -59,25 +59,30 @@ function idDiff(a: U64, b: U64): number | bigint {
 export type Trimmed = { readonly length: number; readonly last: StreamId | null };
 const NOTHING: Trimmed = Object.freeze({ length: 0, last: null });
 
-/** A row's slots in Node.rows: its ID's two parts, then where its packed fields are in the node's buffer. */
-const ROW = 4;
-/** The smallest buffer a node starts with: a stream of one short message stays small. */
-const NODE_MIN_BYTES = 64;
+/** A row's slots in Node.rows: its ID's two parts, then where its packed fields are: the page, start and end. */
+const ROW = 5;
+/**
+ * A node's bytes go in pages of at most this many (an entry larger than that gets a page of its own). Why: JSC keeps a
+ * typed array of up to 1,000 bytes in the collector's own heap; a larger one is a malloc'd store the collector counts
+ * as extra memory, and one node buffer of 4 KB and more made it collect so much more often that XADD -P 16 cost 20%
+ * more CPU than with a buffer per entry.
+ */
+const PAGE_BYTES = 960;
 
 /**
  * One radix-tree node's worth of entries, so approximate trimming removes what Redis would: its master entry (the
  * first entry's ID and field names) and its listpack's size in bytes, which deletions do not shrink.
  *
- * The entries are held as Redis's listpack holds them: their packed fields end to end in one buffer, and per live entry
- * a row of plain numbers (ID, start, end). Why: an entry held as objects (the entry, its ID, its buffer) was three
- * garbage-collected cells kept for as long as the history keeps it, which the collector traced again and again (a
- * webhook store's CPU per POST dropped by that much when its history was short). Entry objects are made only for reads.
+ * The entries are held much as Redis's listpack holds them: their packed fields end to end in a few pages, and per live
+ * entry a row of plain numbers (ID, page, start, end). Why: an entry held as objects (the entry, its ID, its buffer) was
+ * three garbage-collected cells kept for as long as the history keeps it. Entry objects are made only for reads.
  */
 export class Node {
-  /** ROW slots per live entry, in ID order: ms, seq, start, end (its packed fields are buf[start, end)). */
+  /** ROW slots per live entry, in ID order: ms, seq, page, start, end (its packed fields are pages[page][start, end)). */
   rows: U64[] = [];
-  /** Every entry ever appended, deleted ones too, as a listpack keeps them; the master entry's fields are at 0. */
-  buf: Uint8Array;
+  /** Every entry ever appended, deleted ones too, as a listpack keeps them; the master entry's fields open page 0. */
+  pages: Uint8Array[] = [];
+  /** Bytes used in the last page. */
   used = 0;
   deleted = 0;
   /** The listpack's size in bytes (pubsub_listpack.ts). */
@@ -86,7 +91,6 @@ export class Node {
   readonly masterSeq: U64;
 
   constructor(first: Entry) {
-    this.buf = new Uint8Array(Math.max(NODE_MIN_BYTES, first.packed.length));
     this.masterMs = first.id.ms;
     this.masterSeq = first.id.seq;
     this.bytes = masterSize(first.packed);
@@ -96,23 +100,28 @@ export class Node {
   get count(): number {
     return this.rows.length / ROW;
   }
-
-  /** Copies the entry in (nothing of the caller's buffer is kept), the buffer doubling when full. */
-  push(id: StreamId, packed: Uint8Array): void {
-    const end = this.used + packed.length;
-    if (end > this.buf.length) {
-      const bigger = new Uint8Array(Math.max(end, 2 * this.buf.length));
-      bigger.set(this.buf.subarray(0, this.used));
-      this.buf = bigger;
-    }
-    this.buf.set(packed, this.used);
-    this.rows.push(id.ms, id.seq, this.used, end);
-    this.used = end;
+  /** The master entry's packed fields start page 0 (sameFields reads them from there). */
+  get master(): Uint8Array {
+    return this.pages[0]!;
   }
 
-  /** The node takes no more entries: its buffer and rows shrink to what they hold (one copy per node, not per entry). */
+  /** Copies the entry in (nothing of the caller's buffer is kept): into the last page, or a new one when it is full. */
+  push(id: StreamId, packed: Uint8Array): void {
+    let page = this.pages.at(-1);
+    if (!page || page.length - this.used < packed.length) {
+      // The first page fits the first entry exactly: a stream of one short message stays small.
+      this.pages.push((page = new Uint8Array(this.pages.length ? Math.max(PAGE_BYTES, packed.length) : packed.length)));
+      this.used = 0;
+    }
+    page.set(packed, this.used);
+    this.rows.push(id.ms, id.seq, this.pages.length - 1, this.used, this.used + packed.length);
+    this.used += packed.length;
+  }
+
+  /** The node takes no more entries: its last page and its rows shrink to what they hold (once per node). */
   close(): void {
-    if (this.buf.length > this.used) this.buf = this.buf.slice(0, this.used);
+    const last = this.pages.length - 1;
+    if (last >= 0 && this.pages[last]!.length > this.used) this.pages[last] = this.pages[last]!.slice(0, this.used);
     this.rows = this.rows.slice(); // an array grown by push keeps room for more
   }
 
@@ -126,10 +135,10 @@ export class Node {
   id(i: number): StreamId {
     return { ms: this.rows[i * ROW]!, seq: this.rows[i * ROW + 1]! };
   }
-  /** Entry i, made for a read: its packed fields are a view of the buffer, whose bytes never change once written. */
+  /** Entry i, made for a read: its packed fields are a view of its page, whose bytes never change once written. */
   entry(i: number): Entry {
     const r = i * ROW;
-    return { id: { ms: this.rows[r]!, seq: this.rows[r + 1]! }, packed: this.buf.subarray(this.rows[r + 2] as number, this.rows[r + 3] as number) };
+    return { id: { ms: this.rows[r]!, seq: this.rows[r + 1]! }, packed: this.pages[this.rows[r + 2] as number]!.subarray(this.rows[r + 3] as number, this.rows[r + 4] as number) };
   }
   /** Removes `n` live entries from entry i on; their bytes stay, as a listpack's deleted entries do. */
   remove(i: number, n: number): void {
@@ -152,7 +161,7 @@ export class Stream {
       tail?.close();
       this.nodes.push((tail = new Node(entry)));
     }
-    const same = tail.used === 0 || sameFields(tail.buf, entry.packed); // the master's packed fields start at byte 0
+    const same = tail.pages.length === 0 || sameFields(tail.master, entry.packed);
     tail.bytes += entrySize(idDiff(entry.id.ms, tail.masterMs), idDiff(entry.id.seq, tail.masterSeq), entry.packed, same);
     tail.push(entry.id, entry.packed);
     this.length++;
@@ -293,8 +302,8 @@ export class Stream {
 
 export type FsyncPolicy = "always" | "everysec" | "no";
 
-/** A node's live entries when a rewrite began: its rows copied (deletes splice them), its buffer shared (never rewritten). */
-type NodeSnapshot = { rows: U64[]; buf: Uint8Array };
+/** A node's live entries when a rewrite began: its rows and list of pages copied (deletes splice rows; close swaps the last page), the pages shared (their bytes never change once written). */
+type NodeSnapshot = { rows: U64[]; pages: Uint8Array[] };
 
 /** A rewrite under way: the streams as they were when it began, written out in slices, and the records made since. */
 type Rewrite = {
@@ -696,8 +705,8 @@ export class History {
       this.baseSize = this.size;
       return;
     }
-    // The streams as they are now: a node's bytes are never changed once written, so its rows and buffer are a snapshot.
-    const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => ({ rows: n.rows.slice(), buf: n.buf })) }));
+    // The streams as they are now: a page's bytes are never changed once written, so a node's rows and pages are a snapshot.
+    const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => ({ rows: n.rows.slice(), pages: n.pages.slice() })) }));
     this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, row: 0, tail: [] };
     setImmediate(() => this.rewriteSlice());
   }
@@ -712,9 +721,9 @@ export class History {
       while (rw.item < rw.items.length && budget > 0) {
         const it = rw.items[rw.item]!;
         for (; rw.node < it.nodes.length && budget > 0; rw.node++, rw.row = 0) {
-          const { rows, buf: bytes } = it.nodes[rw.node]!;
+          const { rows, pages } = it.nodes[rw.node]!;
           for (; rw.row < rows.length && budget > 0; rw.row += ROW, budget--)
-            buf.add(it.key, { ms: rows[rw.row]!, seq: rows[rw.row + 1]! }, bytes.subarray(rows[rw.row + 2] as number, rows[rw.row + 3] as number));
+            buf.add(it.key, { ms: rows[rw.row]!, seq: rows[rw.row + 1]! }, pages[rows[rw.row + 2] as number]!.subarray(rows[rw.row + 3] as number, rows[rw.row + 4] as number));
           if (rw.row < rows.length) break;
         }
         if (rw.node < it.nodes.length) break;

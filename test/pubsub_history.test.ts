@@ -58,16 +58,19 @@ describe("stream IDs", () => {
 });
 
 describe("Stream", () => {
-  test("a node holds its entries packed end to end: reads stay right as its buffer grows and closes, and deletes keep the bytes", () => {
+  test("a node holds its entries packed end to end in pages: reads stay right as pages fill and the node closes, and deletes keep the bytes", () => {
     const s = new Stream();
     const early: { id: StreamId; packed: Uint8Array }[] = [];
     for (let i = 1; i <= NODE_MAX_ENTRIES + 1; i++) {
       s.append({ id: id(i), packed: f(`value ${i} `.repeat(i % 7)) });
-      if (i <= 3) early.push(s.range(id(i), id(i))[0]!); // views of the first buffer, which later entries outgrow
+      if (i <= 3) early.push(s.range(id(i), id(i))[0]!); // views read before later entries filled the node
     }
     const [first, second] = s.nodes;
     expect([first!.count, second!.count]).toEqual([NODE_MAX_ENTRIES, 1]);
-    expect(first!.buf.length).toBe(first!.used); // closed: shrunk to its bytes
+    expect(first!.pages[0]!.length).toBe(f("value 1 ").length); // the first page fits the first entry: a one-entry stream stays small
+    expect(first!.pages.length).toBeGreaterThan(2);
+    expect(first!.pages.every((p) => p.length <= 960)).toBe(true); // kept in the collector's heap (see PAGE_BYTES)
+    expect(first!.pages.at(-1)!.length).toBe(first!.used); // closed: its last page shrunk to its bytes
     for (const [i, e] of early.entries()) expect(Buffer.from(unpack(e.packed)[1]!).toString()).toBe(`value ${i + 1} `.repeat((i + 1) % 7));
     for (const e of s.range(MIN_ID, MAX_ID)) expect(Buffer.from(unpack(e.packed)[1]!).toString()).toBe(`value ${e.id.ms} `.repeat(Number(e.id.ms) % 7));
     const [used, bytes] = [first!.used, first!.bytes];
