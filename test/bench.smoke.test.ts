@@ -1,5 +1,5 @@
 // test/bench.smoke.test.ts — the benchmark suite's smoke mode runs in the tests so it cannot rot: every workload
-// runs once at tiny sizes against redis-server and Notistream; the push, ingest, start-up, client, SSE-memory and ntfy-streams benchmarks. No timing assertions.
+// runs once at tiny sizes against redis-server and Notistream; the push, ingest, store-mix, start-up, client, SSE-memory and ntfy-streams benchmarks. No timing assertions.
 import { expect, test } from "bun:test";
 import { BUN, ROOT, needs, run } from "./helpers";
 
@@ -48,6 +48,18 @@ needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s an
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| [\d,]+ \| [\d.]+ µs \| [\d.]+ µs \| [\d.]+ µs \|$/);
   expect(r.stdout).toContain("non-2xx answers: 0");
 }, 120000);
+
+needs("redis-server").test("bun bench/storemix.ts (short) reports the store's CPU per POST for our pub/sub server and redis-server, by thread too", async () => {
+  const r = await run([BUN, `${ROOT}/bench/storemix.ts`, "--posts", "300", "--rate", "3000", "--rounds", "1", "--threads"], { timeoutMs: 60000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0);
+  for (const store of ["notistream pub/sub", "redis-server (AOF everysec)"]) {
+    const row = r.stdout.split("\n").find((l) => l.startsWith(`| ${store} |`));
+    expect(row).toBeDefined();
+    expect(Number(row!.split(" | ")[1]!.replace(" µs", ""))).toBeGreaterThan(0);
+  }
+  expect(r.stderr).toMatch(/round 1, notistream pub\/sub: [0-9.]+ µs CPU per POST at [0-9]+ POST\/s \(by thread, µs: /);
+}, 70000);
 
 needs("redis-server", "redis-benchmark").test("bun bench/startup.ts (small) fills redis-server and Notistream alike (ours also with an allocator setting), restarts each, and reports start-up and memory per entry", async () => {
   const r = await run([BUN, `${ROOT}/bench/startup.ts`, "--entries", "3000", "--channels", "10", "--rounds", "1", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1"], { timeoutMs: 60000, cwd: ROOT });

@@ -1,0 +1,168 @@
+#!/usr/bin/env bun
+// bench/storemix.ts — a webhook's store traffic without the web server: the three commands the web server sends per
+// POST, pipelined over one connection at a fixed rate, to our pub/sub server and redis-server (AOF everysec), A B A B.
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { connect } from "node:net";
+import { startPubSub, startRedis, tempPath, type Running } from "../test/helpers";
+import { median } from "./median";
+import { cpuNanoseconds } from "./procstat";
+
+const args = process.argv.slice(2);
+if (args.includes("--help")) {
+  console.log(`Usage: bun bench/storemix.ts [--posts 170000] [--rate 17000] [--batch 10] [--maxlen 1000] [--rounds 3] [--against DIR] [--threads]
+
+Sends what the web server sends the store per POST / (seen with MONITOR): XADD of the envelope's fields to
+notistream:<channel> with MAXLEN ~ --maxlen over 100 channels, PUBLISH of the envelope (no subscriber), and the
+visitor's daily count (XADD ... MAXLEN 1 <day>-* n 1). --batch POSTs go in one write; the next write waits for every
+reply and for its time at --rate POSTs a second (0: as fast as the replies come). The same number of POSTs, unrecorded,
+warm each server first. Prints the server's CPU per POST (every thread, from /proc/<pid>/task/*/schedstat).
+Why beside bench/ingest.ts: it takes the web server (and its share of the two cores) out, and shows what the rate does
+to the store's CPU per POST: at a webhook's rate each write wakes the server from its wait.
+  --rate N      POSTs a second (0: unpaced)
+  --batch N     POSTs per write (the web server's link writes what a turn's requests asked for)
+  --maxlen N    the history kept per channel
+  --against DIR also the pub/sub server of another Notistream checkout (old code against new)
+  --threads     also each server's CPU per POST by thread name`);
+  process.exit(0);
+}
+const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const POSTS = num("posts", 170_000);
+const RATE = num("rate", 17_000);
+const BATCH = num("batch", 10);
+const MAXLEN = String(num("maxlen", 1000));
+const ROUNDS = num("rounds", 3);
+const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
+const THREADS = args.includes("--threads");
+
+const command = (a: string[]) => `*${a.length}\r\n` + a.map((s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`).join("");
+const DAY = String(Math.floor(Date.now() / 86_400_000));
+let n = 0;
+/** One POST's three commands, as the web server sends them for `message=hello from wrk&channel=ingest/<n % 100>`. */
+function post(): string {
+  const channel = `ingest/${n++ % 100}`;
+  const time = Math.floor(Date.now() / 1000);
+  const envelope = JSON.stringify({ id: `${Date.now()}-0`, time, channel, message: "hello from wrk", source: "form" });
+  return (
+    command(["XADD", `notistream:${channel}`, "MAXLEN", "~", MAXLEN, "*", "time", String(time), "channel", channel, "message", "hello from wrk", "source", "form"]) +
+    command(["PUBLISH", channel, envelope]) +
+    command(["XADD", "notistream-account:stats:visitor:*", "MAXLEN", "1", `${DAY}-*`, "n", "1"])
+  );
+}
+
+/** Replies in `text` from `from` on that are whole (every reply here is one line, or a bulk string); and where they end. */
+function countReplies(text: string, from: number): { count: number; end: number } {
+  let at = from;
+  let count = 0;
+  for (;;) {
+    const eol = text.indexOf("\r\n", at);
+    if (eol < 0) break;
+    if (text[at] === "$") {
+      const len = Number(text.slice(at + 1, eol));
+      const next = len < 0 ? eol + 2 : eol + 2 + len + 2;
+      if (next > text.length) break;
+      at = next;
+    } else {
+      if (text[at] === "-") throw new Error(`the server refused a command: ${text.slice(at, eol)}`);
+      at = eol + 2;
+    }
+    count++;
+  }
+  return { count, end: at };
+}
+
+/** Sends `posts` POSTs' commands, --batch per write, paced at --rate; resolves when every reply is in. */
+async function drive(port: number, posts: number): Promise<void> {
+  const sock = connect(port, "127.0.0.1");
+  await new Promise((resolve) => sock.once("connect", resolve));
+  const start = performance.now();
+  let sent = 0;
+  let waiting = 0;
+  let pending = "";
+  await new Promise<void>((done, fail) => {
+    const send = () => {
+      let out = "";
+      const k = Math.min(BATCH, posts - sent);
+      for (let i = 0; i < k; i++) out += post();
+      sent += k;
+      waiting += 3 * k;
+      sock.write(out);
+    };
+    sock.on("error", fail);
+    sock.on("data", (chunk) => {
+      pending += chunk.toString("latin1");
+      try {
+        const { count, end } = countReplies(pending, 0);
+        pending = pending.slice(end);
+        waiting -= count;
+      } catch (err) {
+        return fail(err);
+      }
+      if (waiting > 0) return;
+      if (sent >= posts) return done();
+      const wait = RATE ? start + (sent / RATE) * 1000 - performance.now() : 0;
+      if (wait > 0) setTimeout(send, wait);
+      else send();
+    });
+    send();
+  });
+  sock.destroy();
+}
+
+/** CPU so far by thread name (digits at the end dropped, so a pool's threads add up), in ns. */
+function byThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim().replace(/[0-9]+$/, "");
+      out.set(`${name}\0${tid}`, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+function threadShares(before: Map<string, number>, after: Map<string, number>): string {
+  const sum = new Map<string, number>();
+  for (const [key, ns] of after) {
+    const name = key.split("\0")[0]!;
+    sum.set(name, (sum.get(name) ?? 0) + ns - (before.get(key) ?? 0));
+  }
+  return [...sum].filter(([, ns]) => ns / POSTS >= 50).map(([name, ns]) => `${name.trim()} ${(ns / POSTS / 1000).toFixed(1)}`).join(", ");
+}
+
+type Setup = { name: string; start: () => Promise<Running> };
+const redisAof = (): Promise<Running> => {
+  const dir = tempPath("storemix-aof");
+  mkdirSync(dir, { recursive: true });
+  return startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
+};
+const setups: Setup[] = [
+  { name: "notistream pub/sub", start: () => startPubSub() },
+  { name: "redis-server (AOF everysec)", start: redisAof },
+];
+if (AGAINST) setups.push({ name: `notistream at ${AGAINST}`, start: () => startPubSub([], {}, AGAINST) });
+
+console.error(`bench/storemix: ${POSTS} POSTs (3 commands each) per round, ${BATCH} per write, ${RATE ? `${RATE} a second` : "unpaced"}, MAXLEN ~ ${MAXLEN} over 100 channels, ${ROUNDS} rounds A B A B`);
+const results = new Map<string, number[]>(setups.map((s) => [s.name, []]));
+for (let round = 1; round <= ROUNDS; round++) {
+  for (const setup of setups) {
+    const server = await setup.start();
+    try {
+      await drive(server.port, POSTS); // warm-up: the same load, unrecorded
+      const [cpu0, threads0, t0] = [cpuNanoseconds(server.proc.pid), byThread(server.proc.pid), performance.now()];
+      await drive(server.port, POSTS);
+      const [cpu1, threads1, t1] = [cpuNanoseconds(server.proc.pid), byThread(server.proc.pid), performance.now()];
+      const perPost = (cpu1 - cpu0) / POSTS / 1000;
+      results.get(setup.name)!.push(perPost);
+      const rate = POSTS / ((t1 - t0) / 1000);
+      console.error(`bench/storemix: round ${round}, ${setup.name}: ${perPost.toFixed(1)} µs CPU per POST at ${Math.round(rate)} POST/s${THREADS ? ` (by thread, µs: ${threadShares(threads0, threads1)})` : ""}`);
+    } finally {
+      await server.stop();
+    }
+  }
+}
+const reference = results.get("redis-server (AOF everysec)")!;
+console.log("\n| store | CPU per POST (median) | rounds | against redis-server |\n| --- | --- | --- | --- |");
+for (const [name, xs] of results)
+  console.log(`| ${name} | ${median(xs).toFixed(1)} µs | ${xs.map((x) => x.toFixed(1)).join(", ")} | ${(median(xs) / median(reference)).toFixed(2)}× |`);
+process.exit(0);
