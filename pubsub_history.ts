@@ -62,10 +62,10 @@ const NOTHING: Trimmed = Object.freeze({ length: 0, last: null });
 /** A row's slots in Node.rows: its ID's two parts, then where its packed fields are: the page, start and end. */
 const ROW = 5;
 /**
- * A node's bytes go in pages of at most this many (an entry larger than that gets a page of its own). Why: JSC keeps a
- * typed array of up to 1,000 bytes in the collector's own heap; a larger one is a malloc'd store the collector counts
- * as extra memory, and one node buffer of 4 KB and more made it collect so much more often that XADD -P 16 cost 20%
- * more CPU than with a buffer per entry.
+ * A node's bytes go in pages of at most this many (an entry larger than that gets a page of its own). Why: one buffer
+ * of 4 KB and more per node made XADD -P 16 cost 20% more CPU than a buffer per entry (measured); JSC keeps a typed
+ * array of up to 1,000 bytes in the collector's own heap, and a larger one outside it, counted as extra memory that
+ * makes the collector run sooner, which is our reading of why.
  */
 const PAGE_BYTES = 960;
 
@@ -302,7 +302,10 @@ export class Stream {
 
 export type FsyncPolicy = "always" | "everysec" | "no";
 
-/** A node's live entries when a rewrite began: its rows and list of pages copied (deletes splice rows; close swaps the last page), the pages shared (their bytes never change once written). */
+/**
+ * A node's live entries when a rewrite began: its rows and its list of pages copied (a delete splices the rows, close
+ * swaps the last page), the pages themselves shared (their bytes never change once written).
+ */
 type NodeSnapshot = { rows: U64[]; pages: Uint8Array[] };
 
 /** A rewrite under way: the streams as they were when it began, written out in slices, and the records made since. */
