@@ -68,7 +68,7 @@ async function startRichDesktop() {
       writeFileSync(want, label);
       dunstctl("context");
     },
-    screenshot: (path: string) => Bun.spawnSync(["import", "-window", "root", path], { env: full }).exitCode === 0,
+    screenshot: (path: string) => Bun.which("import") !== null && Bun.spawnSync(["import", "-window", "root", path], { env: full }).exitCode === 0, // ImageMagick is optional
     stop: () => {
       // Closing every toast first lets each client's waiting notify-send end, rather than outlive the bus.
       dunstctl("close-all");
