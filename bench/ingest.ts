@@ -2,11 +2,10 @@
 // bench/ingest.ts — webhook ingest: POST / through the web server with wrk, our pub/sub server and redis-server (AOF
 // everysec) as the store, the floor (bench/floor.ts) and, with --floors, more floors (floor.ts --script, bare.ts),
 // A B A B; POST/s and each process's CPU per POST.
-import { mkdirSync } from "node:fs";
 import { cpuSeconds } from "./procstat";
 import { cpus } from "node:os";
 import { spawn } from "bun";
-import { BUN, freePort, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
+import { BUN, freePort, startPubSub, startRedisAof, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
 import { median } from "./median";
 import { assertEnvOf, pubsubEnv } from "./pubsubenv";
 
@@ -51,11 +50,6 @@ await Bun.write(lua, `-- POST / over ${CHANNELS} channels\nlocal n = 0\nrequest 
 type Web = { url: string; proc: { pid: number }; stop: () => Promise<void> };
 /** No store: the floors that show what Bun.serve costs by itself (its store CPU reads 0). */
 type Setup = { name: string; store: (() => Promise<Running>) | null; web: (storeUrl: string) => Promise<Web> };
-const redisAof = () => {
-  const dir = tempPath("redis-aof");
-  mkdirSync(dir, { recursive: true });
-  return startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
-};
 /** A bench/ script that takes its port first, run as the web server. */
 async function benchServer(script: string, args: string[]): Promise<Web> {
   const port = await freePort();
@@ -67,8 +61,8 @@ async function benchServer(script: string, args: string[]): Promise<Web> {
 const floorServer = (storeUrl: string, ...flags: string[]) => benchServer("floor.ts", [storeUrl, String(HISTORY_MAX), ...flags]);
 const setups: Setup[] = [
   { name: "web server + Notistream pub/sub", store: () => startPubSub(), web: (u) => startWebServer(u, webArgs) },
-  { name: "web server + redis-server (AOF everysec)", store: redisAof, web: (u) => startWebServer(u, webArgs) },
-  { name: "floor: bench/floor.ts + redis-server (AOF everysec)", store: redisAof, web: floorServer },
+  { name: "web server + redis-server (AOF everysec)", store: startRedisAof, web: (u) => startWebServer(u, webArgs) },
+  { name: "floor: bench/floor.ts + redis-server (AOF everysec)", store: startRedisAof, web: floorServer },
 ];
 // Second, so A B A B alternates it with the default setup and redis-server alike.
 if (PUBSUB_ENV) {
@@ -88,11 +82,11 @@ if (PUBSUB_ENV) {
 if (AGAINST)
   setups.push(
     { name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, webArgs, {}, AGAINST) },
-    { name: `${AGAINST}: its web server + redis-server (AOF everysec)`, store: redisAof, web: (u) => startWebServer(u, webArgs, {}, AGAINST) },
+    { name: `${AGAINST}: its web server + redis-server (AOF everysec)`, store: startRedisAof, web: (u) => startWebServer(u, webArgs, {}, AGAINST) },
   );
 if (FLOORS)
   setups.push(
-    { name: "floor, one round trip: bench/floor.ts --script + redis-server (AOF everysec)", store: redisAof, web: (u) => floorServer(u, "--script") },
+    { name: "floor, one round trip: bench/floor.ts --script + redis-server (AOF everysec)", store: startRedisAof, web: (u) => floorServer(u, "--script") },
     { name: "no store: bench/bare.ts --form (reads and parses the form)", store: null, web: () => benchServer("bare.ts", ["--form"]) },
     { name: "no store: bench/bare.ts (answers 200, body unread)", store: null, web: () => benchServer("bare.ts", []) },
   );

@@ -8,7 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { encodeCommand } from "../resp";
 import { cpuNanoseconds, rssBytes as rss } from "./procstat";
-import { BUN, freePort, lines, startPubSub, startRedis, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
+import { BUN, freePort, lines, startPubSub, startRedis, startRedisAof, startWebServer, waitForPort, type Running } from "../test/helpers";
 import { median } from "./median";
 
 const args = process.argv.slice(2);
@@ -232,9 +232,7 @@ try {
   if (wanted("webhook") && !AGAINST) await webhook(); // these compare with Redis (AOF, raw PUBLISH) by design
 
   if (wanted("xadd") && !AGAINST) {
-    const dir = tempPath("aof");
-    mkdirSync(dir, { recursive: true });
-    const aof = await startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
+    const aof = await startRedisAof();
     const always = await startPubSub(["--appendfsync", "always", "--history-max-age", "0"]);
     try {
       const xs: Server[] = [

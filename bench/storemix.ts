@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
 // bench/storemix.ts — a webhook's store traffic without the web server: the three commands the web server sends per
 // POST, pipelined over one connection at a fixed rate, to our pub/sub server and redis-server (AOF everysec), A B A B.
-import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
-import { startPubSub, startRedis, tempPath, type Running } from "../test/helpers";
+import { ReplyParser } from "../resp";
+import { startPubSub, startRedisAof, type Running } from "../test/helpers";
 import { median } from "./median";
 import { cpuNanoseconds } from "./procstat";
 
@@ -49,27 +50,6 @@ function post(): string {
   );
 }
 
-/** Replies in `text` from `from` on that are whole (every reply here is one line, or a bulk string); and where they end. */
-function countReplies(text: string, from: number): { count: number; end: number } {
-  let at = from;
-  let count = 0;
-  for (;;) {
-    const eol = text.indexOf("\r\n", at);
-    if (eol < 0) break;
-    if (text[at] === "$") {
-      const len = Number(text.slice(at + 1, eol));
-      const next = len < 0 ? eol + 2 : eol + 2 + len + 2;
-      if (next > text.length) break;
-      at = next;
-    } else {
-      if (text[at] === "-") throw new Error(`the server refused a command: ${text.slice(at, eol)}`);
-      at = eol + 2;
-    }
-    count++;
-  }
-  return { count, end: at };
-}
-
 /** Sends `posts` POSTs' commands, --batch per write, paced at --rate; resolves when every reply is in. */
 async function drive(port: number, posts: number): Promise<void> {
   const sock = connect(port, "127.0.0.1");
@@ -77,7 +57,7 @@ async function drive(port: number, posts: number): Promise<void> {
   const start = performance.now();
   let sent = 0;
   let waiting = 0;
-  let pending = "";
+  const replies = new ReplyParser();
   await new Promise<void>((done, fail) => {
     const send = () => {
       let out = "";
@@ -89,11 +69,12 @@ async function drive(port: number, posts: number): Promise<void> {
     };
     sock.on("error", fail);
     sock.on("data", (chunk) => {
-      pending += chunk.toString("latin1");
+      replies.push(typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk); // a Buffer: no encoding is set
       try {
-        const { count, end } = countReplies(pending, 0);
-        pending = pending.slice(end);
-        waiting -= count;
+        for (let r = replies.next(); r !== null; r = replies.next()) {
+          if (r.type === "error") throw new Error(`the server refused a command: ${r.value}`);
+          waiting--;
+        }
       } catch (err) {
         return fail(err);
       }
@@ -131,14 +112,9 @@ function threadShares(before: Map<string, number>, after: Map<string, number>): 
 }
 
 type Setup = { name: string; start: () => Promise<Running> };
-const redisAof = (): Promise<Running> => {
-  const dir = tempPath("storemix-aof");
-  mkdirSync(dir, { recursive: true });
-  return startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
-};
 const setups: Setup[] = [
   { name: "notistream pub/sub", start: () => startPubSub() },
-  { name: "redis-server (AOF everysec)", start: redisAof },
+  { name: "redis-server (AOF everysec)", start: startRedisAof },
 ];
 if (AGAINST) setups.push({ name: `notistream at ${AGAINST}`, start: () => startPubSub([], {}, AGAINST) });
 

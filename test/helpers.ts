@@ -190,6 +190,13 @@ export async function startRedis(extra: string[] = []): Promise<Running> {
   return { port, proc, output, stop: () => stopProc(proc) };
 }
 
+/** redis-server with its AOF on (appendfsync everysec) in a directory of its own: the benchmarks' reference store. */
+export function startRedisAof(): Promise<Running> {
+  const dir = tempPath("redis-aof");
+  mkdirSync(dir, { recursive: true });
+  return startRedis(["--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir]);
+}
+
 /** A raw TCP connection that records every byte the server sends and whether it closed. */
 export class Raw {
   received: Uint8Array[] = [];
