@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, type Subprocess } from "bun";
-import { BUN, ROOT, Raw, Terminal, spawnPubSubAt, freePort, killClients, startClient, tempPath, until, needs, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
+import { BUN, DESKTOP, ROOT, Raw, Terminal, spawnPubSubAt, startDesktop, freePort, killClients, startClient, tempPath, until, needs, run, startPubSub, startRedis, waitForPort, type Running } from "./helpers";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "notistream-e2e-"));
 const CLIENT = `${ROOT}/client.ts`;
@@ -243,19 +243,11 @@ describe("a connection that survives", () => {
 });
 
 describe("desktop notifications", () => {
-  needs("Xvfb", "dunst", "dunstctl", "dbus-launch", "notify-send").test("a published message raises a real notification, read back from dunst", async () => {
-    const display = `:${90 + Math.floor(Math.random() * 100)}`;
-    const xvfb = spawn(["Xvfb", display, "-screen", "0", "800x600x24"], { stdout: "ignore", stderr: "ignore" });
-    const dbus = await run(["dbus-launch", "--sh-syntax"]);
-    const env: Record<string, string> = { DISPLAY: display };
-    for (const m of dbus.stdout.matchAll(/^(\w+)='([^']*)';/gm)) env[m[1]!] = m[2]!;
-    await Bun.sleep(300);
-    const dunst = spawn(["dunst"], { env: { ...process.env, ...env }, stdout: "ignore", stderr: "ignore" });
+  needs(...DESKTOP).test("a published message raises a real notification, read back from dunst", async () => {
+    const desk = await startDesktop();
     const srv = await startPubSub();
     try {
-      await until("dunst running", () => true);
-      await Bun.sleep(500);
-      const c = startClient(["--host", "127.0.0.1", "--port", String(srv.port), "--channels", "desk", "--config", join(tmp(), "none.json")], env);
+      const c = startClient(["--host", "127.0.0.1", "--port", String(srv.port), "--channels", "desk", "--config", join(tmp(), "none.json")], desk.env);
       await until("subscribed", () => c.out().includes("subscribed to desk"));
       await publishWhenSubscribed(srv.port, "desk", await envelope(srv.port, "desk", { message: "Build finished", title: "CI" }));
       await until("line printed", () => c.out().includes("[desk] CI: Build finished"));
@@ -263,10 +255,9 @@ describe("desktop notifications", () => {
       await until(
         "notification in dunst",
         () => {
-          const r = Bun.spawnSync(["dunstctl", "count", "displayed"], { env: { ...process.env, ...env } });
-          const shown = Number(r.stdout.toString().trim());
-          Bun.spawnSync(["dunstctl", "close-all"], { env: { ...process.env, ...env } });
-          history = Bun.spawnSync(["dunstctl", "history"], { env: { ...process.env, ...env } }).stdout.toString();
+          const shown = Number(desk.dunstctl("count", "displayed").trim());
+          desk.dunstctl("close-all");
+          history = desk.dunstctl("history");
           return shown > 0 || history.includes("Build finished");
         },
         10000,
@@ -275,10 +266,19 @@ describe("desktop notifications", () => {
       expect(history).toContain("Build finished");
       c.proc.kill();
     } finally {
-      dunst.kill();
-      xvfb.kill();
-      if (env.DBUS_SESSION_BUS_PID) process.kill(Number(env.DBUS_SESSION_BUS_PID));
+      desk.stop();
       await srv.stop();
     }
+    // The desktop's session bus ends with it (dbus-launch prints its pid unquoted; once missed, every run left buses behind).
+    const bus = Number(desk.env.DBUS_SESSION_BUS_PID);
+    expect(bus).toBeGreaterThan(0);
+    await until("the session bus ended", () => {
+      try {
+        process.kill(bus, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   }, 30000);
 });

@@ -4,10 +4,9 @@
 // (CloseNotification); the icon and an image attachment as files; Markdown as clean text; urgent never held back. Over RESP
 // (envelopes published as the web server publishes them) and over an ntfy stream (ntfy's own JSON).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn, type Subprocess } from "bun";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DESKTOP, ROOT, Raw, collect, killClients, needs, parseNotifyCalls, run, startClient, startPubSub, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
+import { DESKTOP, ROOT, Raw, killClients, needs, parseNotifyCalls, startClient, startDesktop, startPubSub, startWebServer, tempPath, until, type NotifyCall, type Running } from "./helpers";
 import { buildEnvelope, envelopeFields, type Notification } from "../message";
 
 /** Where the screenshots go, beside client.desktop.e2e's (what dunst drew, for a person to look at). */
@@ -33,8 +32,8 @@ function notifyCalls(text: string): Call[] {
 const closeCalls = (text: string): number[] => [...text.matchAll(/member=CloseNotification\n\s+uint32 (\d+)/g)].map((m) => Number(m[1]));
 
 /**
- * A desktop like test/helpers.ts's, with dunst's context menu wired to a fake dmenu: it picks the line holding the label
- * written to `want`, so pressing a button goes through dunst's own ActionInvoked, as a person's pick from the menu would.
+ * helpers.ts's desktop, with dunst's context menu wired to a fake dmenu: it picks the line holding the label written to
+ * `want`, so pressing a button goes through dunst's own ActionInvoked, as a person's pick from the menu would.
  */
 async function startRichDesktop() {
   const dir = tempPath("rich-desktop");
@@ -45,35 +44,14 @@ async function startRichDesktop() {
   chmodSync(dmenu, 0o755);
   const conf = join(dir, "dunstrc");
   writeFileSync(conf, `[global]\n    dmenu = ${dmenu}\n    width = 460\n    max_icon_size = 96\n    font = DejaVu Sans 10\n`);
-  const display = `:${500 + Math.floor(Math.random() * 400)}`;
-  const xvfb = spawn(["Xvfb", display, "-screen", "0", "1000x700x24"], { stdout: "ignore", stderr: "ignore" });
-  const dbus = await run(["dbus-launch", "--sh-syntax"]);
-  const env: Record<string, string> = { DISPLAY: display };
-  for (const m of dbus.stdout.matchAll(/^(\w+)='([^']*)';/gm)) env[m[1]!] = m[2]!;
-  const full = { ...process.env, ...env };
-  await Bun.sleep(300);
-  const dunst = spawn(["dunst", "-config", conf], { env: full, stdout: "ignore", stderr: "ignore" });
-  const monitor = spawn(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"], { env: full, stdout: "pipe", stderr: "ignore" });
-  const text = collect(monitor);
-  for (let i = 0; i < 100 && Bun.spawnSync(["dunstctl", "is-paused"], { env: full }).exitCode !== 0; i++) await Bun.sleep(50);
-  await Bun.sleep(200);
-  const dunstctl = (...args: string[]) => Bun.spawnSync(["dunstctl", ...args], { env: full }).stdout.toString();
+  const desk = await startDesktop({ dunstConfig: conf, allCalls: true });
   return {
-    env,
-    text,
-    calls: () => notifyCalls(text()),
-    dunstctl,
+    ...desk,
+    calls: () => notifyCalls(desk.text()),
     /** Presses the button labelled `label` on the toast on screen, through dunst's context menu. */
     press: (label: string) => {
       writeFileSync(want, label);
-      dunstctl("context");
-    },
-    screenshot: (path: string) => Bun.which("import") !== null && Bun.spawnSync(["import", "-window", "root", path], { env: full }).exitCode === 0, // ImageMagick is optional
-    stop: () => {
-      // Closing every toast first lets each client's waiting notify-send end, rather than outlive the bus.
-      dunstctl("close-all");
-      for (const p of [monitor, dunst, xvfb] as Subprocess[]) p.kill();
-      if (env.DBUS_SESSION_BUS_PID) process.kill(Number(env.DBUS_SESSION_BUS_PID));
+      desk.dunstctl("context");
     },
   };
 }
@@ -100,8 +78,9 @@ needs(...DESKTOP).describe("rich messages on the desktop under dunst (issue 25)"
     writeFileSync(join(bin, "xclip"), `#!/bin/sh\necho "args: $*" >> ${clipped}\ncat >> ${clipped}\necho >> ${clipped}\n`);
     for (const f of ["xdg-open", "xclip"]) chmodSync(join(bin, f), 0o755);
     const shot = tempPath("camera.png");
-    Bun.spawnSync(["convert", "-size", "160x100", "gradient:#1d4ed8-#f59e0b", shot]);
-    pictureFile = existsSync(shot) ? shot : `${ROOT}/app/icon-512.png`; // ImageMagick's convert is not among the test packages
+    // ImageMagick's convert is not among the test packages (and Bun.spawnSync throws on a missing program).
+    if (Bun.which("convert")) Bun.spawnSync(["convert", "-size", "160x100", "gradient:#1d4ed8-#f59e0b", shot]);
+    pictureFile = existsSync(shot) ? shot : `${ROOT}/app/icon-512.png`;
     picture = readFileSync(pictureFile);
     site = Bun.serve({
       port: 0,

@@ -538,39 +538,67 @@ export const haveDesktop = DESKTOP.every(have);
 /** One Notify call as the notification daemon received it (read from dbus-monitor). */
 export type NotifyCall = { app: string; icon: string; summary: string; body: string; actions: string[]; urgency: number | null; expire: number };
 
-/** A real desktop for notification tests: Xvfb, a session D-Bus, dunst on it, and a dbus-monitor recording Notify calls. */
-export async function startDesktop(): Promise<{
+/** What a test may change of startDesktop()'s desktop: dunst's config file, and whether every Notifications call is recorded. */
+export type DesktopOptions = {
+  /** A dunstrc for dunst (`-config`); dunst's defaults without one. */
+  dunstConfig?: string;
+  /** Record every call on org.freedesktop.Notifications (CloseNotification too), not only Notify. */
+  allCalls?: boolean;
+};
+
+/**
+ * A real desktop for notification tests: Xvfb, a session D-Bus, dunst on it, and a dbus-monitor recording Notify calls.
+ * Written once here: each test that needs a desktop takes this one (with options), so a fix (like the screenshot's
+ * guard for a machine without ImageMagick) reaches them all.
+ */
+export async function startDesktop(options: DesktopOptions = {}): Promise<{
   env: Record<string, string>;
+  /** Everything dbus-monitor printed so far. */
+  text: () => string;
   calls: () => NotifyCall[];
   dunstctl: (...args: string[]) => string;
   screenshot: (path: string) => boolean;
   stop: () => void;
 }> {
-  const display = `:${90 + Math.floor(Math.random() * 400)}`;
+  const display = `:${90 + Math.floor(Math.random() * 800)}`;
   const xvfb = spawn(["Xvfb", display, "-screen", "0", "1000x800x24"], { stdout: "ignore", stderr: "ignore" });
   const dbus = await run(["dbus-launch", "--sh-syntax"]);
-  const env: Record<string, string> = { DISPLAY: display };
-  for (const m of dbus.stdout.matchAll(/^(\w+)='([^']*)';/gm)) env[m[1]!] = m[2]!;
+  const env: Record<string, string> = { DISPLAY: display, ...parseDbusLaunch(dbus.stdout) };
   const full = { ...process.env, ...env };
   await Bun.sleep(300);
-  const dunst = spawn(["dunst"], { env: full, stdout: "ignore", stderr: "ignore" });
-  const monitor = spawn(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'"], { env: full, stdout: "pipe", stderr: "ignore" });
+  const dunst = spawn(["dunst", ...(options.dunstConfig ? ["-config", options.dunstConfig] : [])], { env: full, stdout: "ignore", stderr: "ignore" });
+  const match = `interface='org.freedesktop.Notifications'${options.allCalls ? "" : ",member='Notify'"}`;
+  const monitor = spawn(["dbus-monitor", "--session", match], { env: full, stdout: "pipe", stderr: "ignore" });
   const text = collect(monitor);
   for (let i = 0; i < 100 && Bun.spawnSync(["dunstctl", "is-paused"], { env: full }).exitCode !== 0; i++) await Bun.sleep(50);
   await Bun.sleep(200);
   const dunstctl = (...args: string[]) => Bun.spawnSync(["dunstctl", ...args], { env: full }).stdout.toString();
   return {
     env,
+    text,
     calls: () => parseNotifyCalls(text()),
     dunstctl,
+    // ImageMagick's import is optional: Bun.spawnSync throws on a missing program, and a screenshot is for a person, not a check.
     screenshot: (path) => Bun.which("import") !== null && Bun.spawnSync(["import", "-window", "root", path], { env: full }).exitCode === 0,
     stop: () => {
+      // Closing every toast first lets each client's waiting notify-send end, rather than outlive the bus.
+      dunstctl("close-all");
       monitor.kill();
       dunst.kill();
       xvfb.kill();
       if (env.DBUS_SESSION_BUS_PID) process.kill(Number(env.DBUS_SESSION_BUS_PID));
     },
   };
+}
+
+/**
+ * The variables `dbus-launch --sh-syntax` prints: the address quoted (`DBUS_SESSION_BUS_ADDRESS='unix:...';`), the
+ * bus's pid not (`DBUS_SESSION_BUS_PID=1234;`). Both are needed: without the pid, stop() cannot end the bus.
+ */
+export function parseDbusLaunch(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of text.matchAll(/^(\w+)=(?:'([^']*)'|([^';\s]*));$/gm)) env[m[1]!] = m[2] ?? m[3]!;
+  return env;
 }
 
 /** Reads Notify method calls out of dbus-monitor's text: strings run from `string "` to the `"` before the next field. */
