@@ -2,10 +2,11 @@
 // bench/idlefloor.ts — memory per idle subscribed RESP connection: our pub/sub server against Bun's floor, a bare
 // Bun.listen that answers SUBSCRIBE and keeps nothing, and optionally another checkout (A B A B, RSS growth per
 // connection, clients in worker processes as bench/run.ts's idle row). Usage: bun bench/idlefloor.ts [--conns N]
-// [--rounds N] [--against DIR]; `bun bench/idlefloor.ts --serve-bare <port>` is the floor server itself.
+// [--rounds N] [--against DIR] [--pubsub-env NAME=VALUE]; `bun bench/idlefloor.ts --serve-bare <port>` is the floor server itself.
 import { spawn } from "bun";
 import { rssBytes } from "./procstat";
 import { BUN, freePort, lines, startPubSub, waitForPort, type Running } from "../test/helpers";
+import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : dflt);
@@ -28,16 +29,19 @@ if (args.includes("--serve-bare")) {
 }
 
 if (args.includes("--help")) {
-  console.log("Usage: bun bench/idlefloor.ts [--conns N (10000)] [--rounds N (2)] [--against DIR]");
+  console.log(`Usage: bun bench/idlefloor.ts [--conns N (10000)] [--rounds N (2)] [--against DIR] [--pubsub-env NAME=VALUE]
+  --pubsub-env NAME=VALUE  also our server and the bare floor with this in their environment (repeatable), such as
+                           MIMALLOC_PURGE_HOLES=0 (what --allocator cpu sets): each measured against its own floor too`);
   process.exit(0);
 }
 const CONNS = Number(opt("--conns", "10000"));
 const ROUNDS = Number(opt("--rounds", "2"));
 const AGAINST = args.includes("--against") ? opt("--against", "") : null;
+const PUBSUB_ENV = pubsubEnv(args, "bench/idlefloor");
 
-async function startBare(): Promise<Running> {
+async function startBare(env: Record<string, string> = {}): Promise<Running> {
   const port = await freePort();
-  const proc = spawn([BUN, import.meta.path, "--serve-bare", String(port)], { stdout: "pipe", stderr: "inherit" });
+  const proc = spawn([BUN, import.meta.path, "--serve-bare", String(port)], { stdout: "pipe", stderr: "inherit", env: { ...process.env, ...env } });
   await waitForPort(port);
   return { port, proc, output: () => "", stop: async () => void proc.kill() };
 }
@@ -59,11 +63,14 @@ async function perConnection(run: Running): Promise<number> {
   return (after - before) / CONNS;
 }
 
+const SERVER_FLAGS = ["--maxclients", "30000", "--history-max-age", "0"];
 const kinds: [string, () => Promise<Running>][] = [
-  ["bare Bun.listen", startBare],
-  ["notistream", () => startPubSub(["--maxclients", "30000", "--history-max-age", "0"])],
+  ["bare Bun.listen", () => startBare()],
+  ["notistream", () => startPubSub(SERVER_FLAGS)],
 ];
-if (AGAINST) kinds.push([`notistream at ${AGAINST}`, () => startPubSub(["--maxclients", "30000", "--history-max-age", "0"], {}, AGAINST)]);
+if (PUBSUB_ENV)
+  kinds.push([`bare Bun.listen with ${PUBSUB_ENV.shown}`, () => startBare(PUBSUB_ENV.env)], [`notistream with ${PUBSUB_ENV.shown}`, () => startPubSubWithEnv(PUBSUB_ENV.env, SERVER_FLAGS)]);
+if (AGAINST) kinds.push([`notistream at ${AGAINST}`, () => startPubSub(SERVER_FLAGS, {}, AGAINST)]);
 const results = new Map<string, number[]>();
 for (let r = 0; r < ROUNDS; r++)
   for (const [name, start] of kinds) {

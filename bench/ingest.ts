@@ -7,7 +7,7 @@ import { cpus } from "node:os";
 import { spawn } from "bun";
 import { BUN, freePort, startPubSub, startRedisAof, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
 import { median } from "./median";
-import { assertEnvOf, pubsubEnv } from "./pubsubenv";
+import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
@@ -67,16 +67,7 @@ const setups: Setup[] = [
 // Second, so A B A B alternates it with the default setup and redis-server alike.
 if (PUBSUB_ENV) {
   const { env, shown } = PUBSUB_ENV;
-  const store = async () => {
-    const pubsub = await startPubSub([], env);
-    try {
-      assertEnvOf(pubsub.proc.pid, env);
-    } catch (err) {
-      await pubsub.stop(); // not left running when the run ends here
-      throw err;
-    }
-    return pubsub;
-  };
+  const store = () => startPubSubWithEnv(env);
   setups.splice(1, 0, { name: `web server + Notistream pub/sub with ${shown}`, store, web: (u) => startWebServer(u, webArgs) });
 }
 if (AGAINST)

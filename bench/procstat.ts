@@ -15,6 +15,14 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * Minor page faults so far (minflt): each is a page the process touched that the kernel had to map, as after the
+ * allocator gave it back. Why a benchmark reads it: a store that purges and re-faults its memory per write shows it here.
+ */
+export function minorFaults(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[7]);
+}
+
+/**
  * CPU time so far in nanoseconds, every thread's time on a CPU summed from /proc/<pid>/task/<tid>/schedstat (user and
  * system together). Why beside cpuSeconds: its 10 ms ticks are a tenth of a half-second fan-out run's server CPU.
  * Threads that ended before the reading are not counted; a process that is gone reads NaN.

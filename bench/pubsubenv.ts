@@ -1,6 +1,7 @@
 // bench/pubsubenv.ts — the benchmarks' --pubsub-env NAME=VALUE flags (repeatable): what to add to the environment of
 // one more pub/sub server measured in the same run (an allocator setting, say), and the name that setup is shown by.
 import { readFileSync } from "node:fs";
+import { startPubSub, type Running } from "../test/helpers";
 
 /** The NAME=VALUE pairs given with --pubsub-env, or null when there are none; a malformed one ends the run with why. */
 export function pubsubEnv(args: readonly string[], tool: string): { env: Record<string, string>; shown: string } | null {
@@ -23,4 +24,16 @@ export function pubsubEnv(args: readonly string[], tool: string): { env: Record<
 export function assertEnvOf(pid: number, env: Record<string, string>): void {
   const has = new Set(readFileSync(`/proc/${pid}/environ`, "latin1").split("\0"));
   for (const [k, v] of Object.entries(env)) if (!has.has(`${k}=${v}`)) throw new Error(`process ${pid} was started without ${k}=${v} in its environment`);
+}
+
+/** A pub/sub server with `env` added to its environment, checked in /proc (and stopped, not left running, if it lacks it). */
+export async function startPubSubWithEnv(env: Record<string, string>, args: string[] = []): Promise<Running> {
+  const pubsub = await startPubSub(args, env);
+  try {
+    assertEnvOf(pubsub.proc.pid, env);
+  } catch (err) {
+    await pubsub.stop();
+    throw err;
+  }
+  return pubsub;
 }

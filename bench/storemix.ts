@@ -6,23 +6,28 @@ import { connect } from "node:net";
 import { ReplyParser } from "../resp";
 import { startPubSub, startRedisAof, type Running } from "../test/helpers";
 import { median } from "./median";
-import { cpuNanoseconds } from "./procstat";
+import { cpuNanoseconds, minorFaults } from "./procstat";
+import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/storemix.ts [--posts 170000] [--rate 17000] [--batch 10] [--maxlen 1000] [--rounds 3] [--against DIR] [--threads]
+  console.log(`Usage: bun bench/storemix.ts [--posts 170000] [--rate 17000] [--batch 10] [--maxlen 1000] [--rounds 3] [--against DIR] [--pubsub-env NAME=VALUE] [--threads]
 
 Sends what the web server sends the store per POST / (seen with MONITOR): XADD of the envelope's fields to
 notistream:<channel> with MAXLEN ~ --maxlen over 100 channels, PUBLISH of the envelope (no subscriber), and the
 visitor's daily count (XADD ... MAXLEN 1 <day>-* n 1). --batch POSTs go in one write; the next write waits for every
 reply and for its time at --rate POSTs a second (0: as fast as the replies come). The same number of POSTs, unrecorded,
-warm each server first. Prints the server's CPU per POST (every thread, from /proc/<pid>/task/*/schedstat).
+warm each server first. Prints the server's CPU per POST (every thread, from /proc/<pid>/task/*/schedstat) and its
+minor page faults per POST (memory the allocator gave back and the server touched again).
 Why beside bench/ingest.ts: it takes the web server (and its share of the two cores) out, and shows what the rate does
 to the store's CPU per POST: at a webhook's rate each write wakes the server from its wait.
   --rate N      POSTs a second (0: unpaced)
   --batch N     POSTs per write (the web server's link writes what a turn's requests asked for)
   --maxlen N    the history kept per channel
   --against DIR also the pub/sub server of another Notistream checkout (old code against new)
+  --pubsub-env NAME=VALUE
+                also our pub/sub server with this in its environment (repeatable), such as an allocator setting:
+                MIMALLOC_PURGE_HOLES=0 is what --allocator cpu sets
   --threads     also each server's CPU per POST by thread name`);
   process.exit(0);
 }
@@ -34,6 +39,7 @@ const MAXLEN = String(num("maxlen", 1000));
 const ROUNDS = num("rounds", 3);
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const THREADS = args.includes("--threads");
+const PUBSUB_ENV = pubsubEnv(args, "bench/storemix");
 
 const command = (a: string[]) => `*${a.length}\r\n` + a.map((s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`).join("");
 const DAY = String(Math.floor(Date.now() / 86_400_000));
@@ -116,29 +122,35 @@ const setups: Setup[] = [
   { name: "notistream pub/sub", start: () => startPubSub() },
   { name: "redis-server (AOF everysec)", start: startRedisAof },
 ];
+// Second, so A B A B alternates it with the default setup and redis-server alike.
+if (PUBSUB_ENV) setups.splice(1, 0, { name: `notistream pub/sub with ${PUBSUB_ENV.shown}`, start: () => startPubSubWithEnv(PUBSUB_ENV.env) });
 if (AGAINST) setups.push({ name: `notistream at ${AGAINST}`, start: () => startPubSub([], {}, AGAINST) });
 
 console.error(`bench/storemix: ${POSTS} POSTs (3 commands each) per round, ${BATCH} per write, ${RATE ? `${RATE} a second` : "unpaced"}, MAXLEN ~ ${MAXLEN} over 100 channels, ${ROUNDS} rounds A B A B`);
 const results = new Map<string, number[]>(setups.map((s) => [s.name, []]));
+const faults = new Map<string, number[]>(setups.map((s) => [s.name, []]));
 for (let round = 1; round <= ROUNDS; round++) {
   for (const setup of setups) {
     const server = await setup.start();
     try {
       await drive(server.port, POSTS); // warm-up: the same load, unrecorded
-      const [cpu0, threads0, t0] = [cpuNanoseconds(server.proc.pid), byThread(server.proc.pid), performance.now()];
+      const pid = server.proc.pid;
+      const [cpu0, faults0, threads0, t0] = [cpuNanoseconds(pid), minorFaults(pid), byThread(pid), performance.now()];
       await drive(server.port, POSTS);
-      const [cpu1, threads1, t1] = [cpuNanoseconds(server.proc.pid), byThread(server.proc.pid), performance.now()];
+      const [cpu1, faults1, threads1, t1] = [cpuNanoseconds(pid), minorFaults(pid), byThread(pid), performance.now()];
       const perPost = (cpu1 - cpu0) / POSTS / 1000;
+      const faultsPerPost = (faults1 - faults0) / POSTS;
       results.get(setup.name)!.push(perPost);
+      faults.get(setup.name)!.push(faultsPerPost);
       const rate = POSTS / ((t1 - t0) / 1000);
-      console.error(`bench/storemix: round ${round}, ${setup.name}: ${perPost.toFixed(1)} µs CPU per POST at ${Math.round(rate)} POST/s${THREADS ? ` (by thread, µs: ${threadShares(threads0, threads1)})` : ""}`);
+      console.error(`bench/storemix: round ${round}, ${setup.name}: ${perPost.toFixed(1)} µs CPU per POST at ${Math.round(rate)} POST/s, ${faultsPerPost.toFixed(3)} page faults per POST${THREADS ? ` (by thread, µs: ${threadShares(threads0, threads1)})` : ""}`);
     } finally {
       await server.stop();
     }
   }
 }
 const reference = results.get("redis-server (AOF everysec)")!;
-console.log("\n| store | CPU per POST (median) | rounds | against redis-server |\n| --- | --- | --- | --- |");
+console.log("\n| store | CPU per POST (median) | rounds | against redis-server | page faults per POST (median) |\n| --- | --- | --- | --- | --- |");
 for (const [name, xs] of results)
-  console.log(`| ${name} | ${median(xs).toFixed(1)} µs | ${xs.map((x) => x.toFixed(1)).join(", ")} | ${(median(xs) / median(reference)).toFixed(2)}× |`);
+  console.log(`| ${name} | ${median(xs).toFixed(1)} µs | ${xs.map((x) => x.toFixed(1)).join(", ")} | ${(median(xs) / median(reference)).toFixed(2)}× | ${median(faults.get(name)!).toFixed(3)} |`);
 process.exit(0);
