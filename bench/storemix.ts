@@ -3,7 +3,7 @@
 // POST, pipelined over one connection at a fixed rate, to our pub/sub server and redis-server (AOF everysec), A B A B.
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
-import { ReplyParser } from "../resp";
+import { ReplyParser, type Reply } from "../resp";
 import { startPubSub, startRedisAof, type Running } from "../test/helpers";
 import { median } from "./median";
 import { cpuNanoseconds, minorFaults } from "./procstat";
@@ -11,7 +11,7 @@ import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/storemix.ts [--posts 170000] [--rate 17000] [--batch 10] [--maxlen 1000] [--rounds 3] [--against DIR] [--pubsub-env NAME=VALUE] [--threads]
+  console.log(`Usage: bun bench/storemix.ts [--posts 170000] [--rate 17000] [--batch 10] [--maxlen 1000] [--count post|write] [--rounds 3] [--against DIR] [--pubsub-env NAME=VALUE] [--threads]
 
 Sends what the web server sends the store per POST / (seen with MONITOR): XADD of the envelope's fields to
 notistream:<channel> with MAXLEN ~ --maxlen over 100 channels, PUBLISH of the envelope (no subscriber), and the
@@ -24,6 +24,9 @@ to the store's CPU per POST: at a webhook's rate each write wakes the server fro
   --rate N      POSTs a second (0: unpaced)
   --batch N     POSTs per write (the web server's link writes what a turn's requests asked for)
   --maxlen N    the history kept per channel
+  --count post  the visitor's count once per POST (XADD ... <day>-*), as MONITOR shows for a lone POST (the default)
+  --count write once per write, as the web server counts a turn's POSTs from one visitor under load
+                (web_account_data.ts): XREVRANGE of the count with the write, then XADD ... <day>-<count> n <k>
   --against DIR also the pub/sub server of another Notistream checkout (old code against new)
   --pubsub-env NAME=VALUE
                 also our pub/sub server with this in its environment (repeatable), such as an allocator setting:
@@ -39,12 +42,18 @@ const MAXLEN = String(num("maxlen", 1000));
 const ROUNDS = num("rounds", 3);
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const THREADS = args.includes("--threads");
+const COUNT = args.includes("--count") ? args[args.indexOf("--count") + 1] : "post";
+if (COUNT !== "post" && COUNT !== "write") {
+  console.error(`bench/storemix: --count takes post or write, not '${COUNT ?? ""}'`);
+  process.exit(2);
+}
 const PUBSUB_ENV = pubsubEnv(args, "bench/storemix");
 
 const command = (a: string[]) => `*${a.length}\r\n` + a.map((s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`).join("");
 const DAY = String(Math.floor(Date.now() / 86_400_000));
+const COUNT_KEY = "notistream-account:stats:visitor:*";
 let n = 0;
-/** One POST's three commands, as the web server sends them for `message=hello from wrk&channel=ingest/<n % 100>`. */
+/** One POST's commands, as the web server sends them for `message=hello from wrk&channel=ingest/<n % 100>`. */
 function post(): string {
   const channel = `ingest/${n++ % 100}`;
   const time = Math.floor(Date.now() / 1000);
@@ -52,8 +61,17 @@ function post(): string {
   return (
     command(["XADD", `notistream:${channel}`, "MAXLEN", "~", MAXLEN, "*", "time", String(time), "channel", channel, "message", "hello from wrk", "source", "form"]) +
     command(["PUBLISH", channel, envelope]) +
-    command(["XADD", "notistream-account:stats:visitor:*", "MAXLEN", "1", `${DAY}-*`, "n", "1"])
+    (COUNT === "post" ? command(["XADD", COUNT_KEY, "MAXLEN", "1", `${DAY}-*`, "n", "1"]) : "")
   );
+}
+
+/** The count today's last entry says (its ID's sequence plus one), from an XREVRANGE ... COUNT 1 reply: as web_account_data.ts reads it. */
+function countOf(r: Reply): number {
+  const entry = r.type === "array" ? r.value?.[0] : undefined;
+  const id = entry?.type === "array" ? entry.value?.[0] : undefined;
+  if (id?.type !== "bulk" || !id.value) return 0;
+  const [ms, seq] = Buffer.from(id.value).toString("latin1").split("-");
+  return ms === DAY ? Number(seq) + 1 : 0;
 }
 
 /** Sends `posts` POSTs' commands, --batch per write, paced at --rate; resolves when every reply is in. */
@@ -63,6 +81,9 @@ async function drive(port: number, posts: number): Promise<void> {
   const start = performance.now();
   let sent = 0;
   let waiting = 0;
+  /** --count write: the POSTs of the last write, counted once its XREVRANGE is answered (0: nothing to count). */
+  let uncounted = 0;
+  let counted = 0;
   const replies = new ReplyParser();
   await new Promise<void>((done, fail) => {
     const send = () => {
@@ -70,7 +91,12 @@ async function drive(port: number, posts: number): Promise<void> {
       const k = Math.min(BATCH, posts - sent);
       for (let i = 0; i < k; i++) out += post();
       sent += k;
-      waiting += 3 * k;
+      waiting += (COUNT === "post" ? 3 : 2) * k;
+      if (COUNT === "write") {
+        out += command(["XREVRANGE", COUNT_KEY, "+", "-", "COUNT", "1"]);
+        waiting++;
+        uncounted = k;
+      }
       sock.write(out);
     };
     sock.on("error", fail);
@@ -79,12 +105,20 @@ async function drive(port: number, posts: number): Promise<void> {
       try {
         for (let r = replies.next(); r !== null; r = replies.next()) {
           if (r.type === "error") throw new Error(`the server refused a command: ${r.value}`);
+          if (r.type === "array" && uncounted) counted = countOf(r); // the only array reply: the XREVRANGE
           waiting--;
         }
       } catch (err) {
         return fail(err);
       }
       if (waiting > 0) return;
+      if (uncounted) {
+        // The web server's second round trip: the count's new entry, numbered after the one it read.
+        sock.write(command(["XADD", COUNT_KEY, "MAXLEN", "1", `${DAY}-${counted + uncounted - 1}`, "n", String(uncounted)]));
+        waiting++;
+        uncounted = 0;
+        return;
+      }
       if (sent >= posts) return done();
       const wait = RATE ? start + (sent / RATE) * 1000 - performance.now() : 0;
       if (wait > 0) setTimeout(send, wait);
@@ -126,7 +160,7 @@ const setups: Setup[] = [
 if (PUBSUB_ENV) setups.splice(1, 0, { name: `notistream pub/sub with ${PUBSUB_ENV.shown}`, start: () => startPubSubWithEnv(PUBSUB_ENV.env) });
 if (AGAINST) setups.push({ name: `notistream at ${AGAINST}`, start: () => startPubSub([], {}, AGAINST) });
 
-console.error(`bench/storemix: ${POSTS} POSTs (3 commands each) per round, ${BATCH} per write, ${RATE ? `${RATE} a second` : "unpaced"}, MAXLEN ~ ${MAXLEN} over 100 channels, ${ROUNDS} rounds A B A B`);
+console.error(`bench/storemix: ${POSTS} POSTs per round (XADD and PUBLISH each, the visitor's count once per ${COUNT}), ${BATCH} per write, ${RATE ? `${RATE} a second` : "unpaced"}, MAXLEN ~ ${MAXLEN} over 100 channels, ${ROUNDS} rounds A B A B`);
 const results = new Map<string, number[]>(setups.map((s) => [s.name, []]));
 const faults = new Map<string, number[]>(setups.map((s) => [s.name, []]));
 for (let round = 1; round <= ROUNDS; round++) {

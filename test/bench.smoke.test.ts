@@ -62,6 +62,17 @@ needs("redis-server").test("bun bench/storemix.ts (short) reports the store's CP
   expect(r.stderr).toMatch(/round 1, notistream pub\/sub: [0-9.]+ µs CPU per POST at [0-9]+ POST\/s, [0-9.]+ page faults per POST \(by thread, µs: /);
 }, 70000);
 
+needs("redis-server").test("bun bench/storemix.ts --count write (short): the visitor's count once per write, read then numbered after the last, as the web server does under load", async () => {
+  const r = await run([BUN, `${ROOT}/bench/storemix.ts`, "--posts", "300", "--rate", "3000", "--rounds", "1", "--count", "write"], { timeoutMs: 60000, cwd: ROOT });
+  if (r.code !== 0) console.log(r.stdout, r.stderr);
+  expect(r.code).toBe(0); // a count numbered at or below the last would be refused, and the run would stop with the server's error
+  expect(r.stderr).toContain("the visitor's count once per write");
+  expect(r.stdout).toMatch(/^\| notistream pub\/sub \| [0-9.]+ µs \|/m);
+  const bad = await run([BUN, `${ROOT}/bench/storemix.ts`, "--count", "turn"], { timeoutMs: 20000, cwd: ROOT });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("--count takes post or write, not 'turn'");
+}, 70000);
+
 needs("redis-server", "redis-benchmark").test("bun bench/startup.ts (small) fills redis-server and Notistream alike (ours also with an allocator setting), restarts each, and reports start-up and memory per entry", async () => {
   const r = await run([BUN, `${ROOT}/bench/startup.ts`, "--entries", "3000", "--channels", "10", "--rounds", "1", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1"], { timeoutMs: 60000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
