@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// bench/storemix.ts — a webhook's store traffic without the web server: the three commands the web server sends per
+// bench/storemix.ts — a webhook's store traffic without the web server: the commands the web server sends per
 // POST, pipelined over one connection at a fixed rate, to our pub/sub server and redis-server (AOF everysec), A B A B.
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
@@ -8,6 +8,7 @@ import { startPubSub, startRedisAof, type Running } from "../test/helpers";
 import { median } from "./median";
 import { cpuNanoseconds, minorFaults } from "./procstat";
 import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
+import { countOf, dayOf } from "../web_account_data";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
@@ -50,7 +51,7 @@ if (COUNT !== "post" && COUNT !== "write") {
 const PUBSUB_ENV = pubsubEnv(args, "bench/storemix");
 
 const command = (a: string[]) => `*${a.length}\r\n` + a.map((s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`).join("");
-const DAY = String(Math.floor(Date.now() / 86_400_000));
+const DAY = String(dayOf(Date.now()));
 const COUNT_KEY = "notistream-account:stats:visitor:*";
 let n = 0;
 /** One POST's commands, as the web server sends them for `message=hello from wrk&channel=ingest/<n % 100>`. */
@@ -65,13 +66,11 @@ function post(): string {
   );
 }
 
-/** The count today's last entry says (its ID's sequence plus one), from an XREVRANGE ... COUNT 1 reply: as web_account_data.ts reads it. */
-function countOf(r: Reply): number {
+/** The last entry's ID in an XREVRANGE ... COUNT 1 reply (undefined: no entry), for web_account_data.ts's countOf. */
+function lastIdOf(r: Reply): string | undefined {
   const entry = r.type === "array" ? r.value?.[0] : undefined;
   const id = entry?.type === "array" ? entry.value?.[0] : undefined;
-  if (id?.type !== "bulk" || !id.value) return 0;
-  const [ms, seq] = Buffer.from(id.value).toString("latin1").split("-");
-  return ms === DAY ? Number(seq) + 1 : 0;
+  return id?.type === "bulk" && id.value ? Buffer.from(id.value).toString("latin1") : undefined;
 }
 
 /** Sends `posts` POSTs' commands, --batch per write, paced at --rate; resolves when every reply is in. */
@@ -105,7 +104,7 @@ async function drive(port: number, posts: number): Promise<void> {
       try {
         for (let r = replies.next(); r !== null; r = replies.next()) {
           if (r.type === "error") throw new Error(`the server refused a command: ${r.value}`);
-          if (r.type === "array" && uncounted) counted = countOf(r); // the only array reply: the XREVRANGE
+          if (r.type === "array" && uncounted) counted = countOf(lastIdOf(r), Number(DAY)); // the only array reply: the XREVRANGE
           waiting--;
         }
       } catch (err) {
