@@ -77,6 +77,14 @@ const PAGE_BYTES = 960;
  * entry a row of plain numbers (ID, page, start, end). Why: an entry held as objects (the entry, its ID, its buffer) was
  * three garbage-collected cells kept for as long as the history keeps it. Entry objects are made only for reads.
  */
+/**
+ * The entry whose row starts at `r` in `rows` (a node's own, or a rewrite's snapshot of them): its packed fields are a
+ * view of its page, whose bytes never change once written.
+ */
+function rowEntry(rows: readonly U64[], pages: readonly Uint8Array[], r: number): Entry {
+  return { id: { ms: rows[r]!, seq: rows[r + 1]! }, packed: pages[rows[r + 2] as number]!.subarray(rows[r + 3] as number, rows[r + 4] as number) };
+}
+
 export class Node {
   /** ROW slots per live entry, in ID order: ms, seq, page, start, end (its packed fields are pages[page][start, end)). */
   rows: U64[] = [];
@@ -135,10 +143,9 @@ export class Node {
   id(i: number): StreamId {
     return { ms: this.rows[i * ROW]!, seq: this.rows[i * ROW + 1]! };
   }
-  /** Entry i, made for a read: its packed fields are a view of its page, whose bytes never change once written. */
+  /** Entry i, made for a read. */
   entry(i: number): Entry {
-    const r = i * ROW;
-    return { id: { ms: this.rows[r]!, seq: this.rows[r + 1]! }, packed: this.pages[this.rows[r + 2] as number]!.subarray(this.rows[r + 3] as number, this.rows[r + 4] as number) };
+    return rowEntry(this.rows, this.pages, i * ROW);
   }
   /** Removes `n` live entries from entry i on; their bytes stay, as a listpack's deleted entries do. */
   remove(i: number, n: number): void {
@@ -725,8 +732,10 @@ export class History {
         const it = rw.items[rw.item]!;
         for (; rw.node < it.nodes.length && budget > 0; rw.node++, rw.row = 0) {
           const { rows, pages } = it.nodes[rw.node]!;
-          for (; rw.row < rows.length && budget > 0; rw.row += ROW, budget--)
-            buf.add(it.key, { ms: rows[rw.row]!, seq: rows[rw.row + 1]! }, pages[rows[rw.row + 2] as number]!.subarray(rows[rw.row + 3] as number, rows[rw.row + 4] as number));
+          for (; rw.row < rows.length && budget > 0; rw.row += ROW, budget--) {
+            const e = rowEntry(rows, pages, rw.row);
+            buf.add(it.key, e.id, e.packed);
+          }
           if (rw.row < rows.length) break;
         }
         if (rw.node < it.nodes.length) break;
