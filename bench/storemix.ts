@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { ReplyParser, type Reply } from "../resp";
-import { startPubSub, startRedisAof, type Running } from "../test/helpers";
+import { spawn } from "bun";
+import { BUN, freePort, startPubSub, startRedisAof, waitForPort, type Running } from "../test/helpers";
 import { median } from "./median";
 import { cpuNanoseconds, minorFaults } from "./procstat";
 import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
@@ -12,7 +13,7 @@ import { countOf, dayOf } from "../web_account_data";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/storemix.ts [--posts 170000] [--rate 17000] [--batch 10] [--maxlen 1000] [--count post|write] [--rounds 3] [--against DIR] [--pubsub-env NAME=VALUE] [--threads]
+  console.log(`Usage: bun bench/storemix.ts [--posts 170000] [--rate 17000] [--batch 10] [--maxlen 1000] [--count post|write] [--rounds 3] [--against DIR] [--pubsub-env NAME=VALUE] [--threads] [--floor]
 
 Sends what the web server sends the store per POST / (seen with MONITOR): XADD of the envelope's fields to
 notistream:<channel> with MAXLEN ~ --maxlen over 100 channels, PUBLISH of the envelope (no subscriber), and the
@@ -32,7 +33,9 @@ to the store's CPU per POST: at a webhook's rate each write wakes the server fro
   --pubsub-env NAME=VALUE
                 also our pub/sub server with this in its environment (repeatable), such as an allocator setting:
                 MIMALLOC_PURGE_HOLES=0 is what --allocator cpu sets
-  --threads     also each server's CPU per POST by thread name`);
+  --threads     also each server's CPU per POST by thread name
+  --floor       also bench/storefloor.ts, a bare Bun.listen answering +OK per command with no store: what the runtime
+                alone costs per POST at this rate (its replies are shorter, and --count write reads no count from it)`);
   process.exit(0);
 }
 const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
@@ -43,6 +46,7 @@ const MAXLEN = String(num("maxlen", 1000));
 const ROUNDS = num("rounds", 3);
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const THREADS = args.includes("--threads");
+const FLOOR = args.includes("--floor");
 const COUNT = args.includes("--count") ? args[args.indexOf("--count") + 1] : "post";
 if (COUNT !== "post" && COUNT !== "write") {
   console.error(`bench/storemix: --count takes post or write, not '${COUNT ?? ""}'`);
@@ -151,6 +155,15 @@ function threadShares(before: Map<string, number>, after: Map<string, number>): 
 }
 
 type Setup = { name: string; start: () => Promise<Running> };
+const FLOOR_NAME = "floor: bare Bun.listen, +OK per command";
+
+/** bench/storefloor.ts on a free port: the runtime's own cost for the same bytes in and a reply out, with no store. */
+async function startFloor(): Promise<Running> {
+  const port = await freePort();
+  const proc = spawn([BUN, `${import.meta.dir}/storefloor.ts`, String(port)], { stdout: "ignore", stderr: "inherit" });
+  await waitForPort(port);
+  return { port, proc, output: () => "", stop: async () => void (proc.kill(), await proc.exited) };
+}
 const setups: Setup[] = [
   { name: "notistream pub/sub", start: () => startPubSub() },
   { name: "redis-server (AOF everysec)", start: startRedisAof },
@@ -158,6 +171,7 @@ const setups: Setup[] = [
 // Second, so A B A B alternates it with the default setup and redis-server alike.
 if (PUBSUB_ENV) setups.splice(1, 0, { name: `notistream pub/sub with ${PUBSUB_ENV.shown}`, start: () => startPubSubWithEnv(PUBSUB_ENV.env) });
 if (AGAINST) setups.push({ name: `notistream at ${AGAINST}`, start: () => startPubSub([], {}, AGAINST) });
+if (FLOOR) setups.push({ name: FLOOR_NAME, start: startFloor });
 
 console.error(`bench/storemix: ${POSTS} POSTs per round (XADD and PUBLISH each, the visitor's count once per ${COUNT}), ${BATCH} per write, ${RATE ? `${RATE} a second` : "unpaced"}, MAXLEN ~ ${MAXLEN} over 100 channels, ${ROUNDS} rounds A B A B`);
 const results = new Map<string, number[]>(setups.map((s) => [s.name, []]));
