@@ -5,7 +5,7 @@
 // [--rounds N] [--against DIR] [--pubsub-env NAME=VALUE]; `bun bench/idlefloor.ts --serve-bare <port>` is the floor server itself.
 import { spawn } from "bun";
 import { rssBytes } from "./procstat";
-import { BUN, freePort, lines, startPubSub, waitForPort, type Running } from "../test/helpers";
+import { BUN, lines, startOnFreePort, startPubSub, type Running } from "../test/helpers";
 import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
@@ -39,12 +39,7 @@ const ROUNDS = Number(opt("--rounds", "2"));
 const AGAINST = args.includes("--against") ? opt("--against", "") : null;
 const PUBSUB_ENV = pubsubEnv(args, "bench/idlefloor");
 
-async function startBare(env: Record<string, string> = {}): Promise<Running> {
-  const port = await freePort();
-  const proc = spawn([BUN, import.meta.path, "--serve-bare", String(port)], { stdout: "pipe", stderr: "inherit", env: { ...process.env, ...env } });
-  await waitForPort(port);
-  return { port, proc, output: () => "", stop: async () => void proc.kill() };
-}
+const startBare = (env: Record<string, string> = {}): Promise<Running> => startOnFreePort((port) => [import.meta.path, "--serve-bare", String(port)], env);
 
 /** RSS growth per connection while CONNS subscribers (100 channels, two worker processes) sit idle. */
 async function perConnection(run: Running): Promise<number> {

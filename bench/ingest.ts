@@ -4,8 +4,7 @@
 // A B A B; POST/s and each process's CPU per POST.
 import { cpuSeconds } from "./procstat";
 import { cpus } from "node:os";
-import { spawn } from "bun";
-import { BUN, freePort, startPubSub, startRedisAof, startWebServer, tempPath, waitForPort, type Running } from "../test/helpers";
+import { startOnFreePort, startPubSub, startRedisAof, startWebServer, tempPath, type Running } from "../test/helpers";
 import { median } from "./median";
 import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
@@ -52,10 +51,8 @@ type Web = { url: string; proc: { pid: number }; stop: () => Promise<void> };
 type Setup = { name: string; store: (() => Promise<Running>) | null; web: (storeUrl: string) => Promise<Web> };
 /** A bench/ script that takes its port first, run as the web server. */
 async function benchServer(script: string, args: string[]): Promise<Web> {
-  const port = await freePort();
-  const proc = spawn([BUN, `${import.meta.dir}/${script}`, String(port), ...args], { stdout: "ignore", stderr: "inherit" });
-  await waitForPort(port);
-  return { url: `http://127.0.0.1:${port}`, proc, stop: async () => void (proc.kill(), await proc.exited) };
+  const { port, proc, stop } = await startOnFreePort((p) => [`${import.meta.dir}/${script}`, String(p), ...args]);
+  return { url: `http://127.0.0.1:${port}`, proc, stop };
 }
 /** bench/floor.ts: what Bun.serve and link.ts cost for XADD + PUBLISH with nothing else (--script: one EVALSHA). */
 const floorServer = (storeUrl: string, ...flags: string[]) => benchServer("floor.ts", [storeUrl, String(HISTORY_MAX), ...flags]);

@@ -8,7 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { encodeCommand } from "../resp";
 import { cpuNanoseconds, rssBytes as rss } from "./procstat";
-import { BUN, freePort, lines, startPubSub, startRedis, startRedisAof, startWebServer, waitForPort, type Running } from "../test/helpers";
+import { BUN, lines, startOnFreePort, startPubSub, startRedis, startRedisAof, startWebServer, type Running } from "../test/helpers";
 import { median } from "./median";
 
 const args = process.argv.slice(2);
@@ -261,9 +261,7 @@ try {
 /** POST / throughput through the web server, against a bare Bun.serve and raw PUBLISH; and webhook→subscriber latency. */
 async function webhook(): Promise<void> {
   const web = await startWebServer(`redis://127.0.0.1:${ours.port}`, [], {});
-  const barePort = await freePort();
-  const bare = spawn([BUN, `${here}/bare.ts`, String(barePort)], { stdout: "ignore", stderr: "inherit" });
-  await waitForPort(barePort);
+  const bare = await startOnFreePort((port) => [`${here}/bare.ts`, String(port)]);
   const haveWrk = Bun.which("wrk") !== null;
   const load = async (url: string): Promise<number> => {
     if (haveWrk) {
@@ -289,7 +287,7 @@ async function webhook(): Promise<void> {
     const row: Row = { workload: `Webhook ingest, POST / with 50 connections (${haveWrk ? "wrk" : "fetch loops"})`, unit: "req/s", better: "higher", target: "≥ 0.8× bare Bun.serve", redis: [], notistream: [], baseline: { name: "bare Bun.serve", values: [] } };
     const raw: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      row.baseline!.values.push(await load(`http://127.0.0.1:${barePort}/`));
+      row.baseline!.values.push(await load(`http://127.0.0.1:${bare.port}/`));
       row.notistream.push(await load(`${web.url}/`));
       raw.push(await redisBenchmark(ours.port, ["PUBLISH", "ingest", "hello from wrk"], S.publishN, 1));
       log(`webhook round ${r + 1}: bare ${row.baseline!.values.at(-1)!.toFixed(0)}/s, notistream web ${row.notistream.at(-1)!.toFixed(0)}/s, raw PUBLISH ${raw.at(-1)!.toFixed(0)}/s`);
@@ -326,7 +324,7 @@ async function webhook(): Promise<void> {
     rows.push({ workload: `Webhook → subscriber latency p99 (${lat.length} POSTs, one at a time)`, unit: "ms", better: "lower", target: "(reported)", redis: [], notistream: [p99] });
     log(`webhook → subscriber p50 ${lat[Math.floor(lat.length / 2)]?.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
   } finally {
-    bare.kill();
+    await bare.stop();
     await web.stop();
   }
 }

@@ -4,8 +4,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { ReplyParser, type Reply } from "../resp";
-import { spawn } from "bun";
-import { BUN, freePort, startPubSub, startRedisAof, waitForPort, type Running } from "../test/helpers";
+import { startOnFreePort, startPubSub, startRedisAof, type Running } from "../test/helpers";
 import { median } from "./median";
 import { cpuNanoseconds, minorFaults } from "./procstat";
 import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
@@ -158,12 +157,7 @@ type Setup = { name: string; start: () => Promise<Running> };
 const FLOOR_NAME = "floor: bare Bun.listen, +OK per command";
 
 /** bench/storefloor.ts on a free port: the runtime's own cost for the same bytes in and a reply out, with no store. */
-async function startFloor(): Promise<Running> {
-  const port = await freePort();
-  const proc = spawn([BUN, `${import.meta.dir}/storefloor.ts`, String(port)], { stdout: "ignore", stderr: "inherit" });
-  await waitForPort(port);
-  return { port, proc, output: () => "", stop: async () => void (proc.kill(), await proc.exited) };
-}
+const startFloor = (): Promise<Running> => startOnFreePort((port) => [`${import.meta.dir}/storefloor.ts`, String(port)]);
 const setups: Setup[] = [
   { name: "notistream pub/sub", start: () => startPubSub() },
   { name: "redis-server (AOF everysec)", start: startRedisAof },

@@ -176,6 +176,17 @@ export async function startPubSub(args: string[] = [], env: Record<string, strin
   return { port, proc, output, stop: () => stopProc(proc) };
 }
 
+/**
+ * A Bun script that listens on the port it is given, started on a free one and waited for: the benchmarks' floors
+ * (a bare Bun.listen or Bun.serve beside the real servers). `argv` places the port among the script's arguments.
+ */
+export async function startOnFreePort(argv: (port: number) => string[], env: Record<string, string> = {}): Promise<Running> {
+  const port = await freePort();
+  const proc = spawn([BUN, ...argv(port)], { stdout: "ignore", stderr: "inherit", env: { ...process.env, ...env } });
+  await waitForPort(port);
+  return { port, proc, output: () => "", stop: async () => void (proc.kill(), await proc.exited) };
+}
+
 export const haveRedis = have("redis-server");
 
 /** Starts a throwaway redis-server (no persistence) on a free port. */
