@@ -70,14 +70,6 @@ const ROW = 5;
 const PAGE_BYTES = 960;
 
 /**
- * One radix-tree node's worth of entries, so approximate trimming removes what Redis would: its master entry (the
- * first entry's ID and field names) and its listpack's size in bytes, which deletions do not shrink.
- *
- * The entries are held much as Redis's listpack holds them: their packed fields end to end in a few pages, and per live
- * entry a row of plain numbers (ID, page, start, end). Why: an entry held as objects (the entry, its ID, its buffer) was
- * three garbage-collected cells kept for as long as the history keeps it. Entry objects are made only for reads.
- */
-/**
  * The entry whose row starts at `r` in `rows` (a node's own, or a rewrite's snapshot of them): its packed fields are a
  * view of its page, whose bytes never change once written.
  */
@@ -85,6 +77,14 @@ function rowEntry(rows: readonly U64[], pages: readonly Uint8Array[], r: number)
   return { id: { ms: rows[r]!, seq: rows[r + 1]! }, packed: pages[rows[r + 2] as number]!.subarray(rows[r + 3] as number, rows[r + 4] as number) };
 }
 
+/**
+ * One radix-tree node's worth of entries, so approximate trimming removes what Redis would: its master entry (the
+ * first entry's ID and field names) and its listpack's size in bytes, which deletions do not shrink.
+ *
+ * The entries are held much as Redis's listpack holds them: their packed fields end to end in a few pages, and per live
+ * entry a row of plain numbers (ID, page, start, end). Why: an entry held as objects (the entry, its ID, its buffer) was
+ * three garbage-collected cells kept for as long as the history keeps it. Entry objects are made only for reads.
+ */
 export class Node {
   /** ROW slots per live entry, in ID order: ms, seq, page, start, end (its packed fields are pages[page][start, end)). */
   rows: U64[] = [];

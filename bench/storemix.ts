@@ -3,7 +3,7 @@
 // POST, pipelined over one connection at a fixed rate, to our pub/sub server and redis-server (AOF everysec), A B A B.
 import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
-import { ReplyParser, type Reply } from "../resp";
+import { ReplyParser, encodeCommandText as command, type Reply } from "../resp";
 import { startOnFreePort, startPubSub, startRedisAof, type Running } from "../test/helpers";
 import { median } from "./median";
 import { cpuNanoseconds, minorFaults } from "./procstat";
@@ -53,7 +53,6 @@ if (COUNT !== "post" && COUNT !== "write") {
 }
 const PUBSUB_ENV = pubsubEnv(args, "bench/storemix");
 
-const command = (a: string[]) => `*${a.length}\r\n` + a.map((s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`).join("");
 const DAY = String(dayOf(Date.now()));
 const COUNT_KEY = "notistream-account:stats:visitor:*";
 let n = 0;

@@ -4,9 +4,9 @@ import { expect, test } from "bun:test";
 import { connect } from "node:net";
 import { spawn } from "bun";
 import { commandsIn } from "../bench/storefloor";
+import { encodeCommandText as command } from "../resp";
 import { BUN, freePort, waitForPort } from "./helpers";
 
-const command = (a: string[]) => `*${a.length}\r\n` + a.map((s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`).join("");
 const STREAM = Buffer.from(
   command(["XADD", "notistream:ingest/1", "MAXLEN", "~", "1000", "*", "message", "hello\r\n$3\r\n*1\r\n"]) +
     command(["PUBLISH", "ingest/1", JSON.stringify({ message: "a long envelope ".repeat(20) })]) +
