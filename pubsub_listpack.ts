@@ -66,13 +66,16 @@ export function sameFields(master: Uint8Array, packed: Uint8Array): boolean {
   return true;
 }
 
+/** A difference read as int64, as Redis's uint64 arithmetic is; a double is exact already. Defined once, not per call:
+ * a closure made per entry was garbage for the collector on every XADD. */
+const wrap = (d: bigint | number): bigint | number => (typeof d === "number" ? d : BigInt.asIntN(64, d));
+
 /**
  * One entry appended to a node: flags, the ID as differences from the master ID (wrapping like Redis's uint64
  * arithmetic read as int64), the field names unless they are the master's, the values, and lp-count.
  */
 export function entrySize(msDiff: bigint | number, seqDiff: bigint | number, packed: Uint8Array, same: boolean): number {
   const n = elementCount(packed) / 2;
-  const wrap = (d: bigint | number) => (typeof d === "number" ? d : BigInt.asIntN(64, d)); // a double is exact already
   let size = intSize(same ? 2 : 0) + intSize(wrap(msDiff)) + intSize(wrap(seqDiff));
   if (!same) size += intSize(n);
   for (let i = 0, at = 4; i < 2 * n; i++) {
