@@ -11,6 +11,36 @@ export const RECORD_HEADER = 8;
 /** Larger than any record the server makes (a request is at most 512 MB): a length above it is damage, not data. */
 export const MAX_RECORD = 1 << 30;
 
+/** CRC-32 (IEEE, as zlib's and Bun.hash.crc32's) tables for eight bytes at a time (slicing-by-8). */
+const CRC_TABLE = new Int32Array(8 * 256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c;
+}
+for (let t = 1; t < 8; t++) for (let n = 0; n < 256; n++) CRC_TABLE[t * 256 + n] = (CRC_TABLE[(t - 1) * 256 + n]! >>> 8) ^ CRC_TABLE[CRC_TABLE[(t - 1) * 256 + n]! & 0xff]!;
+/** Above this many bytes Bun's native CRC is faster than the loop below, whose only gain is making no view. */
+const CRC_NATIVE_FROM = 1024;
+
+/**
+ * The CRC-32 of bytes [start, end) of `b`, equal to Bun.hash.crc32(b.subarray(start, end)). Why not that: the view it
+ * needs was garbage on every record of every XADD, and for a record's usual 30-150 bytes this loop is as fast or
+ * faster (measured: 73-81 ns against 93-97 ns for 110 bytes).
+ */
+export function crc32(b: Uint8Array, start: number, end: number): number {
+  if (end - start >= CRC_NATIVE_FROM) return Bun.hash.crc32(b.subarray(start, end));
+  const t = CRC_TABLE;
+  let c = -1;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const a = c ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+    c = t[1792 + (a & 0xff)]! ^ t[1536 + ((a >>> 8) & 0xff)]! ^ t[1280 + ((a >>> 16) & 0xff)]! ^ t[1024 + (a >>> 24)]! ^
+      t[768 + b[i + 4]!]! ^ t[512 + b[i + 5]!]! ^ t[256 + b[i + 6]!]! ^ t[b[i + 7]!]!;
+  }
+  for (; i < end; i++) c = t[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
 /** A stream ID, "<ms>-<seq>", each part a canonical U64 (pubsub_entry.ts); pubsub_history.ts and its users take it from here. */
 export type StreamId = { ms: U64; seq: U64 };
 /** Stream IDs in order: -1, 0 or 1. */
@@ -54,9 +84,9 @@ export class RecordBuffer {
     this.length += RECORD_HEADER + 1;
   }
   private close(): void {
-    const payload = this.buf.subarray(this.start + RECORD_HEADER, this.length);
-    putU32(this.buf, this.start, payload.length);
-    putU32(this.buf, this.start + 4, Bun.hash.crc32(payload));
+    const from = this.start + RECORD_HEADER;
+    putU32(this.buf, this.start, this.length - from);
+    putU32(this.buf, this.start + 4, crc32(this.buf, from, this.length));
   }
   private key(key: string): void {
     const buf = this.buf;
@@ -236,8 +266,8 @@ export class AofReader {
         return;
       }
       if (buf.length - at - RECORD_HEADER < len) break;
-      const payload = buf.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len);
-      const record = Bun.hash.crc32(payload) === view.getUint32(at + 4, true) ? decodePayload(payload) : null;
+      const from = at + RECORD_HEADER;
+      const record = crc32(buf, from, from + len) === view.getUint32(at + 4, true) ? decodePayload(buf.subarray(from, from + len)) : null;
       if (!record) {
         this.damage = `the record at byte ${this.good} is damaged (its checksum or contents do not match)`;
         return;

@@ -1,7 +1,7 @@
 // test/pubsub_aof.test.ts — the append-only file's records: encoded and read back whole, byte by byte, split at every
 // boundary, with torn and damaged tails cut where the last whole record ends, and fuzzed.
 import { describe, expect, test } from "bun:test";
-import { AOF_MAGIC, AofReader, RECORD_HEADER, RecordBuffer, decodePayload, type AofRecord } from "../pubsub_aof";
+import { AOF_MAGIC, AofReader, RECORD_HEADER, RecordBuffer, crc32, decodePayload, type AofRecord } from "../pubsub_aof";
 import { pack, u64Of } from "../pubsub_entry";
 import { seededRandom } from "./helpers";
 
@@ -60,6 +60,15 @@ function read(chunks: Uint8Array[]): { records: AofRecord[]; good: number; torn:
 }
 
 describe("pubsub_aof", () => {
+  test("crc32 of any range equals Bun.hash.crc32 of that range, on both sides of the native cutoff", () => {
+    const random = seededRandom(28);
+    const bytes = new Uint8Array(3000).map(() => Math.floor(random() * 256));
+    for (let start = 0; start < 17; start++)
+      for (const len of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 110, 1023, 1024, 1025, 2900])
+        expect(crc32(bytes, start, start + len)).toBe(Bun.hash.crc32(bytes.subarray(start, start + len)));
+    expect(crc32(new TextEncoder().encode("123456789"), 0, 9)).toBe(0xcbf43926); // the CRC-32 check value
+  });
+
   test("every record reads back as written, whole", () => {
     const { bytes, records } = file();
     const got = read([bytes]);
