@@ -9,7 +9,7 @@ import { History, type FsyncPolicy, type StreamId, MAX_ID, cmpId, incrId } from 
 import { xreadHeader, xreadPart, type KeyClient } from "./pubsub_keyspace";
 import { Acl, RISKY_COMMANDS, keepsPasswords, keepsSubscriptions, riskyAnonymousCommands } from "./acl";
 import { Channels } from "./pubsub_channels";
-import { Connection, Connections, type ReplyMark } from "./pubsub_connection";
+import { Connection, Connections } from "./pubsub_connection";
 import { REDIS_VERSION, commandByName, findCommand, safeError, type Command, type CommandHost } from "./pubsub_commands";
 import { allocatorLine, reexecWithAllocatorSettings } from "./pubsub_allocator";
 import { InfoStats, renderInfo, replicationLines, requestedSections, type Section } from "./pubsub_info";
@@ -112,8 +112,13 @@ class PubSubServer implements CommandHost {
   private readonly connLimiter: RateLimiter;
   /** The parser's limits by [not logged in][proved no password], made once rather than as an object per command. */
   private readonly parseLimits: ParseLimits[][];
-  /** Where this turn's write replies sit in their clients' output, in case the group commit fails. */
-  private readonly acks: { c: Connection; from: ReplyMark; to: number }[] = [];
+  /**
+   * Where this turn's write replies sit in their clients' output, in case the group commit fails: the client in
+   * ackClients, and its reply's chunk, start and end in ackMarks (three numbers each). Flat arrays kept from turn to
+   * turn: an object per write reply was garbage on every XADD.
+   */
+  private readonly ackClients: Connection[] = [];
+  private readonly ackMarks: number[] = [];
 
   constructor(opts: Partial<PubSubOptions> = {}) {
     this.opts = { ...DEFAULTS, ...opts };
@@ -393,7 +398,8 @@ class PubSubServer implements CommandHost {
     }
     c.lastCommand = cmd.fullname;
     // Marks, not copies: the reply stays in the client's text; only a failed commit goes back to it.
-    const from = cmd.writes ? c.replyMark : null;
+    const fromChunk = cmd.writes ? c.replyChunk : -1;
+    const fromOffset = c.replyOffset;
     const errorsBefore = this.infoStats.totalErrors;
     // commandstats' clock: every 16th call of each command (the first included), not every call.
     const timed = (stat.calls & 15) === 0;
@@ -412,10 +418,10 @@ class PubSubServer implements CommandHost {
     }
     stat.calls++;
     if (this.infoStats.totalErrors !== errorsBefore) stat.failed++;
-    if (from !== null && this.history.pending) {
-      const to = c.replyMark;
-      // The reply is in one piece: nothing but this command's own reply was queued for c meanwhile.
-      if (to.chunk === from.chunk) this.acks.push({ c, from, to: to.offset });
+    // The reply is in one piece: nothing but this command's own reply was queued for c meanwhile.
+    if (fromChunk >= 0 && this.history.pending && c.replyChunk === fromChunk) {
+      this.ackClients.push(c);
+      this.ackMarks.push(fromChunk, fromOffset, c.replyOffset);
     }
   }
 
@@ -426,15 +432,16 @@ class PubSubServer implements CommandHost {
     if (!ok) {
       const err = misconf(this.history.failure ?? "the write was refused");
       // Last first: replacing a reply shifts only what comes after it in the same client's output.
-      for (let i = this.acks.length - 1; i >= 0; i--) {
-        const { c, from, to } = this.acks[i]!;
-        if (c.replaceReply(from, to, err)) {
+      for (let i = this.ackClients.length - 1; i >= 0; i--) {
+        const c = this.ackClients[i]!;
+        if (c.replaceReply(this.ackMarks[3 * i]!, this.ackMarks[3 * i + 1]!, this.ackMarks[3 * i + 2]!, err)) {
           this.stats.refusedWrites++;
           this.infoStats.error(err);
         }
       }
     }
-    this.acks.length = 0;
+    this.ackClients.length = 0;
+    this.ackMarks.length = 0;
   }
 
   publish(command: "publish" | "spublish", args: CommandArgs): number {

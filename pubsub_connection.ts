@@ -16,9 +16,6 @@ type OutputClass = "normal" | "pubsub";
  */
 export const INPUT_HOLD_BYTES = 64 * 1024;
 
-/** Where the next reply will sit: at this offset of the text, which becomes chunks[chunk] when it is moved. */
-export type ReplyMark = { chunk: number; offset: number };
-
 /** What the server does around the output path: commit before any write, and forget a connection that closes. */
 export interface ConnectionOwner {
   /** Runs before anything is written, so no reply acknowledges a write that is not yet on disk. */
@@ -222,23 +219,31 @@ export class Connection implements Subscriber {
     (this.chunks ??= []).push(b);
     this.queuedBytes += b.length;
   }
-  get replyMark(): ReplyMark {
-    return { chunk: this.chunks?.length ?? 0, offset: this.text.length };
+  /**
+   * Where the next reply will sit: at offset replyOffset of the text, which becomes chunks[replyChunk] when it is moved.
+   * Two numbers, not an object: a write command takes a mark before and after it runs, every time.
+   */
+  get replyChunk(): number {
+    return this.chunks?.length ?? 0;
+  }
+  get replyOffset(): number {
+    return this.text.length;
   }
   /**
-   * Replaces the reply queued between `from` and `to` (marks of one command) with `by`: a refused write's reply with
-   * its error. Latin1 text holds one char per byte, so the offsets hold in the text and in the chunk it became.
+   * Replaces the reply queued between offsets `from` and `to` of chunk `chunk` (marks of one command) with `by`: a
+   * refused write's reply with its error. Latin1 text holds one char per byte, so the offsets hold in the text and in
+   * the chunk it became.
    */
-  replaceReply(from: ReplyMark, to: number, by: string): boolean {
-    if (to === from.offset) return false; // no reply was queued (CLIENT REPLY OFF)
-    if ((this.chunks?.length ?? 0) === from.chunk) {
-      this.text = this.text.slice(0, from.offset) + by + this.text.slice(to);
+  replaceReply(chunk: number, from: number, to: number, by: string): boolean {
+    if (to === from) return false; // no reply was queued (CLIENT REPLY OFF)
+    if ((this.chunks?.length ?? 0) === chunk) {
+      this.text = this.text.slice(0, from) + by + this.text.slice(to);
       return true;
     }
-    const old = this.chunks?.[from.chunk];
+    const old = this.chunks?.[chunk];
     if (!old || !this.chunks) return false;
-    const next = Buffer.concat([old.subarray(0, from.offset), Buffer.from(by, "latin1"), old.subarray(to)]);
-    this.chunks[from.chunk] = next;
+    const next = Buffer.concat([old.subarray(0, from), Buffer.from(by, "latin1"), old.subarray(to)]);
+    this.chunks[chunk] = next;
     this.queuedBytes += next.length - old.length;
     return true;
   }

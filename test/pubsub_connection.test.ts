@@ -149,20 +149,19 @@ describe("output: queued for one write per turn", () => {
     const { conns, connect } = pool();
     const { c, socket } = connect();
     c.reply("+first\r\n");
-    let from = c.replyMark;
+    let [chunk, from] = [c.replyChunk, c.replyOffset];
     c.reply(":1\r\n");
-    expect(c.replaceReply(from, c.replyMark.offset, "-NOPERM no\r\n")).toBe(true);
+    expect(c.replaceReply(chunk, from, c.replyOffset, "-NOPERM no\r\n")).toBe(true);
     // The next reply, then a frame: the text with the reply is moved into a chunk, and the marks still hold there.
-    from = c.replyMark;
+    [chunk, from] = [c.replyChunk, c.replyOffset];
     c.reply(":2\r\n");
-    const to = c.replyMark.offset;
+    const to = c.replyOffset;
     c.queueFrame(bytes("*1\r\n$1\r\nf\r\n"));
     const before = c.outputBytes;
-    expect(c.replaceReply(from, to, "-ERR refused\r\n")).toBe(true);
+    expect(c.replaceReply(chunk, from, to, "-ERR refused\r\n")).toBe(true);
     expect(c.outputBytes).toBe(before + "-ERR refused\r\n".length - ":2\r\n".length);
     // No reply queued between the marks (CLIENT REPLY OFF): nothing to replace.
-    const mark = c.replyMark;
-    expect(c.replaceReply(mark, mark.offset, "-ERR x\r\n")).toBe(false);
+    expect(c.replaceReply(c.replyChunk, c.replyOffset, c.replyOffset, "-ERR x\r\n")).toBe(false);
     conns.markDirty(c);
     await nextTurn();
     expect(socket.text).toBe("+first\r\n-NOPERM no\r\n-ERR refused\r\n*1\r\n$1\r\nf\r\n");
