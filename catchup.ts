@@ -262,7 +262,8 @@ export function inIdOrder<T extends { id: string }>(held: T[]): T[] {
 
 /**
  * Live messages let through in the order they came, each once its history check has answered (checks on one
- * connection answer in order, but a plain message needs none and must not overtake a checked one before it).
+ * connection answer in order, but a plain message needs none and must not overtake a checked one before it). The web
+ * server's PUBLISHes go through one too, each once its XADD has answered (web_publisher.ts's publishTurn).
  */
 export class ArrivalOrder<T = Envelope> {
   private waiting: { item: T | null }[] = [];
@@ -277,6 +278,11 @@ export class ArrivalOrder<T = Envelope> {
       slot.item ??= item;
       while (this.waiting[0]?.item) this.deliver(this.waiting.shift()!.item!);
     };
+  }
+
+  /** Nothing is in line: every place taken has been let through. */
+  get idle(): boolean {
+    return this.waiting.length === 0;
   }
 
   /** Forgets the messages still in line (their connection ended: catch-up brings the real ones back from history). */

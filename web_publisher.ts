@@ -5,6 +5,7 @@ import { openBackend, type Backend } from "./backend";
 import type { Layout } from "./layout";
 import { isPattern } from "./glob";
 import { DEFAULT_TIMING, LinkError, linkOptionsFromUrl } from "./link";
+import { ArrivalOrder } from "./catchup";
 
 const PUBLISH_TIMEOUT_MS = 5000;
 
@@ -122,6 +123,8 @@ export class Publisher implements Store {
   private plan: PublishingPlan = { replicas: 0, noGlobs: null, line: null };
   /** What publish() sent lately: the hub takes these as they are (see RecentlyPublished). */
   private readonly recent = new RecentlyPublished();
+  /** Per channel, the publishes whose PUBLISH waits for an earlier one's (publishTurn); a channel leaves when none wait. */
+  private readonly publishLines = new Map<string, ArrivalOrder<() => void>>();
   /** Gotify's numbering, set by web.ts once its store has started (null: no Gotify apps are kept here). */
   numbering: Numbering | null = null;
 
@@ -209,19 +212,52 @@ export class Publisher implements Store {
     const n = numbered instanceof Promise ? await numbered : numbered;
     // Cache: no: PUBLISH alone, so only whoever listens now gets it; no id, since history holds no entry for it.
     const number = n.gotify ? { gotify: n.gotify.id } : {};
-    if (n.uncached) return { id: "", channel: n.channel, receivers: await this.publishPayload(n.channel, JSON.stringify(buildEnvelope(n, "", now))), ...number };
     const layout = this.known ?? (await this.layout());
+    if (n.uncached) {
+      const uncached = JSON.stringify(buildEnvelope(n, "", now));
+      return { id: "", channel: n.channel, receivers: await this.publishInTurn(this.publishTurn(n.channel), n.channel, uncached), ...number };
+    }
     const xadd = ["MAXLEN", "~", String(this.historyMax), "*", ...envelopeFields(n, now)];
     const { replicas } = this.plan;
-    const stored = await this.failsAs(this.backend.append(layout.historyKey(n.channel), xadd, replicas, CLUSTER_WAIT_MS));
-    // The master has it, but fewer replicas than asked: a failover now could lose it, so this is no 200.
-    if (stored.acked < replicas)
-      throw new Unavailable(`cannot confirm the message: ${stored.acked} of ${replicas} replica(s) acknowledged it within ${CLUSTER_WAIT_MS} ms (it may still be kept)`);
+    // Taken as the XADD is sent, with nothing between that could throw: turns follow the stream's IDs, and each is settled.
+    const turn = this.publishTurn(n.channel);
+    let stored: { id: string; acked: number };
+    try {
+      stored = await this.failsAs(this.backend.append(layout.historyKey(n.channel), xadd, replicas, CLUSTER_WAIT_MS));
+      // The master has it, but fewer replicas than asked: a failover now could lose it, so this is no 200.
+      if (stored.acked < replicas)
+        throw new Unavailable(`cannot confirm the message: ${stored.acked} of ${replicas} replica(s) acknowledged it within ${CLUSTER_WAIT_MS} ms (it may still be kept)`);
+    } catch (err) {
+      turn(() => {}); // nothing to publish: the next one goes on
+      throw err;
+    }
     const payload = JSON.stringify(buildEnvelope(n, stored.id, now));
     // Kept before it is sent: the hub's copy may arrive before the PUBLISH's reply does.
     this.recent.add(n.channel, stored.id, payload);
-    const receivers = await this.publishPayload(n.channel, payload);
+    const receivers = await this.publishInTurn(turn, n.channel, payload);
     return { id: stored.id, channel: n.channel, receivers, ...number };
+  }
+
+  /**
+   * A place in `channel`'s line of PUBLISHes: call it with the PUBLISH to send once its XADD has answered; it is sent
+   * after those of every earlier place. Why: a reader that saw a message takes every lower ID of its channel as seen
+   * (catchup.ts's places), so a PUBLISH that overtook an earlier XADD's lost that message for it. Replies come in
+   * order, but a request that waited for the connection took one promise step more than one sent once it was up, and
+   * when both XADD replies came in one read, the later message was published first.
+   */
+  private publishTurn(channel: string): (send: () => void) => void {
+    let line = this.publishLines.get(channel);
+    if (!line) this.publishLines.set(channel, (line = new ArrivalOrder<() => void>((send) => send())));
+    const settle = line.take();
+    return (send) => {
+      settle(send);
+      if (line.idle && this.publishLines.get(channel) === line) this.publishLines.delete(channel);
+    };
+  }
+
+  /** PUBLISHes `payload` in its turn: the number of receivers, or the publish's failure. */
+  private publishInTurn(turn: (send: () => void) => void, channel: string, payload: string): Promise<number> {
+    return new Promise((resolve, reject) => turn(() => void this.publishPayload(channel, payload).then(resolve, reject)));
   }
 
   /**

@@ -2,7 +2,9 @@
 // trusts without reading history back: exact payloads only, and bounded by count and by size; --redis as logged; and how
 // it publishes on one node or a cluster (the replicas it waits for, the start-up line).
 import { describe, expect, test } from "bun:test";
-import { RecentlyPublished, publishingPlan, redactUrl } from "../web_publisher";
+import { Publisher, RecentlyPublished, publishingPlan, redactUrl } from "../web_publisher";
+import { RequestParser } from "../resp";
+import { until } from "./helpers";
 import { CLUSTER, SINGLE_NODE } from "../layout";
 
 describe("RecentlyPublished", () => {
@@ -56,5 +58,84 @@ describe("publishingPlan (one node: no replicas, globs work; --cluster-wait and 
       noGlobs: "glob subscriptions are off on this Redis Cluster (the web server runs with --cluster-globs off); subscribe to channels by name",
       line: "web: redis://web:***@h:7000 is a Redis Cluster node: history keys are hash-tagged, messages go by SPUBLISH; glob subscriptions are off (--cluster-globs off), and a publish waits for 1 replica(s)",
     });
+  });
+});
+
+/**
+ * A RESP server the test scripts step by step: it answers HELLO and INFO when told, holds XADD replies until told, and
+ * records every command in the order it came. What the web server does is then a matter of order, not of timing.
+ */
+function scriptedServer() {
+  const commands: string[][] = [];
+  const held: string[] = [];
+  let helloWaits: (() => void) | null = null;
+  let holdHello = false;
+  let socket: import("bun").Socket<undefined> | null = null;
+  const parser = new RequestParser();
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open: (s) => void (socket = s),
+      data: (s, chunk) => {
+        parser.push(chunk);
+        for (let r = parser.next({ authRequired: false, maxBulk: 1 << 20 }); r; r = parser.next({ authRequired: false, maxBulk: 1 << 20 })) {
+          if (r.kind !== "command") throw new Error(r.message);
+          const argv = r.argv.map((a) => Buffer.from(a).toString());
+          commands.push(argv);
+          const name = argv[0]!.toUpperCase();
+          if (name === "HELLO") {
+            const answer = () => void s.write("%0\r\n");
+            if (holdHello) helloWaits = answer;
+            else answer();
+          } else if (name === "INFO") s.write("$28\r\n# Cluster\r\ncluster_enabled:0\r\n");
+          else if (name === "XADD") held.push(`1-${commands.filter((c) => c[0] === "XADD").length}`);
+          else if (name === "PUBLISH") s.write(":0\r\n");
+        }
+      },
+    },
+  });
+  return {
+    port: server.port,
+    commands,
+    /** The XADDs held so far, answered together in one write (as replies that came in one read). */
+    answerXadds: () => void socket!.write(held.splice(0).map((id) => `$${id.length}\r\n${id}\r\n`).join("")),
+    /** Drops the connection; the next HELLO waits for answerHello(). */
+    drop: () => ((holdHello = true), socket!.end()),
+    answerHello: () => (helloWaits?.(), (helloWaits = null), (holdHello = false)),
+    helloWaiting: () => helloWaits !== null,
+    published: () => commands.filter((c) => c[0] === "PUBLISH").map((c) => (JSON.parse(c[2]!) as { message: string }).message),
+    xadds: () => commands.filter((c) => c[0] === "XADD").length,
+    stop: () => server.stop(true),
+  };
+}
+
+describe("Publisher against a scripted RESP server", () => {
+  // A client that saw a message's PUBLISH takes every lower ID as seen (catchup.ts's places): a PUBLISH sent out of
+  // XADD order loses the earlier message for it. A request that waited for the connection went one promise step
+  // longer than one sent once it was up, and when both XADD replies came in one read, the later one was published first.
+  test("PUBLISHes go out in the order their XADDs were stored, for a request that waited for the connection too", async () => {
+    const fake = scriptedServer();
+    const publisher = new Publisher(`redis://127.0.0.1:${fake.port}`, 1000);
+    try {
+      const first = publisher.publish({ channel: "c", message: "before" });
+      await until("the first XADD", () => fake.xadds() === 1, 5000);
+      fake.answerXadds();
+      await first;
+      fake.drop();
+      await Bun.sleep(100); // the web server sees the connection end
+      const waited = publisher.publish({ channel: "c", message: "waited" }); // the link is down: it waits for the connection
+      await until("the HELLO of the new connection", fake.helloWaiting, 5000);
+      fake.answerHello();
+      await until("the waiting request's XADD", () => fake.xadds() === 2, 5000);
+      const direct = publisher.publish({ channel: "c", message: "direct" }); // the link is up: sent at once
+      await until("the second XADD", () => fake.xadds() === 3, 5000);
+      fake.answerXadds();
+      await Promise.all([waited, direct]);
+      expect(fake.published()).toEqual(["before", "waited", "direct"]);
+    } finally {
+      publisher.close();
+      fake.stop();
+    }
   });
 });
