@@ -238,14 +238,18 @@ export class Scheduler {
    * DELETE /<topic>/<sid> and a later publish with that sequence ID do. One being delivered right now is not stopped.
    * Returns how many were cancelled.
    */
-  async cancel(channel: string, sid: string, before?: string): Promise<number> {
+  async cancel(channel: string, sid: string, before?: string, taken?: string[][]): Promise<number> {
     await this.refresh(); // an entry another web server added a moment ago counts too
     let cancelled = 0;
     for (const p of [...this.index.values()]) {
       if (p.channel !== channel || p.sid !== sid || (before !== undefined && compareIds(p.entryId, before) >= 0)) continue;
       if (!(await this.claim(p.entryId))) continue; // being delivered
       try {
-        cancelled += Number(await this.o.store.send("XDEL", [PENDING_KEY, p.entryId]));
+        // Its fields, when the caller may have to put it back (publishNow's failed publish).
+        const entry = taken ? entriesFromReply(await this.o.store.send("XRANGE", [PENDING_KEY, p.entryId, p.entryId]))[0] : undefined;
+        const gone = Number(await this.o.store.send("XDEL", [PENDING_KEY, p.entryId]));
+        if (gone && entry) taken!.push(entry.fields);
+        cancelled += gone;
         this.index.delete(p.entryId);
       } finally {
         await this.release(p.entryId);
@@ -260,17 +264,29 @@ export class Scheduler {
    * with it and so cancels it here). A clear only marks read: it cancels nothing.
    */
   readonly publishNow = async (n: Notification, now?: number): Promise<Published> => {
-    const published = await this.o.publish(n, now);
-    if (n.sequence_id !== undefined && n.event !== "message_clear") {
-      try {
-        await this.cancel(n.channel, n.sequence_id);
-      } catch (err) {
-        this.o.log(`web: scheduled messages: published on ${n.channel}, but cannot cancel the scheduled ones with sequence ID ${n.sequence_id}: ${(err as Error).message}`);
-        throw err;
-      }
+    if (n.sequence_id === undefined || n.event === "message_clear") return this.o.publish(n, now);
+    // Cancelled first, then published: whoever the live copy tells and asks for the scheduled list at once (the app
+    // does) must not find the message it replaces still there. Cancelled after, the app's card of a DELETEd one stayed
+    // until the minute's refresh whenever its read came before the XDEL (seen in CI). A publish that fails puts back
+    // what it cancelled, so a refused replacement loses nothing.
+    const taken: string[][] = [];
+    await this.cancel(n.channel, n.sequence_id, undefined, taken);
+    try {
+      return await this.o.publish(n, now);
+    } catch (err) {
+      await this.putBack(n, taken);
+      throw err;
     }
-    return published;
   };
+
+  /** Puts back the scheduled entries a failed publishNow cancelled (their fields as they were; new entry IDs). */
+  private async putBack(n: Notification, taken: string[][]): Promise<void> {
+    try {
+      for (const fields of taken) this.remember(String(await this.o.store.send("XADD", [PENDING_KEY, "*", ...fields])), fields);
+    } catch (err) {
+      this.o.log(`web: scheduled messages: the publish on ${n.channel} failed, and the ${taken.length} scheduled with sequence ID ${n.sequence_id} it replaced cannot be put back: ${(err as Error).message}`);
+    }
+  }
 
   /**
    * The scheduled messages on `channels` (names or globs), due first, as envelopes whose id is their handle and whose

@@ -1,6 +1,7 @@
 // test/web_scheduled.test.ts — the Scheduler against a real pub/sub server, driven tick by tick: a due message is
 // published once and leaves the store; a claim another web server holds stops it, one left by a web server that died
-// (older than a minute) is taken over; the same sequence ID replaces, cancel and publishNow cancel; scheduled=1's list.
+// (older than a minute) is taken over; the same sequence ID replaces, cancel and publishNow cancel (before publishing,
+// and put back if the publish fails); scheduled=1's list.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Notification } from "../message";
 import { Publisher } from "../web_publisher";
@@ -101,5 +102,31 @@ describe("Scheduler", () => {
     // Another channel's message with that sequence ID is its own.
     expect((await s.listed(["oth*"])).map((e) => e.message)).toEqual(["elsewhere"]);
     expect(await s.cancel("other", "hb")).toBe(1);
+  });
+
+  test("publishNow cancels before it publishes: the live copy's reader asking for the list at once no longer finds it", async () => {
+    // The app reloads the scheduled list when a live message comes: cancelled after the publish, a DELETEd message's
+    // card stayed whenever that read came first (seen in CI).
+    let listedWhenPublished: string[] | null = null;
+    const s: Scheduler = new Scheduler({
+      store,
+      publish: async (n) => ((listedWhenPublished = (await s.listed([n.channel])).map((e) => e.id)), { id: "1-0", channel: n.channel, receivers: 0 }),
+      log: () => {},
+    });
+    await s.schedule({ channel: "t6", message: "backup", sequence_id: "nightly" }, Date.now() + 3600_000);
+    await s.publishNow({ channel: "t6", message: "", event: "message_delete", sequence_id: "nightly" });
+    expect(listedWhenPublished!).toEqual([]);
+  });
+
+  test("a publishNow whose publish fails puts back what it replaced: a refused replacement loses nothing", async () => {
+    const lines: string[] = [];
+    const s = new Scheduler({ store, publish: async () => Promise.reject(new Error("the pub/sub server is unavailable")), log: (l) => void lines.push(l) });
+    const due = Date.now() + 3600_000;
+    await s.schedule({ channel: "t7", message: "keep me", title: "Kept", sequence_id: "swap" }, due);
+    await expect(s.publishNow({ channel: "t7", message: "replacement", sequence_id: "swap" })).rejects.toThrow("unavailable");
+    const listed = await s.listed(["t7"]);
+    expect(listed.map((e) => [e.id, e.message, e.title, e.time])).toEqual([["swap", "keep me", "Kept", Math.floor(due / 1000)]]);
+    expect(lines).toEqual([]);
+    expect(await s.cancel("t7", "swap")).toBe(1); // known to the index again
   });
 });
