@@ -66,8 +66,10 @@ export function sameFields(master: Uint8Array, packed: Uint8Array): boolean {
   return true;
 }
 
-/** A difference read as int64, as Redis's uint64 arithmetic is; a double is exact already. Defined once, not per call:
- * a closure made per entry was garbage for the collector on every XADD. */
+/**
+ * A difference read as int64, as Redis's uint64 arithmetic is; a double is exact already. Defined once, not per call:
+ * a closure made per entry was garbage for the collector on every XADD.
+ */
 const wrap = (d: bigint | number): bigint | number => (typeof d === "number" ? d : BigInt.asIntN(64, d));
 
 /**

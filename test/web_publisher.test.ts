@@ -1,6 +1,7 @@
-// test/web_publisher.test.ts — web_publisher.ts without a server: the record of what this web server published, which the hub
-// trusts without reading history back: exact payloads only, and bounded by count and by size; --redis as logged; and how
-// it publishes on one node or a cluster (the replicas it waits for, the start-up line).
+// test/web_publisher.test.ts — web_publisher.ts without a real server: the record of what this web server published, which
+// the hub trusts without reading history back: exact payloads only, and bounded by count and by size; --redis as logged;
+// how it publishes on one node or a cluster (the replicas it waits for, the start-up line); and, against a scripted RESP
+// server, that each channel's PUBLISHes follow its XADDs' order.
 import { describe, expect, test } from "bun:test";
 import { Publisher, RecentlyPublished, publishingPlan, redactUrl } from "../web_publisher";
 import { RequestParser } from "../resp";
