@@ -7,6 +7,7 @@ import { NODE_MAX_BYTES, entrySize, masterSize, sameFields } from "./pubsub_list
 import { U64_MAX, decU64, incU64, rawBytes, u64Of, type U64 } from "./pubsub_entry";
 import { isSqlite, readOldHistory } from "./pubsub_sqlite_upgrade";
 import { READ_ONLY_CODES, releaseLock, takeLock } from "./pubsub_lock";
+import { NodeBuffers, PAGE_BYTES } from "./pubsub_nodebuffers";
 
 export { cmpId, type StreamId };
 /** `packed`: the fields and values in one buffer (pubsub_entry.ts), as the file's add record holds them. */
@@ -59,40 +60,47 @@ function idDiff(a: U64, b: U64): number | bigint {
 export type Trimmed = { readonly length: number; readonly last: StreamId | null };
 const NOTHING: Trimmed = Object.freeze({ length: 0, last: null });
 
-/** A row's slots in Node.rows: its ID's two parts, then where its packed fields are: the page, start and end. */
-const ROW = 5;
 /**
- * A node's bytes go in pages of at most this many (an entry larger than that gets a page of its own). Why: one buffer
- * of 4 KB and more per node made XADD -P 16 cost 20% more CPU than a buffer per entry (measured); JSC keeps a typed
- * array of up to 1,000 bytes in the collector's own heap, and a larger one outside it, counted as extra memory that
- * makes the collector run sooner, which is our reading of why.
+ * A row's slots in Node.rows: its ID's ms and seq, each as two 32-bit halves (high first), then where its packed fields
+ * are: the page, start and end. Halves, not doubles: an ID part above 2^53 is a BigInt, which no typed array holds.
  */
-const PAGE_BYTES = 960;
+const ROW = 7;
+/** A full node's row table: NODE_MAX_ENTRIES rows. */
+const NODE_TABLE_SLOTS = NODE_MAX_ENTRIES * ROW;
+const TWO32 = 4294967296;
+/** A high half below this makes a U64 below 2^53: a double (pubsub_entry.ts's canonical form). */
+const DOUBLE_HIGH = 0x200000;
+
+/** The U64 whose halves start at `o`. */
+function rowU64(rows: Uint32Array, o: number): U64 {
+  const hi = rows[o]!;
+  return hi < DOUBLE_HIGH ? hi * TWO32 + rows[o + 1]! : (BigInt(hi) << 32n) | BigInt(rows[o + 1]!);
+}
+function putRowU64(rows: Uint32Array, o: number, v: U64): void {
+  if (typeof v === "number") {
+    const lo = v % TWO32;
+    rows[o] = (v - lo) / TWO32;
+    rows[o + 1] = lo;
+  } else {
+    rows[o] = Number(v >> 32n);
+    rows[o + 1] = Number(v & 0xffffffffn);
+  }
+}
 
 /**
  * The entry whose row starts at `r` in `rows` (a node's own, or a rewrite's snapshot of them): its packed fields are a
- * view of its page, whose bytes never change once written.
+ * view of its page, whose bytes do not change while the node holds them (see NodeBuffers for when it stops).
  */
-function rowEntry(rows: readonly U64[], pages: readonly Uint8Array[], r: number): Entry {
-  return { id: { ms: rows[r]!, seq: rows[r + 1]! }, packed: pages[rows[r + 2] as number]!.subarray(rows[r + 3] as number, rows[r + 4] as number) };
+function rowEntry(rows: Uint32Array, pages: readonly Uint8Array[], r: number): Entry {
+  return { id: { ms: rowU64(rows, r), seq: rowU64(rows, r + 2) }, packed: pages[rows[r + 4]!]!.subarray(rows[r + 5]!, rows[r + 6]!) };
 }
 
-/**
- * How many entries like `first` a node takes before streamAppendItem starts the next one: what its rows make room for
- * at its second entry. Later entries differ from the master ID by more, so they can be a few bytes larger: this errs
- * on the side of room, which close() gives back when it is more than an eighth.
- */
-function entriesLike(first: Uint8Array): number {
-  const size = entrySize(0, 0, first, true);
-  const raw = rawBytes(first);
-  let bytes = masterSize(first) + size;
-  let n = 1;
-  while (n < NODE_MAX_ENTRIES && bytes + raw < NODE_MAX_BYTES) {
-    bytes += size;
-    n++;
-  }
-  return n;
-}
+/** A node's second page: a stream of a few short messages stays small. */
+const SMALL_PAGE_BYTES = 960;
+/** Rows a node makes room for itself at its second entry; from there on it takes a full table from the pool. */
+const SMALL_ROWS = 8;
+/** A node's rows before its first entry. */
+const NO_ROWS = new Uint32Array(0);
 
 /**
  * One radix-tree node's worth of entries, so approximate trimming removes what Redis would: its master entry (the
@@ -100,15 +108,12 @@ function entriesLike(first: Uint8Array): number {
  *
  * The entries are held much as Redis's listpack holds them: their packed fields end to end in a few pages, and per live
  * entry a row of plain numbers (ID, page, start, end). Why: an entry held as objects (the entry, its ID, its buffer) was
- * three garbage-collected cells kept for as long as the history keeps it. Entry objects are made only for reads.
+ * three garbage-collected cells kept for as long as the history keeps it. Entry objects are made only for reads. The
+ * pages and a full node's rows come from the stream's NodeBuffers and go back there when trimming removes the node.
  */
 export class Node {
-  /**
-   * ROW slots per live entry, in ID order: ms, seq, page, start, end (its packed fields are pages[page][start, end)).
-   * Slots past the live ones are room. Why not push: an array grown by push is copied at each step, and those copies
-   * were the largest garbage an XADD made (measured: 162 of 265 bytes per append, 60-80 ns of its time).
-   */
-  rows: U64[] = [];
+  /** ROW slots per live entry, in ID order. Slots past the live ones are room. */
+  rows: Uint32Array = NO_ROWS;
   /** Live entries: their rows are the first ROW * n slots. */
   private n = 0;
   /** Every entry ever appended, deleted ones too, as a listpack keeps them; the master entry's fields open page 0. */
@@ -121,7 +126,10 @@ export class Node {
   readonly masterMs: U64;
   readonly masterSeq: U64;
 
-  constructor(first: Entry) {
+  constructor(
+    first: Entry,
+    private readonly buffers: NodeBuffers,
+  ) {
     this.masterMs = first.id.ms;
     this.masterSeq = first.id.seq;
     this.bytes = masterSize(first.packed);
@@ -140,56 +148,83 @@ export class Node {
   push(id: StreamId, packed: Uint8Array): void {
     let page = this.pages.at(-1);
     if (!page || page.length - this.used < packed.length) {
-      // The first page fits the first entry exactly: a stream of one short message stays small.
-      this.pages.push((page = new Uint8Array(this.pages.length ? Math.max(PAGE_BYTES, packed.length) : packed.length)));
+      // The first page fits the first entry exactly (a stream of one short message stays small), the second is small (so
+      // does one of a few); from the third on the node is filling, and takes recycled pages.
+      const k = this.pages.length;
+      page = k >= 2 && packed.length <= PAGE_BYTES ? this.buffers.page() : new Uint8Array(k === 0 ? packed.length : Math.max(SMALL_PAGE_BYTES, packed.length));
+      this.pages.push(page);
       this.used = 0;
     }
     page.set(packed, this.used);
     const r = this.n * ROW;
     if (r === this.rows.length) this.makeRoom();
     const rows = this.rows;
-    rows[r] = id.ms;
-    rows[r + 1] = id.seq;
-    rows[r + 2] = this.pages.length - 1;
-    rows[r + 3] = this.used;
-    rows[r + 4] = this.used + packed.length;
+    putRowU64(rows, r, id.ms);
+    putRowU64(rows, r + 2, id.seq);
+    rows[r + 4] = this.pages.length - 1;
+    rows[r + 5] = this.used;
+    rows[r + 6] = this.used + packed.length;
     this.n++;
     this.used += packed.length;
   }
 
   /**
-   * Rows for more entries: the first entry's row alone (a stream of one short message stays small), then as many as
-   * entries like the first fill a node, then half as many again when later entries were smaller.
+   * Rows for more entries: the first entry's row alone (a stream of one short message stays small), then a full table
+   * from the pool when entries like the first fill a node with many (a webhook's), else room for as many as they do.
    */
   private makeRoom(): void {
-    const entries = this.n === 0 ? 1 : this.n === 1 ? Math.max(2, entriesLike(this.master)) : Math.ceil(this.n * 1.5);
-    const rows = new Array<U64>(entries * ROW);
-    for (let i = 0; i < this.n * ROW; i++) rows[i] = this.rows[i]!;
+    const n = this.n;
+    let rows: Uint32Array;
+    if (n === 0) rows = new Uint32Array(ROW);
+    else if (n < SMALL_ROWS) rows = new Uint32Array(SMALL_ROWS * ROW);
+    else if ((n + 1) * ROW <= this.buffers.tableSlots) rows = this.buffers.table();
+    else rows = new Uint32Array(Math.ceil(n * 1.5) * ROW); // past NODE_MAX_ENTRIES: not made by append, kept general
+    rows.set(this.rows.subarray(0, n * ROW));
     this.rows = rows;
   }
 
-  /** The node takes no more entries: its last page shrinks to what it holds, and its rows when over an eighth is room. */
+  /**
+   * The node takes no more entries. A recycled page or table more than half unused is swapped for a copy of what it
+   * holds and given back; one mostly used is kept whole (a copy per node would be made and freed again at every trim).
+   */
   close(): void {
     const last = this.pages.length - 1;
-    if (last >= 0 && this.pages[last]!.length > this.used) this.pages[last] = this.pages[last]!.slice(0, this.used);
+    const page = this.pages[last];
+    if (page !== undefined && page.length === PAGE_BYTES && this.used < PAGE_BYTES >> 1) {
+      this.pages[last] = page.slice(0, this.used);
+      this.buffers.givePage(page);
+    }
     const live = this.n * ROW;
-    if (this.rows.length - live > this.rows.length >> 3) this.rows = this.rows.slice(0, live);
+    if (this.rows.length === this.buffers.tableSlots && live < this.rows.length >> 1) {
+      const table = this.rows;
+      this.rows = table.slice(0, live);
+      this.buffers.giveTable(table);
+    } else if (this.rows.length !== this.buffers.tableSlots && this.rows.length - live > this.rows.length >> 3) this.rows = this.rows.slice(0, live);
+  }
+
+  /** The node has left its stream (trimmed): its pool buffers can serve new nodes. */
+  recycle(): void {
+    for (let i = 1; i < this.pages.length; i++) this.buffers.givePage(this.pages[i]!);
+    this.buffers.giveTable(this.rows);
+    this.pages = [];
+    this.rows = NO_ROWS;
+    this.n = 0;
   }
 
   /** The live rows alone, copied: what a rewrite's snapshot keeps of this node. */
-  liveRows(): U64[] {
+  liveRows(): Uint32Array {
     return this.rows.slice(0, this.n * ROW);
   }
 
   /** Entry i's ID against `id`: -1, 0 or 1 (cmpId without making an ID). */
   cmp(i: number, id: StreamId): number {
-    const ms = this.rows[i * ROW]!;
+    const ms = rowU64(this.rows, i * ROW);
     if (ms !== id.ms) return ms < id.ms ? -1 : 1;
-    const seq = this.rows[i * ROW + 1]!;
+    const seq = rowU64(this.rows, i * ROW + 2);
     return seq < id.seq ? -1 : seq > id.seq ? 1 : 0;
   }
   id(i: number): StreamId {
-    return { ms: this.rows[i * ROW]!, seq: this.rows[i * ROW + 1]! };
+    return { ms: rowU64(this.rows, i * ROW), seq: rowU64(this.rows, i * ROW + 2) };
   }
   /** Entry i, made for a read. */
   entry(i: number): Entry {
@@ -197,9 +232,7 @@ export class Node {
   }
   /** Removes `n` live entries from entry i on; their bytes stay, as a listpack's deleted entries do. */
   remove(i: number, n: number): void {
-    // Shifted in place: splice would also make an array of what it removed, garbage on every exact trim.
-    const rows = this.rows;
-    for (let to = i * ROW, end = (this.n - n) * ROW; to < end; to++) rows[to] = rows[to + n * ROW]!;
+    this.rows.copyWithin(i * ROW, (i + n) * ROW, this.n * ROW);
     this.n -= n;
     this.deleted += n;
   }
@@ -211,13 +244,16 @@ export class Stream {
   lastId: StreamId = MIN_ID;
   entriesAdded: U64 = 0;
 
+  /** `buffers`: where its nodes take pages and rows (a History shares one among its streams). */
+  constructor(private readonly buffers: NodeBuffers = new NodeBuffers(NODE_TABLE_SLOTS)) {}
+
   /** Appends in ID order (copying the packed fields); the caller has checked the ID is above lastId. */
   append(entry: Entry): void {
     let tail = this.nodes.at(-1);
     // streamAppendItem: a new node once the bytes would reach stream-node-max-bytes or the entries node-max-entries.
     if (!tail || tail.bytes + rawBytes(entry.packed) >= NODE_MAX_BYTES || tail.count + tail.deleted >= NODE_MAX_ENTRIES) {
       tail?.close();
-      this.nodes.push((tail = new Node(entry)));
+      this.nodes.push((tail = new Node(entry, this.buffers)));
     }
     const same = tail.pages.length === 0 || sameFields(tail.master, entry.packed);
     tail.bytes += entrySize(idDiff(entry.id.ms, tail.masterMs), idDiff(entry.id.seq, tail.masterSeq), entry.packed, same);
@@ -234,6 +270,7 @@ export class Stream {
       if (node.cmp(node.count - 1, id) <= 0) {
         this.length -= node.count;
         this.nodes.shift();
+        node.recycle();
         continue;
       }
       let n = 0;
@@ -340,6 +377,7 @@ export class Stream {
         last = node.id(live - 1);
         removed += live;
         this.nodes.shift();
+        node.recycle();
         this.length -= live;
         continue;
       }
@@ -364,7 +402,7 @@ export type FsyncPolicy = "always" | "everysec" | "no";
  * A node's live entries when a rewrite began: its rows and its list of pages copied (a delete splices the rows, close
  * swaps the last page), the pages themselves shared (their bytes never change once written).
  */
-type NodeSnapshot = { rows: U64[]; pages: Uint8Array[] };
+type NodeSnapshot = { rows: Uint32Array; pages: Uint8Array[] };
 
 /** A rewrite under way: the streams as they were when it began, written out in slices, and the records made since. */
 type Rewrite = {
@@ -396,6 +434,8 @@ const READ_CHUNK = 4 * 1024 * 1024;
  */
 export class History {
   readonly streams = new Map<string, Stream>();
+  /** Pages and row tables that trimmed nodes gave back, for the streams' next nodes. */
+  private readonly buffers = new NodeBuffers(NODE_TABLE_SLOTS);
   private readonly memory: boolean;
   private fd = -1;
   private writable = false;
@@ -511,7 +551,7 @@ export class History {
       rmSync(tmp, { force: true });
       // A read-only file or place: serve the old file's streams from memory; writes are refused until it can be upgraded.
       for (const s of old) {
-        const st = new Stream();
+        const st = new Stream(this.buffers);
         for (const e of s.entries) st.append(e);
         st.lastId = s.lastId;
         st.entriesAdded = s.added;
@@ -615,7 +655,7 @@ export class History {
   private apply(r: AofRecord): void {
     if (r.op === "add") {
       let s = this.streams.get(r.key);
-      if (!s) this.streams.set(r.key, (s = new Stream()));
+      if (!s) this.streams.set(r.key, (s = new Stream(this.buffers)));
       if (cmpId(r.id, s.lastId) > 0) s.append({ id: r.id, packed: r.packed });
     } else if (r.op === "xdel") {
       const s = this.streams.get(r.key);
@@ -625,7 +665,7 @@ export class History {
     else if (r.op === "flush") this.streams.clear();
     else if (r.op === "meta") {
       let s = this.streams.get(r.key);
-      if (!s) this.streams.set(r.key, (s = new Stream()));
+      if (!s) this.streams.set(r.key, (s = new Stream(this.buffers)));
       s.lastId = r.lastId;
       s.entriesAdded = r.added;
     }
@@ -769,6 +809,7 @@ export class History {
     // The streams as they are now: a page's bytes are never changed once written, so a node's rows and pages are a snapshot.
     const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => ({ rows: n.liveRows(), pages: n.pages.slice() })) }));
     this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, row: 0, tail: [] };
+    this.buffers.hold(); // the snapshot reads pages that trimming may remove meanwhile: none is reused until it is done
     setImmediate(() => this.rewriteSlice());
   }
 
@@ -818,6 +859,7 @@ export class History {
     this.size = rw.at;
     this.baseSize = rw.at;
     this.rewriting = null;
+    this.buffers.release();
     this.closeFd(old);
     try {
       syncDir(this.path);
@@ -830,6 +872,7 @@ export class History {
     const rw = this.rewriting;
     if (!rw) return;
     this.rewriting = null;
+    this.buffers.release();
     this.baseSize = this.size; // tried again once the file has doubled from here
     try {
       closeSync(rw.fd);
@@ -846,7 +889,7 @@ export class History {
 
   /** A new, empty stream; its first entry's record makes it on disk. */
   create(key: string): Stream {
-    const s = new Stream();
+    const s = new Stream(this.buffers);
     this.streams.set(key, s);
     return s;
   }
