@@ -169,8 +169,8 @@ export class Node {
   }
 
   /**
-   * Rows for more entries: the first entry's row alone (a stream of one short message stays small), then a full table
-   * from the pool when entries like the first fill a node with many (a webhook's), else room for as many as they do.
+   * Rows for more entries: the first entry's row alone (a stream of one short message stays small), then room for
+   * SMALL_ROWS (so does a stream of a few), then a full table from the pool: the node is filling.
    */
   private makeRoom(): void {
     const n = this.n;
@@ -399,8 +399,9 @@ export class Stream {
 export type FsyncPolicy = "always" | "everysec" | "no";
 
 /**
- * A node's live entries when a rewrite began: its rows and its list of pages copied (a delete splices the rows, close
- * swaps the last page), the pages themselves shared (their bytes never change once written).
+ * A node's live entries when a rewrite began: its rows and its list of pages copied (a delete shifts the rows, close
+ * swaps the last page), the pages themselves shared (their bytes do not change while a node holds them, and the pool
+ * reuses none while the rewrite runs).
  */
 type NodeSnapshot = { rows: Uint32Array; pages: Uint8Array[] };
 
@@ -806,7 +807,7 @@ export class History {
       this.baseSize = this.size;
       return;
     }
-    // The streams as they are now: a page's bytes are never changed once written, so a node's rows and pages are a snapshot.
+    // The streams as they are now: a page's written bytes do not change while it is held, so a node's rows and pages are a snapshot.
     const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => ({ rows: n.liveRows(), pages: n.pages.slice() })) }));
     this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, row: 0, tail: [] };
     this.buffers.hold(); // the snapshot reads pages that trimming may remove meanwhile: none is reused until it is done

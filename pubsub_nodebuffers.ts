@@ -8,8 +8,9 @@
 
 /**
  * A filling node's pages are this many bytes (an entry larger than that gets a page of its own, never recycled). 8 KB:
- * about one node of a webhook's entries, so a node holds one or two; and above 1,000 bytes JSC keeps a typed array's
- * bytes outside the collector's heap. With 960-byte pages (in that heap) recycling measured no gain.
+ * about one node of a webhook's entries, so a node holds one or two. Pages and tables are views of 1 MB slabs, whose
+ * bytes JSC keeps outside the collector's heap. With 960-byte pages, each its own array in that heap, recycling
+ * measured no gain.
  */
 export const PAGE_BYTES = 8192;
 
