@@ -109,6 +109,23 @@ export class RecordBuffer {
     this.length += packed.length;
     this.close();
   }
+  /**
+   * An add record from an ID's 32-bit halves and bytes [start, end) of `src`: what a rewrite writes for each entry of
+   * a node's rows and pages, without making an entry, an ID and a view for it.
+   */
+  addParts(key: string, msHi: number, msLo: number, seqHi: number, seqLo: number, src: Uint8Array, start: number, end: number): void {
+    this.open(OP.add, 4 + key.length + 16 + (end - start));
+    this.key(key);
+    const buf = this.buf;
+    putU32(buf, this.length, msLo);
+    putU32(buf, this.length + 4, msHi);
+    putU32(buf, this.length + 8, seqLo);
+    putU32(buf, this.length + 12, seqHi);
+    this.length += 16;
+    buf.set(src.subarray(start, end), this.length);
+    this.length += end - start;
+    this.close();
+  }
   xdel(key: string, ids: StreamId[]): void {
     this.open(OP.xdel, 4 + key.length + 4 + 16 * ids.length);
     this.key(key);

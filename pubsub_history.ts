@@ -418,6 +418,8 @@ type Rewrite = {
   row: number;
   /** Every turn's bytes since the rewrite began, appended to the new file at its end (Redis's rewrite buffer). */
   tail: Uint8Array[];
+  /** Each slice's records, written and reset: one buffer for the whole rewrite, sized by its first slice. */
+  buf: RecordBuffer;
 };
 
 /** Entries encoded per rewrite slice: small enough that no turn waits long behind one. */
@@ -809,7 +811,7 @@ export class History {
     }
     // The streams as they are now: a page's written bytes do not change while it is held, so a node's rows and pages are a snapshot.
     const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => ({ rows: n.liveRows(), pages: n.pages.slice() })) }));
-    this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, row: 0, tail: [] };
+    this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, row: 0, tail: [], buf: new RecordBuffer() };
     this.buffers.hold(); // the snapshot reads pages that trimming may remove meanwhile: none is reused until it is done
     setImmediate(() => this.rewriteSlice());
   }
@@ -819,15 +821,17 @@ export class History {
     const rw = this.rewriting;
     if (!rw) return;
     try {
-      const buf = new RecordBuffer();
+      const buf = rw.buf;
+      buf.reset();
       let budget = REWRITE_SLICE;
       while (rw.item < rw.items.length && budget > 0) {
         const it = rw.items[rw.item]!;
         for (; rw.node < it.nodes.length && budget > 0; rw.node++, rw.row = 0) {
           const { rows, pages } = it.nodes[rw.node]!;
+          // Straight from the rows and pages: no entry, ID or view made per entry of the whole history.
           for (; rw.row < rows.length && budget > 0; rw.row += ROW, budget--) {
-            const e = rowEntry(rows, pages, rw.row);
-            buf.add(it.key, e.id, e.packed);
+            const r = rw.row;
+            buf.addParts(it.key, rows[r]!, rows[r + 1]!, rows[r + 2]!, rows[r + 3]!, pages[rows[r + 4]!]!, rows[r + 5]!, rows[r + 6]!);
           }
           if (rw.row < rows.length) break;
         }

@@ -59,6 +59,22 @@ function read(chunks: Uint8Array[]): { records: AofRecord[]; good: number; torn:
   return { records, good: reader.good, torn: reader.end() };
 }
 
+describe("RecordBuffer.addParts", () => {
+  test("an add record from an ID's 32-bit halves and a range of bytes is byte for byte the one add() makes", () => {
+    const packed = pack([b("message"), b("hello")]);
+    const page = new Uint8Array(64);
+    page.set(packed, 9);
+    const halves = (v: bigint): [number, number] => [Number(v >> 32n), Number(v & 0xffffffffn)];
+    for (const [ms, seq] of [[0n, 0n], [1700000000000n, 1n], [4294967295n, 4294967296n], [9007199254740991n, 9007199254740992n], [U64, U64]] as const) {
+      const a = new RecordBuffer();
+      const p = new RecordBuffer();
+      a.add("chan\u00ff", id(ms, seq), packed);
+      p.addParts("chan\u00ff", ...halves(ms), ...halves(seq), page, 9, 9 + packed.length);
+      expect(Buffer.from(p.bytes()).equals(Buffer.from(a.bytes()))).toBe(true);
+    }
+  });
+});
+
 describe("pubsub_aof", () => {
   test("crc32 of any range equals Bun.hash.crc32 of that range, on both sides of the native cutoff", () => {
     const random = seededRandom(28);
