@@ -263,6 +263,12 @@ export class Stream {
     this.lastId = entry.id;
   }
 
+  /** The stream is gone (DEL, FLUSHALL): its nodes' buffers go back to the pool. */
+  recycle(): void {
+    for (const node of this.nodes) node.recycle();
+    this.nodes = [];
+  }
+
   /** Removes the first entries up to and including `id`, as trim() removed them (the file's trim record, replayed). */
   trimThrough(id: StreamId): void {
     while (this.nodes.length) {
@@ -349,7 +355,10 @@ export class Stream {
       const gone = node.entry(j);
       node.remove(j, 1);
       this.length--;
-      if (node.count === 0) this.nodes.splice(i, 1);
+      if (node.count === 0) {
+        this.nodes.splice(i, 1);
+        node.recycle(); // `gone` stays readable until another node writes its page: the caller reads it at once
+      }
       return gone;
     }
     return null;
@@ -917,12 +926,16 @@ export class History {
   }
 
   deleteKey(key: string): boolean {
-    if (!this.streams.delete(key)) return false;
+    const s = this.streams.get(key);
+    if (s === undefined) return false;
+    this.streams.delete(key);
+    s.recycle();
     if (!this.memory) this.out.drop(key);
     return true;
   }
 
   flushAll(): void {
+    for (const s of this.streams.values()) s.recycle();
     this.streams.clear();
     if (!this.memory) this.out.flush();
   }

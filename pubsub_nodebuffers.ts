@@ -14,25 +14,28 @@
  */
 export const PAGE_BYTES = 8192;
 
-/** Kept for reuse at most: what trimming a few hundred full nodes at once gives back (4 MB and 1 MB). */
-const KEEP_PAGES = 512;
-const KEEP_TABLES = 384;
-
 const SLAB_BYTES = 1 << 20;
 const NO_SLAB = new Uint8Array(0);
+const NO_TABLE_SLAB = new Uint32Array(0);
 
 export class NodeBuffers {
+  /**
+   * Everything given back is kept, with no cap: a page is a view of a slab that its neighbours keep alive, so one
+   * dropped would waste its bytes for as long as the slab lives. The pool holds what the history held at its peak.
+   */
   private readonly pages: Uint8Array[] = [];
   private readonly tables: Uint32Array[] = [];
   /**
    * Held while something still reads the pages of nodes that trimming may remove (a rewrite's snapshot of the streams):
-   * whatever is given back meanwhile is left to the collector, never reused.
+   * whatever is given back meanwhile waits here, and is reused once the last hold is released.
    */
   private holds = 0;
+  private heldPages: Uint8Array[] = [];
+  private heldTables: Uint32Array[] = [];
   /** New buffers are carved from slabs: one allocation per SLAB_BYTES rather than one per page or table. */
   private pageSlab = NO_SLAB;
   private pageSlabAt = 0;
-  private tableSlab = new Uint32Array(0);
+  private tableSlab = NO_TABLE_SLAB;
   private tableSlabAt = 0;
 
   /** `tableSlots`: the size of a full node's row table. */
@@ -61,23 +64,27 @@ export class NodeBuffers {
     return this.tableSlab.subarray(this.tableSlabAt - this.tableSlots, this.tableSlabAt);
   }
 
-  /** A removed node's page: kept when it is one of ours and nothing may still read it. */
+  /** A removed node's page: kept when it has the pool's size; reused at once, or after the holds when held. */
   givePage(p: Uint8Array): void {
-    if (this.holds === 0 && p.length === PAGE_BYTES && this.pages.length < KEEP_PAGES) this.pages.push(p);
+    if (p.length === PAGE_BYTES) (this.holds === 0 ? this.pages : this.heldPages).push(p);
   }
   giveTable(t: Uint32Array): void {
-    if (this.holds === 0 && t.length === this.tableSlots && this.tables.length < KEEP_TABLES) this.tables.push(t);
+    if (t.length === this.tableSlots) (this.holds === 0 ? this.tables : this.heldTables).push(t);
   }
 
   hold(): void {
     this.holds++;
   }
   release(): void {
-    if (this.holds > 0) this.holds--;
+    if (this.holds === 0 || --this.holds > 0) return;
+    for (const p of this.heldPages) this.pages.push(p);
+    for (const t of this.heldTables) this.tables.push(t);
+    this.heldPages = [];
+    this.heldTables = [];
   }
 
-  /** Buffers waiting for reuse (the tests read it). */
+  /** Buffers waiting for reuse, held ones included (the tests read it). */
   get kept(): { pages: number; tables: number } {
-    return { pages: this.pages.length, tables: this.tables.length };
+    return { pages: this.pages.length + this.heldPages.length, tables: this.tables.length + this.heldTables.length };
   }
 }

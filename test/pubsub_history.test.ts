@@ -103,6 +103,17 @@ describe("Stream", () => {
     expect(s.length).toBeLessThan(300 + NODE_MAX_ENTRIES);
     for (const e of s.range(MIN_ID, MAX_ID)) expect(Buffer.from(unpack(e.packed)[1]!).toString()).toBe(value(Number(e.id.ms)));
   });
+  test("a stream deleted whole, or a node emptied by XDEL, gives its pages and table back to the pool", () => {
+    const s = filled(3 * NODE_MAX_ENTRIES);
+    const pool = (s as unknown as { buffers: { kept: { pages: number; tables: number } } }).buffers;
+    for (let i = 1; i <= NODE_MAX_ENTRIES; i++) s.delete(id(i));
+    expect(s.nodes.length).toBe(2);
+    expect(pool.kept.tables).toBe(1);
+    s.recycle();
+    expect(s.nodes.length).toBe(0);
+    expect(pool.kept.tables).toBe(3);
+    expect(pool.kept.pages).toBeGreaterThan(0);
+  });
   test("IDs past 2^53 and up to 2^64-1 are kept exactly in a node's rows, and compare and range as numbers do", () => {
     const s = new Stream();
     const big = [9007199254740991, 9007199254740992n, 9007199254740993n, 4294967296 * 3 + 7, 18446744073709551614n, 18446744073709551615n];
