@@ -4,8 +4,17 @@
 import { isPacked, putU32, putU64, u32, u64, type U64 } from "./pubsub_entry";
 import { latin1Range } from "./resp";
 
-/** The file's first bytes: tells this format (and its version) from the SQLite layout it replaces. */
-export const AOF_MAGIC = new TextEncoder().encode("NSAOF001");
+/**
+ * The file's first bytes: tells this format (and its version) from the SQLite layout it replaces. Version 2 adds the
+ * entries record; a version 1 file (no entries records) is read as it is, and its first rewrite makes it version 2. Why
+ * a new version: a reader of version 1 would take an entries record for damage and cut the file there, where it now
+ * refuses the file and says so.
+ */
+export const AOF_MAGIC = new TextEncoder().encode("NSAOF002");
+/** The magic of version 1 files, read too. They differ from AOF_MAGIC in the last byte only. */
+const AOF_MAGIC_V1_LAST = 0x31;
+/** Is bytes[i] (i < AOF_MAGIC.length) what a file this version reads has there? */
+export const magicByteFits = (b: number, i: number): boolean => b === AOF_MAGIC[i] || (i === AOF_MAGIC.length - 1 && b === AOF_MAGIC_V1_LAST);
 /** Each record: payload length (u32 LE), CRC-32 of the payload (u32 LE), then the payload (op byte first). */
 export const RECORD_HEADER = 8;
 /** Larger than any record the server makes (a request is at most 512 MB): a length above it is damage, not data. */
@@ -46,7 +55,16 @@ export type StreamId = { ms: U64; seq: U64 };
 /** Stream IDs in order: -1, 0 or 1. */
 export const cmpId = (a: StreamId, b: StreamId): number => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
 
-export const OP = { add: 1, xdel: 2, trim: 3, drop: 4, flush: 5, meta: 6, noop: 7 } as const;
+export const OP = { add: 1, xdel: 2, trim: 3, drop: 4, flush: 5, meta: 6, noop: 7, entries: 8 } as const;
+
+/**
+ * A history node's row: the slots of one live entry in its Uint32Array of rows, which an entries record is written
+ * from. Its ID's ms and seq, each as two 32-bit halves (high first), then where its packed fields are: the page, start
+ * and end. Halves, not doubles: an ID part above 2^53 is a BigInt, which no typed array holds.
+ */
+export const ROW = 7;
+/** An entries record's bytes per entry before the fields: its ID (16) and the length of its packed fields (4). */
+const ENTRY_HEAD = 20;
 
 export type AofRecord =
   /** `packed`: the entry's fields and values as pubsub_entry.ts packs them, which is also their layout here. */
@@ -59,7 +77,12 @@ export type AofRecord =
   /** A snapshot's stream: its last ID and entries added, after its entries (and the stream itself when it has none). */
   | { op: "meta"; key: string; lastId: StreamId; added: U64 }
   /** A probe's write: proves the disk takes writes again, changes nothing. */
-  | { op: "noop" };
+  | { op: "noop" }
+  /**
+   * A rewrite's run of one stream's entries (a node's live ones), in ID order: what as many add records would say,
+   * with the key, the op, a length and a CRC written once for all of them. `packed` are views of one copy of the record.
+   */
+  | { op: "entries"; key: string; entries: { id: StreamId; packed: Uint8Array }[] };
 
 /**
  * Records of one turn, encoded into one growing buffer: one write() for the whole turn. A plain Uint8Array written by
@@ -110,20 +133,37 @@ export class RecordBuffer {
     this.close();
   }
   /**
-   * An add record from an ID's 32-bit halves and bytes [start, end) of `src`: what a rewrite writes for each entry of
-   * a node's rows and pages, without making an entry, an ID and a view for it.
+   * An entries record of the live rows `rows[0, slots)` (ROW slots each) whose packed fields are in `pages`: what a
+   * rewrite writes for each node. Why one record per node: a record per entry wrote its key, op, length and CRC again
+   * for every entry, and made the rewrite's CPU per entry much more than the copy of its bytes (Redis's rewrite, like
+   * this, writes a node's entries as one blob). The fields are copied in runs: a node's entries lie end to end.
    */
-  addParts(key: string, msHi: number, msLo: number, seqHi: number, seqLo: number, src: Uint8Array, start: number, end: number): void {
-    this.open(OP.add, 4 + key.length + 16 + (end - start));
+  entries(key: string, rows: Uint32Array, slots: number, pages: readonly Uint8Array[]): void {
+    const n = slots / ROW;
+    let data = 0;
+    for (let r = 0; r < slots; r += ROW) data += rows[r + 6]! - rows[r + 5]!;
+    this.open(OP.entries, 4 + key.length + 4 + ENTRY_HEAD * n + data);
     this.key(key);
     const buf = this.buf;
-    putU32(buf, this.length, msLo);
-    putU32(buf, this.length + 4, msHi);
-    putU32(buf, this.length + 8, seqLo);
-    putU32(buf, this.length + 12, seqHi);
-    this.length += 16;
-    buf.set(src.subarray(start, end), this.length);
-    this.length += end - start;
+    putU32(buf, this.length, n);
+    let at = this.length + 4;
+    for (let r = 0; r < slots; r += ROW) {
+      putU32(buf, at, rows[r + 1]!);
+      putU32(buf, at + 4, rows[r]!);
+      putU32(buf, at + 8, rows[r + 3]!);
+      putU32(buf, at + 12, rows[r + 2]!);
+      putU32(buf, at + 16, rows[r + 6]! - rows[r + 5]!);
+      at += ENTRY_HEAD;
+    }
+    for (let r = 0; r < slots; ) {
+      const page = rows[r + 4]!;
+      const start = rows[r + 5]!;
+      let end = rows[r + 6]!;
+      for (r += ROW; r < slots && rows[r + 4] === page && rows[r + 5] === end; r += ROW) end = rows[r + 6]!;
+      buf.set(pages[page]!.subarray(start, end), at);
+      at += end - start;
+    }
+    this.length = at;
     this.close();
   }
   xdel(key: string, ids: StreamId[]): void {
@@ -234,6 +274,24 @@ export function decodePayload(p: Uint8Array): AofRecord | null {
     }
     case OP.noop:
       return done({ op: "noop" });
+    case OP.entries: {
+      const k = key();
+      const n = k === null ? null : count();
+      if (k === null || n === null || !need(ENTRY_HEAD * n)) return null;
+      let data = at + ENTRY_HEAD * n;
+      // One copy of the fields for the whole record (a view would pin, or once reused overwrite, the chunk read).
+      const bytes = copy(p, data, p.length);
+      const base = data;
+      const entries: { id: StreamId; packed: Uint8Array }[] = [];
+      for (let j = 0; j < n; j++, at += ENTRY_HEAD) {
+        const len = u32(p, at + 16);
+        if (data + len > p.length || !isPacked(p, data, data + len)) return null;
+        entries.push({ id: { ms: u64(p, at), seq: u64(p, at + 8) }, packed: bytes.subarray(data - base, data - base + len) });
+        data += len;
+      }
+      at = data;
+      return done({ op: "entries", key: k, entries });
+    }
     default:
       return null;
   }
@@ -263,7 +321,7 @@ export class AofReader {
     if (!this.sawMagic) {
       const n = Math.min(buf.length, AOF_MAGIC.length);
       for (let i = 0; i < n; i++)
-        if (buf[i] !== AOF_MAGIC[i]) {
+        if (!magicByteFits(buf[i]!, i)) {
           this.damage = "the file does not start as a Notistream history file";
           return;
         }

@@ -2,7 +2,7 @@
 // memory for reads and in an append-only file (pubsub_aof.ts) for durability, one write per turn, fsynced per appendfsync.
 import { accessSync, closeSync, constants, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { AOF_MAGIC, AofReader, RecordBuffer, cmpId, type AofRecord, type StreamId } from "./pubsub_aof";
+import { AOF_MAGIC, AofReader, ROW, RecordBuffer, cmpId, magicByteFits, type AofRecord, type StreamId } from "./pubsub_aof";
 import { NODE_MAX_BYTES, entrySize, masterSize, sameFields } from "./pubsub_listpack";
 import { U64_MAX, decU64, incU64, rawBytes, u64Of, type U64 } from "./pubsub_entry";
 import { isSqlite, readOldHistory } from "./pubsub_sqlite_upgrade";
@@ -60,11 +60,6 @@ function idDiff(a: U64, b: U64): number | bigint {
 export type Trimmed = { readonly length: number; readonly last: StreamId | null };
 const NOTHING: Trimmed = Object.freeze({ length: 0, last: null });
 
-/**
- * A row's slots in Node.rows: its ID's ms and seq, each as two 32-bit halves (high first), then where its packed fields
- * are: the page, start and end. Halves, not doubles: an ID part above 2^53 is a BigInt, which no typed array holds.
- */
-const ROW = 7;
 /** A full node's row table: NODE_MAX_ENTRIES rows. */
 const NODE_TABLE_SLOTS = NODE_MAX_ENTRIES * ROW;
 const TWO32 = 4294967296;
@@ -121,6 +116,11 @@ export class Node {
   /** Bytes used in the last page. */
   used = 0;
   deleted = 0;
+  /**
+   * A rewrite's snapshot reads this node's rows and pages in place: the next remove() shifts a copy instead. Append
+   * writes only past the live rows, and every other change swaps in a new array or page, so none needs a copy.
+   */
+  shared = false;
   /** The listpack's size in bytes (pubsub_listpack.ts). */
   bytes: number;
   readonly masterMs: U64;
@@ -211,9 +211,10 @@ export class Node {
     this.n = 0;
   }
 
-  /** The live rows alone, copied: what a rewrite's snapshot keeps of this node. */
-  liveRows(): Uint32Array {
-    return this.rows.slice(0, this.n * ROW);
+  /** What a rewrite writes of this node: its live rows and its pages, as they are now, shared until remove() copies. */
+  snapshot(): NodeSnapshot {
+    this.shared = true;
+    return { rows: this.rows, slots: this.n * ROW, pages: this.pages };
   }
 
   /** Entry i's ID against `id`: -1, 0 or 1 (cmpId without making an ID). */
@@ -232,6 +233,14 @@ export class Node {
   }
   /** Removes `n` live entries from entry i on; their bytes stay, as a listpack's deleted entries do. */
   remove(i: number, n: number): void {
+    if (this.shared) {
+      // A rewrite may still read these rows: shift a copy, and give the old table back (reused only after the rewrite).
+      const old = this.rows;
+      this.rows = old.length === this.buffers.tableSlots ? this.buffers.table() : new Uint32Array(old.length);
+      this.rows.set(old.subarray(0, this.n * ROW));
+      this.buffers.giveTable(old);
+      this.shared = false;
+    }
     this.rows.copyWithin(i * ROW, (i + n) * ROW, this.n * ROW);
     this.n -= n;
     this.deleted += n;
@@ -408,11 +417,12 @@ export class Stream {
 export type FsyncPolicy = "always" | "everysec" | "no";
 
 /**
- * A node's live entries when a rewrite began: its rows and its list of pages copied (a delete shifts the rows, close
- * swaps the last page), the pages themselves shared (their bytes do not change while a node holds them, and the pool
- * reuses none while the rewrite runs).
+ * A node's live entries when a rewrite began: the first `slots` of its rows, and its pages. Nothing is copied: an
+ * append writes past them, a remove shifts a copy (Node.shared), close() swaps in a page with the same first bytes,
+ * and the pool reuses nothing given back while the rewrite runs. Why not copies: they were a few MB per rewrite that
+ * lived through young collections and died later, the garbage that costs the collector most.
  */
-type NodeSnapshot = { rows: Uint32Array; pages: Uint8Array[] };
+type NodeSnapshot = { readonly rows: Uint32Array; readonly slots: number; readonly pages: readonly Uint8Array[] };
 
 /** A rewrite under way: the streams as they were when it began, written out in slices, and the records made since. */
 type Rewrite = {
@@ -422,16 +432,18 @@ type Rewrite = {
   at: number;
   items: { key: string; lastId: StreamId; added: U64; nodes: NodeSnapshot[] }[];
   item: number;
-  /** The next entry's node in the item, and its row in that node. */
+  /** The next node to write in the item. */
   node: number;
-  row: number;
-  /** Every turn's bytes since the rewrite began, appended to the new file at its end (Redis's rewrite buffer). */
-  tail: Uint8Array[];
+  /**
+   * The file's size when the rewrite began: the records made since (Redis's rewrite buffer) are copied from the file
+   * to the new one at its end, rather than each turn's bytes kept in memory until then.
+   */
+  from: number;
   /** Each slice's records, written and reset: one buffer for the whole rewrite, sized by its first slice. */
   buf: RecordBuffer;
 };
 
-/** Entries encoded per rewrite slice: small enough that no turn waits long behind one. */
+/** Entries encoded per rewrite slice (whole nodes, so up to a node more): small enough that no turn waits long behind one. */
 const REWRITE_SLICE = 2000;
 /** Redis's auto-aof-rewrite-min-size: below this the file is never rewritten. */
 export const REWRITE_MIN_BYTES = 64 * 1024 * 1024;
@@ -669,6 +681,10 @@ export class History {
       let s = this.streams.get(r.key);
       if (!s) this.streams.set(r.key, (s = new Stream(this.buffers)));
       if (cmpId(r.id, s.lastId) > 0) s.append({ id: r.id, packed: r.packed });
+    } else if (r.op === "entries") {
+      let s = this.streams.get(r.key);
+      if (!s) this.streams.set(r.key, (s = new Stream(this.buffers)));
+      for (const e of r.entries) if (cmpId(e.id, s.lastId) > 0) s.append(e);
     } else if (r.op === "xdel") {
       const s = this.streams.get(r.key);
       if (s) for (const id of r.ids) s.delete(id);
@@ -700,7 +716,6 @@ export class History {
       if (this.fsync === "always") this.syncFile(this.fd); // before commit returns: the replies are written after it
       this.size += bytes.length;
       this.dirtySinceSync = true;
-      this.rewriting?.tail.push(Uint8Array.prototype.slice.call(bytes)); // a copy: the buffer is reused next turn (a Buffer's slice() is a view)
       return true;
     } catch (err) {
       this.undo(err);
@@ -819,8 +834,8 @@ export class History {
       return;
     }
     // The streams as they are now: a page's written bytes do not change while it is held, so a node's rows and pages are a snapshot.
-    const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => ({ rows: n.liveRows(), pages: n.pages.slice() })) }));
-    this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, row: 0, tail: [], buf: new RecordBuffer() };
+    const items = [...this.streams].map(([key, s]) => ({ key, lastId: s.lastId, added: s.entriesAdded, nodes: s.nodes.map((n) => n.snapshot()) }));
+    this.rewriting = { fd, tmp, at: AOF_MAGIC.length, items, item: 0, node: 0, from: this.size, buf: new RecordBuffer() };
     this.buffers.hold(); // the snapshot reads pages that trimming may remove meanwhile: none is reused until it is done
     setImmediate(() => this.rewriteSlice());
   }
@@ -835,20 +850,16 @@ export class History {
       let budget = REWRITE_SLICE;
       while (rw.item < rw.items.length && budget > 0) {
         const it = rw.items[rw.item]!;
-        for (; rw.node < it.nodes.length && budget > 0; rw.node++, rw.row = 0) {
-          const { rows, pages } = it.nodes[rw.node]!;
-          // Straight from the rows and pages: no entry, ID or view made per entry of the whole history.
-          for (; rw.row < rows.length && budget > 0; rw.row += ROW, budget--) {
-            const r = rw.row;
-            buf.addParts(it.key, rows[r]!, rows[r + 1]!, rows[r + 2]!, rows[r + 3]!, pages[rows[r + 4]!]!, rows[r + 5]!, rows[r + 6]!);
-          }
-          if (rw.row < rows.length) break;
+        for (; rw.node < it.nodes.length && budget > 0; rw.node++) {
+          // Straight from the rows and pages, one record per node: no entry, ID or view made per entry of the history.
+          const { rows, slots, pages } = it.nodes[rw.node]!;
+          if (slots) buf.entries(it.key, rows, slots, pages);
+          budget -= slots / ROW;
         }
         if (rw.node < it.nodes.length) break;
         buf.meta(it.key, it.lastId, it.added);
         rw.item++;
         rw.node = 0;
-        rw.row = 0;
         budget--;
       }
       rw.at += writeAll(rw.fd, buf.bytes(), rw.at);
@@ -864,7 +875,7 @@ export class History {
 
   /** The records made during the rewrite go after its snapshot; then the new file replaces the old in one rename. */
   private finishRewrite(rw: Rewrite): void {
-    for (const bytes of rw.tail) rw.at += writeAll(rw.fd, bytes, rw.at);
+    rw.at += copyRange(this.fd, rw.from, this.size, rw.fd, rw.at);
     this.syncFile(rw.fd); // whatever the policy, as Redis: a rename must never put an unsynced file in place of a synced one
     renameSync(rw.tmp, this.path);
     // Renamed: from here the new file is the history, whatever else fails.
@@ -995,6 +1006,19 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): number {
   return bytes.length;
 }
 
+/** Bytes [from, to) of one file written at `at` of another, through one buffer of READ_CHUNK at most; how many. */
+function copyRange(src: number, from: number, to: number, dst: number, at: number): number {
+  if (to <= from) return 0;
+  const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, to - from));
+  for (let done = 0; from + done < to; ) {
+    const n = readSync(src, chunk, 0, Math.min(chunk.length, to - from - done), from + done);
+    if (n === 0) throw new Error(`${to - from - done} bytes of the history file were not there to copy`);
+    writeAll(dst, chunk.subarray(0, n), at + done);
+    done += n;
+  }
+  return to - from;
+}
+
 /** The file's first bytes (empty when it cannot be read: open() says why). */
 function readHead(path: string): Uint8Array {
   try {
@@ -1008,7 +1032,7 @@ function readHead(path: string): Uint8Array {
   }
 }
 
-const isMagicPrefix = (head: Uint8Array): boolean => head.every((b, i) => b === AOF_MAGIC[i]);
+const isMagicPrefix = (head: Uint8Array): boolean => head.every((b, i) => magicByteFits(b, i));
 
 function closeQuietly(fd: number): void {
   try {

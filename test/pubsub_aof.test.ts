@@ -1,7 +1,7 @@
 // test/pubsub_aof.test.ts — the append-only file's records: encoded and read back whole, byte by byte, split at every
 // boundary, with torn and damaged tails cut where the last whole record ends, and fuzzed.
 import { describe, expect, test } from "bun:test";
-import { AOF_MAGIC, AofReader, RECORD_HEADER, RecordBuffer, crc32, decodePayload, type AofRecord } from "../pubsub_aof";
+import { AOF_MAGIC, AofReader, RECORD_HEADER, ROW, RecordBuffer, crc32, decodePayload, type AofRecord } from "../pubsub_aof";
 import { pack, u64Of } from "../pubsub_entry";
 import { seededRandom } from "./helpers";
 
@@ -21,6 +21,17 @@ function sample(buf: RecordBuffer): AofRecord[] {
     { op: "flush" },
     { op: "meta", key: "chan", lastId: id(9n, 9n), added: U64 },
     { op: "noop" },
+    {
+      op: "entries",
+      key: "chan\u00ff",
+      entries: [
+        { id: id(0n, 1n), packed: pack([b("message"), b("hello")]) },
+        { id: id(4294967295n, 4294967296n), packed: pack([new Uint8Array([0, 255, 13, 10]), new Uint8Array(0)]) },
+        { id: id(9007199254740991n, 9007199254740992n), packed: pack([]) },
+        { id: id(U64, U64), packed: pack([b("m"), b("x".repeat(300))]) },
+      ],
+    },
+    { op: "entries", key: "none", entries: [] },
   ];
   for (const r of out) write(buf, r);
   return out;
@@ -33,7 +44,30 @@ function write(buf: RecordBuffer, r: AofRecord): void {
   else if (r.op === "drop") buf.drop(r.key);
   else if (r.op === "flush") buf.flush();
   else if (r.op === "meta") buf.meta(r.key, r.lastId, r.added);
-  else buf.noop();
+  else if (r.op === "entries") {
+    const { rows, pages } = nodeOf(r.entries);
+    buf.entries(r.key, rows, r.entries.length * ROW, pages);
+  } else buf.noop();
+}
+
+const halves = (v: bigint | number): [number, number] => [Number(BigInt(v) >> 32n), Number(BigInt(v) & 0xffffffffn)];
+
+/**
+ * A node's rows and pages holding `entries` as the history lays them out: the first half in one page with the bytes of
+ * a deleted entry between the first and second, the rest in a second page, and slots of room after the live rows.
+ */
+function nodeOf(entries: { id: { ms: bigint | number; seq: bigint | number }; packed: Uint8Array }[]): { rows: Uint32Array; pages: Uint8Array[] } {
+  const rows = new Uint32Array((entries.length + 3) * ROW).fill(0xdeadbeef);
+  const pages = [new Uint8Array(20_000).fill(0xee), new Uint8Array(20_000).fill(0xdd)];
+  const used = [5, 0];
+  entries.forEach((e, i) => {
+    const page = i < entries.length / 2 ? 0 : 1;
+    if (i === 1 && page === 0) used[0]! += 3; // a deleted entry's bytes: a gap the copy must skip
+    pages[page]!.set(e.packed, used[page]!);
+    rows.set([...halves(e.id.ms), ...halves(e.id.seq), page, used[page]!, used[page]! + e.packed.length], i * ROW);
+    used[page]! += e.packed.length;
+  });
+  return { rows, pages };
 }
 
 /** A whole file: the magic, then the sample's records. */
@@ -59,19 +93,30 @@ function read(chunks: Uint8Array[]): { records: AofRecord[]; good: number; torn:
   return { records, good: reader.good, torn: reader.end() };
 }
 
-describe("RecordBuffer.addParts", () => {
-  test("an add record from an ID's 32-bit halves and a range of bytes is byte for byte the one add() makes", () => {
-    const packed = pack([b("message"), b("hello")]);
-    const page = new Uint8Array(64);
-    page.set(packed, 9);
-    const halves = (v: bigint): [number, number] => [Number(v >> 32n), Number(v & 0xffffffffn)];
-    for (const [ms, seq] of [[0n, 0n], [1700000000000n, 1n], [4294967295n, 4294967296n], [9007199254740991n, 9007199254740992n], [U64, U64]] as const) {
-      const a = new RecordBuffer();
-      const p = new RecordBuffer();
-      a.add("chan\u00ff", id(ms, seq), packed);
-      p.addParts("chan\u00ff", ...halves(ms), ...halves(seq), page, 9, 9 + packed.length);
-      expect(Buffer.from(p.bytes()).equals(Buffer.from(a.bytes()))).toBe(true);
+describe("RecordBuffer.entries", () => {
+  test("an entries record holds exactly the live rows' IDs and fields, copied in runs across pages and gaps", () => {
+    const entries = Array.from({ length: 9 }, (_, i) => ({ id: id(1700000000000n + BigInt(i), BigInt(i) << 40n), packed: pack([b("message"), b(`hello ${i}`)]) }));
+    const { rows, pages } = nodeOf(entries);
+    const buf = new RecordBuffer();
+    buf.entries("k", rows, entries.length * ROW, pages);
+    expect(read([AOF_MAGIC, buf.bytes()]).records).toEqual([{ op: "entries", key: "k", entries }]);
+    // Nine entries in one record: the key, op, length and CRC once, and 20 bytes of ID and length per entry.
+    const fields = entries.reduce((n, e) => n + e.packed.length, 0);
+    expect(buf.length).toBe(RECORD_HEADER + 1 + 4 + 1 + 4 + 20 * entries.length + fields);
+  });
+
+  test("an entries record whose inner lengths do not add up is refused, even with a right checksum", () => {
+    const buf = new RecordBuffer();
+    const { rows, pages } = nodeOf([{ id: id(1n), packed: pack([b("a")]) }]);
+    buf.entries("k", rows, ROW, pages);
+    const payload = buf.bytes().slice(RECORD_HEADER);
+    expect(decodePayload(payload)).not.toBeNull();
+    for (const [at, v] of [[6, 2], [6 + 4 + 16, 99], [6 + 4 + 16, 0]] as const) {
+      const bad = payload.slice();
+      bad[at] = v; // the count (after op and key), then the entry's length (after its ID)
+      expect(decodePayload(bad)).toBeNull();
     }
+    expect(decodePayload(payload.subarray(0, payload.length - 1))).toBeNull();
   });
 });
 
@@ -154,6 +199,17 @@ describe("pubsub_aof", () => {
     expect(got.torn).toContain("impossible length");
   });
 
+  test("a version 1 file (its magic ends in 1) reads as version 2 does; another version is refused", () => {
+    const { bytes, records } = file();
+    const v1 = bytes.slice();
+    v1[AOF_MAGIC.length - 1] = 0x31;
+    expect(read([v1]).records).toEqual(records);
+    const v3 = bytes.slice();
+    v3[AOF_MAGIC.length - 1] = 0x33;
+    expect(read([v3]).torn).toContain("does not start");
+    expect(new TextDecoder().decode(AOF_MAGIC)).toBe("NSAOF002");
+  });
+
   test("another file (SQLite's, say) is not read as records; an empty file is an empty history", () => {
     expect(read([b("SQLite format 3\u0000 and more")]).torn).toContain("does not start");
     expect(read([]).torn).toBeNull();
@@ -176,15 +232,17 @@ describe("pubsub_aof", () => {
       const records: AofRecord[] = [];
       for (let i = int(30); i > 0; i--) {
         const key = String.fromCharCode(...Array.from({ length: int(6) }, () => int(256)));
-        const kind = int(4);
+        const kind = int(5);
         const r: AofRecord =
-          kind === 0
+          kind === 4
+            ? { op: "entries", key, entries: Array.from({ length: int(6) }, () => ({ id: id(big(), big()), packed: pack(Array.from({ length: int(4) }, () => new Uint8Array(Array.from({ length: int(200) }, () => int(256))))) })) }
+            : kind === 0
             ? { op: "add", key, id: id(big(), big()), packed: pack(Array.from({ length: int(5) }, () => new Uint8Array(Array.from({ length: int(300) }, () => int(256))))) }
             : kind === 1
               ? { op: "xdel", key, ids: Array.from({ length: int(4) }, () => id(big(), big())) }
               : kind === 2
                 ? { op: "trim", key, through: id(big(), big()) }
-                : { op: "meta", key, lastId: id(big(), big()), added: big() };
+                : { op: "meta", key, lastId: id(big(), big()), added: u64Of(big()) };
         write(buf, r);
         records.push(r);
       }

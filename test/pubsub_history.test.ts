@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { History, MAX_ID, MIN_ID, Stream, NODE_MAX_ENTRIES, cmpId, decrId, idString, incrId, parseU64, type StreamId } from "../pubsub_history";
 import { pack, u64Of, unpack } from "../pubsub_entry";
-import { AOF_MAGIC } from "../pubsub_aof";
+import { AOF_MAGIC, RecordBuffer } from "../pubsub_aof";
 import { TABLES } from "../pubsub_sqlite_upgrade";
 import { tempPath } from "./helpers";
 import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
@@ -340,6 +340,43 @@ describe("History", () => {
     h.close();
   });
 
+  test("rows a rewrite reads in place, shifted meanwhile by exact trims and XDEL and then appended to, are written as they were when it began", async () => {
+    const path = tempPath("rewrite-rows.aof");
+    const h = new History(path, "everysec", 64 * 1024);
+    // The log first, and long: its slices take several turns, so the count's node changes before the rewrite writes it.
+    const log = h.create("log");
+    const count = h.create("count");
+    let ms = 1;
+    for (let i = 0; i < 4500; i++) h.add("log", log, { id: id(ms++), packed: f(`pre${i}`) });
+    h.commit();
+    let rewrites = 0;
+    let spanning = 0;
+    let last = statSync(path).size;
+    for (let turn = 0; turn < 3000 && rewrites < 3; turn++) {
+      // The visitor's count: MAXLEN 1, exact, so every XADD shifts the node's rows down over the one it trims.
+      h.add("count", count, { id: id(ms++), packed: f(`n${turn}`) });
+      h.trimmed("count", count.trim({ maxlen: 1, approx: false, limit: 0 }));
+      // And a stream whose middle entries XDEL removes, shifting the rows after them.
+      h.add("log", log, { id: id(ms++), packed: f(`l${turn}`) });
+      if (turn % 3 === 2 && log.length > 2) h.deleted("log", [log.delete(log.range(id(0), MAX_ID)[log.length - 2]!.id)!]);
+      h.commit();
+      if ((h as unknown as { rewriting: unknown }).rewriting) spanning++;
+      await new Promise((r) => setImmediate(r));
+      const size = statSync(path).size;
+      if (size < last) {
+        rewrites++;
+        for (const [k, s] of [["count", count], ["log", log]] as const) {
+          expect(seenBy(path, k)).toBe(`${idString(s.lastId)} added ${s.entriesAdded} length ${s.length} ids ${ids(s.range(id(0), id(1e12)))}`);
+          expect(valuesBy(path, k)).toEqual(values(s));
+        }
+      }
+      last = size;
+    }
+    expect(rewrites).toBe(3);
+    expect(spanning).toBeGreaterThan(6); // each rewrite took several turns, each with a trim and an append meanwhile
+    h.close();
+  });
+
   test("a torn tail (kill -9 or a full disk mid-write) is cut at the last whole record and kept aside; what came before stays", () => {
     const path = tempPath("torn.aof");
     const h = new History(path, "always");
@@ -396,6 +433,26 @@ describe("History", () => {
       expect(readFileSync(`${path}.sqlite-v1`).subarray(0, 6).toString()).toBe("SQLite");
       expect(seenBy(path, "k\x00\xff")).toBe("12-0 added 9 length 5 ids 3-0,5-0,10-0,11-0,12-0");
     });
+
+  test("a version 1 file (add records, no entries records) keeps its entries, is appended to as it is, and its rewrite makes it version 2", async () => {
+    const path = tempPath("v1.aof");
+    const records = new RecordBuffer();
+    for (let i = 1; i <= 300; i++) records.add("k", id(i), f(`v${i}`));
+    records.meta("k", id(300), 300);
+    writeFileSync(path, Buffer.concat([Buffer.from("NSAOF001"), records.bytes()]));
+    const h = new History(path, "always", 1024);
+    const s = h.get("k")!;
+    expect(`${idString(s.lastId)} length ${s.length}`).toBe("300-0 length 300");
+    for (let i = 301; i <= 700; i++) h.add("k", s, { id: id(i), packed: f(`v${i}`) });
+    h.commit(); // the file has doubled since the load: a rewrite begins, and writes its slices between turns
+    expect((h as unknown as { rewriting: unknown }).rewriting).not.toBeNull();
+    expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF001"); // the turn went to the file as it was
+    while ((h as unknown as { rewriting: unknown }).rewriting) await new Promise((r) => setImmediate(r));
+    expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF002");
+    expect(valuesBy(path, "k")).toEqual(values(s));
+    expect(valuesBy(path, "k").length).toBe(700);
+    h.close();
+  });
 
   test("an old file left by kill -9, its last entry only in its -wal, keeps it through the upgrade", () => {
     const live = tempPath("live.db");

@@ -149,7 +149,7 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     expect(readFileSync(path).subarray(0, 6).toString()).toBe("SQLite"); // left as it was
     rmSync(filler);
     expect(h.probe()).toBe(true);
-    expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF001");
+    expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF002");
     h.add("k", h.get("k")!, { id: id(5000), packed: f("after") });
     expect(h.commit()).toBe(true);
     h.close();
