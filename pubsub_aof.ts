@@ -213,8 +213,11 @@ export class RecordBuffer {
   }
 }
 
-/** Decodes one payload (CRC already checked); null when its inside does not match its op (damage the CRC missed). */
-export function decodePayload(p: Uint8Array): AofRecord | null {
+/**
+ * Decodes one payload (CRC already checked); null when its inside does not match its op (damage the CRC missed). With
+ * `borrow`, an entry's fields are views of `p`, valid only until its bytes are reused; else copies.
+ */
+export function decodePayload(p: Uint8Array, borrow = false): AofRecord | null {
   let at = 1;
   const need = (n: number): boolean => at + n <= p.length;
   const key = (): string | null => {
@@ -242,7 +245,7 @@ export function decodePayload(p: Uint8Array): AofRecord | null {
       const k = key();
       const i = k === null ? null : id();
       if (k === null || i === null || !isPacked(p, at, p.length)) return null;
-      const packed = copy(p, at, p.length); // a copy: a view would pin (or, reused, overwrite) the chunk read from the file
+      const packed = borrow ? p.subarray(at, p.length) : copy(p, at, p.length); // a copy: a view would pin (or, reused, overwrite) the chunk read
       at = p.length;
       return done({ op: "add", key: k, id: i, packed });
     }
@@ -280,8 +283,8 @@ export function decodePayload(p: Uint8Array): AofRecord | null {
       if (k === null || n === null || !need(ENTRY_HEAD * n)) return null;
       let data = at + ENTRY_HEAD * n;
       // One copy of the fields for the whole record (a view would pin, or once reused overwrite, the chunk read).
-      const bytes = copy(p, data, p.length);
-      const base = data;
+      const bytes = borrow ? p : copy(p, data, p.length);
+      const base = borrow ? 0 : data;
       const entries: { id: StreamId; packed: Uint8Array }[] = [];
       for (let j = 0; j < n; j++, at += ENTRY_HEAD) {
         const len = u32(p, at + 16);
@@ -303,6 +306,12 @@ export function decodePayload(p: Uint8Array): AofRecord | null {
  * full disk, or damaged): the caller cuts the file there, as Redis's aof-load-truncated does.
  */
 export class AofReader {
+  /**
+   * `borrow`: each record's fields are views of the bytes read, valid only while `each` runs (the loader copies them
+   * into the history's pages at once). Why: a copy per entry, made only to be copied again and dropped, was most of the
+   * garbage a start-up made, and RSS right after it.
+   */
+  constructor(private readonly borrow = false) {}
   /** Offset (from the file's start, magic included) just past the last whole record. */
   good = 0;
   /** Why reading stopped before the end; null while everything read so far is whole. */
@@ -342,7 +351,7 @@ export class AofReader {
       }
       if (buf.length - at - RECORD_HEADER < len) break;
       const from = at + RECORD_HEADER;
-      const record = crc32(buf, from, from + len) === view.getUint32(at + 4, true) ? decodePayload(buf.subarray(from, from + len)) : null;
+      const record = crc32(buf, from, from + len) === view.getUint32(at + 4, true) ? decodePayload(buf.subarray(from, from + len), this.borrow) : null;
       if (!record) {
         this.damage = `the record at byte ${this.good} is damaged (its checksum or contents do not match)`;
         return;

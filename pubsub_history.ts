@@ -615,7 +615,7 @@ export class History {
   private load(): void {
     if (this.upgradePending) return;
     this.streams.clear();
-    const reader = new AofReader();
+    const reader = new AofReader(true); // apply() copies every entry into its node at once
     const chunk = Buffer.allocUnsafe(READ_CHUNK);
     let head: Uint8Array | null = null;
     for (let at = 0; reader.damage === null; ) {

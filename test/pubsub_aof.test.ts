@@ -165,6 +165,32 @@ describe("pubsub_aof", () => {
     }
   });
 
+  test("borrowing, an entry's fields are views of the bytes read, right while the callback runs, at any split", () => {
+    const { bytes, records } = file();
+    for (const size of [1, 7, 64, bytes.length]) {
+      const reader = new AofReader(true);
+      const seen: string[] = [];
+      for (let at = 0; at < bytes.length; at += size)
+        reader.push(bytes.slice(at, at + size), (r) => {
+          const fields = r.op === "add" ? [r.packed] : r.op === "entries" ? r.entries.map((e) => e.packed) : [];
+          seen.push(JSON.stringify({ ...r, fields: fields.map((f) => [...f]) }, (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? undefined : v)));
+        });
+      expect(reader.end()).toBeNull();
+      const expected = records.map((r) => {
+        const fields = r.op === "add" ? [r.packed] : r.op === "entries" ? r.entries.map((e) => e.packed) : [];
+        return JSON.stringify({ ...r, fields: fields.map((f) => [...f]) }, (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? undefined : v));
+      });
+      expect(seen).toEqual(expected);
+    }
+    // Whole in one chunk, an add's fields are a view of that chunk: no copy made.
+    const reader = new AofReader(true);
+    let sameBuffer = false;
+    reader.push(bytes, (r) => {
+      if (r.op === "add") sameBuffer ||= r.packed.buffer === bytes.buffer;
+    });
+    expect(sameBuffer).toBe(true);
+  });
+
   test("a file cut at any byte (kill -9 or a full disk mid-write) keeps exactly the whole records before the cut", () => {
     const { bytes, records, ends } = file();
     for (let cut = AOF_MAGIC.length; cut <= bytes.length; cut++) {
