@@ -282,7 +282,7 @@ export function decodePayload(p: Uint8Array, borrow = false): AofRecord | null {
       const n = k === null ? null : count();
       if (k === null || n === null || !need(ENTRY_HEAD * n)) return null;
       let data = at + ENTRY_HEAD * n;
-      // One copy of the fields for the whole record (a view would pin, or once reused overwrite, the chunk read).
+      // Unless borrowed, one copy of the fields for the whole record (a view would pin, or once reused overwrite, the chunk read).
       const bytes = borrow ? p : copy(p, data, p.length);
       const base = borrow ? 0 : data;
       const entries: { id: StreamId; packed: Uint8Array }[] = [];
