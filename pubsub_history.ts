@@ -57,6 +57,8 @@ function idDiff(a: U64, b: U64): number | bigint {
 }
 
 /** What trimming removed: how many entries, and the last of them (null when none), which the file's trim record names. */
+/** How to trim: MAXLEN (`maxlen`) or MINID (`minid`), approximate or not, at most `limit` entries (0: no limit). */
+export type TrimOptions = { readonly maxlen?: number | undefined; readonly minid?: StreamId | undefined; readonly approx: boolean; readonly limit: number };
 export type Trimmed = { readonly length: number; readonly last: StreamId | null };
 const NOTHING: Trimmed = Object.freeze({ length: 0, last: null });
 
@@ -127,12 +129,13 @@ export class Node {
   readonly masterSeq: U64;
 
   constructor(
-    first: Entry,
+    firstId: StreamId,
+    firstPacked: Uint8Array,
     private readonly buffers: NodeBuffers,
   ) {
-    this.masterMs = first.id.ms;
-    this.masterSeq = first.id.seq;
-    this.bytes = masterSize(first.packed);
+    this.masterMs = firstId.ms;
+    this.masterSeq = firstId.seq;
+    this.bytes = masterSize(firstPacked);
   }
 
   /** Live entries. */
@@ -256,20 +259,23 @@ export class Stream {
   /** `buffers`: where its nodes take pages and rows (a History shares one among its streams). */
   constructor(private readonly buffers: NodeBuffers = new NodeBuffers(NODE_TABLE_SLOTS)) {}
 
-  /** Appends in ID order (copying the packed fields); the caller has checked the ID is above lastId. */
-  append(entry: Entry): void {
+  /**
+   * Appends in ID order (copying the packed fields); the caller has checked the ID is above lastId. The ID and fields
+   * come apart, not as an Entry: an object made per XADD only to be taken apart here was garbage on every message.
+   */
+  append(id: StreamId, packed: Uint8Array): void {
     let tail = this.nodes.at(-1);
     // streamAppendItem: a new node once the bytes would reach stream-node-max-bytes or the entries node-max-entries.
-    if (!tail || tail.bytes + rawBytes(entry.packed) >= NODE_MAX_BYTES || tail.count + tail.deleted >= NODE_MAX_ENTRIES) {
+    if (!tail || tail.bytes + rawBytes(packed) >= NODE_MAX_BYTES || tail.count + tail.deleted >= NODE_MAX_ENTRIES) {
       tail?.close();
-      this.nodes.push((tail = new Node(entry, this.buffers)));
+      this.nodes.push((tail = new Node(id, packed, this.buffers)));
     }
-    const same = tail.pages.length === 0 || sameFields(tail.master, entry.packed);
-    tail.bytes += entrySize(idDiff(entry.id.ms, tail.masterMs), idDiff(entry.id.seq, tail.masterSeq), entry.packed, same);
-    tail.push(entry.id, entry.packed);
+    const same = tail.pages.length === 0 || sameFields(tail.master, packed);
+    tail.bytes += entrySize(idDiff(id.ms, tail.masterMs), idDiff(id.seq, tail.masterSeq), packed, same);
+    tail.push(id, packed);
     this.length++;
     this.entriesAdded = incU64(this.entriesAdded);
-    this.lastId = entry.id;
+    this.lastId = id;
   }
 
   /** The stream is gone (DEL, FLUSHALL): its nodes' buffers go back to the pool. */
@@ -378,7 +384,7 @@ export class Stream {
    * Approximate trimming removes only whole nodes and stops at `limit` entries (0: no limit).
    * Returns how many entries went, and the last of them.
    */
-  trim(opts: { maxlen?: number; minid?: StreamId; approx: boolean; limit: number }): Trimmed {
+  trim(opts: TrimOptions): Trimmed {
     // The common case under MAXLEN: nothing to remove, and no object made for it.
     if (opts.maxlen !== undefined && this.length <= opts.maxlen) return NOTHING;
     // MAXLEN ~ between N and N plus a node: the first node cannot go whole, so nothing goes (most XADDs of a full stream).
@@ -576,7 +582,7 @@ export class History {
       // A read-only file or place: serve the old file's streams from memory; writes are refused until it can be upgraded.
       for (const s of old) {
         const st = new Stream(this.buffers);
-        for (const e of s.entries) st.append(e);
+        for (const e of s.entries) st.append(e.id, e.packed);
         st.lastId = s.lastId;
         st.entriesAdded = s.added;
         this.streams.set(s.key, st);
@@ -680,11 +686,11 @@ export class History {
     if (r.op === "add") {
       let s = this.streams.get(r.key);
       if (!s) this.streams.set(r.key, (s = new Stream(this.buffers)));
-      if (cmpId(r.id, s.lastId) > 0) s.append({ id: r.id, packed: r.packed });
+      if (cmpId(r.id, s.lastId) > 0) s.append(r.id, r.packed);
     } else if (r.op === "entries") {
       let s = this.streams.get(r.key);
       if (!s) this.streams.set(r.key, (s = new Stream(this.buffers)));
-      for (const e of r.entries) if (cmpId(e.id, s.lastId) > 0) s.append(e);
+      for (const e of r.entries) if (cmpId(e.id, s.lastId) > 0) s.append(e.id, e.packed);
     } else if (r.op === "xdel") {
       const s = this.streams.get(r.key);
       if (s) for (const id of r.ids) s.delete(id);
@@ -929,9 +935,9 @@ export class History {
     return s;
   }
 
-  add(key: string, s: Stream, entry: Entry): void {
-    if (!this.memory) this.out.add(key, entry.id, entry.packed);
-    s.append(entry);
+  add(key: string, s: Stream, id: StreamId, packed: Uint8Array): void {
+    if (!this.memory) this.out.add(key, id, packed);
+    s.append(id, packed);
   }
 
   /** XDEL: the deleted entries' IDs. */

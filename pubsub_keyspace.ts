@@ -62,14 +62,78 @@ export function xreadPart(resp: Proto, key: string, entries: Entry[]): string {
 }
 export const xreadHeader = (resp: Proto, n: number): string => (resp === 2 ? `*${n}\r\n` : `%${n}\r\n`);
 
-type TrimArgs = { maxlen?: number; minid?: StreamId; approx: boolean; limit: number; noMkStream: boolean; id?: { id: StreamId; seqGiven: boolean }; idPos: number };
+type TrimArgs = {
+  maxlen: number | undefined;
+  minid: StreamId | undefined;
+  approx: boolean;
+  limit: number;
+  noMkStream: boolean;
+  /** XADD's ID, when given (not "*"): its parts, and whether it gave the sequence ("<ms>-*" did not). */
+  idGiven: boolean;
+  idMs: U64;
+  idSeq: U64;
+  seqGiven: boolean;
+  /** Where the ID ("*" or given) is: the fields follow it. */
+  idPos: number;
+};
+
+/**
+ * The one TrimArgs that parseAddOrTrim fills, valid until its next call (the handlers use it at once). Why one: an
+ * object made per XADD, then grown field by field as options were read, was garbage on every message.
+ */
+const TRIM_ARGS: TrimArgs = { maxlen: undefined, minid: undefined, approx: false, limit: 0, noMkStream: false, idGiven: false, idMs: 0, idSeq: 0, seqGiven: true, idPos: -1 };
 
 /** Is argument j the one byte `b` ("*", "~", "=")? */
 const oneByte = (args: CommandArgs, j: number, b: number): boolean => args.size(j) === 1 && args.byteAt(j, 0) === b;
 
-/** streamParseAddOrTrimArgsOrReply. Returns an error message, or the parsed arguments. */
+/** The digits of argument i from byte k to `end` as a number: 1 to 15 of them, no leading zero (below 2^53, exact), else -1. */
+function plainNumber(args: CommandArgs, i: number, k: number, end: number): number {
+  const n = end - k;
+  if (n < 1 || n > 15 || (n > 1 && args.byteAt(i, k) === 48)) return -1;
+  let v = 0;
+  for (; k < end; k++) {
+    const d = args.byteAt(i, k) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * XADD's ID in its plain forms, "<ms>-<seq>" and "<ms>-*", read from the bytes into `a`; false for any other form,
+ * which parseId reads as Redis does (both read a plain form alike). Why: parseId's strings and objects were garbage
+ * on every XADD that names its ID, as the web server's daily counters do ("<day>-*").
+ */
+function readPlainId(args: CommandArgs, i: number, a: TrimArgs): boolean {
+  const size = args.size(i);
+  let dash = 0;
+  while (dash < size && args.byteAt(i, dash) !== 45) dash++;
+  if (dash === size) return false;
+  const ms = plainNumber(args, i, 0, dash);
+  if (ms < 0) return false;
+  const star = size === dash + 2 && args.byteAt(i, dash + 1) === 42;
+  const seq = star ? 0 : plainNumber(args, i, dash + 1, size);
+  if (seq < 0) return false;
+  a.idGiven = true;
+  a.idMs = ms;
+  a.idSeq = seq;
+  a.seqGiven = !star;
+  return true;
+}
+
+/** streamParseAddOrTrimArgsOrReply. Returns an error message, or the parsed arguments (TRIM_ARGS). */
 function parseAddOrTrim(args: CommandArgs, xadd: boolean): TrimArgs | string {
-  const a: TrimArgs = { approx: false, limit: 0, noMkStream: false, idPos: -1 };
+  const a = TRIM_ARGS;
+  a.maxlen = undefined;
+  a.minid = undefined;
+  a.approx = false;
+  a.limit = 0;
+  a.noMkStream = false;
+  a.idGiven = false;
+  a.idMs = 0;
+  a.idSeq = 0;
+  a.seqGiven = true;
+  a.idPos = -1;
   let strategy: "none" | "maxlen" | "minid" = "none";
   let limitGiven = false;
   let i = 2;
@@ -107,9 +171,14 @@ function parseAddOrTrim(args: CommandArgs, xadd: boolean): TrimArgs | string {
     } else if (xadd && args.is(i, "nomkstream")) {
       a.noMkStream = true;
     } else if (xadd) {
-      const p = parseId(args.bytes(i), 0, true, true);
-      if (!p) return BAD_ID;
-      a.id = p;
+      if (!readPlainId(args, i, a)) {
+        const p = parseId(args.bytes(i), 0, true, true);
+        if (!p) return BAD_ID;
+        a.idGiven = true;
+        a.idMs = p.id.ms;
+        a.idSeq = p.id.seq;
+        a.seqGiven = p.seqGiven;
+      }
       break;
     } else return SYNTAX;
   }
@@ -123,7 +192,7 @@ function parseAddOrTrim(args: CommandArgs, xadd: boolean): TrimArgs | string {
 }
 
 function trim(h: KeyHost, key: string, s: Stream, a: TrimArgs): number {
-  const gone = s.trim({ maxlen: a.maxlen, minid: a.minid, approx: a.approx, limit: a.limit });
+  const gone = s.trim(a);
   h.history.trimmed(key, gone);
   return gone.length;
 }
@@ -135,7 +204,7 @@ const xadd: InPlaceKeyHandler = (h, c, args) => {
   const fieldPos = a.idPos + 1;
   const nf = args.length - fieldPos;
   if (nf < 2 || nf % 2 === 1) return c.reply(enc.error("wrong number of arguments for 'xadd' command"));
-  if (a.id && a.id.seqGiven && a.id.id.ms === 0 && a.id.id.seq === 0) return c.reply(enc.error("The ID specified in XADD must be greater than 0-0"));
+  if (a.idGiven && a.seqGiven && a.idMs === 0 && a.idSeq === 0) return c.reply(enc.error("The ID specified in XADD must be greater than 0-0"));
   const key = args.text(1);
   let s = h.history.get(key);
   if (!s) {
@@ -144,14 +213,14 @@ const xadd: InPlaceKeyHandler = (h, c, args) => {
   }
   if (s.lastId.ms === MAX_ID.ms && s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("The stream has exhausted the last possible ID, unable to add more items"));
   let id: StreamId | null;
-  if (!a.id) id = s.nextId(Date.now());
-  else if (a.id.seqGiven) id = a.id.id;
-  else if (s.lastId.ms !== a.id.id.ms) id = a.id.id;
+  if (!a.idGiven) id = s.nextId(Date.now());
+  else if (a.seqGiven) id = { ms: a.idMs, seq: a.idSeq };
+  else if (s.lastId.ms !== a.idMs) id = { ms: a.idMs, seq: 0 };
   // "<ms>-*" after "<ms>-<max seq>": the sequence would overflow into the next millisecond, which Redis refuses.
   else if (s.lastId.seq === MAX_ID.seq) return c.reply(enc.error("Elements are too large to be stored"));
   else id = incrId(s.lastId);
   if (!id || cmpId(id, s.lastId) <= 0) return c.reply(enc.error("The ID specified in XADD is equal or smaller than the target stream top item"));
-  h.history.add(key, s, { id, packed: packArgsScratch(args, fieldPos) }); // copied into the node and the file's record at once
+  h.history.add(key, s, id, packArgsScratch(args, fieldPos)); // copied into the node and the file's record at once
   c.reply(enc.bulk(idString(id)));
   if (a.maxlen !== undefined || a.minid !== undefined) trim(h, key, s, a);
   h.signal(key);

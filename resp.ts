@@ -539,11 +539,14 @@ export class RequestParser {
 
 export type Proto = 2 | 3;
 
+const SMALL_INT_REPLIES: readonly string[] = Array.from({ length: 32 }, (_, n) => `:${n}\r\n`);
+
 export const enc = {
   simple: (s: string) => `+${s}\r\n`,
   /** An error line; a message that starts with '-' carries its own code, as in addReplyErrorLength. */
   error: (msg: string) => (msg.startsWith("-") ? `${msg}\r\n` : `-ERR ${msg}\r\n`),
-  int: (n: number) => `:${n}\r\n`,
+  /** Small counts (PUBLISH's receivers, mostly) come from a table: a reply string made per command is garbage. */
+  int: (n: number) => (n >= 0 && n < SMALL_INT_REPLIES.length && n === (n | 0) ? SMALL_INT_REPLIES[n]! : `:${n}\r\n`),
   bulk: (s: string) => `$${s.length}\r\n${s}\r\n`,
   bulkBytes: (b: Uint8Array) => `$${b.length}\r\n${latin1(b)}\r\n`,
   null: (proto: Proto) => (proto === 3 ? "_\r\n" : "$-1\r\n"),

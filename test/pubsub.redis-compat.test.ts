@@ -282,6 +282,8 @@ const STREAM_CASES: Case[] = [
       s(0, "XADD", "s3", "MAXLEN", "1", "LIMIT", "10", "*", "f", "v"),
       s(0, "XADD", "s3", "MAXLEN", "=", "1", "LIMIT", "-1", "*", "f", "v"),
       s(0, "XADD", "s3", "MINID", "-", "*", "f", "v"),
+      // IDs read from the received bytes in their plain forms, and the forms around them that parseId reads.
+      ...["0-*", "01-*", "999999999999999-*", "1000000000000000-*", "1000000000000000-+7", " 1000000000000001-1", "1000000000000001-1 ", "1000000000000001--1", "1-", "2000000000000000-**", "2000000000000000-1-1"].map((id) => s(0, "XADD", "s4", id, "f", "v")),
       s(0, "XLEN", "s1"),
       s(0, "XLEN", "nope"),
       s(0, "TYPE", "s1"),

@@ -15,7 +15,7 @@ const id = (ms: number, seq = 0): StreamId => ({ ms, seq });
 const f = (s: string) => pack([Buffer.from("k"), Buffer.from(s)]);
 const filled = (n: number) => {
   const s = new Stream();
-  for (let i = 1; i <= n; i++) s.append({ id: id(i), packed: f(String(i)) });
+  for (let i = 1; i <= n; i++) s.append(id(i), f(String(i)));
   return s;
 };
 const ids = (entries: readonly { id: StreamId }[]) => entries.map((e) => idString(e.id));
@@ -51,7 +51,7 @@ describe("stream IDs", () => {
   });
   test("XADD * keeps increasing when the clock goes backwards", () => {
     const s = filled(0);
-    s.append({ id: s.nextId(1000)!, packed: f("a") });
+    s.append(s.nextId(1000)!, f("a"));
     expect(idString(s.nextId(500)!)).toBe("1000-1"); // clock behind: sequence goes up instead
     expect(idString(s.nextId(2000)!)).toBe("2000-0");
   });
@@ -62,7 +62,7 @@ describe("Stream", () => {
     const s = new Stream();
     const early: { id: StreamId; packed: Uint8Array }[] = [];
     for (let i = 1; i <= NODE_MAX_ENTRIES + 1; i++) {
-      s.append({ id: id(i), packed: f(`value ${i} `.repeat(i % 7)) });
+      s.append(id(i), f(`value ${i} `.repeat(i % 7)));
       if (i <= 3) early.push(s.range(id(i), id(i))[0]!); // views read before later entries filled the node
     }
     const [first, second] = s.nodes;
@@ -87,7 +87,7 @@ describe("Stream", () => {
     const holder = new Map<ArrayBufferLike, Map<number, unknown>>(); // which node last had these bytes as its third page
     let reused = 0;
     for (let i = 1; i <= 5000; i++) {
-      s.append({ id: id(i), packed: f(value(i)) });
+      s.append(id(i), f(value(i)));
       const tail = s.nodes.at(-1)!;
       const page = tail.pages[2];
       if (page) {
@@ -120,7 +120,7 @@ describe("Stream", () => {
     const all: StreamId[] = [];
     for (const ms of [1, 4294967295, 4294967296, ...big].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))
       for (const seq of [0, 4294967297, 18446744073709551615n]) all.push({ ms: u64Of(BigInt(ms)), seq: u64Of(BigInt(seq)) });
-    for (const i of all) s.append({ id: i, packed: f(idString(i)) });
+    for (const i of all) s.append(i, f(idString(i)));
     expect(ids(s.range(MIN_ID, MAX_ID))).toEqual(all.map(idString));
     for (const e of s.range(MIN_ID, MAX_ID)) expect(Buffer.from(unpack(e.packed)[1]!).toString()).toBe(idString(e.id));
     const mid = all[Math.floor(all.length / 2)]!;
@@ -165,7 +165,7 @@ describe("History", () => {
     const base = dirname(tempPath("x"));
     const path = join(base, "a", "b", "h.aof");
     const h = new History(path, "always");
-    h.add("notistream:a", h.create("notistream:a"), { id: id(1), packed: f("private") });
+    h.add("notistream:a", h.create("notistream:a"), id(1), f("private"));
     h.commit();
     expect(mode(path)).toBe(0o600);
     expect([mode(join(base, "a")), mode(join(base, "a", "b"))]).toEqual([0o700, 0o700]);
@@ -183,9 +183,9 @@ describe("History", () => {
     const path = tempPath("h.aof");
     const h = new History(path, "always");
     const s = h.create("notistream:a");
-    for (let i = 1; i <= 5; i++) h.add("notistream:a", s, { id: id(i), packed: pack([Buffer.from("bin"), Buffer.from([0, 255, i])]) });
+    for (let i = 1; i <= 5; i++) h.add("notistream:a", s, id(i), pack([Buffer.from("bin"), Buffer.from([0, 255, i])]));
     h.trimmed("notistream:a", s.trim({ maxlen: 0, approx: false, limit: 0 }));
-    h.add("notistream:a", s, { id: id(9), packed: f("last") });
+    h.add("notistream:a", s, id(9), f("last"));
     h.commit();
     h.close();
     const again = new History(path);
@@ -224,17 +224,17 @@ describe("History", () => {
     const path = tempPath("derive.aof");
     const h = new History(path, "always");
     const s = h.create("k");
-    for (let i = 1; i <= 5; i++) h.add("k", s, { id: id(i), packed: f(`m${i}`) });
+    for (let i = 1; i <= 5; i++) h.add("k", s, id(i), f(`m${i}`));
     expect(seenBy(path)).toBe("none"); // not committed: not on disk, and never acknowledged
     h.commit();
     expect(seenBy(path)).toBe("5-0 added 5 length 5 ids 1-0,2-0,3-0,4-0,5-0");
     h.deleted("k", [s.delete(id(5))!, s.delete(id(4))!]);
     h.commit();
     expect(seenBy(path)).toBe("5-0 added 5 length 3 ids 1-0,2-0,3-0");
-    for (const ms of [6, 7]) h.add("k", s, { id: id(ms), packed: f(`m${ms}`) });
+    for (const ms of [6, 7]) h.add("k", s, id(ms), f(`m${ms}`));
     h.commit();
     h.trimmed("k", s.trim({ maxlen: 1, approx: false, limit: 0 }));
-    h.add("k", s, { id: id(8), packed: f("m8") });
+    h.add("k", s, id(8), f("m8"));
     h.commit();
     expect(seenBy(path)).toBe("8-0 added 8 length 2 ids 7-0,8-0");
     h.close();
@@ -245,7 +245,7 @@ describe("History", () => {
     const path = tempPath("nodes.aof");
     const h = new History(path, "always");
     const s = h.create("k");
-    for (let i = 1; i <= 3 * NODE_MAX_ENTRIES; i++) h.add("k", s, { id: id(i), packed: f(`m${i}`) });
+    for (let i = 1; i <= 3 * NODE_MAX_ENTRIES; i++) h.add("k", s, id(i), f(`m${i}`));
     h.deleted("k", [s.delete(id(NODE_MAX_ENTRIES + 1))!]);
     h.trimmed("k", s.trim({ maxlen: 2 * NODE_MAX_ENTRIES + 50, approx: false, limit: 0 }));
     h.commit();
@@ -264,12 +264,12 @@ describe("History", () => {
     const path = tempPath("del.aof");
     const h = new History(path, "always");
     const a = h.create("a");
-    for (let i = 1; i <= 4; i++) h.add("a", a, { id: id(i), packed: f(`a${i}`) });
+    for (let i = 1; i <= 4; i++) h.add("a", a, id(i), f(`a${i}`));
     h.commit();
     expect(h.deleteKey("a")).toBe(true);
     const b = h.create("a");
-    h.add("a", b, { id: id(7), packed: f("again") });
-    h.add("z", h.create("z"), { id: id(1), packed: f("z") });
+    h.add("a", b, id(7), f("again"));
+    h.add("z", h.create("z"), id(1), f("z"));
     h.commit();
     expect(seenBy(path, "a")).toBe("7-0 added 1 length 1 ids 7-0");
     h.flushAll();
@@ -288,7 +288,7 @@ describe("History", () => {
     let last = statSync(path).size;
     for (let turn = 0; turn < 6000; turn++) {
       for (const [k, s] of streams) {
-        h.add(k, s, { id: id(ms++), packed: f(`x${turn}`) });
+        h.add(k, s, id(ms++), f(`x${turn}`));
         h.trimmed(k, s.trim({ maxlen: 2000, approx: true, limit: 0 })); // more live entries than two rewrite slices hold
       }
       if (turn % 7 === 0) h.deleted("a", [streams[0]![1].delete(streams[0]![1].lastLiveId()!)!]);
@@ -321,7 +321,7 @@ describe("History", () => {
     const value = (i: number) => `value ${i} `.repeat(2);
     let i = 0;
     // Uncommitted, so no rewrite starts yet: the open node fills until it writes into a recycled page (its third).
-    while (s.nodes.length < 3 || s.nodes.at(-1)!.pages.length < 3) h.add("k", s, { id: id(++i), packed: f(value(i)) });
+    while (s.nodes.length < 3 || s.nodes.at(-1)!.pages.length < 3) h.add("k", s, id(++i), f(value(i)));
     h.commit(); // the file passes 1 KB: the rewrite takes its snapshot now, and writes it in slices on later turns
     expect((h as unknown as { rewriting: unknown }).rewriting).not.toBeNull();
     // Before any slice runs: the open node closes (its mostly empty recycled page goes back), the oldest node is trimmed
@@ -329,7 +329,7 @@ describe("History", () => {
     const open = s.nodes.at(-1)!;
     const target = i + 2 * NODE_MAX_ENTRIES;
     while (i < target) {
-      h.add("k", s, { id: id(++i), packed: f(value(i)) });
+      h.add("k", s, id(++i), f(value(i)));
       if (s.nodes.length > 4) h.trimmed("k", s.trim({ maxlen: s.length - s.nodes[0]!.count, approx: true, limit: 0 }));
     }
     expect(s.nodes.includes(open)).toBe(true);
@@ -347,17 +347,17 @@ describe("History", () => {
     const log = h.create("log");
     const count = h.create("count");
     let ms = 1;
-    for (let i = 0; i < 4500; i++) h.add("log", log, { id: id(ms++), packed: f(`pre${i}`) });
+    for (let i = 0; i < 4500; i++) h.add("log", log, id(ms++), f(`pre${i}`));
     h.commit();
     let rewrites = 0;
     let spanning = 0;
     let last = statSync(path).size;
     for (let turn = 0; turn < 3000 && rewrites < 3; turn++) {
       // The visitor's count: MAXLEN 1, exact, so every XADD shifts the node's rows down over the one it trims.
-      h.add("count", count, { id: id(ms++), packed: f(`n${turn}`) });
+      h.add("count", count, id(ms++), f(`n${turn}`));
       h.trimmed("count", count.trim({ maxlen: 1, approx: false, limit: 0 }));
       // And a stream whose middle entries XDEL removes, shifting the rows after them.
-      h.add("log", log, { id: id(ms++), packed: f(`l${turn}`) });
+      h.add("log", log, id(ms++), f(`l${turn}`));
       if (turn % 3 === 2 && log.length > 2) h.deleted("log", [log.delete(log.range(id(0), MAX_ID)[log.length - 2]!.id)!]);
       h.commit();
       if ((h as unknown as { rewriting: unknown }).rewriting) spanning++;
@@ -382,7 +382,7 @@ describe("History", () => {
     const h = new History(path, "always");
     const s = h.create("k");
     for (let i = 1; i <= 3; i++) {
-      h.add("k", s, { id: id(i), packed: f(`m${i}`) });
+      h.add("k", s, id(i), f(`m${i}`));
       h.commit();
     }
     h.close();
@@ -394,7 +394,7 @@ describe("History", () => {
     expect(kept).toBeLessThan(whole - 3);
     expect(readFileSync(`${path}.torn`).length).toBe(whole - 3 - kept);
     const again = new History(path, "always");
-    again.add("k", again.get("k")!, { id: id(3), packed: f("m3 again") });
+    again.add("k", again.get("k")!, id(3), f("m3 again"));
     again.commit();
     again.close();
     expect(seenBy(path)).toBe("3-0 added 3 length 3 ids 1-0,2-0,3-0");
@@ -425,7 +425,7 @@ describe("History", () => {
       expect(unpack(s.range(id(3), id(3))[0]!.packed).map((x) => Buffer.from(x).toString())).toEqual(["k", "m3"]);
       expect(`${idString(s.lastId)} added ${s.entriesAdded}`).toBe("11-0 added 8");
       expect(`${idString(h.get("empty")!.lastId)} length ${h.get("empty")!.length}`).toBe("18446744073709551615-5 length 0");
-      h.add("k\x00\xff", s, { id: id(12), packed: f("new") });
+      h.add("k\x00\xff", s, id(12), f("new"));
       h.commit();
       h.close();
       expect(readFileSync(path).subarray(0, AOF_MAGIC.length)).toEqual(Buffer.from(AOF_MAGIC));
@@ -443,7 +443,7 @@ describe("History", () => {
     const h = new History(path, "always", 1024);
     const s = h.get("k")!;
     expect(`${idString(s.lastId)} length ${s.length}`).toBe("300-0 length 300");
-    for (let i = 301; i <= 700; i++) h.add("k", s, { id: id(i), packed: f(`v${i}`) });
+    for (let i = 301; i <= 700; i++) h.add("k", s, id(i), f(`v${i}`));
     h.commit(); // the file has doubled since the load: a rewrite begins, and writes its slices between turns
     expect((h as unknown as { rewriting: unknown }).rewriting).not.toBeNull();
     expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF001"); // the turn went to the file as it was
@@ -502,7 +502,7 @@ describe("History", () => {
     const h = new History(path, "no");
     const s = h.create("k");
     const field = (i: number) => Buffer.alloc(1000 + (i % 37), i % 251);
-    for (let i = 1; i <= 6000; i++) h.add("k", s, { id: id(i), packed: pack([Buffer.from("m"), field(i)]) });
+    for (let i = 1; i <= 6000; i++) h.add("k", s, id(i), pack([Buffer.from("m"), field(i)]));
     h.commit();
     h.close();
     const again = new History(path, "no");
@@ -516,7 +516,7 @@ describe("History", () => {
     const path = tempPath("b.aof");
     const h = new History(path);
     const s = h.create("k\x00\xff");
-    h.add("k\x00\xff", s, { id: id(1), packed: pack([Buffer.from([0, 1, 2]), Buffer.alloc(0)]) });
+    h.add("k\x00\xff", s, id(1), pack([Buffer.from([0, 1, 2]), Buffer.alloc(0)]));
     h.close();
     const again = new History(path);
     const e = again.get("k\x00\xff")!.range(id(0), id(9))[0]!;
@@ -528,12 +528,12 @@ describe("History", () => {
     const path = tempPath("refuse.aof");
     const h = new History(path, "always");
     const s = h.create("k");
-    h.add("k", s, { id: id(1), packed: f("ok") });
+    h.add("k", s, id(1), f("ok"));
     h.commit();
     const inner = h as unknown as { fd: number };
     const writable = inner.fd;
     inner.fd = openSync(path, "r"); // stands in for a full disk or a read-only file: write() fails
-    h.add("k", s, { id: id(2), packed: f("lost") });
+    h.add("k", s, id(2), f("lost"));
     expect(h.commit()).toBe(false);
     expect(h.failure).not.toBeNull();
     expect(ids(h.get("k")!.range(id(0), id(9)))).toEqual(["1-0"]);
@@ -541,7 +541,7 @@ describe("History", () => {
     closeSync(inner.fd);
     inner.fd = writable; // the disk takes writes again
     expect(h.probe()).toBe(true);
-    h.add("k", h.get("k")!, { id: id(3), packed: f("after") });
+    h.add("k", h.get("k")!, id(3), f("after"));
     expect(h.commit()).toBe(true);
     h.close();
     expect(seenBy(path)).toBe("3-0 added 2 length 2 ids 1-0,3-0");
@@ -552,8 +552,8 @@ describe("History", () => {
     const now = 10_000_000;
     for (const key of ["a", "b"]) {
       const s = h.create(key);
-      h.add(key, s, { id: id(now - 5000), packed: f("old") });
-      h.add(key, s, { id: id(now - 10), packed: f("new") });
+      h.add(key, s, id(now - 5000), f("old"));
+      h.add(key, s, id(now - 10), f("new"));
     }
     expect(h.expire(1000, now)).toBe(2);
     expect(h.get("a")!.length).toBe(1);

@@ -62,7 +62,7 @@ async function untilRewritten(h: History, keys: string[], ms: { next: number }):
     if (turn > 20000) throw new Error("no rewrite happened");
     for (const k of keys) {
       const s = h.get(k) ?? h.create(k);
-      h.add(k, s, { id: id(ms.next++), packed: f(`v${turn}`) });
+      h.add(k, s, id(ms.next++), f(`v${turn}`));
       h.trimmed(k, s.trim({ maxlen: 300, approx: false, limit: 0 }));
     }
     h.commit();
@@ -107,20 +107,20 @@ describe("kill -9 during a rewrite", () => {
     // A stream whose entries are all deleted (its last ID must survive), one trimmed to nothing, DEL then XADD, FLUSHALL.
     const ms = { next: 1 };
     const gone = h.create("gone");
-    h.add("gone", gone, { id: id(9_000_000), packed: f("x") });
+    h.add("gone", gone, id(9_000_000), f("x"));
     h.commit();
     h.deleted("gone", [gone.delete(id(9_000_000))!]);
     const trimmed = h.create("trimmed");
-    h.add("trimmed", trimmed, { id: id(8_000_000, 5), packed: f("y") });
+    h.add("trimmed", trimmed, id(8_000_000, 5), f("y"));
     h.trimmed("trimmed", trimmed.trim({ maxlen: 0, approx: false, limit: 0 }));
-    h.add("dropped", h.create("dropped"), { id: id(7_000_000), packed: f("z") });
+    h.add("dropped", h.create("dropped"), id(7_000_000), f("z"));
     h.commit();
     h.deleteKey("dropped");
-    h.add("dropped", h.create("dropped"), { id: id(5), packed: f("again") });
+    h.add("dropped", h.create("dropped"), id(5), f("again"));
     h.commit();
     await untilRewritten(h, ["a", "b"], ms);
     h.flushAll();
-    h.add("after", h.create("after"), { id: id(ms.next++), packed: f("flushed") });
+    h.add("after", h.create("after"), id(ms.next++), f("flushed"));
     h.commit();
     await untilRewritten(h, ["a", "c"], ms);
     h.close();
@@ -150,7 +150,7 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     rmSync(filler);
     expect(h.probe()).toBe(true);
     expect(readFileSync(path).subarray(0, 8).toString()).toBe("NSAOF002");
-    h.add("k", h.get("k")!, { id: id(5000), packed: f("after") });
+    h.add("k", h.get("k")!, id(5000), f("after"));
     expect(h.commit()).toBe(true);
     h.close();
     const again = new History(path);
@@ -166,13 +166,13 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     await untilRewritten(h, ["a"], ms);
     const before = state(h);
     const filler = fill(dir);
-    h.add("a", h.get("a")!, { id: id(ms.next++), packed: f("x".repeat(64 * 1024)) });
+    h.add("a", h.get("a")!, id(ms.next++), f("x".repeat(64 * 1024)));
     expect(h.commit()).toBe(false); // once threw EBADF: the swapped-in file was open write-only, so reloading it failed
     expect(h.failure).toBe("database or disk is full");
     expect(state(h)).toBe(before);
     rmSync(filler);
     expect(h.probe()).toBe(true);
-    h.add("a", h.get("a")!, { id: id(ms.next++), packed: f("after") });
+    h.add("a", h.get("a")!, id(ms.next++), f("after"));
     expect(h.commit()).toBe(true);
     const expected = state(h);
     h.close();
@@ -187,7 +187,7 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     const h = new History(path, "always");
     const s = h.create("k");
     for (let i = 1; i <= 3; i++) {
-      h.add("k", s, { id: id(i), packed: f(`m${i}`) });
+      h.add("k", s, id(i), f(`m${i}`));
       h.commit();
     }
     h.close();
@@ -200,7 +200,7 @@ needs("root").describe("a full disk (a real 1 MB tmpfs)", () => {
     rmSync(filler);
     expect(again.probe()).toBe(true);
     expect(readFileSync(`${path}.torn`).length).toBeGreaterThan(0);
-    again.add("k", again.get("k")!, { id: id(3), packed: f("m3 again") });
+    again.add("k", again.get("k")!, id(3), f("m3 again"));
     expect(again.commit()).toBe(true);
     again.close();
     const third = new History(path);
@@ -216,7 +216,7 @@ test("a second crash's torn tail goes to a new <file>.torn.2: the first one's by
     const h = new History(path, "always");
     const s = h.get("k") ?? h.create("k");
     for (let i = from; i < from + 3; i++) {
-      h.add("k", s, { id: id(i), packed: f(`m${i}`) });
+      h.add("k", s, id(i), f(`m${i}`));
       h.commit();
     }
     h.close();
@@ -297,7 +297,7 @@ test("a failure after the upgrade's rename (its directory sync, the old -wal's r
   const h = new History(path, "always");
   expect(h.failure).toBeNull(); // once: judged not upgraded, and the retry read the new file as SQLite, refusing writes for good
   expect(ids(h)).toEqual(upgraded(3));
-  h.add("k", h.get("k")!, { id: id(1000), packed: f("after") });
+  h.add("k", h.get("k")!, id(1000), f("after"));
   expect(h.commit()).toBe(true);
   h.close();
   const again = new History(path);
@@ -314,8 +314,8 @@ describe("fsync", () => {
       h.syncFile = (fd) => synced.push(statSync(path).size); // the file's size when synced
       h.syncInBackground = (fd, done) => (synced.push(statSync(path).size), done(null));
       const s = h.create("k");
-      h.add("k", s, { id: id(1), packed: f("one") });
-      h.add("k", s, { id: id(2), packed: f("two") });
+      h.add("k", s, id(1), f("one"));
+      h.add("k", s, id(2), f("two"));
       expect(h.commit()).toBe(true);
       expect([policy, synced]).toEqual([policy, policy === "always" ? [statSync(path).size] : []]);
       if (policy === "everysec") {
@@ -330,7 +330,7 @@ describe("fsync", () => {
     const path = tempPath("syncfail.aof");
     const h = new History(path, "everysec");
     const s = h.create("k");
-    h.add("k", s, { id: id(1), packed: f("one") });
+    h.add("k", s, id(1), f("one"));
     h.commit();
     h.syncInBackground = (fd, done) => done(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
     h.sync();
@@ -346,11 +346,11 @@ describe("fsync", () => {
     const sizes: number[] = [];
     h.syncInBackground = (fd, done) => (sizes.push(statSync(path).size), inFlight.push(done));
     const s = h.create("k");
-    h.add("k", s, { id: id(1), packed: f("one") });
+    h.add("k", s, id(1), f("one"));
     expect(h.commit()).toBe(true);
     h.sync(); // starts one and returns at once
     expect(inFlight).toHaveLength(1);
-    h.add("k", s, { id: id(2), packed: f("two") });
+    h.add("k", s, id(2), f("two"));
     expect(h.commit()).toBe(true); // writes go on while it runs
     h.sync(); // the next tick: one is under way, so none starts
     expect(inFlight).toHaveLength(1);
@@ -370,7 +370,7 @@ describe("fsync", () => {
     const h = new History(path, "everysec");
     let release: ((err: Error | null) => void) | null = null;
     h.syncInBackground = (fd, done) => (release = done);
-    h.add("k", h.create("k"), { id: id(1), packed: f("one") });
+    h.add("k", h.create("k"), id(1), f("one"));
     h.commit();
     const fd = (h as unknown as { fd: number }).fd;
     h.sync();
@@ -387,7 +387,7 @@ describe("fsync", () => {
     let ended = false;
     const real = h.syncInBackground;
     h.syncInBackground = (fd, done) => real(fd, (err) => ((ended = true), done(err)));
-    h.add("k", h.create("k"), { id: id(1), packed: f("one") });
+    h.add("k", h.create("k"), id(1), f("one"));
     h.commit();
     h.sync();
     for (let i = 0; i < 200 && !ended; i++) await Bun.sleep(5);
@@ -400,9 +400,9 @@ describe("fsync", () => {
     const path = tempPath("expire.aof");
     const h = new History(path, "always");
     const s = h.create("old");
-    h.add("old", s, { id: id(1), packed: f("old") });
+    h.add("old", s, id(1), f("old"));
     h.commit();
-    h.add("k", h.create("k"), { id: id(Date.now()), packed: f("a reply waits for this") });
+    h.add("k", h.create("k"), id(Date.now()), f("a reply waits for this"));
     expect(h.expire(1000)).toBe(1);
     expect(h.pending).toBe(true); // once false: the age timer committed the turn, so a refusal never reached its replies
     expect(h.commit()).toBe(true);
