@@ -1,9 +1,9 @@
 // pubsub_connection.ts — one server-side connection (Redis's networking.c): its state, replies and frames queued for one
 // write per event-loop turn, backpressure both ways, the output limits, and the one way a connection is closed.
 import type { Socket } from "bun";
-import { RequestParser, type InPlaceResult, type ParseLimits, type Proto } from "./resp";
+import { RequestParser, bulkIdSize, enc, writeBulkId, type InPlaceResult, type ParseLimits, type Proto } from "./resp";
 import type { AclUser } from "./acl";
-import type { StreamId } from "./pubsub_history";
+import { idString, type StreamId } from "./pubsub_history";
 import type { Subscriber, SubscriptionSets } from "./pubsub_channels";
 import type { OutputLimits } from "./cli";
 
@@ -69,6 +69,59 @@ const RARE_UNSET: Readonly<Rare> = Object.freeze({ name: null, libName: "", libV
 /** What CLIENT LIST reads of a connection with no parser: nothing buffered. */
 const NO_INPUT: { readonly buffered: number } = { buffered: 0 };
 
+/** Bytes written by hand below this; Buffer's write() is a native call, which costs more than a short reply. */
+const HAND_WRITE = 48;
+/**
+ * A new reply buffer's size; it doubles as replies need. Small, because a turn may lend one to every client at once
+ * (ten thousand subscribing together), and a lent buffer lives only until the turn's write.
+ */
+const REPLY_BYTES = 1024;
+/** The pool keeps reply buffers up to this size (one that grew for a huge reply does not stay)... */
+const REPLY_BYTES_KEPT = 16 * 1024;
+/** ...and this many of them (256 KB at most). */
+const SPARE_REPLIES = 16;
+
+/**
+ * One connection's replies of a turn, as the latin1 bytes they are sent as. The pool lends one to a connection when it
+ * queues a reply and takes it back once written, so an idle connection holds none. Why bytes and not a string: each
+ * reply appended to a string made a rope, joined at the write into a flat string and then a buffer: three objects per
+ * reply, and most of what a command left for the collector.
+ */
+export class ReplyBytes {
+  bytes: Buffer = Buffer.allocUnsafeSlow(REPLY_BYTES);
+  length = 0;
+
+  append(s: string): void {
+    const n = s.length;
+    if (this.length + n > this.bytes.length) this.grow(n);
+    const b = this.bytes;
+    const at = this.length;
+    if (n <= HAND_WRITE) for (let i = 0; i < n; i++) b[at + i] = s.charCodeAt(i);
+    else b.write(s, at, n, "latin1");
+    this.length = at + n;
+  }
+  /** A stream ID's bulk reply, both parts below 2^53 (resp.ts's writeBulkId). */
+  appendBulkId(ms: number, seq: number): void {
+    const n = bulkIdSize(ms, seq);
+    if (this.length + n > this.bytes.length) this.grow(n);
+    this.length = writeBulkId(this.bytes, this.length, ms, seq);
+  }
+  /** Replaces bytes [from, to) with `by` (a refused write's reply, with its error). */
+  replace(from: number, to: number, by: string): void {
+    const tail = new Uint8Array(this.bytes.subarray(to, this.length)); // a copy (Buffer's slice() is a view)
+    this.length = from;
+    this.append(by);
+    if (this.length + tail.length > this.bytes.length) this.grow(tail.length);
+    this.bytes.set(tail, this.length);
+    this.length += tail.length;
+  }
+  private grow(n: number): void {
+    const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, this.length + n));
+    bigger.set(this.bytes.subarray(0, this.length));
+    this.bytes = bigger;
+  }
+}
+
 /** One connection's state: what Redis keeps in its `client` struct, trimmed to what pub/sub and streams need. */
 export class Connection implements Subscriber {
   subs: SubscriptionSets | null = null;
@@ -88,8 +141,11 @@ export class Connection implements Subscriber {
   lastInteraction = this.createdAt;
   /** Held only while a command is incomplete; an idle connection holds none (Connections lends one). */
   private input: RequestParser | null = null;
-  /** Replies waiting for this turn's single write: small ones as one latin1 string, frames as shared bytes. */
-  private text = "";
+  /**
+   * Replies waiting for this turn's single write, as bytes in a buffer the pool lends while there are any; frames as
+   * shared bytes in `chunks`.
+   */
+  private replies: ReplyBytes | null = null;
   /** Made when output is queued, dropped once written: an idle connection holds no array. */
   private chunks: Uint8Array[] | null = null;
   private queuedBytes = 0;
@@ -199,46 +255,66 @@ export class Connection implements Subscriber {
   reply(s: string): void {
     if (s.charCodeAt(0) === 45) this.pool.owner.errorReplied(s); // '-': an error reply
     if ((this.flags & (FLAG_BITS.replyOff | FLAG_BITS.replySkip)) !== 0) return; // both bits in one test
-    this.text += s;
+    (this.replies ??= this.pool.lendReplies()).append(s);
+  }
+  /** XADD's reply, the new ID as a bulk string (addReplyStreamID), written as bytes: no string is made for it. */
+  replyId(id: StreamId): void {
+    if (typeof id.ms !== "number" || typeof id.seq !== "number") return this.reply(enc.bulk(idString(id))); // past 2^53
+    if ((this.flags & (FLAG_BITS.replyOff | FLAG_BITS.replySkip)) !== 0) return;
+    (this.replies ??= this.pool.lendReplies()).appendBulkId(id.ms, id.seq);
   }
   /** A pub/sub notification: always sent, even with CLIENT REPLY OFF (Redis's CLIENT_PUSHING). */
   push(s: string): void {
-    this.text += s;
+    (this.replies ??= this.pool.lendReplies()).append(s);
   }
   /** A delivery: the same frame object goes to every subscriber; the output limit is checked as it grows. */
   queueFrame(frame: Uint8Array): void {
-    if (this.text) this.moveText();
+    if (this.replies !== null) this.moveReplies();
     (this.chunks ??= []).push(frame);
     this.queuedBytes += frame.length;
     this.pool.markDirty(this);
     this.pool.checkOutputLimit(this);
   }
-  private moveText(): void {
-    const b = Buffer.from(this.text, "latin1");
-    this.text = "";
-    (this.chunks ??= []).push(b);
-    this.queuedBytes += b.length;
+  /**
+   * The replies, when they are all this connection has queued (the usual case): taken, for the caller to write from
+   * and give back (Connections.writeQueued). Null when there are none, or when frames are queued too.
+   */
+  takeReplies(): ReplyBytes | null {
+    const r = this.replies;
+    if (r === null || this.chunks !== null) return null;
+    this.replies = null;
+    return r;
+  }
+  /** The replies so far become a chunk of their own (a copy), ahead of the frame that follows them; the buffer goes back. */
+  private moveReplies(): void {
+    const r = this.replies!;
+    this.replies = null;
+    if (r.length > 0) {
+      (this.chunks ??= []).push(new Uint8Array(r.bytes.subarray(0, r.length))); // a copy: the buffer is reused
+      this.queuedBytes += r.length;
+    }
+    this.pool.returnReplies(r);
   }
   /**
-   * Where the next reply will sit: at offset replyOffset of the text, which becomes chunks[replyChunk] when it is moved.
+   * Where the next reply will sit: at offset replyOffset of the replies, which become chunks[replyChunk] when moved.
    * Two numbers, not an object: a write command takes a mark before and after it runs, every time.
    */
   get replyChunk(): number {
     return this.chunks?.length ?? 0;
   }
   get replyOffset(): number {
-    return this.text.length;
+    return this.replies?.length ?? 0;
   }
   /**
    * Replaces the reply queued between offsets `from` and `to` of chunk `chunk` (marks of one command) with `by`: a
-   * refused write's reply with its error. Latin1 text holds one char per byte, so the offsets hold in the text and in
-   * the chunk it became.
+   * refused write's reply with its error. Replies are latin1, one char per byte, so the offsets hold in the replies
+   * and in the chunk they became.
    */
   replaceReply(chunk: number, from: number, to: number, by: string): boolean {
     if (to === from) return false; // no reply was queued (CLIENT REPLY OFF)
     if ((this.chunks?.length ?? 0) === chunk) {
-      this.text = this.text.slice(0, from) + by + this.text.slice(to);
-      return true;
+      this.replies?.replace(from, to, by);
+      return this.replies !== null;
     }
     const old = this.chunks?.[chunk];
     if (!old || !this.chunks) return false;
@@ -248,17 +324,17 @@ export class Connection implements Subscriber {
     return true;
   }
   get outputBytes(): number {
-    return this.queuedBytes + this.text.length + (this.unsent ? this.unsent.length : 0);
+    return this.queuedBytes + (this.replies?.length ?? 0) + (this.unsent ? this.unsent.length : 0);
   }
   hasOutput(): boolean {
-    return this.text.length > 0 || this.chunks !== null;
+    return (this.replies !== null && this.replies.length > 0) || this.chunks !== null;
   }
   /**
    * Takes everything queued as one buffer, so the socket gets a single write. With `last`, the buffer joined for the
    * connection before: subscribers of one channel queue the very same frames in a turn, so theirs is joined once.
    */
   takeOutput(last?: JoinedOutput): Uint8Array | null {
-    if (this.text) this.moveText();
+    if (this.replies !== null) this.moveReplies();
     const chunks = this.chunks;
     if (chunks === null) return null;
     let out: Uint8Array;
@@ -361,6 +437,8 @@ export class Connections {
   private flushScheduled = false;
   /** One parser kept for the next connection that receives bytes while holding none: no allocation per read. */
   private spareParser: RequestParser | null = null;
+  /** Reply buffers given back, for the next connections that queue replies. */
+  private readonly spareReplies: ReplyBytes[] = [];
 
   /** The smallest of the limits that are on, in either class: below it there is nothing to check. */
   private readonly lowestLimit: number;
@@ -384,6 +462,14 @@ export class Connections {
   }
   returnParser(p: RequestParser): void {
     this.spareParser = p;
+  }
+  lendReplies(): ReplyBytes {
+    return this.spareReplies.pop() ?? new ReplyBytes();
+  }
+  /** Kept for reuse unless it grew for a huge reply, or enough are kept. */
+  returnReplies(r: ReplyBytes): void {
+    r.length = 0;
+    if (r.bytes.length <= REPLY_BYTES_KEPT && this.spareReplies.length < SPARE_REPLIES) this.spareReplies.push(r);
   }
 
   markDirty(c: Connection): void {
@@ -412,8 +498,16 @@ export class Connections {
   /** Writes what is queued now (a drain can come before the end of the turn), then closes if that was the last reply. */
   writeQueued(c: Connection, last?: JoinedOutput): void {
     this.owner.beforeWrite();
-    const out = c.takeOutput(last);
-    if (out) this.writeOut(c, out);
+    const replies = c.takeReplies();
+    if (replies !== null) {
+      // Written from the lent buffer itself; whatever the kernel did not take is copied out, and the buffer goes back.
+      const n = c.socket.write(replies.bytes, 0, replies.length);
+      if (n >= 0 && n < replies.length) c.unsent = new Uint8Array(replies.bytes.subarray(n, replies.length));
+      this.returnReplies(replies);
+    } else {
+      const out = c.takeOutput(last);
+      if (out) this.writeOut(c, out);
+    }
     if (c.closeAfterReply && !c.unsent && !c.hasOutput()) this.close(c, "end");
     else if (c.inputHeld && !c.unsent && !c.closed) {
       // All of it went to the kernel: read this client again.

@@ -8,6 +8,8 @@ import { History, Stream, MAX_ID, MIN_ID, cmpId, decrId, idString, incrId, parse
 export interface KeyClient {
   resp: Proto;
   reply(s: string): void;
+  /** Replies with a stream ID as a bulk string, as reply(enc.bulk(idString(id))) would (the server writes its bytes). */
+  replyId(id: StreamId): void;
 }
 
 export interface KeyHost {
@@ -221,7 +223,7 @@ const xadd: InPlaceKeyHandler = (h, c, args) => {
   else id = incrId(s.lastId);
   if (!id || cmpId(id, s.lastId) <= 0) return c.reply(enc.error("The ID specified in XADD is equal or smaller than the target stream top item"));
   h.history.add(key, s, id, packArgsScratch(args, fieldPos)); // copied into the node and the file's record at once
-  c.reply(enc.bulk(idString(id)));
+  c.replyId(id);
   if (a.maxlen !== undefined || a.minid !== undefined) trim(h, key, s, a);
   h.signal(key);
 };

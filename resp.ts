@@ -560,6 +560,50 @@ export const enc = {
   verbatim: (s: string, proto: Proto) => (proto === 3 ? `=${s.length + 4}\r\ntxt:${s}\r\n` : `$${s.length}\r\n${s}\r\n`),
 };
 
+/** How many decimal digits a non-negative integer below 2^53 has. */
+function digitCount(v: number): number {
+  let d = 1;
+  for (let p = 10; v >= p; p *= 10) d++; // powers of ten up to 10^16 are exact doubles
+  return d;
+}
+/** Writes `v` (a non-negative integer below 2^53) as decimal digits ending just before `end`. */
+function writeDigits(dst: Uint8Array, end: number, v: number): void {
+  let i = end - 1;
+  for (;;) {
+    const q = Math.floor(v / 10);
+    dst[i--] = 48 + (v - q * 10); // the digit first: 48 + v could round past 2^53
+    if (q === 0) return;
+    v = q;
+  }
+}
+/** The bytes of a stream ID's bulk reply, "$<n>\r\n<ms>-<seq>\r\n"; both parts below 2^53. */
+export function bulkIdSize(ms: number, seq: number): number {
+  const n = digitCount(ms) + 1 + digitCount(seq);
+  return 1 + digitCount(n) + 2 + n + 2;
+}
+/**
+ * Writes a stream ID's bulk reply (XADD's answer) at `at` and returns where it ends; bulkIdSize bytes must be free.
+ * Why bytes: as strings, the ID, its bulk and their joins were several objects per XADD for the collector.
+ */
+export function writeBulkId(dst: Uint8Array, at: number, ms: number, seq: number): number {
+  const msDigits = digitCount(ms);
+  const n = msDigits + 1 + digitCount(seq);
+  const nDigits = digitCount(n);
+  dst[at] = 36; // '$'
+  writeDigits(dst, at + 1 + nDigits, n);
+  let i = at + 1 + nDigits;
+  dst[i++] = 13;
+  dst[i++] = 10;
+  writeDigits(dst, i + msDigits, ms);
+  i += msDigits;
+  dst[i++] = 45; // '-'
+  writeDigits(dst, i + n - msDigits - 1, seq);
+  i += n - msDigits - 1;
+  dst[i++] = 13;
+  dst[i++] = 10;
+  return i;
+}
+
 function writeAscii(dst: Uint8Array, at: number, s: string): number {
   for (let i = 0; i < s.length; i++) dst[at + i] = s.charCodeAt(i);
   return at + s.length;

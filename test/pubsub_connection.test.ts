@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { AclUser } from "../acl";
-import { Connection, ConnectionList, Connections, INPUT_HOLD_BYTES, type ConnectionOwner } from "../pubsub_connection";
+import { Connection, ConnectionList, Connections, INPUT_HOLD_BYTES, ReplyBytes, type ConnectionOwner } from "../pubsub_connection";
 import type { OutputLimits } from "../cli";
 
 /** A socket that records what it is asked to do; `room` is how many bytes the kernel takes per write (all by default). */
@@ -16,9 +16,11 @@ class FakeSocket {
   remoteAddress = "10.0.0.7";
   remotePort = 51234;
   constructor(private readonly log: string[]) {}
-  write(b: Uint8Array): number {
-    const n = Math.min(b.length, this.room);
-    this.writes.push(n === b.length ? b : b.subarray(0, n)); // the object itself when taken whole
+  write(b: Uint8Array, offset = 0, length = b.length - offset): number {
+    const n = Math.min(length, this.room);
+    // The object itself when taken whole; else a copy of what was taken, as the kernel copies it (the server reuses a
+    // reply buffer once written).
+    this.writes.push(offset === 0 && n === b.length ? b : new Uint8Array(b.subarray(offset, offset + n)));
     this.log.push(`write ${n}`);
     return n;
   }
@@ -165,6 +167,50 @@ describe("output: queued for one write per turn", () => {
     conns.markDirty(c);
     await nextTurn();
     expect(socket.text).toBe("+first\r\n-NOPERM no\r\n-ERR refused\r\n*1\r\n$1\r\nf\r\n");
+  });
+
+  test("replies are kept as their latin1 bytes: short and long, past the buffer's size, replaced in the middle, IDs written as bytes", () => {
+    const r = new ReplyBytes();
+    let want = "";
+    const add = (s: string) => {
+      r.append(s);
+      want += s;
+    };
+    add("+OK\r\n");
+    add(`$3\r\n\x00\xff\x80\r\n`); // binary-safe: one char, one byte
+    add(`$40000\r\n${"\xe9x".repeat(20_000)}\r\n`); // long: written natively, and past the first buffer
+    const from = r.length;
+    add(":1\r\n");
+    const to = r.length;
+    add("+tail after the replaced reply\r\n");
+    r.appendBulkId(1_765_000_000_123, 42);
+    want += "$16\r\n1765000000123-42\r\n";
+    r.replace(from, to, "-ERR refused\r\n");
+    want = want.slice(0, from) + "-ERR refused\r\n" + want.slice(to);
+    expect(r.length).toBe(want.length);
+    expect(Buffer.from(r.bytes.subarray(0, r.length)).toString("latin1")).toBe(want);
+  });
+
+  test("a connection's reply buffer goes back to the pool once written, and the next one starts empty", async () => {
+    const { conns, connect } = pool();
+    const a = connect();
+    const b = connect();
+    a.c.reply("+from a, a longer reply\r\n");
+    a.c.replyId({ ms: 5, seq: 1 });
+    conns.markDirty(a.c);
+    await nextTurn();
+    expect(a.c.hasOutput()).toBe(false);
+    b.c.reply("+b\r\n");
+    conns.markDirty(b.c);
+    await nextTurn();
+    expect([a.socket.text, b.socket.text]).toEqual(["+from a, a longer reply\r\n$3\r\n5-1\r\n", "+b\r\n"]);
+    // IDs past 2^53 are written as text; CLIENT REPLY OFF silences them as any reply.
+    a.c.replyId({ ms: 2n ** 64n - 1n, seq: 0 });
+    a.c.replyOff = true;
+    a.c.replyId({ ms: 6, seq: 0 });
+    conns.markDirty(a.c);
+    await nextTurn();
+    expect(a.socket.text).toBe("+from a, a longer reply\r\n$3\r\n5-1\r\n$22\r\n18446744073709551615-0\r\n");
   });
 
   test("the peer's address is read from the socket when asked", () => {

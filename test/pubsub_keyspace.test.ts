@@ -24,7 +24,7 @@ function host() {
 /** A client that keeps its replies; `call` runs one command (arity already checked, as pubsub_commands.ts does) and returns its reply. */
 function client(h: KeyHost, resp: Proto = 2) {
   const out: string[] = [];
-  const c: KeyClient = { resp, reply: (s) => void out.push(s) };
+  const c: KeyClient = { resp, reply: (s) => void out.push(s), replyId: (id) => void out.push(`$${idString(id).length}\r\n${idString(id)}\r\n`) };
   const call = (...args: string[]): string => {
     const handler = KEY_HANDLERS[args[0]!.toLowerCase()];
     if (!handler) throw new Error(`no handler for ${args[0]}`);
@@ -209,7 +209,7 @@ describe("the host: woken readers and parked ones", () => {
     parser.push(read);
     const parsed = parser.next({ authRequired: false, maxBulk: 512 * 1024 * 1024 });
     if (parsed?.kind !== "command") throw new Error("the parser did not return the command");
-    KEY_HANDLERS.xadd!(h, { resp: 2, reply: () => {} }, parsed.argv);
+    KEY_HANDLERS.xadd!(h, { resp: 2, reply: () => {}, replyId: () => {} }, parsed.argv);
     const stored = history.get("s")!.range({ ms: 0, seq: 0 }, { ms: 9, seq: 0 }, 0)[0]!.packed;
     expect(stored.buffer === read.buffer).toBe(false);
     read.fill(0x21);

@@ -16,6 +16,8 @@ import {
   ARG_OVERHEAD,
   ArgvArgs,
   equalsIgnoreCase,
+  bulkIdSize,
+  writeBulkId,
   type CommandArgs,
   type ParseResult,
   type ParseLimits,
@@ -284,6 +286,29 @@ describe("encoders", () => {
     expect(enc.map(2, 3)).toBe("%2\r\n");
     expect(enc.push(3, 3)).toBe(">3\r\n");
     expect(enc.verbatim("x", 3)).toBe("=5\r\ntxt:x\r\n");
+  });
+
+  test("small counts come from the table, exactly as the general form writes them", () => {
+    for (let n = -2; n < 40; n++) expect(enc.int(n)).toBe(`:${n}\r\n`);
+    expect(enc.int(1.5)).toBe(":1.5\r\n");
+  });
+
+  test("a stream ID's bulk reply is written as bytes exactly as enc.bulk writes its text, at every digit count", () => {
+    const values = [0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10_000, 99_999, 1_765_000_000_000, 999_999_999_999_999, 1e15, Number.MAX_SAFE_INTEGER];
+    const random = seededRandom(7);
+    for (let i = 0; i < 200; i++) values.push(Math.floor(random() * 10 ** Math.floor(random() * 16)));
+    const dst = new Uint8Array(64).fill(0x21);
+    for (const ms of values)
+      for (const seq of [0, 7, 10, 12345, ms]) {
+        const text = `${ms}-${seq}`;
+        const want = enc.bulk(text);
+        expect(bulkIdSize(ms, seq)).toBe(want.length);
+        const end = writeBulkId(dst, 3, ms, seq);
+        expect(end).toBe(3 + want.length);
+        expect(latin1(dst.subarray(3, end))).toBe(want);
+        expect([dst[2], dst[end]]).toEqual([0x21, 0x21]); // nothing written outside its bytes
+        dst.fill(0x21);
+      }
   });
 
   test("a delivery frame is exact, binary-safe, and its push form differs in the first byte only", () => {
