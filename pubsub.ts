@@ -446,8 +446,8 @@ class PubSubServer implements CommandHost {
 
   publish(command: "publish" | "spublish", args: CommandArgs): number {
     this.stats.published++;
-    // Nobody listens: no argument is taken out of the received bytes at all (a command read in place stays there).
-    const n = this.channels.reaches(command) ? this.channels.publish(command, args.bytes(1), args.bytes(2)) : 0;
+    // The channel and message are copied from the received bytes straight into the frame; nobody listens: not at all.
+    const n = this.channels.reaches(command) ? this.channels.publish(command, args) : 0;
     this.stats.delivered += n;
     return n;
   }

@@ -1,6 +1,6 @@
 // pubsub_channels.ts — the subscription registry and fan-out (Redis's pubsub.c): who listens to which channel, pattern or
 // shard channel, the (un)subscribe notices, and one PUBLISH delivered to all of them. No sockets: pure.
-import { enc, encodeDelivery, asPush, latin1, type Proto } from "./resp";
+import { enc, encodeDelivery, asPush, type CommandArgs, type Proto } from "./resp";
 import { compileGlob } from "./glob";
 
 export type KindName = "channel" | "pattern" | "shard";
@@ -188,24 +188,28 @@ export class Channels<C extends Subscriber> {
     for (const k of REACHED_BY[command]) if (this.byKind[k.name].size) return true;
     return false;
   }
-  /** Delivers one message and returns how many received it. Each frame is encoded once and shared by every socket. */
-  publish(command: "publish" | "spublish", channel: Uint8Array, message: Uint8Array): number {
+  /**
+   * Delivers one message, the channel and payload being arguments 1 and 2 of `publish` (read in place or an argv), and
+   * returns how many received it. Each frame is encoded once and shared by every socket.
+   */
+  publish(command: "publish" | "spublish", publish: CommandArgs): number {
     const kinds = REACHED_BY[command];
     // Nobody subscribed to anything this reaches: do not even build the channel's name as a string.
     if (!this.reaches(command)) return 0;
-    const name = latin1(channel);
+    const name = publish.text(1);
     let receivers = 0;
     for (const k of kinds) {
       const all = this.byKind[k.name];
       if (all.size === 0) continue;
       if (!k.matches) {
         const audience = all.get(name);
-        if (audience) receivers += deliver(audience.members, encodeDelivery(k.message, [channel, message]));
+        if (audience) receivers += deliver(audience.members, encodeDelivery(k.message, null, publish));
         continue;
       }
-      for (const [pat, audience] of all) {
-        const p = this.patterns.get(pat)!;
-        if (p.match(name)) receivers += deliver(audience.members, encodeDelivery(k.message, [p.bytes, channel, message]));
+      // The audiences, not [name, audience] entries: an entry array per pattern per PUBLISH is garbage.
+      for (const audience of all.values()) {
+        const p = this.patterns.get(audience.name)!;
+        if (p.match(name)) receivers += deliver(audience.members, encodeDelivery(k.message, p.bytes, publish));
       }
     }
     return receivers;

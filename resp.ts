@@ -609,29 +609,55 @@ function writeAscii(dst: Uint8Array, at: number, s: string): number {
   return at + s.length;
 }
 
+/** A delivery's first bytes, per kind: the array's length and the kind's bulk string, made once. */
+const DELIVERY_HEADS = {
+  message: Buffer.from("*3\r\n$7\r\nmessage\r\n", "latin1"),
+  smessage: Buffer.from("*3\r\n$8\r\nsmessage\r\n", "latin1"),
+  pmessage: Buffer.from("*4\r\n$8\r\npmessage\r\n", "latin1"),
+};
+/** A bulk string's bytes: "$<n>\r\n", the n bytes, "\r\n". */
+const bulkBytes = (n: number): number => 1 + digitCount(n) + 2 + n + 2;
+/** Writes "$<n>\r\n" at `at`; returns where the data goes. */
+function writeBulkHead(dst: Uint8Array, at: number, n: number): number {
+  const end = at + 1 + digitCount(n);
+  dst[at] = 36; // '$'
+  writeDigits(dst, end, n);
+  dst[end] = CR;
+  dst[end + 1] = LF;
+  return end + 2;
+}
+
 /**
- * Encodes one pub/sub delivery ("message"/"smessage" channel payload, or "pmessage" pattern channel payload)
- * into a single buffer. The server encodes it once per PUBLISH and hands the same bytes to every subscriber.
- * The first byte is '*'; for RESP3 subscribers the caller uses a copy whose first byte is '>'.
+ * Encodes the delivery of a PUBLISH (or SPUBLISH) into one buffer: "message"/"smessage" channel payload, or "pmessage"
+ * pattern channel payload, the channel and payload being the command's arguments 1 and 2, copied from wherever they
+ * are (read in place, or an argv). The server encodes it once per PUBLISH and hands the same bytes to every
+ * subscriber. The first byte is '*'; for RESP3 subscribers the caller uses a copy whose first byte is '>'.
+ * Why no strings: the header and lengths made as text were several objects per PUBLISH for the collector.
  */
-export function encodeDelivery(kind: "message" | "smessage" | "pmessage", parts: Uint8Array[]): Uint8Array {
-  const head = `*${parts.length + 1}\r\n$${kind.length}\r\n${kind}\r\n`;
-  let size = head.length;
-  const lens: string[] = [];
-  for (const p of parts) {
-    const l = `$${p.length}\r\n`;
-    lens.push(l);
-    size += l.length + p.length + 2;
-  }
-  const out = new Uint8Array(size);
-  let at = writeAscii(out, 0, head);
-  for (let i = 0; i < parts.length; i++) {
-    at = writeAscii(out, at, lens[i]!);
-    out.set(parts[i]!, at);
-    at += parts[i]!.length;
+export function encodeDelivery(kind: "message" | "smessage" | "pmessage", pattern: Uint8Array | null, publish: CommandArgs): Uint8Array {
+  const head = DELIVERY_HEADS[kind];
+  const channelBytes = publish.size(1);
+  const messageBytes = publish.size(2);
+  const out = new Uint8Array(head.length + (pattern === null ? 0 : bulkBytes(pattern.length)) + bulkBytes(channelBytes) + bulkBytes(messageBytes));
+  for (let i = 0; i < head.length; i++) out[i] = head[i]!;
+  let at = head.length;
+  if (pattern !== null) {
+    at = writeBulkHead(out, at, pattern.length);
+    out.set(pattern, at);
+    at += pattern.length;
     out[at++] = CR;
     out[at++] = LF;
   }
+  at = writeBulkHead(out, at, channelBytes);
+  publish.copyInto(1, out, at);
+  at += channelBytes;
+  out[at++] = CR;
+  out[at++] = LF;
+  at = writeBulkHead(out, at, messageBytes);
+  publish.copyInto(2, out, at);
+  at += messageBytes;
+  out[at++] = CR;
+  out[at] = LF;
   return out;
 }
 

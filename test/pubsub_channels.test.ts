@@ -2,7 +2,7 @@
 // fan-out to channels, patterns and shard channels, one shared frame per delivery, and leaving.
 import { describe, expect, test } from "bun:test";
 import { Channels, Subscriptions, type Subscriber, type SubscriptionSets } from "../pubsub_channels";
-import { encodeDelivery, latin1, type Proto } from "../resp";
+import { ArgvArgs, encodeDelivery, latin1, type Proto } from "../resp";
 
 class Fake implements Subscriber {
   subs: SubscriptionSets | null = null;
@@ -21,6 +21,8 @@ class Fake implements Subscriber {
 }
 
 const b = (s: string) => Buffer.from(s, "latin1");
+/** A PUBLISH's arguments as an argv: the registry reads the channel and payload from arguments 1 and 2. */
+const pub = (channel: Uint8Array, message: Uint8Array) => new ArgvArgs([b("publish"), channel, message]);
 
 describe("Channels", () => {
   test("subscribe notices carry the count of channels and patterns together; shard channels count apart", () => {
@@ -71,23 +73,23 @@ describe("Channels", () => {
     reg.subscribe(pat, "pattern", "n*");
     reg.subscribe(pat, "pattern", "x*");
     reg.subscribe(shard, "shard", "news");
-    expect(reg.publish("publish", b("news"), b("hi"))).toBe(2);
+    expect(reg.publish("publish", pub(b("news"), b("hi")))).toBe(2);
     expect(plain.text).toEqual(["*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"]);
     expect(pat.text).toEqual(["*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"]);
     expect(shard.frames).toEqual([]);
-    expect(reg.publish("spublish", b("news"), b("yo"))).toBe(1);
+    expect(reg.publish("spublish", pub(b("news"), b("yo")))).toBe(1);
     expect(shard.text).toEqual(["*3\r\n$8\r\nsmessage\r\n$4\r\nnews\r\n$2\r\nyo\r\n"]);
-    expect(reg.publish("publish", b("other"), b("z"))).toBe(0);
+    expect(reg.publish("publish", pub(b("other"), b("z")))).toBe(0);
   });
 
   test("one frame object is shared by every RESP2 receiver; RESP3 receivers share its push form", () => {
     const reg = new Channels<Fake>();
     const subs = [new Fake(2), new Fake(2), new Fake(3), new Fake(3)];
     for (const s of subs) reg.subscribe(s, "channel", "c");
-    expect(reg.publish("publish", b("c"), b("m"))).toBe(4);
+    expect(reg.publish("publish", pub(b("c"), b("m")))).toBe(4);
     expect(subs[0]!.frames[0]).toBe(subs[1]!.frames[0]!);
     expect(subs[2]!.frames[0]).toBe(subs[3]!.frames[0]!);
-    expect(subs[0]!.frames[0]).toEqual(encodeDelivery("message", [b("c"), b("m")]));
+    expect(subs[0]!.frames[0]).toEqual(encodeDelivery("message", null, pub(b("c"), b("m"))));
     expect(latin1(subs[2]!.frames[0]!)).toBe(">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
   });
 
@@ -98,8 +100,8 @@ describe("Channels", () => {
     reg.subscribe(c, "channel", latin1(name));
     reg.subscribe(c, "pattern", latin1(Uint8Array.of(0, 0xff)) + "*");
     const payload = Uint8Array.of(1, 2, 0, 255);
-    expect(reg.publish("publish", name, payload)).toBe(2);
-    expect(c.frames[0]).toEqual(encodeDelivery("message", [name, payload]));
+    expect(reg.publish("publish", pub(name, payload))).toBe(2);
+    expect(c.frames[0]).toEqual(encodeDelivery("message", null, pub(name, payload)));
   });
 
   test("dropAll leaves everything silently and forgets the pattern's matcher", () => {
@@ -114,10 +116,10 @@ describe("Channels", () => {
     expect(c.subs).toBeNull();
     expect(Channels.total(c)).toBe(0);
     expect([reg.size("channel"), reg.size("pattern"), reg.size("shard")]).toEqual([0, 0, 0]);
-    expect(reg.publish("publish", b("ab"), b("x"))).toBe(0);
+    expect(reg.publish("publish", pub(b("ab"), b("x")))).toBe(0);
     // Subscribing again after the drop starts from scratch.
     reg.subscribe(c, "pattern", "a*");
-    expect(reg.publish("publish", b("ab"), b("x"))).toBe(1);
+    expect(reg.publish("publish", pub(b("ab"), b("x")))).toBe(1);
   });
 
   test("a pattern shared by two subscribers stays until the last one leaves", () => {
@@ -128,7 +130,7 @@ describe("Channels", () => {
     reg.subscribe(two, "pattern", "k?");
     reg.unsubscribe(one, "pattern", "k?", true);
     expect(reg.size("pattern")).toBe(1);
-    expect(reg.publish("publish", b("k1"), b("v"))).toBe(1);
+    expect(reg.publish("publish", pub(b("k1"), b("v")))).toBe(1);
     expect(two.frames.length).toBe(1);
     expect(reg.unsubscribe(two, "pattern", "k?", false)).toBe(1);
     expect(reg.unsubscribe(two, "pattern", "k?", false)).toBe(0);
@@ -173,7 +175,7 @@ describe("Channels", () => {
     reg.unsubscribe(x, "channel", "shared", false);
     expect([reg.subscribers("channel", "shared"), subCountOf(y)]).toEqual([1, 1]);
     reg.subscribe(x, "channel", "shared");
-    expect(reg.publish("publish", b("shared"), b("m"))).toBe(2);
+    expect(reg.publish("publish", pub(b("shared"), b("m")))).toBe(2);
   });
 });
 

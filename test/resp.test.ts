@@ -312,11 +312,26 @@ describe("encoders", () => {
   });
 
   test("a delivery frame is exact, binary-safe, and its push form differs in the first byte only", () => {
-    const f = encodeDelivery("message", [b("ch"), b("a\r\n\x00b")]);
+    const publish = (channel: Uint8Array, message: Uint8Array) => new ArgvArgs([b("publish"), channel, message]);
+    const f = encodeDelivery("message", null, publish(b("ch"), b("a\r\n\x00b")));
     expect(latin1(f)).toBe("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\na\r\n\x00b\r\n");
     const p = asPush(f);
     expect(latin1(p)).toBe(">" + latin1(f).slice(1));
-    expect(latin1(encodeDelivery("pmessage", [b("c*"), b("ch"), b("m")]))).toBe("*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$1\r\nm\r\n");
+    expect(latin1(encodeDelivery("pmessage", b("c*"), publish(b("ch"), b("m"))))).toBe("*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$1\r\nm\r\n");
+    expect(latin1(encodeDelivery("smessage", null, publish(b(""), b(""))))).toBe("*3\r\n$8\r\nsmessage\r\n$0\r\n\r\n$0\r\n\r\n");
+    // Every length's digits, and the same frame whether the arguments are an argv or read in place from a request.
+    const random = seededRandom(11);
+    for (const n of [1, 9, 10, 99, 100, 999, 1000, 12_345, 100_000]) {
+      const message = Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
+      const channel = b(`c${n}\x00\xff`);
+      const want = `*4\r\n$8\r\npmessage\r\n$3\r\np:*\r\n$${channel.length}\r\n${latin1(channel)}\r\n$${n}\r\n${latin1(message)}\r\n`;
+      expect(latin1(encodeDelivery("pmessage", b("p:*"), publish(channel, message)))).toBe(want);
+      const parser = new RequestParser();
+      parser.push(encodeCommand(["PUBLISH", channel, message]));
+      const inPlace = parser.next(LIMITS, true);
+      if (inPlace === null || inPlace.kind !== "in-place") throw new Error("the request was not read in place");
+      expect(latin1(encodeDelivery("pmessage", b("p:*"), inPlace))).toBe(want);
+    }
   });
 
   test("encodeCommand round-trips through the request parser", () => {
