@@ -446,7 +446,8 @@ class PubSubServer implements CommandHost {
 
   publish(command: "publish" | "spublish", args: CommandArgs): number {
     this.stats.published++;
-    // The channel and message are copied from the received bytes straight into the frame; nobody listens: not at all.
+    // No argument is taken out of the received bytes: the frame copies the channel and message straight from them, and
+    // with nobody listening they are not read at all.
     const n = this.channels.reaches(command) ? this.channels.publish(command, args) : 0;
     this.stats.delivered += n;
     return n;
