@@ -56,9 +56,9 @@ function idDiff(a: U64, b: U64): number | bigint {
   return BigInt.asIntN(64, BigInt(a) - BigInt(b));
 }
 
-/** What trimming removed: how many entries, and the last of them (null when none), which the file's trim record names. */
 /** How to trim: MAXLEN (`maxlen`) or MINID (`minid`), approximate or not, at most `limit` entries (0: no limit). */
 export type TrimOptions = { readonly maxlen?: number | undefined; readonly minid?: StreamId | undefined; readonly approx: boolean; readonly limit: number };
+/** What trimming removed: how many entries, and the last of them (null when none), which the file's trim record names. */
 export type Trimmed = { readonly length: number; readonly last: StreamId | null };
 const NOTHING: Trimmed = Object.freeze({ length: 0, last: null });
 
