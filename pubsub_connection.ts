@@ -1,7 +1,7 @@
 // pubsub_connection.ts — one server-side connection (Redis's networking.c): its state, replies and frames queued for one
 // write per event-loop turn, backpressure both ways, the output limits, and the one way a connection is closed.
 import type { Socket } from "bun";
-import { RequestParser, bulkIdSize, enc, writeBulkId, type InPlaceResult, type ParseLimits, type Proto } from "./resp";
+import { RequestParser, bulkIdSize, enc, writeAscii, writeBulkId, type InPlaceResult, type ParseLimits, type Proto } from "./resp";
 import type { AclUser } from "./acl";
 import { idString, type StreamId } from "./pubsub_history";
 import type { Subscriber, SubscriptionSets } from "./pubsub_channels";
@@ -96,7 +96,7 @@ export class ReplyBytes {
     if (this.length + n > this.bytes.length) this.grow(n);
     const b = this.bytes;
     const at = this.length;
-    if (n <= HAND_WRITE) for (let i = 0; i < n; i++) b[at + i] = s.charCodeAt(i);
+    if (n <= HAND_WRITE) writeAscii(b, at, s);
     else b.write(s, at, n, "latin1");
     this.length = at + n;
   }
@@ -500,9 +500,7 @@ export class Connections {
     this.owner.beforeWrite();
     const replies = c.takeReplies();
     if (replies !== null) {
-      // Written from the lent buffer itself; whatever the kernel did not take is copied out, and the buffer goes back.
-      const n = c.socket.write(replies.bytes, 0, replies.length);
-      if (n >= 0 && n < replies.length) c.unsent = new Uint8Array(replies.bytes.subarray(n, replies.length));
+      this.writeOut(c, replies.bytes, replies.length, true); // from the lent buffer itself, which then goes back
       this.returnReplies(replies);
     } else {
       const out = c.takeOutput(last);
@@ -539,10 +537,11 @@ export class Connections {
     if (!c.unsent) this.writeQueued(c);
   }
 
-  private writeOut(c: Connection, out: Uint8Array): void {
-    const n = c.socket.write(out);
+  /** Writes `out`'s first `length` bytes; the rest waits for drain: a view of it, or a copy when `out` is a lent buffer. */
+  private writeOut(c: Connection, out: Uint8Array, length = out.length, lent = false): void {
+    const n = c.socket.write(out, 0, length);
     if (n < 0) return; // closed; the close handler releases the connection
-    if (n < out.length) c.unsent = out.subarray(n); // a view of the rest: no copy
+    if (n < length) c.unsent = lent ? new Uint8Array(out.subarray(n, length)) : out.subarray(n, length);
   }
 
   /**

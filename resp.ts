@@ -576,45 +576,6 @@ function writeDigits(dst: Uint8Array, end: number, v: number): void {
     v = q;
   }
 }
-/** The bytes of a stream ID's bulk reply, "$<n>\r\n<ms>-<seq>\r\n"; both parts below 2^53. */
-export function bulkIdSize(ms: number, seq: number): number {
-  const n = digitCount(ms) + 1 + digitCount(seq);
-  return 1 + digitCount(n) + 2 + n + 2;
-}
-/**
- * Writes a stream ID's bulk reply (XADD's answer) at `at` and returns where it ends; bulkIdSize bytes must be free.
- * Why bytes: as strings, the ID, its bulk and their joins were several objects per XADD for the collector.
- */
-export function writeBulkId(dst: Uint8Array, at: number, ms: number, seq: number): number {
-  const msDigits = digitCount(ms);
-  const n = msDigits + 1 + digitCount(seq);
-  const nDigits = digitCount(n);
-  dst[at] = 36; // '$'
-  writeDigits(dst, at + 1 + nDigits, n);
-  let i = at + 1 + nDigits;
-  dst[i++] = 13;
-  dst[i++] = 10;
-  writeDigits(dst, i + msDigits, ms);
-  i += msDigits;
-  dst[i++] = 45; // '-'
-  writeDigits(dst, i + n - msDigits - 1, seq);
-  i += n - msDigits - 1;
-  dst[i++] = 13;
-  dst[i++] = 10;
-  return i;
-}
-
-function writeAscii(dst: Uint8Array, at: number, s: string): number {
-  for (let i = 0; i < s.length; i++) dst[at + i] = s.charCodeAt(i);
-  return at + s.length;
-}
-
-/** A delivery's first bytes, per kind: the array's length and the kind's bulk string, made once. */
-const DELIVERY_HEADS = {
-  message: Buffer.from("*3\r\n$7\r\nmessage\r\n", "latin1"),
-  smessage: Buffer.from("*3\r\n$8\r\nsmessage\r\n", "latin1"),
-  pmessage: Buffer.from("*4\r\n$8\r\npmessage\r\n", "latin1"),
-};
 /** A bulk string's bytes: "$<n>\r\n", the n bytes, "\r\n". */
 const bulkBytes = (n: number): number => 1 + digitCount(n) + 2 + n + 2;
 /** Writes "$<n>\r\n" at `at`; returns where the data goes. */
@@ -627,6 +588,36 @@ function writeBulkHead(dst: Uint8Array, at: number, n: number): number {
   return end + 2;
 }
 
+/** The bytes of a stream ID's bulk reply, "$<n>\r\n<ms>-<seq>\r\n"; both parts below 2^53. */
+export const bulkIdSize = (ms: number, seq: number): number => bulkBytes(digitCount(ms) + 1 + digitCount(seq));
+/**
+ * Writes a stream ID's bulk reply (XADD's answer) at `at` and returns where it ends; bulkIdSize bytes must be free.
+ * Why bytes: as strings, the ID, its bulk and their joins were several objects per XADD for the collector.
+ */
+export function writeBulkId(dst: Uint8Array, at: number, ms: number, seq: number): number {
+  const msDigits = digitCount(ms);
+  const seqDigits = digitCount(seq);
+  let i = writeBulkHead(dst, at, msDigits + 1 + seqDigits);
+  writeDigits(dst, (i += msDigits), ms);
+  dst[i++] = 45; // '-'
+  writeDigits(dst, (i += seqDigits), seq);
+  dst[i++] = CR;
+  dst[i++] = LF;
+  return i;
+}
+
+/** Writes a latin1 string's chars as bytes, one each, at `at`; returns where they end (room must be there). */
+export function writeAscii(dst: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) dst[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
+/** A delivery's first bytes, per kind: the array's length and the kind's bulk string, made once. */
+const DELIVERY_HEADS = {
+  message: Buffer.from("*3\r\n$7\r\nmessage\r\n", "latin1"),
+  smessage: Buffer.from("*3\r\n$8\r\nsmessage\r\n", "latin1"),
+  pmessage: Buffer.from("*4\r\n$8\r\npmessage\r\n", "latin1"),
+};
 /**
  * Encodes the delivery of a PUBLISH (or SPUBLISH) into one buffer: "message"/"smessage" channel payload, or "pmessage"
  * pattern channel payload, the channel and payload being the command's arguments 1 and 2, copied from wherever they
