@@ -2,7 +2,7 @@
 // bench/ingest.ts — webhook ingest: POST / through the web server with wrk, our pub/sub server and redis-server (AOF
 // everysec) as the store, the floor (bench/floor.ts) and, with --floors, more floors (floor.ts --script, bare.ts),
 // A B A B; POST/s and each process's CPU per POST.
-import { cpuSeconds } from "./procstat";
+import { byThread, cpuSeconds, threadShares } from "./procstat";
 import { cpus } from "node:os";
 import { startOnFreePort, startPubSub, startRedisAof, startWebServer, tempPath, type Running } from "../test/helpers";
 import { median } from "./median";
@@ -27,7 +27,9 @@ Prints POST/s and the CPU time per POST of the web server and of the store (utim
                   setup): an allocator setting such as MIMALLOC_PURGE_DELAY=-1, measured in the same run
   --floors        also the floor in one round trip (bench/floor.ts --script: XADD and PUBLISH in one EVALSHA), and
                   bench/bare.ts with no store at all: a Bun.serve that reads and parses the form (--form), and one
-                  that answers 200 without reading the body; what Bun.serve alone costs here`);
+                  that answers 200 without reading the body; what Bun.serve alone costs here
+  --threads       also the store's CPU per POST by thread (the event loop, and for ours Bun's helpers: the allocator's
+                  scavenger, the collector's warm-up, the JIT), each round: what its event loop's profile misses`);
   process.exit(0);
 }
 const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
@@ -40,6 +42,7 @@ const WARMUP = num("warmup", 3);
 const webArgs = ["--history-max", String(HISTORY_MAX)];
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const FLOORS = args.includes("--floors");
+const THREADS = args.includes("--threads");
 const PUBSUB_ENV = pubsubEnv(args, "bench/ingest");
 const log = (s: string) => console.error(`bench/ingest: ${s}`);
 
@@ -79,7 +82,7 @@ if (FLOORS)
     { name: "no store: bench/bare.ts (answers 200, body unread)", store: null, web: () => benchServer("bare.ts", []) },
   );
 
-type Result = { rps: number; web: number; store: number; non2xx: number };
+type Result = { rps: number; web: number; store: number; non2xx: number; threads: string };
 async function once(s: Setup): Promise<Result> {
   const store = s.store ? await s.store() : null;
   const web = await s.web(store ? `redis://127.0.0.1:${store.port}` : "");
@@ -88,13 +91,15 @@ async function once(s: Setup): Promise<Result> {
     // Unrecorded, the same for every setup: a JIT-compiled server's first seconds measure its compiler, not its work.
     if (WARMUP > 0) await Bun.$`wrk -t2 -c${CONNECTIONS} -d${WARMUP}s -s ${lua} ${web.url}/`.quiet();
     const storeCpu = () => (store ? cpuSeconds(store.proc.pid) : 0);
-    const before = { web: cpuSeconds(web.proc.pid), store: storeCpu() };
+    const storeThreads = () => (store && THREADS ? byThread(store.proc.pid) : new Map<string, number>());
+    const before = { web: cpuSeconds(web.proc.pid), store: storeCpu(), threads: storeThreads() };
     const out = await Bun.$`wrk -t2 -c${CONNECTIONS} -d${SECONDS}s -s ${lua} ${web.url}/`.quiet().text();
-    const after = { web: cpuSeconds(web.proc.pid), store: storeCpu() };
+    const after = { web: cpuSeconds(web.proc.pid), store: storeCpu(), threads: storeThreads() };
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
     const posts = Number(/(\d+) requests in/.exec(out)?.[1] ?? rps * SECONDS);
-    return { rps, web: ((after.web - before.web) * 1e6) / posts, store: ((after.store - before.store) * 1e6) / posts, non2xx };
+    const threads = after.threads.size ? threadShares(before.threads, after.threads, posts) : "";
+    return { rps, web: ((after.web - before.web) * 1e6) / posts, store: ((after.store - before.store) * 1e6) / posts, non2xx, threads };
   } finally {
     await web.stop();
     await store?.stop();
@@ -107,7 +112,7 @@ for (let r = 1; r <= ROUNDS; r++)
   for (const s of setups) {
     const res = await once(s);
     results.get(s.name)!.push(res);
-    log(`round ${r}, ${s.name}: ${Math.round(res.rps)} POST/s, CPU per POST: web ${res.web.toFixed(1)} µs + store ${res.store.toFixed(1)} µs = ${(res.web + res.store).toFixed(1)} µs${res.non2xx ? `; ${res.non2xx} non-2xx!` : ""}`);
+    log(`round ${r}, ${s.name}: ${Math.round(res.rps)} POST/s, CPU per POST: web ${res.web.toFixed(1)} µs + store ${res.store.toFixed(1)} µs = ${(res.web + res.store).toFixed(1)} µs${res.threads ? ` (store by thread, µs: ${res.threads})` : ""}${res.non2xx ? `; ${res.non2xx} non-2xx!` : ""}`);
   }
 console.log(`\n| setup | POST/s | web server CPU per POST | store CPU per POST | total CPU per POST |\n| --- | --- | --- | --- | --- |`);
 for (const [name, rs] of results) {

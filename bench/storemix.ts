@@ -1,12 +1,11 @@
 #!/usr/bin/env bun
 // bench/storemix.ts — a webhook's store traffic without the web server: the commands the web server sends per
 // POST, pipelined over one connection at a fixed rate, to our pub/sub server and redis-server (AOF everysec), A B A B.
-import { readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { ReplyParser, encodeCommandText as command, type Reply } from "../resp";
 import { startOnFreePort, startPubSub, startRedisAof, type Running } from "../test/helpers";
 import { median } from "./median";
-import { cpuNanoseconds, minorFaults } from "./procstat";
+import { byThread, cpuNanoseconds, minorFaults, threadShares } from "./procstat";
 import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 import { countOf, dayOf } from "../web_account_data";
 
@@ -135,28 +134,6 @@ async function drive(port: number, posts: number): Promise<void> {
   sock.destroy();
 }
 
-/** CPU so far by thread name (digits at the end dropped, so a pool's threads add up), in ns. */
-function byThread(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim().replace(/[0-9]+$/, "");
-      out.set(`${name}\0${tid}`, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]));
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return out;
-}
-function threadShares(before: Map<string, number>, after: Map<string, number>): string {
-  const sum = new Map<string, number>();
-  for (const [key, ns] of after) {
-    const name = key.split("\0")[0]!;
-    sum.set(name, (sum.get(name) ?? 0) + ns - (before.get(key) ?? 0));
-  }
-  return [...sum].filter(([, ns]) => ns / POSTS >= 50).map(([name, ns]) => `${name.trim()} ${(ns / POSTS / 1000).toFixed(1)}`).join(", ");
-}
-
 type Setup = { name: string; start: () => Promise<Running> };
 const FLOOR_NAME = "floor: bare Bun.listen, +OK per command";
 
@@ -188,7 +165,7 @@ for (let round = 1; round <= ROUNDS; round++) {
       results.get(setup.name)!.push(perPost);
       faults.get(setup.name)!.push(faultsPerPost);
       const rate = POSTS / ((t1 - t0) / 1000);
-      console.error(`bench/storemix: round ${round}, ${setup.name}: ${perPost.toFixed(1)} µs CPU per POST at ${Math.round(rate)} POST/s, ${faultsPerPost.toFixed(3)} page faults per POST${THREADS ? ` (by thread, µs: ${threadShares(threads0, threads1)})` : ""}`);
+      console.error(`bench/storemix: round ${round}, ${setup.name}: ${perPost.toFixed(1)} µs CPU per POST at ${Math.round(rate)} POST/s, ${faultsPerPost.toFixed(3)} page faults per POST${THREADS ? ` (by thread, µs: ${threadShares(threads0, threads1, POSTS)})` : ""}`);
     } finally {
       await server.stop();
     }

@@ -31,8 +31,8 @@ test("bun bench/push.ts --smoke pushes to every subscription and reports the rat
   expect(r.stdout).toContain("notistream_push_sent_total 200");
 }, 70000);
 
-needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores (ours also with an allocator setting), for the floor and for Bun.serve with no store", async () => {
-  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--warmup", "1", "--floors", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1"], { timeoutMs: 110000, cwd: ROOT });
+needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores (ours also with an allocator setting, and by thread), for the floor and for Bun.serve with no store", async () => {
+  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--warmup", "1", "--floors", "--threads", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1"], { timeoutMs: 110000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
   const rows = r.stdout.split("\n").filter((l) => /^\| (web server|floor|no store)/.test(l));
@@ -47,6 +47,9 @@ needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s an
   ]);
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| [\d,]+ \| [\d.]+ µs \| [\d.]+ µs \| [\d.]+ µs \|$/);
   expect(r.stdout).toContain("non-2xx answers: 0");
+  // --threads: each store's CPU by thread, its event loop among them (redis-server's main thread is named after it).
+  expect(r.stderr).toMatch(/round 1, web server \+ Notistream pub\/sub: .* \(store by thread, µs: bun\.exe [0-9.]+/);
+  expect(r.stderr).toMatch(/round 1, web server \+ redis-server \(AOF everysec\): .* \(store by thread, µs: redis-server [0-9.]+/);
 }, 120000);
 
 needs("redis-server").test("bun bench/storemix.ts (short) reports the store's CPU and page faults per POST for our pub/sub server (also with an allocator setting), redis-server and the bare floor, by thread too", async () => {
