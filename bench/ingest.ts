@@ -10,14 +10,16 @@ import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 3] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--pubsub-env NAME=VALUE] [--floors]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 10] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--pubsub-env NAME=VALUE] [--floors]
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's
 pub/sub server and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare
 Bun.serve that only sends XADD and PUBLISH, through the web server's own client) for the floor, alternating A B A B.
 Prints POST/s and the CPU time per POST of the web server and of the store (utime + stime from /proc), and their sum.
   --warmup S      seconds of the same load, not recorded, before each measurement (every setup alike): a server
-                  that runs for days has long finished compiling; its first seconds measure the JIT (0: none)
+                  that runs for days has long finished compiling; its first seconds measure the JIT (0: none). Why 10:
+                  after 3 s our store's JIT thread still took about 2 µs of its CPU per POST in every round
+                  (--threads), and after 10 s about 0.1
   --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
                   the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
@@ -38,7 +40,7 @@ const SECONDS = num("seconds", 5);
 const CONNECTIONS = num("connections", 50);
 const CHANNELS = num("channels", 100);
 const HISTORY_MAX = num("history-max", 1000);
-const WARMUP = num("warmup", 3);
+const WARMUP = num("warmup", 10);
 const webArgs = ["--history-max", String(HISTORY_MAX)];
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
 const FLOORS = args.includes("--floors");

@@ -19,7 +19,7 @@ if (argv.includes("--help")) {
   --clients N       real notistream clients that check nothing is lost in the storms (default 5)
   --redis           then the same RESP subscribers and publishing against redis-server, side by side
   --ingest          last, webhook ingest: bench/ingest.ts --floors (CPU per POST), its table printed with the rest
-  --ingest-rounds N, --ingest-seconds S   passed on to it (default 3 rounds of 5 s)
+  --ingest-rounds N, --ingest-seconds S, --ingest-warmup S   passed on to it (default 3 rounds of 5 s after 10 s)
 Load generators run in processes of their own, each under 5,000 connections. Exits 1 if anything is lost.`);
   process.exit(0);
 }
@@ -285,7 +285,7 @@ if (REDIS) {
 let ingestTable = "";
 if (INGEST) {
   log("webhook ingest: bench/ingest.ts --floors");
-  const ingest = spawn([BUN, `${here}/ingest.ts`, "--floors", "--rounds", String(arg("ingest-rounds", 3)), "--seconds", String(arg("ingest-seconds", 5))], { stdout: "pipe", stderr: "inherit" });
+  const ingest = spawn([BUN, `${here}/ingest.ts`, "--floors", "--rounds", String(arg("ingest-rounds", 3)), "--seconds", String(arg("ingest-seconds", 5)), "--warmup", String(arg("ingest-warmup", 10))], { stdout: "pipe", stderr: "inherit" });
   ingestTable = (await new Response(ingest.stdout).text()).trim();
   if ((await ingest.exited) !== 0) throw new Error(`bench/ingest.ts failed (exit ${ingest.exitCode})`);
 }

@@ -6,7 +6,7 @@ import { expect, test } from "bun:test";
 import { BUN, ROOT, run } from "./helpers";
 
 test("bun bench/load.ts (short): nothing lost, memory and CPU reported, storms survived, redis-server beside, ingest after", async () => {
-  const args = ["--subscribers", "1000", "--sse", "100", "--seconds", "10", "--rate", "50", "--storm", "--clients", "3", "--redis", "--ingest", "--ingest-rounds", "1", "--ingest-seconds", "1"];
+  const args = ["--subscribers", "1000", "--sse", "100", "--seconds", "10", "--rate", "50", "--storm", "--clients", "3", "--redis", "--ingest", "--ingest-rounds", "1", "--ingest-seconds", "1", "--ingest-warmup", "1"];
   const r = await run([BUN, `${ROOT}/bench/load.ts`, ...args], { timeoutMs: 200000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.stdout).toContain("500 messages × 1000 RESP subscribers: 500000 frames received, lost 0.");
