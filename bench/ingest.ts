@@ -10,7 +10,7 @@ import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 10] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--pubsub-env NAME=VALUE] [--floors]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 10] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--pubsub-env NAME=VALUE] [--floors] [--threads]
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's
 pub/sub server and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare
@@ -19,7 +19,7 @@ Prints POST/s and the CPU time per POST of the web server and of the store (utim
   --warmup S      seconds of the same load, not recorded, before each measurement (every setup alike): a server
                   that runs for days has long finished compiling; its first seconds measure the JIT (0: none). Why 10:
                   after 3 s our store's JIT thread still took about 2 µs of its CPU per POST in every round
-                  (--threads), and after 10 s about 0.1
+                  (--threads), and after 10 s 0 to 0.9
   --history-max N messages kept per channel (the web server's --history-max; MAXLEN ~ N): a small N trims from
                   the start, so a short run measures the steady state of a full history
   --against DIR   also run the web server and pub/sub server of another Notistream checkout (old code vs new),
