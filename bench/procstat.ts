@@ -23,49 +23,47 @@ export function minorFaults(pid: number): number {
 }
 
 /**
- * CPU time so far in nanoseconds, every thread's time on a CPU summed from /proc/<pid>/task/<tid>/schedstat (user and
- * system together). Why beside cpuSeconds: its 10 ms ticks are a tenth of a half-second fan-out run's server CPU.
- * Threads that ended before the reading are not counted; a process that is gone reads NaN.
+ * Each thread's CPU time so far in ns (from /proc/<pid>/task/<tid>/schedstat, user and system together), under the key
+ * `keyOf(tid)` makes; null when the process is gone. A thread that ends between the listing and its reading is left out.
  */
-export function cpuNanoseconds(pid: number): number {
-  let ns = 0;
+function threadTimes(pid: number, keyOf: (tid: string) => string): Map<string, number> | null {
   let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return NaN;
+    return null;
   }
-  for (const tid of tasks) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return ns;
-}
-
-/**
- * CPU time so far by thread, in ns, keyed by name and thread id (the name without its trailing digits, so a pool's
- * threads add up in threadShares). A thread that ended before the reading is not there.
- */
-export function byThread(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out; // the process is gone
-  }
   for (const tid of tasks) {
     try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim().replace(/[0-9]+$/, "");
-      out.set(`${name}\0${tid}`, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]));
+      out.set(keyOf(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]));
     } catch {
       // the thread ended between the listing and the read
     }
   }
   return out;
+}
+
+/**
+ * CPU time so far in nanoseconds, every thread's time on a CPU summed (user and system together). Why beside
+ * cpuSeconds: its 10 ms ticks are a tenth of a half-second fan-out run's server CPU. Threads that ended before the
+ * reading are not counted; a process that is gone reads NaN.
+ */
+export function cpuNanoseconds(pid: number): number {
+  const times = threadTimes(pid, (tid) => tid);
+  if (times === null) return NaN;
+  let ns = 0;
+  for (const t of times.values()) ns += t;
+  return ns;
+}
+
+/**
+ * CPU time so far by thread, in ns, keyed by name and thread id (the name without its trailing digits, so a pool's
+ * threads add up in threadShares). A thread that ended before the reading is not there; a process that is gone has none.
+ */
+export function byThread(pid: number): Map<string, number> {
+  const name = (tid: string) => readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim().replace(/[0-9]+$/, "");
+  return threadTimes(pid, (tid) => `${name(tid)}\0${tid}`) ?? new Map();
 }
 
 /**
