@@ -218,6 +218,7 @@ class PubSubServer implements CommandHost {
           c.feed(chunk);
           server.processInput(c);
           conns.markDirty(c);
+          c.doneWith(chunk);
         },
         drain(socket) {
           conns.drained(socket.data);

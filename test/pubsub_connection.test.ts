@@ -1,10 +1,12 @@
 // test/pubsub_connection.test.ts — pubsub_connection.ts on a fake socket (it records writes and takes only as much as it is told):
-// one write per turn, CLIENT REPLY OFF, replacing a queued reply, backpressure both ways, output limits, closing.
+// one write per turn, CLIENT REPLY OFF, replacing a queued reply, a read's bytes freed once parsed, backpressure both
+// ways, output limits, closing.
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { AclUser } from "../acl";
 import { Connection, ConnectionList, Connections, INPUT_HOLD_BYTES, ReplyBytes, type ConnectionOwner } from "../pubsub_connection";
 import type { OutputLimits } from "../cli";
+import { DEFAULT_MAX_BULK } from "../resp";
 
 /** A socket that records what it is asked to do; `room` is how many bytes the kernel takes per write (all by default). */
 class FakeSocket {
@@ -216,6 +218,65 @@ describe("output: queued for one write per turn", () => {
   test("the peer's address is read from the socket when asked", () => {
     const { connect } = pool();
     expect(connect().c.addr).toBe("10.0.0.7:51234");
+  });
+});
+
+describe("input: a read's bytes freed once its commands ran", () => {
+  const LIMITS = { authRequired: false, maxBulk: DEFAULT_MAX_BULK };
+  /** A read as Bun hands it over: a buffer of its own. */
+  const read = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
+  const drain = (c: Connection) => {
+    const names: string[] = [];
+    for (let r = c.nextCommand(LIMITS); r !== null; r = c.nextCommand(LIMITS)) {
+      if (r.kind === "error") throw new Error(r.message);
+      names.push(r.kind === "in-place" ? r.text(0) : Buffer.from(r.argv[0]!).toString("latin1"));
+    }
+    return names;
+  };
+
+  test("every command parsed: the read's buffer is given up (detached), and the next read parses as usual", () => {
+    const { connect } = pool();
+    const { c } = connect();
+    const chunk = read("*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n");
+    c.feed(chunk);
+    expect(drain(c)).toEqual(["PING", "ECHO"]);
+    c.doneWith(chunk);
+    expect(chunk.buffer.detached).toBe(true);
+    expect(chunk.byteLength).toBe(0);
+    const next = read("*1\r\n$4\r\nPING\r\n");
+    c.feed(next);
+    expect(drain(c)).toEqual(["PING"]);
+  });
+
+  test("a command cut across reads: the first read's bytes are kept until the rest arrives, and the command is whole", () => {
+    const { connect } = pool();
+    const { c } = connect();
+    const big = "x".repeat(200); // past the size below which arguments are copied: the parser holds a view of the read
+    const first = read(`*2\r\n$4\r\nECHO\r\n$200\r\n${big.slice(0, 120)}`);
+    c.feed(first);
+    expect(drain(c)).toEqual([]);
+    c.doneWith(first);
+    expect(first.buffer.detached).toBe(false);
+    const second = read(`${big.slice(120)}\r\n`);
+    c.feed(second);
+    const r = c.nextCommand(LIMITS);
+    if (r === null || r.kind === "error") throw new Error("expected the ECHO");
+    const arg = r.kind === "in-place" ? r.text(1) : Buffer.from(r.argv[1]!).toString("latin1");
+    expect(arg).toBe(big);
+    expect(c.nextCommand(LIMITS)).toBeNull();
+    c.doneWith(second);
+    expect(second.buffer.detached).toBe(true);
+  });
+
+  test("a view into a larger buffer (not a read of its own) is left alone", () => {
+    const { connect } = pool();
+    const { c } = connect();
+    const whole = new Uint8Array(Buffer.from("..*1\r\n$4\r\nPING\r\n", "latin1"));
+    const view = whole.subarray(2);
+    c.feed(view);
+    expect(drain(c)).toEqual(["PING"]);
+    c.doneWith(view);
+    expect(whole.buffer.detached).toBe(false);
   });
 });
 
