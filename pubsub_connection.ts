@@ -69,6 +69,11 @@ const RARE_UNSET: Readonly<Rare> = Object.freeze({ name: null, libName: "", libV
 /** What CLIENT LIST reads of a connection with no parser: nothing buffered. */
 const NO_INPUT: { readonly buffered: number } = { buffered: 0 };
 
+/**
+ * JSC's fastSizeLimit: a Uint8Array of up to this many bytes is kept inside the collector's heap until its .buffer is
+ * asked for (which then copies it out); a larger one is allocated apart, and .buffer wraps that memory in place.
+ */
+const FAST_TYPED_ARRAY_BYTES = 1000;
 /** Bytes written by hand below this; Buffer's write() is a native call, which costs more than a short reply. */
 const HAND_WRITE = 48;
 /**
@@ -236,7 +241,9 @@ export class Connection implements Subscriber {
    */
   doneWith(chunk: Uint8Array): void {
     if (this.input !== null) return; // a command is under way: the parser holds the bytes, or views of them
-    const whole = chunk.buffer;
+    // A small read lives in the collector's heap, not the allocator's, and asking for its .buffer would copy it out.
+    if (chunk.byteLength <= FAST_TYPED_ARRAY_BYTES) return;
+    const whole = chunk.buffer; // a larger read's own memory, wrapped in place (no copy)
     if (whole instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === whole.byteLength) whole.transfer(0);
   }
   /**

@@ -234,30 +234,43 @@ describe("input: a read's bytes freed once its commands ran", () => {
     return names;
   };
 
-  test("every command parsed: the read's buffer is given up (detached), and the next read parses as usual", () => {
+  const PINGS = 100; // 1,400 bytes: past the 1,000 up to which a Uint8Array stays in the collector's heap
+  const pings = (n: number) => "*1\r\n$4\r\nPING\r\n".repeat(n);
+
+  test("every command parsed: a larger read's buffer is given up (detached), and the next read parses as usual", () => {
     const { connect } = pool();
     const { c } = connect();
-    const chunk = read("*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n");
+    const chunk = read(`${pings(PINGS)}*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n`);
     c.feed(chunk);
-    expect(drain(c)).toEqual(["PING", "ECHO"]);
+    expect(drain(c)).toEqual([...Array<string>(PINGS).fill("PING"), "ECHO"]);
     c.doneWith(chunk);
     expect(chunk.buffer.detached).toBe(true);
     expect(chunk.byteLength).toBe(0);
-    const next = read("*1\r\n$4\r\nPING\r\n");
+    const next = read(pings(PINGS));
     c.feed(next);
-    expect(drain(c)).toEqual(["PING"]);
+    expect(drain(c)).toHaveLength(PINGS);
+  });
+
+  test("a read of up to 1,000 bytes is left to the collector (its .buffer would be a copy)", () => {
+    const { connect } = pool();
+    const { c } = connect();
+    const chunk = read(pings(71)); // 994 bytes
+    c.feed(chunk);
+    expect(drain(c)).toHaveLength(71);
+    c.doneWith(chunk);
+    expect(chunk.byteLength).toBe(994);
   });
 
   test("a command cut across reads: the first read's bytes are kept until the rest arrives, and the command is whole", () => {
     const { connect } = pool();
     const { c } = connect();
-    const big = "x".repeat(200); // past the size below which arguments are copied: the parser holds a view of the read
-    const first = read(`*2\r\n$4\r\nECHO\r\n$200\r\n${big.slice(0, 120)}`);
+    const big = "x".repeat(3000); // past the size below which arguments are copied: the parser holds a view of the read
+    const first = read(`*2\r\n$4\r\nECHO\r\n$3000\r\n${big.slice(0, 1200)}`);
     c.feed(first);
     expect(drain(c)).toEqual([]);
     c.doneWith(first);
     expect(first.buffer.detached).toBe(false);
-    const second = read(`${big.slice(120)}\r\n`);
+    const second = read(`${big.slice(1200)}\r\n`);
     c.feed(second);
     const r = c.nextCommand(LIMITS);
     if (r === null || r.kind === "error") throw new Error("expected the ECHO");
@@ -271,10 +284,10 @@ describe("input: a read's bytes freed once its commands ran", () => {
   test("a view into a larger buffer (not a read of its own) is left alone", () => {
     const { connect } = pool();
     const { c } = connect();
-    const whole = new Uint8Array(Buffer.from("..*1\r\n$4\r\nPING\r\n", "latin1"));
+    const whole = new Uint8Array(Buffer.from(`..${pings(PINGS)}`, "latin1"));
     const view = whole.subarray(2);
     c.feed(view);
-    expect(drain(c)).toEqual(["PING"]);
+    expect(drain(c)).toHaveLength(PINGS);
     c.doneWith(view);
     expect(whole.buffer.detached).toBe(false);
   });
