@@ -236,7 +236,7 @@ export class Connection implements Subscriber {
    * After a read's commands ran: frees the read's bytes now if nothing refers to them (every command parsed, so the
    * parser went back to the pool; commands copy what they keep). Why: Bun gives each read a buffer of its own, which
    * otherwise waits for the collector's sweep; by then the allocator has given its pages back and later reads fault
-   * them in again. Freed at once, the next read reuses the same memory: half the store's page faults per webhook
+   * them in again. Freed at once, the next read reuses the same memory: about 40% fewer page faults per webhook
    * (docs/performance.md, issue 28, sixteenth part).
    */
   doneWith(chunk: Uint8Array): void {
