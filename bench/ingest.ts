@@ -10,7 +10,7 @@ import { pubsubEnv, startPubSubWithEnv } from "./pubsubenv";
 
 const args = process.argv.slice(2);
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 10] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--pubsub-env NAME=VALUE] [--floors] [--threads]
+  console.log(`Usage: bun bench/ingest.ts [--rounds 3] [--seconds 5] [--warmup 10] [--connections 50] [--channels 100] [--history-max 1000] [--against DIR] [--pubsub-env NAME=VALUE] [--pubsub-args "FLAGS"] [--floors] [--threads]
 
 POST / (the seed's form body, spread over --channels channels) with wrk through the web server, with Notistream's
 pub/sub server and with redis-server (appendonly yes, appendfsync everysec) as the store, and bench/floor.ts (a bare
@@ -27,6 +27,9 @@ Prints POST/s and the CPU time per POST of the web server and of the store (utim
   --pubsub-env NAME=VALUE
                   also Notistream's pub/sub server started with this in its environment (repeatable, all in one
                   setup): an allocator setting such as MIMALLOC_PURGE_DELAY=-1, measured in the same run
+  --pubsub-args "FLAGS"
+                  also Notistream's pub/sub server started with these flags (split at spaces), such as
+                  "--allocator cpu": the shipped switch itself, measured in the same run
   --floors        also the floor in one round trip (bench/floor.ts --script: XADD and PUBLISH in one EVALSHA), and
                   bench/bare.ts with no store at all: a Bun.serve that reads and parses the form (--form), and one
                   that answers 200 without reading the body; what Bun.serve alone costs here
@@ -46,6 +49,11 @@ const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]
 const FLOORS = args.includes("--floors");
 const THREADS = args.includes("--threads");
 const PUBSUB_ENV = pubsubEnv(args, "bench/ingest");
+const PUBSUB_ARGS = args.includes("--pubsub-args") ? (args[args.indexOf("--pubsub-args") + 1] ?? "").split(" ").filter(Boolean) : null;
+if (PUBSUB_ARGS && !PUBSUB_ARGS.length) {
+  console.error(`bench/ingest: --pubsub-args takes the pub/sub server's flags in one argument, such as "--allocator cpu"`);
+  process.exit(2);
+}
 const log = (s: string) => console.error(`bench/ingest: ${s}`);
 
 const lua = tempPath(`post-${CHANNELS}.lua`);
@@ -72,6 +80,7 @@ if (PUBSUB_ENV) {
   const store = () => startPubSubWithEnv(env);
   setups.splice(1, 0, { name: `web server + Notistream pub/sub with ${shown}`, store, web: (u) => startWebServer(u, webArgs) });
 }
+if (PUBSUB_ARGS) setups.splice(1, 0, { name: `web server + Notistream pub/sub ${PUBSUB_ARGS.join(" ")}`, store: () => startPubSub(PUBSUB_ARGS), web: (u) => startWebServer(u, webArgs) });
 if (AGAINST)
   setups.push(
     { name: `${AGAINST}: its web server + its pub/sub`, store: () => startPubSub([], {}, AGAINST), web: (u) => startWebServer(u, webArgs, {}, AGAINST) },

@@ -31,13 +31,14 @@ test("bun bench/push.ts --smoke pushes to every subscription and reports the rat
   expect(r.stdout).toContain("notistream_push_sent_total 200");
 }, 70000);
 
-needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores (ours also with an allocator setting, and by thread), for the floor and for Bun.serve with no store", async () => {
-  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--warmup", "1", "--floors", "--threads", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1"], { timeoutMs: 110000, cwd: ROOT });
+needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s and CPU per POST for the web server on both stores (ours also with an allocator setting, with a flag, and by thread), for the floor and for Bun.serve with no store", async () => {
+  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--rounds", "1", "--seconds", "1", "--warmup", "1", "--floors", "--threads", "--pubsub-env", "MIMALLOC_PURGE_DELAY=-1", "--pubsub-args", "--allocator cpu"], { timeoutMs: 140000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
   const rows = r.stdout.split("\n").filter((l) => /^\| (web server|floor|no store)/.test(l));
   expect(rows.map((l) => l.split(" | ")[0])).toEqual([
     "| web server + Notistream pub/sub",
+    "| web server + Notistream pub/sub --allocator cpu",
     "| web server + Notistream pub/sub with MIMALLOC_PURGE_DELAY=-1",
     "| web server + redis-server (AOF everysec)",
     "| floor: bench/floor.ts + redis-server (AOF everysec)",
@@ -50,7 +51,13 @@ needs("redis-server", "wrk").test("bun bench/ingest.ts (short) reports POST/s an
   // --threads: each store's CPU by thread, its event loop among them (redis-server's main thread is named after it).
   expect(r.stderr).toMatch(/round 1, web server \+ Notistream pub\/sub: .* \(store by thread, µs: bun\.exe [0-9.]+/);
   expect(r.stderr).toMatch(/round 1, web server \+ redis-server \(AOF everysec\): .* \(store by thread, µs: redis-server [0-9.]+/);
-}, 120000);
+}, 150000);
+
+test("bench/ingest.ts --pubsub-args without flags is refused with what it takes", async () => {
+  const r = await run([BUN, `${ROOT}/bench/ingest.ts`, "--pubsub-args", " "], { timeoutMs: 20000, cwd: ROOT });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`--pubsub-args takes the pub/sub server's flags in one argument, such as "--allocator cpu"`);
+});
 
 needs("redis-server").test("bun bench/storemix.ts (short) reports the store's CPU and page faults per POST for our pub/sub server (also with an allocator setting), redis-server and the bare floor, by thread too", async () => {
   const r = await run([BUN, `${ROOT}/bench/storemix.ts`, "--posts", "300", "--rate", "3000", "--rounds", "1", "--threads", "--pubsub-env", "MIMALLOC_PURGE_HOLES=0", "--floor"], { timeoutMs: 60000, cwd: ROOT });
