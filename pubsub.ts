@@ -610,7 +610,7 @@ const FLAGS: FlagSpec[] = [
   { name: "tls-key", env: "NOTISTREAM_TLS_KEY", help: "PEM private key file for TLS" },
   { name: "conn-rate-limit", env: "NOTISTREAM_CONN_RATE_LIMIT", help: "new connections per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "appendfsync", env: "NOTISTREAM_APPENDFSYNC", help: "when history reaches the disk: everysec (fsync once a second), always (before each reply) or no (when the OS writes it back)", default: DEFAULTS.fsync },
-  { name: "allocator", env: "NOTISTREAM_ALLOCATOR", help: "what Bun's allocator saves: memory (mimalloc's defaults: freed memory goes back to the system) or cpu (MIMALLOC_PURGE_HOLES=0: about a quarter less CPU per webhook under load, for 20-40% more memory; the server restarts itself once at start to set it)", default: "memory" },
+  { name: "allocator", env: "NOTISTREAM_ALLOCATOR", help: "what Bun's allocator saves: memory (mimalloc's defaults: freed memory goes back to the system) or cpu (MIMALLOC_PURGE_HOLES=0: a tenth to a quarter less CPU per webhook under load, for 20-40% more memory; the server restarts itself once at start to set it)", default: "memory" },
   { name: "history-max-age", env: "NOTISTREAM_HISTORY_MAX_AGE", help: "drop history older than this many seconds (0: never)", default: String(DEFAULTS.historyMaxAgeMs / 1000) },
   {
     name: "pubsub-output-limit",

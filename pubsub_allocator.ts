@@ -2,7 +2,7 @@
 // reads its settings from the environment at process start only, so the server re-executes itself once with it.
 //
 // Why: under load mimalloc gives the freed holes inside pages still in use back to the system every 100 ms (madvise),
-// then faults them in again as they are reused: about a quarter of the store's CPU per webhook on a 2-core VM
+// then faults them in again as they are reused: a tenth to a quarter of the store's CPU per webhook on a 2-core VM
 // (docs/performance.md, issue 28). Kept for reuse instead, they cost memory: 20-40% more in steady use, and about
 // 500 B more per idle connection, so saving memory stays the default (--allocator memory).
 import { existsSync } from "node:fs";
@@ -17,7 +17,7 @@ export function allocatorLine(env: Readonly<Record<string, string | undefined>>,
   if (v === "0") return `pubsub: allocator: saves CPU (${SETTING}=0): freed memory inside pages in use is kept for reuse, so memory stays higher (--allocator memory gives it back)`;
   if (v !== undefined) return `pubsub: allocator: ${SETTING}=${v}, as set in the environment`;
   if (asked === "cpu") return `pubsub: allocator: mimalloc's defaults (--allocator cpu could not set ${SETTING}=0 at start)`;
-  return "pubsub: allocator: saves memory (mimalloc's defaults); --allocator cpu takes about a quarter less CPU per webhook under load for more memory";
+  return "pubsub: allocator: saves memory (mimalloc's defaults); --allocator cpu takes a tenth to a quarter less CPU per webhook under load, for more memory";
 }
 
 /**
