@@ -2,7 +2,7 @@
 // bench/idlefloor.ts — memory per idle subscribed RESP connection: our pub/sub server against Bun's floor, a bare
 // Bun.listen that answers SUBSCRIBE and keeps nothing, and optionally another checkout (A B A B, RSS growth per
 // connection, clients in worker processes as bench/run.ts's idle row). Usage: bun bench/idlefloor.ts [--conns N]
-// [--rounds N] [--against DIR] [--pubsub-env NAME=VALUE]; `bun bench/idlefloor.ts --serve-bare <port>` is the floor server itself.
+// [--rounds N] [--settle S] [--against DIR] [--pubsub-env NAME=VALUE]; `bun bench/idlefloor.ts --serve-bare <port>` is the floor server itself.
 import { spawn } from "bun";
 import { rssBytes } from "./procstat";
 import { BUN, lines, startOnFreePort, startPubSub, type Running } from "../test/helpers";
@@ -29,13 +29,20 @@ if (args.includes("--serve-bare")) {
 }
 
 if (args.includes("--help")) {
-  console.log(`Usage: bun bench/idlefloor.ts [--conns N (10000)] [--rounds N (2)] [--against DIR] [--pubsub-env NAME=VALUE]
+  console.log(`Usage: bun bench/idlefloor.ts [--conns N (10000)] [--rounds N (2)] [--settle S (2)] [--against DIR] [--pubsub-env NAME=VALUE]
+  --settle S               seconds the connections sit idle before RSS is read (default 2); an allocator that gives
+                           memory back late (--allocator balanced: after 10 s) settles in 15-25 s, so read it at 25
   --pubsub-env NAME=VALUE  also our server and the bare floor with this in their environment (repeatable), such as
                            MIMALLOC_PURGE_HOLES=0 (what --allocator cpu sets): each measured against its own floor too`);
   process.exit(0);
 }
 const CONNS = Number(opt("--conns", "10000"));
 const ROUNDS = Number(opt("--rounds", "2"));
+const SETTLE_S = Number(opt("--settle", "2"));
+if (!(SETTLE_S >= 0)) {
+  console.error(`bench/idlefloor: --settle takes seconds (such as 25), not '${opt("--settle", "")}'`);
+  process.exit(2);
+}
 const AGAINST = args.includes("--against") ? opt("--against", "") : null;
 const PUBSUB_ENV = pubsubEnv(args, "bench/idlefloor");
 
@@ -51,7 +58,7 @@ async function perConnection(run: Running): Promise<number> {
     return { proc, out: lines(proc) };
   });
   for (const w of workers) for (;;) { const { value, done } = await w.out.next(); if (done || value.startsWith("ready")) break; }
-  await Bun.sleep(2000); // as bench/run.ts: let allocators settle before reading RSS
+  await Bun.sleep(SETTLE_S * 1000); // as bench/run.ts: let allocators settle before reading RSS
   const after = rssBytes(run.proc.pid);
   for (const w of workers) w.proc.kill();
   await Promise.all(workers.map((w) => w.proc.exited));
@@ -75,4 +82,4 @@ for (let r = 0; r < ROUNDS; r++)
     (results.get(name) ?? results.set(name, []).get(name)!).push(v);
     console.error(`  round ${r + 1}, ${name}: ${v.toFixed(0)} bytes per idle connection`);
   }
-for (const [name, vs] of results) console.log(`${name}: ${vs.map((v) => v.toFixed(0)).join(", ")} bytes per idle subscribed connection (${CONNS} connections)`);
+for (const [name, vs] of results) console.log(`${name}: ${vs.map((v) => v.toFixed(0)).join(", ")} bytes per idle subscribed connection (${CONNS} connections, read after ${SETTLE_S} s idle)`);

@@ -20,6 +20,8 @@ if (args.includes("--help") || args.includes("-h")) {
   --against DIR   compare with the pub/sub server of another Notistream checkout instead of redis-server
   --deliveries N  deliveries per fan-out run (default 2,000,000; 10,000,000 puts subscribers megabytes behind)
   --fanout A,B    subscriber counts for the fan-out runs (default 100,1000,10000)
+  --settle S      seconds the idle row's connections sit idle before RSS is read (default 2); --allocator balanced
+                  gives memory back after 10 s, so its settled figure needs 25
 XADD rows: each server first takes an unrecorded warm-up (the same XADDs, 4x the count, -P 16), since a JIT-compiled
 server's first seconds measure its compiler; -P 16 then runs 4x the requests of -P 1, so it lasts long enough to read.
 Throughput rows (PUBLISH, fan-out, channels, patterns, XADD) are each followed by the server's CPU per request or per
@@ -32,6 +34,11 @@ const ONLY = args.includes("--only") ? args[args.indexOf("--only") + 1]!.split("
 const ROUNDS = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : SMOKE ? 1 : 3;
 const WORKERS = SMOKE ? 2 : 4;
 const AGAINST = args.includes("--against") ? args[args.indexOf("--against") + 1]! : null;
+const SETTLE_S = args.includes("--settle") ? Number(args[args.indexOf("--settle") + 1]) : 2;
+if (!(SETTLE_S >= 0)) {
+  console.error(`bench/run: --settle takes seconds (such as 25), not '${args[args.indexOf("--settle") + 1] ?? ""}'`);
+  process.exit(2);
+}
 const here = import.meta.dir;
 
 /** Sizes for a full run, and tiny ones for the smoke run the tests use. */
@@ -208,11 +215,11 @@ try {
   }
 
   if (wanted("idle")) {
-    await both(`Memory per idle subscribed connection (${S.idle} connections)`, "bytes", "lower", "≤ Redis's", async (s) => {
+    await both(`Memory per idle subscribed connection (${S.idle} connections, ${SMOKE ? 0.2 : SETTLE_S} s idle)`, "bytes", "lower", "≤ Redis's", async (s) => {
       const before = rss(s.run.proc.pid);
       const subs = split(Array.from({ length: S.idle }, (_, i) => `idle-${i % 100}`), 2).map((part) => worker({ role: "sub", port: s.run.port, channels: part, perConn: 1, expect: 1e9, frameBytes: 100 }));
       for (const w of subs) await expectLine(w.out, "ready");
-      await Bun.sleep(SMOKE ? 200 : 2000); // let allocators settle before reading RSS
+      await Bun.sleep(SMOKE ? 200 : SETTLE_S * 1000); // let allocators settle before reading RSS
       const after = rss(s.run.proc.pid);
       for (const w of subs) w.proc.kill();
       await Promise.all(subs.map((w) => w.proc.exited));
