@@ -26,9 +26,11 @@ export function assertEnvOf(pid: number, env: Record<string, string>): void {
   for (const [k, v] of Object.entries(env)) if (!has.has(`${k}=${v}`)) throw new Error(`process ${pid} was started without ${k}=${v} in its environment`);
 }
 
-/** A pub/sub server with `env` added to its environment, checked in /proc (and stopped, not left running, if it lacks it). */
+/** A pub/sub server with `env` added to its environment, checked in /proc (and stopped, not left running, if it lacks it).
+ *  It runs with `--allocator memory` unless `args` choose: so `env` is measured against mimalloc's defaults alone, and
+ *  the default mode's settings are not added to it. */
 export async function startPubSubWithEnv(env: Record<string, string>, args: string[] = []): Promise<Running> {
-  const pubsub = await startPubSub(args, env);
+  const pubsub = await startPubSub(args.includes("--allocator") ? args : ["--allocator", "memory", ...args], env);
   try {
     assertEnvOf(pubsub.proc.pid, env);
   } catch (err) {

@@ -1,5 +1,5 @@
-// test/pubsub_allocator.test.ts — --allocator: which environment the server re-executes with for `cpu` (pure), and real
-// servers: mimalloc's defaults by default, MIMALLOC_PURGE_HOLES=0 with `cpu` (same pid, same flags, the log line), the operator's own.
+// test/pubsub_allocator.test.ts — --allocator: which environment the server re-executes with for each mode (pure), and
+// real servers: each mode's settings in the process started (same pid, same flags, the log line), the operator's own.
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "bun";
 import { readFileSync } from "node:fs";
@@ -22,18 +22,27 @@ async function ping(port: number): Promise<string> {
 }
 
 describe("allocatorEnv and allocatorLine", () => {
-  test("the setting is added to everything else the environment holds (other mimalloc settings too)", () => {
-    expect(allocatorEnv({ PATH: "/bin", MIMALLOC_PURGE_DELAY: "-1", EMPTY: undefined })).toEqual({ PATH: "/bin", MIMALLOC_PURGE_DELAY: "-1", MIMALLOC_PURGE_HOLES: "0" });
+  test("the mode's settings are added to everything else the environment holds (other mimalloc settings too)", () => {
+    expect(allocatorEnv({ PATH: "/bin", MIMALLOC_PURGE_DELAY: "-1", EMPTY: undefined }, "cpu")).toEqual({ PATH: "/bin", MIMALLOC_PURGE_DELAY: "-1", MIMALLOC_PURGE_HOLES: "0" });
+    expect(allocatorEnv({ PATH: "/bin" }, "balanced")).toEqual({ PATH: "/bin", MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "10000", MIMALLOC_PURGE_DELAY: "10000", BUN_JSC_useWarmUpMarkedBlocks: "0" });
   });
-  test("none when it is there: the re-executed process, or the operator's choice", () => {
-    expect(allocatorEnv({ PATH: "/bin", MIMALLOC_PURGE_HOLES: "0" })).toBeNull();
-    expect(allocatorEnv({ MIMALLOC_PURGE_HOLES: "1" })).toBeNull();
+  test("none when nothing is missing: memory, the re-executed process, or the operator's choice", () => {
+    expect(allocatorEnv({ PATH: "/bin" }, "memory")).toBeNull();
+    expect(allocatorEnv({ PATH: "/bin", MIMALLOC_PURGE_HOLES: "0" }, "cpu")).toBeNull();
+    expect(allocatorEnv({ MIMALLOC_PURGE_HOLES: "1" }, "cpu")).toBeNull();
+    expect(allocatorEnv({ MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "10000", MIMALLOC_PURGE_DELAY: "10000", BUN_JSC_useWarmUpMarkedBlocks: "0" }, "balanced")).toBeNull();
   });
-  test("the log line says which setting runs", () => {
-    expect(allocatorLine({}, "memory")).toBe("pubsub: allocator: saves memory (mimalloc's defaults); --allocator cpu takes a tenth to a quarter less CPU per webhook under load, for more memory");
-    expect(allocatorLine({ MIMALLOC_PURGE_HOLES: "0" }, "cpu")).toBe("pubsub: allocator: saves CPU (MIMALLOC_PURGE_HOLES=0): freed memory inside pages in use is kept for reuse, so memory stays higher (--allocator memory gives it back)");
+  test("an operator's value for one of the mode's settings stands; only the others are added", () => {
+    expect(allocatorEnv({ MIMALLOC_PURGE_DELAY: "-1" }, "balanced")).toEqual({ MIMALLOC_PURGE_DELAY: "-1", MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "10000", BUN_JSC_useWarmUpMarkedBlocks: "0" });
+  });
+  test("the log line says which settings run", () => {
+    expect(allocatorLine({}, "memory")).toBe("pubsub: allocator: saves memory (mimalloc's defaults: freed memory goes back to the system within 100 ms); --allocator balanced or cpu take a tenth to a quarter less CPU per webhook under load");
+    expect(allocatorLine({ MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "10000", MIMALLOC_PURGE_DELAY: "10000", BUN_JSC_useWarmUpMarkedBlocks: "0" }, "balanced")).toBe("pubsub: allocator: balanced (MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000 MIMALLOC_PURGE_DELAY=10000 BUN_JSC_useWarmUpMarkedBlocks=0): freed memory goes back to the system after 10 s instead of 100 ms, so a busy server spends less CPU and an idle one settles as low as with --allocator memory");
+    expect(allocatorLine({ MIMALLOC_PURGE_HOLES: "0" }, "cpu")).toBe("pubsub: allocator: saves CPU (MIMALLOC_PURGE_HOLES=0): freed memory inside pages in use is kept for reuse, so memory stays higher (--allocator balanced or memory give it back)");
     expect(allocatorLine({ MIMALLOC_PURGE_HOLES: "1" }, "cpu")).toBe("pubsub: allocator: MIMALLOC_PURGE_HOLES=1, as set in the environment");
+    expect(allocatorLine({ MIMALLOC_PURGE_DELAY: "-1", MIMALLOC_PURGE_HOLES_MIN_INTERVAL: "10000", BUN_JSC_useWarmUpMarkedBlocks: "0" }, "balanced")).toBe("pubsub: allocator: MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000 MIMALLOC_PURGE_DELAY=-1 BUN_JSC_useWarmUpMarkedBlocks=0, as set in the environment");
     expect(allocatorLine({}, "cpu")).toBe("pubsub: allocator: mimalloc's defaults (--allocator cpu could not set MIMALLOC_PURGE_HOLES=0 at start)");
+    expect(allocatorLine({}, "balanced")).toBe("pubsub: allocator: mimalloc's defaults (--allocator balanced could not set MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000 MIMALLOC_PURGE_DELAY=10000 BUN_JSC_useWarmUpMarkedBlocks=0 at start)");
   });
 });
 
@@ -43,13 +52,27 @@ describe("a real server", () => {
     for (const r of running) await r.stop();
   });
 
-  test("by default: mimalloc's defaults, no re-execution, and the log says how to choose the other", async () => {
+  test("by default: balanced, its settings in the process that was started, said so once", async () => {
     const server = await startPubSub();
     running.push(server);
     expect(await ping(server.port)).toBe("+PONG\r\n");
-    expect(environ(server.proc.pid).some((e) => e.startsWith("MIMALLOC_PURGE_HOLES="))).toBe(false);
+    const env = environ(server.proc.pid);
+    expect(env).toContain("MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000");
+    expect(env).toContain("MIMALLOC_PURGE_DELAY=10000");
+    expect(env).toContain("BUN_JSC_useWarmUpMarkedBlocks=0");
+    expect(env).toContain(`PATH=${process.env.PATH}`); // the rest of the environment kept
     await waitForOutput(server, "listening on");
-    expect(server.output()).toContain("pubsub: allocator: saves memory (mimalloc's defaults); --allocator cpu");
+    expect(server.output()).toContain("pubsub: allocator: balanced (MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000 MIMALLOC_PURGE_DELAY=10000 BUN_JSC_useWarmUpMarkedBlocks=0)");
+    expect(server.output().match(/listening on/g)).toHaveLength(1); // nothing said twice across the re-execution
+  });
+
+  test("--allocator memory: mimalloc's defaults, no re-execution, and the log says how to choose another", async () => {
+    const server = await startPubSub(["--allocator", "memory"]);
+    running.push(server);
+    expect(await ping(server.port)).toBe("+PONG\r\n");
+    expect(environ(server.proc.pid).some((e) => e.startsWith("MIMALLOC_") || e.startsWith("BUN_JSC_useWarmUp"))).toBe(false);
+    await waitForOutput(server, "listening on");
+    expect(server.output()).toContain("pubsub: allocator: saves memory (mimalloc's defaults: freed memory goes back to the system within 100 ms); --allocator balanced or cpu");
   });
 
   test("--allocator cpu: the setting in the process that was started, and said so once", async () => {
@@ -74,10 +97,10 @@ describe("a real server", () => {
     expect(server.output()).toContain("pubsub: allocator: MIMALLOC_PURGE_HOLES=1, as set in the environment");
   });
 
-  test("--allocator takes memory or cpu, and says so otherwise", () => {
+  test("--allocator takes memory, balanced or cpu, and says so otherwise", () => {
     const r = spawnSync([BUN, join(ROOT, "pubsub.ts"), "--port", "0", "--data", tempPath("bad.aof"), "--allocator", "fast"], { stderr: "pipe" });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr.toString()).toContain('pubsub: --allocator must be memory or cpu, got "fast"');
+    expect(r.stderr.toString()).toContain('pubsub: --allocator must be memory, balanced or cpu, got "fast"');
   });
 
   test("Bun's own flags and the server's come through the re-execution", async () => {
