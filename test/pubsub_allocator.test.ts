@@ -52,19 +52,24 @@ describe("a real server", () => {
     for (const r of running) await r.stop();
   });
 
-  test("by default: balanced, its settings in the process that was started, said so once", async () => {
-    const server = await startPubSub();
-    running.push(server);
-    expect(await ping(server.port)).toBe("+PONG\r\n");
-    const env = environ(server.proc.pid);
-    expect(env).toContain("MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000");
-    expect(env).toContain("MIMALLOC_PURGE_DELAY=10000");
-    expect(env).toContain("BUN_JSC_useWarmUpMarkedBlocks=0");
-    expect(env).toContain(`PATH=${process.env.PATH}`); // the rest of the environment kept
-    await waitForOutput(server, "listening on");
-    expect(server.output()).toContain("pubsub: allocator: balanced (MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000 MIMALLOC_PURGE_DELAY=10000 BUN_JSC_useWarmUpMarkedBlocks=0)");
-    expect(server.output().match(/listening on/g)).toHaveLength(1); // nothing said twice across the re-execution
-  });
+  // Each mode that re-executes: started with these flags, the process at the spawned pid holds its settings and the
+  // rest of the environment, and the log names the mode once.
+  const reexecuting: [string, string[], string[], string][] = [
+    ["by default: balanced", [], ["MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000", "MIMALLOC_PURGE_DELAY=10000", "BUN_JSC_useWarmUpMarkedBlocks=0"], "pubsub: allocator: balanced (MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000 MIMALLOC_PURGE_DELAY=10000 BUN_JSC_useWarmUpMarkedBlocks=0)"],
+    ["--allocator cpu", ["--allocator", "cpu"], ["MIMALLOC_PURGE_HOLES=0"], "pubsub: allocator: saves CPU (MIMALLOC_PURGE_HOLES=0)"],
+  ];
+  for (const [name, flags, settings, line] of reexecuting)
+    test(`${name}: its settings in the process that was started, and said so once`, async () => {
+      const server = await startPubSub(flags);
+      running.push(server);
+      expect(await ping(server.port)).toBe("+PONG\r\n");
+      const env = environ(server.proc.pid);
+      for (const setting of settings) expect(env).toContain(setting);
+      expect(env).toContain(`PATH=${process.env.PATH}`); // the rest of the environment kept
+      await waitForOutput(server, "listening on");
+      expect(server.output()).toContain(line);
+      expect(server.output().match(/listening on/g)).toHaveLength(1); // nothing said twice across the re-execution
+    });
 
   test("--allocator memory: mimalloc's defaults, no re-execution, and the log says how to choose another", async () => {
     const server = await startPubSub(["--allocator", "memory"]);
@@ -73,18 +78,6 @@ describe("a real server", () => {
     expect(environ(server.proc.pid).some((e) => e.startsWith("MIMALLOC_") || e.startsWith("BUN_JSC_useWarmUp"))).toBe(false);
     await waitForOutput(server, "listening on");
     expect(server.output()).toContain("pubsub: allocator: saves memory (mimalloc's defaults: freed memory goes back to the system within 100 ms); --allocator balanced or cpu");
-  });
-
-  test("--allocator cpu: the setting in the process that was started, and said so once", async () => {
-    const server = await startPubSub(["--allocator", "cpu"]);
-    running.push(server);
-    expect(await ping(server.port)).toBe("+PONG\r\n");
-    const env = environ(server.proc.pid);
-    expect(env).toContain("MIMALLOC_PURGE_HOLES=0");
-    expect(env).toContain(`PATH=${process.env.PATH}`); // the rest of the environment kept
-    await waitForOutput(server, "listening on");
-    expect(server.output()).toContain("pubsub: allocator: saves CPU (MIMALLOC_PURGE_HOLES=0)");
-    expect(server.output().match(/listening on/g)).toHaveLength(1); // nothing said twice across the re-execution
   });
 
   test("--allocator cpu: the operator's own MIMALLOC_PURGE_HOLES stands", async () => {
