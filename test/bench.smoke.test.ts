@@ -118,14 +118,22 @@ test("bun bench/ssefloor.ts (small) reports memory per SSE stream for the web se
   for (const row of rows) expect(row).toMatch(/^\| [^|]+ \| -?[\d,]+ \|$/);
 }, 70000);
 
-test("bun bench/idlefloor.ts (small) reports memory per idle RESP subscriber for the pub/sub server and a bare Bun.listen, each also with an allocator setting", async () => {
-  const r = await run([BUN, `${ROOT}/bench/idlefloor.ts`, "--conns", "200", "--rounds", "1", "--pubsub-env", "MIMALLOC_PURGE_HOLES=0"], { timeoutMs: 60000, cwd: ROOT });
+test("bun bench/idlefloor.ts (small) reports memory per idle RESP subscriber for the pub/sub server and a bare Bun.listen, each also with an allocator setting, read after --settle seconds", async () => {
+  const r = await run([BUN, `${ROOT}/bench/idlefloor.ts`, "--conns", "200", "--rounds", "1", "--settle", "1", "--pubsub-env", "MIMALLOC_PURGE_HOLES=0"], { timeoutMs: 60000, cwd: ROOT });
   if (r.code !== 0) console.log(r.stdout, r.stderr);
   expect(r.code).toBe(0);
   // 200 connections are too few for a stable figure: only that each setup is measured and reported is checked.
   for (const setup of ["bare Bun\\.listen", "notistream", "bare Bun\\.listen with MIMALLOC_PURGE_HOLES=0", "notistream with MIMALLOC_PURGE_HOLES=0"])
-    expect(r.stdout).toMatch(new RegExp(`^${setup}: -?\\d+ bytes per idle subscribed connection \\(200 connections\\)$`, "m"));
+    expect(r.stdout).toMatch(new RegExp(`^${setup}: -?\\d+ bytes per idle subscribed connection \\(200 connections, read after 1 s idle\\)$`, "m"));
 }, 70000);
+
+test("bench/idlefloor.ts and bench/run.ts refuse a --settle that is not seconds, saying what it takes", async () => {
+  for (const [script, tool] of [["idlefloor.ts", "bench/idlefloor"], ["run.ts", "bench/run"]]) {
+    const r = await run([BUN, `${ROOT}/bench/${script}`, "--settle", "soon"], { timeoutMs: 30000, cwd: ROOT });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${tool}: --settle takes seconds (such as 25), not 'soon'`);
+  }
+});
 
 test("bun bench/ntfystreams.ts --smoke holds /json and /ws streams through a few messages, none lost, and reports memory per stream beside SSE's and RESP's", async () => {
   const r = await run([BUN, `${ROOT}/bench/ntfystreams.ts`, "--smoke"], { timeoutMs: 110000, cwd: ROOT });
