@@ -196,7 +196,7 @@ process.stderr.write(`bench: ${SMOKE ? "smoke" : "full"} run, ${ROUNDS} round(s)
 
 /**
  * PUBLISH -P 16 runs this many times -P 1's requests, about 6 s a round: a one-second round is one pattern of how
- * redis-benchmark and the server take turns on a small machine (rounds of 800,000 requests read 0.89-1.34x Redis in 8 rounds of one run).
+ * redis-benchmark and the server take turns on a small machine (800,000-request rounds read 0.89-1.34x Redis).
  */
 const PUBLISH_P16_TIMES = 20;
 
