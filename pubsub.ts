@@ -11,7 +11,7 @@ import { Acl, RISKY_COMMANDS, keepsPasswords, keepsSubscriptions, riskyAnonymous
 import { Channels } from "./pubsub_channels";
 import { Connection, Connections } from "./pubsub_connection";
 import { REDIS_VERSION, commandByName, findCommand, safeError, type Command, type CommandHost } from "./pubsub_commands";
-import { ALLOCATOR_MODES, allocatorLine, isAllocatorMode, reexecWithAllocatorSettings } from "./pubsub_allocator";
+import { ALLOCATOR_MODES, allocatorLine, isAllocatorMode, reexecWithAllocatorSettings, settingsText } from "./pubsub_allocator";
 import { InfoStats, renderInfo, replicationLines, requestedSections, type Section } from "./pubsub_info";
 import { aclSummary, exitOnSignals, maxClientsFor, loadAcl, readAcl, reloadAclOnHup, intFlag, outputLimitFlag, listenOrExit, loadTls, parseFlags, type FlagSpec, type OutputLimits } from "./cli";
 
@@ -610,7 +610,7 @@ const FLAGS: FlagSpec[] = [
   { name: "tls-key", env: "NOTISTREAM_TLS_KEY", help: "PEM private key file for TLS" },
   { name: "conn-rate-limit", env: "NOTISTREAM_CONN_RATE_LIMIT", help: "new connections per second per client IP, burst twice that (0: no limit)", default: "0" },
   { name: "appendfsync", env: "NOTISTREAM_APPENDFSYNC", help: "when history reaches the disk: everysec (fsync once a second), always (before each reply) or no (when the OS writes it back)", default: DEFAULTS.fsync },
-  { name: "allocator", env: "NOTISTREAM_ALLOCATOR", help: "when Bun's allocator gives freed memory back: memory (mimalloc's defaults: within 100 ms), balanced (MIMALLOC_PURGE_HOLES_MIN_INTERVAL=10000 MIMALLOC_PURGE_DELAY=10000 BUN_JSC_useWarmUpMarkedBlocks=0: after 10 s, so less CPU per webhook under load, and as little memory once idle) or cpu (MIMALLOC_PURGE_HOLES=0: freed holes are kept, the least CPU, for 20-40% more memory); balanced and cpu restart the server once at start to set them", default: "balanced" },
+  { name: "allocator", env: "NOTISTREAM_ALLOCATOR", help: `when Bun's allocator gives freed memory back: memory (mimalloc's defaults: within 100 ms), balanced (${settingsText("balanced")}: after 10 s, so less CPU per webhook under load, and as little memory once idle) or cpu (${settingsText("cpu")}: freed holes are kept, the least CPU, for 20-40% more memory); balanced and cpu restart the server once at start to set them`, default: "balanced" },
   { name: "history-max-age", env: "NOTISTREAM_HISTORY_MAX_AGE", help: "drop history older than this many seconds (0: never)", default: String(DEFAULTS.historyMaxAgeMs / 1000) },
   {
     name: "pubsub-output-limit",

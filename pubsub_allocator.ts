@@ -24,6 +24,8 @@ export const isAllocatorMode = (v: string | undefined): v is AllocatorMode => v 
 
 const settingsOf = (mode: AllocatorMode): [string, string][] => Object.entries(ALLOCATOR_MODES[mode]);
 const shown = (pairs: [string, string | undefined][]) => pairs.map(([k, v]) => `${k}=${v}`).join(" ");
+/** A mode's settings as the log and `--help` print them, such as "MIMALLOC_PURGE_HOLES=0": from the table, never retyped. */
+export const settingsText = (mode: AllocatorMode): string => shown(settingsOf(mode));
 /** Every variable any mode sets: the ones whose values tell which mode a process runs under. */
 const NAMES = [...new Set((Object.keys(ALLOCATOR_MODES) as AllocatorMode[]).flatMap((m) => settingsOf(m).map(([k]) => k)))];
 
@@ -38,15 +40,15 @@ function modeOf(env: Readonly<Record<string, string | undefined>>): AllocatorMod
 
 const SAYS: Record<AllocatorMode, string> = {
   memory: "saves memory (mimalloc's defaults: freed memory goes back to the system within 100 ms); --allocator balanced or cpu take a tenth to a quarter less CPU per webhook under load",
-  balanced: `balanced (${shown(settingsOf("balanced"))}): freed memory goes back to the system after 10 s instead of 100 ms, so a busy server spends less CPU and an idle one settles as low as with --allocator memory`,
-  cpu: `saves CPU (${shown(settingsOf("cpu"))}): freed memory inside pages in use is kept for reuse, so memory stays higher (--allocator balanced or memory give it back)`,
+  balanced: `balanced (${settingsText("balanced")}): freed memory goes back to the system after 10 s instead of 100 ms, so a busy server spends less CPU and an idle one settles as low as with --allocator memory`,
+  cpu: `saves CPU (${settingsText("cpu")}): freed memory inside pages in use is kept for reuse, so memory stays higher (--allocator balanced or memory give it back)`,
 };
 
 /** One line for the start-up log: the settings the server runs with, and how to choose another. */
 export function allocatorLine(env: Readonly<Record<string, string | undefined>>, asked: AllocatorMode): string {
   const mode = modeOf(env);
   if (mode === null) return `pubsub: allocator: ${shown(NAMES.filter((k) => env[k] !== undefined).map((k) => [k, env[k]]))}, as set in the environment`;
-  if (mode === "memory" && asked !== "memory") return `pubsub: allocator: mimalloc's defaults (--allocator ${asked} could not set ${shown(settingsOf(asked))} at start)`;
+  if (mode === "memory" && asked !== "memory") return `pubsub: allocator: mimalloc's defaults (--allocator ${asked} could not set ${settingsText(asked)} at start)`;
   return `pubsub: allocator: ${SAYS[mode]}`;
 }
 
